@@ -1,0 +1,423 @@
+"""Whisper recognition (faster-whisper / CTranslate2, CPU, int8, Indonesian) that uses what
+the dialog expects.
+
+Method (measured in bench/bench_asr.py; see docs in the module of each step):
+
+1. The utterance is padded to a 10 s encoder window (not 30 s): faster and more accurate on
+   short telephone utterances. The encoder runs once per utterance.
+2. Free decoding with a prompt listing the expectation's vocabulary (``<|startofprev|>``),
+   temperature 0, no timestamps -> transcript; a fuzzy match of that transcript against the
+   expected phrases gives text evidence per label.
+3. Constrained scoring: every expected phrase is scored as a forced continuation by our own
+   numpy Whisper decoder that shares the encoder output and cross-attention keys/values across
+   all phrases (one batch). Each token's log-probability is corrected by the same token's
+   log-probability given a null input (low-level line noise, computed once per expectation):
+   ``sum(max(lp(t|audio) - 0.8 lp(t|null), -1)) / len^0.3``, end-of-text included.
+4. Fusion: label score = best phrase score + 10 * text evidence; posterior = softmax / T.
+   The reported confidence is the top label's posterior.
+
+Latency: while the caller speaks, the stream decodes the audio so far on the worker pool
+(partial text; for large expectations also a pruning pass that keeps the likeliest labels),
+and as soon as it hears trailing silence it starts the final decode speculatively. When
+``finish`` comes (after the endpointer's hangover) the result is usually ready; it is only
+recomputed if speech resumed after the speculative snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import audio
+from .base import (
+    AudioFormatError, Expectation, ModelCorruptError, RecognitionStream, Recognizer, Transcript, Word,
+    default_workers,
+)
+from .textmatch import PhraseMatcher
+from .whisper_model import resolve_model_dir
+
+RATE = 16000
+DIGIT_WORDS = "nol satu dua tiga empat lima enam tujuh delapan sembilan sepuluh belas puluh ratus ribu"
+
+
+@dataclass
+class WhisperOptions:
+    window_s: float = 10.0  # encoder window for utterances up to this long
+    beam_size: int = 5  # free decoding without expectations (transcription)
+    prompted_beam_size: int = 5  # free decoding inside constrained recognition
+    null_alpha: float = 0.8
+    token_floor: float = -1.0
+    length_power: float = 0.3
+    text_weight: float = 10.0
+    temperature: float = 2.0  # softmax temperature turning fused scores into posteriors
+    prune_above: int = 40  # expectations with more phrases get pruned with a first pass
+    prune_labels: int = 5  # labels kept by the pruning pass
+    partial_every_s: float = 0.8  # decode the audio so far this often during speech
+    speculate_after_ms: int = 200  # trailing silence that starts the final decode early
+    max_prompt_tokens: int = 120
+
+
+class _Prepared:
+    """Per-expectation data, cached: token sequences, null scores, prompt, matcher."""
+
+    def __init__(self, engine: WhisperEngine, expect: Expectation) -> None:
+        self.expect = expect
+        self.items = expect.all_phrases()  # (label, phrase)
+        self.labels = list(expect.labels)
+        tok = engine.tokenizer
+        self.seqs = [tok.encode(" " + p.strip()) + [tok.eot] for _, p in self.items]
+        self.label_of = np.array([self.labels.index(lab) for lab, _ in self.items], dtype=np.int64)
+        self.matcher = PhraseMatcher(expect.phrases)
+        vocab: list[str] = []
+        seen = set()
+        text = " ".join(p for _, p in self.items) if self.items else ""
+        if expect.kind == "digits":
+            text = (text + " " + DIGIT_WORDS).strip()
+        for w in text.split():
+            lw = w.strip(".,?!").lower()
+            if lw and lw not in seen:
+                seen.add(lw)
+                vocab.append(lw)
+        ids = tok.encode(" " + " ".join(vocab)) if vocab else []
+        self.prompt = ids[-engine.options.max_prompt_tokens:]
+        self.null_lp: dict[int, list[np.ndarray]] = {}
+        self.lock = threading.Lock()
+
+    def null_scores(self, engine: WhisperEngine, frames: int) -> list[np.ndarray]:
+        with self.lock:
+            if frames not in self.null_lp:
+                kv = engine.null_kv(frames)
+                self.null_lp[frames] = engine.scorer.token_logprobs(engine.prefix, self.seqs, kv)
+            return self.null_lp[frames]
+
+
+class WhisperEngine:
+    """The loaded model, shared by every stream: CTranslate2 encoder/decoder, tokenizer,
+    feature extractor, numpy phrase scorer and per-expectation caches."""
+
+    def __init__(self, model_dir: str | Path | None = None, cache_dir: str | Path | None = None,
+                 sha256: str | None = None, threads: int | None = None,
+                 options: WhisperOptions | None = None) -> None:
+        import ctranslate2
+        import tokenizers
+        from faster_whisper.feature_extractor import FeatureExtractor
+        from faster_whisper.tokenizer import Tokenizer
+
+        from .phrase_scorer import WhisperDecoderScorer
+
+        self.options = options or WhisperOptions()
+        self.model_dir = resolve_model_dir(model_dir, cache_dir, sha256)
+        cores = threads or default_workers()
+        try:
+            self.model = ctranslate2.models.Whisper(
+                str(self.model_dir), device="cpu", compute_type="int8", intra_threads=cores, inter_threads=1)
+            tk = self.model_dir / "tokenizer.json"
+            hf = tokenizers.Tokenizer.from_file(str(tk))
+            self.scorer = WhisperDecoderScorer(str(self.model_dir / "model.bin"))
+        except (RuntimeError, ValueError, OSError, KeyError, Exception) as exc:  # noqa: BLE001
+            if isinstance(exc, ModelCorruptError):
+                raise
+            raise ModelCorruptError(f"cannot load the Whisper model in {self.model_dir}: {exc}") from exc
+        self.tokenizer = Tokenizer(hf, self.model.is_multilingual, task="transcribe", language="id")
+        self.n_mels = self.model.n_mels
+        self.features = FeatureExtractor(feature_size=self.n_mels)
+        tok = self.tokenizer
+        self.prefix = [tok.sot, tok.language, tok.transcribe, tok.no_timestamps]
+        self._prepared: OrderedDict[tuple, _Prepared] = OrderedDict()
+        self._null: dict[int, list] = {}
+        self._lock = threading.Lock()
+        self._model_lock = threading.Lock()  # one CTranslate2 call at a time (it uses all cores)
+
+    # -- building blocks ------------------------------------------------------------------
+    def frames_for(self, seconds: float) -> int:
+        """Mel frames (100 per second) of the encoder window for an utterance."""
+        win = self.options.window_s
+        if seconds > win:
+            win = min(30.0, math.ceil(seconds + 0.5))
+        return int(win * 100)
+
+    def encode(self, pcm16k: bytes, frames: int | None = None):
+        import ctranslate2
+
+        x = audio.pcm_to_float(pcm16k)
+        frames = frames or self.frames_for(x.size / RATE)
+        n = frames * 160
+        padded = np.zeros(n + 160, dtype=np.float32)
+        padded[: min(x.size, n)] = x[:n]
+        mel = self.features(padded)[:, :frames]
+        sv = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))
+        with self._model_lock:
+            return self.model.encode(sv, to_cpu=True)
+
+    def null_kv(self, frames: int):
+        with self._lock:
+            if frames not in self._null:
+                rng = np.random.default_rng(1234)
+                noise = rng.standard_normal(frames * 160).astype(np.float32) * 10 ** (-55 / 20)
+                pcm = audio.ulaw_decode(audio.ulaw_encode(audio.float_to_pcm(noise)))
+                enc = np.asarray(self.encode(pcm, frames))[0]
+                self._null[frames] = self.scorer.cross_kv(enc)
+            return self._null[frames]
+
+    def prepared(self, expect: Expectation) -> _Prepared:
+        key = expect.key()
+        with self._lock:
+            p = self._prepared.get(key)
+            if p is None:
+                p = self._prepared[key] = _Prepared(self, expect)
+                while len(self._prepared) > 64:
+                    self._prepared.popitem(last=False)
+            else:
+                self._prepared.move_to_end(key)
+            return p
+
+    def decode_text(self, enc, prompt: Sequence[int] = (), beam_size: int = 5, max_length: int = 120) -> tuple[str, float]:
+        tok = self.tokenizer
+        full = ([tok.sot_prev, *prompt] if prompt else []) + self.prefix
+        with self._model_lock:
+            res = self.model.generate(enc, [full], beam_size=beam_size, max_length=len(full) + max_length,
+                                      return_scores=True, return_no_speech_prob=True, suppress_blank=True)
+        r = res[0]
+        ids = [t for t in (r.sequences_ids[0] if r.sequences_ids else []) if t < tok.eot]
+        text = tok.decode(ids).strip()
+        score = float(r.scores[0]) if r.scores else -10.0  # length-normalised log-probability
+        conf = float(math.exp(score)) * (1.0 - float(getattr(r, "no_speech_prob", 0.0)))
+        return text, max(0.0, min(1.0, conf))
+
+    def score_phrases(self, enc_np: np.ndarray, prep: _Prepared, keep: np.ndarray | None = None) -> np.ndarray:
+        """Null-corrected scores for the expectation's phrases (NaN for phrases not kept)."""
+        o = self.options
+        frames = enc_np.shape[0] * 2
+        null = prep.null_scores(self, frames)
+        idx = np.arange(len(prep.seqs)) if keep is None else np.nonzero(keep)[0]
+        out = np.full(len(prep.seqs), np.nan, dtype=np.float64)
+        if idx.size == 0:
+            return out
+        kv = self.scorer.cross_kv(enc_np)
+        lps = self.scorer.token_logprobs(self.prefix, [prep.seqs[i] for i in idx], kv)
+        for i, lp in zip(idx, lps, strict=True):
+            corrected = np.maximum(lp - o.null_alpha * null[i], o.token_floor)
+            out[i] = float(corrected.sum()) / (len(lp) ** o.length_power)
+        return out
+
+    # -- whole recognitions -------------------------------------------------------------
+    def transcribe(self, pcm16k: bytes) -> tuple[str, float]:
+        """Free transcription (no expectation), in 30 s windows for long audio."""
+        seconds = len(pcm16k) / 2 / RATE
+        if seconds <= 30:
+            enc = self.encode(pcm16k)
+            return self.decode_text(enc, beam_size=self.options.beam_size)
+        texts, confs = [], []
+        step = 28 * RATE * 2
+        for start in range(0, len(pcm16k), step):
+            chunk = pcm16k[start:start + step]
+            if len(chunk) < RATE * 2 * 0.3:
+                continue
+            t, c = self.decode_text(self.encode(chunk, 3000), beam_size=self.options.beam_size)
+            texts.append(t)
+            confs.append(c)
+        return " ".join(t for t in texts if t), float(np.mean(confs)) if confs else 0.0
+
+    def recognize(self, pcm16k: bytes, prep: _Prepared | None, keep_labels: set[str] | None = None) -> Transcript:
+        t0 = time.perf_counter()
+        seconds = len(pcm16k) / 2 / RATE
+        if prep is None or not prep.items:
+            if prep is not None and prep.prompt:  # e.g. digits: free decoding with a vocabulary prompt
+                enc = self.encode(pcm16k)
+                text, conf = self.decode_text(enc, prep.prompt, beam_size=self.options.beam_size)
+            else:
+                text, conf = self.transcribe(pcm16k)
+            return Transcript(text=text, confidence=conf, words=_words(text, conf), audio_seconds=seconds,
+                              decode_seconds=time.perf_counter() - t0)
+        o = self.options
+        enc = self.encode(pcm16k)
+        text, text_conf = self.decode_text(enc, prep.prompt, beam_size=o.prompted_beam_size)
+        text_scores = prep.matcher.scores(text)
+        keep = None
+        if keep_labels:
+            keep = np.array([prep.labels[i] in keep_labels for i in prep.label_of])
+            # always keep what the final transcript itself points at
+            for lab in sorted(text_scores, key=text_scores.get, reverse=True)[:2]:
+                keep |= np.array([prep.labels[i] == lab for i in prep.label_of])
+        phrase_scores = self.score_phrases(np.asarray(enc)[0], prep, keep)
+        label_scores = np.full(len(prep.labels), -np.inf)
+        for li, s in zip(prep.label_of, phrase_scores, strict=True):
+            if not np.isnan(s):
+                label_scores[li] = max(label_scores[li], s)
+        fused = np.array([label_scores[i] + o.text_weight * text_scores.get(lab, 0.0)
+                          for i, lab in enumerate(prep.labels)])
+        post = _softmax(fused / o.temperature)
+        scores = {lab: float(p) for lab, p in zip(prep.labels, post, strict=True)}
+        best = int(np.argmax(post))
+        return Transcript(text=text, confidence=float(post[best]), words=_words(text, text_conf), scores=scores,
+                          audio_seconds=seconds, decode_seconds=time.perf_counter() - t0)
+
+    def first_pass(self, pcm16k: bytes, prep: _Prepared, score: bool) -> tuple[str, set[str] | None]:
+        """Decode the audio so far: partial text, and (when asked) the labels worth keeping."""
+        o = self.options
+        enc = self.encode(pcm16k)
+        text, _ = self.decode_text(enc, prep.prompt, beam_size=1, max_length=60)
+        if not score:
+            return text, None
+        ts = prep.matcher.scores(text)
+        ps = self.score_phrases(np.asarray(enc)[0], prep)
+        ls = np.full(len(prep.labels), -np.inf)
+        for li, s in zip(prep.label_of, ps, strict=True):
+            ls[li] = max(ls[li], s)
+        fused = {lab: ls[i] + o.text_weight * ts.get(lab, 0.0) for i, lab in enumerate(prep.labels)}
+        keep = set(sorted(fused, key=fused.get, reverse=True)[: o.prune_labels])
+        return text, keep
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    x = np.where(np.isfinite(x), x, -1e9)
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def _words(text: str, conf: float) -> tuple[Word, ...]:
+    return tuple(Word(w, confidence=conf) for w in text.split())
+
+
+class WhisperRecognizer(Recognizer):
+    """Indonesian Whisper recognizer; one loaded model shared by all streams."""
+
+    name = "whisper"
+
+    def __init__(self, model_dir: str | Path | None = None, cache_dir: str | Path | None = None,
+                 sha256: str | None = None, workers: int | None = None,
+                 options: WhisperOptions | None = None) -> None:
+        self.engine = WhisperEngine(model_dir, cache_dir, sha256, options=options)
+        self.pool = ThreadPoolExecutor(max_workers=workers or default_workers(), thread_name_prefix="whisper")
+
+    def open_stream(self, sample_rate: int, expect: Expectation | None = None) -> WhisperStream:
+        if sample_rate not in (8000, 16000):
+            raise AudioFormatError(f"WhisperRecognizer takes 8 or 16 kHz audio, not {sample_rate} Hz")
+        return WhisperStream(self, sample_rate, expect)
+
+    def warm_up(self, expect: Expectation | None = None) -> None:
+        """Load lazily built parts (null encodings, per-expectation caches) ahead of a call."""
+        if expect is not None and expect.all_phrases():
+            prep = self.engine.prepared(expect)
+            prep.null_scores(self.engine, self.engine.frames_for(1.0))
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class WhisperStream(RecognitionStream):
+    def __init__(self, rec: WhisperRecognizer, sample_rate: int, expect: Expectation | None) -> None:
+        import webrtcvad
+
+        self.rec = rec
+        self.engine = rec.engine
+        self.sample_rate = sample_rate
+        self.expect = expect
+        self._prep = self.engine.prepared(expect) if expect is not None and (expect.all_phrases() or expect.kind == "digits") else None
+        self._pcm = bytearray()
+        self._vad = webrtcvad.Vad(2)
+        self._frame = sample_rate // 50 * 2  # 20 ms
+        self._vad_pos = 0
+        self._voiced_ms = 0
+        self._trailing_ms = 0
+        self._partial = ""
+        self._keep: set[str] | None = None
+        self._job: Future | None = None
+        self._last_partial_at = 0
+        self._scored = False
+        self._spec: tuple[int, Future] | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # accept() runs on the event loop: only bookkeeping and job submission happen here
+    def accept(self, pcm: bytes) -> None:
+        if self._closed:
+            raise RuntimeError("stream already finished")
+        if len(pcm) % 2:
+            raise AudioFormatError("16-bit PCM must have an even byte count")
+        self._pcm += pcm
+        while self._vad_pos + self._frame <= len(self._pcm):
+            frame = bytes(self._pcm[self._vad_pos:self._vad_pos + self._frame])
+            self._vad_pos += self._frame
+            if self._vad.is_speech(frame, self.sample_rate):
+                self._voiced_ms += 20
+                self._trailing_ms = 0
+                if self._spec is not None:
+                    self._spec[1].cancel()
+                    self._spec = None
+            else:
+                self._trailing_ms += 20
+        self._schedule()
+
+    def _schedule(self) -> None:
+        o = self.engine.options
+        if self._prep is None or self._voiced_ms < 300:
+            return
+        busy = self._job is not None and not self._job.done()
+        if busy:
+            return
+        n = len(self._pcm)
+        if self._trailing_ms >= o.speculate_after_ms and self._spec is None:
+            snapshot = bytes(self._pcm)
+            self._spec = (n, self.rec.pool.submit(self._final, snapshot, self._keep))
+            self._job = self._spec[1]
+            return
+        if self._trailing_ms == 0 and (n - self._last_partial_at) >= o.partial_every_s * self.sample_rate * 2:
+            self._last_partial_at = n
+            large = len(self._prep.items) > o.prune_above
+            score = large and not self._scored and self._voiced_ms >= 1200
+            if score:
+                self._scored = True
+            self._job = self.rec.pool.submit(self._first_pass, bytes(self._pcm), score)
+
+    def _to16k(self, pcm: bytes) -> bytes:
+        return audio.resample(pcm, self.sample_rate, RATE)
+
+    def _first_pass(self, pcm: bytes, score: bool) -> None:
+        text, keep = self.engine.first_pass(self._to16k(pcm), self._prep, score)
+        with self._lock:
+            self._partial = text
+            if keep is not None:
+                self._keep = keep
+
+    def _final(self, pcm: bytes, keep: set[str] | None) -> Transcript:
+        return self.engine.recognize(self._to16k(pcm), self._prep, keep)
+
+    def partial(self) -> str:
+        with self._lock:
+            return self._partial
+
+    async def finish(self) -> Transcript:
+        if self._closed:
+            raise RuntimeError("stream already finished")
+        self._closed = True
+        t0 = time.perf_counter()
+        seconds = len(self._pcm) / 2 / self.sample_rate
+        if len(self._pcm) < self.sample_rate * 2 * 0.1:
+            return Transcript(text="", confidence=0.0, audio_seconds=seconds)
+        spec = self._spec
+        loop = asyncio.get_running_loop()
+        if spec is not None and not spec[1].cancelled():
+            # audio after the snapshot had no speech (any voiced frame cancels the speculation)
+            result = await asyncio.wrap_future(spec[1])
+        else:
+            if self._job is not None and not self._job.done():
+                await asyncio.wrap_future(self._job)  # let a running first pass finish (it is ours)
+            result = await loop.run_in_executor(self.rec.pool, self._final, bytes(self._pcm), self._keep)
+        return Transcript(text=result.text, confidence=result.confidence, words=result.words, scores=result.scores,
+                          audio_seconds=seconds, decode_seconds=time.perf_counter() - t0)
+
+    def close(self) -> None:
+        self._closed = True
+        for job in (self._job, self._spec[1] if self._spec else None):
+            if job is not None:
+                job.cancel()

@@ -1,0 +1,105 @@
+"""Intent matching on the default script: accuracy, macro-F1, out-of-scope handling.
+
+Reads bench/data/intents_test.tsv (written apart from the script's examples). A prediction
+is the matcher's intent when its confidence reaches the script's `confirm` threshold (the
+engine acts on it, asking a yes/no question below `accept`), otherwise "none".
+Prints figures and, last, one JSON line.
+
+    python bench/bench_dialogs_intents.py [--script S] [--errors]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections import Counter
+from pathlib import Path
+
+from dialogs import default_script_path, load_script
+
+DATA = Path(__file__).parent / "data" / "intents_test.tsv"
+
+
+def read_set(path: Path) -> list[tuple[str, str]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#") or line.startswith("text\t"):
+            continue
+        text, intent = line.split("\t")
+        rows.append((text, intent))
+    return rows
+
+
+def macro_f1(pairs: list[tuple[str, str]]) -> float:
+    labels = sorted({g for g, _ in pairs} | {p for _, p in pairs})
+    f1s = []
+    for lab in labels:
+        tp = sum(1 for g, p in pairs if g == lab and p == lab)
+        fp = sum(1 for g, p in pairs if g != lab and p == lab)
+        fn = sum(1 for g, p in pairs if g == lab and p != lab)
+        if tp + fp + fn == 0:
+            continue
+        f1s.append(2 * tp / (2 * tp + fp + fn))
+    return sum(f1s) / len(f1s)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--script", type=Path, default=default_script_path())
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--errors", action="store_true", help="list the misclassified utterances")
+    args = ap.parse_args()
+    script = load_script(args.script)
+    accept, confirm = script.settings.accept, script.settings.confirm
+    rows = read_set(args.data)
+    pairs, top1_ok, n_in, oos_accept, oos_confirm, n_oos, in_accept = [], 0, 0, 0, 0, 0, 0
+    errors = []
+    times = []
+    for text, gold in rows:
+        t0 = time.perf_counter()
+        m = script.matcher.match(text)
+        times.append(time.perf_counter() - t0)
+        pred = m.intent if (m.intent and m.confidence >= confirm) else "none"
+        pairs.append((gold, pred))
+        if gold == "none":
+            n_oos += 1
+            oos_accept += bool(m.intent and m.confidence >= accept)
+            oos_confirm += pred != "none"
+        else:
+            n_in += 1
+            top1_ok += m.intent == gold
+            in_accept += bool(m.intent == gold and m.confidence >= accept)
+        if pred != gold:
+            errors.append((text, gold, m.intent, round(m.confidence, 3)))
+    acc = sum(g == p for g, p in pairs) / len(pairs)
+    result = {
+        "bench": "dialogs_intents",
+        "utterances": len(rows),
+        "in_scope": n_in,
+        "out_of_scope": n_oos,
+        "accuracy": round(acc, 4),
+        "macro_f1": round(macro_f1(pairs), 4),
+        "in_scope_top1": round(top1_ok / max(1, n_in), 4),
+        "in_scope_accepted_without_confirmation": round(in_accept / max(1, n_in), 4),
+        "oos_sent_to_service": round(oos_accept / max(1, n_oos), 4),
+        "oos_confirmation_asked": round(oos_confirm / max(1, n_oos), 4),
+        "median_match_ms": round(statistics.median(times) * 1000, 3),
+        "thresholds": {"accept": accept, "confirm": confirm},
+    }
+    print(f"utterances {len(rows)} (in scope {n_in}, out of scope {n_oos})")
+    print(f"accuracy (routing decision, 'none' included) {acc:.1%}, macro-F1 {result['macro_f1']:.3f}")
+    print(f"in-scope top-1 {result['in_scope_top1']:.1%}; accepted without confirmation {result['in_scope_accepted_without_confirmation']:.1%}")
+    print(f"out-of-scope sent to a service (conf >= accept) {result['oos_sent_to_service']:.1%}; "
+          f"given a confirmation question {result['oos_confirmation_asked']:.1%}")
+    print(f"median match time {result['median_match_ms']} ms")
+    if args.errors:
+        for e in errors:
+            print("  ERR", *e, sep=" | ")
+        print(Counter((g, p) for g, p in pairs if g != p).most_common(10))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,688 @@
+"""The dialog engine: events in, actions out. Pure: no I/O, no clock, no randomness.
+
+One engine per call. `start()` (or `handle(CallStarted(...))`) enters the script's start
+state; each later event returns the list of actions to perform, in order. The whole dialog
+state is a small JSON-safe dict (`snapshot()` / `DialogEngine.restore()`).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import logging
+import re
+from typing import Any
+
+from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
+from dialogs.events import (
+    CallStarted,
+    Hangup,
+    Heard,
+    NoInput,
+    PlaybackDone,
+    Pressed,
+    TicketCreated,
+    TicketStatus,
+    TransferFailed,
+)
+from dialogs.lang.dates import parse_date
+from dialogs.lang.ids import extract_nik, normalize_phone, parse_plate, validate_nik
+from dialogs.lang.normalize import normalize
+from dialogs.lang.numbers import words_to_digits
+from dialogs.model import Prompt, Script, State
+from dialogs.templates import render
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_VERSION = 1
+_MAX_HOPS = 64
+_MAX_PATH = 50
+_NO_WORDS = {"tidak", "bukan", "salah", "jangan", "batal", "belum", "keliru", "jangan"}
+_YES_WORDS = {"ya", "betul", "benar", "boleh", "mau", "oke", "setuju", "silakan", "silahkan",
+              "tentu", "baik", "bisa", "lanjut", "sudah", "yakin", "benar", "sip", "yes"}
+_KEY_WORDS = {"*": "bintang", "#": "pagar"}
+_DIGITS_KINDS = {"digits", "nik", "phone", "ticket", "date"}
+
+
+def yes_or_no(text: str) -> str | None:
+    """Rule-based yes/no for short answers: negation wins ("tidak benar" is no)."""
+    words = normalize(text).split()
+    if not words:
+        return None
+    if any(w in _NO_WORDS for w in words):
+        return "no"
+    if any(w in _YES_WORDS for w in words):
+        return "yes"
+    return None
+
+
+class DialogEngine:
+    def __init__(self, script: Script, *, strict: bool = False):
+        """strict=True lets internal errors propagate (tests); otherwise an unexpected
+        error is logged and the caller is handed to an agent."""
+        self.script = script
+        self.strict = strict
+        self._s: dict[str, Any] = {
+            "v": SNAPSHOT_VERSION,
+            "script": script.name,
+            "state": None,
+            "phase": "idle",
+            "vars": {},
+            "misses": 0,
+            "confirm_misses": 0,
+            "pending": None,
+            "after": None,
+            "on_failed": None,
+            "last_intent": None,
+            "last_confidence": None,
+            "path": [],
+        }
+
+    # ----------------------------------------------------------------- public
+    @property
+    def state(self) -> str | None:
+        return self._s["state"]
+
+    @property
+    def phase(self) -> str:
+        return self._s["phase"]
+
+    @property
+    def variables(self) -> dict[str, str]:
+        return dict(self._s["vars"])
+
+    @property
+    def last_intent(self) -> str | None:
+        return self._s["last_intent"]
+
+    @property
+    def last_confidence(self) -> float | None:
+        return self._s["last_confidence"]
+
+    @property
+    def ended(self) -> bool:
+        return self._s["phase"] == "ended"
+
+    def start(self, event: CallStarted | None = None) -> list[Action]:
+        return self.handle(event or CallStarted())
+
+    def handle(self, event: object) -> list[Action]:
+        try:
+            return self._handle(event)
+        except Exception:
+            if self.strict:
+                raise
+            log.exception("dialog engine error in state %s", self._s.get("state"))
+            return self._fail_safe()
+
+    def snapshot(self) -> dict[str, Any]:
+        return copy.deepcopy(self._s)
+
+    @classmethod
+    def restore(cls, script: Script, snapshot: dict[str, Any], *, strict: bool = False) -> DialogEngine:
+        if not isinstance(snapshot, dict) or snapshot.get("v") != SNAPSHOT_VERSION:
+            raise ValueError("not a dialog snapshot of this version")
+        state = snapshot.get("state")
+        if state is not None and state not in script.states:
+            raise ValueError(f"snapshot state {state!r} is not in script {script.name!r}")
+        engine = cls(script, strict=strict)
+        for key in engine._s:
+            if key in snapshot:
+                engine._s[key] = copy.deepcopy(snapshot[key])
+        return engine
+
+    # --------------------------------------------------------------- dispatch
+    def _handle(self, event: object) -> list[Action]:
+        phase = self._s["phase"]
+        if phase == "ended":
+            return []
+        if isinstance(event, Hangup):
+            self._s["phase"] = "ended"
+            return []
+        if isinstance(event, CallStarted):
+            if phase != "idle":
+                return []
+            return self._begin(event)
+        if phase == "idle":
+            return []
+        if isinstance(event, PlaybackDone):
+            return []
+        if isinstance(event, TransferFailed):
+            return self._transfer_failed(event) if phase == "transferring" else []
+        if isinstance(event, TicketCreated):
+            if phase != "waiting_ticket":
+                return []
+            self._s["vars"]["ticket_id"] = str(event.ticket_id)
+            return self._enter(self._s["after"])
+        if isinstance(event, TicketStatus):
+            if phase != "waiting_lookup":
+                return []
+            self._s["vars"]["ticket_status"] = str(event.status) if event.status is not None else ""
+            self._s["vars"]["ticket_updated"] = str(event.updated) if event.updated else ""
+            found, not_found = self._s["after"]
+            return self._enter(found if event.status is not None else not_found)
+        if phase == "listening":
+            if isinstance(event, Heard):
+                return self._heard(event)
+            if isinstance(event, Pressed):
+                return self._pressed(event)
+            if isinstance(event, NoInput):
+                return self._miss("no_input")
+        elif phase == "confirming":
+            if isinstance(event, Heard):
+                return self._confirm_heard(event)
+            if isinstance(event, Pressed):
+                return self._confirm_pressed(event)
+            if isinstance(event, NoInput):
+                return self._confirm_retry("no_input")
+        return []
+
+    # ------------------------------------------------------------ call start
+    def _begin(self, event: CallStarted) -> list[Action]:
+        vars_ = self._s["vars"]
+        for k, v in (event.variables or {}).items():
+            if isinstance(k, str) and re.fullmatch(r"[a-z][a-z0-9_]*", k):
+                vars_[k] = str(v)
+        vars_["caller_number"] = normalize_phone(str(event.caller_number or "")) or ""
+        vars_["call_id"] = str(event.call_id or "")
+        today = ""
+        if event.today:
+            try:
+                today = dt.date.fromisoformat(str(event.today)[:10]).isoformat()
+            except ValueError:
+                today = ""
+        vars_["today"] = today
+        return self._enter(self.script.start)
+
+    def _today(self) -> dt.date | None:
+        t = self._s["vars"].get("today")
+        return dt.date.fromisoformat(t) if t else None
+
+    # --------------------------------------------------------------- states
+    def _enter(self, sid: str) -> list[Action]:
+        out: list[Action] = []
+        states = self.script.states
+        for _ in range(_MAX_HOPS):
+            st = states[sid]
+            s = self._s
+            s["state"] = sid
+            s["misses"] = 0
+            s["confirm_misses"] = 0
+            s["pending"] = None
+            s["path"].append(sid)
+            del s["path"][:-_MAX_PATH]
+            for name, tmpl in st.set.items():
+                s["vars"][name] = self._render_plain(tmpl)
+            out.extend(self._say(st.say, st))
+            if st.listen is not None:
+                out.append(self._listen(st))
+                s["phase"] = "listening"
+                return out
+            if st.next:
+                sid = st.next
+                continue
+            if st.branch:
+                sid = self._branch(st)
+                continue
+            if st.transfer is not None:
+                t = st.transfer
+                out.extend(self._transfer(t.get("queue") or st.queue or self.script.settings.queue,
+                                          t.get("reason", "script"), t.get("on_failed")))
+                return out
+            if st.create_ticket is not None:
+                ct = st.create_ticket
+                fields = {k: self._render_plain(v) for k, v in (ct.get("fields") or {}).items()}
+                out.append(CreateTicket(kind=ct["kind"], fields=fields))
+                s["phase"] = "waiting_ticket"
+                s["after"] = ct["next"]
+                return out
+            if st.lookup_ticket is not None:
+                lt = st.lookup_ticket
+                ticket = self._render_plain(lt["ticket"])
+                if not ticket:
+                    sid = lt["not_found"]
+                    continue
+                out.append(LookupTicket(ticket_id=ticket))
+                s["phase"] = "waiting_lookup"
+                s["after"] = [lt["found"], lt["not_found"]]
+                return out
+            out.append(EndCall(reason=st.end or "end"))
+            s["phase"] = "ended"
+            return out
+        out.append(EndCall(reason="loop"))
+        self._s["phase"] = "ended"
+        return out
+
+    def _branch(self, st: State) -> str:
+        br = st.branch or {}
+        value = str(self._s["vars"].get(br["variable"], "") or "")
+        if not value and br.get("empty"):
+            return br["empty"]
+        return (br.get("cases") or {}).get(value, br["default"])
+
+    def _render_plain(self, text: str) -> str:
+        return render(text, self._s["vars"], {})
+
+    def _say(self, prompts: tuple[Prompt, ...] | list[Prompt], st: State | None) -> list[Say]:
+        barge = st.listen.barge_in if st is not None and st.listen is not None else self.script.settings.barge_in
+        out = []
+        for p in prompts:
+            static = not p.variables
+            text = p.text if static else render(p.text, self._vars_for_render(), self.script.formats)
+            out.append(Say(text=text, prompt_id=p.id, audio_file=p.file if static else None,
+                           barge_in=barge, static=static))
+        return out
+
+    def _vars_for_render(self) -> dict[str, str]:
+        v = self._s["vars"]
+        pending = self._s.get("pending")
+        if pending:
+            intent = self.script.intents.get(pending)
+            v = dict(v, intent_label=intent.label if intent else pending.replace("_", " "))
+        return v
+
+    def _listen(self, st: State) -> Listen:
+        return self.script.listen_action(st.id)
+
+    def _current(self) -> State:
+        return self.script.states[self._s["state"]]
+
+    # --------------------------------------------------------------- hand-off
+    def _transfer(self, queue: str, reason: str, on_failed: str | None) -> list[Action]:
+        s = self._s
+        context = {
+            "state": s["state"],
+            "reason": reason,
+            "intent": s["last_intent"],
+            "confidence": s["last_confidence"],
+            "variables": {k: v for k, v in s["vars"].items() if v not in ("", None)},
+            "path": list(s["path"][-20:]),
+        }
+        s["phase"] = "transferring"
+        s["on_failed"] = on_failed or self.script.settings.on_transfer_failed
+        return [Transfer(queue=queue, reason=reason, context=context)]
+
+    def _agent(self, reason: str) -> list[Action]:
+        st = self._current()
+        out: list[Action] = list(self._say(self.script.settings.prompts["agent"][:1], None))
+        out.extend(self._transfer(st.queue or self.script.settings.queue, reason, None))
+        return out
+
+    def _transfer_failed(self, event: TransferFailed) -> list[Action]:
+        reason = event.reason if event.reason in ("no_agents", "closed_hours", "error") else "error"
+        self._s["vars"]["transfer_failed_reason"] = reason
+        target = self._s["on_failed"]
+        if target and target in self.script.states:
+            return self._enter(target)
+        self._s["phase"] = "ended"
+        return [Say(text="Mohon maaf, petugas kami belum dapat menerima panggilan. Silakan hubungi kami kembali nanti.",
+                    prompt_id="builtin.transfer_failed", barge_in=False), EndCall(reason="transfer_failed")]
+
+    def _fail_safe(self) -> list[Action]:
+        self._s["phase"] = "transferring"
+        self._s["on_failed"] = None
+        return [Say(text="Mohon maaf, terjadi gangguan. Saya sambungkan ke petugas kami.",
+                    prompt_id="builtin.error", barge_in=False),
+                Transfer(queue=self.script.settings.queue, reason="engine_error",
+                         context={"state": self._s.get("state")})]
+
+    # ------------------------------------------------------------ the ladder
+    def _miss(self, kind: str) -> list[Action]:
+        st = self._current()
+        ls = st.listen
+        assert ls is not None
+        s = self._s
+        s["misses"] += 1
+        s["pending"] = None
+        n = s["misses"]
+        if n <= ls.retries:
+            own = {"no_input": st.no_input, "no_match": st.no_match, "invalid": st.invalid or st.no_match}[kind]
+            if own:
+                out = self._say([own[min(n - 1, len(own) - 1)]], st)
+            else:
+                defaults = self.script.settings.prompts[kind]
+                out = self._say([defaults[min(n - 1, len(defaults) - 1)]], st) + self._say(st.say, st)
+            return [*out, self._listen(st)]
+        if n == ls.retries + 1 and self._keypad_possible(st):
+            return [self._keypad_prompt(st), self._listen(st)]
+        if "fallback" in st.on:
+            return self._enter(st.on["fallback"])
+        return self._agent(f"{kind}_limit")
+
+    def _keypad_possible(self, st: State) -> bool:
+        ls = st.listen
+        assert ls is not None
+        return bool(ls.dtmf) or ls.kind in _DIGITS_KINDS or ls.kind == "yesno"
+
+    def _keypad_prompt(self, st: State) -> Say:
+        ls = st.listen
+        assert ls is not None
+        if st.keypad is not None:
+            return self._say([st.keypad], st)[0]
+        prompts = self.script.settings.prompts
+        if ls.kind in _DIGITS_KINDS:
+            return self._say(prompts["keypad_digits"][:1], st)[0]
+        head = prompts["keypad_menu"][0]
+        dtmf = dict(ls.dtmf)
+        if ls.kind == "yesno":
+            for k, v in self.script.yesno_dtmf.items():
+                dtmf.setdefault(k, v)
+        parts = []
+        for key, outcome in dtmf.items():
+            label = ls.labels.get(outcome)
+            if label is None:
+                if outcome in ("yes", "no"):
+                    label = "ya" if outcome == "yes" else "tidak"
+                elif outcome in self.script.intents:
+                    label = self.script.intents[outcome].label
+                else:
+                    label = outcome.replace("_", " ")
+            parts.append(f"tekan {_KEY_WORDS.get(key, key)} untuk {label}")
+        text = head.text + " " + ", ".join(parts) + "." if parts else head.text
+        return Say(text=text, prompt_id=f"{st.id}.keypad.auto", barge_in=ls.barge_in, static=True)
+
+    # ---------------------------------------------------------------- speech
+    def _heard(self, ev: Heard) -> list[Action]:
+        st = self._current()
+        ls = st.listen
+        assert ls is not None
+        text = (ev.text or "").strip()
+        asr_conf = _clamp(ev.confidence)
+        if not text and ev.intent is None and not ev.slots:
+            return self._miss("no_input")
+        kind = ls.kind
+        if kind == "intent":
+            cands = self.script.candidates(st.id)
+            if ev.intent is not None:
+                intent, conf = (ev.intent if ev.intent in cands else None), asr_conf
+            else:
+                m = self.script.matcher.match(text, cands)
+                intent, conf = m.intent, min(m.confidence, asr_conf)
+            if intent is None:
+                return self._miss("no_match")
+            return self._decide(intent, conf)
+        if kind == "yesno":
+            answer = ev.intent if ev.intent in ("yes", "no") else (yes_or_no(text) if text else None)
+            if answer is None and text:
+                m = self.script.yesno_matcher.match(text)
+                if m.intent and m.confidence >= self.script.settings.accept:
+                    answer = m.intent
+            if answer is not None and asr_conf >= self.script.settings.confirm:
+                return self._choose(answer, asr_conf)
+            return self._try_global(text, ev, asr_conf) or self._miss("no_match")
+        if kind == "choice":
+            matcher = self.script.choice_matchers.get(st.id)
+            if ev.intent is not None and ev.intent in ls.options:
+                option, conf = ev.intent, asr_conf
+            elif matcher is not None and text:
+                m = matcher.match(text)
+                option, conf = m.intent, min(m.confidence, asr_conf)
+            else:
+                option, conf = None, 0.0
+            if option is not None and conf >= self.script.settings.confirm:
+                return self._decide(option, conf)
+            return self._try_global(text, ev, asr_conf) or self._miss("no_match")
+        # slot kinds
+        value = None
+        if ev.slots and ls.slot and ev.slots.get(ls.slot):
+            value = self._parse_slot(kind, str(ev.slots[ls.slot]), ls)
+        if value is None and text:
+            value = self._parse_slot(kind, text, ls)
+        if value is not None and asr_conf >= self.script.settings.confirm:
+            if kind == "free":
+                glob = self._try_global(text, ev, asr_conf, short_only=True)
+                if glob is not None:
+                    return glob
+            return self._fill(value)
+        glob = self._try_global(text, ev, asr_conf)
+        if glob is not None:
+            return glob
+        if "skip" in st.on and text and _is_skip(text):
+            return self._enter(st.on["skip"])
+        has_digits = bool(words_to_digits(text)) if text else False
+        return self._miss("invalid" if has_digits and kind != "free" else "no_match")
+
+    def _try_global(self, text: str, ev: Heard, asr_conf: float, short_only: bool = False) -> list[Action] | None:
+        globals_ = self.script.globals
+        if not globals_:
+            return None
+        if ev.intent is not None:
+            if ev.intent in globals_:
+                return self._run_global(ev.intent, asr_conf)
+            return None
+        if not text or (short_only and len(text.split()) > 3):
+            return None
+        m = self.script.matcher.match(text, globals_)
+        if m.intent is None:
+            return None
+        conf = min(m.confidence, asr_conf)
+        g = globals_[m.intent]
+        needed = self.script.settings.confirm if not g.confirm else self.script.settings.accept
+        if conf >= needed:
+            return self._run_global(m.intent, conf)
+        return None
+
+    def _decide(self, outcome: str, conf: float) -> list[Action]:
+        settings = self.script.settings
+        st = self._current()
+        g = self.script.globals.get(outcome)
+        if conf >= settings.accept or (g is not None and not g.confirm and conf >= settings.confirm):
+            return self._choose(outcome, conf)
+        if conf >= settings.confirm and st.listen is not None and st.listen.confirm:
+            self._s["phase"] = "confirming"
+            self._s["pending"] = outcome
+            self._s["last_confidence"] = round(conf, 3)
+            return self._confirm_question()
+        return self._miss("no_match")
+
+    def _confirm_question(self) -> list[Action]:
+        st = self._current()
+        pending = self._s["pending"]
+        ls = st.listen
+        label = None
+        if ls is not None and pending in ls.labels:
+            label = ls.labels[pending]
+        p = self.script.settings.prompts["confirm_intent"][0]
+        vars_ = self._vars_for_render()
+        if label:
+            vars_ = dict(vars_, intent_label=label)
+        text = render(p.text, vars_, self.script.formats)
+        lst = self.script.listen_action("yesno")
+        listen = Listen(state=st.id, kind="yesno", expect=lst.expect, slot=None, dtmf=lst.dtmf,
+                        max_digits=1, timeout_s=lst.timeout_s, barge_in=True)
+        return [Say(text=text, prompt_id=p.id, barge_in=True, static=False), listen]
+
+    def _choose(self, outcome: str, conf: float | None = None) -> list[Action]:
+        st = self._current()
+        s = self._s
+        s["phase"] = "listening"
+        s["pending"] = None
+        if conf is not None:
+            s["last_confidence"] = round(conf, 3)
+        if outcome in self.script.intents:
+            s["last_intent"] = outcome
+            s["vars"]["last_intent"] = outcome
+        if outcome in self.script.globals and outcome not in st.on:
+            return self._run_global(outcome, conf)
+        ls = st.listen
+        if ls is not None and ls.kind == "choice" and ls.slot:
+            s["vars"][ls.slot] = outcome
+        target = st.on.get(outcome) or (st.on.get("filled") if ls is not None and ls.kind == "choice" else None)
+        if target is None and ls is not None and ls.kind == "choice":
+            target = st.next
+        if target is None:
+            return self._miss("no_match")
+        return self._enter(target)
+
+    def _run_global(self, name: str, conf: float | None) -> list[Action]:
+        g = self.script.globals[name]
+        s = self._s
+        if conf is not None:
+            s["last_confidence"] = round(conf, 3)
+        if g.action == "repeat":
+            return self._repeat()
+        s["last_intent"] = name if name in self.script.intents else s["last_intent"]
+        if g.action == "agent":
+            return self._agent("caller_request")
+        assert g.goto is not None
+        return self._enter(g.goto)
+
+    def _repeat(self) -> list[Action]:
+        st = self._current()
+        if self._s["phase"] == "confirming":
+            return self._confirm_question()
+        self._s["phase"] = "listening"
+        return [*self._say(st.say, st), self._listen(st)]
+
+    def _fill(self, value: str) -> list[Action]:
+        st = self._current()
+        ls = st.listen
+        assert ls is not None and ls.slot is not None
+        self._s["vars"][ls.slot] = value
+        target = st.on.get("filled") or st.next
+        assert target is not None
+        return self._enter(target)
+
+    def _parse_slot(self, kind: str, text: str, ls) -> str | None:
+        today = self._today()
+        if kind == "free":
+            t = text.strip()
+            return t or None
+        if kind == "nik":
+            return extract_nik(text, today)
+        if kind == "phone":
+            return normalize_phone(text)
+        if kind == "plate":
+            return parse_plate(text)
+        if kind == "date":
+            digits = re.sub(r"\D", "", text)
+            if re.fullmatch(r"\d{8}", text.strip().rstrip("#")):
+                try:
+                    d = dt.date(int(digits[4:]), int(digits[2:4]), int(digits[:2]))
+                except ValueError:
+                    return None
+            else:
+                d = parse_date(text, today)
+            if d is None or (today is not None and d > today + dt.timedelta(days=366)):
+                return None
+            return d.isoformat()
+        digits = words_to_digits(text) if re.search(r"[a-zA-Z]", text) else re.sub(r"\D", "", text)
+        mn = ls.min_length or (4 if kind == "ticket" else 1)
+        mx = ls.max_length or (12 if kind == "ticket" else 32)
+        if mn <= len(digits) <= mx:
+            return digits
+        return None
+
+    # -------------------------------------------------------------------- keys
+    def _pressed(self, ev: Pressed) -> list[Action]:
+        st = self._current()
+        ls = st.listen
+        assert ls is not None
+        d = "".join(ch for ch in str(ev.digits) if ch in "0123456789*#")
+        if not d:
+            return self._miss("no_input")
+        if d in ls.dtmf:
+            return self._key_outcome(ls.dtmf[d])
+        kind = ls.kind
+        if kind in ("intent", "yesno", "choice"):
+            key = d[0]
+            if key in ls.dtmf:
+                return self._key_outcome(ls.dtmf[key])
+            if kind == "yesno" and key in self.script.yesno_dtmf:
+                return self._choose(self.script.yesno_dtmf[key], 1.0)
+            if key in self.script.global_dtmf:
+                return self._run_global(self.script.global_dtmf[key], 1.0)
+            return self._miss("no_match")
+        if kind in _DIGITS_KINDS:
+            body = d.rstrip("#")
+            value = None
+            if body and "*" not in body and "#" not in body:
+                if kind == "nik":
+                    value = body if validate_nik(body, self._today()).valid else None
+                else:
+                    value = self._parse_slot(kind, body, ls)
+            if value is not None:
+                return self._fill(value)
+            if body in self.script.global_dtmf:
+                return self._run_global(self.script.global_dtmf[body], 1.0)
+            return self._miss("invalid")
+        if d.rstrip("#") in self.script.global_dtmf:
+            return self._run_global(self.script.global_dtmf[d.rstrip("#")], 1.0)
+        return self._miss("no_match")
+
+    def _key_outcome(self, outcome: str) -> list[Action]:
+        st = self._current()
+        if outcome in self.script.globals and outcome not in st.on:
+            return self._run_global(outcome, 1.0)
+        if outcome not in st.on and st.listen is not None and st.listen.kind == "yesno":
+            return self._choose(outcome, 1.0)
+        if outcome in st.on or (st.listen is not None and st.listen.kind == "choice"):
+            return self._choose(outcome, 1.0)
+        return self._miss("no_match")
+
+    # ----------------------------------------------------------- confirmation
+    def _confirm_heard(self, ev: Heard) -> list[Action]:
+        text = (ev.text or "").strip()
+        answer = ev.intent if ev.intent in ("yes", "no") else (yes_or_no(text) if text else None)
+        if answer == "yes":
+            return self._choose(self._s["pending"], self._s["last_confidence"])
+        if answer == "no":
+            return self._confirm_denied()
+        # a clear new request replaces the question
+        st = self._current()
+        if text and st.listen is not None and st.listen.kind == "intent":
+            m = self.script.matcher.match(text, self.script.candidates(st.id))
+            if m.intent is not None and min(m.confidence, _clamp(ev.confidence)) >= self.script.settings.accept:
+                return self._choose(m.intent, min(m.confidence, _clamp(ev.confidence)))
+        if not text:
+            return self._confirm_retry("no_input")
+        glob = self._try_global(text, ev, _clamp(ev.confidence))
+        if glob is not None:
+            return glob
+        return self._confirm_retry("no_match")
+
+    def _confirm_pressed(self, ev: Pressed) -> list[Action]:
+        key = "".join(ch for ch in str(ev.digits) if ch in "0123456789*#")[:1]
+        if key in self.script.yesno_dtmf:
+            if self.script.yesno_dtmf[key] == "yes":
+                return self._choose(self._s["pending"], 1.0)
+            return self._confirm_denied()
+        if key in self.script.global_dtmf:
+            return self._run_global(self.script.global_dtmf[key], 1.0)
+        return self._confirm_retry("no_match")
+
+    def _confirm_denied(self) -> list[Action]:
+        st = self._current()
+        self._s["phase"] = "listening"
+        self._s["pending"] = None
+        self._s["misses"] += 1
+        assert st.listen is not None
+        if self._s["misses"] > st.listen.retries + 1:
+            return self._agent("not_understood")
+        return [*self._say(self.script.settings.prompts["confirm_denied"][:1], st), self._listen(st)]
+
+    def _confirm_retry(self, kind: str) -> list[Action]:
+        self._s["confirm_misses"] += 1
+        if self._s["confirm_misses"] >= 2:
+            self._s["phase"] = "listening"
+            self._s["pending"] = None
+            return self._miss(kind)
+        return self._confirm_question()
+
+
+_SKIP_WORDS = {"tidak", "lewati", "lewat", "skip", "tanpa", "rahasia", "anonim"}
+
+
+def _is_skip(text: str) -> bool:
+    words = normalize(text).split()
+    return bool(words) and len(words) <= 5 and any(w in _SKIP_WORDS for w in words) and not words_to_digits(text)
+
+
+def _clamp(x: object) -> float:
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+    if v != v:
+        return 0.0
+    return max(0.0, min(1.0, v))

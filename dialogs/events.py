@@ -1,0 +1,86 @@
+"""Events the runtime (ivr) sends into the dialog engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CallStarted:
+    """The call is answered. Alternative to `DialogEngine.start()` when variables are known.
+
+    caller_number: caller id as given by Asterisk (any form; the engine keeps it only if it
+    is a plausible Indonesian number, normalised to 08... / 0xx...). call_id: the runtime's
+    id for logs and tickets. today: ISO date (YYYY-MM-DD) for date checks; the engine has no
+    clock of its own. variables: extra values scripts may use (must be declared there).
+    """
+
+    caller_number: str | None = None
+    call_id: str | None = None
+    today: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Heard:
+    """The caller said something. intent given: decided by the runtime from the audio."""
+
+    text: str
+    confidence: float = 1.0
+    intent: str | None = None
+    slots: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """Keys pressed, as one string ("1", "3201014508950001", "#")."""
+
+    digits: str
+
+
+@dataclass(frozen=True)
+class NoInput:
+    """The Listen timed out without speech or keys."""
+
+
+@dataclass(frozen=True)
+class PlaybackDone:
+    """A Say finished playing (informational; the engine does not need it)."""
+
+    prompt_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TransferFailed:
+    """The Transfer could not be completed. reason: "no_agents" | "closed_hours" | "error"."""
+
+    reason: str = "error"
+
+
+@dataclass(frozen=True)
+class TicketCreated:
+    """Answer to CreateTicket: the id to read back to the caller (digits recommended)."""
+
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class TicketStatus:
+    """Answer to LookupTicket. status None: no such ticket.
+
+    status: a short code ("open", "in_progress", "resolved", "closed", "rejected") or
+    any text; updated: ISO date/time of the last change, or None.
+    """
+
+    ticket_id: str
+    status: str | None
+    updated: str | None = None
+
+
+@dataclass(frozen=True)
+class Hangup:
+    """The caller hung up."""
+
+
+Event = CallStarted | Heard | Pressed | NoInput | PlaybackDone | TransferFailed | TicketCreated | TicketStatus | Hangup

@@ -1,0 +1,497 @@
+"""Load a YAML dialog script: parse, validate against the schema, check the graph.
+
+Every problem is collected and reported at once (`ScriptError.issues`), each with its path
+(`states.info_ktp.listen.intents[2]`) and the line it is on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from dialogs.errors import ScriptError, ScriptIssue
+from dialogs.model import (
+    BUILTIN_VARIABLES,
+    DEFAULT_NO,
+    DEFAULT_YES,
+    GlobalIntent,
+    Intent,
+    ListenSpec,
+    Prompt,
+    Script,
+    Settings,
+    State,
+)
+from dialogs.schema import SCHEMA, SLOT_KINDS
+from dialogs.templates import template_problems, variables_in
+
+PathT = tuple[str | int, ...]
+
+
+class _ScriptLoader(yaml.SafeLoader):
+    """YAML 1.2-style booleans: only true/false. `on`, `yes`, `no` stay strings, as
+    admins mean them in scripts ("on:" transitions, "yes"/"no" answers)."""
+
+
+_ScriptLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ScriptLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+_VALIDATOR = Draft202012Validator(SCHEMA)
+
+DEFAULT_PROMPTS = {
+    "no_input": ["Maaf, saya tidak mendengar suara Anda.", "Maaf, suara Anda belum terdengar."],
+    "no_match": ["Maaf, saya belum mengerti.", "Maaf, saya masih belum menangkap maksud Anda."],
+    "invalid": ["Maaf, nomor itu sepertinya belum benar."],
+    "keypad_menu": ["Silakan gunakan tombol telepon Anda."],
+    "keypad_digits": ["Silakan ketik nomornya dengan tombol telepon, lalu tekan tanda pagar."],
+    "confirm_intent": ["Maksud Anda {intent_label}? Silakan jawab ya atau tidak."],
+    "confirm_denied": ["Baik, silakan ulangi keperluan Anda."],
+    "agent": ["Mohon tunggu sebentar, saya sambungkan ke petugas kami."],
+}
+
+
+def fmt_path(path: Iterable[str | int]) -> str:
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += f".{p}" if out else str(p)
+    return out
+
+
+class _Lines:
+    """path -> line number, from the YAML node tree (also finds duplicate keys)."""
+
+    def __init__(self) -> None:
+        self.lines: dict[PathT, int] = {}
+        self.duplicates: list[tuple[PathT, int]] = []
+
+    def walk(self, node: yaml.Node, path: PathT = ()) -> None:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, value_node in node.value:
+                key = key_node.value
+                if key in seen:
+                    self.duplicates.append((path + (key,), key_node.start_mark.line + 1))
+                seen.add(key)
+                self.lines[path + (key,)] = key_node.start_mark.line + 1
+                self.walk(value_node, path + (key,))
+                self.lines[path + (key,)] = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.walk(item, path + (i,))
+
+    def line(self, path: PathT) -> int | None:
+        p = tuple(path)
+        while p:
+            if p in self.lines:
+                return self.lines[p]
+            p = p[:-1]
+        return self.lines.get((), None)
+
+
+def load_script(source: str | Path, *, text: str | None = None) -> Script:
+    """Load and validate a script file (or `text`, with `source` used as its name)."""
+    path = Path(source) if text is None else None
+    name = str(source)
+    if text is None:
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScriptError(name, [ScriptIssue("", None, f"cannot read file: {exc}")]) from None
+    return _Builder(name, text, path).build()
+
+
+class _Builder:
+    def __init__(self, source: str, text: str, path: Path | None):
+        self.source = source
+        self.text = text
+        self.path = path
+        self.issues: list[ScriptIssue] = []
+        self.lines = _Lines()
+
+    def err(self, path: PathT, message: str) -> None:
+        self.issues.append(ScriptIssue(fmt_path(path), self.lines.line(path), message))
+
+    # ------------------------------------------------------------------ build
+    def build(self) -> Script:
+        data = self._parse()
+        if not isinstance(data, dict):
+            if not self.issues:
+                self.err((), "a script is a mapping with version, name, start and states")
+            raise ScriptError(self.source, self.issues)
+        for error in _VALIDATOR.iter_errors(data):
+            self._schema_issue(error)
+        self._semantic(data)
+        if self.issues:
+            raise ScriptError(self.source, self.issues)
+        return self._model(data)
+
+    def _parse(self) -> Any:
+        try:
+            loader = _ScriptLoader(self.text)
+            try:
+                node = loader.get_single_node()
+                if node is None:
+                    self.err((), "the file is empty")
+                    return None
+                self.lines.walk(node)
+                data = loader.construct_document(node)
+            finally:
+                loader.dispose()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else None
+            msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+            self.issues.append(ScriptIssue("", line, f"YAML syntax error: {msg}"))
+            return None
+        except yaml.YAMLError as exc:
+            self.issues.append(ScriptIssue("", None, f"YAML error: {exc}"))
+            return None
+        for p, line in self.lines.duplicates:
+            self.issues.append(ScriptIssue(fmt_path(p), line, "duplicate key"))
+        return data
+
+    def _schema_issue(self, error) -> None:
+        if error.validator in ("oneOf", "anyOf") and error.context:
+            deepest = best_match(error.context)
+            if deepest is not None and len(deepest.absolute_path) > len(error.absolute_path):
+                error = deepest
+        path = tuple(error.absolute_path)
+        msg = error.message
+        if error.validator == "additionalProperties":
+            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            for key in extra:
+                self.err(path + (key,), f"unknown key '{key}'")
+            return
+        if error.validator == "oneOf" and isinstance(error.instance, dict):
+            msg = "give exactly one of " + " / ".join(
+                "'" + "', '".join(s.get("required", [])) + "'" for s in error.validator_value
+            )
+        if error.validator == "pattern":
+            msg = f"{error.instance!r} is not a valid name (lower-case letters, digits, _)"
+        if error.validator == "required":
+            msg = msg.replace("is a required property", "is required")
+        self.err(path, msg)
+
+    # --------------------------------------------------------------- semantic
+    def _semantic(self, data: dict) -> None:
+        states = data.get("states") if isinstance(data.get("states"), dict) else {}
+        intents = data.get("intents") if isinstance(data.get("intents"), dict) else {}
+        globals_ = data.get("globals") if isinstance(data.get("globals"), dict) else {}
+        handoff = data.get("handoff") if isinstance(data.get("handoff"), dict) else {}
+
+        def target(path: PathT, value: Any) -> None:
+            if isinstance(value, str) and value not in states:
+                self.err(path, f"transition to unknown state '{value}'")
+
+        start = data.get("start")
+        if isinstance(start, str) and start not in states:
+            self.err(("start",), f"start state '{start}' is not defined")
+        target(("handoff", "on_failed"), handoff.get("on_failed"))
+
+        # known variables
+        known = set(BUILTIN_VARIABLES)
+        declared = data.get("variables")
+        if isinstance(declared, list):
+            known |= {v for v in declared if isinstance(v, str)}
+        for st in states.values():
+            if not isinstance(st, dict):
+                continue
+            ls = st.get("listen")
+            if isinstance(ls, dict) and isinstance(ls.get("slot"), str):
+                known.add(ls["slot"])
+            if isinstance(st.get("set"), dict):
+                known |= set(st["set"])
+
+        for gname, g in globals_.items():
+            if gname not in intents:
+                self.err(("globals", gname), f"global '{gname}' is not a defined intent")
+            if isinstance(g, dict):
+                target(("globals", gname, "goto"), g.get("goto"))
+        dtmf_globals = {g.get("dtmf"): n for n, g in globals_.items() if isinstance(g, dict) and g.get("dtmf")}
+        if len(dtmf_globals) != len([g for g in globals_.values() if isinstance(g, dict) and g.get("dtmf")]):
+            self.err(("globals",), "two global intents use the same key")
+
+        conf = (data.get("settings") or {}).get("confidence") if isinstance(data.get("settings"), dict) else None
+        if isinstance(conf, dict) and isinstance(conf.get("accept"), (int, float)) and isinstance(conf.get("confirm"), (int, float)):
+            if conf["confirm"] > conf["accept"]:
+                self.err(("settings", "confidence"), "confirm threshold must not exceed accept")
+
+        self._check_templates(data, known)
+
+        for sid, st in states.items():
+            if isinstance(st, dict):
+                self._check_state(sid, st, states, intents, globals_, known, target)
+
+        # reachability
+        if isinstance(start, str) and start in states:
+            roots = [start]
+            if isinstance(handoff.get("on_failed"), str):
+                roots.append(handoff["on_failed"])
+            roots += [g["goto"] for g in globals_.values() if isinstance(g, dict) and isinstance(g.get("goto"), str)]
+            seen: set[str] = set()
+            todo = [r for r in roots if r in states]
+            while todo:
+                s = todo.pop()
+                if s in seen:
+                    continue
+                seen.add(s)
+                todo.extend(t for t in _targets(states.get(s)) if t in states and t not in seen)
+            for sid in states:
+                if sid not in seen:
+                    self.err(("states", sid), f"state '{sid}' can never be reached")
+        # loops that never wait for the caller
+        self._check_loops(states)
+
+    def _check_templates(self, data: dict, known: set[str]) -> None:
+        def visit(node: Any, path: PathT, is_template: bool) -> None:
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    if path and path[0] == "intents" or k in ("examples", "keywords", "options", "yes", "no", "out_of_scope"):
+                        continue
+                    tmpl = is_template or k in ("say", "no_input", "no_match", "invalid", "keypad", "set", "fields", "ticket", "prompts")
+                    visit(v, path + (k,), tmpl)
+            elif isinstance(node, list):
+                for i, v in enumerate(node):
+                    visit(v, path + (i,), is_template)
+            elif isinstance(node, str) and is_template:
+                for problem in template_problems(node):
+                    self.err(path, problem)
+                for name, _ in variables_in(node):
+                    if name not in known:
+                        self.err(path, f"unknown variable '{{{name}}}'")
+
+        visit(data.get("settings"), ("settings",), False)
+        visit(data.get("states"), ("states",), False)
+
+    def _check_state(self, sid, st, states, intents, globals_, known, target) -> None:
+        base: PathT = ("states", sid)
+        exits = [k for k in ("listen", "transfer", "create_ticket", "lookup_ticket", "branch", "end") if k in st]
+        if "next" in st and "listen" not in st:
+            exits.append("next")
+        if len(exits) == 0:
+            self.err(base, "state does nothing: give listen, next, transfer, create_ticket, lookup_ticket, branch or end")
+        elif len(exits) > 1:
+            self.err(base, f"state has more than one way out: {', '.join(exits)}")
+        on = st.get("on") if isinstance(st.get("on"), dict) else {}
+        for k, v in on.items():
+            target(base + ("on", k), v)
+        target(base + ("next",), st.get("next"))
+        for key, sub in (("transfer", "on_failed"), ("create_ticket", "next"),
+                         ("lookup_ticket", "found"), ("lookup_ticket", "not_found"),
+                         ("branch", "default"), ("branch", "empty")):
+            if isinstance(st.get(key), dict):
+                target(base + (key, sub), st[key].get(sub))
+        br = st.get("branch")
+        if isinstance(br, dict):
+            if isinstance(br.get("cases"), dict):
+                for k, v in br["cases"].items():
+                    target(base + ("branch", "cases", k), v)
+            if isinstance(br.get("variable"), str) and br["variable"] not in known:
+                self.err(base + ("branch", "variable"), f"unknown variable '{br['variable']}'")
+        if "on" in st and "listen" not in st:
+            self.err(base + ("on",), "'on' needs 'listen' in the same state")
+        ls = st.get("listen")
+        if not isinstance(ls, dict):
+            return
+        lp = base + ("listen",)
+        kind = ls.get("kind")
+        outcomes: set[str] = set()
+        if kind == "intent":
+            names = ls.get("intents")
+            if not isinstance(names, list):
+                self.err(lp, "kind intent needs 'intents'")
+                names = []
+            for i, name in enumerate(names):
+                if name not in intents:
+                    self.err(lp + ("intents", i), f"unknown intent '{name}'")
+                elif name not in on and name not in globals_:
+                    self.err(lp + ("intents", i), f"intent '{name}' has no transition in 'on'")
+                outcomes.add(name)
+        elif kind == "choice":
+            opts = ls.get("options")
+            if not isinstance(opts, dict) or not opts:
+                self.err(lp, "kind choice needs 'options'")
+                opts = {}
+            for name in opts:
+                outcomes.add(name)
+                if name not in on and "filled" not in on and "next" not in st:
+                    self.err(lp + ("options", name), f"option '{name}' has no transition in 'on'")
+        elif kind == "yesno":
+            outcomes |= {"yes", "no"}
+            for k in ("yes", "no"):
+                if k not in on:
+                    self.err(base + ("on",), f"yes/no state needs a transition for '{k}'")
+        elif kind in SLOT_KINDS:
+            if not ls.get("slot"):
+                self.err(lp, f"kind {kind} needs 'slot' (the variable that receives the value)")
+            if "filled" not in on and "next" not in st:
+                self.err(base, "give 'next' or on.filled: where to go once the value is captured")
+            outcomes |= {"filled", "skip"}
+            if kind == "digits" and not (ls.get("length") or ls.get("max_length")):
+                self.err(lp, "kind digits needs 'length' or 'max_length'")
+        if kind not in ("intent", "choice") and ("intents" in ls or "options" in ls):
+            self.err(lp, f"'intents'/'options' do not apply to kind {kind}")
+        mn, mx = ls.get("min_length"), ls.get("max_length")
+        if isinstance(mn, int) and isinstance(mx, int) and mn > mx:
+            self.err(lp + ("min_length",), "min_length is greater than max_length")
+        dtmf = ls.get("dtmf") if isinstance(ls.get("dtmf"), dict) else {}
+        for key, outcome in dtmf.items():
+            if outcome in globals_:
+                continue
+            if outcome not in on and outcome not in outcomes:
+                self.err(lp + ("dtmf", key), f"key {key} leads to '{outcome}', which has no transition in 'on'")
+            outcomes.add(outcome)
+        for k in on:
+            if k not in outcomes and k not in ("fallback", "filled"):
+                self.err(base + ("on", k), f"'{k}' can never happen in this state")
+
+    def _check_loops(self, states: dict) -> None:
+        def passes(s: Any) -> list[str]:
+            if not isinstance(s, dict) or any(k in s for k in ("listen", "transfer", "create_ticket", "lookup_ticket", "end")):
+                return []
+            return [t for t in _targets(s) if t in states]
+
+        color: dict[str, int] = {}
+        reported: set[str] = set()
+
+        def dfs(u: str, stack: list[str]) -> None:
+            color[u] = 1
+            for v in passes(states.get(u)):
+                if color.get(v) == 1 and v not in reported:
+                    reported.add(v)
+                    cyc = stack[stack.index(v):] + [v] if v in stack else [u, v]
+                    self.err(("states", v), "loop that never waits for the caller: " + " -> ".join(cyc))
+                elif v not in color:
+                    dfs(v, stack + [v])
+            color[u] = 2
+
+        for sid in states:
+            if sid not in color:
+                dfs(sid, [sid])
+
+    # ------------------------------------------------------------------ model
+    def _model(self, data: dict) -> Script:
+        settings_d = data.get("settings", {})
+        conf = settings_d.get("confidence", {})
+        prompts_d = dict(DEFAULT_PROMPTS)
+        prompts_d.update(settings_d.get("prompts", {}))
+        prompts = {k: _prompts(v, f"settings.{k}") for k, v in prompts_d.items()}
+        handoff = data.get("handoff", {})
+        settings = Settings(
+            timeout_s=float(settings_d.get("timeout_s", 7.0)),
+            retries=int(settings_d.get("retries", 1)),
+            barge_in=bool(settings_d.get("barge_in", True)),
+            accept=float(conf.get("accept", 0.7)),
+            confirm=float(conf.get("confirm", 0.4)),
+            prompts=prompts,
+            queue=handoff.get("queue", "umum"),
+            on_transfer_failed=handoff.get("on_failed"),
+        )
+        intents = {
+            k: Intent(k, v["label"], tuple(v["examples"]), tuple(v.get("keywords", ())))
+            for k, v in data.get("intents", {}).items()
+        }
+        globals_ = {
+            k: GlobalIntent(k, v.get("goto"), v.get("action"), bool(v.get("confirm", True)), v.get("dtmf"))
+            for k, v in data.get("globals", {}).items()
+        }
+        states: dict[str, State] = {}
+        for sid, st in data["states"].items():
+            ls = st.get("listen")
+            spec = None
+            if ls is not None:
+                length = ls.get("length")
+                spec = ListenSpec(
+                    kind=ls["kind"],
+                    intents=tuple(ls.get("intents", ())),
+                    options={k: tuple(v) for k, v in ls.get("options", {}).items()},
+                    labels=dict(ls.get("labels", {})),
+                    slot=ls.get("slot"),
+                    min_length=ls.get("min_length", length),
+                    max_length=ls.get("max_length", length),
+                    dtmf=dict(ls.get("dtmf", {})),
+                    timeout_s=float(ls.get("timeout_s", settings.timeout_s)),
+                    retries=int(ls.get("retries", settings.retries)),
+                    barge_in=bool(ls.get("barge_in", settings.barge_in)),
+                    confirm=bool(ls.get("confirm", True)),
+                )
+            states[sid] = State(
+                id=sid,
+                say=_prompts(st.get("say"), f"{sid}.say"),
+                set=dict(st.get("set", {})),
+                listen=spec,
+                no_input=_prompts(st.get("no_input"), f"{sid}.no_input"),
+                no_match=_prompts(st.get("no_match"), f"{sid}.no_match"),
+                invalid=_prompts(st.get("invalid"), f"{sid}.invalid"),
+                keypad=(_prompts(st.get("keypad"), f"{sid}.keypad") or (None,))[0],
+                queue=st.get("queue"),
+                on=dict(st.get("on", {})),
+                next=st.get("next"),
+                transfer=st.get("transfer"),
+                create_ticket=st.get("create_ticket"),
+                lookup_ticket=st.get("lookup_ticket"),
+                branch=st.get("branch"),
+                end=st.get("end"),
+            )
+        yesno = data.get("yesno", {})
+        return Script(
+            name=data["name"],
+            start=data["start"],
+            settings=settings,
+            intents=intents,
+            globals_=globals_,
+            states=states,
+            yes=tuple(yesno.get("yes", DEFAULT_YES)),
+            no=tuple(yesno.get("no", DEFAULT_NO)),
+            yesno_dtmf=yesno.get("dtmf", {"1": "yes", "2": "no"}),
+            out_of_scope=tuple(data.get("out_of_scope", ())),
+            variables=tuple(data.get("variables", ())),
+            source=self.source,
+            path=self.path,
+        )
+
+
+def _prompts(value: Any, pid: str) -> tuple[Prompt, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            out.append(Prompt(f"{pid}[{i}]", item.strip()))
+        else:
+            out.append(Prompt(f"{pid}[{i}]", item["text"].strip(), item.get("file")))
+    return tuple(out)
+
+
+def _targets(st: Any) -> list[str]:
+    if not isinstance(st, dict):
+        return []
+    out: list[str] = []
+    if isinstance(st.get("on"), dict):
+        out += [v for v in st["on"].values() if isinstance(v, str)]
+    if isinstance(st.get("next"), str):
+        out.append(st["next"])
+    for key, subs in (("transfer", ("on_failed",)), ("create_ticket", ("next",)),
+                      ("lookup_ticket", ("found", "not_found")), ("branch", ("default", "empty"))):
+        if isinstance(st.get(key), dict):
+            out += [st[key][s] for s in subs if isinstance(st[key].get(s), str)]
+    br = st.get("branch")
+    if isinstance(br, dict) and isinstance(br.get("cases"), dict):
+        out += [v for v in br["cases"].values() if isinstance(v, str)]
+    return out

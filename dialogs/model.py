@@ -1,0 +1,263 @@
+"""The in-memory form of a validated dialog script."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dialogs.templates import variables_in
+
+if TYPE_CHECKING:
+    from dialogs.actions import Listen
+    from dialogs.matcher import IntentMatcher
+
+# Variables the engine always knows about, and how they are read aloud by default.
+BUILTIN_VARIABLES: dict[str, str] = {
+    "caller_number": "digits",
+    "call_id": "plain",
+    "today": "date",
+    "ticket_id": "digits",
+    "ticket_status": "plain",
+    "ticket_updated": "date",
+    "transfer_failed_reason": "plain",
+    "last_intent": "plain",
+    "intent_label": "plain",
+}
+KIND_FORMATS = {"digits": "digits", "nik": "digits", "phone": "digits", "ticket": "digits",
+                "date": "date", "plate": "digits"}
+
+DEFAULT_YES = ["ya", "iya", "betul", "benar", "boleh", "mau", "oke", "setuju", "ya betul",
+               "iya benar", "silakan", "tentu", "baik", "sudah benar", "lanjut"]
+DEFAULT_NO = ["tidak", "nggak", "bukan", "salah", "jangan", "tidak mau", "bukan itu",
+              "tidak usah", "enggak", "batal", "tidak perlu", "belum benar", "keliru"]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    id: str
+    text: str
+    file: str | None = None
+
+    @property
+    def variables(self) -> list[str]:
+        return [n for n, _ in variables_in(self.text)]
+
+
+@dataclass(frozen=True)
+class ListenSpec:
+    kind: str
+    intents: tuple[str, ...] = ()
+    options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    slot: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    dtmf: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float = 7.0
+    retries: int = 1
+    barge_in: bool = True
+    confirm: bool = True
+
+
+@dataclass(frozen=True)
+class State:
+    id: str
+    say: tuple[Prompt, ...] = ()
+    set: Mapping[str, str] = field(default_factory=dict)
+    listen: ListenSpec | None = None
+    no_input: tuple[Prompt, ...] = ()
+    no_match: tuple[Prompt, ...] = ()
+    invalid: tuple[Prompt, ...] = ()
+    keypad: Prompt | None = None
+    queue: str | None = None
+    on: Mapping[str, str] = field(default_factory=dict)
+    next: str | None = None
+    transfer: Mapping[str, str] | None = None
+    create_ticket: Mapping | None = None
+    lookup_ticket: Mapping[str, str] | None = None
+    branch: Mapping | None = None
+    end: str | None = None
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: str
+    label: str
+    examples: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GlobalIntent:
+    intent: str
+    goto: str | None = None
+    action: str | None = None        # "repeat" | "agent"
+    confirm: bool = True
+    dtmf: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    timeout_s: float = 7.0
+    retries: int = 1
+    barge_in: bool = True
+    accept: float = 0.7
+    confirm: float = 0.4
+    prompts: Mapping[str, tuple[Prompt, ...]] = field(default_factory=dict)
+    queue: str = "umum"
+    on_transfer_failed: str | None = None
+
+
+class Script:
+    """A loaded, validated script. Build it with `dialogs.load_script`."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        start: str,
+        settings: Settings,
+        intents: Mapping[str, Intent],
+        globals_: Mapping[str, GlobalIntent],
+        states: Mapping[str, State],
+        yes: tuple[str, ...],
+        no: tuple[str, ...],
+        yesno_dtmf: Mapping[str, str],
+        out_of_scope: tuple[str, ...],
+        variables: tuple[str, ...],
+        source: str = "<memory>",
+        path: Path | None = None,
+    ):
+        self.name = name
+        self.start = start
+        self.settings = settings
+        self.intents = dict(intents)
+        self.globals = dict(globals_)
+        self.states = dict(states)
+        self.yes = yes
+        self.no = no
+        self.yesno_dtmf = dict(yesno_dtmf)
+        self.out_of_scope = out_of_scope
+        self.variables = variables
+        self.source = source
+        self.path = path
+        self.global_dtmf = {g.dtmf: g.intent for g in self.globals.values() if g.dtmf}
+        self.formats = dict(BUILTIN_VARIABLES)
+        for st in self.states.values():
+            if st.listen and st.listen.slot:
+                self.formats[st.listen.slot] = KIND_FORMATS.get(st.listen.kind, "plain")
+        from dialogs.matcher import IntentMatcher  # local: keeps model import-light
+
+        self.matcher: IntentMatcher = IntentMatcher(
+            {i.id: i.examples for i in self.intents.values()},
+            {i.id: i.keywords for i in self.intents.values()},
+            out_of_scope,
+        )
+        self.yesno_matcher = IntentMatcher({"yes": yes, "no": no})
+        self.choice_matchers: dict[str, IntentMatcher] = {
+            st.id: IntentMatcher(st.listen.options)
+            for st in self.states.values()
+            if st.listen and st.listen.kind == "choice" and st.listen.options
+        }
+        self._candidates: dict[str, frozenset[str]] = {}
+        for st in self.states.values():
+            if st.listen is not None:
+                self._candidates[st.id] = frozenset(st.listen.intents) | frozenset(self.globals)
+
+    # ----------------------------------------------------------------- queries
+    def candidates(self, state_id: str) -> frozenset[str]:
+        """Intents the matcher may return in a state (its own plus the global ones)."""
+        return self._candidates.get(state_id, frozenset(self.globals))
+
+    def listening_states(self) -> list[str]:
+        return [s.id for s in self.states.values() if s.listen is not None]
+
+    def expectations(self, state_id: str) -> dict[str, list[str]]:
+        """label -> example phrases a recogniser can score in `state_id`.
+
+        `state_id` "yesno" gives the yes/no phrases used by every confirmation.
+        Intent states list their intents and the global ones; yes/no states "yes"/"no";
+        choice states their options; slot states only the global intents.
+        """
+        if state_id == "yesno":
+            return {"yes": list(self.yes), "no": list(self.no)}
+        st = self.states.get(state_id)
+        if st is None or st.listen is None:
+            raise KeyError(f"state {state_id!r} does not listen")
+        ls = st.listen
+        out: dict[str, list[str]] = {}
+        if ls.kind == "intent":
+            for name in ls.intents:
+                out[name] = list(self.intents[name].examples)
+        elif ls.kind == "yesno":
+            out = {"yes": list(self.yes), "no": list(self.no)}
+        elif ls.kind == "choice":
+            out = {k: list(v) for k, v in ls.options.items()}
+        for name in self.globals:
+            if name in self.intents and name not in out:
+                out[name] = list(self.intents[name].examples)
+        return out
+
+    def listen_action(self, state_id: str) -> Listen:
+        """The Listen action the engine emits in `state_id` (without running the engine)."""
+        from dialogs.actions import Listen
+
+        if state_id == "yesno":
+            return Listen(state="yesno", kind="yesno", expect=self.expectations("yesno"),
+                          slot=None, dtmf=dict(self.yesno_dtmf), max_digits=1,
+                          timeout_s=self.settings.timeout_s, barge_in=True)
+        st = self.states[state_id]
+        ls = st.listen
+        assert ls is not None
+        dtmf = dict(ls.dtmf)
+        if ls.kind == "yesno":
+            for k, v in self.yesno_dtmf.items():
+                dtmf.setdefault(k, v)
+        if ls.kind in ("intent", "yesno", "choice"):
+            for k, v in self.global_dtmf.items():
+                dtmf.setdefault(k, v)
+        return Listen(
+            state=state_id,
+            kind=ls.kind,
+            expect=self.expectations(state_id),
+            slot=ls.slot,
+            dtmf=dtmf,
+            max_digits=self.max_digits(ls),
+            timeout_s=ls.timeout_s,
+            barge_in=ls.barge_in,
+        )
+
+    @staticmethod
+    def max_digits(ls: ListenSpec) -> int | None:
+        if ls.kind == "nik":
+            return 16
+        if ls.kind == "phone":
+            return 13
+        if ls.kind == "date":
+            return 8
+        if ls.kind in ("digits", "ticket"):
+            return ls.max_length or 12
+        if ls.kind in ("intent", "yesno", "choice"):
+            return 1
+        return None
+
+    def static_prompts(self) -> list[str]:
+        """Every prompt text without variables (for pre-rendering), in script order, unique."""
+        seen: dict[str, None] = {}
+
+        def add(p: Prompt) -> None:
+            if not p.variables:
+                seen.setdefault(p.text, None)
+
+        for prompts in self.settings.prompts.values():
+            for p in prompts:
+                add(p)
+        for st in self.states.values():
+            for group in (st.say, st.no_input, st.no_match, st.invalid):
+                for p in group:
+                    add(p)
+            if st.keypad:
+                add(st.keypad)
+        return list(seen)

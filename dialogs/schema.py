@@ -1,0 +1,230 @@
+"""JSON schema of a dialog script (draft 2020-12). Unknown keys are rejected everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+KINDS = ["intent", "yesno", "choice", "digits", "nik", "phone", "date", "ticket", "plate", "free"]
+SLOT_KINDS = {"digits", "nik", "phone", "date", "ticket", "plate", "free"}
+ID = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
+DTMF_KEY = {"type": "string", "pattern": "^[0-9*#]$"}
+TEXT = {"type": "string", "minLength": 1}
+
+PROMPT: dict[str, Any] = {
+    "oneOf": [
+        TEXT,
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["text"],
+            "properties": {"text": TEXT, "file": TEXT},
+        },
+    ]
+}
+PROMPTS = {"oneOf": [PROMPT, {"type": "array", "minItems": 1, "items": PROMPT}]}
+TARGET = ID
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["version", "name", "start", "states"],
+    "properties": {
+        "version": {"const": 1},
+        "name": TEXT,
+        "description": {"type": "string"},
+        "language": {"type": "string"},
+        "start": TARGET,
+        "variables": {"type": "array", "items": ID},
+        "settings": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 60},
+                "retries": {"type": "integer", "minimum": 0, "maximum": 5},
+                "barge_in": {"type": "boolean"},
+                "confidence": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "accept": {"type": "number", "minimum": 0, "maximum": 1},
+                        "confirm": {"type": "number", "minimum": 0, "maximum": 1},
+                    },
+                },
+                "prompts": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "no_input": PROMPTS,
+                        "no_match": PROMPTS,
+                        "invalid": PROMPTS,
+                        "keypad_menu": PROMPT,
+                        "keypad_digits": PROMPT,
+                        "confirm_intent": PROMPT,
+                        "confirm_denied": PROMPT,
+                        "agent": PROMPT,
+                    },
+                },
+            },
+        },
+        "handoff": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["queue", "on_failed"],
+            "properties": {"queue": ID, "on_failed": TARGET},
+        },
+        "yesno": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "yes": {"type": "array", "minItems": 1, "items": TEXT},
+                "no": {"type": "array", "minItems": 1, "items": TEXT},
+                "dtmf": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "patternProperties": {"^[0-9*#]$": {"enum": ["yes", "no"]}},
+                },
+            },
+        },
+        "intents": {
+            "type": "object",
+            "additionalProperties": False,
+            "patternProperties": {
+                "^[a-z][a-z0-9_]*$": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["label", "examples"],
+                    "properties": {
+                        "label": TEXT,
+                        "examples": {"type": "array", "minItems": 1, "items": TEXT},
+                        "keywords": {"type": "array", "items": TEXT},
+                    },
+                }
+            },
+        },
+        "out_of_scope": {"type": "array", "items": TEXT},
+        "globals": {
+            "type": "object",
+            "additionalProperties": False,
+            "patternProperties": {
+                "^[a-z][a-z0-9_]*$": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "goto": TARGET,
+                        "action": {"enum": ["repeat", "agent"]},
+                        "confirm": {"type": "boolean"},
+                        "dtmf": DTMF_KEY,
+                    },
+                    "oneOf": [{"required": ["goto"]}, {"required": ["action"]}],
+                }
+            },
+        },
+        "states": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "patternProperties": {"^[a-z][a-z0-9_]*$": {"$ref": "#/$defs/state"}},
+        },
+    },
+    "$defs": {
+        "state": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "say": PROMPTS,
+                "set": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "patternProperties": {"^[a-z][a-z0-9_]*$": {"type": "string"}},
+                },
+                "listen": {"$ref": "#/$defs/listen"},
+                "no_input": PROMPTS,
+                "no_match": PROMPTS,
+                "invalid": PROMPTS,
+                "keypad": PROMPT,
+                "queue": ID,
+                "on": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "patternProperties": {"^[a-z][a-z0-9_]*$": TARGET},
+                },
+                "next": TARGET,
+                "transfer": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"queue": ID, "reason": TEXT, "on_failed": TARGET},
+                },
+                "create_ticket": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["kind", "next"],
+                    "properties": {
+                        "kind": ID,
+                        "fields": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "patternProperties": {"^[a-z][a-z0-9_]*$": {"type": "string"}},
+                        },
+                        "next": TARGET,
+                    },
+                },
+                "lookup_ticket": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["ticket", "found", "not_found"],
+                    "properties": {"ticket": TEXT, "found": TARGET, "not_found": TARGET},
+                },
+                "branch": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["variable", "default"],
+                    "properties": {
+                        "variable": ID,
+                        "cases": {
+                            "type": "object",
+                            "additionalProperties": TARGET,
+                        },
+                        "empty": TARGET,
+                        "default": TARGET,
+                    },
+                },
+                "end": TEXT,
+            },
+        },
+        "listen": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["kind"],
+            "properties": {
+                "kind": {"enum": KINDS},
+                "intents": {"type": "array", "minItems": 1, "items": ID},
+                "options": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "patternProperties": {
+                        "^[a-z][a-z0-9_]*$": {"type": "array", "minItems": 1, "items": TEXT}
+                    },
+                },
+                "labels": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "patternProperties": {"^[a-z][a-z0-9_]*$": TEXT},
+                },
+                "slot": ID,
+                "length": {"type": "integer", "minimum": 1, "maximum": 32},
+                "min_length": {"type": "integer", "minimum": 1, "maximum": 32},
+                "max_length": {"type": "integer", "minimum": 1, "maximum": 32},
+                "dtmf": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "patternProperties": {"^[0-9*#]$": ID},
+                },
+                "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 60},
+                "retries": {"type": "integer", "minimum": 0, "maximum": 5},
+                "barge_in": {"type": "boolean"},
+                "confirm": {"type": "boolean"},
+            },
+        },
+    },
+}

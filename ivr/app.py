@@ -1,0 +1,206 @@
+"""Wiring: FastAGI + AudioSocket (+ the web app) in one asyncio loop.
+
+* :class:`Controller` runs the telephony servers for a :class:`ivr.runtime.Runtime`: each
+  FastAGI connection becomes one :class:`ivr.session.CallSession`. Used by ``ivr serve``, by
+  ``ivr call`` without ``--controller`` (in-process) and by the tests and benches.
+* :func:`serve` is ``ivr serve``: builds the runtime once (models, prompt cache, store),
+  pre-renders the script's static prompts, starts FastAGI, AudioSocket and the web app
+  (uvicorn, ``ivr.web.create_app``) on 127.0.0.1 by default, and on SIGINT/SIGTERM stops taking
+  new calls, lets live calls finish (up to ``shutdown_grace_s``) and then stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from typing import Any, Callable
+
+log = logging.getLogger("ivr.app")
+
+
+class Controller:
+    """The hotline's telephony side for one runtime."""
+
+    def __init__(self, runtime: Any, *, agi_host: str | None = None, agi_port: int | None = None,
+                 audiosocket_host: str | None = None, audiosocket_port: int | None = None,
+                 advertise: str | None = None) -> None:
+        s = runtime.settings
+        self.rt = runtime
+        self.agi_host = agi_host or s.agi_host
+        self.agi_port = s.agi_port if agi_port is None else agi_port
+        self.as_host = audiosocket_host or s.audiosocket_host
+        self.as_port = s.audiosocket_port if audiosocket_port is None else audiosocket_port
+        self.advertise = advertise or s.audiosocket_advertise
+        self.agi_server: Any = None
+        self.audiosocket: Any = None
+        self.calls_taken = 0
+        self.calls_refused = 0
+        self._tasks: set[asyncio.Task] = set()
+
+    async def start(self) -> "Controller":
+        from telephony import AudioSocketServer, FastAgiServer
+
+        self.audiosocket = AudioSocketServer(self.as_host, self.as_port, advertise=self.advertise)
+        await self.audiosocket.start()
+        if self.advertise is None:
+            self.audiosocket._advertise = self.rt.settings.advertise_for(self.audiosocket.port)
+        self.rt.audiosocket = self.audiosocket
+        self.agi_server = FastAgiServer(self._handle, host=self.agi_host, port=self.agi_port)
+        await self.agi_server.start()
+        log.info("controller ready", extra={"agi_port": self.agi_server.port,
+                                            "audiosocket": self.audiosocket.advertise})
+        return self
+
+    @property
+    def agi_address(self) -> tuple[str, int]:
+        return self.agi_host, self.agi_server.port
+
+    async def _handle(self, agi: Any) -> None:
+        from ivr.session import CallSession
+
+        if not self.rt.accepting:
+            # shutting down: let the dialplan go on without us (the AGI ends at once)
+            self.calls_refused += 1
+            log.info("call refused: shutting down")
+            return
+        self.calls_taken += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await CallSession(agi, self.rt).run()
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def drain(self, grace_s: float) -> int:
+        """Stop taking calls; wait for live calls up to ``grace_s``; return how many were left."""
+        self.rt.accepting = False
+        deadline = time.monotonic() + grace_s
+        while self.rt.active_calls and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        left = len(self.rt.active_calls)
+        if left:
+            log.warning("shutdown: %d call(s) still live after %.0fs; ending them", left, grace_s)
+        return left
+
+    async def close(self) -> None:
+        if self.agi_server is not None:
+            await self.agi_server.close()
+        if self.audiosocket is not None:
+            await self.audiosocket.close()
+
+    async def __aenter__(self) -> "Controller":
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+
+async def serve(settings: Any, *, ready: Callable[[dict], None] | None = None,
+                stop: asyncio.Event | None = None, web: bool = True) -> None:
+    """Run the hotline until SIGINT/SIGTERM (or ``stop`` is set)."""
+    from ivr.runtime import Runtime
+
+    t0 = time.monotonic()
+    rt = await Runtime.build(settings)
+    n = await rt.prerender()
+    ctl = await Controller(rt).start()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    web_server = None
+    web_task = None
+    if web:
+        web_server, web_task = await _start_web(settings, rt, ctl)
+    info = {
+        "agi": f"{ctl.agi_host}:{ctl.agi_server.port}",
+        "audiosocket": ctl.audiosocket.advertise,
+        "web": f"{settings.web_host}:{_web_port(web_server, settings)}" if web_server else None,
+        "prompts": n,
+        "startup_s": round(time.monotonic() - t0, 2),
+    }
+    log.info("hotline ready", extra=info)
+    if ready is not None:
+        ready(info)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down", extra={"live_calls": len(rt.active_calls)})
+        await ctl.drain(settings.shutdown_grace_s)
+        await ctl.close()
+        if web_server is not None:
+            web_server.should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(web_task, 10)
+        for sig in installed:
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
+        await rt.aclose()
+        log.info("stopped")
+
+
+async def _start_web(settings: Any, rt: Any, ctl: Controller) -> tuple[Any, Any]:
+    try:
+        from ivr.web import create_app
+    except ImportError as exc:
+        log.warning("web app not available (%s); serving without it", exc)
+        return None, None
+    import uvicorn
+
+    app = _call_create_app(create_app, settings, rt, ctl)
+    config = uvicorn.Config(app, host=settings.web_host, port=settings.web_port, log_config=None,
+                            lifespan="on", access_log=False)
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # ours handle it
+    task = asyncio.create_task(server.serve(), name="web")
+    for _ in range(200):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.05)
+    if task.done() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]
+    return server, task
+
+
+def _web_port(server: Any, settings: Any) -> int:
+    with contextlib.suppress(Exception):
+        return server.servers[0].sockets[0].getsockname()[1]
+    return settings.web_port
+
+
+def _call_create_app(create_app: Callable, settings: Any, rt: Any, ctl: Controller) -> Any:
+    """create_app takes the settings and, where it accepts them, the store and a status hook."""
+    import inspect
+
+    params = inspect.signature(create_app).parameters
+    kwargs: dict[str, Any] = {}
+    if "store" in params:
+        kwargs["store"] = rt.store
+    if "status" in params:
+        kwargs["status"] = lambda: status(rt, ctl)
+    if "runtime" in params:
+        kwargs["runtime"] = rt
+    if "settings" in params:
+        kwargs["settings"] = settings
+        return create_app(**kwargs)
+    return create_app(settings, **kwargs)
+
+
+def status(rt: Any, ctl: Controller) -> dict:
+    return {
+        "accepting": rt.accepting,
+        "live_calls": len(rt.active_calls),
+        "calls_taken": ctl.calls_taken,
+        "agi_port": ctl.agi_server.port if ctl.agi_server else None,
+        "audiosocket": ctl.audiosocket.advertise if ctl.audiosocket else None,
+        "script": rt.script_name,
+        "script_version": rt.script_version,
+    }

@@ -1,0 +1,571 @@
+"""Settings for the hotline: one object, from the environment (``IVR_`` prefix) and an
+optional TOML or YAML config file.
+
+Precedence, highest first: keyword arguments given to :func:`load_settings` (the CLI's
+options), environment variables (``IVR_WEB_PORT=8081``), the config file (``IVR_CONFIG_FILE``
+or ``--config``), the defaults below.
+
+Secrets (``IVR_PII_KEY``, ``IVR_ADMIN_TOKEN``, ``IVR_AGENT_TOKEN``, the password inside
+``IVR_AMI_URL``) are read from the environment only; a config file that contains one is
+rejected, so a secret never ends up in a file that might be committed.
+
+Paths left unset are derived from ``data_dir`` (default ``./var``, relative to the working
+directory at start): the SQLite database, prompt cache, sounds, recordings, outbox journal
+and Whisper cache all live there, so one directory holds everything the hotline writes.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+__all__ = [
+    "Settings",
+    "SettingsError",
+    "load_settings",
+    "OfficeHours",
+    "AmiConfig",
+    "SECRET_FIELDS",
+]
+
+ENV_PREFIX = "IVR_"
+CONFIG_FILE_ENV = "IVR_CONFIG_FILE"
+#: fields that may only come from the environment (or explicit keyword arguments)
+SECRET_FIELDS = frozenset({"pii_key", "admin_token", "agent_token"})
+
+_config_file_var: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "ivr_config_file", default=None
+)
+
+
+class SettingsError(ValueError):
+    """A setting or the config file is invalid; the message names the setting."""
+
+
+# --------------------------------------------------------------------------- office hours
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_ALIASES = {
+    # English and Indonesian day names, abbreviated or not
+    "mon": 0, "monday": 0, "sen": 0, "senin": 0,
+    "tue": 1, "tuesday": 1, "sel": 1, "selasa": 1,
+    "wed": 2, "wednesday": 2, "rab": 2, "rabu": 2,
+    "thu": 3, "thursday": 3, "kam": 3, "kamis": 3,
+    "fri": 4, "friday": 4, "jum": 4, "jumat": 4,
+    "sat": 5, "saturday": 5, "sab": 5, "sabtu": 5,
+    "sun": 6, "sunday": 6, "min": 6, "minggu": 6,
+}
+_RANGE_RE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+
+def _parse_day(token: str, spec: str) -> int:
+    try:
+        return _DAY_ALIASES[token.strip().lower().rstrip(".")]
+    except KeyError:
+        raise SettingsError(f"office_hours: unknown day {token!r} in {spec!r}") from None
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """Weekly opening hours in one time zone, e.g. ``"Mon-Fri 08:00-16:00 Asia/Jakarta"``.
+
+    Grammar: ``SEGMENT [; SEGMENT ...] [TIMEZONE]`` where a segment is ``DAYS RANGES``,
+    ``DAYS`` is ``Mon-Fri`` or ``Mon,Wed,Sat`` (English or Indonesian names) and ``RANGES``
+    is ``08:00-12:00,13:00-16:00``. The time zone (IANA name) defaults to Asia/Jakarta.
+    ``"always"`` means open at all times; ``"never"`` means always closed.
+    Public holidays (from :attr:`Settings.public_holidays`) are closed all day.
+    """
+
+    spec: str
+    tz: ZoneInfo
+    #: weekday (0 = Monday) -> tuple of (start, end) times, end exclusive; "24:00" allowed
+    week: tuple[tuple[tuple[time, time | None], ...], ...]
+    always: bool = False
+    holidays: frozenset[date] = frozenset()
+
+    @classmethod
+    def parse(cls, spec: str, holidays: frozenset[date] = frozenset()) -> "OfficeHours":
+        text = " ".join(spec.split())
+        if not text:
+            raise SettingsError("office_hours: empty")
+        tzname = "Asia/Jakarta"
+        parts = text.rsplit(" ", 1)
+        if len(parts) == 2 and "/" in parts[1] or text.endswith(" UTC"):
+            text, tzname = parts[0], parts[1]
+        elif text.lower() in ("always", "never"):
+            pass
+        try:
+            tz = ZoneInfo(tzname)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"office_hours: unknown time zone {tzname!r}") from None
+        low = text.strip().lower()
+        if low == "always":
+            return cls(spec, tz, tuple(() for _ in range(7)), always=True, holidays=holidays)
+        week: list[list[tuple[time, time | None]]] = [[] for _ in range(7)]
+        if low == "never":
+            return cls(spec, tz, tuple(tuple(d) for d in week), holidays=holidays)
+        for segment in text.split(";"):
+            segment = segment.strip()
+            if not segment:
+                continue
+            try:
+                days_part, ranges_part = segment.split(None, 1)
+            except ValueError:
+                raise SettingsError(f"office_hours: segment {segment!r} needs days and hours") from None
+            days: list[int] = []
+            for item in days_part.split(","):
+                if "-" in item:
+                    a, b = item.split("-", 1)
+                    da, db = _parse_day(a, spec), _parse_day(b, spec)
+                    d = da
+                    while True:
+                        days.append(d)
+                        if d == db:
+                            break
+                        d = (d + 1) % 7
+                else:
+                    days.append(_parse_day(item, spec))
+            for rng in ranges_part.replace(" ", "").split(","):
+                m = _RANGE_RE.match(rng)
+                if not m:
+                    raise SettingsError(f"office_hours: bad time range {rng!r} in {spec!r}")
+                h1, m1, h2, m2 = (int(g) for g in m.groups())
+                if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or (h2 == 24 and m2):
+                    raise SettingsError(f"office_hours: bad time range {rng!r}")
+                start = time(h1, m1)
+                end = None if h2 == 24 else time(h2, m2)
+                if end is not None and end <= start:
+                    raise SettingsError(f"office_hours: range {rng!r} ends before it starts")
+                for d in days:
+                    week[d].append((start, end))
+        return cls(spec, tz, tuple(tuple(sorted(d)) for d in week), holidays=holidays)
+
+    def is_open(self, when: datetime | None = None) -> bool:
+        """True if ``when`` (aware; default now) falls inside the opening hours."""
+        if self.always:
+            return True
+        now = (when or datetime.now(self.tz))
+        if now.tzinfo is None:
+            raise ValueError("is_open needs an aware datetime")
+        local = now.astimezone(self.tz)
+        if local.date() in self.holidays:
+            return False
+        t = local.time().replace(tzinfo=None)
+        for start, end in self.week[local.weekday()]:
+            if start <= t and (end is None or t < end):
+                return True
+        return False
+
+    def __str__(self) -> str:
+        return self.spec
+
+
+# --------------------------------------------------------------------------- AMI URL
+
+
+@dataclass(frozen=True)
+class AmiConfig:
+    host: str
+    port: int
+    username: str
+    secret: str = ""
+
+    def __repr__(self) -> str:  # never show the secret
+        return f"AmiConfig(host={self.host!r}, port={self.port}, username={self.username!r}, secret='***')"
+
+
+def parse_ami_url(url: str) -> AmiConfig:
+    """``ami://user:secret@host:port`` -> :class:`AmiConfig` (port defaults to 5038)."""
+    parts = urlsplit(url)
+    if parts.scheme != "ami":
+        raise SettingsError("ami_url must look like ami://user:secret@127.0.0.1:5038")
+    if not parts.hostname or not parts.username:
+        raise SettingsError("ami_url needs a user and a host: ami://user:secret@host:5038")
+    try:
+        port = parts.port or 5038
+    except ValueError:
+        raise SettingsError("ami_url has an invalid port") from None
+    return AmiConfig(parts.hostname, port, unquote(parts.username), unquote(parts.password or ""))
+
+
+# --------------------------------------------------------------------------- config file
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise SettingsError(f"config file not found: {path}")
+    suffix = path.suffix.lower()
+    raw = path.read_bytes()
+    try:
+        if suffix == ".toml":
+            data = tomllib.loads(raw.decode("utf-8"))
+        elif suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(raw) or {}
+        else:
+            raise SettingsError(f"config file must be .toml, .yaml or .yml: {path}")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+    except Exception as exc:  # yaml.YAMLError without importing yaml at module load
+        if type(exc).__module__.startswith("yaml"):
+            raise SettingsError(f"config file {path}: {exc}") from None
+        raise
+    if not isinstance(data, dict):
+        raise SettingsError(f"config file {path}: top level must be a table/mapping")
+    # allow everything under an [ivr] table, or flat
+    if set(data) == {"ivr"} and isinstance(data["ivr"], dict):
+        data = data["ivr"]
+    data = {str(k).lower().replace("-", "_"): v for k, v in data.items()}
+    secrets = sorted(SECRET_FIELDS & set(data))
+    if secrets:
+        raise SettingsError(
+            f"config file {path}: {', '.join(secrets)} must come from the environment "
+            f"({', '.join(ENV_PREFIX + s.upper() for s in secrets)}), not a file"
+        )
+    ami = data.get("ami_url")
+    if isinstance(ami, str) and urlsplit(ami).password:
+        raise SettingsError(
+            f"config file {path}: ami_url contains a password; set IVR_AMI_URL in the environment"
+        )
+    unknown = sorted(set(data) - set(Settings.model_fields))
+    if unknown:
+        raise SettingsError(f"config file {path}: unknown setting(s): {', '.join(unknown)}")
+    return data
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings]):
+        super().__init__(settings_cls)
+        path = _config_file_var.get()
+        if path is None and os.environ.get(CONFIG_FILE_ENV):
+            path = Path(os.environ[CONFIG_FILE_ENV])
+        self.path = path
+        self.data = _read_config_file(path) if path is not None else {}
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - unused, __call__ overrides
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+# --------------------------------------------------------------------------- settings
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """Every port, path, model, engine and credential of the hotline. See README."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        validate_default=True,
+        case_sensitive=False,
+    )
+
+    # -- where things live
+    data_dir: Path = Field(Path("var"), description="Everything the hotline writes lives here.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///<data_dir>/ivr.sqlite3. "
+        "PostgreSQL: postgresql://user@host:5432/db"
+    )
+    config_file: Path | None = Field(None, description="The config file read (informational).")
+
+    # -- telephony (services bind 127.0.0.1 by default)
+    agi_host: str = "127.0.0.1"
+    agi_port: int = Field(4573, ge=0, le=65535)
+    audiosocket_host: str = "127.0.0.1"
+    audiosocket_port: int = Field(9092, ge=0, le=65535)
+    audiosocket_advertise: str | None = Field(
+        None, description="host:port Asterisk connects to for AudioSocket; "
+        "None = audiosocket_host and the bound port"
+    )
+    ami_url: SecretStr | None = Field(None, description="ami://user:secret@127.0.0.1:5038 (optional)")
+    media_mode: Literal["audiosocket", "agi"] = "audiosocket"
+
+    # -- web
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(8080, ge=0, le=65535)
+    admin_token: SecretStr | None = Field(None, description="env IVR_ADMIN_TOKEN only")
+    agent_token: SecretStr | None = Field(None, description="env IVR_AGENT_TOKEN only")
+    reveal_roles: Annotated[list[Literal["admin", "agent"]], NoDecode] = Field(
+        default_factory=lambda: ["admin"],
+        description="roles that may see callers' personal data in clear (encrypt mode; audited)",
+    )
+
+    # -- dialog
+    script: Path | None = Field(None, description="Dialog script; None = the packaged default")
+
+    # -- speech recognition
+    asr_engine: Literal["whisper", "vosk"] = "whisper"
+    whisper_model_dir: Path | None = Field(None, description="None = the packaged Whisper-base")
+    whisper_cache_dir: Path | None = Field(None, description="default <data_dir>/models/whisper")
+    whisper_compute_type: str = "int8"
+    whisper_beam_size: int = Field(1, ge=1, le=10)
+    asr_threads: int = Field(2, ge=1, le=64, description="CPU threads per recognizer")
+    asr_workers: int = Field(1, ge=1, le=64, description="concurrent decodes")
+    vosk_model_dir: Path | None = None
+
+    # -- speech synthesis
+    tts_engine: Literal["espeak", "coqui"] = "espeak"
+    tts_voice: str = "id"
+    tts_rate: int = Field(165, ge=50, le=450, description="words per minute (espeak)")
+    tts_pitch: int = Field(50, ge=0, le=99)
+    coqui_model_path: Path | None = None
+    coqui_config_path: Path | None = None
+    prompt_cache_dir: Path | None = Field(None, description="default <data_dir>/prompts")
+    sounds_dir: Path | None = Field(
+        None, description="AGI-only mode: directory Asterisk plays from; default <data_dir>/sounds"
+    )
+    recordings_dir: Path | None = Field(None, description="default <data_dir>/recordings")
+
+    # -- call behaviour defaults (a script's own values win)
+    barge_in: bool = True
+    vad_aggressiveness: int = Field(2, ge=0, le=3)
+    vad_start_ms: int = Field(120, ge=20, le=2000, description="speech this long starts an utterance")
+    vad_end_ms: int = Field(600, ge=100, le=5000, description="silence this long ends an utterance")
+    max_utterance_s: float = Field(15.0, gt=0, le=120)
+    no_input_timeout_s: float = Field(6.0, gt=0, le=120)
+    dtmf_interdigit_timeout_s: float = Field(3.0, gt=0, le=60)
+    shutdown_grace_s: float = Field(60.0, ge=0, description="how long `ivr serve` waits for live calls")
+
+    # -- agents
+    agent_queues: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["hotline"], description="comma-separated in the environment"
+    )
+    office_hours: str = Field(
+        "Mon-Fri 08:00-16:00 Asia/Jakarta", description="when agents answer; see OfficeHours"
+    )
+    public_holidays: Annotated[list[date], NoDecode] = Field(
+        default_factory=list,
+        description="closed days and non-working days for SLA: 2026-01-01,2026-03-20,...",
+    )
+    sla_working_days: int = Field(14, ge=1, le=365)
+
+    # -- personal data
+    pii_mode: Literal["mask", "encrypt"] = "mask"
+    pii_key: SecretStr | None = Field(
+        None, description="env IVR_PII_KEY only: urlsafe base64 of 32 bytes "
+        "(Fernet.generate_key()); required for encrypt mode and for searching by NIK/phone"
+    )
+    retention_days: int = Field(90, ge=1, le=36500)
+
+    # -- logging
+    log_level: LogLevel = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    # ------------------------------------------------------------------ validators
+
+    @field_validator("agent_queues", "reveal_roles", mode="before")
+    @classmethod
+    def _split_queues(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [q.strip() for q in v.split(",") if q.strip()]
+        return v
+
+    @field_validator("agent_queues")
+    @classmethod
+    def _check_queues(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one agent queue is needed")
+        for q in v:
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", q):
+                raise ValueError(f"invalid queue name {q!r}")
+        return v
+
+    @field_validator("public_holidays", mode="before")
+    @classmethod
+    def _split_dates(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [d.strip() for d in v.split(",") if d.strip()]
+        return v
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, v: Any) -> Any:
+        return v.upper() if isinstance(v, str) else v
+
+    @field_validator("office_hours")
+    @classmethod
+    def _check_hours(cls, v: str) -> str:
+        try:
+            OfficeHours.parse(v)
+        except SettingsError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("ami_url")
+    @classmethod
+    def _check_ami(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value():
+            try:
+                parse_ami_url(v.get_secret_value())
+            except SettingsError as exc:
+                raise ValueError(str(exc)) from None
+        elif v is not None:
+            return None
+        return v
+
+    @field_validator("audiosocket_advertise")
+    @classmethod
+    def _check_advertise(cls, v: str | None) -> str | None:
+        if v is not None:
+            host, sep, port = v.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError("audiosocket_advertise must be host:port")
+        return v
+
+    @field_validator("pii_key")
+    @classmethod
+    def _check_key(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value():
+            return None
+        import base64
+        import binascii
+
+        try:
+            raw = base64.urlsafe_b64decode(v.get_secret_value().encode("ascii"))
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError(
+                "IVR_PII_KEY must be urlsafe base64 of 32 bytes; make one with "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _derive(self) -> "Settings":
+        d = self.data_dir
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{(d / 'ivr.sqlite3').as_posix()}"
+        if self.prompt_cache_dir is None:
+            self.prompt_cache_dir = d / "prompts"
+        if self.sounds_dir is None:
+            self.sounds_dir = d / "sounds"
+        if self.recordings_dir is None:
+            self.recordings_dir = d / "recordings"
+        if self.whisper_cache_dir is None:
+            self.whisper_cache_dir = d / "models" / "whisper"
+        if self.pii_mode == "encrypt" and self.pii_key is None:
+            raise ValueError("pii_mode=encrypt needs the key in the environment variable IVR_PII_KEY")
+        return self
+
+    # ------------------------------------------------------------------ sources
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # no .env file and no secrets dir: environment and the explicit config file only
+        return (init_settings, env_settings, _ConfigFileSource(settings_cls))
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Durable journal of writes the database could not take yet."""
+        return self.data_dir / "outbox"
+
+    def hours(self) -> OfficeHours:
+        return OfficeHours.parse(self.office_hours, frozenset(self.public_holidays))
+
+    def ami(self) -> AmiConfig | None:
+        if self.ami_url is None:
+            return None
+        return parse_ami_url(self.ami_url.get_secret_value())
+
+    def script_path(self) -> Path:
+        """The dialog script to run: ``script`` or the packaged default."""
+        if self.script is not None:
+            return self.script
+        from dialogs import default_script_path  # ivr may import dialogs
+
+        return Path(default_script_path())
+
+    def advertise_for(self, bound_port: int) -> str:
+        """host:port Asterisk should connect to for AudioSocket, given the port bound."""
+        return self.audiosocket_advertise or f"{self.audiosocket_host}:{bound_port}"
+
+    def ensure_dirs(self) -> None:
+        """Create the data directory and the derived directories that live in it."""
+        for p in (self.data_dir, self.prompt_cache_dir, self.sounds_dir, self.recordings_dir,
+                  self.outbox_dir):
+            assert p is not None
+            p.mkdir(parents=True, exist_ok=True)
+
+    def safe_dump(self) -> dict[str, Any]:
+        """Settings as JSON-safe dict with secrets hidden (for `ivr serve` start-up log, /status)."""
+        out = self.model_dump(mode="json")
+        for name in SECRET_FIELDS | {"ami_url"}:
+            if out.get(name):
+                out[name] = "***"
+        if self.database_url:
+            out["database_url"] = _hide_url_password(self.database_url)
+        return out
+
+
+def _hide_url_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build :class:`Settings`. ``config_file`` (the CLI's ``--config``) wins over
+    ``IVR_CONFIG_FILE``; ``overrides`` (CLI options, None values ignored) win over everything.
+
+    Raises :class:`SettingsError` with a readable message on any invalid setting.
+    """
+    from pydantic import ValidationError
+
+    path = Path(config_file) if config_file is not None else (
+        Path(os.environ[CONFIG_FILE_ENV]) if os.environ.get(CONFIG_FILE_ENV) else None
+    )
+    token = _config_file_var.set(path)
+    try:
+        kwargs = {k: v for k, v in overrides.items() if v is not None}
+        if path is not None:
+            kwargs.setdefault("config_file", path)
+        return Settings(**kwargs)
+    except ValidationError as exc:
+        msgs = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err["loc"]) or "settings"
+            env = f" ({ENV_PREFIX}{loc.upper()})" if loc != "settings" else ""
+            msg = err["msg"].removeprefix("Value error, ")
+            msgs.append(f"{loc}{env}: {msg}")
+        raise SettingsError("invalid settings: " + "; ".join(msgs)) from None
+    finally:
+        _config_file_var.reset(token)
+
+
+def working_days_after(start: date, days: int, holidays: frozenset[date] | set[date] = frozenset()) -> date:
+    """The date ``days`` working days after ``start`` (weekends and holidays skipped)."""
+    d = start
+    left = days
+    while left > 0:
+        d += timedelta(days=1)
+        if d.weekday() < 5 and d not in holidays:
+            left -= 1
+    return d

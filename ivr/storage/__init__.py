@@ -1,0 +1,25 @@
+"""Storage for the hotline: SQLAlchemy 2 models, packaged Alembic migrations and the async
+:class:`Store` used by the call runtime, the web app and the CLI. API: docs/contracts.md."""
+
+from ivr.storage.store import (
+    HANDOFF_OUTCOMES,
+    TICKET_KINDS,
+    TICKET_STATUSES,
+    AuditEntry,
+    Call,
+    Handoff,
+    PurgeResult,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    Ticket,
+    TicketEvent,
+    Turn,
+)
+from ivr.storage.ticket_ids import format_ticket_id, make_ticket_id, parse_ticket_id
+
+__all__ = [
+    "Store", "StoreError", "StoreUnavailable", "Call", "Turn", "Ticket", "TicketEvent", "Handoff",
+    "AuditEntry", "PurgeResult", "TICKET_KINDS", "TICKET_STATUSES", "HANDOFF_OUTCOMES",
+    "format_ticket_id", "make_ticket_id", "parse_ticket_id",
+]

@@ -1,0 +1,203 @@
+"""SQLAlchemy 2 models. The schema itself is created by the Alembic migrations in
+``ivr/storage/migrations/versions``; a test checks the two agree.
+
+Personal data columns come in threes (see :mod:`ivr.pii`): ``*_masked`` (always), ``*_enc``
+(encrypt mode) and ``*_hash`` (keyed hash for lookups).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware UTC datetime")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class CallRow(Base):
+    __tablename__ = "calls"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    channel_id: Mapped[str | None] = mapped_column(String(128))
+    caller_masked: Mapped[str | None] = mapped_column(String(64))
+    caller_enc: Mapped[str | None] = mapped_column(Text)
+    caller_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    media_mode: Mapped[str] = mapped_column(String(16))
+    script_name: Mapped[str | None] = mapped_column(String(128))
+    script_version: Mapped[str | None] = mapped_column(String(64))
+    end_reason: Mapped[str | None] = mapped_column(String(64))
+    handoff_outcome: Mapped[str | None] = mapped_column(String(32))
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    turns: Mapped[list["TurnRow"]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="TurnRow.idx"
+    )
+
+
+class TurnRow(Base):
+    __tablename__ = "turns"
+    __table_args__ = (UniqueConstraint("call_id", "idx", name="uq_turns_call_idx"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    who: Mapped[str] = mapped_column(String(16))  # caller | system
+    source: Mapped[str] = mapped_column(String(16))  # speech | dtmf | prompt | event
+    text: Mapped[str | None] = mapped_column(Text)  # personal data masked
+    text_enc: Mapped[str | None] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(128))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    asr_ms: Mapped[float | None] = mapped_column(Float)
+    reply_ms: Mapped[float | None] = mapped_column(Float)  # end of speech/key -> first reply byte
+    audio_path: Mapped[str | None] = mapped_column(Text)
+
+    call: Mapped[CallRow] = relationship(back_populates="turns")
+
+
+class TicketCounterRow(Base):
+    __tablename__ = "ticket_counters"
+
+    period: Mapped[str] = mapped_column(String(4), primary_key=True)
+    last_serial: Mapped[int] = mapped_column(Integer)
+
+
+class TicketRow(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(16), unique=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # complaint | callback
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    category: Mapped[str | None] = mapped_column(String(128))
+    location: Mapped[str | None] = mapped_column(Text)
+    location_enc: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    description_enc: Mapped[str | None] = mapped_column(Text)
+    reporter_name_masked: Mapped[str | None] = mapped_column(String(256))
+    reporter_name_enc: Mapped[str | None] = mapped_column(Text)
+    reporter_nik_masked: Mapped[str | None] = mapped_column(String(32))
+    reporter_nik_enc: Mapped[str | None] = mapped_column(Text)
+    reporter_nik_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    reporter_phone_masked: Mapped[str | None] = mapped_column(String(32))
+    reporter_phone_enc: Mapped[str | None] = mapped_column(Text)
+    reporter_phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    extra_enc: Mapped[str | None] = mapped_column(Text)
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sla_due: Mapped[date] = mapped_column(Date)
+
+    history: Mapped[list["TicketEventRow"]] = relationship(
+        back_populates="ticket", cascade="all, delete-orphan", order_by="TicketEventRow.id"
+    )
+
+
+class TicketEventRow(Base):
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(String(128))
+
+    ticket: Mapped[TicketRow] = relationship(back_populates="history")
+
+
+class HandoffRow(Base):
+    __tablename__ = "handoffs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    queue: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(128))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    agent: Mapped[str | None] = mapped_column(String(128))
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(32))  # pending|connected|abandoned|no_agents|closed_hours|failed
+
+
+class HandoffContextRow(Base):
+    __tablename__ = "handoff_contexts"
+
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)  # personal data masked
+    context_enc: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    revealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[str | None] = mapped_column(Text)
+    remote: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,350 @@
+"""A small AMI server behaving like Asterisk 22's ``main/manager.c`` (+ ``apps/app_queue.c``).
+
+Enough for the client's tests and for watching simulated calls: banner, Login (wrong secret:
+error after ``login_failure_delay`` then close), Permission denied before login, Ping, Command,
+CoreShowChannels, QueueStatus/QueueSummary, Setvar/Getvar, QueueAdd/QueuePause/QueueRemove,
+Originate (always fails: there is nothing to originate), Logoff, unknown actions, events.
+Responses carry ``ActionID`` as their second header, as Asterisk writes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..ami_codec import NEED_DATA, AmiCodec, AmiMessage, encode_message
+from ..errors import ProtocolError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .asterisk import AsteriskPeer
+    from .call import PeerCall
+
+__all__ = ["AmiServer"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Member:
+    interface: str
+    name: str
+    membership: str = "dynamic"
+    paused: bool = False
+    reason: str = ""
+    login: int = field(default_factory=lambda: int(time.time()))
+    last_pause: int = 0
+
+
+class _Conn:
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.authed = False
+
+    def send(self, pairs: list[tuple[str, Any]]) -> None:
+        if not self.writer.is_closing():
+            self.writer.write(encode_message(pairs))
+
+
+class AmiServer:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, username: str = "ivr", secret: str = "ivrsecret", *,
+                 login_failure_delay: float = 1.0, banner_version: str = "11.0.0",
+                 queues: tuple[str, ...] = ("hotline",), asterisk_version: str = "22.10.1") -> None:
+        self.host = host
+        self._port = port
+        self.username = username
+        self._secret = secret
+        self.login_failure_delay = login_failure_delay
+        self.banner = f"Asterisk Call Manager/{banner_version}\r\n"
+        self.asterisk_version = asterisk_version
+        self.queues: dict[str, dict[str, _Member]] = {q: {} for q in queues}
+        self.globals: dict[str, str] = {}
+        self.actions: list[AmiMessage] = []
+        self._conns: set[_Conn] = set()
+        self._server: asyncio.AbstractServer | None = None
+        self._peers: list["AsteriskPeer"] = []
+        self._tasks: set[asyncio.Task] = set()
+        self.started = time.time()
+
+    @property
+    def port(self) -> int:
+        if self._server is not None and self._server.sockets:
+            return self._server.sockets[0].getsockname()[1]
+        return self._port
+
+    def attach_peer(self, peer: "AsteriskPeer") -> None:
+        self._peers.append(peer)
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.host, self._port)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        await self.drop_connections()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def drop_connections(self) -> None:
+        """Close every client connection (to test reconnects)."""
+        for c in list(self._conns):
+            c.writer.close()
+        for t in list(self._tasks):
+            t.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def clients(self) -> int:
+        return sum(1 for c in self._conns if c.authed)
+
+    # -- events ----------------------------------------------------------------------------
+    def emit(self, event: str, *pairs: tuple[str, Any], **headers: Any) -> None:
+        """Send an event to every logged-in client."""
+        msg = [("Event", event)] + list(pairs) + list(headers.items())
+        for c in list(self._conns):
+            if c.authed:
+                c.send(msg)
+
+    def _channel_headers(self, call: "PeerCall") -> list[tuple[str, Any]]:
+        return [("Channel", call.channel), ("ChannelState", "6"), ("ChannelStateDesc", "Up"),
+                ("CallerIDNum", call.caller_id), ("CallerIDName", call.caller_name or "<unknown>"),
+                ("Language", call.language), ("AccountCode", ""), ("Context", call.peer.context),
+                ("Exten", "s"), ("Priority", "4"), ("Uniqueid", call.uniqueid), ("Linkedid", call.uniqueid)]
+
+    def call_event(self, call: "PeerCall", event: str, **extra: Any) -> None:
+        self.emit(event, ("Privilege", "call,all"), *self._channel_headers(call), *extra.items())
+
+    def agi_exec_events(self, call: "PeerCall", line: str, reply: str) -> None:
+        """res_agi.c publishes AGIExecStart/AGIExecEnd for every command."""
+        code = reply[:3]
+        result = {"200": "Success", "510": "Invalid or unknown command", "520": "Usage",
+                  "511": "Command Not Permitted on a dead channel or intercept routine"}.get(code, "Success")
+        if code == "200" and line.upper().startswith("STREAM FILE") and "result=-1 endpos=0" in reply:
+            code, result = "-1", "Failure"
+        if code == "200" and line.upper().startswith("EXEC") and "result=-2" in reply:
+            result = "Unknown Result"
+        call._agi_cmd_id = getattr(call, "_agi_cmd_id", 0) + 1
+        base = [("Privilege", "agi,all"), *self._channel_headers(call)]
+        self.emit("AGIExecStart", *base, CommandId=call._agi_cmd_id, Command=line)
+        self.emit("AGIExecEnd", *base, CommandId=call._agi_cmd_id, Command=line, ResultCode=code, Result=result)
+
+    def _calls(self) -> list["PeerCall"]:
+        return [c for p in self._peers for c in p.calls]
+
+    # -- connections -----------------------------------------------------------------------
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        conn = _Conn(writer)
+        self._conns.add(conn)
+        codec = AmiCodec("server")
+        try:
+            writer.write(self.banner.encode())
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                codec.receive_data(data)
+                while True:
+                    msg = codec.next_event()
+                    if msg is NEED_DATA:
+                        break
+                    self.actions.append(msg)
+                    if not await self._action(conn, msg):
+                        return
+        except ProtocolError as exc:
+            log.warning("AMI server: protocol error from client: %s", exc)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self._conns.discard(conn)
+            writer.close()
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _action(self, c: _Conn, m: AmiMessage) -> bool:
+        """Handle one action; False closes the connection."""
+        action = (m.get("Action") or "").strip()
+        aid = m.get("ActionID")
+        head: list[tuple[str, Any]] = [("ActionID", aid)] if aid is not None else []
+
+        def ok(*pairs: tuple[str, Any]) -> None:
+            c.send([("Response", "Success"), *head, *pairs])
+
+        def err(message: str) -> None:
+            c.send([("Response", "Error"), *head, ("Message", message)])
+
+        a = action.lower()
+        if not action:
+            err("Missing action in request")
+            return True
+        if a == "login":
+            if m.get("Username") == self.username and m.get("Secret") == self._secret:
+                c.authed = True
+                ok(("Message", "Authentication accepted"))
+                c.send([("Event", "FullyBooted"), ("Privilege", "system,all"),
+                        ("Uptime", int(time.time() - self.started)), ("LastReload", int(time.time() - self.started)),
+                        ("Status", "Fully Booted")])
+                return True
+            await asyncio.sleep(self.login_failure_delay)  # manager.c delays failed logins
+            err("Authentication failed")
+            await c.writer.drain()
+            return False
+        if a == "logoff":
+            c.send([("Response", "Goodbye"), *head, ("Message", "Thanks for all the fish.")])
+            await c.writer.drain()
+            return False
+        if not c.authed:
+            err("Permission denied")
+            return True
+        handler = getattr(self, "_a_" + a, None)
+        if handler is None:
+            err(f"Invalid/unknown command: {action}. Use Action: ListCommands to show available commands.")
+            c.send([("Event", "RequestBadFormat"), ("Privilege", "security,all"), ("Severity", "Error"),
+                    ("Service", "AMI"), ("EventVersion", "1"), ("RequestType", f"Action: {action}")])
+            return True
+        handler(c, m, head, ok, err)
+        return True
+
+    # -- actions ---------------------------------------------------------------------------
+    def _a_ping(self, c, m, head, ok, err) -> None:
+        ok(("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}"))
+
+    def _a_command(self, c, m, head, ok, err) -> None:
+        cmd = (m.get("Command") or "").strip()
+        if cmd == "core show version":
+            ok(("Message", "Command output follows"), ("Output", f"Asterisk {self.asterisk_version} (simulated)"))
+        else:
+            first = " ".join(cmd.split()[:2])
+            c.send([("Response", "Error"), *head, ("Message", "Command output follows"),
+                    ("Output", f"No such command '{cmd}' (type 'core show help {first}' for other possible commands)")])
+
+    def _list(self, c, head, what: str, complete: str, items: list[list[tuple[str, Any]]]) -> None:
+        c.send([("Response", "Success"), *head, ("EventList", "start"), ("Message", f"{what} will follow")])
+        for it in items:
+            c.send(it)
+        c.send([("Event", complete), *head, ("EventList", "Complete"), ("ListItems", len(items))])
+
+    def _a_coreshowchannels(self, c, m, head, ok, err) -> None:
+        items = [[("Event", "CoreShowChannel"), *head, *self._channel_headers(call)] for call in self._calls()]
+        self._list(c, head, "Channels", "CoreShowChannelsComplete", items)
+
+    def _member_fields(self, mem: _Member) -> list[tuple[str, Any]]:
+        return [("Membership", mem.membership), ("Penalty", 0), ("CallsTaken", 0), ("LastCall", 0),
+                ("LastPause", mem.last_pause), ("LoginTime", mem.login), ("InCall", 0), ("Status", 1),
+                ("Paused", int(mem.paused)), ("PausedReason", mem.reason), ("Wrapuptime", 0)]
+
+    def _a_queuestatus(self, c, m, head, ok, err) -> None:
+        want = m.get("Queue")
+        items = []
+        for q, members in self.queues.items():
+            if want and want != q:
+                continue
+            items.append([("Event", "QueueParams"), ("Queue", q), ("Max", 0), ("Strategy", "ringall"),
+                          ("Calls", 0), ("Holdtime", 0), ("TalkTime", 0), ("Completed", 0), ("Abandoned", 0),
+                          ("ServiceLevel", 0), ("ServicelevelPerf", "0.0"), ("ServicelevelPerf2", "0.0"),
+                          ("Weight", 0), *head])
+            for mem in members.values():
+                items.append([("Event", "QueueMember"), ("Queue", q), ("Name", mem.name),
+                              ("Location", mem.interface), ("StateInterface", mem.interface),
+                              *self._member_fields(mem), *head])
+        self._list(c, head, "Queue status", "QueueStatusComplete", items)
+
+    def _a_queuesummary(self, c, m, head, ok, err) -> None:
+        want = m.get("Queue")
+        items = [[("Event", "QueueSummary"), ("Queue", q), ("LoggedIn", len(ms)),
+                  ("Available", sum(1 for x in ms.values() if not x.paused)), ("Callers", 0), ("HoldTime", 0),
+                  ("TalkTime", 0), ("LongestHoldTime", 0), *head]
+                 for q, ms in self.queues.items() if not want or want == q]
+        self._list(c, head, "Queue summary", "QueueSummaryComplete", items)
+
+    def _find_call(self, channel: str):
+        return next((x for x in self._calls() if x.channel == channel), None)
+
+    def _a_setvar(self, c, m, head, ok, err) -> None:
+        var, val, chan = m.get("Variable"), m.get("Value") or "", m.get("Channel")
+        if not var:
+            err("No variable specified")
+            return
+        if chan:
+            call = self._find_call(chan)
+            if call is None:
+                err("No such channel")
+                return
+            call.chan_vars[var] = val
+        else:
+            self.globals[var] = val
+        ok(("Message", "Variable Set"))
+        self.emit("VarSet", ("Privilege", "dialplan,all"), ("Channel", chan or "none"),
+                  ("Uniqueid", "none"), ("Variable", var), ("Value", val))
+
+    def _a_getvar(self, c, m, head, ok, err) -> None:
+        var, chan = m.get("Variable") or "", m.get("Channel")
+        if chan:
+            call = self._find_call(chan)
+            if call is None:
+                err("No such channel")
+                return
+            val = call._lookup(var) or ""
+        else:
+            val = self.globals.get(var, "")
+        ok(("Variable", var), ("Value", val))
+
+    def _member_event(self, event: str, q: str, mem: _Member) -> None:
+        self.emit(event, ("Privilege", "agent,all"), ("Queue", q), ("MemberName", mem.name),
+                  ("Interface", mem.interface), ("StateInterface", mem.interface), *self._member_fields(mem))
+
+    def _a_queueadd(self, c, m, head, ok, err) -> None:
+        q, iface = m.get("Queue") or "", m.get("Interface") or ""
+        if q not in self.queues:
+            err("Unable to add interface to queue: No such queue")
+            return
+        if iface in self.queues[q]:
+            err("Unable to add interface: Already there")
+            return
+        mem = _Member(iface, m.get("MemberName") or iface, paused=(m.get("Paused") or "").lower() in ("1", "true", "yes"))
+        self.queues[q][iface] = mem
+        ok(("Message", "Added interface to queue"))
+        self.emit("DeviceStateChange", ("Privilege", "call,all"), ("Device", f"Queue:{q}_pause_{iface}"),
+                  ("State", "INUSE" if mem.paused else "NOT_INUSE"))
+        self._member_event("QueueMemberAdded", q, mem)
+
+    def _a_queuepause(self, c, m, head, ok, err) -> None:
+        iface, want = m.get("Interface") or "", m.get("Queue")
+        paused = (m.get("Paused") or "").lower() in ("1", "true", "yes")
+        hits = [(q, ms[iface]) for q, ms in self.queues.items() if (not want or q == want) and iface in ms]
+        if not hits:
+            err("Interface not found")
+            return
+        ok(("Message", "Interface paused successfully" if paused else "Interface unpaused successfully"))
+        for q, mem in hits:
+            mem.paused, mem.reason, mem.last_pause = paused, (m.get("Reason") or "") if paused else "", int(time.time())
+            self.emit("DeviceStateChange", ("Privilege", "call,all"), ("Device", f"Queue:{q}_pause_{iface}"),
+                      ("State", "INUSE" if paused else "NOT_INUSE"))
+            self._member_event("QueueMemberPause", q, mem)
+
+    def _a_queueremove(self, c, m, head, ok, err) -> None:
+        q, iface = m.get("Queue") or "", m.get("Interface") or ""
+        if q not in self.queues:
+            err("Unable to remove interface from queue: No such queue")
+            return
+        mem = self.queues[q].pop(iface, None)
+        if mem is None:
+            err("Unable to remove interface: Not there")
+            return
+        ok(("Message", "Removed interface from queue"))
+        self._member_event("QueueMemberRemoved", q, mem)
+        self.emit("DeviceStateChange", ("Privilege", "call,all"), ("Device", f"Queue:{q}_pause_{iface}"),
+                  ("State", "NOT_INUSE"))
+
+    def _a_originate(self, c, m, head, ok, err) -> None:
+        ok(("Message", "Originate successfully queued"))
+        c.send([("Event", "OriginateResponse"), ("Privilege", "call,all"), *head, ("Response", "Failure"),
+                ("Channel", m.get("Channel") or ""), ("Context", m.get("Context") or ""),
+                ("Exten", m.get("Exten") or ""), ("Reason", 0), ("Uniqueid", "<unknown>"),
+                ("CallerIDNum", "<unknown>"), ("CallerIDName", "<unknown>")])
