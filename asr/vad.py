@@ -9,7 +9,11 @@ A small hysteresis state machine over fixed VAD frames (10, 20 or 30 ms):
   last voiced frame.
 - ``max_ms`` of speech without an end gives MAX_LENGTH (the utterance is cut there).
 
-Frames quieter than ``min_dbfs`` count as non-speech whatever webrtcvad says (line hiss).
+Frames quieter than ``min_dbfs``, or less than ``gate_db`` above an adaptive noise floor,
+count as non-speech whatever webrtcvad says (line hiss, which webrtcvad often calls speech).
+webrtcvad keeps flagging speech for a few frames after it stops (its own smoothing), so the
+reported end is refined to the last frame within ``tail_db`` of the utterance's median
+voiced level.
 Sans-IO: bytes in, events out; the caller decides what to do with them.
 """
 
@@ -50,6 +54,8 @@ class Endpointer:
         frame_ms: int = 20,
         start_ratio: float = 0.8,
         min_dbfs: float = -50.0,
+        tail_db: float = 15.0,
+        gate_db: float = 9.0,
     ) -> None:
         if sample_rate not in (8000, 16000, 32000, 48000):
             raise AudioFormatError(f"webrtcvad needs 8, 16, 32 or 48 kHz audio, not {sample_rate} Hz")
@@ -68,6 +74,9 @@ class Endpointer:
         self._max_frames = max(1, max_ms // frame_ms)
         self._need = max(1, math.ceil(start_ratio * self._start_frames))
         self._min_rms = 32768.0 * 10 ** (min_dbfs / 20)
+        self._tail = 10 ** (-tail_db / 20)
+        self._gate = 10 ** (gate_db / 20)
+        self._floor: float | None = None  # adaptive line-noise level
         self.reset()
 
     def reset(self) -> None:
@@ -78,6 +87,7 @@ class Endpointer:
         self._silence_run = 0
         self._speech_frames = 0
         self._last_voiced_end = 0.0
+        self._levels: deque[tuple[float, float, bool]] = deque(maxlen=self._max_frames + self._start_frames)
         if not hasattr(self, "_frames_seen"):
             self._frames_seen = 0
         self.speech_start: float | None = None
@@ -93,10 +103,19 @@ class Endpointer:
         return self._frames_seen * self.frame_ms / 1000
 
     def is_speech(self, frame: bytes) -> bool:
+        return self._classify(frame)[0]
+
+    def _classify(self, frame: bytes) -> tuple[bool, float]:
         samples = np.frombuffer(frame, dtype="<i2").astype(np.float32)
-        if float(np.sqrt(np.mean(samples * samples))) < self._min_rms:
-            return False
-        return self._vad.is_speech(frame, self.sample_rate)
+        rms = float(np.sqrt(np.mean(samples * samples)))
+        # noise floor: follows quiet frames down at once, creeps up ~3 dB/s otherwise
+        if self._floor is None or rms < self._floor:
+            self._floor = max(rms, 1.0)
+        else:
+            self._floor *= 1.0 + 0.35 * self.frame_ms / 1000
+        if rms < self._min_rms or rms < self._floor * self._gate:
+            return False, rms
+        return self._vad.is_speech(frame, self.sample_rate), rms
 
     def feed(self, pcm: bytes) -> list[VadEvent]:
         """Feed 16-bit PCM of any length; returns the events it completes."""
@@ -110,7 +129,9 @@ class Endpointer:
         fb = self._frame_bytes
         while len(self._buf) >= fb:
             frame, self._buf = self._buf[:fb], self._buf[fb:]
-            marks.extend(self._step(self.is_speech(frame)))
+            voiced, rms = self._classify(frame)
+            self._levels.append((self._frames_seen * self.frame_ms / 1000, rms, voiced))
+            marks.extend(self._step(voiced))
         return marks
 
     def _step(self, voiced: bool) -> list[VadMark]:
@@ -143,8 +164,20 @@ class Endpointer:
             return [self._end(VadEvent.MAX_LENGTH, now)]
         return []
 
+    def _refined_end(self) -> float:
+        f = self.frame_ms / 1000
+        frames = [x for x in self._levels if x[0] >= (self.speech_start or 0.0) - 1e-9 and x[0] < self._last_voiced_end]
+        voiced = [rms for _, rms, v in frames if v]
+        if not voiced:
+            return self._last_voiced_end
+        floor = max(self._min_rms, float(np.median(voiced)) * self._tail)
+        for t0, rms, _ in reversed(frames):
+            if rms >= floor:
+                return t0 + f
+        return self._last_voiced_end
+
     def _end(self, event: VadEvent, now: float) -> VadMark:
-        end = self._last_voiced_end if event is VadEvent.SPEECH_END else now
+        end = self._refined_end() if event is VadEvent.SPEECH_END else now
         self._speaking = False
         self._silence_run = 0
         self._speech_frames = 0

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from dialogs import default_script_path, load_script
 
-DATA = Path(__file__).parent / "data" / "intents_test.tsv"
+DATA_DIR = Path(__file__).parent / "data"
+DATA = [DATA_DIR / "intents_test.tsv", DATA_DIR / "intents_fresh.tsv"]
 
 
 def read_set(path: Path) -> list[tuple[str, str]]:
@@ -48,12 +49,14 @@ def macro_f1(pairs: list[tuple[str, str]]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--script", type=Path, default=default_script_path())
-    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--data", type=Path, nargs="+", default=DATA,
+                    help="test sets (default: intents_test.tsv, the set the matcher was tuned on, "
+                         "and intents_fresh.tsv, written afterwards)")
     ap.add_argument("--errors", action="store_true", help="list the misclassified utterances")
     args = ap.parse_args()
     script = load_script(args.script)
     accept, confirm = script.settings.accept, script.settings.confirm
-    rows = read_set(args.data)
+    rows = [r for path in args.data for r in read_set(path)]
     pairs, top1_ok, n_in, oos_accept, oos_confirm, n_oos, in_accept = [], 0, 0, 0, 0, 0, 0
     errors = []
     times = []

@@ -38,8 +38,9 @@ SNAPSHOT_VERSION = 1
 _MAX_HOPS = 64
 _MAX_PATH = 50
 _NO_WORDS = {"tidak", "bukan", "salah", "jangan", "batal", "belum", "keliru", "jangan"}
-_YES_WORDS = {"ya", "betul", "benar", "boleh", "mau", "oke", "setuju", "silakan", "silahkan",
-              "tentu", "baik", "bisa", "lanjut", "sudah", "yakin", "benar", "sip", "yes"}
+_YES_WORDS = {"ya", "betul", "benar", "boleh", "oke", "setuju", "silakan", "silahkan",
+              "tentu", "baik", "lanjut", "yakin", "sip", "yes"}
+_WEAK_YES = {"mau", "bisa", "sudah", "pernah", "ada"}   # yes only as a short answer
 _KEY_WORDS = {"*": "bintang", "#": "pagar"}
 _DIGITS_KINDS = {"digits", "nik", "phone", "ticket", "date"}
 
@@ -49,10 +50,14 @@ def yes_or_no(text: str) -> str | None:
     words = normalize(text).split()
     if not words:
         return None
-    if any(w in _NO_WORDS for w in words):
-        return "no"
-    if any(w in _YES_WORDS for w in words):
-        return "yes"
+    # the answer comes first: "ya, tidak apa-apa" is yes, "tidak, saya mau ..." is no,
+    # "belum benar" is no; words after the fourth are the caller going on about something else
+    short = len(words) <= 3
+    for w in words[:4]:
+        if w in _NO_WORDS:
+            return "no"
+        if w in _YES_WORDS or (short and w in _WEAK_YES):
+            return "yes"
     return None
 
 
@@ -446,11 +451,13 @@ class DialogEngine:
         globals_ = self.script.globals
         if not globals_:
             return None
+        if short_only and len(text.split()) > 3:
+            return None
         if ev.intent is not None:
             if ev.intent in globals_:
                 return self._run_global(ev.intent, asr_conf)
             return None
-        if not text or (short_only and len(text.split()) > 3):
+        if not text:
             return None
         m = self.script.matcher.match(text, globals_)
         if m.intent is None:
@@ -466,7 +473,8 @@ class DialogEngine:
         settings = self.script.settings
         st = self._current()
         g = self.script.globals.get(outcome)
-        if conf >= settings.accept or (g is not None and not g.confirm and conf >= settings.confirm):
+        no_question = (g is not None and not g.confirm) or (st.listen is not None and not st.listen.confirm)
+        if conf >= settings.accept or (no_question and conf >= settings.confirm):
             return self._choose(outcome, conf)
         if conf >= settings.confirm and st.listen is not None and st.listen.confirm:
             self._s["phase"] = "confirming"
@@ -501,12 +509,14 @@ class DialogEngine:
             s["last_confidence"] = round(conf, 3)
         if outcome in self.script.intents:
             s["last_intent"] = outcome
-            s["vars"]["last_intent"] = outcome
+            if outcome not in self.script.globals:
+                s["vars"]["last_intent"] = outcome
         if outcome in self.script.globals and outcome not in st.on:
             return self._run_global(outcome, conf)
         ls = st.listen
         if ls is not None and ls.kind == "choice" and ls.slot:
             s["vars"][ls.slot] = outcome
+            s["vars"][ls.slot + "_label"] = ls.labels.get(outcome, outcome.replace("_", " "))
         target = st.on.get(outcome) or (st.on.get("filled") if ls is not None and ls.kind == "choice" else None)
         if target is None and ls is not None and ls.kind == "choice":
             target = st.next
@@ -579,6 +589,8 @@ class DialogEngine:
         ls = st.listen
         assert ls is not None
         d = "".join(ch for ch in str(ev.digits) if ch in "0123456789*#")
+        if not d and "#" in ls.dtmf:
+            d = "#"   # the terminator alone (runtimes may drop it and deliver no digits)
         if not d:
             return self._miss("no_input")
         if d in ls.dtmf:
@@ -623,17 +635,18 @@ class DialogEngine:
     # ----------------------------------------------------------- confirmation
     def _confirm_heard(self, ev: Heard) -> list[Action]:
         text = (ev.text or "").strip()
+        st = self._current()
+        # a clear new request replaces the question ("bukan, saya mau akta kelahiran")
+        if ev.intent is None and len(text.split()) >= 3 and st.listen is not None and st.listen.kind == "intent":
+            m = self.script.matcher.match(text, self.script.candidates(st.id))
+            conf = min(m.confidence, _clamp(ev.confidence))
+            if m.intent is not None and m.intent != self._s["pending"] and conf >= self.script.settings.accept:
+                return self._choose(m.intent, conf)
         answer = ev.intent if ev.intent in ("yes", "no") else (yes_or_no(text) if text else None)
         if answer == "yes":
             return self._choose(self._s["pending"], self._s["last_confidence"])
         if answer == "no":
             return self._confirm_denied()
-        # a clear new request replaces the question
-        st = self._current()
-        if text and st.listen is not None and st.listen.kind == "intent":
-            m = self.script.matcher.match(text, self.script.candidates(st.id))
-            if m.intent is not None and min(m.confidence, _clamp(ev.confidence)) >= self.script.settings.accept:
-                return self._choose(m.intent, min(m.confidence, _clamp(ev.confidence)))
         if not text:
             return self._confirm_retry("no_input")
         glob = self._try_global(text, ev, _clamp(ev.confidence))

@@ -214,6 +214,8 @@ class _Builder:
             ls = st.get("listen")
             if isinstance(ls, dict) and isinstance(ls.get("slot"), str):
                 known.add(ls["slot"])
+                if ls.get("kind") == "choice":
+                    known.add(ls["slot"] + "_label")
             if isinstance(st.get("set"), dict):
                 known |= set(st["set"])
 

@@ -44,7 +44,7 @@ STOPWORDS = {
 class Match:
     intent: str | None
     confidence: float
-    scores: Mapping[str, float] = field(default_factory=dict)   # intent -> confidence-like score
+    scores: Mapping[str, float] = field(default_factory=dict)   # intent -> raw score (not 0..1)
 
     def as_dict(self) -> dict:
         return {"intent": self.intent, "confidence": round(self.confidence, 3)}
@@ -101,24 +101,29 @@ class _Tfidf:
         norms = np.linalg.norm(mat, axis=0)
         norms[norms == 0] = 1.0
         self.mat = mat / norms
+        self._idf_list = [float(x) for x in self.idf]
 
     def cosine(self, doc: dict[str, float]) -> np.ndarray:
+        vocab = self.vocab
+        idf = self._idf_list
         idx: list[int] = []
         vals: list[float] = []
+        norm_sq = 0.0
         for g, tf in doc.items():
-            i = self.vocab.get(g)
-            if i is not None:
-                idx.append(i)
-                vals.append((1.0 + math.log(tf)) * self.idf[i])
+            w = 1.0 if tf == 1.0 else 1.0 + math.log(tf)
+            i = vocab.get(g)
+            if i is None:
+                # unknown grams make the utterance less similar to every example
+                norm_sq += w * w * 4.0
+                continue
+            v = w * idf[i]
+            idx.append(i)
+            vals.append(v)
+            norm_sq += v * v
         if not idx:
             return np.zeros(self.mat.shape[1], dtype=np.float32)
-        # the query norm includes unknown grams (they make the utterance less similar)
-        norm_sq = sum(v * v for v in vals)
-        for g, tf in doc.items():
-            if g not in self.vocab:
-                norm_sq += (1.0 + math.log(tf)) ** 2 * 4.0
-        v = np.asarray(vals, dtype=np.float32) / math.sqrt(norm_sq)
-        return v @ self.mat[idx]
+        q = np.asarray(vals, dtype=np.float32) * (1.0 / math.sqrt(norm_sq))
+        return q @ self.mat[idx]
 
 
 class IntentMatcher:
@@ -127,7 +132,7 @@ class IntentMatcher:
     W_CHAR = 0.45
     W_WORD = 0.30
     W_FUZZ = 0.25
-    W_CLASS = 0.30
+    W_CLASS = 0.15
     KEYWORD_BONUS = 0.25
     MIN_SCORE = 0.30          # below: no match
     MARGIN_SCALE = 0.20
@@ -178,43 +183,69 @@ class IntentMatcher:
         self._order = order
         owners_sorted = self._owner_arr[order]
         self._starts = np.searchsorted(owners_sorted, np.arange(self._n_classes))
-        self._has_examples = np.bincount(self._owner_arr, minlength=self._n_classes) > 0
+        counts = np.bincount(self._owner_arr, minlength=self._n_classes)
+        self._has_examples = counts > 0
+        self._ends = self._starts + counts
+        self._class_idx = [order[a:b] for a, b in zip(self._starts, self._ends)]
+        self._kw_vocab = frozenset(t for _, kw in self._keywords for t in kw)
+        self._kw_long = sorted(t for t in self._kw_vocab if len(t) >= 5)
+        self._kw_cache: dict[str, frozenset[str]] = {}
+        self._kw_index: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        for cls, kw in self._keywords:
+            for t in set(kw):
+                self._kw_index.setdefault(t, []).append((cls, kw))
 
     # ------------------------------------------------------------------ scoring
+    FUZZ_TOP = 5              # classes whose examples also get the (slower) fuzzy score
+
     def class_scores(self, text: str) -> np.ndarray:
         stems, keys = _prep(text)
         if not keys:
             return np.zeros(self._n_classes)
-        sim = self.W_CHAR * self._char.cosine(_char_ngrams(keys))
         words = _word_grams(stems)
+        sim = self.W_CHAR * self._char.cosine(_char_ngrams(keys))
         sim += self.W_WORD * self._word.cosine(words)
-        fz = process.cdist([" ".join(keys)], self._fuzz_docs, scorer=fuzz.token_set_ratio,
-                           dtype=np.float32)[0]
-        sim += self.W_FUZZ * (fz / 100.0) ** 2
-        per_class = np.full(self._n_classes, 0.0)
-        sorted_sim = sim[self._order]
-        reduced = np.maximum.reduceat(sorted_sim, self._starts[self._has_examples])
-        per_class[self._has_examples] = reduced
+        per_class = np.zeros(self._n_classes)
+        per_class[self._has_examples] = np.maximum.reduceat(sim[self._order], self._starts[self._has_examples])
+        # fuzzy token-set similarity, only for the examples of the leading classes
+        top = np.argsort(-per_class)[: self.FUZZ_TOP]
+        idx = np.concatenate([self._class_idx[c] for c in top])
+        if len(idx):
+            fz = process.cdist([" ".join(keys)], [self._fuzz_docs[i] for i in idx],
+                               scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
+            sim[idx] += self.W_FUZZ * (fz / 100.0) ** 2
+            for c in top:
+                a, b = self._starts[c], self._ends[c]
+                if b > a:
+                    per_class[c] = float(sim[self._order[a:b]].max())
         per_class += self.W_CLASS * self._class.cosine(words)
         if self._keywords:
+            matched: set[str] = set()
+            for k in keys:
+                matched |= self._keyword_tokens_for(k)
             hit = np.zeros(self._n_classes)
-            key_set = set(keys)
-            for cls, kw in self._keywords:
-                if hit[cls]:
-                    continue
-                if all(k in key_set or self._fuzzy_in(k, keys) for k in kw):
-                    hit[cls] = 1.0
+            for t in matched:
+                for cls, kw in self._kw_index.get(t, ()):
+                    if not hit[cls] and all(x in matched for x in kw):
+                        hit[cls] = 1.0
             per_class += self.KEYWORD_BONUS * hit
         return per_class
 
-    @staticmethod
-    def _fuzzy_in(k: str, keys: Sequence[str]) -> bool:
-        if len(k) < 5:
-            return False
-        for w in keys:
-            if abs(len(w) - len(k)) <= 2 and fuzz.ratio(k, w) >= 84:
-                return True
-        return False
+    def _keyword_tokens_for(self, key: str) -> frozenset[str]:
+        """Keyword tokens that `key` stands for: itself, or close spellings (len >= 5)."""
+        cached = self._kw_cache.get(key)
+        if cached is not None:
+            return cached
+        found = {key} & self._kw_vocab
+        if len(key) >= 5:
+            for cand, _score, _i in process.extract(key, self._kw_long, scorer=fuzz.ratio,
+                                                    score_cutoff=84, limit=None):
+                if abs(len(cand) - len(key)) <= 2:
+                    found.add(cand)
+        result = frozenset(found)
+        if len(self._kw_cache) < 50_000:
+            self._kw_cache[key] = result
+        return result
 
     def match(self, text: str, candidates: Collection[str] | None = None) -> Match:
         """Best intent among `candidates` (all intents if None), or intent None."""
@@ -231,10 +262,10 @@ class IntentMatcher:
         oos = float(scores[-1])
         rival = max(second, oos)
         conf = self._confidence(best, rival)
-        result = {names[i]: round(self._confidence(float(scores[i]), best if i != best_i else rival), 4)
-                  for i in allowed}
+        score_list = scores.tolist()
+        result = {names[i]: score_list[i] for i in allowed}
         if best < self.MIN_SCORE or oos >= best:
-            return Match(None, max(0.0, min(1.0, 1.0 - conf)) if oos >= best else 0.0, result)
+            return Match(None, 0.0, result)
         return Match(names[best_i], conf, result)
 
     def _confidence(self, best: float, rival: float) -> float:

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 from dialogs.templates import variables_in
 
+from dialogs.matcher import IntentMatcher
+
 if TYPE_CHECKING:
     from dialogs.actions import Listen
-    from dialogs.matcher import IntentMatcher
 
 # Variables the engine always knows about, and how they are read aloud by default.
 BUILTIN_VARIABLES: dict[str, str] = {
@@ -148,8 +149,6 @@ class Script:
         for st in self.states.values():
             if st.listen and st.listen.slot:
                 self.formats[st.listen.slot] = KIND_FORMATS.get(st.listen.kind, "plain")
-        from dialogs.matcher import IntentMatcher  # local: keeps model import-light
-
         self.matcher: IntentMatcher = IntentMatcher(
             {i.id: i.examples for i in self.intents.values()},
             {i.id: i.keywords for i in self.intents.values()},
@@ -161,6 +160,7 @@ class Script:
             for st in self.states.values()
             if st.listen and st.listen.kind == "choice" and st.listen.options
         }
+        self._listen_cache: dict[str, Listen] = {}
         self._candidates: dict[str, frozenset[str]] = {}
         for st in self.states.values():
             if st.listen is not None:
@@ -201,7 +201,14 @@ class Script:
         return out
 
     def listen_action(self, state_id: str) -> Listen:
-        """The Listen action the engine emits in `state_id` (without running the engine)."""
+        """The Listen action the engine emits in `state_id` (without running the engine).
+        Built once per state; treat it as read-only."""
+        cached = self._listen_cache.get(state_id)
+        if cached is None:
+            cached = self._listen_cache[state_id] = self._build_listen(state_id)
+        return cached
+
+    def _build_listen(self, state_id: str) -> Listen:
         from dialogs.actions import Listen
 
         if state_id == "yesno":
@@ -215,7 +222,7 @@ class Script:
         if ls.kind == "yesno":
             for k, v in self.yesno_dtmf.items():
                 dtmf.setdefault(k, v)
-        if ls.kind in ("intent", "yesno", "choice"):
+        if ls.kind in ("intent", "yesno", "choice", "free", "plate"):   # no digits to collect
             for k, v in self.global_dtmf.items():
                 dtmf.setdefault(k, v)
         return Listen(

@@ -108,6 +108,7 @@ async def serve(settings: Any, *, ready: Callable[[dict], None] | None = None,
     t0 = time.monotonic()
     rt = await Runtime.build(settings)
     n = await rt.prerender()
+    await rt.warm_up()
     ctl = await Controller(rt).start()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

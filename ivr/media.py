@@ -184,7 +184,7 @@ class AudioSocketMedia:
         with contextlib.suppress(Exception):
             await self.channel.close()
 
-    def _emit(self, kind: str, **data: Any) -> None:
+    def _emit(self, kind: str, /, **data: Any) -> None:
         if self._on_event is not None:
             try:
                 self._on_event(kind, data)

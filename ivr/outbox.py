@@ -123,20 +123,25 @@ class Outbox:
         entries: list[OutboxEntry] = []
         lines = raw.split(b"\n")
         torn = lines.pop()  # after the last newline: empty, or a torn write
+        good: list[bytes] = []
+        dirty = bool(torn)
         if torn and repair:
             log.warning("outbox: dropping a torn last journal line (%d bytes)", len(torn))
-            self._rewrite_raw([ln for ln in lines if ln.strip()])
         for line in lines:
             if not line.strip():
+                dirty = True
                 continue
             try:
                 obj = json.loads(line)
                 entries.append(OutboxEntry(obj["id"], obj["op"], obj["args"], obj.get("at", "")))
+                good.append(line)
             except (ValueError, KeyError, TypeError):
-                log.error("outbox: unreadable journal line moved to %s", REJECTED)
+                dirty = True
                 if repair:
+                    log.error("outbox: unreadable journal line moved to %s", REJECTED)
                     self._reject_raw(line, "unreadable")
-                    self._rewrite_raw([ln for ln in lines if ln.strip() and ln != line])
+        if repair and dirty:
+            self._rewrite_raw(good)
         return entries
 
     def pending(self) -> int:

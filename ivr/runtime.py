@@ -15,6 +15,7 @@ import asyncio
 import functools
 import hashlib
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +117,40 @@ class Runtime:
         log.info("prompts pre-rendered", extra={"prompts": len(texts)})
         return len(texts)
 
+    def listen_actions(self) -> list[Any]:
+        """Every Listen the script can emit (one per listening state, plus yes/no)."""
+        out = []
+        states = getattr(self.script, "states", {}) or {}
+        for sid, st in states.items():
+            if getattr(st, "listen", None) is not None:
+                with _suppress():
+                    out.append(self.script.listen_action(sid))
+        with _suppress():
+            out.append(self.script.listen_action("yesno"))
+        return out
+
+    async def warm_up(self) -> int:
+        """Build the recognizer's per-expectation caches ahead of the first call."""
+        warm = getattr(self.recognizer, "warm_up", None)
+        if warm is None:
+            return 0
+        seen: set = set()
+        n = 0
+        t0 = time.monotonic()
+        for listen in self.listen_actions():
+            try:
+                exp = self.expectation(listen)
+                key = exp.key()
+                if key in seen:
+                    continue
+                seen.add(key)
+                await asyncio.to_thread(warm, exp)
+                n += 1
+            except Exception:
+                log.exception("recognizer warm-up failed for a state")
+        log.info("recognizer warmed up", extra={"expectations": n, "seconds": round(time.monotonic() - t0, 2)})
+        return n
+
     # ------------------------------------------------------------------ services for sessions
     async def db(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         """Run a blocking store call on the DB executor."""
@@ -137,9 +172,17 @@ class Runtime:
 
     def open_stream(self, listen: Any, sample_rate: int) -> Any:
         """A recognition stream for what ``listen`` expects (fed while the caller speaks)."""
-        from asr import Expectation
+        return self.recognizer.open_stream(sample_rate, self.expectation(listen))
 
-        return self.recognizer.open_stream(sample_rate, _expectation(Expectation, listen))
+    @staticmethod
+    def expectation(listen: Any) -> Any:
+        try:
+            from ivr.understand import expectation_for
+        except ImportError:
+            from asr import Expectation
+
+            return _expectation(Expectation, listen)
+        return expectation_for(listen)
 
     async def understand(self, utt: Any, listen: Any) -> HeardResult:
         """Recognise one utterance with what the dialog expects and decide the intent."""
@@ -152,9 +195,7 @@ class Runtime:
         if stream is not None:
             tr = await stream.finish()
         else:
-            from asr import Expectation
-
-            tr = await self.recognizer.recognize(utt.pcm, utt.sample_rate, _expectation(Expectation, listen))
+            tr = await self.recognizer.recognize(utt.pcm, utt.sample_rate, self.expectation(listen))
         return heard_from_transcript(tr, listen)
 
     def _get_understander(self) -> Any:
@@ -171,7 +212,7 @@ class Runtime:
         if self.handoff is not None:
             await self.handoff.close()
         if self._db_pool is not None:
-            self._db_pool.shutdown(wait=True)
+            self._db_pool.shutdown(wait=False)
         close = getattr(self.store, "close", None)
         if close is not None:
             with _suppress():
@@ -200,25 +241,16 @@ def _expectation(Expectation: Any, listen: Any) -> Any:
 
 
 def _adapt_understand(mod: Any, rt: Runtime) -> Any:
-    """Find the fusion entry point the ASR engineer ships in ivr/understand.py."""
+    """The fusion of recognizer scores with the dialog's matcher (ivr/understand.py)."""
     factory = getattr(mod, "Understander", None)
-    if factory is not None:
-        try:
-            obj = factory(rt.recognizer, rt.script)
-        except TypeError:
-            obj = factory(recognizer=rt.recognizer, script=rt.script)
+    if factory is None:
+        return False
+    obj = factory(rt.recognizer, rt.script)
 
-        async def call(pcm: bytes, rate: int, listen: Any) -> Any:
-            return await obj.understand(pcm, rate, listen)
+    async def call(utt: Any, listen: Any) -> Any:
+        return await obj.understand(utt, listen)
 
-        return call
-    fn = getattr(mod, "understand", None)
-    if fn is not None:
-        async def call2(pcm: bytes, rate: int, listen: Any) -> Any:
-            return await fn(rt.recognizer, rt.script, pcm, rate, listen)
-
-        return call2
-    return False
+    return call
 
 
 def build_synthesizer(settings: Any) -> Any:

@@ -104,7 +104,7 @@ class CallSession:
         self._listeners = list(getattr(runtime, "call_listeners", []))
 
     # ------------------------------------------------------------------ events for observers
-    def _emit(self, kind: str, **data: Any) -> None:
+    def _emit(self, kind: str, /, **data: Any) -> None:
         for fn in self._listeners:
             try:
                 fn(self, kind, data)
@@ -264,19 +264,21 @@ class CallSession:
         prep_ms = (time.monotonic() - t0) * 1000
         barge = bool(getattr(action, "barge_in", True)) and self.settings.barge_in
         self._emit("say", text=action.text, prompt_id=getattr(action, "prompt_id", None),
-                   seconds=len(pcm) / 2 / self.rt.sample_rate, barge_in=barge)
+                   seconds=len(pcm) / 2 / self.rt.sample_rate, barge_in=barge,
+                   state=getattr(self.engine, "state", None))
         self._turn_idx += 1
         self._turns.append(Turn(idx=self._turn_idx, state=self._state, source="prompt", at=_now_utc(),
                                 who="system", text=action.text))
+        # the first reply audio goes out now: that closes the turns waiting for it
+        first_byte = time.monotonic()
+        replied = [t for t in self._unreplied if t.ref_at is not None]
+        for turn in replied:
+            turn.reply_ms = max(0.0, (first_byte - turn.ref_at) * 1000)
+            turn.extra["prep_ms"] = round(prep_ms, 2)
+        if replied:
+            self._emit("reply", reply_ms=replied[-1].reply_ms, text=action.text)
         res = await self.media.play(pcm, barge_in=barge, text=action.text)
-        # first reply audio for the turns waiting for it
-        for turn in self._unreplied:
-            if turn.ref_at is not None:
-                turn.reply_ms = max(0.0, (res.started_at - turn.ref_at) * 1000)
-                turn.extra["prep_ms"] = round(prep_ms, 2)
-        if self._unreplied:
-            self._emit("reply", reply_ms=self._unreplied[-1].reply_ms, text=action.text)
-            await self._flush_turns()
+        await self._flush_turns()
         self.transcript.append({"who": "system", "text": action.text})
         if res.barged:
             self._emit("barged", by=res.barged, onset=res.barge_onset_at, detected=res.barge_detected_at,
@@ -299,7 +301,8 @@ class CallSession:
             interdigit_s=self.settings.dtmf_interdigit_timeout_s,
             max_speech_s=self.settings.max_utterance_s,
         )
-        self._emit("listen", state=self._state, kind=getattr(action, "kind", None))
+        self._emit("listen", state=self._state, kind=getattr(action, "kind", None), dtmf=dtmf_map,
+                   max_digits=max_digits, expect_labels=list((getattr(action, "expect", None) or {}).keys()))
         got: CallerInput = await self.media.listen(spec)
         self._turn_idx += 1
         turn = Turn(idx=self._turn_idx, state=self._state, source=got.kind, at=_now_utc())
@@ -442,6 +445,7 @@ class CallSession:
                 continue
             await self._store_turn(turn)
         self._unreplied = [t for t in self._unreplied if t.reply_ms is None]
+        self._turns = [t for t in self._turns if not t.extra.get("_stored")]
 
     async def _store_turn(self, turn: Turn) -> None:
         turn.extra["_stored"] = True

@@ -10,7 +10,7 @@ Secrets (``IVR_PII_KEY``, ``IVR_ADMIN_TOKEN``, ``IVR_AGENT_TOKEN``, the password
 rejected, so a secret never ends up in a file that might be committed.
 
 Paths left unset are derived from ``data_dir`` (default ``./var``, relative to the working
-directory at start): the SQLite database, prompt cache, sounds, recordings, outbox journal
+directory at start, made absolute when loaded): the SQLite database, prompt cache, sounds, recordings, outbox journal
 and Whisper cache all live there, so one directory holds everything the hotline writes.
 """
 
@@ -282,25 +282,26 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; default sqlite:///<data_dir>/ivr.sqlite3. "
         "PostgreSQL: postgresql://user@host:5432/db"
     )
-    config_file: Path | None = Field(None, description="The config file read (informational).")
+    config_file: Path | None = Field(None, description="TOML or YAML file with any settings below except secrets")
 
     # -- telephony (services bind 127.0.0.1 by default)
-    agi_host: str = "127.0.0.1"
-    agi_port: int = Field(4573, ge=0, le=65535)
-    audiosocket_host: str = "127.0.0.1"
-    audiosocket_port: int = Field(9092, ge=0, le=65535)
+    agi_host: str = Field("127.0.0.1", description="FastAGI server address (Asterisk connects here)")
+    agi_port: int = Field(4573, ge=0, le=65535, description="FastAGI port; 0 = any free port")
+    audiosocket_host: str = Field("127.0.0.1", description="AudioSocket server address")
+    audiosocket_port: int = Field(9092, ge=0, le=65535, description="AudioSocket port; 0 = any free port")
     audiosocket_advertise: str | None = Field(
         None, description="host:port Asterisk connects to for AudioSocket; "
         "None = audiosocket_host and the bound port"
     )
     ami_url: SecretStr | None = Field(None, description="ami://user:secret@127.0.0.1:5038 (optional)")
-    media_mode: Literal["audiosocket", "agi"] = "audiosocket"
+    media_mode: Literal["audiosocket", "agi"] = Field(
+        "audiosocket", description="audiosocket (default) or agi (STREAM FILE / RECORD FILE, older Asterisk)")
 
     # -- web
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(8080, ge=0, le=65535)
-    admin_token: SecretStr | None = Field(None, description="env IVR_ADMIN_TOKEN only")
-    agent_token: SecretStr | None = Field(None, description="env IVR_AGENT_TOKEN only")
+    web_host: str = Field("127.0.0.1", description="web app (health, status, staff pages) address")
+    web_port: int = Field(8080, ge=0, le=65535, description="web app port")
+    admin_token: SecretStr | None = Field(None, description="bearer/login token of the admin role")
+    agent_token: SecretStr | None = Field(None, description="bearer/login token of the agent role")
     reveal_roles: Annotated[list[Literal["admin", "agent"]], NoDecode] = Field(
         default_factory=lambda: ["admin"],
         description="roles that may see callers' personal data in clear (encrypt mode; audited)",
@@ -310,22 +311,22 @@ class Settings(BaseSettings):
     script: Path | None = Field(None, description="Dialog script; None = the packaged default")
 
     # -- speech recognition
-    asr_engine: Literal["whisper", "vosk"] = "whisper"
+    asr_engine: Literal["whisper", "vosk"] = Field("whisper", description="speech recognizer")
     whisper_model_dir: Path | None = Field(None, description="None = the packaged Whisper-base")
     whisper_cache_dir: Path | None = Field(None, description="default <data_dir>/models/whisper")
-    whisper_compute_type: str = "int8"
-    whisper_beam_size: int = Field(1, ge=1, le=10)
+    whisper_compute_type: str = Field("int8", description="CTranslate2 compute type (int8 is fast on CPU)")
+    whisper_beam_size: int = Field(1, ge=1, le=10, description="Whisper beam size")
     asr_threads: int = Field(2, ge=1, le=64, description="CPU threads per recognizer")
     asr_workers: int = Field(1, ge=1, le=64, description="concurrent decodes")
-    vosk_model_dir: Path | None = None
+    vosk_model_dir: Path | None = Field(None, description="Vosk model directory (asr_engine=vosk)")
 
     # -- speech synthesis
-    tts_engine: Literal["espeak", "coqui"] = "espeak"
-    tts_voice: str = "id"
+    tts_engine: Literal["espeak", "coqui"] = Field("espeak", description="speech synthesizer")
+    tts_voice: str = Field("id", description="voice (espeak-ng voice name)")
     tts_rate: int = Field(165, ge=50, le=450, description="words per minute (espeak)")
-    tts_pitch: int = Field(50, ge=0, le=99)
-    coqui_model_path: Path | None = None
-    coqui_config_path: Path | None = None
+    tts_pitch: int = Field(50, ge=0, le=99, description="pitch 0-99 (espeak)")
+    coqui_model_path: Path | None = Field(None, description="Coqui TTS model file (tts_engine=coqui)")
+    coqui_config_path: Path | None = Field(None, description="Coqui TTS config.json")
     prompt_cache_dir: Path | None = Field(None, description="default <data_dir>/prompts")
     sounds_dir: Path | None = Field(
         None, description="AGI-only mode: directory Asterisk plays from; default <data_dir>/sounds"
@@ -333,13 +334,13 @@ class Settings(BaseSettings):
     recordings_dir: Path | None = Field(None, description="default <data_dir>/recordings")
 
     # -- call behaviour defaults (a script's own values win)
-    barge_in: bool = True
-    vad_aggressiveness: int = Field(2, ge=0, le=3)
+    barge_in: bool = Field(True, description="caller speech may interrupt prompts (where the script allows)")
+    vad_aggressiveness: int = Field(2, ge=0, le=3, description="webrtcvad aggressiveness 0-3")
     vad_start_ms: int = Field(120, ge=20, le=2000, description="speech this long starts an utterance")
     vad_end_ms: int = Field(600, ge=100, le=5000, description="silence this long ends an utterance")
-    max_utterance_s: float = Field(15.0, gt=0, le=120)
-    no_input_timeout_s: float = Field(6.0, gt=0, le=120)
-    dtmf_interdigit_timeout_s: float = Field(3.0, gt=0, le=60)
+    max_utterance_s: float = Field(15.0, gt=0, le=120, description="longest utterance before it is cut")
+    no_input_timeout_s: float = Field(6.0, gt=0, le=120, description="silence before NoInput (script default)")
+    dtmf_interdigit_timeout_s: float = Field(3.0, gt=0, le=60, description="pause that ends keypad entry")
     shutdown_grace_s: float = Field(60.0, ge=0, description="how long `ivr serve` waits for live calls")
 
     # -- agents
@@ -353,19 +354,20 @@ class Settings(BaseSettings):
         default_factory=list,
         description="closed days and non-working days for SLA: 2026-01-01,2026-03-20,...",
     )
-    sla_working_days: int = Field(14, ge=1, le=365)
+    sla_working_days: int = Field(14, ge=1, le=365, description="ticket response deadline in working days")
 
     # -- personal data
-    pii_mode: Literal["mask", "encrypt"] = "mask"
+    pii_mode: Literal["mask", "encrypt"] = Field(
+        "mask", description="mask: keep only masked personal data; encrypt: also AES-GCM encrypted (needs IVR_PII_KEY)")
     pii_key: SecretStr | None = Field(
-        None, description="env IVR_PII_KEY only: urlsafe base64 of 32 bytes "
+        None, description="urlsafe base64 of 32 bytes (`ivr db keygen`); "
         "(Fernet.generate_key()); required for encrypt mode and for searching by NIK/phone"
     )
-    retention_days: int = Field(90, ge=1, le=36500)
+    retention_days: int = Field(90, ge=1, le=36500, description="`ivr purge` deletes transcripts and recordings older than this")
 
     # -- logging
-    log_level: LogLevel = "INFO"
-    log_format: Literal["json", "text"] = "json"
+    log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING, ERROR")
+    log_format: Literal["json", "text"] = Field("json", description="json: one object per line; text: for a terminal")
 
     # ------------------------------------------------------------------ validators
 
@@ -449,7 +451,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _derive(self) -> "Settings":
-        d = self.data_dir
+        # absolute from the start, so every derived path (and the log) says where data goes
+        self.data_dir = d = self.data_dir.expanduser().absolute()
         if self.database_url is None:
             self.database_url = f"sqlite:///{(d / 'ivr.sqlite3').as_posix()}"
         if self.prompt_cache_dir is None:
@@ -569,3 +572,27 @@ def working_days_after(start: date, days: int, holidays: frozenset[date] | set[d
         if d.weekday() < 5 and d not in holidays:
             left -= 1
     return d
+
+
+def settings_reference() -> str:
+    """A Markdown table of every setting: environment variable, default, description
+    (for the README's configuration reference; `python -c "from ivr.settings import
+    settings_reference as r; print(r())"`)."""
+    rows = ["| Environment variable | Default | Description |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        if name == "config_file":
+            default = "-"
+        elif field.default_factory is not None:
+            value = field.default_factory()
+            default = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        else:
+            default = "" if field.default is None else str(field.default)
+        if name in SECRET_FIELDS:
+            desc = (field.description or "") + " Secret: environment only."
+        else:
+            desc = field.description or ""
+        if name in ("database_url", "prompt_cache_dir", "sounds_dir", "recordings_dir", "whisper_cache_dir") \
+                and not default:
+            default = "(derived from data_dir)"
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | `{default}` | {desc.replace('|', '/')} |")
+    return "\n".join(rows)

@@ -203,6 +203,15 @@ class CallChannel:
             finally:
                 self._playing -= 1
 
+    def send_frame(self, pcm: bytes) -> bool:
+        """Write one frame now, **unpaced**: only for audio that is already real time (a live
+        relay, an echo test). Everything else goes through :meth:`play`. False if closed."""
+        if self._ended or not pcm:
+            return False
+        self._proto.send(encode_audio(pcm[: len(pcm) - len(pcm) % 2], self.sample_rate))
+        self.frames_sent += 1
+        return True
+
     async def close(self, timeout: float = 2.0) -> None:
         """End the media only (``0x00`` + half-close); the AGI ``EXEC`` returns, the call stays up."""
         self.stop_playback()

@@ -37,7 +37,7 @@ def parse_date(text: str, today: dt.date | None = None) -> dt.date | None:
         for word, delta in _RELATIVE.items():
             if re.search(rf"\b{word}\b", t):
                 return today + dt.timedelta(days=delta)
-    m = re.search(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", t)
+    m = re.search(r"\b(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)", t)
     if m:
         return _make(int(m.group(3)), int(m.group(2)), int(m.group(1)))
     m = re.search(r"\b(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{2,4})\b", t)
@@ -70,5 +70,8 @@ def _make(d: int, m: int, y: int | None) -> dt.date | None:
 def format_date_id(d: dt.date | str) -> str:
     """date(2026, 8, 17) -> "17 Agustus 2026"."""
     if isinstance(d, str):
-        d = dt.date.fromisoformat(d[:10])
+        parsed = parse_date(d)   # ISO "2026-11-20[T...]" or "20-11-2026"
+        if parsed is None:
+            raise ValueError(f"not a date: {d!r}")
+        d = parsed
     return f"{d.day} {MONTHS[d.month - 1]} {d.year}"

@@ -70,26 +70,29 @@ _WORD_MAP: dict[str, str] = {
     "passport": "paspor",
 }
 
-# multi-word colloquial phrases and spelled acronyms (applied on the token string)
-_PHRASE_MAP: list[tuple[str, str]] = [
-    (r"\bka te pe\b", "ktp"), (r"\bka tepe\b", "ktp"), (r"\bkate pe\b", "ktp"),
-    (r"\bkarte pe\b", "ktp"), (r"\bka te p\b", "ktp"), (r"\be ktp\b", "ktp"), (r"\bktp el\b", "ktp"),
-    (r"\bkartu tanda penduduk( elektronik)?\b", "ktp"), (r"\bktp elektronik\b", "ktp"),
-    (r"\bka ka\b", "kk"), (r"\bkaka\b(?= (baru|hilang|rusak|saya|anak|suami|istri))", "kk"),
-    (r"\bkartu keluarga\b", "kk"), (r"\bkk\b", "kk"),
-    (r"\bbe pe je es\b", "bpjs"), (r"\bbe pe je\b", "bpjs"), (r"\bbpjs kes\b", "bpjs kesehatan"),
-    (r"\bkartu indonesia sehat\b", "bpjs"), (r"\bpe be be\b", "pbb"), (r"\bpe ka ha\b", "pkh"),
-    (r"\bbe el te\b", "blt"), (r"\bes te en ka\b", "stnk"), (r"\bsurat tanda nomor kendaraan\b", "stnk"),
-    (r"\bpajak bumi( dan)? bangunan\b", "pbb"), (r"\bakta lahir\b", "akta kelahiran"),
-    (r"\bakta mati\b", "akta kematian"), (r"\bsurat kematian\b", "akta kematian"),
-    (r"\bsurat pindah\b", "surat pindah"), (r"\bdi urus\b", "diurus"),
-    (r"\bnomor induk kependudukan\b", "nik"), (r"\ben i ka\b", "nik"),
-    (r"\bcall center\b", "petugas"), (r"\bcustomer service\b", "petugas"),
-    (r"\borang asli\b", "petugas"), (r"\bmanusia\b", "petugas"),
-    (r"\bsatu satu dua\b", "112"), (r"\bsatu satu sembilan\b", "119"),
-    (r"\bkosong\b(?= (satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|nol|kosong))", "nol"),
+# multi-word colloquial phrases and spelled acronyms (whole words, longest first)
+_PHRASES: dict[str, str] = {
+    "ka te pe": "ktp", "ka tepe": "ktp", "kate pe": "ktp", "karte pe": "ktp", "ka te p": "ktp",
+    "e ktp": "ktp", "ktp el": "ktp", "kartu tanda penduduk elektronik": "ktp",
+    "kartu tanda penduduk": "ktp", "ktp elektronik": "ktp", "ka ka": "kk",
+    "kartu keluarga": "kk", "be pe je es": "bpjs", "be pe je": "bpjs",
+    "bpjs kes": "bpjs kesehatan", "kartu indonesia sehat": "bpjs", "pe be be": "pbb",
+    "pe ka ha": "pkh", "be el te": "blt", "es te en ka": "stnk",
+    "surat tanda nomor kendaraan": "stnk", "pajak bumi dan bangunan": "pbb",
+    "pajak bumi bangunan": "pbb", "akta lahir": "akta kelahiran", "akta mati": "akta kematian",
+    "surat kematian": "akta kematian", "di urus": "diurus", "nomor induk kependudukan": "nik",
+    "en i ka": "nik", "call center": "petugas", "customer service": "petugas",
+    "orang asli": "petugas", "manusia": "petugas", "satu satu dua": "112",
+    "satu satu sembilan": "119",
+}
+_PHRASE_ONE_RE = re.compile(
+    r"\b(?:" + "|".join(re.escape(p) for p in sorted(_PHRASES, key=len, reverse=True)) + r")\b"
+)
+# phrases that depend on what follows
+_CONTEXT_RE = [
+    (re.compile(r"\bkaka\b(?= (baru|hilang|rusak|saya|anak|suami|istri))"), "kk"),
+    (re.compile(r"\bkosong\b(?= (satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|nol|kosong))"), "nol"),
 ]
-_PHRASE_RE = [(re.compile(p), r) for p, r in _PHRASE_MAP]
 
 _PUNCT_RE = re.compile(r"[^\w\s-]", re.UNICODE)
 _SPACE_RE = re.compile(r"\s+")
@@ -120,8 +123,10 @@ def normalize(text: str) -> str:
         if rep:
             out.append(rep)
     t = " ".join(out)
-    for pat, rep in _PHRASE_RE:
-        t = pat.sub(rep, t)
+    t = _PHRASE_ONE_RE.sub(lambda m: _PHRASES[m.group(0)], t)
+    if "kaka" in t or "kosong" in t:
+        for pat, rep in _CONTEXT_RE:
+            t = pat.sub(rep, t)
     return _SPACE_RE.sub(" ", t).strip()
 
 

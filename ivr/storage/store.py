@@ -18,6 +18,7 @@ import functools
 import logging
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -260,28 +261,41 @@ class Store:
         *,
         pii: Pii | None = None,
         outbox_dir: str | Path | None = None,
-        recordings_dir: str | Path | None = None,
+        recordings_dir: str | Path | Iterable[str | Path] | None = None,
         schema: str | None = None,
         holidays: Iterable[date] = (),
         sla_working_days: int = 14,
         timezone_name: str = "Asia/Jakarta",
         max_workers: int = 4,
+        retry_after_s: float = 5.0,
+        connect_timeout_s: int = 3,
         echo: bool = False,
     ):
         self.url = url
         self.pii = pii or Pii("mask")
         self.outbox = Outbox(outbox_dir) if outbox_dir is not None else None
-        self.recordings_dir = Path(recordings_dir) if recordings_dir is not None else None
+        if recordings_dir is None:
+            dirs: list[Path] = []
+        elif isinstance(recordings_dir, (str, Path)):
+            dirs = [Path(recordings_dir)]
+        else:
+            dirs = [Path(d) for d in recordings_dir]
+        #: directories whose files (recordings) older than the retention period are purged
+        self.recording_dirs = dirs
         self.holidays = frozenset(holidays)
         self.sla_working_days = sla_working_days
         self.tz = ZoneInfo(timezone_name)
         self.schema = schema
-        self.engine = self._make_engine(url, schema, echo)
+        self.engine = self._make_engine(url, schema, echo, connect_timeout_s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ivr-db")
         self._journal_lock = asyncio.Lock()
         self._replayer: asyncio.Task[None] | None = None
         self._closed = False
+        #: after the database failed, calls do not wait on it again for this long: writes go
+        #: straight to the journal, reads fail fast; the replayer (and ping) keep probing.
+        self.retry_after_s = retry_after_s
+        self._down_until = 0.0
 
     @classmethod
     def from_settings(cls, settings: Any, **kwargs: Any) -> "Store":
@@ -291,7 +305,8 @@ class Store:
             settings.database_url,
             pii=Pii.from_settings(settings),
             outbox_dir=settings.outbox_dir,
-            recordings_dir=settings.recordings_dir,
+            # AGI-only mode records into <sounds_dir>/rec (never the prompts in sounds_dir)
+            recordings_dir=[settings.recordings_dir, Path(settings.sounds_dir) / "rec"],
             holidays=settings.public_holidays,
             sla_working_days=settings.sla_working_days,
             timezone_name=tzname,
@@ -301,7 +316,7 @@ class Store:
     # ------------------------------------------------------------------ engine
 
     @staticmethod
-    def _make_engine(url: str, schema: str | None, echo: bool) -> Engine:
+    def _make_engine(url: str, schema: str | None, echo: bool, connect_timeout_s: int = 3) -> Engine:
         if url.startswith("postgres://"):
             url = "postgresql://" + url[len("postgres://"):]
         u = make_url(url)
@@ -328,7 +343,7 @@ class Store:
             return engine
         connect_args: dict[str, Any] = {}
         if u.get_backend_name() == "postgresql" and u.get_driver_name() == "psycopg2":
-            connect_args["connect_timeout"] = 3
+            connect_args["connect_timeout"] = max(1, int(connect_timeout_s))
             if schema is not None:
                 if not _SCHEMA_RE.match(schema):
                     raise ValueError(f"invalid schema name {schema!r}")
@@ -374,11 +389,20 @@ class Store:
                 conn.execute(text("SELECT 1"))
             return True
         try:
-            return await self._run(_ping)
+            ok = await self._run(_ping)
         except Exception as exc:
             if _is_unavailable(exc) or isinstance(exc, DBAPIError):
+                self._mark_down()
                 return False
             raise
+        self._down_until = 0.0
+        return ok
+
+    def _suspect(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    def _mark_down(self) -> None:
+        self._down_until = time.monotonic() + self.retry_after_s
 
     @property
     def outbox_backlog(self) -> int:
@@ -403,7 +427,10 @@ class Store:
         if self.outbox is None or not self.outbox.pending():
             return 0
         async with self._journal_lock:
-            return await self._run(self.outbox.replay, self._apply_for_replay)
+            applied = await self._run(self.outbox.replay, self._apply_for_replay)
+        if not self.outbox.pending():
+            self._down_until = 0.0
+        return applied
 
     async def close(self) -> None:
         if self._closed:
@@ -430,26 +457,29 @@ class Store:
         """Apply a write now, or journal it durably if the database is unreachable."""
         if self.outbox is None:
             return await self._run(self._apply, op, args)
-        if not self.outbox.pending():
+        if not self.outbox.pending() and not self._suspect():
             try:
                 return await self._run(self._apply, op, args)
             except Exception as exc:
                 if not _is_unavailable(exc):
                     raise
+                self._mark_down()
                 log.warning("database unavailable (%s); journaling %s", type(exc).__name__, op)
         async with self._journal_lock:
             return await self._run(self._drain_then_write, op, args)
 
     def _drain_then_write(self, op: str, args: dict[str, Any]) -> Any:
         assert self.outbox is not None
-        if self.outbox.pending():
-            self.outbox.replay(self._apply_for_replay)
-        if not self.outbox.pending():
-            try:
-                return self._apply(op, args)
-            except Exception as exc:
-                if not _is_unavailable(exc):
-                    raise
+        if not self._suspect():
+            if self.outbox.pending():
+                self.outbox.replay(self._apply_for_replay)
+            if not self.outbox.pending():
+                try:
+                    return self._apply(op, args)
+                except Exception as exc:
+                    if not _is_unavailable(exc):
+                        raise
+                    self._mark_down()
         return self._journal(op, args)
 
     def _journal(self, op: str, args: dict[str, Any]) -> Any:
@@ -466,6 +496,7 @@ class Store:
             self._apply(op, args)
         except Exception as exc:
             if _is_unavailable(exc):
+                self._mark_down()
                 raise Unavailable(str(exc)) from exc
             raise
 
@@ -683,10 +714,13 @@ class Store:
         return await self._read(_turns)
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._suspect():
+            raise StoreUnavailable("database unavailable (recently failed)")
         try:
             return await self._run(fn, *args)
         except Exception as exc:
             if _is_unavailable(exc):
+                self._mark_down()
                 raise StoreUnavailable("database unavailable") from exc
             raise
 
@@ -972,9 +1006,11 @@ class Store:
                 pass
             except OSError:
                 failed.append(p)
-        if self.recordings_dir is not None and self.recordings_dir.is_dir():
-            limit = cutoff.timestamp()
-            for path in self.recordings_dir.rglob("*"):
+        limit = cutoff.timestamp()
+        for directory in self.recording_dirs:
+            if not directory.is_dir():
+                continue
+            for path in directory.rglob("*"):
                 if path in seen or not path.is_file():
                     continue
                 try:

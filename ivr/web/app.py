@@ -6,6 +6,7 @@ Every view of a caller's data writes an audit entry (who, what, whether shown in
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from ivr.storage.ticket_ids import format_ticket_id
 from ivr.web.auth import Forbidden, LoginRequired, Sessions, authenticate
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 
 STATUS_LABELS = {
     "open": "Baru",
@@ -68,10 +70,13 @@ def _snapshot(live_state: Any) -> dict[str, Any]:
     return dict(snap or {})
 
 
-def create_app(settings: Settings, store: Store, live_state: Any = None) -> FastAPI:
-    """The web app. ``live_state``: optional object with ``snapshot() -> dict`` (or a callable
-    returning a dict) describing live calls (``"calls": [...]``) and agent queues
-    (``"queues": {...}``); it is shown at /status with personal data masked."""
+def create_app(settings: Settings, store: Store, live_state: Any = None, *, status: Any = None) -> FastAPI:
+    """The web app. ``live_state`` (or its alias ``status``): optional object with
+    ``snapshot() -> dict``, or a callable returning a dict, describing the runtime: live calls
+    (``"calls": [...]`` and/or ``"live_calls": n``), agent queues (``"queues": {...}``) and any
+    other keys; it is merged into /status with personal data masked."""
+    if live_state is None:
+        live_state = status
     app = FastAPI(title="Hotline IVR", version=ivr.__version__, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.settings = settings
@@ -128,18 +133,23 @@ def create_app(settings: Settings, store: Store, live_state: Any = None) -> Fast
                              "outbox_backlog": store.outbox_backlog})
 
     @app.get("/status")
-    async def status() -> JSONResponse:
+    async def status_view() -> JSONResponse:
         db_ok = await store.ping()
-        snap = mask_value(_snapshot(live_state))
+        try:
+            snap = mask_value(_snapshot(live_state))
+        except Exception:  # a broken hook must not take the status page down
+            log.exception("live state snapshot failed")
+            snap = {"live_state_error": True}
         calls = snap.get("calls", [])
+        calls = calls if isinstance(calls, list) else []
         body = {
             "status": "ok" if db_ok else "degraded",
             "version": ivr.__version__,
             "uptime_s": round(time.monotonic() - app.state.started, 1),
             "db_ok": db_ok,
             "outbox_backlog": store.outbox_backlog,
-            "live_calls": len(calls) if isinstance(calls, list) else calls,
-            "calls": calls if isinstance(calls, list) else [],
+            "live_calls": snap.get("live_calls", len(calls)),
+            "calls": calls,
             "queues": snap.get("queues", {}),
             "office_open": settings.hours().is_open(),
             "media_mode": settings.media_mode,

@@ -52,6 +52,8 @@ def _script_files(request: Request) -> list[Path]:
     for d in sorted(dirs):
         if d.is_dir():
             for p in sorted(d.glob("*.y*ml")):
+                if ".tests." in p.name:  # a script's test cases, not a script
+                    continue
                 if p not in files:
                     files.append(p)
     return files

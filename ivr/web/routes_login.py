@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
@@ -29,6 +31,7 @@ async def login(request: Request, token: str = Form(""), name: str = Form(""), n
     settings = request.app.state.settings
     role = role_for_token(settings, token.strip())
     if role is None:
+        await asyncio.sleep(0.25)  # slow down guessing
         enabled = settings.admin_token is not None or settings.agent_token is not None
         return render(request, "login.html", {"next": _safe_next(next), "enabled": enabled,
                                               "error": "Token tidak valid."}, 401)

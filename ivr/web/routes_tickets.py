@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -39,16 +40,33 @@ async def _load(request: Request, principal: Principal, ticket_id: str, reveal: 
 
 @router.get("/tickets")
 async def tickets_page(request: Request, status: str | None = None, kind: str | None = None, page: int = 1,
-                       principal: Principal = Depends(require("admin", "agent"))):
+                       q: str | None = None, principal: Principal = Depends(require("admin", "agent"))):
+    """Ticket list with filters; ``q`` finds a ticket number, or a reporter's NIK or phone
+    number (by keyed hash, so it needs IVR_PII_KEY)."""
     store = request.app.state.store
     status, kind = _filters(status, kind)
     page = max(1, page)
-    tickets = await store.list_tickets(status=status, kind=kind, limit=PAGE + 1, offset=(page - 1) * PAGE)
-    await store.audit(principal.actor, principal.role, "list_tickets", "ticket", None,
-                      detail=f"status={status} kind={kind} page={page}", remote=remote(request))
+    query = re.sub(r"[\s\-.()]", "", q or "")
+    search: dict[str, str] = {}
+    notice = None
+    if query:
+        if parse_ticket_id(query):
+            return RedirectResponse(f"/tickets/{parse_ticket_id(query)}", status_code=303)
+        if not re.fullmatch(r"\+?\d{8,16}", query):
+            notice = "Masukkan nomor tiket, NIK (16 angka) atau nomor telepon."
+        elif not store.pii.can_search:
+            notice = "Pencarian NIK/telepon memerlukan kunci IVR_PII_KEY."
+        else:
+            search = {"reporter_nik": query} if len(query) == 16 and not query.startswith("+") \
+                else {"reporter_phone": query}
+    tickets = [] if notice else await store.list_tickets(status=status, kind=kind, limit=PAGE + 1,
+                                                        offset=(page - 1) * PAGE, **search)
+    await store.audit(principal.actor, principal.role, "search_tickets" if search else "list_tickets", "ticket",
+                      None, detail=f"status={status} kind={kind} page={page} by={','.join(search) or '-'}",
+                      remote=remote(request))
     return render(request, "tickets.html", {
-        "tickets": tickets[:PAGE], "has_more": len(tickets) > PAGE, "page": page,
-        "status": status, "kind": kind, "statuses": TICKET_STATUSES, "kinds": TICKET_KINDS,
+        "tickets": tickets[:PAGE], "has_more": len(tickets) > PAGE, "page": page, "q": q or "",
+        "notice": notice, "status": status, "kind": kind, "statuses": TICKET_STATUSES, "kinds": TICKET_KINDS,
     })
 
 

@@ -51,7 +51,8 @@ class _Conn:
 class AmiServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, username: str = "ivr", secret: str = "ivrsecret", *,
                  login_failure_delay: float = 1.0, banner_version: str = "11.0.0",
-                 queues: tuple[str, ...] = ("hotline",), asterisk_version: str = "22.10.1") -> None:
+                 queues: tuple[str, ...] = ("hotline",), asterisk_version: str = "22.10.1",
+                 unanswered: tuple[str, ...] = ()) -> None:
         self.host = host
         self._port = port
         self.username = username
@@ -67,6 +68,8 @@ class AmiServer:
         self._peers: list["AsteriskPeer"] = []
         self._tasks: set[asyncio.Task] = set()
         self.started = time.time()
+        self.unanswered = {a.lower() for a in unanswered}   # simulate a stuck Asterisk
+        self.logins = 0
 
     @property
     def port(self) -> int:
@@ -186,6 +189,7 @@ class AmiServer:
         if a == "login":
             if m.get("Username") == self.username and m.get("Secret") == self._secret:
                 c.authed = True
+                self.logins += 1
                 ok(("Message", "Authentication accepted"))
                 c.send([("Event", "FullyBooted"), ("Privilege", "system,all"),
                         ("Uptime", int(time.time() - self.started)), ("LastReload", int(time.time() - self.started)),
@@ -202,6 +206,8 @@ class AmiServer:
         if not c.authed:
             err("Permission denied")
             return True
+        if a in self.unanswered:
+            return True
         handler = getattr(self, "_a_" + a, None)
         if handler is None:
             err(f"Invalid/unknown command: {action}. Use Action: ListCommands to show available commands.")
@@ -217,8 +223,17 @@ class AmiServer:
 
     def _a_command(self, c, m, head, ok, err) -> None:
         cmd = (m.get("Command") or "").strip()
+        words = cmd.split()
         if cmd == "core show version":
             ok(("Message", "Command output follows"), ("Output", f"Asterisk {self.asterisk_version} (simulated)"))
+        elif words[:2] == ["queue", "show"] and len(words) == 3 and words[2] in self.queues:
+            members = self.queues[words[2]]
+            out = [f"{words[2]} has 0 calls (max unlimited) in 'ringall' strategy (0s holdtime, 0s talktime), "
+                   "W:0, C:0, A:0, SL:0.0%, SL2:0.0% within 0s", "   Members: " if members else "   No Members"]
+            out += [f"      {m.name} ({m.interface}) ({'paused' if m.paused else 'Not in use'})"
+                    for m in members.values()]
+            out += ["   No Callers", ""]
+            ok(("Message", "Command output follows"), *(("Output", o) for o in out))
         else:
             first = " ".join(cmd.split()[:2])
             c.send([("Response", "Error"), *head, ("Message", "Command output follows"),

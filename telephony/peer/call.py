@@ -128,7 +128,7 @@ class PeerCall:
 
     def __init__(self, peer: "AsteriskPeer", script: list, *, caller_id: str, args: list[str],
                  speed: float, variables: dict[str, str] | None, on_event: Callable | None,
-                 caller_name: str, dnid: str, max_seconds: float) -> None:
+                 caller_name: str, dnid: str, max_seconds: float, channel: str | None = None) -> None:
         n = next(self._seq)
         self.peer = peer
         self.script = list(script)
@@ -139,7 +139,7 @@ class PeerCall:
         self.dnid = dnid
         self.max_seconds = max_seconds
         self.uniqueid = f"{int(time.time())}.{n}"
-        self.channel = f"PJSIP/hotline-trunk-{n:08x}"
+        self.channel = channel or f"PJSIP/hotline-trunk-{n:08x}"
         self.language = "en"
         self.chan_vars: dict[str, str] = {"IVR_TRANSFER": "0"}
         self.chan_vars.update(variables or {})
@@ -162,6 +162,8 @@ class PeerCall:
         self._writer: asyncio.StreamWriter | None = None
         self._codec = AgiPeerCodec()
         self._last_cmd: tuple[float, str] | None = None
+        self._cmd_lines: list[str] = []
+        self._cmd_cursor = 0
         self._task: asyncio.Task | None = None
         self._done: asyncio.Future | None = None
 
@@ -327,11 +329,19 @@ class PeerCall:
 
             await self._silence_until(quiet, step.timeout, "WaitForSilence")
         elif isinstance(step, S.WaitForCommand):
-            start = self.now()
             pfx = step.prefix.upper()
-            await self._silence_until(
-                lambda: self._last_cmd is not None and self._last_cmd[0] >= start
-                and self._last_cmd[1].upper().startswith(pfx), step.timeout, "WaitForCommand")
+
+            def seen() -> bool:
+                # Commands are consumed in order, so a command that arrived while an earlier
+                # step was still running is not missed.
+                while self._cmd_cursor < len(self._cmd_lines):
+                    line = self._cmd_lines[self._cmd_cursor]
+                    self._cmd_cursor += 1
+                    if line.upper().startswith(pfx):
+                        return True
+                return False
+
+            await self._silence_until(seen, step.timeout, "WaitForCommand")
         elif isinstance(step, S.Call):
             r = step.fn(self)
             if inspect.isawaitable(r):
@@ -443,6 +453,7 @@ class PeerCall:
                     break
                 cmd: AgiCommand = get.result()
                 self._last_cmd = (self.now(), cmd.line)
+                self._cmd_lines.append(cmd.line)
                 sent_at = self.now()
                 self._event("command", line=cmd.line)
                 self._executing = True

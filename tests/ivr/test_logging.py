@@ -50,7 +50,7 @@ def test_phone_masked(raw):
 
 @pytest.mark.parametrize(
     "text",
-    ["tiket 2611000427", "durasi 1234 ms", "2026-11-28 03:00:00", "port 4573", "uniqueid 1732700000.123",
+    ["tiket 2611000427", "tiket 2611-00042-7", "tiket 2612-90001-5", "durasi 1234 ms", "2026-11-28 03:00:00", "port 4573", "uniqueid 1732700000.123",
      "skor 0.934", "RT 005 RW 012"],
 )
 def test_ordinary_numbers_kept(text):

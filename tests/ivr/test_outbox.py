@@ -76,11 +76,15 @@ def test_torn_and_garbled_lines(tmp_path):
     with open(tmp_path / "journal.jsonl", "ab") as f:
         f.write(b"{not json}\n")
         f.write(b'{"id":"x","op":"op","args":{"i":2},"at":""}\n')
+        f.write(b'["also", "not an entry"]\n')
         f.write(b'{"id":"torn","op":"op","ar')  # crash in the middle of an append
     ob2 = Outbox(tmp_path)
     assert [e.args["i"] for e in ob2.entries()] == [0, 1, 2]
-    assert "{not json}" in (tmp_path / "rejected.jsonl").read_text()
-    assert (tmp_path / "journal.jsonl").read_bytes().endswith(b"\n")
+    rejected = (tmp_path / "rejected.jsonl").read_text()
+    assert "{not json}" in rejected and "not an entry" in rejected
+    journal = (tmp_path / "journal.jsonl").read_bytes()
+    assert journal.endswith(b"\n") and journal.count(b"\n") == 3 and b"not" not in journal
+    assert ob2.pending() == 3 and Outbox(tmp_path).pending() == 3
 
 
 def test_append_is_durable_across_a_hard_crash(tmp_path):
@@ -108,6 +112,8 @@ def test_offline_serials_are_monotonic_and_persistent(tmp_path):
 
 
 # ----------------------------------------------------------------------------- outages
+
+PG_ONLY = pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
 
 
 class TcpProxy:
@@ -174,6 +180,7 @@ def _proxied_url(port: int) -> str:
     return make_url(PG_URL).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
 
 
+@PG_ONLY
 async def test_database_down_keeps_everything_and_replays(make_store, proxy, tmp_path):
     st = await make_store(url=_proxied_url(proxy.port), outbox_dir=tmp_path / "ob")
     before = await st.create_ticket("complaint", description="sebelum gangguan")
@@ -214,9 +221,10 @@ async def test_database_down_keeps_everything_and_replays(make_store, proxy, tmp
     assert await st.count_tickets() == 2
 
 
+@PG_ONLY
 async def test_writes_after_recovery_wait_for_the_backlog(make_store, proxy, tmp_path):
     """Once something is journaled, later writes go behind it, so order is kept."""
-    st = await make_store(url=_proxied_url(proxy.port), outbox_dir=tmp_path / "ob")
+    st = await make_store(url=_proxied_url(proxy.port), outbox_dir=tmp_path / "ob", retry_after_s=0)
     await proxy.stop()
     cid = await st.create_call()
     await proxy.start()
@@ -226,6 +234,7 @@ async def test_writes_after_recovery_wait_for_the_backlog(make_store, proxy, tmp
     assert [t.text for t in (await st.get_call(cid)).turns] == ["halo"]
 
 
+@PG_ONLY
 async def test_journal_survives_a_restart(make_store, proxy, tmp_path):
     url = _proxied_url(proxy.port)
     st = await make_store(url=url, outbox_dir=tmp_path / "ob")
@@ -240,6 +249,7 @@ async def test_journal_survives_a_restart(make_store, proxy, tmp_path):
     assert (await st2.get_ticket(tid)).kind == "callback"
 
 
+@PG_ONLY
 async def test_background_replayer(make_store, proxy, tmp_path):
     st = await make_store(url=_proxied_url(proxy.port), outbox_dir=tmp_path / "ob")
     await proxy.stop()
@@ -259,3 +269,37 @@ async def test_integrity_errors_are_not_hidden_in_the_journal(store):
         await store.add_turn("no-such-call", 0, "caller", "x")
     assert "ntegrity" in type(exc.value).__name__ or "oreign" in str(exc.value)
     assert store.outbox_backlog == 0
+
+
+async def test_after_a_failure_calls_do_not_wait_on_the_database_again(tmp_path):
+    """A database host that swallows packets costs one connect timeout, not one per write."""
+    from ivr.storage import Store
+
+    accepted = []
+
+    async def blackhole(reader, writer):
+        accepted.append(writer)
+        await reader.read()  # never answer
+
+    server = await asyncio.start_server(blackhole, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    st = Store(f"postgresql://postgres@127.0.0.1:{port}/test", outbox_dir=tmp_path / "ob",
+               retry_after_s=600, connect_timeout_s=1)
+    try:
+        await st.create_call("c1")  # waits for the connect timeout once, then journals
+        attempts = len(accepted)
+        assert attempts >= 1 and st.outbox_backlog == 1
+        for i in range(5):
+            await st.add_turn("c1", i, "caller", f"kalimat {i}")
+        tid = await st.create_ticket("complaint", description="tetap tercatat", call_id="c1")
+        with pytest.raises(StoreUnavailable):
+            await st.get_call("c1")
+        assert (await st.get_ticket(tid)).pending is True  # served from the journal
+        assert len(accepted) == attempts  # no new connection attempt for any of these
+        assert st.outbox_backlog == 7
+    finally:
+        for w in accepted:
+            w.transport.abort()
+        server.close()
+        await server.wait_closed()
+        await st.close()

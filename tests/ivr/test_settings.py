@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import pytest
 
@@ -172,3 +171,12 @@ def test_working_days_skip_weekends_and_holidays():
     assert working_days_after(fri, 1) == date(2026, 11, 30)  # Monday
     assert working_days_after(fri, 14) == date(2026, 12, 17)
     assert working_days_after(fri, 14, {date(2026, 12, 1), date(2026, 12, 2)}) == date(2026, 12, 21)
+
+
+def test_reference_lists_every_setting():
+    from ivr.settings import Settings, settings_reference
+
+    ref = settings_reference()
+    for name in Settings.model_fields:
+        assert f"`IVR_{name.upper()}`" in ref
+    assert "| `IVR_WEB_PORT` | `8080` |" in ref and "environment only" in ref

@@ -39,9 +39,30 @@ async def test_migrations_create_the_model_schema(store):
             "audit_log", "ticket_counters"} <= tables
 
 
+async def test_migrations_downgrade_and_upgrade_again(store):
+    from alembic import command
+    from alembic.config import Config
+
+    import ivr.storage.migrations as migrations
+
+    await store.create_call("before")
+    cfg = Config()
+    cfg.set_main_option("script_location", os.path.dirname(migrations.__file__))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    with store.engine.connect() as conn:
+        assert "calls" not in inspect(conn).get_table_names()
+    assert store.current_revision() is None
+    store.migrate()
+    assert store.current_revision() == "0001"
+    assert await store.get_call("before") is None
+    await store.create_call("after")
+    assert (await store.get_call("after")).id == "after"
+
+
+@pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
 async def test_postgres_schemas_are_isolated(make_store, db_backend):
-    if db_backend != "postgres":
-        pytest.skip("schema isolation is a PostgreSQL matter")
     a = await make_store()
     b = await make_store()
     await a.create_call("only-in-a")

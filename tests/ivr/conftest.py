@@ -1,0 +1,127 @@
+"""Fixtures for whole-call tests: the real engines, shared per session, and a live hotline.
+
+* ``engines`` (session): the bundled Whisper-base recognizer, espeak-ng, the default script and a
+  prompt cache with every static prompt pre-rendered - loaded once for the whole run.
+* ``hotline`` (per test): a fresh SQLite store, a :class:`ivr.runtime.Runtime` on the shared
+  engines, the FastAGI + AudioSocket controller on ephemeral ports and an Asterisk peer aimed
+  at it, plus an event router for reactive simulated callers.
+* ``caller_speech(text, voice=1)``: telephone-quality caller audio (espeak-ng voice, 300-3400 Hz,
+  8 kHz, mu-law round trip), cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@dataclass
+class Engines:
+    recognizer: Any
+    synthesizer: Any
+    script: Any
+    prompts: Any
+
+
+@pytest.fixture(scope="session")
+def engines(tmp_path_factory) -> Engines:
+    from asr import create_recognizer
+    from dialogs import default_script_path, load_script
+    from tts import EspeakSynthesizer, PromptCache
+
+    recognizer = create_recognizer("whisper")
+    synthesizer = EspeakSynthesizer(voice="id", rate=165, pitch=50)
+    script = load_script(default_script_path())
+    prompts = PromptCache(tmp_path_factory.mktemp("prompts"), synthesizer)
+
+    async def render() -> None:
+        for text in script.static_prompts():
+            await prompts.render(text)
+
+    asyncio.run(render())
+    yield Engines(recognizer, synthesizer, script, prompts)
+    recognizer.close()
+
+
+@functools.lru_cache(maxsize=256)
+def _speech(text: str, voice: int) -> bytes:
+    from tests.speechgen import VOICES, synthesize, telephone
+
+    name, rate, pitch = VOICES[voice % len(VOICES)]
+    samples, sr = synthesize(text, name, rate, pitch)
+    return telephone(samples, sr, level_dbfs=-24.0, seed=voice)
+
+
+@pytest.fixture(scope="session")
+def caller_speech():
+    """``caller_speech(text, voice=1) -> bytes``: 8 kHz 16-bit caller audio."""
+
+    def make(text: str, voice: int = 1) -> bytes:
+        return _speech(text, voice)
+
+    return make
+
+
+@dataclass
+class Hotline:
+    settings: Any
+    runtime: Any
+    controller: Any
+    store: Any
+    peer: Any
+    router: Any
+    events: list = field(default_factory=list)  # (monotonic time, session, kind, data)
+
+    def by_kind(self, kind: str) -> list[dict]:
+        return [d for (_, _, k, d) in self.events if k == kind]
+
+
+async def make_hotline(engines: Engines, tmp_path: Path, ami: Any = None, **overrides: Any) -> Hotline:
+    import time
+
+    from ivr.app import Controller
+    from ivr.handoff import Handoff
+    from ivr.runtime import Runtime
+    from ivr.settings import load_settings
+    from ivr.simcaller import EventRouter
+    from ivr.storage import Store
+    from telephony import AsteriskPeer
+
+    opts = {"data_dir": tmp_path / "var", "office_hours": "always", "log_level": "WARNING"}
+    opts.update(overrides)
+    settings = load_settings(**opts)
+    settings.ensure_dirs()
+    store = Store(f"sqlite:///{tmp_path / 'ivr.sqlite3'}", outbox_dir=settings.outbox_dir,
+                  recordings_dir=settings.recordings_dir)
+    await store.amigrate()
+    rt = Runtime(settings=settings, script=engines.script, recognizer=engines.recognizer,
+                 synthesizer=engines.synthesizer, prompts=engines.prompts, store=store,
+                 script_name=engines.script.name, script_version="test")
+    rt.handoff = Handoff(settings, store, ami=ami)
+    rt.handoff.subscribe()
+    ctl = await Controller(rt, agi_port=0, audiosocket_port=0).start()
+    peer = AsteriskPeer("127.0.0.1", ctl.agi_server.port, sounds_dir=settings.sounds_dir)
+    router = EventRouter(rt)
+    hl = Hotline(settings, rt, ctl, store, peer, router)
+    rt.call_listeners.append(lambda s, kind, data: hl.events.append((time.monotonic(), s, kind, data)))
+    return hl
+
+
+async def close_hotline(hl: Hotline) -> None:
+    hl.router.close()
+    await hl.controller.close()
+    await hl.runtime.aclose()
+
+
+@pytest.fixture
+async def hotline(engines, tmp_path):
+    hl = await make_hotline(engines, tmp_path)
+    try:
+        yield hl
+    finally:
+        await close_hotline(hl)

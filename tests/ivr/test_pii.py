@@ -1,0 +1,87 @@
+"""PII protection: masks, AES-GCM encryption with kind binding, keyed hashes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ivr.pii import Pii, PiiError, mask_name, mask_nik, mask_phone, normalize_phone
+from tests.conftest import PII_TEST_KEY
+
+OTHER_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+
+def test_masks():
+    assert mask_nik("3174012345670001") == "3174**********01"
+    assert mask_nik("3174 0123 4567 0001") == "3174**********01"
+    assert mask_phone("081234567890") == "0812*****890"
+    assert mask_phone("+62 812-3456-7890") == "+6281******890"
+    assert mask_name("Siti Nur Aminah") == "S*** N*** A***"
+    assert mask_phone("123") == "***"
+
+
+def test_phone_normalisation():
+    assert normalize_phone("0812-3456-7890") == normalize_phone("+62 812 3456 7890") == "6281234567890"
+
+
+def test_encrypt_roundtrip_and_kind_binding():
+    p = Pii("encrypt", PII_TEST_KEY)
+    a = p.protect("3174012345670001", "nik")
+    b = p.protect("3174012345670001", "nik")
+    assert a.masked == "3174**********01" and a.enc != b.enc  # fresh nonce each time
+    assert a.hash == b.hash and len(a.hash) == 64
+    assert p.reveal(a.masked, a.enc, "nik", allowed=True) == "3174012345670001"
+    assert p.reveal(a.masked, a.enc, "nik", allowed=False) == a.masked
+    with pytest.raises(PiiError):
+        p.decrypt(a.enc, "phone")  # a NIK ciphertext is not a phone number
+    tampered = a.enc[:-2] + ("A" if a.enc[-2] != "A" else "B") + a.enc[-1]
+    with pytest.raises(PiiError):
+        p.decrypt(tampered, "nik")
+    with pytest.raises(PiiError):
+        Pii("encrypt", OTHER_KEY).decrypt(a.enc, "nik")
+
+
+def test_hash_is_keyed_and_normalised():
+    p, q = Pii("mask", PII_TEST_KEY), Pii("mask", OTHER_KEY)
+    assert p.hash("081234567890", "phone") == p.hash("+6281234567890", "phone")
+    assert p.hash("081234567890", "phone") != q.hash("081234567890", "phone")
+    assert p.hash("3174012345670001", "nik") != p.hash("3174012345670001", "phone")
+    assert Pii("mask").hash("081234567890", "phone") is None  # no key, no lookups
+
+
+def test_mask_mode_keeps_nothing_recoverable():
+    p = Pii("mask", PII_TEST_KEY)
+    prot = p.protect("Budi Santoso", "name")
+    assert prot.enc is None and prot.masked == "B*** S***"
+    assert p.reveal(prot.masked, prot.enc, "name", allowed=True) == "B*** S***"
+    masked, enc = p.protect_json({"caller": "081234567890", "note": "NIK 3174012345670001"})
+    assert enc is None and masked == {"caller": "[REDACTED]", "note": "NIK [NIK]"}
+
+
+def test_config_errors():
+    with pytest.raises(ValueError):
+        Pii("encrypt")
+    with pytest.raises(ValueError):
+        Pii("mask", "c2hvcnQ=")
+    with pytest.raises(ValueError):
+        Pii("plain")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_roundtrips(text):
+    p = Pii("encrypt", PII_TEST_KEY)
+    prot = p.protect(text, "text")
+    if text:
+        assert p.reveal(prot.masked, prot.enc, "text", allowed=True) == text
+    else:
+        assert prot.masked is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.from_regex(r"[1-9][0-9]{15}", fullmatch=True), st.text(alphabet="abc ,.:", max_size=20))
+def test_nik_never_survives_text_masking(nik, filler):
+    p = Pii("mask")
+    masked = p.protect(f"{filler}{nik}{filler}", "text").masked
+    assert nik not in masked

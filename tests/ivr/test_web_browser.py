@@ -1,0 +1,197 @@
+"""The staff pages in a real browser (headless Chromium): render, log in, change a status.
+
+Needs Debian's chromium: `apt-get install -y chromium` (CI installs it). Skipped, with the
+reason, when no chromium binary is found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ivr.settings import load_settings
+from ivr.storage import Store
+from ivr.web import create_app
+from tests.conftest import PII_TEST_KEY
+
+CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--no-default-browser-check",
+         "--disable-extensions"]
+AGENT = "agent-browser-token"
+
+
+@pytest.fixture
+async def server(tmp_path, monkeypatch):
+    """The real app under uvicorn on an ephemeral port, with one call and one ticket."""
+    import uvicorn
+
+    for k in ("IVR_CONFIG_FILE", "IVR_ADMIN_TOKEN"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("IVR_AGENT_TOKEN", AGENT)
+    monkeypatch.setenv("IVR_PII_KEY", PII_TEST_KEY)
+    settings = load_settings(data_dir=tmp_path / "data", pii_mode="encrypt")
+    store = Store.from_settings(settings)
+    await store.amigrate()
+    cid = await store.create_call(caller="081234567890")
+    await store.save_handoff_context(cid, {"intent": "pengaduan_jalan", "transcript": [
+        {"who": "caller", "text": "jalan di depan rumah saya rusak"}], "slots": {"kelurahan": "Menteng"}})
+    tid = await store.create_ticket("complaint", category="jalan", description="jalan rusak & berlubang",
+                                    reporter_nik="3174012345670001", call_id=cid)
+    app = create_app(settings, store)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off", ws="none",
+                            http="h11", access_log=False)
+    srv = uvicorn.Server(config)
+    task = asyncio.create_task(srv.serve())
+    for _ in range(200):
+        if srv.started:
+            break
+        await asyncio.sleep(0.02)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    yield {"base": f"http://127.0.0.1:{port}", "ticket": tid, "call": cid, "store": store}
+    srv.should_exit = True
+    await task
+    await store.close()
+
+
+async def _chromium(*args: str, profile: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+
+
+async def test_login_page_renders(server, tmp_path):
+    proc = await _chromium("--dump-dom", f"{server['base']}/login?next=/tickets", profile=tmp_path / "p1")
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    dom = out.decode()
+    assert proc.returncode == 0
+    assert '<form method="post" action="/login" id="login">' in dom
+    assert 'value="/tickets"' in dom and "Masuk petugas" in dom
+    assert "Login belum diaktifkan" not in dom
+
+
+class Cdp:
+    """Just enough of the Chrome DevTools Protocol for one page."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.ids = itertools.count(1)
+        self.pending: dict[int, asyncio.Future] = {}
+        self.events: asyncio.Queue = asyncio.Queue()
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self):
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            async for raw in self.ws:
+                msg = json.loads(raw)
+                if "id" in msg and msg["id"] in self.pending:
+                    self.pending.pop(msg["id"]).set_result(msg)
+                elif "method" in msg:
+                    await self.events.put(msg)
+        except ConnectionClosed:
+            pass
+
+    async def close(self):
+        self.reader.cancel()
+        try:
+            await self.reader
+        except asyncio.CancelledError:
+            pass
+
+    async def call(self, method, **params):
+        i = next(self.ids)
+        fut = asyncio.get_running_loop().create_future()
+        self.pending[i] = fut
+        await self.ws.send(json.dumps({"id": i, "method": method, "params": params}))
+        msg = await asyncio.wait_for(fut, 30)
+        if "error" in msg:
+            raise RuntimeError(f"{method}: {msg['error']}")
+        return msg["result"]
+
+    async def wait_event(self, method, timeout=30):
+        async def loop():
+            while True:
+                ev = await self.events.get()
+                if ev["method"] == method:
+                    return ev
+        return await asyncio.wait_for(loop(), timeout)
+
+    async def eval(self, expr):
+        res = await self.call("Runtime.evaluate", expression=expr, returnByValue=True)
+        return res["result"].get("value")
+
+    async def navigate(self, url):
+        await self.call("Page.navigate", url=url)
+        await self.wait_event("Page.loadEventFired")
+
+    async def submit(self, form_selector):
+        # a real click on the form's submit button, then wait for the next page
+        await self.eval(f"document.querySelector('{form_selector} button[type=submit]').click()")
+        await self.wait_event("Page.loadEventFired")
+
+
+async def test_agent_logs_in_and_changes_a_ticket_status(server, tmp_path):
+    websockets = pytest.importorskip("websockets.asyncio.client")
+    profile = tmp_path / "p2"
+    proc = await _chromium("--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", "about:blank",
+                           profile=profile)
+    try:
+        port_file = profile / "DevToolsActivePort"
+        for _ in range(300):
+            if port_file.exists() and port_file.read_text().strip():
+                break
+            await asyncio.sleep(0.05)
+        port = int(port_file.read_text().split()[0])
+        async with httpx.AsyncClient() as http:
+            targets = (await http.get(f"http://127.0.0.1:{port}/json/list")).json()
+        page = next(t for t in targets if t["type"] == "page")
+        async with websockets.connect(page["webSocketDebuggerUrl"], max_size=None) as ws:
+            cdp = Cdp(ws)
+            await cdp.call("Page.enable")
+            tid = server["ticket"]
+            # an unauthenticated visit lands on the login form, remembering where to go
+            await cdp.navigate(f"{server['base']}/tickets/{tid}")
+            assert await cdp.eval("location.pathname") == "/login"
+            assert await cdp.eval("document.querySelector('input[name=next]').value") == f"/tickets/{tid}"
+            await cdp.eval("document.getElementById('name').value = 'Rina';"
+                           f"document.getElementById('token').value = '{AGENT}'")
+            await cdp.submit("#login")
+            assert await cdp.eval("location.pathname") == f"/tickets/{tid}"
+            assert await cdp.eval("document.getElementById('who').textContent") == "agent:Rina"
+            assert await cdp.eval("document.getElementById('status').textContent") == "Baru"
+            assert await cdp.eval("document.getElementById('description').textContent") == "jalan rusak & berlubang"
+            assert await cdp.eval("document.getElementById('reporter-nik').textContent") == "3174**********01"
+            # the stylesheet loaded under the CSP (header is a dark bar)
+            assert await cdp.eval("getComputedStyle(document.querySelector('header')).backgroundColor") == "rgb(11, 79, 108)"
+            await cdp.eval("document.getElementById('new-status').value = 'in_progress';"
+                           "document.querySelector('#status-form input[name=note]').value = 'diteruskan'")
+            await cdp.submit("#status-form")
+            assert await cdp.eval("document.getElementById('status').textContent") == "Diproses"
+            history = await cdp.eval("[...document.querySelectorAll('#history li')].map(li => li.textContent)")
+            assert len(history) == 2 and "diteruskan" in history[1] and "agent:Rina" in history[1]
+            # the agent screen of the call behind the ticket
+            await cdp.navigate(f"{server['base']}/agent/calls/{server['call']}")
+            assert await cdp.eval("document.getElementById('caller').textContent") == "0812*****890"
+            assert await cdp.eval("document.getElementById('intent').textContent") == "pengaduan_jalan"
+            first_line = await cdp.eval("document.querySelector('#transcript li').textContent")
+            assert first_line == "Penelepon: jalan di depan rumah saya rusak"
+            await cdp.close()
+        t = await server["store"].get_ticket(tid)
+        assert t.status == "in_progress" and t.history[-1].actor == "agent:Rina"
+    finally:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except asyncio.TimeoutError:
+            proc.kill()
+            await proc.wait()

@@ -1,0 +1,47 @@
+"""Shared fixtures for the telephony tests."""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from pathlib import Path
+
+import pytest
+
+from telephony.peer.audio import write_wav
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = REPO_ROOT.parent / "shared/fixtures/asterisk-22"
+
+
+def fixtures_dir() -> Path:
+    if not FIXTURES.is_dir():
+        pytest.skip(f"Asterisk 22 transcripts not found at {FIXTURES} (they live outside the repo)")
+    return FIXTURES
+
+
+def load_jsonl(name: str) -> list[dict]:
+    path = fixtures_dir() / name
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def tone(seconds: float, freq: float = 440.0, amp: int = 6000, rate: int = 8000) -> bytes:
+    n = int(seconds * rate)
+    return struct.pack(f"<{n}h", *(int(amp * math.sin(2 * math.pi * freq * i / rate)) for i in range(n)))
+
+
+@pytest.fixture(scope="session")
+def sounds_dir(tmp_path_factory) -> Path:
+    """Prompts with the fixture's lengths: ivr/thanks has 11098 samples, as on the real box."""
+    d = tmp_path_factory.mktemp("sounds")
+    (d / "ivr").mkdir()
+    pcm = tone(2.0)
+    write_wav(d / "ivr" / "thanks.wav", pcm[: 11098 * 2])
+    write_wav(d / "ivr" / "welcome.wav", tone(3.0, 330))
+    write_wav(d / "ivr" / "enter_digits.wav", tone(1.0, 550))
+    write_wav(d / "beep.wav", tone(0.25, 1000))
+    (d / "xx" / "digits").mkdir(parents=True)
+    for i in range(10):
+        write_wav(d / "xx" / "digits" / f"{i}.wav", tone(0.3, 300 + 40 * i))
+    return d
