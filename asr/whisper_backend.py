@@ -64,6 +64,8 @@ class WhisperOptions:
     partial_every_s: float = 0.8  # decode the audio so far this often during speech
     speculate_after_ms: int = 200  # trailing silence that starts the final decode early
     max_prompt_tokens: int = 120
+    vocabulary_subset: bool = True  # softmax normaliser over Indonesian word pieces only
+    trim_s: float | None = None  # score against the encoder output of the audio + this margin only
 
 
 class _Prepared:
@@ -76,6 +78,7 @@ class _Prepared:
         tok = engine.tokenizer
         self.seqs = [tok.encode(" " + p.strip()) + [tok.eot] for _, p in self.items]
         self.label_of = np.array([self.labels.index(lab) for lab, _ in self.items], dtype=np.int64)
+        engine.scorer.add_tokens({t for s in self.seqs for t in s})
         self.matcher = PhraseMatcher(expect.phrases)
         vocab: list[str] = []
         seen = set()
@@ -128,6 +131,8 @@ class WhisperEngine:
                 raise
             raise ModelCorruptError(f"cannot load the Whisper model in {self.model_dir}: {exc}") from exc
         self.tokenizer = Tokenizer(hf, self.model.is_multilingual, task="transcribe", language="id")
+        if self.options.vocabulary_subset:
+            self.scorer.use_vocabulary(_indonesian_token_ids(hf) | {self.tokenizer.eot})
         self.n_mels = self.model.n_mels
         self.features = FeatureExtractor(feature_size=self.n_mels)
         tok = self.tokenizer
@@ -193,11 +198,15 @@ class WhisperEngine:
         conf = float(math.exp(score)) * (1.0 - float(getattr(r, "no_speech_prob", 0.0)))
         return text, max(0.0, min(1.0, conf))
 
-    def score_phrases(self, enc_np: np.ndarray, prep: _Prepared, keep: np.ndarray | None = None) -> np.ndarray:
+    def score_phrases(self, enc_np: np.ndarray, prep: _Prepared, keep: np.ndarray | None = None,
+                      seconds: float | None = None) -> np.ndarray:
         """Null-corrected scores for the expectation's phrases (NaN for phrases not kept)."""
         o = self.options
         frames = enc_np.shape[0] * 2
         null = prep.null_scores(self, frames)
+        if o.trim_s is not None and seconds is not None:
+            keep_frames = min(enc_np.shape[0], int((seconds + o.trim_s) * 50))
+            enc_np = enc_np[:keep_frames]
         idx = np.arange(len(prep.seqs)) if keep is None else np.nonzero(keep)[0]
         out = np.full(len(prep.seqs), np.nan, dtype=np.float64)
         if idx.size == 0:
@@ -248,7 +257,7 @@ class WhisperEngine:
             # always keep what the final transcript itself points at
             for lab in sorted(text_scores, key=text_scores.get, reverse=True)[:2]:
                 keep |= np.array([prep.labels[i] == lab for i in prep.label_of])
-        phrase_scores = self.score_phrases(np.asarray(enc)[0], prep, keep)
+        phrase_scores = self.score_phrases(np.asarray(enc)[0], prep, keep, seconds)
         label_scores = np.full(len(prep.labels), -np.inf)
         for li, s in zip(prep.label_of, phrase_scores, strict=True):
             if not np.isnan(s):
@@ -269,13 +278,32 @@ class WhisperEngine:
         if not score:
             return text, None
         ts = prep.matcher.scores(text)
-        ps = self.score_phrases(np.asarray(enc)[0], prep)
+        ps = self.score_phrases(np.asarray(enc)[0], prep, None, len(pcm16k) / 2 / RATE)
         ls = np.full(len(prep.labels), -np.inf)
         for li, s in zip(prep.label_of, ps, strict=True):
             ls[li] = max(ls[li], s)
         fused = {lab: ls[i] + o.text_weight * ts.get(lab, 0.0) for i, lab in enumerate(prep.labels)}
         keep = set(sorted(fused, key=fused.get, reverse=True)[: o.prune_labels])
         return text, keep
+
+
+def _indonesian_token_ids(hf) -> set[int]:
+    """Token ids of an Indonesian root-word list (PySastrawi's kata-dasar) plus single bytes."""
+    import importlib.util
+
+    ids = set(range(256))
+    spec = importlib.util.find_spec("Sastrawi")
+    if spec is None or not spec.submodule_search_locations:
+        return set(range(hf.get_vocab_size()))  # no word list: full vocabulary
+    path = Path(next(iter(spec.submodule_search_locations))) / "Stemmer" / "data" / "kata-dasar.txt"
+    try:
+        words = path.read_text(encoding="utf-8").split()
+    except OSError:
+        return set(range(hf.get_vocab_size()))
+    for enc in hf.encode_batch([" " + w for w in words] + [" " + w.capitalize() for w in words],
+                               add_special_tokens=False):
+        ids.update(enc.ids)
+    return ids
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from dialogs.lang.normalize import normalize
+from dialogs.matcher import _query
 from dialogs import (CallStarted, DialogEngine, Heard, NoInput, Pressed, TicketCreated, TransferFailed,
                      default_script_path, load_script)
 
@@ -47,9 +48,10 @@ def call_events(i: int, texts: list[str]) -> list[object]:
     return flows[i % len(flows)]
 
 
-def run_once(script, calls: int, texts: list[str]) -> tuple[int, float]:
+def run_once(script, calls: int, texts: list[str]) -> tuple[int, float, float]:
     turns = 0
     t0 = time.perf_counter()
+    c0 = time.process_time()
     for i in range(calls):
         e = DialogEngine(script)
         e.handle(CallStarted(caller_number="081234567890", call_id=str(i), today="2026-11-28"))
@@ -57,7 +59,7 @@ def run_once(script, calls: int, texts: list[str]) -> tuple[int, float]:
         for ev in call_events(i, texts):
             e.handle(ev)
             turns += 1
-    return turns, time.perf_counter() - t0
+    return turns, time.perf_counter() - t0, time.process_time() - c0
 
 
 def main() -> None:
@@ -70,30 +72,37 @@ def main() -> None:
     load_s = time.perf_counter() - t0
     texts = utterances()
     run_once(script, 50, texts)  # warm the caches (stemmer, normaliser) as a running server has
-    rates, heard_rates = [], []
+    rates, heard_rates, cpu_rates, heard_cpu_rates = [], [], [], []
     # The per-utterance normalisation cache is cleared before every run, so that repeated
     # texts do not flatter the figures; per-word caches (stems, phonetic keys) stay warm as
     # they do in a running server.
     for _ in range(args.repeats):
         normalize.cache_clear()
-        turns, secs = run_once(script, args.calls, texts)
+        _query.cache_clear()
+        turns, secs, cpu = run_once(script, args.calls, texts)
         rates.append(turns / secs)
+        cpu_rates.append(turns / cpu)
     # speech-only turns: every event is a Heard matched by the engine
     for _ in range(args.repeats):
         normalize.cache_clear()
+        _query.cache_clear()
         e = DialogEngine(script)
         e.start()
         t1 = time.perf_counter()
+        c1 = time.process_time()
         for text in texts:
             if e.ended or e.phase not in ("listening", "confirming"):
                 e = DialogEngine(script)
                 e.start()
             e.handle(Heard(text))
         heard_rates.append(len(texts) / (time.perf_counter() - t1))
+        heard_cpu_rates.append(len(texts) / (time.process_time() - c1))
     result = {
         "bench": "dialogs_engine",
         "turns_per_s_median": round(statistics.median(rates)),
         "speech_turns_per_s_median": round(statistics.median(heard_rates)),
+        "turns_per_cpu_s_median": round(statistics.median(cpu_rates)),
+        "speech_turns_per_cpu_s_median": round(statistics.median(heard_cpu_rates)),
         "calls_per_run": args.calls,
         "repeats": args.repeats,
         "script_load_s": round(load_s, 3),
@@ -101,6 +110,8 @@ def main() -> None:
     print(f"script load {load_s:.2f} s (matcher precomputation included)")
     print(f"mixed turns/s: median {result['turns_per_s_median']} (runs: {[round(r) for r in rates]})")
     print(f"speech turns/s (every turn matched): median {result['speech_turns_per_s_median']}")
+    print(f"per CPU second (not affected by other processes on the machine): mixed "
+          f"{result['turns_per_cpu_s_median']}, speech {result['speech_turns_per_cpu_s_median']}")
     print(json.dumps(result))
 
 

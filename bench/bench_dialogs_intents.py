@@ -46,6 +46,42 @@ def macro_f1(pairs: list[tuple[str, str]]) -> float:
     return sum(f1s) / len(f1s)
 
 
+def engine_routing(script, rows: list[tuple[str, str]]) -> dict:
+    """What the engine does with each utterance as the first answer in the main menu."""
+    from dialogs import DialogEngine, Heard
+
+    direct = confirmed = submenu = n_in = oos_sent = oos_asked = n_oos = 0
+    for text, gold in rows:
+        e = DialogEngine(script)
+        e.start()
+        e.handle(Heard(text))
+        if e.phase == "confirming":
+            got, how = e.snapshot()["pending"], "confirm"
+        elif e.last_intent is not None:
+            got, how = e.last_intent, "direct"
+        elif e.state and e.state.startswith("menu_"):
+            got, how = e.state, "submenu"
+        else:
+            got, how = None, "none"
+        if gold == "none":
+            n_oos += 1
+            oos_sent += how == "direct"
+            oos_asked += how == "confirm"
+        else:
+            n_in += 1
+            direct += how == "direct" and got == gold
+            confirmed += how == "confirm" and got == gold
+            submenu += how == "submenu"
+    return {
+        "engine_in_scope_routed": round((direct + confirmed) / max(1, n_in), 4),
+        "engine_in_scope_direct": round(direct / max(1, n_in), 4),
+        "engine_in_scope_confirmed": round(confirmed / max(1, n_in), 4),
+        "engine_in_scope_submenu": round(submenu / max(1, n_in), 4),
+        "engine_oos_sent_to_service": round(oos_sent / max(1, n_oos), 4),
+        "engine_oos_confirmation_asked": round(oos_asked / max(1, n_oos), 4),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--script", type=Path, default=default_script_path())
@@ -77,6 +113,7 @@ def main() -> None:
         if pred != gold:
             errors.append((text, gold, m.intent, round(m.confidence, 3)))
     acc = sum(g == p for g, p in pairs) / len(pairs)
+    eng = engine_routing(script, rows)
     result = {
         "bench": "dialogs_intents",
         "utterances": len(rows),
@@ -89,6 +126,7 @@ def main() -> None:
         "oos_sent_to_service": round(oos_accept / max(1, n_oos), 4),
         "oos_confirmation_asked": round(oos_confirm / max(1, n_oos), 4),
         "median_match_ms": round(statistics.median(times) * 1000, 3),
+        **eng,
         "thresholds": {"accept": accept, "confirm": confirm},
     }
     print(f"utterances {len(rows)} (in scope {n_in}, out of scope {n_oos})")
@@ -97,6 +135,11 @@ def main() -> None:
     print(f"out-of-scope sent to a service (conf >= accept) {result['oos_sent_to_service']:.1%}; "
           f"given a confirmation question {result['oos_confirmation_asked']:.1%}")
     print(f"median match time {result['median_match_ms']} ms")
+    print(f"engine, first answer in the main menu: in scope routed right {eng['engine_in_scope_routed']:.1%} "
+          f"(directly {eng['engine_in_scope_direct']:.1%}, after a yes/no question "
+          f"{eng['engine_in_scope_confirmed']:.1%}), to a sub-menu {eng['engine_in_scope_submenu']:.1%}; "
+          f"out of scope sent to a service {eng['engine_oos_sent_to_service']:.1%}, "
+          f"asked a yes/no question {eng['engine_oos_confirmation_asked']:.1%}")
     if args.errors:
         for e in errors:
             print("  ERR", *e, sep=" | ")

@@ -399,10 +399,16 @@ class DialogEngine:
         if kind == "intent":
             cands = self.script.candidates(st.id)
             if ev.intent is not None:
-                intent, conf = (ev.intent if ev.intent in cands else None), asr_conf
+                ok = ev.intent in cands or ev.intent in ls.options
+                intent, conf = (ev.intent if ok else None), asr_conf
             else:
                 m = self.script.matcher.match(text, cands)
                 intent, conf = m.intent, min(m.confidence, asr_conf)
+                local = self.script.choice_matchers.get(st.id)
+                if local is not None and conf < 0.9:   # the menu's own answers ("menu utama", "pajak")
+                    lm = local.match(text)
+                    if lm.intent is not None and lm.confidence > conf:
+                        intent, conf = lm.intent, min(lm.confidence, asr_conf)
             if intent is None:
                 return self._miss("no_match")
             return self._decide(intent, conf)

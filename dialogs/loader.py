@@ -324,6 +324,13 @@ class _Builder:
                 elif name not in on and name not in globals_:
                     self.err(lp + ("intents", i), f"intent '{name}' has no transition in 'on'")
                 outcomes.add(name)
+            opts = ls.get("options") if isinstance(ls.get("options"), dict) else {}
+            for name in opts:   # local answers of this menu ("menu utama", "pajak")
+                outcomes.add(name)
+                if name in intents:
+                    self.err(lp + ("options", name), f"option '{name}' has the name of an intent")
+                elif name not in on:
+                    self.err(lp + ("options", name), f"option '{name}' has no transition in 'on'")
         elif kind == "choice":
             opts = ls.get("options")
             if not isinstance(opts, dict) or not opts:

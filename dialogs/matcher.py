@@ -17,6 +17,7 @@ when they win, or when the best score is low, the answer is no match.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -55,6 +56,12 @@ def _prep(text: str) -> tuple[list[str], list[str]]:
     stems = [stem(w) for w in normalize(text).split()]
     content = [s for s in stems if s not in STOPWORDS] or stems
     return content, [phonetic_key(s) for s in content]
+
+
+@lru_cache(maxsize=8)   # the same utterance is scored by several matchers in one turn
+def _query(text: str) -> tuple[list[str], list[str], dict[str, float], dict[str, float], str]:
+    stems, keys = _prep(text)
+    return stems, keys, _char_ngrams(keys), _word_grams(stems), " ".join(keys)
 
 
 def _char_ngrams(keys: Sequence[str]) -> dict[str, float]:
@@ -134,6 +141,7 @@ class IntentMatcher:
     W_FUZZ = 0.25
     W_CLASS = 0.15
     KEYWORD_BONUS = 0.25
+    PHRASE_EXTRA = 0.5
     MIN_SCORE = 0.30          # below: no match
     MARGIN_SCALE = 0.20
 
@@ -199,11 +207,10 @@ class IntentMatcher:
     FUZZ_TOP = 5              # classes whose examples also get the (slower) fuzzy score
 
     def class_scores(self, text: str) -> np.ndarray:
-        stems, keys = _prep(text)
+        stems, keys, chars, words, joined = _query(text)
         if not keys:
             return np.zeros(self._n_classes)
-        words = _word_grams(stems)
-        sim = self.W_CHAR * self._char.cosine(_char_ngrams(keys))
+        sim = self.W_CHAR * self._char.cosine(chars)
         sim += self.W_WORD * self._word.cosine(words)
         per_class = np.zeros(self._n_classes)
         per_class[self._has_examples] = np.maximum.reduceat(sim[self._order], self._starts[self._has_examples])
@@ -211,7 +218,7 @@ class IntentMatcher:
         top = np.argsort(-per_class)[: self.FUZZ_TOP]
         idx = np.concatenate([self._class_idx[c] for c in top])
         if len(idx):
-            fz = process.cdist([" ".join(keys)], [self._fuzz_docs[i] for i in idx],
+            fz = process.cdist([joined], [self._fuzz_docs[i] for i in idx],
                                scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
             sim[idx] += self.W_FUZZ * (fz / 100.0) ** 2
             for c in top:
@@ -223,11 +230,12 @@ class IntentMatcher:
             matched: set[str] = set()
             for k in keys:
                 matched |= self._keyword_tokens_for(k)
+            # a cue phrase of several words is stronger evidence than a single word
             hit = np.zeros(self._n_classes)
             for t in matched:
                 for cls, kw in self._kw_index.get(t, ()):
-                    if not hit[cls] and all(x in matched for x in kw):
-                        hit[cls] = 1.0
+                    if all(x in matched for x in kw):
+                        hit[cls] = max(hit[cls], 1.0 + self.PHRASE_EXTRA * (len(kw) - 1))
             per_class += self.KEYWORD_BONUS * hit
         return per_class
 

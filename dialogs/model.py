@@ -158,7 +158,7 @@ class Script:
         self.choice_matchers: dict[str, IntentMatcher] = {
             st.id: IntentMatcher(st.listen.options)
             for st in self.states.values()
-            if st.listen and st.listen.kind == "choice" and st.listen.options
+            if st.listen and st.listen.kind in ("choice", "intent") and st.listen.options
         }
         self._listen_cache: dict[str, Listen] = {}
         self._candidates: dict[str, frozenset[str]] = {}
@@ -191,6 +191,8 @@ class Script:
         if ls.kind == "intent":
             for name in ls.intents:
                 out[name] = list(self.intents[name].examples)
+            for name, phrases in ls.options.items():
+                out[name] = list(phrases)
         elif ls.kind == "yesno":
             out = {"yes": list(self.yes), "no": list(self.no)}
         elif ls.kind == "choice":

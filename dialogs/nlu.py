@@ -47,7 +47,13 @@ def understand(script: Script, text: str, state: str | None = None) -> dict[str,
     if st is None or st.listen is None or st.listen.kind == "intent":
         cands = script.candidates(state) if st is not None else None
         m = script.matcher.match(text, cands)
-        return {"intent": m.intent, "confidence": round(m.confidence, 3), "slots": slots}
+        intent, conf = m.intent, m.confidence
+        local = script.choice_matchers.get(state) if state else None
+        if local is not None:
+            lm = local.match(text)
+            if lm.intent is not None and lm.confidence > conf:
+                intent, conf = lm.intent, lm.confidence
+        return {"intent": intent, "confidence": round(conf, 3), "slots": slots}
     kind = st.listen.kind
     if kind == "yesno":
         ans = yes_or_no(text)

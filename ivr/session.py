@@ -98,6 +98,7 @@ class CallSession:
         self._turns: list[Turn] = []
         self._unreplied: list[Turn] = []
         self._turn_idx = 0
+        self._batch = 0
         self._state: str | None = None
         self._record_opened = False
         self._started = time.monotonic()
@@ -216,6 +217,10 @@ class CallSession:
         listen: Any = None
         played_any = False
         upcoming = next((a for a in reversed(actions) if isinstance(a, Listen)), None)
+        self._batch += 1
+        if upcoming is not None:
+            self._emit("expect", batch=self._batch, state=upcoming.state, kind=upcoming.kind,
+                       dtmf=dict(upcoming.dtmf or {}), max_digits=upcoming.max_digits)
         if self.media is not None and hasattr(self.media, "stream_factory"):
             # speech over these prompts (barge-in) is recognised against what comes next
             self.media.stream_factory = (
@@ -301,7 +306,7 @@ class CallSession:
             interdigit_s=self.settings.dtmf_interdigit_timeout_s,
             max_speech_s=self.settings.max_utterance_s,
         )
-        self._emit("listen", state=self._state, kind=getattr(action, "kind", None), dtmf=dtmf_map,
+        self._emit("listen", batch=self._batch, state=self._state, kind=getattr(action, "kind", None), dtmf=dtmf_map,
                    max_digits=max_digits, expect_labels=list((getattr(action, "expect", None) or {}).keys()))
         got: CallerInput = await self.media.listen(spec)
         self._turn_idx += 1

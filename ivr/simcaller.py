@@ -39,6 +39,7 @@ class Goal:
     hang_up_on_success: bool = True
     listen_after_success_s: float = 0.0  # keep listening this long (hotline time) first
     max_turns: int = 12
+    barge_in_after_s: float | None = None  # answer this long into a prompt that allows barge-in
     yes: bytes | None = None  # how this caller says "ya" / "tidak"
     no: bytes | None = None
 
@@ -90,6 +91,9 @@ class ReactiveCaller:
         self.session: Any = None
         self.events: list[tuple[str, dict]] = []
         self._listen: dict | None = None
+        self._expect: dict | None = None
+        self._answered_batch = -1
+        self._say_at = 0.0
         self._last_say: dict | None = None
         self._attempts: dict[str, int] = {}
         self._Call = Call
@@ -118,6 +122,16 @@ class ReactiveCaller:
                 call.script.append(Hangup())
                 return
         listen, self._listen = self._listen, None
+        if listen is not None and listen.get("batch") == self._answered_batch:
+            listen = None  # already answered over the prompt (barge-in)
+        if listen is None and self.goal.barge_in_after_s is not None and self._expect is not None:
+            say = self._last_say or {}
+            loop = asyncio.get_running_loop()
+            if (say.get("barge_in") and self._expect.get("batch") != self._answered_batch
+                    and loop.time() - self._say_at >= self.goal.barge_in_after_s):
+                listen = self._expect
+        if listen is not None:
+            self._answered_batch = listen.get("batch", -2)
         if listen is None:
             call.script.extend([Silence(self._sim(0.1)), self._Call(self._step)])
             return
@@ -135,8 +149,11 @@ class ReactiveCaller:
     def on_session_event(self, session: Any, kind: str, data: dict) -> None:
         self.session = session
         self.events.append((kind, data))
-        if kind == "say":
+        if kind == "expect":
+            self._expect = data
+        elif kind == "say":
             self._last_say = data
+            self._say_at = asyncio.get_running_loop().time()
             pid = data.get("prompt_id") or ""
             self.outcome.said.append(pid)
             state = data.get("state")
@@ -144,7 +161,7 @@ class ReactiveCaller:
                 self.outcome.states.append(state)
             if self.goal.success_state and state == self.goal.success_state and not self.outcome.success:
                 self.outcome.success = True
-                self.outcome.success_at = asyncio.get_event_loop().time()
+                self.outcome.success_at = asyncio.get_running_loop().time()
         elif kind == "listen":
             self._listen = data
         elif kind == "ticket" and self.goal.success_state == "ticket":

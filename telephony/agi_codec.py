@@ -125,11 +125,16 @@ def parse_reply_line(line: str) -> AgiReply:
     return AgiReply(code=200, line=line, result=result, data=data, endpos=endpos)
 
 
+_FORBIDDEN = re.compile(r"[\r\n\0]")
+_NEEDS_QUOTES = re.compile(r'[ \t"\\]')
+_BAD_WORD = re.compile(r'[ \t\r\n"\\\0]')
+
+
 def quote_agi_arg(arg: str) -> str:
     """Quote one argument so ``res_agi.c:parse_args`` yields it back unchanged."""
-    if "\n" in arg or "\r" in arg or "\0" in arg:
+    if _FORBIDDEN.search(arg):
         raise LocalProtocolError("AGI arguments cannot contain newlines or NUL")
-    if arg and not any(c in arg for c in ' \t"\\'):
+    if arg and not _NEEDS_QUOTES.search(arg):
         return arg
     return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -137,9 +142,9 @@ def quote_agi_arg(arg: str) -> str:
 def format_command(*words: str, args: tuple[str, ...] = ()) -> str:
     """Build a command line: command words verbatim, arguments quoted when needed."""
     for w in words:
-        if not w or any(c in w for c in " \t\r\n\"\\\0"):
+        if not w or _BAD_WORD.search(w):
             raise LocalProtocolError(f"bad AGI command word {w!r}")
-    return " ".join([*words, *(quote_agi_arg(a) for a in args)])
+    return " ".join([*words, *[quote_agi_arg(a) for a in args]])
 
 
 def parse_agi_args(line: str, max_args: int = 128) -> tuple[str, ...]:

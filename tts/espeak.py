@@ -148,20 +148,23 @@ class _Engine:
         with self.lock:
             self._apply(settings)
 
-    def _respell(self, text: str, settings: EspeakSettings, fix: bool) -> str:
+    def _respell(self, text: str, settings: EspeakSettings, fix: bool, pepet: bool) -> str:
         # caller holds the lock and has applied `settings`
         language = settings.voice.split("+")[0]
         if not fix or language != "id":
             return text
-        respeller = self._respellers.get(language)
+        key = f"{language}:{int(pepet)}"
+        respeller = self._respellers.get(key)
         if respeller is None:
-            respeller = self._respellers[language] = Respeller(lambda w: self._phonemes_locked(w, ipa=False))
+            respeller = self._respellers[key] = Respeller(
+                lambda w: self._phonemes_locked(w, ipa=False), pepet=pepet
+            )
         return respeller.respell(text)
 
-    def synthesize(self, text: str, settings: EspeakSettings, fix: bool = True) -> bytes:
+    def synthesize(self, text: str, settings: EspeakSettings, fix: bool = True, pepet: bool = False) -> bytes:
         with self.lock:
             self._apply(settings)
-            data = self._respell(text, settings, fix).encode("utf-8") + b"\0"
+            data = self._respell(text, settings, fix, pepet).encode("utf-8") + b"\0"
             self._chunks = []
             self._lib.espeak_ng_SetRandSeed(1)  # some voice variants add random noise
             err = self._lib.espeak_Synth(
@@ -191,11 +194,11 @@ class _Engine:
             self._apply(settings)
             return self._phonemes_locked(text, ipa)
 
-    def respelled(self, text: str, settings: EspeakSettings) -> str:
+    def respelled(self, text: str, settings: EspeakSettings, pepet: bool = False) -> str:
         """The text as handed to espeak_Synth, with pronunciation fixes as [[phonemes]]."""
         with self.lock:
             self._apply(settings)
-            return self._respell(text, settings, True)
+            return self._respell(text, settings, True, pepet)
 
 
 _executor_lock = threading.Lock()
@@ -215,6 +218,8 @@ class EspeakSynthesizer(Synthesizer):
     """espeak-ng, Indonesian by default; output at the library's rate (22050 Hz).
 
     `voice` is an espeak voice name with an optional variant: "id", "id+m3", "id+f2", ...
+    `fix_pronunciation` applies tts.espeak_lexicon ("sy" as [ʃ]); `pepet=True` also turns
+    stressed "e" into a schwa (off by default: measured to make words harder to recognise).
     Calls are serialised process-wide (libespeak-ng is not thread-safe); `synthesize` runs on
     one shared worker thread.
     """
@@ -232,6 +237,7 @@ class EspeakSynthesizer(Synthesizer):
         word_gap: int = 0,
         prepare: bool = True,
         fix_pronunciation: bool = True,
+        pepet: bool = False,
     ) -> None:
         try:
             self.settings = EspeakSettings(voice, rate, pitch, pitch_range, volume, word_gap)
@@ -240,6 +246,7 @@ class EspeakSynthesizer(Synthesizer):
         self.voice = voice
         self.prepare = prepare
         self.fix_pronunciation = fix_pronunciation
+        self.pepet = pepet
         self._engine = _Engine.get()
         self._engine.check_voice(self.settings)  # unknown voice -> clear error now
         self.sample_rate = self._engine.sample_rate
@@ -252,7 +259,7 @@ class EspeakSynthesizer(Synthesizer):
         s = self.settings
         return (
             f"espeak:{s.voice}:rate={s.rate}:pitch={s.pitch}:range={s.pitch_range}"
-            f":vol={s.volume}:gap={s.word_gap}:prep={int(self.prepare)}:fix={int(self.fix_pronunciation)}"
+            f":vol={s.volume}:gap={s.word_gap}:prep={int(self.prepare)}:fix={int(self.fix_pronunciation)}{int(self.pepet)}"
         )
 
     def synthesize_sync(self, text: str) -> Audio:
@@ -260,7 +267,7 @@ class EspeakSynthesizer(Synthesizer):
         spoken = prepare_text(text) if self.prepare else text
         if not spoken.strip():
             raise SynthesisError(f"nothing to say in {text!r}")
-        pcm = self._engine.synthesize(spoken, self.settings, fix=self.fix_pronunciation)
+        pcm = self._engine.synthesize(spoken, self.settings, fix=self.fix_pronunciation, pepet=self.pepet)
         if not pcm:
             raise SynthesisError("espeak produced no audio")
         return Audio(pcm, self.sample_rate)
@@ -278,7 +285,7 @@ class EspeakSynthesizer(Synthesizer):
         spoken = prepare_text(text) if self.prepare else text
         if not self.fix_pronunciation:
             return spoken
-        return self._engine.respelled(spoken, self.settings)
+        return self._engine.respelled(spoken, self.settings, pepet=self.pepet)
 
     def __repr__(self) -> str:
         return f"EspeakSynthesizer({self.settings_key()})"

@@ -31,9 +31,20 @@ def _print_issues(exc, err: Console) -> None:
                   highlight=False, markup=True, soft_wrap=True)
 
 
-def validate(script: Path = typer.Argument(..., help="YAML script to check.")) -> None:
+def validate(
+    script: Optional[Path] = typer.Argument(None, help="YAML script to check."),
+    schema: bool = typer.Option(False, "--schema", help="Print the script JSON schema (for editors) and exit."),
+) -> None:
     """Check a dialog script: schema, transitions, reachability, prompt variables."""
     out, err = Console(), Console(stderr=True)
+    if schema:
+        from dialogs.schema import SCHEMA
+
+        print(json.dumps(SCHEMA, indent=2))
+        return
+    if script is None:
+        err.print("[red]give a script to validate[/] (or --schema)")
+        raise typer.Exit(2)
     sc = _load(script, err)
     listening = len(sc.listening_states())
     out.print(f"[green]OK[/] {script}: '{sc.name}', {len(sc.states)} states ({listening} listening), "

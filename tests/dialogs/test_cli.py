@@ -28,6 +28,13 @@ def test_validate_ok(app):
     assert "OK" in res.output and "57 states" in res.output.replace("\n", " ")
 
 
+def test_validate_schema(app):
+    res = runner.invoke(app, ["validate", "--schema"])
+    assert res.exit_code == 0
+    schema = json.loads(res.output)
+    assert schema["additionalProperties"] is False and "states" in schema["properties"]
+
+
 def test_validate_reports_all_errors_cleanly(app, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nname: x\nstart: a\nstates:\n  a:\n    say: halo {who}\n    next: b\n"

@@ -294,3 +294,17 @@ def test_listen_is_always_last_and_expectations_match_the_script(script):
     assert isinstance(listen, Listen) and listen.kind == "choice"
     assert listen.expect == script.expectations("complaint_category")
     assert listen.dtmf["1"] == "infrastruktur" and listen.dtmf["0"] == "petugas"
+
+
+def test_menu_options_are_understood_by_speech(script):
+    e = started(script)
+    e.handle(Heard("pajak"))
+    assert e.state == "menu_pajak"
+    e.handle(Heard("kembali ke menu utama"))
+    assert e.state == "main_menu"
+    e.handle(Heard("mau bayar pajak motor"))
+    assert e.state == "info_pajak_kendaraan"   # a clear service still wins over the sub-menu
+    e.handle(Heard("menu utama"))
+    assert e.state == "main_menu"
+    e.handle(Heard("kependudukan"))
+    assert e.state == "menu_kependudukan"

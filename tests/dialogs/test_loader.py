@@ -154,7 +154,8 @@ def test_unreadable_file(tmp_path):
 def test_expectations_and_listen_action(script):
     exp = script.expectations("main_menu")
     assert {"ktp", "pengaduan", "petugas", "darurat", "ulangi"} <= set(exp)
-    assert all(len(v) >= 10 for v in exp.values())
+    assert all(len(v) >= 10 for k, v in exp.items() if k in script.intents)
+    assert "kependudukan" in exp["menu_kependudukan"]     # the menu's own spoken answers
     assert set(script.expectations("complaint_identity")) >= {"yes", "no"}
     assert set(script.expectations("complaint_category")) >= {"infrastruktur", "kebersihan"}
     nik = script.listen_action("complaint_nik")
@@ -170,3 +171,10 @@ def test_static_prompts(script):
     assert len(prompts) == len(set(prompts))
     assert all("{" not in p for p in prompts)
     assert any("112" in p for p in prompts)
+
+
+def test_menu_options_need_transitions_and_distinct_names():
+    text = MINIMAL.replace('      dtmf: {"1": ktp}', '      dtmf: {"1": ktp}\n      options: {ktp: [kartu], back: [kembali]}')
+    msgs = {i.path: i.message for i in issues_of(text)}
+    assert "has the name of an intent" in msgs["states.menu.listen.options.ktp"]
+    assert "no transition" in msgs["states.menu.listen.options.back"]

@@ -28,7 +28,8 @@ def test_pepet_words_get_a_schwa(espeak: EspeakSynthesizer, word: str, wrong: st
 def test_sy_becomes_sh(espeak: EspeakSynthesizer) -> None:
     raw = espeak.phonemes("masyarakat", ipa=False)
     assert "C" in raw
-    assert fix_word("masyarakat", raw) == raw.replace("C", "S")
+    assert fix_word("masyarakat", raw, pepet=False) == raw.replace("C", "S")
+    assert espeak.respelled("Syarat untuk masyarakat") == f"[[{fix_word('syarat', espeak.phonemes('syarat', ipa=False))}]] untuk [[{raw.replace('C', 'S')}]]"
 
 
 @pytest.mark.parametrize("word", ["meja", "besok", "desa", "telepon", "menit"])
@@ -44,7 +45,9 @@ def test_correct_words_are_left_alone(espeak: EspeakSynthesizer, word: str) -> N
 
 def test_respelled_text_keeps_other_words(espeak: EspeakSynthesizer) -> None:
     out = espeak.respelled("Tekan 6 untuk layanan KTP.")
-    assert out == "[[t@k'an]] [[@n'am]] untuk layanan ka te pe."
+    assert out == "Tekan enam untuk layanan ka te pe."  # pepet fix is off by default
+    pepet = EspeakSynthesizer("id", pepet=True).respelled("Tekan 6 untuk layanan KTP, masyarakat.")
+    assert pepet == "[[t@k'an]] [[@n'am]] untuk layanan ka te pe, [[m,aSaR2'akat]]."
 
 
 def test_respeller_memoises() -> None:
@@ -54,13 +57,13 @@ def test_respeller_memoises() -> None:
         calls.append(word)
         return "'Enam" if word == "enam" else "x"
 
-    r = Respeller(phonemize)
+    r = Respeller(phonemize, pepet=True)
     assert r.respell("enam Enam ENAM") == "[[@n'am]] [[@n'am]] [[@n'am]]"
     assert calls == ["enam"]
 
 
 def test_fixes_change_the_audio_and_can_be_switched_off() -> None:
-    fixed = EspeakSynthesizer("id").synthesize_sync("enam")
+    fixed = EspeakSynthesizer("id", pepet=True).synthesize_sync("enam")
     plain = EspeakSynthesizer("id", fix_pronunciation=False).synthesize_sync("enam")
     assert fixed.sample_rate == plain.sample_rate
     # same word length, different vowel: the waveforms differ substantially
@@ -72,6 +75,6 @@ def test_fixes_change_the_audio_and_can_be_switched_off() -> None:
 
 def test_phoneme_input_is_not_read_aloud(espeak: EspeakSynthesizer) -> None:
     """If the [[...]] markup were spoken as text the audio would be much longer."""
-    fixed = espeak.synthesize_sync("tekan enam")
+    fixed = EspeakSynthesizer("id", pepet=True).synthesize_sync("tekan enam")
     plain = EspeakSynthesizer("id", fix_pronunciation=False).synthesize_sync("tekan enam")
     assert fixed.duration < 1.3 * plain.duration
