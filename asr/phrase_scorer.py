@@ -1,5 +1,9 @@
 """Score given token sequences against one encoded utterance with Whisper's decoder.
 
+Multi-threaded BLAS collapses on a busy 2-core machine (threads spin against other
+processes: 3-5x slower), so the backend limits BLAS to one thread and this scorer runs its
+batches in parallel threads instead.
+
 A numpy re-implementation of the Whisper text decoder (pre-norm transformer, learned
 positions, GELU) over weights read from the CTranslate2 model. The point is sharing: the
 encoder output and each layer's cross-attention keys/values are computed once per utterance
@@ -9,6 +13,7 @@ and reused by every candidate phrase, and all candidates run as one batch.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -37,7 +42,7 @@ def _softmax_inplace(x: np.ndarray) -> np.ndarray:
 class WhisperDecoderScorer:
     """Log-probabilities of forced token sequences given an encoder output."""
 
-    def __init__(self, model_bin: str, num_heads: int | None = None) -> None:
+    def __init__(self, model_bin: str, num_heads: int | None = None, workers: int = 2) -> None:
         v = read_variables(model_bin, prefix="decoder/")
         f32 = lambda name: np.ascontiguousarray(v[name], dtype=np.float32)  # noqa: E731
         self.emb = f32("decoder/embeddings/weight")  # (V, D)
@@ -67,6 +72,7 @@ class WhisperDecoderScorer:
         self._subset: np.ndarray | None = None
         self._proj = None
         self._vocab_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="scorer")
 
     def cross_kv(self, enc: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per layer (K, V), each (heads, T, dh), for one encoder output of shape (T, D)."""
@@ -175,16 +181,21 @@ class WhisperDecoderScorer:
         node_of: dict[tuple[int, ...], int] = {(): 0}
         node_rows: list[np.ndarray] = [h_prefix]
         refs: list[list[tuple[int, int]]] = [[] for _ in seqs]
-        for b in range(0, len(order), batch):
-            idx = order[b:b + batch]
+        batches = [order[b:b + batch] for b in range(0, len(order), batch)]
+
+        def run(idx: list[int]):
             inputs = [seqs[i][:-1] for i in idx]  # the last token is only predicted
             Lb = max(len(x) for x in inputs)
-            h = None
-            if Lb > 0:
-                tokens = np.zeros((len(idx), Lb), dtype=np.int64)
-                for r, x in enumerate(inputs):
-                    tokens[r, :len(x)] = x
-                h = self.hidden(tokens, kv, past=past)
+            if Lb == 0:
+                return None
+            tokens = np.zeros((len(idx), Lb), dtype=np.int64)
+            for r, x in enumerate(inputs):
+                tokens[r, :len(x)] = x
+            return self.hidden(tokens, kv, past=past)
+
+        # batches in parallel threads, one BLAS thread each (numpy releases the GIL)
+        hs = list(self._pool.map(run, batches)) if len(batches) > 1 else [run(batches[0])]
+        for idx, h in zip(batches, hs, strict=True):
             for r, i in enumerate(idx):
                 s = seqs[i]
                 for j, t in enumerate(s):

@@ -118,6 +118,11 @@ class WhisperEngine:
         from .phrase_scorer import WhisperDecoderScorer
 
         self.options = options or WhisperOptions()
+        from threadpoolctl import threadpool_limits
+
+        # one BLAS thread per caller thread: parallelism comes from our own threads (see
+        # asr.phrase_scorer); process-wide, as BLAS thread counts are
+        self._blas_limit = threadpool_limits(limits=1, user_api="blas")
         self.model_dir = resolve_model_dir(model_dir, cache_dir, sha256)
         cores = threads or default_workers()
         try:
@@ -125,7 +130,7 @@ class WhisperEngine:
                 str(self.model_dir), device="cpu", compute_type="int8", intra_threads=cores, inter_threads=1)
             tk = self.model_dir / "tokenizer.json"
             hf = tokenizers.Tokenizer.from_file(str(tk))
-            self.scorer = WhisperDecoderScorer(str(self.model_dir / "model.bin"))
+            self.scorer = WhisperDecoderScorer(str(self.model_dir / "model.bin"), workers=cores)
         except (RuntimeError, ValueError, OSError, KeyError, Exception) as exc:  # noqa: BLE001
             if isinstance(exc, ModelCorruptError):
                 raise
@@ -141,6 +146,7 @@ class WhisperEngine:
         self._null: dict[int, list] = {}
         self._lock = threading.Lock()
         self._model_lock = threading.Lock()  # one CTranslate2 call at a time (it uses all cores)
+        self._side = ThreadPoolExecutor(max_workers=2, thread_name_prefix="whisper-text")
 
     # -- building blocks ------------------------------------------------------------------
     def frames_for(self, seconds: float) -> int:
@@ -249,15 +255,22 @@ class WhisperEngine:
                               decode_seconds=time.perf_counter() - t0)
         o = self.options
         enc = self.encode(pcm16k)
-        text, text_conf = self.decode_text(enc, prep.prompt, beam_size=o.prompted_beam_size)
-        text_scores = prep.matcher.scores(text)
+        # free decoding (CTranslate2, releases the GIL) runs beside the phrase scoring (numpy)
+        text_job = self._side.submit(self.decode_text, enc, prep.prompt, o.prompted_beam_size)
         keep = None
         if keep_labels:
             keep = np.array([prep.labels[i] in keep_labels for i in prep.label_of])
-            # always keep what the final transcript itself points at
-            for lab in sorted(text_scores, key=text_scores.get, reverse=True)[:2]:
-                keep |= np.array([prep.labels[i] == lab for i in prep.label_of])
         phrase_scores = self.score_phrases(np.asarray(enc)[0], prep, keep, seconds)
+        text, text_conf = text_job.result()
+        text_scores = prep.matcher.scores(text)
+        if keep is not None:
+            # labels the final transcript points at but the pruning pass dropped: score them too
+            extra = [lab for lab in sorted(text_scores, key=text_scores.get, reverse=True)[:2]
+                     if lab not in keep_labels]
+            if extra:
+                more = np.array([prep.labels[i] in extra for i in prep.label_of])
+                extra_scores = self.score_phrases(np.asarray(enc)[0], prep, more, seconds)
+                phrase_scores = np.where(more, extra_scores, phrase_scores)
         label_scores = np.full(len(prep.labels), -np.inf)
         for li, s in zip(prep.label_of, phrase_scores, strict=True):
             if not np.isnan(s):
@@ -402,7 +415,7 @@ class WhisperStream(RecognitionStream):
         if self._trailing_ms == 0 and (n - self._last_partial_at) >= o.partial_every_s * self.sample_rate * 2:
             self._last_partial_at = n
             large = len(self._prep.items) > o.prune_above
-            score = large and not self._scored and self._voiced_ms >= 1200
+            score = large and not self._scored and self._voiced_ms >= 800
             if score:
                 self._scored = True
             self._job = self.rec.pool.submit(self._first_pass, bytes(self._pcm), score)

@@ -458,7 +458,7 @@ class DialogEngine:
         if not globals_:
             return None
         if short_only and len(text.split()) > 3:
-            return None
+            return self._urgent_global(text, ev, asr_conf)
         if ev.intent is not None:
             if ev.intent in globals_:
                 return self._run_global(ev.intent, asr_conf)
@@ -472,6 +472,22 @@ class DialogEngine:
         g = globals_[m.intent]
         needed = self.script.settings.confirm if not g.confirm else self.script.settings.accept
         if conf >= needed:
+            return self._run_global(m.intent, conf)
+        return None
+
+    def _urgent_global(self, text: str, ev: Heard, asr_conf: float) -> list[Action] | None:
+        """In a long free-text answer, only a global that is never asked back (an emergency)
+        still counts, and only when it wins against every intent of the script with
+        confidence >= accept: "ada kebakaran di rumah saya sekarang" is an emergency, but
+        "jalan rusak sering ada kecelakaan" stays a complaint description."""
+        if ev.intent is not None or not text:
+            return None
+        m = self.script.matcher.match(text)
+        g = self.script.globals.get(m.intent) if m.intent else None
+        if g is None or g.confirm:
+            return None
+        conf = min(m.confidence, asr_conf)
+        if conf >= self.script.settings.accept:
             return self._run_global(m.intent, conf)
         return None
 

@@ -263,7 +263,7 @@ class _Builder:
         def visit(node: Any, path: PathT, is_template: bool) -> None:
             if isinstance(node, dict):
                 for k, v in node.items():
-                    if path and path[0] == "intents" or k in ("examples", "keywords", "options", "yes", "no", "out_of_scope"):
+                    if path and path[0] == "intents" or k in ("examples", "keywords", "not_keywords", "options", "yes", "no", "out_of_scope"):
                         continue
                     tmpl = is_template or k in ("say", "no_input", "no_match", "invalid", "keypad", "set", "fields", "ticket", "prompts")
                     visit(v, path + (k,), tmpl)
@@ -412,7 +412,8 @@ class _Builder:
             on_transfer_failed=handoff.get("on_failed"),
         )
         intents = {
-            k: Intent(k, v["label"], tuple(v["examples"]), tuple(v.get("keywords", ())))
+            k: Intent(k, v["label"], tuple(v["examples"]), tuple(v.get("keywords", ())),
+                      tuple(v.get("not_keywords", ())))
             for k, v in data.get("intents", {}).items()
         }
         globals_ = {

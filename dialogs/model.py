@@ -88,6 +88,7 @@ class Intent:
     label: str
     examples: tuple[str, ...]
     keywords: tuple[str, ...] = ()
+    not_keywords: tuple[str, ...] = ()    # words that speak against the intent
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ class Script:
             {i.id: i.examples for i in self.intents.values()},
             {i.id: i.keywords for i in self.intents.values()},
             out_of_scope,
+            {i.id: i.not_keywords for i in self.intents.values() if i.not_keywords},
         )
         self.yesno_matcher = IntentMatcher({"yes": yes, "no": no})
         self.choice_matchers: dict[str, IntentMatcher] = {

@@ -98,6 +98,7 @@ SCHEMA: dict[str, Any] = {
                         "label": TEXT,
                         "examples": {"type": "array", "minItems": 1, "items": TEXT},
                         "keywords": {"type": "array", "items": TEXT},
+                        "not_keywords": {"type": "array", "items": TEXT},
                     },
                 }
             },

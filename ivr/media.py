@@ -519,23 +519,39 @@ class AgiMedia:
                     raise MediaHangup()
                 return CallerInput("noinput", waited_s=time.monotonic() - began)
             return await self._more_digits(spec, chr(code), began)
+        deadline = began + spec.timeout_s
+        while True:
+            got = await self._record_once(spec, began)
+            if got.kind != "noinput" or time.monotonic() >= deadline - 0.2:
+                return got
+
+    async def _record_once(self, spec: ListenSpec, began: float) -> CallerInput:
+        """One RECORD FILE: ends on ``silence_s`` of silence (before or after speech), a key,
+        the maximum length or a hang-up; the recording is checked for speech with the VAD."""
         self._n += 1
         base = self.sounds_dir / "rec" / f"{self.call_id}-{self._n}"
         base.parent.mkdir(parents=True, exist_ok=True)
-        res = await self._guard(
-            self.agi.record_file(
-                str(base), fmt="wav", escape_digits=DIGITS,
-                timeout_ms=int((spec.timeout_s + spec.max_speech_s) * 1000),
-                silence_s=self.silence_s, beep=False,
+        started = time.monotonic()
+        wav = base.with_suffix(".wav")
+        try:
+            res = await self._guard(
+                self.agi.record_file(
+                    str(base), fmt="wav", escape_digits=DIGITS,
+                    timeout_ms=int((spec.timeout_s + spec.max_speech_s) * 1000),
+                    silence_s=self.silence_s, beep=False,
+                )
             )
-        )
+        except BaseException:
+            with contextlib.suppress(OSError):
+                wav.unlink()
+            raise
         ended = time.monotonic()
         data = str(getattr(res, "data", "") or "")
         code = _int(getattr(res, "result", 0))
-        wav = base.with_suffix(".wav")
-        if "dtmf" in data and code > 0:
+        if ("dtmf" in data and code > 0) or code < 0 or "hangup" in data:
             with contextlib.suppress(OSError):
                 wav.unlink()
+        if "dtmf" in data and code > 0:
             return await self._more_digits(spec, chr(code), began)
         if code < 0 or "hangup" in data:
             self.hung_up = True
@@ -556,9 +572,11 @@ class AgiMedia:
         if onset is None:
             return CallerInput("noinput", waited_s=ended - began)
         total = len(pcm) / 2 / self.sample_rate
-        # the file ends when Asterisk's silence detector fired: end of speech was then
-        end_at = ended - max(0.0, total - end)
-        utt = Utterance(pcm, self.sample_rate, onset_at=began + onset, end_at=end_at, detected_at=ended)
+        # the file ends where Asterisk's silence detector fired (minus what it trimmed):
+        # the end of speech was the end of the file's voiced part
+        end_at = ended - max(0.0, total - end) - max(0.0, self.silence_s - 1.0)
+        utt = Utterance(pcm, self.sample_rate, onset_at=started + onset, end_at=max(started, end_at),
+                        detected_at=ended)
         return CallerInput("speech", utterance=utt, waited_s=ended - began)
 
     async def _more_digits(self, spec: ListenSpec, first: str, began: float) -> CallerInput:

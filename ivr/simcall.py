@@ -121,9 +121,9 @@ async def place_call(
             emit({"t": t, "who": "call", "event": "call_ended", "ended_by": data.get("ended_by"),
                   "agi_status": data.get("agi_status")})
 
-    listener = None
+    listener: Callable | None = None
     if runtime is not None:
-        def listener(session: Any, kind: str, data: dict) -> None:
+        def _listener(session: Any, kind: str, data: dict) -> None:
             if mine["session"] is None and kind == "call_started":
                 mine["session"] = session  # the first call started after ours was placed
             if session is not mine["session"]:
@@ -158,6 +158,7 @@ async def place_call(
             elif kind == "end_call":
                 emit({"t": t, "who": "hotline", "event": "hangup", "reason": data.get("reason")})
 
+        listener = _listener
         runtime.call_listeners.append(listener)
     try:
         peer = AsteriskPeer(agi[0], agi[1], sounds_dir=getattr(getattr(runtime, "settings", None), "sounds_dir", None))

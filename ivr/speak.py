@@ -82,22 +82,24 @@ class Speaker:
         return pcm
 
     async def wav_path(self, text: str | None, pcm: bytes) -> Path:
-        """A WAV file of ``pcm`` that Asterisk can play (AGI-only mode)."""
+        """A WAV file of ``pcm`` inside the sounds directory Asterisk shares (AGI-only mode):
+        the prompt cache's own WAV when the cache lives there, else a copy named by content."""
+        assert self.sounds_dir is not None, "AGI-only mode needs a sounds directory"
+        sounds = Path(self.sounds_dir).resolve()
         if text and self.prompts is not None and hasattr(self.prompts, "wav_path"):
             try:
-                p = Path(self.prompts.wav_path(text))
-                if p.is_file():
+                p = Path(self.prompts.wav_path(text)).resolve()
+                if p.is_file() and sounds in p.parents:
                     return p
             except Exception:  # not cached: write our own below
                 pass
-        assert self.sounds_dir is not None, "AGI-only mode needs a sounds directory"
         digest = hashlib.sha256(pcm).hexdigest()[:24]
-        path = self.sounds_dir / "ivr-prompts" / f"{digest}.wav"
+        path = sounds / "ivr-prompts" / f"{digest}.wav"
         if not path.is_file():
             from asr.audio import write_wav
 
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.wav")
+            tmp = path.with_name(f".{digest}.{id(pcm)}.tmp.wav")
             await asyncio.to_thread(write_wav, tmp, pcm, self.sample_rate)
             tmp.replace(path)
         return path

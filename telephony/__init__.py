@@ -10,15 +10,15 @@ from .ami_codec import AmiMessage
 from .audiosocket import AudioSocketServer, CallChannel, ChannelClosed
 from .errors import LocalProtocolError, ProtocolError, TelephonyProtocolError
 from .peer import (
-    AmiServer, AsteriskPeer, CallResult, Dtmf, Hangup, PeerCall, SayPcm, SayWav, Silence,
-    WaitForCommand, WaitForPrompt, WaitForSilence,
+    AmiServer, AsteriskPeer, CallerScript, CallResult, Dtmf, Hangup, PeerCall, PeerEvent, SayPcm, SayWav,
+    Silence, WaitForCommand, WaitForPrompt, WaitForSilence,
 )
 
 __all__ = [
     "FastAgiServer", "AgiSession", "AgiResult", "AgiHangup", "AgiError",
     "AudioSocketServer", "CallChannel", "ChannelClosed",
     "AmiClient", "AmiError", "AmiAuthError", "AmiConnectionLost", "AmiMessage",
-    "AsteriskPeer", "AmiServer", "PeerCall", "CallResult",
+    "AsteriskPeer", "AmiServer", "PeerCall", "CallResult", "PeerEvent", "CallerScript",
     "SayPcm", "SayWav", "Silence", "Dtmf", "Hangup", "WaitForPrompt", "WaitForSilence", "WaitForCommand",
     "ProtocolError", "LocalProtocolError", "TelephonyProtocolError",
 ]

@@ -101,6 +101,14 @@ _HEADER_RE = re.compile(r"^(agi_[A-Za-z0-9_]+):\s?(.*)$", re.S)
 
 def parse_reply_line(line: str) -> AgiReply:
     """Parse one single-line reply (``200 result=1 (x) endpos=3``); ProtocolError if malformed."""
+    if line.startswith("200 result="):  # fast path for the common shapes
+        rest = line[11:]
+        sp = rest.find(" ")
+        if sp < 0:
+            return AgiReply(code=200, line=line, result=rest)
+        tail = rest[sp + 1:]
+        if tail[:1] == "(" and tail[-1:] == ")" and ") endpos=" not in tail:
+            return AgiReply(code=200, line=line, result=rest[:sp], data=tail[1:-1])
     if len(line) < 3 or not line[:3].isdigit():
         raise ProtocolError(f"AGI reply does not start with a status code: {line[:60]!r}")
     code = int(line[:3])

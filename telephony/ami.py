@@ -65,7 +65,7 @@ class AmiClient:
     def __init__(self, host: str = "127.0.0.1", port: int = 5038, username: str = "", secret: str = "", *,
                  reconnect: bool = True, backoff_initial: float = 0.5, backoff_max: float = 30.0,
                  keepalive: float | None = 20.0, action_timeout: float = 10.0,
-                 connect_timeout: float = 5.0) -> None:
+                 connect_timeout: float = 5.0, max_pending_callbacks: int = 1000) -> None:
         self.host = host
         self.port = port
         self.username = username
@@ -92,6 +92,8 @@ class AmiClient:
         self._closing = False
         self._banner_fut: asyncio.Future | None = None
         self._cb_tasks: set[asyncio.Task] = set()
+        self.max_pending_callbacks = max_pending_callbacks
+        self.dropped_callbacks = 0
         self._on_connect: list[Callable[[], Any]] = []
         self.connected_event = asyncio.Event()
 
@@ -120,6 +122,13 @@ class AmiClient:
         cbs += [cb for pat, cb in self._patterns if fnmatch.fnmatchcase(name, pat)]
         for cb in cbs:
             try:
+                if len(self._cb_tasks) >= self.max_pending_callbacks and inspect.iscoroutinefunction(cb):
+                    # slow async subscribers must not make memory grow without bound
+                    self.dropped_callbacks += 1
+                    if self.dropped_callbacks == 1 or self.dropped_callbacks % 1000 == 0:
+                        log.warning("AMI: %d async callbacks still running; dropped %d deliveries so far",
+                                    len(self._cb_tasks), self.dropped_callbacks)
+                    continue
                 r = cb(msg)
                 if inspect.isawaitable(r):
                     t = asyncio.ensure_future(r)

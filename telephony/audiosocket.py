@@ -41,6 +41,11 @@ class ChannelClosed(Exception):
     """The media channel is gone or never came up."""
 
 
+def _retrieve(t: asyncio.Task) -> None:
+    if not t.cancelled():
+        t.exception()
+
+
 def _wake(fut: asyncio.Future | None) -> None:
     if fut is not None and not fut.done():
         fut.set_result(None)
@@ -117,7 +122,10 @@ class CallChannel:
         return self.sample_rate * 2 // 50
 
     async def frames(self) -> AsyncIterator[bytes]:
-        """Caller audio, 16-bit PCM, as Asterisk sent it; ends when the media ends."""
+        """Caller audio, 16-bit PCM, as Asterisk sent it; ends when the media ends.
+
+        One consumer at a time. If it falls behind by more than ``max_frames`` frames the
+        oldest are dropped (``dropped_frames`` counts them, a warning is logged)."""
         loop = asyncio.get_running_loop()
         while True:
             if self._frames:
@@ -373,7 +381,10 @@ class AudioSocketServer:
     @property
     def advertise(self) -> str:
         """``host:port`` given to Asterisk in ``EXEC AudioSocket``."""
-        return self._advertise or f"{self.host}:{self.port}"
+        if self._advertise:
+            return self._advertise
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        return f"{host}:{self.port}"
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -420,6 +431,7 @@ class AudioSocketServer:
         """Send ``EXEC AudioSocket <uuid>,<advertise>`` and wait for Asterisk to connect."""
         uid, fut = self.expect()
         exec_task = asyncio.get_running_loop().create_task(session.exec("AudioSocket", uid, self.advertise))
+        exec_task.add_done_callback(_retrieve)  # a hang-up while media flows is not an error
         try:
             await asyncio.wait({fut, exec_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
@@ -435,7 +447,6 @@ class AudioSocketServer:
             if exc is not None:
                 raise ChannelClosed(f"EXEC AudioSocket failed: {exc}") from exc
             raise ChannelClosed(f"EXEC AudioSocket returned {exec_task.result().result} without connecting")
-        exec_task.add_done_callback(lambda t: t.cancelled() or t.exception())
         raise ChannelClosed(f"Asterisk did not connect to {self.advertise} within {timeout}s")
 
     async def __aenter__(self) -> "AudioSocketServer":

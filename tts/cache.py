@@ -6,8 +6,9 @@ can share one directory):
     <key[:2]>/<key>.sln    raw 16-bit signed little-endian mono 8 kHz (AudioSocket; also
                            Asterisk's own "sln" format)
     <key[:2]>/<key>.wav    the same audio as a WAV file (AGI-only mode, STREAM FILE)
-    <key[:2]>/<key>.json   text, engine settings, sample count and SHA-256 of the PCM; written
-                           last, so an entry exists only once all its files are complete
+    <key[:2]>/<key>.json   text (long digit runs masked), engine settings, sample count and
+                           SHA-256 of the PCM; written last, so an entry exists only once all
+                           its files are complete
 
 `key` is the SHA-256 of (format version, engine name, voice, the engine's settings key, output
 rate, text). Every file is written to a temporary name, flushed and renamed (atomic on POSIX).
@@ -22,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 from collections import OrderedDict
@@ -34,6 +36,7 @@ from tts.base import Audio, SynthesisError, Synthesizer, check_text
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+_LONG_NUMBER = re.compile(r"\d(?:[\d .-]*\d){5,}")  # NIK, phone or account numbers
 
 
 class PromptCache:
@@ -173,7 +176,7 @@ class PromptCache:
             _atomic_write(wav, wav_bytes(audio))
         meta = {
             "version": FORMAT_VERSION,
-            "text": self._normalise(text),
+            "text": _LONG_NUMBER.sub("<number>", self._normalise(text)),  # never personal data in clear
             "engine": self.synthesizer.name,
             "voice": self.synthesizer.voice,
             "settings": self.synthesizer.settings_key(),

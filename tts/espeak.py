@@ -220,6 +220,8 @@ class EspeakSynthesizer(Synthesizer):
     `voice` is an espeak voice name with an optional variant: "id", "id+m3", "id+f2", ...
     `fix_pronunciation` applies tts.espeak_lexicon ("sy" as [ʃ]); `pepet=True` also turns
     stressed "e" into a schwa (off by default: measured to make words harder to recognise).
+    espeak phoneme input ("[[...]]") is enabled; `prepare_text` strips brackets from caller
+    text, so with `prepare=False` the caller may pass phonemes on purpose.
     Calls are serialised process-wide (libespeak-ng is not thread-safe); `synthesize` runs on
     one shared worker thread.
     """

@@ -7,7 +7,7 @@ Rules, in order:
 - rupiah amounts ("Rp 50.000", "Rp50.000,-", "Rp 1,5 juta") -> words + "rupiah";
 - times ("08.00", "pukul 8:30", "08.00-15.00 WIB") -> "pukul delapan", "pukul delapan lewat tiga
   puluh menit";
-- dates ("28/11/2026", "28-11-2026", "28 November 2026") -> day and year in words, month by name;
+- dates ("28/11/2026", "28-11-2026", "2026-11-28", "28 November 2026") -> day and year in words, month by name;
 - NIK (16 digits), phone numbers (0.../+62..., digits after "nomor", "telepon", "hubungi",
   "SMS", ...), short service numbers (112, 1500537...) and ticket ids (letters+digits)
   -> digit by digit ("nol", "satu", ...), in groups separated by commas (short pauses);
@@ -228,6 +228,7 @@ def _time_range(m: re.Match[str]) -> str:
 
 # --- dates --------------------------------------------------------------------------------
 _DATE_NUMERIC = re.compile(r"\b(?P<d>[0-3]?\d)(?P<sep>[/\-.])(?P<m>[01]?\d)(?P=sep)(?P<y>\d{4}|\d{2})\b")
+_DATE_ISO = re.compile(r"\b(?P<y>\d{4})-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b")
 _DATE_NAMED = re.compile(
     r"\b(?P<d>[0-3]?\d)\s+(?P<m>" + "|".join(MONTHS) + r"|Agu?s|Okt|Des|Jan|Feb|Mar|Apr|Jun|Jul|Sep|Nov)\.?"
     r"(?:\s+(?P<y>\d{4}))?\b",
@@ -243,6 +244,7 @@ def _month_name(text: str) -> str | None:
 
 
 def _date_numeric(m: re.Match[str]) -> str:
+    """dd/mm/yyyy, dd-mm-yy, dd.mm.yyyy and ISO yyyy-mm-dd."""
     day, month, year = int(m.group("d")), int(m.group("m")), m.group("y")
     if not (1 <= day <= 31 and 1 <= month <= 12):
         return m.group(0)
@@ -362,6 +364,7 @@ def prepare_text(text: str) -> str:
         return ""
     text = _RUPIAH.sub(_rupiah, text)
     text = _RUPIAH_WORD.sub(_rupiah, text)
+    text = _DATE_ISO.sub(_date_numeric, text)
     text = _DATE_NUMERIC.sub(_date_numeric, text)
     text = _DATE_NAMED.sub(_date_named, text)
     text = _TIME_RANGE.sub(_time_range, text)

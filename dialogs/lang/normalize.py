@@ -52,6 +52,8 @@ _WORD_MAP: dict[str, str] = {
     "meninggoy": "meninggal", "makasih": "terima kasih", "makasi": "terima kasih",
     "trims": "terima kasih", "thanks": "terima kasih", "thx": "terima kasih", "tq": "terima kasih",
     "udahan": "selesai", "kedengeran": "dengar", "kedengaran": "dengar", "denger": "dengar",
+    "banget": "sekali", "bgt": "sekali", "bener": "benar", "duit": "uang", "nafas": "napas",
+    "ngeluh": "mengeluh", "ngeluhin": "mengeluh", "hp": "handphone", "ponsel": "handphone",
     "komplen": "komplain", "complain": "komplain", "wafat": "meninggal", "almarhum": "meninggal",
     "almarhumah": "meninggal", "tewas": "meninggal",
     # documents and agencies
@@ -153,7 +155,14 @@ _NO_STEM = {"ktp", "kk", "bpjs", "pbb", "nik", "stnk", "samsat", "bansos", "pkh"
             "kendaraan", "bantuan", "perumahan", "pelayanan", "layanan", "keluarga", "ambulans",
             "darurat", "kebakaran", "selesai", "imunisasi", "rumah", "sakit", "pajak", "akta",
             "sampah", "pasar", "parkir", "makam", "pemakaman", "tiket", "status", "laporan",
-            "meninggal", "tinggal", "pendatang", "kedatangan", "perkembangan"}
+            "meninggal", "tinggal", "pendatang", "kedatangan", "perkembangan", "keadaan"}
+
+
+@lru_cache(maxsize=16384)
+def is_known_word(word: str) -> bool:
+    """True if `word` or its stem is an Indonesian root word (Sastrawi's dictionary)."""
+    d = _get_stemmer().delegatedStemmer.dictionary
+    return d.contains(word) or d.contains(stem(word))
 
 
 @lru_cache(maxsize=16384)
@@ -162,7 +171,15 @@ def stem(word: str) -> str:
         return word
     if word.endswith("nya") and word[:-3] in _NO_STEM:
         return word[:-3]
+    if word in _STEM_FIX:
+        return _STEM_FIX[word]
     return _get_stemmer().stem(word) or word
+
+
+# words Sastrawi stems wrongly
+_STEM_FIX = {"perampokan": "rampok", "perampok": "rampok", "nabrak": "tabrak",
+             "pendarahan": "pendarahan", "perdarahan": "pendarahan",
+             "nyambung": "sambung", "nyambungin": "sambung"}
 
 
 def stem_tokens(text: str) -> list[str]:
@@ -183,7 +200,10 @@ _PHON_RULES = [
 
 @lru_cache(maxsize=16384)
 def phonetic_key(word: str) -> str:
-    """A coarse Indonesian sound-alike key: merges letters ASR and typists confuse."""
+    """A coarse Indonesian sound-alike key: merges letters ASR and typists confuse.
+    Acronyms (no vowel: sppt, spt, stnk) are spelled letter by letter and kept as they are."""
+    if not any(v in word for v in "aiueo"):
+        return word
     k = word
     for pat, rep in _PHON_RULES:
         k = pat.sub(rep, k)

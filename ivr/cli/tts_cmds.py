@@ -98,8 +98,14 @@ def say(
     if sample_rate is not None and not 4000 <= sample_rate <= 192000:
         raise typer.BadParameter("--sample-rate must be between 4000 and 192000")
     synth = _synthesizer(settings, coqui_python)
+    load_seconds = 0.0
     started = time.perf_counter()
     try:
+        load = getattr(synth, "load", None)
+        if load is not None:  # Coqui: load the model outside the synthesis timing
+            load()
+            load_seconds = time.perf_counter() - started
+            started = time.perf_counter()
         audio = synth.synthesize_sync(text)
         if sample_rate:
             audio = resample(audio, sample_rate)
@@ -122,6 +128,8 @@ def say(
         "audio_seconds": round(audio.duration, 3),
         "synthesis_seconds": round(seconds, 3),
     }
+    if load_seconds:
+        record["load_seconds"] = round(load_seconds, 3)
     if show_text:
         record["spoken_text"] = prepare_text(text)
     sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -92,11 +92,3 @@ class AsteriskPeer:
         """Place one call and wait until it has ended."""
         call = self.start_call(script, caller_id, args, realtime, **kw)
         return await call.result()
-
-
-async def _result(self: PeerCall) -> CallResult:
-    assert self._task is not None
-    return await asyncio.shield(self._task)
-
-
-PeerCall.result = _result  # type: ignore[attr-defined]

@@ -155,6 +155,10 @@ class PeerCall:
         self._inbox: _Inbox | None = None
         self._dtmf_backlog: deque[str] = deque(maxlen=32)
         self._heard = bytearray()
+        self._voiceq: deque[bytes] = deque()
+        self._vq_head = 0.0
+        self._vq_end = 0.0
+        self.dropped_voice_frames = 0
         self._sent = bytearray()
         self.last_heard: float | None = None
         self._over = asyncio.Event()
@@ -188,6 +192,11 @@ class PeerCall:
             except Exception:
                 log.exception("peer: on_event callback raised")
 
+    async def result(self) -> CallResult:
+        """Wait until the call has ended and return what it observed."""
+        assert self._task is not None, "start the call with AsteriskPeer.start_call()"
+        return await asyncio.shield(self._task)
+
     async def events(self) -> AsyncIterator[PeerEvent]:
         """Every event of this call as it happens; ends with the ``ended`` event."""
         q: asyncio.Queue = asyncio.Queue()
@@ -208,9 +217,11 @@ class PeerCall:
         log.warning("peer %s: %s", self.uniqueid, text)
 
     # -- heard audio -----------------------------------------------------------------------
-    def _on_heard(self, pcm: bytes, source: str) -> None:
+    def _on_heard(self, pcm: bytes, source: str, at: float | None = None) -> None:
+        """Put played audio on the heard timeline at ``at`` (default: now)."""
         t = self.now()
-        pos = int(t * RATE) * 2
+        start = t if at is None else at
+        pos = int(start * RATE) * 2
         if pos > len(self._heard):
             self._heard.extend(bytes(pos - len(self._heard)))
         self._heard += pcm
@@ -220,6 +231,49 @@ class PeerCall:
         self.result_obj.frames.append(FrameLog(t, "in", "audio", len(pcm)))
         if gap:
             self._event("heard_start", source=source)
+
+    def _on_media_frame(self, pcm: bytes) -> None:
+        """A frame written to the channel by the AudioSocket server.
+
+        ``apps/app_audiosocket.c`` writes it to the channel at once, without pacing; it then
+        waits in the channel's voice queue and is heard at 20 ms per frame. ``main/channel.c``
+        (``__ast_queue_frame``) allows 96 voice frames outstanding: beyond that it logs
+        "Exceptionally long voice queue length" and drops the queued voice frames, which is
+        why a burst from the server loses audio (the fixtures lost frames 1-128 of 250).
+        """
+        t = self.now()
+        self._play_voiceq(t)
+        q = self._voiceq
+        if len(q) >= 96:
+            n = len(q) + 1
+            self._warn(f"Exceptionally long voice queue length ({n} voice / {n} total) queuing to {self.channel}")
+            self.dropped_voice_frames += len(q)
+            q.clear()
+        if not q:
+            self._vq_head = max(t, self._vq_end)
+        q.append(pcm)
+        self.result_obj.heard_times.append(t)
+        self.result_obj.frames.append(FrameLog(t, "in", "audio", len(pcm)))
+        # when this frame will be heard (after what is queued before it)
+        frame_start = self._vq_head + (sum(len(p) for p in q) - len(pcm)) / (2 * RATE)
+        if self.last_heard is None or frame_start - self.last_heard > 0.1:
+            self._event("heard_start", source="audiosocket")
+        self.last_heard = frame_start
+        self._play_voiceq(t)
+
+    def _play_voiceq(self, t: float) -> None:
+        q = self._voiceq
+        while q and self._vq_head <= t + 1e-9:
+            pcm = q.popleft()
+            self._place_heard(pcm, self._vq_head)
+            self._vq_head += len(pcm) / (2 * RATE)
+            self._vq_end = self._vq_head
+
+    def _place_heard(self, pcm: bytes, at: float) -> None:
+        pos = int(at * RATE) * 2
+        if pos > len(self._heard):
+            self._heard.extend(bytes(pos - len(self._heard)))
+        self._heard += pcm
 
     # -- caller side -----------------------------------------------------------------------
     def _emit(self, item: tuple) -> None:
@@ -241,7 +295,7 @@ class PeerCall:
         if self._inbox is box:
             self._inbox = None
         for item in box.items:  # undelivered keys stay queued on the channel
-            if item[0] == "dtmf":
+            if item[0] == "dtmf" and len(item) == 2:
                 self._dtmf_backlog.append(item[1])
 
     async def _caller_loop(self) -> None:
@@ -262,8 +316,8 @@ class PeerCall:
         delay = self._next_frame - loop.time()  # type: ignore[union-attr]
         if delay > 0:
             await asyncio.sleep(delay)
-        elif delay < -0.2:
-            self._next_frame = loop.time()  # type: ignore[union-attr]
+        elif delay < -1.0:
+            self._next_frame = loop.time()  # type: ignore[union-attr]  # stalled: start afresh
         if self._over.is_set() or self.dead:
             return
         self._sent += frame
@@ -417,7 +471,9 @@ class PeerCall:
             res.agi_status = "HANGUP" if self.dead else ("FAILURE" if self._failed else "SUCCESS")
         res.channel_variables = dict(self.chan_vars)
         res.channel_variables["AGISTATUS"] = res.agi_status
+        self._play_voiceq(float("inf"))
         res.heard_pcm = bytes(self._heard)
+        res.dropped_voice_frames = self.dropped_voice_frames
         res.sent_pcm = bytes(self._sent)
         res.duration = self.now()
         if self.peer.ami is not None:
@@ -542,6 +598,13 @@ class PeerCall:
         try:
             handler = getattr(self, "_cmd_" + name.lower().replace(" ", "_"))
             reply = await handler(argv)
+        except asyncio.CancelledError:
+            raise
+        except (ValueError, IndexError, OSError) as exc:
+            # Whatever the script sends, the simulated Asterisk answers and carries on.
+            self._warn(f"{name} failed: {exc}")
+            self._failed = True
+            return "200 result=-1", None
         except _Usage:
             usage = USAGE.get(name, f"Usage: {name}")
             return usage + "\n520 End of proper usage.", "520-Invalid command syntax.  Proper usage follows:\n"
@@ -946,21 +1009,11 @@ class PeerCall:
         box = self._attach()
         result = 0
         recv = self._loop.create_task(self._as_receive(reader, entry))  # type: ignore[union-attr]
+        recv.add_done_callback(lambda t: box.put(("socket_closed", "cancelled" if t.cancelled() else
+                                                  ("error" if t.exception() else t.result()))))
         try:
             while True:
-                get = self._loop.create_task(box.get(None))  # type: ignore[union-attr]
-                done, _ = await asyncio.wait({get, recv}, return_when=asyncio.FIRST_COMPLETED)
-                if recv in done:
-                    get.cancel()
-                    await asyncio.gather(get, return_exceptions=True)
-                    how = recv.result()
-                    entry.how = how
-                    result = 0 if how in ("hangup_frame", "eof") else -1
-                    if how in ("protocol_error",) and sock is not None:
-                        # Asterisk resets the connection after an invalid kind.
-                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    break
-                item = get.result()
+                item = await box.get(None)
                 kind = item[0]
                 if kind == "audio":
                     writer.write(encode_audio(item[1]))
@@ -973,8 +1026,14 @@ class PeerCall:
                     # The caller hung up: close the socket, no 0x00 frame; the app returns -1.
                     entry.how = "caller_hangup"
                     result = -1
-                    recv.cancel()
-                    await asyncio.gather(recv, return_exceptions=True)
+                    break
+                elif kind == "socket_closed":
+                    how = item[1]
+                    entry.how = how
+                    result = 0 if how in ("hangup_frame", "eof") else -1
+                    if how == "protocol_error" and sock is not None:
+                        # Asterisk resets the connection after an invalid kind.
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     break
         finally:
             self._detach(box)
@@ -1003,7 +1062,7 @@ class PeerCall:
                     if type(ev) is AudioFrame:
                         entry.frames_in += 1
                         pcm = ev.pcm if ev.sample_rate == RATE else resample(ev.pcm, ev.sample_rate, RATE)
-                        self._on_heard(pcm, "audiosocket")
+                        self._on_media_frame(pcm)
                     elif type(ev) is HangupFrame:
                         self.result_obj.frames.append(FrameLog(self.now(), "in", "hangup", 0))
                         return "hangup_frame"

@@ -63,6 +63,7 @@ class CallResult:
     speech_starts: list[float] = field(default_factory=list)
     hangup_notices: list[float] = field(default_factory=list)         # when HANGUP lines were written
     recordings: list[str] = field(default_factory=list)
+    dropped_voice_frames: int = 0       # frames lost to the channel voice-queue limit (a burst)
     warnings: list[str] = field(default_factory=list)
     events: list[PeerEvent] = field(default_factory=list)
     duration: float = 0.0

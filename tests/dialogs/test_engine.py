@@ -308,3 +308,49 @@ def test_menu_options_are_understood_by_speech(script):
     assert e.state == "main_menu"
     e.handle(Heard("kependudukan"))
     assert e.state == "menu_kependudukan"
+
+
+def test_a_complaint_about_an_officer_is_not_a_transfer(script):
+    e = started(script)
+    out = e.handle(Heard("petugas kelurahan minta uang"))
+    assert not any(isinstance(a, Transfer) for a in out)
+    assert e.last_intent == "pengaduan" and e.state.startswith("complaint_")
+    # from an information state, where "petugas" is a global intent, too
+    e = started(script)
+    e.handle(Heard("mau urus ktp"))
+    assert e.state == "info_ktp"
+    out = e.handle(Heard("petugas di kecamatan kasar sekali"))
+    assert not any(isinstance(a, Transfer) for a in out)
+    assert e.state.startswith("complaint_")
+    # while asking for an agent still reaches one
+    e = started(script)
+    out = e.handle(Heard("saya mau bicara dengan petugas"))
+    assert isinstance(out[-1], Transfer)
+
+
+@pytest.mark.parametrize("text", ["sesak napas", "tolong ada tabrakan", "bapak saya pingsan nggak bangun bangun"])
+def test_colloquial_emergencies_reach_the_emergency_state_at_once(script, text):
+    e = started(script)
+    out = e.handle(Heard(text, 0.8))
+    assert e.state == "emergency" and e.phase != "confirming"
+    assert "112" in says(out) and "119" in says(out)
+
+
+def test_an_emergency_inside_a_long_free_text_answer(script):
+    def at_description():
+        e = started(script)
+        for ev in (Pressed("5"), Pressed("3"), Heard("kantor kelurahan")):
+            e.handle(ev)
+        assert e.state == "complaint_description"
+        return e
+
+    e = at_description()
+    out = e.handle(Heard("tolong ada kebakaran di rumah saya sekarang juga"))
+    assert e.state == "emergency" and "112" in says(out)
+    # a description that mentions an accident or a late ambulance stays a description
+    for text in ("jalan rusak itu sering bikin kecelakaan motor",
+                 "ambulans datang telat sekali waktu tetangga sakit kemarin"):
+        e = at_description()
+        e.handle(Heard(text))
+        assert e.state == "complaint_identity", text
+        assert e.variables["description"] == text

@@ -41,7 +41,7 @@ async def test_agent_by_keypad_transfers_with_variables_context_and_agent_connec
     server.attach_peer(hl.peer)
     hl.peer.ami = server
     try:
-        goal = Goal(answers={"main_menu": Answer(keys="0")}, max_turns=3)
+        goal = Goal(answers={"main_menu": Answer(keys="0")}, max_turns=3, barge_in_after_s=0.3)
         caller = ReactiveCaller(engines.script, goal, speed=20.0)
         res = await run_caller(hl.peer, hl.router, caller, caller_id="081298765432")
         assert res.ended_by == "transfer", res.warnings
@@ -79,7 +79,7 @@ async def test_caller_abandoning_the_queue_is_recorded(engines, tmp_path):
     server, client = await _ami_pair(queue_members=1)
     hl = await make_hotline(engines, tmp_path, ami=client)
     try:
-        caller = ReactiveCaller(engines.script, Goal(answers={"main_menu": Answer(keys="0")}, max_turns=3), speed=20.0)
+        caller = ReactiveCaller(engines.script, Goal(answers={"main_menu": Answer(keys="0")}, max_turns=3, barge_in_after_s=0.3), speed=20.0)
         res = await run_caller(hl.peer, hl.router, caller)
         assert res.ended_by == "transfer"
         call_id = res.variables["IVR_CALL_ID"]
@@ -108,7 +108,8 @@ async def test_no_agent_or_closed_offers_a_callback_ticket(engines, tmp_path, ca
         offer = "callback_offer_busy" if case == "no_agents" else "callback_offer_closed"
         goal = Goal(answers={"main_menu": Answer(keys="0"), offer: Answer(keys="1"),
                              "callback_number_confirm": Answer(keys="1")},
-                    success_state="callback_done", listen_after_success_s=0.5, max_turns=6)
+                    success_state="callback_done", listen_after_success_s=0.5, max_turns=6,
+                    barge_in_after_s=0.3)
         caller = ReactiveCaller(engines.script, goal, speed=20.0)
         res = await run_caller(hl.peer, hl.router, caller, caller_id="081311112222")
         assert caller.outcome.success, caller.outcome

@@ -119,7 +119,7 @@ async def _audiosocket_side(reader, writer, scripts, speed, rep: Replay) -> None
     writer.close()
 
 
-async def replay_agi(name: str, sounds_dir: Path, tmp_path: Path, script: list, speed: float = 10.0) -> Replay:
+async def replay_agi(name: str, sounds_dir: Path, tmp_path: Path, script: list, speed: float = 6.0) -> Replay:
     rows = load_jsonl(name)
     env = _env(rows)
     rep = Replay()

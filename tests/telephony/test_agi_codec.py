@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 from telephony.agi_codec import (
     NEED_DATA, AgiCodec, AgiCommand, AgiConnectionClosed, AgiEnvironment, AgiHangupNotice,
-    AgiPeerCodec, AgiReply, format_command, parse_agi_args, parse_reply_line, quote_agi_arg,
+    AgiPeerCodec, AgiReply, format_command, parse_agi_args, parse_reply_line,
 )
 from telephony.errors import LocalProtocolError, ProtocolError
 

@@ -203,3 +203,34 @@ async def test_pipelined_agi_replies_stay_in_order():
     res = await AsteriskPeer("127.0.0.1", srv.port).place_call([], caller_id="0811", realtime=5)
     await srv.close()
     assert len(res.commands) == 20
+
+
+NASTY = ["STREAM FILE", 'GET DATA x abc def', "RECORD FILE /nonexistent/dir/x wav # 100",
+         "WAIT FOR DIGIT abc", "EXEC", "SAY DIGITS", "GET FULL VARIABLE ${${A}", "SET VARIABLE",
+         "STREAM FILE ivr/thanks \"\" notanumber", "get variable CALLERID(num)", "VERBOSE \"unterminated",
+         "RECORD FILE x mp3 # 100", "EXEC Wait notanumber", "SAY DIGITS 12x3 \"\"", "CHANNEL STATUS extra",
+         "ÄÖÜ ☎", "GET DATA ivr/thanks -5 -1", "EXEC AudioSocket not-a-uuid,127.0.0.1:1",
+         "EXEC AudioSocket 4b6a3d1e-5f2c-4c8e-9a41-3f1d2c7e9b11,127.0.0.1:1"]
+
+
+async def test_simulated_asterisk_answers_every_odd_command(sounds_dir, tmp_path):
+    replies = []
+
+    async def handler(s: AgiSession):
+        for line in NASTY:
+            try:
+                replies.append((await s.command(line)).line)
+            except AgiError as exc:
+                replies.append(exc.line)
+        replies.append(await s.get_variable("CALLERID(num)"))
+
+    srv = await start(handler)
+    res = await AsteriskPeer("127.0.0.1", srv.port, sounds_dir, tmp_path).place_call([], realtime=10)
+    await srv.close()
+    assert len(replies) == len(NASTY) + 1 and replies[-1] == "08123456789"
+    assert all(r[:3] in ("200", "510", "511", "520") for r in replies[:-1]), replies
+    assert replies[NASTY.index("get variable CALLERID(num)")] == "200 result=1 (08123456789)"
+    assert replies[NASTY.index("RECORD FILE /nonexistent/dir/x wav # 100")] == "200 result=-1 (writefile)"
+    assert replies[-2] == "200 result=-1" and replies[-3] == "200 result=-1"   # AudioSocket: bad uuid / refused
+    usage = next(c for c in res.commands if c.command == "STREAM FILE")
+    assert usage.replied_at - usage.sent_at >= 0.03          # usage text ~40 ms after the 520- line

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from telephony import AmiAuthError, AmiClient, AmiConnectionLost, AmiError, AmiServer
-from telephony.ami_codec import NEED_DATA, AmiCodec, AmiMessage, encode_message
+from telephony.ami_codec import NEED_DATA, AmiCodec, AmiMessage
 
 from .conftest import load_jsonl
 
@@ -336,3 +336,27 @@ async def test_client_against_recorded_actions():
     assert ("ok", "Originate successfully queued") in outcomes
     assert outcomes[0] == ("ok", None)              # Ping
     assert seen[-1].name == "Logoff"
+
+
+async def test_slow_async_subscribers_are_bounded(caplog):
+    s = await server()
+    c = client(s, max_pending_callbacks=5)
+    await c.connect()
+    gate = asyncio.Event()
+    got = []
+
+    async def slow(msg):
+        await gate.wait()
+        got.append(msg)
+
+    c.on("Tick", slow)
+    with caplog.at_level(logging.WARNING, logger="telephony.ami"):
+        for i in range(20):
+            s.emit("Tick", N=str(i))
+        await c.action("Ping")
+    assert c.dropped_callbacks == 15 and "dropped" in caplog.text
+    gate.set()
+    await asyncio.sleep(0.05)
+    assert len(got) == 5
+    await c.close()
+    await s.close()

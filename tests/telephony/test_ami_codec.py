@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from telephony.ami_codec import NEED_DATA, AmiBanner, AmiCodec, AmiMessage, encode_message
+from telephony.ami_codec import NEED_DATA, AmiBanner, AmiCodec, encode_message
 from telephony.errors import LocalProtocolError, ProtocolError
 
 from .conftest import load_jsonl

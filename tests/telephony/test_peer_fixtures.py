@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import wave
 
-import pytest
 
 from telephony.peer import Dtmf, Hangup, SayPcm, Silence, WaitForCommand
 

@@ -102,6 +102,14 @@ async def test_corrupt_entries_are_detected_and_rerendered(cache: PromptCache, d
     assert cache.get(PROMPTS[0]) == again
 
 
+async def test_metadata_never_holds_long_numbers_in_clear(cache: PromptCache) -> None:
+    text = "NIK Anda 3201234567890001, telepon 0812-3456-7890."
+    await cache.render(text)
+    meta = cache.wav_path(text).with_suffix(".json").read_text()
+    assert "3201234567890001" not in meta and "7890" not in meta
+    assert "NIK Anda <number>, telepon <number>." in meta
+
+
 async def test_damaged_wav_is_rewritten(cache: PromptCache) -> None:
     audio = await cache.render(PROMPTS[1])
     wav = cache.wav_path(PROMPTS[1])

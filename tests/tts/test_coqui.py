@@ -120,18 +120,32 @@ def test_corrupt_checkpoint_is_a_clear_error(tiny_model: Path, tmp_path: Path, c
         synth.close()
 
 
-def test_crashed_worker_is_restarted(tiny_model: Path, coqui_python: str | None) -> None:
+def test_crashed_worker_is_restarted(coqui: CoquiSynthesizer, coqui_python: str | None) -> None:
     if coqui_python is None:
         pytest.skip("in-process mode has no worker process")
-    synth = CoquiSynthesizer(tiny_model, python=coqui_python)
-    try:
-        first = synth.synthesize_sync("Halo, apa kabar?")
-        assert synth._proc is not None
-        synth._proc.kill()
-        synth._proc.wait()
-        again = synth.synthesize_sync("Halo, apa kabar?")
-        assert again.sample_rate == first.sample_rate
-        assert abs(again.samples - first.samples) <= 0.05 * first.samples
-        assert np.any(np.frombuffer(again.pcm, dtype="<i2") != 0)
-    finally:
-        synth.close()
+    first = coqui.synthesize_sync("Halo, apa kabar?")
+    assert coqui._proc is not None
+    coqui._proc.kill()
+    coqui._proc.wait()
+    again = coqui.synthesize_sync("Halo, apa kabar?")
+    assert again.sample_rate == first.sample_rate
+    assert abs(again.samples - first.samples) <= 0.05 * first.samples
+    assert np.any(np.frombuffer(again.pcm, dtype="<i2") != 0)
+
+
+def test_cli_say_with_coqui(tiny_model: Path, coqui_python: str | None, tmp_path: Path,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from ivr.cli import app
+    from tts import read_wav
+
+    monkeypatch.setenv("IVR_DATA_DIR", str(tmp_path / "var"))
+    out = tmp_path / "coqui.wav"
+    args = ["say", "Terima kasih.", "-o", str(out), "--engine", "coqui", "--coqui-model", str(tiny_model)]
+    if coqui_python:
+        args += ["--coqui-python", coqui_python]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert read_wav(out).sample_rate == 16000
+    assert '"engine": "coqui"' in result.stdout

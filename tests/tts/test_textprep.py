@@ -39,6 +39,7 @@ from tts.textprep import say_digits, spell
         # dates
         ("Tanggal 28/11/2026.", "Tanggal dua puluh delapan November dua ribu dua puluh enam."),
         ("Sejak 1 Januari 2025", "Sejak satu Januari dua ribu dua puluh lima"),
+        ("per 2026-11-28", "per dua puluh delapan November dua ribu dua puluh enam"),
         ("tanggal 17-08-45", "tanggal tujuh belas Agustus dua ribu empat puluh lima"),
         # digit by digit
         ("NIK 3201234567890001", "nik tiga dua nol satu, dua tiga empat lima, enam tujuh delapan sembilan, nol nol nol satu"),

@@ -1,0 +1,85 @@
+"""CallSession details through the Asterisk peer: the AGI-only media mode (STREAM FILE,
+RECORD FILE, keys), keypad turn timings, and graceful shutdown of the controller."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ivr.simcaller import Answer, Goal, ReactiveCaller, run_caller
+from tests.ivr.callcheck import frames_found
+from tests.ivr.conftest import close_hotline, make_hotline
+
+
+async def test_agi_only_mode_plays_files_records_speech_and_takes_keys(engines, tmp_path, caller_speech):
+    hl = await make_hotline(engines, tmp_path, media_mode="agi")
+    try:
+        goal = Goal(answers={"main_menu": Answer(keys="5"), "complaint_category": Answer(keys="2"),
+                             "complaint_location": Answer(speech=caller_speech("di jalan merdeka kelurahan sukamaju", 1),
+                                                          speech_alt=[caller_speech("di jalan merdeka kelurahan sukamaju", 0)])},
+                    hang_up_in="complaint_description", max_turns=6)
+        caller = ReactiveCaller(engines.script, goal, speed=5.0)
+        res = await run_caller(hl.peer, hl.router, caller)
+        names = [c.command.split()[0:2] for c in res.commands]
+        assert ["STREAM", "FILE"] in names and ["RECORD", "FILE"] in names
+        assert not any(c.command.upper().startswith("EXEC AUDIOSOCKET") for c in res.commands)
+        assert "complaint_description" in caller.outcome.states, caller.outcome
+        # the prompts the caller heard are the prompt cache's renderings, played from WAV files
+        prompt = engines.prompts.get(engines.script.states["complaint_location"].say[0].text).pcm
+        assert frames_found(res.heard_pcm, prompt, 0.0, 2.0) > 0.95
+        # the recorded speech was recognised and kept in an (incomplete) complaint
+        tickets = await hl.store.list_tickets()
+        assert len(tickets) == 1 and tickets[0].category == "kebersihan"
+        assert tickets[0].location and tickets[0].extra["incomplete"] is True
+        call = await hl.store.get_call(tickets[0].call_id)
+        assert call.media_mode == "agi" and call.end_reason == "caller_hangup"
+        keys = [t for t in call.turns if t.source == "dtmf"]
+        assert [t.text for t in keys] == ["5", "2"]
+        assert all(t.reply_ms is not None and t.reply_ms >= 0 for t in keys)
+        assert not list((hl.settings.sounds_dir / "rec").glob("*.wav")), "recordings are removed"
+    finally:
+        await close_hotline(hl)
+
+
+async def test_keypad_turns_store_reply_times(hotline, engines):
+    goal = Goal(answers={"main_menu": Answer(keys="1"), "menu_kependudukan": Answer(keys="2")},
+                success_state="info_kk", barge_in_after_s=0.3, listen_after_success_s=0.3)
+    caller = ReactiveCaller(engines.script, goal, speed=20.0)
+    await run_caller(hotline.peer, hotline.router, caller)
+    assert caller.outcome.success
+    call = (await hotline.store.list_calls())[0]
+    full = await hotline.store.get_call(call.id)
+    keys = [t for t in full.turns if t.who == "caller"]
+    assert [t.text for t in keys] == ["1", "2"]
+    # key -> first byte of a cached prompt: measured, and small next to the prompt itself
+    assert all(t.reply_ms is not None and 0 <= t.reply_ms < 1000 for t in keys)
+    system = [t.text for t in full.turns if t.who == "system"]
+    assert engines.script.states["info_kk"].say[0].text in system
+
+
+async def test_shutdown_lets_the_live_call_finish_and_refuses_new_ones(hotline, engines):
+    from telephony import Dtmf, Hangup, Silence, WaitForPrompt
+
+    live = hotline.peer.start_call([WaitForPrompt(), Silence(1.0), Dtmf("9"), Silence(6.0), Hangup()],
+                                   realtime=True)
+    while not hotline.runtime.active_calls:
+        await asyncio.sleep(0.02)
+    drain = asyncio.create_task(hotline.controller.drain(30.0))
+    await asyncio.sleep(0.1)
+    late = await hotline.peer.place_call([Silence(0.5), Hangup()], realtime=True)
+    assert late.ended_by == "agi_ended" and late.heard_seconds == 0
+    left = await drain
+    res = await live.result()
+    assert left == 0 and res.ended_by in ("agi_hangup", "caller_hangup")
+    calls = await hotline.store.list_calls()
+    assert len(calls) == 1 and calls[0].ended_at is not None
+    assert hotline.controller.calls_refused == 1
+
+
+@pytest.mark.parametrize("bad", ["dtmf:", "dtmf:12x", "wait:soon", "/no/such/file.wav"])
+def test_call_steps_are_checked(bad):
+    from ivr.simcall import StepError, parse_steps
+
+    with pytest.raises(StepError):
+        parse_steps([bad])
