@@ -98,6 +98,11 @@ def call(
     except OSError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    err = report.result.error or ""
+    if report.result.ended_by in ("agi_failed", "") or "connect" in err.lower():
+        where = controller or "the in-process hotline"
+        typer.echo(f"error: no hotline answers at {where}: {err or report.result.ended_by}", err=True)
+        raise typer.Exit(1)
     if output is not None:
         report.result.write_heard_wav(output)
     printer.summary(report, turns, output)
