@@ -64,6 +64,7 @@ class WhisperOptions:
     partial_every_s: float = 0.8  # decode the audio so far this often during speech
     speculate_after_ms: int = 200  # trailing silence that starts the final decode early
     max_prompt_tokens: int = 120
+    text_prompt: bool = True  # vocabulary prompt for the free decoding used as text evidence
     vocabulary_subset: bool = True  # softmax normaliser over Indonesian word pieces only
     trim_s: float | None = None  # score against the encoder output of the audio + this margin only
 
@@ -256,7 +257,8 @@ class WhisperEngine:
         o = self.options
         enc = self.encode(pcm16k)
         # free decoding (CTranslate2, releases the GIL) runs beside the phrase scoring (numpy)
-        text_job = self._side.submit(self.decode_text, enc, prep.prompt, o.prompted_beam_size)
+        text_job = self._side.submit(self.decode_text, enc, prep.prompt if o.text_prompt else (),
+                                     o.prompted_beam_size)
         keep = None
         if keep_labels:
             keep = np.array([prep.labels[i] in keep_labels for i in prep.label_of])

@@ -138,8 +138,7 @@ class IntentMatcher:
     NEGATIVE_PENALTY = 0.25
     MIN_SCORE = 0.30          # below: no match
     MARGIN_SCALE = 0.20
-    SOLE_KEYWORD_FLOOR = 0.72
-    KEYWORDS_AS_EXAMPLES = False
+    SOLE_KEYWORD_FLOOR = 0.72   # confidence when only the winner has keyword evidence
 
     def __init__(
         self,
@@ -154,10 +153,6 @@ class IntentMatcher:
         self._n_classes = len(self._class_names)
         examples = [(name, ex) for name, exs in intents.items() for ex in exs]
         examples += [(OOS, ex) for ex in out_of_scope]
-        if self.KEYWORDS_AS_EXAMPLES:
-            # a cue phrase is also a (short) example of its intent
-            examples += [(name, kw) for name, kws in (keywords or {}).items() if name in index
-                         for kw in kws]
         examples.sort(key=lambda e: index[e[0]])     # class order: per-class maxima are slices
 
         # keywords first: their words belong to the vocabulary used for repairs

@@ -99,6 +99,8 @@ class CallSession:
         self._unreplied: list[Turn] = []
         self._turn_idx = 0
         self._batch = 0
+        self._write_q: list[Turn] = []
+        self._writer: asyncio.Task | None = None
         self._state: str | None = None
         self._record_opened = False
         self._started = time.monotonic()
@@ -144,12 +146,30 @@ class CallSession:
         except Exception:
             log.exception("call failed")
             end_reason = "error"
-            with contextlib.suppress(Exception):
-                await self._on_hangup(reason="error")
+            if await self._rescue():
+                end_reason = "error_transferred"
+            else:
+                with contextlib.suppress(Exception):
+                    await self._on_hangup(reason="error")
         finally:
             self.outcome.end_reason = end_reason
             self.outcome.state = self._state
             await asyncio.shield(self._finish(end_reason))
+
+    async def _rescue(self) -> bool:
+        """After an internal error, hand a caller who is still there to an agent."""
+        if self.media is None or getattr(self.media, "hung_up", True) or self.outcome.transferred:
+            return False
+        try:
+            from dialogs.actions import Transfer
+
+            queue = getattr(getattr(self.rt.script, "settings", None), "queue", None) or self.settings.agent_queues[0]
+            res = await self.rt.handoff.transfer(self, Transfer(queue=queue, reason="error", context={}))
+            self.outcome.transferred = res.ok
+            return res.ok
+        except Exception:
+            log.exception("could not hand the call over after an error")
+            return False
 
     async def _guard_agi(self, coro: Any) -> Any:
         try:
@@ -334,7 +354,14 @@ class CallSession:
         turn.detected_at = utt.detected_at
         turn.speech_s = round(utt.seconds, 3)
         t0 = time.monotonic()
-        heard = await self.rt.understand(utt, action)
+        try:
+            heard = await self.rt.understand(utt, action)
+        except Exception:
+            # a recognizer failure must not end the call: the engine's ladder takes over
+            log.exception("recognition failed")
+            from ivr.runtime import HeardResult
+
+            heard = HeardResult(text="", confidence=0.0)
         turn.asr_ms = (time.monotonic() - t0) * 1000
         turn.text = heard.text
         turn.intent = heard.intent
@@ -444,13 +471,21 @@ class CallSession:
                 log.exception("could not file the unfinished complaint")
 
     async def _flush_turns(self) -> None:
-        pending = [t for t in self._turns if not t.extra.get("_stored")]
-        for turn in pending:
-            if turn in self._unreplied and turn.reply_ms is None:
-                continue
-            await self._store_turn(turn)
+        """Queue the turns that are complete for storage; a per-call writer task stores them in
+        order, off the path between the caller's input and our reply."""
+        ready = [t for t in self._turns if not t.extra.get("_queued")
+                 and not (t in self._unreplied and t.reply_ms is None)]
+        for turn in ready:
+            turn.extra["_queued"] = True
+            self._write_q.append(turn)
         self._unreplied = [t for t in self._unreplied if t.reply_ms is None]
-        self._turns = [t for t in self._turns if not t.extra.get("_stored")]
+        self._turns = [t for t in self._turns if not t.extra.get("_queued")]
+        if self._write_q and (self._writer is None or self._writer.done()):
+            self._writer = asyncio.create_task(self._write_turns(), name=f"turns-{self.call_id[:8]}")
+
+    async def _write_turns(self) -> None:
+        while self._write_q:
+            await self._store_turn(self._write_q.pop(0))
 
     async def _store_turn(self, turn: Turn) -> None:
         turn.extra["_stored"] = True
@@ -467,9 +502,12 @@ class CallSession:
                                 "asr_ms": _r(turn.asr_ms), "reply_ms": _r(turn.reply_ms)})
 
     async def _finish(self, end_reason: str) -> None:
-        for turn in self._turns:
-            if not turn.extra.get("_stored"):
-                await self._store_turn(turn)
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await self._writer
+        self._write_q.extend(t for t in self._turns if not t.extra.get("_queued"))
+        self._turns.clear()
+        await self._write_turns()
         self._unreplied.clear()
         if self.media is not None and not self.outcome.transferred:
             with contextlib.suppress(Exception):

@@ -54,6 +54,18 @@ _WORD_MAP: dict[str, str] = {
     "udahan": "selesai", "kedengeran": "dengar", "kedengaran": "dengar", "denger": "dengar",
     "banget": "sekali", "bgt": "sekali", "bener": "benar", "duit": "uang", "nafas": "napas",
     "ngeluh": "mengeluh", "ngeluhin": "mengeluh", "hp": "handphone", "ponsel": "handphone",
+    # regional (Javanese, Sundanese, Betawi) words callers mix in
+    "ora": "tidak", "mboten": "tidak", "teu": "tidak", "piye": "bagaimana",
+    "kumaha": "bagaimana", "wis": "sudah", "uwis": "sudah", "arep": "mau", "kulo": "saya",
+    "nopo": "apa", "sampeyan": "anda", "panjenengan": "anda", "monggo": "silakan",
+    "mah": "", "tuh": "", "toh": "", "gan": "", "bro": "", "sis": "", "bang": "", "neng": "",
+    "om": "", "kang": "", "bli": "",
+    # English words in Indonesian speech
+    "cancel": "batal", "repeat": "ulangi", "again": "lagi", "sorry": "maaf", "help": "tolong",
+    "emergency": "darurat", "accident": "kecelakaan", "fire": "kebakaran", "please": "tolong",
+    "bye": "dadah", "check": "cek", "update": "perbarui", "report": "lapor",
+    "officer": "petugas", "agent": "agen", "complaint": "komplain", "payment": "bayar",
+    "tax": "pajak", "hello": "", "hi": "", "sir": "", "mam": "",
     "komplen": "komplain", "complain": "komplain", "wafat": "meninggal", "almarhum": "meninggal",
     "almarhumah": "meninggal", "tewas": "meninggal",
     # documents and agencies

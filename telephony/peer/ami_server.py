@@ -52,7 +52,8 @@ class AmiServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, username: str = "ivr", secret: str = "ivrsecret", *,
                  login_failure_delay: float = 1.0, banner_version: str = "11.0.0",
                  queues: tuple[str, ...] = ("hotline",), asterisk_version: str = "22.10.1",
-                 unanswered: tuple[str, ...] = ()) -> None:
+                 unanswered: tuple[str, ...] = (), channelvars: tuple[str, ...] = ("IVR_CALL_ID", "IVR_TRANSFER", "IVR_QUEUE"),
+                 agent_ring_seconds: float = 2.0, agent_talk_seconds: float = 3.0, queue_timeout: float = 5.0) -> None:
         self.host = host
         self._port = port
         self.username = username
@@ -69,6 +70,10 @@ class AmiServer:
         self._tasks: set[asyncio.Task] = set()
         self.started = time.time()
         self.unanswered = {a.lower() for a in unanswered}   # simulate a stuck Asterisk
+        self.channelvars = channelvars                        # manager.conf: channelvars = ...
+        self.agent_ring_seconds = agent_ring_seconds
+        self.agent_talk_seconds = agent_talk_seconds
+        self.queue_timeout = queue_timeout
         self.logins = 0
 
     @property
@@ -116,7 +121,8 @@ class AmiServer:
         return [("Channel", call.channel), ("ChannelState", "6"), ("ChannelStateDesc", "Up"),
                 ("CallerIDNum", call.caller_id), ("CallerIDName", call.caller_name or "<unknown>"),
                 ("Language", call.language), ("AccountCode", ""), ("Context", call.peer.context),
-                ("Exten", "s"), ("Priority", "4"), ("Uniqueid", call.uniqueid), ("Linkedid", call.uniqueid)]
+                ("Exten", "s"), ("Priority", "4"), ("Uniqueid", call.uniqueid), ("Linkedid", call.uniqueid),
+                *(("ChanVariable", f"{v}={call.chan_vars.get(v, '')}") for v in self.channelvars)]
 
     def call_event(self, call: "PeerCall", event: str, **extra: Any) -> None:
         self.emit(event, ("Privilege", "call,all"), *self._channel_headers(call), *extra.items())
@@ -134,6 +140,36 @@ class AmiServer:
         base = [("Privilege", "agi,all"), *self._channel_headers(call)]
         self.emit("AGIExecStart", *base, CommandId=call._agi_cmd_id, Command=line)
         self.emit("AGIExecEnd", *base, CommandId=call._agi_cmd_id, Command=line, ResultCode=code, Result=result)
+
+    async def queue_call(self, call: "PeerCall", queue: str) -> str | None:
+        """``Queue(${IVR_QUEUE})`` after the AGI (``apps/app_queue.c``): join, ring a free member,
+        connect, talk, agent hangs up. Returns the member interface that answered, or None.
+        Durations are divided by the call's speed factor."""
+        base = [("Privilege", "agent,all"), *self._channel_headers(call)]
+        members = self.queues.get(queue)
+        if members is None:
+            log.warning("AMI server: Queue(%s): no such queue", queue)
+            return None
+        self.emit("QueueCallerJoin", *base, Queue=queue, Position="1", Count="1")
+        free = next((m for m in members.values() if not m.paused), None)
+        if free is None:
+            await asyncio.sleep(self.queue_timeout / call.speed)
+            self.emit("QueueCallerAbandon", *base, Queue=queue, Position="1", OriginalPosition="1",
+                      HoldTime=str(round(self.queue_timeout)))
+            self.emit("QueueCallerLeave", *base, Queue=queue, Position="1", Count="0")
+            return None
+        dest = [("DestChannel", f"{free.interface}-agent;1"), ("DestUniqueid", f"{call.uniqueid}.agent"),
+                ("DestLinkedid", call.uniqueid)]
+        who = [("Queue", queue), ("Interface", free.interface), ("MemberName", free.name)]
+        self.emit("AgentCalled", *base, *dest, *who)
+        await asyncio.sleep(self.agent_ring_seconds / call.speed)
+        ring = str(round(self.agent_ring_seconds))
+        self.emit("QueueCallerLeave", *base, Queue=queue, Position="1", Count="0")
+        self.emit("AgentConnect", *base, *dest, *who, HoldTime=ring, RingTime=ring)
+        await asyncio.sleep(self.agent_talk_seconds / call.speed)
+        self.emit("AgentComplete", *base, *dest, *who, HoldTime=ring, TalkTime=str(round(self.agent_talk_seconds)),
+                  Reason="agent")
+        return free.interface
 
     def _calls(self) -> list["PeerCall"]:
         return [c for p in self._peers for c in p.calls]

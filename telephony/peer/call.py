@@ -478,8 +478,10 @@ class PeerCall:
         res.duration = self.now()
         if self.peer.ami is not None:
             if res.ended_by == "transfer":
-                self.peer.ami.call_event(self, "QueueCallerJoin", Queue=res.queue or "", Position="1", Count="1")
+                # extensions.conf: Queue(${IVR_QUEUE}), empty -> ${IVR_DEFAULT_QUEUE} (hotline)
+                res.agent = await self.peer.ami.queue_call(self, res.queue or "hotline")
             self.peer.ami.call_event(self, "Hangup", Cause="16", **{"Cause-txt": "Normal Clearing"})
+            res.duration = self.now()
         self._event("ended", ended_by=res.ended_by, agi_status=res.agi_status)
         return res
 

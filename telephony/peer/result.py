@@ -51,6 +51,7 @@ class CallResult:
     ended_by: str = ""                  # caller_hangup | agi_ended | transfer | agi_hangup | agi_failed | timeout
     agi_status: str = ""                # SUCCESS | FAILURE | HANGUP, as the dialplan sees AGISTATUS
     queue: str | None = None            # IVR_QUEUE when transferred
+    agent: str | None = None            # queue member that answered (only with an AmiServer)
     commands: list[AgiCommandLog] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)           # set by the controller
     channel_variables: dict[str, str] = field(default_factory=dict)   # everything at the end

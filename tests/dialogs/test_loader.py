@@ -178,3 +178,20 @@ def test_menu_options_need_transitions_and_distinct_names():
     msgs = {i.path: i.message for i in issues_of(text)}
     assert "has the name of an intent" in msgs["states.menu.listen.options.ktp"]
     assert "no transition" in msgs["states.menu.listen.options.back"]
+
+
+def test_not_keywords_are_loaded_and_misspelt_keys_rejected():
+    old = "  petugas: {label: petugas, examples: [petugas, operator]}"
+    plain_text = MINIMAL.replace(old, "  petugas: {label: petugas, examples: [petugas, operator],"
+                                      " keywords: [petugas]}")
+    text = plain_text.replace("keywords: [petugas]}", "keywords: [petugas],\n"
+                              "            not_keywords: [minta uang, pungli]}")
+    plain, sc = load_text(plain_text), load_text(text)
+    assert sc.intents["petugas"].not_keywords == ("minta uang", "pungli")
+    assert plain.intents["petugas"].not_keywords == ()
+    heard = "petugas minta uang"
+    assert plain.matcher.match(heard, {"petugas"}).confidence >= plain.settings.confirm
+    assert sc.matcher.match(heard, {"petugas"}).confidence < sc.settings.confirm
+    assert sc.matcher.match("petugas", {"petugas"}).intent == "petugas"
+    bad = issues_of(text.replace("not_keywords:", "not_keyword:"))
+    assert any("not_keyword" in i.message or "not_keyword" in i.path for i in bad)

@@ -98,9 +98,10 @@ async def test_peer_feeds_the_ami_server(sounds_dir):
         v = await client.action("Getvar", Channel=s.env["channel"], Variable="IVR_QUEUE")
         assert v["Value"] == "hotline"
 
+    await client.action("QueueAdd", Queue="hotline", Interface="PJSIP/agent1", MemberName="Agen Satu")
     srv = await serve(handler)
     peer = AsteriskPeer("127.0.0.1", srv.port, sounds_dir, ami=ami)
-    res = await peer.place_call([], realtime=5)
+    res = await peer.place_call([], realtime=10, variables={"IVR_CALL_ID": "c-42"})
     await client.action("Ping")
     await client.close()
     await srv.close()
@@ -110,9 +111,14 @@ async def test_peer_feeds_the_ami_server(sounds_dir):
     assert names.count("AGIExecStart") == 3 and names.count("AGIExecEnd") == 3
     ends = [(e["ResultCode"], e["Result"]) for e in events if e.name == "AGIExecEnd"]
     assert ends == [("-1", "Failure"), ("200", "Success"), ("200", "Success")]
-    assert "VarSet" in names and names[-2:] == ["QueueCallerJoin", "Hangup"]
-    join = next(e for e in events if e.name == "QueueCallerJoin")
-    assert join["Queue"] == "hotline"
+    assert "VarSet" in names
+    queue_part = [n for n in names if n.startswith(("Queue", "Agent")) and n != "QueueMemberAdded"] + [names[-1]]
+    assert queue_part == ["QueueCallerJoin", "AgentCalled", "QueueCallerLeave", "AgentConnect", "AgentComplete",
+                          "Hangup"]
+    connect = next(e for e in events if e.name == "AgentConnect")
+    assert connect["Queue"] == "hotline" and connect["Interface"] == "PJSIP/agent1"
+    assert "IVR_CALL_ID=c-42" in connect.get_all("ChanVariable")     # manager.conf channelvars
+    assert res.agent == "PJSIP/agent1"
 
 
 async def test_refused_agi_connection_is_a_failure_result(tmp_path):
@@ -134,4 +140,4 @@ async def test_speedup_scales_peer_timeouts(sounds_dir):
     t = loop.time()
     await AsteriskPeer("127.0.0.1", srv.port, sounds_dir).place_call([], realtime=10)
     await srv.close()
-    assert loop.time() - t < 1.0
+    assert loop.time() - t < 1.5      # 2 s of peer time at 10x (0.2 s) plus set-up

@@ -58,7 +58,7 @@ async def test_caller_hangup_during_command(sounds_dir, tmp_path):
     assert rep.result.ended_by == "caller_hangup" and rep.result.agi_status == "HANGUP"
     # HANGUP is written ~40 ms after the interrupted command's reply
     reply_t = next(c.replied_at for c in rep.result.commands if c.command.startswith("STREAM FILE ivr/welcome"))
-    assert 0.03 <= rep.result.hangup_notices[0] - reply_t < 0.2
+    assert 0.03 <= rep.result.hangup_notices[0] - reply_t < 0.5
 
 
 async def test_caller_hangup_during_record(sounds_dir, tmp_path):

@@ -1,0 +1,289 @@
+"""Whole calls through the simulated Asterisk on this machine: turn latency, CPU and memory per
+call, the largest load that keeps p95 <= 1.5 s, and task success of speaking callers.
+
+    python bench/bench_calls.py                       # everything, default sizes
+    python bench/bench_calls.py --keypad 50,100,200 --speaking 1,2,4 --task 20
+
+Scenarios (all real: FastAGI + AudioSocket controller, dialog engine, default script, prompt
+cache, SQLite store; Whisper-base for speech):
+
+* keypad: N concurrent callers navigating by keys in real time (main menu -> sub-menu ->
+  answer -> goodbye, pressing over the prompts). Latency = last key -> first byte of the reply
+  audio, as the hotline stores it per turn (``reply_ms``).
+* speaking: N concurrent callers saying one request (espeak-ng voices at telephone quality) in
+  real time. Latency = end of caller speech (VAD's estimate of the last voiced frame) -> first
+  reply byte; the caller's own view (last speech frame sent -> next audio frame received) is
+  printed beside it.
+* task: callers speaking synthesised requests for the script's services in several voices,
+  answering confirmations truthfully and using the keypad when it is offered; success = they
+  reach the right service's answer. Share and turns taken.
+
+CPU and memory are those of this process, which also runs the simulated Asterisk (its share
+is small next to the hotline's: frame pacing and recording of what the caller heard).
+Prints medians per scenario and one final JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+REQUESTS = [
+    ("ktp", "saya mau mengurus KTP yang hilang"),
+    ("kk", "bagaimana cara membuat kartu keluarga baru"),
+    ("akta_kelahiran", "saya ingin membuat akta kelahiran anak saya"),
+    ("akta_kematian", "mau mengurus akta kematian bapak saya"),
+    ("pindah_domisili", "saya mau pindah domisili ke kota lain"),
+    ("pajak_kendaraan", "saya mau bayar pajak motor"),
+    ("pbb", "tagihan pajak bumi dan bangunan rumah saya"),
+    ("retribusi", "saya mau tanya retribusi sampah pasar"),
+    ("bpjs_kesehatan", "kartu bpjs saya tidak aktif"),
+    ("layanan_kesehatan", "jadwal imunisasi di puskesmas"),
+    ("bansos", "saya belum menerima bantuan sosial"),
+    ("status_pengaduan", "saya mau cek status pengaduan saya"),
+]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def pct(xs: list[float], p: float) -> float | None:
+    if not xs:
+        return None
+    xs = sorted(xs)
+    k = min(len(xs) - 1, max(0, round(p / 100 * (len(xs) - 1))))
+    return xs[k]
+
+
+class Sampler:
+    """Peak RSS and CPU seconds of this process while a scenario runs."""
+
+    def __init__(self) -> None:
+        self.peak = rss_mb()
+        self._task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.peak = max(self.peak, rss_mb())
+            await asyncio.sleep(0.1)
+
+    def __enter__(self) -> "Sampler":
+        self.base = rss_mb()
+        self.cpu0 = time.process_time()
+        self.t0 = time.monotonic()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        self.cpu = time.process_time() - self.cpu0
+        self.wall = time.monotonic() - self.t0
+        self.peak = max(self.peak, rss_mb())
+
+
+async def build(data_dir: Path, **overrides):
+    from asr import create_recognizer
+    from dialogs import default_script_path, load_script
+    from ivr.app import Controller
+    from ivr.handoff import Handoff
+    from ivr.runtime import Runtime
+    from ivr.settings import load_settings
+    from ivr.simcaller import EventRouter
+    from ivr.storage import Store
+    from telephony import AsteriskPeer
+    from tts import EspeakSynthesizer, PromptCache
+
+    settings = load_settings(data_dir=data_dir, office_hours="always", log_level="ERROR", **overrides)
+    settings.ensure_dirs()
+    store = Store(settings.database_url, outbox_dir=settings.outbox_dir)
+    await store.amigrate()
+    synth = EspeakSynthesizer(voice=settings.tts_voice, rate=settings.tts_rate, pitch=settings.tts_pitch)
+    script = load_script(default_script_path())
+    rt = Runtime(settings=settings, script=script, recognizer=create_recognizer("whisper"), synthesizer=synth,
+                 prompts=PromptCache(settings.prompt_cache_dir, synth), store=store,
+                 script_name=script.name, script_version="bench")
+    rt.handoff = Handoff(settings, store)
+    await rt.prerender()
+    ctl = await Controller(rt, agi_port=0, audiosocket_port=0).start()
+    peer = AsteriskPeer("127.0.0.1", ctl.agi_server.port)
+    return rt, ctl, peer, EventRouter(rt)
+
+
+async def turns_of(store, since_calls: set[str]) -> tuple[list, set[str]]:
+    out = []
+    ids = set()
+    for c in await store.list_calls(limit=10000):
+        if c.id in since_calls:
+            continue
+        ids.add(c.id)
+        full = await store.get_call(c.id)
+        out.extend(full.turns)
+    return out, ids
+
+
+async def keypad(rt, peer, n: int, seen: set[str]) -> dict:
+    from telephony import Dtmf, Hangup, Silence, WaitForPrompt
+
+    steps = [WaitForPrompt(), Silence(0.6), Dtmf("1"), Silence(0.8), Dtmf("1"), Silence(0.8), Dtmf("9"),
+             Silence(2.0), Hangup()]
+    with Sampler() as s:
+        results = await asyncio.gather(*[peer.place_call(steps, caller_id=f"0812{i:08d}", realtime=True)
+                                         for i in range(n)])
+        await asyncio.sleep(0.5)
+    turns, ids = await turns_of(rt.store, seen)
+    seen |= ids
+    lat = [t.reply_ms for t in turns if t.who == "caller" and t.source == "dtmf" and t.reply_ms is not None]
+    ok = sum(1 for r in results if r.ended_by in ("agi_hangup", "caller_hangup"))
+    return {"n": n, "turns": len(lat), "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95), "calls_ok": ok,
+            "cpu_s_per_call": s.cpu / n, "mem_mb_per_call": max(0.0, s.peak - s.base) / n,
+            "wall_s": s.wall}
+
+
+async def speaking(rt, peer, speech: list[bytes], n: int, seen: set[str]) -> dict:
+    from telephony import Hangup, SayPcm, Silence, WaitForPrompt
+
+    with Sampler() as s:
+        results = await asyncio.gather(*[
+            peer.place_call([WaitForPrompt(), Silence(0.8), SayPcm(speech[i % len(speech)], 8000), Silence(6.0),
+                             Hangup()], caller_id=f"0813{i:08d}", realtime=True)
+            for i in range(n)])
+        await asyncio.sleep(0.5)
+    turns, ids = await turns_of(rt.store, seen)
+    seen |= ids
+    lat = [t.reply_ms for t in turns if t.who == "caller" and t.source == "speech" and t.reply_ms is not None]
+    asr = [t.asr_ms for t in turns if t.who == "caller" and t.source == "speech" and t.asr_ms is not None]
+    peer_view = [x * 1000 for r in results for x in r.response_latencies()]
+    return {"n": n, "turns": len(lat), "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95),
+            "asr_p50_ms": pct(asr, 50), "peer_p50_ms": pct(peer_view, 50),
+            "cpu_s_per_call": s.cpu / n, "mem_mb_per_call": max(0.0, s.peak - s.base) / n, "wall_s": s.wall}
+
+
+async def task_success(rt, peer, router, speech_for, n: int, concurrency: int) -> dict:
+    from ivr.simcaller import Goal, ReactiveCaller, run_caller, service_state
+
+    sem = asyncio.Semaphore(concurrency)
+    outcomes = []
+
+    async def one(i: int) -> None:
+        intent, text = REQUESTS[i % len(REQUESTS)]
+        voice = i % 5
+        alt = (voice + 2) % 5
+        goal = Goal(intent=intent, speech=[speech_for(text, voice), speech_for(text, alt)],
+                    yes=speech_for("ya", voice), no=speech_for("tidak", voice),
+                    success_state=service_state(rt.script, intent), barge_in_after_s=1.0, max_turns=8)
+        caller = ReactiveCaller(rt.script, goal, speed=1.0)
+        async with sem:
+            await run_caller(peer, router, caller, caller_id=f"0814{i:08d}", max_seconds=240)
+        outcomes.append((intent, caller.outcome))
+
+    await asyncio.gather(*[one(i) for i in range(n)])
+    ok = [o for _, o in outcomes if o.success]
+    return {"callers": n, "success": len(ok) / n if n else None,
+            "turns_median": statistics.median(o.turns for o in ok) if ok else None,
+            "keypad_share": sum(1 for o in ok if o.keypad_used) / len(ok) if ok else None,
+            "confirmations_median": statistics.median(o.confirmations for o in ok) if ok else None,
+            "failed": sorted({i for i, o in outcomes if not o.success})}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--keypad", default="50,100,200", help="concurrent keypad callers to try")
+    ap.add_argument("--speaking", default="1,2,4", help="concurrent speaking callers to try")
+    ap.add_argument("--task", type=int, default=24, help="task-success callers (0 = skip)")
+    ap.add_argument("--task-concurrency", type=int, default=2)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--vad-end-ms", type=int, default=None,
+                    help="silence that ends an utterance (default: the IVR_VAD_END_MS setting, 600)")
+    args = ap.parse_args()
+    out = asyncio.run(run(args))
+    print(json.dumps(out, separators=(",", ":")))
+
+
+async def run(args) -> dict:
+    import functools
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    from tests.speechgen import VOICES, synthesize, telephone
+
+    @functools.lru_cache(maxsize=512)
+    def speech_for(text: str, voice: int) -> bytes:
+        name, rate, pitch = VOICES[voice % len(VOICES)]
+        samples, sr = synthesize(text, name, rate, pitch)
+        return telephone(samples, sr, level_dbfs=-24.0, snr_db=25.0, seed=voice)
+
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="bench-calls-"))
+    t0 = time.monotonic()
+    base_rss = rss_mb()
+    overrides = {"vad_end_ms": args.vad_end_ms} if args.vad_end_ms else {}
+    rt, ctl, peer, router = await build(data_dir, **overrides)
+    models_mb = rss_mb() - base_rss
+    print(f"hotline ready in {time.monotonic() - t0:.1f} s; models and caches {models_mb:.0f} MB; "
+          f"{os.cpu_count()} CPUs", flush=True)
+    seen: set[str] = set()
+    result: dict = {"bench": "calls", "cpus": os.cpu_count(), "models_mb": round(models_mb, 1),
+                    "vad_end_ms": rt.settings.vad_end_ms}
+    # warm the recognizer's per-expectation caches for the main menu (as `ivr serve` does)
+    await rt.warm_up()
+
+    kp = []
+    for n in [int(x) for x in args.keypad.split(",") if x]:
+        r = await keypad(rt, peer, n, seen)
+        kp.append(r)
+        print(f"keypad   N={n:4d}: key->reply p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms over {r['turns']} turns; "
+              f"CPU {r['cpu_s_per_call']:.3f} s/call, memory {r['mem_mb_per_call']:.2f} MB/call; "
+              f"{r['calls_ok']}/{n} calls completed", flush=True)
+    result["keypad"] = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in kp]
+    ok_kp = [r["n"] for r in kp if r["p95_ms"] is not None and r["p95_ms"] <= 1500]
+    result["keypad_max_n_p95_le_1500ms"] = max(ok_kp) if ok_kp else 0
+
+    speech = [speech_for(text, i) for i, (_, text) in enumerate(REQUESTS[:4])]
+    sp = []
+    for n in [int(x) for x in args.speaking.split(",") if x]:
+        r = await speaking(rt, peer, speech, n, seen)
+        sp.append(r)
+        print(f"speaking N={n:4d}: speech end->reply p50 {_f(r['p50_ms'])} ms, p95 {_f(r['p95_ms'])} ms "
+              f"(recognition p50 {_f(r['asr_p50_ms'])} ms; caller's view p50 {_f(r['peer_p50_ms'])} ms); "
+              f"CPU {r['cpu_s_per_call']:.2f} s/call, memory {r['mem_mb_per_call']:.2f} MB/call", flush=True)
+    result["speaking"] = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in sp]
+    ok_sp = [r["n"] for r in sp if r["p95_ms"] is not None and r["p95_ms"] <= 1500]
+    result["speaking_max_n_p95_le_1500ms"] = max(ok_sp) if ok_sp else 0
+
+    if args.task:
+        ts = await task_success(rt, peer, router, speech_for, args.task, args.task_concurrency)
+        print(f"task success: {ts['success']:.0%} of {ts['callers']} speaking callers reached the right service; "
+              f"median {ts['turns_median']} turns, {ts['confirmations_median']} confirmations; "
+              f"keypad used by {_pc(ts['keypad_share'])} of the successful; failed intents: {ts['failed']}", flush=True)
+        result["task"] = ts
+    router.close()
+    await ctl.close()
+    await rt.aclose()
+    return result
+
+
+def _f(v) -> str:
+    return "n/a" if v is None else f"{v:.0f}"
+
+
+def _pc(v) -> str:
+    return "n/a" if v is None else f"{v:.0%}"
+
+
+if __name__ == "__main__":
+    main()
