@@ -10,10 +10,11 @@ handler -> frame out), including event-loop scheduling. For context the fake Ast
 times the full round trip (two loopback TCP hops and its own overhead), and each run measures
 a bare asyncio echo server the same way (on a shared 2-core box the OS scheduler dominates
 round-trip p99).
-A last pass echoes through the paced ``play()`` for information (its schedule is anchored to
-the first frame, so early frames wait for their slot). Prints per-run figures, medians and one JSON line.
+(``play()`` is not measured here: it paces prompts on an absolute schedule, so relaying an
+already real-time stream through it adds its schedule as buffering by design; live relays use
+``send_frame``.) Prints per-run figures, medians and one JSON line.
 
-    python bench/bench_telephony_media.py [--streams 100] [--seconds 10] [--runs 3]
+    python bench/bench_telephony_media.py [--streams 100] [--seconds 10] [--runs 5]
 """
 
 from __future__ import annotations
@@ -160,10 +161,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--streams", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     a = ap.parse_args()
     _instrument()
-    p50s, p99s, paced99, base99, base50, in50, in99 = [], [], [], [], [], [], []
+    p50s, p99s, base99, base50, in50, in99 = [], [], [], [], [], []
     for i in range(a.runs):
         base = asyncio.run(run_baseline(a.streams, a.seconds))
         base50.append(pct(base, 0.5) * 1000)
@@ -174,17 +175,15 @@ def main() -> None:
         p99s.append(pct(lat, 0.99) * 1000)
         in50.append(pct(inside, 0.5) * 1000)
         in99.append(pct(inside, 0.99) * 1000)
+        over = sum(1 for x in inside if x > 0.002) / max(1, len(inside)) * 100
         print(f"run {i + 1}: in-process frame in->handler->out p50 {in50[-1]:.3f} ms, p99 {in99[-1]:.3f} ms "
-              f"({len(inside)} frames) | echo round trip p50 {p50s[-1]:.3f} ms, p99 {p99s[-1]:.3f} ms | "
+              f"({len(inside)} frames, {over:.2f}% over 2 ms) | echo round trip p50 {p50s[-1]:.3f} ms, p99 {p99s[-1]:.3f} ms | "
               f"bare asyncio echo round trip p50 {base50[-1]:.3f} ms, p99 {base99[-1]:.3f} ms")
-    lat = asyncio.run(run(a.streams, min(a.seconds, 5.0), paced=True))
-    paced99.append(pct(lat, 0.99) * 1000)
-    print(f"paced play() echo: p50 {pct(lat, 0.5) * 1000:.3f} ms, p99 {paced99[0]:.3f} ms (informational)")
     res = {"bench": "telephony_media", "streams": a.streams,
            "added_p50_ms_median": round(statistics.median(in50), 3),
            "added_p99_ms_median": round(statistics.median(in99), 3),
            "p50_ms_median": round(statistics.median(p50s), 3),
-           "p99_ms_median": round(statistics.median(p99s), 3), "paced_play_p99_ms": round(paced99[0], 3),
+           "p99_ms_median": round(statistics.median(p99s), 3),
            "baseline_raw_echo_p50_ms": round(statistics.median(base50), 3),
            "baseline_raw_echo_p99_ms": round(statistics.median(base99), 3),
            "roundtrip_minus_bare_echo_p99_ms": round(statistics.median(p99s) - statistics.median(base99), 3),

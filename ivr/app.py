@@ -101,14 +101,15 @@ class Controller:
 
 
 async def serve(settings: Any, *, ready: Callable[[dict], None] | None = None,
-                stop: asyncio.Event | None = None, web: bool = True) -> None:
+                stop: asyncio.Event | None = None, web: bool = True, warm_up: bool = True) -> None:
     """Run the hotline until SIGINT/SIGTERM (or ``stop`` is set)."""
     from ivr.runtime import Runtime
 
     t0 = time.monotonic()
     rt = await Runtime.build(settings)
     n = await rt.prerender()
-    await rt.warm_up()
+    if warm_up:
+        await rt.warm_up()
     ctl = await Controller(rt).start()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -178,30 +179,24 @@ def _web_port(server: Any, settings: Any) -> int:
 
 
 def _call_create_app(create_app: Callable, settings: Any, rt: Any, ctl: Controller) -> Any:
-    """create_app takes the settings and, where it accepts them, the store and a status hook."""
-    import inspect
-
-    params = inspect.signature(create_app).parameters
-    kwargs: dict[str, Any] = {}
-    if "store" in params:
-        kwargs["store"] = rt.store
-    if "status" in params:
-        kwargs["status"] = lambda: status(rt, ctl)
-    if "runtime" in params:
-        kwargs["runtime"] = rt
-    if "settings" in params:
-        kwargs["settings"] = settings
-        return create_app(**kwargs)
-    return create_app(settings, **kwargs)
+    """docs/contracts.md: ``create_app(settings, store, live_state=None)``."""
+    return create_app(settings, rt.store, live_state=lambda: status(rt, ctl))
 
 
 def status(rt: Any, ctl: Controller) -> dict:
+    """The runtime's live state for the web app's /status page (no personal data)."""
+    now = time.monotonic()
+    calls = [{"call_id": c.call_id, "state": c._state, "media_mode": c.media_mode,
+              "seconds": round(now - c._started, 1)} for c in list(rt.active_calls)]
     return {
         "accepting": rt.accepting,
-        "live_calls": len(rt.active_calls),
+        "live_calls": len(calls),
+        "calls": calls,
         "calls_taken": ctl.calls_taken,
         "agi_port": ctl.agi_server.port if ctl.agi_server else None,
         "audiosocket": ctl.audiosocket.advertise if ctl.audiosocket else None,
         "script": rt.script_name,
         "script_version": rt.script_version,
+        "handoffs_tracked": getattr(rt.handoff, "tracked", 0),
+        "ami": bool(getattr(rt.handoff, "ami", None)),
     }

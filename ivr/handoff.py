@@ -148,8 +148,18 @@ class Handoff:
         return True, "ok"
 
     # ------------------------------------------------------------------ transfer
+    def queue_for(self, requested: str | None) -> str:
+        """The Asterisk queue for a script's queue name: itself when it is one of the configured
+        ``agent_queues`` (the queues queues.conf defines), else the first configured queue."""
+        queues = list(self.settings.agent_queues)
+        if requested and requested in queues:
+            return requested
+        if requested:
+            log.debug("queue %s is not configured; using %s", requested, queues[0])
+        return queues[0]
+
     async def transfer(self, session: Any, action: Any) -> TransferResult:
-        queue = getattr(action, "queue", None) or self.settings.agent_queues[0]
+        queue = self.queue_for(getattr(action, "queue", None))
         reason = getattr(action, "reason", None) or "caller_request"
         ok, why = await self.availability(queue)
         context = session.context_for_agent()
@@ -162,6 +172,8 @@ class Handoff:
             if not context.get("intent") and extra_ctx.get("intent"):
                 context["intent"] = extra_ctx["intent"]
         context.update({"queue": queue, "reason": reason})
+        if getattr(action, "queue", None) and action.queue != queue:
+            context["requested_queue"] = action.queue
         if not ok:
             log.info("transfer not possible", extra={"queue": queue, "why": why})
             await self._record(session.call_id, queue, reason, why, None)

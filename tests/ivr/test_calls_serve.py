@@ -1,0 +1,58 @@
+"""`ivr serve`'s engine (ivr.app.serve) on embedded defaults: it starts FastAGI, AudioSocket and
+the web status page, takes a call, and on stop lets the live call finish before exiting."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from asr.whisper_model import default_cache_dir
+from ivr.app import serve
+from ivr.settings import load_settings
+from telephony import AsteriskPeer, Dtmf, Hangup, Silence, WaitForPrompt
+
+
+async def test_serve_takes_calls_reports_status_and_drains_on_stop(tmp_path):
+    settings = load_settings(data_dir=tmp_path / "var", agi_port=0, audiosocket_port=0, web_port=0,
+                             office_hours="always", whisper_cache_dir=default_cache_dir(),
+                             shutdown_grace_s=30, log_level="WARNING")
+    stop = asyncio.Event()
+    info: dict = {}
+    ready = asyncio.Event()
+
+    def on_ready(i: dict) -> None:
+        info.update(i)
+        ready.set()
+
+    server = asyncio.create_task(serve(settings, ready=on_ready, stop=stop, warm_up=False))
+    done, _ = await asyncio.wait({server, asyncio.ensure_future(ready.wait())}, timeout=120,
+                                 return_when=asyncio.FIRST_COMPLETED)
+    assert ready.is_set(), server.exception() if server.done() else "serve did not start"
+    assert info["prompts"] > 20
+    host, port = info["agi"].rsplit(":", 1)
+    assert host == "127.0.0.1"
+    peer = AsteriskPeer(host, int(port))
+    live = peer.start_call([WaitForPrompt(), Silence(0.5), Dtmf("1"), Silence(1.0), Dtmf("9"), Silence(5), Hangup()],
+                           realtime=True)
+    await asyncio.sleep(1.0)
+    async with httpx.AsyncClient() as client:
+        r = await client.get(f"http://{info['web']}/status")
+    assert r.status_code == 200
+    body = r.text
+    assert "live_calls" in body or "calls" in body
+    stop.set()  # like SIGTERM while a call is live
+    res = await live.result()
+    assert res.ended_by in ("agi_hangup", "caller_hangup")
+    await asyncio.wait_for(server, 60)
+    # the live call finished normally and is on record
+    from ivr.storage import Store
+
+    store = Store.from_settings(settings)
+    try:
+        calls = await store.list_calls()
+        assert len(calls) == 1 and calls[0].ended_at is not None
+        full = await store.get_call(calls[0].id)
+        assert [t.text for t in full.turns if t.who == "caller"] == ["1", "9"]
+    finally:
+        await store.close()
