@@ -54,7 +54,7 @@ class Endpointer:
         frame_ms: int = 20,
         start_ratio: float = 0.8,
         min_dbfs: float = -50.0,
-        tail_db: float = 15.0,
+        tail_db: float = 25.0,
         gate_db: float = 9.0,
     ) -> None:
         if sample_rate not in (8000, 16000, 32000, 48000):
@@ -170,7 +170,7 @@ class Endpointer:
         voiced = [rms for _, rms, v in frames if v]
         if not voiced:
             return self._last_voiced_end
-        floor = max(self._min_rms, float(np.median(voiced)) * self._tail)
+        floor = max(self._min_rms, float(np.median(voiced)) * self._tail, (self._floor or 0.0) * self._gate)
         for t0, rms, _ in reversed(frames):
             if rms >= floor:
                 return t0 + f
