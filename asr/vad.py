@@ -143,7 +143,7 @@ class Endpointer:
             self._window.append(voiced)
             if sum(self._window) >= self._need:
                 first = next(i for i, v in enumerate(self._window) if v)
-                onset = now - (len(self._window) - first) * f
+                onset = self._refined_start(now - (len(self._window) - first) * f)
                 self._speaking = True
                 self._silence_run = 0
                 self._speech_frames = len(self._window) - first
@@ -163,6 +163,18 @@ class Endpointer:
         if self._speech_frames >= self._max_frames:
             return [self._end(VadEvent.MAX_LENGTH, now)]
         return []
+
+    def _refined_start(self, onset: float, max_back: float = 0.2) -> float:
+        """Move the onset back over the quiet attack webrtcvad does not call speech yet."""
+        f = self.frame_ms / 1000
+        gate = max(self._min_rms, (self._floor or 0.0) * self._gate)
+        for t0, rms, _ in reversed(self._levels):
+            if t0 >= onset - 1e-9:
+                continue
+            if rms < gate or onset - t0 > max_back + 1e-9:
+                break
+            onset = t0
+        return onset
 
     def _refined_end(self) -> float:
         f = self.frame_ms / 1000

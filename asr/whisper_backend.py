@@ -60,9 +60,10 @@ class WhisperOptions:
     text_weight: float = 10.0
     temperature: float = 2.0  # softmax temperature turning fused scores into posteriors
     prune_above: int = 40  # expectations with more phrases get pruned with a first pass
-    prune_labels: int = 5  # labels kept by the pruning pass
-    partial_every_s: float = 0.8  # decode the audio so far this often during speech
-    speculate_after_ms: int = 200  # trailing silence that starts the final decode early
+    prune_after_ms: int = 1200  # voiced audio heard before the pruning pass runs
+    prune_labels: int = 8  # labels kept by the pruning pass (recall@8 ~90% on 70% of the audio)
+    partial_every_s: float = 1.0  # decode the audio so far this often during speech (partial text)
+    speculate_after_ms: int = 160  # trailing silence that starts the final decode early
     max_prompt_tokens: int = 120
     text_prompt: bool = False  # vocabulary prompt for the free decoding (measured: it makes
     # Whisper copy prompt words, which then mislead the fusion: 71% -> 65% on dev)
@@ -427,6 +428,7 @@ class WhisperStream(RecognitionStream):
         self._job: Future | None = None
         self._last_partial_at = 0
         self._scored = False
+        self._job_scores = False
         self._spec: tuple[int, Future] | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -455,22 +457,29 @@ class WhisperStream(RecognitionStream):
         o = self.engine.options
         if self._prep is None or self._voiced_ms < 300:
             return
-        busy = self._job is not None and not self._job.done()
-        if busy:
-            return
+        running = self._job is not None and not self._job.done()
         n = len(self._pcm)
         if self._trailing_ms >= o.speculate_after_ms and self._spec is None:
+            # the pruning pass is worth waiting for; a text-only partial is not
+            if running and self._job_scores:
+                return
             snapshot = bytes(self._pcm)
             self._spec = (n, self.rec.pool.submit(self._final, snapshot, self._keep))
-            self._job = self._spec[1]
             return
-        if self._trailing_ms == 0 and (n - self._last_partial_at) >= o.partial_every_s * self.sample_rate * 2:
-            self._last_partial_at = n
-            large = len(self._prep.items) > o.prune_above
-            score = large and not self._scored and self._voiced_ms >= 800
-            if score:
+        if running or self._trailing_ms:
+            return
+        large = len(self._prep.items) > o.prune_above
+        if large and not self._scored:
+            if self._voiced_ms >= o.prune_after_ms:  # pruning pass: score every phrase once, keep the likeliest labels
                 self._scored = True
-            self._job = self.rec.pool.submit(self._first_pass, bytes(self._pcm), score)
+                self._job_scores = True
+                self._last_partial_at = n
+                self._job = self.rec.pool.submit(self._first_pass, bytes(self._pcm), True)
+            return
+        if (n - self._last_partial_at) >= o.partial_every_s * self.sample_rate * 2:
+            self._last_partial_at = n
+            self._job_scores = False
+            self._job = self.rec.pool.submit(self._first_pass, bytes(self._pcm), False)
 
     def _to16k(self, pcm: bytes) -> bytes:
         return audio.resample(pcm, self.sample_rate, RATE)
@@ -503,8 +512,8 @@ class WhisperStream(RecognitionStream):
             # audio after the snapshot had no speech (any voiced frame cancels the speculation)
             result = await asyncio.wrap_future(spec[1])
         else:
-            if self._job is not None and not self._job.done():
-                await asyncio.wrap_future(self._job)  # let a running first pass finish (it is ours)
+            if self._job is not None and not self._job.done() and self._job_scores:
+                await asyncio.wrap_future(self._job)  # the pruning pass is about to narrow the search
             result = await loop.run_in_executor(self.rec.pool, self._final, bytes(self._pcm), self._keep)
         return Transcript(text=result.text, confidence=result.confidence, words=result.words, scores=result.scores,
                           audio_seconds=seconds, decode_seconds=time.perf_counter() - t0)

@@ -158,7 +158,9 @@ class CallSession:
 
     async def _rescue(self) -> bool:
         """After an internal error, hand a caller who is still there to an agent."""
-        if self.media is None or getattr(self.media, "hung_up", True) or self.outcome.transferred:
+        if self.outcome.transferred or getattr(self.agi, "hung_up", False):
+            return False
+        if self.media is not None and getattr(self.media, "hung_up", False):
             return False
         try:
             from dialogs.actions import Transfer

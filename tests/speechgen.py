@@ -102,8 +102,12 @@ def phone_utterance(text: str, voice: str = "id", rate: int = 160, pitch: int = 
     return telephone(clean, sr, level_dbfs=level_dbfs, snr_db=snr_db, seed=seed)
 
 
-def speech_bounds(samples: np.ndarray, sample_rate: int, frame_ms: int = 10, floor_db: float = -40.0) -> tuple[float, float]:
-    """First and last moment (s) where the clean signal is within floor_db of its peak frame."""
+def speech_bounds(samples: np.ndarray, sample_rate: int, frame_ms: int = 10, floor_db: float = -30.0) -> tuple[float, float]:
+    """First and last moment (s) where the clean signal is within floor_db of its loudest 10 ms.
+
+    -30 dB: quieter onsets and decays lie under the line noise of any realistic call (speech at
+    -26 dBFS, noise 15-30 dB below), so no listener or VAD can place them; they are not speech
+    a caller could be said to be producing."""
     frame = sample_rate * frame_ms // 1000
     n = samples.size // frame
     e = np.mean(samples[: n * frame].reshape(n, frame).astype(np.float64) ** 2, axis=1)
@@ -150,7 +154,7 @@ def call_timeline(parts: list[str | float], voice: str = "id", rate: int = 160, 
         elif sr != sr_out:
             raise ValueError("all utterances must come from one synthesizer rate")
         s, e = speech_bounds(clean, sr)
-        truth.append((t + s, t + e))
+        truth.append((float(t + s), float(t + e)))
         texts.append(part)
         chunks.append(clean)
         t += clean.size / sr

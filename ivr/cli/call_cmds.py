@@ -89,6 +89,9 @@ def call(
             raise typer.Exit(2)
         agi = (host or "127.0.0.1", int(port))
     settings = _settings(config)
+    from ivr.logging import configure_logging
+
+    configure_logging("WARNING", settings.log_format)  # the conversation is the output here
     printer = _Printer(as_json)
     try:
         report, turns = asyncio.run(_run_call(settings, script, agi, caller_id, 1.0 if realtime else 20.0, printer))

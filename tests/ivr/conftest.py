@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 
@@ -81,7 +82,8 @@ class Hotline:
         return [d for (_, _, k, d) in self.events if k == kind]
 
 
-async def make_hotline(engines: Engines, tmp_path: Path, ami: Any = None, **overrides: Any) -> Hotline:
+async def make_hotline(engines: Engines, tmp_path: Path, ami: Any = None, store: Any = None,
+                       **overrides: Any) -> Hotline:
     import time
 
     from ivr.app import Controller
@@ -96,9 +98,10 @@ async def make_hotline(engines: Engines, tmp_path: Path, ami: Any = None, **over
     opts.update(overrides)
     settings = load_settings(**opts)
     settings.ensure_dirs()
-    store = Store(f"sqlite:///{tmp_path / 'ivr.sqlite3'}", outbox_dir=settings.outbox_dir,
-                  recordings_dir=settings.recordings_dir)
-    await store.amigrate()
+    if store is None:
+        store = Store(f"sqlite:///{tmp_path / 'ivr.sqlite3'}", outbox_dir=settings.outbox_dir,
+                      recordings_dir=settings.recordings_dir)
+        await store.amigrate()
     rt = Runtime(settings=settings, script=engines.script, recognizer=engines.recognizer,
                  synthesizer=engines.synthesizer, prompts=engines.prompts, store=store,
                  script_name=engines.script.name, script_version="test")
@@ -125,3 +128,21 @@ async def hotline(engines, tmp_path):
         yield hl
     finally:
         await close_hotline(hl)
+
+
+# ------------------------------------------------------------------ heard-audio checks
+
+RATE = 8000
+
+
+def frames_found(heard: bytes, prompt: bytes, start_s: float = 0.0, end_s: float = 3.0,
+                 frame_bytes: int = 320) -> float:
+    """Share of the prompt's non-silent 20 ms frames (as the controller sends them: slices of
+    the prompt from its start) found byte for byte in what the caller heard."""
+    first = int(start_s * 50)
+    last = int(end_s * 50)
+    frames = [prompt[i * frame_bytes:(i + 1) * frame_bytes] for i in range(first, last)]
+    frames = [f for f in frames if len(f) == frame_bytes and np.abs(np.frombuffer(f, "<i2")).max() > 300]
+    if not frames:
+        return 0.0
+    return sum(1 for f in frames if f in heard) / len(frames)

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from ivr.simcaller import Answer, Goal, ReactiveCaller, run_caller, service_state
-from tests.ivr.callcheck import frames_found
+from tests.ivr.conftest import frames_found
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,7 @@ async def test_ask_about_ktp_by_voice_and_hear_the_answer(hotline, engines, call
                 speech=[caller_speech("saya mau membuat KTP elektronik", 1),
                         caller_speech("bagaimana cara bikin e-KTP", 2)],
                 yes=caller_speech("ya", 1), no=caller_speech("tidak", 1),
-                success_state=target, listen_after_success_s=3.0)
+                success_state=target, listen_after_success_s=3.0, barge_in_after_s=1.5)
     caller = ReactiveCaller(script, goal, speed=4.0)
     res = await run_caller(hotline.peer, hotline.router, caller)
 

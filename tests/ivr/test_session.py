@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from ivr.simcaller import Answer, Goal, ReactiveCaller, run_caller
-from tests.ivr.callcheck import frames_found
+from tests.ivr.conftest import frames_found
 from tests.ivr.conftest import close_hotline, make_hotline
 
 
@@ -42,7 +42,16 @@ async def test_agi_only_mode_plays_files_records_speech_and_takes_keys(engines, 
         await close_hotline(hl)
 
 
-async def test_keypad_turns_store_reply_times(hotline, engines):
+async def test_keypad_turns_store_reply_times(engines, tmp_path, make_store):
+    # on SQLite and on PostgreSQL (tests/conftest.py's store backends)
+    hotline = await make_hotline(engines, tmp_path, store=await make_store(outbox_dir=tmp_path / "outbox"))
+    try:
+        await _keypad_turns(hotline, engines)
+    finally:
+        await close_hotline(hotline)
+
+
+async def _keypad_turns(hotline, engines):
     goal = Goal(answers={"main_menu": Answer(keys="1"), "menu_kependudukan": Answer(keys="2")},
                 success_state="info_kk", barge_in_after_s=0.3, listen_after_success_s=0.3)
     caller = ReactiveCaller(engines.script, goal, speed=20.0)
@@ -83,3 +92,46 @@ def test_call_steps_are_checked(bad):
 
     with pytest.raises(StepError):
         parse_steps([bad])
+
+
+async def test_call_logs_are_json_with_the_call_id_and_no_caller_number(hotline, engines):
+    import io
+    import json
+    import logging
+
+    from ivr.logging import configure_logging
+
+    buf = io.StringIO()
+    handler = configure_logging("INFO", "json", stream=buf)
+    try:
+        goal = Goal(answers={"main_menu": Answer(keys="9")}, barge_in_after_s=0.3, max_turns=2)
+        caller = ReactiveCaller(engines.script, goal, speed=20.0)
+        await run_caller(hotline.peer, hotline.router, caller, caller_id="081299998888")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    lines = [json.loads(x) for x in buf.getvalue().splitlines() if x.strip()]
+    call_id = (await hotline.store.list_calls())[0].id
+    mine = [x for x in lines if x.get("call_id") == call_id]
+    msgs = {x["msg"] for x in mine}
+    assert {"call started", "turn", "call ended"} <= msgs
+    assert "081299998888" not in buf.getvalue()
+
+
+async def test_media_that_never_comes_up_hands_the_caller_to_an_agent(engines, tmp_path):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead = s.getsockname()[1]
+    s.close()  # nothing listens there: Asterisk's AudioSocket connect fails, EXEC returns -1
+    hl = await make_hotline(engines, tmp_path, audiosocket_advertise=f"127.0.0.1:{dead}")
+    try:
+        from telephony import Silence
+
+        res = await hl.peer.place_call([Silence(3.0)], realtime=True, max_seconds=30)
+        assert res.ended_by == "transfer" and res.variables["IVR_TRANSFER"] == "1"
+        call = (await hl.store.list_calls())[0]
+        assert call.end_reason == "error_transferred" and call.ended_at is not None
+        assert [h.reason for h in await hl.store.get_handoffs(call.id)] == ["error"]
+    finally:
+        await close_hotline(hl)
