@@ -7,11 +7,9 @@ recognizer's worker pool, and ``finish`` awaits it without blocking the event lo
 
 from __future__ import annotations
 
-import asyncio
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -122,19 +120,3 @@ class Recognizer(ABC):
 def default_workers() -> int:
     """Worker threads for decoding: one per core."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
-
-
-_POOL: ThreadPoolExecutor | None = None
-
-
-def shared_pool() -> ThreadPoolExecutor:
-    """One decoding pool for the whole process, sized to the cores."""
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=default_workers(), thread_name_prefix="asr")
-    return _POOL
-
-
-async def run_in_pool(pool: ThreadPoolExecutor, fn, *args):
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(pool, fn, *args)

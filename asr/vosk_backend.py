@@ -17,7 +17,6 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from . import audio
 from .base import (
     AudioFormatError, Expectation, ModelCorruptError, ModelNotFoundError, RecognitionStream, Recognizer,
     Transcript, Word, default_workers,

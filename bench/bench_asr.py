@@ -129,7 +129,7 @@ async def bench_whisper(args, spec, script):
         lat.append(dt)
         lat_ok += res.best_label == label
     out = {
-        "engine": "whisper-base int8 (constrained scoring + prompted decoding, fused)",
+        "engine": "whisper-base int8 (constrained phrase scoring fused with free decoding)",
         "utterances": n,
         "intent_accuracy": round(ok / n, 3),
         "intent_accuracy_with_dialog_matcher": round(fused_ok / n, 3),

@@ -197,7 +197,9 @@ async def task_success(rt, peer, router, speech_for, n: int, concurrency: int) -
             "turns_median": statistics.median(o.turns for o in ok) if ok else None,
             "keypad_share": sum(1 for o in ok if o.keypad_used) / len(ok) if ok else None,
             "confirmations_median": statistics.median(o.confirmations for o in ok) if ok else None,
-            "failed": sorted({i for i, o in outcomes if not o.success})}
+            "failed": sorted({i for i, o in outcomes if not o.success}),
+            "failures": [{"intent": i, "turns": o.turns, "states": o.states[-6:], "said": o.said[-4:]}
+                         for i, o in outcomes if not o.success][:10]}
 
 
 def main() -> None:
