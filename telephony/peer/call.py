@@ -339,7 +339,9 @@ class PeerCall:
         while not cond():
             if self._over.is_set() or self.dead:
                 return
-            if (self.now() - start) * self.speed >= timeout_s:
+            # The controller plays in real time whatever the caller's speed-up, so a wait on
+            # the controller is timed in real seconds.
+            if self.now() - start >= timeout_s:
                 self._warn(f"{what}: timed out after {timeout_s}s")
                 return
             await self._send_frame(SILENCE_FRAME, False)
