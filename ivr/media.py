@@ -158,12 +158,15 @@ class AudioSocketMedia:
         self.hung_up = False
         self.speaking = False
         self.frames_in = 0
+        self.frames_filled = 0
+        self._last_frame_at = time.monotonic()
 
     # -- lifecycle
     async def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self._read_frames(), name="media-frames"),
             asyncio.create_task(self._read_dtmf(), name="media-dtmf"),
+            asyncio.create_task(self._fill_gaps(), name="media-gaps"),
         ]
 
     def drop_pending_speech(self) -> None:
@@ -209,6 +212,24 @@ class AudioSocketMedia:
             log.debug("frame reader ended: %s", exc)
         self._set_hangup()
 
+    async def _fill_gaps(self, every: float = 0.1) -> None:
+        """Treat a pause in caller frames as silence.
+
+        Phones and trunks that suppress silence (and Local channels) send no frames while the
+        caller is quiet; Asterisk forwards nothing then. Without frames the endpointer would
+        never see the end of an utterance, so time without frames is fed to it as silence."""
+        frame = self.sample_rate * 2 // 50
+        while not self.hung_up:
+            await asyncio.sleep(every)
+            now = time.monotonic()
+            gap = now - self._last_frame_at
+            if gap >= every:
+                n = int(gap / 0.02)
+                for _ in range(n):
+                    self._on_frame(bytes(frame), now, filled=True)
+                self.frames_filled += n
+                self._last_frame_at += n * 0.02
+
     async def _read_dtmf(self) -> None:
         try:
             async for digit in self.channel.dtmf():
@@ -218,10 +239,12 @@ class AudioSocketMedia:
         except Exception as exc:
             log.debug("dtmf reader ended: %s", exc)
 
-    def _on_frame(self, pcm: bytes, now: float) -> None:
+    def _on_frame(self, pcm: bytes, now: float, filled: bool = False) -> None:
         if not pcm:
             return
-        self.frames_in += 1
+        if not filled:
+            self.frames_in += 1
+            self._last_frame_at = max(self._last_frame_at, now)
         start = self._clock.total
         self._clock.add(len(pcm) / 2 / self.sample_rate, now)
         if self._utt is not None:

@@ -55,7 +55,7 @@ class CallChannel:
     """Caller audio and DTMF in, our audio out, for one call."""
 
     def __init__(self, uuid: str, proto: "_AudioSocketProtocol", max_frames: int = 250,
-                 max_digits: int = 64, max_lag: float = 0.06) -> None:
+                 max_digits: int = 64, max_lag: float = 0.06, keepalive: float | None = 0.5) -> None:
         self.uuid = uuid
         self._proto = proto
         self.sample_rate = 8000
@@ -66,6 +66,7 @@ class CallChannel:
         self.dropped_digits = 0
         self.frames_received = 0
         self.frames_sent = 0
+        self.keepalive_frames = 0
         self._frames: deque[bytes] = deque()
         self._max_frames = max_frames
         self._digits: deque[str] = deque()
@@ -81,6 +82,31 @@ class CallChannel:
         self._max_lag = max_lag
         self._sleeper: asyncio.Future | None = None
         self._exec_task: asyncio.Task | None = None
+        # app_audiosocket.c ends the session (EXEC returns -1, "Reached timeout after 2000 ms
+        # of no activity") when neither side has sent anything for MAX_WAIT_TIMEOUT_MSEC
+        # (2000 ms, not configurable). A caller whose phone suppresses silence sends nothing
+        # while quiet, so while we play nothing either we send one silent frame every
+        # ``keepalive`` seconds.
+        self._keepalive = keepalive
+        self._last_sent = 0.0
+        self._keepalive_handle: asyncio.TimerHandle | None = None
+        if keepalive:
+            loop = asyncio.get_running_loop()
+            self._last_sent = loop.time()
+            self._keepalive_handle = loop.call_later(keepalive, self._keepalive_tick)
+
+    def _keepalive_tick(self) -> None:
+        self._keepalive_handle = None
+        if self._ended or not self._keepalive:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if not self._playing and now - self._last_sent >= self._keepalive:
+            self._proto.send(encode_audio(bytes(self.frame_bytes), self.sample_rate))
+            self.keepalive_frames += 1
+            self._last_sent = now
+        wait = max(0.02, self._last_sent + self._keepalive - now) if self._playing == 0 else self._keepalive
+        self._keepalive_handle = loop.call_later(wait, self._keepalive_tick)
 
     # -- input from the protocol ---------------------------------------------------------
     def _on_audio(self, f: AudioFrame) -> None:
@@ -107,6 +133,9 @@ class CallChannel:
         if self._ended:
             return
         self._ended = True
+        if self._keepalive_handle is not None:
+            self._keepalive_handle.cancel()
+            self._keepalive_handle = None
         self.hung_up = hung_up
         self.error = error
         self._stop_gen += 1
@@ -205,6 +234,7 @@ class CallChannel:
                     off += fs
                     self._proto.send(encode_audio(chunk, rate))
                     self.frames_sent += 1
+                    self._last_sent = loop.time()
                     self._next_at += len(chunk) / (2 * rate)
                 await self._sleep_until(self._next_at)
                 return gen == self._stop_gen and not self._ended
@@ -218,6 +248,7 @@ class CallChannel:
             return False
         self._proto.send(encode_audio(pcm[: len(pcm) - len(pcm) % 2], self.sample_rate))
         self.frames_sent += 1
+        self._last_sent = asyncio.get_running_loop().time()
         return True
 
     async def close(self, timeout: float = 2.0) -> None:
@@ -360,7 +391,7 @@ class AudioSocketServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 9092, advertise: str | None = None, *,
                  uuid_timeout: float = 5.0, max_frames: int = 250, max_payload: int = 8192,
-                 max_write_buffer: int = 1 << 20) -> None:
+                 max_write_buffer: int = 1 << 20, keepalive: float | None = 0.5) -> None:
         self.host = host
         self._port = port
         self._advertise = advertise
@@ -368,6 +399,7 @@ class AudioSocketServer:
         self.max_frames = max_frames
         self.max_payload = max_payload
         self.max_write_buffer = max_write_buffer
+        self.keepalive = keepalive
         self._server: asyncio.AbstractServer | None = None
         self._waiting: dict[_uuid.UUID, asyncio.Future] = {}
         self._conns: set[_AudioSocketProtocol] = set()
@@ -423,7 +455,7 @@ class AudioSocketServer:
         if fut is None or fut.done():
             log.warning("AudioSocket: refusing connection from %s with unknown or late UUID %s", proto.peer, u)
             return None
-        ch = CallChannel(str(u), proto, max_frames=self.max_frames)
+        ch = CallChannel(str(u), proto, max_frames=self.max_frames, keepalive=self.keepalive)
         fut.set_result(ch)
         return ch
 

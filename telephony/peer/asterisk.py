@@ -69,7 +69,8 @@ class AsteriskPeer:
     def start_call(self, script: list, caller_id: str = "08123456789", args: list[str] | tuple[str, ...] = (),
                    realtime: bool | float = True, *, variables: dict[str, str] | None = None,
                    on_event: Callable | None = None, caller_name: str = "", dnid: str = "",
-                   max_seconds: float = 600.0, channel: str | None = None) -> PeerCall:
+                   max_seconds: float = 600.0, channel: str | None = None,
+                   silence_suppression: bool = False) -> PeerCall:
         if realtime is True:
             speed = 1.0
         elif realtime is False:
@@ -79,7 +80,8 @@ class AsteriskPeer:
             if speed <= 0:
                 raise ValueError("speed factor must be positive")
         call = PeerCall(self, script, caller_id=caller_id, args=list(args), speed=speed, variables=variables,
-                        on_event=on_event, caller_name=caller_name, dnid=dnid, max_seconds=max_seconds, channel=channel)
+                        on_event=on_event, caller_name=caller_name, dnid=dnid, max_seconds=max_seconds, channel=channel,
+                        silence_suppression=silence_suppression)
         self.calls.add(call)
         task = asyncio.get_running_loop().create_task(call.run())
         task.add_done_callback(lambda _t: self.calls.discard(call))

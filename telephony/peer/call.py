@@ -128,8 +128,12 @@ class PeerCall:
 
     def __init__(self, peer: "AsteriskPeer", script: list, *, caller_id: str, args: list[str],
                  speed: float, variables: dict[str, str] | None, on_event: Callable | None,
-                 caller_name: str, dnid: str, max_seconds: float, channel: str | None = None) -> None:
+                 caller_name: str, dnid: str, max_seconds: float, channel: str | None = None,
+                 silence_suppression: bool = False) -> None:
         n = next(self._seq)
+        #: a phone or trunk that sends no frames while the caller is quiet (VAD/DTX on the
+        #: caller's side): silence is timed but not sent, as Asterisk forwards nothing then
+        self.silence_suppression = silence_suppression
         self.peer = peer
         self.script = list(script)
         self.speed = float(speed)
@@ -153,6 +157,7 @@ class PeerCall:
         self._notified = False
         self._executing = False
         self._inbox: _Inbox | None = None
+        self._as_activity = 0.0
         self._dtmf_backlog: deque[str] = deque(maxlen=32)
         self._heard = bytearray()
         self._voiceq: deque[bytes] = deque()
@@ -321,7 +326,8 @@ class PeerCall:
         if self._over.is_set() or self.dead:
             return
         self._sent += frame
-        self._emit(("audio", frame, speech))
+        if speech or not self.silence_suppression:
+            self._emit(("audio", frame, speech))
 
     async def _say(self, pcm8k: bytes) -> None:
         self.result_obj.speech_starts.append(self.now())
@@ -1015,10 +1021,22 @@ class PeerCall:
         recv = self._loop.create_task(self._as_receive(reader, entry))  # type: ignore[union-attr]
         recv.add_done_callback(lambda t: box.put(("socket_closed", "cancelled" if t.cancelled() else
                                                   ("error" if t.exception() else t.result()))))
+        loop = self._loop
+        self._as_activity = loop.time()  # type: ignore[union-attr]
         try:
             while True:
-                item = await box.get(None)
+                # app_audiosocket.c: MAX_WAIT_TIMEOUT_MSEC 2000 -- no frame either way for 2 s
+                # ends the session ("Reached timeout after 2000 ms of no activity"), EXEC -1.
+                item = await box.get(self._as_activity + 2.0)
+                if item is None:
+                    if loop.time() < self._as_activity + 2.0:  # type: ignore[union-attr]
+                        continue
+                    self._warn(f"Reached timeout after 2000 ms of no activity on AudioSocket connection {uid}")
+                    entry.how = "inactivity"
+                    result = -1
+                    break
                 kind = item[0]
+                self._as_activity = loop.time()  # type: ignore[union-attr]
                 if kind == "audio":
                     writer.write(encode_audio(item[1]))
                     entry.frames_out += 1
@@ -1065,6 +1083,7 @@ class PeerCall:
                         break
                     if type(ev) is AudioFrame:
                         entry.frames_in += 1
+                        self._as_activity = self._loop.time()  # type: ignore[union-attr]
                         pcm = ev.pcm if ev.sample_rate == RATE else resample(ev.pcm, ev.sample_rate, RATE)
                         self._on_media_frame(pcm)
                     elif type(ev) is HangupFrame:

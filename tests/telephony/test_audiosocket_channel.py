@@ -231,3 +231,36 @@ async def test_unpaced_burst_overflows_the_voice_queue_like_asterisk():
     assert heard_frames == 300                       # all arrived on the socket ...
     assert res.heard_seconds < 250 * 0.02 + 1.5       # ... but the burst could not all be heard
     assert tone(1.0, 600) in res.heard_pcm            # paced audio arrives complete
+
+
+async def test_idle_channel_keeps_asterisk_from_timing_out():
+    """app_audiosocket.c ends the session after 2000 ms with no traffic either way
+    (MAX_WAIT_TIMEOUT_MSEC). A caller whose phone suppresses silence sends nothing, so while
+    nothing plays the channel must send silent frames well inside that limit."""
+    audio = AudioSocketServer(port=0, keepalive=0.5)
+    await audio.start()
+    u, fut = audio.expect()
+    reader, writer = await asyncio.open_connection("127.0.0.1", audio.port)
+    writer.write(encode_uuid(uuid.UUID(u)))
+    await writer.drain()
+    channel = await asyncio.wait_for(fut, 2)
+    loop = asyncio.get_running_loop()
+    arrivals = []
+    start = loop.time()
+    buf = b""
+    while loop.time() - start < 2.2:
+        try:
+            buf += await asyncio.wait_for(reader.read(4096), 2.3 - (loop.time() - start))
+        except asyncio.TimeoutError:
+            break
+        while len(buf) >= 3 and len(buf) >= 3 + int.from_bytes(buf[1:3], "big"):
+            kind, n = buf[0], int.from_bytes(buf[1:3], "big")
+            arrivals.append((loop.time() - start, kind, buf[3:3 + n]))
+            buf = buf[3 + n:]
+    writer.close()
+    await audio.close()
+    assert arrivals, "an idle channel sent nothing: Asterisk would end AudioSocket after 2 s"
+    gaps = [b[0] - a[0] for a, b in zip([(0.0, 0, b"")] + arrivals, arrivals)]
+    assert max(gaps) < 1.0
+    assert all(kind == 0x10 and payload == bytes(320) for _, kind, payload in arrivals)
+    assert channel.keepalive_frames == len(arrivals) >= 3
