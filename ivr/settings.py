@@ -345,7 +345,8 @@ class Settings(BaseSettings):
 
     # -- agents
     agent_queues: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["hotline"], description="comma-separated in the environment"
+        default_factory=lambda: ["hotline", "kependudukan", "pajak", "kesehatan", "sosial"],
+        description="queues agents answer; the first is the fallback (comma-separated in the environment)"
     )
     office_hours: str = Field(
         "Mon-Fri 08:00-16:00 Asia/Jakarta", description="when agents answer; see OfficeHours"

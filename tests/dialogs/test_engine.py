@@ -142,7 +142,7 @@ def test_transfer_failed_callback_flow_without_caller_id(script):
     e = started(script, caller_number="anonymous")
     out = e.handle(Pressed("0"))
     tr = out[-1]
-    assert isinstance(tr, Transfer) and tr.queue == "umum"
+    assert isinstance(tr, Transfer) and tr.queue == "hotline"
     assert tr.context["state"] == "main_menu" and "path" in tr.context
     e.handle(TransferFailed("no_agents"))
     assert e.state == "callback_offer_busy"

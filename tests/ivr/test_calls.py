@@ -108,13 +108,13 @@ async def test_ask_for_an_agent_by_voice(hotline, engines, caller_speech):
     caller = ReactiveCaller(engines.script, goal, speed=4.0)
     res = await run_caller(hotline.peer, hotline.router, caller, caller_id="081377778888")
     assert res.ended_by == "transfer", (caller.outcome, res.warnings)
-    # the script asks for its queue "umum"; the default configuration has only Asterisk's "hotline"
+    # the default script hands general requests to the sample queues.conf's "hotline"
     assert res.variables["IVR_TRANSFER"] == "1" and res.variables["IVR_QUEUE"] == "hotline"
     call_id = res.variables["IVR_CALL_ID"]
     ctx = await hotline.store.get_handoff_context(call_id)
     spoken = [t for t in ctx["transcript"] if t["who"] == "caller"]
     assert spoken and any("petugas" in (t.get("text") or "").lower() or t.get("intent") == "petugas" for t in spoken)
-    assert ctx["reason"] and ctx["queue"] == "hotline" and ctx["requested_queue"] == "umum" and ctx["caller"]
+    assert ctx["reason"] and ctx["queue"] == "hotline" and ctx["requested_queue"] == "hotline" and ctx["caller"]
     assert "081377778888" not in str(ctx)
     call = await hotline.store.get_call(call_id)
     assert call.end_reason == "transferred"

@@ -11,7 +11,7 @@ import pytest
 from ivr.simcaller import Answer, Goal, ReactiveCaller, run_caller
 from tests.ivr.conftest import close_hotline, make_hotline
 
-QUEUE = "hotline"  # the sample queues.conf queue; the script's "umum" maps to it by default
+QUEUE = "hotline"  # the sample queues.conf queue the default script hands calls to
 
 
 async def _ami_pair(queue_members: int, queue: str = QUEUE):
@@ -73,18 +73,18 @@ async def test_agent_by_keypad_transfers_with_variables_context_and_agent_connec
 
 
 async def test_caller_abandoning_the_queue_is_recorded(engines, tmp_path):
-    # a deployment whose Asterisk has the script's own queue: the call goes to "umum"
-    server, client = await _ami_pair(queue_members=1, queue="umum")
-    hl = await make_hotline(engines, tmp_path, ami=client, agent_queues=["umum", "hotline"])
+    # the script's own queue is configured (though not first): the call goes to "hotline"
+    server, client = await _ami_pair(queue_members=1, queue="hotline")
+    hl = await make_hotline(engines, tmp_path, ami=client, agent_queues=["kependudukan", "hotline"])
     try:
         caller = ReactiveCaller(engines.script, Goal(answers={"main_menu": Answer(keys="0")}, max_turns=3, barge_in_after_s=0.3), speed=20.0)
         res = await run_caller(hl.peer, hl.router, caller)
-        assert res.ended_by == "transfer" and res.variables["IVR_QUEUE"] == "umum"
+        assert res.ended_by == "transfer" and res.variables["IVR_QUEUE"] == "hotline"
         call_id = res.variables["IVR_CALL_ID"]
         server.emit("QueueCallerAbandon", ("Privilege", "agent,all"), ("Uniqueid", "someone-else"),
-                    ("Queue", "umum"), ("Position", "1"), ("HoldTime", "9"))
+                    ("Queue", "hotline"), ("Position", "1"), ("HoldTime", "9"))
         server.emit("QueueCallerAbandon", ("Privilege", "agent,all"), ("Uniqueid", res.call_id),
-                    ("Queue", "umum"), ("Position", "1"), ("HoldTime", "30"))
+                    ("Queue", "hotline"), ("Position", "1"), ("HoldTime", "30"))
 
         async def abandoned() -> bool:
             return (await hl.store.get_handoffs(call_id))[0].outcome == "abandoned"
@@ -126,3 +126,13 @@ async def test_no_agent_or_closed_offers_a_callback_ticket(engines, tmp_path, ca
         await close_hotline(hl)
         await client.close()
         await server.close()
+
+
+def test_queue_for_uses_the_scripts_queue_when_configured_else_the_first(tmp_path):
+    from ivr.handoff import Handoff
+    from ivr.settings import load_settings
+
+    h = Handoff(load_settings(data_dir=tmp_path, agent_queues=["hotline", "pajak"]), store=None)
+    assert h.queue_for("pajak") == "pajak"
+    assert h.queue_for("tidak-ada") == "hotline"
+    assert h.queue_for(None) == "hotline"
