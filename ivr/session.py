@@ -247,8 +247,14 @@ class CallSession:
             # speech over these prompts (barge-in) is recognised against what comes next
             self.media.stream_factory = (
                 (lambda la=upcoming: self.rt.open_stream(la, self.media.sample_rate)) if upcoming else None)
+        skip = self._announcements_to_skip(actions, Say, Transfer)
+        if skip:
+            skip = await self._unless_transfer_possible(skip, actions, Transfer)
         for action in actions:
             if isinstance(action, Say):
+                if id(action) in skip:
+                    self._emit("say_skipped", text=action.text)
+                    continue
                 if interrupted:
                     self._emit("say_skipped", text=action.text)
                     continue
@@ -282,6 +288,27 @@ class CallSession:
         self.outcome.end_reason = "completed"
         await self._hangup_agi()
         return None
+
+    @staticmethod
+    def _announcements_to_skip(actions: list, say_type: type, transfer_type: type) -> set[int]:
+        """The "please hold, connecting you" prompt right before a Transfer, if any."""
+        for i, action in enumerate(actions):
+            if isinstance(action, transfer_type) and i > 0 and isinstance(actions[i - 1], say_type):
+                return {id(actions[i - 1])}
+        return set()
+
+    async def _unless_transfer_possible(self, skip: set[int], actions: list, transfer_type: type) -> set[int]:
+        """Keep the hold announcement only if the hand-off can happen: a caller is never told
+        "connecting you" and then "no agent is available" (no agents logged in, closed hours)."""
+        handoff = getattr(self.rt, "handoff", None)
+        transfer = next(a for a in actions if isinstance(a, transfer_type))
+        if handoff is None:
+            return set()
+        try:
+            ok, _why = await handoff.availability(handoff.queue_for(getattr(transfer, "queue", None)))
+        except Exception:  # the transfer itself will find out and report it
+            return set()
+        return set() if ok else skip
 
     # ------------------------------------------------------------------ Say
     async def _say(self, action: Any) -> PlayResult:

@@ -119,6 +119,10 @@ async def test_no_agent_or_closed_offers_a_callback_ticket(engines, tmp_path, ca
         assert len(tickets) == 1 and tickets[0].kind == "callback"
         assert tickets[0].reporter_phone and "081311112222" not in tickets[0].reporter_phone  # masked
         assert tickets[0].extra and tickets[0].extra.get("reason") == case
+        # never "connecting you to an agent" followed by "no agent is available"
+        said = [d["text"] for d in hl.by_kind("say")]
+        assert not any("sambungkan ke petugas" in t for t in said), said
+        assert any("sambungkan ke petugas" in d["text"] for d in hl.by_kind("say_skipped"))
         handoffs = await hl.store.get_handoffs(call.id)
         assert [h.outcome for h in handoffs] == [case]
         assert await hl.store.get_handoff_context(call.id) is None  # nothing handed over
