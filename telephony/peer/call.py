@@ -257,11 +257,16 @@ class PeerCall:
         if not q:
             self._vq_head = max(t, self._vq_end)
         q.append(pcm)
-        self.result_obj.heard_times.append(t)
         self.result_obj.frames.append(FrameLog(t, "in", "audio", len(pcm)))
+        if not pcm.strip(b"\x00"):
+            # digital silence (a keep-alive frame): heard as silence, not as the controller
+            # speaking, so it neither counts as a reply nor delays "wait for the prompt"
+            self._play_voiceq(t)
+            return
+        self.result_obj.heard_times.append(t)
         # when this frame will be heard (after what is queued before it)
         frame_start = self._vq_head + (sum(len(p) for p in q) - len(pcm)) / (2 * RATE)
-        if self.last_heard is None or frame_start - self.last_heard > 0.1:
+        if self.last_heard is None or frame_start - self.last_heard > 0.5:  # not a pause inside a prompt
             self._event("heard_start", source="audiosocket")
         self.last_heard = frame_start
         self._play_voiceq(t)
@@ -379,7 +384,9 @@ class PeerCall:
                                       step.timeout, "WaitForPrompt")
         elif isinstance(step, S.WaitForSilence):
             start = self.now()
-            need = max(self._real(step.min_seconds), 0.1)
+            # the controller talks in real time whatever the caller's speed-up: its pauses are
+            # measured in real seconds too
+            need = max(step.min_seconds, 0.1)
             playing_at_start = self.last_heard is not None and start - self.last_heard < need
 
             def quiet() -> bool:

@@ -59,7 +59,7 @@ class CallResult:
     sent_pcm: bytes = b""               # what the caller sent (speech and silence)
     frames: list[FrameLog] = field(default_factory=list)
     audiosockets: list[AudioSocketLog] = field(default_factory=list)
-    heard_times: list[float] = field(default_factory=list)            # arrival time of each played frame
+    heard_times: list[float] = field(default_factory=list)            # arrival time of each played non-silent frame
     speech_ends: list[float] = field(default_factory=list)            # time the last speech frame of each utterance was sent
     speech_starts: list[float] = field(default_factory=list)
     hangup_notices: list[float] = field(default_factory=list)         # when HANGUP lines were written

@@ -60,7 +60,9 @@ class WaitForSilence:
 
     With ``require_audio`` (default) the wait first needs some audio from the controller after
     the step started (or audio still playing when it started), so "wait for the prompt to end"
-    does not fire before the prompt begins.
+    does not fire before the prompt begins. ``min_seconds`` and ``timeout`` are real seconds
+    even in a sped-up call, since the controller plays in real time. Digital silence
+    (keep-alive frames) is not counted as the controller speaking.
     """
 
     min_seconds: float = 0.8
