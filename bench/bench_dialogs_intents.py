@@ -22,7 +22,6 @@ import argparse
 import json
 import statistics
 import time
-from collections import Counter
 from pathlib import Path
 
 from dialogs import default_script_path, load_script

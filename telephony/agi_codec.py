@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from .errors import LocalProtocolError, ProtocolError
+from .lines import LineBuffer
 
 __all__ = [
     "NEED_DATA", "AgiEnvironment", "AgiReply", "AgiHangupNotice", "AgiConnectionClosed",
@@ -190,48 +191,12 @@ def parse_agi_args(line: str, max_args: int = 128) -> tuple[str, ...]:
     return tuple(argv)
 
 
-class _LineBuffer:
-    """A capped line splitter: ``pop_line`` returns a decoded line without ``\\n``, or None."""
-
-    __slots__ = ("_buf", "_scan", "max_line", "eof")
-
-    def __init__(self, max_line: int) -> None:
-        self._buf = bytearray()
-        self._scan = 0
-        self.max_line = max_line
-        self.eof = False
-
-    def feed(self, data: bytes) -> None:
-        if self.eof and data:
-            raise LocalProtocolError("data received after EOF")
-        self._buf += data
-
-    def pop_line(self) -> str | None:
-        i = self._buf.find(b"\n", self._scan)
-        if i < 0:
-            self._scan = len(self._buf)
-            if len(self._buf) > self.max_line:
-                raise ProtocolError(f"line longer than {self.max_line} bytes without newline")
-            return None
-        if i > self.max_line:
-            raise ProtocolError(f"line longer than {self.max_line} bytes")
-        raw = bytes(self._buf[:i])
-        del self._buf[: i + 1]
-        self._scan = 0
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        return raw.decode("utf-8", "replace")
-
-    def __len__(self) -> int:
-        return len(self._buf)
-
-
 class AgiCodec:
     """Controller (FastAGI server) side: env block, then replies to our commands."""
 
     def __init__(self, max_line: int = DEFAULT_MAX_LINE, max_header: int = DEFAULT_MAX_HEADER,
                  max_usage_lines: int = DEFAULT_MAX_USAGE_LINES) -> None:
-        self._lines = _LineBuffer(max_line)
+        self._lines = LineBuffer(max_line)
         self._max_header = max_header
         self._max_usage = max_usage_lines
         self._header: dict[str, str] = {}
@@ -342,7 +307,7 @@ class AgiPeerCodec:
 
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
         # res_agi.c reads commands into a fixed AGI_BUF_LEN (2048) buffer; we allow max_line.
-        self._lines = _LineBuffer(max_line)
+        self._lines = LineBuffer(max_line)
         self.state = "START"  # START -> READY ; CLOSED
         self.outstanding = 0
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping
 
+from .lines import LineBuffer
 from .errors import LocalProtocolError, ProtocolError
 
 __all__ = ["AmiMessage", "AmiBanner", "AmiCodec", "encode_message", "NEED_DATA"]
@@ -140,9 +141,7 @@ class AmiCodec:
         if role not in ("client", "server"):
             raise LocalProtocolError(f"unknown role {role!r}")
         self.role = role
-        self._buf = bytearray()
-        self._scan = 0
-        self._eof = False
+        self._lines = LineBuffer(max_line, "AMI line")
         self._need_banner = role == "client"
         self._headers: list[tuple[str, str]] = []
         self._msg_bytes = 0
@@ -151,34 +150,16 @@ class AmiCodec:
         self.max_headers = max_headers
 
     def receive_data(self, data: bytes) -> None:
-        if self._eof and data:
-            raise LocalProtocolError("data received after EOF")
-        self._buf += data
+        self._lines.feed(data)
 
     def receive_eof(self) -> None:
-        self._eof = True
-
-    def _pop_line(self) -> str | None:
-        i = self._buf.find(b"\n", self._scan)
-        if i < 0:
-            self._scan = len(self._buf)
-            if len(self._buf) > self.max_line:
-                raise ProtocolError(f"AMI line longer than {self.max_line} bytes")
-            return None
-        if i > self.max_line:
-            raise ProtocolError(f"AMI line longer than {self.max_line} bytes")
-        raw = bytes(self._buf[:i])
-        del self._buf[: i + 1]
-        self._scan = 0
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        return raw.decode("utf-8", "replace")
+        self._lines.eof = True
 
     def next_event(self):
         while True:
-            line = self._pop_line()
+            line = self._lines.pop_line()
             if line is None:
-                if self._eof and (self._buf or self._headers):
+                if self._lines.eof and (len(self._lines) or self._headers):
                     raise ProtocolError("connection closed inside an AMI message")
                 return NEED_DATA
             if self._need_banner:
