@@ -97,11 +97,13 @@ async def bench_whisper(args, spec, script):
                 "max_ms": round(1000 * max(lat)), "paced_accuracy": good / len(cands),
                 "batch_accuracy_same_utterances": batch_good / len(cands)}
     ok = base_ok = fused_ok = 0
-    conf_ok, fused_conf_ok, rtf, rtf_free, dec = [], [], [], [], []
+    conf_ok, fused_conf_ok, rtf, rtf_free, dec, cpu = [], [], [], [], [], []
     for label, text, pcm in data:
         secs = len(pcm) / 16000
         t = time.perf_counter()
+        c = time.process_time()  # the whole process: the recognizer's worker threads included
         tr = await rec.recognize(pcm, 8000, expect)
+        cpu.append(time.process_time() - c)
         d = time.perf_counter() - t
         dec.append(d)
         rtf.append(d / secs)
@@ -135,6 +137,7 @@ async def bench_whisper(args, spec, script):
         "intent_accuracy_with_dialog_matcher": round(fused_ok / n, 3),
         "baseline_free_transcription_accuracy": round(base_ok / n, 3),
         "median_decode_s": round(statistics.median(dec), 3),
+        "cpu_s_per_utterance_median": round(statistics.median(cpu), 3),
         "rtf_median": round(statistics.median(rtf), 3),
         "rtf_free_transcription_median": round(statistics.median(rtf_free), 3),
         "paced_utterances": len(cands),
@@ -148,8 +151,45 @@ async def bench_whisper(args, spec, script):
         "load_s": round(load_s, 2), "warm_up_s": round(warm_s, 2),
         "rss_mb": round(rss_mb(), 1), "rss_increase_mb": round(rss_mb() - m0, 1),
     }
+    if args.yesno:
+        out["yesno"] = await bench_yesno(rec, spec, script)
     rec.close()
     return out
+
+
+YESNO = (("yes", ("ya", "iya", "betul", "benar", "iya benar", "ya betul")),
+         ("no", ("tidak", "nggak", "bukan", "tidak bukan", "bukan itu", "enggak")))
+
+
+async def bench_yesno(rec, spec, script) -> dict:
+    """Confirmation answers (every voice): what ivr.understand passes to the dialog. A wrong
+    yes/no passed on is the costly error (the dialog acts on it); 'unsure' makes it ask again."""
+    from ivr.understand import fuse
+
+    listen = script.listen_action("yesno")
+    expect = Expectation(listen.expect, kind="yesno")
+    labels = list(expect.labels)
+    right = wrong = unsure = 0
+    cpu = []
+    for i, (label, words) in enumerate((lab, w) for lab, ws in YESNO for w in ws):
+        for vi, v in enumerate(spec["voices"]):
+            pcm = speechgen.phone_utterance(words, v["voice"], v["rate"], v["pitch"],
+                                            level_dbfs=spec["level_dbfs"][(i + vi) % len(spec["level_dbfs"])],
+                                            snr_db=spec["snr_db"][(i + vi) % len(spec["snr_db"])], seed=i)
+            c = time.process_time()
+            tr = await rec.recognize(pcm, 8000, expect)
+            cpu.append(time.process_time() - c)
+            u = fuse(tr, "yesno", labels, script.yesno_matcher)
+            if u.intent not in ("yes", "no"):
+                unsure += 1
+            elif u.intent == label:
+                right += 1
+            else:
+                wrong += 1
+                print(f"yes/no WRONG: said {words!r} heard {tr.text!r} -> {u.intent} {u.confidence:.2f}", flush=True)
+    n = right + wrong + unsure
+    return {"answers": n, "right": round(right / n, 3), "wrong": round(wrong / n, 3), "unsure_asked_again": round(unsure / n, 3),
+            "cpu_s_per_answer_median": round(statistics.median(cpu), 3)}
 
 
 def speechgen_16k(pcm8: bytes) -> bytes:
@@ -193,6 +233,7 @@ async def main() -> None:
     ap.add_argument("--tail-ms", type=int, default=500, help="endpointer end hangover fed after speech")
     ap.add_argument("--skip-vosk", action="store_true")
     ap.add_argument("--paced-only", action="store_true", help="only the live-paced latency figure")
+    ap.add_argument("--no-yesno", dest="yesno", action="store_false", help="skip the yes/no answers")
     args = ap.parse_args()
     from dialogs import default_script_path, load_script
 

@@ -2,7 +2,7 @@
 call, the largest load that keeps p95 <= 1.5 s, and task success of speaking callers.
 
     python bench/bench_calls.py                       # everything, default sizes
-    python bench/bench_calls.py --keypad 50,100,200 --speaking 1,2,4 --task 20
+    python bench/bench_calls.py --keypad 50,100,200 --speaking 1,2,4 --rounds 3 --task 20
 
 Scenarios (all real: FastAGI + AudioSocket controller, dialog engine, default script, prompt
 cache, SQLite store; Whisper-base for speech):
@@ -154,13 +154,13 @@ async def keypad(rt, peer, n: int, seen: set[str]) -> dict:
             "wall_s": s.wall}
 
 
-async def speaking(rt, peer, speech: list[bytes], n: int, seen: set[str]) -> dict:
+async def speaking(rt, peer, speech: list[bytes], n: int, seen: set[str], offset: int = 0) -> dict:
     from telephony import Hangup, SayPcm, Silence, WaitForPrompt
 
     with Sampler() as s:
         results = await asyncio.gather(*[
-            peer.place_call([WaitForPrompt(), Silence(0.8), SayPcm(speech[i % len(speech)], 8000), Silence(6.0),
-                             Hangup()], caller_id=f"0813{i:08d}", realtime=True)
+            peer.place_call([WaitForPrompt(), Silence(0.8), SayPcm(speech[(offset + i) % len(speech)], 8000),
+                             Silence(6.0), Hangup()], caller_id=f"0813{i:08d}", realtime=True)
             for i in range(n)])
         await asyncio.sleep(0.5)
     turns, ids = await turns_of(rt.store, seen)
@@ -170,7 +170,21 @@ async def speaking(rt, peer, speech: list[bytes], n: int, seen: set[str]) -> dic
     peer_view = [x * 1000 for r in results for x in r.response_latencies()]
     return {"n": n, "turns": len(lat), "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95),
             "asr_p50_ms": pct(asr, 50), "peer_p50_ms": pct(peer_view, 50),
-            "cpu_s_per_call": s.cpu / n, "mem_mb_per_call": max(0.0, s.peak - s.base) / n, "wall_s": s.wall}
+            "cpu_s_per_call": s.cpu / n, "mem_mb_per_call": max(0.0, s.peak - s.base) / n, "wall_s": s.wall,
+            "_lat": lat, "_asr": asr, "_peer": peer_view}
+
+
+def _pool_rounds(rounds: list[dict]) -> dict:
+    """One speaking figure from several rounds of N concurrent callers: percentiles over all
+    their turns, CPU and memory per call as medians of the rounds."""
+    lat = [x for r in rounds for x in r["_lat"]]
+    asr = [x for r in rounds for x in r["_asr"]]
+    peer_view = [x for r in rounds for x in r["_peer"]]
+    return {"n": rounds[0]["n"], "rounds": len(rounds), "turns": len(lat), "p50_ms": pct(lat, 50),
+            "p95_ms": pct(lat, 95), "asr_p50_ms": pct(asr, 50), "peer_p50_ms": pct(peer_view, 50),
+            "cpu_s_per_call": statistics.median(r["cpu_s_per_call"] for r in rounds),
+            "mem_mb_per_call": statistics.median(r["mem_mb_per_call"] for r in rounds),
+            "wall_s": sum(r["wall_s"] for r in rounds)}
 
 
 async def task_success(rt, peer, router, speech_for, n: int, concurrency: int) -> dict:
@@ -206,6 +220,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--keypad", default="50,100,200", help="concurrent keypad callers to try")
     ap.add_argument("--speaking", default="1,2,4", help="concurrent speaking callers to try")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of each speaking N (pooled percentiles)")
     ap.add_argument("--task", type=int, default=24, help="task-success callers (0 = skip)")
     ap.add_argument("--task-concurrency", type=int, default=2)
     ap.add_argument("--data-dir", default=None)
@@ -257,7 +272,9 @@ async def run(args) -> dict:
     speech = [speech_for(text, i) for i, (_, text) in enumerate(REQUESTS[:4])]
     sp = []
     for n in [int(x) for x in args.speaking.split(",") if x]:
-        r = await speaking(rt, peer, speech, n, seen)
+        # several rounds per N: one round of N callers gives only N turns to take medians of
+        rounds = [await speaking(rt, peer, speech, n, seen, offset=k * n) for k in range(args.rounds)]
+        r = _pool_rounds(rounds)
         sp.append(r)
         print(f"speaking N={n:4d}: speech end->reply p50 {_f(r['p50_ms'])} ms, p95 {_f(r['p95_ms'])} ms "
               f"(recognition p50 {_f(r['asr_p50_ms'])} ms; caller's view p50 {_f(r['peer_p50_ms'])} ms); "
