@@ -166,7 +166,6 @@ class Endpointer:
 
     def _refined_start(self, onset: float, max_back: float = 0.2) -> float:
         """Move the onset back over the quiet attack webrtcvad does not call speech yet."""
-        f = self.frame_ms / 1000
         gate = max(self._min_rms, (self._floor or 0.0) * self._gate)
         for t0, rms, _ in reversed(self._levels):
             if t0 >= onset - 1e-9:

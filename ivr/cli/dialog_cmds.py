@@ -36,7 +36,7 @@ def validate(
     schema: bool = typer.Option(False, "--schema", help="Print the script JSON schema (for editors) and exit."),
 ) -> None:
     """Check a dialog script: schema, transitions, reachability, prompt variables."""
-    out, err = Console(), Console(stderr=True)
+    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     if schema:
         from dialogs.schema import SCHEMA
 
@@ -58,7 +58,7 @@ def nlu(
     audio: Optional[list[Path]] = typer.Option(None, "--audio", help="Audio file(s) to recognise."),
 ) -> None:
     """Intent, confidence and slots of an utterance as JSON ({"intent", "confidence", "slots"})."""
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     if audio:
         from ivr.speech_nlu import nlu_audio  # lazy: speech models are heavy
 
@@ -92,7 +92,7 @@ def test_script(
     from dialogs import ScriptError
     from dialogs.testcases import default_cases_path, load_cases, run_cases
 
-    out, err = Console(), Console(stderr=True)
+    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     sc = _load(script, err)
     path = cases or default_cases_path(script)
     try:
@@ -131,7 +131,7 @@ def chat(
                          LookupTicket, NoInput, Pressed, Say, TicketCreated, TicketStatus, Transfer,
                          TransferFailed)
 
-    out, err = Console(), Console(stderr=True)
+    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     sc = _load(script, err)
     engine = DialogEngine(sc)
     tickets: dict[str, str] = {}

@@ -44,7 +44,7 @@ def _synthesizer(settings: Any, coqui_python: Path | None) -> Any:
 def _fail(message: str) -> None:
     from rich.console import Console
 
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(1)
 
 

@@ -58,7 +58,7 @@ async def test_grammar_mode_on_8khz_mulaw_speech(vosk_ko):
 async def test_streaming_gives_partials_before_finish(vosk_ko):
     pcm = korean_8k("안녕하세요 오늘 날씨 어때요")
     stream = vosk_ko.open_stream(8000, None)
-    partials = await feed(stream, pcm, pace=0.001)
+    await feed(stream, pcm, pace=0.001)
     await asyncio.sleep(0.3)  # let the pool catch up
     assert stream.partial()  # text known before finish()
     result = await stream.finish()
