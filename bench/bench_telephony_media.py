@@ -118,7 +118,8 @@ def _instrument() -> None:
 
 
 async def run(streams: int, seconds: float, paced: bool, inside: list[float] | None = None) -> list[float]:
-    audio = AudioSocketServer(port=0)
+    # streams relay continuously; idle keep-alive frames (no sequence number) are off here
+    audio = AudioSocketServer(port=0, keepalive=None)
     await audio.start()
     futs = [audio.expect(_uuid(i))[1] for i in range(streams)]
 
