@@ -45,3 +45,15 @@ def sounds_dir(tmp_path_factory) -> Path:
     for i in range(10):
         write_wav(d / "xx" / "digits" / f"{i}.wav", tone(0.3, 300 + 40 * i))
     return d
+
+
+def decode_all(codec, data: bytes, need, chunk: int | None = None) -> list:
+    """Feed ``data`` to a sans-IO codec whole or in ``chunk``-byte pieces and collect every event
+    until the codec asks for more (``need`` is that codec module's NEED_DATA sentinel)."""
+    out = []
+    chunks = [data] if chunk is None else [data[i:i + chunk] for i in range(0, len(data), chunk)]
+    for c in chunks:
+        codec.receive_data(c)
+        while (ev := codec.next_event()) is not need:
+            out.append(ev)
+    return out

@@ -11,20 +11,14 @@ from telephony.agi_codec import (
 )
 from telephony.errors import LocalProtocolError, ProtocolError
 
-from .conftest import load_jsonl
+from .conftest import decode_all, load_jsonl
 
 HEADER = (b"agi_network: yes\nagi_network_script: hotline\nagi_request: agi://127.0.0.1:4573/hotline\n"
           b"agi_uniqueid: 1.2\nagi_accountcode: \nagi_arg_1: transfer\nagi_arg_2: two words\n\n")
 
 
 def events(codec, data: bytes, chunk: int | None = None):
-    out = []
-    chunks = [data] if chunk is None else [data[i:i + chunk] for i in range(0, len(data), chunk)]
-    for c in chunks:
-        codec.receive_data(c)
-        while (ev := codec.next_event()) is not NEED_DATA:
-            out.append(ev)
-    return out
+    return decode_all(codec, data, NEED_DATA, chunk)
 
 
 @pytest.mark.parametrize("chunk", [None, 1, 7])

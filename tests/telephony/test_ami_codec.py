@@ -8,17 +8,11 @@ from hypothesis import given, settings, strategies as st
 from telephony.ami_codec import NEED_DATA, AmiBanner, AmiCodec, encode_message
 from telephony.errors import LocalProtocolError, ProtocolError
 
-from .conftest import load_jsonl
+from .conftest import decode_all, load_jsonl
 
 
 def decode(codec, data: bytes, chunk: int | None = None):
-    out = []
-    chunks = [data] if chunk is None else [data[i:i + chunk] for i in range(0, len(data), chunk)]
-    for c in chunks:
-        codec.receive_data(c)
-        while (ev := codec.next_event()) is not NEED_DATA:
-            out.append(ev)
-    return out
+    return decode_all(codec, data, NEED_DATA, chunk)
 
 
 SAMPLE = (b"Asterisk Call Manager/11.0.0\r\n"

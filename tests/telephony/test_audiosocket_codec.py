@@ -13,19 +13,13 @@ from telephony.audiosocket_codec import (
 )
 from telephony.errors import LocalProtocolError, ProtocolError
 
-from .conftest import load_jsonl
+from .conftest import decode_all, load_jsonl
 
 U = uuid.UUID("4b6a3d1e-5f2c-4c8e-9a41-3f1d2c7e9b11")
 
 
 def decode(dec, data: bytes, chunk: int | None = None):
-    out = []
-    chunks = [data] if chunk is None else [data[i:i + chunk] for i in range(0, len(data), chunk)]
-    for c in chunks:
-        dec.receive_data(c)
-        while (ev := dec.next_event()) is not NEED_DATA:
-            out.append(ev)
-    return out
+    return decode_all(dec, data, NEED_DATA, chunk)
 
 
 @pytest.mark.parametrize("chunk", [None, 1, 5])
