@@ -34,17 +34,26 @@ def __getattr__(name: str):
 
 
 def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_model_dir=None,
-                      whisper_cache_dir=None, whisper_sha256=None) -> Recognizer:
+                      whisper_cache_dir=None, whisper_sha256=None, workers: int | None = None,
+                      threads: int | None = None, whisper_scoring: str = "auto",
+                      whisper_beam_size: int = 5, whisper_compute_type: str = "int8") -> Recognizer:
     """The configured recognizer. ``auto``: Vosk when a Vosk model directory is configured
-    (an Indonesian one, normally), else the bundled Whisper-base."""
+    (an Indonesian one, normally), else the bundled Whisper-base. ``workers``: utterances
+    decoded at once and ``threads``: threads one Whisper utterance may use (None: one per
+    core); ``whisper_scoring``: "auto", "full" or "fast" (see asr.whisper_backend)."""
     if engine == "auto":
         engine = "vosk" if vosk_model_dir else "whisper"
     if engine == "vosk":
         from .vosk_backend import VoskRecognizer
 
-        return VoskRecognizer(vosk_model_dir)
+        return VoskRecognizer(vosk_model_dir, workers=workers)
     if engine == "whisper":
-        from .whisper_backend import WhisperRecognizer
+        from .whisper_backend import WhisperOptions, WhisperRecognizer
 
-        return WhisperRecognizer(whisper_model_dir, whisper_cache_dir, whisper_sha256)
+        if whisper_scoring not in ("auto", "full", "fast"):
+            raise ValueError(f"unknown Whisper scoring {whisper_scoring!r}; use auto, full or fast")
+        options = WhisperOptions(scoring=whisper_scoring, beam_size=whisper_beam_size,
+                                 prompted_beam_size=whisper_beam_size)
+        return WhisperRecognizer(whisper_model_dir, whisper_cache_dir, whisper_sha256, workers=workers,
+                                 options=options, threads=threads, compute_type=whisper_compute_type)
     raise ValueError(f"unknown recognizer engine {engine!r}; use vosk, whisper or auto")

@@ -3,13 +3,14 @@ the dialog expects.
 
 Method (measured in bench/bench_asr.py; see docs in the module of each step):
 
-1. The utterance is padded to short encoder windows instead of Whisper's 30 s: a fixed 10 s
-   window for the free decoding (step 2), and for the phrase scoring (step 3) of large
+1. The utterance is padded to a short encoder window instead of Whisper's 30 s: for large
    expectations a window sized to the utterance (``window_steps_s``: the smallest of 4, 6, 8,
-   10 s that leaves at least 1 s after the speech). Each was the more accurate for its job on
-   the bench (dev and test); the encoder costs 30-70 ms per window. Small expectations (yes/no)
-   score in the 10 s window too: very short answers ("ya") were recognised worse in a 4 s window
-   (bench: 95% -> 85%), and scoring them is cheap anyway.
+   10 s that leaves at least 1 s after the speech), read by both the free decoding (step 2)
+   and the phrase scoring (step 3): one encoder pass of 30-40 ms. (A fixed 10 s window for the
+   free decoding, as before, gave the same accuracy over 170 bench utterances, 129 right each,
+   for a second encoder pass of ~75 ms: ``text_window="fixed"`` keeps it.) Small expectations
+   (yes/no) use the 10 s window: very short answers ("ya") were recognised worse in a 4 s
+   window (bench: 95% -> 85%), and scoring them is cheap anyway.
 2. Free decoding (beam ``prompted_beam_size``, temperature 0, no timestamps, length capped by the
    audio's duration so a repetition loop cannot run long) -> transcript; a fuzzy match of that
    transcript against the expected phrases gives text evidence per label. (A prompt listing the
@@ -21,14 +22,18 @@ Method (measured in bench/bench_asr.py; see docs in the module of each step):
    all phrases (one batch). Each token's log-probability is corrected by the same token's
    log-probability given a null input (low-level line noise, computed once per expectation and
    window): ``sum(max(lp(t|audio) - 0.8 lp(t|null), -1)) / len^0.3``, end-of-text included.
-   Large expectations (the main menu: ~250 phrases) are scored in two stages: first the first
+   Every phrase is scored (``scoring="full"``, the default). ``scoring="fast"`` scores large
+   expectations (the main menu: 254 phrases) in two stages instead: the first
    ``stage1_phrases`` phrases of every label, then the remaining phrases of the
-   ``stage2_labels`` labels that lead after fusing with the text evidence. Labels not
-   rescored keep their first-stage score (a lower bound), so they still take their share of
-   the posterior: confidence is never inflated by dropping competitors. About 45% of the
-   scoring work; measured against scoring everything: same top-1 on the dev set, 3 points lower
-   on the test set (2 of 68 utterances).
-4. Fusion: label score = best phrase score + 10 * text evidence; posterior = softmax / T.
+   ``stage2_labels`` labels that lead after fusing with the text evidence (labels not rescored
+   keep their first-stage score, so they still take their share of the posterior). That is
+   about 45% of the scoring work (~0.45 CPU-s less per main-menu utterance) but 6 to 8 points
+   less accurate (bench, hotline decision: test 63% vs 71%, holdout 76% vs 82%). Pruning by
+   the beginning of phrases (a beam over their prefix tree) was measured too and lost more
+   (beam 32: 57% on the test set): the words that tell intents apart come late.
+4. Fusion: label score = best phrase score + ``text_weight`` (5) * text evidence;
+   posterior = softmax / T. (Weight on the dev set, hotline decision: 0 -> 73.5%, 5 -> 73.5%,
+   10 -> 70.6%; 5 also on the test and holdout sets was within one utterance of the best.)
    The reported confidence is the top label's posterior.
 
 Latency: while the caller speaks, nothing heavy runs (partial text every
@@ -66,6 +71,8 @@ DIGIT_WORDS = "nol satu dua tiga empat lima enam tujuh delapan sembilan sepuluh 
 @dataclass
 class WhisperOptions:
     window_s: float = 10.0  # longest fixed encoder window (small expectations always use it)
+    text_window: str = "fitted"  # the free decoding reads the scoring's window ("fitted") or its
+    # own fixed window_s ("fixed": one more encoder pass, same accuracy on the bench)
     window_steps_s: tuple[float, ...] = (4.0, 6.0, 8.0, 10.0)  # windows sized to the utterance
     window_margin_s: float = 1.0  # audio after the speech inside the window, at least
     fit_window_above: int = 40  # expectations with more phrases use the fitted window
@@ -75,9 +82,14 @@ class WhisperOptions:
     null_alpha: float = 0.8
     token_floor: float = -1.0
     length_power: float = 0.3
-    text_weight: float = 10.0
+    text_weight: float = 5.0  # text evidence weight for large expectations (menus)
+    text_weight_small: float = 10.0  # and for small ones (yes/no: 5 made 53% -> 40% of answers
+    # reliable enough to act on, no wrong one either way; 10 is where it was tuned)
     temperature: float = 2.0  # softmax temperature turning fused scores into posteriors
-    prune_above: int = 40  # expectations with more phrases are scored in two stages
+    scoring: str = "auto"  # "full": every expected phrase; "fast": two stages for large
+    # expectations (less CPU, less accurate: see the module docstring); "auto": full, but two
+    # stages while other utterances are being decoded (see WhisperRecognizer.busy)
+    prune_above: int = 40  # "fast"/"auto": expectations with more phrases can use two stages
     stage1_phrases: int = 4  # first stage: this many phrases (the first ones) of every label
     stage2_labels: int = 5  # second stage: all phrases of this many leading labels
     partial_every_s: float = 0.0  # >0: decode the audio so far this often during speech (partial
@@ -120,7 +132,7 @@ class _Prepared:
         ids = tok.encode(" " + " ".join(vocab)) if vocab else []
         self.prompt = ids[-engine.options.max_prompt_tokens:]
         o = engine.options
-        self.large = len(self.items) > o.prune_above
+        self.large = o.scoring != "full" and len(self.items) > o.prune_above
         self.fit_window = len(self.items) > o.fit_window_above
         # first stage of the two-stage scoring: the first phrases of every label (the script
         # lists a label's plainest phrasings first)
@@ -150,7 +162,7 @@ class WhisperEngine:
 
     def __init__(self, model_dir: str | Path | None = None, cache_dir: str | Path | None = None,
                  sha256: str | None = None, threads: int | None = None,
-                 options: WhisperOptions | None = None) -> None:
+                 options: WhisperOptions | None = None, compute_type: str = "int8") -> None:
         import ctranslate2
         import tokenizers
         from faster_whisper.feature_extractor import FeatureExtractor
@@ -168,7 +180,7 @@ class WhisperEngine:
         cores = threads or default_workers()
         try:
             self.model = ctranslate2.models.Whisper(
-                str(self.model_dir), device="cpu", compute_type="int8", intra_threads=1, inter_threads=cores)
+                str(self.model_dir), device="cpu", compute_type=compute_type, intra_threads=1, inter_threads=cores)
             tk = self.model_dir / "tokenizer.json"
             hf = tokenizers.Tokenizer.from_file(str(tk))
             self.scorer = WhisperDecoderScorer(str(self.model_dir / "model.bin"), workers=cores)
@@ -300,9 +312,11 @@ class WhisperEngine:
         return int(16 + self.options.tokens_per_s * seconds)
 
     def recognize(self, pcm16k: bytes, prep: _Prepared | None,
-                  stale: threading.Event | None = None) -> Transcript:
+                  stale: threading.Event | None = None, busy=None) -> Transcript:
         """``stale``: set when the result is no longer wanted (a speculative decode whose
-        caller went on speaking); the phrase scoring then stops early with ``Stale``."""
+        caller went on speaking); the phrase scoring then stops early with ``Stale``.
+        ``busy``: a callable telling whether other utterances wait for the CPU (scoring "auto"
+        then keeps to two stages)."""
         t0 = time.perf_counter()
         seconds = len(pcm16k) / 2 / RATE
         if prep is None or not prep.items:
@@ -315,17 +329,19 @@ class WhisperEngine:
             return Transcript(text=text, confidence=conf, words=_words(text, conf), audio_seconds=seconds,
                               decode_seconds=time.perf_counter() - t0)
         o = self.options
-        enc_text = self.encode(pcm16k)
+        frames = self.frames_for(seconds, prep.fit_window)
+        enc = self.encode(pcm16k, frames)
+        enc_text = enc if o.text_window == "fitted" or frames == self.frames_for(seconds) else self.encode(pcm16k)
         # free decoding (CTranslate2, releases the GIL) runs beside the phrase scoring (numpy)
         text_job = self._side.submit(self.decode_nbest, enc_text, prep.prompt if o.text_prompt else (),
                                      o.prompted_beam_size, o.text_nbest, self.max_tokens(seconds))
-        # the phrases are scored in the window fitted to the utterance, the free decoding reads
-        # the fixed 10 s window: each was the more accurate for its job (bench dev and test)
-        frames = self.frames_for(seconds, prep.fit_window)
-        enc_np = np.asarray(enc_text if frames == self.frames_for(seconds) else self.encode(pcm16k, frames))[0]
+        enc_np = np.asarray(enc)[0]
         if stale is not None and stale.is_set():
             raise Stale()
-        phrase_scores = self.score_phrases(enc_np, prep, prep.stage1 if prep.large else None, seconds)
+        # two stages for large expectations with scoring "fast", and with "auto" while other
+        # utterances wait for the CPU; otherwise every phrase in one pass
+        staged = prep.large and (o.scoring == "fast" or (busy is not None and busy()))
+        phrase_scores = self.score_phrases(enc_np, prep, prep.stage1 if staged else None, seconds)
         texts, text_conf = text_job.result()
         text = texts[0]
         text_scores = prep.matcher.scores(text)
@@ -333,20 +349,24 @@ class WhisperEngine:
             for lab, v in prep.matcher.scores(alt).items():
                 text_scores[lab] = max(text_scores[lab], v)
         text_vec = np.array([text_scores.get(lab, 0.0) for lab in prep.labels])
+        text_weight = o.text_weight if prep.fit_window else o.text_weight_small
         if stale is not None and stale.is_set():
             raise Stale()
-        if prep.large:
-            # second stage: every phrase of the labels leading after the first stage
-            first = _label_scores(phrase_scores, prep, o.label_agg) + o.text_weight * text_vec
-            lead = np.argsort(-first, kind="stable")[: o.stage2_labels]
-            more = np.isin(prep.label_of, lead) & ~prep.stage1
+        if staged:
+            if o.scoring == "auto" and not busy():
+                more = ~prep.stage1  # nobody waiting: every other phrase too (= full scoring)
+            else:
+                # second stage: every phrase of the labels leading after the first stage
+                first = _label_scores(phrase_scores, prep, o.label_agg) + text_weight * text_vec
+                lead = np.argsort(-first, kind="stable")[: o.stage2_labels]
+                more = np.isin(prep.label_of, lead) & ~prep.stage1
             if more.any():
                 extra = self.score_phrases(enc_np, prep, more, seconds)
                 phrase_scores = np.where(more, extra, phrase_scores)
         label_scores = _label_scores(phrase_scores, prep, o.label_agg)
         if o.count_penalty:
             label_scores = label_scores - o.count_penalty * np.log(np.bincount(prep.label_of, minlength=len(prep.labels)))
-        fused = label_scores + o.text_weight * text_vec
+        fused = label_scores + text_weight * text_vec
         post = _softmax(fused / o.temperature)
         scores = {lab: float(p) for lab, p in zip(prep.labels, post, strict=True)}
         best = int(np.argmax(post))
@@ -438,9 +458,32 @@ class WhisperRecognizer(Recognizer):
 
     def __init__(self, model_dir: str | Path | None = None, cache_dir: str | Path | None = None,
                  sha256: str | None = None, workers: int | None = None,
-                 options: WhisperOptions | None = None) -> None:
-        self.engine = WhisperEngine(model_dir, cache_dir, sha256, options=options)
-        self.pool = ThreadPoolExecutor(max_workers=workers or default_workers(), thread_name_prefix="whisper")
+                 options: WhisperOptions | None = None, threads: int | None = None,
+                 compute_type: str = "int8") -> None:
+        self.engine = WhisperEngine(model_dir, cache_dir, sha256, threads=threads, options=options,
+                                    compute_type=compute_type)
+        self.workers = workers or default_workers()
+        self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="whisper")
+        self._pending = 0  # final decodes submitted and not finished (running or waiting)
+        self._pending_lock = threading.Lock()
+
+    def submit(self, fn, *args) -> Future:
+        """Run a final decode on the pool, counted while it runs or waits."""
+        with self._pending_lock:
+            self._pending += 1
+        fut = self.pool.submit(fn, *args)
+        fut.add_done_callback(self._done)
+        return fut
+
+    def _done(self, _fut: Future) -> None:
+        with self._pending_lock:
+            self._pending -= 1
+
+    def busy(self) -> bool:
+        """More final decodes in flight than half the pool: utterances share the cores (one
+        decode uses two threads: the phrase scoring and the free decoding beside it)."""
+        with self._pending_lock:
+            return self._pending > max(1, self.workers // 2)
 
     def open_stream(self, sample_rate: int, expect: Expectation | None = None) -> WhisperStream:
         if sample_rate not in (8000, 16000):
@@ -508,7 +551,7 @@ class WhisperStream(RecognitionStream):
         n = len(self._pcm)
         if self._trailing_ms >= o.speculate_after_ms and self._spec is None:
             stale = threading.Event()
-            self._spec = (n, self.rec.pool.submit(self._final, bytes(self._pcm), stale), stale)
+            self._spec = (n, self.rec.submit(self._final, bytes(self._pcm), stale), stale)
             return
         if o.partial_every_s <= 0 or self._trailing_ms or (self._job is not None and not self._job.done()):
             return
@@ -525,7 +568,7 @@ class WhisperStream(RecognitionStream):
             self._partial = text
 
     def _final(self, pcm: bytes, stale: threading.Event | None = None) -> Transcript:
-        return self.engine.recognize(self._to16k(pcm), self._prep, stale)
+        return self.engine.recognize(self._to16k(pcm), self._prep, stale, self.rec.busy)
 
     def partial(self) -> str:
         with self._lock:
@@ -540,12 +583,11 @@ class WhisperStream(RecognitionStream):
         if len(self._pcm) < self.sample_rate * 2 * 0.1:
             return Transcript(text="", confidence=0.0, audio_seconds=seconds)
         spec = self._spec
-        loop = asyncio.get_running_loop()
         if spec is not None and not spec[1].cancelled():
             # audio after the snapshot had no speech (any voiced frame cancels the speculation)
             result = await asyncio.wrap_future(spec[1])
         else:
-            result = await loop.run_in_executor(self.rec.pool, self._final, bytes(self._pcm))
+            result = await asyncio.wrap_future(self.rec.submit(self._final, bytes(self._pcm)))
         with self._lock:
             self._partial = result.text  # the best text so far is now the final one
         return Transcript(text=result.text, confidence=result.confidence, words=result.words, scores=result.scores,

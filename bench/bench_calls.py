@@ -97,11 +97,10 @@ class Sampler:
 
 
 async def build(data_dir: Path, **overrides):
-    from asr import create_recognizer
     from dialogs import default_script_path, load_script
     from ivr.app import Controller
     from ivr.handoff import Handoff
-    from ivr.runtime import Runtime
+    from ivr.runtime import Runtime, build_recognizer
     from ivr.settings import load_settings
     from ivr.simcaller import EventRouter
     from ivr.storage import Store
@@ -114,7 +113,7 @@ async def build(data_dir: Path, **overrides):
     await store.amigrate()
     synth = EspeakSynthesizer(voice=settings.tts_voice, rate=settings.tts_rate, pitch=settings.tts_pitch)
     script = load_script(default_script_path())
-    rt = Runtime(settings=settings, script=script, recognizer=create_recognizer("whisper"), synthesizer=synth,
+    rt = Runtime(settings=settings, script=script, recognizer=build_recognizer(settings), synthesizer=synth,
                  prompts=PromptCache(settings.prompt_cache_dir, synth), store=store,
                  script_name=script.name, script_version="bench")
     rt.handoff = Handoff(settings, store)
@@ -226,6 +225,10 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--vad-end-ms", type=int, default=None,
                     help="silence that ends an utterance (default: the IVR_VAD_END_MS setting, 600)")
+    ap.add_argument("--asr-workers", type=int, default=None,
+                    help="utterances decoded at once (default: the IVR_ASR_WORKERS setting, 0 = cores)")
+    ap.add_argument("--whisper-scoring", choices=["auto", "full", "fast"], default=None,
+                    help="default: the IVR_WHISPER_SCORING setting (auto)")
     args = ap.parse_args()
     out = asyncio.run(run(args))
     print(json.dumps(out, separators=(",", ":")))
@@ -247,14 +250,16 @@ async def run(args) -> dict:
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="bench-calls-"))
     t0 = time.monotonic()
     base_rss = rss_mb()
-    overrides = {"vad_end_ms": args.vad_end_ms} if args.vad_end_ms else {}
+    overrides = {k: v for k, v in (("vad_end_ms", args.vad_end_ms), ("asr_workers", args.asr_workers),
+                                   ("whisper_scoring", args.whisper_scoring)) if v is not None}
     rt, ctl, peer, router = await build(data_dir, **overrides)
     models_mb = rss_mb() - base_rss
     print(f"hotline ready in {time.monotonic() - t0:.1f} s; models and caches {models_mb:.0f} MB; "
           f"{os.cpu_count()} CPUs", flush=True)
     seen: set[str] = set()
     result: dict = {"bench": "calls", "cpus": os.cpu_count(), "models_mb": round(models_mb, 1),
-                    "vad_end_ms": rt.settings.vad_end_ms}
+                    "vad_end_ms": rt.settings.vad_end_ms, "asr_workers": rt.settings.asr_workers,
+                    "whisper_scoring": rt.settings.whisper_scoring}
     # warm the recognizer's per-expectation caches for the main menu (as `ivr serve` does)
     await rt.warm_up()
 

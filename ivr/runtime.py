@@ -268,7 +268,7 @@ def build_recognizer(settings: Any) -> Any:
 
     return create_recognizer(settings.asr_engine, vosk_model_dir=settings.vosk_model_dir,
                              whisper_model_dir=settings.whisper_model_dir,
-                             whisper_cache_dir=settings.whisper_cache_dir)
+                             whisper_cache_dir=settings.whisper_cache_dir, **settings.recognizer_options())
 
 
 def build_store(settings: Any) -> Any:

@@ -15,7 +15,8 @@ def _recognizer() -> Any:
         from asr import create_recognizer
 
         return create_recognizer(s.asr_engine, vosk_model_dir=s.vosk_model_dir,
-                                 whisper_model_dir=s.whisper_model_dir, whisper_cache_dir=s.whisper_cache_dir)
+                                 whisper_model_dir=s.whisper_model_dir, whisper_cache_dir=s.whisper_cache_dir,
+                                 **s.recognizer_options())
     except ImportError:
         from asr import create_recognizer
 

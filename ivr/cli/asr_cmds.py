@@ -25,7 +25,7 @@ def _build(engine: str | None, config: Path | None, vosk_model: Path | None, whi
     try:
         return create_recognizer(engine, vosk_model_dir=vosk_model or s.vosk_model_dir,
                                  whisper_model_dir=whisper_model or s.whisper_model_dir,
-                                 whisper_cache_dir=s.whisper_cache_dir)
+                                 whisper_cache_dir=s.whisper_cache_dir, **s.recognizer_options())
     except (AsrError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

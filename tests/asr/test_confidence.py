@@ -60,17 +60,25 @@ def test_fitted_encoder_windows(whisper):
 
 @pytest.mark.slow
 def test_two_stage_scoring_keeps_every_label_in_the_posterior(whisper, main_menu):
-    """The main menu is scored in two stages; labels not rescored keep their first-stage score,
-    so none is dropped from the posterior (dropping them inflated confidence), and the winner
-    is the one full scoring of every phrase picks."""
+    """With scoring="fast" the main menu is scored in two stages; labels not rescored keep their
+    first-stage score, so none is dropped from the posterior (dropping them inflated
+    confidence), and the winner is the one full scoring of every phrase picks."""
+    import dataclasses
+
     from asr import audio
+    from asr.whisper_backend import _Prepared
 
     eng = whisper.engine
-    prep = eng.prepared(main_menu)
-    assert prep.large and 0 < prep.stage1.sum() < len(prep.items)
-    pcm8 = speechgen.phone_utterance("pajak motor saya sudah telat", "id", 150, 50, level_dbfs=-26, snr_db=25)
-    pcm = audio.resample(pcm8, 8000, 16000)
-    tr = eng.recognize(pcm, prep)
+    default = eng.options
+    eng.options = dataclasses.replace(default, scoring="fast")
+    try:
+        prep = _Prepared(eng, main_menu)
+        assert prep.large and 0 < prep.stage1.sum() < len(prep.items)
+        pcm8 = speechgen.phone_utterance("pajak motor saya sudah telat", "id", 150, 50, level_dbfs=-26, snr_db=25)
+        pcm = audio.resample(pcm8, 8000, 16000)
+        tr = eng.recognize(pcm, prep)
+    finally:
+        eng.options = default
     assert tr.best_label == "pajak_kendaraan"
     assert min(tr.scores.values()) > 0.0
     assert sum(tr.scores.values()) == pytest.approx(1.0)
@@ -78,3 +86,69 @@ def test_two_stage_scoring_keeps_every_label_in_the_posterior(whisper, main_menu
     full = eng.score_phrases(enc, prep)
     best_full = prep.labels[int(prep.label_of[int(np.nanargmax(full))])]
     assert best_full == "pajak_kendaraan"
+
+
+@pytest.mark.slow
+def test_auto_scoring_scores_every_phrase_unless_callers_wait(whisper, main_menu, monkeypatch):
+    """The default ("auto") scores every expected phrase when no other utterance waits for the
+    CPU, and keeps to two stages when some do; the free decoding reads the same fitted encoder
+    window as the scoring (one encoder pass per utterance)."""
+    from asr import audio
+
+    eng = whisper.engine
+    prep = eng.prepared(main_menu)
+    assert eng.options.scoring == "auto" and prep.large
+    whisper.warm_up(main_menu)  # null-input encodings are computed once, ahead of calls
+    scored, encodes = [], []
+    real_score, real_encode = eng.score_phrases, eng.encode
+    monkeypatch.setattr(eng, "score_phrases", lambda enc, p, keep=None, seconds=None: scored.append(keep)
+                        or real_score(enc, p, keep, seconds))
+    monkeypatch.setattr(eng, "encode", lambda pcm, frames=None, fit=False: encodes.append(frames)
+                        or real_encode(pcm, frames, fit))
+    pcm8 = speechgen.phone_utterance("saya mau bayar pajak bumi dan bangunan", "id+m3", 145, 40, level_dbfs=-24,
+                                     snr_db=25)
+    pcm = audio.resample(pcm8, 8000, 16000)
+    idle = eng.recognize(pcm, prep, busy=lambda: False)
+    assert scored == [None]  # every phrase in one pass
+    assert encodes == [eng.frames_for(len(pcm) / 32000, True)]
+    assert idle.best_label == "pbb"
+    assert set(idle.scores) == set(prep.labels)
+    scored.clear()
+    loaded = eng.recognize(pcm, prep, busy=lambda: True)
+    assert len(scored) == 2 and scored[0].sum() < len(prep.items)
+    second = scored[1]
+    assert second.any() and len(set(prep.label_of[second])) <= eng.options.stage2_labels
+    assert loaded.best_label == "pbb"
+
+
+def test_busy_counts_decodes_sharing_the_cores(whisper):
+    import threading
+    import time
+
+    gate = threading.Event()
+    assert not whisper.busy()
+    share = max(1, whisper.workers // 2)
+    jobs = [whisper.submit(gate.wait, 5) for _ in range(share)]
+    assert not whisper.busy()  # a decode alone (or with half the pool) keeps its cores
+    extra = whisper.submit(gate.wait, 5)
+    assert whisper.busy()
+    gate.set()
+    for j in [*jobs, extra]:
+        j.result(timeout=5)
+    for _ in range(200):  # done-callbacks may run just after result() returns
+        if not whisper.busy():
+            break
+        time.sleep(0.005)
+    assert not whisper.busy()
+
+
+def test_recognizer_options_come_from_settings(tmp_path):
+    from asr import create_recognizer
+    from ivr.settings import load_settings
+
+    s = load_settings(data_dir=tmp_path, whisper_scoring="fast", asr_workers=3, whisper_beam_size=2)
+    opts = s.recognizer_options()
+    assert opts == {"workers": 3, "threads": None, "whisper_scoring": "fast", "whisper_beam_size": 2,
+                    "whisper_compute_type": "int8"}
+    with pytest.raises(ValueError, match="auto, full or fast"):
+        create_recognizer("whisper", **{**opts, "whisper_scoring": "exhaustive"})
