@@ -18,6 +18,21 @@ def rows(name):
     return out
 
 
+def routing(script, data) -> tuple[float, float]:
+    """Share routed right (an intent below the confirm threshold counts as "none") and share
+    of out-of-scope utterances routed to an intent at the accept threshold."""
+    confirm, accept = script.settings.confirm, script.settings.accept
+    correct = oos_routed = n_oos = 0
+    for text, gold in data:
+        m = script.matcher.match(text)
+        pred = m.intent if m.intent and m.confidence >= confirm else "none"
+        correct += pred == gold
+        if gold == "none":
+            n_oos += 1
+            oos_routed += bool(m.intent and m.confidence >= accept)
+    return correct / len(data), oos_routed / n_oos
+
+
 def test_test_set_is_large_and_apart_from_the_examples(script):
     data = rows("intents_test.tsv") + rows("intents_fresh.tsv")
     assert len(data) >= 300
@@ -29,18 +44,9 @@ def test_test_set_is_large_and_apart_from_the_examples(script):
 
 @pytest.mark.parametrize("name, min_acc", [("intents_test.tsv", 0.93), ("intents_fresh.tsv", 0.90)])
 def test_routing_accuracy_and_out_of_scope(script, name, min_acc):
-    confirm, accept = script.settings.confirm, script.settings.accept
-    data = rows(name)
-    correct = oos_routed = n_oos = 0
-    for text, gold in data:
-        m = script.matcher.match(text)
-        pred = m.intent if m.intent and m.confidence >= confirm else "none"
-        correct += pred == gold
-        if gold == "none":
-            n_oos += 1
-            oos_routed += bool(m.intent and m.confidence >= accept)
-    assert correct / len(data) >= min_acc
-    assert oos_routed / n_oos <= 0.05
+    accuracy, oos_routed = routing(script, rows(name))
+    assert accuracy >= min_acc
+    assert oos_routed <= 0.05
 
 
 def test_candidates_restrict_the_answer(script):
@@ -173,16 +179,8 @@ def test_words_are_repaired_against_the_vocabulary(script, text, intent):
 
 def test_held_out_set_accuracy(script):
     """The held-out set was written before the quality pass and never used for tuning."""
-    confirm, accept = script.settings.confirm, script.settings.accept
     data = rows("intents_heldout.tsv")
     assert len(data) >= 200 and sum(1 for _, i in data if i == "none") >= 40
-    correct = oos_routed = n_oos = 0
-    for text, gold in data:
-        m = script.matcher.match(text)
-        pred = m.intent if m.intent and m.confidence >= confirm else "none"
-        correct += pred == gold
-        if gold == "none":
-            n_oos += 1
-            oos_routed += bool(m.intent and m.confidence >= accept)
-    assert correct / len(data) >= 0.90
-    assert oos_routed / n_oos <= 0.05
+    accuracy, oos_routed = routing(script, data)
+    assert accuracy >= 0.90
+    assert oos_routed <= 0.05
