@@ -17,20 +17,23 @@ Method (measured in bench/bench_asr.py; see docs in the module of each step):
    expectation's vocabulary, ``text_prompt``, made Whisper copy prompt words into the
    transcript and cost 6-12 points on our dev set, so it is off by default; it is still used for
    ``digits`` expectations without phrases.)
-3. Constrained scoring: expected phrases are scored as forced continuations by our own numpy
-   Whisper decoder that shares the encoder output and cross-attention keys/values across
-   all phrases (one batch). Each token's log-probability is corrected by the same token's
-   log-probability given a null input (low-level line noise, computed once per expectation and
-   window): ``sum(max(lp(t|audio) - 0.8 lp(t|null), -1)) / len^0.3``, end-of-text included.
-   Every phrase is scored (``scoring="full"``, the default). ``scoring="fast"`` scores large
-   expectations (the main menu: 254 phrases) in two stages instead: the first
-   ``stage1_phrases`` phrases of every label, then the remaining phrases of the
-   ``stage2_labels`` labels that lead after fusing with the text evidence (labels not rescored
-   keep their first-stage score, so they still take their share of the posterior). That is
-   about 45% of the scoring work (~0.45 CPU-s less per main-menu utterance) but 6 to 8 points
-   less accurate (bench, hotline decision: test 63% vs 71%, holdout 76% vs 82%). Pruning by
-   the beginning of phrases (a beam over their prefix tree) was measured too and lost more
-   (beam 32: 57% on the test set): the words that tell intents apart come late.
+3. Constrained scoring: expected phrases are scored as forced continuations by our own copy of
+   the Whisper decoder (``asr.phrase_scorer``; int8 on ONNX Runtime by default,
+   ``asr.onnx_decoder``, float32 numpy otherwise) that shares the encoder output and
+   cross-attention keys/values across all phrases (batches). Each token's log-probability is
+   corrected by the same token's log-probability given a null input (low-level line noise,
+   computed once per expectation and window):
+   ``sum(max(lp(t|audio) - 0.8 lp(t|null), -1)) / len^0.3``, end-of-text included.
+   Large expectations (the main menu: 254 phrases) are scored in two stages: the first
+   ``stage1_phrases`` phrases of every label, then (``scoring="auto"``, the default) every
+   other phrase when no other utterance waits for the CPU, or the remaining phrases of the
+   ``stage2_labels`` labels that lead after fusing with the text evidence while some do
+   (``"fast"``: always; labels not rescored keep their first-stage score, so they still take
+   their share of the posterior). ``"full"`` scores every phrase in one pass. The leading
+   labels only are about a third less CPU but several points less accurate (bench, hotline
+   decision: test 63% vs 71%, holdout 76% vs 82% in float32). Pruning by the beginning of
+   phrases (a beam over their prefix tree) was measured too and lost more (beam 32: 57% on the
+   test set): the words that tell intents apart come late.
 4. Fusion: label score = best phrase score + ``text_weight`` (5) * text evidence;
    posterior = softmax / T. (Weight on the dev set, hotline decision: 0 -> 73.5%, 5 -> 73.5%,
    10 -> 70.6%; 5 also on the test and holdout sets was within one utterance of the best.)
@@ -45,6 +48,7 @@ result is usually ready; it is only recomputed if speech resumed after the specu
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 import time
@@ -62,8 +66,9 @@ from .base import (
     default_workers,
 )
 from .textmatch import PhraseMatcher
-from .whisper_model import resolve_model_dir
+from .whisper_model import default_cache_dir, resolve_model_dir
 
+log = logging.getLogger(__name__)
 RATE = 16000
 DIGIT_WORDS = "nol satu dua tiga empat lima enam tujuh delapan sembilan sepuluh belas puluh ratus ribu"
 
@@ -102,6 +107,7 @@ class WhisperOptions:
     count_penalty: float = 0.0  # label score -= this * log(#phrases of the label); measured: hurts
     label_agg: str = "max"  # phrase scores -> label score: "max" or "top2" (mean of the best two)
     text_nbest: int = 1  # hypotheses of the free decoding matched against the phrases
+    scorer_precision: str = "int8"  # phrase scoring: "int8" (ONNX Runtime) or "float32" (numpy)
     vocabulary_subset: bool = True  # softmax normaliser over Indonesian word pieces only
     # (measured against the full vocabulary: same dev accuracy, 40% less scoring work)
 
@@ -191,6 +197,14 @@ class WhisperEngine:
         self.tokenizer = Tokenizer(hf, self.model.is_multilingual, task="transcribe", language="id")
         if self.options.vocabulary_subset:
             self.scorer.use_vocabulary(_indonesian_token_ids(hf) | {self.tokenizer.eot})
+        if self.options.scorer_precision == "int8":
+            # the phrase scorer in int8 (asr.onnx_decoder): 40% of the CPU, same accuracy on
+            # the bench; float32 numpy when ONNX Runtime is missing or the graph cannot be built
+            try:
+                if not self.scorer.enable_int8(Path(cache_dir or default_cache_dir()) / "scorer"):
+                    log.warning("onnxruntime or onnx not installed: phrase scoring runs in float32")
+            except Exception as exc:  # noqa: BLE001 - a slower scorer beats no recognizer
+                log.warning("int8 phrase scorer unavailable (%s): phrase scoring runs in float32", exc)
         self.n_mels = self.model.n_mels
         self.features = FeatureExtractor(feature_size=self.n_mels)
         tok = self.tokenizer
@@ -340,7 +354,8 @@ class WhisperEngine:
             raise Stale()
         # two stages for large expectations with scoring "fast", and with "auto" while other
         # utterances wait for the CPU; otherwise every phrase in one pass
-        staged = prep.large and (o.scoring == "fast" or (busy is not None and busy()))
+        # "auto" decides after the first stage, when it knows best whether others are waiting
+        staged = prep.large and o.scoring in ("fast", "auto")
         phrase_scores = self.score_phrases(enc_np, prep, prep.stage1 if staged else None, seconds)
         texts, text_conf = text_job.result()
         text = texts[0]
@@ -353,7 +368,7 @@ class WhisperEngine:
         if stale is not None and stale.is_set():
             raise Stale()
         if staged:
-            if o.scoring == "auto" and not busy():
+            if o.scoring == "auto" and not (busy is not None and busy()):
                 more = ~prep.stage1  # nobody waiting: every other phrase too (= full scoring)
             else:
                 # second stage: every phrase of the labels leading after the first stage
@@ -573,6 +588,12 @@ class WhisperStream(RecognitionStream):
     def partial(self) -> str:
         with self._lock:
             return self._partial
+
+    def ready(self) -> bool:
+        """Whether the speculative final result for the audio so far is computed (``finish``
+        would return at once)."""
+        spec = self._spec
+        return spec is not None and spec[1].done() and not spec[1].cancelled()
 
     async def finish(self) -> Transcript:
         if self._closed:

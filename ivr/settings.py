@@ -317,8 +317,12 @@ class Settings(BaseSettings):
     whisper_compute_type: str = Field("int8", description="CTranslate2 compute type (int8 is fast on CPU)")
     whisper_beam_size: int = Field(5, ge=1, le=10, description="beam size of Whisper's free decoding")
     whisper_scoring: Literal["auto", "full", "fast"] = Field(
-        "auto", description="full: score every expected phrase; fast: two stages, ~40% less CPU, less accurate; "
-                            "auto: full unless other utterances are being decoded")
+        "auto", description="full: score every expected phrase at once; fast: the first phrases of every label, "
+                            "then only the leading labels' (about a third less CPU, less accurate); auto: fast "
+                            "while other utterances wait for the CPU, every phrase otherwise")
+    whisper_scorer: Literal["int8", "float32"] = Field(
+        "int8", description="precision of the expected-phrase scoring: int8 (ONNX Runtime, ~40% of the CPU "
+                            "of float32, same accuracy on the bench) or float32 (numpy)")
     asr_threads: int = Field(0, ge=0, le=64, description="threads one utterance's decoding may use (0 = CPU cores)")
     asr_workers: int = Field(0, ge=0, le=64, description="utterances decoded at once (0 = CPU cores)")
     vosk_model_dir: Path | None = Field(None, description="Vosk model directory (asr_engine=vosk)")
@@ -516,7 +520,7 @@ class Settings(BaseSettings):
         """Keyword arguments of asr.create_recognizer that come from these settings."""
         return {"workers": self.asr_workers or None, "threads": self.asr_threads or None,
                 "whisper_scoring": self.whisper_scoring, "whisper_beam_size": self.whisper_beam_size,
-                "whisper_compute_type": self.whisper_compute_type}
+                "whisper_compute_type": self.whisper_compute_type, "whisper_scorer": self.whisper_scorer}
 
     def ensure_dirs(self) -> None:
         """Create the data directory and the derived directories that live in it."""

@@ -90,9 +90,10 @@ def test_two_stage_scoring_keeps_every_label_in_the_posterior(whisper, main_menu
 
 @pytest.mark.slow
 def test_auto_scoring_scores_every_phrase_unless_callers_wait(whisper, main_menu, monkeypatch):
-    """The default ("auto") scores every expected phrase when no other utterance waits for the
-    CPU, and keeps to two stages when some do; the free decoding reads the same fitted encoder
-    window as the scoring (one encoder pass per utterance)."""
+    """The default ("auto") scores the first stage, then every other expected phrase when no
+    other utterance waits for the CPU, or only the leading labels' phrases when some do; the
+    free decoding reads the same fitted encoder window as the scoring (one encoder pass per
+    utterance)."""
     from asr import audio
 
     eng = whisper.engine
@@ -109,7 +110,8 @@ def test_auto_scoring_scores_every_phrase_unless_callers_wait(whisper, main_menu
                                      snr_db=25)
     pcm = audio.resample(pcm8, 8000, 16000)
     idle = eng.recognize(pcm, prep, busy=lambda: False)
-    assert scored == [None]  # every phrase in one pass
+    assert len(scored) == 2 and np.array_equal(scored[0], prep.stage1)
+    assert np.array_equal(scored[1], ~prep.stage1)  # every phrase in the end
     assert encodes == [eng.frames_for(len(pcm) / 32000, True)]
     assert idle.best_label == "pbb"
     assert set(idle.scores) == set(prep.labels)
@@ -146,9 +148,12 @@ def test_recognizer_options_come_from_settings(tmp_path):
     from asr import create_recognizer
     from ivr.settings import load_settings
 
-    s = load_settings(data_dir=tmp_path, whisper_scoring="fast", asr_workers=3, whisper_beam_size=2)
+    s = load_settings(data_dir=tmp_path, whisper_scoring="fast", asr_workers=3, whisper_beam_size=2,
+                      whisper_scorer="float32")
     opts = s.recognizer_options()
     assert opts == {"workers": 3, "threads": None, "whisper_scoring": "fast", "whisper_beam_size": 2,
-                    "whisper_compute_type": "int8"}
+                    "whisper_compute_type": "int8", "whisper_scorer": "float32"}
     with pytest.raises(ValueError, match="auto, full or fast"):
         create_recognizer("whisper", **{**opts, "whisper_scoring": "exhaustive"})
+    with pytest.raises(ValueError, match="int8 or float32"):
+        create_recognizer("whisper", **{**opts, "whisper_scorer": "int4"})
