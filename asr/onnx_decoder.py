@@ -216,20 +216,31 @@ class Int8Decoder:
                     log.warning("cannot cache the int8 decoder (%s); building it in memory", exc)
                     path = None
             self.path = path
-        if self.path is not None:
-            data = self.path.read_bytes()
-        else:
+        def fresh() -> bytes:
             with tempfile.TemporaryDirectory(prefix="ivr-decoder-") as tmp:
                 tmp_path = Path(tmp) / "decoder.onnx"
                 quantize(build_graph(layers, out_g, out_b, proj, heads), tmp_path, reduce_range)
-                data = tmp_path.read_bytes()
+                return tmp_path.read_bytes()
+
         so = ort.SessionOptions()
         so.intra_op_num_threads = 1
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
-        self.session = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
+        data = self.path.read_bytes() if self.path is not None else fresh()
+        try:
+            self.session = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+            if self.path is None:
+                raise
+            # a damaged cache file: build again, replace it, load that
+            log.warning("cached int8 decoder %s unreadable (%s); rebuilding it", self.path.name, exc)
+            data = fresh()
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, self.path)
+            self.session = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
         self.layers = len(layers)
 
     @staticmethod

@@ -315,7 +315,10 @@ class Settings(BaseSettings):
     whisper_model_dir: Path | None = Field(None, description="None = the packaged Whisper-base")
     whisper_cache_dir: Path | None = Field(None, description="default <data_dir>/models/whisper")
     whisper_compute_type: str = Field("int8", description="CTranslate2 compute type (int8 is fast on CPU)")
-    whisper_beam_size: int = Field(5, ge=1, le=10, description="beam size of Whisper's free decoding")
+    whisper_beam_size: int = Field(5, ge=1, le=10, description="beam size of Whisper's free transcription "
+                                   "(states without expected phrases, e.g. a complaint's description)")
+    whisper_text_beam_size: int = Field(1, ge=1, le=10, description="beam size of the transcript decoded beside the "
+                                        "expected-phrase scoring (greedy: as accurate on the bench, less CPU)")
     whisper_scoring: Literal["auto", "full", "fast"] = Field(
         "auto", description="full: score every expected phrase at once; fast: the first phrases of every label, "
                             "then only the leading labels' (about a third less CPU, less accurate); auto: fast "
@@ -520,7 +523,8 @@ class Settings(BaseSettings):
         """Keyword arguments of asr.create_recognizer that come from these settings."""
         return {"workers": self.asr_workers or None, "threads": self.asr_threads or None,
                 "whisper_scoring": self.whisper_scoring, "whisper_beam_size": self.whisper_beam_size,
-                "whisper_compute_type": self.whisper_compute_type, "whisper_scorer": self.whisper_scorer}
+                "whisper_compute_type": self.whisper_compute_type, "whisper_scorer": self.whisper_scorer,
+                "whisper_text_beam_size": self.whisper_text_beam_size}
 
     def ensure_dirs(self) -> None:
         """Create the data directory and the derived directories that live in it."""

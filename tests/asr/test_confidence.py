@@ -152,7 +152,7 @@ def test_recognizer_options_come_from_settings(tmp_path):
                       whisper_scorer="float32")
     opts = s.recognizer_options()
     assert opts == {"workers": 3, "threads": None, "whisper_scoring": "fast", "whisper_beam_size": 2,
-                    "whisper_compute_type": "int8", "whisper_scorer": "float32"}
+                    "whisper_compute_type": "int8", "whisper_scorer": "float32", "whisper_text_beam_size": 1}
     with pytest.raises(ValueError, match="auto, full or fast"):
         create_recognizer("whisper", **{**opts, "whisper_scoring": "exhaustive"})
     with pytest.raises(ValueError, match="int8 or float32"):

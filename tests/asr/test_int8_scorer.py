@@ -88,6 +88,19 @@ def test_int8_logprobs_follow_float32_and_the_graph_is_cached(tiny, tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(again.token_logprobs([1, 2, 3], seqs, kv), got, strict=True))
 
 
+def test_damaged_cache_file_is_rebuilt(tiny, tmp_path):
+    sc, kv, seqs = tiny
+    assert sc.enable_int8(tmp_path)
+    want = sc.token_logprobs([1, 2, 3], seqs, kv)
+    (cached,) = tmp_path.glob("decoder-int8-*.onnx")
+    cached.write_bytes(cached.read_bytes()[:1000])  # truncated, as by a full disk
+    again = WhisperDecoderScorer(None, num_heads=2, variables=tiny_variables(np.random.default_rng(7)))
+    assert again.enable_int8(tmp_path)
+    assert cached.stat().st_size > 100_000
+    got = again.token_logprobs([1, 2, 3], seqs, kv)
+    assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+
+
 def test_tokens_added_after_the_build_join_the_normaliser(tiny, tmp_path):
     sc, kv, seqs = tiny
     sc.use_vocabulary(range(0, 150))
