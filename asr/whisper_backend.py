@@ -11,7 +11,8 @@ Method (measured in bench/bench_asr.py; see docs in the module of each step):
    for a second encoder pass of ~75 ms: ``text_window="fixed"`` keeps it.) Small expectations
    (yes/no) use the 10 s window: very short answers ("ya") were recognised worse in a 4 s
    window (bench: 95% -> 85%), and scoring them is cheap anyway.
-2. Free decoding (greedy: ``prompted_beam_size`` 1; temperature 0, no timestamps, length capped by the
+2. Free decoding (greedy for large expectations, ``prompted_beam_size``; beam ``beam_size``
+   for small ones; temperature 0, no timestamps, length capped by the
    audio's duration so a repetition loop cannot run long) -> transcript; a fuzzy match of that
    transcript against the expected phrases gives text evidence per label. (A prompt listing the
    expectation's vocabulary, ``text_prompt``, made Whisper copy prompt words into the
@@ -82,7 +83,8 @@ class WhisperOptions:
     window_margin_s: float = 1.0  # audio after the speech inside the window, at least
     fit_window_above: int = 40  # expectations with more phrases use the fitted window
     beam_size: int = 5  # free decoding without expectations (transcription)
-    prompted_beam_size: int = 1  # free decoding inside constrained recognition: greedy was as
+    prompted_beam_size: int = 1  # free decoding beside the scoring of large expectations (small
+    # ones use beam_size): greedy was as
     # accurate as beam 5 on the bench (hotline decision over 170 utterances: 128 vs 124 right)
     # for 120 ms less CPU per utterance
     tokens_per_s: float = 12.0  # free decoding length cap: 12 tokens per second of audio + 16
@@ -349,8 +351,11 @@ class WhisperEngine:
         enc = self.encode(pcm16k, frames)
         enc_text = enc if o.text_window == "fitted" or frames == self.frames_for(seconds) else self.encode(pcm16k)
         # free decoding (CTranslate2, releases the GIL) runs beside the phrase scoring (numpy)
+        # greedy beside a menu's scoring; short answers (yes/no) keep the wider beam: their
+        # transcript's words often decide, and greedy left 10 points more of them unsure
+        beam = o.prompted_beam_size if prep.fit_window else o.beam_size
         text_job = self._side.submit(self.decode_nbest, enc_text, prep.prompt if o.text_prompt else (),
-                                     o.prompted_beam_size, o.text_nbest, self.max_tokens(seconds))
+                                     beam, o.text_nbest, self.max_tokens(seconds))
         enc_np = np.asarray(enc)[0]
         if stale is not None and stale.is_set():
             raise Stale()

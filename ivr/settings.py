@@ -318,7 +318,8 @@ class Settings(BaseSettings):
     whisper_beam_size: int = Field(5, ge=1, le=10, description="beam size of Whisper's free transcription "
                                    "(states without expected phrases, e.g. a complaint's description)")
     whisper_text_beam_size: int = Field(1, ge=1, le=10, description="beam size of the transcript decoded beside the "
-                                        "expected-phrase scoring (greedy: as accurate on the bench, less CPU)")
+                                        "scoring of a menu's expected phrases (greedy: as accurate on the bench, "
+                                        "less CPU); short answers such as yes/no use IVR_WHISPER_BEAM_SIZE")
     whisper_scoring: Literal["auto", "full", "fast"] = Field(
         "auto", description="full: score every expected phrase at once; fast: the first phrases of every label, "
                             "then only the leading labels' (about a third less CPU, less accurate); auto: fast "

@@ -157,3 +157,21 @@ def test_recognizer_options_come_from_settings(tmp_path):
         create_recognizer("whisper", **{**opts, "whisper_scoring": "exhaustive"})
     with pytest.raises(ValueError, match="int8 or float32"):
         create_recognizer("whisper", **{**opts, "whisper_scorer": "int4"})
+
+
+@pytest.mark.slow
+def test_menu_transcripts_are_greedy_and_short_answers_use_the_beam(whisper, main_menu, yesno, monkeypatch):
+    """Beside a menu's phrase scoring the transcript is decoded greedily (as accurate there,
+    less CPU); a yes/no answer's transcript keeps the wider beam (its words often decide)."""
+    from asr import audio
+
+    eng = whisper.engine
+    beams = []
+    real = eng.decode_nbest
+    monkeypatch.setattr(eng, "decode_nbest", lambda enc, prompt=(), beam_size=5, n=1, max_length=120:
+                        beams.append(beam_size) or real(enc, prompt, beam_size, n, max_length))
+    menu = audio.resample(speechgen.phone_utterance("saya mau bayar pajak motor"), 8000, 16000)
+    answer = audio.resample(speechgen.phone_utterance("iya benar"), 8000, 16000)
+    assert eng.recognize(menu, eng.prepared(main_menu)).best_label == "pajak_kendaraan"
+    eng.recognize(answer, eng.prepared(yesno))
+    assert beams == [eng.options.prompted_beam_size, eng.options.beam_size] == [1, 5]
