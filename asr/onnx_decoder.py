@@ -203,45 +203,45 @@ class Int8Decoder:
         import onnxruntime as ort
 
         reduce_range = saturation_risk()
-        key = graph_key(layers, out_g, out_b, proj, heads, reduce_range)
-        self.path: Path | None = None
-        data: bytes
+
+        def build(target: Path) -> None:
+            quantize(build_graph(layers, out_g, out_b, proj, heads), target, reduce_range)
+
+        path = None
         if cache_dir is not None:
-            path = Path(cache_dir) / f"decoder-int8-{key}.onnx"
+            path = Path(cache_dir) / f"decoder-int8-{graph_key(layers, out_g, out_b, proj, heads, reduce_range)}.onnx"
             if not path.is_file():
                 try:
-                    quantize(build_graph(layers, out_g, out_b, proj, heads), path, reduce_range)
+                    build(path)
                     log.info("int8 decoder built", extra={"path": str(path)})
                 except OSError as exc:  # read-only cache: build in a temporary directory
                     log.warning("cannot cache the int8 decoder (%s); building it in memory", exc)
                     path = None
-            self.path = path
-        def fresh() -> bytes:
-            with tempfile.TemporaryDirectory(prefix="ivr-decoder-") as tmp:
-                tmp_path = Path(tmp) / "decoder.onnx"
-                quantize(build_graph(layers, out_g, out_b, proj, heads), tmp_path, reduce_range)
-                return tmp_path.read_bytes()
-
+        self.path: Path | None = path
         so = ort.SessionOptions()
         so.intra_op_num_threads = 1
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
-        data = self.path.read_bytes() if self.path is not None else fresh()
+
+        def load():
+            if self.path is not None:
+                return ort.InferenceSession(self.path.read_bytes(), so, providers=["CPUExecutionProvider"])
+            with tempfile.TemporaryDirectory(prefix="ivr-decoder-") as tmp:
+                build(Path(tmp) / "decoder.onnx")
+                return ort.InferenceSession((Path(tmp) / "decoder.onnx").read_bytes(), so,
+                                            providers=["CPUExecutionProvider"])
+
         try:
-            self.session = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
+            self.session = load()
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
             if self.path is None:
                 raise
-            # a damaged cache file: build again, replace it, load that
+            # a damaged cache file: build it again in place (atomically) and load that
             log.warning("cached int8 decoder %s unreadable (%s); rebuilding it", self.path.name, exc)
-            data = fresh()
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, self.path)
-            self.session = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
-        self.layers = len(layers)
+            build(self.path)
+            self.session = load()
 
     @staticmethod
     def feeds(past: Sequence[tuple[np.ndarray, np.ndarray]],

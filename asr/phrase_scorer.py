@@ -18,6 +18,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from scipy.special import logsumexp
 
 from .ct2_format import read_variables
 
@@ -274,8 +275,7 @@ class WhisperDecoderScorer:
             extra = None
             if self._int8_ids is not None and self._subset is not None and self._subset.size > self._int8_ids.size:
                 extra = np.ascontiguousarray(self.emb[np.setdiff1d(self._subset, self._int8_ids)].T)
-        first = h_prefix @ proj
-        lse0 = float(first.max() + np.log(np.exp(first - first.max()).sum()))
+        lse0 = float(logsumexp(h_prefix @ proj))
         feeds = dec.feeds(past, kv)
         P = len(prefix)
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
@@ -294,9 +294,7 @@ class WhisperDecoderScorer:
                     targets[r, :len(s) - 1] = s[1:]
                 h, lse = dec.run(self.emb[tokens] + self.pos[P:P + Lb], feeds)
                 if extra is not None:
-                    ex = h @ extra
-                    m = ex.max(-1)
-                    lse = np.logaddexp(lse, m + np.log(np.exp(ex - m[..., None]).sum(-1)))
+                    lse = np.logaddexp(lse, logsumexp(h @ extra, axis=-1))
                 rest = np.einsum("bld,bld->bl", h, self.emb[targets]) - lse
             for r, i in enumerate(idx):
                 s = seqs[i]

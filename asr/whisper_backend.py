@@ -84,9 +84,8 @@ class WhisperOptions:
     fit_window_above: int = 40  # expectations with more phrases use the fitted window
     beam_size: int = 5  # free decoding without expectations (transcription)
     prompted_beam_size: int = 1  # free decoding beside the scoring of large expectations (small
-    # ones use beam_size): greedy was as
-    # accurate as beam 5 on the bench (hotline decision over 170 utterances: 128 vs 124 right)
-    # for 120 ms less CPU per utterance
+    # ones use beam_size): greedy was as accurate as beam 5 on the bench (hotline decision over
+    # 170 utterances: 128 vs 124 right) for 120 ms less CPU per utterance
     tokens_per_s: float = 12.0  # free decoding length cap: 12 tokens per second of audio + 16
     null_alpha: float = 0.8
     token_floor: float = -1.0
@@ -95,9 +94,10 @@ class WhisperOptions:
     text_weight_small: float = 10.0  # and for small ones (yes/no: 5 made 53% -> 40% of answers
     # reliable enough to act on, no wrong one either way; 10 is where it was tuned)
     temperature: float = 2.0  # softmax temperature turning fused scores into posteriors
-    scoring: str = "auto"  # "full": every expected phrase; "fast": two stages for large
-    # expectations (less CPU, less accurate: see the module docstring); "auto": full, but two
-    # stages while other utterances are being decoded (see WhisperRecognizer.busy)
+    scoring: str = "auto"  # "full": every expected phrase in one pass; "fast": two stages for
+    # large expectations, the second for the leading labels only (less CPU, less accurate: see
+    # the module docstring); "auto": two stages, the second for every other phrase unless other
+    # utterances wait for the CPU (see WhisperRecognizer.busy)
     prune_above: int = 40  # "fast"/"auto": expectations with more phrases can use two stages
     stage1_phrases: int = 4  # first stage: this many phrases (the first ones) of every label
     stage2_labels: int = 5  # second stage: all phrases of this many leading labels
@@ -334,7 +334,7 @@ class WhisperEngine:
         """``stale``: set when the result is no longer wanted (a speculative decode whose
         caller went on speaking); the phrase scoring then stops early with ``Stale``.
         ``busy``: a callable telling whether other utterances wait for the CPU (scoring "auto"
-        then keeps to two stages)."""
+        then limits the second stage to the leading labels)."""
         t0 = time.perf_counter()
         seconds = len(pcm16k) / 2 / RATE
         if prep is None or not prep.items:
@@ -359,9 +359,8 @@ class WhisperEngine:
         enc_np = np.asarray(enc)[0]
         if stale is not None and stale.is_set():
             raise Stale()
-        # two stages for large expectations with scoring "fast", and with "auto" while other
-        # utterances wait for the CPU; otherwise every phrase in one pass
-        # "auto" decides after the first stage, when it knows best whether others are waiting
+        # two stages for large expectations unless scoring is "full"; "auto" decides after the
+        # first stage, when it knows best whether others are waiting, how far the second goes
         staged = prep.large and o.scoring in ("fast", "auto")
         phrase_scores = self.score_phrases(enc_np, prep, prep.stage1 if staged else None, seconds)
         texts, text_conf = text_job.result()
