@@ -16,7 +16,10 @@ hash of the weights, the vocabulary and ``GRAPH_VERSION``, so later starts only 
 Inputs: ``x`` (B, L, D) token embeddings plus positions; ``mask`` (L, L) additive causal mask;
 per layer ``pk``/``pv`` the self-attention keys (H, dh, P) and values (H, P, dh) of the shared
 prefix, ``ck``/``cv`` the cross-attention keys (H, dh, T) and values (H, T, dh) of the audio.
-Outputs: ``h`` (B, L, D) final hidden states and ``lse`` (B, L) the log-sum-exp of the logits.
+Outputs: ``h`` (B, L, D) final hidden states and ``lse`` (B, L) the log-sum-exp of the logits;
+for incremental (greedy) decoding also ``logits`` (B, L, V) over the normaliser vocabulary and
+per layer ``k{i}`` (B, H, dh, L) / ``v{i}`` (B, H, L, dh), the sequence's own self-attention
+keys and values, which the next step appends to ``pk``/``pv``.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-GRAPH_VERSION = 2
+GRAPH_VERSION = 3
 OPSET = 20
 
 
@@ -118,6 +121,8 @@ def build_graph(layers: Sequence[dict], out_g: np.ndarray, out_b: np.ndarray, pr
         q = op("Transpose", [op("Gather", [qkv, picks[0]], axis=2)], perm=[0, 2, 1, 3])
         k_t = op("Transpose", [op("Gather", [qkv, picks[1]], axis=2)], perm=[0, 2, 3, 1])
         v = op("Transpose", [op("Gather", [qkv, picks[2]], axis=2)], perm=[0, 2, 1, 3])
+        op("Identity", [k_t], output=f"k{i}")
+        op("Identity", [v], output=f"v{i}")
         own = op("Add", [op("Mul", [op("MatMul", [q, k_t]), scale]), "mask"])
         shared = op("Mul", [op("MatMul", [q, f"pk{i}"]), scale])
         weights = op("Softmax", [op("Concat", [shared, own], axis=-1)], axis=-1)
@@ -137,14 +142,18 @@ def build_graph(layers: Sequence[dict], out_g: np.ndarray, out_b: np.ndarray, pr
         f = op("Gelu", [linear(norm(x, L["ff_g"], L["ff_b"], p + "ff"), L["ff_1"], L["ff_1b"], p + "ff_1")])
         x = op("Add", [x, linear(f, L["ff_2"], L["ff_2b"], p + "ff_2")])
     h = norm(x, out_g, out_b, "out", output="h")
-    logits = op("MatMul", [h, const("proj", proj)])
+    logits = op("MatMul", [h, const("proj", proj)], output="logits")
     # log-sum-exp = logit - log-softmax of any one column: LogSoftmax is one vectorised pass,
     # ReduceLogSumExp several slow ones (13% of the run)
     first = op("Gather", [logits, zero], axis=2)
     lsm = op("Gather", [op("LogSoftmax", [logits], axis=-1), zero], axis=2)
     op("Squeeze", [op("Sub", [first, lsm]), last], output="lse")
     outputs = [oh.make_tensor_value_info("h", TensorProto.FLOAT, ["B", "L", D]),
-               oh.make_tensor_value_info("lse", TensorProto.FLOAT, ["B", "L"])]
+               oh.make_tensor_value_info("lse", TensorProto.FLOAT, ["B", "L"]),
+               oh.make_tensor_value_info("logits", TensorProto.FLOAT, ["B", "L", proj.shape[1]])]
+    for i in range(len(layers)):
+        outputs.append(oh.make_tensor_value_info(f"k{i}", TensorProto.FLOAT, ["B", H, dh, "L"]))
+        outputs.append(oh.make_tensor_value_info(f"v{i}", TensorProto.FLOAT, ["B", H, "L", dh]))
     model = oh.make_model(oh.make_graph(nodes, "whisper_text_decoder", inputs, outputs, inits),
                           opset_imports=[oh.make_opsetid("", OPSET)])
     model.ir_version = 10
@@ -243,6 +252,13 @@ class Int8Decoder:
             build(self.path)
             self.session = load()
 
+    @classmethod
+    def of_session(cls, session) -> "Int8Decoder":
+        """Wrap an existing ONNX Runtime session of this graph (tests run the float32 one)."""
+        dec = cls.__new__(cls)
+        dec.path, dec.session = None, session
+        return dec
+
     @staticmethod
     def feeds(past: Sequence[tuple[np.ndarray, np.ndarray]],
               cross: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -261,3 +277,14 @@ class Int8Decoder:
         mask = np.triu(np.full((Lt, Lt), -np.inf, dtype=np.float32), 1)
         h, lse = self.session.run(["h", "lse"], {"x": np.ascontiguousarray(x, dtype=np.float32), "mask": mask, **feeds})
         return h, lse
+
+    def step(self, x: np.ndarray, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """One incremental step for a single sequence: ``x`` (1, L, D) -> logits (L, V) over
+        the normaliser vocabulary and per layer this step's (K (H, dh, L), V (H, L, dh)), in
+        the layout of ``feeds``' ``pk``/``pv`` (append along their last / middle axis)."""
+        Lt = x.shape[1]
+        mask = np.triu(np.full((Lt, Lt), -np.inf, dtype=np.float32), 1)
+        n = sum(1 for k in feeds if k.startswith("pk"))
+        names = ["logits"] + [f"{kind}{i}" for i in range(n) for kind in ("k", "v")]
+        out = self.session.run(names, {"x": np.ascontiguousarray(x, dtype=np.float32), "mask": mask, **feeds})
+        return out[0][0], [(out[1 + 2 * i][0], out[2 + 2 * i][0]) for i in range(n)]

@@ -79,6 +79,7 @@ class WhisperDecoderScorer:
         self._vocab_lock = threading.Lock()
         self._int8 = None  # asr.onnx_decoder.Int8Decoder once enable_int8() ran
         self._int8_ids: np.ndarray | None = None  # the normaliser ids inside its graph
+        self._int8_proj: np.ndarray | None = None  # and their projection (D, V)
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="scorer")
 
     def cross_kv(self, enc: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -143,6 +144,7 @@ class WhisperDecoderScorer:
             ids = None if self._subset is None else self._subset.copy()
         self._int8 = onnx_decoder.Int8Decoder(self.layers, self.out_g, self.out_b, proj, self.heads, cache_dir)
         self._int8_ids = ids
+        self._int8_proj = proj
         return True
 
     @property
@@ -262,6 +264,57 @@ class WhisperDecoderScorer:
             np.exp(logits, out=logits)
             lse[c:c + chunk] = m + np.log(logits.sum(-1))
         return [np.asarray([logit_of[(n, t)] - lse[n] for n, t in r], dtype=np.float32) for r in refs]
+
+    def greedy(self, prefix: list[int], kv, max_tokens: int, eot: int, suppress=(), suppress_at_start=(),
+               no_speech: int | None = None, stop=None) -> tuple[list[int], float, float]:
+        """Greedy free decoding on the int8 graph with a key/value cache (one token per step).
+
+        Returns (token ids without end-of-text, mean log-probability of the chosen tokens
+        end-of-text included, probability of ``no_speech`` after the start token). Tokens are
+        chosen among the normaliser vocabulary (Indonesian word pieces and every single byte,
+        so any text can still be spelled); ``suppress`` ids are never chosen and
+        ``suppress_at_start`` not as the first token (as Whisper's decoders do for non-speech
+        symbols, and for blank/end-of-text at the start). ``stop()`` true ends early.
+
+        Why not CTranslate2's greedy search: one token at a time is weight-bandwidth bound, and
+        CTranslate2 (oneDNN, weights not pre-packed) took 16-19 ms per token on an AVX2 EPYC
+        against ~6 ms here (bench figures in docs/decisions.md).
+        """
+        dec = self._int8
+        if dec is None:
+            raise RuntimeError("greedy decoding needs the int8 decoder (enable_int8)")
+        ids, proj = self._int8_ids, self._int8_proj
+        vocab = ids if ids is not None else np.arange(proj.shape[1])
+        position = {int(t): i for i, t in enumerate(vocab)}
+        banned = np.zeros(vocab.size, dtype=bool)
+        banned[[position[t] for t in suppress if t in position]] = True
+        banned_start = banned.copy()
+        banned_start[[position[t] for t in suppress_at_start if t in position]] = True
+        past: list = []
+        hs = self.hidden(np.asarray([prefix], dtype=np.int64), kv, keep_past=past)[0]
+        p_none = 0.0
+        if no_speech is not None:
+            row = hs[0] @ self.emb_t  # the start token's full distribution
+            p_none = float(np.exp(row[no_speech] - logsumexp(row)))
+        logits = hs[-1] @ proj
+        feeds = dec.feeds(past, kv)
+        P = len(prefix)
+        out: list[int] = []
+        lps: list[float] = []
+        for j in range(max_tokens + 1):
+            masked = np.where(banned_start if j == 0 else banned, -np.inf, logits)
+            best = int(np.argmax(masked))
+            lps.append(float(logits[best] - logsumexp(logits)))
+            tok = int(vocab[best])
+            if tok == eot or j == max_tokens or (stop is not None and stop()):
+                break
+            out.append(tok)
+            step_logits, new = dec.step((self.emb[tok] + self.pos[P + j])[None, None], feeds)
+            logits = step_logits[-1]
+            for i, (k, v) in enumerate(new):
+                feeds[f"pk{i}"] = np.concatenate([feeds[f"pk{i}"], k], axis=2)
+                feeds[f"pv{i}"] = np.concatenate([feeds[f"pv{i}"], v], axis=1)
+        return out, float(np.mean(lps)), p_none
 
     def _token_logprobs_int8(self, prefix: list[int], seqs: list[list[int]], kv, batch: int) -> list[np.ndarray]:
         """``token_logprobs`` with the batches on the int8 ONNX Runtime decoder: every token

@@ -107,7 +107,9 @@ class Endpointer:
 
     def _classify(self, frame: bytes) -> tuple[bool, float]:
         samples = np.frombuffer(frame, dtype="<i2").astype(np.float32)
-        rms = float(np.sqrt(np.mean(samples * samples)))
+        # a dot product: np.mean's generic reduction cost ~10 us a frame, this ~2 (it runs on
+        # every frame of every call, for barge-in)
+        rms = math.sqrt(float(np.dot(samples, samples)) / max(1, samples.size))
         # noise floor: follows quiet frames down at once, creeps up ~3 dB/s otherwise
         if self._floor is None or rms < self._floor:
             self._floor = max(rms, 1.0)

@@ -112,6 +112,8 @@ class WhisperOptions:
     label_agg: str = "max"  # phrase scores -> label score: "max" or "top2" (mean of the best two)
     text_nbest: int = 1  # hypotheses of the free decoding matched against the phrases
     scorer_precision: str = "int8"  # phrase scoring: "int8" (ONNX Runtime) or "float32" (numpy)
+    text_decoder: str = "auto"  # greedy free decoding: "auto" (on the int8 scoring graph when it
+    # runs), "int8" (same) or "ctranslate2"; beam searches always run on CTranslate2
     vocabulary_subset: bool = True  # softmax normaliser over Indonesian word pieces only
     # (measured against the full vocabulary: same dev accuracy, 40% less scoring work)
 
@@ -291,8 +293,32 @@ class WhisperEngine:
         conf = float(math.exp(score)) * (1.0 - float(getattr(r, "no_speech_prob", 0.0)))
         return [text, *others], max(0.0, min(1.0, conf))
 
+    def greedy_text(self, kv, max_length: int, stop=None) -> tuple[list[str], float]:
+        """Greedy free decoding on the int8 scoring graph (``WhisperDecoderScorer.greedy``),
+        with the suppression rules of CTranslate2's search; same return as ``decode_nbest``."""
+        tok = self.tokenizer
+        blank = tok.encode(" ")
+        ids, mean_lp, p_none = self.scorer.greedy(
+            self.prefix, kv, max_length, tok.eot, suppress=self._non_speech,
+            suppress_at_start=[tok.eot, *blank], no_speech=tok.no_speech, stop=stop)
+        conf = math.exp(mean_lp) * (1.0 - p_none)
+        return [tok.decode(ids).strip()], max(0.0, min(1.0, conf))
+
+    @property
+    def _non_speech(self) -> tuple[int, ...]:
+        cached = getattr(self, "_non_speech_ids", None)
+        if cached is None:
+            cached = self._non_speech_ids = tuple(self.tokenizer.non_speech_tokens)
+        return cached
+
+    def use_graph_text(self, beam: int, prompt: Sequence[int]) -> bool:
+        """Whether the free decoding runs greedily on the int8 graph instead of CTranslate2."""
+        o = self.options
+        return (o.text_decoder == "int8" or (o.text_decoder == "auto" and self.scorer.precision == "int8")) \
+            and beam == 1 and not prompt and self.scorer.precision == "int8"
+
     def score_phrases(self, enc_np: np.ndarray, prep: _Prepared, keep: np.ndarray | None = None,
-                      seconds: float | None = None) -> np.ndarray:
+                      seconds: float | None = None, kv=None) -> np.ndarray:
         """Null-corrected scores for the expectation's phrases (NaN for phrases not kept)."""
         o = self.options
         frames = enc_np.shape[0] * 2
@@ -301,7 +327,7 @@ class WhisperEngine:
         out = np.full(len(prep.seqs), np.nan, dtype=np.float64)
         if idx.size == 0:
             return out
-        kv = self.scorer.cross_kv(enc_np)
+        kv = kv if kv is not None else self.scorer.cross_kv(enc_np)
         lps = self.scorer.token_logprobs(self.prefix, [prep.seqs[i] for i in idx], kv)
         for i, lp in zip(idx, lps, strict=True):
             corrected = np.maximum(lp - o.null_alpha * null[i], o.token_floor)
@@ -354,15 +380,21 @@ class WhisperEngine:
         # greedy beside a menu's scoring; short answers (yes/no) keep the wider beam: their
         # transcript's words often decide, and greedy left 10 points more of them unsure
         beam = o.prompted_beam_size if prep.fit_window else o.beam_size
-        text_job = self._side.submit(self.decode_nbest, enc_text, prep.prompt if o.text_prompt else (),
-                                     beam, o.text_nbest, self.max_tokens(seconds))
+        prompt = prep.prompt if o.text_prompt else ()
         enc_np = np.asarray(enc)[0]
+        kv = self.scorer.cross_kv(enc_np)
+        if enc_text is enc and o.text_nbest == 1 and self.use_graph_text(beam, prompt):
+            text_job = self._side.submit(self.greedy_text, kv, self.max_tokens(seconds),
+                                         None if stale is None else stale.is_set)
+        else:
+            text_job = self._side.submit(self.decode_nbest, enc_text, prompt, beam, o.text_nbest,
+                                         self.max_tokens(seconds))
         if stale is not None and stale.is_set():
             raise Stale()
         # two stages for large expectations unless scoring is "full"; "auto" decides after the
         # first stage, when it knows best whether others are waiting, how far the second goes
         staged = prep.large and o.scoring in ("fast", "auto")
-        phrase_scores = self.score_phrases(enc_np, prep, prep.stage1 if staged else None, seconds)
+        phrase_scores = self.score_phrases(enc_np, prep, prep.stage1 if staged else None, seconds, kv)
         texts, text_conf = text_job.result()
         text = texts[0]
         text_scores = prep.matcher.scores(text)
@@ -382,7 +414,7 @@ class WhisperEngine:
                 lead = np.argsort(-first, kind="stable")[: o.stage2_labels]
                 more = np.isin(prep.label_of, lead) & ~prep.stage1
             if more.any():
-                extra = self.score_phrases(enc_np, prep, more, seconds)
+                extra = self.score_phrases(enc_np, prep, more, seconds, kv)
                 phrase_scores = np.where(more, extra, phrase_scores)
         label_scores = _label_scores(phrase_scores, prep, o.label_agg)
         if o.count_penalty:

@@ -439,7 +439,10 @@ class DialogEngine:
             value = self._parse_slot(kind, str(ev.slots[ls.slot]), ls)
         if value is None and text:
             value = self._parse_slot(kind, text, ls)
-        if value is not None and asr_conf >= self.script.settings.confirm:
+        # free text is kept whatever the recognizer's confidence: it is the caller's own words,
+        # the recording is kept beside it and a readback lets the caller correct it; gating it
+        # dropped descriptions for resembling none of the global commands scored beside them
+        if value is not None and (kind == "free" or asr_conf >= self.script.settings.confirm):
             if kind == "free":
                 glob = self._try_global(text, ev, asr_conf, short_only=True)
                 if glob is not None:

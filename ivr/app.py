@@ -103,13 +103,14 @@ class Controller:
 async def serve(settings: Any, *, ready: Callable[[dict], None] | None = None,
                 stop: asyncio.Event | None = None, web: bool = True, warm_up: bool = True) -> None:
     """Run the hotline until SIGINT/SIGTERM (or ``stop`` is set)."""
-    from ivr.runtime import Runtime
+    from ivr.runtime import Runtime, freeze_startup_heap
 
     t0 = time.monotonic()
     rt = await Runtime.build(settings)
     n = await rt.prerender()
     if warm_up:
         await rt.warm_up()
+    freeze_startup_heap()
     ctl = await Controller(rt).start()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

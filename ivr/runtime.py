@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import hashlib
 import logging
 import time
@@ -217,6 +218,19 @@ class Runtime:
         if close is not None:
             with _suppress():
                 await close()
+
+
+def freeze_startup_heap() -> int:
+    """Take everything loaded at start-up (the script, tokenizers, libraries, caches) out of the
+    garbage collector's view; returns how many objects were frozen.
+
+    A full collection walks every tracked object while the event loop waits: with 200 calls
+    live on a 2-core machine, collections of the start-up heap paused the loop for up to 207 ms
+    (keypad replies p95 120-330 ms). Frozen objects are never collected (nor freed), which is
+    what start-up state is for; objects made by calls are collected as before."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def heard_from_transcript(tr: Any, listen: Any) -> HeardResult:

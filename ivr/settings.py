@@ -327,6 +327,10 @@ class Settings(BaseSettings):
     whisper_scorer: Literal["int8", "float32"] = Field(
         "int8", description="precision of the expected-phrase scoring: int8 (ONNX Runtime, ~40% of the CPU "
                             "of float32, same accuracy on the bench) or float32 (numpy)")
+    whisper_text_decoder: Literal["auto", "int8", "ctranslate2"] = Field(
+        "auto", description="engine of the greedy transcript beside a menu's phrase scoring: auto/int8 = the int8 "
+                            "scoring graph with a key/value cache (about half the CPU of CTranslate2 on an AVX2 "
+                            "CPU), ctranslate2 = CTranslate2's search; beam searches always use CTranslate2")
     asr_threads: int = Field(0, ge=0, le=64, description="threads one utterance's decoding may use (0 = CPU cores)")
     asr_workers: int = Field(0, ge=0, le=64, description="utterances decoded at once (0 = CPU cores)")
     vosk_model_dir: Path | None = Field(None, description="Vosk model directory (asr_engine=vosk)")
@@ -525,7 +529,8 @@ class Settings(BaseSettings):
         return {"workers": self.asr_workers or None, "threads": self.asr_threads or None,
                 "whisper_scoring": self.whisper_scoring, "whisper_beam_size": self.whisper_beam_size,
                 "whisper_compute_type": self.whisper_compute_type, "whisper_scorer": self.whisper_scorer,
-                "whisper_text_beam_size": self.whisper_text_beam_size}
+                "whisper_text_beam_size": self.whisper_text_beam_size,
+                "whisper_text_decoder": self.whisper_text_decoder}
 
     def ensure_dirs(self) -> None:
         """Create the data directory and the derived directories that live in it."""

@@ -102,8 +102,8 @@ def test_auto_scoring_scores_every_phrase_unless_callers_wait(whisper, main_menu
     whisper.warm_up(main_menu)  # null-input encodings are computed once, ahead of calls
     scored, encodes = [], []
     real_score, real_encode = eng.score_phrases, eng.encode
-    monkeypatch.setattr(eng, "score_phrases", lambda enc, p, keep=None, seconds=None: scored.append(keep)
-                        or real_score(enc, p, keep, seconds))
+    monkeypatch.setattr(eng, "score_phrases", lambda enc, p, keep=None, seconds=None, kv=None: scored.append(keep)
+                        or real_score(enc, p, keep, seconds, kv))
     monkeypatch.setattr(eng, "encode", lambda pcm, frames=None, fit=False: encodes.append(frames)
                         or real_encode(pcm, frames, fit))
     pcm8 = speechgen.phone_utterance("saya mau bayar pajak bumi dan bangunan", "id+m3", 145, 40, level_dbfs=-24,
@@ -152,28 +152,65 @@ def test_recognizer_options_come_from_settings(tmp_path):
                       whisper_scorer="float32")
     opts = s.recognizer_options()
     assert opts == {"workers": 3, "threads": None, "whisper_scoring": "fast", "whisper_beam_size": 2,
-                    "whisper_compute_type": "int8", "whisper_scorer": "float32", "whisper_text_beam_size": 1}
+                    "whisper_compute_type": "int8", "whisper_scorer": "float32", "whisper_text_beam_size": 1,
+                    "whisper_text_decoder": "auto"}
     with pytest.raises(ValueError, match="auto, full or fast"):
         create_recognizer("whisper", **{**opts, "whisper_scoring": "exhaustive"})
     with pytest.raises(ValueError, match="int8 or float32"):
         create_recognizer("whisper", **{**opts, "whisper_scorer": "int4"})
+    with pytest.raises(ValueError, match="auto, int8 or ctranslate2"):
+        create_recognizer("whisper", **{**opts, "whisper_text_decoder": "onnx"})
 
 
 @pytest.mark.slow
 def test_menu_transcripts_are_greedy_and_short_answers_use_the_beam(whisper, main_menu, yesno, monkeypatch):
-    """Beside a menu's phrase scoring the transcript is decoded greedily (as accurate there,
-    less CPU); a yes/no answer's transcript keeps the wider beam (its words often decide)."""
+    """Beside a menu's phrase scoring the transcript is decoded greedily on the int8 scoring
+    graph (as accurate there, less CPU); a yes/no answer's transcript keeps CTranslate2's wider
+    beam (its words often decide)."""
     from asr import audio
 
     eng = whisper.engine
-    beams = []
-    real = eng.decode_nbest
+    calls = []
+    real, real_greedy = eng.decode_nbest, eng.greedy_text
     monkeypatch.setattr(eng, "decode_nbest", lambda enc, prompt=(), beam_size=5, n=1, max_length=120:
-                        beams.append(beam_size) or real(enc, prompt, beam_size, n, max_length))
+                        calls.append(("ctranslate2", beam_size)) or real(enc, prompt, beam_size, n, max_length))
+    monkeypatch.setattr(eng, "greedy_text", lambda kv, max_length, stop=None:
+                        calls.append(("graph", 1)) or real_greedy(kv, max_length, stop))
     menu = audio.resample(speechgen.phone_utterance("saya mau bayar pajak motor"), 8000, 16000)
     answer = audio.resample(speechgen.phone_utterance("iya benar"), 8000, 16000)
     # (what is recognised is tested elsewhere: espeak-ng's output depends on what the process
     # synthesised before, so a single utterance's label is not stable across test orders)
     assert set(eng.recognize(menu, eng.prepared(main_menu)).scores) == set(main_menu.labels)
     assert set(eng.recognize(answer, eng.prepared(yesno)).scores) == set(yesno.labels)
-    assert beams == [eng.options.prompted_beam_size, eng.options.beam_size] == [1, 5]
+    assert calls == [("graph", 1), ("ctranslate2", 5)]
+    # with the CTranslate2 text decoder configured, the menu's greedy search runs there
+    calls.clear()
+    monkeypatch.setattr(eng.options, "text_decoder", "ctranslate2")
+    eng.recognize(menu, eng.prepared(main_menu))
+    assert calls == [("ctranslate2", 1)]
+
+
+@pytest.mark.slow
+def test_graph_greedy_transcript_reads_the_audio_like_ctranslate2(whisper):
+    """The int8 graph's greedy transcript of telephone speech is close to CTranslate2's greedy
+    one (both run the same Whisper weights; int8 rounding moves a few tokens), and far from
+    the transcript of other audio."""
+    import numpy as np
+    from rapidfuzz import fuzz
+
+    from asr import audio
+
+    eng = whisper.engine
+    texts = []
+    for words in ("saya mau membuat kartu keluarga baru", "tolong sambungkan ke petugas sekarang"):
+        pcm = audio.resample(speechgen.phone_utterance(words, "id", 150, 50, snr_db=30.0), 8000, 16000)
+        secs = len(pcm) / 32000
+        enc = eng.encode(pcm, eng.frames_for(secs, True))
+        (ct2,), _ = eng.decode_nbest(enc, (), 1, 1, eng.max_tokens(secs))
+        (graph,), conf = eng.greedy_text(eng.scorer.cross_kv(np.asarray(enc)[0]), eng.max_tokens(secs))
+        assert 0.0 < conf <= 1.0
+        texts.append((ct2, graph))
+    for i, (ct2, graph) in enumerate(texts):
+        other = texts[1 - i][0]
+        assert fuzz.ratio(ct2.lower(), graph.lower()) >= 60, (ct2, graph)
+        assert fuzz.ratio(ct2.lower(), graph.lower()) > fuzz.ratio(other.lower(), graph.lower()) + 20

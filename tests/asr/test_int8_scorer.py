@@ -163,3 +163,47 @@ def test_int8_scores_rank_phrases_like_float32_on_telephone_speech(whisper, main
         if prep.items[i][0] not in leading:
             leading.append(prep.items[i][0])
     assert "pajak_kendaraan" in leading[:3]
+
+
+def reference_greedy(sc, prefix, kv, n, banned=()):
+    """Greedy decoding re-running the whole sequence each step on the numpy decoder."""
+    proj, index = sc._projection()
+    vocab = sc._subset if sc._subset is not None else np.arange(proj.shape[1])
+    seq: list[int] = []
+    for _ in range(n):
+        logits = sc.hidden(np.asarray([prefix + seq]), kv)[0, -1] @ proj
+        logits[[index[t] if index is not None else t for t in banned]] = -np.inf
+        seq.append(int(vocab[int(np.argmax(logits))]))
+    return seq
+
+
+def test_greedy_with_key_value_cache_decodes_like_a_full_rerun(tiny, tmp_path):
+    import onnxruntime as ort
+
+    sc, kv, _ = tiny
+    sc.use_vocabulary(range(0, 300, 3))
+    assert sc.enable_int8(tmp_path)
+    proj, _ = sc._projection()
+    # the same graph unquantised: any difference from the reference is the cache's doing
+    f32 = ort.InferenceSession(onnx_decoder.build_graph(sc.layers, sc.out_g, sc.out_b, proj, sc.heads)
+                               .SerializeToString(), providers=["CPUExecutionProvider"])
+    sc._int8 = onnx_decoder.Int8Decoder.of_session(f32)
+    eot = 299 - 299 % 3  # in the vocabulary; never the argmax of 12 steps here, so decoding runs on
+    banned = [3, 6, 9]
+    for prefix in ([1, 2, 3], [4, 5, 6, 7, 8]):
+        want = reference_greedy(sc, prefix, kv, 12, banned)
+        if eot in want:
+            want = want[:want.index(eot)]
+        got, mean_lp, p_none = sc.greedy(prefix, kv, 12, eot, suppress=banned, no_speech=10)
+        assert got == want
+        assert mean_lp < 0 and 0 < p_none < 1
+    # suppressing the first choice at the start changes the first token only
+    first = reference_greedy(sc, [1, 2, 3], kv, 1, banned)[0]
+    got, _, _ = sc.greedy([1, 2, 3], kv, 3, eot, suppress=banned, suppress_at_start=[first])
+    assert got[0] != first and got[0] not in banned
+
+
+def test_greedy_needs_the_int8_decoder(tiny):
+    sc, kv, _ = tiny
+    with pytest.raises(RuntimeError, match="enable_int8"):
+        sc.greedy([1, 2, 3], kv, 5, 299)

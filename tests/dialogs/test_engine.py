@@ -354,3 +354,16 @@ def test_an_emergency_inside_a_long_free_text_answer(script):
         e.handle(Heard(text))
         assert e.state == "complaint_identity", text
         assert e.variables["description"] == text
+
+
+def test_free_text_is_kept_whatever_the_recognizer_confidence(script):
+    """A complaint's location and description are the caller's own words: an unsure recognizer
+    (its confidence is about the global commands scored beside them) does not drop them."""
+    e = started(script)
+    for ev in (Pressed("5"), Pressed("3")):
+        e.handle(ev)
+    assert e.state == "complaint_location"
+    e.handle(Heard("dekat pasar kembang", 0.12))
+    assert e.state == "complaint_description" and e.variables["location"] == "dekat pasar kembang"
+    e.handle(Heard("lampu jalan mati sudah dua minggu", 0.05))
+    assert e.state == "complaint_identity" and e.variables["description"] == "lampu jalan mati sudah dua minggu"
