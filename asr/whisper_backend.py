@@ -313,9 +313,9 @@ class WhisperEngine:
 
     def use_graph_text(self, beam: int, prompt: Sequence[int]) -> bool:
         """Whether the free decoding runs greedily on the int8 graph instead of CTranslate2."""
-        o = self.options
-        return (o.text_decoder == "int8" or (o.text_decoder == "auto" and self.scorer.precision == "int8")) \
-            and beam == 1 and not prompt and self.scorer.precision == "int8"
+        # "int8" and "auto" alike: without the int8 graph (no ONNX Runtime) CTranslate2 decodes
+        return (self.options.text_decoder != "ctranslate2" and beam == 1 and not prompt
+                and self.scorer.precision == "int8")
 
     def score_phrases(self, enc_np: np.ndarray, prep: _Prepared, keep: np.ndarray | None = None,
                       seconds: float | None = None, kv=None) -> np.ndarray:
