@@ -225,9 +225,9 @@ def freeze_startup_heap() -> int:
     garbage collector's view; returns how many objects were frozen.
 
     A full collection walks every tracked object while the event loop waits: with 200 calls
-    live on a 2-core machine, collections of the start-up heap paused the loop for up to 207 ms
-    (keypad replies p95 120-330 ms). Frozen objects are never collected (nor freed), which is
-    what start-up state is for; objects made by calls are collected as before."""
+    live on a busy 2-core machine, collections were seen pausing the loop for up to 207 ms.
+    Frozen objects are never collected (nor freed), which is what start-up state is for;
+    objects made by calls are collected as before."""
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
