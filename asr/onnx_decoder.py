@@ -96,7 +96,6 @@ def build_graph(layers: Sequence[dict], out_g: np.ndarray, out_b: np.ndarray, pr
                   axis=-1, epsilon=1e-5)
 
     scale = const("scale", np.float32(1.0 / np.sqrt(dh)))
-    to_heads = const("to_heads", np.asarray([0, 0, H, dh], dtype=np.int64))
     to_qkv = const("to_qkv", np.asarray([0, 0, 3, H, dh], dtype=np.int64))
     to_model = const("to_model", np.asarray([0, 0, D], dtype=np.int64))
     axis3 = const("axis3", np.asarray([3], dtype=np.int64))

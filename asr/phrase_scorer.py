@@ -285,11 +285,8 @@ class WhisperDecoderScorer:
             raise RuntimeError("greedy decoding needs the int8 decoder (enable_int8)")
         ids, proj = self._int8_ids, self._int8_proj
         vocab = ids if ids is not None else np.arange(proj.shape[1])
-        position = {int(t): i for i, t in enumerate(vocab)}
-        banned = np.zeros(vocab.size, dtype=bool)
-        banned[[position[t] for t in suppress if t in position]] = True
-        banned_start = banned.copy()
-        banned_start[[position[t] for t in suppress_at_start if t in position]] = True
+        banned = np.isin(vocab, list(suppress))
+        banned_start = banned | np.isin(vocab, list(suppress_at_start))
         past: list = []
         hs = self.hidden(np.asarray([prefix], dtype=np.int64), kv, keep_past=past)[0]
         p_none = 0.0

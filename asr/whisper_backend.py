@@ -49,6 +49,7 @@ result is usually ready; it is only recomputed if speech resumed after the specu
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import threading
@@ -304,12 +305,9 @@ class WhisperEngine:
         conf = math.exp(mean_lp) * (1.0 - p_none)
         return [tok.decode(ids).strip()], max(0.0, min(1.0, conf))
 
-    @property
+    @functools.cached_property
     def _non_speech(self) -> tuple[int, ...]:
-        cached = getattr(self, "_non_speech_ids", None)
-        if cached is None:
-            cached = self._non_speech_ids = tuple(self.tokenizer.non_speech_tokens)
-        return cached
+        return tuple(self.tokenizer.non_speech_tokens)
 
     def use_graph_text(self, beam: int, prompt: Sequence[int]) -> bool:
         """Whether the free decoding runs greedily on the int8 graph instead of CTranslate2."""
@@ -376,7 +374,8 @@ class WhisperEngine:
         frames = self.frames_for(seconds, prep.fit_window)
         enc = self.encode(pcm16k, frames)
         enc_text = enc if o.text_window == "fitted" or frames == self.frames_for(seconds) else self.encode(pcm16k)
-        # free decoding (CTranslate2, releases the GIL) runs beside the phrase scoring (numpy)
+        # free decoding (CTranslate2 or the int8 graph, both release the GIL) runs beside the
+        # phrase scoring
         # greedy beside a menu's scoring; short answers (yes/no) keep the wider beam: their
         # transcript's words often decide, and greedy left 10 points more of them unsure
         beam = o.prompted_beam_size if prep.fit_window else o.beam_size

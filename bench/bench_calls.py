@@ -156,8 +156,8 @@ async def remote_calls(port: int, scripts: list, caller_ids: list[str]) -> tuple
     proc = ctx.Process(target=_peer_main, args=(port, scripts, caller_ids, send), daemon=True)
     proc.start()
     send.close()
+    loop = asyncio.get_running_loop()
     try:
-        loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, recv.recv)
     finally:
         await loop.run_in_executor(None, proc.join, 30)
