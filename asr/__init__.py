@@ -38,14 +38,16 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
                       threads: int | None = None, whisper_scoring: str = "auto",
                       whisper_beam_size: int = 5, whisper_compute_type: str = "int8",
                       whisper_scorer: str = "int8", whisper_text_beam_size: int = 1,
-                      whisper_text_decoder: str = "auto") -> Recognizer:
+                      whisper_text_decoder: str = "auto",
+                      whisper_views: tuple[float, ...] = (0.9, 1.1)) -> Recognizer:
     """The configured recognizer. ``auto``: Vosk when a Vosk model directory is configured
     (an Indonesian one, normally), else the bundled Whisper-base. ``workers``: utterances
     decoded at once and ``threads``: threads one Whisper utterance may use (None: one per
     core); ``whisper_scoring``: "auto", "full" or "fast"; ``whisper_scorer``: the phrase
     scorer's precision, "int8" or "float32"; ``whisper_beam_size``: beam of free transcription,
     ``whisper_text_beam_size``: of the transcript decoded beside the phrase scoring, and
-    ``whisper_text_decoder`` its engine when greedy: "auto", "int8" or "ctranslate2" (see
+    ``whisper_text_decoder`` its engine when greedy: "auto", "int8" or "ctranslate2";
+    ``whisper_views``: speeds at which menu utterances are heard again (see
     asr.whisper_backend)."""
     if engine == "auto":
         engine = "vosk" if vosk_model_dir else "whisper"
@@ -64,7 +66,7 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
             raise ValueError(f"unknown Whisper text decoder {whisper_text_decoder!r}; use auto, int8 or ctranslate2")
         options = WhisperOptions(scoring=whisper_scoring, beam_size=whisper_beam_size,
                                  prompted_beam_size=whisper_text_beam_size, scorer_precision=whisper_scorer,
-                                 text_decoder=whisper_text_decoder)
+                                 text_decoder=whisper_text_decoder, views=tuple(whisper_views))
         return WhisperRecognizer(whisper_model_dir, whisper_cache_dir, whisper_sha256, workers=workers,
                                  options=options, threads=threads, compute_type=whisper_compute_type)
     raise ValueError(f"unknown recognizer engine {engine!r}; use vosk, whisper or auto")

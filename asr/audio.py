@@ -107,6 +107,18 @@ def resample(pcm: bytes, from_rate: int, to_rate: int, quality: str = "HQ") -> b
     return np.asarray(out, dtype="<i2").tobytes()
 
 
+def change_speed(pcm: bytes, factor: float, quality: str = "HQ") -> bytes:
+    """Play 16-bit PCM ``factor`` times as fast, pitch moving with it (tape-speed change, as in
+    speech-recognition speed perturbation): 0.9 is 11% longer and lower."""
+    if factor <= 0:
+        raise AudioFormatError(f"speed factor must be positive, got {factor}")
+    samples = _check_pcm(pcm)
+    if factor == 1.0 or samples.size == 0:
+        return bytes(pcm)
+    out = soxr.resample(samples, 16000 * factor, 16000, quality=quality)
+    return np.asarray(out, dtype="<i2").tobytes()
+
+
 def duration(pcm: bytes, sample_rate: int) -> float:
     return len(pcm) / 2 / sample_rate
 

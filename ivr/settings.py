@@ -331,6 +331,11 @@ class Settings(BaseSettings):
         "auto", description="engine of the greedy transcript beside a menu's phrase scoring: auto/int8 = the int8 "
                             "scoring graph with a key/value cache (about half the CPU of CTranslate2 on an AVX2 "
                             "CPU), ctranslate2 = CTranslate2's search; beam searches always use CTranslate2")
+    whisper_views: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [0.9, 1.1],
+        description="speeds at which a menu utterance is heard again to average the leading labels' scores "
+                    "(comma-separated; empty = off): about a quarter more CPU per utterance, skipped while other "
+                    "utterances wait for the CPU")
     asr_threads: int = Field(0, ge=0, le=64, description="threads one utterance's decoding may use (0 = CPU cores)")
     asr_workers: int = Field(0, ge=0, le=64, description="utterances decoded at once (0 = CPU cores)")
     vosk_model_dir: Path | None = Field(None, description="Vosk model directory (asr_engine=vosk)")
@@ -402,6 +407,21 @@ class Settings(BaseSettings):
         for q in v:
             if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", q):
                 raise ValueError(f"invalid queue name {q!r}")
+        return v
+
+    @field_validator("whisper_views", mode="before")
+    @classmethod
+    def _split_views(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [x.strip() for x in v.split(",") if x.strip()]
+        return v
+
+    @field_validator("whisper_views")
+    @classmethod
+    def _check_views(cls, v: list[float]) -> list[float]:
+        for x in v:
+            if not 0.5 <= x <= 2.0 or x == 1.0:
+                raise ValueError(f"a view's speed must be between 0.5 and 2.0 and not 1.0, got {x}")
         return v
 
     @field_validator("public_holidays", mode="before")
@@ -530,7 +550,7 @@ class Settings(BaseSettings):
                 "whisper_scoring": self.whisper_scoring, "whisper_beam_size": self.whisper_beam_size,
                 "whisper_compute_type": self.whisper_compute_type, "whisper_scorer": self.whisper_scorer,
                 "whisper_text_beam_size": self.whisper_text_beam_size,
-                "whisper_text_decoder": self.whisper_text_decoder}
+                "whisper_text_decoder": self.whisper_text_decoder, "whisper_views": tuple(self.whisper_views)}
 
     def ensure_dirs(self) -> None:
         """Create the data directory and the derived directories that live in it."""

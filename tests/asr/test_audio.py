@@ -55,6 +55,20 @@ def test_resample_up_and_same_rate():
     assert audio.resample(b"\x01\x00", 8000, 8000) == b"\x01\x00"
 
 
+@pytest.mark.parametrize("factor", [0.9, 1.1])
+def test_change_speed_scales_duration_and_pitch(factor):
+    pcm = tone(1000, 16000, seconds=1.0)
+    out = audio.change_speed(pcm, factor)
+    assert len(out) / 2 == pytest.approx(16000 / factor, abs=2)
+    x = audio.pcm_to_float(out)
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    peak_hz = np.argmax(spectrum) * 16000 / x.size
+    assert peak_hz == pytest.approx(1000 * factor, abs=5)
+    assert audio.change_speed(pcm, 1.0) == pcm
+    with pytest.raises(AudioFormatError):
+        audio.change_speed(pcm, 0)
+
+
 def test_wav_round_trip(tmp_path):
     pcm = tone(300, 8000, 0.25)
     path = audio.write_wav(tmp_path / "a.wav", pcm, 8000)

@@ -110,14 +110,16 @@ def test_auto_scoring_scores_every_phrase_unless_callers_wait(whisper, main_menu
                                      snr_db=25)
     pcm = audio.resample(pcm8, 8000, 16000)
     idle = eng.recognize(pcm, prep, busy=lambda: False)
-    assert len(scored) == 2 and np.array_equal(scored[0], prep.stage1)
+    # first stage, every other phrase, then the leading labels once per view (speed 0.9, 1.1)
+    assert len(scored) == 4 and np.array_equal(scored[0], prep.stage1)
     assert np.array_equal(scored[1], ~prep.stage1)  # every phrase in the end
-    assert encodes == [eng.frames_for(len(pcm) / 32000, True)]
+    assert all(len(set(prep.label_of[k])) == eng.options.view_labels for k in scored[2:])
+    assert encodes[0] == eng.frames_for(len(pcm) / 32000, True) and len(encodes) == 3
     assert idle.best_label == "pbb"
     assert set(idle.scores) == set(prep.labels)
     scored.clear()
     loaded = eng.recognize(pcm, prep, busy=lambda: True)
-    assert len(scored) == 2 and scored[0].sum() < len(prep.items)
+    assert len(scored) == 2 and scored[0].sum() < len(prep.items)  # no views while others wait
     second = scored[1]
     assert second.any() and len(set(prep.label_of[second])) <= eng.options.stage2_labels
     assert loaded.best_label == "pbb"
@@ -149,11 +151,17 @@ def test_recognizer_options_come_from_settings(tmp_path):
     from ivr.settings import load_settings
 
     s = load_settings(data_dir=tmp_path, whisper_scoring="fast", asr_workers=3, whisper_beam_size=2,
-                      whisper_scorer="float32")
+                      whisper_scorer="float32", whisper_views="0.85,1.2")
     opts = s.recognizer_options()
     assert opts == {"workers": 3, "threads": None, "whisper_scoring": "fast", "whisper_beam_size": 2,
                     "whisper_compute_type": "int8", "whisper_scorer": "float32", "whisper_text_beam_size": 1,
-                    "whisper_text_decoder": "auto"}
+                    "whisper_text_decoder": "auto", "whisper_views": (0.85, 1.2)}
+    assert load_settings(data_dir=tmp_path).whisper_views == [0.9, 1.1]
+    assert load_settings(data_dir=tmp_path, whisper_views="").whisper_views == []
+    from ivr.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="whisper_views"):
+        load_settings(data_dir=tmp_path, whisper_views="1.0")
     with pytest.raises(ValueError, match="auto, full or fast"):
         create_recognizer("whisper", **{**opts, "whisper_scoring": "exhaustive"})
     with pytest.raises(ValueError, match="int8 or float32"):
@@ -214,3 +222,62 @@ def test_graph_greedy_transcript_reads_the_audio_like_ctranslate2(whisper):
         other = texts[1 - i][0]
         assert fuzz.ratio(ct2.lower(), graph.lower()) >= 60, (ct2, graph)
         assert fuzz.ratio(ct2.lower(), graph.lower()) > fuzz.ratio(other.lower(), graph.lower()) + 20
+
+
+@pytest.mark.slow
+def test_views_average_the_leading_labels_over_speeds(whisper, main_menu):
+    """The utterance is heard again at the configured speeds; the leading labels' scores become
+    the mean over the views, computed here independently, and every other label keeps its
+    score. A stale recognition stops between views."""
+    import threading
+
+    from asr import audio
+    from asr.whisper_backend import Stale, _label_scores
+
+    eng = whisper.engine
+    assert eng.options.views == (0.9, 1.1) and eng.options.view_labels == 3
+    prep = eng.prepared(main_menu)
+    pcm = audio.resample(speechgen.phone_utterance("saya mau bayar pajak motor", "id+m3", 150, 40,
+                                                   level_dbfs=-26, snr_db=25), 8000, 16000)
+    secs = len(pcm) / 32000
+    enc = np.asarray(eng.encode(pcm, eng.frames_for(secs, True)))[0]
+    base = _label_scores(eng.score_phrases(enc, prep), prep, "max")
+    text = np.zeros(len(prep.labels))
+    text[prep.labels.index("pbb")] = 0.5  # the text evidence takes part in choosing the leaders
+    out = eng._with_views(pcm, prep, base, text, None)
+    lead = np.argsort(-(base + text), kind="stable")[:3]
+    assert prep.labels.index("pajak_kendaraan") in lead
+    views = [base[lead]]
+    keep = np.isin(prep.label_of, lead)  # (int8 activations are quantised per batch: same batch)
+    for factor in (0.9, 1.1):
+        p = audio.change_speed(pcm, factor)
+        e = np.asarray(eng.encode(p, eng.frames_for(len(p) / 32000, True)))[0]
+        views.append(_label_scores(eng.score_phrases(e, prep, keep), prep, "max")[lead])
+    np.testing.assert_allclose(out[lead], np.mean(views, axis=0), rtol=1e-6)
+    others = np.setdiff1d(np.arange(len(prep.labels)), lead)
+    np.testing.assert_array_equal(out[others], base[others])
+    assert not np.allclose(out[lead], base[lead])  # the views did change the leaders' scores
+    stale = threading.Event()
+    stale.set()
+    with pytest.raises(Stale):
+        eng._with_views(pcm, prep, base, text, stale)
+
+
+@pytest.mark.slow
+def test_views_are_skipped_while_callers_wait(whisper, main_menu, monkeypatch):
+    """With scoring "auto" the views run when the utterance has the cores to itself and are
+    skipped while other utterances wait for the CPU (as the second scoring stage is cut)."""
+    from asr import audio
+
+    eng = whisper.engine
+    seen = []
+    real = eng._with_views
+    monkeypatch.setattr(eng, "_with_views", lambda *a: seen.append(1) or real(*a))
+    pcm = audio.resample(speechgen.phone_utterance("kartu bpjs saya tidak aktif", "id", 160, 50,
+                                                   level_dbfs=-26, snr_db=25), 8000, 16000)
+    prep = eng.prepared(main_menu)
+    idle = eng.recognize(pcm, prep, busy=lambda: False)
+    assert seen == [1]
+    loaded = eng.recognize(pcm, prep, busy=lambda: True)
+    assert seen == [1]
+    assert idle.best_label == loaded.best_label == "bpjs_kesehatan"
