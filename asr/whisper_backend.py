@@ -423,8 +423,7 @@ class WhisperEngine:
             else:
                 # second stage: every phrase of the labels leading after the first stage
                 first = _label_scores(phrase_scores, prep, o.label_agg) + text_weight * text_vec
-                lead = np.argsort(-first, kind="stable")[: o.stage2_labels]
-                more = np.isin(prep.label_of, lead) & ~prep.stage1
+                more = _leading(first, prep, o.stage2_labels)[1] & ~prep.stage1
             if more.any():
                 extra = self.score_phrases(enc_np, prep, more, seconds, kv)
                 phrase_scores = np.where(more, extra, phrase_scores)
@@ -452,8 +451,7 @@ class WhisperEngine:
         utterances and the pair 0.9/1.1 gained 7; rescoring only the three leading labels gave
         the same decisions as rescoring all, for about a sixth of the work."""
         o = self.options
-        lead = np.argsort(-(label_scores + text), kind="stable")[: o.view_labels]
-        keep = np.isin(prep.label_of, lead)
+        lead, keep = _leading(label_scores + text, prep, o.view_labels)
         views = [label_scores[lead]]
         for factor in o.views:
             if stale is not None and stale.is_set():
@@ -477,6 +475,13 @@ class WhisperEngine:
 
 class Stale(Exception):
     """A speculative recognition dropped because the caller went on speaking."""
+
+
+def _leading(fused: np.ndarray, prep: _Prepared, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` leading labels by fused score (ties: the script's order) and the mask of
+    their phrases."""
+    lead = np.argsort(-fused, kind="stable")[:k]
+    return lead, np.isin(prep.label_of, lead)
 
 
 def _label_scores(phrase_scores: np.ndarray, prep: _Prepared, agg: str) -> np.ndarray:

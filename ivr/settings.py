@@ -392,11 +392,12 @@ class Settings(BaseSettings):
 
     # ------------------------------------------------------------------ validators
 
-    @field_validator("agent_queues", "reveal_roles", mode="before")
+    @field_validator("agent_queues", "reveal_roles", "public_holidays", "whisper_views", mode="before")
     @classmethod
-    def _split_queues(cls, v: Any) -> Any:
+    def _split_commas(cls, v: Any) -> Any:
+        """List settings come from the environment comma-separated."""
         if isinstance(v, str):
-            v = [q.strip() for q in v.split(",") if q.strip()]
+            v = [x.strip() for x in v.split(",") if x.strip()]
         return v
 
     @field_validator("agent_queues")
@@ -409,26 +410,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"invalid queue name {q!r}")
         return v
 
-    @field_validator("whisper_views", mode="before")
-    @classmethod
-    def _split_views(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            v = [x.strip() for x in v.split(",") if x.strip()]
-        return v
-
     @field_validator("whisper_views")
     @classmethod
     def _check_views(cls, v: list[float]) -> list[float]:
         for x in v:
             if not 0.5 <= x <= 2.0 or x == 1.0:
                 raise ValueError(f"a view's speed must be between 0.5 and 2.0 and not 1.0, got {x}")
-        return v
-
-    @field_validator("public_holidays", mode="before")
-    @classmethod
-    def _split_dates(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            v = [d.strip() for d in v.split(",") if d.strip()]
         return v
 
     @field_validator("log_level", mode="before")
