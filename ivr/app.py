@@ -123,10 +123,14 @@ async def serve(settings: Any, *, ready: Callable[[dict], None] | None = None,
     web_task = None
     if web:
         web_server, web_task = await _start_web(settings, rt, ctl)
+    web_addr = f"{settings.web_host}:{_web_port(web_server, settings)}" if web_server else None
     info = {
         "agi": f"{ctl.agi_host}:{ctl.agi_server.port}",
+        "agi_url": f"agi://{ctl.agi_host}:{ctl.agi_server.port}/hotline",
         "audiosocket": ctl.audiosocket.advertise,
-        "web": f"{settings.web_host}:{_web_port(web_server, settings)}" if web_server else None,
+        "web": web_addr,
+        "web_url": f"http://{web_addr}/" if web_addr else None,
+        "staff_login": bool(settings.admin_token or settings.agent_token),
         "prompts": n,
         "startup_s": round(time.monotonic() - t0, 2),
     }
@@ -148,6 +152,22 @@ async def serve(settings: Any, *, ready: Callable[[dict], None] | None = None,
                 loop.remove_signal_handler(sig)
         await rt.aclose()
         log.info("stopped")
+
+
+def ready_message(info: dict) -> str:
+    """What ``ivr serve`` prints once it takes calls: where Asterisk and staff connect, and how
+    to log in (for an operator reading the terminal)."""
+    lines = [f"hotline ready in {info['startup_s']} s ({info['prompts']} prompts cached)",
+             f"  Asterisk dialplan:  AGI({info['agi_url']})   (AudioSocket on {info['audiosocket']})"]
+    if info.get("web_url"):
+        lines.append(f"  staff web pages:    {info['web_url']}   (health: {info['web_url']}healthz, "
+                     f"API: {info['web_url']}docs)")
+        if info.get("staff_login"):
+            lines.append(f"  log in:             {info['web_url']}login with IVR_ADMIN_TOKEN or IVR_AGENT_TOKEN")
+        else:
+            lines.append("  log in:             nobody can log in yet: set IVR_ADMIN_TOKEN (and IVR_AGENT_TOKEN) "
+                         "in the environment and restart")
+    return "\n".join(lines)
 
 
 async def _start_web(settings: Any, rt: Any, ctl: Controller) -> tuple[Any, Any]:

@@ -12,8 +12,9 @@ A transfer (the dialog's ``Transfer`` action):
    stays up), sets ``IVR_TRANSFER=1``, ``IVR_QUEUE`` and ``IVR_CALL_ID`` and ends the AGI, so
    the sample dialplan runs ``Queue(${IVR_QUEUE})``;
 4. AMI events then tell which agent connected (``AgentConnect``) or that the caller gave up
-   (``QueueCallerAbandon``); the hand-off record is updated. Calls are matched by the AGI
-   channel's ``Uniqueid`` (or the ``CALL_ID`` channel variable, when manager.conf exports it).
+   (``QueueCallerAbandon``), and when the agent's conversation ended (``AgentComplete``: talk
+   time, who hung up); the hand-off record is updated. Calls are matched by the AGI channel's
+   ``Uniqueid`` (or the ``CALL_ID`` channel variable, when manager.conf exports it).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class Handoff:
 
     # ------------------------------------------------------------------ AMI
     @classmethod
-    async def create(cls, settings: Any, store: Any) -> "Handoff":
+    async def create(cls, settings: Any, store: Any, *, clock: Any = None) -> "Handoff":
         """With ``settings.ami_url`` set, connect to AMI (failures are logged, not fatal)."""
         ami = None
         conf = settings.ami()
@@ -66,7 +67,7 @@ class Handoff:
                 await asyncio.wait_for(ami.connect(), 10.0)
             except Exception as exc:
                 log.warning("AMI not reachable (%s); hand-offs go ahead without agent checks", exc)
-        h = cls(settings, store, ami)
+        h = cls(settings, store, ami, clock=clock)
         h.subscribe()
         return h
 
@@ -75,6 +76,7 @@ class Handoff:
             return
         self.ami.on("AgentConnect", self._on_agent_connect)
         self.ami.on("QueueCallerAbandon", self._on_abandon)
+        self.ami.on("AgentComplete", self._on_agent_complete)
         self._subscribed = True
 
     async def close(self) -> None:
@@ -82,7 +84,7 @@ class Handoff:
             with contextlib.suppress(Exception):
                 await self.ami.close()
 
-    def _match(self, msg: Any) -> tuple[str, str] | None:
+    def _match(self, msg: Any, *, forget: bool = True) -> tuple[str, str] | None:
         keys = [_get(msg, "Uniqueid"), _get(msg, "Linkedid")]
         for var in _getall(msg, "ChanVariable"):
             name, _, value = str(var).partition("=")
@@ -91,7 +93,8 @@ class Handoff:
         for k in keys:
             if k and k in self._pending:
                 call_id, handoff_id, _ = self._pending[k]
-                self._forget(call_id)
+                if forget:
+                    self._forget(call_id)
                 return call_id, handoff_id
         return None
 
@@ -104,27 +107,40 @@ class Handoff:
         return len({v[0] for v in self._pending.values()})
 
     async def _on_agent_connect(self, msg: Any) -> None:
-        hit = self._match(msg)
+        # the call stays tracked until AgentComplete ends the conversation
+        hit = self._match(msg, forget=False)
         if hit is None:
             return
         call_id, handoff_id = hit
         agent = _get(msg, "MemberName") or _get(msg, "Interface") or _get(msg, "DestChannel")
-        log.info("agent connected", extra={"handoff_call": call_id, "hold_s": _get(msg, "HoldTime"),
-                                           "agent_name": agent})
-        await self._update(handoff_id, "connected", agent=agent)
+        hold_s = _seconds(msg, "HoldTime")
+        log.info("agent connected", extra={"handoff_call": call_id, "hold_s": hold_s, "agent_name": agent})
+        await self._update(handoff_id, "connected", agent=agent, hold_s=hold_s)
+
+    async def _on_agent_complete(self, msg: Any) -> None:
+        hit = self._match(msg)
+        if hit is None:
+            return
+        call_id, handoff_id = hit
+        talk_s = _seconds(msg, "TalkTime")
+        ended_by = _get(msg, "Reason")
+        log.info("agent call ended", extra={"handoff_call": call_id, "talk_s": talk_s, "ended_by": ended_by})
+        await self._update(handoff_id, "connected", ended_at=self.clock(), hold_s=_seconds(msg, "HoldTime"),
+                           talk_s=talk_s, ended_by=ended_by)
 
     async def _on_abandon(self, msg: Any) -> None:
         hit = self._match(msg)
         if hit is None:
             return
         call_id, handoff_id = hit
-        log.info("caller abandoned the queue", extra={"handoff_call": call_id, "hold_s": _get(msg, "HoldTime")})
-        await self._update(handoff_id, "abandoned", ended_at=self.clock())
+        hold_s = _seconds(msg, "HoldTime")
+        log.info("caller abandoned the queue", extra={"handoff_call": call_id, "hold_s": hold_s})
+        await self._update(handoff_id, "abandoned", ended_at=self.clock(), hold_s=hold_s, ended_by="caller")
 
     async def _update(self, handoff_id: str, outcome: str, agent: str | None = None,
-                      ended_at: datetime | None = None) -> None:
+                      ended_at: datetime | None = None, **times: Any) -> None:
         try:
-            await self.store.update_handoff(handoff_id, outcome=outcome, agent=agent, ended_at=ended_at)
+            await self.store.update_handoff(handoff_id, outcome=outcome, agent=agent, ended_at=ended_at, **times)
         except Exception:
             log.exception("could not update the hand-off record")
 
@@ -229,6 +245,14 @@ def _get(msg: Any, key: str) -> str | None:
     if isinstance(v, list):
         return v[0] if v else None
     return v
+
+
+def _seconds(msg: Any, key: str) -> int | None:
+    value = _get(msg, key)
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
 
 
 def _getall(msg: Any, key: str) -> list:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ivr.clock import Clock, system_clock
+
 log = logging.getLogger("ivr.runtime")
 
 
@@ -51,6 +53,7 @@ class Runtime:
     call_listeners: list[Callable] = field(default_factory=list)
     accepting: bool = True
     speaker: Any = None
+    clock: Clock = system_clock
     _db_pool: ThreadPoolExecutor | None = None
     _understander: Any = None
 
@@ -72,7 +75,8 @@ class Runtime:
     @classmethod
     async def build(cls, settings: Any, *, recognizer: Any = None, synthesizer: Any = None,
                     store: Any = None, prompts: Any = None, script: Any = None,
-                    audiosocket: Any = None, connect_ami: bool = True) -> "Runtime":
+                    audiosocket: Any = None, connect_ami: bool = True,
+                    clock: Clock = system_clock) -> "Runtime":
         settings.ensure_dirs()
         script_path = settings.script_path()
         if script is None:
@@ -88,18 +92,18 @@ class Runtime:
         if recognizer is None:
             recognizer = await asyncio.to_thread(build_recognizer, settings)
         if store is None:
-            store = await asyncio.to_thread(build_store, settings)
+            store = await asyncio.to_thread(build_store, settings, clock)
         with _suppress():
             store.start_replayer()
         rt = cls(settings=settings, script=script, recognizer=recognizer, synthesizer=synthesizer,
-                 prompts=prompts, store=store, audiosocket=audiosocket,
+                 prompts=prompts, store=store, audiosocket=audiosocket, clock=clock,
                  script_name=_script_name(script, script_path), script_version=_script_version(script, script_path))
         from ivr.handoff import Handoff
 
         if connect_ami:
-            rt.handoff = await Handoff.create(settings, store)
+            rt.handoff = await Handoff.create(settings, store, clock=clock)
         else:
-            rt.handoff = Handoff(settings, store)
+            rt.handoff = Handoff(settings, store, clock=clock)
         return rt
 
     async def prerender(self, progress: Callable[[int, int], None] | None = None) -> int:
@@ -284,10 +288,10 @@ def build_recognizer(settings: Any) -> Any:
                              whisper_cache_dir=settings.whisper_cache_dir, **settings.recognizer_options())
 
 
-def build_store(settings: Any) -> Any:
+def build_store(settings: Any, clock: Clock = system_clock) -> Any:
     from ivr.storage import Store
 
-    store = Store.from_settings(settings)
+    store = Store.from_settings(settings, clock=clock)
     store.migrate()
     return store
 

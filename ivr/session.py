@@ -28,17 +28,13 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from ivr.logging import bind_call
 from ivr.media import AgiMedia, AudioSocketMedia, CallerInput, ListenSpec, MediaHangup, PlayResult
 
 log = logging.getLogger("ivr.session")
-
-
-def _now_utc() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -220,7 +216,7 @@ class CallSession:
         from dialogs.events import CallStarted
 
         self.engine = self.rt.new_engine()
-        today = datetime.now(self.settings.hours().tz).date().isoformat()
+        today = self.rt.clock().astimezone(self.settings.hours().tz).date().isoformat()
         actions = list(self.engine.handle(CallStarted(
             caller_number=self.caller or None, call_id=self.call_id, today=today)))
         while True:
@@ -321,7 +317,7 @@ class CallSession:
                    seconds=len(pcm) / 2 / self.rt.sample_rate, barge_in=barge,
                    state=getattr(self.engine, "state", None))
         self._turn_idx += 1
-        self._turns.append(Turn(idx=self._turn_idx, state=self._state, source="prompt", at=_now_utc(),
+        self._turns.append(Turn(idx=self._turn_idx, state=self._state, source="prompt", at=self.rt.clock(),
                                 who="system", text=action.text))
         # the first reply audio goes out now: that closes the turns waiting for it
         first_byte = time.monotonic()
@@ -359,7 +355,7 @@ class CallSession:
                    max_digits=max_digits, expect_labels=list((getattr(action, "expect", None) or {}).keys()))
         got: CallerInput = await self.media.listen(spec)
         self._turn_idx += 1
-        turn = Turn(idx=self._turn_idx, state=self._state, source=got.kind, at=_now_utc())
+        turn = Turn(idx=self._turn_idx, state=self._state, source=got.kind, at=self.rt.clock())
         if got.kind == "noinput":
             turn.source = "event"
             turn.text = "(no input)"

@@ -41,12 +41,10 @@ def serve(
     settings = _settings(config, data_dir=data_dir, agi_port=agi_port, audiosocket_port=audiosocket_port,
                          web_port=web_port, media_mode=media_mode, script=script)
     configure_logging(settings.log_level, settings.log_format)
-    from ivr.app import serve as run
+    from ivr.app import ready_message, serve as run
 
     def ready(info: dict) -> None:
-        typer.echo(f"hotline ready: FastAGI {info['agi']}, AudioSocket {info['audiosocket']}"
-                   + (f", web http://{info['web']}" if info.get("web") else "")
-                   + f" ({info['prompts']} prompts cached, started in {info['startup_s']} s)", err=True)
+        typer.echo(ready_message(info), err=True)
 
     try:
         asyncio.run(run(settings, ready=ready))

@@ -176,6 +176,9 @@ class HandoffRow(Base):
     connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str] = mapped_column(String(32))  # pending|connected|abandoned|no_agents|closed_hours|failed
+    hold_s: Mapped[int | None] = mapped_column(Integer)  # seconds waited in the queue (AMI HoldTime)
+    talk_s: Mapped[int | None] = mapped_column(Integer)  # seconds with the agent (AgentComplete TalkTime)
+    ended_by: Mapped[str | None] = mapped_column(String(32))  # agent | caller | transfer (AgentComplete Reason)
 
 
 class HandoffContextRow(Base):

@@ -39,6 +39,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.clock import Clock, system_clock
 from ivr.outbox import Outbox, Unavailable
 from ivr.pii import Pii
 from ivr.settings import working_days_after
@@ -167,6 +168,9 @@ class Handoff:
     connected_at: datetime | None
     ended_at: datetime | None
     outcome: str
+    hold_s: int | None = None
+    talk_s: int | None = None
+    ended_by: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -226,10 +230,6 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _aware(dt: datetime | None) -> datetime | None:
     if dt is None:
         return None
@@ -270,8 +270,11 @@ class Store:
         retry_after_s: float = 5.0,
         connect_timeout_s: int = 3,
         echo: bool = False,
+        clock: Clock = system_clock,
     ):
         self.url = url
+        #: stamps records and dates ticket numbers (injectable: tests choose the date)
+        self.clock = clock
         self.pii = pii or Pii("mask")
         self.outbox = Outbox(outbox_dir) if outbox_dir is not None else None
         if recordings_dir is None:
@@ -372,6 +375,20 @@ class Store:
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
+
+    @staticmethod
+    def head_revision() -> str:
+        """The newest schema revision the packaged migrations know."""
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+
+        import ivr.storage.migrations as migrations
+
+        cfg = Config()
+        cfg.set_main_option("script_location", os.path.dirname(migrations.__file__))
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        assert head is not None
+        return head
 
     async def amigrate(self) -> None:
         await self._run(self.migrate)
@@ -608,7 +625,7 @@ class Store:
         call_id = call_id or str(uuid.uuid4())
         p = self.pii.protect(caller, "phone")
         await self._write("insert_call", dict(
-            id=call_id, started_at=_aware(started_at) or _now(), channel_id=channel_id,
+            id=call_id, started_at=_aware(started_at) or self.clock(), channel_id=channel_id,
             caller_masked=p.masked, caller_enc=p.enc, caller_hash=p.hash, media_mode=media_mode,
             script_name=script_name, script_version=script_version,
         ))
@@ -636,7 +653,7 @@ class Store:
             raise StoreError(f"who must be 'caller' or 'system', not {who!r}")
         p = self.pii.protect(text, "text")
         await self._write("insert_turn", dict(
-            call_id=call_id, idx=int(index), at=_aware(at) or _now(), who=who, source=source,
+            call_id=call_id, idx=int(index), at=_aware(at) or self.clock(), who=who, source=source,
             text=p.masked, text_enc=p.enc, intent=intent,
             confidence=None if confidence is None else float(confidence),
             asr_ms=None if asr_ms is None else float(asr_ms),
@@ -653,7 +670,7 @@ class Store:
         ended_at: datetime | None = None,
     ) -> None:
         """Mark the call ended (hangup, transfer, error...). Safe to call more than once."""
-        values: dict[str, Any] = dict(id=call_id, ended_at=_aware(ended_at) or _now(), end_reason=end_reason)
+        values: dict[str, Any] = dict(id=call_id, ended_at=_aware(ended_at) or self.clock(), end_reason=end_reason)
         if handoff_outcome is not None:
             values["handoff_outcome"] = handoff_outcome
         await self._write("update_call", values)
@@ -695,7 +712,8 @@ class Store:
     def _handoff_view(h: HandoffRow) -> Handoff:
         return Handoff(id=h.id, call_id=h.call_id, queue=h.queue, reason=h.reason,
                        requested_at=h.requested_at, agent=h.agent, connected_at=h.connected_at,
-                       ended_at=h.ended_at, outcome=h.outcome)
+                       ended_at=h.ended_at, outcome=h.outcome, hold_s=h.hold_s, talk_s=h.talk_s,
+                       ended_by=h.ended_by)
 
     async def list_calls(self, *, limit: int = 50, offset: int = 0, open_only: bool = False) -> list[Call]:
         def _list() -> list[Call]:
@@ -752,7 +770,7 @@ class Store:
         offline range. Idempotent by ``client_id`` (a retry returns the same number)."""
         if kind not in TICKET_KINDS:
             raise StoreError(f"ticket kind must be one of {TICKET_KINDS}, not {kind!r}")
-        created = _aware(created_at) or _now()
+        created = _aware(created_at) or self.clock()
         name = self.pii.protect(reporter_name, "name")
         nik = self.pii.protect(reporter_nik, "nik")
         phone = self.pii.protect(reporter_phone, "phone")
@@ -874,7 +892,7 @@ class Store:
         if status not in _TRANSITIONS[current.status]:
             raise StoreError(f"cannot move a ticket from {current.status} to {status}")
         await self._write("ticket_status", dict(
-            public_id=current.public_id, event_id=str(uuid.uuid4()), at=_aware(at) or _now(),
+            public_id=current.public_id, event_id=str(uuid.uuid4()), at=_aware(at) or self.clock(),
             to_status=status, note=note, actor=actor,
         ))
         updated = await self.get_ticket(current.public_id)
@@ -893,25 +911,27 @@ class Store:
         hid = handoff_id or str(uuid.uuid4())
         await self._write("insert_handoff", dict(
             id=hid, call_id=call_id, queue=queue, reason=reason,
-            requested_at=_aware(requested_at) or _now(), outcome=outcome,
+            requested_at=_aware(requested_at) or self.clock(), outcome=outcome,
         ))
         return hid
 
     async def update_handoff(
         self, handoff_id: str, *, outcome: str, agent: str | None = None,
         connected_at: datetime | None = None, ended_at: datetime | None = None,
+        hold_s: int | None = None, talk_s: int | None = None, ended_by: str | None = None,
     ) -> None:
         """Outcome from AMI: connected (with agent/connected_at), abandoned, no_agents,
-        closed_hours, failed."""
+        closed_hours, failed; times waited and talked, and who ended it, when AMI says."""
         if outcome not in HANDOFF_OUTCOMES:
             raise StoreError(f"outcome must be one of {HANDOFF_OUTCOMES}")
         values: dict[str, Any] = dict(id=handoff_id, outcome=outcome)
-        if agent is not None:
-            values["agent"] = agent
+        for key, value in (("agent", agent), ("hold_s", hold_s), ("talk_s", talk_s), ("ended_by", ended_by)):
+            if value is not None:
+                values[key] = value
         if connected_at is not None:
             values["connected_at"] = _aware(connected_at)
-        elif outcome == "connected":
-            values["connected_at"] = _now()
+        elif outcome == "connected" and ended_at is None:
+            values["connected_at"] = self.clock()  # the connection itself (not its end)
         if ended_at is not None:
             values["ended_at"] = _aware(ended_at)
         await self._write("update_handoff", values)
@@ -928,7 +948,7 @@ class Store:
         """Keep what the agent needs (transcript, intent, slots, ticket, caller number).
         Stored masked (plus encrypted in encrypt mode); replaces an earlier context."""
         masked, enc = self.pii.protect_json(context)
-        await self._write("upsert_context", dict(call_id=call_id, saved_at=_now(), context=masked, context_enc=enc))
+        await self._write("upsert_context", dict(call_id=call_id, saved_at=self.clock(), context=masked, context_enc=enc))
 
     async def get_handoff_context(self, call_id: str, *, reveal: bool = False) -> dict[str, Any] | None:
         def _get() -> dict[str, Any] | None:
@@ -947,7 +967,7 @@ class Store:
     ) -> None:
         """Record an access to a caller's data (who, what, whether clear data was shown)."""
         await self._write("insert_audit", dict(
-            at=_now(), actor=actor, role=role, action=action, subject_type=subject_type,
+            at=self.clock(), actor=actor, role=role, action=action, subject_type=subject_type,
             subject_id=subject_id, revealed=revealed, detail=detail, remote=remote,
         ))
 
@@ -972,7 +992,7 @@ class Store:
         and are kept; call rows stay (without personal data) for statistics."""
         if days < 0:
             raise StoreError("days must be >= 0")
-        cutoff = (_aware(now) or _now()) - timedelta(days=days)
+        cutoff = (_aware(now) or self.clock()) - timedelta(days=days)
         result = await self._read(self._purge, cutoff)
         files, failed = await self._run(self._purge_files, cutoff, result[3])
         return PurgeResult(cutoff=cutoff, turns=result[0], contexts=result[1], calls=result[2],
@@ -989,7 +1009,7 @@ class Store:
                 (HandoffContextRow.saved_at < cutoff) | HandoffContextRow.call_id.in_(old_calls))
                 .execution_options(synchronize_session=False)).rowcount
             calls = s.execute(update(CallRow).where(CallRow.started_at < cutoff, CallRow.purged_at.is_(None))
-                              .values(caller_enc=None, purged_at=_now())
+                              .values(caller_enc=None, purged_at=self.clock())
                               .execution_options(synchronize_session=False)).rowcount
         return turns or 0, contexts or 0, calls or 0, paths
 

@@ -78,7 +78,9 @@ def create_app(settings: Settings, store: Store, live_state: Any = None, *, stat
     if live_state is None:
         live_state = status
     app = FastAPI(title="Hotline IVR", version=ivr.__version__, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+                  openapi_url="/openapi.json",
+                  description="JSON API of the hotline's web app. Authenticate with a bearer token "
+                              "(Authorization: Bearer ...). Pages for staff are at /.")
     app.state.settings = settings
     app.state.store = store
     app.state.live_state = live_state
@@ -92,9 +94,7 @@ def create_app(settings: Settings, store: Store, live_state: Any = None, *, stat
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; style-src 'self'; script-src 'none'; "
-                                    "frame-ancestors 'none'; form-action 'self'")
+        response.headers.setdefault("Content-Security-Policy", _csp(request.url.path))
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -127,7 +127,9 @@ def create_app(settings: Settings, store: Store, live_state: Any = None, *, stat
                                               "message": "Coba lagi beberapa saat lagi."}, 503)
 
     @app.get("/healthz")
+    @app.get("/health", include_in_schema=False)
     async def healthz() -> JSONResponse:
+        """Liveness and database reachability: ``ok`` or ``degraded`` (database down)."""
         db_ok = await store.ping()
         return JSONResponse({"status": "ok" if db_ok else "degraded", "db": db_ok,
                              "outbox_backlog": store.outbox_backlog})
@@ -158,6 +160,12 @@ def create_app(settings: Settings, store: Store, live_state: Any = None, *, stat
             body.setdefault(key, value)
         return JSONResponse(body)
 
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs(request: Request) -> HTMLResponse:
+        """The JSON API's OpenAPI description, browsable (Swagger UI shipped in the package)."""
+        html = request.app.state.templates.get_template("api_docs.html").render(version=ivr.__version__)
+        return HTMLResponse(html)
+
     @app.get("/", include_in_schema=False)
     async def root(request: Request):
         principal = authenticate(request)
@@ -172,6 +180,17 @@ def create_app(settings: Settings, store: Store, live_state: Any = None, *, stat
     app.include_router(routes_agent.router)
     app.include_router(routes_admin.router)
     return app
+
+
+_CSP_PAGES = ("default-src 'self'; style-src 'self'; script-src 'none'; "
+              "frame-ancestors 'none'; form-action 'self'")
+# Swagger UI sets style attributes and draws icons from data: URIs; its own page only.
+_CSP_API_DOCS = ("default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+                 "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
+
+
+def _csp(path: str) -> str:
+    return _CSP_API_DOCS if path == "/docs" else _CSP_PAGES
 
 
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:

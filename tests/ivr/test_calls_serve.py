@@ -9,7 +9,7 @@ import gc
 import httpx
 
 from asr.whisper_model import default_cache_dir
-from ivr.app import serve
+from ivr.app import ready_message, serve
 from ivr.settings import load_settings
 from telephony import AsteriskPeer, Dtmf, Hangup, Silence, WaitForPrompt
 
@@ -37,6 +37,11 @@ async def test_serve_takes_calls_reports_status_and_drains_on_stop(tmp_path):
     assert info["prompts"] > 20
     host, port = info["agi"].rsplit(":", 1)
     assert host == "127.0.0.1"
+    # the ready line gives what goes into the dialplan and where staff log in
+    assert info["agi_url"] == f"agi://127.0.0.1:{port}/hotline"
+    message = ready_message(info)
+    assert f"AGI(agi://127.0.0.1:{port}/hotline)" in message
+    assert f"http://{info['web']}/" in message and "login" in message
     peer = AsteriskPeer(host, int(port))
     live = peer.start_call([WaitForPrompt(), Silence(0.5), Dtmf("1"), Silence(1.0), Dtmf("9"), Silence(5), Hangup()],
                            realtime=True)
@@ -61,3 +66,13 @@ async def test_serve_takes_calls_reports_status_and_drains_on_stop(tmp_path):
         assert [t.text for t in full.turns if t.who == "caller"] == ["1", "9"]
     finally:
         await store.close()
+
+
+def test_ready_message_says_how_to_log_in():
+    info = {"startup_s": 3.2, "prompts": 120, "agi_url": "agi://127.0.0.1:4573/hotline",
+            "audiosocket": "127.0.0.1:9092", "web_url": "http://127.0.0.1:8080/", "staff_login": False}
+    message = ready_message(info)
+    assert "AGI(agi://127.0.0.1:4573/hotline)" in message
+    assert "http://127.0.0.1:8080/" in message and "http://127.0.0.1:8080/docs" in message
+    assert "nobody can log in yet" in message and "IVR_ADMIN_TOKEN" in message
+    assert "nobody can log in" not in ready_message(dict(info, staff_login=True))

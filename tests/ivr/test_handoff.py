@@ -66,6 +66,16 @@ async def test_agent_by_keypad_transfers_with_variables_context_and_agent_connec
         await _wait_for(connected, timeout=20.0)
         h = (await hl.store.get_handoffs(call_id))[0]
         assert h.agent and h.connected_at is not None
+        assert h.hold_s == round(server.agent_ring_seconds)
+
+        # AgentComplete closes the record: when the conversation ended, how long, who hung up
+        async def completed() -> bool:
+            return (await hl.store.get_handoffs(call_id))[0].ended_at is not None
+
+        await _wait_for(completed, timeout=20.0)
+        h = (await hl.store.get_handoffs(call_id))[0]
+        assert h.outcome == "connected" and h.ended_at >= h.connected_at
+        assert h.talk_s == round(server.agent_talk_seconds) and h.ended_by == "agent"
     finally:
         await close_hotline(hl)
         await client.close()
@@ -90,6 +100,8 @@ async def test_caller_abandoning_the_queue_is_recorded(engines, tmp_path):
             return (await hl.store.get_handoffs(call_id))[0].outcome == "abandoned"
 
         await _wait_for(abandoned)
+        h = (await hl.store.get_handoffs(call_id))[0]
+        assert h.hold_s == 30 and h.ended_by == "caller" and h.ended_at is not None and h.talk_s is None
     finally:
         await close_hotline(hl)
         await client.close()
