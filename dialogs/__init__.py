@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from dialogs.actions import CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
-from dialogs.engine import DialogEngine
+from dialogs.engine import DialogEngine, TurnResult
 from dialogs.errors import ScriptError, ScriptIssue
 from dialogs.events import (
     CallStarted,
@@ -45,6 +45,6 @@ def match_intent(text: str, candidates=None, script: Script | None = None) -> Ma
 __all__ = [
     "CallStarted", "CreateTicket", "DialogEngine", "EndCall", "Hangup", "Heard", "IntentMatcher",
     "Listen", "LookupTicket", "Match", "NoInput", "PlaybackDone", "Pressed", "Say", "Script",
-    "ScriptError", "ScriptIssue", "TicketCreated", "TicketStatus", "Transfer", "TransferFailed",
+    "ScriptError", "ScriptIssue", "TicketCreated", "TicketStatus", "Transfer", "TransferFailed", "TurnResult",
     "default_script_path", "load_script", "match_intent",
 ]

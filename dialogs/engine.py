@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
@@ -61,6 +62,28 @@ def yes_or_no(text: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class TurnResult:
+    """How the engine took one input of the caller, for tools and logs (`ivr chat`).
+
+    state: the state that was listening; input: "speech", "keys" or "none" (silence);
+    outcome: "accepted" (``intent`` taken: an intent, a choice option, "yes"/"no" or a global
+    command), "confirming" (the caller is asked whether ``intent`` is meant), "denied" (the
+    caller said no to the question about ``intent``), "filled" (the listen's slot took the
+    answer), or not understood: "no_match", "invalid", "no_input" (``intent`` None;
+    ``candidate`` is the best intent that fell short of the thresholds, if there was one).
+    confidence: the confidence the decision was made with (for speech not matched to
+    anything, the recognizer's).
+    """
+
+    state: str
+    input: str
+    outcome: str
+    intent: str | None = None
+    confidence: float | None = None
+    candidate: str | None = None
+
+
 class DialogEngine:
     def __init__(self, script: Script, *, strict: bool = False):
         """strict=True lets internal errors propagate (tests); otherwise an unexpected
@@ -82,6 +105,7 @@ class DialogEngine:
             "last_confidence": None,
             "path": [],
         }
+        self._turn: dict[str, Any] | None = None
 
     # ----------------------------------------------------------------- public
     @property
@@ -105,6 +129,13 @@ class DialogEngine:
         return self._s["last_confidence"]
 
     @property
+    def last_turn(self) -> TurnResult | None:
+        """How the input given to the last `handle()` call was taken; None if that event was
+        not the caller's input. (`last_intent` / `last_confidence` are the last *accepted*
+        ones and may come from an earlier turn.)"""
+        return TurnResult(**self._turn) if self._turn is not None else None
+
+    @property
     def ended(self) -> bool:
         return self._s["phase"] == "ended"
 
@@ -112,6 +143,12 @@ class DialogEngine:
         return self.handle(event or CallStarted())
 
     def handle(self, event: object) -> list[Action]:
+        self._turn = None
+        if self._s["phase"] in ("listening", "confirming") and isinstance(event, (Heard, Pressed, NoInput)):
+            self._turn = {"state": self._s["state"], "outcome": "no_match", "intent": None, "candidate": None,
+                          "input": "speech" if isinstance(event, Heard) else "keys" if isinstance(event, Pressed)
+                          else "none",
+                          "confidence": _clamp(event.confidence) if isinstance(event, Heard) else None}
         try:
             return self._handle(event)
         except Exception:
@@ -162,6 +199,7 @@ class DialogEngine:
         if isinstance(event, TicketStatus):
             if phase != "waiting_lookup":
                 return []
+            self._s["vars"]["ticket_id"] = str(event.ticket_id or "")
             self._s["vars"]["ticket_status"] = str(event.status) if event.status is not None else ""
             self._s["vars"]["ticket_updated"] = str(event.updated) if event.updated else ""
             found, not_found = self._s["after"]
@@ -332,7 +370,22 @@ class DialogEngine:
                          context={"state": self._s.get("state")})]
 
     # ------------------------------------------------------------ the ladder
+    def _note(self, outcome: str, intent: str | None = None, conf: float | None = None,
+              candidate: str | None = None) -> None:
+        """Record how the current input was taken (see `last_turn`)."""
+        t = self._turn
+        if t is None:
+            return
+        t["outcome"], t["intent"] = outcome, intent
+        if conf is not None:
+            t["confidence"] = round(conf, 3)
+        if outcome not in ("no_match", "invalid", "no_input"):
+            t["candidate"] = None
+        elif candidate is not None:
+            t["candidate"] = candidate
+
     def _miss(self, kind: str) -> list[Action]:
+        self._note(kind)
         st = self._current()
         ls = st.listen
         assert ls is not None
@@ -495,6 +548,7 @@ class DialogEngine:
         return None
 
     def _decide(self, outcome: str, conf: float) -> list[Action]:
+        self._note("no_match", conf=conf, candidate=outcome)
         settings = self.script.settings
         st = self._current()
         g = self.script.globals.get(outcome)
@@ -505,6 +559,7 @@ class DialogEngine:
             self._s["phase"] = "confirming"
             self._s["pending"] = outcome
             self._s["last_confidence"] = round(conf, 3)
+            self._note("confirming", outcome, conf)
             return self._confirm_question()
         return self._miss("no_match")
 
@@ -526,6 +581,7 @@ class DialogEngine:
         return [Say(text=text, prompt_id=p.id, barge_in=True, static=False), listen]
 
     def _choose(self, outcome: str, conf: float | None = None) -> list[Action]:
+        self._note("accepted", outcome, conf)
         st = self._current()
         s = self._s
         s["phase"] = "listening"
@@ -550,6 +606,7 @@ class DialogEngine:
         return self._enter(target)
 
     def _run_global(self, name: str, conf: float | None) -> list[Action]:
+        self._note("accepted", name, conf)
         g = self.script.globals[name]
         s = self._s
         if conf is not None:
@@ -570,6 +627,7 @@ class DialogEngine:
         return [*self._say(st.say, st), self._listen(st)]
 
     def _fill(self, value: str) -> list[Action]:
+        self._note("filled")
         st = self._current()
         ls = st.listen
         assert ls is not None and ls.slot is not None
@@ -690,6 +748,7 @@ class DialogEngine:
         return self._confirm_retry("no_match")
 
     def _confirm_denied(self) -> list[Action]:
+        self._note("denied", self._s["pending"])
         st = self._current()
         self._s["phase"] = "listening"
         self._s["pending"] = None
@@ -700,6 +759,7 @@ class DialogEngine:
         return [*self._say(self.script.settings.prompts["confirm_denied"][:1], st), self._listen(st)]
 
     def _confirm_retry(self, kind: str) -> list[Action]:
+        self._note(kind)
         self._s["confirm_misses"] += 1
         if self._s["confirm_misses"] >= 2:
             self._s["phase"] = "listening"

@@ -60,14 +60,17 @@ class TransferFailed:
 
 @dataclass(frozen=True)
 class TicketCreated:
-    """Answer to CreateTicket: the id to read back to the caller (digits recommended)."""
+    """Answer to CreateTicket: the ticket number as people write it (the caller may key it
+    in later, so digits, grouped with dashes if it has groups: "2611-00042-7"). It becomes the
+    ``{ticket_id}`` variable, shown as is and read aloud group by group."""
 
     ticket_id: str
 
 
 @dataclass(frozen=True)
 class TicketStatus:
-    """Answer to LookupTicket. status None: no such ticket.
+    """Answer to LookupTicket. status None: no such ticket. ticket_id: the number looked up, as
+    people write it; it becomes ``{ticket_id}`` (found or not) for the prompts that follow.
 
     status: a short code ("open", "in_progress", "resolved", "closed", "rejected") or
     any text; updated: ISO date/time of the last change, or None.

@@ -19,7 +19,7 @@ BUILTIN_VARIABLES: dict[str, str] = {
     "caller_number": "digits",
     "call_id": "plain",
     "today": "date",
-    "ticket_id": "digits",
+    "ticket_id": "plain",   # written as people write it ("2611-00042-7"); speech reads the groups
     "ticket_status": "plain",
     "ticket_updated": "date",
     "transfer_failed_reason": "plain",

@@ -409,17 +409,22 @@ class CallSession:
     async def _create_ticket(self, action: Any) -> Any:
         from dialogs.events import TicketCreated
 
+        from ivr.storage.ticket_ids import format_ticket_id
+
         fields = dict(getattr(action, "fields", {}) or {})
         self.slots.update({k: v for k, v in fields.items() if v not in (None, "") and k != "call_id"})
         ticket_id = await self.rt.store.create_ticket(action.kind, **ticket_kwargs(fields, self.call_id))
-        self.ticket_id = str(ticket_id)
+        self.ticket_id = str(ticket_id)  # the machine key (10 digits)
         self.outcome.tickets.append(self.ticket_id)
-        log.info("ticket created", extra={"ticket": self.ticket_id, "kind": action.kind})
-        self._emit("ticket", ticket_id=self.ticket_id, kind=action.kind)
-        return TicketCreated(self.ticket_id)
+        written = format_ticket_id(self.ticket_id)  # what people read and hear: 2611-00042-7
+        log.info("ticket created", extra={"ticket": written, "kind": action.kind})
+        self._emit("ticket", ticket_id=self.ticket_id, display_id=written, kind=action.kind)
+        return TicketCreated(written)
 
     async def _lookup_ticket(self, action: Any) -> Any:
         from dialogs.events import TicketStatus
+
+        from ivr.storage.ticket_ids import format_ticket_id
 
         status = updated = None
         try:
@@ -431,7 +436,8 @@ class CallSession:
         except Exception:
             log.exception("ticket lookup failed")
         self._emit("ticket_status", ticket_id=action.ticket_id, status=status)
-        return TicketStatus(action.ticket_id, status, updated)
+        # read back as people write it (ten digits in their groups, found or not)
+        return TicketStatus(format_ticket_id(action.ticket_id), status, updated)
 
     # ------------------------------------------------------------------ transfer / end
     async def _transfer(self, action: Any) -> Any:

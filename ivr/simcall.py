@@ -13,7 +13,11 @@ Events, in order, as plain dicts ``{"t": seconds since the call started, "who": 
 * from an in-process session (what the hotline decided): ``hotline_says`` (the prompt text),
   ``hotline_heard`` (text, intent, confidence, recognition time), ``hotline_keys``,
   ``reply`` (end of caller speech or last key -> first reply audio, ms), ``barge_in``,
-  ``ticket``, ``transfer``, ``hangup``.
+  ``ticket`` (``ticket_id``: the 10-digit key, ``display_id``: as people write it),
+  ``transfer``, ``hangup``.
+
+Against a running controller only the peer's events exist: the caller's side knows what
+Asterisk knows (AGI commands, channel variables, the audio), not what the hotline decided.
 """
 
 from __future__ import annotations
@@ -92,6 +96,8 @@ async def place_call(
     """Run one call; ``runtime`` (in-process controller) adds the hotline's own events."""
     from telephony import AsteriskPeer
 
+    from ivr.storage.ticket_ids import format_ticket_id
+
     loop = asyncio.get_running_loop()
     events: list[dict] = []
     t0 = [loop.time()]
@@ -150,7 +156,7 @@ async def place_call(
                 emit({"t": t, "who": "hotline", "event": "barge_in", "by": data.get("by")})
             elif kind == "ticket":
                 emit({"t": t, "who": "hotline", "event": "ticket", "ticket_id": data.get("ticket_id"),
-                      "kind": data.get("kind")})
+                      "display_id": format_ticket_id(str(data.get("ticket_id") or "")), "kind": data.get("kind")})
             elif kind == "transfer":
                 emit({"t": t, "who": "hotline", "event": "transfer", "queue": data.get("queue")})
             elif kind == "transfer_failed":

@@ -23,15 +23,22 @@ def _recognizer() -> Any:
         return create_recognizer("whisper")
 
 
+def _active_script_path() -> Path:
+    from ivr.settings import load_settings
+
+    return load_settings().script_path()
+
+
 def nlu_audio(files: list[Path], script_path: Path | None, state: str | None,
               recognizer: Any = None) -> list[dict]:
-    """One dict per file: file, intent, confidence, text (state default: the main menu)."""
-    from asr import audio
-    from dialogs import default_script_path, load_script
+    """One dict per file, in order: file, intent, confidence, text; or file and error for a
+    file that cannot be read (state default: the main menu; script default: the active one)."""
+    from asr import AsrError, audio
+    from dialogs import load_script
 
     from ivr.understand import Understander
 
-    script = load_script(script_path or default_script_path())
+    script = load_script(script_path or _active_script_path())
     state = state or _main_menu(script)
     listen = script.listen_action(state)
     rec = recognizer or _recognizer()
@@ -40,7 +47,11 @@ def nlu_audio(files: list[Path], script_path: Path | None, state: str | None,
     async def run() -> list[dict]:
         out = []
         for f in files:
-            pcm, rate = audio.read_wav(f)
+            try:
+                pcm, rate = audio.read_wav(f)
+            except (OSError, AsrError) as exc:
+                out.append({"file": str(f), "error": str(exc)})
+                continue
             if rate not in (8000, 16000):
                 pcm, rate = audio.resample(pcm, rate, 16000), 16000
             res = await und.understand(pcm, rate, listen)
@@ -48,7 +59,11 @@ def nlu_audio(files: list[Path], script_path: Path | None, state: str | None,
                         "text": res.text})
         return out
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    finally:
+        if recognizer is None and hasattr(rec, "close"):
+            rec.close()
 
 
 def _main_menu(script: Any) -> str:

@@ -9,8 +9,10 @@ Rules, in order:
   puluh menit";
 - dates ("28/11/2026", "28-11-2026", "2026-11-28", "28 November 2026") -> day and year in words, month by name;
 - NIK (16 digits), phone numbers (0.../+62..., digits after "nomor", "telepon", "hubungi",
-  "SMS", ...), short service numbers (112, 1500537...) and ticket ids (letters+digits)
-  -> digit by digit ("nol", "satu", ...), in groups separated by commas (short pauses);
+  "SMS", ...), short service numbers (112, 1500537...), ticket ids (letters+digits) and
+  numbers written as three or more dash-joined digit groups (the hotline's ticket numbers,
+  "2611-00042-7") -> digit by digit ("nol", "satu", ...), in groups separated by commas
+  (short pauses), following the written groups;
 - abbreviations as Indonesians say them (KTP "ka te pe", BPJS "be pe je es", RT/RW "er te er
   we", NIK "nik"), unknown all-consonant capitals spelt letter by letter;
 - DTMF keys ("tekan 1", "tekan #") and remaining numbers in words (num2words, lang="id"),
@@ -273,6 +275,9 @@ _CUED_DIGITS = re.compile(
     r"(?P<sep>\s*:?\s*)(?P<num>\+?\d(?:[\d-]|\s(?=\d))*\d|\d)(?![\d.,]\d)",
     re.IGNORECASE,
 )
+# Three or more dash-joined digit groups that are not a date (dates are read before this):
+# "2611-00042-7" -> "dua enam satu satu, nol nol nol empat dua, tujuh".
+_DIGIT_GROUPS = re.compile(r"(?<![\w+.,-])\d+(?:-\d+){2,}(?![\w-]|[.,]\d)")
 _SERVICE_NUMBERS = re.compile(r"(?<![\d.,])(?:112|110|113|115|119|129|165|171|1500\d{3}|1708)(?!\d|[.,]\d)")
 _ALNUM_ID = re.compile(r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+\b|"
                        r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{3,}\b")
@@ -295,6 +300,10 @@ def _cued(m: re.Match[str]) -> str:
     num = m.group("num")
     sep = m.group("sep").strip()
     return f"{m.group('cue')}{sep} {_phone(num)}"
+
+
+def _digit_groups(m: re.Match[str]) -> str:
+    return ", ".join(say_digits(g, group=4 if len(g) > 5 else 0) for g in m.group(0).split("-"))
 
 
 def _alnum_id(m: re.Match[str]) -> str:
@@ -370,6 +379,7 @@ def prepare_text(text: str) -> str:
     text = _TIME_RANGE.sub(_time_range, text)
     text = _HOUR_CUE.sub(lambda m: "pukul " + say_number(int(m.group("h"))), text)
     text = _NIK.sub(lambda m: say_digits(m.group(0), group=4), text)
+    text = _DIGIT_GROUPS.sub(_digit_groups, text)
     text = _CUED_DIGITS.sub(_cued, text)
     text = _PHONE.sub(lambda m: _phone(m.group(0)), text)
     text = _LANDLINE.sub(lambda m: _phone(m.group(0)), text)

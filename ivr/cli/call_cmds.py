@@ -67,7 +67,15 @@ def call(
                                                                  "(the hotline still talks in real time)."),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
-    """A simulated call through the Asterisk peer; prints the conversation with timings."""
+    """A simulated call through the Asterisk peer; prints the conversation with timings.
+
+    In-process, the hotline's own events show what it heard and decided (intent, confidence).
+
+    With --controller only what Asterisk sees is known (AGI commands, variables, audio): no intents.
+
+    (With --controller and a shared database, the hotline's transcript is shown too.)
+
+    Exits 1 if no hotline took the call (nothing answered, it refused, or it played no audio)."""
     from ivr.simcall import StepError, parse_steps
 
     try:
@@ -90,7 +98,7 @@ def call(
     from ivr.logging import configure_logging
 
     configure_logging("WARNING", settings.log_format)  # the conversation is the output here
-    printer = _Printer(as_json)
+    printer = _Printer(as_json, controller=agi is not None)
     try:
         report, turns = asyncio.run(_run_call(settings, script, agi, caller_id, 1.0 if realtime else 20.0, printer))
     except ConnectionRefusedError:
@@ -106,7 +114,26 @@ def call(
         raise typer.Exit(1)
     if output is not None:
         report.result.write_heard_wav(output)
-    printer.summary(report, turns, output)
+    problem = _call_problem(report.result, controller or "the in-process hotline")
+    printer.summary(report, turns, output, problem)
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(1)
+
+
+def _call_problem(res: Any, where: str) -> str | None:
+    """Why the call was not a call the hotline took, as the caller's side sees it; None if it was."""
+    if res.ended_by == "timeout":
+        return f"the call was still running after {res.duration:.0f} s and was dropped"
+    if res.ended_by == "caller_hangup":
+        return None  # the caller chose to end it (whatever was heard until then)
+    if not res.commands:
+        return (f"the hotline at {where} did not take the call: it ended the AGI session without a "
+                f"single command after {res.duration:.1f} s (shutting down, or not a hotline at that address)")
+    if res.heard_seconds == 0:
+        return (f"the hotline at {where} ended the call after {res.duration:.1f} s without playing any audio "
+                f"(ended by {res.ended_by}, AGISTATUS={res.agi_status})")
+    return None
 
 
 async def _run_call(settings: Any, script: list, agi: tuple[str, int] | None, caller_id: str, speed: float,
@@ -151,9 +178,14 @@ async def _turns_from_store(settings: Any, channel_id: str) -> list:
         await store.close()
 
 
+_NO_INTENTS = ("intents: not visible from the caller's side (Asterisk sees only audio and AGI commands); "
+               "run `ivr call` without --controller to see how the hotline took each turn")
+
+
 class _Printer:
-    def __init__(self, as_json: bool) -> None:
+    def __init__(self, as_json: bool, *, controller: bool = False) -> None:
         self.as_json = as_json
+        self.controller = controller  # only the caller's side (and maybe the hotline's records)
 
     def note(self, text: str) -> None:
         if not self.as_json:
@@ -190,7 +222,7 @@ class _Printer:
         elif e == "barge_in":
             line = f"prompt interrupted by the caller ({ev.get('by')})"
         elif e == "ticket":
-            line = f"ticket {ev.get('ticket_id')} filed ({ev.get('kind')})"
+            line = f"ticket {ev.get('display_id') or ev.get('ticket_id')} filed ({ev.get('kind')})"
         elif e == "transfer":
             line = f"call handed to queue {ev.get('queue')}"
         elif e == "transfer_failed":
@@ -203,30 +235,47 @@ class _Printer:
             line = json.dumps(ev, ensure_ascii=False)
         typer.echo(f"{t}  {line}")
 
-    def summary(self, report: Any, turns: list, output: Optional[Path]) -> None:
+    def _turn(self, t: Any) -> dict:
+        row = {"who": t.who, "source": t.source, "text": t.text,
+               "confidence": None if t.confidence is None else round(t.confidence, 3),
+               "reply_ms": None if t.reply_ms is None else round(t.reply_ms, 1)}
+        if not self.controller:
+            row["intent"] = t.intent  # the recognizer's reading, beside its confidence
+        return row
+
+    def summary(self, report: Any, turns: list, output: Optional[Path], problem: str | None = None) -> None:
         res = report.result
         summary = {
             "event": "summary",
+            "view": "caller_side" if self.controller else "in_process",
             "ended_by": res.ended_by,
             "duration_s": round(res.duration, 2),
             "heard_s": round(res.heard_seconds, 2),
             "variables": {k: v for k, v in res.variables.items() if k.startswith("IVR_")},
             "reply_ms": [round(x, 1) for x in report.replies_ms],
             "peer_latency_ms": report.peer_latencies_ms,
-            "turns": [{"who": t.who, "source": t.source, "text": t.text, "intent": t.intent,
-                       "reply_ms": None if t.reply_ms is None else round(t.reply_ms, 1)} for t in turns],
+            "turns": [self._turn(t) for t in turns],
             "heard_wav": str(output) if output else None,
+            "error": problem,
         }
         if self.as_json:
             typer.echo(json.dumps(summary, ensure_ascii=False))
             return
-        if turns and not report.replies_ms:
-            typer.echo("conversation (from the hotline's records):")
-            for t in turns:
-                who = "hotline" if t.who == "system" else "caller "
-                extra = f"  [intent {t.intent}]" if t.intent else ""
-                extra += f"  [reply {t.reply_ms:.0f} ms]" if t.reply_ms is not None else ""
-                typer.echo(f"  {who}: {t.text}{extra}")
+        if self.controller:
+            if turns:
+                typer.echo("conversation (from the hotline's records, shared database):")
+                for t in turns:
+                    who = "hotline" if t.who == "system" else "caller "
+                    extra = ""
+                    if t.who != "system" and t.source == "speech":
+                        extra = "  [recognised" + (f", confidence {t.confidence:.2f}]" if t.confidence is not None
+                                                   else "]")
+                    extra += f"  [reply {t.reply_ms:.0f} ms]" if t.reply_ms is not None else ""
+                    typer.echo(f"  {who}: {t.text}{extra}")
+            elif res.commands:
+                typer.echo("the hotline's records are not in this CLI's database: only the caller's side is shown")
+            if res.commands:
+                typer.echo(_NO_INTENTS)
         typer.echo(f"ended by {res.ended_by} after {res.duration:.1f} s; heard {res.heard_seconds:.1f} s of audio")
         if summary["variables"]:
             typer.echo("channel variables: " + ", ".join(f"{k}={v}" for k, v in summary["variables"].items()))

@@ -98,7 +98,11 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table("Ticket", "Kind", "Status", "Category", "Created (UTC)", "SLA due")
+        from rich.table import Column
+
+        # the written form (2611-00042-7) is the one people read: never wrapped or cut
+        table = Table(Column("Ticket", no_wrap=True, min_width=12), "Kind", "Status", "Category", "Created (UTC)",
+                      "SLA due")
         for t in rows:
             table.add_row(t.display_id, t.kind, t.status, t.category or "-",
                           t.created_at.strftime("%Y-%m-%d %H:%M"), t.sla_due.isoformat())
@@ -108,7 +112,7 @@ def register(app: typer.Typer) -> None:
 
     @tickets.command("show")
     def tickets_show(
-        ticket_id: str = typer.Argument(..., help="Ticket number, e.g. 2611-00042-7"),
+        ticket_id: str = typer.Argument(..., help="Ticket number, written 2611-00042-7 or keyed 2611000427"),
         reveal: bool = typer.Option(False, "--reveal", help="Show personal data in clear (encrypt mode; audited)."),
         as_json: bool = typer.Option(False, "--json"),
         config: Optional[Path] = ConfigOpt,

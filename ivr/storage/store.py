@@ -790,7 +790,8 @@ class Store:
                           note="filed by phone" if call_id else "filed", actor="ivr")],
         )
         public_id = await self._write("insert_ticket", row)
-        log.info("ticket filed", extra={"ticket": public_id, "kind": kind, "category": category})
+        log.info("ticket filed", extra={"ticket": format_ticket_id(public_id) if public_id else public_id,
+                                        "kind": kind, "category": category})
         return public_id
 
     async def get_ticket(self, public_id: str, *, reveal: bool = False) -> Ticket | None:

@@ -2,7 +2,9 @@
 
 ``YYMM SSSSS C``: year and month of filing, a five-digit serial within that month, and a
 Damm check digit (catches every single-digit error and every swap of adjacent digits).
-Written ``2611-00042-7`` for people; stored and keyed as ``2611000427``. Serials 00001-89999
+Written ``2611-00042-7`` wherever people read it (CLI, web pages, logs, the hotline's
+prompt text, read aloud group by group); stored, keyed and used as the machine key (URLs,
+JSON ``public_id``) as ``2611000427``; both forms are accepted as input. Serials 00001-89999
 are allocated by the database; 90000-99999 are reserved for tickets filed while the database
 was down (allocated from the local outbox, see :mod:`ivr.outbox`).
 """
@@ -65,7 +67,12 @@ def parse_ticket_id(text: str) -> str | None:
 
 
 def format_ticket_id(ticket_id: str) -> str:
-    """``2611000427`` -> ``2611-00042-7``."""
-    if len(ticket_id) != 10:
+    """The one written form for people: ``2611000427`` (or ``2611 00042 7``) -> ``2611-00042-7``.
+
+    Any ten digits are grouped so (a mistyped number is shown the way it would be written);
+    anything else is returned as given. Speech reads the groups: "dua enam satu satu, nol nol
+    nol empat dua, tujuh" (tts.textprep reads dash-separated digit groups group by group)."""
+    digits = re.sub(r"[\s\-./]", "", ticket_id or "")
+    if not re.fullmatch(r"\d{10}", digits):
         return ticket_id
-    return f"{ticket_id[:4]}-{ticket_id[4:9]}-{ticket_id[9]}"
+    return f"{digits[:4]}-{digits[4:9]}-{digits[9]}"

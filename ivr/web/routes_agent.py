@@ -66,4 +66,4 @@ async def api_call(request: Request, call_id: str, reveal: bool = False,
     if call is None:
         return JSONResponse({"error": "call not found"}, status_code=404)
     return {"call": call.to_json(), "context": context, "tickets": [t.public_id for t in tickets],
-            "revealed": shown}
+            "ticket_display_ids": [t.display_id for t in tickets], "revealed": shown}

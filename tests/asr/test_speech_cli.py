@@ -43,6 +43,31 @@ def test_nlu_audio_routes_with_the_main_menu(wav, whisper):
     assert 0 < rows[0]["confidence"] <= 1 and isinstance(rows[0]["text"], str)
 
 
+def test_nlu_audio_keeps_every_file_in_order(wav, tmp_path, whisper):
+    from ivr.speech_nlu import nlu_audio
+
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF....nope")
+    rows = nlu_audio([wav, bad, wav], None, None, recognizer=whisper)
+    assert [r["file"] for r in rows] == [str(wav), str(bad), str(wav)]
+    assert "error" in rows[1] and rows[0]["intent"] == rows[2]["intent"] == "petugas"
+
+
+def test_ivr_nlu_audio_routes_several_files(wav, tmp_path, monkeypatch):
+    """The documented `ivr nlu --audio FILE...`, end to end with the settings' recognizer."""
+    from ivr.cli import app
+
+    monkeypatch.setenv("IVR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IVR_WHISPER_CACHE_DIR", str(whisper_model.default_cache_dir()))
+    ya = tmp_path / "ya.wav"
+    audio.write_wav(ya, speechgen.phone_utterance("iya, betul sekali", "id+f2", 170, 60, snr_db=25), 8000)
+    result = CliRunner().invoke(app, ["nlu", "--audio", str(wav), str(ya), str(wav)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in result.stdout.strip().splitlines()]
+    assert [r["file"] for r in rows] == [str(wav), str(ya), str(wav)]
+    assert rows[0]["intent"] == rows[2]["intent"] == "petugas"
+
+
 def test_nlu_audio_with_a_yes_no_state(tmp_path, whisper, script):
     from ivr.speech_nlu import nlu_audio
 

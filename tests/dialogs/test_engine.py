@@ -154,8 +154,9 @@ def test_transfer_failed_callback_flow_without_caller_id(script):
     out = e.handle(Heard("ya betul"))
     assert out == [CreateTicket(kind="callback", fields={
         "phone": "081311112222", "reason": "no_agents", "topic": "", "call_id": ""})]
-    out = e.handle(TicketCreated("4410"))
-    assert isinstance(out[-1], EndCall) and "empat empat satu nol" in says(out)
+    out = e.handle(TicketCreated("2611-00042-7"))
+    # the number as people write it; speech reads its groups (tts.textprep)
+    assert isinstance(out[-1], EndCall) and "nomor tiket 2611-00042-7." in says(out)
 
 
 def test_transfer_failed_is_ignored_when_not_transferring(script):
@@ -183,6 +184,41 @@ def test_lookup_status(script):
     e.handle(Pressed("777777#"))
     out = e.handle(TicketStatus("777777", "open", "20-11-2026"))   # the runtime's dd-mm-yyyy
     assert "20 November 2026" in says(out) and "menunggu tindak lanjut" in says(out)
+
+
+def test_lookup_reads_back_the_number_the_runtime_wrote(script):
+    e = started(script)
+    e.handle(Pressed("6"))
+    assert e.handle(Pressed("2611000427#")) == [LookupTicket("2611000427")]
+    out = e.handle(TicketStatus("2611-00042-7", "in_progress", "2026-11-20"))
+    assert "Pengaduan nomor 2611-00042-7 terakhir diperbarui pada 20 November 2026" in says(out)
+    e = started(script)
+    e.handle(Pressed("6"))
+    e.handle(Pressed("2611000428#"))
+    out = e.handle(TicketStatus("2611-00042-8", None))
+    assert "nomor tiket 2611-00042-8 tidak kami temukan" in says(out)
+
+
+def test_last_turn_is_the_turn_just_handled(script):
+    e = started(script)
+    assert e.last_turn is None  # the call start is not the caller's input
+    e.handle(Heard("bikin ktp", 0.9))
+    t = e.last_turn
+    assert (t.state, t.input, t.outcome, t.intent) == ("main_menu", "speech", "accepted", "ktp")
+    assert 0.6 <= t.confidence <= 0.9 and e.state == "info_ktp"
+    e.handle(Heard("harga emas hari ini", 0.8))
+    t = e.last_turn
+    assert (t.state, t.outcome, t.intent) == ("info_ktp", "no_match", None)
+    assert e.last_intent == "ktp"  # the last *accepted* intent stays, the turn's own does not
+    e.handle(Heard("menu utama", 0.4))   # between the thresholds: asked back
+    t = e.last_turn
+    assert (t.outcome, t.intent, t.confidence) == ("confirming", "menu", 0.4)
+    e.handle(Pressed("2"))
+    assert (e.last_turn.outcome, e.last_turn.intent, e.last_turn.input) == ("denied", "menu", "keys")
+    e.handle(NoInput())
+    assert (e.last_turn.outcome, e.last_turn.input, e.last_turn.confidence) == ("no_input", "none", None)
+    e.handle(PlaybackDone())
+    assert e.last_turn is None
 
 
 def test_snapshot_restore_mid_call_gives_identical_behaviour(script):

@@ -95,6 +95,9 @@ async def test_file_a_complaint_by_voice_and_keypad(hotline, engines, caller_spe
     # the caller heard the ticket number: the prompt that carries it went out in full
     done = [d["text"] for d in hotline.by_kind("say") if d.get("state") == "complaint_done"]
     assert done and res.heard_seconds > 5
+    # ... as people write it (the same form the CLI and the web pages show), twice
+    written = filed[0]["display_id"]
+    assert written == ticket.display_id and done[0].count(f"{written}.") == 2, done[0]
     call = await hotline.store.get_call(calls[0].id)
     assert call.ended_at is not None
     free_turns = [t for t in call.turns if t.who == "caller" and t.source == "speech"]

@@ -60,6 +60,13 @@ def test_db_upgrade_and_tickets(cli, tmp_path):
     assert f"{b[:4]}-{b[4:9]}-{b[9]}" in r.output and a[:4] + "-" + a[4:9] not in r.output
     r = cli("tickets", "show", f"{a[:4]}-{a[4:9]}-{a[9]}")
     assert r.exit_code == 0 and "Category:     jalan" in r.output and "-> open" in r.output
+    # keyed as the caller keys it, shown as people write it
+    r = cli("tickets", "show", a)
+    assert r.exit_code == 0 and f"Ticket:       {a[:4]}-{a[4:9]}-{a[9]}\n" in r.output
+    r = cli("tickets", "list")
+    assert f"{a[:4]}-{a[4:9]}-{a[9]}" in r.output and a not in r.output
+    r = cli("tickets", "show", a, "--json")
+    assert json.loads(r.output)["display_id"] == f"{a[:4]}-{a[4:9]}-{a[9]}"
     r = cli("tickets", "show", a[:-1] + str((int(a[-1]) + 1) % 10))
     assert r.exit_code == 1 and "no ticket" in r.output
 

@@ -10,8 +10,7 @@ import pytest
 
 from ivr.clock import fixed_clock
 from ivr.settings import load_settings
-from ivr.storage import Store
-from ivr.storage.ticket_ids import format_ticket_id
+from ivr.storage import Store, format_ticket_id
 from ivr.web import create_app
 from tests.conftest import PII_TEST_KEY
 
@@ -244,6 +243,9 @@ async def test_json_api(settings, seeded, web_store):
         assert all(t["reporter_phone"].count("*") for t in listed)
         one = (await c.get(f"/api/tickets/{tid[:4]}-{tid[4:9]}-{tid[9]}")).json()
         assert one["category"] == "jalan" and one["sla_due"] and one["history"][0]["to_status"] == "open"
+        # the bare number is the machine key; the written form travels with it
+        assert one["public_id"] == tid and one["display_id"] == f"{tid[:4]}-{tid[4:9]}-{tid[9]}"
+        assert all(t["display_id"] == format_ticket_id(t["public_id"]) for t in listed)
         r = await c.post(f"/api/tickets/{tid}/status", json={"status": "resolved", "note": "sudah diperbaiki"},
                          headers={"X-Actor": "dinas-pu"})
         assert r.status_code == 200 and r.json()["status"] == "resolved"
@@ -273,6 +275,8 @@ async def test_agent_screen(settings, seeded, web_store):
     async with client(app, ADMIN) as c:
         data = (await c.get(f"/api/calls/{cid}?reveal=1")).json()
     assert data["revealed"] is True and data["context"]["slots"]["nik"] == NIK and data["call"]["caller"] == PHONE
+    assert data["tickets"] == [seeded["ticket"]]
+    assert data["ticket_display_ids"] == [format_ticket_id(seeded["ticket"])]
     audit = await web_store.list_audit(subject_type="call", subject_id=cid)
     assert [(a.role, a.revealed) for a in audit] == [("admin", True), ("agent", False)]
 
@@ -319,7 +323,7 @@ async def test_runtime_status_hook_and_context_shape(settings, web_store):
         await login(c, AGENT)
         html = (await c.get(f"/agent/calls/{cid}")).text
     assert "[tombol 1]" in html and "[tombol [NIK]]" in html and NIK not in html
-    assert f'href="/tickets/{tid}"' in html
+    assert f'href="/tickets/{tid}">{tid[:4]}-{tid[4:9]}-{tid[9]}</a>' in html  # people read the written form
 
 
 async def test_broken_status_hook_does_not_break_status(settings, web_store):

@@ -47,6 +47,10 @@ from tts.textprep import say_digits, spell
         ("Darurat: 112.", "Darurat: satu satu dua."),
         ("Call center 1500537", "Call center satu lima nol nol, lima tiga tujuh"),
         ("Nomor tiket Anda 48213.", "Nomor tiket Anda empat delapan dua satu tiga."),
+        # the hotline's ticket numbers, written YYMM-SSSSS-C: read in the same groups
+        ("Nomor tiket Anda 2611-00042-7.", "Nomor tiket Anda dua enam satu satu, nol nol nol empat dua, tujuh."),
+        ("Sekali lagi, 2612-00001-6. Kami", "Sekali lagi, dua enam satu dua, nol nol nol nol satu, enam. Kami"),
+        ("Pengaduan nomor 2701-90003-5 terakhir", "Pengaduan nomor dua tujuh nol satu, sembilan nol nol nol tiga, lima terakhir"),
         ("Tiket ADU-2026-000123 tercatat.", "Tiket a de u, dua nol dua enam, nol nol nol satu, dua tiga tercatat."),
         ("Kode OTP 004512", "Kode o te pe nol nol empat, lima satu dua"),
         # keys
@@ -96,3 +100,14 @@ def test_any_integer_is_spoken(n: int) -> None:
     out = prepare_text(f"jumlah {n} orang")
     assert out.startswith("jumlah ") and out.endswith(" orang")
     assert not re.search(r"\d", out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(r"\A[0-9]{10}\Z"), st.sampled_from(["Nomor tiket Anda {}.", "Sekali lagi, {}. Kami",
+                                                          "dengan nomor tiket {}. Petugas"]))
+def test_ticket_numbers_are_read_in_their_written_groups(digits: str, template: str) -> None:
+    """A ticket number written 2611-00042-7 is read as those three groups, whatever its digits
+    (never as a date, an amount or regrouped by fours)."""
+    groups = (digits[:4], digits[4:9], digits[9])
+    spoken = prepare_text(template.format("-".join(groups)))
+    assert spoken == template.format(", ".join(say_digits(g) for g in groups))
