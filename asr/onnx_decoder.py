@@ -10,8 +10,10 @@ move by about 0.1 nat on average, which the bench shows does not change the rout
 The graph is written here from the CTranslate2 weights (there is no CTranslate2 -> ONNX
 exporter, and torch is not a dependency): the same pre-norm transformer as
 ``WhisperDecoderScorer.hidden`` plus the output projection over the normaliser vocabulary and
-its log-sum-exp. It is quantised with ``onnxruntime.quantization`` and cached on disk under a
-hash of the weights, the vocabulary and ``GRAPH_VERSION``, so later starts only load it.
+its log-sum-exp. It is quantised with ``onnxruntime.quantization`` (its log lines held back:
+``quiet_quantizer``) and cached on disk under a hash of the weights, the vocabulary and
+``GRAPH_VERSION``, beside a stamp of its size and SHA-256, so later starts only check and load
+it.
 
 Inputs: ``x`` (B, L, D) token embeddings plus positions; ``mask`` (L, L) additive causal mask;
 per layer ``pk``/``pv`` the self-attention keys (H, dh, P) and values (H, P, dh) of the shared
@@ -24,7 +26,10 @@ keys and values, which the next step appends to ``pk``/``pv``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.util
+import json
 import logging
 import os
 import platform
@@ -42,13 +47,13 @@ OPSET = 20
 
 
 def available() -> bool:
-    """Whether ONNX Runtime and the onnx graph library can be imported."""
+    """Whether ONNX Runtime and the onnx graph library are installed."""
+    # found, not imported: importing onnx costs ~0.7 s of start-up (ml_dtypes), and it is
+    # only needed when the graph is built
     try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
+        return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime"))
+    except (ImportError, ValueError):
         return False
-    return True
 
 
 def saturation_risk() -> bool:
@@ -172,9 +177,39 @@ def graph_key(layers: Sequence[dict], out_g: np.ndarray, out_b: np.ndarray, proj
     return h.hexdigest()[:24]
 
 
-def _quiet_preprocessing_hint(record: logging.LogRecord) -> bool:
-    """The quantiser advises shape pre-processing on the root logger; it does not apply here."""
-    return "pre-processing before quantization" not in record.getMessage()
+_ORT_PACKAGE = os.sep + "onnxruntime" + os.sep
+
+
+class _QuantizerNoise(logging.Filter):
+    """Drops what ``onnxruntime.quantization`` logs on the root logger below WARNING (one line
+    per MatMul it skips and per tensor without parameters: ~70 lines for this graph) and its
+    advice to pre-process shapes, which does not apply here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _ORT_PACKAGE not in record.pathname:
+            return True
+        return record.levelno >= logging.WARNING and "pre-processing before quantization" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def quiet_quantizer():
+    """Keep the quantiser's chatter out of the application's log for the duration of a
+    quantisation: it logs through the root logger itself (a filter there sees only records
+    logged on it, and this one passes every record not made by onnxruntime's code), and
+    through ``onnxruntime.*`` loggers (held at WARNING meanwhile unless configured)."""
+    root = logging.getLogger()
+    named = logging.getLogger("onnxruntime")
+    noise = _QuantizerNoise()
+    root.addFilter(noise)
+    raised = named.level == logging.NOTSET
+    if raised:
+        named.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        root.removeFilter(noise)
+        if raised:
+            named.setLevel(logging.NOTSET)
 
 
 def quantize(model, target: Path, reduce_range: bool = False) -> None:
@@ -191,20 +226,59 @@ def quantize(model, target: Path, reduce_range: bool = False) -> None:
         # MatMulConstBOnly: only products with a weight are quantised (attention stays float);
         # DefaultTensorType: shape inference cannot type every node of a graph with symbolic
         # dimensions, and every tensor here is float32
-        root = logging.getLogger()
-        root.addFilter(_quiet_preprocessing_hint)
-        try:
+        with quiet_quantizer():
             quantize_dynamic(str(plain), str(out), weight_type=QuantType.QInt8, per_channel=True,
                              reduce_range=reduce_range, op_types_to_quantize=["MatMul"],
                              extra_options={"MatMulConstBOnly": True, "DefaultTensorType": TensorProto.FLOAT})
-        finally:
-            root.removeFilter(_quiet_preprocessing_hint)
         os.replace(out, target)
+
+
+def _stamp_path(graph: Path) -> Path:
+    return graph.with_suffix(".json")
+
+
+def read_verified(graph: Path) -> bytes | None:
+    """The cached graph's bytes if its stamp (written after it: size and SHA-256) matches;
+    None when either file is missing or they disagree (a damaged or unfinished build)."""
+    try:
+        stamp = json.loads(_stamp_path(graph).read_text("utf-8"))
+        data = graph.read_bytes()
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("cached int8 decoder %s unreadable (%s); rebuilding it", graph.name, exc)
+        return None
+    if (not isinstance(stamp, dict) or stamp.get("bytes") != len(data)
+            or stamp.get("sha256") != hashlib.sha256(data).hexdigest()):
+        log.warning("cached int8 decoder %s does not match its stamp; rebuilding it", graph.name)
+        return None
+    return data
+
+
+def write_stamp(graph: Path, data: bytes) -> None:
+    """Record the built graph's size and SHA-256 beside it (atomically, after the graph)."""
+    import onnxruntime
+
+    stamp = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "graph_version": GRAPH_VERSION,
+             "onnxruntime": onnxruntime.__version__}
+    fd, tmp = tempfile.mkstemp(dir=graph.parent, prefix=".stamp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(stamp, f)
+        os.replace(tmp, _stamp_path(graph))
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class Int8Decoder:
     """An ONNX Runtime session running the quantised decoder; ``run`` is thread-safe and
-    releases the GIL, so batches run in parallel threads with one intra-op thread each."""
+    releases the GIL, so batches run in parallel threads with one intra-op thread each.
+
+    The quantised graph is cached as ``decoder-int8-<key>.onnx`` with a stamp
+    ``decoder-int8-<key>.json`` (its size and SHA-256) written after it; a graph whose stamp is
+    missing or does not match is built again. ``digest`` is the SHA-256 of the graph in use
+    (results computed with it can be cached under it)."""
 
     def __init__(self, layers: Sequence[dict], out_g: np.ndarray, out_b: np.ndarray, proj: np.ndarray,
                  heads: int, cache_dir: str | Path | None = None) -> None:
@@ -212,19 +286,32 @@ class Int8Decoder:
 
         reduce_range = saturation_risk()
 
-        def build(target: Path) -> None:
+        def build(target: Path) -> bytes:
             quantize(build_graph(layers, out_g, out_b, proj, heads), target, reduce_range)
+            return target.read_bytes()
 
-        path = None
+        def build_in_memory() -> bytes:
+            with tempfile.TemporaryDirectory(prefix="ivr-decoder-") as tmp:
+                return build(Path(tmp) / "decoder.onnx")
+
+        def build_cached(path: Path) -> bytes:
+            data = build(path)
+            write_stamp(path, data)
+            log.info("int8 decoder built", extra={"path": str(path)})
+            return data
+
+        path = data = None
         if cache_dir is not None:
             path = Path(cache_dir) / f"decoder-int8-{graph_key(layers, out_g, out_b, proj, heads, reduce_range)}.onnx"
-            if not path.is_file():
+            data = read_verified(path)
+            if data is None:
                 try:
-                    build(path)
-                    log.info("int8 decoder built", extra={"path": str(path)})
+                    data = build_cached(path)
                 except OSError as exc:  # read-only cache: build in a temporary directory
                     log.warning("cannot cache the int8 decoder (%s); building it in memory", exc)
                     path = None
+        if data is None:
+            data = build_in_memory()
         self.path: Path | None = path
         so = ort.SessionOptions()
         so.intra_op_num_threads = 1
@@ -233,29 +320,26 @@ class Int8Decoder:
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
 
-        def load():
-            if self.path is not None:
-                return ort.InferenceSession(self.path.read_bytes(), so, providers=["CPUExecutionProvider"])
-            with tempfile.TemporaryDirectory(prefix="ivr-decoder-") as tmp:
-                build(Path(tmp) / "decoder.onnx")
-                return ort.InferenceSession((Path(tmp) / "decoder.onnx").read_bytes(), so,
-                                            providers=["CPUExecutionProvider"])
+        def load(graph: bytes):
+            return ort.InferenceSession(graph, so, providers=["CPUExecutionProvider"])
 
         try:
-            self.session = load()
+            self.session = load(data)
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
             if self.path is None:
                 raise
-            # a damaged cache file: build it again in place (atomically) and load that
+            # a cached file that matches its stamp yet does not load (both rewritten by
+            # something else): build it again in place (atomically) and load that
             log.warning("cached int8 decoder %s unreadable (%s); rebuilding it", self.path.name, exc)
-            build(self.path)
-            self.session = load()
+            data = build_cached(self.path)
+            self.session = load(data)
+        self.digest = hashlib.sha256(data).hexdigest()
 
     @classmethod
     def of_session(cls, session) -> "Int8Decoder":
         """Wrap an existing ONNX Runtime session of this graph (tests run the float32 one)."""
         dec = cls.__new__(cls)
-        dec.path, dec.session = None, session
+        dec.path, dec.session, dec.digest = None, session, None
         return dec
 
     @staticmethod

@@ -151,6 +151,18 @@ class WhisperDecoderScorer:
     def precision(self) -> str:
         return "int8" if self._int8 is not None else "float32"
 
+    def state_digest(self) -> str:
+        """What, besides the weights and the inputs, decides the log-probabilities computed
+        now: the precision, the int8 graph in use and the normaliser vocabulary (which grows as
+        expectations add their tokens). Results cached under it are exactly those computed."""
+        from .disk_cache import Fingerprint
+
+        with self._vocab_lock:
+            fp = Fingerprint(self.precision, getattr(self._int8, "digest", None))
+            fp.add("-" if self._subset is None else self._subset, "subset")
+            fp.add("-" if self._int8_ids is None else self._int8_ids, "int8_ids")
+        return fp.hexdigest()
+
     # -- decoder ---------------------------------------------------------------------------
     def hidden(self, tokens: np.ndarray, kv: list[tuple[np.ndarray, np.ndarray]],
                past: list[tuple[np.ndarray, np.ndarray]] | None = None,

@@ -23,7 +23,8 @@ Method (measured in bench/bench_asr.py; see docs in the module of each step):
    ``asr.onnx_decoder``, float32 numpy otherwise) that shares the encoder output and
    cross-attention keys/values across all phrases (batches). Each token's log-probability is
    corrected by the same token's log-probability given a null input (low-level line noise,
-   computed once per expectation and window):
+   computed once per expectation and window, and kept on disk for later starts under the
+   identity of everything it was computed from: ``WhisperEngine.null_scores``):
    ``sum(max(lp(t|audio) - 0.8 lp(t|null), -1)) / len^0.3``, end-of-text included.
    Large expectations (the main menu: 254 phrases) are scored in two stages: the first
    ``stage1_phrases`` phrases of every label, then (``scoring="auto"``, the default) every
@@ -55,6 +56,7 @@ result is usually ready; it is only recomputed if speech resumed after the specu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import math
@@ -75,7 +77,8 @@ from .base import (
     default_workers,
 )
 from .textmatch import PhraseMatcher
-from .whisper_model import default_cache_dir, resolve_model_dir
+from .disk_cache import SUFFIX, ArrayCache, Fingerprint, file_digest
+from .whisper_model import default_cache_dir, model_digest, resolve_model_dir
 
 log = logging.getLogger(__name__)
 RATE = 16000
@@ -177,8 +180,7 @@ class _Prepared:
     def null_scores(self, engine: WhisperEngine, frames: int) -> list[np.ndarray]:
         with self.lock:
             if frames not in self.null_lp:
-                kv = engine.null_kv(frames)
-                self.null_lp[frames] = engine.scorer.token_logprobs(engine.prefix, self.seqs, kv)
+                self.null_lp[frames] = engine.null_scores(self.seqs, frames)
             return self.null_lp[frames]
 
 
@@ -203,6 +205,7 @@ class WhisperEngine:
         # asr.phrase_scorer); process-wide, as BLAS thread counts are
         self._blas_limit = threadpool_limits(limits=1, user_api="blas")
         self.model_dir = resolve_model_dir(model_dir, cache_dir, sha256)
+        self.compute_type = compute_type
         cores = threads or default_workers()
         try:
             self.model = ctranslate2.models.Whisper(
@@ -215,13 +218,18 @@ class WhisperEngine:
                 raise
             raise ModelCorruptError(f"cannot load the Whisper model in {self.model_dir}: {exc}") from exc
         self.tokenizer = Tokenizer(hf, self.model.is_multilingual, task="transcribe", language="id")
+        # derived data kept across starts (int8 graph, vocabulary, null scores), each checked
+        # against what it was computed from before use
+        self.cache_dir = Path(cache_dir or default_cache_dir()) / "scorer"
+        self.cache = ArrayCache(self.cache_dir)
+        self._fingerprint: str | None = None
         if self.options.vocabulary_subset:
-            self.scorer.use_vocabulary(_indonesian_token_ids(hf) | {self.tokenizer.eot})
+            self.scorer.use_vocabulary(self._indonesian_ids(hf, tk) | {self.tokenizer.eot})
         if self.options.scorer_precision == "int8":
             # the phrase scorer in int8 (asr.onnx_decoder): 40% of the CPU, same accuracy on
             # the bench; float32 numpy when ONNX Runtime is missing or the graph cannot be built
             try:
-                if not self.scorer.enable_int8(Path(cache_dir or default_cache_dir()) / "scorer"):
+                if not self.scorer.enable_int8(self.cache_dir):
                     log.warning("onnxruntime or onnx not installed: phrase scoring runs in float32")
             except Exception as exc:  # noqa: BLE001 - a slower scorer beats no recognizer
                 log.warning("int8 phrase scorer unavailable (%s): phrase scoring runs in float32", exc)
@@ -231,6 +239,7 @@ class WhisperEngine:
         self.prefix = [tok.sot, tok.language, tok.transcribe, tok.no_timestamps]
         self._prepared: OrderedDict[tuple, _Prepared] = OrderedDict()
         self._null: dict[int, list] = {}
+        self._primed = self._pruned = False
         self._lock = threading.Lock()
         # CTranslate2 runs one thread per call and up to `cores` calls at once (inter_threads):
         # with several callers, whole utterances in parallel beat one utterance on all cores, and
@@ -272,6 +281,91 @@ class WhisperEngine:
                 enc = np.asarray(self.encode(pcm, frames))[0]
                 self._null[frames] = self.scorer.cross_kv(enc)
             return self._null[frames]
+
+    def _indonesian_ids(self, hf, tokenizer_json: Path) -> set[int]:
+        """``_indonesian_token_ids`` (0.6 s of start-up) cached under the tokenizer's and the
+        word list's contents."""
+        words = _word_list()
+        import tokenizers
+
+        key = Fingerprint(_code_digest(), tokenizers.__version__, tokenizer_json.read_bytes(),
+                          words.read_bytes() if words is not None else "-").hexdigest()
+        got = self.cache.load("vocabulary", key)
+        if got is not None and got.get("ids") is not None and got["ids"].dtype == np.int64:
+            return set(got["ids"].tolist())
+        ids = _indonesian_token_ids(hf)
+        self.cache.store("vocabulary", key, {"ids": np.array(sorted(ids), dtype=np.int64)})
+        return ids
+
+    def fingerprint(self) -> str:
+        """Everything outside the inputs that recognition results depend on: the weights
+        (model.bin's SHA-256), the code of this package's computations, the numeric libraries'
+        versions and the CPU's instruction set (kernels differ by it)."""
+        if self._fingerprint is None:
+            import ctranslate2
+            import faster_whisper
+            import scipy
+
+            versions = [ctranslate2.__version__, faster_whisper.__version__, np.__version__, scipy.__version__]
+            if self.scorer.precision == "int8":
+                import onnxruntime
+
+                versions.append(onnxruntime.__version__)
+            self._fingerprint = Fingerprint(model_digest(self.model_dir), _code_digest(), *versions,
+                                            _cpu_flags(), self.compute_type).hexdigest()
+        return self._fingerprint
+
+    def null_scores(self, seqs: list[list[int]], frames: int) -> list[np.ndarray]:
+        """Token log-probabilities of ``seqs`` given the null input in a window of ``frames``
+        (seconds of CPU for a menu's four windows), from the disk cache when an entry computed
+        from exactly the same weights, code, libraries, vocabulary and sequences is there."""
+        key = self._null_key(seqs, frames)
+        # the file name leads with the engine's fingerprint: entries of other models, code or
+        # library versions can be told apart (and removed: _prune_nulls)
+        name = f"null-{self.fingerprint()[:12]}-{key[:32]}"
+        got = self.cache.load(name, key)
+        if got is not None:
+            lps = _split_rows(got, seqs)
+            if lps is not None:
+                return lps
+        lps = self.scorer.token_logprobs(self.prefix, seqs, self.null_kv(frames))
+        if self._null_key(seqs, frames) == key:  # no tokens joined the vocabulary meanwhile
+            if self.cache.store(name, key, {"lp": np.concatenate(lps).astype(np.float32, copy=False),
+                                            "lengths": np.array([len(x) for x in lps], dtype=np.int64)}):
+                self._prune_nulls()
+        return lps
+
+    def _prune_nulls(self, older_than_s: float = 86400.0) -> None:
+        """Remove null-score entries of other fingerprints not written for a day (left by
+        earlier versions; a day spares other checkouts sharing the cache). Once per engine."""
+        with self._lock:
+            if self._pruned:
+                return
+            self._pruned = True
+        mine = f"null-{self.fingerprint()[:12]}-"
+        limit = time.time() - older_than_s
+        for path in self.cache.directory.glob("null-*" + SUFFIX):
+            with contextlib.suppress(OSError):
+                if not path.name.startswith(mine) and path.stat().st_mtime < limit:
+                    path.unlink()
+
+    def prime(self) -> None:
+        """Encode one window and score one phrase, once per engine: the first run of the
+        encoder and of the int8 graph sets up their buffers and kernels (~0.1 s), which the
+        first caller would otherwise wait for now that the null scores come from the disk."""
+        with self._lock:
+            if self._primed:
+                return
+            self._primed = True
+        frames = min(int(w * 100) for w in (*self.options.window_steps_s, self.options.window_s))
+        tok = self.tokenizer
+        self.scorer.token_logprobs(self.prefix, [[*tok.encode(" ya"), tok.eot]], self.null_kv(frames))
+
+    def _null_key(self, seqs: list[list[int]], frames: int) -> str:
+        flat = np.array([t for s in seqs for t in s], dtype=np.int64)
+        lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+        return Fingerprint(self.fingerprint(), self.scorer.state_digest(), np.array(self.prefix, dtype=np.int64),
+                           flat, lengths, f"frames={frames}").hexdigest()
 
     def prepared(self, expect: Expectation) -> _Prepared:
         key = expect.key()
@@ -541,15 +635,23 @@ def _styled(phrase: str, style: str) -> str:
     return p[0].upper() + p[1:]
 
 
-def _indonesian_token_ids(hf) -> set[int]:
-    """Token ids of an Indonesian root-word list (PySastrawi's kata-dasar) plus single bytes."""
+def _word_list() -> Path | None:
+    """PySastrawi's Indonesian root-word list, if installed."""
     import importlib.util
 
-    ids = set(range(256))
     spec = importlib.util.find_spec("Sastrawi")
     if spec is None or not spec.submodule_search_locations:
-        return set(range(hf.get_vocab_size()))  # no word list: full vocabulary
+        return None
     path = Path(next(iter(spec.submodule_search_locations))) / "Stemmer" / "data" / "kata-dasar.txt"
+    return path if path.is_file() else None
+
+
+def _indonesian_token_ids(hf) -> set[int]:
+    """Token ids of an Indonesian root-word list (PySastrawi's kata-dasar) plus single bytes."""
+    ids = set(range(256))
+    path = _word_list()
+    if path is None:
+        return set(range(hf.get_vocab_size()))  # no word list: full vocabulary
     try:
         words = path.read_text(encoding="utf-8").split()
     except OSError:
@@ -558,6 +660,39 @@ def _indonesian_token_ids(hf) -> set[int]:
                                add_special_tokens=False):
         ids.update(enc.ids)
     return ids
+
+
+@functools.cache
+def _code_digest() -> str:
+    """SHA-256 of the modules whose code computes what is cached (any edit recomputes)."""
+    from . import audio as audio_mod
+    from . import ct2_format, onnx_decoder, phrase_scorer
+
+    return file_digest([__file__, audio_mod.__file__, ct2_format.__file__, onnx_decoder.__file__,
+                        phrase_scorer.__file__])
+
+
+@functools.cache
+def _cpu_flags() -> str:
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line for line in f if line.startswith(("flags", "Features"))), "")
+    except OSError:
+        flags = ""
+    return platform.machine() + "|" + " ".join(sorted(flags.partition(":")[2].split()))
+
+
+def _split_rows(entry: dict[str, np.ndarray], seqs: list[list[int]]) -> list[np.ndarray] | None:
+    """A cached entry's concatenated rows, split per sequence; None when its shape does not
+    fit the sequences."""
+    lp, lengths = entry.get("lp"), entry.get("lengths")
+    if lp is None or lengths is None or lp.dtype != np.float32 or lp.ndim != 1:
+        return None
+    if lengths.tolist() != [len(s) for s in seqs] or int(lengths.sum()) != lp.size:
+        return None
+    return np.split(lp, np.cumsum(lengths)[:-1])
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -610,11 +745,13 @@ class WhisperRecognizer(Recognizer):
         return WhisperStream(self, sample_rate, expect)
 
     def warm_up(self, expect: Expectation | None = None) -> None:
-        """Load lazily built parts (null encodings, per-expectation caches) ahead of a call."""
+        """Load lazily built parts (null scores, per-expectation caches) ahead of a call, and
+        run the encoder and the phrase scorer once (``WhisperEngine.prime``)."""
         if expect is not None and expect.all_phrases():
             prep = self.engine.prepared(expect)
             for frames in prep.windows(self.engine):
                 prep.null_scores(self.engine, frames)
+        self.engine.prime()
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -24,7 +24,7 @@ BUNDLED_MODEL_SIZE = 94371840 + 50845767
 _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
 _REQUIRED = ("model.bin", "config.json")
 _lock = threading.Lock()
-_verified: set[tuple[str, int, int]] = set()
+_verified: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> SHA-256
 
 
 def default_cache_dir() -> Path:
@@ -80,17 +80,29 @@ def verify(model_dir: Path, sha256: str | None) -> None:
     if missing:
         raise ModelNotFoundError(f"{model_dir} is not a CTranslate2 Whisper model: missing {', '.join(missing)}")
     if sha256:
-        st = (model_dir / "model.bin").stat()
-        key = (str(model_dir.resolve()), st.st_size, st.st_mtime_ns)
-        if key in _verified:
-            return
-        actual = sha256_file(model_dir / "model.bin")
+        actual = model_digest(model_dir)
         if actual != sha256.lower():
+            _verified.pop(_stat_key(model_dir), None)
             raise ModelCorruptError(
                 f"{model_dir / 'model.bin'} is corrupt: SHA-256 {actual} instead of {sha256.lower()}. "
                 "Delete the directory to have it rebuilt, or reinstall the model."
             )
-        _verified.add(key)
+
+
+def _stat_key(model_dir: Path) -> tuple[str, int, int]:
+    st = (model_dir / "model.bin").stat()
+    return (str(model_dir.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def model_digest(model_dir: str | Path) -> str:
+    """SHA-256 of ``model.bin``, computed once per process and file version (the identity of
+    the weights, for results cached on disk)."""
+    model_dir = Path(model_dir)
+    key = _stat_key(model_dir)
+    digest = _verified.get(key)
+    if digest is None:
+        digest = _verified[key] = sha256_file(model_dir / "model.bin")
+    return digest
 
 
 def ensure_bundled_model(cache_dir: str | Path | None = None) -> Path:
@@ -124,8 +136,7 @@ def ensure_bundled_model(cache_dir: str | Path | None = None) -> Path:
             shutil.copyfile(side / name, target / (name + ".part"))
             (target / (name + ".part")).replace(target / name)
         tmp.replace(model_bin)
-        st = model_bin.stat()
-        _verified.add((str(target.resolve()), st.st_size, st.st_mtime_ns))
+        _verified[_stat_key(target)] = BUNDLED_MODEL_SHA256
         return target
 
 

@@ -106,12 +106,18 @@ async def serve(settings: Any, *, ready: Callable[[dict], None] | None = None,
     from ivr.runtime import Runtime, freeze_startup_heap
 
     t0 = time.monotonic()
-    rt = await Runtime.build(settings)
-    n = await rt.prerender()
-    if warm_up:
-        await rt.warm_up()
+    phases: dict[str, float] = {}
+    rt = await Runtime.build(settings, timings=phases)
+    phases["build_s"] = round(time.monotonic() - t0, 3)
+    t = time.monotonic()
+    # prompts render on the synthesizer's worker, the warm-up on the recognizer's threads
+    n, _ = await asyncio.gather(_timed(rt.prerender(), phases, "prerender_s"),
+                                _timed(rt.warm_up(), phases, "warm_up_s") if warm_up else _nothing())
+    phases["prompts_and_warm_up_s"] = round(time.monotonic() - t, 3)
     freeze_startup_heap()
+    t = time.monotonic()
     ctl = await Controller(rt).start()
+    phases["telephony_s"] = round(time.monotonic() - t, 3)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed = []
@@ -122,7 +128,10 @@ async def serve(settings: Any, *, ready: Callable[[dict], None] | None = None,
     web_server = None
     web_task = None
     if web:
+        t = time.monotonic()
         web_server, web_task = await _start_web(settings, rt, ctl)
+        phases["web_s"] = round(time.monotonic() - t, 3)
+    log.info("start-up phases", extra={"phases": phases})
     web_addr = f"{settings.web_host}:{_web_port(web_server, settings)}" if web_server else None
     info = {
         "agi": f"{ctl.agi_host}:{ctl.agi_server.port}",
@@ -168,6 +177,18 @@ def ready_message(info: dict) -> str:
             lines.append("  log in:             nobody can log in yet: set IVR_ADMIN_TOKEN (and IVR_AGENT_TOKEN) "
                          "in the environment and restart")
     return "\n".join(lines)
+
+
+async def _timed(aw: Any, phases: dict[str, float], name: str) -> Any:
+    t = time.monotonic()
+    try:
+        return await aw
+    finally:
+        phases[name] = round(time.monotonic() - t, 3)
+
+
+async def _nothing() -> None:
+    return None
 
 
 async def _start_web(settings: Any, rt: Any, ctl: Controller) -> tuple[Any, Any]:

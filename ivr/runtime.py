@@ -76,23 +76,49 @@ class Runtime:
     async def build(cls, settings: Any, *, recognizer: Any = None, synthesizer: Any = None,
                     store: Any = None, prompts: Any = None, script: Any = None,
                     audiosocket: Any = None, connect_ami: bool = True,
+                    timings: dict[str, float] | None = None,
                     clock: Clock = system_clock) -> "Runtime":
+        """Load what calls share: the script first (a mistake in it shows at once), then the
+        recognizer (the longest part) in one thread while the synthesizer and the store are
+        built in another. ``timings`` receives each part's seconds."""
         settings.ensure_dirs()
         script_path = settings.script_path()
+        spent = timings if timings is not None else {}
+
+        async def timed(name: str, fn: Callable, *args: Any) -> Any:
+            t0 = time.monotonic()
+            try:
+                return await asyncio.to_thread(fn, *args)
+            finally:
+                spent[name + "_s"] = round(time.monotonic() - t0, 3)
+
         if script is None:
             from dialogs import load_script
 
-            script = await asyncio.to_thread(load_script, script_path)
-        if synthesizer is None:
-            synthesizer = await asyncio.to_thread(build_synthesizer, settings)
+            script = await timed("script", load_script, script_path)
+
+        async def the_rest() -> tuple[Any, Any]:
+            nonlocal synthesizer, store
+            if synthesizer is None:
+                synthesizer = await timed("synthesizer", build_synthesizer, settings)
+            if store is None:
+                store = await timed("store", build_store, settings, clock)
+            return synthesizer, store
+
+        if recognizer is None:
+            rec_task = asyncio.ensure_future(timed("recognizer", build_recognizer, settings))
+            try:
+                synthesizer, store = await the_rest()
+            except BaseException:
+                rec_task.add_done_callback(_close_built)  # no runtime will own it
+                raise
+            recognizer = await rec_task
+        else:
+            synthesizer, store = await the_rest()
         if prompts is None:
             from tts import PromptCache
 
             prompts = PromptCache(settings.prompt_cache_dir, synthesizer)
-        if recognizer is None:
-            recognizer = await asyncio.to_thread(build_recognizer, settings)
-        if store is None:
-            store = await asyncio.to_thread(build_store, settings, clock)
         with _suppress():
             store.start_replayer()
         rt = cls(settings=settings, script=script, recognizer=recognizer, synthesizer=synthesizer,
@@ -100,10 +126,12 @@ class Runtime:
                  script_name=_script_name(script, script_path), script_version=_script_version(script, script_path))
         from ivr.handoff import Handoff
 
+        t0 = time.monotonic()
         if connect_ami:
             rt.handoff = await Handoff.create(settings, store, clock=clock)
         else:
             rt.handoff = Handoff(settings, store, clock=clock)
+        spent["handoff_s"] = round(time.monotonic() - t0, 3)
         return rt
 
     async def prerender(self, progress: Callable[[int, int], None] | None = None) -> int:
@@ -268,6 +296,14 @@ def _adapt_understand(mod: Any, rt: Runtime) -> Any:
         return await obj.understand(utt, listen)
 
     return call
+
+
+def _close_built(task: "asyncio.Future[Any]") -> None:
+    if not task.cancelled() and task.exception() is None:
+        close = getattr(task.result(), "close", None)
+        if close is not None:
+            with _suppress():
+                close()
 
 
 def build_synthesizer(settings: Any) -> Any:

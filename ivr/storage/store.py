@@ -14,13 +14,14 @@ local disk, fsynced, and replayed in order when the database is back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -238,6 +239,34 @@ def _aware(dt: datetime | None) -> datetime | None:
     return dt.astimezone(timezone.utc)
 
 
+class _AlembicChatter(logging.Filter):
+    """Alembic's notes on how it will run ("Context impl SQLiteImpl.", "Will assume
+    transactional DDL."); the revisions it applies still reach the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno < logging.WARNING
+                    and str(record.msg).startswith(("Context impl", "Will assume")))
+
+
+@contextlib.contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Keep Alembic's set-up chatter (one INFO line per plugin it loads, two on its DDL
+    mode) out of the log while migrating, unless its loggers were configured."""
+    plugins = logging.getLogger("alembic.runtime.plugins")
+    migration = logging.getLogger("alembic.runtime.migration")
+    chatter = _AlembicChatter()
+    raised = plugins.level == logging.NOTSET
+    if raised:
+        plugins.setLevel(logging.WARNING)
+    migration.addFilter(chatter)
+    try:
+        yield
+    finally:
+        migration.removeFilter(chatter)
+        if raised:
+            plugins.setLevel(logging.NOTSET)
+
+
 def _is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, IntegrityError):
         return False
@@ -362,8 +391,9 @@ class Store:
 
     def migrate(self, revision: str = "head") -> None:
         """Create/upgrade the schema with the packaged Alembic migrations (synchronous)."""
-        from alembic import command
-        from alembic.config import Config
+        with _quiet_alembic():  # importing alembic.command sets up its plugins, one line each
+            from alembic import command
+            from alembic.config import Config
 
         import ivr.storage.migrations as migrations
 
@@ -372,7 +402,7 @@ class Store:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
         cfg = Config()
         cfg.set_main_option("script_location", os.path.dirname(migrations.__file__))
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn, _quiet_alembic():
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
 
