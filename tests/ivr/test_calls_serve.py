@@ -41,7 +41,7 @@ async def test_serve_takes_calls_reports_status_and_drains_on_stop(tmp_path):
     assert info["agi_url"] == f"agi://127.0.0.1:{port}/hotline"
     message = ready_message(info)
     assert f"AGI(agi://127.0.0.1:{port}/hotline)" in message
-    assert f"http://{info['web']}/" in message and "login" in message
+    assert f"http://{info['web']}/" in message and "log in" in message
     peer = AsteriskPeer(host, int(port))
     live = peer.start_call([WaitForPrompt(), Silence(0.5), Dtmf("1"), Silence(1.0), Dtmf("9"), Silence(5), Hangup()],
                            realtime=True)
