@@ -88,7 +88,7 @@ def precision_table(conf_ok):
 async def bench_whisper(args, spec, script, data):
     from asr.whisper_backend import WhisperRecognizer
 
-    from ivr.understand import fuse
+    from ivr.calls.understand import fuse
 
     m0 = rss_mb()
     t = time.perf_counter()
@@ -187,9 +187,9 @@ YESNO = (("yes", ("ya", "iya", "betul", "benar", "iya benar", "ya betul")),
 
 
 async def bench_yesno(rec, spec, script) -> dict:
-    """Confirmation answers (every voice): what ivr.understand passes to the dialog. A wrong
+    """Confirmation answers (every voice): what ivr.calls.understand passes to the dialog. A wrong
     yes/no passed on is the costly error (the dialog acts on it); 'unsure' makes it ask again."""
-    from ivr.understand import fuse
+    from ivr.calls.understand import fuse
 
     listen = script.listen_action("yesno")
     expect = Expectation(listen.expect, kind="yesno")

@@ -101,11 +101,12 @@ class Sampler:
 
 async def build(data_dir: Path, **overrides):
     from dialogs import default_script_path, load_script
-    from ivr.app import Controller
-    from ivr.handoff import Handoff
-    from ivr.runtime import Runtime, build_recognizer
-    from ivr.settings import load_settings
-    from ivr.simcaller import EventRouter
+    from ivr.calls.controller import Controller
+    from ivr.calls.handoff import Handoff
+    from ivr.calls.engines import build_recognizer
+    from ivr.calls.runtime import Runtime
+    from ivr.config.settings import load_settings
+    from ivr.simulation.simcaller import EventRouter
     from ivr.storage import Store
     from telephony import AsteriskPeer
     from tts import EspeakSynthesizer, PromptCache
@@ -118,8 +119,7 @@ async def build(data_dir: Path, **overrides):
     script = load_script(default_script_path())
     rt = Runtime(settings=settings, script=script, recognizer=build_recognizer(settings), synthesizer=synth,
                  prompts=PromptCache(settings.prompt_cache_dir, synth), store=store,
-                 script_name=script.name, script_version="bench")
-    rt.handoff = Handoff(settings, store)
+                 handoff=Handoff(settings, store.handoffs), script_name=script.name, script_version="bench")
     await rt.prerender()
     ctl = await Controller(rt, agi_port=0, audiosocket_port=0).start()
     peer = AsteriskPeer("127.0.0.1", ctl.agi_server.port)
@@ -166,11 +166,11 @@ async def remote_calls(port: int, scripts: list, caller_ids: list[str]) -> tuple
 async def turns_of(store, since_calls: set[str]) -> tuple[list, set[str]]:
     out = []
     ids = set()
-    for c in await store.list_calls(limit=10000):
+    for c in await store.calls.recent(limit=10000):
         if c.id in since_calls:
             continue
         ids.add(c.id)
-        full = await store.get_call(c.id)
+        full = await store.calls.get(c.id)
         out.extend(full.turns)
     return out, ids
 
@@ -225,7 +225,7 @@ def _pool_rounds(rounds: list[dict]) -> dict:
 
 
 async def task_success(rt, peer, router, speech_for, n: int, concurrency: int) -> dict:
-    from ivr.simcaller import Goal, ReactiveCaller, run_caller, service_state
+    from ivr.simulation.simcaller import Goal, ReactiveCaller, run_caller, service_state
 
     sem = asyncio.Semaphore(concurrency)
     outcomes = []
@@ -300,7 +300,7 @@ async def run(args) -> dict:
                     "whisper_scoring": rt.settings.whisper_scoring}
     # warm the recognizer's per-expectation caches for the main menu (as `ivr serve` does)
     await rt.warm_up()
-    from ivr.runtime import freeze_startup_heap
+    from ivr.serve import freeze_startup_heap
 
     freeze_startup_heap()  # as `ivr serve` does once started
 
@@ -338,6 +338,7 @@ async def run(args) -> dict:
     router.close()
     await ctl.close()
     await rt.aclose()
+    await rt.store.close()  # the Store made by build()
     return result
 
 

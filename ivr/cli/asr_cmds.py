@@ -7,25 +7,27 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from asr import Recognizer
 
-def _build(engine: str | None, config: Path | None, vosk_model: Path | None, whisper_model: Path | None) -> Any:
-    from asr import AsrError, create_recognizer
 
-    from ivr.settings import SettingsError, load_settings
+def _build(engine: str | None, config: Path | None, vosk_model: Path | None,
+           whisper_model: Path | None) -> Recognizer:
+    from asr import AsrError
+
+    from ivr.calls.engines import build_recognizer
+    from ivr.config.settings import SettingsError, load_settings
 
     try:
         s = load_settings(config)
     except SettingsError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    engine = engine or s.asr_engine
     try:
-        return create_recognizer(engine, vosk_model_dir=vosk_model or s.vosk_model_dir,
-                                 whisper_model_dir=whisper_model or s.whisper_model_dir,
-                                 whisper_cache_dir=s.whisper_cache_dir, **s.recognizer_options())
+        return build_recognizer(s, engine=engine, vosk_model_dir=vosk_model, whisper_model_dir=whisper_model)
     except (AsrError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

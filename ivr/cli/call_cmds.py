@@ -6,16 +6,23 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from ivr.config.settings import Settings
+    from ivr.serve import ReadyInfo
+    from ivr.simulation.simcall import SimCallReport
+    from ivr.storage import Turn
+    from telephony.peer import CallResult, Step
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="TOML/YAML config file (else IVR_CONFIG_FILE).",
                          dir_okay=False)
 
 
-def _settings(config: Optional[Path], **overrides: Any):
-    from ivr.settings import SettingsError, load_settings
+def _settings(config: Optional[Path], **overrides: Any) -> Settings:
+    from ivr.config.settings import SettingsError, load_settings
 
     try:
         return load_settings(config_file=config, **overrides)
@@ -36,14 +43,14 @@ def serve(
     """Run the hotline: FastAGI, AudioSocket and the web status page on 127.0.0.1.
 
     Stops on Ctrl-C / SIGTERM after live calls have finished (up to IVR_SHUTDOWN_GRACE_S)."""
-    from ivr.logging import configure_logging
+    from ivr.config.logging import configure_logging
 
     settings = _settings(config, data_dir=data_dir, agi_port=agi_port, audiosocket_port=audiosocket_port,
                          web_port=web_port, media_mode=media_mode, script=script)
     configure_logging(settings.log_level, settings.log_format)
-    from ivr.app import ready_message, serve as run
+    from ivr.serve import ready_message, serve as run
 
-    def ready(info: dict) -> None:
+    def ready(info: ReadyInfo) -> None:
         typer.echo(ready_message(info), err=True)
 
     try:
@@ -76,7 +83,7 @@ def call(
     (With --controller and a shared database, the hotline's transcript is shown too.)
 
     Exits 1 if no hotline took the call (nothing answered, it refused, or it played no audio)."""
-    from ivr.simcall import StepError, parse_steps
+    from ivr.simulation.simcall import StepError, parse_steps
 
     try:
         script = parse_steps(steps)
@@ -95,7 +102,7 @@ def call(
             raise typer.Exit(2)
         agi = (host or "127.0.0.1", int(port))
     settings = _settings(config)
-    from ivr.logging import configure_logging
+    from ivr.config.logging import configure_logging
 
     configure_logging("WARNING", settings.log_format)  # the conversation is the output here
     printer = _Printer(as_json, controller=agi is not None)
@@ -121,7 +128,7 @@ def call(
         raise typer.Exit(1)
 
 
-def _call_problem(res: Any, where: str) -> str | None:
+def _call_problem(res: CallResult, where: str) -> str | None:
     """Why the call was not a call the hotline took, as the caller's side sees it; None if it was."""
     if res.ended_by == "timeout":
         return f"the call was still running after {res.duration:.0f} s and was dropped"
@@ -136,33 +143,34 @@ def _call_problem(res: Any, where: str) -> str | None:
     return None
 
 
-async def _run_call(settings: Any, script: list, agi: tuple[str, int] | None, caller_id: str, speed: float,
-                    printer: "_Printer") -> tuple[Any, list]:
-    from ivr.simcall import find_call_in_store, place_call
+async def _run_call(settings: Settings, script: list[Step], agi: tuple[str, int] | None, caller_id: str,
+                    speed: float, printer: _Printer) -> tuple[SimCallReport, list[Turn]]:
+    from ivr.simulation.simcall import find_call_in_store, place_call
 
     if agi is not None:
         report = await place_call(script, agi=agi, caller_id=caller_id, speed=speed, on_event=printer.event)
         turns = await _turns_from_store(settings, report.result.call_id)
         return report, turns
-    from ivr.app import Controller
-    from ivr.runtime import Runtime
+    from ivr.calls.controller import Controller
+    from ivr.serve import build_runtime
 
     printer.note("starting an in-process hotline (loading the speech models)...")
-    rt = await Runtime.build(settings, connect_ami=True)
+    rt, store = await build_runtime(settings, connect_ami=True)
     try:
         await rt.prerender()
         async with Controller(rt, agi_port=0, audiosocket_port=0) as ctl:
             report = await place_call(script, agi=ctl.agi_address, caller_id=caller_id, speed=speed, runtime=rt,
                                       on_event=printer.event)
-        call = await find_call_in_store(rt.store, report.result.call_id, tries=4)
+        call = await find_call_in_store(store, report.result.call_id, tries=4)
         return report, list(call.turns) if call is not None else []
     finally:
         await rt.aclose()
+        await store.close()
 
 
-async def _turns_from_store(settings: Any, channel_id: str) -> list:
+async def _turns_from_store(settings: Settings, channel_id: str) -> list[Turn]:
     """With a remote hotline: its turn records, when this CLI shares its database."""
-    from ivr.simcall import find_call_in_store
+    from ivr.simulation.simcall import find_call_in_store
     from ivr.storage import Store
 
     try:
@@ -191,7 +199,7 @@ class _Printer:
         if not self.as_json:
             typer.echo(text, err=True)
 
-    def event(self, ev: dict) -> None:
+    def event(self, ev: dict[str, Any]) -> None:
         if self.as_json:
             typer.echo(json.dumps(ev, ensure_ascii=False))
             sys.stdout.flush()
@@ -235,23 +243,25 @@ class _Printer:
             line = json.dumps(ev, ensure_ascii=False)
         typer.echo(f"{t}  {line}")
 
-    def _turn(self, t: Any) -> dict:
-        row = {"who": t.who, "source": t.source, "text": t.text,
+    def _turn(self, t: Turn) -> dict[str, object]:
+        row: dict[str, object] = {"who": t.who, "source": t.source, "text": t.text,
                "confidence": None if t.confidence is None else round(t.confidence, 3),
                "reply_ms": None if t.reply_ms is None else round(t.reply_ms, 1)}
         if not self.controller:
             row["intent"] = t.intent  # the recognizer's reading, beside its confidence
         return row
 
-    def summary(self, report: Any, turns: list, output: Optional[Path], problem: str | None = None) -> None:
+    def summary(self, report: SimCallReport, turns: list[Turn], output: Optional[Path],
+                problem: str | None = None) -> None:
         res = report.result
+        variables = {k: v for k, v in res.variables.items() if k.startswith("IVR_")}
         summary = {
             "event": "summary",
             "view": "caller_side" if self.controller else "in_process",
             "ended_by": res.ended_by,
             "duration_s": round(res.duration, 2),
             "heard_s": round(res.heard_seconds, 2),
-            "variables": {k: v for k, v in res.variables.items() if k.startswith("IVR_")},
+            "variables": variables,
             "reply_ms": [round(x, 1) for x in report.replies_ms],
             "peer_latency_ms": report.peer_latencies_ms,
             "turns": [self._turn(t) for t in turns],
@@ -277,8 +287,8 @@ class _Printer:
             if res.commands:
                 typer.echo(_NO_INTENTS)
         typer.echo(f"ended by {res.ended_by} after {res.duration:.1f} s; heard {res.heard_seconds:.1f} s of audio")
-        if summary["variables"]:
-            typer.echo("channel variables: " + ", ".join(f"{k}={v}" for k, v in summary["variables"].items()))
+        if variables:
+            typer.echo("channel variables: " + ", ".join(f"{k}={v}" for k, v in variables.items()))
         if report.peer_latencies_ms:
             typer.echo("caller's view, end of speech -> next audio (ms): "
                        + ", ".join(f"{x:.0f}" for x in report.peer_latencies_ms))

@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from dialogs import Script, ScriptError
+    from dialogs.actions import Action
+    from dialogs.events import Event
 
 ScriptOpt = typer.Option(None, "--script", "-s",
                          help="Dialog script (default: the active one, IVR_SCRIPT or the packaged script).")
@@ -19,7 +24,7 @@ def active_script_path(path: Optional[Path], err: Console) -> Path:
     file) or the packaged default."""
     if path is not None:
         return path
-    from ivr.settings import SettingsError, load_settings
+    from ivr.config.settings import SettingsError, load_settings
 
     try:
         return load_settings().script_path()
@@ -28,7 +33,7 @@ def active_script_path(path: Optional[Path], err: Console) -> Path:
         raise typer.Exit(2) from None
 
 
-def _load(path: Optional[Path], err: Console):
+def _load(path: Optional[Path], err: Console) -> Script:
     from dialogs import ScriptError, load_script
 
     try:
@@ -38,7 +43,7 @@ def _load(path: Optional[Path], err: Console):
         raise typer.Exit(1) from None
 
 
-def _print_issues(exc, err: Console) -> None:
+def _print_issues(exc: ScriptError, err: Console) -> None:
     err.print(f"[bold red]{exc.source}[/]: {len(exc.issues)} error(s)", highlight=False)
     for issue in exc.issues:
         where = f"line {issue.line}" if issue.line else "-"
@@ -92,7 +97,7 @@ def nlu(
             err.print("[red]no such audio file:[/] " + ", ".join(str(f) for f in missing), highlight=False)
             raise typer.Exit(1)
         _check_state(_load(script, err), state, err)
-        from ivr.speech_nlu import nlu_audio  # lazy: speech models are heavy
+        from ivr.simulation.speech_nlu import nlu_audio  # lazy: speech models are heavy
 
         failed = 0
         for row in nlu_audio(files, script, state):
@@ -117,7 +122,7 @@ def nlu(
         print(json.dumps(understand(sc, line, state), ensure_ascii=False), flush=True)
 
 
-def _check_state(sc, state: Optional[str], err: Console) -> None:
+def _check_state(sc: Script, state: Optional[str], err: Console) -> None:
     if state is not None and state not in sc.listening_states():
         err.print(f"[red]state {state!r} does not exist or does not listen[/]; listening states: "
                   + ", ".join(sc.listening_states()), highlight=False)
@@ -183,8 +188,8 @@ def chat(
     tickets: dict[str, str] = {}  # ticket number (10 digits) -> status, filed in this chat
     out.print(f"[dim]{_CHAT_HELP}[/]")
 
-    def show(actions) -> list:
-        follow = []
+    def show(actions: list[Action]) -> list[Event]:
+        follow: list[Event] = []
         for a in actions:
             if isinstance(a, Say):
                 out.print(f"[bold green]IVR:[/] {a.text}", highlight=False)
@@ -200,8 +205,8 @@ def chat(
                 out.print(f"[magenta]  -> ticket {a.kind} created: {format_ticket_id(tid)}[/]", highlight=False)
                 follow.append(TicketCreated(format_ticket_id(tid)))
             elif isinstance(a, LookupTicket):
-                tid = parse_ticket_id(a.ticket_id)
-                status = tickets.get(tid) if tid else None
+                key = parse_ticket_id(a.ticket_id)
+                status = tickets.get(key) if key else None
                 number = format_ticket_id(a.ticket_id)
                 out.print(f"[magenta]  -> lookup {number}: {status or 'not found'}[/]", highlight=False)
                 follow.append(TicketStatus(number, status, dt.date.today().isoformat() if status else None))
@@ -209,7 +214,7 @@ def chat(
                 out.print(f"[magenta]  -> call ended ({a.reason})[/]", highlight=False)
         return follow
 
-    def run(event) -> None:
+    def run(event: Event) -> None:
         follow = show(engine.handle(event))
         turn = engine.last_turn  # how this very input was taken (before the follow-up answers)
         while follow:

@@ -6,16 +6,23 @@ import asyncio
 import getpass
 import json
 from pathlib import Path
-from typing import Any, Optional
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Optional, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    from ivr.config.settings import Settings
+    from ivr.storage import Store, Ticket
+
+T = TypeVar("T")
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="TOML/YAML config file (else IVR_CONFIG_FILE).",
                          exists=False, dir_okay=False)
 
 
-def _settings(config: Optional[Path]):
-    from ivr.settings import SettingsError, load_settings
+def _settings(config: Optional[Path]) -> Settings:
+    from ivr.config.settings import SettingsError, load_settings
 
     try:
         return load_settings(config_file=config)
@@ -24,11 +31,11 @@ def _settings(config: Optional[Path]):
         raise typer.Exit(2) from None
 
 
-def _run(settings, fn) -> Any:
+def _run(settings: Settings, fn: Callable[[Store], Awaitable[T]]) -> T:
     """Open the store, run ``await fn(store)``, close it; clear messages on DB trouble."""
     from ivr.storage import Store, StoreError, StoreUnavailable
 
-    async def main():
+    async def main() -> T:
         store = Store.from_settings(settings)
         try:
             return await fn(store)
@@ -45,7 +52,7 @@ def _run(settings, fn) -> Any:
         raise typer.Exit(1) from None
 
 
-def _migrate(settings) -> None:
+def _migrate(settings: Settings) -> None:
     from sqlalchemy.exc import OperationalError
 
     from ivr.storage import Store
@@ -57,7 +64,7 @@ def _migrate(settings) -> None:
         typer.echo(f"error: cannot reach the database: {exc.orig}", err=True)
         raise typer.Exit(1) from None
     finally:
-        store.engine.dispose()
+        store.database.engine.dispose()
 
 
 def _cli_actor() -> str:
@@ -85,9 +92,9 @@ def register(app: typer.Typer) -> None:
         settings = _settings(config)
         _migrate(settings)
 
-        async def go(store):
-            rows = await store.list_tickets(status=status, kind=kind, limit=limit)
-            await store.audit(_cli_actor(), "admin", "list_tickets", "ticket", None, detail="cli")
+        async def go(store: Store) -> list[Ticket]:
+            rows = await store.tickets.query(status=status, kind=kind, limit=limit)
+            await store.audit.record(_cli_actor(), "admin", "list_tickets", "ticket", None, detail="cli")
             return rows
 
         rows = _run(settings, go)
@@ -96,9 +103,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(json.dumps({k: v for k, v in t.to_json().items() if k != "history"}, ensure_ascii=False))
             return
         from rich.console import Console
-        from rich.table import Table
-
-        from rich.table import Column
+        from rich.table import Column, Table
 
         # the written form (2611-00042-7) is the one people read: never wrapped or cut
         table = Table(Column("Ticket", no_wrap=True, min_width=12), "Kind", "Status", "Category", "Created (UTC)",
@@ -121,10 +126,10 @@ def register(app: typer.Typer) -> None:
         settings = _settings(config)
         _migrate(settings)
 
-        async def go(store):
-            t = await store.get_ticket(ticket_id, reveal=reveal)
+        async def go(store: Store) -> Ticket | None:
+            t = await store.tickets.get(ticket_id, reveal=reveal)
             shown = bool(t and t.revealed)
-            await store.audit(_cli_actor(), "admin", "view_ticket", "ticket",
+            await store.audit.record(_cli_actor(), "admin", "view_ticket", "ticket",
                               t.public_id if t else ticket_id[:32], revealed=shown,
                               detail="cli" if t else "cli not found")
             return t
@@ -172,7 +177,7 @@ def register(app: typer.Typer) -> None:
     def db_upgrade(config: Optional[Path] = ConfigOpt) -> None:
         """Create or upgrade the database schema (also done by `ivr serve` on start)."""
         settings = _settings(config)
-        from ivr.settings import _hide_url_password
+        from ivr.config.settings import hide_url_password
 
         _migrate(settings)
         from ivr.storage import Store
@@ -181,8 +186,8 @@ def register(app: typer.Typer) -> None:
         try:
             rev = store.current_revision()
         finally:
-            store.engine.dispose()
-        typer.echo(f"database {_hide_url_password(settings.database_url or '')} at revision {rev}")
+            store.database.engine.dispose()
+        typer.echo(f"database {hide_url_password(settings.database_url or '')} at revision {rev}")
 
     @db.command("replay")
     def db_replay(config: Optional[Path] = ConfigOpt) -> None:
@@ -190,7 +195,7 @@ def register(app: typer.Typer) -> None:
         settings = _settings(config)
         _migrate(settings)
 
-        async def go(store):
+        async def go(store: Store) -> tuple[int, int, int]:
             before = store.outbox_backlog
             applied = await store.replay_outbox()
             return before, applied, store.outbox_backlog

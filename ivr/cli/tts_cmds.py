@@ -6,17 +6,21 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+
+if TYPE_CHECKING:  # the commands import what they use (a quick `ivr --help`)
+    from ivr.config.settings import Settings
+    from tts import Synthesizer
 
 ENGINES = ("espeak", "coqui")
 
 prompts_app = typer.Typer(help="Pre-rendered prompts (the prompt cache).", no_args_is_help=True)
 
 
-def _settings(config: Path | None, **overrides: Any) -> Any:
-    from ivr.settings import SettingsError, load_settings
+def _settings(config: Path | None, **overrides: Any) -> Settings:
+    from ivr.config.settings import SettingsError, load_settings
 
     try:
         return load_settings(config, **overrides)
@@ -24,7 +28,7 @@ def _settings(config: Path | None, **overrides: Any) -> Any:
         raise typer.BadParameter(str(exc)) from exc
 
 
-def _synthesizer(settings: Any, coqui_python: Path | None) -> Any:
+def _synthesizer(settings: Settings, coqui_python: Path | None) -> Synthesizer:
     """The synthesizer the settings ask for; typer-friendly errors."""
     from tts import CoquiSynthesizer, EspeakSynthesizer, SynthesisError
 
@@ -34,14 +38,14 @@ def _synthesizer(settings: Any, coqui_python: Path | None) -> Any:
                 raise typer.BadParameter("--engine coqui needs --coqui-model (or IVR_COQUI_MODEL_PATH)")
             return CoquiSynthesizer(
                 settings.coqui_model_path, settings.coqui_config_path,
-                python=coqui_python or getattr(settings, "coqui_python", None),
+                python=coqui_python,
             )
         return EspeakSynthesizer(voice=settings.tts_voice, rate=settings.tts_rate, pitch=settings.tts_pitch)
     except SynthesisError as exc:
         _fail(str(exc))
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     from rich.console import Console
 
     Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}", highlight=False)
@@ -87,7 +91,7 @@ def say(
     """Synthesise TEXT into a WAV file and print one JSON line about it."""
     import time
 
-    from tts import SynthesisError, prepare_text, resample, wav_bytes
+    from tts import CoquiSynthesizer, SynthesisError, prepare_text, resample, wav_bytes
 
     settings = _settings(
         config, tts_engine=engine, tts_voice=voice, tts_rate=rate, tts_pitch=pitch,
@@ -101,9 +105,8 @@ def say(
     load_seconds = 0.0
     started = time.perf_counter()
     try:
-        load = getattr(synth, "load", None)
-        if load is not None:  # Coqui: load the model outside the synthesis timing
-            load()
+        if isinstance(synth, CoquiSynthesizer):  # load the model outside the synthesis timing
+            synth.load()
             load_seconds = time.perf_counter() - started
             started = time.perf_counter()
         audio = synth.synthesize_sync(text)
@@ -112,9 +115,7 @@ def say(
     except SynthesisError as exc:
         _fail(str(exc))
     finally:
-        close = getattr(synth, "close", None)
-        if close:
-            close()
+        _close(synth)
     seconds = time.perf_counter() - started
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp")
@@ -166,6 +167,7 @@ def render(
     except (ScriptError, OSError) as exc:
         _fail(f"cannot load script {path}: {exc}")
     synth = _synthesizer(settings, coqui_python)
+    assert settings.prompt_cache_dir is not None  # derived from data_dir when loaded
     cache = PromptCache(settings.prompt_cache_dir, synth)
     console = Console(stderr=True)
     counts = {"rendered": 0, "cached": 0}
@@ -189,9 +191,7 @@ def render(
     except SynthesisError as exc:
         _fail(str(exc))
     finally:
-        close = getattr(synth, "close", None)
-        if close:
-            close()
+        _close(synth)
     summary = {
         "script": str(path),
         "cache_dir": str(settings.prompt_cache_dir),
@@ -202,6 +202,13 @@ def render(
         "audio_seconds": round(audio_seconds, 1),
     }
     sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+
+
+def _close(synth: Synthesizer) -> None:
+    from tts import CoquiSynthesizer
+
+    if isinstance(synth, CoquiSynthesizer):  # a worker process of its own
+        synth.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,11 @@
 """Storage for the hotline: SQLAlchemy 2 models, packaged Alembic migrations and the async
-:class:`Store` used by the call runtime, the web app and the CLI. API: docs/contracts.md."""
+:class:`Store` (one repository per aggregate over one write path with an offline journal),
+used by the call runtime, the web app and the CLI. API: docs/contracts.md."""
 
-from ivr.storage.store import (
+from ivr.storage.errors import StoreError, StoreUnavailable
+from ivr.storage.store import Store
+from ivr.storage.ticket_ids import format_ticket_id, make_ticket_id, parse_ticket_id
+from ivr.storage.views import (
     HANDOFF_OUTCOMES,
     TICKET_KINDS,
     TICKET_STATUSES,
@@ -9,14 +13,10 @@ from ivr.storage.store import (
     Call,
     Handoff,
     PurgeResult,
-    Store,
-    StoreError,
-    StoreUnavailable,
     Ticket,
     TicketEvent,
     Turn,
 )
-from ivr.storage.ticket_ids import format_ticket_id, make_ticket_id, parse_ticket_id
 
 __all__ = [
     "Store", "StoreError", "StoreUnavailable", "Call", "Turn", "Ticket", "TicketEvent", "Handoff",

@@ -6,7 +6,7 @@ Written ``2611-00042-7`` wherever people read it (CLI, web pages, logs, the hotl
 prompt text, read aloud group by group); stored, keyed and used as the machine key (URLs,
 JSON ``public_id``) as ``2611000427``; both forms are accepted as input. Serials 00001-89999
 are allocated by the database; 90000-99999 are reserved for tickets filed while the database
-was down (allocated from the local outbox, see :mod:`ivr.outbox`).
+was down (allocated from the local outbox, see :mod:`ivr.storage.outbox`).
 """
 
 from __future__ import annotations

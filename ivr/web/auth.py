@@ -9,11 +9,12 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request
 
-from ivr.settings import Settings
+from ivr.config.settings import Settings
 
 SESSION_COOKIE = "ivr_session"
 SESSION_TTL_S = 8 * 3600
@@ -103,7 +104,7 @@ def authenticate(request: Request) -> Principal | None:
     return sessions.get(request.cookies.get(SESSION_COOKIE))
 
 
-def require(*roles: str, api: bool = False):
+def require(*roles: str, api: bool = False) -> Callable[[Request], Awaitable[Principal]]:
     """FastAPI dependency: the request's principal, which must have one of ``roles``."""
 
     async def dependency(request: Request) -> Principal:
@@ -121,7 +122,7 @@ def check_csrf(principal: Principal, token: str | None) -> bool:
     """Forms posted with a session cookie must carry the session's CSRF token."""
     if principal.via == "bearer":
         return True
-    return bool(token) and hmac.compare_digest(token.encode(), principal.csrf.encode())
+    return token is not None and bool(token) and hmac.compare_digest(token.encode(), principal.csrf.encode())
 
 
 def may_reveal(settings: Settings, principal: Principal, confidential: bool = False) -> bool:

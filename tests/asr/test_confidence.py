@@ -1,4 +1,4 @@
-"""Honest confidence: what ivr.understand passes to the dialog, and the recognizer's two-stage
+"""Honest confidence: what ivr.calls.understand passes to the dialog, and the recognizer's two-stage
 scoring of large expectations (real Whisper decoding on telephone-quality espeak-ng speech)."""
 
 import numpy as np
@@ -11,7 +11,7 @@ YESNO = ["yes", "no"]
 
 
 def _fuse(text, scores, kind="yesno", labels=YESNO, script=None):
-    from ivr.understand import fuse
+    from ivr.calls.understand import fuse
 
     matcher = None if script is None else (script.yesno_matcher if kind == "yesno" else script.matcher)
     return fuse(Transcript(text=text, confidence=max(scores.values()), scores=scores), kind, labels, matcher)
@@ -37,7 +37,7 @@ def test_confident_scoring_answers_alone(script):
 
 
 def test_menu_labels_yield_to_services():
-    from ivr.understand import fuse
+    from ivr.calls.understand import fuse
 
     labels = ["pajak_kendaraan", "pbb", "menu_pajak"]
     tr = Transcript(text="", confidence=0.45, scores={"pajak_kendaraan": 0.35, "pbb": 0.2, "menu_pajak": 0.45})
@@ -148,7 +148,7 @@ def test_busy_counts_decodes_sharing_the_cores(whisper):
 
 def test_recognizer_options_come_from_settings(tmp_path):
     from asr import create_recognizer
-    from ivr.settings import load_settings
+    from ivr.config.settings import load_settings
 
     s = load_settings(data_dir=tmp_path, whisper_scoring="fast", asr_workers=3, whisper_beam_size=2,
                       whisper_scorer="float32", whisper_views="0.85,1.2")
@@ -158,7 +158,7 @@ def test_recognizer_options_come_from_settings(tmp_path):
                     "whisper_text_decoder": "auto", "whisper_views": (0.85, 1.2)}
     assert load_settings(data_dir=tmp_path).whisper_views == [0.9, 1.1]
     assert load_settings(data_dir=tmp_path, whisper_views="").whisper_views == []
-    from ivr.settings import SettingsError
+    from ivr.config.settings import SettingsError
 
     with pytest.raises(SettingsError, match="whisper_views"):
         load_settings(data_dir=tmp_path, whisper_views="1.0")

@@ -35,7 +35,7 @@ def test_transcribe_prints_one_json_line_per_file(wav, tmp_path, monkeypatch):
 
 
 def test_nlu_audio_routes_with_the_main_menu(wav, whisper):
-    from ivr.speech_nlu import nlu_audio
+    from ivr.simulation.speech_nlu import nlu_audio
 
     rows = nlu_audio([wav], None, None, recognizer=whisper)
     assert rows[0]["file"] == str(wav)
@@ -44,7 +44,7 @@ def test_nlu_audio_routes_with_the_main_menu(wav, whisper):
 
 
 def test_nlu_audio_keeps_every_file_in_order(wav, tmp_path, whisper):
-    from ivr.speech_nlu import nlu_audio
+    from ivr.simulation.speech_nlu import nlu_audio
 
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF....nope")
@@ -69,7 +69,7 @@ def test_ivr_nlu_audio_routes_several_files(wav, tmp_path, monkeypatch):
 
 
 def test_nlu_audio_with_a_yes_no_state(tmp_path, whisper, script):
-    from ivr.speech_nlu import nlu_audio
+    from ivr.simulation.speech_nlu import nlu_audio
 
     p = tmp_path / "ya.wav"
     audio.write_wav(p, speechgen.phone_utterance("iya, betul sekali", "id+f2", 170, 60, snr_db=25), 8000)
@@ -77,7 +77,7 @@ def test_nlu_audio_with_a_yes_no_state(tmp_path, whisper, script):
 
 
 def test_fusion_keeps_recognizer_decision_and_falls_back_to_matcher(script):
-    from ivr.understand import fuse
+    from ivr.calls.understand import fuse
 
     labels = ["ktp", "kk", "petugas"]
     tr = Transcript(text="saya mau bicara dengan petugas", confidence=0.6,

@@ -114,7 +114,7 @@ def test_nlu_audio_calls_the_speech_module(app, tmp_path, monkeypatch):
         seen.update(files=files, script=script_path, state=state)
         return [{"intent": "ktp", "confidence": 0.8, "slots": {}, "file": str(files[0])}]
 
-    monkeypatch.setitem(sys.modules, "ivr.speech_nlu", types.SimpleNamespace(nlu_audio=nlu_audio))
+    monkeypatch.setitem(sys.modules, "ivr.simulation.speech_nlu", types.SimpleNamespace(nlu_audio=nlu_audio))
     res = runner.invoke(app, ["nlu", "--audio", str(wav), "--state", "main_menu"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["intent"] == "ktp"
@@ -134,7 +134,7 @@ def test_nlu_audio_takes_every_file_given(app, tmp_path, monkeypatch):
         calls.append(list(files))
         return [{"file": str(f), "intent": None, "confidence": 0.0, "text": ""} for f in files]
 
-    monkeypatch.setitem(sys.modules, "ivr.speech_nlu", types.SimpleNamespace(nlu_audio=nlu_audio))
+    monkeypatch.setitem(sys.modules, "ivr.simulation.speech_nlu", types.SimpleNamespace(nlu_audio=nlu_audio))
     for args in (["--audio", *map(str, wavs)],                       # the documented form
                  ["--audio", str(wavs[0]), "--audio", str(wavs[1]), "--audio", str(wavs[2])],
                  [*map(str, wavs), "--audio", "--state", "main_menu"]):
@@ -160,7 +160,7 @@ def test_nlu_audio_reports_unreadable_files_and_goes_on(app, tmp_path, monkeypat
         return [{"file": str(files[0]), "intent": "ktp", "confidence": 0.8, "text": "ktp"},
                 {"file": str(files[1]), "error": "bad.wav: not a WAV file"}]
 
-    monkeypatch.setitem(sys.modules, "ivr.speech_nlu", types.SimpleNamespace(nlu_audio=nlu_audio))
+    monkeypatch.setitem(sys.modules, "ivr.simulation.speech_nlu", types.SimpleNamespace(nlu_audio=nlu_audio))
     res = runner.invoke(app, ["nlu", "--audio", str(good), str(bad)])
     rows = [json.loads(x) for x in res.output.strip().splitlines()]
     assert res.exit_code == 1 and rows[0]["intent"] == "ktp" and "error" in rows[1]

@@ -2,7 +2,7 @@
 
 * ``engines`` (session): the bundled Whisper-base recognizer, espeak-ng, the default script and a
   prompt cache with every static prompt pre-rendered - loaded once for the whole run.
-* ``hotline`` (per test): a fresh SQLite store, a :class:`ivr.runtime.Runtime` on the shared
+* ``hotline`` (per test): a fresh SQLite store, a :class:`ivr.calls.runtime.Runtime` on the shared
   engines, the FastAGI + AudioSocket controller on ephemeral ports and an Asterisk peer aimed
   at it, plus an event router for reactive simulated callers.
 * ``caller_speech(text, voice=1)``: telephone-quality caller audio (espeak-ng voice, 300-3400 Hz,
@@ -86,11 +86,11 @@ async def make_hotline(engines: Engines, tmp_path: Path, ami: Any = None, store:
                        **overrides: Any) -> Hotline:
     import time
 
-    from ivr.app import Controller
-    from ivr.handoff import Handoff
-    from ivr.runtime import Runtime
-    from ivr.settings import load_settings
-    from ivr.simcaller import EventRouter
+    from ivr.calls.controller import Controller
+    from ivr.calls.handoff import Handoff
+    from ivr.calls.runtime import Runtime
+    from ivr.config.settings import load_settings
+    from ivr.simulation.simcaller import EventRouter
     from ivr.storage import Store
     from telephony import AsteriskPeer
 
@@ -102,11 +102,11 @@ async def make_hotline(engines: Engines, tmp_path: Path, ami: Any = None, store:
         store = Store(f"sqlite:///{tmp_path / 'ivr.sqlite3'}", outbox_dir=settings.outbox_dir,
                       recordings_dir=settings.recordings_dir)
         await store.amigrate()
+    handoff = Handoff(settings, store.handoffs, ami=ami)
+    handoff.subscribe()
     rt = Runtime(settings=settings, script=engines.script, recognizer=engines.recognizer,
-                 synthesizer=engines.synthesizer, prompts=engines.prompts, store=store,
+                 synthesizer=engines.synthesizer, prompts=engines.prompts, store=store, handoff=handoff,
                  script_name=engines.script.name, script_version="test")
-    rt.handoff = Handoff(settings, store, ami=ami)
-    rt.handoff.subscribe()
     ctl = await Controller(rt, agi_port=0, audiosocket_port=0).start()
     peer = AsteriskPeer("127.0.0.1", ctl.agi_server.port, sounds_dir=settings.sounds_dir)
     router = EventRouter(rt)
@@ -119,6 +119,7 @@ async def close_hotline(hl: Hotline) -> None:
     hl.router.close()
     await hl.controller.close()
     await hl.runtime.aclose()
+    await hl.store.close()
 
 
 @pytest.fixture

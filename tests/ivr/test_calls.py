@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from ivr.simcaller import Answer, Goal, ReactiveCaller, run_caller, service_state
+from ivr.simulation.simcaller import Answer, Goal, ReactiveCaller, run_caller, service_state
 from tests.ivr.conftest import frames_found
 
 pytestmark = pytest.mark.slow
@@ -40,9 +40,9 @@ async def test_ask_about_ktp_by_voice_and_hear_the_answer(hotline, engines, call
     assert frames_found(res.heard_pcm, other, 0.0, 2.5) < 0.05
 
     # the call is on record: closed, the spoken request with its intent and timings
-    calls = await hotline.store.list_calls()
+    calls = await hotline.store.calls.recent()
     assert len(calls) == 1
-    call = await hotline.store.get_call(calls[0].id)
+    call = await hotline.store.calls.get(calls[0].id)
     assert call.ended_at is not None and call.end_reason == "caller_hangup"
     spoken = [t for t in call.turns if t.who == "caller" and t.source == "speech"]
     assert spoken and spoken[-1].asr_ms is not None and spoken[-1].asr_ms > 0
@@ -77,7 +77,7 @@ async def test_file_a_complaint_by_voice_and_keypad(hotline, engines, caller_spe
     assert caller.outcome.keypad_used
     filed = hotline.by_kind("ticket")
     assert len(filed) == 1 and filed[0]["kind"] == "complaint"
-    ticket = await hotline.store.get_ticket(filed[0]["ticket_id"])
+    ticket = await hotline.store.tickets.get(filed[0]["ticket_id"])
     assert ticket is not None and ticket.kind == "complaint" and ticket.status == "open"
     assert ticket.category == "infrastruktur"
     assert ticket.location and ticket.description
@@ -90,7 +90,7 @@ async def test_file_a_complaint_by_voice_and_keypad(hotline, engines, caller_spe
     heard = [d["text"] for d in hotline.by_kind("heard")]
     assert ticket.location in heard and ticket.description in heard
     assert ticket.confidential is True and ticket.reporter_name is None
-    calls = await hotline.store.list_calls()
+    calls = await hotline.store.calls.recent()
     assert ticket.call_id == calls[0].id
     # the caller heard the ticket number: the prompt that carries it went out in full
     done = [d["text"] for d in hotline.by_kind("say") if d.get("state") == "complaint_done"]
@@ -98,7 +98,7 @@ async def test_file_a_complaint_by_voice_and_keypad(hotline, engines, caller_spe
     # ... as people write it (the same form the CLI and the web pages show), twice
     written = filed[0]["display_id"]
     assert written == ticket.display_id and done[0].count(f"{written}.") == 2, done[0]
-    call = await hotline.store.get_call(calls[0].id)
+    call = await hotline.store.calls.get(calls[0].id)
     assert call.ended_at is not None
     free_turns = [t for t in call.turns if t.who == "caller" and t.source == "speech"]
     assert len(free_turns) >= 3
@@ -114,12 +114,12 @@ async def test_ask_for_an_agent_by_voice(hotline, engines, caller_speech):
     # the default script hands general requests to the sample queues.conf's "hotline"
     assert res.variables["IVR_TRANSFER"] == "1" and res.variables["IVR_QUEUE"] == "hotline"
     call_id = res.variables["IVR_CALL_ID"]
-    ctx = await hotline.store.get_handoff_context(call_id)
+    ctx = await hotline.store.handoffs.context(call_id)
     spoken = [t for t in ctx["transcript"] if t["who"] == "caller"]
     assert spoken and any("petugas" in (t.get("text") or "").lower() or t.get("intent") == "petugas" for t in spoken)
     assert ctx["reason"] and ctx["queue"] == "hotline" and "requested_queue" not in ctx and ctx["caller"]
     assert "081377778888" not in str(ctx)
-    call = await hotline.store.get_call(call_id)
+    call = await hotline.store.calls.get(call_id)
     assert call.end_reason == "transferred"
 
 

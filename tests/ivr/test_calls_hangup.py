@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from ivr.simcaller import Answer, Goal, ReactiveCaller, run_caller
+from ivr.simulation.simcaller import Answer, Goal, ReactiveCaller, run_caller
 
 pytestmark = pytest.mark.slow
 
@@ -55,13 +55,13 @@ async def test_hang_up_in_every_state_closes_the_call_and_keeps_complaints(hotli
     jobs["welcome"] = hotline.peer.place_call([WaitForPrompt(), Silence(0.5), Hangup()], realtime=True)
     results = dict(zip(jobs, await asyncio.gather(*jobs.values())))
 
-    by_channel = {c.channel_id: c for c in await hotline.store.list_calls(limit=100)}
-    tickets = await hotline.store.list_tickets(limit=100)
+    by_channel = {c.channel_id: c for c in await hotline.store.calls.recent(limit=100)}
+    tickets = await hotline.store.tickets.query(limit=100)
     for name, res in results.items():
         assert res.ended_by == "caller_hangup", (name, res.ended_by, res.warnings)
         call = by_channel.get(res.call_id)
         assert call is not None, name
-        full = await hotline.store.get_call(call.id)
+        full = await hotline.store.calls.get(call.id)
         assert full.ended_at is not None and full.end_reason == "caller_hangup", (name, full.end_reason)
         if name in callers:
             states = callers[name].outcome.states

@@ -8,18 +8,19 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
-from ivr.simcaller import Answer, Goal, ReactiveCaller, run_caller
+from ivr.simulation.simcaller import Answer, Goal, ReactiveCaller, run_caller
 
 pytestmark = pytest.mark.slow
 
 
 async def test_complaint_survives_a_database_outage(hotline, engines, caller_speech):
     store = hotline.store
-    real_engine, real_sessions = store.engine, store._sessions
+    db = store.database
+    real_engine, real_sessions = db.engine, db.sessions
     dead = create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1})
 
     def outage(call) -> None:  # fault injection: from now on every connection fails
-        store.engine, store._sessions = dead, sessionmaker(dead, expire_on_commit=False)
+        db.engine, db.sessions = dead, sessionmaker(dead, expire_on_commit=False)
 
     from telephony.peer import Call
 
@@ -46,14 +47,14 @@ async def test_complaint_survives_a_database_outage(hotline, engines, caller_spe
     assert store.outbox_backlog > 0
 
     # the database is back: the journal is replayed in order
-    store.engine, store._sessions = real_engine, real_sessions
+    db.engine, db.sessions = real_engine, real_sessions
     dead.dispose()
     assert await store.replay_outbox() > 0
     assert store.outbox_backlog == 0
-    ticket = await store.get_ticket(number)
+    ticket = await store.tickets.get(number)
     assert ticket is not None and ticket.kind == "complaint" and ticket.category == "pelayanan"
     assert ticket.location and ticket.description
-    call = await store.get_call(ticket.call_id)
+    call = await store.calls.get(ticket.call_id)
     assert call is not None and call.ended_at is not None and call.end_reason == "caller_hangup"
     assert [t.text for t in call.turns if t.who == "caller" and t.source == "dtmf"][:2] == ["5", "3"]
     assert res.ended_by == "caller_hangup"

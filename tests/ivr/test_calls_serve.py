@@ -1,4 +1,4 @@
-"""`ivr serve`'s engine (ivr.app.serve) on embedded defaults: it starts FastAGI, AudioSocket and
+"""`ivr serve`'s engine (ivr.serve.serve) on embedded defaults: it starts FastAGI, AudioSocket and
 the web status page, takes a call, and on stop lets the live call finish before exiting."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import gc
 import httpx
 
 from asr.whisper_model import default_cache_dir
-from ivr.app import ready_message, serve
-from ivr.settings import load_settings
+from ivr.serve import ready_message, serve
+from ivr.config.settings import load_settings
 from telephony import AsteriskPeer, Dtmf, Hangup, Silence, WaitForPrompt
 
 
@@ -60,9 +60,9 @@ async def test_serve_takes_calls_reports_status_and_drains_on_stop(tmp_path):
 
     store = Store.from_settings(settings)
     try:
-        calls = await store.list_calls()
+        calls = await store.calls.recent()
         assert len(calls) == 1 and calls[0].ended_at is not None
-        full = await store.get_call(calls[0].id)
+        full = await store.calls.get(calls[0].id)
         assert [t.text for t in full.turns if t.who == "caller"] == ["1", "9"]
     finally:
         await store.close()

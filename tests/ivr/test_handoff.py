@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from ivr.simcaller import Answer, Goal, ReactiveCaller, run_caller
+from ivr.simulation.simcaller import Answer, Goal, ReactiveCaller, run_caller
 from tests.ivr.conftest import close_hotline, make_hotline
 
 QUEUE = "hotline"  # the sample queues.conf queue the default script hands calls to
@@ -49,31 +49,31 @@ async def test_agent_by_keypad_transfers_with_variables_context_and_agent_connec
         assert res.variables["IVR_TRANSFER"] == "1" and res.variables["IVR_QUEUE"] == QUEUE
         # AudioSocket closed by us before the AGI ended: the EXEC returned 0, the call stayed up
         assert res.audiosockets and res.audiosockets[0].exec_result == 0
-        ctx = await hl.store.get_handoff_context(call_id)
+        ctx = await hl.store.handoffs.context(call_id)
         assert ctx is not None and ctx["queue"] == QUEUE and ctx["call_id"] == call_id
         assert any(t.get("keys") == "0" for t in ctx["transcript"] if t["who"] == "caller")
         assert any("petugas" in (t.get("text") or "") for t in ctx["transcript"] if t["who"] == "system")
         assert ctx["caller"] and "081298765432" not in str(ctx)  # masked
-        handoffs = await hl.store.get_handoffs(call_id)
+        handoffs = await hl.store.handoffs.of_call(call_id)
         assert len(handoffs) == 1 and handoffs[0].queue == QUEUE
-        call = await hl.store.get_call(call_id)
+        call = await hl.store.calls.get(call_id)
         assert call.end_reason == "transferred" and call.ended_at is not None
 
         # the simulated Asterisk runs Queue() after the AGI; its AMI AgentConnect names the agent
         async def connected() -> bool:
-            return (await hl.store.get_handoffs(call_id))[0].outcome == "connected"
+            return (await hl.store.handoffs.of_call(call_id))[0].outcome == "connected"
 
         await _wait_for(connected, timeout=20.0)
-        h = (await hl.store.get_handoffs(call_id))[0]
+        h = (await hl.store.handoffs.of_call(call_id))[0]
         assert h.agent and h.connected_at is not None
         assert h.hold_s == round(server.agent_ring_seconds)
 
         # AgentComplete closes the record: when the conversation ended, how long, who hung up
         async def completed() -> bool:
-            return (await hl.store.get_handoffs(call_id))[0].ended_at is not None
+            return (await hl.store.handoffs.of_call(call_id))[0].ended_at is not None
 
         await _wait_for(completed, timeout=20.0)
-        h = (await hl.store.get_handoffs(call_id))[0]
+        h = (await hl.store.handoffs.of_call(call_id))[0]
         assert h.outcome == "connected" and h.ended_at >= h.connected_at
         assert h.talk_s == round(server.agent_talk_seconds) and h.ended_by == "agent"
     finally:
@@ -97,10 +97,10 @@ async def test_caller_abandoning_the_queue_is_recorded(engines, tmp_path):
                     ("Queue", "hotline"), ("Position", "1"), ("HoldTime", "30"))
 
         async def abandoned() -> bool:
-            return (await hl.store.get_handoffs(call_id))[0].outcome == "abandoned"
+            return (await hl.store.handoffs.of_call(call_id))[0].outcome == "abandoned"
 
         await _wait_for(abandoned)
-        h = (await hl.store.get_handoffs(call_id))[0]
+        h = (await hl.store.handoffs.of_call(call_id))[0]
         assert h.hold_s == 30 and h.ended_by == "caller" and h.ended_at is not None and h.talk_s is None
     finally:
         await close_hotline(hl)
@@ -125,9 +125,9 @@ async def test_no_agent_or_closed_offers_a_callback_ticket(engines, tmp_path, ca
         assert caller.outcome.success, caller.outcome
         assert offer in caller.outcome.states
         assert res.variables.get("IVR_TRANSFER") != "1" and res.ended_by != "transfer"
-        calls = await hl.store.list_calls()
-        call = await hl.store.get_call(calls[0].id)
-        tickets = [t for t in await hl.store.list_tickets() if t.call_id == call.id]
+        calls = await hl.store.calls.recent()
+        call = await hl.store.calls.get(calls[0].id)
+        tickets = [t for t in await hl.store.tickets.query() if t.call_id == call.id]
         assert len(tickets) == 1 and tickets[0].kind == "callback"
         assert tickets[0].reporter_phone and "081311112222" not in tickets[0].reporter_phone  # masked
         assert tickets[0].extra and tickets[0].extra.get("reason") == case
@@ -135,9 +135,9 @@ async def test_no_agent_or_closed_offers_a_callback_ticket(engines, tmp_path, ca
         said = [d["text"] for d in hl.by_kind("say")]
         assert not any("sambungkan ke petugas" in t for t in said), said
         assert any("sambungkan ke petugas" in d["text"] for d in hl.by_kind("say_skipped"))
-        handoffs = await hl.store.get_handoffs(call.id)
+        handoffs = await hl.store.handoffs.of_call(call.id)
         assert [h.outcome for h in handoffs] == [case]
-        assert await hl.store.get_handoff_context(call.id) is None  # nothing handed over
+        assert await hl.store.handoffs.context(call.id) is None  # nothing handed over
     finally:
         await close_hotline(hl)
         await client.close()
@@ -145,10 +145,10 @@ async def test_no_agent_or_closed_offers_a_callback_ticket(engines, tmp_path, ca
 
 
 def test_queue_for_uses_the_scripts_queue_when_configured_else_the_first(tmp_path):
-    from ivr.handoff import Handoff
-    from ivr.settings import load_settings
+    from ivr.calls.handoff import Handoff
+    from ivr.config.settings import load_settings
 
-    h = Handoff(load_settings(data_dir=tmp_path, agent_queues=["hotline", "pajak"]), store=None)
+    h = Handoff(load_settings(data_dir=tmp_path, agent_queues=["hotline", "pajak"]), None)
     assert h.queue_for("pajak") == "pajak"
     assert h.queue_for("tidak-ada") == "hotline"
     assert h.queue_for(None) == "hotline"

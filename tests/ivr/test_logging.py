@@ -9,7 +9,8 @@ import logging
 
 import pytest
 
-from ivr.logging import bind_call, call_id_var, configure_logging, mask_text, mask_value
+from ivr.config.logging import bind_call, call_id_var, configure_logging
+from ivr.privacy.masking import mask_text, mask_value
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ivr.outbox import Outbox, Unavailable
+from ivr.storage.outbox import Outbox, Unavailable
 from ivr.storage import StoreUnavailable, parse_ticket_id
 from tests.conftest import PG_URL
 
@@ -89,7 +89,7 @@ def test_torn_and_garbled_lines(tmp_path):
 
 def test_append_is_durable_across_a_hard_crash(tmp_path):
     code = (
-        "import os, sys; from ivr.outbox import Outbox\n"
+        "import os, sys; from ivr.storage.outbox import Outbox\n"
         f"ob = Outbox({str(tmp_path)!r})\n"
         "ob.append('insert_ticket', {'public_id': '2611900017', 'description': 'jalan rusak'})\n"
         "os._exit(9)  # no flush, no cleanup\n"
@@ -183,25 +183,25 @@ def _proxied_url(port: int) -> str:
 @PG_ONLY
 async def test_database_down_keeps_everything_and_replays(make_store, proxy, tmp_path):
     st = await make_store(url=_proxied_url(proxy.port), outbox_dir=tmp_path / "ob")
-    before = await st.create_ticket("complaint", description="sebelum gangguan")
+    before = await st.tickets.create("complaint", description="sebelum gangguan")
     assert parse_ticket_id(before)[4:9] == "00001"
 
     await proxy.stop()
     assert await st.ping() is False
-    cid = await st.create_call(caller="081234567890", script_name="s", script_version="v1")
-    await st.add_turn(cid, 0, "caller", "mau lapor jalan rusak", intent="aduan", reply_ms=700)
-    tid = await st.create_ticket("complaint", category="jalan", description="jalan rusak di RT 3",
+    cid = await st.calls.create(caller="081234567890", script_name="s", script_version="v1")
+    await st.calls.add_turn(cid, 0, "caller", "mau lapor jalan rusak", intent="aduan", reply_ms=700)
+    tid = await st.tickets.create("complaint", category="jalan", description="jalan rusak di RT 3",
                                  reporter_phone="081234567890", call_id=cid, client_id="c-42")
-    hid = await st.record_handoff(cid, "hotline")
-    await st.update_handoff(hid, outcome="no_agents")
-    await st.close_call(cid, "hangup")
+    hid = await st.handoffs.record(cid, "hotline")
+    await st.handoffs.update(hid, outcome="no_agents")
+    await st.calls.close(cid, "hangup")
     assert st.outbox_backlog == 6
     assert int(tid[4:9]) >= 90000 and parse_ticket_id(tid) == tid  # offline range, valid check digit
     # the caller can look the number up at once, from the journal
-    pending = await st.get_ticket(tid)
+    pending = await st.tickets.get(tid)
     assert pending.pending and pending.description == "jalan rusak di RT 3" and pending.status == "open"
     with pytest.raises(StoreUnavailable):
-        await st.get_call(cid)
+        await st.calls.get(cid)
     # the journal holds no personal data in clear either
     journal = (tmp_path / "ob" / "journal.jsonl").read_text()
     assert "081234567890" not in journal and "0812*****890" in journal
@@ -210,15 +210,15 @@ async def test_database_down_keeps_everything_and_replays(make_store, proxy, tmp
     assert await st.ping() is True
     assert await st.replay_outbox() == 6
     assert st.outbox_backlog == 0
-    t = await st.get_ticket(tid)
+    t = await st.tickets.get(tid)
     assert not t.pending and t.call_id == cid and t.category == "jalan"
-    call = await st.get_call(cid)
+    call = await st.calls.get(cid)
     assert call.end_reason == "hangup" and call.handoff_outcome == "no_agents"
     assert [x.text for x in call.turns] == ["mau lapor jalan rusak"]
     assert call.tickets == (tid,)
     # a retry of the same ticket (same client id) after replay does not duplicate it
-    assert await st.create_ticket("complaint", client_id="c-42") == tid
-    assert await st.count_tickets() == 2
+    assert await st.tickets.create("complaint", client_id="c-42") == tid
+    assert await st.tickets.count() == 2
 
 
 @PG_ONLY
@@ -226,12 +226,12 @@ async def test_writes_after_recovery_wait_for_the_backlog(make_store, proxy, tmp
     """Once something is journaled, later writes go behind it, so order is kept."""
     st = await make_store(url=_proxied_url(proxy.port), outbox_dir=tmp_path / "ob", retry_after_s=0)
     await proxy.stop()
-    cid = await st.create_call()
+    cid = await st.calls.create()
     await proxy.start()
     # the DB is back but the call row is still only in the journal: the turn must not fail
-    await st.add_turn(cid, 0, "caller", "halo")
+    await st.calls.add_turn(cid, 0, "caller", "halo")
     assert st.outbox_backlog == 0
-    assert [t.text for t in (await st.get_call(cid)).turns] == ["halo"]
+    assert [t.text for t in (await st.calls.get(cid)).turns] == ["halo"]
 
 
 @PG_ONLY
@@ -239,21 +239,21 @@ async def test_journal_survives_a_restart(make_store, proxy, tmp_path):
     url = _proxied_url(proxy.port)
     st = await make_store(url=url, outbox_dir=tmp_path / "ob")
     await proxy.stop()
-    tid = await st.create_ticket("callback", reporter_phone="081298765432")
+    tid = await st.tickets.create("callback", reporter_phone="081298765432")
     await st.close()
     await proxy.start()
     # a new process on the same data directory replays it
     st2 = await make_store(url=url, outbox_dir=tmp_path / "ob", schema=st.schema)
     assert st2.outbox_backlog == 1
     assert await st2.replay_outbox() == 1
-    assert (await st2.get_ticket(tid)).kind == "callback"
+    assert (await st2.tickets.get(tid)).kind == "callback"
 
 
 @PG_ONLY
 async def test_background_replayer(make_store, proxy, tmp_path):
     st = await make_store(url=_proxied_url(proxy.port), outbox_dir=tmp_path / "ob")
     await proxy.stop()
-    tid = await st.create_ticket("complaint", description="x")
+    tid = await st.tickets.create("complaint", description="x")
     st.start_replayer(interval_s=0.05)
     await proxy.start()
     for _ in range(200):
@@ -261,12 +261,12 @@ async def test_background_replayer(make_store, proxy, tmp_path):
             break
         await asyncio.sleep(0.05)
     assert st.outbox_backlog == 0
-    assert (await st.get_ticket(tid)).pending is False
+    assert (await st.tickets.get(tid)).pending is False
 
 
 async def test_integrity_errors_are_not_hidden_in_the_journal(store):
     with pytest.raises(Exception) as exc:
-        await store.add_turn("no-such-call", 0, "caller", "x")
+        await store.calls.add_turn("no-such-call", 0, "caller", "x")
     assert "ntegrity" in type(exc.value).__name__ or "oreign" in str(exc.value)
     assert store.outbox_backlog == 0
 
@@ -286,15 +286,15 @@ async def test_after_a_failure_calls_do_not_wait_on_the_database_again(tmp_path)
     st = Store(f"postgresql://postgres@127.0.0.1:{port}/test", outbox_dir=tmp_path / "ob",
                retry_after_s=600, connect_timeout_s=1)
     try:
-        await st.create_call("c1")  # waits for the connect timeout once, then journals
+        await st.calls.create("c1")  # waits for the connect timeout once, then journals
         attempts = len(accepted)
         assert attempts >= 1 and st.outbox_backlog == 1
         for i in range(5):
-            await st.add_turn("c1", i, "caller", f"kalimat {i}")
-        tid = await st.create_ticket("complaint", description="tetap tercatat", call_id="c1")
+            await st.calls.add_turn("c1", i, "caller", f"kalimat {i}")
+        tid = await st.tickets.create("complaint", description="tetap tercatat", call_id="c1")
         with pytest.raises(StoreUnavailable):
-            await st.get_call("c1")
-        assert (await st.get_ticket(tid)).pending is True  # served from the journal
+            await st.calls.get("c1")
+        assert (await st.tickets.get(tid)).pending is True  # served from the journal
         assert len(accepted) == attempts  # no new connection attempt for any of these
         assert st.outbox_backlog == 7
     finally:

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr.pii import Pii, PiiError, mask_name, mask_nik, mask_phone, normalize_phone
+from ivr.privacy.masking import mask_name, mask_nik, mask_phone
+from ivr.privacy.pii import Pii, PiiError, normalize_phone
 from tests.conftest import PII_TEST_KEY
 
 OTHER_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from ivr.simcaller import Answer, Goal, ReactiveCaller, run_caller
+from ivr.simulation.simcaller import Answer, Goal, ReactiveCaller, run_caller
 from tests.ivr.conftest import frames_found
 from tests.ivr.conftest import close_hotline, make_hotline
 
@@ -29,10 +29,10 @@ async def test_agi_only_mode_plays_files_records_speech_and_takes_keys(engines, 
         prompt = engines.prompts.get(engines.script.states["complaint_location"].say[0].text).pcm
         assert frames_found(res.heard_pcm, prompt, 0.0, 2.0) > 0.95
         # the recorded speech was recognised and kept in an (incomplete) complaint
-        tickets = await hl.store.list_tickets()
+        tickets = await hl.store.tickets.query()
         assert len(tickets) == 1 and tickets[0].category == "kebersihan"
         assert tickets[0].location and tickets[0].extra["incomplete"] is True
-        call = await hl.store.get_call(tickets[0].call_id)
+        call = await hl.store.calls.get(tickets[0].call_id)
         assert call.media_mode == "agi" and call.end_reason == "caller_hangup"
         keys = [t for t in call.turns if t.source == "dtmf"]
         assert [t.text for t in keys] == ["5", "2"]
@@ -57,8 +57,8 @@ async def _keypad_turns(hotline, engines):
     caller = ReactiveCaller(engines.script, goal, speed=20.0)
     await run_caller(hotline.peer, hotline.router, caller)
     assert caller.outcome.success
-    call = (await hotline.store.list_calls())[0]
-    full = await hotline.store.get_call(call.id)
+    call = (await hotline.store.calls.recent())[0]
+    full = await hotline.store.calls.get(call.id)
     keys = [t for t in full.turns if t.who == "caller"]
     assert [t.text for t in keys] == ["1", "2"]
     # key -> first byte of a cached prompt: measured, and small next to the prompt itself
@@ -81,14 +81,14 @@ async def test_shutdown_lets_the_live_call_finish_and_refuses_new_ones(hotline, 
     left = await drain
     res = await live.result()
     assert left == 0 and res.ended_by in ("agi_hangup", "caller_hangup")
-    calls = await hotline.store.list_calls()
+    calls = await hotline.store.calls.recent()
     assert len(calls) == 1 and calls[0].ended_at is not None
     assert hotline.controller.calls_refused == 1
 
 
 @pytest.mark.parametrize("bad", ["dtmf:", "dtmf:12x", "wait:soon", "/no/such/file.wav"])
 def test_call_steps_are_checked(bad):
-    from ivr.simcall import StepError, parse_steps
+    from ivr.simulation.simcall import StepError, parse_steps
 
     with pytest.raises(StepError):
         parse_steps([bad])
@@ -99,7 +99,7 @@ async def test_call_logs_are_json_with_the_call_id_and_no_caller_number(hotline,
     import json
     import logging
 
-    from ivr.logging import configure_logging
+    from ivr.config.logging import configure_logging
 
     buf = io.StringIO()
     handler = configure_logging("INFO", "json", stream=buf)
@@ -110,7 +110,7 @@ async def test_call_logs_are_json_with_the_call_id_and_no_caller_number(hotline,
     finally:
         logging.getLogger().removeHandler(handler)
     lines = [json.loads(x) for x in buf.getvalue().splitlines() if x.strip()]
-    call_id = (await hotline.store.list_calls())[0].id
+    call_id = (await hotline.store.calls.recent())[0].id
     mine = [x for x in lines if x.get("call_id") == call_id]
     msgs = {x["msg"] for x in mine}
     assert {"call started", "turn", "call ended"} <= msgs
@@ -130,8 +130,8 @@ async def test_media_that_never_comes_up_hands_the_caller_to_an_agent(engines, t
 
         res = await hl.peer.place_call([Silence(3.0)], realtime=True, max_seconds=30)
         assert res.ended_by == "transfer" and res.variables["IVR_TRANSFER"] == "1"
-        call = (await hl.store.list_calls())[0]
+        call = (await hl.store.calls.recent())[0]
         assert call.end_reason == "error_transferred" and call.ended_at is not None
-        assert [h.reason for h in await hl.store.get_handoffs(call.id)] == ["error"]
+        assert [h.reason for h in await hl.store.handoffs.of_call(call.id)] == ["error"]
     finally:
         await close_hotline(hl)

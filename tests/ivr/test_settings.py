@@ -6,13 +6,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from ivr.settings import (
-    OfficeHours,
-    SettingsError,
-    load_settings,
-    parse_ami_url,
-    working_days_after,
-)
+from ivr.config.calendar import CalendarError, OfficeHours, working_days_after
+from ivr.config.settings import SettingsError, load_settings, parse_ami_url
 
 KEY = "0" * 43 + "="  # urlsafe base64 of 32 zero bytes
 
@@ -34,7 +29,7 @@ def test_defaults_are_local_and_derived_from_data_dir(tmp_path):
     assert s.prompt_cache_dir == tmp_path / "prompts"
     assert s.outbox_dir == tmp_path / "outbox"
     assert s.media_mode == "audiosocket" and s.asr_engine == "whisper" and s.tts_engine == "espeak"
-    assert s.advertise_for(40000) == "127.0.0.1:40000"
+    assert s.audiosocket_advertise is None  # the AudioSocket server advertises its host and bound port
     s.ensure_dirs()
     assert (tmp_path / "recordings").is_dir() and (tmp_path / "sounds").is_dir()
 
@@ -162,7 +157,7 @@ def test_office_hours_grammar():
     assert not OfficeHours.parse("never").is_open(datetime(2026, 11, 24, 3, tzinfo=JKT))
     assert OfficeHours.parse("Sat-Mon 00:00-24:00").is_open(datetime(2026, 11, 29, 16, 59, tzinfo=JKT))
     for bad in ("", "Mon-Fri", "Xyz 08:00-10:00", "Mon 8-10", "Mon 08:00-10:00 Mars/Base"):
-        with pytest.raises(SettingsError):
+        with pytest.raises(CalendarError):
             OfficeHours.parse(bad)
 
 
@@ -174,7 +169,7 @@ def test_working_days_skip_weekends_and_holidays():
 
 
 def test_reference_lists_every_setting():
-    from ivr.settings import Settings, settings_reference
+    from ivr.config.settings import Settings, settings_reference
 
     ref = settings_reference()
     for name in Settings.model_fields:

@@ -8,8 +8,8 @@ import gc
 import logging
 
 from asr.whisper_model import default_cache_dir
-from ivr.app import serve
-from ivr.settings import load_settings
+from ivr.serve import serve
+from ivr.config.settings import load_settings
 
 
 class Records(logging.Handler):

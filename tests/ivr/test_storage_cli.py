@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from ivr.cli import store_cmds
-from ivr.settings import load_settings
+from ivr.config.settings import load_settings
 from ivr.storage import Store
 
 
@@ -34,13 +34,13 @@ def _seed(now):
     async def go():
         st = Store.from_settings(load_settings())
         st.migrate()
-        old = await st.create_call(caller="081234567890", started_at=now - timedelta(days=200))
-        await st.add_turn(old, 0, "caller", "lama sekali", at=now - timedelta(days=200))
-        new = await st.create_call(caller="081234567890")
-        await st.add_turn(new, 0, "caller", "baru")
-        a = await st.create_ticket("complaint", category="jalan", description="jalan rusak",
+        old = await st.calls.create(caller="081234567890", started_at=now - timedelta(days=200))
+        await st.calls.add_turn(old, 0, "caller", "lama sekali", at=now - timedelta(days=200))
+        new = await st.calls.create(caller="081234567890")
+        await st.calls.add_turn(new, 0, "caller", "baru")
+        a = await st.tickets.create("complaint", category="jalan", description="jalan rusak",
                                    reporter_phone="081234567890", call_id=new)
-        b = await st.create_ticket("callback", reporter_phone="081298765432")
+        b = await st.tickets.create("callback", reporter_phone="081298765432")
         await st.close()
         return a, b, old, new
     return asyncio.run(go())
@@ -92,7 +92,7 @@ def test_purge_uses_retention_setting(cli, monkeypatch, tmp_path):
     async def check():
         st = Store.from_settings(load_settings())
         try:
-            return (await st.get_turns(old)), (await st.get_turns(new))
+            return (await st.calls.turns(old)), (await st.calls.turns(new))
         finally:
             await st.close()
     old_turns, new_turns = asyncio.run(check())
@@ -117,7 +117,7 @@ def test_keygen_makes_a_usable_key(cli, monkeypatch):
 
 
 def test_replay_reports_backlog(cli, tmp_path):
-    from ivr.outbox import Outbox
+    from ivr.storage.outbox import Outbox
 
     cli("db", "upgrade")
     Outbox(tmp_path / "outbox").append("insert_call", {
@@ -130,7 +130,7 @@ def test_replay_reports_backlog(cli, tmp_path):
     async def check():
         st = Store.from_settings(load_settings())
         try:
-            return await st.get_call("from-journal")
+            return await st.calls.get("from-journal")
         finally:
             await st.close()
     assert asyncio.run(check()).media_mode == "agi"

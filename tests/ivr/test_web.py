@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from ivr.clock import fixed_clock
-from ivr.settings import load_settings
+from ivr.config.clock import fixed_clock
+from ivr.config.settings import load_settings
 from ivr.storage import Store, format_ticket_id
 from ivr.web import create_app
 from tests.conftest import PII_TEST_KEY
@@ -49,17 +49,17 @@ class Live:
 @pytest.fixture
 async def seeded(web_store):
     st = web_store
-    cid = await st.create_call(caller=PHONE, script_name="default", script_version="abc")
-    await st.add_turn(cid, 0, "system", "Selamat datang", source="prompt")
-    await st.add_turn(cid, 1, "caller", f"NIK saya {NIK}", intent="ktp_hilang", confidence=0.8)
-    tid = await st.create_ticket("complaint", category="jalan", location="Jl. Merdeka",
+    cid = await st.calls.create(caller=PHONE, script_name="default", script_version="abc")
+    await st.calls.add_turn(cid, 0, "system", "Selamat datang", source="prompt")
+    await st.calls.add_turn(cid, 1, "caller", f"NIK saya {NIK}", intent="ktp_hilang", confidence=0.8)
+    tid = await st.tickets.create("complaint", category="jalan", location="Jl. Merdeka",
                                  description="lubang <script>alert(1)</script>",
                                  reporter_name="Siti Aminah", reporter_nik=NIK, reporter_phone=PHONE,
                                  call_id=cid)
-    secret = await st.create_ticket("complaint", category="pungli", description="oknum minta uang",
+    secret = await st.tickets.create("complaint", category="pungli", description="oknum minta uang",
                                     reporter_name="Budi", reporter_phone="081298765432", confidential=True)
-    await st.record_handoff(cid, "hotline", reason="caller_asked")
-    await st.save_handoff_context(cid, {
+    await st.handoffs.record(cid, "hotline", reason="caller_asked")
+    await st.handoffs.save_context(cid, {
         "transcript": [{"who": "caller", "text": f"NIK saya {NIK}"}, {"who": "system", "text": "Baik"}],
         "intent": "ktp_hilang", "slots": {"kecamatan": "Tebet", "nik": NIK}, "ticket": tid,
         "caller": PHONE, "queue": "hotline", "reason": "caller_asked"})
@@ -80,7 +80,7 @@ async def login(c, token, name="Rina"):
 
 async def test_health_and_status(settings, web_store):
     app = create_app(settings, web_store, Live([{"id": "c1", "state": "menu", "caller": PHONE,
-                                                 "note": f"NIK {NIK}"}]))
+                                                 "note": f"NIK {NIK}"}]).snapshot)
     async with client(app) as c:
         r = await c.get("/healthz")
         assert r.json() == {"status": "ok", "db": True, "outbox_backlog": 0}
@@ -197,7 +197,7 @@ async def test_ticket_pages_masked_escaped_and_audited(settings, seeded, web_sto
         assert 'id="reveal"' in r.text and NIK not in r.text
         r = await c.get(f"/tickets/{tid}?reveal=1")
         assert NIK in r.text and PHONE in r.text and "Siti Aminah" in r.text and 'id="revealed"' in r.text
-    audit = await web_store.list_audit(subject_type="ticket", subject_id=tid)
+    audit = await web_store.audit.entries(subject_type="ticket", subject_id=tid)
     views = [(a.actor, a.action, a.revealed) for a in audit if a.action == "view_ticket"]
     assert ("agent:Rina", "view_ticket", False) in views
     assert ("admin:Andi", "view_ticket", True) in views
@@ -230,7 +230,7 @@ async def test_status_change_by_form_needs_csrf(settings, seeded, web_store):
         assert r.status_code == 303 and r.headers["location"] == f"/tickets/{tid}"
         r = await c.post(f"/tickets/{tid}/status", data={"status": "in_progress", "csrf": csrf})
         assert r.status_code == 409 and "cannot move" in r.text
-    t = await web_store.get_ticket(tid)
+    t = await web_store.tickets.get(tid)
     assert t.status == "in_progress" and t.history[-1].actor == "agent:Rina" and t.history[-1].note == "ke dinas"
 
 
@@ -277,7 +277,7 @@ async def test_agent_screen(settings, seeded, web_store):
     assert data["revealed"] is True and data["context"]["slots"]["nik"] == NIK and data["call"]["caller"] == PHONE
     assert data["tickets"] == [seeded["ticket"]]
     assert data["ticket_display_ids"] == [format_ticket_id(seeded["ticket"])]
-    audit = await web_store.list_audit(subject_type="call", subject_id=cid)
+    audit = await web_store.audit.entries(subject_type="call", subject_id=cid)
     assert [(a.role, a.revealed) for a in audit] == [("admin", True), ("agent", False)]
 
 
@@ -303,19 +303,19 @@ async def test_admin_scripts_and_audit_pages(settings, seeded, web_store):
 
 
 async def test_runtime_status_hook_and_context_shape(settings, web_store):
-    """The runtime passes ``status=`` (a callable) and saves contexts with ticket_id and keys."""
+    """The runtime passes ``live_state=`` (a callable) and saves contexts with ticket_id and keys."""
     def hook():
         return {"accepting": True, "live_calls": 3, "script": "default", "caller": PHONE}
 
     st = web_store
-    cid = await st.create_call(caller=PHONE)
-    tid = await st.create_ticket("callback", reporter_phone=PHONE, call_id=cid)
-    await st.save_handoff_context(cid, {
+    cid = await st.calls.create(caller=PHONE)
+    tid = await st.tickets.create("callback", reporter_phone=PHONE, call_id=cid)
+    await st.handoffs.save_context(cid, {
         "call_id": cid, "caller": PHONE, "intent": "minta_petugas", "state": "menu",
         "slots": {}, "ticket_id": tid,
         "transcript": [{"who": "system", "text": "Tekan satu"}, {"who": "caller", "keys": "1", "state": "menu"},
                        {"who": "caller", "keys": NIK}]})
-    app = create_app(settings=settings, store=st, status=hook)
+    app = create_app(settings=settings, store=st, live_state=hook)
     async with client(app) as c:
         body = (await c.get("/status")).json()
         assert body["live_calls"] == 3 and body["accepting"] is True and body["script"] == "default"
@@ -351,6 +351,6 @@ async def test_ticket_search(settings, seeded, web_store):
         assert 'id="empty"' in html
         html = (await c.get("/tickets", params={"q": "jalan"})).text
         assert 'id="notice"' in html
-    audit = await web_store.list_audit(subject_type="ticket")
+    audit = await web_store.audit.entries(subject_type="ticket")
     assert any(a.action == "search_tickets" and "reporter_phone" in a.detail for a in audit)
     assert not any(PHONE in (a.detail or "") or NIK in (a.detail or "") for a in audit)

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ivr.settings import load_settings
+from ivr.config.settings import load_settings
 from ivr.storage import Store
 from ivr.web import create_app
 from tests.conftest import PII_TEST_KEY
@@ -41,10 +41,10 @@ async def server(tmp_path, monkeypatch):
     settings = load_settings(data_dir=tmp_path / "data", pii_mode="encrypt")
     store = Store.from_settings(settings)
     await store.amigrate()
-    cid = await store.create_call(caller="081234567890")
-    await store.save_handoff_context(cid, {"intent": "pengaduan_jalan", "transcript": [
+    cid = await store.calls.create(caller="081234567890")
+    await store.handoffs.save_context(cid, {"intent": "pengaduan_jalan", "transcript": [
         {"who": "caller", "text": "jalan di depan rumah saya rusak"}], "slots": {"kelurahan": "Menteng"}})
-    tid = await store.create_ticket("complaint", category="jalan", description="jalan rusak & berlubang",
+    tid = await store.tickets.create("complaint", category="jalan", description="jalan rusak & berlubang",
                                     reporter_nik="3174012345670001", call_id=cid)
     app = create_app(settings, store)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off", ws="none",
@@ -186,7 +186,7 @@ async def test_agent_logs_in_and_changes_a_ticket_status(server, tmp_path):
             first_line = await cdp.eval("document.querySelector('#transcript li').textContent")
             assert first_line == "Penelepon: jalan di depan rumah saya rusak"
             await cdp.close()
-        t = await server["store"].get_ticket(tid)
+        t = await server["store"].tickets.get(tid)
         assert t.status == "in_progress" and t.history[-1].actor == "agent:Rina"
     finally:
         proc.terminate()

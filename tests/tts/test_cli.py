@@ -87,7 +87,7 @@ def test_prompts_render_fills_the_cache(tmp_path: Path) -> None:
 
 
 def default_settings():  # type: ignore[no-untyped-def]
-    from ivr.settings import load_settings
+    from ivr.config.settings import load_settings
 
     return load_settings()
 

@@ -1,0 +1,393 @@
+"""AudioSocket media: caller audio frames and DTMF arrive continuously on a ``CallChannel``.
+
+One reader task feeds every frame to an ``asr.Endpointer`` (VAD) and keeps a short pre-roll, so
+an utterance is captured from its onset even when the endpointer confirms it ``start_ms`` later.
+Barge-in is decided *in the reader task*: when the endpointer reports speech start while a
+barge-in prompt plays, ``stop_playback()`` is called at once (effective within one 20 ms
+frame). DTMF is taken at any moment: during a prompt that allows barge-in it stops the prompt;
+otherwise it is kept (type-ahead) for the next listen.
+
+Times are ``time.monotonic()`` seconds. Audio is 16-bit mono PCM at ``sample_rate``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+
+from asr import Endpointer, RecognitionStream, VadEvent
+from ivr.calls.hangups import MediaHangup
+from ivr.calls.ports import KEYPAD, CallerInput, ListenSpec, PlayResult, StreamFactory, Utterance
+from telephony import CallChannel
+
+log = logging.getLogger(__name__)
+
+#: ``listener(kind, data)`` for what the media notices (speech start/end, keys, barge-in)
+MediaListener = Callable[[str, dict[str, object]], None]
+
+
+class _Clock:
+    """Maps stream time (seconds of caller audio received) to the wall time it arrived."""
+
+    def __init__(self, keep: int = 3000) -> None:
+        self._ends: deque[float] = deque(maxlen=keep)
+        self._walls: deque[float] = deque(maxlen=keep)
+        self.total = 0.0
+
+    def add(self, seconds: float, wall: float) -> None:
+        self.total += seconds
+        self._ends.append(self.total)
+        self._walls.append(wall)
+
+    def wall(self, stream_t: float) -> float:
+        if not self._ends:
+            return time.monotonic()
+        i = bisect.bisect_left(self._ends, stream_t - 1e-9)
+        if i >= len(self._walls):
+            return self._walls[-1]
+        return self._walls[i]
+
+
+class AudioSocketMedia:
+    """Media over an AudioSocket ``CallChannel`` with continuous VAD and barge-in."""
+
+    def __init__(
+        self,
+        channel: CallChannel,
+        endpointer_factory: Callable[[int], Endpointer],
+        *,
+        preroll_s: float = 0.3,
+        on_event: MediaListener | None = None,
+    ) -> None:
+        self.channel = channel
+        self.sample_rate = channel.sample_rate
+        self._ep = endpointer_factory(self.sample_rate)
+        self._clock = _Clock()
+        self._preroll: deque[tuple[float, bytes]] = deque()  # (stream start time, chunk)
+        self._preroll_s = preroll_s
+        self._utt: list[bytes] | None = None
+        self._utt_onset = 0.0
+        self._utt_over_prompt = False
+        self._utterances: deque[Utterance] = deque()
+        self._digits: deque[tuple[str, float]] = deque()
+        self._wake = asyncio.Event()  # something arrived (speech start/end, key, hang-up)
+        self._mode = "idle"  # idle | prompt | prompt_barge | listen
+        self._play_info: PlayResult | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._on_event = on_event
+        self._stream: RecognitionStream | None = None
+        #: opens a recognition stream for what the dialog expects next; set by the session
+        self.stream_factory: StreamFactory | None = None
+        self.hung_up = False
+        self.speaking = False
+        self.frames_in = 0
+        self.frames_filled = 0
+        self._last_frame_at = time.monotonic()
+
+    # -- lifecycle
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._read_frames(), name="media-frames"),
+            asyncio.create_task(self._read_dtmf(), name="media-dtmf"),
+            asyncio.create_task(self._fill_gaps(), name="media-gaps"),
+        ]
+
+    def drop_pending_speech(self) -> None:
+        for u in self._utterances:
+            _close_stream(u.stream)
+        self._utterances.clear()
+
+    async def close(self) -> None:
+        if self._stream is not None:
+            _close_stream(self._stream)
+            self._stream = None
+        self.drop_pending_speech()
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        with contextlib.suppress(Exception):
+            await self.channel.close()
+
+    def _emit(self, kind: str, /, **data: object) -> None:
+        if self._on_event is not None:
+            try:
+                self._on_event(kind, data)
+            except Exception:  # a listener never breaks the call
+                log.exception("media event listener failed")
+
+    def _set_hangup(self) -> None:
+        if not self.hung_up:
+            self.hung_up = True
+            self._wake.set()
+            with contextlib.suppress(Exception):
+                self.channel.stop_playback()
+
+    # -- readers
+    async def _read_frames(self) -> None:
+        try:
+            async for pcm in self.channel.frames():
+                self._on_frame(pcm, time.monotonic())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # ChannelClosed or a broken socket: the caller is gone
+            log.debug("frame reader ended: %s", exc)
+        self._set_hangup()
+
+    async def _fill_gaps(self, every: float = 0.1) -> None:
+        """Treat a pause in caller frames as silence.
+
+        Phones and trunks that suppress silence (and Local channels) send no frames while the
+        caller is quiet; Asterisk forwards nothing then. Without frames the endpointer would
+        never see the end of an utterance, so time without frames is fed to it as silence."""
+        frame = self.sample_rate * 2 // 50
+        while not self.hung_up:
+            await asyncio.sleep(every)
+            now = time.monotonic()
+            gap = now - self._last_frame_at
+            if gap >= every:
+                n = int(gap / 0.02)
+                for _ in range(n):
+                    self._on_frame(bytes(frame), now, filled=True)
+                self.frames_filled += n
+                self._last_frame_at += n * 0.02
+
+    async def _read_dtmf(self) -> None:
+        try:
+            async for digit in self.channel.dtmf():
+                self._on_digit(digit, time.monotonic())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.debug("dtmf reader ended: %s", exc)
+
+    def _on_frame(self, pcm: bytes, now: float, filled: bool = False) -> None:
+        if not pcm:
+            return
+        if not filled:
+            self.frames_in += 1
+            self._last_frame_at = max(self._last_frame_at, now)
+        start = self._clock.total
+        self._clock.add(len(pcm) / 2 / self.sample_rate, now)
+        if self._utt is not None:
+            self._utt.append(pcm)
+            self._feed(pcm)
+        else:
+            self._preroll.append((start, pcm))
+            while self._preroll and self._preroll[0][0] < self._clock.total - self._preroll_s - 0.5:
+                self._preroll.popleft()
+        for mark in self._ep.feed_timed(pcm):
+            if mark.event is VadEvent.SPEECH_START:
+                self._speech_start(mark.at, now)
+            else:
+                self._speech_end(mark.at, now, cut=mark.event is VadEvent.MAX_LENGTH)
+
+    def _speech_start(self, onset_stream: float, now: float) -> None:
+        self.speaking = True
+        margin = onset_stream - 0.15
+        self._utt = [c for (t, c) in self._preroll if t + len(c) / 2 / self.sample_rate > margin]
+        self._preroll.clear()
+        self._utt_onset = self._clock.wall(onset_stream)
+        self._utt_over_prompt = self._mode == "prompt"
+        self._open_stream()
+        if self._mode == "prompt_barge" and self.channel.playing:
+            self.channel.stop_playback()
+            info = self._play_info
+            if info is not None and info.barged is None:
+                info.barged = "speech"
+                info.barge_detected_at = now
+                info.barge_onset_at = self._utt_onset
+                info.stopped_at = time.monotonic()
+            self._emit("barge_in", by="speech", onset=self._utt_onset, detected=now)
+        self._emit("speech_start", onset=self._utt_onset, detected=now)
+        self._wake.set()
+
+    def _speech_end(self, end_stream: float, now: float, cut: bool) -> None:
+        self.speaking = False
+        if self._utt is None:
+            return
+        pcm = b"".join(self._utt)
+        self._utt = None
+        stream, self._stream = self._stream, None
+        if self._utt_over_prompt and stream is not None:
+            _close_stream(stream)
+            stream = None
+        utt = Utterance(
+            stream=stream,
+            pcm=pcm,
+            sample_rate=self.sample_rate,
+            onset_at=self._utt_onset,
+            end_at=self._clock.wall(end_stream),
+            detected_at=now,
+            cut=cut,
+            over_prompt=self._utt_over_prompt,
+        )
+        self._utterances.append(utt)
+        self._emit("speech_end", end=utt.end_at, detected=now, seconds=utt.seconds)
+        self._wake.set()
+
+    def _open_stream(self) -> None:
+        if self._stream is not None:
+            _close_stream(self._stream)
+            self._stream = None
+        factory = self.stream_factory
+        if factory is None or self._utt_over_prompt:
+            return
+        try:
+            self._stream = factory()
+            if self._stream is not None and self._utt:
+                self._stream.accept(b"".join(self._utt))
+        except Exception:
+            log.exception("could not open a recognition stream; the utterance is decoded whole")
+            self._stream = None
+
+    def _feed(self, pcm: bytes) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.accept(pcm)
+            except Exception:
+                log.exception("recognition stream refused audio; decoding the utterance whole")
+                _close_stream(self._stream)
+                self._stream = None
+
+    def _on_digit(self, digit: str, now: float) -> None:
+        if not digit or digit not in KEYPAD:
+            return
+        self._digits.append((digit, now))
+        if self._mode == "prompt_barge" and self.channel.playing:
+            self.channel.stop_playback()
+            info = self._play_info
+            if info is not None and info.barged is None:
+                info.barged = "dtmf"
+                info.barge_detected_at = now
+                info.stopped_at = time.monotonic()
+            self._emit("barge_in", by="dtmf", detected=now)
+        self._emit("dtmf", digit=digit, at=now)
+        self._wake.set()
+
+    # -- output
+    async def play(self, pcm: bytes, *, barge_in: bool, text: str | None = None) -> PlayResult:
+        if self.hung_up:
+            raise MediaHangup()
+        now = time.monotonic()
+        info = PlayResult(completed=False, started_at=now, ended_at=now)
+        # a key pressed before this prompt (type-ahead) or an utterance already under way
+        # interrupts a barge-in prompt before it starts
+        if barge_in and (self._digits or self.speaking or self._pending_utterance()):
+            info.barged = "dtmf" if self._digits else "speech"
+            info.barge_detected_at = now
+            info.stopped_at = now
+            return info
+        self._play_info = info
+        self._mode = "prompt_barge" if barge_in else "prompt"
+        try:
+            info.started_at = time.monotonic()
+            finished = await self.channel.play(pcm)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                self.channel.stop_playback()
+            raise
+        except Exception as exc:
+            self._set_hangup()
+            raise MediaHangup() from exc
+        finally:
+            self._mode = "idle"
+            self._play_info = None
+        info.ended_at = time.monotonic()
+        info.completed = bool(finished) and info.barged is None and not self.hung_up
+        if self.hung_up:
+            raise MediaHangup()
+        return info
+
+    def _pending_utterance(self) -> bool:
+        return any(not u.over_prompt for u in self._utterances)
+
+    def drop_pending(self) -> None:
+        """Forget queued input (used after a transfer decision or when a state resets)."""
+        for u in self._utterances:
+            _close_stream(u.stream)
+        self._utterances.clear()
+        self._digits.clear()
+
+    # -- input
+    async def listen(self, spec: ListenSpec) -> CallerInput:
+        if self.hung_up:
+            raise MediaHangup()
+        self._mode = "listen"
+        began = time.monotonic()
+        deadline = began + spec.timeout_s
+        try:
+            while True:
+                if self.hung_up:
+                    raise MediaHangup()
+                # drop speech that began over a prompt that did not allow barge-in
+                while self._utterances and self._utterances[0].over_prompt:
+                    _close_stream(self._utterances.popleft().stream)
+                if self._digits:
+                    return await self._collect_digits(spec, began)
+                if self._utterances and spec.speech:
+                    utt = self._utterances.popleft()
+                    return CallerInput("speech", utterance=utt, waited_s=time.monotonic() - began)
+                if self._utterances and not spec.speech:
+                    self.drop_pending_speech()
+                in_speech = self.speaking and self._utt is not None and not self._utt_over_prompt
+                if in_speech and spec.speech:
+                    limit = self._utt_onset + spec.max_speech_s + 2.0
+                    timeout = max(0.05, limit - time.monotonic())
+                else:
+                    timeout = deadline - time.monotonic()
+                    if timeout <= 0:
+                        return CallerInput("noinput", waited_s=time.monotonic() - began)
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                except asyncio.TimeoutError:
+                    if in_speech and spec.speech and self._utt is not None:
+                        # the endpointer never closed the utterance: close it here
+                        now = time.monotonic()
+                        self._speech_end(self._clock.total, now, cut=True)
+                        self._ep.reset()
+        finally:
+            self._mode = "idle"
+
+    async def _collect_digits(self, spec: ListenSpec, began: float) -> CallerInput:
+        digits = ""
+        last = time.monotonic()
+        while True:
+            while self._digits:
+                d, at = self._digits.popleft()
+                last = at
+                if d == spec.terminator and digits:
+                    return CallerInput("dtmf", digits=digits, last_key_at=last, waited_s=last - began)
+                if d == spec.terminator and spec.max_digits != 1:
+                    continue  # a lone terminator means nothing in a digit string
+                digits += d
+                if spec.max_digits is not None and len(digits) >= spec.max_digits:
+                    return CallerInput("dtmf", digits=digits, last_key_at=last, waited_s=last - began)
+            if self.hung_up:
+                raise MediaHangup()
+            remaining = last + spec.interdigit_s - time.monotonic()
+            if remaining <= 0:
+                return CallerInput("dtmf", digits=digits, last_key_at=last, waited_s=last - began)
+            self._wake.clear()
+            if self._digits:
+                continue
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), remaining)
+
+
+def _close_stream(stream: RecognitionStream | None) -> None:
+    if stream is None:
+        return
+    try:
+        stream.close()
+    except Exception:  # closing is best effort
+        log.debug("closing a recognition stream failed", exc_info=True)
+
+

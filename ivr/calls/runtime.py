@@ -1,0 +1,132 @@
+"""Everything calls share, built once per process (by :func:`ivr.serve.build_runtime`): the
+dialog script, the recognizer, the synthesizer and its prompt cache, the store's repositories
+and the hand-off, plus the live calls and their observers.
+
+``await runtime.prerender()`` renders every static prompt of the script into the prompt cache,
+so cached prompts play within a millisecond; ``await runtime.warm_up()`` builds the
+recognizer's per-expectation caches ahead of the first call.
+
+Blocking work never runs on the event loop: recognition and synthesis run on their engines'
+own pools, database work on the store's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from asr import Endpointer, Expectation, RecognitionStream, Recognizer
+from dialogs import DialogEngine, Script
+from dialogs.actions import Listen
+from ivr.calls.ports import CallListener, CallStore, ChannelOpener, HandoffPort, LiveCall, SpeakerPort, Understanding
+from ivr.calls.speak import Speaker
+from ivr.calls.understand import Understander, expectation_for
+from ivr.config.clock import Clock, system_clock
+from ivr.config.settings import Settings
+from tts import PromptCache, Synthesizer
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class WarmsUp(Protocol):
+    """A recognizer that can build an expectation's caches ahead of time (Whisper's phrase
+    scoring). TODO(R2 merge): a no-op ``warm_up`` on ``asr.Recognizer`` makes this go."""
+
+    def warm_up(self, expect: Expectation | None = None) -> None: ...
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    script: Script
+    recognizer: Recognizer
+    synthesizer: Synthesizer
+    prompts: PromptCache
+    store: CallStore
+    handoff: HandoffPort
+    script_name: str
+    script_version: str | None = None
+    #: the AudioSocket server (set by the controller once it listens); None in AGI-only use
+    audiosocket: ChannelOpener | None = None
+    sample_rate: int = 8000
+    active_calls: set[LiveCall] = field(default_factory=set)
+    call_listeners: list[CallListener] = field(default_factory=list)
+    accepting: bool = True
+    clock: Clock = system_clock
+    speaker: SpeakerPort = field(init=False)
+    understander: Understanding = field(init=False)
+
+    def __post_init__(self) -> None:
+        script_dir = self.script.path.parent if self.script.path is not None else None
+        self.speaker = Speaker(self.prompts, self.synthesizer, sample_rate=self.sample_rate,
+                               sounds_dir=self.settings.sounds_dir, script_dir=script_dir)
+        self.understander = Understander(self.recognizer, self.script)
+
+    # ------------------------------------------------------------------ start-up
+    async def prerender(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Render every static prompt of the script into the cache; returns how many."""
+        texts = list(dict.fromkeys(self.script.static_prompts()))
+        done = 0
+        for text in texts:
+            try:
+                if self.prompts.get(text) is None:
+                    await self.prompts.render(text)
+            except Exception:
+                log.exception("could not pre-render a prompt")
+            done += 1
+            if progress is not None:
+                progress(done, len(texts))
+        log.info("prompts pre-rendered", extra={"prompts": len(texts)})
+        return len(texts)
+
+    def listen_actions(self) -> list[Listen]:
+        """Every Listen the script can emit (one per listening state, plus yes/no)."""
+        return [*(self.script.listen_action(sid) for sid in self.script.listening_states()),
+                self.script.listen_action("yesno")]
+
+    async def warm_up(self) -> int:
+        """Build the recognizer's per-expectation caches ahead of the first call."""
+        rec = self.recognizer
+        if not isinstance(rec, WarmsUp):
+            return 0
+        seen: set[tuple[object, ...]] = set()
+        n = 0
+        t0 = time.monotonic()
+        for listen in self.listen_actions():
+            try:
+                exp = expectation_for(listen)
+                key = exp.key()
+                if key in seen:
+                    continue
+                seen.add(key)
+                await asyncio.to_thread(rec.warm_up, exp)
+                n += 1
+            except Exception:
+                log.exception("recognizer warm-up failed for a state")
+        log.info("recognizer warmed up", extra={"expectations": n, "seconds": round(time.monotonic() - t0, 2)})
+        return n
+
+    # ------------------------------------------------------------------ services for sessions
+    def endpointer(self, sample_rate: int) -> Endpointer:
+        s = self.settings
+        return Endpointer(sample_rate=sample_rate, aggressiveness=s.vad_aggressiveness,
+                          start_ms=s.vad_start_ms, end_ms=s.vad_end_ms,
+                          max_ms=int(s.max_utterance_s * 1000))
+
+    def new_engine(self) -> DialogEngine:
+        return DialogEngine(self.script)
+
+    def open_stream(self, listen: Listen, sample_rate: int) -> RecognitionStream:
+        """A recognition stream for what ``listen`` expects (fed while the caller speaks)."""
+        return self.recognizer.open_stream(sample_rate, expectation_for(listen))
+
+    async def aclose(self) -> None:
+        """Close what the runtime owns (the hand-off's AMI connection); the store, the
+        recognizer and the synthesizer belong to whoever built them."""
+        await self.handoff.close()
+

@@ -1,0 +1,437 @@
+"""One call: the dialog engine's actions executed on the call's media.
+
+``CallSession(agi, runtime).run()`` is the FastAGI handler body for one call:
+
+1. open the call record and answer;
+2. open the media: AudioSocket (``EXEC AudioSocket`` through the AGI session) by default,
+   or the AGI-only mode (STREAM FILE / RECORD FILE / WAIT FOR DIGIT);
+3. run the dialog: ``Say`` plays a prompt (barge-in where the state allows it), ``Listen``
+   waits for speech (VAD + recognizer + intent fusion), keys or a no-input timeout and turns
+   it into ``Heard`` / ``Pressed`` / ``NoInput``; ``CreateTicket`` / ``LookupTicket`` go to the
+   store (:mod:`ivr.calls.tickets`); ``Transfer`` hands the call to an agent queue
+   (:mod:`ivr.calls.transfer`, :mod:`ivr.calls.handoff`); ``EndCall`` hangs up;
+4. every turn is stored with its timings (:mod:`ivr.calls.turns`): speech end (or last key)
+   to the first byte of the reply audio (``reply_ms``), recognition time (``asr_ms``);
+5. whatever happens (hang-up in any state, an error), the engine is told ``Hangup`` (so a
+   complaint in progress is still filed if the script says so), pending turns are written and
+   the call record is closed.
+
+The event loop never blocks: recognition and synthesis run on their engines' pools and every
+database write on the store's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dialogs import DialogEngine
+from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
+from dialogs.events import CallStarted, Event, Hangup, Heard, NoInput, PlaybackDone, Pressed, TransferFailed
+from ivr.calls.hangups import CALLER_GONE, MediaHangup
+from ivr.calls.media.agi import AgiMedia
+from ivr.calls.media.audiosocket import AudioSocketMedia
+from ivr.calls.ports import CallerInput, CallStatus, ListenSpec, Media, PlayResult, Understood
+from ivr.calls.runtime import Runtime
+from ivr.calls.tickets import TicketDesk, unfinished_complaint
+from ivr.calls.transfer import TransferStep
+from ivr.calls.turns import Turn, TurnLog
+from ivr.config.logging import bind_call
+from telephony import AgiSession
+
+log = logging.getLogger(__name__)
+
+
+class MediaUnavailable(Exception):
+    """The call's media never came up although the caller is still there (an error: the
+    caller is handed to an agent)."""
+
+
+@dataclass
+class CallOutcome:
+    call_id: str
+    end_reason: str = "unknown"
+    state: str | None = None
+    turns: int = 0
+    tickets: list[str] = field(default_factory=list)
+    transferred: bool = False
+    queue: str | None = None
+
+
+class CallSession:
+    """Runs one call on the shared :class:`ivr.calls.runtime.Runtime`."""
+
+    def __init__(self, agi: AgiSession, runtime: Runtime, *, media_mode: str | None = None) -> None:
+        self.agi = agi
+        self.rt = runtime
+        self.settings = runtime.settings
+        self.call_id = uuid.uuid4().hex
+        self.channel_id: str | None = agi.env.get("uniqueid")
+        caller = agi.env.get("callerid") or ""
+        self.caller = "" if caller in ("unknown", "") else caller
+        self.media_mode = media_mode or _arg_mode(agi.args) or self.settings.media_mode
+        self.media: Media | None = None
+        self.engine: DialogEngine | None = None
+        self.outcome = CallOutcome(self.call_id)
+        self.transcript: list[dict[str, object]] = []  # for the agent's screen
+        self.slots: dict[str, object] = {}
+        self.intent: str | None = None
+        self.turns = TurnLog(self.call_id, runtime.store.calls)
+        self.tickets = TicketDesk(runtime.store.tickets, self.call_id, self.settings.hours().tz, self._emit)
+        self.transfers = TransferStep(runtime.handoff)
+        self._batch = 0
+        self._state: str | None = None
+        self._started = time.monotonic()
+        self._listeners = list(runtime.call_listeners)
+
+    # ------------------------------------------------------------------ for observers
+    def status(self) -> CallStatus:
+        """This call as /status shows it (no personal data)."""
+        return CallStatus(call_id=self.call_id, state=self._state, media_mode=self.media_mode,
+                          seconds=round(time.monotonic() - self._started, 1))
+
+    def _emit(self, kind: str, /, **data: object) -> None:
+        for fn in self._listeners:
+            try:
+                fn(self, kind, data)
+            except Exception:
+                log.exception("call listener failed")
+
+    # ------------------------------------------------------------------ run
+    async def run(self) -> CallOutcome:
+        with bind_call(self.call_id):
+            self.rt.active_calls.add(self)
+            try:
+                await self._run()
+            finally:
+                self.rt.active_calls.discard(self)
+        return self.outcome
+
+    async def _run(self) -> None:
+        log.info("call started", extra={"channel": self.channel_id, "media_mode": self.media_mode,
+                                         "caller": self.caller})
+        self._emit("call_started", caller=self.caller, channel=self.channel_id, media_mode=self.media_mode)
+        end_reason = "completed"
+        try:
+            await self._open_record()
+            await self.agi.answer()
+            await self._open_media()
+            await self._dialog()
+            end_reason = self.outcome.end_reason if self.outcome.end_reason != "unknown" else "completed"
+        except CALLER_GONE:
+            end_reason = "caller_hangup"
+            await self._on_hangup()
+        except asyncio.CancelledError:
+            end_reason = "shutdown"
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._on_hangup(reason="shutdown"))
+            raise
+        except Exception:
+            log.exception("call failed")
+            end_reason = "error"
+            if await self._rescue():
+                end_reason = "error_transferred"
+            else:
+                with contextlib.suppress(Exception):
+                    await self._on_hangup(reason="error")
+        finally:
+            self.outcome.end_reason = end_reason
+            self.outcome.state = self._state
+            await asyncio.shield(self._finish(end_reason))
+
+    async def _rescue(self) -> bool:
+        """After an internal error, hand a caller who is still there to an agent."""
+        if self.outcome.transferred or self.agi.hung_up:
+            return False
+        if self.media is not None and self.media.hung_up:
+            return False
+        queue = self.rt.script.settings.queue or self.settings.agent_queues[0]
+        self.outcome.transferred = await self.transfers.rescue(self, queue)
+        return self.outcome.transferred
+
+    async def _open_record(self) -> None:
+        try:
+            await self.rt.store.calls.create(
+                call_id=self.call_id,
+                channel_id=self.channel_id,
+                caller=self.caller or None,
+                media_mode=self.media_mode,
+                script_name=self.rt.script_name,
+                script_version=self.rt.script_version,
+            )
+        except Exception:
+            # the call goes on (the store journals writes while the database is down)
+            log.exception("could not open the call record")
+
+    async def _open_media(self) -> None:
+        media: Media
+        if self.media_mode == "agi":
+            assert self.settings.sounds_dir is not None
+            media = AgiMedia(self.agi, sounds_dir=self.settings.sounds_dir, wav_for=self.rt.speaker.wav_path,
+                             endpointer_factory=self.rt.endpointer, call_id=self.call_id)
+        else:
+            if self.rt.audiosocket is None:
+                raise MediaUnavailable("no AudioSocket server in this runtime")
+            try:
+                channel = await self.rt.audiosocket.open_channel(self.agi, timeout=5.0)
+            except Exception as exc:
+                if self.agi.hung_up:  # the caller hung up while the media was coming up
+                    raise MediaHangup() from exc
+                if isinstance(exc, CALLER_GONE):  # the caller is there, the media never came
+                    raise MediaUnavailable(f"AudioSocket did not come up: {exc}") from exc
+                raise
+            media = AudioSocketMedia(channel, self.rt.endpointer, on_event=self._media_event)
+        self.media = media
+        await media.start()
+
+    def _media_event(self, kind: str, data: dict[str, object]) -> None:
+        self._emit(kind, **data)
+
+    # ------------------------------------------------------------------ dialog loop
+    async def _dialog(self) -> None:
+        engine = self.engine = self.rt.new_engine()
+        today = self.rt.clock().astimezone(self.settings.hours().tz).date().isoformat()
+        actions = engine.handle(CallStarted(caller_number=self.caller or None, call_id=self.call_id, today=today))
+        while True:
+            event = await self._execute(actions)
+            if event is None:
+                return
+            actions = engine.handle(event)
+
+    async def _execute(self, actions: Sequence[Action]) -> Event | None:
+        """Run actions in order; return the next event for the engine, or None when done."""
+        media = self.media
+        assert media is not None
+        interrupted = False
+        reply_event: Event | None = None
+        listen: Listen | None = None
+        played_any = False
+        upcoming = next((a for a in reversed(actions) if isinstance(a, Listen)), None)
+        self._batch += 1
+        if upcoming is not None:
+            expected: Listen = upcoming
+            self._emit("expect", batch=self._batch, state=expected.state, kind=expected.kind,
+                       dtmf=dict(expected.dtmf), max_digits=expected.max_digits)
+            # speech over these prompts (barge-in) is recognised against what comes next
+            media.stream_factory = lambda: self.rt.open_stream(expected, media.sample_rate)
+        else:
+            media.stream_factory = None
+        skip = await self.transfers.announcement_to_skip(actions)
+        for action in actions:
+            if isinstance(action, Say):
+                if action is skip or interrupted:
+                    self._emit("say_skipped", text=action.text)
+                    continue
+                res = await self._say(action, media)
+                played_any = True
+                if res.barged:
+                    interrupted = True
+            elif isinstance(action, Listen):
+                listen = action
+            elif isinstance(action, CreateTicket):
+                reply_event = await self._create_ticket(action)
+            elif isinstance(action, LookupTicket):
+                reply_event = await self.tickets.lookup(action)
+            elif isinstance(action, Transfer):
+                failed = await self._transfer(action)
+                if failed is None:
+                    return None
+                reply_event = failed
+            elif isinstance(action, EndCall):
+                await self._end_call(action)
+                return None
+        if reply_event is not None:
+            return reply_event
+        if listen is not None:
+            return await self._listen(listen, media)
+        if played_any:
+            return PlaybackDone()
+        # the engine gave nothing to do: the dialog is over
+        self.outcome.end_reason = "completed"
+        await self._hangup_agi()
+        return None
+
+    # ------------------------------------------------------------------ Say
+    async def _say(self, action: Say, media: Media) -> PlayResult:
+        t0 = time.monotonic()
+        pcm = await self.rt.speaker.pcm(action.text, static=action.static, audio_file=action.audio_file)
+        prep_ms = (time.monotonic() - t0) * 1000
+        barge = action.barge_in and self.settings.barge_in
+        self._emit("say", text=action.text, prompt_id=action.prompt_id,
+                   seconds=len(pcm) / 2 / self.rt.sample_rate, barge_in=barge,
+                   state=self.engine.state if self.engine is not None else None)
+        self.turns.add(Turn(idx=self.turns.next_index(), state=self._state, source="prompt", at=self.rt.clock(),
+                            who="system", text=action.text))
+        # the first reply audio goes out now: that closes the turns waiting for it
+        reply_ms = self.turns.reply_started(time.monotonic(), prep_ms)
+        if reply_ms is not None:
+            self._emit("reply", reply_ms=reply_ms, text=action.text)
+        res = await media.play(pcm, barge_in=barge, text=action.text)
+        self.turns.flush()
+        self.transcript.append({"who": "system", "text": action.text})
+        if res.barged:
+            self._emit("barged", by=res.barged, onset=res.barge_onset_at, detected=res.barge_detected_at,
+                       stopped=res.stopped_at, started=res.started_at)
+        else:
+            self._emit("said", text=action.text, completed=res.completed)
+        return res
+
+    # ------------------------------------------------------------------ Listen
+    async def _listen(self, action: Listen, media: Media) -> Event:
+        self._state = action.state
+        dtmf_map = dict(action.dtmf)
+        max_digits = action.max_digits
+        spec = ListenSpec(
+            timeout_s=float(action.timeout_s or self.settings.no_input_timeout_s),
+            speech=True,
+            max_digits=max_digits if max_digits else (1 if dtmf_map else None),
+            interdigit_s=self.settings.dtmf_interdigit_timeout_s,
+            max_speech_s=self.settings.max_utterance_s,
+        )
+        self._emit("listen", batch=self._batch, state=self._state, kind=action.kind, dtmf=dtmf_map,
+                   max_digits=max_digits, expect_labels=list(action.expect))
+        got: CallerInput = await media.listen(spec)
+        turn = Turn(idx=self.turns.next_index(), state=self._state, source=got.kind, at=self.rt.clock())
+        if got.kind == "noinput":
+            turn.source = "event"
+            turn.text = "(no input)"
+            self._emit("noinput", state=self._state, waited_s=got.waited_s)
+            self.turns.add(turn)
+            self.turns.flush()
+            return NoInput()
+        if got.kind == "dtmf":
+            turn.digits = got.digits
+            turn.text = got.digits
+            turn.ref_at = got.last_key_at
+            turn.detected_at = time.monotonic()
+            self._emit("pressed", digits=got.digits, state=self._state)
+            self.transcript.append({"who": "caller", "keys": got.digits, "state": self._state})
+            self.turns.add(turn, awaits_reply=True)
+            return Pressed(got.digits)
+        utt = got.utterance
+        assert utt is not None
+        turn.ref_at = utt.end_at
+        turn.detected_at = utt.detected_at
+        turn.speech_s = round(utt.seconds, 3)
+        t0 = time.monotonic()
+        try:
+            heard = await self.rt.understander.understand(utt, action)
+        except Exception:
+            # a recognizer failure must not end the call: the engine's ladder takes over
+            log.exception("recognition failed")
+            heard = Understood(text="", intent=None, confidence=0.0)
+        turn.asr_ms = (time.monotonic() - t0) * 1000
+        turn.text = heard.text
+        turn.intent = heard.intent
+        turn.confidence = heard.confidence
+        turn.extra["endpoint_ms"] = round((utt.detected_at - utt.end_at) * 1000, 1)
+        if heard.intent and heard.intent not in ("yes", "no"):
+            self.intent = heard.intent
+        self._emit("heard", text=heard.text, intent=heard.intent, confidence=heard.confidence,
+                   state=self._state, asr_ms=turn.asr_ms, speech_s=utt.seconds)
+        self.transcript.append({"who": "caller", "text": heard.text, "intent": heard.intent,
+                                "confidence": round(heard.confidence, 3), "state": self._state})
+        self.turns.add(turn, awaits_reply=True)
+        return Heard(heard.text, heard.confidence, intent=heard.intent)
+
+    # ------------------------------------------------------------------ tickets
+    async def _create_ticket(self, action: CreateTicket) -> Event:
+        self.slots.update({k: v for k, v in action.fields.items() if v not in (None, "") and k != "call_id"})
+        return await self.tickets.create(action)
+
+    # ------------------------------------------------------------------ transfer / end
+    async def _transfer(self, action: Transfer) -> TransferFailed | None:
+        """Hand the call over. Returns None when transferred, or the TransferFailed event."""
+        result = await self.transfers.transfer(self, action)
+        if result.ok:
+            self.outcome.transferred = True
+            self.outcome.queue = result.queue
+            self.outcome.end_reason = "transferred"
+            self._emit("transfer", queue=result.queue, call_id=self.call_id)
+            return None
+        self._emit("transfer_failed", reason=result.reason, queue=result.queue)
+        return TransferFailed(result.reason)
+
+    async def _end_call(self, action: EndCall) -> None:
+        self.outcome.end_reason = action.reason or "completed"
+        self._emit("end_call", reason=self.outcome.end_reason)
+        await self._hangup_agi()
+
+    async def _hangup_agi(self) -> None:
+        if self.media is not None:
+            with contextlib.suppress(Exception):
+                await self.media.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.agi.hangup(), 5.0)
+
+    # ------------------------------------------------------------------ hang-up and close
+    async def _on_hangup(self, reason: str = "caller_hangup") -> None:
+        """Tell the engine; keep a complaint the caller had started; never touch the media."""
+        self._emit("hangup", state=self._state, reason=reason)
+        if self.engine is None:
+            return
+        variables = dict(self.engine.variables)
+        try:
+            actions = self.engine.handle(Hangup())
+        except Exception:
+            log.exception("engine failed on hang-up")
+            actions = []
+        for action in actions:
+            if isinstance(action, CreateTicket):
+                await self._file_after_hangup(action, "could not file the ticket after hang-up")
+        fields = unfinished_complaint(self._state, variables, self.tickets.filed)
+        if fields is not None:
+            # the caller described a problem and hung up before the read-back: file it,
+            # marked incomplete, rather than lose it
+            await self._file_after_hangup(CreateTicket(kind="complaint", fields=fields),
+                                          "could not file the unfinished complaint")
+
+    async def _file_after_hangup(self, action: CreateTicket, failure: str) -> None:
+        try:
+            await self._create_ticket(action)
+        except Exception:
+            log.exception(failure)
+
+    async def _finish(self, end_reason: str) -> None:
+        await self.turns.finish()
+        self.outcome.turns = self.turns.stored
+        self.outcome.tickets = list(self.tickets.filed)
+        if self.media is not None and not self.outcome.transferred:
+            with contextlib.suppress(Exception):
+                await self.media.close()
+        try:
+            await self.rt.store.calls.close(self.call_id, end_reason,
+                                            handoff_outcome="pending" if self.outcome.transferred else None)
+        except Exception:
+            log.exception("could not close the call record")
+        seconds = time.monotonic() - self._started
+        log.info("call ended", extra={"end_reason": end_reason, "turns": self.outcome.turns,
+                                      "seconds": round(seconds, 2), "state": self._state})
+        self._emit("call_ended", reason=end_reason, turns=self.outcome.turns, seconds=seconds,
+                   tickets=list(self.outcome.tickets))
+
+    # ------------------------------------------------------------------ for the hand-off
+    def context_for_agent(self) -> dict[str, object]:
+        return {
+            "call_id": self.call_id,
+            "caller": self.caller or None,
+            "intent": self.intent,
+            "state": self._state,
+            "slots": dict(self.slots),
+            "ticket_id": self.tickets.last,
+            "transcript": list(self.transcript),
+        }
+
+
+def _arg_mode(args: Sequence[str]) -> str | None:
+    """The media mode named in the AGI URL's arguments (``agi://...?agi``), if any."""
+    for a in args:
+        if a in ("agi", "audiosocket"):
+            return a
+    return None
+

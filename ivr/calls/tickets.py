@@ -1,0 +1,120 @@
+"""A call's ticket actions: the dialog's ``CreateTicket`` and ``LookupTicket`` against the store.
+
+The number a caller hears is the written form (``2611-00042-7``); the store keys tickets by the
+ten digits. A ticket is never lost: with the database down the store journals it and numbers it
+from the offline range (:mod:`ivr.storage.outbox`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from dialogs.actions import CreateTicket, LookupTicket
+from dialogs.events import TicketCreated, TicketStatus
+from ivr.calls.ports import TicketRecords
+from ivr.calls.script_conventions import in_complaint_flow
+from ivr.storage.ticket_ids import format_ticket_id
+
+log = logging.getLogger(__name__)
+
+#: the session's event emitter: ``emit(kind, **data)``
+Emit = Callable[..., None]
+
+_TICKET_COLUMNS = ("category", "location", "description", "reporter_name", "reporter_nik", "reporter_phone")
+_COMPLAINT_VARS = _TICKET_COLUMNS + ("confidential",)
+
+
+@dataclass(frozen=True)
+class TicketDraft:
+    """A dialog's ``CreateTicket`` fields, sorted into the store's columns; anything else goes
+    to ``extra``. The runtime's own call id is authoritative (a ``call_id`` field is ignored)."""
+
+    category: str | None = None
+    location: str | None = None
+    description: str | None = None
+    reporter_name: str | None = None
+    reporter_nik: str | None = None
+    reporter_phone: str | None = None
+    confidential: bool = False
+    extra: dict[str, object] | None = None
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, object]) -> TicketDraft:
+        columns: dict[str, str] = {}
+        confidential = False
+        extra: dict[str, object] = {}
+        for key, value in fields.items():
+            if isinstance(value, str):
+                value = value.strip()
+            if value is None or value == "":
+                continue
+            if key in _TICKET_COLUMNS:
+                columns[key] = str(value)
+            elif key in ("phone", "callback_number") and "reporter_phone" not in fields:
+                columns["reporter_phone"] = str(value)
+            elif key == "confidential":
+                confidential = str(value).lower() in ("ya", "yes", "true", "1", "iya")
+            elif key == "call_id":
+                continue
+            else:
+                extra[key] = value
+        return cls(**columns, confidential=confidential, extra=extra or None)
+
+
+class TicketDesk:
+    """Files and looks up the tickets of one call."""
+
+    def __init__(self, records: TicketRecords, call_id: str, tz: ZoneInfo, emit: Emit) -> None:
+        self.records = records
+        self.call_id = call_id
+        self.tz = tz
+        self._emit = emit
+        #: machine keys (10 digits) of the tickets filed in this call, in order
+        self.filed: list[str] = []
+
+    @property
+    def last(self) -> str | None:
+        return self.filed[-1] if self.filed else None
+
+    async def create(self, action: CreateTicket) -> TicketCreated:
+        d = TicketDraft.from_fields(action.fields)
+        ticket_id = await self.records.create(
+            action.kind, category=d.category, location=d.location, description=d.description,
+            reporter_name=d.reporter_name, reporter_nik=d.reporter_nik, reporter_phone=d.reporter_phone,
+            confidential=d.confidential, call_id=self.call_id, extra=d.extra)
+        self.filed.append(ticket_id)  # the machine key (10 digits)
+        written = format_ticket_id(ticket_id)  # what people read and hear: 2611-00042-7
+        log.info("ticket created", extra={"ticket": written, "kind": action.kind})
+        self._emit("ticket", ticket_id=ticket_id, display_id=written, kind=action.kind)
+        return TicketCreated(written)
+
+    async def lookup(self, action: LookupTicket) -> TicketStatus:
+        status = updated = None
+        try:
+            ticket = await self.records.get(action.ticket_id)
+            if ticket is not None:
+                status = ticket.status
+                updated = ticket.updated_at.astimezone(self.tz).strftime("%d-%m-%Y")
+        except Exception:
+            log.exception("ticket lookup failed")
+        self._emit("ticket_status", ticket_id=action.ticket_id, status=status)
+        # read back as people write it (ten digits in their groups, found or not)
+        return TicketStatus(format_ticket_id(action.ticket_id), status, updated)
+
+
+def unfinished_complaint(state: str | None, variables: Mapping[str, str], filed: list[str]) -> dict[str, object] | None:
+    """Fields of a complaint the caller had started (location or description given) but not
+    yet filed when the call ended, or None.
+
+    TODO(R2 merge): delete; the engine emits this ticket itself on ``Hangup``."""
+    if filed or not in_complaint_flow(state):
+        return None
+    if not (variables.get("description") or variables.get("location")):
+        return None
+    fields: dict[str, object] = {k: variables[k] for k in _COMPLAINT_VARS if variables.get(k)}
+    fields["incomplete"] = True
+    fields["stopped_at"] = state
+    return fields

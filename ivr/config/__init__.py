@@ -1,0 +1,1 @@
+"""What the hotline is configured with: settings, the office calendar, the clock, logging."""

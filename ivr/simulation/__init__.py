@@ -1,0 +1,1 @@
+"""Simulated calls and callers (``ivr call``, tests, benches) and ``ivr nlu --audio``."""

@@ -1,0 +1,80 @@
+"""The service itself: liveness (/healthz), the runtime's status (/status), the JSON API's
+browsable description (/docs) and the front door (/)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+import ivr
+from ivr.privacy.masking import mask_value
+from ivr.storage import Store
+from ivr.web.auth import authenticate
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+@router.get("/healthz")
+@router.get("/health", include_in_schema=False)
+async def healthz(request: Request) -> JSONResponse:
+    """Liveness and database reachability: ``ok`` or ``degraded`` (database down)."""
+    store: Store = request.app.state.store
+    db_ok = await store.ping()
+    return JSONResponse({"status": "ok" if db_ok else "degraded", "db": db_ok,
+                         "outbox_backlog": store.outbox_backlog})
+
+
+@router.get("/status")
+async def status_view(request: Request) -> JSONResponse:
+    store: Store = request.app.state.store
+    settings = request.app.state.settings
+    db_ok = await store.ping()
+    snap: dict[str, object]
+    try:
+        live = request.app.state.live_state
+        snap = _masked(live() if live is not None else {})
+    except Exception:  # a broken hook must not take the status page down
+        log.exception("live state snapshot failed")
+        snap = {"live_state_error": True}
+    calls = snap.get("calls", [])
+    calls = calls if isinstance(calls, list) else []
+    body: dict[str, object] = {
+        "status": "ok" if db_ok else "degraded",
+        "version": ivr.__version__,
+        "uptime_s": round(time.monotonic() - request.app.state.started, 1),
+        "db_ok": db_ok,
+        "outbox_backlog": store.outbox_backlog,
+        "live_calls": snap.get("live_calls", len(calls)),
+        "calls": calls,
+        "queues": snap.get("queues", {}),
+        "office_open": settings.hours().is_open(),
+        "media_mode": settings.media_mode,
+    }
+    for key, value in snap.items():
+        body.setdefault(key, value)
+    return JSONResponse(body)
+
+
+def _masked(snapshot: Mapping[str, object]) -> dict[str, object]:
+    masked = mask_value(dict(snapshot))
+    assert isinstance(masked, dict)
+    return masked
+
+
+@router.get("/docs", include_in_schema=False)
+async def api_docs(request: Request) -> HTMLResponse:
+    """The JSON API's OpenAPI description, browsable (Swagger UI shipped in the package)."""
+    html = request.app.state.templates.get_template("api_docs.html").render(version=ivr.__version__)
+    return HTMLResponse(html)
+
+
+@router.get("/", include_in_schema=False)
+async def root(request: Request) -> RedirectResponse:
+    if authenticate(request) is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse("/tickets", status_code=303)
