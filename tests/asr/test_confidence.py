@@ -6,6 +6,7 @@ import pytest
 
 from asr import Transcript
 from tests import speechgen
+from tests.waiting import eventually_sync
 
 YESNO = ["yes", "no"]
 
@@ -127,7 +128,6 @@ def test_auto_scoring_scores_every_phrase_unless_callers_wait(whisper, main_menu
 
 def test_busy_counts_decodes_sharing_the_cores(whisper):
     import threading
-    import time
 
     gate = threading.Event()
     assert not whisper.busy()
@@ -139,11 +139,8 @@ def test_busy_counts_decodes_sharing_the_cores(whisper):
     gate.set()
     for j in [*jobs, extra]:
         j.result(timeout=5)
-    for _ in range(200):  # done-callbacks may run just after result() returns
-        if not whisper.busy():
-            break
-        time.sleep(0.005)
-    assert not whisper.busy()
+    # done-callbacks may run just after result() returns
+    eventually_sync(lambda: not whisper.busy(), "the pool to report idle")
 
 
 def test_recognizer_options_come_from_settings(tmp_path):
