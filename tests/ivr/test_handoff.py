@@ -66,7 +66,7 @@ async def test_agent_by_keypad_transfers_with_variables_context_and_agent_connec
         async def completed() -> bool:
             return (await hl.store.get_handoffs(call_id))[0].ended_at is not None
 
-        await _wait_for(completed, timeout=20.0)
+        await _wait_for(completed)
         h = (await hl.store.get_handoffs(call_id))[0]
         assert h.outcome == "connected" and h.ended_at >= h.connected_at
         assert h.talk_s == round(server.agent_talk_seconds) and h.ended_by == "agent"
