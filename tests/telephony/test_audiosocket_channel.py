@@ -13,7 +13,9 @@ import logging
 import uuid
 
 from telephony import AgiSession, AudioSocketServer, CallChannel, FastAgiServer
-from telephony.audiosocket_codec import NEED_DATA, AudioFrame, AudioSocketDecoder, encode_frame, encode_uuid
+from telephony.audiosocket_codec import (
+    NEED_DATA, AudioFrame, AudioSocketDecoder, HangupFrame, encode_frame, encode_uuid,
+)
 from telephony.peer import AsteriskPeer, Dtmf, Hangup, SayPcm, Silence, WaitForPrompt, WaitForSilence
 from tests.waiting import eventually
 
@@ -292,3 +294,28 @@ async def test_idle_channel_outlasts_asterisks_inactivity_limit():
     # the same idle stretch without keep-alives is cut off, as on a real Asterisk
     res, out = await run_call(idle, [], silence_suppression=True, keepalive=None)
     assert [(a.how, a.exec_result) for a in res.audiosockets] == [("inactivity", -1)]
+
+
+async def test_nothing_is_sent_after_the_hangup_frame_while_close_waits(caplog):
+    """close() writes 0x00 and a half-close, then waits for Asterisk's EOF; a keep-alive due
+    in that wait must not be written (it used to raise "Cannot call write() after
+    write_eof()" in the timer callback)."""
+    audio = AudioSocketServer(port=0, keepalive=0.02)
+    await audio.start()
+    u, fut = audio.expect()
+    reader, writer = await asyncio.open_connection("127.0.0.1", audio.port)
+    writer.write(encode_uuid(uuid.UUID(u)))
+    channel = await asyncio.wait_for(fut, 30)
+    await eventually(lambda: channel.keepalive_frames >= 1, "a keep-alive")
+    with caplog.at_level(logging.ERROR):
+        # this "Asterisk" never closes its side: close() waits its whole timeout, long after
+        # the next keep-alive was due
+        await channel.close(timeout=0.3)
+        channel.send_frame(tone(0.02))                 # and a late frame from the app is dropped
+        received = await asyncio.wait_for(reader.read(), 30)   # up to our close
+    writer.close()
+    await audio.close()
+    frames = decode_all(AudioSocketDecoder("asterisk"), received, NEED_DATA)
+    assert frames and isinstance(frames[-1], HangupFrame)
+    assert all(isinstance(f, AudioFrame) and f.pcm == bytes(320) for f in frames[:-1])
+    assert "Exception in callback" not in caplog.text and "write_eof" not in caplog.text
