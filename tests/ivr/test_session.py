@@ -62,8 +62,8 @@ async def _keypad_turns(hotline, engines):
     full = await hotline.store.get_call(call.id)
     keys = [t for t in full.turns if t.who == "caller"]
     assert [t.text for t in keys] == ["1", "2"]
-    # key -> first byte of a cached prompt: measured, and small next to the prompt itself
-    assert all(t.reply_ms is not None and 0 <= t.reply_ms < 1000 for t in keys)
+    # key -> first byte of the reply is measured for every key (its size: bench/bench_calls.py)
+    assert all(t.reply_ms is not None and t.reply_ms >= 0 for t in keys)
     system = [t.text for t in full.turns if t.who == "system"]
     assert engines.script.states["info_kk"].say[0].text in system
 
