@@ -96,7 +96,7 @@ async def bench_whisper(args, spec, script, data):
 
     rec = WhisperRecognizer(options=WhisperOptions(scorer_precision=args.scorer))
     load_s = time.perf_counter() - t
-    expect = Expectation(script.expectations("main_menu"), kind="intent")
+    expect = Expectation(script.expectations(script.entry_menu), kind="intent")
     labels = list(expect.labels)
     t = time.perf_counter()
     rec.warm_up(expect)
@@ -129,7 +129,7 @@ async def bench_whisper(args, spec, script, data):
         good = tr.best_label == label
         ok += good
         conf_ok.append((tr.confidence, good))
-        fu = fuse(tr, "intent", labels, script.matcher)
+        fu = fuse(tr, "intent", labels, script.matcher, navigation=script.navigation(script.entry_menu))
         fused_ok += fu.intent == label
         fused_conf_ok.append((fu.confidence, fu.intent == label))
         # baseline: free transcription (beam 5, no prompt) + the dialog's own text matcher

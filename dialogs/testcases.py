@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator
 
 from dialogs.actions import CreateTicket, EndCall, LookupTicket, Say, Transfer
@@ -48,8 +47,8 @@ from dialogs.events import (
     TicketStatus,
     TransferFailed,
 )
-from dialogs.loader import _Lines, _ScriptLoader, fmt_path
 from dialogs.model import Script
+from dialogs.yaml_source import fmt_path, parse_yaml
 
 _STR = {"type": "string"}
 _EXPECT = {
@@ -139,21 +138,10 @@ def load_cases(path: Path) -> dict:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScriptError(name, [ScriptIssue("", None, f"cannot read file: {exc}")]) from None
-    lines = _Lines()
-    try:
-        loader = _ScriptLoader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                raise ScriptError(name, [ScriptIssue("", None, "the file is empty")])
-            lines.walk(node)
-            data = loader.construct_document(node)
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise ScriptError(name, [ScriptIssue("", mark.line + 1 if mark else None,
-                                             f"YAML syntax error: {exc.problem}")]) from None
+    doc = parse_yaml(text)
+    if doc.issues:
+        raise ScriptError(name, doc.issues)
+    data, lines = doc.data, doc.lines
     issues = []
     for err in Draft202012Validator(SCHEMA).iter_errors(data):
         p = tuple(err.absolute_path)

@@ -36,17 +36,23 @@ def test_confident_scoring_answers_alone(script):
     assert u.intent == "no" and u.confidence >= 0.8
 
 
-def test_menu_labels_yield_to_services():
+def test_menu_labels_yield_to_services(script):
     from ivr.understand import fuse
 
+    # the main menu's label for the tax menu is navigation because the script declares that
+    # state a menu, not because of its name
+    listen = script.listen_action(script.entry_menu)
+    assert "menu_pajak" in listen.navigation and "pajak_kendaraan" not in listen.navigation
     labels = ["pajak_kendaraan", "pbb", "menu_pajak"]
     tr = Transcript(text="", confidence=0.45, scores={"pajak_kendaraan": 0.35, "pbb": 0.2, "menu_pajak": 0.45})
-    u = fuse(tr, "intent", labels)
+    u = fuse(tr, "intent", labels, navigation=listen.navigation)
     assert u.intent == "pajak_kendaraan"
     assert u.confidence < 0.6  # still not sure enough to skip the confirmation
+    # without the declaration the label is an answer like any other
+    assert fuse(tr, "intent", labels).intent == "menu_pajak"
     # a menu label that clearly wins keeps its place
     tr2 = Transcript(text="", confidence=0.95, scores={"pajak_kendaraan": 0.02, "pbb": 0.03, "menu_pajak": 0.95})
-    assert fuse(tr2, "intent", labels).intent == "menu_pajak"
+    assert fuse(tr2, "intent", labels, navigation=listen.navigation).intent == "menu_pajak"
 
 
 def test_fitted_encoder_windows(whisper):
