@@ -665,11 +665,14 @@ def _indonesian_token_ids(hf) -> set[int]:
 @functools.cache
 def _code_digest() -> str:
     """SHA-256 of the modules whose code computes what is cached (any edit recomputes)."""
+    import pcm.convert
+    import pcm.g711
+
     from . import audio as audio_mod
     from . import ct2_format, onnx_decoder, phrase_scorer
 
-    return file_digest([__file__, audio_mod.__file__, ct2_format.__file__, onnx_decoder.__file__,
-                        phrase_scorer.__file__])
+    return file_digest([__file__, audio_mod.__file__, pcm.convert.__file__, pcm.g711.__file__,
+                        ct2_format.__file__, onnx_decoder.__file__, phrase_scorer.__file__])
 
 
 @functools.cache
