@@ -388,6 +388,12 @@ class DialogEngine:
     def _listen(self, st: State) -> Listen:
         return self.script.listen_action(st.id)
 
+    def _pending(self) -> str:
+        """The answer being confirmed (phase "confirming")."""
+        pending = self._s["pending"]
+        assert pending is not None
+        return pending
+
     def _current(self) -> State:
         state = self._s["state"]
         assert state is not None
@@ -534,6 +540,7 @@ class DialogEngine:
             return self._try_global(text, ev, asr_conf) or self._miss("no_match")
         if kind == "choice":
             matcher = self.script.choice_matchers.get(st.id)
+            option: str | None
             if ev.intent is not None and ev.intent in ls.options:
                 option, conf = ev.intent, asr_conf
             elif matcher is not None and text:
@@ -597,12 +604,13 @@ class DialogEngine:
         if ev.intent is not None or not text:
             return None
         m = self.script.matcher.match(text)
-        g = self.script.globals.get(m.intent) if m.intent else None
-        if g is None or g.confirm:
+        name = m.intent
+        g = self.script.globals.get(name) if name is not None else None
+        if name is None or g is None or g.confirm:
             return None
         conf = min(m.confidence, asr_conf)
         if conf >= self.script.settings.accept:
-            return self._run_global(m.intent, conf)
+            return self._run_global(name, conf)
         return None
 
     def _decide(self, outcome: str, conf: float) -> list[Action]:
@@ -626,7 +634,7 @@ class DialogEngine:
         pending = self._s["pending"]
         ls = st.listen
         label = None
-        if ls is not None and pending in ls.labels:
+        if ls is not None and pending is not None and pending in ls.labels:
             label = ls.labels[pending]
         p = self.script.settings.prompts["confirm_intent"][0]
         vars_ = self._vars_for_render()
@@ -755,7 +763,7 @@ class DialogEngine:
                 return self._choose(m.intent, conf)
         answer = ev.intent if ev.intent in ("yes", "no") else (yes_or_no(text) if text else None)
         if answer == "yes":
-            return self._choose(self._s["pending"], self._s["last_confidence"])
+            return self._choose(self._pending(), self._s["last_confidence"])
         if answer == "no":
             return self._confirm_denied()
         if not text:
@@ -769,7 +777,7 @@ class DialogEngine:
         key = "".join(ch for ch in str(ev.digits) if ch in "0123456789*#")[:1]
         if key in self.script.yesno_dtmf:
             if self.script.yesno_dtmf[key] == "yes":
-                return self._choose(self._s["pending"], 1.0)
+                return self._choose(self._pending(), 1.0)
             return self._confirm_denied()
         if key in self.script.global_dtmf:
             return self._run_global(self.script.global_dtmf[key], 1.0)

@@ -108,6 +108,7 @@ class _Builder:
         return doc.data
 
     def _schema_issue(self, error: ValidationError) -> None:
+        """One schema error as a script issue, in words an admin reads."""
         if error.validator in ("oneOf", "anyOf") and error.context:
             deepest = best_match(error.context)
             if deepest is not None and len(deepest.absolute_path) > len(error.absolute_path):
@@ -115,13 +116,14 @@ class _Builder:
         path = tuple(error.absolute_path)
         msg = error.message
         if error.validator == "additionalProperties":
-            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            schema = error.schema if isinstance(error.schema, dict) else {}
+            extra = sorted(set(_mapping(error.instance)) - set(schema.get("properties", {})))
             for key in extra:
                 self.err(path + (key,), f"unknown key '{key}'")
             return
         if error.validator == "oneOf" and isinstance(error.instance, dict):
             msg = "give exactly one of " + " / ".join(
-                "'" + "', '".join(s.get("required", [])) + "'" for s in error.validator_value
+                "'" + "', '".join(s.get("required", [])) + "'" for s in _list(error.validator_value)
             )
         if error.validator == "pattern":
             msg = f"{error.instance!r} is not a valid name (lower-case letters, digits, _)"
@@ -131,10 +133,10 @@ class _Builder:
 
     # --------------------------------------------------------------- semantic
     def _semantic(self, data: dict[str, Raw]) -> None:
-        states = data.get("states") if isinstance(data.get("states"), dict) else {}
-        intents = data.get("intents") if isinstance(data.get("intents"), dict) else {}
-        globals_ = data.get("globals") if isinstance(data.get("globals"), dict) else {}
-        handoff = data.get("handoff") if isinstance(data.get("handoff"), dict) else {}
+        states = _mapping(data.get("states"))
+        intents = _mapping(data.get("intents"))
+        globals_ = _mapping(data.get("globals"))
+        handoff = _mapping(data.get("handoff"))
 
         def target(path: PathT, value: Raw) -> None:
             if isinstance(value, str) and value not in states:
@@ -275,14 +277,14 @@ class _Builder:
     def _check_state(self, sid: str, st: dict[str, Raw], states: dict[str, Raw], intents: dict[str, Raw],
                      globals_: dict[str, Raw], known: set[str], target: Callable[[PathT, Raw], None]) -> None:
         base: PathT = ("states", sid)
-        exits = [k for k in ("listen", "transfer", "create_ticket", "lookup_ticket", "branch", "end") if k in st]
+        exits: list[str] = [k for k in ("listen", "transfer", "create_ticket", "lookup_ticket", "branch", "end") if k in st]
         if "next" in st and "listen" not in st:
             exits.append("next")
         if len(exits) == 0:
             self.err(base, "state does nothing: give listen, next, transfer, create_ticket, lookup_ticket, branch or end")
         elif len(exits) > 1:
             self.err(base, f"state has more than one way out: {', '.join(exits)}")
-        on = st.get("on") if isinstance(st.get("on"), dict) else {}
+        on = _mapping(st.get("on"))
         for k, v in on.items():
             target(base + ("on", k), v)
         target(base + ("next",), st.get("next"))
@@ -317,7 +319,7 @@ class _Builder:
                 elif name not in on and name not in globals_:
                     self.err(lp + ("intents", i), f"intent '{name}' has no transition in 'on'")
                 outcomes.add(name)
-            opts = ls.get("options") if isinstance(ls.get("options"), dict) else {}
+            opts = _mapping(ls.get("options"))
             for name in opts:   # local answers of this menu ("menu utama", "pajak")
                 outcomes.add(name)
                 if name in intents:
@@ -325,10 +327,9 @@ class _Builder:
                 elif name not in on:
                     self.err(lp + ("options", name), f"option '{name}' has no transition in 'on'")
         elif kind == "choice":
-            opts = ls.get("options")
-            if not isinstance(opts, dict) or not opts:
+            opts = _mapping(ls.get("options"))
+            if not opts:
                 self.err(lp, "kind choice needs 'options'")
-                opts = {}
             for name in opts:
                 outcomes.add(name)
                 if name not in on and "filled" not in on and "next" not in st:
@@ -351,7 +352,7 @@ class _Builder:
         mn, mx = ls.get("min_length"), ls.get("max_length")
         if isinstance(mn, int) and isinstance(mx, int) and mn > mx:
             self.err(lp + ("min_length",), "min_length is greater than max_length")
-        dtmf = ls.get("dtmf") if isinstance(ls.get("dtmf"), dict) else {}
+        dtmf = _mapping(ls.get("dtmf"))
         for key, outcome in dtmf.items():
             if outcome in globals_:
                 continue
@@ -498,6 +499,15 @@ def _prompts(value: Raw, pid: str) -> tuple[Prompt, ...]:
         else:
             out.append(Prompt(f"{pid}[{i}]", item["text"].strip(), item.get("file")))
     return tuple(out)
+
+
+def _list(value: Raw) -> list[Raw]:
+    return value if isinstance(value, list) else []
+
+
+def _mapping(value: Raw) -> dict[str, Raw]:
+    """`value` if it is a mapping (the schema has not vouched for it yet), else empty."""
+    return value if isinstance(value, dict) else {}
 
 
 def _targets(st: Raw) -> list[str]:

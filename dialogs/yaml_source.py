@@ -50,21 +50,23 @@ class _Bounded(yaml.SafeLoader):
         self.alias_uses: list[tuple[yaml.Node, int]] = []   # (target node, 1-based line)
         self.depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:  # type: ignore[override]
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+            line = event.start_mark.line + 1 if event.start_mark is not None else None
             node = super().compose_node(parent, index)
             if node is not None:
-                self.alias_uses.append((node, event.start_mark.line + 1))
+                self.alias_uses.append((node, line or 0))
                 if len(self.alias_uses) > MAX_ALIASES:
-                    raise _TooLarge(event.start_mark.line + 1,
+                    raise _TooLarge(line,
                                     f"more than {MAX_ALIASES} aliases (*name): not a script an admin writes")
             return node
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
-                raise _TooLarge(mark.line + 1, f"values nested more than {MAX_DEPTH} levels deep")
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise _TooLarge(mark.line + 1 if mark is not None else None,
+                                f"values nested more than {MAX_DEPTH} levels deep")
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
@@ -191,7 +193,7 @@ def _check_expansion(root: yaml.Node, alias_uses: list[tuple[yaml.Node, int]]) -
     if size(root) <= MAX_VALUES:
         return
     worst = max(alias_uses, key=lambda use: size(use[0]), default=None)
-    line = worst[1] if worst is not None else None
+    line = worst[1] or None if worst is not None else None
     raise _TooLarge(line, f"with its aliases (*name) expanded the document holds more than {MAX_VALUES:,} "
                           "values: aliases may repeat a block, not multiply it")
 

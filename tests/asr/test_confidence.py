@@ -72,13 +72,13 @@ def test_two_stage_scoring_keeps_every_label_in_the_posterior(whisper, main_menu
     import dataclasses
 
     from asr import audio
-    from asr.whisper_backend import _Prepared
+    from asr.whisper_backend import PreparedExpectation
 
     eng = whisper.engine
     default = eng.options
     eng.options = dataclasses.replace(default, scoring="fast")
     try:
-        prep = _Prepared(eng, main_menu)
+        prep = PreparedExpectation(eng, main_menu)
         assert prep.large and 0 < prep.stage1.sum() < len(prep.items)
         pcm8 = speechgen.phone_utterance("pajak motor saya sudah telat", "id", 150, 50, level_dbfs=-26, snr_db=25)
         pcm = audio.resample(pcm8, 8000, 16000)
@@ -238,7 +238,7 @@ def test_views_average_the_leading_labels_over_speeds(whisper, main_menu):
     import threading
 
     from asr import audio
-    from asr.whisper_backend import Stale, _label_scores
+    from asr.whisper_backend import Stale
 
     eng = whisper.engine
     assert eng.options.views == (0.9, 1.1) and eng.options.view_labels == 3
@@ -247,7 +247,7 @@ def test_views_average_the_leading_labels_over_speeds(whisper, main_menu):
                                                    level_dbfs=-26, snr_db=25), 8000, 16000)
     secs = len(pcm) / 32000
     enc = np.asarray(eng.encode(pcm, eng.frames_for(secs, True)))[0]
-    base = _label_scores(eng.score_phrases(enc, prep), prep, "max")
+    base = prep.label_scores(eng.score_phrases(enc, prep))
     text = np.zeros(len(prep.labels))
     text[prep.labels.index("pbb")] = 0.5  # the text evidence takes part in choosing the leaders
     out = eng._with_views(pcm, prep, base, text, None)
@@ -258,7 +258,7 @@ def test_views_average_the_leading_labels_over_speeds(whisper, main_menu):
     for factor in (0.9, 1.1):
         p = audio.change_speed(pcm, factor)
         e = np.asarray(eng.encode(p, eng.frames_for(len(p) / 32000, True)))[0]
-        views.append(_label_scores(eng.score_phrases(e, prep, keep), prep, "max")[lead])
+        views.append(prep.label_scores(eng.score_phrases(e, prep, keep))[lead])
     np.testing.assert_allclose(out[lead], np.mean(views, axis=0), rtol=1e-6)
     others = np.setdiff1d(np.arange(len(prep.labels)), lead)
     np.testing.assert_array_equal(out[others], base[others])
