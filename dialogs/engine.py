@@ -31,7 +31,7 @@ from dialogs.events import (
 from dialogs.lang.ids import normalize_phone, validate_nik
 from dialogs.lang.normalize import normalize
 from dialogs.lang.numbers import words_to_digits
-from dialogs.model import ListenSpec, Prompt, Script, State
+from dialogs.model import Prompt, Script, State
 from dialogs.slots import parse_slot
 from dialogs.templates import render
 
