@@ -209,12 +209,8 @@ class Runtime:
 
     @staticmethod
     def expectation(listen: Any) -> Any:
-        try:
-            from ivr.understand import expectation_for
-        except ImportError:
-            from asr import Expectation
+        from ivr.understand import expectation_for
 
-            return _expectation(Expectation, listen)
         return expectation_for(listen)
 
     async def understand(self, utt: Any, listen: Any) -> HeardResult:
@@ -274,15 +270,6 @@ def heard_from_transcript(tr: Any, listen: Any) -> HeardResult:
     if scores and kind in ("intent", "yesno", "choice"):
         intent = max(scores, key=scores.__getitem__)
     return HeardResult(text=getattr(tr, "text", "") or "", confidence=confidence, intent=intent)
-
-
-def _expectation(Expectation: Any, listen: Any) -> Any:
-    kind = getattr(listen, "kind", "intent") or "intent"
-    if kind not in ("intent", "yesno", "digits", "free"):
-        kind = "free" if kind in ("text", "free_text", "plate") else ("digits" if kind in (
-            "nik", "phone", "ticket", "ticket_id", "number", "date") else "intent")
-    phrases = dict(getattr(listen, "expect", None) or {})
-    return Expectation(phrases=phrases, kind=kind)
 
 
 def _adapt_understand(mod: Any, rt: Runtime) -> Any:

@@ -471,16 +471,14 @@ class CallSession:
 
     # ------------------------------------------------------------------ hang-up and close
     async def _on_hangup(self, reason: str = "caller_hangup") -> None:
-        """Tell the engine; keep a complaint the caller had started; never touch the media."""
+        """Tell the engine, and file what it asks for (the script's flows file an unfinished
+        complaint, marked incomplete); never touch the media."""
         self._emit("hangup", state=self._state, reason=reason)
         if self.engine is None:
             return
         from dialogs.actions import CreateTicket
         from dialogs.events import Hangup
 
-        variables: dict[str, Any] = {}
-        with contextlib.suppress(Exception):
-            variables = dict(self.engine.variables)
         try:
             actions = list(self.engine.handle(Hangup()))
         except Exception:
@@ -492,14 +490,6 @@ class CallSession:
                     await self._create_ticket(action)
                 except Exception:
                     log.exception("could not file the ticket after hang-up")
-        fields = unfinished_complaint(self._state, variables, self.outcome.tickets)
-        if fields is not None:
-            # the caller described a problem and hung up before the read-back: file it,
-            # marked incomplete, rather than lose it
-            try:
-                await self._create_ticket(CreateTicket(kind="complaint", fields=fields))
-            except Exception:
-                log.exception("could not file the unfinished complaint")
 
     async def _flush_turns(self) -> None:
         """Queue the turns that are complete for storage; a per-call writer task stores them in
@@ -583,7 +573,6 @@ def _r(v: float | None) -> float | None:
 
 
 _TICKET_COLUMNS = ("category", "location", "description", "reporter_name", "reporter_nik", "reporter_phone")
-_COMPLAINT_VARS = _TICKET_COLUMNS + ("confidential",)
 
 
 def ticket_kwargs(fields: dict[str, Any], call_id: str) -> dict[str, Any]:
@@ -608,16 +597,3 @@ def ticket_kwargs(fields: dict[str, Any], call_id: str) -> dict[str, Any]:
     if extra:
         kw["extra"] = extra
     return kw
-
-
-def unfinished_complaint(state: str | None, variables: dict[str, Any], filed: list[str]) -> dict | None:
-    """Fields of a complaint the caller had started (location or description given) but not
-    yet filed when the call ended, or None."""
-    if filed or not state or not state.startswith("complaint_"):
-        return None
-    if not (variables.get("description") or variables.get("location")):
-        return None
-    fields = {k: variables.get(k) for k in _COMPLAINT_VARS if variables.get(k)}
-    fields["incomplete"] = True
-    fields["stopped_at"] = state
-    return fields

@@ -234,11 +234,12 @@ class ReactiveCaller:
             if label == intent:
                 return key
         states = self.script.states
+        sub_menus = self.script.menu_states - {self.script.entry_menu}
         for key, label in dtmf.items():
             st_id = None
             for st in states.values():
                 on = getattr(st, "on", None) or {}
-                if label in on and on[label] in states and on[label].startswith("menu_"):
+                if label in on and on[label] in sub_menus:
                     st_id = on[label]
                     break
             if st_id is None:
@@ -250,9 +251,9 @@ class ReactiveCaller:
         return None
 
 
-def service_state(script: Any, intent: str, menu: str = "main_menu") -> str | None:
-    """The state the main menu goes to for ``intent`` (e.g. ktp -> info_ktp)."""
-    st = script.states.get(menu)
+def service_state(script: Any, intent: str, menu: str | None = None) -> str | None:
+    """The state the entry menu (or ``menu``) goes to for ``intent`` (e.g. ktp -> info_ktp)."""
+    st = script.states.get(menu or script.entry_menu)
     on = getattr(st, "on", None) or {}
     return on.get(intent)
 

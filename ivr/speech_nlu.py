@@ -67,9 +67,7 @@ def nlu_audio(files: list[Path], script_path: Path | None, state: str | None,
 
 
 def _main_menu(script: Any) -> str:
-    if "main_menu" in getattr(script, "states", {}):
-        return "main_menu"
-    for sid in script.listening_states():
-        if script.states[sid].listen.kind == "intent":
-            return sid
-    raise ValueError("the script has no state that listens for intents; pass --state")
+    entry: str = script.entry_menu
+    if script.states[entry].listen is None:
+        raise ValueError("the script has no state that listens for intents; pass --state")
+    return entry

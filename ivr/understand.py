@@ -13,9 +13,11 @@ or slot listens, or a recognizer without constrained scoring) the matcher decide
 Three adjustments are applied on top (measured with bench/bench_asr.py):
 
 * Intent posteriors are flattened (``INTENT_FLATTEN``) so that a wrong intent rarely reaches
-  the script's accept threshold (0.6) and the dialog confirms instead.
-* Menu navigation labels (``menu_*``, e.g. "pajak" -> the tax sub-menu) compete with the
-  services they lead to; in a listen that also offers services their posterior is multiplied by
+  the script's accept threshold (``settings.confidence.accept``: 0.6 in the default script,
+  0.7 when a script sets none) and the dialog confirms instead.
+* Menu navigation labels (the listen's ``navigation``: labels that lead into a sub-menu, e.g.
+  "pajak" -> the tax menu, as the script declares its menus) compete with the services they
+  lead to; in a listen that also offers services their posterior is multiplied by
   ``MENU_PRIOR`` (dev set: 76% -> 82% top-1; a caller who only says "pajak" still reaches the
   sub-menu when nothing else fits, or is asked to confirm).
 * Yes/no: the dialog trusts a yes/no intent whatever its confidence, so one is only passed on
@@ -28,13 +30,14 @@ Three adjustments are applied on top (measured with bench/bench_asr.py):
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from asr import Expectation, Transcript
 
 MATCHER_WEIGHT = 0.1  # measured: 0.25 lowered bench accuracy 60% -> 54%
-MENU_PRIOR = 0.2  # posterior factor of menu_* labels next to services (dev: drop or 0.2 same)
+MENU_PRIOR = 0.2  # posterior factor of navigation labels next to services (dev: drop or 0.2 same)
 YESNO_MIN = 0.9  # posterior a yes/no needs without support from the transcript (bench: 0.8
 # and 0.85 let a wrong answer through, 0.9 none of 180)
 YESNO_AGREE = 0.9  # confidence when the transcript and the scoring agree
@@ -56,16 +59,14 @@ class Understood:
 
 
 def expectation_for(listen: Any) -> Expectation:
-    """An asr.Expectation from a dialogs Listen action (or anything with kind/expect)."""
-    kind = getattr(listen, "kind", "intent") or "intent"
-    if kind not in ("intent", "yesno", "digits", "free"):
-        kind = "intent" if kind == "choice" else ("free" if kind == "free" else "digits")
-    return Expectation(phrases=dict(getattr(listen, "expect", None) or {}), kind=kind)
+    """An asr.Expectation from a dialogs Listen action (its ``expect_kind`` and ``expect``)."""
+    return Expectation(phrases=dict(listen.expect), kind=listen.expect_kind)
 
 
 def fuse(transcript: Transcript, kind: str, labels: list[str], matcher: Any = None,
-         weight: float = MATCHER_WEIGHT) -> Understood:
-    """Combine recognizer posteriors and the dialog matcher's view of the transcript."""
+         weight: float = MATCHER_WEIGHT, navigation: Collection[str] = ()) -> Understood:
+    """Combine recognizer posteriors and the dialog matcher's view of the transcript.
+    ``navigation``: the labels that lead into a sub-menu (``Listen.navigation``)."""
     asr_scores = {k: float(v) for k, v in (transcript.scores or {}).items() if k in labels} if labels else {}
     match = None
     if matcher is not None and transcript.text and labels:
@@ -79,7 +80,7 @@ def fuse(transcript: Transcript, kind: str, labels: list[str], matcher: Any = No
     if asr_scores:
         if kind == "intent":
             asr_scores = _flatten(asr_scores, INTENT_FLATTEN)
-        asr_scores = _menu_prior(asr_scores)
+        asr_scores = _menu_prior(asr_scores, navigation)
         total = sum(asr_scores.values()) or 1.0
         base = {lab: asr_scores.get(lab, 0.0) / total for lab in labels}
         fused = {lab: (1 - weight) * base[lab] + weight * share[lab] for lab in labels} if share else base
@@ -99,9 +100,9 @@ def _flatten(scores: dict[str, float], k: float) -> dict[str, float]:
     return {lab: p / total for lab, p in out.items()}
 
 
-def _menu_prior(scores: dict[str, float]) -> dict[str, float]:
-    """Down-weight menu_* navigation labels when services are offered beside them."""
-    menus = [lab for lab in scores if lab.startswith("menu_")]
+def _menu_prior(scores: dict[str, float], navigation: Collection[str]) -> dict[str, float]:
+    """Down-weight navigation labels when services are offered beside them."""
+    menus = [lab for lab in scores if lab in navigation]
     if not menus or len(menus) == len(scores):
         return scores
     out = {lab: (p * MENU_PRIOR if lab in menus else p) for lab, p in scores.items()}
@@ -156,4 +157,5 @@ class Understander:
             transcript = await self.recognizer.recognize(bytes(utt), int(rate), expect)
         else:
             transcript = await self.recognizer.recognize(utt.pcm, utt.sample_rate, expect)
-        return fuse(transcript, expect.kind, list(expect.labels), self._matcher(listen), self.weight)
+        return fuse(transcript, expect.kind, list(expect.labels), self._matcher(listen), self.weight,
+                    listen.navigation)
