@@ -136,7 +136,8 @@ class Topic:
     agency: str
     weight: float
     rain: float                 # extra weight per unit of rainy-season intensity
-    templates: tuple[str, ...]
+    openers: tuple[str, ...]    # a description is an opener and a detail
+    details: tuple[str, ...]
 
 
 _WHEN = ("sejak kemarin", "sudah dua minggu", "sejak tiga hari lalu", "sudah sebulan lebih",
@@ -147,78 +148,96 @@ _NEAR = ("dekat masjid", "depan SD negeri", "dekat pasar", "di pertigaan", "deka
 
 TOPICS: tuple[Topic, ...] = (
     Topic("jalan_rusak", "infrastruktur", "dputr", 0.16, 1.0, (
-        "Jalan berlubang {near}, {when} tidak diperbaiki dan sering ada motor jatuh.",
-        "Jalan rusak parah {near}, aspalnya mengelupas dan lubangnya besar.",
-        "Lubang di jalan {near} makin dalam, {when} belum ada perbaikan.",
-        "Jalan desa rusak dan berlubang {near}, kendaraan susah lewat.",
+        "Jalan berlubang {near}", "Jalan rusak parah {near}", "Aspal jalan mengelupas {near}",
+        "Lubang besar di jalan {near}", "Jalan desa rusak dan berlubang {near}",
+    ), (
+        "{when} tidak diperbaiki dan sering ada motor jatuh.", "lubangnya makin dalam dan membahayakan pengendara.",
+        "kendaraan susah lewat, mohon segera diaspal.", "sudah ada korban kecelakaan karena jalan rusak itu.",
     )),
     Topic("lampu_jalan", "infrastruktur", "dishub", 0.07, 0.0, (
-        "Lampu penerangan jalan mati {near}, {when} gelap sekali kalau malam.",
-        "Lampu jalan padam {near} dan rawan kejahatan di malam hari.",
-        "PJU {near} tidak menyala {when}, mohon diganti lampunya.",
+        "Lampu penerangan jalan mati {near}", "Lampu jalan padam {near}", "PJU tidak menyala {near}",
+    ), (
+        "{when} gelap sekali kalau malam.", "rawan kejahatan di malam hari, mohon lampunya diganti.",
+        "warga takut lewat karena gelap gulita.",
     )),
     Topic("banjir", "infrastruktur", "bpbd", 0.05, 4.0, (
-        "Banjir masuk rumah warga {near}, air setinggi lutut {when}.",
-        "Rumah kami terendam banjir, air sungai meluap {near}.",
-        "Banjir merendam permukiman {near}, warga perlu bantuan evakuasi.",
-        "Air banjir belum surut {near}, banyak rumah terendam.",
+        "Banjir masuk rumah warga {near}", "Rumah kami terendam banjir {near}", "Banjir merendam permukiman {near}",
+        "Air sungai meluap dan banjir {near}",
+    ), (
+        "air setinggi lutut {when}.", "air banjir belum surut dan warga perlu bantuan evakuasi.",
+        "banyak rumah terendam dan perabot rusak.", "warga mengungsi karena banjir makin tinggi.",
     )),
     Topic("drainase", "infrastruktur", "dputr", 0.07, 2.0, (
-        "Saluran air tersumbat {near}, kalau hujan airnya meluap ke jalan.",
-        "Got mampet dan penuh lumpur {near}, {when} tidak dikeruk.",
-        "Drainase tersumbat sampah {near} sehingga jalan tergenang.",
+        "Saluran air tersumbat {near}", "Got mampet dan penuh lumpur {near}", "Drainase tersumbat sampah {near}",
+    ), (
+        "kalau hujan airnya meluap ke jalan.", "{when} tidak dikeruk sehingga air menggenang.",
+        "genangan air tidak mengalir dan menimbulkan nyamuk.",
     )),
     Topic("sampah", "kebersihan", "dlh", 0.14, 0.3, (
-        "Sampah tidak diangkut {when}, menumpuk {near} dan baunya menyengat.",
-        "Tumpukan sampah {near} belum diangkut petugas kebersihan.",
-        "TPS {near} penuh sampah, {when} truk sampah tidak datang.",
-        "Sampah berserakan {near} dan menimbulkan bau busuk.",
+        "Sampah tidak diangkut {when}", "Tumpukan sampah {near} belum diangkut", "TPS {near} penuh sampah",
+        "Sampah berserakan {near}",
+    ), (
+        "menumpuk dan baunya menyengat.", "truk sampah tidak datang dan petugas kebersihan tidak ada.",
+        "menimbulkan bau busuk dan lalat.", "warga terpaksa membakar sampah sendiri.",
     )),
     Topic("air_pdam", "lainnya", "pdam", 0.07, 0.0, (
-        "Air PDAM tidak mengalir {when} di rumah kami {near}.",
-        "Air PDAM mati {when}, warga kesulitan air bersih.",
-        "Aliran air PDAM kecil sekali dan keruh {near}.",
-        "Air ledeng PDAM tidak keluar sama sekali {when}.",
+        "Air PDAM tidak mengalir {when}", "Air PDAM mati di rumah kami {near}", "Aliran air PDAM kecil sekali",
+        "Air ledeng PDAM tidak keluar",
+    ), (
+        "warga kesulitan air bersih untuk mandi dan masak.", "airnya keruh dan berbau kalau mengalir.",
+        "tagihan tetap datang padahal air tidak mengalir.", "mohon PDAM segera memperbaiki pipa.",
     )),
     Topic("pungli", "pelayanan", "kecamatan", 0.05, 0.0, (
-        "Petugas meminta uang tambahan untuk mempercepat pengurusan surat di kantor desa.",
-        "Ada pungutan liar saat mengurus dokumen, diminta uang rokok oleh oknum petugas.",
-        "Saya dimintai uang oleh calo di kantor kecamatan padahal layanannya gratis.",
+        "Petugas meminta uang tambahan", "Ada pungutan liar", "Saya dimintai uang oleh calo",
+        "Oknum petugas minta uang rokok",
+    ), (
+        "untuk mempercepat pengurusan surat di kantor desa.", "saat mengurus dokumen padahal layanannya gratis.",
+        "kalau tidak membayar berkas tidak diproses.",
     )),
     Topic("antrean", "pelayanan", "disdukcapil", 0.08, 0.0, (
-        "Antrean di kantor Disdukcapil sangat panjang, {when} tidak kebagian nomor antrean.",
-        "Pelayanan lambat, antre dari pagi sampai sore belum dilayani.",
-        "Nomor antrean online selalu habis, pelayanan di loket lambat.",
+        "Antrean di kantor Disdukcapil sangat panjang", "Pelayanan di loket lambat",
+        "Nomor antrean online selalu habis",
+    ), (
+        "antre dari pagi sampai sore belum dilayani.", "{when} tidak kebagian nomor antrean.",
+        "petugas loket hanya sedikit sehingga antrean mengular.",
     )),
     Topic("blangko_ktp", "pelayanan", "disdukcapil", 0.03, 0.0, (
-        "KTP elektronik belum dicetak karena blangko habis, {when} menunggu.",
-        "Kata petugas blangko KTP kosong, kami disuruh kembali lagi bulan depan.",
-        "Sudah rekam KTP tapi belum jadi, alasannya blangko KTP habis.",
+        "KTP elektronik belum dicetak karena blangko habis", "Kata petugas blangko KTP kosong",
+        "Sudah rekam KTP tapi belum jadi karena blangko",
+    ), (
+        "{when} menunggu kartu KTP.", "kami disuruh kembali lagi bulan depan.",
+        "hanya diberi surat keterangan pengganti KTP.",
     )),
     Topic("bansos_belum_cair", "bantuan_sosial", "dinsos", 0.07, 0.0, (
-        "Bantuan PKH belum cair {when}, padahal tetangga sudah menerima.",
-        "Bantuan sembako BPNT bulan ini belum diterima, saldo kartu kosong.",
-        "Dana bansos belum masuk ke rekening {when}, mohon dicek.",
-        "Pencairan bantuan sosial tertunda, KPM belum menerima uangnya.",
+        "Bantuan PKH belum cair {when}", "Bantuan sembako BPNT belum diterima", "Dana bansos belum masuk ke rekening",
+        "Pencairan bantuan sosial tertunda",
+    ), (
+        "padahal tetangga sudah menerima.", "saldo kartu KKS masih kosong.", "KPM belum menerima uangnya, mohon dicek.",
     )),
     Topic("bansos_salah_sasaran", "bantuan_sosial", "dinsos", 0.06, 0.0, (
-        "Penerima bansos tidak tepat sasaran, keluarga mampu malah dapat bantuan.",
-        "Keluarga kami miskin tapi tidak terdaftar di DTKS, yang mampu justru menerima.",
-        "Data penerima bantuan sosial di desa kami tidak sesuai kenyataan.",
+        "Penerima bansos tidak tepat sasaran", "Keluarga kami miskin tapi tidak terdaftar di DTKS",
+        "Data penerima bantuan sosial tidak sesuai",
+    ), (
+        "keluarga mampu malah dapat bantuan.", "yang mampu justru menerima bantuan.",
+        "mohon pendataan ulang penerima bantuan.",
     )),
     Topic("puskesmas", "kesehatan", "dinkes", 0.07, 0.0, (
-        "Pelayanan puskesmas lambat, dokter tidak ada di tempat {when}.",
-        "Obat di puskesmas sering kosong, pasien disuruh beli sendiri.",
-        "Petugas puskesmas kurang ramah dan antrean pasien lama sekali.",
+        "Pelayanan puskesmas lambat", "Obat di puskesmas sering kosong", "Petugas puskesmas kurang ramah",
+    ), (
+        "dokter tidak ada di tempat {when}.", "pasien disuruh beli obat sendiri di apotek.",
+        "antrean pasien lama sekali.",
     )),
     Topic("bpjs_nonaktif", "kesehatan", "dinkes", 0.05, 0.0, (
-        "Kartu BPJS Kesehatan tidak aktif padahal iuran sudah dibayar.",
-        "Status PBI BPJS saya dinonaktifkan tanpa pemberitahuan, tidak bisa berobat.",
-        "BPJS ditolak di rumah sakit karena kepesertaan tidak aktif.",
+        "Kartu BPJS Kesehatan tidak aktif", "Status PBI BPJS saya dinonaktifkan",
+        "BPJS ditolak di rumah sakit",
+    ), (
+        "padahal iuran sudah dibayar.", "tanpa pemberitahuan sehingga tidak bisa berobat.",
+        "karena kepesertaan tidak aktif.",
     )),
     Topic("izin_bangunan", "lainnya", "dputr", 0.03, 0.0, (
-        "Ada bangunan berdiri tanpa izin PBG {near} dan menutup saluran air.",
-        "Pengurusan PBG lama sekali, {when} belum ada kabar.",
+        "Ada bangunan berdiri tanpa izin PBG {near}", "Pengurusan PBG lama sekali",
+    ), (
+        "bangunannya menutup saluran air.", "{when} belum ada kabar dari dinas.",
     )),
 )
 TOPIC = {t.name: t for t in TOPICS}
@@ -297,6 +316,8 @@ class DemoResult:
     ticket_events: int
     seconds: float
     plan: DemoPlan
+    #: ticket public id -> the topic its description was written from (ground truth, not stored)
+    truth_topics: dict[str, str] = field(default_factory=dict)
 
 
 def _local(tz: ZoneInfo, d: date, hour: int, second: float = 0.0) -> datetime:
@@ -454,6 +475,8 @@ class _Generator:
         self.phone_cache: dict[str, Protected] = {}
         self.text_cache: dict[str, Protected] = {}
         self.hour_load: dict[tuple[date, int], float] = {}
+        #: ground truth kept apart: the topic each complaint was written from (never stored)
+        self.truth_topics: dict[str, str] = {}
 
     # -- population
 
@@ -468,7 +491,7 @@ class _Generator:
         r = self.rng
         if self.people and r.random() < 0.33:
             # repeat callers: a few call often (power law over the pool)
-            i = int(len(self.people) * (r.random() ** 3))
+            i = int(len(self.people) * (r.random() ** 1.5))
             return self.people[i]
         district = r.choices(self.district_codes, self.district_w)[0]
         female = r.random() < 0.5
@@ -566,7 +589,7 @@ class _Generator:
         self.writer.save_serials()
         c = self.writer.counts
         return DemoResult(c["calls"], c["turns"], c["handoffs"], c["tickets"], c["events"],
-                          time.perf_counter() - t0, self.plan)
+                          time.perf_counter() - t0, self.plan, self.truth_topics)
 
     # -- one call
 
@@ -815,7 +838,8 @@ class _Generator:
                 tp = self._topic(local.date(), district, info)
             village = r.choice(self.villages[district])
             category, topic, agency = tp.category, tp.name, tp.agency
-            description = r.choice(tp.templates).format(near=r.choice(_NEAR), when=r.choice(_WHEN))
+            description = (f"{r.choice(tp.openers)}, {r.choice(tp.details)}"
+                           .format(near=r.choice(_NEAR), when=r.choice(_WHEN)))
             vname = self.areas.by_code[village].name
             dname = self.areas.by_code[district].name
             location = f"{vname}, Kecamatan {dname}, {r.choice(_NEAR)}"
@@ -872,8 +896,10 @@ class _Generator:
             reporter_phone_masked=pp.masked, reporter_phone_enc=pp.enc, reporter_phone_hash=pp.hash,
             confidential=confidential, extra=None, extra_enc=None, call_id=call_id,
             created_at=at, updated_at=events[-1]["at"], sla_due=sla_due,
-            agency=agency, area_code=area, topic=topic,
+            agency=agency, area_code=area,
         ))
+        if topic is not None:
+            self.truth_topics[public_id] = topic
         self.writer.events.append(events)
 
     def _start_serial(self, period: str) -> int:

@@ -149,11 +149,10 @@ class TicketRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sla_due: Mapped[date] = mapped_column(Date)
-    #: agency responsible (Disdukcapil, DPUTR, PDAM...), where (Kemendagri village or district
-    #: code, e.g. 32.04.12.2001 or 32.04.12) and the complaint's topic, for analytics
+    #: agency responsible (Disdukcapil, DPUTR, PDAM...) and where (Kemendagri village or
+    #: district code, e.g. 32.04.12.2001 or 32.04.12), for analytics
     agency: Mapped[str | None] = mapped_column(String(64))
     area_code: Mapped[str | None] = mapped_column(String(16), index=True)
-    topic: Mapped[str | None] = mapped_column(String(64))
 
     history: Mapped[list["TicketEventRow"]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketEventRow.id"

@@ -1,5 +1,5 @@
 """analytics: the dialog state and outcome of each turn, the service a call was about, and the
-agency, area (Kemendagri code) and topic of each ticket
+agency and area (Kemendagri code) of each ticket
 
 Revision ID: 0003
 Revises: 0002
@@ -24,14 +24,12 @@ def upgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("agency", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("area_code", sa.String(length=16), nullable=True))
-        batch_op.add_column(sa.Column("topic", sa.String(length=64), nullable=True))
         batch_op.create_index(batch_op.f("ix_tickets_area_code"), ["area_code"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tickets_area_code"))
-        batch_op.drop_column("topic")
         batch_op.drop_column("area_code")
         batch_op.drop_column("agency")
     with op.batch_alter_table("calls", schema=None) as batch_op:
