@@ -186,6 +186,15 @@ class CalendarModel:
         X = _design(days, self.origin, self.calendar)[:, self.keep]
         return np.exp(np.clip(X @ self.params, -30, 30))
 
+    def unseen(self, days: list[date]) -> np.ndarray:
+        """Days on which a calendar feature is active that the history never showed (a first
+        Ramadan, a first PBB due date): the forecast has no estimate of its effect there."""
+        assert self.keep is not None and self.origin is not None
+        X = _design(days, self.origin, self.calendar)
+        dropped = ~self.keep.copy()
+        dropped[:8] = False          # intercept, weekdays, trend
+        return (X[:, dropped] != 0).any(axis=1)
+
     def dispersion(self, days: list[date]) -> np.ndarray:
         """Per-day negative-binomial dispersion: the residual one plus the variance of the
         fitted log mean (parameter uncertainty, larger far from the history)."""
