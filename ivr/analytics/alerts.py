@@ -185,14 +185,15 @@ def _baseline_alerts(kind: str, counts: np.ndarray, keys: list[str], labels: lis
 
 
 def _service_expected(hist: History, calendar: CalendarConfig, min_days: int = 28,
-                      refit_days: int = 7) -> tuple[np.ndarray, np.ndarray]:
+                      refit_days: int = 7, from_day: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Hourly expected calls per series from the forecast model refitted weekly on the days
     before each week (as the live system would have known them), and the per-day dispersion."""
     n_days = hist.days
     exp = np.full(hist.counts.shape, np.nan)
     disp = np.full(hist.counts.shape, np.nan)
     daily = hist.daily()
-    for w in range(min_days, n_days, refit_days):
+    first = max(min_days, from_day)
+    for w in range(first, n_days, refit_days):
         train = hist.head(w)
         lo_d = max(0, w - 364)
         tdays = train.dates[lo_d:]
@@ -225,7 +226,7 @@ def detect_history(hist: History, complaints: Complaints | None, src: Source, *,
     # -- services
     names = [n for n in hist.names if n not in ("total", "handoffs")]
     cols = [hist.names.index(n) for n in names]
-    exp_h, disp_h = _service_expected(hist, calendar)
+    exp_h, disp_h = _service_expected(hist, calendar, from_day=max(0, (lo - 96) // 24))
     for w in (24, 72):
         obs = _rolling(hist.counts[:, cols], w)
         exp = _rolling(exp_h[:, cols], w)
@@ -302,7 +303,8 @@ def detect(src: Source, *, now: datetime | None = None, lookback_days: int = 7, 
     now = now or datetime.now(src.tz)
     today = now.astimezone(src.tz).date()
     start = today - timedelta(days=history_days)
-    hist = load_history(src, start, today)
+    hist = load_history(src, start, today).trimmed()
+    start = hist.start
     complaints = load_complaints(src, today - timedelta(days=rules.baseline_days + lookback_days + 2), today)
     cut = src.hour_number(now) - src.hour_number(src.day_start(start))
     hist = History(hist.start, hist.names, hist.counts.copy())

@@ -623,6 +623,7 @@ class _Generator:
             clock[0] = at + timedelta(seconds=prompt_s + r.expovariate(1 / 4.0))
 
         end_reason = "completed"
+        end_state: list[str | None] = [None]
         handoff: dict[str, Any] | None = None
         ticket_kind: str | None = None
 
@@ -653,9 +654,14 @@ class _Generator:
             elif x < p_agent + 0.55:
                 turn(state, "accepted", intent="ktp" if service != "ktp" else "kk", conf=0.75, prompt_s=25)
                 turn(state, "accepted", intent="selesai", conf=0.9, prompt_s=25)
-            else:
+            elif x < p_agent + 0.62:
                 turn(state, "no_input", prompt_s=25)
                 end_reason = "caller_hangup"
+            else:
+                # heard the answer and hung up (no caller turn in the info state)
+                clock[0] += timedelta(seconds=25)
+                end_reason = "caller_hangup"
+                end_state[0] = state
         if handoff is not None:
             if handoff["outcome"] == "closed_hours":
                 # outside office hours: the script offers a call back
@@ -679,6 +685,7 @@ class _Generator:
             media_mode=DEMO_MEDIA_MODE, script_name=SCRIPT_NAME, script_version=version,
             end_reason=end_reason, handoff_outcome=handoff["outcome"] if handoff else None,
             purged_at=None, service=service or None,
+            end_state=end_state[0] or (turns[-1]["state"] if turns else "welcome"),
         ))
         self.writer.turns.extend(turns)
         if handoff is not None:

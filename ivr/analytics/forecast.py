@@ -72,6 +72,13 @@ class History:
     def head(self, days: int) -> "History":
         return History(self.start, self.names, self.counts[: days * 24])
 
+    def trimmed(self) -> "History":
+        """Without the leading days before the first call (a young hotline's history)."""
+        daily = self.counts.reshape(self.days, 24, -1).sum(axis=(1, 2))
+        nz = np.flatnonzero(daily)
+        first = int(nz[0]) if len(nz) else max(0, self.days - 1)
+        return History(self.start + timedelta(days=first), self.names, self.counts[first * 24:])
+
 
 def load_history(src: Source, start: date, end: date) -> History:
     """Calls per local hour and service (plus total and hand-offs requested) for the local
@@ -319,7 +326,7 @@ def forecast(src: Source, *, today: date | None = None, history_days: int = 364,
     """Fit on the complete local days before ``today`` (default: the local date now) and
     forecast ``horizon_days`` from ``today`` on. Synchronous: run it off the event loop."""
     today = today or datetime.now(src.tz).date()
-    hist = load_history(src, today - timedelta(days=history_days), today - timedelta(days=1))
+    hist = load_history(src, today - timedelta(days=history_days), today - timedelta(days=1)).trimmed()
     return forecast_history(hist, src, horizon_days, level=level, calendar=calendar)
 
 

@@ -82,6 +82,8 @@ class CallRow(Base):
     handoff_outcome: Mapped[str | None] = mapped_column(String(32))
     #: the service the call was finally about (the script's intent: ktp, pbb, pengaduan...)
     service: Mapped[str | None] = mapped_column(String(64))
+    #: the dialog state the call was in when it ended (where callers hang up)
+    end_state: Mapped[str | None] = mapped_column(String(128))
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     turns: Mapped[list["TurnRow"]] = relationship(
