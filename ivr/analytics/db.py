@@ -73,6 +73,8 @@ class Source:
     tz: ZoneInfo = ZoneInfo("Asia/Jakarta")
     holidays: frozenset[date] = frozenset()
     sla_working_days: int = 14
+    #: when agents answer (:class:`ivr.settings.OfficeHours`); None = whenever scheduled
+    office_hours: Any = None
 
     @property
     def offset_s(self) -> int:

@@ -341,8 +341,9 @@ def plan_demo(cfg: DemoConfig) -> DemoPlan:
     def free(a: date, b: date) -> bool:
         return all(b < x - timedelta(days=3) or a > y + timedelta(days=3) for x, y in busy)
 
-    def place(length: int, prefer: Callable[[date], bool], earliest: int = 28) -> date | None:
-        lo = cfg.start + timedelta(days=earliest)
+    def place(length: int, prefer: Callable[[date], bool]) -> date | None:
+        # after a baseline: four weeks, or half of a short history (two weeks at least)
+        lo = cfg.start + timedelta(days=min(28, max(14, cfg.days // 2)))
         hi = cfg.end - timedelta(days=length + 1)
         if hi < lo:
             return None

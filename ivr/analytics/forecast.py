@@ -73,11 +73,14 @@ class History:
         return History(self.start, self.names, self.counts[: days * 24])
 
     def trimmed(self) -> "History":
-        """Without the leading days before the first call (a young hotline's history)."""
+        """Without the days before the first call and after the last one (a young hotline's
+        history; a database whose calls stop before today, such as a demo)."""
         daily = self.counts.reshape(self.days, 24, -1).sum(axis=(1, 2))
         nz = np.flatnonzero(daily)
-        first = int(nz[0]) if len(nz) else max(0, self.days - 1)
-        return History(self.start + timedelta(days=first), self.names, self.counts[first * 24:])
+        if not len(nz):
+            return History(self.start, self.names, self.counts[-24:] if self.days else self.counts)
+        first, last = int(nz[0]), int(nz[-1])
+        return History(self.start + timedelta(days=first), self.names, self.counts[first * 24:(last + 1) * 24])
 
 
 def load_history(src: Source, start: date, end: date) -> History:
@@ -324,7 +327,8 @@ def forecast_history(hist: History, src: Source, horizon_days: int = 14, *, leve
 def forecast(src: Source, *, today: date | None = None, history_days: int = 364, horizon_days: int = 14,
              level: float = LEVEL, calendar: CalendarConfig = CalendarConfig()) -> Forecast:
     """Fit on the complete local days before ``today`` (default: the local date now) and
-    forecast ``horizon_days`` from ``today`` on. Synchronous: run it off the event loop."""
+    forecast ``horizon_days`` from ``today`` on (from the day after the last call when the
+    calls stop earlier, as in a demo database). Synchronous: run it off the event loop."""
     today = today or datetime.now(src.tz).date()
     hist = load_history(src, today - timedelta(days=history_days), today - timedelta(days=1)).trimmed()
     return forecast_history(hist, src, horizon_days, level=level, calendar=calendar)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 __all__ = ["erlang_c", "service_level", "agents_needed", "Schedule", "StaffingHour", "ScheduleError"]
 
@@ -124,3 +125,43 @@ class StaffingHour:
     def gap(self) -> int:
         """Agents missing (positive) or spare (negative)."""
         return self.needed - self.scheduled
+
+
+def measured_aht(src: Any, start: datetime, end: datetime, default_s: float = 240.0) -> float:
+    """Mean talk time of connected hand-offs between two instants (``default_s`` if none)."""
+    from sqlalchemy import func, select
+
+    from ivr.storage.models import HandoffRow
+
+    h = HandoffRow.__table__
+    with src.engine.connect() as conn:
+        v = conn.execute(select(func.avg(h.c.talk_s)).where(
+            h.c.requested_at >= start, h.c.requested_at < end, h.c.talk_s.is_not(None))).scalar()
+    return float(v) if v is not None else default_s
+
+
+def staffing_plan(src: Any, schedule: Schedule, *, days: int = 7, today: date | None = None,
+                  target: float = 0.8, target_s: float = 20.0, wrap_up_s: float = 30.0,
+                  aht_window_days: int = 28) -> tuple[list[StaffingHour], float]:
+    """Agents needed per local hour for the next ``days`` days (forecast hand-offs, measured
+    handling time plus wrap-up) against ``schedule``; returns the hours and the handling time.
+    Agents are needed while the office is open (``src.office_hours``; else where the schedule
+    has agents). Public holidays (``src.holidays``) have the agents the schedule gives Sundays."""
+    from datetime import timedelta
+
+    from ivr.analytics.forecast import forecast
+
+    today = today or datetime.now(src.tz).date()
+    fc = forecast(src, today=today, horizon_days=days, level=0.8)
+    aht = measured_aht(src, src.day_start(today - timedelta(days=aht_window_days)), src.day_start(today)) + wrap_up_s
+    out = []
+    for p in fc.series("handoffs", "hour").points:
+        local = p.start
+        wd = 6 if local.date() in src.holidays else local.weekday()
+        sched = schedule.agents(wd, local.hour)
+        hours = getattr(src, "office_hours", None)
+        open_now = hours.is_open(local) if hours is not None else sched > 0
+        need = agents_needed(p.mean, aht, target=target, target_s=target_s) if open_now else 0
+        out.append(StaffingHour(local, p.mean, aht, need, sched,
+                                service_level(sched, p.mean, aht, target_s) if sched else 0.0))
+    return out, aht
