@@ -152,9 +152,9 @@ class CalendarModel:
 
         self.origin = days[0]
         X = _design(days, self.origin, self.calendar)
-        # a feature needs a few days of each value to be estimated
+        # a feature needs two days to be estimated (the ridge penalty keeps a rare one bounded)
         nz = (X != 0).sum(axis=0)
-        keep = (nz >= 3) & ((X != X[0]).any(axis=0) | (np.arange(X.shape[1]) == 0))
+        keep = (nz >= 2) & ((X != X[0]).any(axis=0) | (np.arange(X.shape[1]) == 0))
         if len(days) < 56:
             keep[7] = False       # no trend from less than eight weeks
         self.keep = keep

@@ -3,7 +3,7 @@
 Descriptions (stored masked: no NIK or phone number reaches here) are lower-cased, cut into
 words, stripped of Indonesian stop words (PySastrawi's list plus words every complaint uses:
 "sejak", "dekat", "mohon"...) and stemmed with PySastrawi (each distinct word once); TF-IDF
-(scikit-learn, words and word pairs) feeds a non-negative matrix factorisation (NMF) whose
+(scikit-learn, single words: word pairs split one topic into its phrasings) feeds a non-negative matrix factorisation (NMF) whose
 components are the topics. A topic's label is its three heaviest stems written back as the
 word people used most for each (``banjir / rendam -> "banjir / terendam / rumah"``). Every
 complaint goes to its heaviest topic.
@@ -102,7 +102,7 @@ def fit_topics(descriptions: list[str], k: int | None = None, *, seed: int = 0,
     if n < 10:
         return TopicModel((), np.full(len(docs), -1), np.zeros(len(docs)))
     k = k or default_k(n)
-    vec = TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 2), min_df=3 if n >= 200 else 1, max_df=0.5,
+    vec = TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 1), min_df=3 if n >= 200 else 1, max_df=0.5,
                           sublinear_tf=True, dtype=np.float32)
     idx = np.flatnonzero(nonempty)
     fit_idx = idx if len(idx) <= max_docs_fit else idx[np.linspace(0, len(idx) - 1, max_docs_fit).astype(int)]
