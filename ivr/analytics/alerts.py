@@ -297,20 +297,25 @@ def _dedupe(alerts: list[Alert], rules: AlertRules) -> list[Alert]:
 
 
 def detect(src: Source, *, now: datetime | None = None, lookback_days: int = 7, history_days: int = 364,
-           rules: AlertRules = AlertRules(), calendar: CalendarConfig = CalendarConfig()) -> list[Alert]:
+           rules: AlertRules = AlertRules(), calendar: CalendarConfig = CalendarConfig(),
+           hist: History | None = None, complaints: Complaints | None = None, topics: Any = None) -> list[Alert]:
     """Alerts raised in the last ``lookback_days`` up to the last complete hour before ``now``.
-    Synchronous (a few seconds): run it off the event loop."""
+    ``hist``/``complaints``/``topics``: already loaded (a report shares them). Synchronous (a
+    few seconds): run it off the event loop."""
     now = now or datetime.now(src.tz)
     today = now.astimezone(src.tz).date()
-    start = today - timedelta(days=history_days)
-    hist = load_history(src, start, today).trimmed()
+    if hist is None:
+        hist = load_history(src, today - timedelta(days=history_days), today)
+    hist = hist.trimmed()
     start = hist.start
-    complaints = load_complaints(src, today - timedelta(days=rules.baseline_days + lookback_days + 2), today)
+    if complaints is None:
+        complaints = load_complaints(src, today - timedelta(days=rules.baseline_days + lookback_days + 2), today)
+        topics = None
     cut = src.hour_number(now) - src.hour_number(src.day_start(start))
     hist = History(hist.start, hist.names, hist.counts.copy())
-    hist.counts[cut:] = 0      # the current hour is incomplete; later hours do not exist yet
+    hist.counts[max(0, cut):] = 0      # the current hour is incomplete; later hours do not exist yet
     alerts = detect_history(hist, complaints, src, rules=rules, calendar=calendar,
-                            since=now - timedelta(days=lookback_days))
+                            since=now - timedelta(days=lookback_days), topics=topics)
     return [a for a in alerts if a.first_seen <= now]
 
 

@@ -286,17 +286,27 @@ def _topic_agency(category: str | None) -> str:
 
 
 def weekly_brief(src: Source, end: date, *, rules: tuple[Rule, ...] | None = None, days: int = 7,
-                 with_alerts: bool = True, with_forecast: bool = True) -> Brief:
-    """The brief of the ``days`` local days ending at ``end`` (inclusive). Synchronous."""
+                 with_alerts: bool = True, with_forecast: bool = True, hist: Any = None) -> Brief:
+    """The brief of the ``days`` local days ending at ``end`` (inclusive). ``hist``: the
+    hourly history up to ``end`` if already loaded. Synchronous."""
+    from ivr.analytics.alerts import AlertRules, load_complaints
+    from ivr.analytics.forecast import load_history
+    from ivr.analytics.topics import fit_topics
+
     start = end - timedelta(days=days - 1)
     rules = rules if rules is not None else load_rules()
+    if hist is None:
+        hist = load_history(src, end - timedelta(days=364), end)
+    # complaints and their topics once, for the patterns and the alerts
+    comp = load_complaints(src, end - timedelta(days=AlertRules().baseline_days + max(days, 7) + 2), end)
+    model = fit_topics(comp.description)
     ov = overview(src, start, end)
-    cp = complaint_patterns(src, start, end)
+    cp = complaint_patterns(src, start, end, topics=(comp, model))
     st = stuck_states(src, start, end)
     alerts: list[Alert] = []
     if with_alerts:
         now = src.day_start(end + timedelta(days=1)).astimezone(src.tz)
-        alerts = detect(src, now=now, lookback_days=days)
+        alerts = detect(src, now=now, lookback_days=days, hist=hist, complaints=comp, topics=model)
     fnext = None
     agents = None
     extras: dict[str, Any] = {}
@@ -304,7 +314,7 @@ def weekly_brief(src: Source, end: date, *, rules: tuple[Rule, ...] | None = Non
         from ivr.analytics.forecast import forecast
         from ivr.analytics.staffing import agents_needed
 
-        fc = forecast(src, today=end + timedelta(days=1), horizon_days=7)
+        fc = forecast(src, today=end + timedelta(days=1), horizon_days=7, hist=hist)
         fnext = fc.series("total")
         hand = fc.series("handoffs", "hour")
         aht = (ov.talk_mean_s or 240.0) + 30.0

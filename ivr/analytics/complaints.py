@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
@@ -87,9 +88,10 @@ def _local_date(src: Source, when: datetime) -> date:
 
 
 def complaint_patterns(src: Source, start: date, end: date, *, topic_weeks: int = 8,
-                       today: date | None = None) -> ComplaintPatterns:
+                       today: date | None = None, topics: tuple[Any, Any] | None = None) -> ComplaintPatterns:
     """Complaints filed on the local days ``start`` .. ``end``. Topics are fitted on the
-    ``topic_weeks`` weeks ending at ``end`` (so growth can be measured)."""
+    ``topic_weeks`` weeks ending at ``end`` (so growth can be measured), or given as
+    ``(Complaints, TopicModel)`` already fitted on (at least) those weeks."""
     t, e = TicketRow.__table__, TicketEventRow.__table__
     today = today or end + timedelta(days=1)
     a, b = src.day_start(start), src.day_start(end + timedelta(days=1))
@@ -141,7 +143,7 @@ def complaint_patterns(src: Source, start: date, end: date, *, topic_weeks: int 
             hashed += 1
     repeaters = [n for n in people.values() if n >= 2]
     any_hash = hashed > 0
-    topics = _topic_rows(src, end, topic_weeks)
+    topic_rows = _topic_rows(src, end, topic_weeks, topics)
     return ComplaintPatterns(
         start=start, end=end, total=len(rows),
         by_category=tuple(Group(k or "", category_label(k), n) for k, n in cats.most_common()),
@@ -152,35 +154,38 @@ def complaint_patterns(src: Source, start: date, end: date, *, topic_weeks: int 
         sla_by_category=tuple(Sla(k, category_label(k or None), *v) for k, v in sorted(sla_c.items())),
         repeat_complainants=len(repeaters) if any_hash else None,
         repeat_share=(sum(repeaters) / len(rows) if rows else 0.0) if any_hash else None,
-        topics=topics, sla_days=src.sla_working_days,
+        topics=topic_rows, sla_days=src.sla_working_days,
     )
 
 
-def _topic_rows(src: Source, end: date, weeks: int) -> tuple[TopicRow, ...]:
-    t = TicketRow.__table__
+def _topic_rows(src: Source, end: date, weeks: int, given: tuple[Any, Any] | None = None) -> tuple[TopicRow, ...]:
     start = end - timedelta(days=7 * weeks - 1)
-    a, b = src.day_start(start), src.day_start(end + timedelta(days=1))
-    with src.engine.connect() as conn:
-        rows = conn.execute(select(t.c.created_at, t.c.category, t.c.area_code, t.c.description)
-                            .where(t.c.kind == "complaint", t.c.created_at >= a, t.c.created_at < b)).all()
-    if not rows:
-        return ()
-    model = fit_topics([r.description or "" for r in rows])
+    if given is None:
+        from ivr.analytics.alerts import load_complaints
+
+        comp = load_complaints(src, start, end)
+        if not len(comp.hours):
+            return ()
+        model = fit_topics(comp.description)
+    else:
+        comp, model = given
     if not model.topics:
         return ()
     areas = load_areas()
-    week_of = np.asarray([min(weeks - 1, (_local_date(src, r.created_at) - start).days // 7) for r in rows])
+    day = comp.hours // 24 - src.day_number(start)
+    inside = (day >= 0) & (day < 7 * weeks)
+    week_of = np.where(inside, day // 7, -1)
     out = []
     for tp in model.topics:
-        sel = model.assignments == tp.id
+        sel = (model.assignments == tp.id) & inside
         weekly = tuple(int(((week_of == w) & sel).sum()) for w in range(weeks))
         prev = weekly[-5:-1]
         base = float(np.mean(prev)) if prev else 0.0
         growth = weekly[-1] / base if base > 0 else None
         emerging = weekly[-1] >= 5 and (growth is None or growth >= 1.5)
         idx = np.flatnonzero(sel)
-        cats = Counter(rows[i].category for i in idx)
-        dists = Counter(district_of(rows[i].area_code) for i in idx)
+        cats = Counter(comp.category[i] for i in idx)
+        dists = Counter(comp.district[i] for i in idx)
         out.append(TopicRow(tp.id, tp.label, int(sel.sum()), weekly[-1], weekly, growth, emerging,
                             cats.most_common(1)[0][0] if cats else None,
                             tuple(Group(k or "", areas.name(k), n, regional=True) for k, n in dists.most_common(3))))

@@ -325,12 +325,17 @@ def forecast_history(hist: History, src: Source, horizon_days: int = 14, *, leve
 
 
 def forecast(src: Source, *, today: date | None = None, history_days: int = 364, horizon_days: int = 14,
-             level: float = LEVEL, calendar: CalendarConfig = CalendarConfig()) -> Forecast:
+             level: float = LEVEL, calendar: CalendarConfig = CalendarConfig(),
+             hist: History | None = None) -> Forecast:
     """Fit on the complete local days before ``today`` (default: the local date now) and
     forecast ``horizon_days`` from ``today`` on (from the day after the last call when the
     calls stop earlier, as in a demo database). Synchronous: run it off the event loop."""
     today = today or datetime.now(src.tz).date()
-    hist = load_history(src, today - timedelta(days=history_days), today - timedelta(days=1)).trimmed()
+    if hist is None:
+        hist = load_history(src, today - timedelta(days=history_days), today - timedelta(days=1))
+    else:        # an already loaded history (a report shares one): the days before ``today``
+        hist = hist.head(max(1, (today - hist.start).days))
+    hist = hist.trimmed()
     return forecast_history(hist, src, horizon_days, level=level, calendar=calendar)
 
 

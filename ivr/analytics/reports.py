@@ -82,13 +82,14 @@ def build_report(src: Source, start: date, end: date, *, now: datetime | None = 
     """Figures of the local days ``start`` .. ``end`` (inclusive)."""
     if end < start:
         raise ValueError("the report ends before it starts")
-    from ivr.analytics.forecast import forecast, load_history, forecast_history
+    from ivr.analytics.forecast import forecast_history, load_history
 
     days = (end - start).days + 1
     kind = "harian" if days == 1 else "mingguan" if days == 7 else "periode"
-    brief = weekly_brief(src, end, days=days, rules=rules)
+    full = load_history(src, start - timedelta(days=364), end)        # loaded once for everything
+    brief = weekly_brief(src, end, days=days, rules=rules, hist=full)
     # forecast made before the period, against what happened
-    hist = load_history(src, start - timedelta(days=364), start - timedelta(days=1)).trimmed()
+    hist = full.head((start - full.start).days).trimmed()
     checks: tuple[ForecastCheck, ...] = ()
     if hist.days >= 28 and hist.counts.sum() > 0:
         fc = forecast_history(hist, src, min(days, 62), series=("total",)).series("total")

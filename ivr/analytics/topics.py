@@ -89,7 +89,7 @@ def default_k(n_docs: int) -> int:
 
 
 def fit_topics(descriptions: list[str], k: int | None = None, *, seed: int = 0,
-               max_docs_fit: int = 20000) -> TopicModel:
+               max_docs_fit: int = 6000) -> TopicModel:
     """Topics of a list of descriptions. The factorisation is fitted on at most
     ``max_docs_fit`` documents (an even sample) and applied to all."""
     from sklearn.decomposition import NMF
