@@ -9,7 +9,8 @@ small numbers never alarm:
   a calendar event the history never showed (a first Ramadan in a young history) have no
   expectation, so no service alert: the office knows its calendar.
 * ``region``: complaints of one category in one kecamatan in the last 24 hours against that
-  kecamatan and category's own rate over the previous eight weeks.
+  kecamatan and category's own rate over the previous eight weeks, scaled by the change of all
+  complaints across the regency (a kecamatan alarms when its share grows).
 * ``topic``: complaints of one topic (from :mod:`ivr.analytics.topics`) across the regency in
   the last 24 hours against its previous eight weeks.
 
@@ -51,6 +52,7 @@ class AlertRules:
     service_min_ratio: float = 1.4
     region_min_count: int = 6
     region_min_ratio: float = 3.0
+    region_p_max: float = 1e-5     # 186 kecamatan x category series: stricter
     topic_min_count: int = 10
     topic_min_ratio: float = 2.0
     baseline_days: int = 56
@@ -163,7 +165,10 @@ def _merge(kind: str, keys: list[str], labels: list[str], flags: np.ndarray, obs
 
 def _baseline_alerts(kind: str, counts: np.ndarray, keys: list[str], labels: list[str], extra: list[dict[str, Any]],
                      hour0: int, src: Source, rules: AlertRules, min_count: int, min_ratio: float,
-                     lo: int) -> list[Alert]:
+                     lo: int, relative: bool = False) -> list[Alert]:
+    """``relative``: scale each series' expectation by the regency-wide change of all series
+    (a kecamatan alarms when its share grows, not on the day after a long holiday when every
+    kecamatan is busier)."""
     w = 24
     obs = _rolling(counts, w)
     base_h = rules.baseline_days * 24
@@ -175,12 +180,18 @@ def _baseline_alerts(kind: str, counts: np.ndarray, keys: list[str], labels: lis
     span_days = (end - start) / 24.0
     base = cs[end] - cs[start]
     exp = (base + 0.5) / np.maximum(span_days, 1e-9)[:, None]     # per day, with a half-count prior
+    if relative:
+        tot_obs = np.nansum(obs, axis=1)
+        tot_exp = base.sum(axis=1) / np.maximum(span_days, 1e-9)
+        factor = np.clip(np.where(tot_exp > 0, tot_obs / np.maximum(tot_exp, 1e-9), 1.0), 0.5, 3.0)
+        exp = exp * factor[:, None]
     exp[span_days < rules.min_baseline_days] = np.nan
     with np.errstate(invalid="ignore"):
         valid = ~np.isnan(exp) & ~np.isnan(obs)
         p = np.ones_like(obs)
         p[valid] = _nb_sf(obs[valid], exp[valid], rules.complaint_dispersion)
-        flags = valid & (obs >= min_count) & (obs >= min_ratio * np.nan_to_num(exp)) & (p < rules.p_max)
+        flags = valid & (obs >= min_count) & (obs >= min_ratio * np.nan_to_num(exp)) \
+            & (p < (rules.region_p_max if kind == "region" else rules.p_max))
     return _merge(kind, keys, labels, flags, obs, exp, p, hour0, src, rules, w, extra, lo)
 
 
@@ -258,7 +269,7 @@ def detect_history(hist: History, complaints: Complaints | None, src: Source, *,
     labels = [f"{category_label(c)} di {areas.name(d)}" for d in dcodes for c in cats]
     extra = [{"district": d, "category": c} for d in dcodes for c in cats]
     alerts += _baseline_alerts("region", counts, keys, labels, extra, hour0, src, rules,
-                               rules.region_min_count, rules.region_min_ratio, lo)
+                               rules.region_min_count, rules.region_min_ratio, lo, relative=True)
     # -- topics
     if topics is None:
         from ivr.analytics.topics import fit_topics
