@@ -218,12 +218,12 @@ def candidate_findings(src: Source, start: date, end: date, ov: Overview, cp: Co
             "agency": agency_label(agency_of[key].most_common(1)[0][0] or None), "count": n,
             "baseline": round(base, 2), "ratio": round(ratio, 2)},
             f"/analytics/complaints?district={key[0]}&category={key[1]}&{period}"))
-    for s in cp.sla_by_agency:
-        if s.rate is not None:
-            out.append(Finding("sla_low", {"agency": s.label, "due": s.due, "met": s.met,
-                                           "overdue_open": s.overdue_open, "rate": round(s.rate, 4),
+    for sla in cp.sla_by_agency:
+        if sla.rate is not None:
+            out.append(Finding("sla_low", {"agency": sla.label, "due": sla.due, "met": sla.met,
+                                           "overdue_open": sla.overdue_open, "rate": round(sla.rate, 4),
                                            "sla_days": cp.sla_days},
-                               f"/analytics/complaints?agency={s.key}&{period}"))
+                               f"/analytics/complaints?agency={sla.key}&{period}"))
     # services: this week against the four weeks before
     c = CallRow.__table__
     day = local_day(c.c.started_at, src.offset_s).label("day")
@@ -251,12 +251,12 @@ def candidate_findings(src: Source, start: date, end: date, ov: Overview, cp: Co
                                             "rate": round(ov.abandon_rate, 4),
                                             "wait_median": ov.wait_median_s or 0.0},
                            f"/analytics/dashboard?{period}"))
-    for s in st.states:
-        trouble = s.no_input + s.no_match + s.invalid
-        out.append(Finding("stuck_state", {"state": s.state, "version": s.script_version, "turns": s.turns,
-                                           "trouble": trouble, "trouble_rate": round(s.trouble_rate, 4),
-                                           "hangups": s.hangups, "entries": s.entries},
-                           f"/admin/scripts?state={s.state}&version={s.script_version}"))
+    for row in st.states:
+        trouble = row.no_input + row.no_match + row.invalid
+        out.append(Finding("stuck_state", {"state": row.state, "version": row.script_version, "turns": row.turns,
+                                           "trouble": trouble, "trouble_rate": round(row.trouble_rate, 4),
+                                           "hangups": row.hangups, "entries": row.entries},
+                           f"/admin/scripts?state={row.state}&version={row.script_version}"))
     for tp in cp.topics:
         prev_w = tp.weekly[-5:-1]
         base = sum(prev_w) / len(prev_w) if prev_w else 0.0
