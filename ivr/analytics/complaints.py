@@ -95,12 +95,20 @@ def complaint_patterns(src: Source, start: date, end: date, *, topic_weeks: int 
     t, e = TicketRow.__table__, TicketEventRow.__table__
     today = today or end + timedelta(days=1)
     a, b = src.day_start(start), src.day_start(end + timedelta(days=1))
-    first_resp = (select(e.c.ticket_id, func.min(e.c.at).label("at"))
-                  .where(e.c.to_status.in_(RESPONDED)).group_by(e.c.ticket_id).subquery())
+    in_period = (t.c.kind == "complaint", t.c.created_at >= a, t.c.created_at < b)
+    due_in_period = (t.c.kind == "complaint", t.c.sla_due >= start, t.c.sla_due <= end)
+
+    def first_response(*where: Any) -> Any:
+        # first answer of the selected tickets only (not of every ticket ever filed)
+        return (select(e.c.ticket_id, func.min(e.c.at).label("at"))
+                .where(e.c.to_status.in_(RESPONDED), e.c.ticket_id.in_(select(t.c.id).where(*where)))
+                .group_by(e.c.ticket_id).subquery())
+
+    first_resp = first_response(*in_period)
     q = (select(t.c.id, t.c.created_at, t.c.category, t.c.agency, t.c.area_code, t.c.sla_due,
                 t.c.reporter_nik_hash, t.c.reporter_phone_hash, first_resp.c.at)
          .outerjoin(first_resp, first_resp.c.ticket_id == t.c.id)
-         .where(t.c.kind == "complaint", t.c.created_at >= a, t.c.created_at < b))
+         .where(*in_period))
     with src.engine.connect() as conn:
         rows = conn.execute(q).all()
     areas = load_areas()
@@ -115,9 +123,10 @@ def complaint_patterns(src: Source, start: date, end: date, *, topic_weeks: int 
 
     # SLA: the complaints whose deadline fell in the period (responded by it or not), and
     # those still waiting for a first response
-    due_q = (select(t.c.category, t.c.agency, t.c.sla_due, first_resp.c.at)
-             .outerjoin(first_resp, first_resp.c.ticket_id == t.c.id)
-             .where(t.c.kind == "complaint", t.c.sla_due >= start, t.c.sla_due <= end))
+    due_resp = first_response(*due_in_period)
+    due_q = (select(t.c.category, t.c.agency, t.c.sla_due, due_resp.c.at)
+             .outerjoin(due_resp, due_resp.c.ticket_id == t.c.id)
+             .where(*due_in_period))
     with src.engine.connect() as conn:
         due_rows = conn.execute(due_q).all()
     sla_a: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])

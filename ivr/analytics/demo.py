@@ -947,9 +947,23 @@ def generate_demo(engine: Engine, pii: Pii, config: DemoConfig,
         raise ValueError("calls per day must be positive")
     plan = plan_demo(config)
     result = _Generator(engine, pii, plan, progress).run()
+    analyze(engine)
     log.info("demo history written", extra={"calls": result.calls, "turns": result.turns,
                                             "tickets": result.tickets, "seconds": round(result.seconds, 1)})
     return result
+
+
+def analyze(engine: Engine) -> None:
+    """Refresh the planner's statistics after a bulk load (PostgreSQL's autovacuum may take a
+    while; a planner that believes the tables empty picks nested loops over millions of rows)."""
+    from sqlalchemy import text
+
+    names = ("calls", "turns", "handoffs", "tickets", "ticket_events")
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ANALYZE " + ", ".join(names)))
+        else:
+            conn.execute(text("ANALYZE"))
 
 
 def count_demo(engine: Engine) -> int:
