@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_GROUPS = ("dialog_cmds", "asr_cmds", "tts_cmds", "store_cmds", "call_cmds")
+_GROUPS = ("dialog_cmds", "asr_cmds", "tts_cmds", "store_cmds", "call_cmds", "analytics_cmds")
 
 
 def _register_all() -> None:
