@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from pcm import PcmError
+
 EXPECTATION_KINDS = ("intent", "yesno", "digits", "free")
 
 
@@ -28,7 +30,7 @@ class ModelCorruptError(AsrError):
     """The speech model files exist but are damaged or incomplete."""
 
 
-class AudioFormatError(AsrError, ValueError):
+class AudioFormatError(AsrError, PcmError):
     """Audio that cannot be used (wrong sample rate, odd byte count, unreadable file)."""
 
 

@@ -94,9 +94,9 @@ async def bench_whisper(args, spec, script, data):
     t = time.perf_counter()
     from asr.whisper_backend import WhisperOptions
 
-    rec = WhisperRecognizer(options=WhisperOptions(scorer_precision=args.scorer))
+    rec = WhisperRecognizer(options=WhisperOptions(scorer_precision=args.scorer, scoring=args.scoring))
     load_s = time.perf_counter() - t
-    expect = Expectation(script.expectations("main_menu"), kind="intent")
+    expect = Expectation(script.expectations(script.entry_menu), kind="intent")
     labels = list(expect.labels)
     t = time.perf_counter()
     rec.warm_up(expect)
@@ -129,7 +129,7 @@ async def bench_whisper(args, spec, script, data):
         good = tr.best_label == label
         ok += good
         conf_ok.append((tr.confidence, good))
-        fu = fuse(tr, "intent", labels, script.matcher)
+        fu = fuse(tr, "intent", labels, script.matcher, navigation=script.navigation(script.entry_menu))
         fused_ok += fu.intent == label
         fused_conf_ok.append((fu.confidence, fu.intent == label))
         # baseline: free transcription (beam 5, no prompt) + the dialog's own text matcher
@@ -260,6 +260,7 @@ async def main() -> None:
     ap.add_argument("--paced-only", action="store_true", help="only the live-paced latency figure")
     ap.add_argument("--no-yesno", dest="yesno", action="store_false", help="skip the yes/no answers")
     ap.add_argument("--scorer", default="int8", choices=["int8", "float32"], help="phrase scorer precision")
+    ap.add_argument("--scoring", default="auto", choices=["auto", "full", "fast"], help="phrase scoring stages")
     args = ap.parse_args()
     from dialogs import default_script_path, load_script
 

@@ -69,7 +69,7 @@ def engine_routing(script, rows: list[tuple[str, str]]) -> dict:
             got, how = e.snapshot()["pending"], "confirm"
         elif e.last_intent is not None:
             got, how = e.last_intent, "direct"
-        elif e.state and e.state.startswith("menu_"):
+        elif e.state in script.menu_states - {script.entry_menu}:
             got, how = e.state, "submenu"
         else:
             got, how = None, "none"

@@ -7,11 +7,14 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from dialogs.actions import CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
-from dialogs.engine import DialogEngine, TurnResult
+from collections.abc import Collection
+
+from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
+from dialogs.engine import DialogEngine, Snapshot, TurnResult
 from dialogs.errors import ScriptError, ScriptIssue
 from dialogs.events import (
     CallStarted,
+    Event,
     Hangup,
     Heard,
     NoInput,
@@ -23,7 +26,8 @@ from dialogs.events import (
 )
 from dialogs.loader import load_script
 from dialogs.matcher import IntentMatcher, Match
-from dialogs.model import Script
+from dialogs.model import Flow, HangupTicket, Script
+from dialogs.slots import parse_slot
 
 
 def default_script_path() -> Path:
@@ -36,15 +40,16 @@ def _cached_script(path: str) -> Script:
     return load_script(path)
 
 
-def match_intent(text: str, candidates=None, script: Script | None = None) -> Match:
+def match_intent(text: str, candidates: Collection[str] | None = None, script: Script | None = None) -> Match:
     """Match `text` against the intents of `script` (default script if None)."""
     sc = script or _cached_script(str(default_script_path()))
     return sc.matcher.match(text, candidates)
 
 
 __all__ = [
-    "CallStarted", "CreateTicket", "DialogEngine", "EndCall", "Hangup", "Heard", "IntentMatcher",
-    "Listen", "LookupTicket", "Match", "NoInput", "PlaybackDone", "Pressed", "Say", "Script",
-    "ScriptError", "ScriptIssue", "TicketCreated", "TicketStatus", "Transfer", "TransferFailed", "TurnResult",
-    "default_script_path", "load_script", "match_intent",
+    "Action", "CallStarted", "CreateTicket", "DialogEngine", "EndCall", "Event", "Flow", "Hangup",
+    "HangupTicket", "Heard", "IntentMatcher", "Listen", "LookupTicket", "Match", "NoInput",
+    "PlaybackDone", "Pressed", "Say", "Script", "ScriptError", "ScriptIssue", "Snapshot",
+    "TicketCreated", "TicketStatus", "Transfer", "TransferFailed", "TurnResult",
+    "default_script_path", "load_script", "match_intent", "parse_slot",
 ]

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Literal, TypedDict
+
+ExpectKind = Literal["intent", "yesno", "digits", "free"]
+
+# Listen kind -> what a recognizer is asked to expect (asr.Expectation.kind): the one mapping.
+# A plate ("B 1234 XYZ") mixes letters and digits: a "digits" expectation lets a recognizer
+# narrow to number words (Vosk's grammar, Whisper's digit vocabulary) and lose the letters, so
+# plates are transcribed freely and parsed by the engine (dialogs.slots.parse_slot).
+EXPECT_KINDS: Mapping[str, ExpectKind] = MappingProxyType({
+    "intent": "intent", "choice": "intent", "yesno": "yesno",
+    "digits": "digits", "nik": "digits", "phone": "digits", "date": "digits", "ticket": "digits",
+    "plate": "free", "free": "free",
+})
 
 
 @dataclass(frozen=True)
@@ -27,6 +41,8 @@ class Listen:
     "plate" | "free". expect: label -> example phrases (intent ids, "yes"/"no", choice
     options, and the global intents) for constrained scoring. dtmf: key -> label it means.
     max_digits: keys to collect before answering (1 for menus; '#' ends early).
+    navigation: the labels of `expect` that lead into a sub-menu (`Script.navigation`), which
+    a recognizer should not let outweigh the services offered beside them.
     """
 
     state: str
@@ -37,6 +53,23 @@ class Listen:
     max_digits: int | None = None
     timeout_s: float = 7.0
     barge_in: bool = True
+    navigation: frozenset[str] = frozenset()
+
+    @property
+    def expect_kind(self) -> ExpectKind:
+        """What the recognizer should expect: "intent" | "yesno" | "digits" | "free"."""
+        return EXPECT_KINDS.get(self.kind, "intent")
+
+
+class TransferContext(TypedDict, total=False):
+    """What the agent is told about the call (all keys optional)."""
+
+    state: str | None
+    reason: str
+    intent: str | None
+    confidence: float | None
+    variables: dict[str, str]
+    path: list[str]
 
 
 @dataclass(frozen=True)
@@ -46,15 +79,19 @@ class Transfer:
 
     queue: str
     reason: str
-    context: dict[str, Any] = field(default_factory=dict)
+    context: TransferContext = field(default_factory=lambda: TransferContext())
 
 
 @dataclass(frozen=True)
 class CreateTicket:
-    """Store a ticket (kind "complaint", "callback", ...). Answer: TicketCreated(ticket_id)."""
+    """Store a ticket (kind "complaint", "callback", ...). Answer: TicketCreated(ticket_id).
+
+    fields: the script's rendered fields (text); a ticket filed because the caller hung up
+    inside a flow (`flows.<id>.on_hangup`) also has ``incomplete: True`` and ``stopped_at``
+    (the state the caller was in)."""
 
     kind: str
-    fields: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, str | bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,7 +111,9 @@ class EndCall:
 Action = Say | Listen | Transfer | CreateTicket | LookupTicket | EndCall
 
 
-def action_to_dict(action: Action) -> dict[str, Any]:
+def action_to_dict(action: Action) -> dict[str, object]:
     d = asdict(action)
     d["type"] = type(action).__name__
+    if isinstance(action, Listen):
+        d["navigation"] = sorted(action.navigation)   # JSON has no sets
     return d

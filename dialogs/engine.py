@@ -11,12 +11,14 @@ import copy
 import datetime as dt
 import logging
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict, cast
 
-from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
+from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer, TransferContext
 from dialogs.events import (
     CallStarted,
+    Event,
     Hangup,
     Heard,
     NoInput,
@@ -26,11 +28,11 @@ from dialogs.events import (
     TicketStatus,
     TransferFailed,
 )
-from dialogs.lang.dates import parse_date
-from dialogs.lang.ids import extract_nik, normalize_phone, parse_plate, validate_nik
+from dialogs.lang.ids import normalize_phone, validate_nik
 from dialogs.lang.normalize import normalize
 from dialogs.lang.numbers import words_to_digits
 from dialogs.model import Prompt, Script, State
+from dialogs.slots import parse_slot
 from dialogs.templates import render
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,34 @@ def yes_or_no(text: str) -> str | None:
     return None
 
 
+class Snapshot(TypedDict):
+    """The whole dialog state of a call, JSON-safe (`DialogEngine.snapshot`)."""
+
+    v: int
+    script: str
+    state: str | None
+    phase: str          # idle | listening | confirming | waiting_ticket | waiting_lookup | transferring | ended
+    vars: dict[str, str]
+    misses: int
+    confirm_misses: int
+    pending: str | None
+    after: str | list[str] | None   # waiting_ticket: next state; waiting_lookup: [found, not_found]
+    on_failed: str | None
+    last_intent: str | None
+    last_confidence: float | None
+    path: list[str]
+    filed: bool         # a ticket was asked for since the caller entered the current flow
+
+
+class _Turn(TypedDict):
+    state: str
+    input: str
+    outcome: str
+    intent: str | None
+    confidence: float | None
+    candidate: str | None
+
+
 @dataclass(frozen=True)
 class TurnResult:
     """How the engine took one input of the caller, for tools and logs (`ivr chat`).
@@ -90,7 +120,7 @@ class DialogEngine:
         error is logged and the caller is handed to an agent."""
         self.script = script
         self.strict = strict
-        self._s: dict[str, Any] = {
+        self._s: Snapshot = {
             "v": SNAPSHOT_VERSION,
             "script": script.name,
             "state": None,
@@ -104,8 +134,9 @@ class DialogEngine:
             "last_intent": None,
             "last_confidence": None,
             "path": [],
+            "filed": False,
         }
-        self._turn: dict[str, Any] | None = None
+        self._turn: _Turn | None = None
 
     # ----------------------------------------------------------------- public
     @property
@@ -142,10 +173,13 @@ class DialogEngine:
     def start(self, event: CallStarted | None = None) -> list[Action]:
         return self.handle(event or CallStarted())
 
-    def handle(self, event: object) -> list[Action]:
+    def handle(self, event: Event) -> list[Action]:
+        """The actions answering `event`, in order (empty when it asks for nothing)."""
         self._turn = None
-        if self._s["phase"] in ("listening", "confirming") and isinstance(event, (Heard, Pressed, NoInput)):
-            self._turn = {"state": self._s["state"], "outcome": "no_match", "intent": None, "candidate": None,
+        state = self._s["state"]
+        if self._s["phase"] in ("listening", "confirming") and state is not None \
+                and isinstance(event, (Heard, Pressed, NoInput)):
+            self._turn = {"state": state, "outcome": "no_match", "intent": None, "candidate": None,
                           "input": "speech" if isinstance(event, Heard) else "keys" if isinstance(event, Pressed)
                           else "none",
                           "confidence": _clamp(event.confidence) if isinstance(event, Heard) else None}
@@ -157,29 +191,30 @@ class DialogEngine:
             log.exception("dialog engine error in state %s", self._s.get("state"))
             return self._fail_safe()
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> Snapshot:
         return copy.deepcopy(self._s)
 
     @classmethod
-    def restore(cls, script: Script, snapshot: dict[str, Any], *, strict: bool = False) -> DialogEngine:
-        if not isinstance(snapshot, dict) or snapshot.get("v") != SNAPSHOT_VERSION:
+    def restore(cls, script: Script, snapshot: Mapping[str, object], *, strict: bool = False) -> DialogEngine:
+        """An engine in the state `snapshot` describes (a `snapshot()` read back from JSON;
+        keys it lacks keep their initial values)."""
+        if not isinstance(snapshot, Mapping) or snapshot.get("v") != SNAPSHOT_VERSION:
             raise ValueError("not a dialog snapshot of this version")
         state = snapshot.get("state")
         if state is not None and state not in script.states:
             raise ValueError(f"snapshot state {state!r} is not in script {script.name!r}")
         engine = cls(script, strict=strict)
-        for key in engine._s:
-            if key in snapshot:
-                engine._s[key] = copy.deepcopy(snapshot[key])
+        merged = {k: copy.deepcopy(snapshot[k]) if k in snapshot else v for k, v in engine._s.items()}
+        engine._s = cast(Snapshot, merged)
         return engine
 
     # --------------------------------------------------------------- dispatch
-    def _handle(self, event: object) -> list[Action]:
+    def _handle(self, event: Event) -> list[Action]:
         phase = self._s["phase"]
-        if phase == "ended":
-            return []
         if isinstance(event, Hangup):
             self._s["phase"] = "ended"
+            return self._hangup_ticket()
+        if phase == "ended":
             return []
         if isinstance(event, CallStarted):
             if phase != "idle":
@@ -195,14 +230,18 @@ class DialogEngine:
             if phase != "waiting_ticket":
                 return []
             self._s["vars"]["ticket_id"] = str(event.ticket_id)
-            return self._enter(self._s["after"])
+            after = self._s["after"]
+            assert isinstance(after, str)
+            return self._enter(after)
         if isinstance(event, TicketStatus):
             if phase != "waiting_lookup":
                 return []
             self._s["vars"]["ticket_id"] = str(event.ticket_id or "")
             self._s["vars"]["ticket_status"] = str(event.status) if event.status is not None else ""
             self._s["vars"]["ticket_updated"] = str(event.updated) if event.updated else ""
-            found, not_found = self._s["after"]
+            after = self._s["after"]
+            assert isinstance(after, list)
+            found, not_found = after
             return self._enter(found if event.status is not None else not_found)
         if phase == "listening":
             if isinstance(event, Heard):
@@ -245,9 +284,12 @@ class DialogEngine:
     def _enter(self, sid: str) -> list[Action]:
         out: list[Action] = []
         states = self.script.states
+        s = self._s
         for _ in range(_MAX_HOPS):
             st = states[sid]
-            s = self._s
+            flow = self.script.flow_of(sid)
+            if flow is not None and flow is not self.script.flow_of(s["state"]):
+                s["filed"] = False   # the caller enters a flow: nothing filed in it yet
             s["state"] = sid
             s["misses"] = 0
             s["confirm_misses"] = 0
@@ -269,25 +311,26 @@ class DialogEngine:
                 continue
             if st.transfer is not None:
                 t = st.transfer
-                out.extend(self._transfer(t.get("queue") or st.queue or self.script.settings.queue,
-                                          t.get("reason", "script"), t.get("on_failed")))
+                out.extend(self._transfer(t.queue or st.queue or self.script.settings.queue,
+                                          t.reason, t.on_failed))
                 return out
             if st.create_ticket is not None:
                 ct = st.create_ticket
-                fields = {k: self._render_plain(v) for k, v in (ct.get("fields") or {}).items()}
-                out.append(CreateTicket(kind=ct["kind"], fields=fields))
+                fields: dict[str, str | bool] = {k: self._render_plain(v) for k, v in ct.fields.items()}
+                out.append(CreateTicket(kind=ct.kind, fields=fields))
+                s["filed"] = True
                 s["phase"] = "waiting_ticket"
-                s["after"] = ct["next"]
+                s["after"] = ct.next
                 return out
             if st.lookup_ticket is not None:
                 lt = st.lookup_ticket
-                ticket = self._render_plain(lt["ticket"])
+                ticket = self._render_plain(lt.ticket)
                 if not ticket:
-                    sid = lt["not_found"]
+                    sid = lt.not_found
                     continue
                 out.append(LookupTicket(ticket_id=ticket))
                 s["phase"] = "waiting_lookup"
-                s["after"] = [lt["found"], lt["not_found"]]
+                s["after"] = [lt.found, lt.not_found]
                 return out
             out.append(EndCall(reason=st.end or "end"))
             s["phase"] = "ended"
@@ -297,16 +340,34 @@ class DialogEngine:
         return out
 
     def _branch(self, st: State) -> str:
-        br = st.branch or {}
-        value = str(self._s["vars"].get(br["variable"], "") or "")
-        if not value and br.get("empty"):
-            return br["empty"]
-        return (br.get("cases") or {}).get(value, br["default"])
+        br = st.branch
+        assert br is not None
+        value = str(self._s["vars"].get(br.variable, "") or "")
+        if not value and br.empty:
+            return br.empty
+        return br.cases.get(value, br.default)
+
+    def _hangup_ticket(self) -> list[Action]:
+        """The caller hung up: what the flow they were in files for them (`on_hangup`), when
+        they had given what it asks for and nothing was filed since they entered it."""
+        s = self._s
+        flow = self.script.flow_of(s["state"])
+        todo = flow.on_hangup if flow is not None else None
+        if todo is None or s["filed"] or s["state"] is None:
+            return []
+        vars_ = s["vars"]
+        if not any(vars_.get(k) for k in todo.when_any):
+            return []
+        fields: dict[str, str | bool] = {k: vars_[k] for k in todo.variables if vars_.get(k)}
+        fields["incomplete"] = True
+        fields["stopped_at"] = s["state"]
+        s["filed"] = True
+        return [CreateTicket(kind=todo.kind, fields=fields)]
 
     def _render_plain(self, text: str) -> str:
         return render(text, self._s["vars"], {})
 
-    def _say(self, prompts: tuple[Prompt, ...] | list[Prompt], st: State | None) -> list[Say]:
+    def _say(self, prompts: Sequence[Prompt], st: State | None) -> list[Say]:
         barge = st.listen.barge_in if st is not None and st.listen is not None else self.script.settings.barge_in
         out = []
         for p in prompts:
@@ -327,13 +388,21 @@ class DialogEngine:
     def _listen(self, st: State) -> Listen:
         return self.script.listen_action(st.id)
 
+    def _pending(self) -> str:
+        """The answer being confirmed (phase "confirming")."""
+        pending = self._s["pending"]
+        assert pending is not None
+        return pending
+
     def _current(self) -> State:
-        return self.script.states[self._s["state"]]
+        state = self._s["state"]
+        assert state is not None
+        return self.script.states[state]
 
     # --------------------------------------------------------------- hand-off
     def _transfer(self, queue: str, reason: str, on_failed: str | None) -> list[Action]:
         s = self._s
-        context = {
+        context: TransferContext = {
             "state": s["state"],
             "reason": reason,
             "intent": s["last_intent"],
@@ -367,7 +436,7 @@ class DialogEngine:
         return [Say(text="Mohon maaf, terjadi gangguan. Saya sambungkan ke petugas kami.",
                     prompt_id="builtin.error", barge_in=False),
                 Transfer(queue=self.script.settings.queue, reason="engine_error",
-                         context={"state": self._s.get("state")})]
+                         context={"state": self._s["state"]})]
 
     # ------------------------------------------------------------ the ladder
     def _note(self, outcome: str, intent: str | None = None, conf: float | None = None,
@@ -455,13 +524,8 @@ class DialogEngine:
                 ok = ev.intent in cands or ev.intent in ls.options
                 intent, conf = (ev.intent if ok else None), asr_conf
             else:
-                m = self.script.matcher.match(text, cands)
-                intent, conf = m.intent, min(m.confidence, asr_conf)
-                local = self.script.choice_matchers.get(st.id)
-                if local is not None and conf < 0.9:   # the menu's own answers ("menu utama", "pajak")
-                    lm = local.match(text)
-                    if lm.intent is not None and lm.confidence > conf:
-                        intent, conf = lm.intent, min(lm.confidence, asr_conf)
+                m = self.script.match_answer(st.id, text, asr_conf)
+                intent, conf = m.intent, m.confidence
             if intent is None:
                 return self._miss("no_match")
             return self._decide(intent, conf)
@@ -476,6 +540,7 @@ class DialogEngine:
             return self._try_global(text, ev, asr_conf) or self._miss("no_match")
         if kind == "choice":
             matcher = self.script.choice_matchers.get(st.id)
+            option: str | None
             if ev.intent is not None and ev.intent in ls.options:
                 option, conf = ev.intent, asr_conf
             elif matcher is not None and text:
@@ -489,9 +554,9 @@ class DialogEngine:
         # slot kinds
         value = None
         if ev.slots and ls.slot and ev.slots.get(ls.slot):
-            value = self._parse_slot(kind, str(ev.slots[ls.slot]), ls)
+            value = parse_slot(kind, str(ev.slots[ls.slot]), ls, self._today())
         if value is None and text:
-            value = self._parse_slot(kind, text, ls)
+            value = parse_slot(kind, text, ls, self._today())
         # free text is kept whatever the recognizer's confidence: it is the caller's own words,
         # the recording is kept beside it and a readback lets the caller correct it; gating it
         # dropped descriptions for resembling none of the global commands scored beside them
@@ -539,12 +604,13 @@ class DialogEngine:
         if ev.intent is not None or not text:
             return None
         m = self.script.matcher.match(text)
-        g = self.script.globals.get(m.intent) if m.intent else None
-        if g is None or g.confirm:
+        name = m.intent
+        g = self.script.globals.get(name) if name is not None else None
+        if name is None or g is None or g.confirm:
             return None
         conf = min(m.confidence, asr_conf)
         if conf >= self.script.settings.accept:
-            return self._run_global(m.intent, conf)
+            return self._run_global(name, conf)
         return None
 
     def _decide(self, outcome: str, conf: float) -> list[Action]:
@@ -568,7 +634,7 @@ class DialogEngine:
         pending = self._s["pending"]
         ls = st.listen
         label = None
-        if ls is not None and pending in ls.labels:
+        if ls is not None and pending is not None and pending in ls.labels:
             label = ls.labels[pending]
         p = self.script.settings.prompts["confirm_intent"][0]
         vars_ = self._vars_for_render()
@@ -636,36 +702,6 @@ class DialogEngine:
         assert target is not None
         return self._enter(target)
 
-    def _parse_slot(self, kind: str, text: str, ls) -> str | None:
-        today = self._today()
-        if kind == "free":
-            t = text.strip()
-            return t or None
-        if kind == "nik":
-            return extract_nik(text, today)
-        if kind == "phone":
-            return normalize_phone(text)
-        if kind == "plate":
-            return parse_plate(text)
-        if kind == "date":
-            digits = re.sub(r"\D", "", text)
-            if re.fullmatch(r"\d{8}", text.strip().rstrip("#")):
-                try:
-                    d = dt.date(int(digits[4:]), int(digits[2:4]), int(digits[:2]))
-                except ValueError:
-                    return None
-            else:
-                d = parse_date(text, today)
-            if d is None or (today is not None and d > today + dt.timedelta(days=366)):
-                return None
-            return d.isoformat()
-        digits = words_to_digits(text) if re.search(r"[a-zA-Z]", text) else re.sub(r"\D", "", text)
-        mn = ls.min_length or (4 if kind == "ticket" else 1)
-        mx = ls.max_length or (12 if kind == "ticket" else 32)
-        if mn <= len(digits) <= mx:
-            return digits
-        return None
-
     # -------------------------------------------------------------------- keys
     def _pressed(self, ev: Pressed) -> list[Action]:
         st = self._current()
@@ -695,7 +731,7 @@ class DialogEngine:
                 if kind == "nik":
                     value = body if validate_nik(body, self._today()).valid else None
                 else:
-                    value = self._parse_slot(kind, body, ls)
+                    value = parse_slot(kind, body, ls, self._today())
             if value is not None:
                 return self._fill(value)
             if body in self.script.global_dtmf:
@@ -727,7 +763,7 @@ class DialogEngine:
                 return self._choose(m.intent, conf)
         answer = ev.intent if ev.intent in ("yes", "no") else (yes_or_no(text) if text else None)
         if answer == "yes":
-            return self._choose(self._s["pending"], self._s["last_confidence"])
+            return self._choose(self._pending(), self._s["last_confidence"])
         if answer == "no":
             return self._confirm_denied()
         if not text:
@@ -741,7 +777,7 @@ class DialogEngine:
         key = "".join(ch for ch in str(ev.digits) if ch in "0123456789*#")[:1]
         if key in self.script.yesno_dtmf:
             if self.script.yesno_dtmf[key] == "yes":
-                return self._choose(self._s["pending"], 1.0)
+                return self._choose(self._pending(), 1.0)
             return self._confirm_denied()
         if key in self.script.global_dtmf:
             return self._run_global(self.script.global_dtmf[key], 1.0)

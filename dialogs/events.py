@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Heard:
     text: str
     confidence: float = 1.0
     intent: str | None = None
-    slots: dict[str, Any] | None = None
+    slots: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,106 +1,57 @@
 """Load a YAML dialog script: parse, validate against the schema, check the graph.
 
 Every problem is collected and reported at once (`ScriptError.issues`), each with its path
-(`states.info_ktp.listen.intents[2]`) and the line it is on.
+(`states.info_ktp.listen.intents[2]`) and the line it is on. What a script may leave out is
+filled in from the defaults in `dialogs.model` (the one place they are set); a script that
+leaves out a declaration the runtime relies on loads with `Script.warnings`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import ValidationError, best_match
 
 from dialogs.errors import ScriptError, ScriptIssue
 from dialogs.model import (
     BUILTIN_VARIABLES,
     DEFAULT_NO,
+    DEFAULT_PROMPTS,
     DEFAULT_YES,
+    DEFAULT_YESNO_DTMF,
+    DEFAULTS,
+    BranchSpec,
+    Flow,
     GlobalIntent,
+    HangupTicket,
     Intent,
     ListenSpec,
+    LookupSpec,
     Prompt,
     Script,
     Settings,
     State,
+    TicketSpec,
+    TransferSpec,
 )
 from dialogs.schema import SCHEMA, SLOT_KINDS
 from dialogs.templates import template_problems, variables_in
+from dialogs.yaml_source import MAX_BYTES, LineMap, PathT, fmt_path, parse_yaml
 
-PathT = tuple[str | int, ...]
+__all__ = ["fmt_path", "load_script"]
 
+log = logging.getLogger(__name__)
 
-class _ScriptLoader(yaml.SafeLoader):
-    """YAML 1.2-style booleans: only true/false. `on`, `yes`, `no` stay strings, as
-    admins mean them in scripts ("on:" transitions, "yes"/"no" answers)."""
+# Raw YAML data (mappings, lists, strings, numbers) is only known to be well-formed once the
+# schema has checked it; the checks below read it as such.
+Raw = Any
 
-
-_ScriptLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_ScriptLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
 _VALIDATOR = Draft202012Validator(SCHEMA)
-
-DEFAULT_PROMPTS = {
-    "no_input": ["Maaf, saya tidak mendengar suara Anda.", "Maaf, suara Anda belum terdengar."],
-    "no_match": ["Maaf, saya belum mengerti.", "Maaf, saya masih belum menangkap maksud Anda."],
-    "invalid": ["Maaf, nomor itu sepertinya belum benar."],
-    "keypad_menu": ["Silakan gunakan tombol telepon Anda."],
-    "keypad_digits": ["Silakan ketik nomornya dengan tombol telepon, lalu tekan tanda pagar."],
-    "confirm_intent": ["Maksud Anda {intent_label}? Silakan jawab ya atau tidak."],
-    "confirm_denied": ["Baik, silakan ulangi keperluan Anda."],
-    "agent": ["Mohon tunggu sebentar, saya sambungkan ke petugas kami."],
-}
-
-
-def fmt_path(path: Iterable[str | int]) -> str:
-    out = ""
-    for p in path:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        else:
-            out += f".{p}" if out else str(p)
-    return out
-
-
-class _Lines:
-    """path -> line number, from the YAML node tree (also finds duplicate keys)."""
-
-    def __init__(self) -> None:
-        self.lines: dict[PathT, int] = {}
-        self.duplicates: list[tuple[PathT, int]] = []
-
-    def walk(self, node: yaml.Node, path: PathT = ()) -> None:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            seen: set[Any] = set()
-            for key_node, value_node in node.value:
-                key = key_node.value
-                if key in seen:
-                    self.duplicates.append((path + (key,), key_node.start_mark.line + 1))
-                seen.add(key)
-                self.lines[path + (key,)] = key_node.start_mark.line + 1
-                self.walk(value_node, path + (key,))
-                self.lines[path + (key,)] = key_node.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self.walk(item, path + (i,))
-
-    def line(self, path: PathT) -> int | None:
-        p = tuple(path)
-        while p:
-            if p in self.lines:
-                return self.lines[p]
-            p = p[:-1]
-        return self.lines.get((), None)
+_MENU_KINDS = ("intent", "choice")
 
 
 def load_script(source: str | Path, *, text: str | None = None) -> Script:
@@ -109,6 +60,9 @@ def load_script(source: str | Path, *, text: str | None = None) -> Script:
     name = str(source)
     if text is None:
         try:
+            size = Path(source).stat().st_size
+            if size > MAX_BYTES:
+                raise ScriptError(name, [ScriptIssue("", None, f"the file is {size:,} bytes; a script has at most {MAX_BYTES:,}")])
             text = Path(source).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ScriptError(name, [ScriptIssue("", None, f"cannot read file: {exc}")]) from None
@@ -121,10 +75,14 @@ class _Builder:
         self.text = text
         self.path = path
         self.issues: list[ScriptIssue] = []
-        self.lines = _Lines()
+        self.warnings: list[ScriptIssue] = []
+        self.lines = LineMap()
 
     def err(self, path: PathT, message: str) -> None:
         self.issues.append(ScriptIssue(fmt_path(path), self.lines.line(path), message))
+
+    def warn(self, path: PathT, message: str) -> None:
+        self.warnings.append(ScriptIssue(fmt_path(path), self.lines.line(path), message))
 
     # ------------------------------------------------------------------ build
     def build(self) -> Script:
@@ -138,34 +96,19 @@ class _Builder:
         self._semantic(data)
         if self.issues:
             raise ScriptError(self.source, self.issues)
-        return self._model(data)
+        script = self._model(data)
+        for w in script.warnings:
+            log.warning("%s: %s", self.source, w)
+        return script
 
-    def _parse(self) -> Any:
-        try:
-            loader = _ScriptLoader(self.text)
-            try:
-                node = loader.get_single_node()
-                if node is None:
-                    self.err((), "the file is empty")
-                    return None
-                self.lines.walk(node)
-                data = loader.construct_document(node)
-            finally:
-                loader.dispose()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else None
-            msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-            self.issues.append(ScriptIssue("", line, f"YAML syntax error: {msg}"))
-            return None
-        except yaml.YAMLError as exc:
-            self.issues.append(ScriptIssue("", None, f"YAML error: {exc}"))
-            return None
-        for p, line in self.lines.duplicates:
-            self.issues.append(ScriptIssue(fmt_path(p), line, "duplicate key"))
-        return data
+    def _parse(self) -> object:
+        doc = parse_yaml(self.text)
+        self.lines = doc.lines
+        self.issues.extend(doc.issues)
+        return doc.data
 
-    def _schema_issue(self, error) -> None:
+    def _schema_issue(self, error: ValidationError) -> None:
+        """One schema error as a script issue, in words an admin reads."""
         if error.validator in ("oneOf", "anyOf") and error.context:
             deepest = best_match(error.context)
             if deepest is not None and len(deepest.absolute_path) > len(error.absolute_path):
@@ -173,13 +116,14 @@ class _Builder:
         path = tuple(error.absolute_path)
         msg = error.message
         if error.validator == "additionalProperties":
-            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            schema = error.schema if isinstance(error.schema, dict) else {}
+            extra = sorted(set(_mapping(error.instance)) - set(schema.get("properties", {})))
             for key in extra:
                 self.err(path + (key,), f"unknown key '{key}'")
             return
         if error.validator == "oneOf" and isinstance(error.instance, dict):
             msg = "give exactly one of " + " / ".join(
-                "'" + "', '".join(s.get("required", [])) + "'" for s in error.validator_value
+                "'" + "', '".join(s.get("required", [])) + "'" for s in _list(error.validator_value)
             )
         if error.validator == "pattern":
             msg = f"{error.instance!r} is not a valid name (lower-case letters, digits, _)"
@@ -188,13 +132,13 @@ class _Builder:
         self.err(path, msg)
 
     # --------------------------------------------------------------- semantic
-    def _semantic(self, data: dict) -> None:
-        states = data.get("states") if isinstance(data.get("states"), dict) else {}
-        intents = data.get("intents") if isinstance(data.get("intents"), dict) else {}
-        globals_ = data.get("globals") if isinstance(data.get("globals"), dict) else {}
-        handoff = data.get("handoff") if isinstance(data.get("handoff"), dict) else {}
+    def _semantic(self, data: dict[str, Raw]) -> None:
+        states = _mapping(data.get("states"))
+        intents = _mapping(data.get("intents"))
+        globals_ = _mapping(data.get("globals"))
+        handoff = _mapping(data.get("handoff"))
 
-        def target(path: PathT, value: Any) -> None:
+        def target(path: PathT, value: Raw) -> None:
             if isinstance(value, str) and value not in states:
                 self.err(path, f"transition to unknown state '{value}'")
 
@@ -239,6 +183,8 @@ class _Builder:
             if isinstance(st, dict):
                 self._check_state(sid, st, states, intents, globals_, known, target)
 
+        self._check_declarations(data, states, known)
+
         # reachability
         if isinstance(start, str) and start in states:
             roots = [start]
@@ -259,8 +205,56 @@ class _Builder:
         # loops that never wait for the caller
         self._check_loops(states)
 
-    def _check_templates(self, data: dict, known: set[str]) -> None:
-        def visit(node: Any, path: PathT, is_template: bool) -> None:
+    def _check_declarations(self, data: dict[str, Raw], states: dict[str, Raw], known: set[str]) -> None:
+        """`entry_menu`, `menu: true` and `flows`: what the runtime relies on, declared."""
+
+        def listens_for_choices(st: Raw) -> bool:
+            ls = st.get("listen") if isinstance(st, dict) else None
+            return isinstance(ls, dict) and ls.get("kind") in _MENU_KINDS
+
+        entry = data.get("entry_menu")
+        if isinstance(entry, str):
+            if entry not in states:
+                self.err(("entry_menu",), f"entry menu '{entry}' is not a state")
+            elif not listens_for_choices(states[entry]):
+                self.err(("entry_menu",), f"entry menu '{entry}' must listen with kind intent or choice")
+        elif entry is None and states:
+            self.warn(("entry_menu",), "no 'entry_menu': tools take the first state with 'menu: true' "
+                                       "(else the first that listens for intents) as the menu of services")
+        for sid, st in states.items():
+            if isinstance(st, dict) and st.get("menu") is True and not listens_for_choices(st):
+                self.err(("states", sid, "menu"), "a menu must listen with kind intent or choice")
+
+        flows = data.get("flows")
+        if not isinstance(flows, dict):
+            if any(isinstance(st, dict) and "create_ticket" in st for st in states.values()):
+                self.warn(("flows",), "no 'flows' with 'on_hangup': a caller who hangs up before a ticket "
+                                      "is created leaves nothing behind")
+            return
+        owner: dict[str, str] = {}
+        for fid, flow in flows.items():
+            if not isinstance(flow, dict):
+                continue
+            base: PathT = ("flows", fid)
+            for i, sid in enumerate(flow.get("states") or []):
+                if not isinstance(sid, str):
+                    continue
+                if sid not in states:
+                    self.err(base + ("states", i), f"unknown state '{sid}'")
+                elif sid in owner and owner[sid] != fid:
+                    self.err(base + ("states", i), f"state '{sid}' is already in flow '{owner[sid]}'")
+                elif sid in owner:
+                    self.err(base + ("states", i), f"state '{sid}' is listed twice")
+                owner.setdefault(sid, fid)
+            hang = flow.get("on_hangup")
+            if isinstance(hang, dict):
+                for key in ("variables", "when_any"):
+                    for i, name in enumerate(hang.get(key) or []):
+                        if isinstance(name, str) and name not in known:
+                            self.err(base + ("on_hangup", key, i), f"unknown variable '{name}'")
+
+    def _check_templates(self, data: dict[str, Raw], known: set[str]) -> None:
+        def visit(node: Raw, path: PathT, is_template: bool) -> None:
             if isinstance(node, dict):
                 for k, v in node.items():
                     if path and path[0] == "intents" or k in ("examples", "keywords", "not_keywords", "options", "yes", "no", "out_of_scope"):
@@ -280,16 +274,17 @@ class _Builder:
         visit(data.get("settings"), ("settings",), False)
         visit(data.get("states"), ("states",), False)
 
-    def _check_state(self, sid, st, states, intents, globals_, known, target) -> None:
+    def _check_state(self, sid: str, st: dict[str, Raw], states: dict[str, Raw], intents: dict[str, Raw],
+                     globals_: dict[str, Raw], known: set[str], target: Callable[[PathT, Raw], None]) -> None:
         base: PathT = ("states", sid)
-        exits = [k for k in ("listen", "transfer", "create_ticket", "lookup_ticket", "branch", "end") if k in st]
+        exits: list[str] = [k for k in ("listen", "transfer", "create_ticket", "lookup_ticket", "branch", "end") if k in st]
         if "next" in st and "listen" not in st:
             exits.append("next")
         if len(exits) == 0:
             self.err(base, "state does nothing: give listen, next, transfer, create_ticket, lookup_ticket, branch or end")
         elif len(exits) > 1:
             self.err(base, f"state has more than one way out: {', '.join(exits)}")
-        on = st.get("on") if isinstance(st.get("on"), dict) else {}
+        on = _mapping(st.get("on"))
         for k, v in on.items():
             target(base + ("on", k), v)
         target(base + ("next",), st.get("next"))
@@ -324,7 +319,7 @@ class _Builder:
                 elif name not in on and name not in globals_:
                     self.err(lp + ("intents", i), f"intent '{name}' has no transition in 'on'")
                 outcomes.add(name)
-            opts = ls.get("options") if isinstance(ls.get("options"), dict) else {}
+            opts = _mapping(ls.get("options"))
             for name in opts:   # local answers of this menu ("menu utama", "pajak")
                 outcomes.add(name)
                 if name in intents:
@@ -332,10 +327,9 @@ class _Builder:
                 elif name not in on:
                     self.err(lp + ("options", name), f"option '{name}' has no transition in 'on'")
         elif kind == "choice":
-            opts = ls.get("options")
-            if not isinstance(opts, dict) or not opts:
+            opts = _mapping(ls.get("options"))
+            if not opts:
                 self.err(lp, "kind choice needs 'options'")
-                opts = {}
             for name in opts:
                 outcomes.add(name)
                 if name not in on and "filled" not in on and "next" not in st:
@@ -358,7 +352,7 @@ class _Builder:
         mn, mx = ls.get("min_length"), ls.get("max_length")
         if isinstance(mn, int) and isinstance(mx, int) and mn > mx:
             self.err(lp + ("min_length",), "min_length is greater than max_length")
-        dtmf = ls.get("dtmf") if isinstance(ls.get("dtmf"), dict) else {}
+        dtmf = _mapping(ls.get("dtmf"))
         for key, outcome in dtmf.items():
             if outcome in globals_:
                 continue
@@ -369,8 +363,8 @@ class _Builder:
             if k not in outcomes and k not in ("fallback", "filled"):
                 self.err(base + ("on", k), f"'{k}' can never happen in this state")
 
-    def _check_loops(self, states: dict) -> None:
-        def passes(s: Any) -> list[str]:
+    def _check_loops(self, states: dict[str, Raw]) -> None:
+        def passes(s: Raw) -> list[str]:
             if not isinstance(s, dict) or any(k in s for k in ("listen", "transfer", "create_ticket", "lookup_ticket", "end")):
                 return []
             return [t for t in _targets(s) if t in states]
@@ -394,22 +388,22 @@ class _Builder:
                 dfs(sid, [sid])
 
     # ------------------------------------------------------------------ model
-    def _model(self, data: dict) -> Script:
+    def _model(self, data: dict[str, Raw]) -> Script:
         settings_d = data.get("settings", {})
         conf = settings_d.get("confidence", {})
-        prompts_d = dict(DEFAULT_PROMPTS)
+        prompts_d: dict[str, Raw] = {k: list(v) for k, v in DEFAULT_PROMPTS.items()}
         prompts_d.update(settings_d.get("prompts", {}))
         prompts = {k: _prompts(v, f"settings.{k}") for k, v in prompts_d.items()}
         handoff = data.get("handoff", {})
         settings = Settings(
-            timeout_s=float(settings_d.get("timeout_s", 7.0)),
-            retries=int(settings_d.get("retries", 1)),
-            barge_in=bool(settings_d.get("barge_in", True)),
-            accept=float(conf.get("accept", 0.7)),
-            confirm=float(conf.get("confirm", 0.4)),
+            timeout_s=float(settings_d.get("timeout_s", DEFAULTS.timeout_s)),
+            retries=int(settings_d.get("retries", DEFAULTS.retries)),
+            barge_in=bool(settings_d.get("barge_in", DEFAULTS.barge_in)),
+            accept=float(conf.get("accept", DEFAULTS.accept)),
+            confirm=float(conf.get("confirm", DEFAULTS.confirm)),
             prompts=prompts,
-            queue=handoff.get("queue", "umum"),
-            on_transfer_failed=handoff.get("on_failed"),
+            queue=handoff.get("queue", DEFAULTS.queue),
+            on_transfer_failed=handoff.get("on_failed", DEFAULTS.on_transfer_failed),
         )
         intents = {
             k: Intent(k, v["label"], tuple(v["examples"]), tuple(v.get("keywords", ())),
@@ -420,44 +414,11 @@ class _Builder:
             k: GlobalIntent(k, v.get("goto"), v.get("action"), bool(v.get("confirm", True)), v.get("dtmf"))
             for k, v in data.get("globals", {}).items()
         }
-        states: dict[str, State] = {}
-        for sid, st in data["states"].items():
-            ls = st.get("listen")
-            spec = None
-            if ls is not None:
-                length = ls.get("length")
-                spec = ListenSpec(
-                    kind=ls["kind"],
-                    intents=tuple(ls.get("intents", ())),
-                    options={k: tuple(v) for k, v in ls.get("options", {}).items()},
-                    labels=dict(ls.get("labels", {})),
-                    slot=ls.get("slot"),
-                    min_length=ls.get("min_length", length),
-                    max_length=ls.get("max_length", length),
-                    dtmf=dict(ls.get("dtmf", {})),
-                    timeout_s=float(ls.get("timeout_s", settings.timeout_s)),
-                    retries=int(ls.get("retries", settings.retries)),
-                    barge_in=bool(ls.get("barge_in", settings.barge_in)),
-                    confirm=bool(ls.get("confirm", True)),
-                )
-            states[sid] = State(
-                id=sid,
-                say=_prompts(st.get("say"), f"{sid}.say"),
-                set=dict(st.get("set", {})),
-                listen=spec,
-                no_input=_prompts(st.get("no_input"), f"{sid}.no_input"),
-                no_match=_prompts(st.get("no_match"), f"{sid}.no_match"),
-                invalid=_prompts(st.get("invalid"), f"{sid}.invalid"),
-                keypad=(_prompts(st.get("keypad"), f"{sid}.keypad") or (None,))[0],
-                queue=st.get("queue"),
-                on=dict(st.get("on", {})),
-                next=st.get("next"),
-                transfer=st.get("transfer"),
-                create_ticket=st.get("create_ticket"),
-                lookup_ticket=st.get("lookup_ticket"),
-                branch=st.get("branch"),
-                end=st.get("end"),
-            )
+        states = {sid: _state(sid, st, settings) for sid, st in data["states"].items()}
+        flows = {
+            fid: Flow(fid, frozenset(f["states"]), _hangup_ticket(f.get("on_hangup")))
+            for fid, f in data.get("flows", {}).items()
+        }
         yesno = data.get("yesno", {})
         return Script(
             name=data["name"],
@@ -468,19 +429,70 @@ class _Builder:
             states=states,
             yes=tuple(yesno.get("yes", DEFAULT_YES)),
             no=tuple(yesno.get("no", DEFAULT_NO)),
-            yesno_dtmf=yesno.get("dtmf", {"1": "yes", "2": "no"}),
+            yesno_dtmf=yesno.get("dtmf", DEFAULT_YESNO_DTMF),
             out_of_scope=tuple(data.get("out_of_scope", ())),
             variables=tuple(data.get("variables", ())),
+            entry_menu=data.get("entry_menu"),
+            flows=flows,
+            warnings=tuple(self.warnings),
             source=self.source,
             path=self.path,
         )
 
 
-def _prompts(value: Any, pid: str) -> tuple[Prompt, ...]:
+def _state(sid: str, st: dict[str, Raw], settings: Settings) -> State:
+    ls = st.get("listen")
+    spec = None
+    if ls is not None:
+        length = ls.get("length")
+        spec = ListenSpec(
+            kind=ls["kind"],
+            intents=tuple(ls.get("intents", ())),
+            options={k: tuple(v) for k, v in ls.get("options", {}).items()},
+            labels=dict(ls.get("labels", {})),
+            slot=ls.get("slot"),
+            min_length=ls.get("min_length", length),
+            max_length=ls.get("max_length", length),
+            dtmf=dict(ls.get("dtmf", {})),
+            timeout_s=float(ls.get("timeout_s", settings.timeout_s)),
+            retries=int(ls.get("retries", settings.retries)),
+            barge_in=bool(ls.get("barge_in", settings.barge_in)),
+            confirm=bool(ls.get("confirm", True)),
+        )
+    tr, ct, lt, br = (st.get(k) for k in ("transfer", "create_ticket", "lookup_ticket", "branch"))
+    return State(
+        id=sid,
+        say=_prompts(st.get("say"), f"{sid}.say"),
+        set=dict(st.get("set", {})),
+        listen=spec,
+        no_input=_prompts(st.get("no_input"), f"{sid}.no_input"),
+        no_match=_prompts(st.get("no_match"), f"{sid}.no_match"),
+        invalid=_prompts(st.get("invalid"), f"{sid}.invalid"),
+        keypad=(_prompts(st.get("keypad"), f"{sid}.keypad") or (None,))[0],
+        queue=st.get("queue"),
+        on=dict(st.get("on", {})),
+        next=st.get("next"),
+        transfer=TransferSpec(tr.get("queue"), tr.get("reason", "script"), tr.get("on_failed")) if tr is not None else None,
+        create_ticket=TicketSpec(ct["kind"], ct["next"], dict(ct.get("fields") or {})) if ct is not None else None,
+        lookup_ticket=LookupSpec(lt["ticket"], lt["found"], lt["not_found"]) if lt is not None else None,
+        branch=BranchSpec(br["variable"], br["default"], dict(br.get("cases") or {}), br.get("empty"))
+        if br is not None else None,
+        end=st.get("end"),
+        menu=bool(st.get("menu", False)),
+    )
+
+
+def _hangup_ticket(raw: Raw) -> HangupTicket | None:
+    if raw is None:
+        return None
+    return HangupTicket(raw["kind"], tuple(raw["variables"]), tuple(raw["when_any"]))
+
+
+def _prompts(value: Raw, pid: str) -> tuple[Prompt, ...]:
     if value is None:
         return ()
     items = value if isinstance(value, list) else [value]
-    out = []
+    out: list[Prompt] = []
     for i, item in enumerate(items):
         if isinstance(item, str):
             out.append(Prompt(f"{pid}[{i}]", item.strip()))
@@ -489,7 +501,16 @@ def _prompts(value: Any, pid: str) -> tuple[Prompt, ...]:
     return tuple(out)
 
 
-def _targets(st: Any) -> list[str]:
+def _list(value: Raw) -> list[Raw]:
+    return value if isinstance(value, list) else []
+
+
+def _mapping(value: Raw) -> dict[str, Raw]:
+    """`value` if it is a mapping (the schema has not vouched for it yet), else empty."""
+    return value if isinstance(value, dict) else {}
+
+
+def _targets(st: Raw) -> list[str]:
     if not isinstance(st, dict):
         return []
     out: list[str] = []

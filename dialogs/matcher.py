@@ -59,7 +59,7 @@ class Match:
     confidence: float
     scores: Mapping[str, float] = field(default_factory=dict)   # intent -> raw score (not 0..1)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {"intent": self.intent, "confidence": round(self.confidence, 3)}
 
 
@@ -202,8 +202,8 @@ class IntentMatcher:
         self._kw_long = sorted(t for t in self._kw_vocab if len(t) >= 5)
         # cue phrases by their first word: a phrase can only match where that word is
         self._kw_index: dict[str, list[int]] = {}
-        for n, (_cls, kw, _neg) in enumerate(self._keywords):
-            self._kw_index.setdefault(kw[0], []).append(n)
+        for n, (_cls, cue, _neg) in enumerate(self._keywords):
+            self._kw_index.setdefault(cue[0], []).append(n)
 
         # per-word caches (bounded)
         self._repair_cache: dict[str, tuple[str, ...]] = {}
@@ -243,7 +243,7 @@ class IntentMatcher:
         result: tuple[str, ...] = (word,)
         if (word not in vocab and word.isalpha() and len(word) >= 4 and word not in STOPWORDS
                 and not is_known_word(word)):
-            found = None
+            found: tuple[str, ...] | None = None
             # nasal prefixes of colloquial verbs: ngeluh <- keluh, nyari <- cari, mukul <- pukul
             if word[:2] == "ng" and word[2:3] in "aiueo":
                 for cand in ("k" + word[2:], "k" + word[3:]):
@@ -397,15 +397,16 @@ class IntentMatcher:
         feats: dict[str, float] = {}
         for w in content:
             feats[w] = feats.get(w, 0.0) + 1.0
-        for a, b in zip(content, content[1:]):
-            g = f"{a}_{b}"
-            feats[g] = feats.get(g, 0.0) + 1.0
+        for w1, w2 in zip(content, content[1:], strict=False):
+            bigram = f"{w1}_{w2}"
+            feats[bigram] = feats.get(bigram, 0.0) + 1.0
         ex_vecs: list[np.ndarray] = []
         cls_vecs: list[np.ndarray] = []
         wn = cn = 0.0
         for f, c in feats.items():
             ve, vc, we2, wc2 = self._word_vec(f)
             if ve is not None:
+                assert vc is not None   # both indexes hold every example feature
                 ex_vecs.append(ve if c == 1.0 else c * ve)
                 cls_vecs.append(vc if c == 1.0 else c * vc)
             c2 = c * c
@@ -446,15 +447,15 @@ class IntentMatcher:
         keywords = self._keywords
         for t in pos:
             for n in self._kw_index.get(t, ()):
-                cls, toks, negative = keywords[n]
+                cls, cue, negative = keywords[n]
                 if negative and neg[cls]:
                     continue
-                used = self._phrase_at(toks, pos)
+                used = self._phrase_at(cue, pos)
                 if used is not None:
                     if negative:
                         neg[cls] = 1.0
                         continue
-                    strength = 1.0 + self.PHRASE_EXTRA * (len(toks) - 1)
+                    strength = 1.0 + self.PHRASE_EXTRA * (len(cue) - 1)
                     if cls not in best or strength > best[cls][0]:
                         best[cls] = (strength, frozenset(used))
         # a cue that another intent's longer cue covers is no evidence ("status komplain")

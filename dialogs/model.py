@@ -1,15 +1,16 @@
-"""The in-memory form of a validated dialog script."""
+"""The in-memory form of a validated dialog script, and the one place its defaults are set."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from dialogs.errors import ScriptIssue
+from dialogs.matcher import IntentMatcher, Match
 from dialogs.templates import variables_in
-
-from dialogs.matcher import IntentMatcher
 
 if TYPE_CHECKING:
     from dialogs.actions import Listen
@@ -29,10 +30,22 @@ BUILTIN_VARIABLES: dict[str, str] = {
 KIND_FORMATS = {"digits": "digits", "nik": "digits", "phone": "digits", "ticket": "digits",
                 "date": "date", "plate": "digits"}
 
-DEFAULT_YES = ["ya", "iya", "betul", "benar", "boleh", "mau", "oke", "setuju", "ya betul",
-               "iya benar", "silakan", "tentu", "baik", "sudah benar", "lanjut"]
-DEFAULT_NO = ["tidak", "nggak", "bukan", "salah", "jangan", "tidak mau", "bukan itu",
-              "tidak usah", "enggak", "batal", "tidak perlu", "belum benar", "keliru"]
+# ---- defaults of everything a script may leave out (the loader reads them from here) ----
+DEFAULT_YES = ("ya", "iya", "betul", "benar", "boleh", "mau", "oke", "setuju", "ya betul",
+               "iya benar", "silakan", "tentu", "baik", "sudah benar", "lanjut")
+DEFAULT_NO = ("tidak", "nggak", "bukan", "salah", "jangan", "tidak mau", "bukan itu",
+              "tidak usah", "enggak", "batal", "tidak perlu", "belum benar", "keliru")
+DEFAULT_YESNO_DTMF: Mapping[str, str] = MappingProxyType({"1": "yes", "2": "no"})
+DEFAULT_PROMPTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "no_input": ("Maaf, saya tidak mendengar suara Anda.", "Maaf, suara Anda belum terdengar."),
+    "no_match": ("Maaf, saya belum mengerti.", "Maaf, saya masih belum menangkap maksud Anda."),
+    "invalid": ("Maaf, nomor itu sepertinya belum benar.",),
+    "keypad_menu": ("Silakan gunakan tombol telepon Anda.",),
+    "keypad_digits": ("Silakan ketik nomornya dengan tombol telepon, lalu tekan tanda pagar.",),
+    "confirm_intent": ("Maksud Anda {intent_label}? Silakan jawab ya atau tidak.",),
+    "confirm_denied": ("Baik, silakan ulangi keperluan Anda.",),
+    "agent": ("Mohon tunggu sebentar, saya sambungkan ke petugas kami.",),
+})
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,24 @@ class Prompt:
 
 
 @dataclass(frozen=True)
+class Settings:
+    """Script-wide settings (``settings:`` and ``handoff:``); the field defaults are the
+    defaults of a script that leaves a key out."""
+
+    timeout_s: float = 7.0
+    retries: int = 1
+    barge_in: bool = True
+    accept: float = 0.7
+    confirm: float = 0.4
+    prompts: Mapping[str, tuple[Prompt, ...]] = field(default_factory=dict)
+    queue: str = "umum"
+    on_transfer_failed: str | None = None
+
+
+DEFAULTS = Settings()
+
+
+@dataclass(frozen=True)
 class ListenSpec:
     kind: str
     intents: tuple[str, ...] = ()
@@ -56,10 +87,39 @@ class ListenSpec:
     min_length: int | None = None
     max_length: int | None = None
     dtmf: Mapping[str, str] = field(default_factory=dict)
-    timeout_s: float = 7.0
-    retries: int = 1
-    barge_in: bool = True
+    timeout_s: float = DEFAULTS.timeout_s
+    retries: int = DEFAULTS.retries
+    barge_in: bool = DEFAULTS.barge_in
     confirm: bool = True
+
+
+@dataclass(frozen=True)
+class TransferSpec:
+    queue: str | None = None
+    reason: str = "script"
+    on_failed: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketSpec:
+    kind: str
+    next: str
+    fields: Mapping[str, str] = field(default_factory=dict)   # name -> template
+
+
+@dataclass(frozen=True)
+class LookupSpec:
+    ticket: str       # template
+    found: str
+    not_found: str
+
+
+@dataclass(frozen=True)
+class BranchSpec:
+    variable: str
+    default: str
+    cases: Mapping[str, str] = field(default_factory=dict)
+    empty: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,11 +135,32 @@ class State:
     queue: str | None = None
     on: Mapping[str, str] = field(default_factory=dict)
     next: str | None = None
-    transfer: Mapping[str, str] | None = None
-    create_ticket: Mapping | None = None
-    lookup_ticket: Mapping[str, str] | None = None
-    branch: Mapping | None = None
+    transfer: TransferSpec | None = None
+    create_ticket: TicketSpec | None = None
+    lookup_ticket: LookupSpec | None = None
+    branch: BranchSpec | None = None
     end: str | None = None
+    menu: bool = False    # declared `menu: true`: its choices lead to services or other menus
+
+
+@dataclass(frozen=True)
+class HangupTicket:
+    """What a flow files when the caller hangs up inside it (``flows.<id>.on_hangup``):
+    a ticket of ``kind`` with the non-empty ``variables``, when at least one of ``when_any``
+    has a value and the flow has filed nothing since the caller entered it."""
+
+    kind: str
+    variables: tuple[str, ...]
+    when_any: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A group of states the script declares as one task (``flows:``), e.g. the complaint."""
+
+    id: str
+    states: frozenset[str]
+    on_hangup: HangupTicket | None = None
 
 
 @dataclass(frozen=True)
@@ -100,16 +181,9 @@ class GlobalIntent:
     dtmf: str | None = None
 
 
-@dataclass(frozen=True)
-class Settings:
-    timeout_s: float = 7.0
-    retries: int = 1
-    barge_in: bool = True
-    accept: float = 0.7
-    confirm: float = 0.4
-    prompts: Mapping[str, tuple[Prompt, ...]] = field(default_factory=dict)
-    queue: str = "umum"
-    on_transfer_failed: str | None = None
+# the local options of an intent menu ("menu utama", "pajak") are tried when the intent
+# matcher is less sure than this
+LOCAL_OPTIONS_BELOW = 0.9
 
 
 class Script:
@@ -129,6 +203,9 @@ class Script:
         yesno_dtmf: Mapping[str, str],
         out_of_scope: tuple[str, ...],
         variables: tuple[str, ...],
+        entry_menu: str | None = None,
+        flows: Mapping[str, Flow] | None = None,
+        warnings: tuple[ScriptIssue, ...] = (),
         source: str = "<memory>",
         path: Path | None = None,
     ):
@@ -143,8 +220,16 @@ class Script:
         self.yesno_dtmf = dict(yesno_dtmf)
         self.out_of_scope = out_of_scope
         self.variables = variables
+        self.flows: dict[str, Flow] = dict(flows or {})
+        self.warnings = warnings
         self.source = source
         self.path = path
+        self.entry_menu: str = entry_menu if entry_menu is not None else self._fallback_entry_menu()
+        """The state that offers the services (`entry_menu:`; see `_fallback_entry_menu`)."""
+        self.menu_states: frozenset[str] = frozenset(
+            {s.id for s in self.states.values() if s.menu} | {self.entry_menu})
+        """States declared `menu: true`, and the entry menu."""
+        self._flow_of = {sid: f for f in self.flows.values() for sid in f.states}
         self.global_dtmf = {g.dtmf: g.intent for g in self.globals.values() if g.dtmf}
         self.formats = dict(BUILTIN_VARIABLES)
         for st in self.states.values():
@@ -168,6 +253,17 @@ class Script:
             if st.listen is not None:
                 self._candidates[st.id] = frozenset(st.listen.intents) | frozenset(self.globals)
 
+    def _fallback_entry_menu(self) -> str:
+        """A script without `entry_menu:`: its first state declared a menu, else its first
+        state that listens for intents, else its start state."""
+        for st in self.states.values():
+            if st.menu:
+                return st.id
+        for st in self.states.values():
+            if st.listen is not None and st.listen.kind == "intent":
+                return st.id
+        return self.start
+
     # ----------------------------------------------------------------- queries
     def candidates(self, state_id: str) -> frozenset[str]:
         """Intents the matcher may return in a state (its own plus the global ones)."""
@@ -175,6 +271,37 @@ class Script:
 
     def listening_states(self) -> list[str]:
         return [s.id for s in self.states.values() if s.listen is not None]
+
+    def flow_of(self, state_id: str | None) -> Flow | None:
+        """The declared flow `state_id` belongs to, if any."""
+        return self._flow_of.get(state_id) if state_id is not None else None
+
+    def navigation(self, state_id: str) -> frozenset[str]:
+        """Labels of `state_id`'s listen that lead into a sub-menu: a state declared
+        `menu: true` other than the entry menu and the state itself ("pajak" -> the tax
+        menu). A way back to the entry menu ("menu utama") names no service, so it is not
+        navigation in this sense."""
+        st = self.states.get(state_id)
+        if st is None or st.listen is None:
+            return frozenset()
+        sub_menus = self.menu_states - {self.entry_menu, state_id}
+        return frozenset(label for label, target in st.on.items() if target in sub_menus)
+
+    def match_answer(self, state_id: str | None, text: str, ceiling: float = 1.0) -> Match:
+        """The intent (or menu option) `text` asks for in an intent state (`state_id` None:
+        any intent of the script). The confidence is capped at `ceiling` (the recognizer's
+        confidence in the words). A menu's own options ("menu utama", "pajak") are tried when
+        the intents matched with less than LOCAL_OPTIONS_BELOW and win when they match better.
+        The engine and `dialogs.nlu` both decide this way."""
+        cands = self.candidates(state_id) if state_id is not None else None
+        m = self.matcher.match(text, cands)
+        intent, conf = m.intent, min(m.confidence, ceiling)
+        local = self.choice_matchers.get(state_id) if state_id is not None else None
+        if local is not None and conf < LOCAL_OPTIONS_BELOW:
+            lm = local.match(text)
+            if lm.intent is not None and lm.confidence > conf:
+                return Match(lm.intent, min(lm.confidence, ceiling), lm.scores)
+        return Match(intent, conf, m.scores)
 
     def expectations(self, state_id: str) -> dict[str, list[str]]:
         """label -> example phrases a recogniser can score in `state_id`.
@@ -238,6 +365,7 @@ class Script:
             max_digits=self.max_digits(ls),
             timeout_s=ls.timeout_s,
             barge_in=ls.barge_in,
+            navigation=self.navigation(state_id),
         )
 
     @staticmethod

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TypedDict
 
 from dialogs.engine import yes_or_no
 from dialogs.lang.dates import parse_date
 from dialogs.lang.ids import extract_nik, normalize_phone, parse_plate
 from dialogs.lang.numbers import words_to_digits
 from dialogs.model import Script
+from dialogs.slots import parse_slot
+
+
+class Understanding(TypedDict):
+    intent: str | None
+    confidence: float
+    slots: dict[str, str]
 
 
 def extract_entities(text: str, today: dt.date | None = None) -> dict[str, str]:
@@ -34,7 +41,7 @@ def extract_entities(text: str, today: dt.date | None = None) -> dict[str, str]:
     return out
 
 
-def understand(script: Script, text: str, state: str | None = None) -> dict[str, Any]:
+def understand(script: Script, text: str, state: str | None = None) -> Understanding:
     """{"intent": id | None, "confidence": 0..1, "slots": {...}} for `text`.
 
     state: interpret the text as an answer in that state (its intents, yes/no, options
@@ -45,15 +52,8 @@ def understand(script: Script, text: str, state: str | None = None) -> dict[str,
     if state and (st is None or st.listen is None):
         raise KeyError(f"state {state!r} does not exist or does not listen")
     if st is None or st.listen is None or st.listen.kind == "intent":
-        cands = script.candidates(state) if st is not None else None
-        m = script.matcher.match(text, cands)
-        intent, conf = m.intent, m.confidence
-        local = script.choice_matchers.get(state) if state else None
-        if local is not None:
-            lm = local.match(text)
-            if lm.intent is not None and lm.confidence > conf:
-                intent, conf = lm.intent, lm.confidence
-        return {"intent": intent, "confidence": round(conf, 3), "slots": slots}
+        m = script.match_answer(st.id if st is not None else None, text)
+        return {"intent": m.intent, "confidence": round(m.confidence, 3), "slots": slots}
     kind = st.listen.kind
     if kind == "yesno":
         ans = yes_or_no(text)
@@ -65,9 +65,7 @@ def understand(script: Script, text: str, state: str | None = None) -> dict[str,
         m = script.choice_matchers[st.id].match(text)
         return {"intent": m.intent, "confidence": round(m.confidence, 3), "slots": slots}
     # slot kinds: the intent stays None; the slot is what counts
-    from dialogs.engine import DialogEngine
-
-    value = DialogEngine(script)._parse_slot(kind, text, st.listen)
+    value = parse_slot(kind, text, st.listen)
     if value is not None and st.listen.slot:
         slots[st.listen.slot] = value
     return {"intent": None, "confidence": 1.0 if value is not None else 0.0, "slots": slots}

@@ -35,6 +35,7 @@ SCHEMA: dict[str, Any] = {
         "description": {"type": "string"},
         "language": {"type": "string"},
         "start": TARGET,
+        "entry_menu": TARGET,
         "variables": {"type": "array", "items": ID},
         "settings": {
             "type": "object",
@@ -121,6 +122,11 @@ SCHEMA: dict[str, Any] = {
                 }
             },
         },
+        "flows": {
+            "type": "object",
+            "additionalProperties": False,
+            "patternProperties": {"^[a-z][a-z0-9_]*$": {"$ref": "#/$defs/flow"}},
+        },
         "states": {
             "type": "object",
             "minProperties": 1,
@@ -129,6 +135,25 @@ SCHEMA: dict[str, Any] = {
         },
     },
     "$defs": {
+        "flow": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["states"],
+            "properties": {
+                "description": {"type": "string"},
+                "states": {"type": "array", "minItems": 1, "items": TARGET},
+                "on_hangup": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["kind", "variables", "when_any"],
+                    "properties": {
+                        "kind": ID,
+                        "variables": {"type": "array", "minItems": 1, "items": ID},
+                        "when_any": {"type": "array", "minItems": 1, "items": ID},
+                    },
+                },
+            },
+        },
         "state": {
             "type": "object",
             "additionalProperties": False,
@@ -191,6 +216,7 @@ SCHEMA: dict[str, Any] = {
                     },
                 },
                 "end": TEXT,
+                "menu": {"type": "boolean"},
             },
         },
         "listen": {

@@ -31,14 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator
 
-from dialogs.actions import CreateTicket, EndCall, LookupTicket, Say, Transfer
+from dialogs.actions import Action, CreateTicket, EndCall, LookupTicket, Say, Transfer
 from dialogs.engine import DialogEngine
 from dialogs.errors import ScriptError, ScriptIssue
 from dialogs.events import (
     CallStarted,
+    Event,
     Hangup,
     Heard,
     NoInput,
@@ -48,8 +48,8 @@ from dialogs.events import (
     TicketStatus,
     TransferFailed,
 )
-from dialogs.loader import _Lines, _ScriptLoader, fmt_path
 from dialogs.model import Script
+from dialogs.yaml_source import fmt_path, parse_yaml
 
 _STR = {"type": "string"}
 _EXPECT = {
@@ -133,27 +133,16 @@ def default_cases_path(script_path: Path) -> Path:
     return script_path.with_name(script_path.stem + ".tests.yaml")
 
 
-def load_cases(path: Path) -> dict:
+def load_cases(path: Path) -> dict[str, Any]:
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScriptError(name, [ScriptIssue("", None, f"cannot read file: {exc}")]) from None
-    lines = _Lines()
-    try:
-        loader = _ScriptLoader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                raise ScriptError(name, [ScriptIssue("", None, "the file is empty")])
-            lines.walk(node)
-            data = loader.construct_document(node)
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise ScriptError(name, [ScriptIssue("", mark.line + 1 if mark else None,
-                                             f"YAML syntax error: {exc.problem}")]) from None
+    doc = parse_yaml(text)
+    if doc.issues:
+        raise ScriptError(name, doc.issues)
+    data, lines = doc.data, doc.lines
     issues = []
     for err in Draft202012Validator(SCHEMA).iter_errors(data):
         p = tuple(err.absolute_path)
@@ -167,12 +156,12 @@ def load_cases(path: Path) -> dict:
                         p = ("cases", i, "steps", j)
                         issues.append(ScriptIssue(fmt_path(p), lines.line(p),
                                                   f"a step has exactly one event ({', '.join(_EVENT_KEYS)})"))
-    if issues:
+    if issues or not isinstance(data, dict):
         raise ScriptError(name, issues)
     return data
 
 
-def _event(step: dict) -> object:
+def _event(step: dict[str, Any]) -> Event:
     if "start" in step:
         st = step["start"] or {}
         return CallStarted(caller_number=st.get("caller_number"), call_id=st.get("call_id"),
@@ -203,7 +192,7 @@ def _as_list(v: Any) -> list[str]:
     return [v] if isinstance(v, str) else list(v)
 
 
-def check(engine: DialogEngine, actions: list, expect: dict) -> list[str]:
+def check(engine: DialogEngine, actions: list[Action], expect: dict[str, Any]) -> list[str]:
     """Differences between what happened and `expect` (empty: as expected)."""
     fails = []
     says = " ".join(a.text for a in actions if isinstance(a, Say))
@@ -249,7 +238,7 @@ def check(engine: DialogEngine, actions: list, expect: dict) -> list[str]:
     return fails
 
 
-def run_cases(script: Script, cases: dict) -> list[CaseResult]:
+def run_cases(script: Script, cases: dict[str, Any]) -> list[CaseResult]:
     results = []
     for case in cases["cases"]:
         engine = DialogEngine(script, strict=True)

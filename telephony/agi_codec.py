@@ -7,7 +7,8 @@ bytes with ``send_*``. Every buffer is capped; the peer breaking the protocol ra
 :class:`~telephony.errors.LocalProtocolError`.
 
 Wire format, as written by Asterisk's ``res/res_agi.c`` (``setup_env``, ``agi_handle_command``,
-``run_agi``) and confirmed by the Asterisk 22 transcripts in ``shared/fixtures/asterisk-22``:
+``run_agi``) and confirmed by the Asterisk 22 transcripts in
+``tests/telephony/fixtures/asterisk-22``:
 
 * the session starts with ``agi_<name>: <value>\\n`` lines (``agi_arg_N`` for the arguments)
   ending in a line that is only ``\\n``; empty values keep the space (``agi_accountcode: ``);

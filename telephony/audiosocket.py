@@ -97,7 +97,7 @@ class CallChannel:
 
     def _keepalive_tick(self) -> None:
         self._keepalive_handle = None
-        if self._ended or not self._keepalive:
+        if self._ended or self._closing or not self._keepalive:
             return
         loop = asyncio.get_running_loop()
         now = loop.time()
@@ -256,6 +256,9 @@ class CallChannel:
         self.stop_playback()
         if not self._ended:
             self._closing = True
+            if self._keepalive_handle is not None:   # nothing may follow the 0x00 frame
+                self._keepalive_handle.cancel()
+                self._keepalive_handle = None
             await self._proto.shutdown(timeout)
             self._end(hung_up=False)
         await self.wait_exec(timeout)
@@ -282,6 +285,7 @@ class _AudioSocketProtocol(asyncio.Protocol):
         self.channel: CallChannel | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._lost = asyncio.get_running_loop().create_future()
+        self._shut = False  # 0x00 and EOF written: nothing more may be sent
         self.peer = "?"
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
@@ -297,7 +301,7 @@ class _AudioSocketProtocol(asyncio.Protocol):
 
     def send(self, data: bytes) -> None:
         t = self.transport
-        if t is None or t.is_closing():
+        if t is None or t.is_closing() or self._shut:
             return
         if t.get_write_buffer_size() > self.server.max_write_buffer:
             log.error("AudioSocket %s: peer not reading (%d bytes queued); aborting",
@@ -310,6 +314,7 @@ class _AudioSocketProtocol(asyncio.Protocol):
         t = self.transport
         if t is None or t.is_closing():
             return
+        self._shut = True
         try:
             t.write(encode_hangup())
             if t.can_write_eof():

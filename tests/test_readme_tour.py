@@ -33,7 +33,8 @@ BIN = Path(sys.executable).parent
 LIBFAKETIME = next((p for p in (Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"),
                                 Path("/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1"),
                                 Path("/usr/lib/faketime/libfaketime.so.1")) if p.is_file()), None)
-pytestmark = pytest.mark.slow
+#: eight commands that each load the speech models, on a shared 2-core machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def tour_commands() -> list[str]:

@@ -8,6 +8,7 @@ from dialogs.lang.ids import (
     normalize_phone,
     normalize_plate,
     parse_plate,
+    phone_e164,
     validate_nik,
 )
 from dialogs.lang.normalize import normalize, phonetic_key, stem_tokens, tokens
@@ -25,6 +26,7 @@ __all__ = [
     "number_to_words",
     "parse_date",
     "parse_plate",
+    "phone_e164",
     "phonetic_key",
     "spell_digits",
     "stem_tokens",

@@ -110,6 +110,14 @@ def normalize_phone(text: str) -> str | None:
     return None
 
 
+def phone_e164(text: str) -> str | None:
+    """An Indonesian phone number in international digits without "+" ("62812..."), or None:
+    `normalize_phone`'s national form with the leading 0 replaced by 62. The one owner of the
+    international form (hashing and look-ups of stored numbers use it)."""
+    national = normalize_phone(text)
+    return "62" + national[1:] if national is not None else None
+
+
 # Indonesian letter names as spoken (and as ASR tends to write them).
 _LETTER_NAMES = {
     "a": "A", "be": "B", "bé": "B", "ce": "C", "se": "C", "de": "D", "e": "E", "ef": "F",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Protocol
 
 # colloquial / chat / ASR spellings -> standard form (single tokens)
 _WORD_MAP: dict[str, str] = {
@@ -148,15 +149,32 @@ def tokens(text: str) -> list[str]:
     return normalize(text).split()
 
 
-_stemmer = None
+class _Dictionary(Protocol):
+    def contains(self, word: str) -> bool: ...
 
 
-def _get_stemmer():
+class _Delegated(Protocol):
+    dictionary: _Dictionary
+
+
+class _Stemmer(Protocol):
+    """What we use of Sastrawi's stemmer (the package has no type information)."""
+
+    delegatedStemmer: _Delegated
+
+    def stem(self, text: str) -> str: ...
+
+
+_stemmer: _Stemmer | None = None
+
+
+def _get_stemmer() -> _Stemmer:
     global _stemmer
     if _stemmer is None:
         from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
-        _stemmer = StemmerFactory().create_stemmer()
+        made: _Stemmer = StemmerFactory().create_stemmer()
+        _stemmer = made
     return _stemmer
 
 

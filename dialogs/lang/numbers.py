@@ -119,7 +119,7 @@ def spell_digits(digits: str) -> str:
 
 def number_to_words(value: int | str) -> str:
     """2026 -> "dua ribu dua puluh enam" (num2words, lang='id')."""
-    return num2words(int(value), lang="id")
+    return str(num2words(int(value), lang="id"))
 
 
 def digits_to_words(text: str) -> str:

@@ -38,7 +38,7 @@ from ivr.calls.media.agi import AgiMedia
 from ivr.calls.media.audiosocket import AudioSocketMedia
 from ivr.calls.ports import CallerInput, CallStatus, ListenSpec, Media, PlayResult, Understood
 from ivr.calls.runtime import Runtime
-from ivr.calls.tickets import TicketDesk, unfinished_complaint
+from ivr.calls.tickets import TicketDesk
 from ivr.calls.transfer import TransferStep
 from ivr.calls.turns import Turn, TurnLog
 from ivr.config.logging import bind_call
@@ -371,11 +371,11 @@ class CallSession:
 
     # ------------------------------------------------------------------ hang-up and close
     async def _on_hangup(self, reason: str = "caller_hangup") -> None:
-        """Tell the engine; keep a complaint the caller had started; never touch the media."""
+        """Tell the engine, and file what it asks for (the script's flows file an unfinished
+        complaint, marked incomplete); never touch the media."""
         self._emit("hangup", state=self._state, reason=reason)
         if self.engine is None:
             return
-        variables = dict(self.engine.variables)
         try:
             actions = self.engine.handle(Hangup())
         except Exception:
@@ -384,12 +384,6 @@ class CallSession:
         for action in actions:
             if isinstance(action, CreateTicket):
                 await self._file_after_hangup(action, "could not file the ticket after hang-up")
-        fields = unfinished_complaint(self._state, variables, self.tickets.filed)
-        if fields is not None:
-            # the caller described a problem and hung up before the read-back: file it,
-            # marked incomplete, rather than lose it
-            await self._file_after_hangup(CreateTicket(kind="complaint", fields=fields),
-                                          "could not file the unfinished complaint")
 
     async def _file_after_hangup(self, action: CreateTicket, failure: str) -> None:
         try:

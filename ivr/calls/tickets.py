@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from dialogs.actions import CreateTicket, LookupTicket
 from dialogs.events import TicketCreated, TicketStatus
 from ivr.calls.ports import TicketRecords
-from ivr.calls.script_conventions import in_complaint_flow
 from ivr.storage.ticket_ids import format_ticket_id
 
 log = logging.getLogger(__name__)
@@ -24,7 +23,6 @@ log = logging.getLogger(__name__)
 Emit = Callable[..., None]
 
 _TICKET_COLUMNS = ("category", "location", "description", "reporter_name", "reporter_nik", "reporter_phone")
-_COMPLAINT_VARS = _TICKET_COLUMNS + ("confidential",)
 
 
 @dataclass(frozen=True)
@@ -103,18 +101,3 @@ class TicketDesk:
         self._emit("ticket_status", ticket_id=action.ticket_id, status=status)
         # read back as people write it (ten digits in their groups, found or not)
         return TicketStatus(format_ticket_id(action.ticket_id), status, updated)
-
-
-def unfinished_complaint(state: str | None, variables: Mapping[str, str], filed: list[str]) -> dict[str, object] | None:
-    """Fields of a complaint the caller had started (location or description given) but not
-    yet filed when the call ended, or None.
-
-    TODO(R2 merge): delete; the engine emits this ticket itself on ``Hangup``."""
-    if filed or not in_complaint_flow(state):
-        return None
-    if not (variables.get("description") or variables.get("location")):
-        return None
-    fields: dict[str, object] = {k: variables[k] for k in _COMPLAINT_VARS if variables.get(k)}
-    fields["incomplete"] = True
-    fields["stopped_at"] = state
-    return fields

@@ -14,11 +14,12 @@ or slot listens, or a recognizer without constrained scoring) the matcher decide
 Three adjustments are applied on top (measured with bench/bench_asr.py):
 
 * Intent posteriors are flattened (``INTENT_FLATTEN``) so that a wrong intent rarely reaches
-  the script's accept threshold (``settings.accept``: 0.6 in the default script, 0.7 where a
-  script does not set it) and the dialog confirms instead.
-* Menu navigation labels (``menu_*``, e.g. "pajak" -> the tax sub-menu; see
-  :mod:`ivr.calls.script_conventions`) compete with the services they lead to; in a listen
-  that also offers services their posterior is multiplied by ``MENU_PRIOR`` (dev set: 76% -> 82% top-1; a caller who only says "pajak" still reaches the
+  the script's accept threshold (``settings.confidence.accept``: 0.6 in the default script,
+  0.7 when a script sets none) and the dialog confirms instead.
+* Menu navigation labels (the listen's ``navigation``: labels that lead into a sub-menu, e.g.
+  "pajak" -> the tax menu, as the script declares its menus) compete with the services they
+  lead to; in a listen that also offers services their posterior is multiplied by
+  ``MENU_PRIOR`` (dev set: 76% -> 82% top-1; a caller who only says "pajak" still reaches the
   sub-menu when nothing else fits, or is asked to confirm).
 * Yes/no: the dialog trusts a yes/no intent whatever its confidence, so one is only passed on
   when it is reliable: the rule-based reading of the transcript (``dialogs.engine.yes_or_no``:
@@ -30,14 +31,13 @@ Three adjustments are applied on top (measured with bench/bench_asr.py):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from asr import Expectation, Recognizer, Transcript
 from dialogs import IntentMatcher, Script
 from dialogs.actions import Listen
 from dialogs.engine import yes_or_no
 from ivr.calls.ports import Understood, Utterance
-from ivr.calls.script_conventions import navigation_labels
 
 MATCHER_WEIGHT = 0.1  # measured: 0.25 lowered bench accuracy 60% -> 54%
 MENU_PRIOR = 0.2  # posterior factor of navigation labels next to services (dev: drop or 0.2 same)
@@ -51,24 +51,16 @@ INTENT_FLATTEN = 1.25  # intent posteriors p -> p^(1/1.25), renormalised (a soft
 # at >= 0.6 (the default script's accept threshold: taken without confirmation) 2 -> 0;
 # accepted share 36% -> 23%
 
-_EXPECT_KINDS = ("intent", "yesno", "digits", "free")
-
-
 def expectation_for(listen: Listen) -> Expectation:
-    """What the recognizer should expect for a dialog ``Listen``: its labelled phrases and a
-    kind. The one mapping of a Listen kind to an expectation kind: choice -> intent, free -> free,
-    the slot kinds (nik, phone, date, ticket, plate, digits) -> digits.
-
-    TODO(R2 merge): the kind becomes ``listen.expect_kind``, computed by dialogs."""
-    kind = listen.kind or "intent"
-    if kind not in _EXPECT_KINDS:
-        kind = "intent" if kind == "choice" else "digits"
-    return Expectation(phrases=dict(listen.expect), kind=kind)
+    """What the recognizer should expect for a dialog ``Listen``: its labelled phrases and the
+    expectation kind dialogs computes for it (``Listen.expect_kind``)."""
+    return Expectation(phrases=dict(listen.expect), kind=listen.expect_kind)
 
 
 def fuse(transcript: Transcript, kind: str, labels: Sequence[str], matcher: IntentMatcher | None = None,
-         weight: float = MATCHER_WEIGHT) -> Understood:
-    """Combine recognizer posteriors and the dialog matcher's view of the transcript."""
+         weight: float = MATCHER_WEIGHT, navigation: Collection[str] = ()) -> Understood:
+    """Combine recognizer posteriors and the dialog matcher's view of the transcript.
+    ``navigation``: the labels that lead into a sub-menu (``Listen.navigation``)."""
     asr_scores = {k: float(v) for k, v in (transcript.scores or {}).items() if k in labels} if labels else {}
     match = None
     if matcher is not None and transcript.text and labels:
@@ -82,7 +74,7 @@ def fuse(transcript: Transcript, kind: str, labels: Sequence[str], matcher: Inte
     if asr_scores:
         if kind == "intent":
             asr_scores = _flatten(asr_scores, INTENT_FLATTEN)
-        asr_scores = _menu_prior(asr_scores)
+        asr_scores = _menu_prior(asr_scores, navigation)
         total = sum(asr_scores.values()) or 1.0
         base = {lab: asr_scores.get(lab, 0.0) / total for lab in labels}
         fused = {lab: (1 - weight) * base[lab] + weight * share[lab] for lab in labels} if share else base
@@ -102,9 +94,9 @@ def _flatten(scores: dict[str, float], k: float) -> dict[str, float]:
     return {lab: p / total for lab, p in out.items()}
 
 
-def _menu_prior(scores: dict[str, float]) -> dict[str, float]:
+def _menu_prior(scores: dict[str, float], navigation: Collection[str]) -> dict[str, float]:
     """Down-weight navigation labels when services are offered beside them."""
-    menus = navigation_labels(scores)
+    menus = [lab for lab in scores if lab in navigation]
     if not menus or len(menus) == len(scores):
         return scores
     out = {lab: (p * MENU_PRIOR if lab in menus else p) for lab, p in scores.items()}
@@ -149,10 +141,12 @@ class Understander:
             transcript = await utt.stream.finish()
         else:
             transcript = await self.recognizer.recognize(utt.pcm, utt.sample_rate, expect)
-        return fuse(transcript, expect.kind, expect.labels, self._matcher(listen), self.weight)
+        return fuse(transcript, expect.kind, expect.labels, self._matcher(listen), self.weight,
+                    listen.navigation)
 
     async def understand_pcm(self, pcm: bytes, sample_rate: int, listen: Listen) -> Understood:
         """Audio from elsewhere (``ivr nlu --audio``), decoded whole."""
         expect = expectation_for(listen)
         transcript = await self.recognizer.recognize(pcm, sample_rate, expect)
-        return fuse(transcript, expect.kind, expect.labels, self._matcher(listen), self.weight)
+        return fuse(transcript, expect.kind, expect.labels, self._matcher(listen), self.weight,
+                    listen.navigation)

@@ -68,6 +68,8 @@ def validate(
     listening = len(sc.listening_states())
     out.print(f"[green]OK[/] {path}: '{sc.name}', {len(sc.states)} states ({listening} listening), "
               f"{len(sc.intents)} intents, {len(sc.static_prompts())} static prompts", highlight=False)
+    for w in sc.warnings:
+        err.print(f"  [yellow]warning[/]  [cyan]{w.path or '<script>'}[/]: {w.message}", highlight=False)
 
 
 def nlu(

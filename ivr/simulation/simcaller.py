@@ -20,7 +20,6 @@ from typing import Any
 from dialogs import Script
 from ivr.calls.ports import LiveCall
 from ivr.calls.runtime import Runtime
-from ivr.calls.script_conventions import ENTRY_MENU, is_menu_state
 from telephony.peer import AsteriskPeer, Call, CallResult, Dtmf, Hangup, PeerCall, PeerEvent, SayPcm, Silence, Step
 
 CONFIRM_PROMPT = "settings.confirm_intent"
@@ -231,11 +230,12 @@ class ReactiveCaller:
             if label == intent:
                 return key
         states = self.script.states
+        sub_menus = self.script.menu_states - {self.script.entry_menu}
         for key, label in dtmf.items():
             st_id = None
             for st in states.values():
                 on = st.on
-                if label in on and on[label] in states and is_menu_state(on[label]):
+                if label in on and on[label] in sub_menus:
                     st_id = on[label]
                     break
             if st_id is None:
@@ -247,9 +247,9 @@ class ReactiveCaller:
         return None
 
 
-def service_state(script: Script, intent: str, menu: str = ENTRY_MENU) -> str | None:
-    """The state the main menu goes to for ``intent`` (e.g. ktp -> info_ktp)."""
-    st = script.states.get(menu)
+def service_state(script: Script, intent: str, menu: str | None = None) -> str | None:
+    """The state the entry menu (or ``menu``) goes to for ``intent`` (e.g. ktp -> info_ktp)."""
+    st = script.states.get(menu or script.entry_menu)
     return st.on.get(intent) if st is not None else None
 
 

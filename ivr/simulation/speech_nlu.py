@@ -9,7 +9,6 @@ from pathlib import Path
 from asr import AsrError, Recognizer, audio
 from dialogs import Script, load_script
 from ivr.calls.engines import build_recognizer
-from ivr.calls.script_conventions import entry_menu
 from ivr.calls.understand import Understander
 from ivr.config.settings import load_settings
 
@@ -47,11 +46,7 @@ def nlu_audio(files: list[Path], script_path: Path | None, state: str | None,
 
 
 def _first_menu(script: Script) -> str:
-    menu = entry_menu(script)
-    if menu is not None:
-        return menu
-    for sid in script.listening_states():
-        ls = script.states[sid].listen
-        if ls is not None and ls.kind == "intent":
-            return sid
-    raise ValueError("the script has no state that listens for intents; pass --state")
+    entry = script.entry_menu
+    if script.states[entry].listen is None:
+        raise ValueError("the script has no state that listens for intents; pass --state")
+    return entry

@@ -82,6 +82,10 @@ class CallRow(Base):
     script_version: Mapped[str | None] = mapped_column(String(64))
     end_reason: Mapped[str | None] = mapped_column(String(64))
     handoff_outcome: Mapped[str | None] = mapped_column(String(32))
+    #: the service the call was finally about (the script's intent: ktp, pbb, pengaduan...)
+    service: Mapped[str | None] = mapped_column(String(64))
+    #: the dialog state the call was in when it ended (where callers hang up)
+    end_state: Mapped[str | None] = mapped_column(String(128))
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     turns: Mapped[list["TurnRow"]] = relationship(
@@ -106,6 +110,10 @@ class TurnRow(Base):
     asr_ms: Mapped[float | None] = mapped_column(Float)
     reply_ms: Mapped[float | None] = mapped_column(Float)  # end of speech/key -> first reply byte
     audio_path: Mapped[str | None] = mapped_column(Text)
+    #: dialog state the turn was heard in, and what came of it:
+    #: accepted | confirmed | corrected | no_match | no_input | invalid | agent
+    state: Mapped[str | None] = mapped_column(String(128))
+    outcome: Mapped[str | None] = mapped_column(String(16))
 
     call: Mapped[CallRow] = relationship(back_populates="turns")
 
@@ -145,6 +153,10 @@ class TicketRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sla_due: Mapped[date] = mapped_column(Date)
+    #: agency responsible (Disdukcapil, DPUTR, PDAM...) and where (Kemendagri village or
+    #: district code, e.g. 32.04.12.2001 or 32.04.12), for analytics
+    agency: Mapped[str | None] = mapped_column(String(64))
+    area_code: Mapped[str | None] = mapped_column(String(16), index=True)
 
     history: Mapped[list["TicketEventRow"]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketEventRow.id"

@@ -1,11 +1,10 @@
-"""Small audio helpers for the simulated Asterisk (WAV I/O, resampling, silence detection)."""
+"""Small audio helpers for the simulated Asterisk: silence detection and framing; WAV I/O and
+resampling delegate to the leaf package ``pcm`` (imported when used)."""
 
 from __future__ import annotations
 
 import array
-import io
 import sys
-import wave
 from pathlib import Path
 
 RATE = 8000
@@ -16,34 +15,17 @@ SILENCE_THRESHOLD = 256  # main/dsp.c: DEFAULT_THRESHOLD for ast_dsp_silence
 def resample(pcm: bytes, rate_in: int, rate_out: int = RATE) -> bytes:
     if rate_in == rate_out or not pcm:
         return pcm
-    import numpy as np
-    import soxr
+    import pcm as pcm_
 
-    x = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
-    y = soxr.resample(x, rate_in, rate_out)
-    return np.clip(np.rint(y), -32768, 32767).astype("<i2").tobytes()
+    return pcm_.resample(pcm[: len(pcm) - len(pcm) % 2], rate_in, rate_out)
 
 
 def read_wav(path: str | Path) -> tuple[bytes, int]:
-    """Return (16-bit mono PCM, rate). Stereo is mixed down; 8-bit is widened."""
-    with wave.open(str(path), "rb") as w:
-        ch, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
-        data = w.readframes(w.getnframes())
-    if width != 2:
-        import numpy as np
+    """Return (16-bit mono PCM, rate). Several channels are averaged; other sample formats are
+    converted (``pcm.read_wav``)."""
+    import pcm
 
-        if width == 1:
-            data = ((np.frombuffer(data, dtype=np.uint8).astype(np.int16) - 128) << 8).astype("<i2").tobytes()
-        elif width == 4:
-            data = (np.frombuffer(data, dtype="<i4") >> 16).astype("<i2").tobytes()
-        else:
-            raise ValueError(f"{path}: unsupported sample width {width}")
-    if ch > 1:
-        import numpy as np
-
-        x = np.frombuffer(data, dtype="<i2").reshape(-1, ch).mean(axis=1)
-        data = x.astype("<i2").tobytes()
-    return data, rate
+    return pcm.read_wav(path)
 
 
 def read_audio_8k(path: str | Path) -> bytes:
@@ -55,17 +37,15 @@ def read_audio_8k(path: str | Path) -> bytes:
 
 
 def wav_bytes(pcm: bytes, rate: int = RATE) -> bytes:
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm)
-    return buf.getvalue()
+    import pcm as pcm_
+
+    return pcm_.wav_bytes(pcm, rate)
 
 
 def write_wav(path: str | Path, pcm: bytes, rate: int = RATE) -> None:
-    Path(path).write_bytes(wav_bytes(pcm, rate))
+    import pcm as pcm_
+
+    pcm_.write_wav(path, pcm, rate)
 
 
 def mean_abs(frame: bytes) -> float:

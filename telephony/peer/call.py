@@ -1,7 +1,7 @@
 """One simulated call: Asterisk's side of FastAGI and AudioSocket, plus a scripted caller.
 
 Every behaviour mirrors an Asterisk source file (cited per method) and the Asterisk 22.10.1
-transcripts in ``shared/fixtures/asterisk-22`` (see their README):
+transcripts in ``tests/telephony/fixtures/asterisk-22`` (see their README):
 
 * ``res/res_agi.c``: env block (``setup_env``), command table and replies, dead mode (511),
   the ``HANGUP`` line (unsolicited while idle, ~40 ms after the reply of an interrupted

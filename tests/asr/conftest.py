@@ -34,7 +34,7 @@ def script():
 
 @pytest.fixture(scope="session")
 def main_menu(script) -> Expectation:
-    return Expectation(script.expectations("main_menu"), kind="intent")
+    return Expectation(script.expectations(script.entry_menu), kind="intent")
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import pytest
 
 from asr import Transcript
 from tests import speechgen
+from tests.waiting import eventually_sync
 
 YESNO = ["yes", "no"]
 
@@ -36,17 +37,23 @@ def test_confident_scoring_answers_alone(script):
     assert u.intent == "no" and u.confidence >= 0.8
 
 
-def test_menu_labels_yield_to_services():
+def test_menu_labels_yield_to_services(script):
     from ivr.calls.understand import fuse
 
+    # the main menu's label for the tax menu is navigation because the script declares that
+    # state a menu, not because of its name
+    listen = script.listen_action(script.entry_menu)
+    assert "menu_pajak" in listen.navigation and "pajak_kendaraan" not in listen.navigation
     labels = ["pajak_kendaraan", "pbb", "menu_pajak"]
     tr = Transcript(text="", confidence=0.45, scores={"pajak_kendaraan": 0.35, "pbb": 0.2, "menu_pajak": 0.45})
-    u = fuse(tr, "intent", labels)
+    u = fuse(tr, "intent", labels, navigation=listen.navigation)
     assert u.intent == "pajak_kendaraan"
     assert u.confidence < 0.6  # still not sure enough to skip the confirmation
+    # without the declaration the label is an answer like any other
+    assert fuse(tr, "intent", labels).intent == "menu_pajak"
     # a menu label that clearly wins keeps its place
     tr2 = Transcript(text="", confidence=0.95, scores={"pajak_kendaraan": 0.02, "pbb": 0.03, "menu_pajak": 0.95})
-    assert fuse(tr2, "intent", labels).intent == "menu_pajak"
+    assert fuse(tr2, "intent", labels, navigation=listen.navigation).intent == "menu_pajak"
 
 
 def test_fitted_encoder_windows(whisper):
@@ -66,13 +73,13 @@ def test_two_stage_scoring_keeps_every_label_in_the_posterior(whisper, main_menu
     import dataclasses
 
     from asr import audio
-    from asr.whisper_backend import _Prepared
+    from asr.whisper_backend import PreparedExpectation
 
     eng = whisper.engine
     default = eng.options
     eng.options = dataclasses.replace(default, scoring="fast")
     try:
-        prep = _Prepared(eng, main_menu)
+        prep = PreparedExpectation(eng, main_menu)
         assert prep.large and 0 < prep.stage1.sum() < len(prep.items)
         pcm8 = speechgen.phone_utterance("pajak motor saya sudah telat", "id", 150, 50, level_dbfs=-26, snr_db=25)
         pcm = audio.resample(pcm8, 8000, 16000)
@@ -127,7 +134,6 @@ def test_auto_scoring_scores_every_phrase_unless_callers_wait(whisper, main_menu
 
 def test_busy_counts_decodes_sharing_the_cores(whisper):
     import threading
-    import time
 
     gate = threading.Event()
     assert not whisper.busy()
@@ -139,11 +145,8 @@ def test_busy_counts_decodes_sharing_the_cores(whisper):
     gate.set()
     for j in [*jobs, extra]:
         j.result(timeout=5)
-    for _ in range(200):  # done-callbacks may run just after result() returns
-        if not whisper.busy():
-            break
-        time.sleep(0.005)
-    assert not whisper.busy()
+    # done-callbacks may run just after result() returns
+    eventually_sync(lambda: not whisper.busy(), "the pool to report idle")
 
 
 def test_recognizer_options_come_from_settings(tmp_path):
@@ -232,7 +235,7 @@ def test_views_average_the_leading_labels_over_speeds(whisper, main_menu):
     import threading
 
     from asr import audio
-    from asr.whisper_backend import Stale, _label_scores
+    from asr.whisper_backend import Stale
 
     eng = whisper.engine
     assert eng.options.views == (0.9, 1.1) and eng.options.view_labels == 3
@@ -241,7 +244,7 @@ def test_views_average_the_leading_labels_over_speeds(whisper, main_menu):
                                                    level_dbfs=-26, snr_db=25), 8000, 16000)
     secs = len(pcm) / 32000
     enc = np.asarray(eng.encode(pcm, eng.frames_for(secs, True)))[0]
-    base = _label_scores(eng.score_phrases(enc, prep), prep, "max")
+    base = prep.label_scores(eng.score_phrases(enc, prep))
     text = np.zeros(len(prep.labels))
     text[prep.labels.index("pbb")] = 0.5  # the text evidence takes part in choosing the leaders
     out = eng._with_views(pcm, prep, base, text, None)
@@ -252,7 +255,7 @@ def test_views_average_the_leading_labels_over_speeds(whisper, main_menu):
     for factor in (0.9, 1.1):
         p = audio.change_speed(pcm, factor)
         e = np.asarray(eng.encode(p, eng.frames_for(len(p) / 32000, True)))[0]
-        views.append(_label_scores(eng.score_phrases(e, prep, keep), prep, "max")[lead])
+        views.append(prep.label_scores(eng.score_phrases(e, prep, keep))[lead])
     np.testing.assert_allclose(out[lead], np.mean(views, axis=0), rtol=1e-6)
     others = np.setdiff1d(np.arange(len(prep.labels)), lead)
     np.testing.assert_array_equal(out[others], base[others])

@@ -22,10 +22,10 @@ from tests import speechgen
     ("kantor dukcapil", "kantor dukcapil"),
 ])
 def test_abbreviations_are_written_as_their_letters_are_said(phrase, spoken):
-    from asr.whisper_backend import _styled
+    from asr.whisper_backend import styled_phrase
 
-    assert _styled(phrase, "spoken") == spoken
-    assert _styled(phrase, "as_is") == phrase
+    assert styled_phrase(phrase) == styled_phrase(phrase, "spoken") == spoken
+    assert styled_phrase(phrase, "as_is") == phrase
 
 
 @pytest.mark.slow
@@ -36,7 +36,7 @@ def test_a_spoken_abbreviation_scores_as_said_not_as_written(whisper):
     import dataclasses
 
     from asr import audio
-    from asr.whisper_backend import _Prepared
+    from asr.whisper_backend import PreparedExpectation
 
     eng = whisper.engine
     expect = Expectation({"ktp": ["ktp saya hilang"], "kk": ["kartu keluarga hilang"]}, kind="intent")
@@ -45,7 +45,7 @@ def test_a_spoken_abbreviation_scores_as_said_not_as_written(whisper):
     try:
         for style in ("spoken", "as_is"):
             eng.options = dataclasses.replace(default, phrase_style=style)
-            preps[style] = _Prepared(eng, expect)
+            preps[style] = PreparedExpectation(eng, expect)
     finally:
         eng.options = default
     assert default.phrase_style == "spoken"

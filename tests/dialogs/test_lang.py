@@ -11,6 +11,7 @@ from dialogs.lang import (
     number_to_words,
     parse_date,
     parse_plate,
+    phone_e164,
     phonetic_key,
     spell_digits,
     stem_tokens,
@@ -124,6 +125,8 @@ def test_extract_nik_spoken():
 )
 def test_phone(text, phone):
     assert normalize_phone(text) == phone
+    # the international form is the same number, 62 instead of the leading 0
+    assert phone_e164(text) == (None if phone is None else "62" + phone[1:])
 
 
 @pytest.mark.parametrize(

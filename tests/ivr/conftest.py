@@ -137,13 +137,16 @@ RATE = 8000
 
 
 def frames_found(heard: bytes, prompt: bytes, start_s: float = 0.0, end_s: float = 3.0,
-                 frame_bytes: int = 320) -> float:
+                 frame_bytes: int = 320, exclude: bytes = b"") -> float:
     """Share of the prompt's non-silent 20 ms frames (as the controller sends them: slices of
-    the prompt from its start) found byte for byte in what the caller heard."""
+    the prompt from its start) found byte for byte in what the caller heard. Frames that also
+    occur in ``exclude`` (another prompt sharing its first words, rendered identically) are
+    left out, so "this prompt was not played" is not fooled by the words they share."""
     first = int(start_s * 50)
     last = int(end_s * 50)
     frames = [prompt[i * frame_bytes:(i + 1) * frame_bytes] for i in range(first, last)]
-    frames = [f for f in frames if len(f) == frame_bytes and np.abs(np.frombuffer(f, "<i2")).max() > 300]
+    frames = [f for f in frames if len(f) == frame_bytes and np.abs(np.frombuffer(f, "<i2")).max() > 300
+              and f not in exclude]
     if not frames:
         return 0.0
     return sum(1 for f in frames if f in heard) / len(frames)

@@ -4,12 +4,11 @@ instead of a transfer when nobody is logged in or outside office hours."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from ivr.simulation.simcaller import Answer, Goal, ReactiveCaller, run_caller
 from tests.ivr.conftest import close_hotline, make_hotline
+from tests.waiting import eventually
 
 QUEUE = "hotline"  # the sample queues.conf queue the default script hands calls to
 
@@ -26,13 +25,8 @@ async def _ami_pair(queue_members: int, queue: str = QUEUE):
     return server, client
 
 
-async def _wait_for(pred, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not await pred():
-        if loop.time() > end:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
+async def _wait_for(pred) -> None:
+    await eventually(pred, "the hand-off to be recorded", interval=0.05)
 
 
 async def test_agent_by_keypad_transfers_with_variables_context_and_agent_connect(engines, tmp_path):
@@ -63,7 +57,7 @@ async def test_agent_by_keypad_transfers_with_variables_context_and_agent_connec
         async def connected() -> bool:
             return (await hl.store.handoffs.of_call(call_id))[0].outcome == "connected"
 
-        await _wait_for(connected, timeout=20.0)
+        await _wait_for(connected)
         h = (await hl.store.handoffs.of_call(call_id))[0]
         assert h.agent and h.connected_at is not None
         assert h.hold_s == round(server.agent_ring_seconds)
@@ -72,7 +66,7 @@ async def test_agent_by_keypad_transfers_with_variables_context_and_agent_connec
         async def completed() -> bool:
             return (await hl.store.handoffs.of_call(call_id))[0].ended_at is not None
 
-        await _wait_for(completed, timeout=20.0)
+        await _wait_for(completed)
         h = (await hl.store.handoffs.of_call(call_id))[0]
         assert h.outcome == "connected" and h.ended_at >= h.connected_at
         assert h.talk_s == round(server.agent_talk_seconds) and h.ended_by == "agent"

@@ -14,10 +14,10 @@ ALLOWED = {
     "privacy": set(),
     "storage": {"config", "privacy"},
     "calls": {"config", "privacy", "storage"},
-    "web": {"config", "privacy", "storage"},
+    "web": {"analytics", "config", "privacy", "storage"},
     "simulation": {"calls", "config", "privacy", "storage"},
-    "serve": {"calls", "config", "privacy", "storage", "web"},
-    "cli": {"serve", "simulation", "calls", "config", "privacy", "storage", "web"},
+    "serve": {"analytics", "calls", "config", "privacy", "storage", "web"},
+    "cli": {"analytics", "serve", "simulation", "calls", "config", "privacy", "storage", "web"},
     "analytics": {"config", "privacy", "storage"},
 }
 

@@ -17,6 +17,7 @@ import pytest
 from ivr.storage.outbox import Outbox, Unavailable
 from ivr.storage import StoreUnavailable, parse_ticket_id
 from tests.conftest import PG_URL
+from tests.waiting import eventually
 
 # ----------------------------------------------------------------------------- journal
 
@@ -256,11 +257,7 @@ async def test_background_replayer(make_store, proxy, tmp_path):
     tid = await st.tickets.create("complaint", description="x")
     st.start_replayer(interval_s=0.05)
     await proxy.start()
-    for _ in range(200):
-        if st.outbox_backlog == 0:
-            break
-        await asyncio.sleep(0.05)
-    assert st.outbox_backlog == 0
+    await eventually(lambda: st.outbox_backlog == 0, "the background replayer to empty the outbox", interval=0.05)
     assert (await st.tickets.get(tid)).pending is False
 
 

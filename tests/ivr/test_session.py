@@ -10,6 +10,7 @@ import pytest
 from ivr.simulation.simcaller import Answer, Goal, ReactiveCaller, run_caller
 from tests.ivr.conftest import frames_found
 from tests.ivr.conftest import close_hotline, make_hotline
+from tests.waiting import eventually
 
 
 async def test_agi_only_mode_plays_files_records_speech_and_takes_keys(engines, tmp_path, caller_speech):
@@ -61,8 +62,8 @@ async def _keypad_turns(hotline, engines):
     full = await hotline.store.calls.get(call.id)
     keys = [t for t in full.turns if t.who == "caller"]
     assert [t.text for t in keys] == ["1", "2"]
-    # key -> first byte of a cached prompt: measured, and small next to the prompt itself
-    assert all(t.reply_ms is not None and 0 <= t.reply_ms < 1000 for t in keys)
+    # key -> first byte of the reply is measured for every key (its size: bench/bench_calls.py)
+    assert all(t.reply_ms is not None and t.reply_ms >= 0 for t in keys)
     system = [t.text for t in full.turns if t.who == "system"]
     assert engines.script.states["info_kk"].say[0].text in system
 
@@ -72,10 +73,9 @@ async def test_shutdown_lets_the_live_call_finish_and_refuses_new_ones(hotline, 
 
     live = hotline.peer.start_call([WaitForPrompt(), Silence(1.0), Dtmf("9"), Silence(6.0), Hangup()],
                                    realtime=True)
-    while not hotline.runtime.active_calls:
-        await asyncio.sleep(0.02)
+    await eventually(lambda: hotline.runtime.active_calls, "the call to be live")
     drain = asyncio.create_task(hotline.controller.drain(30.0))
-    await asyncio.sleep(0.1)
+    await eventually(lambda: not hotline.runtime.accepting, "the controller to stop taking calls")
     late = await hotline.peer.place_call([Silence(0.5), Hangup()], realtime=True)
     assert late.ended_by == "agi_ended" and late.heard_seconds == 0
     left = await drain

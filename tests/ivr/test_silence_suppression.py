@@ -25,6 +25,8 @@ async def test_quiet_caller_keeps_the_media_and_is_answered(hotline, caller_spee
     spoke_end = res.speech_ends[0]
     replies = [t for t in res.heard_times if t > spoke_end]
     assert replies, "no reply after the caller spoke"
-    # end of speech found from the pause alone: far sooner than the 15 s utterance cap
-    assert replies[0] - spoke_end < 5.0
-    assert hotline.by_kind("heard"), "the utterance never reached the dialog"
+    # the end of speech was found from the pause alone: the utterance the recognizer got is the
+    # caller's ~2 s of speech, not one cut at the 15 s cap after running on into the quiet
+    heard = hotline.by_kind("heard")
+    assert heard, "the utterance never reached the dialog"
+    assert heard[0]["speech_s"] < len(speech) / 2 / 8000 + 1.5 < hotline.settings.max_utterance_s

@@ -19,6 +19,7 @@ from ivr.config.settings import load_settings
 from ivr.storage import Store
 from ivr.web import create_app
 from tests.conftest import PII_TEST_KEY
+from tests.waiting import eventually
 
 CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
@@ -51,10 +52,7 @@ async def server(tmp_path, monkeypatch):
                             http="h11", access_log=False)
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve())
-    for _ in range(200):
-        if srv.started:
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: srv.started, "uvicorn to start")
     port = srv.servers[0].sockets[0].getsockname()[1]
     yield {"base": f"http://127.0.0.1:{port}", "ticket": tid, "call": cid, "store": store}
     srv.should_exit = True
@@ -147,10 +145,7 @@ async def test_agent_logs_in_and_changes_a_ticket_status(server, tmp_path):
                            profile=profile)
     try:
         port_file = profile / "DevToolsActivePort"
-        for _ in range(300):
-            if port_file.exists() and port_file.read_text().strip():
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: port_file.exists() and port_file.read_text().strip(), "Chromium's DevTools port")
         port = int(port_file.read_text().split()[0])
         async with httpx.AsyncClient() as http:
             targets = (await http.get(f"http://127.0.0.1:{port}/json/list")).json()

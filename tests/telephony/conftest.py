@@ -11,18 +11,16 @@ import pytest
 
 from telephony.peer.audio import write_wav
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = REPO_ROOT.parent / "shared/fixtures/asterisk-22"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "asterisk-22"
 
 
 def fixtures_dir() -> Path:
-    if not FIXTURES.is_dir():
-        pytest.skip(f"Asterisk 22 transcripts not found at {FIXTURES} (they live outside the repo)")
+    """The recorded Asterisk 22.10.1 wire transcripts (see the README there); part of the repo."""
     return FIXTURES
 
 
 def load_jsonl(name: str) -> list[dict]:
-    path = fixtures_dir() / name
+    path = FIXTURES / name
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 

@@ -10,6 +10,8 @@ import pytest
 from telephony import AgiError, AgiHangup, AgiSession, FastAgiServer
 from telephony.peer import AsteriskPeer, Dtmf, Hangup, SayPcm, Silence, WaitForCommand
 
+from tests.waiting import eventually
+
 from .conftest import tone
 
 
@@ -132,13 +134,16 @@ async def test_handler_exception_is_logged_and_connection_closed(caplog, sounds_
     assert res.ended_by == "agi_ended" and "handler failed" in caplog.text
 
 
-async def _misbehave(port: int, kind: str) -> str:
+async def _misbehave(port: int, kind: str, started: list[str] | None = None) -> str:
+    """One hostile client; appends ``kind`` to ``started`` once it has sent its first bytes."""
     r, w = await asyncio.open_connection("127.0.0.1", port)
     try:
         if kind == "half_header_close":
             w.write(b"agi_network: yes\nagi_request: agi://x/hotline\n")
             await w.drain()
             w.close()
+            if started is not None:
+                started.append(kind)
             return "closed"
         if kind == "half_header_stall":
             w.write(b"agi_network: yes\n")
@@ -152,13 +157,17 @@ async def _misbehave(port: int, kind: str) -> str:
             pass
         elif kind == "bad_reply":
             w.write(b"agi_network: yes\n\n")
+            if started is not None:
+                started.append(kind)
             await r.readline()                              # the handler's first command
             w.write(b"what is this\n")
+        if started is not None and kind != "bad_reply":
+            started.append(kind)
         try:
             await w.drain()
         except ConnectionError:
             return "reset"
-        data = await asyncio.wait_for(r.read(), 10)
+        data = await asyncio.wait_for(r.read(), 60)         # a bound for a failing test only
         return "eof" if not data else "data"
     except (ConnectionError, asyncio.IncompleteReadError):
         return "reset"
@@ -181,8 +190,9 @@ async def test_200_sessions_complete_while_misbehaving_clients_hang_around(caplo
     kinds = ["half_header_close", "half_header_stall", "endless_line", "huge_line", "garbage", "silent",
              "bad_reply"] * 3
     with caplog.at_level(logging.WARNING, logger="telephony.agi"):
-        bad = [asyncio.ensure_future(_misbehave(srv.port, k)) for k in kinds]
-        await asyncio.sleep(0.05)
+        started: list[str] = []
+        bad = [asyncio.ensure_future(_misbehave(srv.port, k, started)) for k in kinds]
+        await eventually(lambda: len(started) == len(kinds), "every hostile client connected and writing")
         results = await asyncio.gather(*(peer.place_call([], realtime=5) for _ in range(200)))
         outcomes = await asyncio.gather(*bad)
     await srv.close()

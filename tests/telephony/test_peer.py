@@ -11,6 +11,8 @@ from telephony.peer import (
 )
 from telephony.peer.audio import read_audio_8k, write_wav
 
+from tests.waiting import eventually
+
 from .conftest import tone
 
 
@@ -73,10 +75,11 @@ async def test_call_step_and_manual_hangup(sounds_dir):
     peer = AsteriskPeer("127.0.0.1", srv.port, sounds_dir)
 
     async def step(call):
-        await asyncio.sleep(0.05)
+        # hang up once ANSWER has been answered: the controller is then idle, waiting
+        await eventually(lambda: any(c.command == "ANSWER" for c in call.result_obj.commands), "ANSWER replied")
         call.caller_hangup()
 
-    res = await peer.place_call([Silence(0.1), Call(step)], realtime=2)
+    res = await peer.place_call([WaitForCommand("ANSWER"), Call(step)], realtime=2)
     await srv.close()
     assert res.ended_by == "caller_hangup" and res.hangup_notices
 
@@ -131,13 +134,18 @@ async def test_refused_agi_connection_is_a_failure_result(tmp_path):
 
 
 async def test_speedup_scales_peer_timeouts(sounds_dir):
+    """A sped-up call runs the peer's timeouts on the caller's clock: a 2 s WAIT FOR DIGIT
+    times out before the digit the caller sends after 20 s of silence, which then waits for
+    the next command. Unscaled, the 2 s would outlast the caller's 20 s at 20x (1 s) and the
+    first wait would get the digit; no clock is read."""
+    got = []
+
     async def handler(s: AgiSession):
-        r = await s.wait_for_digit(2000)           # 2 s of peer time
-        assert r.result == 0
+        got.append((await s.wait_for_digit(2000)).result)          # 2 s of peer time
+        got.append((await s.wait_for_digit(60000)).result)
 
     srv = await serve(handler)
-    loop = asyncio.get_running_loop()
-    t = loop.time()
-    await AsteriskPeer("127.0.0.1", srv.port, sounds_dir).place_call([], realtime=10)
+    script = [WaitForCommand("WAIT FOR DIGIT"), Silence(20.0), Dtmf("5")]
+    res = await AsteriskPeer("127.0.0.1", srv.port, sounds_dir).place_call(script, realtime=20)
     await srv.close()
-    assert loop.time() - t < 1.5      # 2 s of peer time at 10x (0.2 s) plus set-up
+    assert got == [0, ord("5")] and res.ended_by == "agi_ended"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from telephony.asterisk import config_dir
 from telephony.peer import AsteriskPeer
@@ -61,3 +62,11 @@ def test_other_files():
 def test_peer_defaults_match_the_sample_dialplan():
     peer = AsteriskPeer()
     assert (peer.agi_host, peer.agi_port, peer.script, peer.context) == ("127.0.0.1", 4573, "hotline", "hotline")
+
+
+def test_the_operator_guide_lists_exactly_the_sample_files():
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "asterisk.md").read_text()
+    section = guide.split("## 1. Install the sample configuration", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `([^`]+)` \|", section, flags=re.M)
+    assert len(listed) == len(set(listed))
+    assert set(listed) == {p.name for p in config_dir().glob("*.conf")}

@@ -1,0 +1,152 @@
+"""Where callers get stuck: per dialog state of each script version.
+
+Reads the turns of the calls that started in a period (``turns.state`` and ``turns.outcome``,
+migration 0003) and reports, per (script version, state): entries (calls that reached it),
+no-input, no-match, invalid answers, confirmations and corrections, hand-offs asked for there,
+hang-ups (``calls.end_state`` of calls the caller hung up; the state of their last turn when that
+is empty), the median time spent (from a
+turn to the next one, or to the end of the call), and the recognition confidence; plus the
+intents most often confirmed or corrected. Turns without a state (recorded before migration
+0003 or by a hotline that does not fill it) are counted apart.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+
+import numpy as np
+from sqlalchemy import select
+
+from ivr.analytics.db import Source
+from ivr.storage.models import CallRow, TurnRow
+
+__all__ = ["StateRow", "IntentRow", "StuckReport", "stuck_states"]
+
+
+class _Row(NamedTuple):
+    call_id: str
+    idx: int
+    at: datetime
+    state: str | None
+    outcome: str | None
+    intent: str | None
+    confidence: float | None
+    source: str
+    script_version: str | None
+    end_reason: str | None
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StateRow:
+    script_version: str
+    state: str
+    entries: int            # calls that had a turn in this state
+    turns: int
+    no_input: int
+    no_match: int
+    invalid: int
+    confirmations: int      # confirmed + corrected
+    corrected: int
+    handoffs: int
+    hangups: int
+    median_s: float | None  # time spent per turn
+    confidence: float | None  # mean recognition confidence of speech turns
+
+    @property
+    def trouble_rate(self) -> float:
+        """Share of turns that went wrong (no input, no match, invalid)."""
+        return (self.no_input + self.no_match + self.invalid) / self.turns if self.turns else 0.0
+
+    @property
+    def hangup_rate(self) -> float:
+        return self.hangups / self.entries if self.entries else 0.0
+
+
+@dataclass(frozen=True)
+class IntentRow:
+    intent: str
+    turns: int
+    confirmed: int
+    corrected: int
+    confidence: float | None
+
+    @property
+    def confirm_rate(self) -> float:
+        return (self.confirmed + self.corrected) / self.turns if self.turns else 0.0
+
+
+@dataclass(frozen=True)
+class StuckReport:
+    start: date
+    end: date
+    states: tuple[StateRow, ...]          # worst first (trouble + hang-ups)
+    intents: tuple[IntentRow, ...]        # most often confirmed or corrected first
+    turns_without_state: int
+
+
+def stuck_states(src: Source, start: date, end: date) -> StuckReport:
+    c, t = CallRow.__table__, TurnRow.__table__
+    a, b = src.day_start(start), src.day_start(end + timedelta(days=1))
+    in_period = select(c.c.id).where(c.c.started_at >= a, c.c.started_at < b)
+    q_calls = select(c.c.id, c.c.script_version, c.c.end_reason, c.c.ended_at, c.c.end_state).where(
+        c.c.id.in_(in_period))
+    q = (select(t.c.call_id, t.c.idx, t.c.at, t.c.state, t.c.outcome, t.c.intent, t.c.confidence, t.c.source)
+         .where(t.c.call_id.in_(in_period), t.c.who == "caller"))
+    with src.engine.connect() as conn:
+        calls = {r.id: r for r in conn.execute(q_calls)}
+        turns = sorted(conn.execute(q).all(), key=lambda r: (r.call_id, r.idx))
+    rows = [_Row(*r, calls[r.call_id].script_version, calls[r.call_id].end_reason, calls[r.call_id].ended_at)
+            for r in turns]
+    acc: dict[tuple[str, str], dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    intents: dict[str, list[float | str]] = defaultdict(list)
+    no_state = 0
+    hang: Counter[tuple[str, str]] = Counter()
+    for i, r in enumerate(rows):
+        if r.state is None:
+            no_state += 1
+            continue
+        key = (r.script_version or "?", r.state)
+        d = acc[key]
+        d["calls"].append(r.call_id)
+        d["outcome"].append(r.outcome or "")
+        last = i + 1 >= len(rows) or rows[i + 1].call_id != r.call_id
+        nxt = r.ended_at if last else rows[i + 1].at
+        if nxt is not None and r.at is not None:
+            d["dur"].append((nxt - r.at).total_seconds())
+        if r.confidence is not None and r.source == "speech":
+            d["conf"].append(r.confidence)
+        if last:
+            call = calls[r.call_id]
+            if call.end_reason == "caller_hangup":
+                # where the call ended (calls.end_state), else the caller's last turn
+                where = (r.script_version or "?", call.end_state or r.state)
+                hang[where] += 1
+                acc[where]["ended"].append(r.call_id)
+        if r.intent and r.outcome in ("accepted", "confirmed", "corrected"):
+            intents[r.intent].append(r.outcome)
+            if r.confidence is not None:
+                intents["~" + r.intent].append(r.confidence)
+    states = []
+    for (ver, state), d in acc.items():
+        o = d["outcome"]
+        states.append(StateRow(
+            ver, state, len(set(d["calls"]) | set(d["ended"])), len(o), o.count("no_input"), o.count("no_match"), o.count("invalid"),
+            o.count("confirmed") + o.count("corrected"), o.count("corrected"), o.count("agent"), hang[(ver, state)],
+            float(np.median(d["dur"])) if d["dur"] else None,
+            float(np.mean(d["conf"])) if d["conf"] else None))
+    states.sort(key=lambda s: -(s.no_input + s.no_match + s.invalid + s.hangups))
+    irows = []
+    for name, outs in intents.items():
+        if name.startswith("~"):
+            continue
+        conf = intents.get("~" + name)
+        irows.append(IntentRow(name, len(outs), outs.count("confirmed"), outs.count("corrected"),
+                               float(np.mean(conf)) if conf else None))
+    irows.sort(key=lambda r: -(r.confirmed + r.corrected))
+    return StuckReport(start, end, tuple(states), tuple(irows), no_state)
+
+
