@@ -50,6 +50,8 @@ class TurnEvidence:
     matcher_confidence: float = 0.0
     # per label, its score in each hearing (the recognizer's extra hearings), when known
     views: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    # per label, how well the transcript matches its phrases (asr.textmatch.PhraseMatcher)
+    text_scores: Mapping[str, float] = field(default_factory=dict)
 
 
 def features(e: TurnEvidence) -> dict[str, float]:
@@ -67,6 +69,12 @@ def features(e: TurnEvidence) -> dict[str, float]:
         views_spread = float(max(view) - min(view))
     else:
         views_agree, views_spread = 1.0, 0.0
+    if e.text_scores and e.decided in e.text_scores:
+        text_match = float(e.text_scores[e.decided])
+        others = [v for k, v in e.text_scores.items() if k != e.decided]
+        text_margin = text_match - (max(others) if others else 0.0)
+    else:
+        text_match, text_margin = 0.0, 0.0
     return {
         "p_fused": p1,
         "log_margin": math.log(max(p1, 1e-6) / max(p2, 1e-6)),
@@ -74,6 +82,8 @@ def features(e: TurnEvidence) -> dict[str, float]:
         "asr_agrees": float(asr_best == e.decided),
         "matcher_agrees": float(e.matcher_intent is not None and e.matcher_intent == e.decided),
         "matcher_confidence": float(e.matcher_confidence) if e.matcher_intent == e.decided else 0.0,
+        "text_match": text_match,
+        "text_margin": text_margin,
         "views_agree": views_agree,
         "views_spread": min(views_spread, 10.0),
         "text_confidence": float(e.text_confidence),

@@ -36,7 +36,8 @@ CONTINUES = frozenset({
     "karena", "kalau", "jika", "tapi", "tetapi", "serta", "agar", "supaya", "pada", "oleh", "bahwa", "mau", "ingin",
     "hendak", "akan", "perlu", "butuh", "minta", "tolong", "saya", "kami", "adalah", "yaitu", "seperti", "para",
     "nomor", "nomornya", "no", "nik", "tiket", "tiketnya", "telepon", "hp", "kode", "sudah", "belum", "lagi", "juga",
-    "terus", "lalu", "kemudian", "si", "sang", "the", "per", "se", "ter", "bukan", "tidak", "nggak", "gak", "enggak",
+    "terus", "lalu", "kemudian", "si", "sang", "per", "se", "sejak", "sampai", "hingga", "selama", "tanpa", "antara",
+    "bukan", "tidak", "nggak", "gak", "enggak",
 })
 YES = frozenset({"ya", "iya", "betul", "benar", "boleh", "oke", "ok", "setuju", "silakan", "tentu", "baik", "mau",
                  "sudah", "yes", "yoi", "nggih", "inggih"})
@@ -93,10 +94,10 @@ def digit_count(text: str) -> int:
 @dataclass(frozen=True)
 class EndOfTurn:
     short_ms: int = 250
-    normal_ms: int = 600
+    normal_ms: int = 1300  # unsure: waiting costs less than interrupting (bench_endpointing)
     long_ms: int = 1300
-    free_ms: int = 900
-    confident_at: float = 0.6  # intent confidence that may end a turn early
+    free_ms: int = 1300
+    confident_at: float = 0.6  # intent confidence that may end a turn early (calibrated)
 
     def decide(self, result: EarlyResult, expect: TurnExpectation) -> TurnDecision:
         raw = (result.text or "").strip().lower()
@@ -108,13 +109,16 @@ class EndOfTurn:
                                 "cut" if self._looks_cut(raw, words) else "free")
         if expect.kind == "digits":
             return self._digits(raw, words, expect)
-        if self._looks_cut(raw, words):
-            return TurnDecision(self.long_ms, "cut")
         if expect.kind == "yesno":
+            # "tidak" or "bukan" alone is a whole answer: only a filler or a comma looks cut
+            if self._looks_cut(raw, words, digits=True):
+                return TurnDecision(self.long_ms, "cut")
             said = set(words)
             if (said & YES) or (said & NO):
                 return TurnDecision(self.short_ms, "complete")
             return TurnDecision(self.normal_ms, "unsure")
+        if self._looks_cut(raw, words):
+            return TurnDecision(self.long_ms, "cut")
         if result.confidence >= self.confident_at:
             return TurnDecision(self.short_ms, "complete")
         return TurnDecision(self.normal_ms, "unsure")
@@ -134,6 +138,8 @@ class EndOfTurn:
 
     @staticmethod
     def _looks_cut(raw: str, words: list[str], digits: bool = False) -> bool:
+        """Ends on a comma, an ellipsis, a filler, or (unless ``digits``: numbers and short
+        answers end on anything) a word that needs a continuation."""
         last = words[-1]
         if raw.endswith((",", "...", "…", "-", ":")):
             return True

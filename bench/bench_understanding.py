@@ -46,10 +46,11 @@ class Hotline:
     """The decision variants on one script."""
 
     def __init__(self, script, calibrator=None, detector=None) -> None:
-        from asr.textmatch import PhraseMatcher  # noqa: F401 - imported for the recognizer's view
+        from asr.textmatch import PhraseMatcher
 
         self.script = script
         self.labels = list(script.expectations("main_menu"))
+        self.phrases = PhraseMatcher(script.expectations("main_menu"))
         self.no_emergency = [c for c in script.candidates("main_menu") if c != "darurat"]
         self.calibrator = calibrator
         self.detector = detector
@@ -64,7 +65,7 @@ class Hotline:
         ev = TurnEvidence(decided=fu.intent, fused=fu.scores, asr=tr.scores, text=tr.text,
                           text_confidence=res.text_confidence, audio_seconds=res.audio_s,
                           matcher_intent=m.intent if m else None, matcher_confidence=m.confidence if m else 0.0,
-                          views=res.views)
+                          views=res.views, text_scores=self.phrases.scores(tr.text))
         return fu, ev
 
     def spoken(self, res, variant: str) -> tuple[str | None, str | None, Outcome]:

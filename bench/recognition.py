@@ -47,6 +47,35 @@ class Result:
                           words=words, scores=dict(self.scores), audio_seconds=self.audio_s)
 
 
+def load_bench_script(additions: str | Path | None = None):
+    """The default script, or a copy with ``additions`` (a YAML file with
+    ``intents: {id: {examples: [...], keywords: [...]}}``) appended to its intents."""
+    from dialogs import default_script_path, load_script
+
+    if not additions:
+        return load_script(default_script_path())
+    import tempfile
+
+    import yaml
+
+    lines = Path(default_script_path()).read_text(encoding="utf-8").splitlines()
+    extra = yaml.safe_load(Path(additions).read_text(encoding="utf-8"))
+    for intent, more in (extra.get("intents") or {}).items():
+        # text insertion: the script's YAML uses keys (on, yes, no) that a generic dump mangles
+        head = lines.index(f"  {intent}:")
+        at = next(i for i in range(head + 1, len(lines)) if lines[i] == "    examples:")
+        end = at + 1
+        while end < len(lines) and lines[end].startswith("      - "):
+            end += 1
+        lines[end:end] = [f"      - {p}" for p in more.get("examples", [])]
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False, encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    try:
+        return load_script(f.name)
+    finally:
+        Path(f.name).unlink()
+
+
 def expectation_for(script, expect: str):
     """An asr.Expectation for a row's ``expect`` field (intent: the main menu)."""
     from asr import Expectation
@@ -150,10 +179,9 @@ def main() -> None:
     ap.add_argument("--parts", default="dev,test,blind")
     ap.add_argument("--replicas", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1, help="processes rendering speech")
+    ap.add_argument("--script-additions", default="", help="YAML of example phrases added to the script")
     args = ap.parse_args()
-    from dialogs import default_script_path, load_script
-
-    script = load_script(default_script_path())
+    script = load_bench_script(args.script_additions)
     cache = speechset.AudioCache(workers=args.workers)
     parts = {p: speechset.load(p, args.replicas, cache) for p in args.parts.split(",")}
     print(f"audio: {cache.rendered} renderings made, cache {cache.root}", flush=True)

@@ -83,8 +83,31 @@ def _has(words: list[str], joined: str, cue: str) -> bool:
     return cue in words
 
 
+_PREFIXES = ("ke", "ter", "di", "ber", "per", "pe", "se", "me", "mem", "men", "meng", "meny", "peng", "pen", "pem")
+_SUFFIXES = ("an", "kan", "i", "nya", "in")
+_NASAL = {"mem": "p", "men": "t", "meng": "k", "meny": "s", "pem": "p", "pen": "t", "peng": "k"}
+
+
+def _roots(w: str) -> set[str]:
+    """The word and what is left of it without common affixes ("kebakaran" -> "bakar",
+    "menimpa" -> "timpa"); Sastrawi's stemmer keeps words it knows whole."""
+    out = {w, stem(w)}
+    for suf in ("", *_SUFFIXES):
+        if suf and not w.endswith(suf):
+            continue
+        core = w[: len(w) - len(suf)] if suf else w
+        out.add(core)
+        for pre in _PREFIXES:
+            if core.startswith(pre) and len(core) - len(pre) >= 3:
+                rest = core[len(pre):]
+                out.add(rest)
+                if pre in _NASAL:
+                    out.add(_NASAL[pre] + rest)
+    return out
+
+
 def _hazard_word(w: str) -> bool:
-    return w in _HAZARD_WORDS or w in _HAZARD_ROOTS or stem(w) in _HAZARD_ROOTS
+    return w in _HAZARD_WORDS or not _HAZARD_ROOTS.isdisjoint(_roots(w))
 
 
 @dataclass(frozen=True)
