@@ -72,7 +72,9 @@ class Hotline:
         """(recognizer's guess, the hotline's decision, the dialog's outcome)."""
         fu, ev = self.evidence(res)
         intent, conf = fu.intent, fu.confidence
-        if variant in ("calibrated", "both") and self.calibrator is not None:
+        if variant in ("calibrated", "both") and self.calibrator is not None and intent != "darurat":
+            # the calibrator decides how sure a service decision is; an emergency is acted on
+            # without a question, so it keeps its own rule (today's, or the detector's)
             conf = self.calibrator.script_confidence(self.calibrator.probability(ev))
         if variant in ("emergency", "both") and self.detector is not None:
             v = self.detector.from_speech(fu.text, fu.scores)
@@ -105,22 +107,24 @@ def main() -> None:
     ap.add_argument("--replicas", type=int, default=2)
     ap.add_argument("--errors", default="", help="print the errors of these parts (dev, test)")
     ap.add_argument("--calibration", default="", help="calibrator JSON (default: the shipped asr/calibration.json)")
+    ap.add_argument("--script-additions", default="", help="YAML of example phrases added to the script "
+                    "(bench/data/proposed_script_additions.yaml)")
     args = ap.parse_args()
     if "blind" in args.errors.split(","):
         raise SystemExit("the blind part is not inspected item by item")
     from asr.calibration import DEFAULT_PATH, Calibrator
-    from dialogs import default_script_path, load_script
     from dialogs.emergency import DEFAULT as detector
 
-    from bench.recognition import Recognition
+    from bench.recognition import Recognition, load_bench_script
 
-    script = load_script(default_script_path())
+    script = load_bench_script(args.script_additions)
     parts = {p: speechset.load(p, args.replicas) for p in args.parts.split(",")}
     cal_path = Path(args.calibration) if args.calibration else DEFAULT_PATH
     calibrator = Calibrator.load(cal_path) if cal_path.exists() else None
     hot = Hotline(script, calibrator, detector)
     rec = Recognition(script)
     result: dict = {"bench": "understanding", "replicas": args.replicas, "recognizer": rec.fingerprint,
+                    "script_additions": args.script_additions or None,
                     "calibrator": str(cal_path.name) if calibrator else None, "parts": {}}
     for part, items in parts.items():
         rows = speechset.read_rows(part)

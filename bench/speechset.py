@@ -15,7 +15,8 @@ records where every pause and the end of speech lie.
 Cache: ``$HOTLINE_BENCH_CACHE`` or ``~/.cache/hotline-bench`` (outside the repository).
 libespeak-ng carries state from one synthesis to the next (its pitch flutter), so the same text
 rendered after different texts differs by a few samples; every clean rendering here is made in
-a freshly forked process whose espeak-ng has synthesised nothing before, which makes it a pure
+a fresh process whose espeak-ng has synthesised nothing before (forked while this process has
+not used espeak-ng, else a new interpreter: both give the same samples), which makes it a pure
 function of (text, voice, rate, pitch, espeak-ng version); the cache keeps it anyway (built
 once, read by every bench run). Keys: the clean rendering by text, voice, rate, pitch,
 espeak-ng's version and ``SYNTH_REV``; the telephone audio by that plus the chain's parameters.
@@ -251,9 +252,10 @@ class AudioCache:
         if missing:
             from tts import espeak as espeak_mod
 
-            if espeak_mod._Engine._instance is not None:  # noqa: SLF001
-                raise RuntimeError("render the bench audio before anything in this process uses espeak-ng")
-            ctx = multiprocessing.get_context("fork")
+            # a forked worker inherits this process's espeak-ng state: fork (fast) only while
+            # this process has not synthesised anything, else start fresh interpreters
+            used = espeak_mod._Engine._instance is not None  # noqa: SLF001
+            ctx = multiprocessing.get_context("spawn" if used else "fork")
             with ctx.Pool(self.workers, maxtasksperchild=1) as pool:
                 for k, (x, rate) in zip(missing, pool.imap(_render_fresh, list(missing.values()), chunksize=1),
                                         strict=True):

@@ -110,6 +110,19 @@ def _hazard_word(w: str) -> bool:
     return w in _HAZARD_WORDS or not _HAZARD_ROOTS.isdisjoint(_roots(w))
 
 
+def _marker(words: list[str], helps: bool) -> str:
+    """"admin" when the words are about paperwork or a service, "passing" when they tell of
+    the past, a habit or a cause (unless the caller calls for help), else ""."""
+    joined = f" {' '.join(words)} "
+    bare = [w[:-3] if w.endswith("nya") and len(w) > 5 else w for w in words]
+    bare_joined = f" {' '.join(bare)} "
+    if any(_has(words, joined, c) or _has(bare, bare_joined, c) for c in _ADMIN):
+        return "admin"
+    if any(_has(words, joined, c) for c in _PASSING) and not (helps or "tolong" in words):
+        return "passing"
+    return ""
+
+
 @dataclass(frozen=True)
 class EmergencyDetector:
     """``from_text`` for typed text; ``from_speech`` for a recognised turn.
@@ -134,12 +147,9 @@ class EmergencyDetector:
         if not hazards and not helps:
             return EmergencyVerdict(False, 0.0)
         cues = tuple(dict.fromkeys(hazards + helps))
-        bare = [w[:-3] if w.endswith("nya") and len(w) > 5 else w for w in words]
-        bare_joined = f" {' '.join(bare)} "
-        if any(_has(words, joined, c) or _has(bare, bare_joined, c) for c in _ADMIN):
-            return EmergencyVerdict(False, float(len(cues)), cues, "admin")
-        if any(_has(words, joined, c) for c in _PASSING) and not (helps or "tolong" in words):
-            return EmergencyVerdict(False, float(len(cues)), cues, "passing")
+        marker = _marker(words, bool(helps))
+        if marker:
+            return EmergencyVerdict(False, float(len(cues)), cues, marker)
         return EmergencyVerdict(True, float(len(cues)), cues, "text")
 
     def vetoed(self, text: str) -> bool:
@@ -151,6 +161,11 @@ class EmergencyDetector:
         v = self.from_text(text)
         if v.emergency or v.reason in ("admin", "passing"):
             return v
+        # a transcript that speaks of paperwork or the past keeps the scores from acting, even
+        # when it names no hazard the detector can read
+        marker = _marker(_words(text), False)
+        if marker:
+            return EmergencyVerdict(False, 0.0, v.cues, marker)
         p = float((scores or {}).get(self.label, 0.0))
         if not scores or p <= 0.0:
             return EmergencyVerdict(False, p)
