@@ -21,6 +21,8 @@ Variants of the hotline decision compared on the same recognitions:
 * typed text (``text_*``): the dialog engine on the written words (confidence 1), today and
   with the emergency detector.
 
+``/easy``: the same on the items whose line is clear (``easy``).
+
 Tuning happens on dev only; test is held out from every fit and choice; blind was written
 before any result and is reported, never tuned on (``--errors`` refuses it).
 """
@@ -139,16 +141,16 @@ def main() -> None:
             out[variant] = {k: f[k] for k in KEYS}
             if part in args.errors.split(","):
                 _errors(part, variant, cases, rows)
-        for variant in ("today", "emergency", "calibrated", "both"):
-            if variant in ("calibrated", "both") and calibrator is None:
+        for variant in ("today", "emergency", "calibrated", "both", "today/easy", "both/easy"):
+            if "both" in variant and calibrator is None:
                 continue
 
             def cases_of(rep: int, variant=variant):
                 cs = []
                 for it in items:
-                    if it.replica != rep:
+                    if it.replica != rep or (variant.endswith("/easy") and not easy(it)):
                         continue
-                    guess, decided, o = hot.spoken(res[it.key], variant)
+                    guess, decided, o = hot.spoken(res[it.key], variant.split("/")[0])
                     cs.append(Case(it.key, it.row.label, it.row.kind, guess, decided, o))
                 return cs
 
@@ -160,6 +162,14 @@ def main() -> None:
         _print(part, out)
     rec.close()
     print(json.dumps(result, ensure_ascii=False))
+
+
+def easy(it) -> bool:
+    """A line a caller would call clear: no loss, clipping or echo, noise 18 dB down or none,
+    a speaking rate under 185 words a minute."""
+    c = it.chain
+    return (c.noise == "none" or c.snr_db >= 18) and not c.loss and not c.clip_db and not c.echo_rt60_s \
+        and it.voice.rate < 185
 
 
 def _print(part: str, out: dict) -> None:
