@@ -153,9 +153,12 @@ class EmergencyDetector:
         return EmergencyVerdict(True, float(len(cues)), cues, "text")
 
     def vetoed(self, text: str) -> bool:
-        """The words read as paperwork or a past event (whatever the scores say)."""
+        """The words rule an emergency out: they read as paperwork, a service or a past event
+        and call for no help (whatever the scores say)."""
         v = self.from_text(text)
-        return v.reason in ("admin", "passing")
+        if v.emergency:
+            return False
+        return v.reason in ("admin", "passing") or bool(_marker(_words(text), False))
 
     def from_speech(self, text: str, scores: Mapping[str, float] | None) -> EmergencyVerdict:
         v = self.from_text(text)

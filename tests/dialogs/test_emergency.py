@@ -44,7 +44,12 @@ def test_a_mention_in_passing_is_not(text, reason):
                                   "buka pukul delapan"])
 def test_ordinary_requests_have_no_cue(text):
     v = D.from_text(text)
-    assert not v.emergency and v.reason == "" and not D.vetoed(text)
+    assert not v.emergency and v.reason == "" and not v.cues
+
+
+def test_paperwork_rules_an_emergency_out_even_without_a_hazard_word():
+    assert D.vetoed("saya mau bikin ktp") and D.vetoed("jadwal imunisasi")
+    assert not D.vetoed("tolong sambungkan ke petugas") and not D.vetoed("ada kebakaran")
 
 
 def test_speech_acts_on_the_emergency_label_at_its_own_threshold():
