@@ -1,0 +1,200 @@
+"""Spoken and typed requests in the main menu: is the caller understood, how often without a
+confirmation question and how precisely, is every emergency acted on at once and no one else
+sent to the emergency message. Prints figures per part and one final JSON line.
+
+    python bench/bench_understanding.py [--parts dev,test,blind] [--replicas 2] [--errors dev]
+
+Set: bench/data/speech_{dev,test,blind}.tsv (service requests, global commands, out of scope,
+emergencies calm and panicked, emergency words mentioned in passing), each text rendered in
+``--replicas`` voice/line conditions (bench/speechset.py: 48 espeak-ng variants, speeds,
+pitches, noise types and SNRs, echo, clipping, A-law/mu-law, packet loss), the audio and the
+recognizer's results cached on disk (bench/recognition.py). Figures over the replicas are
+medians with min-max.
+
+Variants of the hotline decision compared on the same recognitions:
+
+* ``today``: ``ivr.calls.understand.fuse`` handed to the dialog engine as the runtime does;
+* ``emergency``: plus ``dialogs.emergency`` on every turn (an emergency found is acted on at
+  once; a transcript that reads as paperwork or the past keeps the turn off the emergency);
+* ``calibrated``: plus ``asr.calibration`` (the fused confidence replaced by the calibrated
+  probability on the script's ladder: accept when the calibrated precision is >= 97%);
+* typed text (``text_*``): the dialog engine on the written words (confidence 1), today and
+  with the emergency detector.
+
+``/easy``: the same on the items whose line is clear (``easy``).
+
+Tuning happens on dev only; test is held out from every fit and choice; blind was written
+before any result and is reported, never tuned on (``--errors`` refuses it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import speechset  # noqa: E402
+from bench.understanding import Case, Outcome, by_replica, figures, outcome  # noqa: E402
+
+KEYS = ("guess_accuracy", "decision_accuracy", "routed_first_turn", "accepted_without_confirmation",
+        "accepted_precision", "accepted_wrong", "confirmations_asked", "confirmations_answered_no", "not_understood",
+        "emergency_acted_at_once", "false_emergencies", "passing_routed_first_turn")
+
+
+class Hotline:
+    """The decision variants on one script."""
+
+    def __init__(self, script, calibrator=None, detector=None) -> None:
+        from asr.textmatch import PhraseMatcher
+
+        self.script = script
+        self.labels = list(script.expectations("main_menu"))
+        self.phrases = PhraseMatcher(script.expectations("main_menu"))
+        self.no_emergency = [c for c in script.candidates("main_menu") if c != "darurat"]
+        self.calibrator = calibrator
+        self.detector = detector
+
+    def evidence(self, res):
+        from asr.calibration import TurnEvidence
+        from ivr.calls.understand import fuse
+
+        tr = res.transcript()
+        fu = fuse(tr, "intent", self.labels, self.script.matcher)
+        m = self.script.matcher.match(tr.text, self.labels) if tr.text else None
+        ev = TurnEvidence(decided=fu.intent, fused=fu.scores, asr=tr.scores, text=tr.text,
+                          text_confidence=res.text_confidence, audio_seconds=res.audio_s,
+                          matcher_intent=m.intent if m else None, matcher_confidence=m.confidence if m else 0.0,
+                          views=res.views, text_scores=self.phrases.scores(tr.text))
+        return fu, ev
+
+    def spoken(self, res, variant: str) -> tuple[str | None, str | None, Outcome]:
+        """(recognizer's guess, the hotline's decision, the dialog's outcome)."""
+        fu, ev = self.evidence(res)
+        intent, conf = fu.intent, fu.confidence
+        if variant in ("calibrated", "both") and self.calibrator is not None and intent != "darurat":
+            # the calibrator decides how sure a service decision is; an emergency is acted on
+            # without a question, so it keeps its own rule (today's, or the detector's)
+            conf = self.calibrator.script_confidence(self.calibrator.probability(ev))
+        if variant in ("emergency", "both") and self.detector is not None:
+            v = self.detector.from_speech(fu.text, fu.scores)
+            if v.emergency:
+                return res.best, "darurat", Outcome("direct", "darurat", True)
+            if intent == "darurat" and self.detector.vetoed(fu.text):
+                # the words say paperwork or the past: the best other label, confirmed
+                others = {k: p for k, p in fu.scores.items() if k != "darurat"}
+                intent = max(others, key=others.__getitem__)
+                conf = min(conf, 0.59)
+        return res.best, intent, outcome(self.script, fu.text, conf, intent)
+
+    def typed(self, text: str, variant: str) -> tuple[str | None, Outcome]:
+        m = self.script.matcher.match(text)
+        if variant == "emergency" and self.detector is not None:
+            v = self.detector.from_text(text)
+            if v.emergency:
+                return m.intent, Outcome("direct", "darurat", True)
+            if v.reason in ("admin", "passing"):
+                m2 = self.script.matcher.match(text, self.no_emergency)
+                if m2.intent is None:
+                    return m.intent, Outcome("none", None, False)
+                return m.intent, outcome(self.script, text, m2.confidence, m2.intent)
+        return m.intent, outcome(self.script, text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--parts", default="dev,test,blind")
+    ap.add_argument("--replicas", type=int, default=2)
+    ap.add_argument("--errors", default="", help="print the errors of these parts (dev, test)")
+    ap.add_argument("--calibration", default="", help="calibrator JSON (default: the shipped asr/calibration.json)")
+    ap.add_argument("--script-additions", default="", help="YAML of example phrases added to the script "
+                    "(bench/data/proposed_script_additions.yaml)")
+    args = ap.parse_args()
+    if "blind" in args.errors.split(","):
+        raise SystemExit("the blind part is not inspected item by item")
+    from asr.calibration import DEFAULT_PATH, Calibrator
+    from dialogs.emergency import DEFAULT as detector
+
+    from bench.recognition import Recognition, load_bench_script
+
+    script = load_bench_script(args.script_additions)
+    parts = {p: speechset.load(p, args.replicas) for p in args.parts.split(",")}
+    cal_path = Path(args.calibration) if args.calibration else DEFAULT_PATH
+    calibrator = Calibrator.load(cal_path) if cal_path.exists() else None
+    hot = Hotline(script, calibrator, detector)
+    rec = Recognition(script)
+    result: dict = {"bench": "understanding", "replicas": args.replicas, "recognizer": rec.fingerprint,
+                    "script_additions": args.script_additions or None,
+                    "calibrator": str(cal_path.name) if calibrator else None, "parts": {}}
+    for part, items in parts.items():
+        rows = speechset.read_rows(part)
+        res = {it.key: rec.run(it.pcm, "intent") for it in items}
+        out: dict = {"set": speechset.summary(items)}
+        for variant in ("text_today", "text_emergency"):
+            cases = []
+            for r in rows:
+                guess, o = hot.typed(r.text, variant.split("_")[1])
+                cases.append(Case(r.id, r.label, r.kind, guess, guess, o))
+            f = figures(cases)
+            out[variant] = {k: f[k] for k in KEYS}
+            if part in args.errors.split(","):
+                _errors(part, variant, cases, rows)
+        for variant in ("today", "emergency", "calibrated", "both", "today/easy", "both/easy"):
+            if "both" in variant and calibrator is None:
+                continue
+
+            def cases_of(rep: int, variant=variant):
+                cs = []
+                for it in items:
+                    if it.replica != rep or (variant.endswith("/easy") and not easy(it)):
+                        continue
+                    guess, decided, o = hot.spoken(res[it.key], variant.split("/")[0])
+                    cs.append(Case(it.key, it.row.label, it.row.kind, guess, decided, o))
+                return cs
+
+            out[f"voice_{variant}"] = by_replica(cases_of, args.replicas, KEYS)
+            if part in args.errors.split(","):
+                for rep in range(args.replicas):
+                    _errors(part, f"voice_{variant}#{rep}", cases_of(rep), rows, res, items)
+        result["parts"][part] = out
+        _print(part, out)
+    rec.close()
+    print(json.dumps(result, ensure_ascii=False))
+
+
+def easy(it) -> bool:
+    """A line a caller would call clear: no loss, clipping or echo, noise 18 dB down or none,
+    a speaking rate under 185 words a minute."""
+    c = it.chain
+    return (c.noise == "none" or c.snr_db >= 18) and not c.loss and not c.clip_db and not c.echo_rt60_s \
+        and it.voice.rate < 185
+
+
+def _print(part: str, out: dict) -> None:
+    print(f"== {part}: {out['set']}")
+    for variant, figs in out.items():
+        if variant == "set":
+            continue
+        cells = []
+        for k, v in figs.items():
+            if isinstance(v, dict):
+                v = v["median"] if v.get("min") == v.get("max") else f"{v['median']} [{v['min']}-{v['max']}]"
+            cells.append(f"{k}={v}")
+        print(f"  {variant:18s} " + " ".join(cells))
+
+
+def _errors(part, variant, cases, rows, res=None, items=None) -> None:
+    text_of = {r.id: r.text for r in rows}
+    for c in cases:
+        rid = c.key.split("#")[0]
+        wrong_direct = c.out.how == "direct" and c.out.intent != c.label
+        missed_emerg = c.label == "darurat" and not c.out.emergency
+        if wrong_direct or missed_emerg:
+            heard = f" | heard: {res[c.key].text[:70]}" if res else ""
+            print(f"  [{variant}] {c.key} {c.label} -> {c.out.how}:{c.out.intent} | {text_of[rid]}{heard}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""Recognition results of the bench set, computed once per recognizer and kept on disk.
+
+Every bench item is recognised with the main menu's expectation (the state where callers
+state their request) or, for the pause set, with what its row expects. What the recognizer
+returns (transcript, label posteriors, the free decoding's confidence) plus what it saw inside
+(each extra hearing's scores of the leading labels) is stored as one JSON line per item under
+``<bench cache>/results/<recognizer fingerprint>.jsonl``, keyed by a hash of the audio and the
+expectation: the analysis (fusion, calibration, emergencies, end of turn) then runs in seconds
+and can be repeated without decoding again. The fingerprint covers the model, the recognizer's
+code and libraries (``WhisperEngine.fingerprint``) and its options, so a change there
+recomputes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bench import speechset
+
+
+@dataclass
+class Result:
+    key: str  # audio + expectation hash
+    text: str
+    scores: dict[str, float]  # label -> posterior
+    text_confidence: float  # the free decoding's own confidence (Word.confidence)
+    audio_s: float
+    cpu_s: float
+    # extra hearings: label -> [score in the base hearing, at each speed] for the leading labels
+    views: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def best(self) -> str | None:
+        return max(self.scores, key=self.scores.__getitem__) if self.scores else None
+
+    def transcript(self):
+        from asr import Transcript, Word
+
+        words = tuple(Word(w, confidence=self.text_confidence) for w in self.text.split())
+        return Transcript(text=self.text, confidence=max(self.scores.values()) if self.scores else self.text_confidence,
+                          words=words, scores=dict(self.scores), audio_seconds=self.audio_s)
+
+
+def load_bench_script(additions: str | Path | None = None):
+    """The default script, or a copy with ``additions`` (a YAML file with
+    ``intents: {id: {examples: [...], keywords: [...]}}``) appended to its intents."""
+    from dialogs import default_script_path, load_script
+
+    if not additions:
+        return load_script(default_script_path())
+    import tempfile
+
+    import yaml
+
+    lines = Path(default_script_path()).read_text(encoding="utf-8").splitlines()
+    extra = yaml.safe_load(Path(additions).read_text(encoding="utf-8"))
+    for intent, more in (extra.get("intents") or {}).items():
+        # text insertion: the script's YAML uses keys (on, yes, no) that a generic dump mangles
+        head = lines.index(f"  {intent}:")
+        at = next(i for i in range(head + 1, len(lines)) if lines[i] == "    examples:")
+        end = at + 1
+        while end < len(lines) and lines[end].startswith("      - "):
+            end += 1
+        lines[end:end] = [f"      - {p}" for p in more.get("examples", [])]
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False, encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    try:
+        return load_script(f.name)
+    finally:
+        Path(f.name).unlink()
+
+
+def expectation_for(script, expect: str):
+    """An asr.Expectation for a row's ``expect`` field (intent: the main menu)."""
+    from asr import Expectation
+
+    if expect == "intent":
+        return Expectation(script.expectations("main_menu"), kind="intent")
+    if expect == "yesno":
+        return Expectation(script.listen_action("yesno").expect, kind="yesno")
+    if expect.startswith("digits"):
+        return Expectation({}, kind="digits")
+    return Expectation({}, kind="free")
+
+
+class Recognition:
+    """Runs the Whisper recognizer synchronously on bench items, with the result cache."""
+
+    def __init__(self, script, root: Path | None = None) -> None:
+        from asr.whisper_backend import WhisperRecognizer
+
+        self.script = script
+        self.rec = WhisperRecognizer()
+        self.engine = self.rec.engine
+        opts = json.dumps(asdict(self.engine.options), sort_keys=True, default=str)
+        self.fingerprint = hashlib.sha256((self.engine.fingerprint() + opts).encode()).hexdigest()[:16]
+        root = Path(root or speechset.cache_dir()) / "results"
+        root.mkdir(parents=True, exist_ok=True)
+        self.path = root / f"{self.fingerprint}.jsonl"
+        self.known: dict[str, Result] = {}
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                with_views = json.loads(line)
+                self.known[with_views["key"]] = Result(**with_views)
+        self._views: dict[str, list[float]] = {}
+        self._wrap_views()
+        self.computed = 0
+
+    def _wrap_views(self) -> None:
+        """Record each hearing's scores of the leading labels (the recognizer averages them)."""
+        from asr import whisper_backend as wb
+
+        engine = self.engine
+        original = engine._with_views  # noqa: SLF001
+
+        def with_views(pcm16k, prep, label_scores, text, stale):
+            o = engine.options
+            lead, keep = wb._leading(label_scores + text, prep, o.view_labels)  # noqa: SLF001
+            per = {prep.labels[i]: [float(label_scores[i])] for i in lead}
+            for factor in o.views:
+                pcm = wb.audio.change_speed(pcm16k, factor)
+                seconds = len(pcm) / 2 / wb.RATE
+                enc_np = np.asarray(engine.encode(pcm, engine.frames_for(seconds, prep.fit_window)))[0]
+                scores = engine.score_phrases(enc_np, prep, keep, seconds)
+                ls = wb._label_scores(scores, prep, o.label_agg)  # noqa: SLF001
+                for i in lead:
+                    per[prep.labels[i]].append(float(ls[i]))
+            self._views = per
+            out = label_scores.copy()
+            for i in lead:
+                out[i] = float(np.mean(per[prep.labels[i]]))
+            return out
+
+        engine._with_views = with_views  # noqa: SLF001
+        self._original_views = original
+
+    def key(self, pcm: bytes, expect) -> str:
+        return hashlib.sha256(pcm + repr(expect.key()).encode()).hexdigest()[:24]
+
+    def run(self, pcm: bytes, expect_name: str) -> Result:
+        from asr import audio
+
+        expect = expectation_for(self.script, expect_name)
+        key = self.key(pcm, expect)
+        got = self.known.get(key)
+        if got is not None:
+            return got
+        prep = self.engine.prepared(expect) if (expect.all_phrases() or expect.kind == "digits") else None
+        self._views = {}
+        c0 = time.process_time()
+        tr = self.engine.recognize(audio.resample(pcm, 8000, 16000), prep)
+        cpu = time.process_time() - c0
+        conf = tr.words[0].confidence if tr.words else 0.0
+        res = Result(key=key, text=tr.text, scores={k: round(float(v), 6) for k, v in (tr.scores or {}).items()},
+                     text_confidence=round(float(conf), 6), audio_s=round(len(pcm) / 16000, 3), cpu_s=round(cpu, 3),
+                     views=self._views)
+        self.known[key] = res
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(asdict(res), ensure_ascii=False) + "\n")
+        self.computed += 1
+        return res
+
+    def close(self) -> None:
+        self.rec.close()
+
+
+def main() -> None:
+    """Fill the caches: ``python bench/recognition.py [--parts dev,test,blind] [--replicas 2]``."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--parts", default="dev,test,blind")
+    ap.add_argument("--replicas", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1, help="processes rendering speech")
+    ap.add_argument("--script-additions", default="", help="YAML of example phrases added to the script")
+    args = ap.parse_args()
+    script = load_bench_script(args.script_additions)
+    cache = speechset.AudioCache(workers=args.workers)
+    parts = {p: speechset.load(p, args.replicas, cache) for p in args.parts.split(",")}
+    print(f"audio: {cache.rendered} renderings made, cache {cache.root}", flush=True)
+    rec = Recognition(script)
+    for part, items in parts.items():
+        t0 = time.perf_counter()
+        for i, it in enumerate(items):
+            rec.run(it.pcm, it.row.expect)
+            if i % 50 == 0:
+                print(f"{part} {i}/{len(items)} {time.perf_counter() - t0:.0f}s", flush=True, file=sys.stderr)
+    print(f"recognition: {rec.computed} computed, results {rec.path}", flush=True)
+    rec.close()
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    main()

@@ -1,0 +1,181 @@
+"""Is the caller asking for help in an emergency now? A detector that runs on every turn.
+
+The script's `darurat` intent competes with twenty others for the caller's words, and a spoken
+emergency rarely wins that contest by much: the recognizer's posterior is shared among the
+phrases of every label (a fire described in the caller's own words resembles no example very
+closely), so it lands at 0.1-0.5 and an unconfirmed global acts only above the confirm
+threshold. Typed, the matcher weighs an emergency's words against every service's examples
+and keywords ("pohon tumbang" is a complaint keyword, "banjir" alone is no emergency keyword).
+An emergency, however, is told apart from a service request by a few words, not by resemblance:
+a hazard happening now (fire, water rising, a collapse, a crash, violence, a body in distress)
+or a call for emergency services, without the marks of a request for a document or a story
+told about the past ("rumah saya dulu kebanjiran, sekarang mau urus KK baru").
+
+``EmergencyDetector.from_text`` reads those marks on typed text or a transcript;
+``EmergencyDetector.from_speech`` adds what the recognizer's phrase scores say about the
+emergency label (its posterior and rank among the labels), at its own threshold, so an
+emergency can be acted on at once even when the transcript is garbled. Both are pure and
+cheap (normalisation and set look-ups). The cue lists and thresholds were chosen on the dev
+part of bench/data/speech_*.tsv only (bench/bench_understanding.py measures them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dialogs.lang.normalize import normalize, stem
+
+# roots (Sastrawi stems) of words that name a hazard happening to someone, after
+# dialogs.lang.normalize turned colloquial forms into standard ones: any affixed form counts
+_HAZARD_ROOTS = frozenset({
+    "bakar", "ledak", "tenggelam", "hanyut", "longsor", "timbun", "gempa", "runtuh", "ambruk", "roboh", "tabrak",
+    "celaka", "guling", "setrum", "sengat", "rampok", "begal", "maling", "tusuk", "bacok", "culik", "sandera",
+    "aniaya", "ancam", "bunuh", "amuk", "tawur", "kelahi", "pingsan", "kejang", "sesak", "racun", "overdosis",
+    "stroke", "sedak", "banjir", "rendam", "evakuasi", "jebak", "jepit", "timpa", "sekarat",
+})
+# surface forms whose stems are too common to list ("pukul" is also the hour)
+_HAZARD_WORDS = frozenset({
+    "dipukuli", "memukuli", "mukulin", "dipukul", "berdarah", "pendarahan", "perdarahan", "terluka", "reruntuhan",
+    "kritis", "ketabrak", "kesetrum", "ngamuk",
+})
+_HAZARD_PHRASES = (
+    "tidak sadar", "tidak sadarkan diri", "tidak bernapas", "tidak bisa bernapas", "tidak bisa napas",
+    "susah napas", "sulit bernapas", "henti napas", "serangan jantung", "nyeri dada", "sakit dada", "dada sakit",
+    "air naik", "air bah", "air terus naik", "terseret arus", "terbawa arus", "puting beliung", "angin kencang",
+    "asap tebal", "api besar", "ada api", "gas bocor", "jatuh dari", "jatuh ke", "masuk jurang",
+    "tidak bisa bangun", "tidak bergerak", "tidak bisa bergerak", "patah", "luka parah", "luka berat",
+    "bibir biru", "ketuban pecah", "ketubannya sudah pecah", "mau melahirkan", "melahirkan sekarang",
+    "bunuh diri", "senjata tajam", "senjata", "pisau", "golok", "celurit", "pistol", "tali listrik",
+    "kena orang", "muntah darah", "kepala bocor", "mulut miring", "mulutnya miring",
+)
+# calls for emergency help; these alone make an emergency unless the turn is about paperwork
+_HELP = ("darurat", "gawat", "ambulans", "ambulan", "pemadam", "damkar", "tim sar", "kirim bantuan",
+         "butuh bantuan segera", "bantuan medis", "tolong tolong", "minta tolong", "panggil polisi")
+# a story about the past, a habit or a cause: an emergency word mentioned in passing (unless
+# the caller also calls for help)
+_PASSING = ("dulu", "kemarin", "minggu lalu", "bulan lalu", "tahun lalu", "waktu itu", "pernah", "bekas", "sering",
+            "kalau hujan", "karena", "pas gempa", "pas banjir", "waktu kebakaran", "waktu gempa", "waktu banjir")
+# the request is for a document, a service or information
+_ADMIN = ("urus", "mengurus", "ngurus", "akta", "akte", "aktanya", "aktenya", "surat", "suratnya", "ktp", "kk",
+          "kartu", "bpjs", "bepejes", "pajak", "pajaknya", "pbb", "retribusi", "retribusinya", "bansos", "jadwal",
+          "daftar", "syarat", "biaya", "klaim", "asuransi", "santunan", "pelatihan", "menanggung", "ditanggung",
+          "dipakai", "cek", "status", "aduan", "pengaduan", "komplain", "tiket", "sampai mana", "dibagi",
+          "hidran", "pos pemadam", "kontrol", "sertifikat", "dokumen", "pemeriksaan", "bantuan untuk korban",
+          "bantuan korban", "ditindaklanjuti", "laporan saya", "laporan banjir", "petugasnya")
+
+
+@dataclass(frozen=True)
+class EmergencyVerdict:
+    emergency: bool
+    score: float  # the evidence it was decided on (text: cue count; speech: posterior used)
+    cues: tuple[str, ...] = ()  # the hazard and help words found
+    reason: str = ""  # "text", "speech", "passing", "admin", "" (nothing found)
+
+
+def _words(text: str) -> list[str]:
+    return normalize(text or "").replace("-", " ").split()
+
+
+def _has(words: list[str], joined: str, cue: str) -> bool:
+    if " " in cue:
+        return f" {cue} " in joined
+    return cue in words
+
+
+_PREFIXES = ("ke", "ter", "di", "ber", "per", "pe", "se", "me", "mem", "men", "meng", "meny", "peng", "pen", "pem")
+_SUFFIXES = ("an", "kan", "i", "nya", "in")
+_NASAL = {"mem": "p", "men": "t", "meng": "k", "meny": "s", "pem": "p", "pen": "t", "peng": "k"}
+
+
+def _roots(w: str) -> set[str]:
+    """The word and what is left of it without common affixes ("kebakaran" -> "bakar",
+    "menimpa" -> "timpa"); Sastrawi's stemmer keeps words it knows whole."""
+    out = {w, stem(w)}
+    for suf in ("", *_SUFFIXES):
+        if suf and not w.endswith(suf):
+            continue
+        core = w[: len(w) - len(suf)] if suf else w
+        out.add(core)
+        for pre in _PREFIXES:
+            if core.startswith(pre) and len(core) - len(pre) >= 3:
+                rest = core[len(pre):]
+                out.add(rest)
+                if pre in _NASAL:
+                    out.add(_NASAL[pre] + rest)
+    return out
+
+
+def _hazard_word(w: str) -> bool:
+    return w in _HAZARD_WORDS or not _HAZARD_ROOTS.isdisjoint(_roots(w))
+
+
+def _marker(words: list[str], helps: bool) -> str:
+    """"admin" when the words are about paperwork or a service, "passing" when they tell of
+    the past, a habit or a cause (unless the caller calls for help), else ""."""
+    joined = f" {' '.join(words)} "
+    bare = [w[:-3] if w.endswith("nya") and len(w) > 5 else w for w in words]
+    bare_joined = f" {' '.join(bare)} "
+    if any(_has(words, joined, c) or _has(bare, bare_joined, c) for c in _ADMIN):
+        return "admin"
+    if any(_has(words, joined, c) for c in _PASSING) and not (helps or "tolong" in words):
+        return "passing"
+    return ""
+
+
+@dataclass(frozen=True)
+class EmergencyDetector:
+    """``from_text`` for typed text; ``from_speech`` for a recognised turn.
+
+    Speech thresholds (on the posterior the recognizer gives ``label`` among the expected
+    labels): acted on when the label leads with at least ``lead_min``, or whatever its rank
+    with at least ``any_min``; a transcript that reads as paperwork or a past event vetoes
+    the scores, one that reads as an emergency decides alone."""
+
+    label: str = "darurat"
+    lead_min: float = 0.2
+    any_min: float = 0.5
+
+    def from_text(self, text: str) -> EmergencyVerdict:
+        words = _words(text)
+        if not words:
+            return EmergencyVerdict(False, 0.0)
+        joined = f" {' '.join(words)} "
+        hazards = [w for w in words if _hazard_word(w)] + [p for p in _HAZARD_PHRASES if " " in p and _has(words, joined, p)]
+        hazards += [p for p in _HAZARD_PHRASES if " " not in p and p in words]
+        helps = [c for c in _HELP if _has(words, joined, c)]
+        if not hazards and not helps:
+            return EmergencyVerdict(False, 0.0)
+        cues = tuple(dict.fromkeys(hazards + helps))
+        marker = _marker(words, bool(helps))
+        if marker:
+            return EmergencyVerdict(False, float(len(cues)), cues, marker)
+        return EmergencyVerdict(True, float(len(cues)), cues, "text")
+
+    def vetoed(self, text: str) -> bool:
+        """The words rule an emergency out: they read as paperwork, a service or a past event
+        and call for no help (whatever the scores say)."""
+        v = self.from_text(text)
+        if v.emergency:
+            return False
+        return v.reason in ("admin", "passing") or bool(_marker(_words(text), False))
+
+    def from_speech(self, text: str, scores: Mapping[str, float] | None) -> EmergencyVerdict:
+        v = self.from_text(text)
+        if v.emergency or v.reason in ("admin", "passing"):
+            return v
+        # a transcript that speaks of paperwork or the past keeps the scores from acting, even
+        # when it names no hazard the detector can read
+        marker = _marker(_words(text), False)
+        if marker:
+            return EmergencyVerdict(False, 0.0, v.cues, marker)
+        p = float((scores or {}).get(self.label, 0.0))
+        if not scores or p <= 0.0:
+            return EmergencyVerdict(False, p)
+        lead = max(scores, key=scores.__getitem__) == self.label
+        if (lead and p >= self.lead_min) or p >= self.any_min:
+            return EmergencyVerdict(True, p, v.cues, "speech")
+        return EmergencyVerdict(False, p, v.cues)
+
+
+DEFAULT = EmergencyDetector()

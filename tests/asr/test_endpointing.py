@@ -1,0 +1,73 @@
+"""End of turn from the early result's words (asr.endpointing): pure rules, no audio."""
+
+import pytest
+
+from asr.endpointing import EarlyResult, EndOfTurn, TurnExpectation, digit_count
+
+INTENT = TurnExpectation("intent")
+DECIDER = EndOfTurn(short_ms=250, normal_ms=600, long_ms=1300, free_ms=900, confident_at=0.8)
+
+
+def wait(text, conf=0.0, expect=INTENT):
+    return DECIDER.decide(EarlyResult(text, conf), expect)
+
+
+def test_a_complete_confident_request_is_answered_after_the_short_hangover():
+    d = wait("Saya mau bikin KTP baru.", 0.9)
+    assert (d.wait_ms, d.reason) == (250, "complete")
+    assert d.answer_now(250) and not d.answer_now(240)
+
+
+def test_an_unsure_request_keeps_the_usual_hangover():
+    assert wait("Saya mau bikin KTP baru.", 0.5).wait_ms == 600
+
+
+@pytest.mark.parametrize("text", ["Saya mau urus, eh", "saya mau urus anu", "KTP saya, apa namanya",
+                                  "Saya mau tanya soal", "mau daftar untuk", "pajak yang", "saya mau urus,",
+                                  "Saya mau urus...", "nomor tiketnya"])
+def test_a_request_that_looks_cut_waits_longer_even_when_confident(text):
+    d = wait(text, 0.99)
+    assert (d.wait_ms, d.reason) == (1300, "cut")
+
+
+@pytest.mark.parametrize("text", ["Iya.", "tidak", "Bukan.", "ya betul", "nggak"])
+def test_a_clear_yes_or_no_is_a_whole_answer(text):
+    assert wait(text, expect=TurnExpectation("yesno")).wait_ms == 250
+
+
+def test_a_hesitant_yes_no_waits():
+    assert wait("eh,", expect=TurnExpectation("yesno")).wait_ms == 1300
+    assert wait("mungkin", expect=TurnExpectation("yesno")).wait_ms == 600
+
+
+def test_digits_short_of_the_expected_count_keep_listening():
+    nik = TurnExpectation("digits", 16, 16)
+    assert wait("tiga dua nol satu, dua tiga empat lima", expect=nik).reason == "cut"
+    assert wait("3201 2345 6789 0001", expect=nik).wait_ms == 250
+
+
+def test_a_phone_number_shorter_than_the_longest_allowed_waits_the_usual_hangover():
+    phone = TurnExpectation("digits", 10, 13)
+    assert wait("0812 3456 7890", expect=phone).wait_ms == 600  # 12 digits: 13 are possible
+    assert wait("0812 3456 78901", expect=phone).wait_ms == 250
+    assert wait("nomor saya", expect=phone).wait_ms == 1300
+
+
+def test_free_descriptions_never_end_early():
+    free = TurnExpectation("free")
+    assert wait("Jalannya rusak parah.", 0.99, free).wait_ms == 900
+    assert wait("lampunya mati sejak", 0.99, free).wait_ms == 1300
+
+
+def test_no_words_is_the_usual_hangover():
+    assert wait("", 0.99).reason == "empty"
+
+
+def test_digit_count_reads_words_and_figures():
+    assert digit_count("nol delapan 12, tiga") == 5
+    assert digit_count("saya mau bayar") == 0
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError):
+        TurnExpectation("menu")

@@ -1,0 +1,67 @@
+"""The emergency detector (dialogs.emergency): words that call for help now, and words that
+only mention a disaster in passing."""
+
+import pytest
+
+from dialogs.emergency import EmergencyDetector
+
+D = EmergencyDetector()
+
+
+@pytest.mark.parametrize("text", [
+    "tolong! rumah saya terbakar!",
+    "banjir besar, air sudah sampai atap",
+    "ada orang tenggelam di kali",
+    "ibu saya pingsan, tidak bernapas",
+    "suami saya nyeri dada hebat",
+    "ada tabrakan motor, orangnya berdarah",
+    "toko saya baru dirampok",
+    "tetangga saya dipukuli suaminya",
+    "terjadi tanah longsor, ada rumah tertimbun",
+    "butuh ambulans sekarang",
+    "gawat darurat",
+    "anak gue kejang-kejang nggak berhenti",
+])
+def test_a_call_for_help_is_an_emergency(text):
+    v = D.from_text(text)
+    assert v.emergency and v.reason == "text" and v.cues
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("rumah saya dulu kebanjiran, sekarang mau urus KK baru", "admin"),
+    ("ktp saya rusak kena banjir kemarin, mau ganti", "admin"),
+    ("bpjs bisa dipakai buat gawat darurat nggak", "admin"),
+    ("rumah kami dulu kena gempa, sekarang pindah ke sini", "passing"),
+    ("jalan itu sering bikin kecelakaan", "passing"),
+])
+def test_a_mention_in_passing_is_not(text, reason):
+    v = D.from_text(text)
+    assert not v.emergency and v.reason == reason
+    assert D.vetoed(text)
+
+
+@pytest.mark.parametrize("text", ["saya mau bikin ktp", "jadwal imunisasi", "tolong sambungkan ke petugas", "",
+                                  "buka pukul delapan"])
+def test_ordinary_requests_have_no_cue(text):
+    v = D.from_text(text)
+    assert not v.emergency and v.reason == "" and not v.cues
+
+
+def test_paperwork_rules_an_emergency_out_even_without_a_hazard_word():
+    assert D.vetoed("saya mau bikin ktp") and D.vetoed("jadwal imunisasi")
+    assert not D.vetoed("tolong sambungkan ke petugas") and not D.vetoed("ada kebakaran")
+
+
+def test_speech_acts_on_the_emergency_label_at_its_own_threshold():
+    garbled = "kebak karan di rumah"  # a transcript that names nothing exactly
+    lead = {"darurat": 0.25, "pengaduan": 0.2, "ktp": 0.1}
+    assert D.from_speech(garbled, lead).reason == "speech"
+    assert not D.from_speech(garbled, {"darurat": 0.15, "pengaduan": 0.1}).emergency  # leads, too weak
+    assert not D.from_speech(garbled, {"pengaduan": 0.45, "darurat": 0.4}).emergency  # second, too weak
+    assert D.from_speech(garbled, {"pengaduan": 0.2, "darurat": 0.55}).emergency
+    assert not D.from_speech(garbled, None).emergency
+
+
+def test_speech_words_veto_or_decide_before_the_scores():
+    assert not D.from_speech("mau urus akta, dulu kebakaran", {"darurat": 0.9}).emergency
+    assert D.from_speech("Tolong, ada kebakaran!", {"ktp": 0.9, "darurat": 0.01}).reason == "text"
