@@ -75,6 +75,17 @@ def validate_nik(nik: str, today: dt.date | None = None) -> NikInfo:
     return NikInfo(True, "", PROVINCE_CODES[prov], born, female)
 
 
+def nik_district(nik: str) -> str | None:
+    """The Kemendagri district (kecamatan) code a NIK was issued in, dotted: its first six
+    digits (3204120101900001 -> "32.04.12"); None unless it has 16 digits, a known province
+    and non-zero regency and district codes (the rest of the number does not matter here)."""
+    if not re.fullmatch(r"\d{16}", nik or "") or nik[:2] not in PROVINCE_CODES:
+        return None
+    if nik[2:4] == "00" or nik[4:6] == "00":
+        return None
+    return f"{nik[0:2]}.{nik[2:4]}.{nik[4:6]}"
+
+
 def extract_nik(text: str, today: dt.date | None = None) -> str | None:
     """The NIK spoken or typed in `text` if there is a valid one."""
     digits = words_to_digits(text)

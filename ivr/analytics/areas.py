@@ -65,7 +65,8 @@ def district_of(code: str | None) -> str | None:
 
 def nik_district(nik: str) -> str:
     """The dotted district code a NIK was issued in: its first six digits (3204120101900001 ->
-    32.04.12)."""
+    32.04.12). Unlike :func:`dialogs.lang.nik_district` it does not check the rest of the
+    number (demo NIKs are only made consistent in their first six digits)."""
     d = "".join(c for c in nik if c.isdigit())
     if len(d) < 6:
         raise ValueError("a NIK has 16 digits")

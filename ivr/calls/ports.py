@@ -169,10 +169,12 @@ class CallRecords(Protocol):
     async def add_turn(self, call_id: str, index: int, who: str, text: str | None, *, source: str = "speech",
                        intent: str | None = None, confidence: float | None = None, asr_ms: float | None = None,
                        reply_ms: float | None = None, at: datetime | None = None,
-                       audio_path: str | None = None) -> None: ...
+                       audio_path: str | None = None, state: str | None = None,
+                       outcome: str | None = None) -> None: ...
 
     async def close(self, call_id: str, end_reason: str, *, handoff_outcome: str | None = None,
-                    ended_at: datetime | None = None) -> None: ...
+                    ended_at: datetime | None = None, service: str | None = None,
+                    end_state: str | None = None) -> None: ...
 
 
 class TicketRecords(Protocol):

@@ -81,6 +81,9 @@ class CallSession:
         self.transcript: list[dict[str, object]] = []  # for the agent's screen
         self.slots: dict[str, object] = {}
         self.intent: str | None = None
+        #: the service the call was about: the last intent the dialog accepted that is not a
+        #: global command (help, repeat, goodbye)
+        self.service: str | None = None
         self.turns = TurnLog(self.call_id, runtime.store.calls)
         self.tickets = TicketDesk(runtime.store.tickets, self.call_id, self.settings.hours().tz, self._emit)
         self.transfers = TransferStep(runtime.handoff)
@@ -202,6 +205,14 @@ class CallSession:
             if event is None:
                 return
             actions = engine.handle(event)
+            taken = engine.last_turn
+            if isinstance(event, (Heard, Pressed, NoInput)) and taken is not None:
+                # how the dialog took the caller's input (stuck-state analytics)
+                self.turns.settle(taken.outcome, transferred=any(isinstance(a, Transfer) for a in actions))
+                script = engine.script
+                if (taken.outcome == "accepted" and taken.intent in script.intents
+                        and taken.intent not in script.globals):
+                    self.service = taken.intent
 
     async def _execute(self, actions: Sequence[Action]) -> Event | None:
         """Run actions in order; return the next event for the engine, or None when done."""
@@ -400,7 +411,8 @@ class CallSession:
                 await self.media.close()
         try:
             await self.rt.store.calls.close(self.call_id, end_reason,
-                                            handoff_outcome="pending" if self.outcome.transferred else None)
+                                            handoff_outcome="pending" if self.outcome.transferred else None,
+                                            service=self.service, end_state=self._state)
         except Exception:
             log.exception("could not close the call record")
         seconds = time.monotonic() - self._started

@@ -4,6 +4,10 @@ A caller turn is kept until the first byte of the reply to it goes out, which gi
 ``reply_ms`` (end of speech, or last key, to the first reply audio). Complete turns are queued
 and a per-call writer task stores them in order, off the path between the caller's input and
 our reply. :meth:`TurnLog.finish` writes whatever is left when the call ends.
+
+Each caller turn also records how the dialog took it (:meth:`TurnLog.settle`, the analytics'
+``turns.outcome``). A turn the dialog asked the caller to confirm is held until the answer
+comes: it is stored "confirmed", or "corrected" when the caller said no.
 """
 
 from __future__ import annotations
@@ -39,6 +43,22 @@ class Turn:
     speech_s: float | None = None
     extra: dict[str, float] = field(default_factory=dict)  # prep_ms, endpoint_ms
     queued: bool = False
+    outcome: str | None = None  # how the dialog took it (caller turns; see TurnLog.settle)
+    held: bool = False  # waiting for the answer to a confirmation question
+
+
+def turn_outcome(engine_outcome: str, transferred: bool) -> str:
+    """The stored outcome of a caller turn from the engine's ``last_turn.outcome``
+    (``dialogs.engine.TurnResult``): accepted/filled/denied -> accepted, confirming ->
+    confirmed (until the answer says otherwise), not understood as they are; a turn that sent
+    the call to an agent -> agent."""
+    if transferred:
+        return "agent"
+    if engine_outcome in ("no_match", "invalid", "no_input"):
+        return engine_outcome
+    if engine_outcome == "confirming":
+        return "confirmed"
+    return "accepted"
 
 
 class TurnLog:
@@ -52,6 +72,8 @@ class TurnLog:
         self._unreplied: list[Turn] = []
         self._write_q: list[Turn] = []
         self._writer: asyncio.Task[None] | None = None
+        self._last_caller: Turn | None = None
+        self._confirming: Turn | None = None
 
     def next_index(self) -> int:
         self._index += 1
@@ -63,6 +85,23 @@ class TurnLog:
         self._turns.append(turn)
         if awaits_reply:
             self._unreplied.append(turn)
+        if turn.who == "caller":
+            self._last_caller = turn
+
+    def settle(self, engine_outcome: str, *, transferred: bool = False) -> None:
+        """The dialog took the last caller turn with ``engine_outcome``. A turn it asked to
+        confirm is held (not written) until the caller's answer settles it."""
+        turn, self._last_caller = self._last_caller, None
+        if turn is None:
+            return
+        confirming, self._confirming = self._confirming, None
+        if confirming is not None and confirming is not turn:
+            confirming.outcome = "corrected" if engine_outcome == "denied" else "confirmed"
+            confirming.held = False
+        turn.outcome = turn_outcome(engine_outcome, transferred)
+        if engine_outcome == "confirming":
+            turn.held = True
+            self._confirming = turn
 
     def reply_started(self, first_byte: float, prep_ms: float) -> float | None:
         """The first reply audio goes out at ``first_byte`` (monotonic): that closes the turns
@@ -76,7 +115,8 @@ class TurnLog:
 
     def flush(self) -> None:
         """Queue the turns that are complete for storage (the writer task stores them)."""
-        ready = [t for t in self._turns if not t.queued and not (t in self._unreplied and t.reply_ms is None)]
+        ready = [t for t in self._turns if not t.queued and not t.held
+                 and not (t in self._unreplied and t.reply_ms is None)]
         for turn in ready:
             turn.queued = True
             self._write_q.append(turn)
@@ -90,6 +130,8 @@ class TurnLog:
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 await self._writer
+        for turn in self._turns:
+            turn.held = False  # a confirmation the caller never answered stays "confirmed"
         self._write_q.extend(t for t in self._turns if not t.queued)
         self._turns.clear()
         await self._write_queued()
@@ -105,6 +147,7 @@ class TurnLog:
             await self.records.add_turn(
                 self.call_id, turn.idx, turn.who, turn.text, source=turn.source, at=turn.at,
                 intent=turn.intent, confidence=turn.confidence, asr_ms=turn.asr_ms, reply_ms=turn.reply_ms,
+                state=turn.state, outcome=turn.outcome,
             )
         except Exception:
             log.exception("could not store turn %s", turn.idx)

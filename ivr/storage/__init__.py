@@ -9,6 +9,7 @@ from ivr.storage.views import (
     HANDOFF_OUTCOMES,
     TICKET_KINDS,
     TICKET_STATUSES,
+    TURN_OUTCOMES,
     AuditEntry,
     Call,
     Handoff,
@@ -21,5 +22,6 @@ from ivr.storage.views import (
 __all__ = [
     "Store", "StoreError", "StoreUnavailable", "Call", "Turn", "Ticket", "TicketEvent", "Handoff",
     "AuditEntry", "PurgeResult", "TICKET_KINDS", "TICKET_STATUSES", "HANDOFF_OUTCOMES",
+    "TURN_OUTCOMES",
     "format_ticket_id", "make_ticket_id", "parse_ticket_id",
 ]

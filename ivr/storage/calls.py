@@ -15,7 +15,7 @@ from ivr.storage.database import Database
 from ivr.storage.errors import StoreError
 from ivr.storage.handoffs import handoff_view
 from ivr.storage.models import CallRow, HandoffRow, TicketRow, TurnRow
-from ivr.storage.views import Call, Handoff, Turn
+from ivr.storage.views import TURN_OUTCOMES, Call, Handoff, Turn
 from ivr.storage.writes import Args, WritePath, aware
 
 
@@ -64,10 +64,16 @@ class CallRepository:
         reply_ms: float | None = None,
         at: datetime | None = None,
         audio_path: str | None = None,
+        state: str | None = None,
+        outcome: str | None = None,
     ) -> None:
         """Store one turn. ``who``: caller|system; ``source``: speech|dtmf|prompt|event;
         ``reply_ms``: end of caller speech (or last key) -> first reply audio byte;
-        ``asr_ms``: recognition time. Idempotent per (call_id, index)."""
+        ``asr_ms``: recognition time; ``state``: the dialog state it happened in;
+        ``outcome`` (caller turns): how the dialog took it, one of :data:`TURN_OUTCOMES`.
+        Idempotent per (call_id, index)."""
+        if outcome is not None and outcome not in TURN_OUTCOMES:
+            raise StoreError(f"outcome must be one of {TURN_OUTCOMES}, not {outcome!r}")
         if who not in ("caller", "system"):
             raise StoreError(f"who must be 'caller' or 'system', not {who!r}")
         p = self.pii.protect(text, "text")
@@ -77,15 +83,18 @@ class CallRepository:
             confidence=None if confidence is None else float(confidence),
             asr_ms=None if asr_ms is None else float(asr_ms),
             reply_ms=None if reply_ms is None else float(reply_ms),
-            audio_path=audio_path,
+            audio_path=audio_path, state=state, outcome=outcome,
         ))
 
     async def close(self, call_id: str, end_reason: str, *, handoff_outcome: str | None = None,
-                    ended_at: datetime | None = None) -> None:
-        """Mark the call ended (hangup, transfer, error...). Safe to call more than once."""
+                    ended_at: datetime | None = None, service: str | None = None,
+                    end_state: str | None = None) -> None:
+        """Mark the call ended (hangup, transfer, error...). ``service``: the intent the call was
+        finally about; ``end_state``: the dialog state it ended in. Safe to call more than once."""
         values: Args = dict(id=call_id, ended_at=aware(ended_at) or self.clock(), end_reason=end_reason)
-        if handoff_outcome is not None:
-            values["handoff_outcome"] = handoff_outcome
+        for key, value in (("handoff_outcome", handoff_outcome), ("service", service), ("end_state", end_state)):
+            if value is not None:
+                values[key] = value
         await self.writes.write("update_call", values)
 
     async def get(self, call_id: str, *, reveal: bool = False, with_turns: bool = True) -> Call | None:
@@ -130,13 +139,15 @@ class CallRepository:
             caller=self.pii.reveal(row.caller_masked, row.caller_enc, "phone", reveal),
             media_mode=row.media_mode, script_name=row.script_name, script_version=row.script_version,
             end_reason=row.end_reason, handoff_outcome=row.handoff_outcome,
-            purged=row.purged_at is not None, turns=turns, handoffs=handoffs, tickets=tickets,
+            purged=row.purged_at is not None, service=row.service, end_state=row.end_state,
+            turns=turns, handoffs=handoffs, tickets=tickets,
         )
 
     def _turn_view(self, t: TurnRow, reveal: bool) -> Turn:
         return Turn(call_id=t.call_id, index=t.idx, at=t.at, who=t.who, source=t.source,
                     text=self.pii.reveal(t.text, t.text_enc, "text", reveal), intent=t.intent,
-                    confidence=t.confidence, asr_ms=t.asr_ms, reply_ms=t.reply_ms, audio_path=t.audio_path)
+                    confidence=t.confidence, asr_ms=t.asr_ms, reply_ms=t.reply_ms, audio_path=t.audio_path,
+                    state=t.state, outcome=t.outcome)
 
 
 # -- idempotent operations (also replayed from the journal)

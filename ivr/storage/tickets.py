@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dialogs.lang import nik_district
 from ivr.config.calendar import working_days_after
 from ivr.config.clock import Clock
 from ivr.privacy.pii import Pii
@@ -75,8 +76,12 @@ class TicketRepository:
         extra: dict[str, object] | None = None,
         client_id: str | None = None,
         created_at: datetime | None = None,
+        agency: str | None = None,
+        area_code: str | None = None,
     ) -> str:
         """File a complaint or callback request; returns the 10-digit public ticket id.
+        ``area_code``: the Kemendagri code of where it happened; without one, the district the
+        reporter's NIK was issued in (for the analytics; the NIK itself stays protected).
 
         Never loses the ticket: with the database down it is journaled and numbered from the
         offline range. Idempotent by ``client_id`` (a retry returns the same number)."""
@@ -97,6 +102,7 @@ class TicketRepository:
             reporter_nik_masked=nik.masked, reporter_nik_enc=nik.enc, reporter_nik_hash=nik.hash,
             reporter_phone_masked=phone.masked, reporter_phone_enc=phone.enc, reporter_phone_hash=phone.hash,
             confidential=bool(confidential), extra=extra_masked, extra_enc=extra_enc, call_id=call_id,
+            agency=agency, area_code=area_code or (nik_district(reporter_nik) if reporter_nik else None),
             created_at=created, updated_at=created, sla_due=self.sla_due(created),
             history=[dict(event_id=str(uuid.uuid4()), at=created, from_status=None, to_status="open",
                           note="filed by phone" if call_id else "filed", actor="ivr")],
@@ -145,7 +151,7 @@ class TicketRepository:
             extra=pii.reveal_json(t.extra, t.extra_enc, reveal),
             call_id=t.call_id, created_at=t.created_at, updated_at=t.updated_at, sla_due=t.sla_due,
             history=tuple(TicketEvent(e.at, e.from_status, e.to_status, e.note, e.actor) for e in t.history),
-            revealed=reveal and pii.can_reveal,
+            revealed=reveal and pii.can_reveal, agency=t.agency, area_code=t.area_code,
         )
 
     def _from_journal(self, row: Args, reveal: bool) -> Ticket:

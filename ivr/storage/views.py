@@ -20,6 +20,10 @@ TICKET_TRANSITIONS = {
     "rejected": {"open"},
 }
 HANDOFF_OUTCOMES = ("pending", "connected", "abandoned", "no_agents", "closed_hours", "failed")
+#: how the dialog took a caller turn: taken at once; taken after the caller confirmed it; the
+#: caller said no to the guess; not understood (no match / invalid answer / silence); handed to
+#: an agent
+TURN_OUTCOMES = ("accepted", "confirmed", "corrected", "no_match", "invalid", "no_input", "agent")
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class Ticket:
     history: tuple[TicketEvent, ...] = ()
     revealed: bool = False
     pending: bool = False          # still only in the local journal (database down)
+    agency: str | None = None      # the agency responsible
+    area_code: str | None = None   # Kemendagri code of where it happened (district or village)
 
     def to_json(self) -> dict[str, object]:
         return _json_dict(asdict(self))
@@ -70,6 +76,8 @@ class Turn:
     asr_ms: float | None
     reply_ms: float | None
     audio_path: str | None = None
+    state: str | None = None      # the dialog state it happened in
+    outcome: str | None = None    # caller turns: how the dialog took it (TURN_OUTCOMES)
 
     def to_json(self) -> dict[str, object]:
         return _json_dict(asdict(self))
@@ -107,6 +115,8 @@ class Call:
     end_reason: str | None
     handoff_outcome: str | None
     purged: bool = False
+    service: str | None = None     # the intent the call was finally about
+    end_state: str | None = None   # the dialog state it ended in
     turns: tuple[Turn, ...] = ()
     handoffs: tuple[Handoff, ...] = ()
     tickets: tuple[str, ...] = ()

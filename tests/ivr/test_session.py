@@ -37,6 +37,11 @@ async def test_agi_only_mode_plays_files_records_speech_and_takes_keys(engines, 
         assert call.media_mode == "agi" and call.end_reason == "caller_hangup"
         keys = [t for t in call.turns if t.source == "dtmf"]
         assert [t.text for t in keys] == ["5", "2"]
+        # for the analytics: where each turn happened and how the dialog took it, what the call
+        # was about and where it ended
+        assert [(t.state, t.outcome) for t in keys] == [("main_menu", "accepted"), ("complaint_category", "accepted")]
+        assert all(t.outcome is None for t in call.turns if t.who == "system")
+        assert call.service == "pengaduan" and call.end_state == "complaint_description"
         assert all(t.reply_ms is not None and t.reply_ms >= 0 for t in keys)
         assert not list((hl.settings.sounds_dir / "rec").glob("*.wav")), "recordings are removed"
     finally:

@@ -154,6 +154,11 @@ async def test_ticket_lifecycle(store):
     assert t.confidential is True and t.call_id == cid and t.extra == {"when": "kemarin sore"}
     assert t.sla_due == date(2026, 12, 17)  # 14 working days, weekends skipped
     assert (t.reporter_name, t.reporter_nik, t.reporter_phone) == ("S*** A***", "3174**********01", "0812*****890")
+    # where it happened, for the analytics: the district the reporter's NIK was issued in
+    assert t.area_code == "31.74.01" and t.agency is None
+    assert (await store.tickets.get(await store.tickets.create("complaint", area_code="32.04.12.2001",
+                                                               reporter_nik=NIK))).area_code == "32.04.12.2001"
+    assert (await store.tickets.get(await store.tickets.create("complaint", reporter_nik="1234"))).area_code is None
     assert [e.to_status for e in t.history] == ["open"]
     assert (await store.calls.get(cid)).tickets == (tid,)
 
