@@ -108,7 +108,7 @@ async def build(data_dir: Path, **overrides):
     from ivr.config.settings import load_settings
     from ivr.simulation.simcaller import EventRouter
     from ivr.storage import Store
-    from telephony import AsteriskPeer
+    from telephony.peer import AsteriskPeer
     from tts import EspeakSynthesizer, PromptCache
 
     settings = load_settings(data_dir=data_dir, office_hours="always", log_level="ERROR", **overrides)
@@ -129,7 +129,7 @@ async def build(data_dir: Path, **overrides):
 def _peer_main(port: int, scripts: list, caller_ids: list[str], out) -> None:
     """Child process: place the calls at once through a simulated Asterisk; send back, per
     call, how it ended and the caller's view of the response latencies."""
-    from telephony import AsteriskPeer
+    from telephony.peer import AsteriskPeer
 
     async def calls():
         peer = AsteriskPeer("127.0.0.1", port)
@@ -176,7 +176,7 @@ async def turns_of(store, since_calls: set[str]) -> tuple[list, set[str]]:
 
 
 async def keypad(rt, peer, n: int, seen: set[str]) -> dict:
-    from telephony import Dtmf, Hangup, Silence, WaitForPrompt
+    from telephony.peer import Dtmf, Hangup, Silence, WaitForPrompt
 
     steps = [WaitForPrompt(), Silence(0.6), Dtmf("1"), Silence(0.8), Dtmf("1"), Silence(0.8), Dtmf("9"),
              Silence(2.0), Hangup()]
@@ -193,7 +193,7 @@ async def keypad(rt, peer, n: int, seen: set[str]) -> dict:
 
 
 async def speaking(rt, peer, speech: list[bytes], n: int, seen: set[str], offset: int = 0) -> dict:
-    from telephony import Hangup, SayPcm, Silence, WaitForPrompt
+    from telephony.peer import Hangup, SayPcm, Silence, WaitForPrompt
 
     scripts = [[WaitForPrompt(), Silence(0.8), SayPcm(speech[(offset + i) % len(speech)], 8000), Silence(6.0),
                 Hangup()] for i in range(n)]

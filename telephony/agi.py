@@ -29,7 +29,7 @@ from .agi_codec import (
     NEED_DATA, AgiCodec, AgiConnectionClosed, AgiEnvironment, AgiHangupNotice, AgiReply,
     format_command,
 )
-from .errors import ProtocolError
+from .errors import CallerHangup, RemoteProtocolError
 
 __all__ = ["FastAgiServer", "AgiSession", "AgiResult", "AgiHangup", "AgiError"]
 
@@ -39,8 +39,8 @@ DEAD_MODE_COMMANDS = frozenset({"GET VARIABLE", "GET FULL VARIABLE", "SET VARIAB
                                 "EXEC", "NOOP"})
 
 
-class AgiHangup(Exception):
-    """The call is gone (HANGUP line, 511 reply or connection closed)."""
+class AgiHangup(CallerHangup):
+    """The call is gone (HANGUP line, 511 reply, connection closed or reaped)."""
 
 
 class AgiError(Exception):
@@ -274,14 +274,14 @@ class _AgiProtocol(asyncio.Protocol):
         try:
             self.codec.receive_data(data)
             self._drain()
-        except ProtocolError as exc:
+        except RemoteProtocolError as exc:
             self._fail(exc)
 
     def eof_received(self) -> bool:
         try:
             self.codec.receive_eof()
             self._drain()
-        except ProtocolError as exc:
+        except RemoteProtocolError as exc:
             self._fail(exc)
         return False
 
@@ -327,7 +327,7 @@ class _AgiProtocol(asyncio.Protocol):
     async def _run(self, session: AgiSession) -> None:
         try:
             await self.server.handler(session)
-        except AgiHangup:
+        except CallerHangup:
             log.debug("FastAGI: session %s ended by hang-up", session.uniqueid)
         except asyncio.CancelledError:
             raise

@@ -3,7 +3,7 @@
 No sockets here: feed bytes with ``receive_data``, pull typed frozen events with
 ``next_event`` (``NEED_DATA`` when more bytes are needed), and turn commands/replies into
 bytes with ``send_*``. Every buffer is capped; the peer breaking the protocol raises
-:class:`~telephony.errors.ProtocolError`, misuse by our own code raises
+:class:`~telephony.errors.RemoteProtocolError`, misuse by our own code raises
 :class:`~telephony.errors.LocalProtocolError`.
 
 Wire format, as written by Asterisk's ``res/res_agi.c`` (``setup_env``, ``agi_handle_command``,
@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from .errors import LocalProtocolError, ProtocolError
+from .errors import LocalProtocolError, RemoteProtocolError
 from .lines import LineBuffer
 
 __all__ = [
@@ -102,7 +102,7 @@ _HEADER_RE = re.compile(r"^(agi_[A-Za-z0-9_]+):\s?(.*)$", re.S)
 
 
 def parse_reply_line(line: str) -> AgiReply:
-    """Parse one single-line reply (``200 result=1 (x) endpos=3``); ProtocolError if malformed."""
+    """Parse one single-line reply (``200 result=1 (x) endpos=3``); RemoteProtocolError if malformed."""
     if line.startswith("200 result="):  # fast path for the common shapes
         rest = line[11:]
         sp = rest.find(" ")
@@ -112,14 +112,14 @@ def parse_reply_line(line: str) -> AgiReply:
         if tail[:1] == "(" and tail[-1:] == ")" and ") endpos=" not in tail:
             return AgiReply(code=200, line=line, result=rest[:sp], data=tail[1:-1])
     if len(line) < 3 or not line[:3].isdigit():
-        raise ProtocolError(f"AGI reply does not start with a status code: {line[:60]!r}")
+        raise RemoteProtocolError(f"AGI reply does not start with a status code: {line[:60]!r}")
     code = int(line[:3])
     rest = line[4:] if len(line) > 3 and line[3] == " " else line[3:]
     if code != 200:
         return AgiReply(code=code, line=line)
     m = _REPLY_RE.match(rest)
     if m is None:
-        raise ProtocolError(f"AGI 200 reply without result=: {line[:60]!r}")
+        raise RemoteProtocolError(f"AGI 200 reply without result=: {line[:60]!r}")
     result, tail = m.group(1), m.group(2)
     endpos = None
     em = _ENDPOS_RE.search(tail)
@@ -220,11 +220,11 @@ class AgiCodec:
             if line is None:
                 if self._lines.eof:
                     if len(self._lines):
-                        raise ProtocolError("connection closed in the middle of a line")
+                        raise RemoteProtocolError("connection closed in the middle of a line")
                     if self.state == "HEADERS":
-                        raise ProtocolError("connection closed inside the AGI header block")
+                        raise RemoteProtocolError("connection closed inside the AGI header block")
                     if self.state == "USAGE":
-                        raise ProtocolError("connection closed inside a 520 usage block")
+                        raise RemoteProtocolError("connection closed inside a 520 usage block")
                     if self.state == "CLOSED":
                         return NEED_DATA
                     self.state = "CLOSED"
@@ -239,10 +239,10 @@ class AgiCodec:
         if st == "HEADERS":
             self._header_bytes += len(line) + 1
             if self._header_bytes > self._max_header:
-                raise ProtocolError(f"AGI header block larger than {self._max_header} bytes")
+                raise RemoteProtocolError(f"AGI header block larger than {self._max_header} bytes")
             if line == "":
                 if not self._header:
-                    raise ProtocolError("empty AGI header block")
+                    raise RemoteProtocolError("empty AGI header block")
                 env: dict[str, str] = {}
                 args: dict[int, str] = {}
                 for k, v in self._header.items():
@@ -256,7 +256,7 @@ class AgiCodec:
                 return AgiEnvironment(env=env, args=ordered)
             m = _HEADER_RE.match(line)
             if m is None:
-                raise ProtocolError(f"malformed AGI header line: {line[:60]!r}")
+                raise RemoteProtocolError(f"malformed AGI header line: {line[:60]!r}")
             self._header[m.group(1)[4:]] = m.group(2)
             return None
         if line == "HANGUP":
@@ -278,12 +278,12 @@ class AgiCodec:
                 self._usage = []
                 return AgiReply(code=520, line=self._usage_first, usage=usage)
             if len(self._usage) >= self._max_usage:
-                raise ProtocolError("520 usage block too long")
+                raise RemoteProtocolError("520 usage block too long")
             self._usage.append(line)
             return None
         if st == "CLOSED":
-            raise ProtocolError("data after close")
-        raise ProtocolError(f"unsolicited AGI line while idle: {line[:60]!r}")
+            raise RemoteProtocolError("data after close")
+        raise RemoteProtocolError(f"unsolicited AGI line while idle: {line[:60]!r}")
 
     # -- output --------------------------------------------------------------------------
     def send_command(self, line: str) -> bytes:
@@ -340,7 +340,7 @@ class AgiPeerCodec:
             if line is None:
                 if self._lines.eof:
                     if len(self._lines):
-                        raise ProtocolError("connection closed in the middle of a command line")
+                        raise RemoteProtocolError("connection closed in the middle of a command line")
                     if self.state == "CLOSED":
                         return NEED_DATA
                     self.state = "CLOSED"

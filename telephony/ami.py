@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from .ami_codec import NEED_DATA, AmiBanner, AmiCodec, AmiMessage, encode_message
-from .errors import ProtocolError
+from .errors import RemoteProtocolError
 
 __all__ = ["AmiClient", "AmiError", "AmiAuthError", "AmiConnectionLost", "AmiMessage"]
 
@@ -197,7 +197,7 @@ class AmiClient:
                     self._handle(msg)
                 if not data:
                     break
-        except ProtocolError as e:
+        except RemoteProtocolError as e:
             log.error("AMI: protocol error from %s:%d: %s; closing", self.host, self.port, e)
             exc = e
         except (OSError, asyncio.IncompleteReadError) as e:
@@ -274,7 +274,7 @@ class AmiClient:
             except AmiAuthError as exc:
                 log.error("AMI: re-login refused (%s); giving up", exc)
                 return
-            except (OSError, AmiError, ProtocolError, asyncio.TimeoutError) as exc:
+            except (OSError, AmiError, RemoteProtocolError, asyncio.TimeoutError) as exc:
                 log.warning("AMI: reconnect to %s:%d failed: %s; retrying in %.1fs",
                             self.host, self.port, exc, min(delay * 2, self.backoff_max))
                 delay = min(delay * 2, self.backoff_max)

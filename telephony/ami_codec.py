@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping
 
 from .lines import LineBuffer
-from .errors import LocalProtocolError, ProtocolError
+from .errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = ["AmiMessage", "AmiBanner", "AmiCodec", "encode_message", "NEED_DATA"]
 
@@ -160,11 +160,11 @@ class AmiCodec:
             line = self._lines.pop_line()
             if line is None:
                 if self._lines.eof and (len(self._lines) or self._headers):
-                    raise ProtocolError("connection closed inside an AMI message")
+                    raise RemoteProtocolError("connection closed inside an AMI message")
                 return NEED_DATA
             if self._need_banner:
                 if not line.startswith("Asterisk Call Manager/"):
-                    raise ProtocolError(f"not an AMI banner: {line[:60]!r}")
+                    raise RemoteProtocolError(f"not an AMI banner: {line[:60]!r}")
                 self._need_banner = False
                 return AmiBanner(line)
             if line == "":
@@ -176,14 +176,14 @@ class AmiCodec:
                 continue  # stray blank lines between messages are tolerated
             self._msg_bytes += len(line) + 2
             if self._msg_bytes > self.max_message:
-                raise ProtocolError(f"AMI message larger than {self.max_message} bytes")
+                raise RemoteProtocolError(f"AMI message larger than {self.max_message} bytes")
             if len(self._headers) >= self.max_headers:
-                raise ProtocolError("too many headers in one AMI message")
+                raise RemoteProtocolError("too many headers in one AMI message")
             k, sep, v = line.partition(":")
             if not sep or not k or k != k.strip() or any(c in k for c in " \t"):
                 # The legacy 'Response: Follows' command output had raw lines; keep them.
                 if self._headers and self._headers[0] == ("Response", "Follows"):
                     self._headers.append(("Output", line))
                     continue
-                raise ProtocolError(f"malformed AMI header line: {line[:60]!r}")
+                raise RemoteProtocolError(f"malformed AMI header line: {line[:60]!r}")
             self._headers.append((k, v[1:] if v.startswith(" ") else v))

@@ -27,7 +27,9 @@ from .audiosocket_codec import (
     NEED_DATA, AudioFrame, AudioSocketDecoder, DtmfFrame, ErrorFrame, HangupFrame, UuidFrame,
     encode_audio, encode_hangup,
 )
-from .errors import ProtocolError
+from .errors import CallerHangup, RemoteProtocolError
+
+from .agi import AgiError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .agi import AgiSession
@@ -37,7 +39,7 @@ __all__ = ["AudioSocketServer", "CallChannel", "ChannelClosed"]
 log = logging.getLogger(__name__)
 
 
-class ChannelClosed(Exception):
+class ChannelClosed(CallerHangup):
     """The media channel is gone or never came up."""
 
 
@@ -272,8 +274,10 @@ class CallChannel:
             return await asyncio.wait_for(asyncio.shield(t), timeout)
         except asyncio.TimeoutError:
             log.warning("AudioSocket %s: EXEC did not return within %.1fs", self.uuid, timeout or 0)
-        except Exception as exc:  # AgiHangup etc.: the caller is gone, nothing more to do
+        except CallerHangup as exc:  # the caller is gone, nothing more to do
             log.debug("AudioSocket %s: EXEC ended with %r", self.uuid, exc)
+        except AgiError as exc:  # Asterisk refused the command (510/520): the media is over anyway
+            log.warning("AudioSocket %s: EXEC refused: %s", self.uuid, exc)
         return None
 
 
@@ -329,14 +333,14 @@ class _AudioSocketProtocol(asyncio.Protocol):
         try:
             self.decoder.receive_data(data)
             self._drain()
-        except ProtocolError as exc:
+        except RemoteProtocolError as exc:
             self._fail(exc)
 
     def eof_received(self) -> bool:
         try:
             self.decoder.receive_eof()
             self._drain()
-        except ProtocolError as exc:
+        except RemoteProtocolError as exc:
             self._fail(exc)
             return False
         if self.channel is not None:
@@ -399,7 +403,8 @@ class AudioSocketServer:
                  max_write_buffer: int = 1 << 20, keepalive: float | None = 0.5) -> None:
         self.host = host
         self._port = port
-        self._advertise = advertise
+        self._advertise: str | None = None
+        self.advertise = advertise
         self.uuid_timeout = uuid_timeout
         self.max_frames = max_frames
         self.max_payload = max_payload
@@ -417,11 +422,22 @@ class AudioSocketServer:
 
     @property
     def advertise(self) -> str:
-        """``host:port`` given to Asterisk in ``EXEC AudioSocket``."""
+        """``host:port`` given to Asterisk in ``EXEC AudioSocket``.
+
+        Defaults to the bound address (127.0.0.1 for a wildcard bind) and port. Settable, e.g.
+        after :meth:`start` once the bound port is known; ``None`` restores the default."""
         if self._advertise:
             return self._advertise
         host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
         return f"{host}:{self.port}"
+
+    @advertise.setter
+    def advertise(self, value: str | None) -> None:
+        if value is not None:
+            host, sep, port = value.rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"advertise must be host:port, got {value!r}")
+        self._advertise = value or None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()

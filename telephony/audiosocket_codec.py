@@ -19,7 +19,7 @@ import struct
 import uuid as _uuid
 from dataclasses import dataclass
 
-from .errors import LocalProtocolError, ProtocolError
+from .errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
     "KIND_HANGUP", "KIND_UUID", "KIND_DTMF", "KIND_AUDIO", "KIND_ERROR", "AUDIO_KIND_RATES",
@@ -118,13 +118,13 @@ class AudioSocketDecoder:
         avail = len(buf) - self._pos
         if avail < 3:
             if self._eof and avail:
-                raise ProtocolError("connection closed inside a frame header")
+                raise RemoteProtocolError("connection closed inside a frame header")
             return NEED_DATA
         kind, length = _HDR.unpack_from(buf, self._pos)
         self._check_header(kind, length)
         if avail < 3 + length:
             if self._eof:
-                raise ProtocolError(f"connection closed inside a frame (length {length}, got {avail - 3})")
+                raise RemoteProtocolError(f"connection closed inside a frame (length {length}, got {avail - 3})")
             return NEED_DATA
         start = self._pos + 3
         payload = bytes(buf[start:start + length])
@@ -137,35 +137,35 @@ class AudioSocketDecoder:
     def _check_header(self, kind: int, length: int) -> None:
         if self.role == "asterisk":
             if kind != KIND_HANGUP and kind not in AUDIO_KIND_RATES:
-                raise ProtocolError(
+                raise RemoteProtocolError(
                     f"Received AudioSocket message other than hangup or audio (kind 0x{kind:02x})")
             if kind in AUDIO_KIND_RATES and length < 1:
-                raise ProtocolError("Invalid message length received from AudioSocket server")
+                raise RemoteProtocolError("Invalid message length received from AudioSocket server")
         else:
             if not self._seen_uuid and kind != KIND_UUID:
-                raise ProtocolError(f"first AudioSocket frame must be the UUID, got kind 0x{kind:02x}")
+                raise RemoteProtocolError(f"first AudioSocket frame must be the UUID, got kind 0x{kind:02x}")
             if kind == KIND_UUID:
                 if self._seen_uuid:
-                    raise ProtocolError("second UUID frame")
+                    raise RemoteProtocolError("second UUID frame")
                 if length != 16:
-                    raise ProtocolError(f"UUID frame with length {length}, expected 16")
+                    raise RemoteProtocolError(f"UUID frame with length {length}, expected 16")
             elif kind == KIND_DTMF:
                 if length != 1:
-                    raise ProtocolError(f"DTMF frame with length {length}, expected 1")
+                    raise RemoteProtocolError(f"DTMF frame with length {length}, expected 1")
             elif kind in AUDIO_KIND_RATES:
                 if length < 1:
-                    raise ProtocolError("empty audio frame")
+                    raise RemoteProtocolError("empty audio frame")
             elif kind not in (KIND_HANGUP, KIND_ERROR):
-                raise ProtocolError(f"unknown AudioSocket frame kind 0x{kind:02x}")
+                raise RemoteProtocolError(f"unknown AudioSocket frame kind 0x{kind:02x}")
         if length > self.max_payload:
-            raise ProtocolError(f"frame length {length} exceeds the cap of {self.max_payload}")
+            raise RemoteProtocolError(f"frame length {length} exceeds the cap of {self.max_payload}")
         if kind == KIND_HANGUP and length and self.role == "server":
-            raise ProtocolError("hang-up frame with a payload")
+            raise RemoteProtocolError("hang-up frame with a payload")
 
     def _event(self, kind: int, payload: bytes):
         if kind in AUDIO_KIND_RATES:
             if len(payload) % 2:
-                raise ProtocolError("odd-length signed-linear audio payload")
+                raise RemoteProtocolError("odd-length signed-linear audio payload")
             return AudioFrame(payload, AUDIO_KIND_RATES[kind], kind)
         if kind == KIND_UUID:
             self._seen_uuid = True
@@ -173,7 +173,7 @@ class AudioSocketDecoder:
         if kind == KIND_DTMF:
             d = chr(payload[0])
             if d not in DTMF_DIGITS:
-                raise ProtocolError(f"invalid DTMF digit byte {payload[0]}")
+                raise RemoteProtocolError(f"invalid DTMF digit byte {payload[0]}")
             return DtmfFrame(d)
         if kind == KIND_HANGUP:
             self.closed = True

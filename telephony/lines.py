@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import LocalProtocolError, ProtocolError
+from .errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = ["LineBuffer"]
 
@@ -29,10 +29,10 @@ class LineBuffer:
         if i < 0:
             self._scan = len(self._buf)
             if len(self._buf) > self.max_line:
-                raise ProtocolError(f"{self.what} longer than {self.max_line} bytes without newline")
+                raise RemoteProtocolError(f"{self.what} longer than {self.max_line} bytes without newline")
             return None
         if i > self.max_line:
-            raise ProtocolError(f"{self.what} longer than {self.max_line} bytes")
+            raise RemoteProtocolError(f"{self.what} longer than {self.max_line} bytes")
         raw = bytes(self._buf[:i])
         del self._buf[: i + 1]
         self._scan = 0

@@ -90,7 +90,7 @@ def call(
     except StepError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    from telephony import Hangup
+    from telephony.peer import Hangup
 
     if not script or not isinstance(script[-1], Hangup):
         script.append(Hangup())  # the call ends after the last step

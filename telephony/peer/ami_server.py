@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..ami_codec import NEED_DATA, AmiCodec, AmiMessage, encode_message
-from ..errors import ProtocolError
+from ..errors import RemoteProtocolError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .asterisk import AsteriskPeer
@@ -196,7 +196,7 @@ class AmiServer:
                     self.actions.append(msg)
                     if not await self._action(conn, msg):
                         return
-        except ProtocolError as exc:
+        except RemoteProtocolError as exc:
             log.warning("AMI server: protocol error from client: %s", exc)
         except (ConnectionError, asyncio.CancelledError):
             pass

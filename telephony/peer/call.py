@@ -33,7 +33,7 @@ from ..audiosocket_codec import (
     NEED_DATA as AS_NEED, AudioFrame, AudioSocketDecoder, HangupFrame, encode_audio, encode_dtmf,
     encode_uuid,
 )
-from ..errors import ProtocolError
+from ..errors import RemoteProtocolError
 from . import script as S
 from .audio import FRAME_BYTES, RATE, frames_of, is_silent, read_audio_8k, resample, wav_bytes
 from .result import AgiCommandLog, AudioSocketLog, CallResult, FrameLog, PeerEvent
@@ -559,7 +559,7 @@ class PeerCall:
             reader_task.cancel()
             await asyncio.gather(reader_task, return_exceptions=True)
             exc = eof.result() if eof.done() else None
-            if isinstance(exc, ProtocolError):
+            if isinstance(exc, RemoteProtocolError):
                 self._warn(f"AGI protocol error from the script: {exc}")
             # res_agi.c: one more HANGUP when the session ends, then Asterisk closes its side.
             if not writer.is_closing():
@@ -588,7 +588,7 @@ class PeerCall:
                     cmds.put_nowait(ev)
                 if not data:
                     break
-        except ProtocolError as exc:
+        except RemoteProtocolError as exc:
             log.error("peer %s: AGI protocol error from the script: %s", self.uniqueid, exc)
             result = exc
         except (ConnectionError, OSError) as exc:
@@ -1098,7 +1098,7 @@ class PeerCall:
                         return "hangup_frame"
                 if not data:
                     return "eof"
-        except ProtocolError as exc:
+        except RemoteProtocolError as exc:
             self._warn(f"{exc}, refer to protocol specification for valid message types")
             return "protocol_error"
         except (ConnectionError, OSError) as exc:

@@ -92,7 +92,7 @@ async def make_hotline(engines: Engines, tmp_path: Path, ami: Any = None, store:
     from ivr.config.settings import load_settings
     from ivr.simulation.simcaller import EventRouter
     from ivr.storage import Store
-    from telephony import AsteriskPeer
+    from telephony.peer import AsteriskPeer
 
     opts = {"data_dir": tmp_path / "var", "office_hours": "always", "log_level": "WARNING"}
     opts.update(overrides)

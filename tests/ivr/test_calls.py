@@ -124,7 +124,7 @@ async def test_ask_for_an_agent_by_voice(hotline, engines, caller_speech):
 
 
 async def test_speech_over_a_prompt_stops_it(hotline, engines, caller_speech):
-    from telephony import Hangup, SayPcm, Silence, WaitForPrompt
+    from telephony.peer import Hangup, SayPcm, Silence, WaitForPrompt
 
     loop = asyncio.get_running_loop()
     t0: list[float] = []

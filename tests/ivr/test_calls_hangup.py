@@ -41,7 +41,7 @@ def _cases(speech):
 
 
 async def test_hang_up_in_every_state_closes_the_call_and_keeps_complaints(hotline, engines, caller_speech):
-    from telephony import Hangup, Silence, WaitForPrompt
+    from telephony.peer import Hangup, Silence, WaitForPrompt
 
     cases = _cases(caller_speech)
     callers = {}

@@ -11,7 +11,7 @@ import httpx
 from asr.whisper_model import default_cache_dir
 from ivr.serve import ready_message, serve
 from ivr.config.settings import load_settings
-from telephony import AsteriskPeer, Dtmf, Hangup, Silence, WaitForPrompt
+from telephony.peer import AsteriskPeer, Dtmf, Hangup, Silence, WaitForPrompt
 from tests.waiting import eventually
 
 

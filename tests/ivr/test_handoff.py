@@ -14,7 +14,8 @@ QUEUE = "hotline"  # the sample queues.conf queue the default script hands calls
 
 
 async def _ami_pair(queue_members: int, queue: str = QUEUE):
-    from telephony import AmiClient, AmiServer
+    from telephony import AmiClient
+    from telephony.peer import AmiServer
 
     server = AmiServer(queues=(queue,), login_failure_delay=0.05)
     await server.start()

@@ -74,7 +74,7 @@ async def _keypad_turns(hotline, engines):
 
 
 async def test_shutdown_lets_the_live_call_finish_and_refuses_new_ones(hotline, engines):
-    from telephony import Dtmf, Hangup, Silence, WaitForPrompt
+    from telephony.peer import Dtmf, Hangup, Silence, WaitForPrompt
 
     live = hotline.peer.start_call([WaitForPrompt(), Silence(1.0), Dtmf("9"), Silence(6.0), Hangup()],
                                    realtime=True)
@@ -131,7 +131,7 @@ async def test_media_that_never_comes_up_hands_the_caller_to_an_agent(engines, t
     s.close()  # nothing listens there: Asterisk's AudioSocket connect fails, EXEC returns -1
     hl = await make_hotline(engines, tmp_path, audiosocket_advertise=f"127.0.0.1:{dead}")
     try:
-        from telephony import Silence
+        from telephony.peer import Silence
 
         res = await hl.peer.place_call([Silence(3.0)], realtime=True, max_seconds=30)
         assert res.ended_by == "transfer" and res.variables["IVR_TRANSFER"] == "1"

@@ -9,7 +9,7 @@ from telephony.agi_codec import (
     NEED_DATA, AgiCodec, AgiCommand, AgiConnectionClosed, AgiEnvironment, AgiHangupNotice,
     AgiPeerCodec, AgiReply, format_command, parse_agi_args, parse_reply_line,
 )
-from telephony.errors import LocalProtocolError, ProtocolError
+from telephony.errors import LocalProtocolError, RemoteProtocolError
 
 from .conftest import decode_all, load_jsonl
 
@@ -57,7 +57,7 @@ def test_reply_lines(line, code, result, data, endpos):
 
 def test_bad_reply_lines():
     for bad in ("OK", "20", "200 foo=1", "abc result=1"):
-        with pytest.raises(ProtocolError):
+        with pytest.raises(RemoteProtocolError):
             parse_reply_line(bad)
 
 
@@ -88,17 +88,17 @@ def test_local_misuse_is_local_error():
 
 def test_peer_errors():
     c = AgiCodec()
-    with pytest.raises(ProtocolError):
+    with pytest.raises(RemoteProtocolError):
         events(c, b"garbage line\n")
     c = AgiCodec(max_line=100)
-    with pytest.raises(ProtocolError):
+    with pytest.raises(RemoteProtocolError):
         events(c, b"agi_x: " + b"a" * 200)   # no newline, too long
     c = AgiCodec(max_header=200)
-    with pytest.raises(ProtocolError):
+    with pytest.raises(RemoteProtocolError):
         events(c, b"".join(b"agi_k%d: v\n" % i for i in range(100)))
     c = AgiCodec()
     events(c, HEADER)
-    with pytest.raises(ProtocolError):
+    with pytest.raises(RemoteProtocolError):
         events(c, b"200 result=0\n")          # unsolicited reply while idle
 
 
@@ -106,7 +106,7 @@ def test_eof_handling():
     c = AgiCodec()
     c.receive_data(b"agi_network: yes\n")
     c.receive_eof()
-    with pytest.raises(ProtocolError, match="header"):
+    with pytest.raises(RemoteProtocolError, match="header"):
         c.next_event()
     c = AgiCodec()
     events(c, HEADER)
@@ -117,7 +117,7 @@ def test_eof_handling():
     c.send_command("ANSWER")
     c.receive_data(b"200 res")
     c.receive_eof()
-    with pytest.raises(ProtocolError):
+    with pytest.raises(RemoteProtocolError):
         c.next_event()
 
 
@@ -150,7 +150,7 @@ def test_random_bytes_only_raise_protocol_error(data, chunk):
             c.receive_eof()
             while c.next_event() is not NEED_DATA:
                 pass
-        except ProtocolError:
+        except RemoteProtocolError:
             pass
 
 
@@ -162,7 +162,7 @@ def test_peer_codec_random_bytes(data):
     try:
         evs = events(c, data, 5)
         assert all(isinstance(e, AgiCommand) for e in evs)
-    except ProtocolError:
+    except RemoteProtocolError:
         pass
 
 

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from telephony import AmiAuthError, AmiClient, AmiConnectionLost, AmiError, AmiServer
+from telephony import AmiAuthError, AmiClient, AmiConnectionLost, AmiError
+from telephony.peer import AmiServer
 from telephony.ami_codec import NEED_DATA, AmiCodec, AmiMessage
 
 from tests.waiting import eventually

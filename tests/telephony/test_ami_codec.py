@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from telephony.ami_codec import NEED_DATA, AmiBanner, AmiCodec, encode_message
-from telephony.errors import LocalProtocolError, ProtocolError
+from telephony.errors import LocalProtocolError, RemoteProtocolError
 
 from .conftest import decode_all, load_jsonl
 
@@ -34,18 +34,18 @@ def test_banner_and_messages(chunk):
 
 
 def test_errors():
-    with pytest.raises(ProtocolError, match="banner"):
+    with pytest.raises(RemoteProtocolError, match="banner"):
         decode(AmiCodec(), b"SSH-2.0-OpenSSH\r\n")
-    with pytest.raises(ProtocolError):
+    with pytest.raises(RemoteProtocolError):
         decode(AmiCodec(), b"Asterisk Call Manager/11.0.0\r\nno colon here\r\n")
-    with pytest.raises(ProtocolError):
+    with pytest.raises(RemoteProtocolError):
         decode(AmiCodec(max_line=50), b"Asterisk Call Manager/11.0.0\r\n" + b"x" * 100)
-    with pytest.raises(ProtocolError):
+    with pytest.raises(RemoteProtocolError):
         decode(AmiCodec(max_message=100), b"Asterisk Call Manager/11.0.0\r\n" + b"K: v\r\n" * 50)
     c = AmiCodec()
     decode(c, b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\n")
     c.receive_eof()
-    with pytest.raises(ProtocolError, match="inside"):
+    with pytest.raises(RemoteProtocolError, match="inside"):
         c.next_event()
     with pytest.raises(LocalProtocolError):
         encode_message([("Action", "Ping\r\nAction: Logoff")])
@@ -97,7 +97,7 @@ def test_random_bytes_only_raise_protocol_error(data, role, chunk):
         c.receive_eof()
         while c.next_event() is not NEED_DATA:
             pass
-    except ProtocolError:
+    except RemoteProtocolError:
         pass
 
 

@@ -11,7 +11,7 @@ from telephony.audiosocket_codec import (
     NEED_DATA, AudioFrame, AudioSocketDecoder, DtmfFrame, ErrorFrame, HangupFrame, UuidFrame,
     encode_audio, encode_dtmf, encode_frame, encode_hangup, encode_uuid,
 )
-from telephony.errors import LocalProtocolError, ProtocolError
+from telephony.errors import LocalProtocolError, RemoteProtocolError
 
 from .conftest import decode_all, load_jsonl
 
@@ -45,13 +45,13 @@ def test_server_role_violations():
                 encode_frame(0x01, b"short"),                      # UUID length
                 encode_uuid(U) + encode_uuid(U),                   # second UUID
                 encode_uuid(U) + encode_frame(0x10, b"\0\0\0")):   # odd PCM
-        with pytest.raises(ProtocolError):
+        with pytest.raises(RemoteProtocolError):
             decode(AudioSocketDecoder("server"), bad)
 
 
 def test_lying_length_rejected_before_buffering():
     dec = AudioSocketDecoder("server", max_payload=1000)
-    with pytest.raises(ProtocolError, match="exceeds"):
+    with pytest.raises(RemoteProtocolError, match="exceeds"):
         decode(dec, encode_uuid(U) + b"\x10\xff\xff" + b"\0" * 10)
 
 
@@ -59,7 +59,7 @@ def test_truncated_frame_at_eof():
     dec = AudioSocketDecoder("server")
     decode(dec, encode_uuid(U) + b"\x10\x01\x40" + b"\0" * 100)
     dec.receive_eof()
-    with pytest.raises(ProtocolError, match="inside a frame"):
+    with pytest.raises(RemoteProtocolError, match="inside a frame"):
         dec.next_event()
 
 
@@ -68,7 +68,7 @@ def test_asterisk_role_accepts_only_hangup_and_audio():
     dec = AudioSocketDecoder("asterisk")
     assert decode(dec, encode_audio(b"\0\0" * 160) + encode_hangup())[1] == HangupFrame()
     for bad in (encode_uuid(U), encode_dtmf("1"), encode_frame(0xFF, b"x"), encode_frame(0x10, b"")):
-        with pytest.raises(ProtocolError):
+        with pytest.raises(RemoteProtocolError):
             decode(AudioSocketDecoder("asterisk"), bad)
 
 
@@ -108,7 +108,7 @@ def test_fixture_badkind_is_rejected_by_asterisk_role(name):
     rows = [r for r in load_jsonl(name) if r.get("dir") == "us->ast" and "data" in r]
     bad = rows[-1]["data"]
     assert bad["kind"] == "0x01"
-    with pytest.raises(ProtocolError, match="other than hangup or audio"):
+    with pytest.raises(RemoteProtocolError, match="other than hangup or audio"):
         decode(AudioSocketDecoder("asterisk"), encode_frame(0x01, bytes.fromhex(bad["payload_hex"])))
 
 
@@ -121,7 +121,7 @@ def test_random_bytes_only_raise_protocol_error(data, role, chunk):
         dec.receive_eof()
         while dec.next_event() is not NEED_DATA:
             pass
-    except ProtocolError:
+    except RemoteProtocolError:
         pass
 
 

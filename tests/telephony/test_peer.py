@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import wave
 
-from telephony import AgiSession, AmiClient, AmiServer, FastAgiServer
+from telephony import AgiSession, AmiClient, FastAgiServer
 from telephony.peer import (
-    AsteriskPeer, Call, Dtmf, SayPcm, SayWav, Silence, WaitForCommand, WaitForPrompt, WaitForSilence,
+    AmiServer, AsteriskPeer, Call, Dtmf, SayPcm, SayWav, Silence, WaitForCommand, WaitForPrompt, WaitForSilence,
 )
 from telephony.peer.audio import read_audio_8k, write_wav
 
