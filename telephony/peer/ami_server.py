@@ -22,13 +22,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .asterisk import AsteriskPeer
     from .call import PeerCall
 
-__all__ = ["AmiServer"]
+__all__ = ["AmiServer", "QueueMember"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class _Member:
+class QueueMember:
+    """A queue member as ``app_queue.c`` reports it."""
+
     interface: str
     name: str
     membership: str = "dynamic"
@@ -61,7 +63,7 @@ class AmiServer:
         self.login_failure_delay = login_failure_delay
         self.banner = f"Asterisk Call Manager/{banner_version}\r\n"
         self.asterisk_version = asterisk_version
-        self.queues: dict[str, dict[str, _Member]] = {q: {} for q in queues}
+        self.queues: dict[str, dict[str, QueueMember]] = {q: {} for q in queues}
         self.globals: dict[str, str] = {}
         self.actions: list[AmiMessage] = []
         self._conns: set[_Conn] = set()
@@ -127,8 +129,9 @@ class AmiServer:
     def call_event(self, call: "PeerCall", event: str, **extra: Any) -> None:
         self.emit(event, ("Privilege", "call,all"), *self._channel_headers(call), *extra.items())
 
-    def agi_exec_events(self, call: "PeerCall", line: str, reply: str) -> None:
-        """res_agi.c publishes AGIExecStart/AGIExecEnd for every command."""
+    def agi_exec_events(self, call: "PeerCall", command_id: int, line: str, reply: str) -> None:
+        """res_agi.c publishes AGIExecStart/AGIExecEnd for every command (``command_id``
+        counts the session's commands from 1)."""
         code = reply[:3]
         result = {"200": "Success", "510": "Invalid or unknown command", "520": "Usage",
                   "511": "Command Not Permitted on a dead channel or intercept routine"}.get(code, "Success")
@@ -136,10 +139,9 @@ class AmiServer:
             code, result = "-1", "Failure"
         if code == "200" and line.upper().startswith("EXEC") and "result=-2" in reply:
             result = "Unknown Result"
-        call._agi_cmd_id = getattr(call, "_agi_cmd_id", 0) + 1
         base = [("Privilege", "agi,all"), *self._channel_headers(call)]
-        self.emit("AGIExecStart", *base, CommandId=call._agi_cmd_id, Command=line)
-        self.emit("AGIExecEnd", *base, CommandId=call._agi_cmd_id, Command=line, ResultCode=code, Result=result)
+        self.emit("AGIExecStart", *base, CommandId=command_id, Command=line)
+        self.emit("AGIExecEnd", *base, CommandId=command_id, Command=line, ResultCode=code, Result=result)
 
     async def queue_call(self, call: "PeerCall", queue: str) -> str | None:
         """``Queue(${IVR_QUEUE})`` after the AGI (``apps/app_queue.c``): join, ring a free member,
@@ -285,7 +287,7 @@ class AmiServer:
         items = [[("Event", "CoreShowChannel"), *head, *self._channel_headers(call)] for call in self._calls()]
         self._list(c, head, "Channels", "CoreShowChannelsComplete", items)
 
-    def _member_fields(self, mem: _Member) -> list[tuple[str, Any]]:
+    def _member_fields(self, mem: QueueMember) -> list[tuple[str, Any]]:
         return [("Membership", mem.membership), ("Penalty", 0), ("CallsTaken", 0), ("LastCall", 0),
                 ("LastPause", mem.last_pause), ("LoginTime", mem.login), ("InCall", 0), ("Status", 1),
                 ("Paused", int(mem.paused)), ("PausedReason", mem.reason), ("Wrapuptime", 0)]
@@ -341,12 +343,12 @@ class AmiServer:
             if call is None:
                 err("No such channel")
                 return
-            val = call._lookup(var) or ""
+            val = call.lookup_variable(var) or ""
         else:
             val = self.globals.get(var, "")
         ok(("Variable", var), ("Value", val))
 
-    def _member_event(self, event: str, q: str, mem: _Member) -> None:
+    def _member_event(self, event: str, q: str, mem: QueueMember) -> None:
         self.emit(event, ("Privilege", "agent,all"), ("Queue", q), ("MemberName", mem.name),
                   ("Interface", mem.interface), ("StateInterface", mem.interface), *self._member_fields(mem))
 
@@ -358,7 +360,7 @@ class AmiServer:
         if iface in self.queues[q]:
             err("Unable to add interface: Already there")
             return
-        mem = _Member(iface, m.get("MemberName") or iface, paused=(m.get("Paused") or "").lower() in ("1", "true", "yes"))
+        mem = QueueMember(iface, m.get("MemberName") or iface, paused=(m.get("Paused") or "").lower() in ("1", "true", "yes"))
         self.queues[q][iface] = mem
         ok(("Message", "Added interface to queue"))
         self.emit("DeviceStateChange", ("Privilege", "call,all"), ("Device", f"Queue:{q}_pause_{iface}"),

@@ -83,9 +83,7 @@ class AsteriskPeer:
                         on_event=on_event, caller_name=caller_name, dnid=dnid, max_seconds=max_seconds, channel=channel,
                         silence_suppression=silence_suppression)
         self.calls.add(call)
-        task = asyncio.get_running_loop().create_task(call.run())
-        task.add_done_callback(lambda _t: self.calls.discard(call))
-        call._task = task
+        call.start().add_done_callback(lambda _t: self.calls.discard(call))
         return call
 
     async def place_call(self, script: list, caller_id: str = "08123456789",

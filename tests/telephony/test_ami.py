@@ -9,7 +9,7 @@ import re
 import pytest
 
 from telephony import AmiAuthError, AmiClient, AmiConnectionLost, AmiError
-from telephony.peer import AmiServer
+from telephony.peer import AmiServer, QueueMember
 from telephony.ami_codec import NEED_DATA, AmiCodec, AmiMessage
 
 from tests.waiting import eventually
@@ -203,8 +203,8 @@ async def _raw_session(port: int, actions: list[str]) -> list[AmiMessage]:
 async def test_ami_server_answers_like_asterisk(name):
     rows = load_jsonl(name)
     s = await server(queues=("agents",), secret="ivrsecret")
-    s.queues["agents"]["Local/agent1@agent-sim/n"] = __import__("telephony.peer.ami_server", fromlist=["_Member"])._Member(
-        "Local/agent1@agent-sim/n", "Agent One", membership="static")
+    s.queues["agents"]["Local/agent1@agent-sim/n"] = QueueMember("Local/agent1@agent-sim/n", "Agent One",
+                                                                 membership="static")
     got = await _raw_session(s.port, [r["data"] for r in _messages(rows, "us->ast")])
     await s.close()
     recorded = AmiCodec()
