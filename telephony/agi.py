@@ -16,31 +16,104 @@ So: media/channel commands raise :class:`AgiHangup` once the call is dead (witho
 when we already know), a ``-1`` media result followed by ``HANGUP`` within ``hangup_grace``
 raises :class:`AgiHangup`, ``511`` or EOF raise :class:`AgiHangup`; dead-mode commands keep
 working. ``510``/``520`` raise :class:`AgiError`.
+
+Bounded (a peer that stops talking costs a session for a bounded time, never for ever):
+
+* the header block must be complete ``header_timeout`` seconds after the connection;
+* every command waits for its reply at most its deadline (:class:`AgiDeadlines`): a short one
+  for control commands (``ANSWER``, ``SET VARIABLE``...), a long one for commands that play a
+  file of unknown length (``STREAM FILE``, ``GET DATA``, ``SAY DIGITS``, ``EXEC Playback``...),
+  the command's own timeout plus a margin for ``RECORD FILE``/``WAIT FOR DIGIT``; per command
+  name configurable. A missed deadline closes the session with one log line and raises
+  :class:`AgiHangup`;
+* the connection cap follows the open-files limit (raised at start, see
+  :mod:`telephony.limits`); the accept loop survives running out of descriptors
+  (:mod:`telephony.listener`); repeated conditions are logged once per ``log_interval``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Mapping
 
 from .agi_codec import (
     NEED_DATA, AgiCodec, AgiConnectionClosed, AgiEnvironment, AgiHangupNotice, AgiReply,
     format_command,
 )
 from .errors import CallerHangup, RemoteProtocolError
+from .limits import DEFAULT_RESERVE, connection_cap, open_files, raise_open_files
+from .listener import TcpListener
+from .logthrottle import LogThrottle
 
-__all__ = ["FastAgiServer", "AgiSession", "AgiResult", "AgiHangup", "AgiError"]
+__all__ = ["FastAgiServer", "AgiSession", "AgiResult", "AgiHangup", "AgiError", "AgiDeadlines", "Handler"]
 
 log = logging.getLogger(__name__)
 
 DEAD_MODE_COMMANDS = frozenset({"GET VARIABLE", "GET FULL VARIABLE", "SET VARIABLE", "VERBOSE",
                                 "EXEC", "NOOP"})
+#: commands whose reply comes when a file of unknown length has played, or when the caller acts
+MEDIA_COMMANDS = frozenset({"STREAM FILE", "CONTROL STREAM FILE", "GET DATA", "GET OPTION", "SAY DIGITS",
+                            "SAY NUMBER", "SAY ALPHA", "SAY PHONETIC", "SAY DATE", "SAY TIME", "SAY DATETIME",
+                            "RECORD FILE", "WAIT FOR DIGIT", "EXEC", "SPEECH RECOGNIZE", "RECEIVE CHAR",
+                            "RECEIVE TEXT"})
+_KNOWN_NAMES = sorted(DEAD_MODE_COMMANDS | MEDIA_COMMANDS | {
+    "ANSWER", "HANGUP", "CHANNEL STATUS", "SET CALLERID", "SET MUSIC", "SET CONTEXT", "SET EXTENSION",
+    "SET PRIORITY", "SET AUTOHANGUP", "DATABASE GET", "DATABASE PUT", "DATABASE DEL", "TDD MODE",
+    "SEND TEXT", "SEND IMAGE", "ASYNCAGI BREAK", "GOSUB"}, key=lambda n: -len(n))
+
+
+def command_name(line: str) -> str:
+    """The AGI command a line starts with (``"STREAM FILE"``), or its first word upper-cased."""
+    up = " ".join(line.split()[:3]).upper()
+    for name in _KNOWN_NAMES:
+        if up == name or up.startswith(name + " "):
+            return name
+    return up.split(" ", 1)[0] if up else ""
+
+
+@dataclass(frozen=True)
+class AgiDeadlines:
+    """How long an AGI command may wait for its reply before the session is closed.
+
+    ``command``: control commands (``ANSWER``, ``GET/SET VARIABLE``, ``VERBOSE``...): Asterisk
+    answers them at once. ``media``: commands that play a file of unknown length or wait for the
+    caller (``STREAM FILE``, ``GET DATA``, ``SAY DIGITS``, ``EXEC`` of an application...): long,
+    so a real call is never cut in the middle of a prompt. Commands that state their own
+    timeout (``RECORD FILE``, ``WAIT FOR DIGIT``) get that timeout plus ``margin``.
+    ``per_command`` overrides any of these by command name (``{"STREAM FILE": 1800.0}``,
+    ``None``: no deadline). ``None`` anywhere means no deadline.
+    """
+
+    command: float | None = 10.0
+    media: float | None = 600.0
+    margin: float = 10.0
+    per_command: Mapping[str, float | None] = field(default_factory=dict)
+
+    def for_command(self, name: str, own: float | None = None) -> float | None:
+        """The deadline of command ``name`` whose own timeout is ``own`` seconds (None: none)."""
+        key = name.upper()
+        if key in self.per_command:
+            return self.per_command[key]
+        if own is not None and own >= 0:
+            return own + self.margin
+        return self.media if key in MEDIA_COMMANDS else self.command
+
+
+class _Default:
+    """The argument was not given: the session's :class:`AgiDeadlines` decide."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT = _Default()
+Timeout = float | None | _Default
 
 
 class AgiHangup(CallerHangup):
-    """The call is gone (HANGUP line, 511 reply, connection closed or reaped)."""
+    """The call is gone (HANGUP line, 511 reply, connection closed, or no reply in time)."""
 
 
 class AgiError(Exception):
@@ -84,17 +157,21 @@ class AgiResult:
 class AgiSession:
     """One FastAGI connection. Commands are serialised (AGI is strictly one at a time)."""
 
-    def __init__(self, proto: "_AgiProtocol", envblock: AgiEnvironment, hangup_grace: float) -> None:
+    def __init__(self, proto: "_AgiProtocol", envblock: AgiEnvironment, hangup_grace: float,
+                 deadlines: AgiDeadlines | None = None) -> None:
         self._proto = proto
         self.env: dict[str, str] = dict(envblock.env)
         self.args: list[str] = list(envblock.args)
         self.request: str = self.env.get("request", "")
         self.hung_up = False
         self.closed = False
+        #: why we closed the session ourselves (a missed deadline), else None
+        self.close_reason: str | None = None
         self.hangup_event = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._pending: asyncio.Future | None = None
+        self._pending: asyncio.Future[AgiReply] | None = None
         self._grace = hangup_grace
+        self.deadlines = deadlines or AgiDeadlines()
         self.commands_sent = 0
 
     @property
@@ -106,6 +183,20 @@ class AgiSession:
     def uniqueid(self) -> str:
         return self.env.get("uniqueid", "")
 
+    @property
+    def peer(self) -> str:
+        """The remote address, for log lines."""
+        return self._proto.peer
+
+    def close(self, reason: str) -> None:
+        """End the session now, e.g. because Asterisk stopped answering: logged (at most once
+        per interval), the connection is aborted, a waiting command raises :class:`AgiHangup`."""
+        if self.closed:
+            return
+        self.close_reason = reason
+        self._proto.reap(reason)
+        self._on_closed(None, reason)
+
     # -- called by the protocol ----------------------------------------------------------
     def _on_reply(self, reply: AgiReply) -> None:
         fut, self._pending = self._pending, None
@@ -116,28 +207,45 @@ class AgiSession:
         self.hung_up = True
         self.hangup_event.set()
 
-    def _on_closed(self, exc: BaseException | None = None) -> None:
+    def _on_closed(self, exc: BaseException | None = None, reason: str | None = None) -> None:
         self.closed = True
         self.hung_up = True
         self.hangup_event.set()
         fut, self._pending = self._pending, None
         if fut is not None and not fut.done():
-            fut.set_exception(AgiHangup("AGI connection closed" + (f": {exc}" if exc else "")))
+            why = reason or ("AGI connection closed" + (f": {exc}" if exc else ""))
+            fut.set_exception(AgiHangup(why))
+
+    def _expire(self, fut: "asyncio.Future[AgiReply]", name: str, deadline: float) -> None:
+        if not fut.done() and self._pending is fut:
+            self.close(f"no reply to {name} within {deadline:g} s")
 
     # -- generic command -----------------------------------------------------------------
-    async def command(self, line: str, *, name: str = "", media: bool = False) -> AgiReply:
-        """Send one raw command line and return the reply (``AgiHangup`` on 511/EOF)."""
+    async def command(self, line: str, *, name: str = "", media: bool = False,
+                      timeout: Timeout = DEFAULT) -> AgiReply:
+        """Send one raw command line and return the reply (``AgiHangup`` on 511/EOF/deadline).
+
+        ``timeout``: seconds to wait for the reply (``None``: no deadline); by default the
+        session's :class:`AgiDeadlines` for this command."""
+        cmd = name or command_name(line)
+        deadline = self.deadlines.for_command(cmd) if isinstance(timeout, _Default) else timeout
         async with self._lock:
             if self.closed:
-                raise AgiHangup("AGI connection closed")
+                raise AgiHangup(self.close_reason or "AGI connection closed")
             if media and self.hung_up:
                 raise AgiHangup("the caller has hung up")
             data = self._proto.codec.send_command(line)
-            fut = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            fut: asyncio.Future[AgiReply] = loop.create_future()
             self._pending = fut
             self.commands_sent += 1
-            self._proto.transport.write(data)
-            reply: AgiReply = await fut
+            self._proto.write(data)
+            timer = loop.call_later(deadline, self._expire, fut, cmd, deadline) if deadline is not None else None
+            try:
+                reply = await fut
+            finally:
+                if timer is not None:
+                    timer.cancel()
         if reply.code == 511:
             self._on_hangup()
             raise AgiHangup(reply.line)
@@ -145,8 +253,8 @@ class AgiSession:
             raise AgiError(reply.code, reply.line, reply.usage)
         return reply
 
-    async def _media(self, name: str, line: str) -> AgiResult:
-        reply = await self.command(line, name=name, media=True)
+    async def _media(self, name: str, line: str, timeout: Timeout = DEFAULT) -> AgiResult:
+        reply = await self.command(line, name=name, media=True, timeout=timeout)
         res = AgiResult.from_reply(reply)
         if res.result == -1:
             if reply.data == "hangup" or await self._hangup_follows():
@@ -162,6 +270,9 @@ class AgiSession:
             return False
         return True
 
+    def _own(self, name: str, seconds: float | None) -> float | None:
+        return self.deadlines.for_command(name, seconds)
+
     # -- typed commands ------------------------------------------------------------------
     async def answer(self) -> AgiResult:
         return await self._media("ANSWER", "ANSWER")
@@ -173,17 +284,20 @@ class AgiSession:
     async def channel_status(self) -> int:
         return AgiResult.from_reply(await self.command("CHANNEL STATUS", media=True)).result
 
-    async def stream_file(self, name: str, escape_digits: str = "", offset: int | None = None) -> AgiResult:
+    async def stream_file(self, name: str, escape_digits: str = "", offset: int | None = None, *,
+                          timeout: Timeout = DEFAULT) -> AgiResult:
         args = (name, escape_digits) + ((str(int(offset)),) if offset is not None else ())
-        return await self._media("STREAM FILE", format_command("STREAM", "FILE", args=args))
+        return await self._media("STREAM FILE", format_command("STREAM", "FILE", args=args), timeout)
 
-    async def get_data(self, name: str, timeout_ms: int | None = None, max_digits: int | None = None) -> AgiResult:
+    async def get_data(self, name: str, timeout_ms: int | None = None, max_digits: int | None = None, *,
+                       timeout: Timeout = DEFAULT) -> AgiResult:
         args: tuple[str, ...] = (name,)
         if timeout_ms is not None or max_digits is not None:
             args += (str(int(timeout_ms or 0)),)
         if max_digits is not None:
             args += (str(int(max_digits)),)
-        reply = await self.command(format_command("GET", "DATA", args=args), media=True)
+        reply = await self.command(format_command("GET", "DATA", args=args), name="GET DATA", media=True,
+                                   timeout=timeout)
         if reply.result == "-1" and await self._hangup_follows():
             raise AgiHangup("caller hung up during GET DATA")
         digits = reply.result or ""
@@ -191,12 +305,15 @@ class AgiSession:
                          line=reply.line, data=digits if digits != "-1" else "",
                          timeout=(reply.data == "timeout"))
 
-    async def wait_for_digit(self, timeout_ms: int) -> AgiResult:
-        return await self._media("WAIT FOR DIGIT", format_command("WAIT", "FOR", "DIGIT", args=(str(int(timeout_ms)),)))
+    async def wait_for_digit(self, timeout_ms: int, *, timeout: Timeout = DEFAULT) -> AgiResult:
+        if isinstance(timeout, _Default):
+            timeout = self._own("WAIT FOR DIGIT", timeout_ms / 1000 if timeout_ms >= 0 else None)
+        return await self._media("WAIT FOR DIGIT", format_command("WAIT", "FOR", "DIGIT", args=(str(int(timeout_ms)),)),
+                                 timeout)
 
     async def record_file(self, path: str, fmt: str = "wav", escape_digits: str = "#",
                           timeout_ms: int = 30000, silence_s: int | None = None,
-                          beep: bool = False, offset: int = 0) -> AgiResult:
+                          beep: bool = False, offset: int = 0, *, timeout: Timeout = DEFAULT) -> AgiResult:
         args = [path, fmt, escape_digits, str(int(timeout_ms))]
         if beep or silence_s is not None or offset:
             args.append(str(int(offset)))
@@ -204,40 +321,48 @@ class AgiSession:
             args.append("BEEP")
         if silence_s is not None:
             args.append(f"s={int(silence_s)}")
-        return await self._media("RECORD FILE", format_command("RECORD", "FILE", args=tuple(args)))
+        if isinstance(timeout, _Default):
+            timeout = self._own("RECORD FILE", timeout_ms / 1000 if timeout_ms > 0 else None)
+        return await self._media("RECORD FILE", format_command("RECORD", "FILE", args=tuple(args)), timeout)
 
-    async def say_digits(self, digits: str, escape_digits: str = "") -> AgiResult:
-        return await self._media("SAY DIGITS", format_command("SAY", "DIGITS", args=(digits, escape_digits)))
+    async def say_digits(self, digits: str, escape_digits: str = "", *, timeout: Timeout = DEFAULT) -> AgiResult:
+        return await self._media("SAY DIGITS", format_command("SAY", "DIGITS", args=(digits, escape_digits)), timeout)
 
     async def set_variable(self, name: str, value: str) -> AgiResult:
-        return AgiResult.from_reply(await self.command(format_command("SET", "VARIABLE", args=(name, str(value)))))
+        return AgiResult.from_reply(await self.command(format_command("SET", "VARIABLE", args=(name, str(value))),
+                                                       name="SET VARIABLE"))
 
     async def get_variable(self, name: str) -> str | None:
-        reply = await self.command(format_command("GET", "VARIABLE", args=(name,)))
+        reply = await self.command(format_command("GET", "VARIABLE", args=(name,)), name="GET VARIABLE")
         if reply.result == "1":
             return reply.data if reply.data is not None else ""
         return None
 
     async def get_full_variable(self, expression: str) -> str | None:
-        reply = await self.command(format_command("GET", "FULL", "VARIABLE", args=(expression,)))
+        reply = await self.command(format_command("GET", "FULL", "VARIABLE", args=(expression,)),
+                                   name="GET FULL VARIABLE")
         if reply.result == "1":
             return reply.data if reply.data is not None else ""
         return None
 
-    async def exec(self, app: str, *args: str) -> AgiResult:
-        """``EXEC app arg1,arg2``: Asterisk passes one option string (``res_agi.c:handle_exec``)."""
+    async def exec(self, app: str, *args: str, timeout: Timeout = DEFAULT) -> AgiResult:
+        """``EXEC app arg1,arg2``: Asterisk passes one option string (``res_agi.c:handle_exec``).
+
+        The reply comes when the application returns: by default the ``media`` deadline
+        applies (``per_command`` may name ``"EXEC"``); ``timeout=None`` waits for ever."""
         cmd_args = (app,) + ((",".join(args),) if args else ())
-        reply = await self.command(format_command("EXEC", args=cmd_args))
+        reply = await self.command(format_command("EXEC", args=cmd_args), name="EXEC", timeout=timeout)
         res = AgiResult.from_reply(reply)
         if res.result == -1 and await self._hangup_follows():
             raise AgiHangup(f"caller hung up during EXEC {app}")
         return res
 
     async def verbose(self, msg: str, level: int = 1) -> AgiResult:
-        return AgiResult.from_reply(await self.command(format_command("VERBOSE", args=(msg, str(int(level))))))
+        return AgiResult.from_reply(await self.command(format_command("VERBOSE", args=(msg, str(int(level)))),
+                                                       name="VERBOSE"))
 
     async def noop(self) -> AgiResult:
-        return AgiResult.from_reply(await self.command("NOOP"))
+        return AgiResult.from_reply(await self.command("NOOP", name="NOOP"))
 
 
 Handler = Callable[[AgiSession], Awaitable[None]]
@@ -249,26 +374,44 @@ class _AgiProtocol(asyncio.Protocol):
         self.codec = AgiCodec(max_line=server.max_line, max_header=server.max_header)
         self.transport: asyncio.Transport | None = None
         self.session: AgiSession | None = None
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._eof = asyncio.get_running_loop().create_future()
+        self._eof: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.peer = "?"
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.peer = str(transport.get_extra_info("peername"))
-        self.server._conns.add(self)
-        if len(self.server._conns) > self.server.max_connections:
-            log.error("FastAGI: too many connections (%d), refusing %s", self.server.max_connections, self.peer)
+        srv = self.server
+        srv._conns.add(self)
+        if len(srv._conns) > srv.max_sessions:
+            srv._throttle_refused.log(logging.ERROR, "FastAGI: too many connections (%d), refusing %s",
+                                      srv.max_sessions, self.peer)
             transport.abort()
             return
-        self._timer = asyncio.get_running_loop().call_later(self.server.header_timeout, self._header_timeout)
+        self._timer = asyncio.get_running_loop().call_later(srv.header_timeout, self._header_timeout)
 
     def _header_timeout(self) -> None:
         if self.session is None and self.transport is not None:
-            log.warning("FastAGI: header block from %s not complete after %.1fs; closing",
-                        self.peer, self.server.header_timeout)
+            self.server._throttle_header.log(
+                logging.WARNING, "FastAGI: header block from %s not complete after %.1fs; closing",
+                self.peer, self.server.header_timeout)
+            self.server.sessions_reaped += 1
             self.transport.abort()
+
+    def reap(self, why: str) -> None:
+        """Close a session whose peer stopped answering (one log line per interval)."""
+        self.server.sessions_reaped += 1
+        uid = self.session.uniqueid if self.session is not None else "?"
+        self.server._throttle_reaped.log(logging.WARNING, "FastAGI: %s from %s (call %s); closing the session",
+                                         why, self.peer, uid)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.transport.write(data)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -301,7 +444,7 @@ class _AgiProtocol(asyncio.Protocol):
                 if self._timer is not None:
                     self._timer.cancel()
                     self._timer = None
-                self.session = AgiSession(self, ev, self.server.hangup_grace)
+                self.session = AgiSession(self, ev, self.server.hangup_grace, self.server.deadlines)
                 self.task = asyncio.get_running_loop().create_task(self._run(self.session))
             elif type(ev) is AgiConnectionClosed:
                 if self.session is not None:
@@ -309,7 +452,8 @@ class _AgiProtocol(asyncio.Protocol):
                 return
 
     def _fail(self, exc: Exception) -> None:
-        log.error("FastAGI: protocol error from %s: %s; closing", self.peer, exc)
+        self.server._throttle_protocol.log(logging.ERROR, "FastAGI: protocol error from %s: %s; closing",
+                                           self.peer, exc)
         if self.session is not None:
             self.session._on_closed(exc)
         if self.transport is not None:
@@ -352,12 +496,25 @@ class _AgiProtocol(asyncio.Protocol):
 
 
 class FastAgiServer:
-    """``FastAgiServer(handler, host, port)``; ``await start()``; ``port``; ``await close()``."""
+    """``FastAgiServer(handler, host, port)``; ``await start()``; ``port``; ``await close()``.
+
+    Limits (all constructor arguments): ``header_timeout`` for the ``agi_*`` block;
+    ``command_timeout`` / ``media_timeout`` / ``timeout_margin`` / ``command_timeouts`` build
+    the sessions' :class:`AgiDeadlines`; ``max_connections`` is lowered at start to what the
+    open-files limit allows (``fds_per_session`` descriptors per call, ``reserve_fds`` kept
+    free), after raising that limit when ``raise_open_files``; ``log_interval``: repeated
+    conditions (refusals, reaped sessions, accept errors) are logged once per interval.
+    """
 
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 4573,
                  header_timeout: float = 5.0, *, hangup_grace: float = 0.25,
                  close_timeout: float = 2.0, max_line: int = 8192, max_header: int = 65536,
-                 max_connections: int = 5000) -> None:
+                 max_connections: int = 5000, command_timeout: float | None = 10.0,
+                 media_timeout: float | None = 600.0, timeout_margin: float = 10.0,
+                 command_timeouts: Mapping[str, float | None] | None = None,
+                 raise_open_files: bool = True, fds_per_session: float = 2.0,
+                 reserve_fds: int = DEFAULT_RESERVE, log_interval: float = 10.0,
+                 backlog: int = 1024) -> None:
         self.handler = handler
         self.host = host
         self._port = port
@@ -367,28 +524,54 @@ class FastAgiServer:
         self.max_line = max_line
         self.max_header = max_header
         self.max_connections = max_connections
-        self._server: asyncio.AbstractServer | None = None
+        #: the cap in force: ``max_connections`` lowered to the open-files limit at start
+        self.max_sessions = max_connections
+        self.deadlines = AgiDeadlines(command=command_timeout, media=media_timeout, margin=timeout_margin,
+                                      per_command={k.upper(): v for k, v in (command_timeouts or {}).items()})
+        self.raise_open_files = raise_open_files
+        self.fds_per_session = fds_per_session
+        self.reserve_fds = reserve_fds
+        self.backlog = backlog
+        #: connections closed because the peer stalled (header or command deadline)
+        self.sessions_reaped = 0
+        self._listener: TcpListener | None = None
         self._conns: set[_AgiProtocol] = set()
+        self._throttle_refused = LogThrottle(log, log_interval)
+        self._throttle_header = LogThrottle(log, log_interval)
+        self._throttle_reaped = LogThrottle(log, log_interval)
+        self._throttle_protocol = LogThrottle(log, log_interval)
+        self._log_interval = log_interval
 
     @property
     def port(self) -> int:
-        if self._server is not None and self._server.sockets:
-            return self._server.sockets[0].getsockname()[1]
+        if self._listener is not None and self._listener.serving:
+            return self._listener.port
         return self._port
 
     @property
     def active_sessions(self) -> int:
         return len(self._conns)
 
+    @property
+    def accept_errors(self) -> int:
+        """``accept()`` failures for lack of descriptors or memory since start."""
+        return self._listener.accept_errors if self._listener is not None else 0
+
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _AgiProtocol(self), self.host, self._port,
-                                                backlog=1024)
+        limit = raise_open_files() if self.raise_open_files else open_files()
+        self.max_sessions = connection_cap(self.max_connections, fds_per_connection=self.fds_per_session,
+                                           reserve=self.reserve_fds, limit=limit)
+        if self.max_sessions < self.max_connections:
+            log.warning("FastAGI: open-files limit %d allows %d concurrent sessions (configured %d)",
+                        limit.soft, self.max_sessions, self.max_connections)
+        self._listener = TcpListener("FastAGI", lambda: _AgiProtocol(self), self.host, self._port,
+                                     backlog=self.backlog, log_interval=self._log_interval, logger=log)
+        await self._listener.start()
         log.info("FastAGI listening on %s:%d", self.host, self.port)
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        if self._listener is not None:
+            await self._listener.close()
         tasks = []
         for c in list(self._conns):
             if c.task is not None and not c.task.done():
@@ -398,13 +581,10 @@ class FastAgiServer:
                 c.transport.abort()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
 
     async def __aenter__(self) -> "FastAgiServer":
         await self.start()
         return self
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()

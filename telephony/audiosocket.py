@@ -13,6 +13,13 @@ Asterisk is still writing can RST the socket and make the ``EXEC`` return ``-1``
 :meth:`CallChannel.close` sends ``0x00``, half-closes and waits for Asterisk's EOF. When the
 caller hangs up Asterisk just closes the socket (no ``0x00``): ``frames()``/``dtmf()`` end and
 ``hung_up`` is true.
+
+Bounded: a connection must send its UUID frame within ``uuid_timeout``; a paired connection
+that receives nothing from Asterisk for ``idle_timeout`` is closed (the caller counts as gone);
+once the media has ended -- or Asterisk never connected -- the ``EXEC AudioSocket`` reply must
+come within ``exec_timeout`` or the AGI session is closed, so a call never waits for ever on a
+peer that stopped answering. The connection cap follows the open-files limit; repeated
+conditions (and dropped DTMF digits) are logged once per ``log_interval`` with a count.
 """
 
 from __future__ import annotations
@@ -21,18 +28,17 @@ import asyncio
 import logging
 import uuid as _uuid
 from collections import deque
-from typing import TYPE_CHECKING, AsyncIterator
+from typing import AsyncIterator
 
+from .agi import AgiError, AgiResult, AgiSession
 from .audiosocket_codec import (
     NEED_DATA, AudioFrame, AudioSocketDecoder, DtmfFrame, ErrorFrame, HangupFrame, UuidFrame,
     encode_audio, encode_hangup,
 )
 from .errors import CallerHangup, RemoteProtocolError
-
-from .agi import AgiError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .agi import AgiSession
+from .limits import DEFAULT_RESERVE, connection_cap, open_files, raise_open_files
+from .listener import TcpListener
+from .logthrottle import LogThrottle
 
 __all__ = ["AudioSocketServer", "CallChannel", "ChannelClosed"]
 
@@ -43,12 +49,12 @@ class ChannelClosed(CallerHangup):
     """The media channel is gone or never came up."""
 
 
-def _retrieve(t: asyncio.Task) -> None:
+def _retrieve(t: "asyncio.Task[AgiResult]") -> None:
     if not t.cancelled():
         t.exception()
 
 
-def _wake(fut: asyncio.Future | None) -> None:
+def _wake(fut: "asyncio.Future[None] | None") -> None:
     if fut is not None and not fut.done():
         fut.set_result(None)
 
@@ -57,7 +63,8 @@ class CallChannel:
     """Caller audio and DTMF in, our audio out, for one call."""
 
     def __init__(self, uuid: str, proto: "_AudioSocketProtocol", max_frames: int = 250,
-                 max_digits: int = 64, max_lag: float = 0.06, keepalive: float | None = 0.5) -> None:
+                 max_digits: int = 64, max_lag: float = 0.06, keepalive: float | None = 0.5, *,
+                 exec_timeout: float | None = 5.0, log_interval: float = 10.0) -> None:
         self.uuid = uuid
         self._proto = proto
         self.sample_rate = 8000
@@ -73,8 +80,9 @@ class CallChannel:
         self._max_frames = max_frames
         self._digits: deque[str] = deque()
         self._max_digits = max_digits
-        self._frame_waiter: asyncio.Future | None = None
-        self._digit_waiter: asyncio.Future | None = None
+        self._frame_waiter: asyncio.Future[None] | None = None
+        self._digit_waiter: asyncio.Future[None] | None = None
+        self._dtmf_drops = LogThrottle(log, log_interval)
         self._ended = False
         self._closing = False
         self._stop_gen = 0
@@ -82,8 +90,10 @@ class CallChannel:
         self._play_lock = asyncio.Lock()
         self._next_at = 0.0
         self._max_lag = max_lag
-        self._sleeper: asyncio.Future | None = None
-        self._exec_task: asyncio.Task | None = None
+        self._sleeper: asyncio.Future[None] | None = None
+        self._exec_task: asyncio.Task[AgiResult] | None = None
+        self._session: AgiSession | None = None
+        self._exec_timeout = exec_timeout
         # app_audiosocket.c ends the session (EXEC returns -1, "Reached timeout after 2000 ms
         # of no activity") when neither side has sent anything for MAX_WAIT_TIMEOUT_MSEC
         # (2000 ms, not configurable). A caller whose phone suppresses silence sends nothing
@@ -127,7 +137,10 @@ class CallChannel:
         if len(self._digits) >= self._max_digits:
             self._digits.popleft()
             self.dropped_digits += 1
-            log.warning("AudioSocket %s: DTMF consumer too slow, dropped a digit", self.uuid)
+            # one line per burst (per log interval), with the count: a key held down or a
+            # flood must not write a line per digit
+            self._dtmf_drops.log(logging.WARNING, "AudioSocket %s: DTMF consumer too slow, dropped a digit",
+                                 self.uuid)
         self._digits.append(digit)
         _wake(self._digit_waiter)
 
@@ -145,6 +158,28 @@ class CallChannel:
         _wake(self._frame_waiter)
         _wake(self._digit_waiter)
         self.closed.set()
+        self._dtmf_drops.flush(logging.WARNING, "AudioSocket %s: DTMF consumer too slow, dropped %d more digits",
+                               self.uuid)
+        self._watch_exec()
+
+    # -- the EXEC AudioSocket that carries this channel ------------------------------------
+    def _bind_exec(self, session: AgiSession, task: "asyncio.Task[AgiResult]") -> None:
+        self._session = session
+        self._exec_task = task
+        if self._ended:
+            self._watch_exec()
+
+    def _watch_exec(self) -> None:
+        """Once the media has ended the EXEC reply is due: close the AGI session if it never comes."""
+        t, timeout = self._exec_task, self._exec_timeout
+        if t is None or t.done() or timeout is None or self._session is None:
+            return
+        asyncio.get_running_loop().call_later(timeout, self._exec_overdue, timeout)
+
+    def _exec_overdue(self, timeout: float) -> None:
+        t, session = self._exec_task, self._session
+        if t is not None and not t.done() and session is not None:
+            session.close(f"EXEC AudioSocket {self.uuid} did not return within {timeout:g} s after the media ended")
 
     # -- consumer API --------------------------------------------------------------------
     @property
@@ -265,7 +300,7 @@ class CallChannel:
             self._end(hung_up=False)
         await self.wait_exec(timeout)
 
-    async def wait_exec(self, timeout: float | None = None):
+    async def wait_exec(self, timeout: float | None = None) -> AgiResult | None:
         """Wait for the ``EXEC AudioSocket`` reply (the AGI session is free again after it)."""
         t = self._exec_task
         if t is None:
@@ -288,28 +323,60 @@ class _AudioSocketProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.channel: CallChannel | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._lost = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self._lost: asyncio.Future[None] = self._loop.create_future()
         self._shut = False  # 0x00 and EOF written: nothing more may be sent
+        self.last_received = self._loop.time()
         self.peer = "?"
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.peer = str(transport.get_extra_info("peername"))
-        self.server._conns.add(self)
-        self._timer = asyncio.get_running_loop().call_later(self.server.uuid_timeout, self._no_uuid)
+        srv = self.server
+        srv._conns.add(self)
+        if len(srv._conns) > srv.max_sessions:
+            srv._throttle_refused.log(logging.ERROR, "AudioSocket: too many connections (%d), refusing %s",
+                                      srv.max_sessions, self.peer)
+            transport.abort()
+            return
+        self._timer = self._loop.call_later(srv.uuid_timeout, self._no_uuid)
 
     def _no_uuid(self) -> None:
         if self.channel is None and self.transport is not None:
-            log.warning("AudioSocket: no UUID frame from %s within %.1fs; closing", self.peer, self.server.uuid_timeout)
+            self.server._throttle_unpaired.log(logging.WARNING, "AudioSocket: no UUID frame from %s within %.1fs; closing",
+                                               self.peer, self.server.uuid_timeout)
+            self.server.connections_reaped += 1
             self.transport.abort()
+
+    def _start_idle_timer(self) -> None:
+        idle = self.server.idle_timeout
+        if idle is not None:
+            self._timer = self._loop.call_later(idle, self._check_idle)
+
+    def _check_idle(self) -> None:
+        """Nothing from Asterisk for ``idle_timeout``: the call is gone, whatever the socket says."""
+        idle = self.server.idle_timeout
+        ch = self.channel
+        if idle is None or ch is None or self.transport is None or self.transport.is_closing():
+            return
+        quiet = self._loop.time() - self.last_received
+        if quiet < idle:
+            self._timer = self._loop.call_later(idle - quiet, self._check_idle)
+            return
+        self.server._throttle_idle.log(logging.WARNING, "AudioSocket %s: nothing received from %s for %.0f s; "
+                                       "closing the media", ch.uuid, self.peer, quiet)
+        self.server.connections_reaped += 1
+        ch._end(hung_up=True, error=ChannelClosed(f"no frame from Asterisk for {quiet:.0f} s"))
+        self.transport.abort()
 
     def send(self, data: bytes) -> None:
         t = self.transport
         if t is None or t.is_closing() or self._shut:
             return
         if t.get_write_buffer_size() > self.server.max_write_buffer:
-            log.error("AudioSocket %s: peer not reading (%d bytes queued); aborting",
-                      self.channel.uuid if self.channel else "?", t.get_write_buffer_size())
+            self.server._throttle_stuck.log(logging.ERROR, "AudioSocket %s: peer not reading (%d bytes queued); aborting",
+                                            self.channel.uuid if self.channel else "?", t.get_write_buffer_size())
             t.abort()
             return
         t.write(data)
@@ -330,6 +397,7 @@ class _AudioSocketProtocol(asyncio.Protocol):
             t.close()
 
     def data_received(self, data: bytes) -> None:
+        self.last_received = self._loop.time()
         try:
             self.decoder.receive_data(data)
             self._drain()
@@ -356,17 +424,18 @@ class _AudioSocketProtocol(asyncio.Protocol):
                 return
             t = type(ev)
             if t is AudioFrame:
-                ch._on_audio(ev)  # type: ignore[union-attr]
+                ch._on_audio(ev)  # type: ignore[union-attr,arg-type]
             elif t is DtmfFrame:
                 ch._on_dtmf(ev.digit)  # type: ignore[union-attr]
             elif t is UuidFrame:
-                ch = self.channel = self.server._pair(ev.uuid, self)
+                ch = self.channel = self.server._pair(ev.uuid, self)  # type: ignore[union-attr]
                 if ch is None:
                     if self.transport is not None:
                         self.transport.abort()
                     return
                 if self._timer is not None:
                     self._timer.cancel()
+                self._start_idle_timer()
             elif t is HangupFrame:
                 if ch is not None:
                     ch._end(hung_up=not ch._closing)
@@ -375,10 +444,11 @@ class _AudioSocketProtocol(asyncio.Protocol):
                 return
             elif t is ErrorFrame:
                 log.warning("AudioSocket %s: error frame from Asterisk (%d bytes)",
-                            ch.uuid if ch else "?", len(ev.payload))
+                            ch.uuid if ch else "?", len(ev.payload))  # type: ignore[union-attr]
 
     def _fail(self, exc: Exception) -> None:
-        log.error("AudioSocket: protocol error from %s: %s; closing", self.peer, exc)
+        self.server._throttle_protocol.log(logging.ERROR, "AudioSocket: protocol error from %s: %s; closing",
+                                           self.peer, exc)
         if self.channel is not None:
             self.channel._end(hung_up=False, error=exc)
         if self.transport is not None:
@@ -396,11 +466,23 @@ class _AudioSocketProtocol(asyncio.Protocol):
 
 
 class AudioSocketServer:
-    """Accepts Asterisk's AudioSocket connections and pairs them with waiting calls by UUID."""
+    """Accepts Asterisk's AudioSocket connections and pairs them with waiting calls by UUID.
+
+    Limits (constructor arguments): ``uuid_timeout`` for the first frame; ``idle_timeout``:
+    a paired connection that receives nothing for that long is closed (``None``: never; phones
+    that suppress silence send nothing while the caller is quiet, so keep it well above any
+    prompt); ``exec_timeout``: once the media has ended, or Asterisk never connected, the
+    ``EXEC AudioSocket`` reply must come within this or the AGI session is closed;
+    ``max_connections`` lowered at start to the open-files limit (after raising it when
+    ``raise_open_files``); ``log_interval`` for repeated conditions.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 9092, advertise: str | None = None, *,
                  uuid_timeout: float = 5.0, max_frames: int = 250, max_payload: int = 8192,
-                 max_write_buffer: int = 1 << 20, keepalive: float | None = 0.5) -> None:
+                 max_write_buffer: int = 1 << 20, keepalive: float | None = 0.5,
+                 idle_timeout: float | None = 300.0, exec_timeout: float | None = 5.0,
+                 max_connections: int = 5000, raise_open_files: bool = True, fds_per_connection: float = 2.0,
+                 reserve_fds: int = DEFAULT_RESERVE, log_interval: float = 10.0, backlog: int = 1024) -> None:
         self.host = host
         self._port = port
         self._advertise: str | None = None
@@ -410,14 +492,33 @@ class AudioSocketServer:
         self.max_payload = max_payload
         self.max_write_buffer = max_write_buffer
         self.keepalive = keepalive
-        self._server: asyncio.AbstractServer | None = None
-        self._waiting: dict[_uuid.UUID, asyncio.Future] = {}
+        self.idle_timeout = idle_timeout
+        self.exec_timeout = exec_timeout
+        self.max_connections = max_connections
+        #: the cap in force: ``max_connections`` lowered to the open-files limit at start
+        self.max_sessions = max_connections
+        self.raise_open_files = raise_open_files
+        self.fds_per_connection = fds_per_connection
+        self.reserve_fds = reserve_fds
+        self.log_interval = log_interval
+        self.backlog = backlog
+        #: connections closed because the peer stalled (no UUID, or silent for ``idle_timeout``)
+        self.connections_reaped = 0
+        self._listener: TcpListener | None = None
+        self._waiting: dict[_uuid.UUID, asyncio.Future[CallChannel]] = {}
         self._conns: set[_AudioSocketProtocol] = set()
+        self._throttle_refused = LogThrottle(log, log_interval)
+        self._throttle_unpaired = LogThrottle(log, log_interval)
+        self._throttle_unknown = LogThrottle(log, log_interval)
+        self._throttle_idle = LogThrottle(log, log_interval)
+        self._throttle_stuck = LogThrottle(log, log_interval)
+        self._throttle_protocol = LogThrottle(log, log_interval)
+        self._throttle_exec = LogThrottle(log, log_interval)
 
     @property
     def port(self) -> int:
-        if self._server is not None and self._server.sockets:
-            return self._server.sockets[0].getsockname()[1]
+        if self._listener is not None and self._listener.serving:
+            return self._listener.port
         return self._port
 
     @property
@@ -439,15 +540,26 @@ class AudioSocketServer:
                 raise ValueError(f"advertise must be host:port, got {value!r}")
         self._advertise = value or None
 
+    @property
+    def accept_errors(self) -> int:
+        """``accept()`` failures for lack of descriptors or memory since start."""
+        return self._listener.accept_errors if self._listener is not None else 0
+
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _AudioSocketProtocol(self), self.host,
-                                                self._port, backlog=1024)
+        limit = raise_open_files() if self.raise_open_files else open_files()
+        self.max_sessions = connection_cap(self.max_connections, fds_per_connection=self.fds_per_connection,
+                                           reserve=self.reserve_fds, limit=limit)
+        if self.max_sessions < self.max_connections:
+            log.warning("AudioSocket: open-files limit %d allows %d concurrent connections (configured %d)",
+                        limit.soft, self.max_sessions, self.max_connections)
+        self._listener = TcpListener("AudioSocket", lambda: _AudioSocketProtocol(self), self.host, self._port,
+                                     backlog=self.backlog, log_interval=self.log_interval, logger=log)
+        await self._listener.start()
         log.info("AudioSocket listening on %s:%d", self.host, self.port)
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        if self._listener is not None:
+            await self._listener.close()
         for c in list(self._conns):
             if c.transport is not None:
                 c.transport.abort()
@@ -455,14 +567,11 @@ class AudioSocketServer:
             if not fut.done():
                 fut.set_exception(ChannelClosed("AudioSocket server closed"))
         self._waiting.clear()
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
 
-    def expect(self, uuid: _uuid.UUID | str | None = None) -> tuple[str, asyncio.Future]:
+    def expect(self, uuid: _uuid.UUID | str | None = None) -> tuple[str, "asyncio.Future[CallChannel]"]:
         """Register a UUID; the future resolves to the :class:`CallChannel` when it connects."""
         u = _uuid.UUID(str(uuid)) if uuid is not None else _uuid.uuid4()
-        fut = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[CallChannel] = asyncio.get_running_loop().create_future()
         self._waiting[u] = fut
         return str(u), fut
 
@@ -474,16 +583,23 @@ class AudioSocketServer:
     def _pair(self, u: _uuid.UUID, proto: _AudioSocketProtocol) -> CallChannel | None:
         fut = self._waiting.pop(u, None)
         if fut is None or fut.done():
-            log.warning("AudioSocket: refusing connection from %s with unknown or late UUID %s", proto.peer, u)
+            self._throttle_unknown.log(logging.WARNING, "AudioSocket: refusing connection from %s with unknown or "
+                                       "late UUID %s", proto.peer, u)
             return None
-        ch = CallChannel(str(u), proto, max_frames=self.max_frames, keepalive=self.keepalive)
+        ch = CallChannel(str(u), proto, max_frames=self.max_frames, keepalive=self.keepalive,
+                         exec_timeout=self.exec_timeout, log_interval=self.log_interval)
         fut.set_result(ch)
         return ch
 
-    async def open_channel(self, session: "AgiSession", timeout: float = 5.0) -> CallChannel:
-        """Send ``EXEC AudioSocket <uuid>,<advertise>`` and wait for Asterisk to connect."""
+    async def open_channel(self, session: AgiSession, timeout: float = 5.0) -> CallChannel:
+        """Send ``EXEC AudioSocket <uuid>,<advertise>`` and wait for Asterisk to connect.
+
+        The ``EXEC`` has no reply deadline of its own while the media flows; if Asterisk does
+        not connect within ``timeout`` (:class:`ChannelClosed`) and the ``EXEC`` has not
+        returned ``exec_timeout`` later, the AGI session is closed."""
         uid, fut = self.expect()
-        exec_task = asyncio.get_running_loop().create_task(session.exec("AudioSocket", uid, self.advertise))
+        exec_task = asyncio.get_running_loop().create_task(
+            session.exec("AudioSocket", uid, self.advertise, timeout=None))
         exec_task.add_done_callback(_retrieve)  # a hang-up while media flows is not an error
         try:
             await asyncio.wait({fut, exec_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -491,8 +607,8 @@ class AudioSocketServer:
             self.forget(uid)
             raise
         if fut.done() and not fut.cancelled() and fut.exception() is None:
-            ch: CallChannel = fut.result()
-            ch._exec_task = exec_task
+            ch = fut.result()
+            ch._bind_exec(session, exec_task)
             return ch
         self.forget(uid)
         if exec_task.done():
@@ -500,11 +616,26 @@ class AudioSocketServer:
             if exc is not None:
                 raise ChannelClosed(f"EXEC AudioSocket failed: {exc}") from exc
             raise ChannelClosed(f"EXEC AudioSocket returned {exec_task.result().result} without connecting")
+        self._watch_unpaired(session, exec_task, uid)
         raise ChannelClosed(f"Asterisk did not connect to {self.advertise} within {timeout}s")
+
+    def _watch_unpaired(self, session: AgiSession, exec_task: "asyncio.Task[AgiResult]", uid: str) -> None:
+        """Asterisk never connected, and the EXEC is still pending: it must return soon."""
+        timeout = self.exec_timeout
+        if timeout is None:
+            return
+
+        def overdue() -> None:
+            if not exec_task.done() and not session.closed:
+                self._throttle_exec.log(logging.WARNING, "AudioSocket: Asterisk never connected for %s and EXEC "
+                                        "did not return within %g s more", uid, timeout)
+                session.close(f"EXEC AudioSocket {uid} neither connected nor returned")
+
+        asyncio.get_running_loop().call_later(timeout, overdue)
 
     async def __aenter__(self) -> "AudioSocketServer":
         await self.start()
         return self
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()

@@ -190,7 +190,7 @@ async def test_turn_taking_with_wait_for_silence():
 
 
 async def test_unknown_and_late_uuid_are_refused(caplog):
-    audio = AudioSocketServer(port=0)
+    audio = AudioSocketServer(port=0, log_interval=0)      # every refusal logged (no throttling)
     await audio.start()
     with caplog.at_level(logging.WARNING, logger="telephony.audiosocket"):
         r, w = await asyncio.open_connection("127.0.0.1", audio.port)
