@@ -93,7 +93,7 @@ class AgiDeadlines:
 
     def for_command(self, name: str, own: float | None = None) -> float | None:
         """The deadline of command ``name`` whose own timeout is ``own`` seconds (None: none)."""
-        key = name.upper()
+        key = name if name.isupper() else name.upper()
         if key in self.per_command:
             return self.per_command[key]
         if own is not None and own >= 0:
@@ -173,6 +173,13 @@ class AgiSession:
         self._grace = hangup_grace
         self.deadlines = deadlines or AgiDeadlines()
         self.commands_sent = 0
+        # The reply deadline of the pending command. One watchdog timer per session, re-armed
+        # only when it fires early or a shorter deadline comes: no timer per command.
+        self._loop = asyncio.get_running_loop()
+        self._due: float | None = None
+        self._due_what = ""
+        self._due_len = 0.0
+        self._watchdog: asyncio.TimerHandle | None = None
 
     @property
     def script(self) -> str:
@@ -211,14 +218,34 @@ class AgiSession:
         self.closed = True
         self.hung_up = True
         self.hangup_event.set()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         fut, self._pending = self._pending, None
         if fut is not None and not fut.done():
             why = reason or ("AGI connection closed" + (f": {exc}" if exc else ""))
             fut.set_exception(AgiHangup(why))
 
-    def _expire(self, fut: "asyncio.Future[AgiReply]", name: str, deadline: float) -> None:
-        if not fut.done() and self._pending is fut:
-            self.close(f"no reply to {name} within {deadline:g} s")
+    def _arm(self, name: str, deadline: float) -> None:
+        due = self._loop.time() + deadline
+        self._due = due
+        self._due_what = name
+        self._due_len = deadline
+        h = self._watchdog
+        if h is None or h.when() > due:
+            if h is not None:
+                h.cancel()
+            self._watchdog = self._loop.call_at(due, self._check_due)
+
+    def _check_due(self) -> None:
+        self._watchdog = None
+        due = self._due
+        if due is None or self._pending is None or self.closed:
+            return
+        if self._loop.time() >= due - 0.001:
+            self.close(f"no reply to {self._due_what} within {self._due_len:g} s")
+        else:
+            self._watchdog = self._loop.call_at(due, self._check_due)
 
     # -- generic command -----------------------------------------------------------------
     async def command(self, line: str, *, name: str = "", media: bool = False,
@@ -235,17 +262,16 @@ class AgiSession:
             if media and self.hung_up:
                 raise AgiHangup("the caller has hung up")
             data = self._proto.codec.send_command(line)
-            loop = asyncio.get_running_loop()
-            fut: asyncio.Future[AgiReply] = loop.create_future()
+            fut: asyncio.Future[AgiReply] = self._loop.create_future()
             self._pending = fut
             self.commands_sent += 1
             self._proto.write(data)
-            timer = loop.call_later(deadline, self._expire, fut, cmd, deadline) if deadline is not None else None
+            if deadline is not None:
+                self._arm(cmd, deadline)
             try:
                 reply = await fut
             finally:
-                if timer is not None:
-                    timer.cancel()
+                self._due = None
         if reply.code == 511:
             self._on_hangup()
             raise AgiHangup(reply.line)

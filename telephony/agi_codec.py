@@ -24,27 +24,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, Sequence, Union
 
 from .errors import LocalProtocolError, RemoteProtocolError
 from .lines import LineBuffer
+from .need_data import NEED_DATA, NeedData
 
 __all__ = [
     "NEED_DATA", "AgiEnvironment", "AgiReply", "AgiHangupNotice", "AgiConnectionClosed",
     "AgiCommand", "AgiCodec", "AgiPeerCodec", "parse_agi_args", "quote_agi_arg",
-    "parse_reply_line", "format_command",
+    "parse_reply_line", "format_command", "AgiEvent", "AgiPeerEvent",
 ]
 
 
-class _Sentinel:
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
-
-
-NEED_DATA = _Sentinel("NEED_DATA")
 
 DEFAULT_MAX_LINE = 8192
 DEFAULT_MAX_HEADER = 65536
@@ -95,6 +87,11 @@ class AgiCommand:
     line: str
     argv: tuple[str, ...]
 
+
+#: what the controller side's codec yields
+AgiEvent = Union[AgiEnvironment, AgiReply, AgiHangupNotice, AgiConnectionClosed]
+#: what the Asterisk side's codec yields
+AgiPeerEvent = Union[AgiCommand, AgiConnectionClosed]
 
 _REPLY_RE = re.compile(r"^result=(\S*)(.*)$", re.S)
 _ENDPOS_RE = re.compile(r"\s*endpos=(-?\d+)\s*$")
@@ -214,7 +211,7 @@ class AgiCodec:
     def receive_eof(self) -> None:
         self._lines.eof = True
 
-    def next_event(self):
+    def next_event(self) -> AgiEvent | NeedData:
         while True:
             line = self._lines.pop_line()
             if line is None:
@@ -234,7 +231,7 @@ class AgiCodec:
             if ev is not None:
                 return ev
 
-    def _handle_line(self, line: str):
+    def _handle_line(self, line: str) -> AgiEvent | None:
         st = self.state
         if st == "HEADERS":
             self._header_bytes += len(line) + 1
@@ -312,7 +309,7 @@ class AgiPeerCodec:
         self.state = "START"  # START -> READY ; CLOSED
         self.outstanding = 0
 
-    def send_environment(self, env: Mapping[str, str], args: tuple[str, ...] | list[str] = ()) -> bytes:
+    def send_environment(self, env: Mapping[str, str], args: Sequence[str] = ()) -> bytes:
         if self.state != "START":
             raise LocalProtocolError("environment already sent")
         out = []
@@ -334,7 +331,7 @@ class AgiPeerCodec:
     def receive_eof(self) -> None:
         self._lines.eof = True
 
-    def next_event(self):
+    def next_event(self) -> AgiPeerEvent | NeedData:
         while True:
             line = self._lines.pop_line()
             if line is None:

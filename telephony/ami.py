@@ -26,7 +26,7 @@ import logging
 import random
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Awaitable, Callable, Mapping, Union
 
 from .ami_codec import NEED_DATA, AmiBanner, AmiCodec, AmiMessage, encode_message
 from .errors import RemoteProtocolError
@@ -35,7 +35,12 @@ __all__ = ["AmiClient", "AmiError", "AmiAuthError", "AmiConnectionLost", "AmiMes
 
 log = logging.getLogger(__name__)
 
-Callback = Callable[[AmiMessage], Any]
+#: an event subscriber: sync, or async (then run as a task)
+Callback = Callable[[AmiMessage], Union[Awaitable[None], None]]
+#: called after every (re)login: sync or async
+ConnectCallback = Callable[[], Union[Awaitable[None], None]]
+#: a header value: str, int..., or a list/tuple to repeat the header
+HeaderValue = object
 
 
 class AmiError(Exception):
@@ -56,8 +61,8 @@ class AmiConnectionLost(AmiError):
 
 @dataclass
 class _ListCollector:
-    response: asyncio.Future
-    done: asyncio.Future
+    response: asyncio.Future[AmiMessage]
+    done: asyncio.Future[list[AmiMessage]]
     items: list[AmiMessage] = field(default_factory=list)
 
 
@@ -80,21 +85,21 @@ class AmiClient:
         self.connected = False
         self.reconnects = 0
         self._writer: asyncio.StreamWriter | None = None
-        self._reader_task: asyncio.Task | None = None
-        self._keepalive_task: asyncio.Task | None = None
-        self._reconnect_task: asyncio.Task | None = None
-        self._pending: dict[str, asyncio.Future] = {}
+        self._reader_task: asyncio.Task[None] | None = None
+        self._keepalive_task: asyncio.Task[None] | None = None
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._pending: dict[str, asyncio.Future[AmiMessage]] = {}
         self._lists: dict[str, _ListCollector] = {}
         self._by_name: dict[str, list[Callback]] = {}
         self._patterns: list[tuple[str, Callback]] = []
         self._ids = itertools.count(1)
         self._prefix = secrets.token_hex(4)
         self._closing = False
-        self._banner_fut: asyncio.Future | None = None
-        self._cb_tasks: set[asyncio.Task] = set()
+        self._banner_fut: asyncio.Future[str] | None = None
+        self._cb_tasks: set[asyncio.Future[None]] = set()
         self.max_pending_callbacks = max_pending_callbacks
         self.dropped_callbacks = 0
-        self._on_connect: list[Callable[[], Any]] = []
+        self._on_connect: list[ConnectCallback] = []
         self.connected_event = asyncio.Event()
 
     # -- subscriptions -------------------------------------------------------------------
@@ -112,7 +117,7 @@ class AmiClient:
                 cbs.remove(callback)
         self._patterns = [(p, c) for p, c in self._patterns if c is not callback]
 
-    def on_connect(self, callback: Callable[[], Any]) -> None:
+    def on_connect(self, callback: ConnectCallback) -> None:
         """Called after every successful (re)login, e.g. to resubscribe server-side state."""
         self._on_connect.append(callback)
 
@@ -137,7 +142,7 @@ class AmiClient:
             except Exception:
                 log.exception("AMI: callback %r for %s raised; continuing", cb, msg.name)
 
-    def _cb_done(self, t: asyncio.Task) -> None:
+    def _cb_done(self, t: "asyncio.Future[None]") -> None:
         self._cb_tasks.discard(t)
         if not t.cancelled() and t.exception() is not None:
             log.error("AMI: async callback raised; continuing", exc_info=t.exception())
@@ -208,7 +213,7 @@ class AmiClient:
             writer.close()
             self._on_disconnect(writer, exc)
 
-    def _handle(self, msg) -> None:
+    def _handle(self, msg: AmiBanner | AmiMessage) -> None:
         if isinstance(msg, AmiBanner):
             if self._banner_fut is not None and not self._banner_fut.done():
                 self._banner_fut.set_result(msg.text)
@@ -318,19 +323,19 @@ class AmiClient:
         return f"{self._prefix}-{next(self._ids)}"
 
     @staticmethod
-    def _merge(fields: Mapping[str, Any] | None, headers: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = dict(fields or {})
+    def _merge(fields: Mapping[str, HeaderValue] | None, headers: dict[str, HeaderValue]) -> dict[str, HeaderValue]:
+        out: dict[str, HeaderValue] = dict(fields or {})
         out.update(headers)
         return out
 
-    def _write(self, name: str, aid: str, fields: Mapping[str, Any]) -> None:
+    def _write(self, name: str, aid: str, fields: Mapping[str, HeaderValue]) -> None:
         if self._writer is None or self._writer.is_closing():
             raise AmiConnectionLost("not connected to AMI")
-        pairs: list[tuple[str, Any]] = [("Action", name), ("ActionID", aid)]
+        pairs: list[tuple[str, HeaderValue]] = [("Action", name), ("ActionID", aid)]
         pairs += [(k, v) for k, v in fields.items() if k.lower() not in ("action", "actionid")]
         self._writer.write(encode_message(pairs))
 
-    async def _send_action(self, name: str, fields: Mapping[str, Any], *, timeout: float | None = None,
+    async def _send_action(self, name: str, fields: Mapping[str, HeaderValue], *, timeout: float | None = None,
                            allow_unconnected: bool = False) -> AmiMessage:
         if not self.connected and not allow_unconnected:
             raise AmiConnectionLost("not connected to AMI")
@@ -348,15 +353,16 @@ class AmiClient:
             raise AmiError(f"AMI action {name} failed: {resp.get('Message', '')}", resp)
         return resp
 
-    async def action(self, name: str, fields: Mapping[str, Any] | None = None, /, **headers: Any) -> AmiMessage:
+    async def action(self, name: str, fields: Mapping[str, HeaderValue] | None = None, /,
+                     **headers: HeaderValue) -> AmiMessage:
         """Send an action and return its response; ``Response: Error`` raises :class:`AmiError`.
 
         List values repeat a header (``Variable=["A=1", "B=2"]``).
         """
         return await self._send_action(name, self._merge(fields, headers))
 
-    async def list_action(self, name: str, fields: Mapping[str, Any] | None = None, /,
-                          **headers: Any) -> list[AmiMessage]:
+    async def list_action(self, name: str, fields: Mapping[str, HeaderValue] | None = None, /,
+                          **headers: HeaderValue) -> list[AmiMessage]:
         """Send a list action and collect its item events until ``EventList: Complete``."""
         if not self.connected:
             raise AmiConnectionLost("not connected to AMI")

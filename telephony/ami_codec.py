@@ -14,18 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping
 
-from .lines import LineBuffer
 from .errors import LocalProtocolError, RemoteProtocolError
+from .lines import LineBuffer
+from .need_data import NEED_DATA, NeedData
 
 __all__ = ["AmiMessage", "AmiBanner", "AmiCodec", "encode_message", "NEED_DATA"]
 
 
-class _Need:
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-NEED_DATA = _Need()
 
 DEFAULT_MAX_LINE = 65536
 DEFAULT_MAX_MESSAGE = 4 * 1024 * 1024
@@ -155,7 +150,7 @@ class AmiCodec:
     def receive_eof(self) -> None:
         self._lines.eof = True
 
-    def next_event(self):
+    def next_event(self) -> AmiBanner | AmiMessage | NeedData:
         while True:
             line = self._lines.pop_line()
             if line is None:

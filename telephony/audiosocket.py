@@ -28,7 +28,7 @@ import asyncio
 import logging
 import uuid as _uuid
 from collections import deque
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from .agi import AgiError, AgiResult, AgiSession
 from .audiosocket_codec import (
@@ -602,7 +602,8 @@ class AudioSocketServer:
             session.exec("AudioSocket", uid, self.advertise, timeout=None))
         exec_task.add_done_callback(_retrieve)  # a hang-up while media flows is not an error
         try:
-            await asyncio.wait({fut, exec_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            waiting: set[asyncio.Future[Any]] = {fut, exec_task}
+            await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             self.forget(uid)
             raise

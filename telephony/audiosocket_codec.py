@@ -18,14 +18,16 @@ from __future__ import annotations
 import struct
 import uuid as _uuid
 from dataclasses import dataclass
+from typing import Union
 
 from .errors import LocalProtocolError, RemoteProtocolError
+from .need_data import NEED_DATA, NeedData
 
 __all__ = [
     "KIND_HANGUP", "KIND_UUID", "KIND_DTMF", "KIND_AUDIO", "KIND_ERROR", "AUDIO_KIND_RATES",
     "RATE_AUDIO_KINDS", "UuidFrame", "AudioFrame", "DtmfFrame", "HangupFrame", "ErrorFrame",
     "AudioSocketDecoder", "encode_frame", "encode_audio", "encode_uuid", "encode_dtmf",
-    "encode_hangup", "NEED_DATA", "DTMF_DIGITS",
+    "encode_hangup", "NEED_DATA", "DTMF_DIGITS", "AudioSocketEvent",
 ]
 
 KIND_HANGUP = 0x00
@@ -43,12 +45,6 @@ MAX_FRAME_PAYLOAD = 0xFFFF
 _HDR = struct.Struct(">BH")
 
 
-class _Need:
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-NEED_DATA = _Need()
 
 
 @dataclass(frozen=True)
@@ -76,6 +72,9 @@ class HangupFrame:
 @dataclass(frozen=True)
 class ErrorFrame:
     payload: bytes
+
+
+AudioSocketEvent = Union[UuidFrame, AudioFrame, DtmfFrame, HangupFrame, ErrorFrame]
 
 
 class AudioSocketDecoder:
@@ -113,7 +112,7 @@ class AudioSocketDecoder:
     def buffered(self) -> int:
         return len(self._buf) - self._pos
 
-    def next_event(self):
+    def next_event(self) -> "AudioSocketEvent | NeedData":
         buf = self._buf
         avail = len(buf) - self._pos
         if avail < 3:
@@ -162,7 +161,7 @@ class AudioSocketDecoder:
         if kind == KIND_HANGUP and length and self.role == "server":
             raise RemoteProtocolError("hang-up frame with a payload")
 
-    def _event(self, kind: int, payload: bytes):
+    def _event(self, kind: int, payload: bytes) -> "AudioSocketEvent":
         if kind in AUDIO_KIND_RATES:
             if len(payload) % 2:
                 raise RemoteProtocolError("odd-length signed-linear audio payload")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import logging
 import socket
 from typing import Callable
@@ -69,10 +70,15 @@ class TcpListener:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        infos = await loop.getaddrinfo(self.host or None, self._port, type=socket.SOCK_STREAM,
-                                       flags=socket.AI_PASSIVE)
-        family, _, _, _, addr = infos[0]
-        sock = socket.create_server(addr[:2], family=family, backlog=self.backlog)
+        try:  # an address literal (the usual case) needs no resolver thread
+            family = socket.AF_INET6 if ipaddress.ip_address(self.host).version == 6 else socket.AF_INET
+            addr: tuple[str, int] = (self.host, self._port)
+        except ValueError:
+            infos = await loop.getaddrinfo(self.host or None, self._port, type=socket.SOCK_STREAM,
+                                           flags=socket.AI_PASSIVE)
+            family, _, _, _, sockaddr = infos[0]
+            addr = (str(sockaddr[0]), int(sockaddr[1]))
+        sock = socket.create_server(addr, family=family, backlog=self.backlog)
         sock.setblocking(False)
         self._sock = sock
         self._loop = loop

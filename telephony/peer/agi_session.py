@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..agi_codec import NEED_DATA, AgiCommand, AgiConnectionClosed, AgiPeerCodec
 from ..errors import RemoteProtocolError
@@ -107,9 +107,9 @@ class PeerAgiSession:
         finally:
             reader_task.cancel()
             await asyncio.gather(reader_task, return_exceptions=True)
-            exc = eof.result() if eof.done() else None
-            if isinstance(exc, RemoteProtocolError):
-                call.warn(f"AGI protocol error from the script: {exc}")
+            ended = eof.result() if eof.done() else None
+            if isinstance(ended, RemoteProtocolError):
+                call.warn(f"AGI protocol error from the script: {ended}")
             # res_agi.c: one more HANGUP when the session ends, then Asterisk closes its side.
             if not writer.is_closing():
                 try:
@@ -127,7 +127,8 @@ class PeerAgiSession:
         loop = asyncio.get_running_loop()
         while True:
             get = loop.create_task(cmds.get())
-            done, _ = await asyncio.wait({get, eof}, return_when=asyncio.FIRST_COMPLETED)
+            waiting: set[asyncio.Future[Any]] = {get, eof}
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             if get not in done:
                 get.cancel()
                 break
@@ -137,7 +138,8 @@ class PeerAgiSession:
             call.event("command", line=cmd.line)
             self.executing = True
             ex = loop.create_task(self._commands.execute(cmd))
-            done, _ = await asyncio.wait({ex, eof}, return_when=asyncio.FIRST_COMPLETED)
+            waiting = {ex, eof}
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             if ex not in done:
                 # The script closed mid-command: the command is aborted at once.
                 ex.cancel()

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Callable
 
 from ..ami_codec import NEED_DATA, AmiCodec, AmiMessage, encode_message
 from ..errors import RemoteProtocolError
@@ -40,14 +40,32 @@ class QueueMember:
     last_pause: int = 0
 
 
+Pairs = list[tuple[str, object]]
+
+
 class _Conn:
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
         self.authed = False
 
-    def send(self, pairs: list[tuple[str, Any]]) -> None:
+    def send(self, pairs: Pairs) -> None:
         if not self.writer.is_closing():
             self.writer.write(encode_message(pairs))
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One action being answered: the connection, the message and its ``ActionID`` header."""
+
+    conn: _Conn
+    msg: AmiMessage
+    head: Pairs
+
+    def ok(self, *pairs: tuple[str, object]) -> None:
+        self.conn.send([("Response", "Success"), *self.head, *pairs])
+
+    def err(self, message: str) -> None:
+        self.conn.send([("Response", "Error"), *self.head, ("Message", message)])
 
 
 class AmiServer:
@@ -67,9 +85,9 @@ class AmiServer:
         self.globals: dict[str, str] = {}
         self.actions: list[AmiMessage] = []
         self._conns: set[_Conn] = set()
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
         self._peers: list["AsteriskPeer"] = []
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self.started = time.time()
         self.unanswered = {a.lower() for a in unanswered}   # simulate a stuck Asterisk
         self.channelvars = channelvars                        # manager.conf: channelvars = ...
@@ -77,11 +95,18 @@ class AmiServer:
         self.agent_talk_seconds = agent_talk_seconds
         self.queue_timeout = queue_timeout
         self.logins = 0
+        self._handlers: dict[str, Callable[[_Request], None]] = {
+            "ping": self._a_ping, "command": self._a_command, "coreshowchannels": self._a_coreshowchannels,
+            "queuestatus": self._a_queuestatus, "queuesummary": self._a_queuesummary, "setvar": self._a_setvar,
+            "getvar": self._a_getvar, "queueadd": self._a_queueadd, "queuepause": self._a_queuepause,
+            "queueremove": self._a_queueremove, "originate": self._a_originate,
+        }
 
     @property
     def port(self) -> int:
         if self._server is not None and self._server.sockets:
-            return self._server.sockets[0].getsockname()[1]
+            port: int = self._server.sockets[0].getsockname()[1]
+            return port
         return self._port
 
     def attach_peer(self, peer: "AsteriskPeer") -> None:
@@ -112,21 +137,21 @@ class AmiServer:
         return sum(1 for c in self._conns if c.authed)
 
     # -- events ----------------------------------------------------------------------------
-    def emit(self, event: str, *pairs: tuple[str, Any], **headers: Any) -> None:
+    def emit(self, event: str, *pairs: tuple[str, object], **headers: object) -> None:
         """Send an event to every logged-in client."""
         msg = [("Event", event)] + list(pairs) + list(headers.items())
         for c in list(self._conns):
             if c.authed:
                 c.send(msg)
 
-    def _channel_headers(self, call: "PeerCall") -> list[tuple[str, Any]]:
+    def _channel_headers(self, call: "PeerCall") -> Pairs:
         return [("Channel", call.channel), ("ChannelState", "6"), ("ChannelStateDesc", "Up"),
                 ("CallerIDNum", call.caller_id), ("CallerIDName", call.caller_name or "<unknown>"),
                 ("Language", call.language), ("AccountCode", ""), ("Context", call.peer.context),
                 ("Exten", "s"), ("Priority", "4"), ("Uniqueid", call.uniqueid), ("Linkedid", call.uniqueid),
                 *(("ChanVariable", f"{v}={call.chan_vars.get(v, '')}") for v in self.channelvars)]
 
-    def call_event(self, call: "PeerCall", event: str, **extra: Any) -> None:
+    def call_event(self, call: "PeerCall", event: str, **extra: object) -> None:
         self.emit(event, ("Privilege", "call,all"), *self._channel_headers(call), *extra.items())
 
     def agi_exec_events(self, call: "PeerCall", command_id: int, line: str, reply: str) -> None:
@@ -195,6 +220,8 @@ class AmiServer:
                     msg = codec.next_event()
                     if msg is NEED_DATA:
                         break
+                    if not isinstance(msg, AmiMessage):   # only a client expects a banner
+                        continue
                     self.actions.append(msg)
                     if not await self._action(conn, msg):
                         return
@@ -212,13 +239,9 @@ class AmiServer:
         """Handle one action; False closes the connection."""
         action = (m.get("Action") or "").strip()
         aid = m.get("ActionID")
-        head: list[tuple[str, Any]] = [("ActionID", aid)] if aid is not None else []
-
-        def ok(*pairs: tuple[str, Any]) -> None:
-            c.send([("Response", "Success"), *head, *pairs])
-
-        def err(message: str) -> None:
-            c.send([("Response", "Error"), *head, ("Message", message)])
+        head: Pairs = [("ActionID", aid)] if aid is not None else []
+        req = _Request(c, m, head)
+        ok, err = req.ok, req.err
 
         a = action.lower()
         if not action:
@@ -246,20 +269,22 @@ class AmiServer:
             return True
         if a in self.unanswered:
             return True
-        handler = getattr(self, "_a_" + a, None)
+        handler = self._handlers.get(a)
         if handler is None:
             err(f"Invalid/unknown command: {action}. Use Action: ListCommands to show available commands.")
             c.send([("Event", "RequestBadFormat"), ("Privilege", "security,all"), ("Severity", "Error"),
                     ("Service", "AMI"), ("EventVersion", "1"), ("RequestType", f"Action: {action}")])
             return True
-        handler(c, m, head, ok, err)
+        handler(req)
         return True
 
     # -- actions ---------------------------------------------------------------------------
-    def _a_ping(self, c, m, head, ok, err) -> None:
+    def _a_ping(self, r: _Request) -> None:
+        ok = r.ok
         ok(("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}"))
 
-    def _a_command(self, c, m, head, ok, err) -> None:
+    def _a_command(self, r: _Request) -> None:
+        c, m, head, ok = r.conn, r.msg, r.head, r.ok
         cmd = (m.get("Command") or "").strip()
         words = cmd.split()
         if cmd == "core show version":
@@ -277,22 +302,24 @@ class AmiServer:
             c.send([("Response", "Error"), *head, ("Message", "Command output follows"),
                     ("Output", f"No such command '{cmd}' (type 'core show help {first}' for other possible commands)")])
 
-    def _list(self, c, head, what: str, complete: str, items: list[list[tuple[str, Any]]]) -> None:
+    def _list(self, c: _Conn, head: Pairs, what: str, complete: str, items: list[Pairs]) -> None:
         c.send([("Response", "Success"), *head, ("EventList", "start"), ("Message", f"{what} will follow")])
         for it in items:
             c.send(it)
         c.send([("Event", complete), *head, ("EventList", "Complete"), ("ListItems", len(items))])
 
-    def _a_coreshowchannels(self, c, m, head, ok, err) -> None:
+    def _a_coreshowchannels(self, r: _Request) -> None:
+        c, head = r.conn, r.head
         items = [[("Event", "CoreShowChannel"), *head, *self._channel_headers(call)] for call in self._calls()]
         self._list(c, head, "Channels", "CoreShowChannelsComplete", items)
 
-    def _member_fields(self, mem: QueueMember) -> list[tuple[str, Any]]:
+    def _member_fields(self, mem: QueueMember) -> Pairs:
         return [("Membership", mem.membership), ("Penalty", 0), ("CallsTaken", 0), ("LastCall", 0),
                 ("LastPause", mem.last_pause), ("LoginTime", mem.login), ("InCall", 0), ("Status", 1),
                 ("Paused", int(mem.paused)), ("PausedReason", mem.reason), ("Wrapuptime", 0)]
 
-    def _a_queuestatus(self, c, m, head, ok, err) -> None:
+    def _a_queuestatus(self, r: _Request) -> None:
+        c, m, head = r.conn, r.msg, r.head
         want = m.get("Queue")
         items = []
         for q, members in self.queues.items():
@@ -308,7 +335,8 @@ class AmiServer:
                               *self._member_fields(mem), *head])
         self._list(c, head, "Queue status", "QueueStatusComplete", items)
 
-    def _a_queuesummary(self, c, m, head, ok, err) -> None:
+    def _a_queuesummary(self, r: _Request) -> None:
+        c, m, head = r.conn, r.msg, r.head
         want = m.get("Queue")
         items = [[("Event", "QueueSummary"), ("Queue", q), ("LoggedIn", len(ms)),
                   ("Available", sum(1 for x in ms.values() if not x.paused)), ("Callers", 0), ("HoldTime", 0),
@@ -316,10 +344,11 @@ class AmiServer:
                  for q, ms in self.queues.items() if not want or want == q]
         self._list(c, head, "Queue summary", "QueueSummaryComplete", items)
 
-    def _find_call(self, channel: str):
+    def _find_call(self, channel: str) -> "PeerCall | None":
         return next((x for x in self._calls() if x.channel == channel), None)
 
-    def _a_setvar(self, c, m, head, ok, err) -> None:
+    def _a_setvar(self, r: _Request) -> None:
+        m, ok, err = r.msg, r.ok, r.err
         var, val, chan = m.get("Variable"), m.get("Value") or "", m.get("Channel")
         if not var:
             err("No variable specified")
@@ -336,7 +365,8 @@ class AmiServer:
         self.emit("VarSet", ("Privilege", "dialplan,all"), ("Channel", chan or "none"),
                   ("Uniqueid", "none"), ("Variable", var), ("Value", val))
 
-    def _a_getvar(self, c, m, head, ok, err) -> None:
+    def _a_getvar(self, r: _Request) -> None:
+        m, ok, err = r.msg, r.ok, r.err
         var, chan = m.get("Variable") or "", m.get("Channel")
         if chan:
             call = self._find_call(chan)
@@ -352,7 +382,8 @@ class AmiServer:
         self.emit(event, ("Privilege", "agent,all"), ("Queue", q), ("MemberName", mem.name),
                   ("Interface", mem.interface), ("StateInterface", mem.interface), *self._member_fields(mem))
 
-    def _a_queueadd(self, c, m, head, ok, err) -> None:
+    def _a_queueadd(self, r: _Request) -> None:
+        m, ok, err = r.msg, r.ok, r.err
         q, iface = m.get("Queue") or "", m.get("Interface") or ""
         if q not in self.queues:
             err("Unable to add interface to queue: No such queue")
@@ -367,7 +398,8 @@ class AmiServer:
                   ("State", "INUSE" if mem.paused else "NOT_INUSE"))
         self._member_event("QueueMemberAdded", q, mem)
 
-    def _a_queuepause(self, c, m, head, ok, err) -> None:
+    def _a_queuepause(self, r: _Request) -> None:
+        m, ok, err = r.msg, r.ok, r.err
         iface, want = m.get("Interface") or "", m.get("Queue")
         paused = (m.get("Paused") or "").lower() in ("1", "true", "yes")
         hits = [(q, ms[iface]) for q, ms in self.queues.items() if (not want or q == want) and iface in ms]
@@ -381,7 +413,8 @@ class AmiServer:
                       ("State", "INUSE" if paused else "NOT_INUSE"))
             self._member_event("QueueMemberPause", q, mem)
 
-    def _a_queueremove(self, c, m, head, ok, err) -> None:
+    def _a_queueremove(self, r: _Request) -> None:
+        m, ok, err = r.msg, r.ok, r.err
         q, iface = m.get("Queue") or "", m.get("Interface") or ""
         if q not in self.queues:
             err("Unable to remove interface from queue: No such queue")
@@ -395,7 +428,8 @@ class AmiServer:
         self.emit("DeviceStateChange", ("Privilege", "call,all"), ("Device", f"Queue:{q}_pause_{iface}"),
                   ("State", "NOT_INUSE"))
 
-    def _a_originate(self, c, m, head, ok, err) -> None:
+    def _a_originate(self, r: _Request) -> None:
+        c, m, head, ok = r.conn, r.msg, r.head, r.ok
         ok(("Message", "Originate successfully queued"))
         c.send([("Event", "OriginateResponse"), ("Privilege", "call,all"), *head, ("Response", "Failure"),
                 ("Channel", m.get("Channel") or ""), ("Context", m.get("Context") or ""),

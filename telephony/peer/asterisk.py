@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Sequence
 
 from .audio import read_audio_8k
-from .call import PeerCall
+from .call import EventCallback, PeerCall
 from .result import CallResult
+from .script import Step
 
 if TYPE_CHECKING:  # pragma: no cover
     from .ami_server import AmiServer
@@ -66,9 +66,9 @@ class AsteriskPeer:
             self._sounds.popitem(last=False)
         return pcm
 
-    def start_call(self, script: list, caller_id: str = "08123456789", args: list[str] | tuple[str, ...] = (),
+    def start_call(self, script: Sequence[Step], caller_id: str = "08123456789", args: Sequence[str] = (),
                    realtime: bool | float = True, *, variables: dict[str, str] | None = None,
-                   on_event: Callable | None = None, caller_name: str = "", dnid: str = "",
+                   on_event: EventCallback | None = None, caller_name: str = "", dnid: str = "",
                    max_seconds: float = 600.0, channel: str | None = None,
                    silence_suppression: bool = False) -> PeerCall:
         if realtime is True:
@@ -86,9 +86,13 @@ class AsteriskPeer:
         call.start().add_done_callback(lambda _t: self.calls.discard(call))
         return call
 
-    async def place_call(self, script: list, caller_id: str = "08123456789",
-                         args: list[str] | tuple[str, ...] = (), realtime: bool | float = True,
-                         **kw) -> CallResult:
-        """Place one call and wait until it has ended."""
-        call = self.start_call(script, caller_id, args, realtime, **kw)
+    async def place_call(self, script: Sequence[Step], caller_id: str = "08123456789", args: Sequence[str] = (),
+                         realtime: bool | float = True, *, variables: dict[str, str] | None = None,
+                         on_event: EventCallback | None = None, caller_name: str = "", dnid: str = "",
+                         max_seconds: float = 600.0, channel: str | None = None,
+                         silence_suppression: bool = False) -> CallResult:
+        """Place one call and wait until it has ended (arguments as :meth:`start_call`)."""
+        call = self.start_call(script, caller_id, args, realtime, variables=variables, on_event=on_event,
+                               caller_name=caller_name, dnid=dnid, max_seconds=max_seconds, channel=channel,
+                               silence_suppression=silence_suppression)
         return await call.result()

@@ -21,7 +21,7 @@ import asyncio
 import inspect
 import logging
 import time
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable, Sequence
 
 from .agi_session import SERIALS, PeerAgiSession
 from .caller import CallerRunner
@@ -105,7 +105,7 @@ class PeerCall:
     def dropped_voice_frames(self) -> int:
         return self.media.dropped_voice_frames
 
-    def event(self, kind: str, **data: Any) -> None:
+    def event(self, kind: str, **data: object) -> None:
         """Record an event and hand it to subscribers and the ``on_event`` callback."""
         ev = PeerEvent(round(self.now(), 4), kind, data)
         self.result_obj.events.append(ev)

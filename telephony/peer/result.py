@@ -41,7 +41,7 @@ class AudioSocketLog:
 class PeerEvent:
     t: float
     kind: str
-    data: dict = field(default_factory=dict)
+    data: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Union
+from typing import TYPE_CHECKING, Awaitable, Callable, Union
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .call import PeerCall
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,9 @@ class WaitForCommand:
 class Call:
     """Run ``fn(call)`` (sync or async) — an escape hatch for tests."""
 
-    fn: Callable[[Any], Union[None, Awaitable[None]]]
+    fn: Callable[["PeerCall"], Union[None, Awaitable[None]]]
 
 
 Step = Union[SayPcm, SayWav, Silence, Dtmf, Hangup, WaitForPrompt, WaitForSilence, WaitForCommand, Call]
-CallerScript = list
+#: a caller script: the steps in order
+CallerScript = list[Step]
