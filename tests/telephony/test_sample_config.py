@@ -59,6 +59,24 @@ def test_other_files():
     assert "context = hotline" in pj and "context = agents" in pj
 
 
+def test_every_service_binds_the_loopback_unless_configured():
+    """Services bind 127.0.0.1 unless the operator sets an address: SIP too, with a comment
+    telling operators to set the LAN address phones reach."""
+    transport = sections("pjsip.conf")["transport-udp"]
+    assert "bind = 127.0.0.1:5060" in transport
+    raw = (config_dir() / "pjsip.conf").read_text()
+    assert "LAN address" in raw.split("[transport-udp]", 1)[1].split("\n[", 1)[0]
+    assert "bindaddr = 127.0.0.1" in sections("manager.conf")["general"]
+    assert "IVR_AGI_URL=agi://127.0.0.1:4573/hotline" in sections("extensions.conf")["globals"]
+
+
+def test_asterisk_logs_to_a_file_not_only_the_console():
+    files = sections("logger.conf")["logfiles"]
+    messages = next(line for line in files if line.startswith("messages.log"))
+    assert all(level in messages for level in ("warning", "error", "security"))
+    assert not any(line.startswith("full") for line in files)      # verbose logging stays opt-in
+
+
 def test_peer_defaults_match_the_sample_dialplan():
     peer = AsteriskPeer()
     assert (peer.agi_host, peer.agi_port, peer.script, peer.context) == ("127.0.0.1", 4573, "hotline", "hotline")
