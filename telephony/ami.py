@@ -311,11 +311,17 @@ class AmiClient:
                 pass
         if self._writer is not None:
             self._writer.close()
-        if self._reader_task is not None:
+        t = self._reader_task
+        if t is not None:
             try:
-                await asyncio.wait_for(self._reader_task, 2.0)
-            except (asyncio.TimeoutError, asyncio.CancelledError, Exception):
-                pass
+                await asyncio.wait_for(asyncio.shield(t), 2.0)
+            except asyncio.TimeoutError:
+                t.cancel()
+            except asyncio.CancelledError:
+                if not t.cancelled():
+                    raise                  # close() itself is being cancelled: let it be
+            except Exception as exc:       # the reader's own failure is already logged
+                log.debug("AMI: reader ended with %r", exc)
         self.connected = False
 
     # -- actions -------------------------------------------------------------------------

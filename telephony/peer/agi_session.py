@@ -115,7 +115,7 @@ class PeerAgiSession:
                 try:
                     writer.write(b"HANGUP\n")
                     res.hangup_notices.append(call.now())
-                except Exception:  # pragma: no cover - socket already gone
+                except OSError:  # pragma: no cover - socket already gone
                     pass
                 writer.close()
             call.event("agi_closed")
