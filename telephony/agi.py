@@ -34,6 +34,7 @@ Bounded (a peer that stops talking costs a session for a bounded time, never for
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Mapping
@@ -90,10 +91,23 @@ class AgiDeadlines:
     media: float | None = 600.0
     margin: float = 10.0
     per_command: Mapping[str, float | None] = field(default_factory=dict)
+    #: name -> deadline, filled as names are used (a dict lookup per command)
+    _by_name: dict[str, float | None] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def for_command(self, name: str, own: float | None = None) -> float | None:
         """The deadline of command ``name`` whose own timeout is ``own`` seconds (None: none)."""
-        key = name if name.isupper() else name.upper()
+        if own is not None:
+            return self._compute(name, own)
+        try:
+            return self._by_name[name]
+        except KeyError:
+            found = self._compute(name, None)
+            if len(self._by_name) < 256:
+                self._by_name[name] = found
+            return found
+
+    def _compute(self, name: str, own: float | None) -> float | None:
+        key = name.upper()
         if key in self.per_command:
             return self.per_command[key]
         if own is not None and own >= 0:
@@ -101,14 +115,16 @@ class AgiDeadlines:
         return self.media if key in MEDIA_COMMANDS else self.command
 
 
-class _Default:
+class _Default(enum.Enum):
     """The argument was not given: the session's :class:`AgiDeadlines` decide."""
+
+    DEFAULT = "DEFAULT"
 
     def __repr__(self) -> str:
         return "DEFAULT"
 
 
-DEFAULT = _Default()
+DEFAULT = _Default.DEFAULT
 Timeout = float | None | _Default
 
 
@@ -255,7 +271,7 @@ class AgiSession:
         ``timeout``: seconds to wait for the reply (``None``: no deadline); by default the
         session's :class:`AgiDeadlines` for this command."""
         cmd = name or command_name(line)
-        deadline = self.deadlines.for_command(cmd) if isinstance(timeout, _Default) else timeout
+        deadline = self.deadlines.for_command(cmd) if timeout is DEFAULT else timeout
         async with self._lock:
             if self.closed:
                 raise AgiHangup(self.close_reason or "AGI connection closed")
@@ -332,7 +348,7 @@ class AgiSession:
                          timeout=(reply.data == "timeout"))
 
     async def wait_for_digit(self, timeout_ms: int, *, timeout: Timeout = DEFAULT) -> AgiResult:
-        if isinstance(timeout, _Default):
+        if timeout is DEFAULT:
             timeout = self._own("WAIT FOR DIGIT", timeout_ms / 1000 if timeout_ms >= 0 else None)
         return await self._media("WAIT FOR DIGIT", format_command("WAIT", "FOR", "DIGIT", args=(str(int(timeout_ms)),)),
                                  timeout)
@@ -347,7 +363,7 @@ class AgiSession:
             args.append("BEEP")
         if silence_s is not None:
             args.append(f"s={int(silence_s)}")
-        if isinstance(timeout, _Default):
+        if timeout is DEFAULT:
             timeout = self._own("RECORD FILE", timeout_ms / 1000 if timeout_ms > 0 else None)
         return await self._media("RECORD FILE", format_command("RECORD", "FILE", args=tuple(args)), timeout)
 
@@ -394,7 +410,10 @@ class AgiSession:
 Handler = Callable[[AgiSession], Awaitable[None]]
 
 
-class _AgiProtocol(asyncio.Protocol):
+class _AgiProtocol(asyncio.BufferedProtocol):
+    """Reads into the server's shared buffer (no 256 KiB allocation per read, as the plain
+    ``data_received`` path of asyncio's transport makes); the codec copies what it keeps."""
+
     def __init__(self, server: "FastAgiServer") -> None:
         self.server = server
         self.codec = AgiCodec(max_line=server.max_line, max_header=server.max_header)
@@ -438,6 +457,16 @@ class _AgiProtocol(asyncio.Protocol):
     def write(self, data: bytes) -> None:
         if self.transport is not None:
             self.transport.write(data)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.server._read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        try:
+            self.codec.receive_data(self.server._read_buffer[:nbytes].tobytes())
+            self._drain()
+        except RemoteProtocolError as exc:
+            self._fail(exc)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -562,6 +591,9 @@ class FastAgiServer:
         self.sessions_reaped = 0
         self._listener: TcpListener | None = None
         self._conns: set[_AgiProtocol] = set()
+        # one read buffer for all connections: the loop reads one socket at a time and the
+        # protocol copies what it keeps before the next read
+        self._read_buffer = memoryview(bytearray(65536))
         self._throttle_refused = LogThrottle(log, log_interval)
         self._throttle_header = LogThrottle(log, log_interval)
         self._throttle_reaped = LogThrottle(log, log_interval)

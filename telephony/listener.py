@@ -34,7 +34,7 @@ _RETRY_NOW = (BlockingIOError, InterruptedError)
 class TcpListener:
     """``await TcpListener(name, factory, host, port).start()``; ``port``; ``await close()``."""
 
-    def __init__(self, name: str, factory: Callable[[], asyncio.Protocol], host: str, port: int, *,
+    def __init__(self, name: str, factory: Callable[[], asyncio.BaseProtocol], host: str, port: int, *,
                  backlog: int = 1024, batch: int = 64, retry_initial: float = 0.05, retry_max: float = 1.0,
                  log_interval: float = 10.0, logger: logging.Logger | None = None) -> None:
         self.name = name
@@ -115,6 +115,10 @@ class TcpListener:
             self._delay = self.retry_initial
             self.accepted += 1
             conn.setblocking(False)
+            try:  # as asyncio's own servers do: small writes go out at once (no Nagle delay)
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
             task = loop.create_task(loop.connect_accepted_socket(self._factory, conn))
             self._pending.add(task)
             task.add_done_callback(self._connected)
