@@ -1,18 +1,19 @@
 """The exceptions that mean "the caller is gone" (hung up, or the call's connection closed).
 
-TODO(R1 merge): collapse :data:`CALLER_GONE` to ``(telephony.CallerHangup,)`` and let
-:class:`MediaHangup` derive from it; this module is the only place that lists them.
+One family: :class:`telephony.CallerHangup` is the base of ``telephony.AgiHangup`` (the AGI
+session), ``telephony.ChannelClosed`` (the AudioSocket media) and :class:`MediaHangup` (the call
+media of :mod:`ivr.calls.media`).
 """
 
 from __future__ import annotations
 
-from telephony import AgiHangup, ChannelClosed
+from telephony import CallerHangup
 
 
-class MediaHangup(Exception):
+class MediaHangup(CallerHangup):
     """Raised by the media (:mod:`ivr.calls.media`) once the caller hung up or the media
     connection is gone."""
 
 
-#: catch these (and only these) where a hang-up ends what the call was doing
-CALLER_GONE: tuple[type[Exception], ...] = (AgiHangup, ChannelClosed, MediaHangup)
+#: catch this (and only this) where a hang-up ends what the call was doing
+CALLER_GONE: tuple[type[Exception], ...] = (CallerHangup,)
