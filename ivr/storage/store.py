@@ -5,7 +5,9 @@ write path.
 * ``store.tickets`` (:class:`~ivr.storage.tickets.TicketRepository`): complaints, callbacks;
 * ``store.handoffs`` (:class:`~ivr.storage.handoffs.HandoffRepository`): transfers to agents
   and the context saved for them;
-* ``store.audit`` (:class:`~ivr.storage.audit.AuditLog`): staff access to callers' data.
+* ``store.audit`` (:class:`~ivr.storage.audit.AuditLog`): staff access to callers' data;
+* ``store.accounts`` (:class:`~ivr.storage.accounts.AccountRepository`): staff accounts, web
+  sessions, personal API tokens, login back-off (straight to the database, never journaled).
 
 Every write goes through :class:`~ivr.storage.writes.WritePath`: applied now, or, if the
 database is unreachable (or an earlier write is still waiting in the journal), journaled on
@@ -17,7 +19,7 @@ the event loop never waits on the database. API: docs/contracts.md ("ivr storage
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from zoneinfo import ZoneInfo
@@ -25,6 +27,7 @@ from zoneinfo import ZoneInfo
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
 from ivr.privacy.pii import Pii
+from ivr.storage.accounts import AccountRepository
 from ivr.storage.audit import AuditLog
 from ivr.storage.calls import CallRepository
 from ivr.storage.database import Database
@@ -53,6 +56,7 @@ class Store:
         connect_timeout_s: int = 3,
         echo: bool = False,
         clock: Clock = system_clock,
+        session_hours: float = 8.0,
     ) -> None:
         #: stamps records and dates ticket numbers (injectable: tests choose the date)
         self.clock = clock
@@ -66,6 +70,7 @@ class Store:
                                         holidays=holidays, sla_working_days=sla_working_days)
         self.handoffs = HandoffRepository(self.database, self.writes, self.pii, clock)
         self.audit = AuditLog(self.database, self.writes, clock)
+        self.accounts = AccountRepository(self.database, clock, session_ttl=timedelta(hours=session_hours))
         if recordings_dir is None:
             dirs: list[Path] = []
         elif isinstance(recordings_dir, (str, Path)):
@@ -91,6 +96,7 @@ class Store:
             sla_working_days=settings.sla_working_days,
             timezone_name=settings.hours().tz.key,
             clock=clock,
+            session_hours=settings.session_hours,
         )
 
     # ------------------------------------------------------------------ schema
