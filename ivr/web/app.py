@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -24,7 +25,7 @@ from ivr.config.settings import Settings
 from ivr.storage import Store, StoreUnavailable
 from ivr.web.auth import CsrfRejected, Forbidden, LoginRequired, TooManyAttempts
 from ivr.web.pages import STATIC_DIR, render, templates
-from ivr.web.routes import audit, calls, login, scripts, service, tickets
+from ivr.web.routes import accounts, audit, calls, login, scripts, service, tickets
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,16 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
         return render(request, "error.html", {"title": "Akses ditolak",
                                               "message": "Peran Anda tidak boleh membuka halaman ini."}, 403)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # a bad query or body is the client's mistake: 400 with what was wrong, never a 500
+        # (e.g. a page number beyond 64 bits, which the database would refuse)
+        if request.url.path.startswith("/api/"):
+            errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in exc.errors()]
+            return JSONResponse({"error": "invalid request", "detail": errors}, status_code=400)
+        return render(request, "error.html", {"title": "Permintaan tidak valid",
+                                              "message": "Periksa kembali alamat atau isian formulir."}, 400)
+
     @app.exception_handler(CsrfRejected)
     async def _csrf(request: Request, exc: CsrfRejected) -> Response:
         if request.url.path.startswith("/api/"):
@@ -106,7 +117,7 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
         return render(request, "error.html", {"title": "Basis data tidak tersedia",
                                               "message": "Coba lagi beberapa saat lagi."}, 503)
 
-    for area in (service, login, tickets, calls, scripts, audit):
+    for area in (service, login, accounts, tickets, calls, scripts, audit):
         app.include_router(area.router)
     return app
 
