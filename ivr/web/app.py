@@ -25,7 +25,8 @@ from ivr.config.settings import Settings
 from ivr.storage import Store, StoreUnavailable
 from ivr.web.auth import CsrfRejected, Forbidden, LoginRequired, TooManyAttempts
 from ivr.web.pages import STATIC_DIR, render, templates
-from ivr.web.routes import accounts, audit, calls, login, scripts, service, tickets
+from ivr.web.oidc import OidcClient
+from ivr.web.routes import accounts, audit, calls, login, scripts, service, sso, tickets
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
     app.state.settings = settings
     app.state.store = store
     app.state.live_state = live_state
-    app.state.oidc = None
+    app.state.oidc = OidcClient.from_settings(settings)  # single sign-on, when configured
     if settings.admin_token is not None or settings.agent_token is not None:
         log.warning("IVR_ADMIN_TOKEN / IVR_AGENT_TOKEN are retired and ignored: staff log in with personal "
                     "accounts. Create them with `ivr users add NAME --role admin|supervisor|agent`, then unset "
@@ -117,7 +118,7 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
         return render(request, "error.html", {"title": "Basis data tidak tersedia",
                                               "message": "Coba lagi beberapa saat lagi."}, 503)
 
-    for area in (service, login, accounts, tickets, calls, scripts, audit):
+    for area in (service, login, sso, accounts, tickets, calls, scripts, audit):
         app.include_router(area.router)
     return app
 

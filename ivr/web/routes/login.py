@@ -23,7 +23,7 @@ router = APIRouter()
 BAD_LOGIN = "Nama pengguna atau kata sandi salah."
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
@@ -48,7 +48,7 @@ def _login_page(request: Request, next_url: str, error: str | None, status: int 
 
 @router.get("/login")
 async def login_form(request: Request, next: str | None = None) -> Response:
-    return _login_page(request, _safe_next(next), None)
+    return _login_page(request, safe_next(next), None)
 
 
 @router.post("/login")
@@ -58,7 +58,7 @@ async def login(request: Request, username: str = Form(""), password: str = Form
     accounts = store.accounts
     address = remote(request)
     name = normalise_username(username)[:64]
-    next_url = _safe_next(next)
+    next_url = safe_next(next)
     wait = await accounts.wait_before_attempt(name or None, address)
     if wait > 0:
         await asyncio.to_thread(verify_password, None, password)  # the same work as a real check
