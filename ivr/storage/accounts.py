@@ -474,13 +474,21 @@ class AccountRepository:
                                  .values(used_at=now)))
                 if not used:
                     raise AccountError("Tautan penyiapan tidak berlaku atau sudah dipakai.")
+                # two links used at once (two processes, PostgreSQL): both transactions insert the
+                # same marker row, so the second waits for the first and then fails on its key
+                admins_ever = s.scalar(select(func.count()).select_from(AccountRow).where(AccountRow.role == "admin"))
+                s.add(SetupTokenRow(token_hash=f"first-admin:{admins_ever}", created_at=now,
+                                    expires_at=now + timedelta(days=365 * 100), used_at=now))
                 acc = AccountRow(username=name, role="admin", password_hash=hashed, disabled=False,
                                  created_at=now, password_changed_at=now, last_login_at=now)
                 s.add(acc)
                 try:
                     s.commit()
                 except IntegrityError:
-                    raise AccountError(f"Nama pengguna {name!r} sudah dipakai.") from None
+                    s.rollback()
+                    taken = s.scalar(select(AccountRow.id).where(AccountRow.username == name)) is not None
+                    raise AccountError(f"Nama pengguna {name!r} sudah dipakai." if taken
+                                       else "Admin pertama sudah dibuat. Silakan masuk.") from None
                 return _account(acc)
         return await self.db.read(_create)
 
