@@ -230,3 +230,28 @@ async def test_status_page_is_html_with_its_script_from_static(env):
     assert not re.search(r"<script(?![^>]*\bsrc=)", r.text)  # no inline script
     csp = r.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+
+
+async def test_forms_before_login_refuse_other_sites(env):
+    """No login CSRF: the login form and the first-admin link refuse a post from another site."""
+    _, store, app = env
+    secret = await store.accounts.create_setup_token()
+    async with asgi_client(app) as c:
+        r = await c.post("/login", data={"username": "rina", "password": DEFAULT_PASSWORD},
+                         headers={"Origin": "http://evil.example"})
+        assert r.status_code == 403 and "ivr_session" not in r.headers.get("set-cookie", "")
+        r = await c.post(f"/setup/{secret}", data={"username": "x1", "password": "a" * 12, "password2": "a" * 12},
+                         headers={"Origin": "http://evil.example"})
+        assert r.status_code == 403
+        r = await c.post("/login", data={"username": "rina", "password": DEFAULT_PASSWORD},
+                         headers={"Origin": "http://testserver"})
+        assert r.status_code == 303
+
+
+async def test_api_description_names_the_personal_token(env):
+    _, _, app = env
+    async with asgi_client(app) as c:
+        spec = (await c.get("/openapi.json")).json()
+    assert spec["components"]["securitySchemes"]["personalToken"]["scheme"] == "bearer"
+    assert spec["security"] == [{"personalToken": []}]
+    assert "/api/me" in spec["paths"] and "/login/sso" not in spec["paths"]

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from ivr.storage import AccountError, Store
 from ivr.storage.accounts import normalise_username
 from ivr.storage.passwords import verify_password
-from ivr.web.auth import SESSION_COOKIE, STAFF, Principal, require
+from ivr.web.auth import SESSION_COOKIE, STAFF, Principal, cross_site, require
 from ivr.web.pages import remote, render
 
 router = APIRouter()
@@ -57,6 +57,8 @@ async def login(request: Request, username: str = Form(""), password: str = Form
     store: Store = request.app.state.store
     accounts = store.accounts
     address = remote(request)
+    if cross_site(request):
+        return _login_page(request, "/", "Formulir masuk harus dikirim dari halaman ini.", 403)
     name = normalise_username(username)[:64]
     next_url = safe_next(next)
     wait = await accounts.wait_before_attempt(name or None, address)
@@ -127,6 +129,8 @@ async def setup(request: Request, token: str, username: str = Form(""), password
                 password2: str = Form("")) -> Response:
     store: Store = request.app.state.store
     address = remote(request)
+    if cross_site(request):
+        return render(request, "error.html", {"title": "Formulir ditolak", "message": ""}, 403)
     if len(token) > 128:
         return render(request, "error.html", {"title": "Tautan penyiapan tidak berlaku", "message": ""}, 404)
     if password != password2:
