@@ -63,7 +63,9 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
         response.headers.setdefault("Content-Security-Policy", _csp(request.url.path))
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin: no address leaks to other sites, and our own form posts carry a real
+        # Origin (with no-referrer browsers send "Origin: null"), which the login checks
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         if not request.url.path.startswith("/static"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

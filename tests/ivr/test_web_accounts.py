@@ -240,6 +240,11 @@ async def test_forms_before_login_refuse_other_sites(env):
         r = await c.post("/login", data={"username": "rina", "password": DEFAULT_PASSWORD},
                          headers={"Origin": "http://evil.example"})
         assert r.status_code == 403 and "ivr_session" not in r.headers.get("set-cookie", "")
+        r = await c.post("/login", data={"username": "rina", "password": DEFAULT_PASSWORD},
+                         headers={"Origin": "null"})  # a page that hides where it is
+        assert r.status_code == 403
+        # the pages ask browsers to send their origin with our own forms (not "null")
+        assert (await c.get("/login")).headers["referrer-policy"] == "same-origin"
         r = await c.post(f"/setup/{secret}", data={"username": "x1", "password": "a" * 12, "password2": "a" * 12},
                          headers={"Origin": "http://evil.example"})
         assert r.status_code == 403
