@@ -73,6 +73,15 @@ AUDIT_ACTION_LABELS = {
     "list_calls": "Melihat daftar panggilan",
     "view_call": "Melihat panggilan",
 }
+QUEUE_FIELD_LABELS = {
+    "waiting": "menunggu",
+    "agents_logged_in": "petugas masuk",
+    "agents_available": "petugas siap",
+    "agents_busy": "petugas sibuk",
+    "longest_wait_s": "tunggu terlama (detik)",
+    "calls_completed": "selesai",
+    "calls_abandoned": "ditinggal",
+}
 SUBJECT_LABELS = {"ticket": "Tiket", "call": "Panggilan", "staff": "Akun petugas"}
 
 GROUPS: dict[str, dict[str, str]] = {
@@ -84,6 +93,7 @@ GROUPS: dict[str, dict[str, str]] = {
     "handoff_reason": HANDOFF_REASON_LABELS,
     "audit_action": AUDIT_ACTION_LABELS,
     "subject": SUBJECT_LABELS,
+    "queue_field": QUEUE_FIELD_LABELS,
 }
 
 

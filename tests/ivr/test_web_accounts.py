@@ -221,11 +221,14 @@ async def test_pages_show_labels_not_codes_and_page_through(env):
 
 
 async def test_status_page_is_html_with_its_script_from_static(env):
-    _, _, app = env
+    settings, store, _ = env
+    app = create_app(settings, store, lambda: {"live_calls": 2, "calls": [{"call_id": "c-1", "caller": "081234567890"}],
+                                               "queues": {"hotline": {"waiting": 1, "agents_logged_in": 0}}})
     async with asgi_client(app) as c:
         await sign_in(c, "sari")
         r = await c.get("/service")
-    assert r.status_code == 200 and 'id="status"' in r.text and 'data-field="live_calls"' in r.text
+    assert r.status_code == 200 and 'id="status"' in r.text and 'data-field="live_calls">2<' in r.text
+    assert "menunggu: 1, petugas masuk: 0" in r.text and "081234567890" not in r.text
     assert '<script src="/static/status.js" defer></script>' in r.text
     assert not re.search(r"<script(?![^>]*\bsrc=)", r.text)  # no inline script
     csp = r.headers["content-security-policy"]
