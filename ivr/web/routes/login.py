@@ -7,7 +7,6 @@ answer after the same work."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -15,7 +14,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from ivr.storage import AccountError, Store
 from ivr.storage.accounts import normalise_username
-from ivr.storage.passwords import verify_password
 from ivr.web.auth import SESSION_COOKIE, STAFF, Principal, cross_site, require
 from ivr.web.pages import remote, render
 
@@ -63,7 +61,7 @@ async def login(request: Request, username: str = Form(""), password: str = Form
     next_url = safe_next(next)
     wait = await accounts.wait_before_attempt(name or None, address)
     if wait > 0:
-        await asyncio.to_thread(verify_password, None, password)  # the same work as a real check
+        await accounts.check_password(None, password)  # the same work as a real check
         await store.audit.record("anonymous", "-", "login_blocked", "staff", name or None,
                                  detail=f"retry_after_s={math.ceil(wait)}", remote=address)
         response = _login_page(request, next_url, _wait_text(wait), 429, name)
@@ -73,7 +71,7 @@ async def login(request: Request, username: str = Form(""), password: str = Form
     account = await accounts.verify(name, password) if name else None
     if account is None:
         if not name:
-            await asyncio.to_thread(verify_password, None, password)
+            await accounts.check_password(None, password)
         await store.audit.record("anonymous", "-", "login_failed", "staff", name or None, remote=address)
         return _login_page(request, next_url, BAD_LOGIN, 401, name)
     await accounts.succeeded(attempt)
