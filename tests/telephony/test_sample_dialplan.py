@@ -10,6 +10,7 @@ import pytest
 
 from telephony.asterisk import config_dir
 
+from .conftest import load_jsonl
 from .dialplan import Dialplan
 
 URL1 = "agi://127.0.0.1:4573/hotline"
@@ -178,3 +179,56 @@ def test_numbers_that_are_not_national_are_refused(dp, number):
 def test_the_test_citizen_numbers(dp):
     assert dp.run("hotline-test-citizen", "0800000001").apps() == ["Busy"]
     assert "Answer" in dp.run("hotline-test-citizen", "081234567890").apps()
+
+
+# ---- the helper against the real Asterisk ---------------------------------------------------
+
+def _recorded_calls() -> dict[str, list[tuple[str, str, str]]]:
+    """Per call (the hotline half's Uniqueid): ("exten", app, data) and ("var", name, value)
+    in the order Asterisk 22 reported them (fixtures/asterisk-22/ami-dialplan-failure-path)."""
+    calls: dict[str, list[tuple[str, str, str]]] = {}
+    for row in load_jsonl("ami-dialplan-failure-path.jsonl"):
+        data = row.get("data", "")
+        if row.get("dir") != "ast->us" or not data.startswith("Event: "):
+            continue
+        h = dict(line.split(": ", 1) for line in data.split("\r\n") if ": " in line)
+        uid = h.get("Uniqueid", "")
+        if not uid.endswith("-hotline"):
+            continue
+        if h["Event"] == "Newexten" and h["Context"] == "hotline":
+            calls.setdefault(uid, []).append(("exten", h["Application"], h["AppData"]))
+        elif h["Event"] == "VarSet" and (h["Variable"].startswith("IVR_") or h["Variable"] == "AGISTATUS"):
+            calls.setdefault(uid, []).append(("var", h["Variable"], h["Value"]))
+    return calls
+
+
+def test_the_helper_runs_the_dialplan_as_asterisk_22_did(dp):
+    """Five calls on Asterisk 22.10.1 with the sample extensions.conf and stand-in controllers
+    (finished; killed mid-call; first refusing with a second one, picked either way; both
+    unreachable): every application Asterisk ran, with its substituted arguments, is what the
+    helper runs when the controllers set what they set there. This keeps the step-by-step
+    tests above honest."""
+    calls = _recorded_calls()
+    assert sorted(calls) == [f"call{n}-hotline" for n in range(1, 6)]
+    seen_apps: set[str] = set()
+    for uid, events in calls.items():
+        recorded = [(app, data) for kind, app, data in events if kind == "exten"]
+        url2 = next(d for a, d in recorded if a == "Set" and d.startswith("IVR_AGI_B=")).split("=", 1)[1]
+        swapped = ("GotoIf", "0?agi") in recorded
+        agi_results = []
+        for i, (kind, name, _) in enumerate(events):
+            if kind == "exten" and name == "AGI":
+                after = []
+                for k, var, value in events[i + 1:]:
+                    if k == "exten":
+                        break
+                    after.append((var, value))
+                agi_results.append(dict(after))
+        results = iter(agi_results)
+        dp.globals["IVR_AGI_URL2"] = url2
+        run = dp.run("hotline", "s", variables={"UNIQUEID": uid}, agi=lambda url, chan: next(results),
+                     rand=max if swapped else min)
+        assert run.steps[:len(recorded)] == recorded, uid
+        assert recorded[-1][0] in ("Hangup", "Queue"), uid
+        seen_apps |= {a for a, _ in recorded}
+    assert {"AGI", "Playback", "Queue", "Hangup", "Log"} <= seen_apps
