@@ -103,7 +103,8 @@ def _pattern_regex(pattern: str) -> tuple[re.Pattern[str], list[int]]:
         elif ch == "[":
             j = body.index("]", i)
             chars = body[i + 1:j]
-            out, size, i = out + f"[{chars}]", len(re.sub(r"(.)-(.)", lambda m: "x" * (ord(m[2]) - ord(m[1]) + 1), chars)), j
+            size = len(re.sub(r"(.)-(.)", lambda m: "x" * (ord(m[2]) - ord(m[1]) + 1), chars))  # choices
+            out, i = out + f"[{chars}]", j
         elif ch == ".":
             out, size = out + ".+", 10_000
         elif ch == "!":
@@ -261,7 +262,6 @@ class Dialplan:
         if found is None:
             raise DialplanError(f"no extension {exten} in [{context}]")
         cur_ctx, cur_ext, cur_prio = context, exten, 1
-        hung_up = False
         for _ in range(max_steps):
             prios = [p for p in self.contexts[cur_ctx] if p.exten == self.find_exten(cur_ctx, cur_ext)]
             step = next((p for p in prios if p.number == cur_prio), None)
@@ -285,20 +285,17 @@ class Dialplan:
             elif step.app == "AGI":
                 assert agi is not None, "the dialplan ran AGI but the test gave no controller"
                 chan.update(agi(args, dict(chan)))
-                if chan.get("AGISTATUS") == "HANGUP":
-                    hung_up = True
+                if chan.get("AGISTATUS") == "HANGUP":     # AGI() returns -1: the pbx stops
                     break
             elif step.app == "Dial":
                 chan["DIALSTATUS"] = dial(args, dict(chan)) if dial else "CHANUNAVAIL"
             elif step.app in ("Hangup", "Busy"):
-                hung_up = True
                 break
             elif step.app not in ("NoOp", "Answer", "Playback", "Queue", "Log", "UserEvent", "Playtones",
                                   "Wait", "Ringing"):
                 raise DialplanError(f"application {step.app} not known to the helper")
         else:
             raise DialplanError("the dialplan loops")
-        del hung_up
         if self.exists(cur_ctx, "h") and cur_ext != "h":
             for p in (p for p in self.contexts[cur_ctx] if p.exten == "h"):
                 run.steps.append((p.app, self.substitute(p.args, chan, rand)))
