@@ -2,7 +2,7 @@
 functions and expression operators it uses (a test helper, not a second Asterisk).
 
 `Dialplan.run(context, exten)` walks the priorities like ``pbx.c``: ``${...}`` substitution
-(variables, ``IF``, ``RAND``, ``LEN``, ``REGEX``, ``STRREPLACE``), ``$[...]`` expressions
+(variables, ``IF``, ``RAND``, ``LEN``, ``REGEX``, ``STRREPLACE``, ``CHANNEL``), ``$[...]`` expressions
 (``=``, ``!=``, ``<``, ``>``, ``&``, ``|``, parentheses), ``Set``, ``GotoIf``, ``Goto``, and the
 ``h`` extension after the call ends. Applications that talk to the outside (``AGI``,
 ``Dial``, ``Queue``, ...) are recorded as steps; ``AGI`` and ``Dial`` call the hooks given by the
@@ -192,6 +192,8 @@ class Dialplan:
             rm = re.fullmatch(r'"(.*)" (.*)', args, flags=re.S)
             assert rm, args
             return "1" if re.search(rm.group(1), rm.group(2)) else "0"
+        if fn == "CHANNEL":                 # channel properties the test gives as variables
+            return chan.get(f"CHANNEL({args})", "")
         if fn == "STRREPLACE":
             var, find, repl = args.split(",", 2)
             return self._get(var, chan).replace(find, repl)
@@ -292,7 +294,8 @@ class Dialplan:
             elif step.app in ("Hangup", "Busy"):
                 break
             elif step.app not in ("NoOp", "Answer", "Playback", "Queue", "Log", "UserEvent", "Playtones",
-                                  "Wait", "Ringing"):
+                                  "Wait", "Ringing", "AddQueueMember", "RemoveQueueMember", "PauseQueueMember",
+                                  "UnpauseQueueMember"):
                 raise DialplanError(f"application {step.app} not known to the helper")
         else:
             raise DialplanError("the dialplan loops")

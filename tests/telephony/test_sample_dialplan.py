@@ -232,3 +232,16 @@ def test_the_helper_runs_the_dialplan_as_asterisk_22_did(dp):
         assert recorded[-1][0] in ("Hangup", "Queue"), uid
         seen_apps |= {a for a, _ in recorded}
     assert {"AGI", "Playback", "Queue", "Hangup", "Log"} <= seen_apps
+
+
+@pytest.mark.parametrize("code, app, args", [
+    ("*45", "AddQueueMember", "hotline,PJSIP/agent2,,,agent2"),
+    ("*46", "RemoveQueueMember", "hotline,PJSIP/agent2"),
+    ("*47", "PauseQueueMember", ",PJSIP/agent2,,telepon"),
+    ("*48", "UnpauseQueueMember", ",PJSIP/agent2"),
+])
+def test_agents_log_in_and_pause_from_the_phone_as_the_desk_does(dp, code, app, args):
+    """Same interface (PJSIP/<endpoint>) as the desk's QueueAdd/QueuePause, so the desk follows."""
+    run = dp.run("agents", code, variables={"CHANNEL(endpoint)": "agent2"})
+    assert run.args_of(app) == [args]
+    assert run.apps()[-1] == "Hangup"
