@@ -1,6 +1,6 @@
 """The agents' desk on AMI, recorded on a real Asterisk 22.10.1 with the sample configuration
-(fixtures/asterisk-22/ami-desk-queue-members.jsonl, ami-callback-originate.jsonl; see the README
-there), against the simulated Asterisk (`telephony.peer.AmiServer`).
+(fixtures/asterisk-22/ami-desk-queue-members.jsonl, its -sip twin, ami-callback-originate.jsonl;
+see the README there), against the simulated Asterisk (`telephony.peer.AmiServer`).
 
 Where the simulator does not yet behave like the recording, the test is marked xfail(strict):
 it turns into a failure as soon as the simulator is fixed, so the marker is removed then."""
@@ -47,8 +47,12 @@ def responses(msgs: list[AmiMessage]) -> dict[str, AmiMessage]:
     return {m.action_id: m for m in msgs[1:] if m.is_response}
 
 
-async def test_peer_answers_the_desks_queue_actions_like_asterisk():
-    rec, got = await replay("ami-desk-queue-members.jsonl")
+DESK = pytest.mark.parametrize("name", ["ami-desk-queue-members.jsonl", "ami-desk-queue-members-sip.jsonl"])
+
+
+@DESK
+async def test_peer_answers_the_desks_queue_actions_like_asterisk(name):
+    rec, got = await replay(name)
     want, have = responses(rec), responses(got)
     assert set(want) == set(have)
     for aid, w in want.items():
@@ -62,8 +66,9 @@ async def test_peer_answers_the_desks_queue_actions_like_asterisk():
 
 @pytest.mark.xfail(strict=True, reason="simulator: QueueAdd ignores Penalty and the Reason of a member added "
                                        "paused (Asterisk keeps both); for the desk helper (DK)")
-async def test_peer_reports_members_as_asterisk_does():
-    rec, got = await replay("ami-desk-queue-members.jsonl")
+@DESK
+async def test_peer_reports_members_as_asterisk_does(name):
+    rec, got = await replay(name)
 
     def fields(msgs):
         return [(m.name, m["Queue"], m["MemberName"], m["Interface"], m["Membership"], m["Penalty"], m["Paused"],
