@@ -350,6 +350,25 @@ class DeskRepository:
                 return c.caller_hash if c is not None else None
         return await self.db.read(_get)
 
+    async def call_for_channel(self, uniqueid: str) -> str | None:
+        """The hotline call whose AGI channel had this ``Uniqueid`` (or ``Linkedid``)."""
+        def _get() -> str | None:
+            with self.db.session() as s:
+                return s.scalar(select(CallRow.id).where(CallRow.channel_id == uniqueid)
+                                .order_by(CallRow.started_at.desc()).limit(1))
+        return await self.db.read(_get)
+
+    async def agent_day(self, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
+        """Per agent (member name): calls answered and seconds talked, hand-offs requested in [start, end)."""
+        def _get() -> dict[str, tuple[int, int]]:
+            with self.db.session() as s:
+                q = (select(HandoffRow.agent, func.count(HandoffRow.id), func.coalesce(func.sum(HandoffRow.talk_s), 0))
+                     .where(HandoffRow.requested_at >= start, HandoffRow.requested_at < end,
+                            HandoffRow.outcome == "connected", HandoffRow.agent.is_not(None))
+                     .group_by(HandoffRow.agent))
+                return {str(a): (int(n), int(t)) for a, n, t in s.execute(q).all()}
+        return await self.db.read(_get)
+
     # ------------------------------------------------------------------ the day's figures
     async def figures(self, start: datetime, end: datetime, *, now: datetime | None = None) -> DayFigures:
         """Figures of calls started in [start, end): see docs/desk.md for each definition."""

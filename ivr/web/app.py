@@ -19,10 +19,11 @@ from fastapi.staticfiles import StaticFiles
 
 import ivr
 from ivr.config.settings import Settings
+from ivr.desk import Desk
 from ivr.storage import Store, StoreUnavailable
 from ivr.web.auth import Forbidden, LoginRequired, Sessions
 from ivr.web.pages import STATIC_DIR, render, templates
-from ivr.web.routes import audit, calls, login, scripts, service, tickets
+from ivr.web.routes import audit, calls, desk, login, scripts, service, tickets
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,11 @@ log = logging.getLogger(__name__)
 LiveState = Callable[[], Mapping[str, object]]
 
 
-def create_app(settings: Settings, store: Store, live_state: LiveState | None = None) -> FastAPI:
+def create_app(settings: Settings, store: Store, live_state: LiveState | None = None,
+               desk: Desk | None = None) -> FastAPI:
     """The web app. ``live_state`` describes the runtime (live calls, queues, ...); it is
-    merged into /status with personal data masked."""
+    merged into /status with personal data masked. ``desk``: the live desk and wallboard
+    (:class:`ivr.desk.Desk`; None: those pages say the live view is off)."""
     app = FastAPI(title="Hotline IVR", version=ivr.__version__, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json",
                   description="JSON API of the hotline's web app. Authenticate with a bearer token "
@@ -41,6 +44,7 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
     app.state.settings = settings
     app.state.store = store
     app.state.live_state = live_state
+    app.state.desk = desk
     app.state.sessions = Sessions()
     app.state.templates = templates()
     app.state.started = time.monotonic()
@@ -81,7 +85,7 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
         return render(request, "error.html", {"title": "Basis data tidak tersedia",
                                               "message": "Coba lagi beberapa saat lagi."}, 503)
 
-    for area in (service, login, tickets, calls, scripts, audit):
+    for area in (service, login, tickets, calls, scripts, audit, desk):
         app.include_router(area.router)
     return app
 
@@ -93,5 +97,14 @@ _CSP_API_DOCS = ("default-src 'self'; style-src 'self' 'unsafe-inline'; script-s
                  "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
 
 
+# the live desk and wallboard run their own scripts (files under /static, never inline)
+_CSP_LIVE = ("default-src 'self'; style-src 'self'; script-src 'self'; media-src 'self'; "
+             "frame-ancestors 'none'; form-action 'self'")
+
+
 def _csp(path: str) -> str:
-    return _CSP_API_DOCS if path == "/docs" else _CSP_PAGES
+    if path == "/docs":
+        return _CSP_API_DOCS
+    if path in ("/desk", "/wallboard"):
+        return _CSP_LIVE
+    return _CSP_PAGES
