@@ -447,6 +447,8 @@ class Desk:
                 attempt = value.strip()
         if attempt is None:
             return
+        if (msg.get("Context") or "hotline-callback") != "hotline-callback":
+            return  # the agent's own phone ringing ([hotline-agent-ring]); the citizen leg decides
         status = (msg.get("DialStatus") or "").upper()
         outcome = _DIAL_STATUS.get(status, "failed")
         reason = {"answered": "Warga menjawab.", "no_answer": "Warga tidak menjawab.",
