@@ -23,7 +23,8 @@ from ivr.desk import Desk
 from ivr.storage import Store, StoreUnavailable
 from ivr.web.auth import Forbidden, LoginRequired, Sessions
 from ivr.web.pages import STATIC_DIR, render, templates
-from ivr.web.routes import audit, calls, desk, login, scripts, service, tickets
+from ivr.web.routes import audit, calls, login, scripts, service, tickets
+from ivr.web.routes import desk as desk_pages
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
         return render(request, "error.html", {"title": "Basis data tidak tersedia",
                                               "message": "Coba lagi beberapa saat lagi."}, 503)
 
-    for area in (service, login, tickets, calls, scripts, audit, desk):
+    for area in (service, login, tickets, calls, scripts, audit, desk_pages):
         app.include_router(area.router)
     return app
 

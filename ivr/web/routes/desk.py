@@ -101,10 +101,10 @@ async def desk_events(request: Request, principal: Principal = Depends(require(*
     missed = desk.hub.missed(request.headers.get("last-event-id"), user, role)
     desk.changed()
 
-    async def stream() -> AsyncIterator[dict[str, str]]:
+    async def stream() -> AsyncIterator[dict[str, object]]:
         if missed is None:
             snap = desk.snapshot(user, role)
-            yield {"id": desk.hub.last_id, "event": "snapshot", "data": snap.sse_data(), "retry": "1000"}
+            yield {"id": desk.hub.last_id, "event": "snapshot", "data": snap.sse_data(), "retry": 1000}
         else:
             for ev in missed:
                 yield {"id": ev.id, "event": ev.kind, "data": ev.sse_data()}
