@@ -267,7 +267,8 @@ async def build_desk(settings: Settings, store: Store, rt: Runtime) -> Desk:
     def live() -> list[tuple[str, str]]:
         return [(c.call_id, c.status().state or "-") for c in list(rt.active_calls)]
 
-    return await Desk(settings, store, ami=rt.handoff.ami, bus=make_bus(settings.redis_url), live_calls=live,
+    ami = rt.handoff.ami if isinstance(rt.handoff, Handoff) else None
+    return await Desk(settings, store, ami=ami, bus=make_bus(settings.redis_url), live_calls=live,
                       clock=rt.clock).start()
 
 

@@ -66,8 +66,9 @@ async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hol
         turns.append({"index": t.index, "who": t.who, "text": t.text, "source": t.source, "intent": t.intent,
                       "confidence": round(t.confidence, 2) if t.confidence is not None else None,
                       "state": t.state, "audio": audio is not None})
-    if not turns and isinstance(ctx.get("transcript"), list):
-        for i, x in enumerate(ctx["transcript"]):
+    saved = ctx.get("transcript")
+    if not turns and isinstance(saved, list):
+        for i, x in enumerate(saved):
             if isinstance(x, dict):
                 turns.append({"index": i, "who": x.get("who"), "text": x.get("text") or x.get("keys"),
                               "source": "context", "intent": x.get("intent"),
@@ -82,12 +83,12 @@ async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hol
         ticket_ids.append(draft)
     tickets = []
     for pid in ticket_ids:
-        t = await store.tickets.get(pid)
-        if t is not None:
-            tickets.append({"public_id": t.public_id, "display_id": t.display_id, "kind": t.kind,
-                            "status": t.status, "category": t.category, "agency": t.agency,
-                            "location": t.location, "description": t.description,
-                            "sla_due": t.sla_due.isoformat()})
+        tk = await store.tickets.get(pid)
+        if tk is not None:
+            tickets.append({"public_id": tk.public_id, "display_id": tk.display_id, "kind": tk.kind,
+                            "status": tk.status, "category": tk.category, "agency": tk.agency,
+                            "location": tk.location, "description": tk.description,
+                            "sla_due": tk.sla_due.isoformat()})
     pop["tickets"] = tickets
     h = await store.desk.caller_hash(call.id)
     pop["history"] = [{"kind": i.kind, "id": i.id, "at": i.at.isoformat(), "summary": i.summary}

@@ -366,7 +366,7 @@ class DeskRepository:
                      .where(HandoffRow.requested_at >= start, HandoffRow.requested_at < end,
                             HandoffRow.outcome == "connected", HandoffRow.agent.is_not(None))
                      .group_by(HandoffRow.agent))
-                return {str(a): (int(n), int(t)) for a, n, t in s.execute(q).all()}
+                return {str(a): (int(n or 0), int(t or 0)) for a, n, t in s.execute(q).all()}
         return await self.db.read(_get)
 
     # ------------------------------------------------------------------ the day's figures
