@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 __all__ = ["DeskEvent", "Audience", "for_agent", "EVENT_KINDS"]
@@ -55,5 +56,10 @@ class DeskEvent:
                    at=float(obj.get("at") or 0.0))
 
     def sse_data(self) -> str:
+        """The SSE ``data`` line (serialised once, whatever the number of browsers)."""
+        return self._wire_text
+
+    @cached_property
+    def _wire_text(self) -> str:
         return json.dumps({"kind": self.kind, "at": self.at, **self.data}, ensure_ascii=False, default=str,
                           separators=(",", ":"))

@@ -9,6 +9,7 @@ time the caller waited. Personal data stays masked.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,16 @@ async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hol
     """The pop's data (JSON-able). ``known`` is False when the hotline has no record of the call."""
     pop: dict[str, Any] = {"call_id": call_id, "queue": queue, "hold_s": hold_s, "member": member,
                            "uniqueid": uniqueid, "known": False}
-    call = await store.calls.get(call_id) if call_id else None
+    if not call_id:
+        pop["message"] = "Panggilan ini tidak tercatat oleh sistem suara (tanpa konteks)."
+        return pop
+    # independent reads at once (the store's read threads), not one after another
+    call, saved_ctx, h = await asyncio.gather(store.calls.get(call_id), store.handoffs.context(call_id),
+                                              store.desk.caller_hash(call_id))
     if call is None:
         pop["message"] = "Panggilan ini tidak tercatat oleh sistem suara (tanpa konteks)."
         return pop
-    ctx = await store.handoffs.context(call.id) or {}
+    ctx = saved_ctx or {}
     pop["known"] = True
     pop["caller"] = call.caller
     pop["started_at"] = call.started_at.isoformat()
@@ -82,16 +88,16 @@ async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hol
     if isinstance(draft, str) and draft and draft not in ticket_ids:
         ticket_ids.append(draft)
     tickets = []
-    for pid in ticket_ids:
-        tk = await store.tickets.get(pid)
+    found, history = await asyncio.gather(asyncio.gather(*(store.tickets.get(pid) for pid in ticket_ids)),
+                                          store.desk.history(h, exclude_call=call.id))
+    for tk in found:
         if tk is not None:
             tickets.append({"public_id": tk.public_id, "display_id": tk.display_id, "kind": tk.kind,
                             "status": tk.status, "category": tk.category, "agency": tk.agency,
                             "location": tk.location, "description": tk.description,
                             "sla_due": tk.sla_due.isoformat()})
     pop["tickets"] = tickets
-    h = await store.desk.caller_hash(call.id)
     pop["history"] = [{"kind": i.kind, "id": i.id, "at": i.at.isoformat(), "summary": i.summary}
-                      for i in await store.desk.history(h, exclude_call=call.id)]
+                      for i in history]
     pop["history_available"] = h is not None
     return pop
