@@ -215,17 +215,25 @@ async def one_round(args, rt, peer, server, desk, base, users, call_ids, seen, r
 
     async def pops() -> None:
         await asyncio.sleep(2.0)                # the keypad calls are under way
-        for k, cid in enumerate(call_ids):
+        async def one(k: int, cid: str) -> None:
             user = users[k % len(users)]
             uid = f"u{rnd}-{k}"
             hdr = [("Privilege", "agent,all"), ("Channel", f"PJSIP/trunk-{k:08x}"), ("Uniqueid", uid),
                    ("Linkedid", uid), ("ChanVariable", f"IVR_CALL_ID={cid}"), ("Queue", "hotline"),
                    ("Interface", f"PJSIP/{user}"), ("MemberName", user)]
+            # as app_queue.c: the caller joins, a member rings, then the connection
+            server.emit("QueueCallerJoin", *hdr[:5], ("Queue", "hotline"), ("Position", "1"), ("Count", "1"))
+            await asyncio.sleep(args.ring_s)
             emitted[cid] = (user, time.time())
             server.emit("AgentConnect", *hdr, HoldTime="5", RingTime="2")
             loop.call_later(args.talk_s, server.emit, "AgentComplete", *hdr, ("HoldTime", "5"),
                             ("TalkTime", "3"), ("Reason", "agent"))
+
+        jobs = []
+        for k, cid in enumerate(call_ids):
+            jobs.append(asyncio.create_task(one(k, cid)))
             await asyncio.sleep(args.pop_interval_s)
+        await asyncio.gather(*jobs)
 
     pop_task = asyncio.create_task(pops())
     kp = await keypad(rt, peer, args.calls, seen)
@@ -264,6 +272,7 @@ def main() -> None:
     ap.add_argument("--pops", type=int, default=200, help="AgentConnect events per round")
     ap.add_argument("--pop-interval-s", type=float, default=0.05)
     ap.add_argument("--talk-s", type=float, default=1.0, help="AgentConnect -> AgentComplete")
+    ap.add_argument("--ring-s", type=float, default=0.5, help="QueueCallerJoin -> AgentConnect")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-baseline", dest="baseline", action="store_false",
                     help="skip the keypad round without desks")

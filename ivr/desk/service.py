@@ -86,6 +86,8 @@ class Desk:
         self._early: dict[str, AmiMessage] = {}    # OriginateResponse that came before we knew its id
         self._attempts: dict[str, tuple[str, str]] = {}  # attempt id -> (ticket, agent)
         self.pop_latencies: deque[float] = deque(maxlen=10000)
+        #: pops read while the caller waits in the queue (Uniqueid -> task), used at AgentConnect
+        self._prefetched: dict[str, asyncio.Task[dict[str, Any]]] = {}
         self.board_sent = 0
         self._closing = False
 
@@ -95,6 +97,7 @@ class Desk:
             for name in _AMI_EVENTS:
                 self.ami.on(name, self._on_queue_event)
             self.ami.on("AgentConnect", self._on_agent_connect)
+            self.ami.on("QueueCallerJoin", self._prefetch)
             self.ami.on("OriginateResponse", self._on_originate_response)
             self.ami.on("DialEnd", self._on_dial_end)
             self.ami.on("FullyBooted", self._on_booted)
@@ -132,6 +135,10 @@ class Desk:
     def _on_queue_event(self, msg: AmiMessage) -> None:
         if self.board.apply(msg):
             self._dirty.set()
+        if msg.name.lower() in ("queuecallerabandon", "agentcomplete"):
+            t = self._prefetched.pop(msg.get("Uniqueid") or "", None)
+            if t is not None:
+                t.cancel()
 
     def _on_booted(self, msg: AmiMessage) -> None:
         # Asterisk (re)started or we (re)logged in: on_connect resyncs; nothing else to do
@@ -163,6 +170,22 @@ class Desk:
             return member_name
         return None
 
+    def _prefetch(self, msg: AmiMessage) -> None:
+        """A caller joined a queue: read their pop now, so AgentConnect only has to send it."""
+        uid = msg.get("Uniqueid")
+        if not uid or not self.hub.subscribers:
+            return
+        while len(self._prefetched) >= 1000:
+            old = next(iter(self._prefetched))
+            self._prefetched.pop(old).cancel()
+        call_id = call_id_of(msg)
+        self._prefetched[uid] = asyncio.get_running_loop().create_task(self._read_pop(call_id, uid))
+
+    async def _read_pop(self, call_id: str | None, uid: str | None) -> dict[str, Any]:
+        if call_id is None and uid:
+            call_id = await self.store.desk.call_for_channel(uid)
+        return await build_pop(self.store, call_id, queue=None, hold_s=None, member=None, uniqueid=uid)
+
     async def _on_agent_connect(self, msg: AmiMessage) -> None:
         t0 = time.time()
         iface, member = msg.get("Interface"), msg.get("MemberName")
@@ -178,16 +201,14 @@ class Desk:
             return  # their desk is open on another process (or not at all): that one pops
         call_id = call_id_of(msg)
         uid = msg.get("Uniqueid")
+        early = self._prefetched.pop(uid, None) if uid else None
         try:
-            if call_id is None and uid:
-                call_id = await self.store.desk.call_for_channel(uid)
-            hold = msg.get("HoldTime")
-            pop = await build_pop(self.store, call_id, queue=msg.get("Queue"),
-                                  hold_s=int(hold) if hold and hold.isdigit() else None, member=iface,
-                                  uniqueid=uid)
+            pop = dict(await early) if early is not None else await self._read_pop(call_id, uid)
         except Exception:
             log.exception("desk: could not build the pop", extra={"handoff_call": call_id})
             return
+        hold = msg.get("HoldTime")
+        pop.update(queue=msg.get("Queue"), hold_s=int(hold) if hold and hold.isdigit() else None, member=iface)
         if not pop["known"]:
             log.warning("desk: AgentConnect for a call the hotline does not know",
                         extra={"uniqueid": uid, "desk_user": username})

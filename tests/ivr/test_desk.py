@@ -440,3 +440,17 @@ async def test_two_processes_share_events_through_redis_and_postgresql(tmp_path,
             await a.close(server=False)
         await b.close(server=False)
         await server.close()
+
+
+async def test_pop_read_while_the_caller_waits_is_the_one_sent_at_connect(rig):
+    cid = await _handed_over_call(rig.store)
+    got = rig.watch("rina")
+    rig.server.emit("QueueCallerJoin", ("Privilege", "agent,all"), ("Uniqueid", "u-9"), ("Linkedid", "u-9"),
+                    ("ChanVariable", f"IVR_CALL_ID={cid}"), ("Queue", "hotline"), ("Position", "1"), ("Count", "1"))
+    await eventually(lambda: "u-9" in rig.desk._prefetched and rig.desk._prefetched["u-9"].done(), "the prefetch")
+    _agent_connect(rig.server, cid, "PJSIP/agent1", "rina", uniqueid="u-9", hold=11)
+    pops = await eventually(lambda: _kinds(got, "pop"), "the pop")
+    p = pops[0].data
+    assert p["known"] and p["call_id"] == cid and p["hold_s"] == 11 and p["queue"] == "hotline"
+    assert p["member"] == "PJSIP/agent1" and p["purpose"] == "pengaduan_jalan"
+    assert "u-9" not in rig.desk._prefetched
