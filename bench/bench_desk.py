@@ -39,16 +39,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_calls import build, keypad, pct, rss_mb  # noqa: E402
 
-TOKEN = "bench-desk-token"
 
 
 # ------------------------------------------------------------------ the browsers (child process)
 
-def _browsers_main(base: str, users: list[str], wallboard: str, ready, stop, out) -> None:
+def _browsers_main(base: str, tokens: dict[str, str], wallboard: str, ready, stop, out) -> None:
     import httpx
 
     async def one(client: httpx.AsyncClient, user: str, role_token: str, log: list, connected: list) -> None:
-        headers = {"Authorization": f"Bearer {role_token}", "X-Actor": user, "Accept": "text/event-stream"}
+        headers = {"Authorization": f"Bearer {role_token}", "Accept": "text/event-stream"}
         async with client.stream("GET", f"{base}/desk/events", headers=headers, timeout=None) as r:
             kind, data = None, []
             connected.append(user)
@@ -70,10 +69,10 @@ def _browsers_main(base: str, users: list[str], wallboard: str, ready, stop, out
     async def main() -> list:
         log: list = []
         connected: list = []
-        limits = httpx.Limits(max_connections=len(users) + 5)
+        limits = httpx.Limits(max_connections=len(tokens) + 5)
         async with httpx.AsyncClient(limits=limits) as client:
-            tasks = [asyncio.create_task(one(client, u, TOKEN, log, connected)) for u in users + [wallboard]]
-            while len(connected) < len(users) + 1:
+            tasks = [asyncio.create_task(one(client, u, t, log, connected)) for u, t in tokens.items()]
+            while len(connected) < len(tokens):
                 await asyncio.sleep(0.05)
             ready.set()
             while not stop.is_set():
@@ -98,17 +97,27 @@ async def run(args) -> dict:
     from telephony.peer import AmiServer
 
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="bench-desk-"))
-    rt, ctl, peer, router = await build(data_dir, agent_token=TOKEN, admin_token=TOKEN + "-admin",
-                                        agent_queues=["hotline"])
+    rt, ctl, peer, router = await build(data_dir, agent_queues=["hotline"])
     store = rt.store
     server = AmiServer(queues=("hotline",))
     await server.start()
     ami = AmiClient("127.0.0.1", server.port, "ivr", "ivrsecret")
     await ami.connect()
     users = [f"agent{i:02d}" for i in range(args.desks)]
+    tokens: dict[str, str] = {}
+
+    async def account(name: str, role: str) -> str:
+        acc = await store.accounts.create(name, role, None)   # token only (no Argon2 work)
+        secret, _ = await store.accounts.create_token(acc.id, "bench")
+        tokens[name] = secret
+        return secret
+
     for u in users:
         await ami.action("QueueAdd", Queue="hotline", Interface=f"PJSIP/{u}", MemberName=u)
         await store.desk.map_agent(u, u)
+        await account(u, "agent")
+    await account("sup", "supervisor")
+    idle = {f"idle{i:03d}": await account(f"idle{i:03d}", "agent") for i in range(args.mem_desks)}
     desk = await Desk(rt.settings, store, ami=ami,
                       live_calls=lambda: [(c.call_id, c.status().state or "-") for c in list(rt.active_calls)]).start()
     # the wallboard is a supervisor's: with role tokens only, an admin token
@@ -132,13 +141,13 @@ async def run(args) -> dict:
         await store.handoffs.record(cid, "hotline", reason="caller_request")
         call_ids.append(cid)
 
-    mem_kb = await measure_memory(base, args.mem_desks)
+    mem_kb = await measure_memory(base, idle)
     print(f"memory: {mem_kb:.1f} KiB per connected desk ({args.mem_desks} idle desks)", flush=True)
     seen: set[str] = set()
     rounds = []
     baseline = await keypad(rt, peer, args.calls, seen) if args.baseline else None
     for rnd in range(args.rounds):
-        rounds.append(await one_round(args, rt, peer, server, desk, base, users, call_ids, seen, rnd))
+        rounds.append(await one_round(args, rt, peer, server, desk, base, users, tokens, call_ids, seen, rnd))
 
     srv.should_exit = True
     await web
@@ -171,16 +180,16 @@ async def run(args) -> dict:
             "targets": {"pop_p95_ms": 500, "wallboard_ms": 2000}}
 
 
-async def measure_memory(base: str, n: int) -> float:
-    """The hotline process' RSS growth with ``n`` idle desks connected, per desk (KiB)."""
+async def measure_memory(base: str, idle: dict[str, str]) -> float:
+    """The hotline process' RSS growth with idle desks connected, per desk (KiB)."""
     import gc
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     ready, stop = ctx.Event(), ctx.Event()
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_browsers_main, args=(base, [f"idle{i:03d}" for i in range(n - 1)], "idle-sup",
-                                                    ready, stop, send), daemon=True)
+    n = len(idle)
+    proc = ctx.Process(target=_browsers_main, args=(base, idle, "-", ready, stop, send), daemon=True)
     loop = asyncio.get_running_loop()
     gc.collect()
     await asyncio.sleep(1.0)
@@ -197,14 +206,15 @@ async def measure_memory(base: str, n: int) -> float:
     return max(0.0, rss1 - rss0) * 1024 / n
 
 
-async def one_round(args, rt, peer, server, desk, base, users, call_ids, seen, rnd) -> dict:
+async def one_round(args, rt, peer, server, desk, base, users, tokens, call_ids, seen, rnd) -> dict:
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     ready, stop = ctx.Event(), ctx.Event()
     recv, send = ctx.Pipe(duplex=False)
     wallboard = "sup"
-    proc = ctx.Process(target=_browsers_main, args=(base, users, wallboard, ready, stop, send), daemon=True)
+    proc = ctx.Process(target=_browsers_main, args=(base, {u: tokens[u] for u in users + [wallboard]}, wallboard,
+                                                    ready, stop, send), daemon=True)
     loop = asyncio.get_running_loop()
     proc.start()
     send.close()

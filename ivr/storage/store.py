@@ -6,6 +6,8 @@ write path.
 * ``store.handoffs`` (:class:`~ivr.storage.handoffs.HandoffRepository`): transfers to agents
   and the context saved for them;
 * ``store.audit`` (:class:`~ivr.storage.audit.AuditLog`): staff access to callers' data;
+* ``store.accounts`` (:class:`~ivr.storage.accounts.AccountRepository`): staff accounts, web
+  sessions, personal API tokens, login back-off (straight to the database, never journaled);
 * ``store.desk`` (:class:`~ivr.storage.desk.DeskRepository`): agents' phones, dispositions,
   ticket owners/SLA, dialable callbacks and attempts, the wallboard's day figures.
 
@@ -19,7 +21,7 @@ the event loop never waits on the database. API: docs/contracts.md ("ivr storage
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from zoneinfo import ZoneInfo
@@ -28,6 +30,7 @@ from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
 from ivr.privacy.keyfile import KEY_FILE_NAME, load_or_create_key
 from ivr.privacy.pii import Pii
+from ivr.storage.accounts import AccountRepository
 from ivr.storage.audit import AuditLog
 from ivr.storage.calls import CallRepository
 from ivr.storage.database import Database
@@ -57,6 +60,7 @@ class Store:
         connect_timeout_s: int = 3,
         echo: bool = False,
         clock: Clock = system_clock,
+        session_hours: float = 8.0,
     ) -> None:
         #: stamps records and dates ticket numbers (injectable: tests choose the date)
         self.clock = clock
@@ -70,6 +74,7 @@ class Store:
                                         holidays=holidays, sla_working_days=sla_working_days)
         self.handoffs = HandoffRepository(self.database, self.writes, self.pii, clock)
         self.audit = AuditLog(self.database, self.writes, clock)
+        self.accounts = AccountRepository(self.database, clock, session_ttl=timedelta(hours=session_hours))
         self.desk = DeskRepository(self.database, self.writes, self.pii, clock)
         if recordings_dir is None:
             dirs: list[Path] = []
@@ -99,6 +104,7 @@ class Store:
             sla_working_days=settings.sla_working_days,
             timezone_name=settings.hours().tz.key,
             clock=clock,
+            session_hours=settings.session_hours,
         )
 
     # ------------------------------------------------------------------ schema

@@ -21,13 +21,13 @@ from ivr.storage import Store
 from ivr.web import create_app
 from tests.conftest import PII_TEST_KEY
 from tests.ivr.conftest import close_hotline, make_hotline
+from tests.ivr.staff import DEFAULT_PASSWORD, make_account
 from tests.waiting import eventually
 
 playwright_api = pytest.importorskip("playwright.async_api")
 CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p), None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
 
-AGENT, ADMIN = "agent-desk-token", "admin-desk-token"
 
 
 @pytest.fixture
@@ -38,8 +38,6 @@ async def live(engines, tmp_path, monkeypatch):
     from telephony.peer import AmiServer
 
     monkeypatch.delenv("IVR_CONFIG_FILE", raising=False)
-    monkeypatch.setenv("IVR_AGENT_TOKEN", AGENT)
-    monkeypatch.setenv("IVR_ADMIN_TOKEN", ADMIN)
     server = AmiServer(queues=("hotline",), login_failure_delay=0.05, agent_talk_seconds=60.0)
     await server.start()
     ami = AmiClient("127.0.0.1", server.port, "ivr", "ivrsecret", backoff_initial=0.1, backoff_max=0.3)
@@ -51,6 +49,8 @@ async def live(engines, tmp_path, monkeypatch):
     hl.peer.ami = server
     desk = await Desk(hl.settings, store, ami=ami, figures_interval_s=0.5, board_interval_s=0.1,
                       live_calls=lambda: [(c.call_id, c.status().state or "-") for c in hl.runtime.active_calls]).start()
+    for name, role in (("rina", "agent"), ("budi", "agent"), ("sinta", "supervisor")):
+        await make_account(store, role, name)
     await store.desk.map_agent("rina", "agent1")
     await store.desk.map_agent("budi", "agent2")
     await desk.reload_agents()
@@ -77,7 +77,7 @@ async def live(engines, tmp_path, monkeypatch):
         await server.close()
 
 
-async def _open(live, name: str, token: str, path: str):
+async def _open(live, name: str, path: str):
     ctx = await live["browser"].new_context()
     page = await ctx.new_page()
     errors: list[str] = []
@@ -85,9 +85,9 @@ async def _open(live, name: str, token: str, path: str):
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
             if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
     await page.goto(f"{live['base']}/login?next={path}")
-    await page.fill("#name", name)
-    await page.fill("#token", token)
-    await page.click("#submit")
+    await page.fill("#username", name)
+    await page.fill("#password", DEFAULT_PASSWORD)
+    await page.click("#login button[type=submit]")
     await page.wait_for_url(f"**{path}")
     await page.wait_for_selector("#link[data-state=open]")
     page.errors = errors
@@ -100,9 +100,9 @@ async def _text(page, sel: str) -> str:
 
 async def test_two_desks_and_a_wallboard_follow_a_handed_over_call(live, engines):
     hl, server, store = live["hl"], live["server"], live["store"]
-    rina = await _open(live, "rina", AGENT, "/desk")
-    budi = await _open(live, "budi", AGENT, "/desk")
-    board = await _open(live, "sinta", ADMIN, "/wallboard")
+    rina = await _open(live, "rina", "/desk")
+    budi = await _open(live, "budi", "/desk")
+    board = await _open(live, "sinta", "/wallboard")
 
     # both log in to the queue from their desks; budi pauses for lunch
     await rina.click("#btn-login")
@@ -168,7 +168,7 @@ async def test_callback_requested_out_of_hours_is_dialled_from_the_list(live):
                                      extra={"reason": "closed_hours"})
     await store.desk.set_callback(pid, "081311112222")
     bad = await store.tickets.create("callback", reporter_phone="112")
-    rina = await _open(live, "rina", AGENT, "/desk")
+    rina = await _open(live, "rina", "/desk")
     row = f"#callbacks tr[data-ticket='{pid}']"
     await rina.wait_for_selector(row)
     assert "3111" not in await _text(rina, row)                      # masked for agents

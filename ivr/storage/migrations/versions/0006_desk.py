@@ -1,7 +1,7 @@
 """desk: agents' phones, dispositions, ticket assignment/SLA, dialable callbacks and attempts
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004 (assigned 0003; chained after W1's 0004 once merged)
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
