@@ -199,6 +199,8 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         log.info("shutting down", extra={"live_calls": len(rt.active_calls)})
         await ctl.drain(settings.shutdown_grace_s)
         await ctl.close()
+        if desk is not None:
+            desk.hub.close()       # ends the browsers' live streams, so the web server can stop
         if web_server is not None and web_task is not None:
             web_server.should_exit = True
             with contextlib.suppress(Exception):

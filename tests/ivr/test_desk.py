@@ -454,3 +454,22 @@ async def test_pop_read_while_the_caller_waits_is_the_one_sent_at_connect(rig):
     assert p["known"] and p["call_id"] == cid and p["hold_s"] == 11 and p["queue"] == "hotline"
     assert p["member"] == "PJSIP/agent1" and p["purpose"] == "pengaduan_jalan"
     assert "u-9" not in rig.desk._prefetched
+
+
+def test_cli_maps_an_agent_to_a_phone(tmp_path, monkeypatch):
+    import typer
+    from typer.testing import CliRunner
+
+    from ivr.cli import desk_cmds
+
+    for k in ("IVR_CONFIG_FILE", "IVR_PII_KEY", "IVR_DATABASE_URL"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("IVR_DATA_DIR", str(tmp_path))
+    app = typer.Typer()
+    desk_cmds.register(app)
+    runner = CliRunner()
+    r = runner.invoke(app, ["desk", "phone", "rina", "agent1"], catch_exceptions=False)
+    assert r.exit_code == 0 and "PJSIP/agent1" in r.output
+    r = runner.invoke(app, ["desk", "phones"], catch_exceptions=False)
+    assert r.output.split() == ["rina", "PJSIP/agent1"]
+    assert runner.invoke(app, ["desk", "phone", "rina", "bad ext!"]).exit_code != 0
