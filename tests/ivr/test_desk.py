@@ -473,3 +473,33 @@ def test_cli_maps_an_agent_to_a_phone(tmp_path, monkeypatch):
     r = runner.invoke(app, ["desk", "phones"], catch_exceptions=False)
     assert r.output.split() == ["rina", "PJSIP/agent1"]
     assert runner.invoke(app, ["desk", "phone", "rina", "bad ext!"]).exit_code != 0
+
+
+async def test_pages_and_api_by_role(rig):
+    from ivr.web import create_app
+    from tests.ivr.staff import api_token, asgi_client, make_account, sign_in
+
+    app = create_app(rig.settings, rig.store, desk=rig.desk)
+    agent, _ = await make_account(rig.store, "agent", "rina")
+    sup, _ = await make_account(rig.store, "supervisor", "sinta")
+    await rig.store.desk.map_agent("rina", "agent1")
+    pid = await rig.store.tickets.create("callback", reporter_phone="081234567890")
+    async with asgi_client(app) as c:
+        assert (await c.get("/wallboard")).status_code == 303            # to the login page
+        csrf = await sign_in(c, agent)
+        assert (await c.get("/desk")).status_code == 200
+        assert (await c.get("/wallboard")).status_code == 403
+        # without the CSRF token a state change is refused; with it, the agent joins the queue
+        assert (await c.post("/api/desk/queue", json={"action": "login"})).status_code == 403
+        r = await c.post("/api/desk/queue", json={"action": "login"}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200 and r.json()["queues"] == ["hotline"]
+        listed = (await c.get("/api/desk/callbacks")).json()
+        assert listed["revealed"] is False and listed["callbacks"][0]["number"].endswith("890")
+        assert "3456" not in listed["callbacks"][0]["number"]
+    async with asgi_client(app, await api_token(rig.store, sup)) as c:
+        assert (await c.get("/wallboard")).status_code == 200
+        assert (await c.get("/api/desk/agents")).json()["agents"][0]["interface"] == "PJSIP/agent1"
+        assert (await c.post("/api/desk/agents", json={"username": "x", "extension": "y"})).status_code == 403
+    entries = await rig.store.audit.entries(limit=20)
+    assert {"queue_login", "list_callbacks", "open_desk"} <= {e.action for e in entries}
+    assert pid
