@@ -224,7 +224,7 @@ async def one_round(args, rt, peer, server, desk, base, users, tokens, call_ids,
     emitted: dict[str, tuple[str, float]] = {}   # call id -> (agent, time)
 
     async def pops() -> None:
-        await asyncio.sleep(2.0)                # the keypad calls are under way
+        await asyncio.sleep(args.pop_delay_s)   # the keypad calls are under way
         async def one(k: int, cid: str) -> None:
             user = users[k % len(users)]
             uid = f"u{rnd}-{k}"
@@ -282,6 +282,8 @@ def main() -> None:
     ap.add_argument("--pops", type=int, default=200, help="AgentConnect events per round")
     ap.add_argument("--pop-interval-s", type=float, default=0.05)
     ap.add_argument("--talk-s", type=float, default=1.0, help="AgentConnect -> AgentComplete")
+    ap.add_argument("--pop-delay-s", type=float, default=2.0,
+                    help="keypad calls start -> first pop (2 s: during their set-up burst)")
     ap.add_argument("--ring-s", type=float, default=0.5, help="QueueCallerJoin -> AgentConnect")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-baseline", dest="baseline", action="store_false",

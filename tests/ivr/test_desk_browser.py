@@ -161,17 +161,26 @@ async def test_two_desks_and_a_wallboard_follow_a_handed_over_call(live, engines
         assert not p.errors, p.errors
 
 
-async def test_callback_requested_out_of_hours_is_dialled_from_the_list(live):
-    store, server = live["store"], live["server"]
-    # filed by the IVR in the evening (the office was closed): the number is kept dialable
-    pid = await store.tickets.create("callback", reporter_phone="081311112222",
-                                     extra={"reason": "closed_hours"})
-    await store.desk.set_callback(pid, "081311112222")
+async def test_callback_requested_out_of_hours_is_dialled_from_the_list(live, engines):
+    from ivr.config.calendar import OfficeHours
+
+    hl, store, server = live["hl"], live["store"], live["server"]
+    # evening: the office is closed, the caller asks to be called back (the script's offer)
+    hl.runtime.handoff.hours = OfficeHours.parse("never")
+    goal = Goal(answers={"main_menu": Answer(keys="0"), "callback_offer_closed": Answer(keys="1"),
+                         "callback_number_confirm": Answer(keys="1")},
+                success_state="callback_done", listen_after_success_s=0.5, max_turns=6, barge_in_after_s=0.3)
+    caller = ReactiveCaller(engines.script, goal, speed=20.0)
+    await run_caller(hl.peer, hl.router, caller, caller_id="081311112222")
+    assert caller.outcome.success, caller.outcome
+    [pid] = [t.public_id for t in await store.tickets.query(kind="callback")]
     bad = await store.tickets.create("callback", reporter_phone="112")
+    # next morning: the agent opens the desk; the number is masked, and dialled by Asterisk
+    hl.runtime.handoff.hours = OfficeHours.parse("always")
     rina = await _open(live, "rina", "/desk")
     row = f"#callbacks tr[data-ticket='{pid}']"
     await rina.wait_for_selector(row)
-    assert "3111" not in await _text(rina, row)                      # masked for agents
+    assert "3111" not in await _text(rina, row) and "222" in await _text(rina, row)
     await rina.click(f"#callbacks tr[data-ticket='{bad}'] button.dial")
     await rina.wait_for_selector("#cb-msg:has-text('darurat')")
     await rina.click(f"{row} button.dial")
@@ -179,4 +188,5 @@ async def test_callback_requested_out_of_hours_is_dialled_from_the_list(live):
     assert orig[0].channel == "Local/agent1@hotline-agent-ring" and orig[0].exten == "081311112222"
     await rina.wait_for_selector(row, state="detached", timeout=30000)   # answered: the request is closed
     assert (await store.tickets.get(pid)).status == "resolved"
+    assert [a.outcome for a in await store.desk.attempts(pid)] == ["answered"]
     assert [e.split(" ")[0] for e in rina.errors] == ["422"], rina.errors       # the refused 112 only
