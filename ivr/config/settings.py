@@ -293,6 +293,14 @@ class Settings(BaseSettings):
     )
     sla_working_days: int = Field(14, ge=1, le=365, description="ticket response deadline in working days")
 
+    # -- desk and wallboard (issue 13)
+    redis_url: str | None = Field(
+        None, description="redis://127.0.0.1:6379/0: desk events shared by several `ivr serve` processes; "
+        "unset: one process, in memory")
+    wallboard_wait_alert_s: int = Field(60, ge=5, le=3600, description="wallboard alert: a caller waits longer")
+    callback_retry_minutes: int = Field(30, ge=1, le=1440, description="wait before retrying an unanswered callback")
+    callback_max_attempts: int = Field(3, ge=1, le=10, description="callback attempts before giving up")
+
     # -- personal data
     pii_mode: Literal["mask", "encrypt"] = Field(
         "mask", description="mask: keep only masked personal data; encrypt: also AES-GCM encrypted (needs IVR_PII_KEY)")

@@ -22,11 +22,13 @@ from fastapi.staticfiles import StaticFiles
 
 import ivr
 from ivr.config.settings import Settings
+from ivr.desk import Desk
 from ivr.storage import Store, StoreUnavailable
 from ivr.web.auth import CsrfRejected, Forbidden, LoginRequired, TooManyAttempts
 from ivr.web.pages import STATIC_DIR, render, templates
 from ivr.web.oidc import OidcClient
 from ivr.web.routes import accounts, audit, calls, login, scripts, service, sso, tickets
+from ivr.web.routes import desk as desk_pages
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,11 @@ log = logging.getLogger(__name__)
 LiveState = Callable[[], Mapping[str, object]]
 
 
-def create_app(settings: Settings, store: Store, live_state: LiveState | None = None) -> FastAPI:
+def create_app(settings: Settings, store: Store, live_state: LiveState | None = None,
+               desk: Desk | None = None) -> FastAPI:
     """The web app. ``live_state`` describes the runtime (live calls, queues, ...); it is
-    merged into /status with personal data masked."""
+    merged into /status with personal data masked. ``desk``: the live desk and wallboard
+    (:class:`ivr.desk.Desk`; None: those pages say the live view is off)."""
     app = FastAPI(title="Hotline IVR", version=ivr.__version__, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json",
                   description="JSON API of the hotline's web app. Authenticate with a personal API token "
@@ -47,6 +51,7 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
     app.state.store = store
     app.state.live_state = live_state
     app.state.oidc = OidcClient.from_settings(settings)  # single sign-on, when configured
+    app.state.desk = desk
     if settings.admin_token is not None or settings.agent_token is not None:
         log.warning("IVR_ADMIN_TOKEN / IVR_AGENT_TOKEN are retired and ignored: staff log in with personal "
                     "accounts. Create them with `ivr users add NAME --role admin|supervisor|agent`, then unset "
@@ -120,7 +125,7 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
         return render(request, "error.html", {"title": "Basis data tidak tersedia",
                                               "message": "Coba lagi beberapa saat lagi."}, 503)
 
-    for area in (service, login, sso, accounts, tickets, calls, scripts, audit):
+    for area in (service, login, sso, accounts, tickets, calls, scripts, audit, desk_pages):
         app.include_router(area.router)
     _describe_bearer_auth(app)
     return app

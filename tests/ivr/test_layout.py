@@ -14,10 +14,11 @@ ALLOWED = {
     "privacy": set(),
     "storage": {"config", "privacy"},
     "calls": {"config", "privacy", "storage"},
-    "web": {"analytics", "config", "privacy", "storage"},
+    "desk": {"config", "privacy", "storage"},
+    "web": {"analytics", "config", "desk", "privacy", "storage"},
     "simulation": {"calls", "config", "privacy", "storage"},
-    "serve": {"analytics", "calls", "config", "privacy", "storage", "web"},
-    "cli": {"analytics", "serve", "simulation", "calls", "config", "privacy", "storage", "web"},
+    "serve": {"analytics", "calls", "config", "desk", "privacy", "storage", "web"},
+    "cli": {"analytics", "serve", "simulation", "calls", "config", "desk", "privacy", "storage", "web"},
     "analytics": {"config", "privacy", "storage"},
 }
 
