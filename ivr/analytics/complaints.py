@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from ivr.analytics.areas import district_of, load_areas
 from ivr.analytics.catalog import CATEGORIES, agency_label, category_label
-from ivr.analytics.db import Source
+from ivr.analytics.db import Source, table
 from ivr.analytics.topics import fit_topics
 from ivr.storage.models import TicketEventRow, TicketRow
 
@@ -92,7 +92,7 @@ def complaint_patterns(src: Source, start: date, end: date, *, topic_weeks: int 
     """Complaints filed on the local days ``start`` .. ``end``. Topics are fitted on the
     ``topic_weeks`` weeks ending at ``end`` (so growth can be measured), or given as
     ``(Complaints, TopicModel)`` already fitted on (at least) those weeks."""
-    t, e = TicketRow.__table__, TicketEventRow.__table__
+    t, e = table(TicketRow), table(TicketEventRow)
     today = today or end + timedelta(days=1)
     a, b = src.day_start(start), src.day_start(end + timedelta(days=1))
     in_period = (t.c.kind == "complaint", t.c.created_at >= a, t.c.created_at < b)

@@ -15,6 +15,7 @@ loop.
 from __future__ import annotations
 
 import functools
+from typing import Any
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ musala sekolah sd negeri pasar lapangan pangkalan ojek kantor desa kelurahan kec
 
 
 @functools.lru_cache(maxsize=1)
-def _tools() -> tuple[frozenset[str], object]:
+def _tools() -> tuple[frozenset[str], Any]:
     from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
     from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
 
@@ -45,7 +46,7 @@ def _tools() -> tuple[frozenset[str], object]:
 
 @functools.lru_cache(maxsize=50000)
 def _stem(word: str) -> str:
-    return _tools()[1].stem(word)  # type: ignore[attr-defined]
+    return str(_tools()[1].stem(word))
 
 
 def tokenize(text: str, surface: dict[str, Counter[str]] | None = None) -> list[str]:
