@@ -5,7 +5,9 @@ write path.
 * ``store.tickets`` (:class:`~ivr.storage.tickets.TicketRepository`): complaints, callbacks;
 * ``store.handoffs`` (:class:`~ivr.storage.handoffs.HandoffRepository`): transfers to agents
   and the context saved for them;
-* ``store.audit`` (:class:`~ivr.storage.audit.AuditLog`): staff access to callers' data.
+* ``store.audit`` (:class:`~ivr.storage.audit.AuditLog`): staff access to callers' data;
+* ``store.analytics`` (:class:`~ivr.storage.analytics.AnalyticsState`): analytics settings,
+  scheduled runs (one process per period) and surge alerts.
 
 Every write goes through :class:`~ivr.storage.writes.WritePath`: applied now, or, if the
 database is unreachable (or an earlier write is still waiting in the journal), journaled on
@@ -25,6 +27,7 @@ from zoneinfo import ZoneInfo
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
 from ivr.privacy.pii import Pii
+from ivr.storage.analytics import AnalyticsState
 from ivr.storage.audit import AuditLog
 from ivr.storage.calls import CallRepository
 from ivr.storage.database import Database
@@ -66,6 +69,8 @@ class Store:
                                         holidays=holidays, sla_working_days=sla_working_days)
         self.handoffs = HandoffRepository(self.database, self.writes, self.pii, clock)
         self.audit = AuditLog(self.database, self.writes, clock)
+        #: analytics state: edited settings, scheduled runs, surge alerts (issue 14)
+        self.analytics = AnalyticsState(self.database, clock)
         if recordings_dir is None:
             dirs: list[Path] = []
         elif isinstance(recordings_dir, (str, Path)):
