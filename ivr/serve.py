@@ -34,6 +34,7 @@ from ivr.calls.handoff import Handoff
 from ivr.calls.runtime import Runtime
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
+from ivr.observability import Metrics
 from ivr.storage import Store
 from ivr.web import create_app
 from tts import PromptCache, Synthesizer
@@ -258,6 +259,10 @@ def _close_recognizer(task: asyncio.Future[Recognizer]) -> None:
 async def _start_web(settings: Settings, store: Store, rt: Runtime,
                      ctl: Controller) -> tuple[uvicorn.Server, asyncio.Task[None]]:
     app = create_app(settings, store, live_state=lambda: live_status(rt, ctl))
+    metrics = Metrics()                      # /metrics: fed by the calls' events
+    metrics.watch(rt.active_calls, lambda: store.outbox_backlog)
+    rt.call_listeners.append(metrics.listener)
+    app.state.metrics = metrics
     config = uvicorn.Config(app, host=settings.web_host, port=settings.web_port, log_config=None,
                             lifespan="on", access_log=False)
     server = uvicorn.Server(config)

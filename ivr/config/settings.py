@@ -43,7 +43,7 @@ __all__ = [
 ENV_PREFIX = "IVR_"
 CONFIG_FILE_ENV = "IVR_CONFIG_FILE"
 #: fields that may only come from the environment (or explicit keyword arguments)
-SECRET_FIELDS = frozenset({"pii_key", "admin_token", "agent_token"})
+SECRET_FIELDS = frozenset({"pii_key", "admin_token", "agent_token", "metrics_token"})
 
 _config_file_var: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
     "ivr_config_file", default=None
@@ -200,6 +200,8 @@ class Settings(BaseSettings):
     web_port: int = Field(8080, ge=0, le=65535, description="web app port")
     admin_token: SecretStr | None = Field(None, description="bearer/login token of the admin role")
     agent_token: SecretStr | None = Field(None, description="bearer/login token of the agent role")
+    metrics_token: SecretStr | None = Field(
+        None, description="bearer token Prometheus sends to /metrics; unset: /metrics answers loopback clients only")
     reveal_roles: Annotated[list[Role], NoDecode] = Field(
         default_factory=lambda: list[Role](["admin"]),
         description="roles that may see callers' personal data in clear (encrypt mode; audited)",

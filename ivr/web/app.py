@@ -22,7 +22,7 @@ from ivr.config.settings import Settings
 from ivr.storage import Store, StoreUnavailable
 from ivr.web.auth import Forbidden, LoginRequired, Sessions
 from ivr.web.pages import STATIC_DIR, render, templates
-from ivr.web.routes import analytics, audit, calls, login, scripts, service, tickets
+from ivr.web.routes import analytics, audit, calls, login, metrics, scripts, service, tickets
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
         return render(request, "error.html", {"title": "Basis data tidak tersedia",
                                               "message": "Coba lagi beberapa saat lagi."}, 503)
 
-    for area in (service, login, tickets, calls, scripts, audit, analytics):
+    for area in (service, login, tickets, calls, scripts, audit, analytics, metrics):
         app.include_router(area.router)
     return app
 

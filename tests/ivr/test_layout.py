@@ -14,11 +14,12 @@ ALLOWED = {
     "privacy": set(),
     "storage": {"config", "privacy"},
     "calls": {"config", "privacy", "storage"},
-    "web": {"analytics", "config", "privacy", "storage"},
+    "web": {"analytics", "config", "observability", "privacy", "storage"},
     "simulation": {"calls", "config", "privacy", "storage"},
-    "serve": {"analytics", "calls", "config", "privacy", "storage", "web"},
+    "serve": {"analytics", "calls", "config", "observability", "privacy", "storage", "web"},
     "cli": {"analytics", "serve", "simulation", "calls", "config", "privacy", "storage", "web"},
     "analytics": {"config", "privacy", "storage"},
+    "observability": set(),
 }
 
 
