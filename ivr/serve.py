@@ -28,6 +28,7 @@ import uvicorn
 
 from asr import Recognizer
 from dialogs import Script, load_script
+from ivr.analytics.scheduler import AnalyticsScheduler, SchedulerConfig
 from ivr.calls.controller import Controller
 from ivr.calls.engines import build_recognizer, build_synthesizer
 from ivr.calls.handoff import Handoff
@@ -168,6 +169,9 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         t = time.monotonic()
         web_server, web_task = await _start_web(settings, store, rt, ctl)
         phases["web_s"] = round(time.monotonic() - t, 3)
+    sched_task: asyncio.Task[None] | None = None
+    if settings.analytics_scheduler:
+        sched_task = asyncio.create_task(_scheduler(settings, store).run(stop), name="analytics-scheduler")
     log.info("start-up phases", extra={"phases": phases})
     web_addr = f"{settings.web_host}:{_web_port(web_server, settings)}" if web_server else None
     agi_host, agi_port = ctl.agi_address
@@ -189,6 +193,10 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         await stop.wait()
     finally:
         log.info("shutting down", extra={"live_calls": len(rt.active_calls)})
+        if sched_task is not None:
+            sched_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sched_task
         await ctl.drain(settings.shutdown_grace_s)
         await ctl.close()
         if web_server is not None and web_task is not None:
@@ -201,6 +209,13 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         await rt.aclose()
         await store.close()
         log.info("stopped")
+
+
+def _scheduler(settings: Settings, store: Store) -> AnalyticsScheduler:
+    """Daily and weekly reports and the hourly alert check (claimed per period in the database)."""
+    return AnalyticsScheduler(store, SchedulerConfig(reports_dir=settings.data_dir / "reports",
+                                                     report_hour=settings.report_hour),
+                              office_hours=settings.hours())
 
 
 def ready_message(info: ReadyInfo) -> str:

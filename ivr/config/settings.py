@@ -277,6 +277,11 @@ class Settings(BaseSettings):
     )
     sla_working_days: int = Field(14, ge=1, le=365, description="ticket response deadline in working days")
 
+    # -- analytics (scheduled inside `ivr serve`; one process per period when several share a database)
+    analytics_scheduler: bool = Field(
+        True, description="make the daily and weekly reports (<data_dir>/reports) and check for surges hourly")
+    report_hour: int = Field(6, ge=0, le=23, description="local hour from which yesterday's report is made")
+
     # -- personal data
     pii_mode: Literal["mask", "encrypt"] = Field(
         "mask", description="mask: keep only masked personal data; encrypt: also AES-GCM encrypted (needs IVR_PII_KEY)")
