@@ -102,19 +102,23 @@ class Complaints:
     agency: list[str | None]
     description: list[str]
     ticket_ids: list[str]
+    #: who filed each (keyed hash of the NIK or phone, else None): topic labels use only words
+    #: that several people wrote (:func:`ivr.analytics.topics.fit_topics`)
+    reporters: list[str | None] | None = None
 
 
 def load_complaints(src: Source, start: date, end: date) -> Complaints:
     t = table(TicketRow)
     a, b = src.day_start(start), src.day_start(end + timedelta(days=1))
     h = local_hour(t.c.created_at, src.offset_s)
-    q = (select(h, t.c.area_code, t.c.category, t.c.agency, t.c.description, t.c.public_id)
+    q = (select(h, t.c.area_code, t.c.category, t.c.agency, t.c.description, t.c.public_id,
+                t.c.reporter_nik_hash, t.c.reporter_phone_hash)
          .where(t.c.kind == "complaint", t.c.created_at >= a, t.c.created_at < b).order_by(t.c.created_at))
     with src.engine.connect() as conn:
         rows = conn.execute(q).all()
     return Complaints(src.hour_number(a), np.asarray([int(r[0]) for r in rows], dtype=np.int64),
                       [district_of(r[1]) for r in rows], [r[2] for r in rows], [r[3] for r in rows],
-                      [r[4] or "" for r in rows], [r[5] for r in rows])
+                      [r[4] or "" for r in rows], [r[5] for r in rows], [r[6] or r[7] for r in rows])
 
 
 # ---------------------------------------------------------------------------- tests
@@ -274,7 +278,7 @@ def detect_history(hist: History, complaints: Complaints | None, src: Source, *,
     if topics is None:
         from ivr.analytics.topics import fit_topics
 
-        topics = fit_topics(complaints.description)
+        topics = fit_topics(complaints.description, authors=complaints.reporters)
     if topics.topics:
         k = len(topics.topics)
         counts = np.zeros((n_hours, k))

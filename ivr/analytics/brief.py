@@ -299,7 +299,7 @@ def weekly_brief(src: Source, end: date, *, rules: tuple[Rule, ...] | None = Non
         hist = load_history(src, end - timedelta(days=364), end)
     # complaints and their topics once, for the patterns and the alerts
     comp = load_complaints(src, end - timedelta(days=AlertRules().baseline_days + max(days, 7) + 2), end)
-    model = fit_topics(comp.description)
+    model = fit_topics(comp.description, authors=comp.reporters)
     ov = overview(src, start, end)
     cp = complaint_patterns(src, start, end, topics=(comp, model))
     st = stuck_states(src, start, end)

@@ -177,7 +177,7 @@ def _topic_rows(src: Source, end: date, weeks: int, given: tuple[Any, Any] | Non
         comp = load_complaints(src, start, end)
         if not len(comp.hours):
             return ()
-        model = fit_topics(comp.description)
+        model = fit_topics(comp.description, authors=comp.reporters)
     else:
         comp, model = given
     if not model.topics:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Sized
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["Metrics", "metrics_allowed", "CONTENT_TYPE"]
@@ -29,6 +29,7 @@ _LATENCY = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 
 class Metrics:
     def __init__(self) -> None:
+        disable_created_metrics()    # no *_created series: start times are noise for this use
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.in_progress = Gauge("ivr_calls_in_progress", "Calls being served now.", registry=r)
