@@ -30,7 +30,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ivr.config.calendar import CalendarError, OfficeHours
+from ivr.config.calendar import CalendarError, OfficeHours, national_holidays
 
 __all__ = [
     "Settings",
@@ -275,6 +275,8 @@ class Settings(BaseSettings):
         default_factory=list,
         description="closed days and non-working days for SLA: 2026-01-01,2026-03-20,...",
     )
+    national_holidays: bool = Field(
+        True, description="add Indonesia's national holidays and cuti bersama (holidays package) to public_holidays")
     sla_working_days: int = Field(14, ge=1, le=365, description="ticket response deadline in working days")
 
     # -- analytics (scheduled inside `ivr serve`; one process per period when several share a database)
@@ -417,7 +419,13 @@ class Settings(BaseSettings):
         return self.data_dir / "outbox"
 
     def hours(self) -> OfficeHours:
-        return OfficeHours.parse(self.office_hours, frozenset(self.public_holidays))
+        return OfficeHours.parse(self.office_hours, self.holidays())
+
+    def holidays(self) -> frozenset[date]:
+        """Days the office is closed and that are not working days for SLA deadlines: the
+        configured ``public_holidays``, plus the national ones unless ``national_holidays`` is off."""
+        days = frozenset(self.public_holidays)
+        return days | national_holidays() if self.national_holidays else days
 
     def ami(self) -> AmiConfig | None:
         if self.ami_url is None:

@@ -92,7 +92,7 @@ class Store:
             outbox_dir=settings.outbox_dir,
             # AGI-only mode records into <sounds_dir>/rec (never the prompts in sounds_dir)
             recordings_dir=[settings.recordings_dir, Path(settings.sounds_dir) / "rec"],
-            holidays=settings.public_holidays,
+            holidays=settings.holidays(),
             sla_working_days=settings.sla_working_days,
             timezone_name=settings.hours().tz.key,
             clock=clock,
