@@ -146,7 +146,7 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
 
 # --------------------------------------------------------------------------- settings
 
-Role = Literal["admin", "agent"]
+Role = Literal["admin", "supervisor", "agent"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -198,10 +198,16 @@ class Settings(BaseSettings):
     # -- web
     web_host: str = Field("127.0.0.1", description="web app (health, status, staff pages) address")
     web_port: int = Field(8080, ge=0, le=65535, description="web app port")
-    admin_token: SecretStr | None = Field(None, description="bearer/login token of the admin role")
-    agent_token: SecretStr | None = Field(None, description="bearer/login token of the agent role")
+    admin_token: SecretStr | None = Field(None, description="RETIRED (ignored, warns at start): staff log in "
+                                          "with personal accounts, `ivr users add` (docs/web.md)")
+    agent_token: SecretStr | None = Field(None, description="RETIRED (ignored, warns at start): see admin_token")
     metrics_token: SecretStr | None = Field(
         None, description="bearer token Prometheus sends to /metrics; unset: /metrics answers loopback clients only")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses of reverse proxies whose X-Forwarded-For names the client (comma-separated); "
+                    "empty = the connection's own address is the client's, always")
+    session_hours: float = Field(8.0, gt=0, le=24 * 30, description="staff web sessions end after this long")
     reveal_roles: Annotated[list[Role], NoDecode] = Field(
         default_factory=lambda: list[Role](["admin"]),
         description="roles that may see callers' personal data in clear (encrypt mode; audited)",
@@ -299,7 +305,8 @@ class Settings(BaseSettings):
 
     # ------------------------------------------------------------------ validators
 
-    @field_validator("agent_queues", "reveal_roles", "public_holidays", "whisper_views", mode="before")
+    @field_validator("agent_queues", "reveal_roles", "public_holidays", "whisper_views", "trusted_proxies",
+                     mode="before")
     @classmethod
     def _split_commas(cls, v: Any) -> Any:
         """List settings come from the environment comma-separated."""

@@ -6,6 +6,8 @@ write path.
 * ``store.handoffs`` (:class:`~ivr.storage.handoffs.HandoffRepository`): transfers to agents
   and the context saved for them;
 * ``store.audit`` (:class:`~ivr.storage.audit.AuditLog`): staff access to callers' data;
+* ``store.accounts`` (:class:`~ivr.storage.accounts.AccountRepository`): staff accounts, web
+  sessions, personal API tokens, login back-off (straight to the database, never journaled).
 * ``store.analytics`` (:class:`~ivr.storage.analytics.AnalyticsState`): analytics settings,
   scheduled runs (one process per period) and surge alerts.
 
@@ -19,7 +21,7 @@ the event loop never waits on the database. API: docs/contracts.md ("ivr storage
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from zoneinfo import ZoneInfo
@@ -27,6 +29,7 @@ from zoneinfo import ZoneInfo
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
 from ivr.privacy.pii import Pii
+from ivr.storage.accounts import AccountRepository
 from ivr.storage.analytics import AnalyticsState
 from ivr.storage.audit import AuditLog
 from ivr.storage.calls import CallRepository
@@ -56,6 +59,7 @@ class Store:
         connect_timeout_s: int = 3,
         echo: bool = False,
         clock: Clock = system_clock,
+        session_hours: float = 8.0,
     ) -> None:
         #: stamps records and dates ticket numbers (injectable: tests choose the date)
         self.clock = clock
@@ -69,6 +73,7 @@ class Store:
                                         holidays=holidays, sla_working_days=sla_working_days)
         self.handoffs = HandoffRepository(self.database, self.writes, self.pii, clock)
         self.audit = AuditLog(self.database, self.writes, clock)
+        self.accounts = AccountRepository(self.database, clock, session_ttl=timedelta(hours=session_hours))
         #: analytics state: edited settings, scheduled runs, surge alerts (issue 14)
         self.analytics = AnalyticsState(self.database, clock)
         if recordings_dir is None:
@@ -96,6 +101,7 @@ class Store:
             sla_working_days=settings.sla_working_days,
             timezone_name=settings.hours().tz.key,
             clock=clock,
+            session_hours=settings.session_hours,
         )
 
     # ------------------------------------------------------------------ schema

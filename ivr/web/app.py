@@ -1,5 +1,7 @@
 """FastAPI app factory: health and status, staff pages (tickets, the agent's call view, admin)
-and a JSON API. Server-rendered HTML (Jinja2, autoescaped), no JavaScript, strict CSP.
+and a JSON API. Server-rendered HTML (Jinja2, autoescaped); JavaScript only from files under
+/static (CSP ``script-src 'self'``, no inline scripts). Staff log in with personal accounts
+(:mod:`ivr.web.auth`).
 
 One router module per area under :mod:`ivr.web.routes`; what pages share lives in
 :mod:`ivr.web.pages` (routers never import this module). Every view of a caller's data writes
@@ -20,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 import ivr
 from ivr.config.settings import Settings
 from ivr.storage import Store, StoreUnavailable
-from ivr.web.auth import Forbidden, LoginRequired, Sessions
+from ivr.web.auth import CsrfRejected, Forbidden, LoginRequired, TooManyAttempts
 from ivr.web.pages import STATIC_DIR, render, templates
 from ivr.web.routes import analytics, audit, calls, login, metrics, scripts, service, tickets
 
@@ -36,12 +38,17 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
     merged into /status with personal data masked."""
     app = FastAPI(title="Hotline IVR", version=ivr.__version__, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json",
-                  description="JSON API of the hotline's web app. Authenticate with a bearer token "
-                              "(Authorization: Bearer ...). Pages for staff are at /.")
+                  description="JSON API of the hotline's web app. Authenticate with a personal API token "
+                              "(Authorization: Bearer ivr_..., created on the page /account/tokens). "
+                              "Pages for staff are at /.")
     app.state.settings = settings
     app.state.store = store
     app.state.live_state = live_state
-    app.state.sessions = Sessions()
+    app.state.oidc = None
+    if settings.admin_token is not None or settings.agent_token is not None:
+        log.warning("IVR_ADMIN_TOKEN / IVR_AGENT_TOKEN are retired and ignored: staff log in with personal "
+                    "accounts. Create them with `ivr users add NAME --role admin|supervisor|agent`, then unset "
+                    "the variables (docs/web.md, 'Moving from shared tokens').")
     app.state.templates = templates()
     app.state.started = time.monotonic()
     app.state.tz = settings.hours().tz
@@ -74,6 +81,24 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
         return render(request, "error.html", {"title": "Akses ditolak",
                                               "message": "Peran Anda tidak boleh membuka halaman ini."}, 403)
 
+    @app.exception_handler(CsrfRejected)
+    async def _csrf(request: Request, exc: CsrfRejected) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "CSRF token missing or wrong (send X-CSRF-Token, or use a bearer token)"},
+                                status_code=403)
+        return render(request, "error.html", {"title": "Formulir kedaluwarsa",
+                                              "message": "Muat ulang halaman lalu coba lagi."}, 403)
+
+    @app.exception_handler(TooManyAttempts)
+    async def _too_many(request: Request, exc: TooManyAttempts) -> Response:
+        wait = str(max(1, int(exc.retry_after_s + 0.999)))
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "too many failed attempts from this address"}, status_code=429,
+                                headers={"Retry-After": wait})
+        return render(request, "error.html", {"title": "Terlalu banyak percobaan",
+                                              "message": "Coba lagi beberapa menit lagi."}, 429,
+                      headers={"Retry-After": wait})
+
     @app.exception_handler(StoreUnavailable)
     async def _unavailable(request: Request, exc: StoreUnavailable) -> Response:
         if request.url.path.startswith("/api/"):
@@ -86,7 +111,7 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
     return app
 
 
-_CSP_PAGES = ("default-src 'self'; style-src 'self'; script-src 'none'; "
+_CSP_PAGES = ("default-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
               "frame-ancestors 'none'; form-action 'self'")
 # Swagger UI sets style attributes and draws icons from data: URIs; its own page only.
 _CSP_API_DOCS = ("default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; "

@@ -14,12 +14,13 @@ from fastapi.responses import HTMLResponse
 
 import ivr
 from ivr.storage.ticket_ids import format_ticket_id
-from ivr.web.auth import authenticate
+from ivr.web.auth import client_address, current
 
 HERE = Path(__file__).parent
 TEMPLATES_DIR = HERE / "templates"
 STATIC_DIR = HERE / "static"
 
+ROLE_LABELS = {"admin": "Admin", "supervisor": "Supervisor", "agent": "Petugas"}
 STATUS_LABELS = {
     "open": "Baru",
     "in_progress": "Diproses",
@@ -52,18 +53,20 @@ def templates() -> jinja2.Environment:
 
     env.filters["dt"] = dt
     env.filters["ticket"] = format_ticket_id
-    env.globals.update(STATUS_LABELS=STATUS_LABELS, KIND_LABELS=KIND_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
+    env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLE_LABELS=ROLE_LABELS, KIND_LABELS=KIND_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
                        version=ivr.__version__)
     return env
 
 
-def render(request: Request, template: str, context: dict[str, object], status_code: int = 200) -> HTMLResponse:
+def render(request: Request, template: str, context: dict[str, object], status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
     env: jinja2.Environment = request.app.state.templates
-    principal = authenticate(request)
+    principal = current(request)
     html = env.get_template(template).render(request=request, principal=principal, tz=request.app.state.tz,
                                              **context)
-    return HTMLResponse(html, status_code=status_code)
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 def remote(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The client's address for the audit log (see :func:`ivr.web.auth.client_address`)."""
+    return client_address(request)

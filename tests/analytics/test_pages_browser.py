@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import uuid
 from datetime import datetime, time
 
 import pytest
 
 from tests.analytics.conftest import END
-from tests.analytics.test_pages import ADMIN, app_for
+from tests.analytics.test_pages import app_for
+from tests.ivr.staff import DEFAULT_PASSWORD, make_account
 from tests.waiting import eventually
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -25,13 +27,14 @@ async def server(demo_factory, tmp_path, monkeypatch):
 
     demo = demo_factory("sqlite")
     app, store, settings = app_for(demo, tmp_path, monkeypatch, datetime.combine(END, time(20), tzinfo=demo.src.tz))
+    user, _ = await make_account(store, "supervisor", f"spv-{uuid.uuid4().hex[:8]}")
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off", ws="none",
                             http="h11", access_log=False)
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve())
     await eventually(lambda: srv.started, "uvicorn to start")
     port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", user
     srv.should_exit = True
     await task
     store.database.engine.dispose()
@@ -39,6 +42,8 @@ async def server(demo_factory, tmp_path, monkeypatch):
 
 async def test_analytics_pages_in_chromium(server, tmp_path):
     from playwright.async_api import async_playwright
+
+    server, user = server
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
@@ -53,8 +58,8 @@ async def test_analytics_pages_in_chromium(server, tmp_path):
                     if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
             page.on("pageerror", lambda e: problems.append(str(e)))
             await page.goto(f"{server}/login?next=/analytics")
-            await page.fill("#name", "Sari")
-            await page.fill("#token", ADMIN)
+            await page.fill("#username", user)
+            await page.fill("#password", DEFAULT_PASSWORD)
             await page.click("#login button[type=submit]")
             await page.wait_for_url(f"{server}/analytics")
             day = f"?tanggal={END.isoformat()}"

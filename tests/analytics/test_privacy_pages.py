@@ -11,12 +11,12 @@ import shutil
 import subprocess
 from datetime import datetime, time, timedelta
 
-import httpx
 import pytest
 
 from ivr.analytics.privacy import scan_personal_data
 from tests.analytics.conftest import END
-from tests.analytics.test_pages import ADMIN, PAGES, app_for, web_store
+from tests.analytics.test_pages import PAGES, app_for, staff, web_store
+from tests.ivr.staff import asgi_client
 
 NIK = "3201234567890123"
 PHONE = "081298765432"
@@ -65,9 +65,9 @@ async def test_no_personal_data_in_pages_exports_or_reports(planted, tmp_path, m
 
     app, store, _ = app_for(planted, tmp_path, monkeypatch, datetime.combine(END, time(20), tzinfo=planted.src.tz))
     outputs: dict[str, str] = {}
+    _, token = await staff(store, "supervisor")
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
-                                     headers={"Authorization": f"Bearer {ADMIN}"}) as c:
+        async with asgi_client(app, token) as c:
             for path in PAGES + ("/analytics/complaints?tanggal=" + END.isoformat(), "/metrics"):
                 r = await c.get(path)
                 assert r.status_code == 200, path

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, Response
 
 from ivr.storage import Call, Ticket
 from ivr.web.pages import remote, render
-from ivr.web.auth import Principal, may_reveal, require
+from ivr.web.auth import STAFF, Principal, may_reveal, require
 
 router = APIRouter()
 
@@ -33,7 +33,7 @@ async def _call_data(request: Request, principal: Principal, call_id: str,
 
 
 @router.get("/agent")
-async def agent_home(request: Request, principal: Principal = Depends(require("admin", "agent"))) -> Response:
+async def agent_home(request: Request, principal: Principal = Depends(require(*STAFF))) -> Response:
     store = request.app.state.store
     calls = await store.calls.recent(limit=30)
     await store.audit.record(principal.actor, principal.role, "list_calls", "call", None, remote=remote(request))
@@ -42,7 +42,7 @@ async def agent_home(request: Request, principal: Principal = Depends(require("a
 
 @router.get("/agent/calls/{call_id}")
 async def agent_call(request: Request, call_id: str, reveal: bool = False,
-                     principal: Principal = Depends(require("admin", "agent"))) -> Response:
+                     principal: Principal = Depends(require(*STAFF))) -> Response:
     call, context, tickets, shown = await _call_data(request, principal, call_id, reveal)
     if call is None:
         return render(request, "error.html", {"title": "Panggilan tidak ditemukan", "message": ""}, 404)
@@ -63,7 +63,7 @@ async def agent_call(request: Request, call_id: str, reveal: bool = False,
 
 @router.get("/api/calls/{call_id}", response_model=None)
 async def api_call(request: Request, call_id: str, reveal: bool = False,
-                   principal: Principal = Depends(require("admin", "agent", api=True))) -> dict[str, object] | JSONResponse:
+                   principal: Principal = Depends(require(*STAFF, api=True))) -> dict[str, object] | JSONResponse:
     call, context, tickets, shown = await _call_data(request, principal, call_id, reveal)
     if call is None:
         return JSONResponse({"error": "call not found"}, status_code=404)

@@ -17,6 +17,8 @@ from ivr.web.auth import authenticate
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+#: where each role lands after logging in (helpers add their areas: desk, dashboards)
+HOME_BY_ROLE = {"admin": "/tickets", "supervisor": "/tickets", "agent": "/tickets"}
 
 
 @router.get("/healthz")
@@ -75,6 +77,8 @@ async def api_docs(request: Request) -> HTMLResponse:
 
 @router.get("/", include_in_schema=False)
 async def root(request: Request) -> RedirectResponse:
-    if authenticate(request) is None:
+    """The front door: the login form, or the first page of the person's role."""
+    principal = await authenticate(request)
+    if principal is None:
         return RedirectResponse("/login", status_code=303)
-    return RedirectResponse("/tickets", status_code=303)
+    return RedirectResponse(HOME_BY_ROLE.get(principal.role, "/tickets"), status_code=303)
