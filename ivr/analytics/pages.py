@@ -257,8 +257,10 @@ def forecast_page(src: Source, today: date, schedule_text: str, *, now: datetime
     qtable = Table("ketepatan", "Ketepatan prakiraan harian (uji mundur, MASE terhadap naif musiman)",
                    ("Layanan", "MASE model", "MASE naif musiman", "Rasio", "Lebih baik", "Cakupan interval"),
                    tuple(quality_rows))
-    figures = (("Perkiraan panggilan besok", num(total.points[0].mean) if total.points else "-"),
-               ("Rentang besok", f"{num(total.points[0].lo)}-{num(total.points[0].hi)}" if total.points else "-"),
+    first = total.points[0] if total.points else None
+    when = first.start.strftime("%d-%m") if first else ""
+    figures = ((f"Perkiraan panggilan {when}", num(first.mean) if first else "-"),
+               (f"Rentang {when} ({level:.0%})", f"{num(first.lo)}-{num(first.hi)}" if first else "-"),
                ("Waktu penanganan rata-rata", secs(aht)),
                ("Jam kekurangan petugas (7 hari)", num(sum(1 for h in hours if h.gap > 0))),
                ("Layanan lebih baik dari naif",

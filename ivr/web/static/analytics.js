@@ -40,7 +40,8 @@
     var max = 1;
     var data = d.data.map(function (c) {
       if (c[2] !== null && c[2] > max) { max = c[2]; }
-      return { value: [c[0], c[1], c[2] === null ? "-" : c[2]], label: c[3] };
+      // a hidden count (1-4) is drawn like the smallest and labelled "<5"; its number is not sent
+      return { value: [c[0], c[1], c[2] === null ? 0 : c[2]], label: c[3] };
     });
     return {
       tooltip: { formatter: function (p) { return d.y[p.value[1]] + " · " + d.x[p.value[0]] + ": " + p.data.label; } },
