@@ -1,4 +1,4 @@
-"""The analytics pages through the web app (uvicorn on 127.0.0.1, HTTP, admin bearer token) on
+"""The analytics pages through the web app (uvicorn on 127.0.0.1, HTTP, a supervisor's API token) on
 a demo history: time to the full HTML of each page, cold (the page cache emptied before each
 request: the figures are computed) and warm (cached), and each page's CSV.
 
@@ -17,12 +17,12 @@ import json
 import statistics
 import tempfile
 import time
+import uuid
 from datetime import date, datetime, time as dtime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-TOKEN = "bench-admin-token"
 
 
 def stats(xs: list[float]) -> dict[str, float]:
@@ -46,9 +46,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     tz = ZoneInfo("Asia/Jakarta")
     at = datetime.combine(end, dtime(20), tzinfo=tz)
     data = Path(tempfile.mkdtemp(prefix="bench-an-web-"))
-    settings = load_settings(data_dir=data, database_url=args.url, admin_token=TOKEN)
+    settings = load_settings(data_dir=data, database_url=args.url)
     store = Store(args.url, clock=fixed_clock(at), schema=args.schema)
     await store.amigrate()
+    # a supervisor account with a personal API token (bearer)
+    account = await store.accounts.create(f"bench-{uuid.uuid4().hex[:8]}", "supervisor", "bench-password-123")
+    token, _ = await store.accounts.create_token(account.id, "bench")
     with store.database.engine.connect() as conn:
         n_calls = int(conn.execute(select(func.count()).select_from(table(CallRow))).scalar() or 0)
     app = create_app(settings, store)
@@ -64,7 +67,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
              "stuck": ("/analytics/stuck", "keadaan"), "forecast": ("/analytics/forecast", "kebutuhan_petugas")}
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=600,
-                                     headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+                                     headers={"Authorization": f"Bearer {token}"}) as c:
             r = await c.get("/analytics" + q)          # warms imports and the service object
             assert r.status_code == 200, r.text[:300]
             svc = app.state.analytics
