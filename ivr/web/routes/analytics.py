@@ -3,7 +3,7 @@ topic and region, alerts, stuck dialog states, reports; every table downloadable
 
 The figures come from :class:`ivr.analytics.service.AnalyticsService` (built in a worker
 thread, cached); charts are drawn by the vendored ECharts from JSON the page carries in data
-attributes (``/static/analytics.js``; the pages' CSP allows scripts from 'self' only).
+attributes (``/static/analytics.js``; the app's CSP allows scripts from 'self' only).
 No personal data: the pages show counts, regional counts under 5 as "<5".
 """
 
@@ -26,9 +26,6 @@ from ivr.web.pages import remote, render
 router = APIRouter()
 
 ROLES = ("supervisor", "admin")
-#: pages may run the vendored chart library (script-src 'self'), nothing inline
-CSP = ("default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
-       "frame-ancestors 'none'; form-action 'self'")
 
 NAV = (("dashboard", "/analytics", "Dasbor"), ("forecast", "/analytics/forecast", "Prakiraan & petugas"),
        ("complaints", "/analytics/complaints", "Pengaduan"), ("alerts", "/analytics/alerts", "Peringatan"),
@@ -66,9 +63,7 @@ def _page(request: Request, page: Page, *, extra: dict[str, object] | None = Non
               for c in page.charts]
     ctx: dict[str, object] = {"page": page, "charts": charts, "nav": NAV, "query": request.url.query}
     ctx.update(extra or {})
-    resp = render(request, "analytics.html", ctx, status)
-    resp.headers["Content-Security-Policy"] = CSP
-    return resp
+    return render(request, "analytics.html", ctx, status)
 
 
 async def _get(request: Request, key: str, day: date | None) -> Page:
