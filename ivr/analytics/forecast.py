@@ -157,6 +157,7 @@ class CalendarModel:
         keep = (nz >= 2) & ((X != X[0]).any(axis=0) | (np.arange(X.shape[1]) == 0))
         if len(days) < 56:
             keep[7] = False       # no trend from less than eight weeks
+        keep[0] = True            # the intercept, even from one day (a new hotline, no calls yet)
         self.keep = keep
         Xk = X[:, keep]
         y = np.asarray(y, dtype=float)

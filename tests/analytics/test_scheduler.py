@@ -85,3 +85,32 @@ async def test_alerts_are_stored_once(demo):
         assert len(mine) == 1 and mine[0].last_seen == first + timedelta(hours=3)
     finally:
         st.database.engine.dispose()
+
+
+async def test_a_new_hotline_without_calls_gets_its_reports_and_pages(tmp_path):
+    """Day one of a real installation: no call yet. The scheduled reports are made (empty) and
+    every analytics page answers."""
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from ivr.config.settings import load_settings
+    from ivr.storage import Store
+    from ivr.web import create_app
+    from tests.ivr.staff import api_token, asgi_client, make_account
+
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    st = Store(url, clock=fixed_clock(datetime(2026, 12, 1, 7, tzinfo=ZoneInfo("Asia/Jakarta"))))
+    await st.amigrate()
+    try:
+        s = AnalyticsScheduler(st, SchedulerConfig(reports_dir=tmp_path / "reports", formats=("html", "csv")))
+        done = await s.run_once()
+        assert sorted(j.split(" ")[0] for j in done) == ["alerts", "daily_report", "weekly_report"]
+        assert (tmp_path / "reports" / f"laporan-harian-{date(2026, 11, 30).isoformat()}.html").is_file()
+        app = create_app(load_settings(data_dir=tmp_path, database_url=url), st)
+        user, _ = await make_account(st, "supervisor")
+        async with asgi_client(app, await api_token(st, user)) as c:
+            for path in ("/analytics", "/analytics/forecast", "/analytics/complaints", "/analytics/stuck",
+                         "/analytics/alerts", "/analytics/reports"):
+                assert (await c.get(path)).status_code == 200, path
+    finally:
+        await st.close()
