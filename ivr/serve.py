@@ -35,6 +35,8 @@ from ivr.calls.handoff import Handoff
 from ivr.calls.runtime import Runtime
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
+from ivr.desk import Desk
+from ivr.desk.bus import make_bus
 from ivr.observability import Metrics
 from ivr.storage import Store
 from ivr.web import create_app
@@ -167,9 +169,11 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
             installed.append(sig)
     web_server: uvicorn.Server | None = None
     web_task: asyncio.Task[None] | None = None
+    desk: Desk | None = None
     if web:
         t = time.monotonic()
-        web_server, web_task = await _start_web(settings, store, rt, ctl)
+        desk = await build_desk(settings, store, rt)
+        web_server, web_task = await _start_web(settings, store, rt, ctl, desk)
         phases["web_s"] = round(time.monotonic() - t, 3)
     sched_task: asyncio.Task[None] | None = None
     if settings.analytics_scheduler:
@@ -204,6 +208,8 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
                 await sched_task
         await ctl.drain(settings.shutdown_grace_s)
         await ctl.close()
+        if desk is not None:
+            desk.hub.close()       # ends the browsers' live streams, so the web server can stop
         if web_server is not None and web_task is not None:
             web_server.should_exit = True
             with contextlib.suppress(Exception):
@@ -211,6 +217,8 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         for sig in installed:
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
+        if desk is not None:
+            await desk.close()
         await rt.aclose()
         await store.close()
         log.info("stopped")
@@ -300,9 +308,20 @@ def _close_recognizer(task: asyncio.Future[Recognizer]) -> None:
             log.exception("could not close a recognizer nobody owns")
 
 
+async def build_desk(settings: Settings, store: Store, rt: Runtime) -> Desk:
+    """The live desk on the hand-off's AMI connection, sharing events with the other
+    processes through Redis when ``IVR_REDIS_URL`` is set."""
+    def live() -> list[tuple[str, str]]:
+        return [(c.call_id, c.status().state or "-") for c in list(rt.active_calls)]
+
+    ami = rt.handoff.ami if isinstance(rt.handoff, Handoff) else None
+    return await Desk(settings, store, ami=ami, bus=make_bus(settings.redis_url), live_calls=live,
+                      clock=rt.clock).start()
+
+
 async def _start_web(settings: Settings, store: Store, rt: Runtime,
-                     ctl: Controller) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-    app = create_app(settings, store, live_state=lambda: live_status(rt, ctl))
+                     ctl: Controller, desk: Desk | None = None) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    app = create_app(settings, store, live_state=lambda: live_status(rt, ctl), desk=desk)
     metrics = Metrics()                      # /metrics: fed by the calls' events
     metrics.watch(rt.active_calls, lambda: store.outbox_backlog)
     rt.call_listeners.append(metrics.listener)

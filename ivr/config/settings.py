@@ -43,7 +43,7 @@ __all__ = [
 ENV_PREFIX = "IVR_"
 CONFIG_FILE_ENV = "IVR_CONFIG_FILE"
 #: fields that may only come from the environment (or explicit keyword arguments)
-SECRET_FIELDS = frozenset({"pii_key", "admin_token", "agent_token", "metrics_token"})
+SECRET_FIELDS = frozenset({"pii_key", "admin_token", "agent_token", "oidc_client_secret", "metrics_token"})
 
 _config_file_var: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
     "ivr_config_file", default=None
@@ -208,6 +208,18 @@ class Settings(BaseSettings):
         description="addresses of reverse proxies whose X-Forwarded-For names the client (comma-separated); "
                     "empty = the connection's own address is the client's, always")
     session_hours: float = Field(8.0, gt=0, le=24 * 30, description="staff web sessions end after this long")
+    oidc_issuer: str | None = Field(None, description="single sign-on: the OpenID Connect issuer URL (e.g. "
+                                    "https://sso.example.go.id/realms/pemda); unset = no SSO")
+    oidc_client_id: str | None = Field(None, description="single sign-on: this hotline's client id at the issuer")
+    oidc_client_secret: SecretStr | None = Field(None, description="single sign-on: the client secret")
+    oidc_role_claim: str = Field("roles", description="ID-token claim (a string or a list) that gives the role")
+    oidc_role_map: str = Field("admin=admin,supervisor=supervisor,agent=agent",
+                               description="claim value=role pairs, comma-separated (e.g. "
+                                           "hotline-admin=admin,cc-agent=agent); the highest role found wins")
+    oidc_username_claim: str = Field("preferred_username", description="ID-token claim used as the username")
+    public_url: str | None = Field(None, description="the web app's address as browsers reach it (e.g. "
+                                   "https://hotline.example.go.id/), for the SSO return address; "
+                                   "unset = the address of the request")
     reveal_roles: Annotated[list[Role], NoDecode] = Field(
         default_factory=lambda: list[Role](["admin"]),
         description="roles that may see callers' personal data in clear (encrypt mode; audited)",
@@ -284,6 +296,14 @@ class Settings(BaseSettings):
     national_holidays: bool = Field(
         True, description="add Indonesia's national holidays and cuti bersama (holidays package) to public_holidays")
     sla_working_days: int = Field(14, ge=1, le=365, description="ticket response deadline in working days")
+
+    # -- desk and wallboard (issue 13)
+    redis_url: str | None = Field(
+        None, description="redis://127.0.0.1:6379/0: desk events shared by several `ivr serve` processes; "
+        "unset: one process, in memory")
+    wallboard_wait_alert_s: int = Field(60, ge=5, le=3600, description="wallboard alert: a caller waits longer")
+    callback_retry_minutes: int = Field(30, ge=1, le=1440, description="wait before retrying an unanswered callback")
+    callback_max_attempts: int = Field(3, ge=1, le=10, description="callback attempts before giving up")
 
     # -- analytics (scheduled inside `ivr serve`; one process per period when several share a database)
     analytics_scheduler: bool = Field(

@@ -42,6 +42,7 @@ FREE_FAILURES_PER_USER = 5
 FREE_FAILURES_PER_ADDRESS = 20
 FIRST_DELAY_S = 15.0
 MAX_DELAY_S = 15 * 60.0
+HASHES_AT_ONCE = 2
 
 
 class AccountError(StoreError):
@@ -109,6 +110,9 @@ class AccountRepository:
         self.clock = clock
         self.session_ttl = session_ttl
         self._attempts = itertools.count()
+        #: Argon2 runs at most this many at once per process: a burst of logins waits its turn
+        #: instead of taking the cores that live calls need
+        self._hash_slots = asyncio.Semaphore(HASHES_AT_ONCE)
 
     # ------------------------------------------------------------------ accounts
     async def create(self, username: str, role: str, password: str | None = None, *,
@@ -230,11 +234,14 @@ class AccountRepository:
                 return (row.id, row.password_hash, row.disabled) if row else None
         found = await self.db.read(_load)
         stored = found[1] if found else None
-        ok = await asyncio.to_thread(verify_password, stored, password)
+        ok = await self.check_password(stored, password)
         if not ok or found is None or found[2]:
             return None
         account_id = found[0]
-        rehash = await asyncio.to_thread(hash_password, password) if stored and needs_rehash(stored) else None
+        rehash = None
+        if stored and needs_rehash(stored):
+            async with self._hash_slots:
+                rehash = await asyncio.to_thread(hash_password, password)
         now = self.clock()
 
         def _touch() -> Account:
@@ -466,21 +473,29 @@ class AccountRepository:
                 row = s.get(SetupTokenRow, digest(secret))
                 if row is None or row.used_at is not None or row.expires_at <= now:
                     raise AccountError("Tautan penyiapan tidak berlaku atau sudah dipakai.")
-                if s.scalar(select(func.count()).select_from(AccountRow).where(
-                        AccountRow.role == "admin", AccountRow.disabled.is_(False))):
+                # one statement, so the check and the marker's key agree (see below)
+                admins = list(s.scalars(select(AccountRow.disabled).where(AccountRow.role == "admin")))
+                if not all(admins):
                     raise AccountError("Admin pertama sudah dibuat. Silakan masuk.")
                 used = _rowcount(s.execute(update(SetupTokenRow).where(SetupTokenRow.token_hash == row.token_hash,
                                                              SetupTokenRow.used_at.is_(None))
                                  .values(used_at=now)))
                 if not used:
                     raise AccountError("Tautan penyiapan tidak berlaku atau sudah dipakai.")
+                # two links used at once (two processes): both saw the same admins, so both insert
+                # the same marker row and the second fails on its key (or waits for the first)
+                s.add(SetupTokenRow(token_hash=f"first-admin:{len(admins)}", created_at=now,
+                                    expires_at=now + timedelta(days=365 * 100), used_at=now))
                 acc = AccountRow(username=name, role="admin", password_hash=hashed, disabled=False,
                                  created_at=now, password_changed_at=now, last_login_at=now)
                 s.add(acc)
                 try:
                     s.commit()
                 except IntegrityError:
-                    raise AccountError(f"Nama pengguna {name!r} sudah dipakai.") from None
+                    s.rollback()
+                    taken = s.scalar(select(AccountRow.id).where(AccountRow.username == name)) is not None
+                    raise AccountError(f"Nama pengguna {name!r} sudah dipakai." if taken
+                                       else "Admin pertama sudah dibuat. Silakan masuk.") from None
                 return _account(acc)
         return await self.db.read(_create)
 
@@ -492,13 +507,19 @@ class AccountRepository:
             raise AccountError("Nama pengguna 2-64 karakter: huruf kecil, angka, titik, garis bawah atau tanda hubung.")
         return name
 
-    @staticmethod
-    async def _hash(password: str, username: str) -> str:
+    async def check_password(self, stored: str | None, password: str) -> bool:
+        """Argon2 verification off the loop, a bounded number at once (``stored=None``: the
+        same work, False)."""
+        async with self._hash_slots:
+            return await asyncio.to_thread(verify_password, stored, password)
+
+    async def _hash(self, password: str, username: str) -> str:
         try:
             check_strength(password, username)
         except WeakPassword as exc:
             raise AccountError(str(exc)) from None
-        return await asyncio.to_thread(hash_password, password)
+        async with self._hash_slots:
+            return await asyncio.to_thread(hash_password, password)
 
     @staticmethod
     def _row(s: Session, name: str) -> AccountRow:

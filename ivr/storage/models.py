@@ -285,6 +285,68 @@ class SetupTokenRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+# ---------------------------------------------------------------------------------------------
+# Desk (issue 13): agents' phones, dispositions of handed-over calls, ticket assignment and SLA,
+# dialable callback numbers and their attempts. Migration 0006.
+
+
+class DeskAgentRow(Base):
+    """A staff username and the Asterisk queue member that is their phone
+    (interface ``PJSIP/<extension>``, member name = username)."""
+
+    __tablename__ = "desk_agents"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    interface: Mapped[str] = mapped_column(String(128), unique=True)
+    extension: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeskDispositionRow(Base):
+    """How an agent finished a handed-over call (one row per wrap-up)."""
+
+    __tablename__ = "desk_dispositions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    agent: Mapped[str] = mapped_column(String(64), index=True)
+    disposition: Mapped[str] = mapped_column(String(32))  # answered|ticket_filed|callback_promised|transferred|dropped
+    ticket_id: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)  # personal data masked
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class TicketAssignmentRow(Base):
+    """Who owns a ticket, the agency's assignment queue, its SLA deadline and escalation;
+    for callback requests also the dialable number (always encrypted) and when it was promised."""
+
+    __tablename__ = "ticket_assignments"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    assign_queue: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    callback_number_enc: Mapped[str | None] = mapped_column(Text)
+    callback_promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    callback_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CallbackAttemptRow(Base):
+    """One "call back now": the Originate sent and what came of it."""
+
+    __tablename__ = "callback_attempts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    agent: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    outcome: Mapped[str] = mapped_column(String(32))  # dialling|answered|no_answer|busy|failed|invalid|closed_hours
+    reason: Mapped[str | None] = mapped_column(Text)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
 
 # ---------------------------------------------------------------------------- analytics (issue 14)
 # What the analytics pages and the schedulers inside `ivr serve` keep: settings staff edit

@@ -7,7 +7,9 @@ write path.
   and the context saved for them;
 * ``store.audit`` (:class:`~ivr.storage.audit.AuditLog`): staff access to callers' data;
 * ``store.accounts`` (:class:`~ivr.storage.accounts.AccountRepository`): staff accounts, web
-  sessions, personal API tokens, login back-off (straight to the database, never journaled).
+  sessions, personal API tokens, login back-off (straight to the database, never journaled);
+* ``store.desk`` (:class:`~ivr.storage.desk.DeskRepository`): agents' phones, dispositions,
+  ticket owners/SLA, dialable callbacks and attempts, the wallboard's day figures.
 * ``store.analytics`` (:class:`~ivr.storage.analytics.AnalyticsState`): analytics settings,
   scheduled runs (one process per period) and surge alerts.
 
@@ -28,12 +30,14 @@ from zoneinfo import ZoneInfo
 
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
+from ivr.privacy.keyfile import KEY_FILE_NAME, load_or_create_key
 from ivr.privacy.pii import Pii
 from ivr.storage.accounts import AccountRepository
 from ivr.storage.analytics import AnalyticsState
 from ivr.storage.audit import AuditLog
 from ivr.storage.calls import CallRepository
 from ivr.storage.database import Database
+from ivr.storage.desk import DeskRepository
 from ivr.storage.handoffs import HandoffRepository
 from ivr.storage.outbox import Outbox
 from ivr.storage.retention import Retention
@@ -74,6 +78,7 @@ class Store:
         self.handoffs = HandoffRepository(self.database, self.writes, self.pii, clock)
         self.audit = AuditLog(self.database, self.writes, clock)
         self.accounts = AccountRepository(self.database, clock, session_ttl=timedelta(hours=session_hours))
+        self.desk = DeskRepository(self.database, self.writes, self.pii, clock)
         #: analytics state: edited settings, scheduled runs, surge alerts (issue 14)
         self.analytics = AnalyticsState(self.database, clock)
         if recordings_dir is None:
@@ -90,7 +95,10 @@ class Store:
         """Store configured from :class:`ivr.config.settings.Settings` (database, PII, outbox, SLA)."""
         assert settings.database_url is not None and settings.recordings_dir is not None
         assert settings.sounds_dir is not None
-        key = settings.pii_key.get_secret_value() if settings.pii_key is not None else None
+        # IVR_PII_KEY, else a key file under the data directory (created 0600 on first start):
+        # callback numbers are encrypted by default and the key is never in the database
+        key = (settings.pii_key.get_secret_value() if settings.pii_key is not None
+               else load_or_create_key(Path(settings.data_dir) / "keys" / KEY_FILE_NAME))
         return cls(
             settings.database_url,
             pii=Pii(settings.pii_mode, key),

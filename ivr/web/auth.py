@@ -159,6 +159,13 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         raise CsrfRejected()
 
 
+def cross_site(request: Request) -> bool:
+    """A browser says this request comes from another site (``Origin`` of another host).
+    Forms posted before login (login, first-admin link) are refused then: no login CSRF."""
+    origin = request.headers.get("origin")
+    return origin is not None and not _same_origin(request)
+
+
 def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if not origin or origin == "null":

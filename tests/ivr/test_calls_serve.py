@@ -46,10 +46,19 @@ async def test_serve_takes_calls_reports_status_and_drains_on_stop(tmp_path):
     # a fresh install: no admin yet, so a one-time link creates the first one
     assert info["staff_login"] is False and info["setup_url"].startswith(f"http://{info['web']}/setup/")
     assert info["setup_url"] in message and "first admin" in message
-    peer = AsteriskPeer(host, int(port))
-    live = peer.start_call([WaitForPrompt(), Silence(0.5), Dtmf("1"), Silence(1.0), Dtmf("9"), Silence(5), Hangup()],
-                           realtime=True)
     async with httpx.AsyncClient() as client:
+        assert (await client.get(f"http://{info['web']}/status")).status_code == 401  # staff only
+        # the link opens the form that creates the first admin, who is then logged in
+        page = await client.get(info["setup_url"])
+        assert page.status_code == 200 and 'id="setup"' in page.text
+        pw = "kata-sandi-admin-1"
+        r = await client.post(info["setup_url"], data={"username": "admin", "password": pw, "password2": pw})
+        assert r.status_code == 303
+        assert (await client.get(f"http://{info['web']}/api/me")).json()["role"] == "admin"
+        peer = AsteriskPeer(host, int(port))
+        live = peer.start_call([WaitForPrompt(), Silence(0.5), Dtmf("1"), Silence(1.0), Dtmf("9"), Silence(5),
+                                Hangup()], realtime=True)
+
         async def live_calls() -> int:
             r = await client.get(f"http://{info['web']}/status")
             assert r.status_code == 200
@@ -66,14 +75,6 @@ async def test_serve_takes_calls_reports_status_and_drains_on_stop(tmp_path):
 
         await eventually(lambda: metric("ivr_calls_in_progress 1.0"), "/metrics to show the live call")
         await eventually(lambda: metric('ivr_turns_total{kind="keys"} 2.0'), "/metrics to count both key turns")
-
-        # the link opens the form that creates the first admin, who can then log in
-        page = await client.get(info["setup_url"])
-        assert page.status_code == 200 and 'id="setup"' in page.text
-        pw = "kata-sandi-admin-1"
-        r = await client.post(info["setup_url"], data={"username": "admin", "password": pw, "password2": pw})
-        assert r.status_code == 303
-        assert (await client.get(f"http://{info['web']}/api/me")).json()["role"] == "admin"
     stop.set()  # like SIGTERM while a call is live
     res = await live.result()
     assert res.ended_by in ("agi_hangup", "caller_hangup")

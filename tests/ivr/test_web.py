@@ -80,13 +80,15 @@ async def login(c, username):
     return await sign_in(c, username)
 
 
-async def test_health_and_status(settings, web_store):
+async def test_health_and_status(settings, web_store, staff):
     app = create_app(settings, web_store, Live([{"id": "c1", "state": "menu", "caller": PHONE,
                                                  "note": f"NIK {NIK}"}]).snapshot)
     async with client(app) as c:
         r = await c.get("/healthz")
-        assert r.json() == {"status": "ok", "db": True, "outbox_backlog": 0}
-        body = (await c.get("/status")).json()
+        assert r.json() == {"status": "ok", "db": True, "outbox_backlog": 0}  # public: no call ids
+        assert (await c.get("/status")).status_code == 401  # the runtime's state is for staff
+        assert (await c.get("/service")).status_code == 303
+        body = (await c.get("/status", headers={"Authorization": f"Bearer {staff['agent_token']}"})).json()
     assert body["db_ok"] is True and body["live_calls"] == 1 and body["outbox_backlog"] == 0
     assert body["queues"]["hotline"]["waiting"] == 1
     assert body["calls"][0]["caller"] == "[REDACTED]" and body["calls"][0]["note"] == "NIK [NIK]"
@@ -140,7 +142,7 @@ async def test_status_when_database_is_unreachable(settings, tmp_path):
     try:
         async with client(app, "ivr_" + "x" * 43) as c:
             assert (await c.get("/healthz")).json()["status"] == "degraded"
-            assert (await c.get("/status")).json()["db_ok"] is False
+            assert (await c.get("/status")).status_code == 503  # staff cannot be checked without it
             assert (await c.get("/api/tickets")).status_code == 503
             r = await c.get("/tickets")
             assert r.status_code == 503 and "Basis data tidak tersedia" in r.text
@@ -483,7 +485,7 @@ async def test_runtime_status_hook_and_context_shape(settings, web_store, staff)
                        {"who": "caller", "keys": NIK}]})
     app = create_app(settings=settings, store=st, live_state=hook)
     async with client(app) as c:
-        body = (await c.get("/status")).json()
+        body = (await c.get("/status", headers={"Authorization": f"Bearer {staff['admin_token']}"})).json()
         assert body["live_calls"] == 3 and body["accepting"] is True and body["script"] == "default"
         assert body["caller"] == "[REDACTED]"
         await login(c, "rina")
@@ -498,7 +500,7 @@ async def test_broken_status_hook_does_not_break_status(settings, web_store, sta
 
     app = create_app(settings, web_store, hook)
     async with client(app) as c:
-        r = await c.get("/status")
+        r = await c.get("/status", headers={"Authorization": f"Bearer {staff['admin_token']}"})
     assert r.status_code == 200 and r.json()["live_state_error"] is True
 
 

@@ -43,6 +43,8 @@ async def server(tmp_path, monkeypatch):
     store = Store.from_settings(settings)
     await store.amigrate()
     await make_account(store, "agent", AGENT)
+    await make_account(store, "supervisor", "sari")
+    await make_account(store, "admin", "andi")
     cid = await store.calls.create(caller="081234567890")
     await store.handoffs.save_context(cid, {"intent": "pengaduan_jalan", "transcript": [
         {"who": "caller", "text": "jalan di depan rumah saya rusak"}], "slots": {"kelurahan": "Menteng"}})
@@ -137,6 +139,75 @@ class Cdp:
         # a real click on the form's submit button, then wait for the next page
         await self.eval(f"document.querySelector('{form_selector} button[type=submit]').click()")
         await self.wait_event("Page.loadEventFired")
+
+
+class Browser:
+    """A headless Chromium driven over the DevTools protocol: ``async with Browser(profile) as cdp``."""
+
+    def __init__(self, profile: Path):
+        self.profile = profile
+
+    async def __aenter__(self) -> Cdp:
+        websockets = pytest.importorskip("websockets.asyncio.client")
+        self.proc = await _chromium("--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
+                                    "about:blank", profile=self.profile)
+        port_file = self.profile / "DevToolsActivePort"
+        await eventually(lambda: port_file.exists() and port_file.read_text().strip(), "Chromium's DevTools port")
+        port = int(port_file.read_text().split()[0])
+        async with httpx.AsyncClient() as http:
+            targets = (await http.get(f"http://127.0.0.1:{port}/json/list")).json()
+        page = next(t for t in targets if t["type"] == "page")
+        self.ws = await websockets.connect(page["webSocketDebuggerUrl"], max_size=None)
+        self.cdp = Cdp(self.ws)
+        await self.cdp.call("Page.enable")
+        return self.cdp
+
+    async def __aexit__(self, *exc) -> None:
+        await self.cdp.close()
+        await self.ws.close()
+        self.proc.terminate()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 10)
+        except asyncio.TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+async def log_in(cdp: Cdp, base: str, username: str) -> None:
+    await cdp.navigate(f"{base}/login")
+    await cdp.eval(f"document.getElementById('username').value = '{username}';"
+                   f"document.getElementById('password').value = '{DEFAULT_PASSWORD}'")
+    await cdp.submit("#login")
+
+
+async def test_each_role_logs_in_and_sees_only_what_it_may(server, tmp_path):
+    """Admin, supervisor and agent log in with the form; the menu shows their areas only, the
+    others answer "Akses ditolak"; the status page's script (from /static, under the CSP)
+    refreshes it; logging out ends the session."""
+    base = server["base"]
+    menus = {"andi": ["nav-tickets", "nav-calls", "nav-status", "nav-scripts", "nav-accounts", "nav-audit"],
+             "sari": ["nav-tickets", "nav-calls", "nav-status"], "rina": ["nav-tickets", "nav-calls"]}
+    admin_only = ["/admin/accounts", "/admin/audit", "/admin/scripts"]
+    for i, (user, menu) in enumerate(menus.items()):
+        async with Browser(tmp_path / f"role{i}") as cdp:
+            await log_in(cdp, base, user)
+            assert await cdp.eval("location.pathname") == "/tickets"
+            assert await cdp.eval("[...document.querySelectorAll('#nav a')].map(a => a.id)") == menu
+            for path in admin_only + ["/service"]:
+                await cdp.navigate(base + path)
+                title = await cdp.eval("document.title")
+                allowed = user == "andi" or (path == "/service" and user == "sari")
+                assert ("Akses ditolak" in title) != allowed, (user, path, title)
+            if "nav-status" in menu:
+                await cdp.navigate(base + "/service")
+                await eventually(lambda: cdp.eval("document.getElementById('refreshed').textContent"),
+                                 "status.js to refresh the status page")
+                assert await cdp.eval("document.querySelector('[data-field=db_ok]').textContent") == "Tersambung"
+            await cdp.navigate(base + "/tickets")
+            await cdp.submit("#logout")
+            assert await cdp.eval("location.pathname") == "/login"
+            await cdp.navigate(base + "/tickets")
+            assert await cdp.eval("location.pathname") == "/login"
 
 
 async def test_agent_logs_in_and_changes_a_ticket_status(server, tmp_path):

@@ -7,7 +7,6 @@ answer after the same work."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -15,15 +14,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from ivr.storage import AccountError, Store
 from ivr.storage.accounts import normalise_username
-from ivr.storage.passwords import verify_password
-from ivr.web.auth import SESSION_COOKIE, STAFF, Principal, require
+from ivr.web.auth import SESSION_COOKIE, STAFF, Principal, cross_site, require
 from ivr.web.pages import remote, render
 
 router = APIRouter()
 BAD_LOGIN = "Nama pengguna atau kata sandi salah."
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
@@ -48,7 +46,7 @@ def _login_page(request: Request, next_url: str, error: str | None, status: int 
 
 @router.get("/login")
 async def login_form(request: Request, next: str | None = None) -> Response:
-    return _login_page(request, _safe_next(next), None)
+    return _login_page(request, safe_next(next), None)
 
 
 @router.post("/login")
@@ -57,11 +55,13 @@ async def login(request: Request, username: str = Form(""), password: str = Form
     store: Store = request.app.state.store
     accounts = store.accounts
     address = remote(request)
+    if cross_site(request):
+        return _login_page(request, "/", "Formulir masuk harus dikirim dari halaman ini.", 403)
     name = normalise_username(username)[:64]
-    next_url = _safe_next(next)
+    next_url = safe_next(next)
     wait = await accounts.wait_before_attempt(name or None, address)
     if wait > 0:
-        await asyncio.to_thread(verify_password, None, password)  # the same work as a real check
+        await accounts.check_password(None, password)  # the same work as a real check
         await store.audit.record("anonymous", "-", "login_blocked", "staff", name or None,
                                  detail=f"retry_after_s={math.ceil(wait)}", remote=address)
         response = _login_page(request, next_url, _wait_text(wait), 429, name)
@@ -71,7 +71,7 @@ async def login(request: Request, username: str = Form(""), password: str = Form
     account = await accounts.verify(name, password) if name else None
     if account is None:
         if not name:
-            await asyncio.to_thread(verify_password, None, password)
+            await accounts.check_password(None, password)
         await store.audit.record("anonymous", "-", "login_failed", "staff", name or None, remote=address)
         return _login_page(request, next_url, BAD_LOGIN, 401, name)
     await accounts.succeeded(attempt)
@@ -127,6 +127,8 @@ async def setup(request: Request, token: str, username: str = Form(""), password
                 password2: str = Form("")) -> Response:
     store: Store = request.app.state.store
     address = remote(request)
+    if cross_site(request):
+        return render(request, "error.html", {"title": "Formulir ditolak", "message": ""}, 403)
     if len(token) > 128:
         return render(request, "error.html", {"title": "Tautan penyiapan tidak berlaku", "message": ""}, 404)
     if password != password2:

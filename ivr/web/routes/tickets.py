@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from ivr.storage import TICKET_KINDS, TICKET_STATUSES, StoreError, Ticket
 from ivr.storage.ticket_ids import parse_ticket_id
-from ivr.web.pages import remote, render
+from ivr.web.pages import MAX_OFFSET, MAX_PAGE, remote, render
 from ivr.web.auth import STAFF, Principal, check_csrf, may_reveal, require
 
 router = APIRouter()
@@ -39,7 +39,8 @@ async def _load(request: Request, principal: Principal, ticket_id: str, reveal: 
 
 
 @router.get("/tickets")
-async def tickets_page(request: Request, status: str | None = None, kind: str | None = None, page: int = 1,
+async def tickets_page(request: Request, status: str | None = None, kind: str | None = None,
+                       page: int = Query(1, ge=1, le=MAX_PAGE),
                        q: str | None = None, principal: Principal = Depends(require(*STAFF))) -> Response:
     """Ticket list with filters; ``q`` finds a ticket number, or a reporter's NIK or phone
     number (by keyed hash, so it needs IVR_PII_KEY)."""
@@ -113,7 +114,7 @@ def _ticket_json(ticket: Ticket) -> dict[str, object]:
 
 @router.get("/api/tickets", response_model=None)
 async def api_tickets(request: Request, status: str | None = None, kind: str | None = None,
-                      limit: int = 50, offset: int = 0,
+                      limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                       principal: Principal = Depends(require(*STAFF, api=True))) -> dict[str, object]:
     store = request.app.state.store
     status, kind = _filters(status, kind)

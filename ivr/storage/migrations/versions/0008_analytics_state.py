@@ -2,7 +2,7 @@
 process (unique job+period, lease on stale claims), surge alerts raised (de-duplicated)
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0006
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
