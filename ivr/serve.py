@@ -28,6 +28,7 @@ import uvicorn
 
 from asr import Recognizer
 from dialogs import Script, load_script
+from ivr.analytics.scheduler import AnalyticsScheduler, SchedulerConfig
 from ivr.calls.controller import Controller
 from ivr.calls.engines import build_recognizer, build_synthesizer
 from ivr.calls.handoff import Handoff
@@ -36,6 +37,7 @@ from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
 from ivr.desk import Desk
 from ivr.desk.bus import make_bus
+from ivr.observability import Metrics
 from ivr.storage import Store
 from ivr.web import create_app
 from tts import PromptCache, Synthesizer
@@ -173,6 +175,9 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         desk = await build_desk(settings, store, rt)
         web_server, web_task = await _start_web(settings, store, rt, ctl, desk)
         phases["web_s"] = round(time.monotonic() - t, 3)
+    sched_task: asyncio.Task[None] | None = None
+    if settings.analytics_scheduler:
+        sched_task = asyncio.create_task(_scheduler(settings, store).run(stop), name="analytics-scheduler")
     log.info("start-up phases", extra={"phases": phases})
     web_addr = f"{settings.web_host}:{_web_port(web_server, settings)}" if web_server else None
     has_admin, setup_url = await _first_admin(store, f"http://{web_addr}/" if web_addr else None)
@@ -197,6 +202,10 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         await stop.wait()
     finally:
         log.info("shutting down", extra={"live_calls": len(rt.active_calls)})
+        if sched_task is not None:
+            sched_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sched_task
         await ctl.drain(settings.shutdown_grace_s)
         await ctl.close()
         if desk is not None:
@@ -213,6 +222,13 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         await rt.aclose()
         await store.close()
         log.info("stopped")
+
+
+def _scheduler(settings: Settings, store: Store) -> AnalyticsScheduler:
+    """Daily and weekly reports and the hourly alert check (claimed per period in the database)."""
+    return AnalyticsScheduler(store, SchedulerConfig(reports_dir=settings.data_dir / "reports",
+                                                     report_hour=settings.report_hour),
+                              office_hours=settings.hours())
 
 
 def ready_message(info: ReadyInfo) -> str:
@@ -306,6 +322,10 @@ async def build_desk(settings: Settings, store: Store, rt: Runtime) -> Desk:
 async def _start_web(settings: Settings, store: Store, rt: Runtime,
                      ctl: Controller, desk: Desk | None = None) -> tuple[uvicorn.Server, asyncio.Task[None]]:
     app = create_app(settings, store, live_state=lambda: live_status(rt, ctl), desk=desk)
+    metrics = Metrics()                      # /metrics: fed by the calls' events
+    metrics.watch(rt.active_calls, lambda: store.outbox_backlog)
+    rt.call_listeners.append(metrics.listener)
+    app.state.metrics = metrics
     config = uvicorn.Config(app, host=settings.web_host, port=settings.web_port, log_config=None,
                             lifespan="on", access_log=False,
                             # the client's address is the connection's; X-Forwarded-For only counts from

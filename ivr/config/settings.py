@@ -30,7 +30,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ivr.config.calendar import CalendarError, OfficeHours
+from ivr.config.calendar import CalendarError, OfficeHours, national_holidays
 
 __all__ = [
     "Settings",
@@ -43,7 +43,7 @@ __all__ = [
 ENV_PREFIX = "IVR_"
 CONFIG_FILE_ENV = "IVR_CONFIG_FILE"
 #: fields that may only come from the environment (or explicit keyword arguments)
-SECRET_FIELDS = frozenset({"pii_key", "admin_token", "agent_token", "oidc_client_secret"})
+SECRET_FIELDS = frozenset({"pii_key", "admin_token", "agent_token", "oidc_client_secret", "metrics_token"})
 
 _config_file_var: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
     "ivr_config_file", default=None
@@ -201,6 +201,8 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(None, description="RETIRED (ignored, warns at start): staff log in "
                                           "with personal accounts, `ivr users add` (docs/web.md)")
     agent_token: SecretStr | None = Field(None, description="RETIRED (ignored, warns at start): see admin_token")
+    metrics_token: SecretStr | None = Field(
+        None, description="bearer token Prometheus sends to /metrics; unset: /metrics answers loopback clients only")
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="addresses of reverse proxies whose X-Forwarded-For names the client (comma-separated); "
@@ -291,6 +293,8 @@ class Settings(BaseSettings):
         default_factory=list,
         description="closed days and non-working days for SLA: 2026-01-01,2026-03-20,...",
     )
+    national_holidays: bool = Field(
+        True, description="add Indonesia's national holidays and cuti bersama (holidays package) to public_holidays")
     sla_working_days: int = Field(14, ge=1, le=365, description="ticket response deadline in working days")
 
     # -- desk and wallboard (issue 13)
@@ -300,6 +304,11 @@ class Settings(BaseSettings):
     wallboard_wait_alert_s: int = Field(60, ge=5, le=3600, description="wallboard alert: a caller waits longer")
     callback_retry_minutes: int = Field(30, ge=1, le=1440, description="wait before retrying an unanswered callback")
     callback_max_attempts: int = Field(3, ge=1, le=10, description="callback attempts before giving up")
+
+    # -- analytics (scheduled inside `ivr serve`; one process per period when several share a database)
+    analytics_scheduler: bool = Field(
+        True, description="make the daily and weekly reports (<data_dir>/reports) and check for surges hourly")
+    report_hour: int = Field(6, ge=0, le=23, description="local hour from which yesterday's report is made")
 
     # -- personal data
     pii_mode: Literal["mask", "encrypt"] = Field(
@@ -437,7 +446,13 @@ class Settings(BaseSettings):
         return self.data_dir / "outbox"
 
     def hours(self) -> OfficeHours:
-        return OfficeHours.parse(self.office_hours, frozenset(self.public_holidays))
+        return OfficeHours.parse(self.office_hours, self.holidays())
+
+    def holidays(self) -> frozenset[date]:
+        """Days the office is closed and that are not working days for SLA deadlines: the
+        configured ``public_holidays``, plus the national ones unless ``national_holidays`` is off."""
+        days = frozenset(self.public_holidays)
+        return days | national_holidays() if self.national_holidays else days
 
     def ami(self) -> AmiConfig | None:
         if self.ami_url is None:

@@ -346,3 +346,49 @@ class CallbackAttemptRow(Base):
     outcome: Mapped[str] = mapped_column(String(32))  # dialling|answered|no_answer|busy|failed|invalid|closed_hours
     reason: Mapped[str | None] = mapped_column(Text)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# ---------------------------------------------------------------------------- analytics (issue 14)
+# What the analytics pages and the schedulers inside `ivr serve` keep: settings staff edit
+# (the agents scheduled), one row per scheduled job period (claimed by one process: the
+# unique key and a lease on stale claims), and the surge alerts raised (de-duplicated by key).
+
+
+class AnalyticsSettingRow(Base):
+    __tablename__ = "analytics_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class AnalyticsRunRow(Base):
+    __tablename__ = "analytics_runs"
+    __table_args__ = (UniqueConstraint("job", "period", name="uq_analytics_runs_job_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(32))          # daily_report | weekly_report | alerts
+    period: Mapped[str] = mapped_column(String(32))       # 2026-11-30 | 2026-11-24..2026-11-30 | 2026-11-30T13
+    holder: Mapped[str] = mapped_column(String(128))      # which process claimed it
+    status: Mapped[str] = mapped_column(String(16))       # running | done | failed
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    detail: Mapped[str | None] = mapped_column(Text)      # files written, or the error
+
+
+class AnalyticsAlertRow(Base):
+    __tablename__ = "analytics_alerts"
+    __table_args__ = (UniqueConstraint("kind", "key", "first_seen", name="uq_analytics_alerts_kind_key_first"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))
+    label: Mapped[str] = mapped_column(String(256))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    observed: Mapped[int] = mapped_column(Integer)
+    expected: Mapped[float] = mapped_column(Float)
+    p_value: Mapped[float] = mapped_column(Float)
+    logged_at: Mapped[datetime] = mapped_column(UTCDateTime)

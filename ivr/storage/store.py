@@ -10,6 +10,8 @@ write path.
   sessions, personal API tokens, login back-off (straight to the database, never journaled);
 * ``store.desk`` (:class:`~ivr.storage.desk.DeskRepository`): agents' phones, dispositions,
   ticket owners/SLA, dialable callbacks and attempts, the wallboard's day figures.
+* ``store.analytics`` (:class:`~ivr.storage.analytics.AnalyticsState`): analytics settings,
+  scheduled runs (one process per period) and surge alerts.
 
 Every write goes through :class:`~ivr.storage.writes.WritePath`: applied now, or, if the
 database is unreachable (or an earlier write is still waiting in the journal), journaled on
@@ -31,6 +33,7 @@ from ivr.config.settings import Settings
 from ivr.privacy.keyfile import KEY_FILE_NAME, load_or_create_key
 from ivr.privacy.pii import Pii
 from ivr.storage.accounts import AccountRepository
+from ivr.storage.analytics import AnalyticsState
 from ivr.storage.audit import AuditLog
 from ivr.storage.calls import CallRepository
 from ivr.storage.database import Database
@@ -76,6 +79,8 @@ class Store:
         self.audit = AuditLog(self.database, self.writes, clock)
         self.accounts = AccountRepository(self.database, clock, session_ttl=timedelta(hours=session_hours))
         self.desk = DeskRepository(self.database, self.writes, self.pii, clock)
+        #: analytics state: edited settings, scheduled runs, surge alerts (issue 14)
+        self.analytics = AnalyticsState(self.database, clock)
         if recordings_dir is None:
             dirs: list[Path] = []
         elif isinstance(recordings_dir, (str, Path)):
@@ -100,7 +105,7 @@ class Store:
             outbox_dir=settings.outbox_dir,
             # AGI-only mode records into <sounds_dir>/rec (never the prompts in sounds_dir)
             recordings_dir=[settings.recordings_dir, Path(settings.sounds_dir) / "rec"],
-            holidays=settings.public_holidays,
+            holidays=settings.holidays(),
             sla_working_days=settings.sla_working_days,
             timezone_name=settings.hours().tz.key,
             clock=clock,

@@ -27,7 +27,7 @@ from ivr.storage import Store, StoreUnavailable
 from ivr.web.auth import CsrfRejected, Forbidden, LoginRequired, TooManyAttempts
 from ivr.web.pages import STATIC_DIR, render, templates
 from ivr.web.oidc import OidcClient
-from ivr.web.routes import accounts, audit, calls, login, scripts, service, sso, tickets
+from ivr.web.routes import accounts, analytics, audit, calls, login, metrics, scripts, service, sso, tickets
 from ivr.web.routes import desk as desk_pages
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
         return render(request, "error.html", {"title": "Basis data tidak tersedia",
                                               "message": "Coba lagi beberapa saat lagi."}, 503)
 
-    for area in (service, login, sso, accounts, tickets, calls, scripts, audit, desk_pages):
+    for area in (service, login, sso, accounts, tickets, calls, scripts, audit, desk_pages, analytics, metrics):
         app.include_router(area.router)
     _describe_bearer_auth(app)
     return app

@@ -66,6 +66,15 @@ async def test_serve_takes_calls_reports_status_and_drains_on_stop(tmp_path):
 
         # the status page shows the call once it is live
         await eventually(live_calls, "/status to show the live call", interval=0.05)
+
+        # so do the Prometheus metrics (loopback client): the call in progress, its key turns
+        async def metric(line: str) -> bool:
+            r = await client.get(f"http://{info['web']}/metrics")
+            assert r.status_code == 200
+            return line in r.text
+
+        await eventually(lambda: metric("ivr_calls_in_progress 1.0"), "/metrics to show the live call")
+        await eventually(lambda: metric('ivr_turns_total{kind="keys"} 2.0'), "/metrics to count both key turns")
     stop.set()  # like SIGTERM while a call is live
     res = await live.result()
     assert res.ended_by in ("agi_hangup", "caller_hangup")

@@ -15,11 +15,12 @@ ALLOWED = {
     "storage": {"config", "privacy"},
     "calls": {"config", "privacy", "storage"},
     "desk": {"config", "privacy", "storage"},
-    "web": {"analytics", "config", "desk", "privacy", "storage"},
+    "web": {"analytics", "config", "desk", "observability", "privacy", "storage"},
     "simulation": {"calls", "config", "privacy", "storage"},
-    "serve": {"analytics", "calls", "config", "desk", "privacy", "storage", "web"},
+    "serve": {"analytics", "calls", "config", "desk", "observability", "privacy", "storage", "web"},
     "cli": {"analytics", "serve", "simulation", "calls", "config", "desk", "privacy", "storage", "web"},
     "analytics": {"config", "privacy", "storage"},
+    "observability": set(),
 }
 
 

@@ -76,11 +76,10 @@ async def test_each_role_sees_only_what_it_may(env):
     pages = {"/tickets": {"admin", "supervisor", "agent"}, "/agent": {"admin", "supervisor", "agent"},
              "/account": {"admin", "supervisor", "agent"}, "/account/tokens": {"admin", "supervisor", "agent"},
              "/service": {"admin", "supervisor"}, "/admin/scripts": {"admin"}, "/admin/accounts": {"admin"},
-             "/admin/audit": {"admin"}, "/desk": {"admin", "supervisor", "agent"},
-             "/wallboard": {"admin", "supervisor"}}
-    nav = {"admin": {"nav-tickets", "nav-calls", "nav-desk", "nav-wallboard", "nav-status", "nav-scripts",
-                     "nav-accounts", "nav-audit"},
-           "supervisor": {"nav-tickets", "nav-calls", "nav-desk", "nav-wallboard", "nav-status"},
+             "/admin/audit": {"admin"}}
+    nav = {"admin": {"nav-tickets", "nav-calls", "nav-desk", "nav-wallboard", "nav-status", "nav-analytics",
+                     "nav-scripts", "nav-accounts", "nav-audit"},
+           "supervisor": {"nav-tickets", "nav-calls", "nav-desk", "nav-wallboard", "nav-status", "nav-analytics"},
            "agent": {"nav-tickets", "nav-calls", "nav-desk"}}
     for role, user in (("admin", "andi"), ("supervisor", "sari"), ("agent", "rina")):
         async with asgi_client(app) as c:

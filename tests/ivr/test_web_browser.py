@@ -185,9 +185,9 @@ async def test_each_role_logs_in_and_sees_only_what_it_may(server, tmp_path):
     others answer "Akses ditolak"; the status page's script (from /static, under the CSP)
     refreshes it; logging out ends the session."""
     base = server["base"]
-    menus = {"andi": ["nav-tickets", "nav-calls", "nav-desk", "nav-wallboard", "nav-status", "nav-scripts",
-                      "nav-accounts", "nav-audit"],
-             "sari": ["nav-tickets", "nav-calls", "nav-desk", "nav-wallboard", "nav-status"],
+    menus = {"andi": ["nav-tickets", "nav-calls", "nav-desk", "nav-wallboard", "nav-status", "nav-analytics",
+                      "nav-scripts", "nav-accounts", "nav-audit"],
+             "sari": ["nav-tickets", "nav-calls", "nav-desk", "nav-wallboard", "nav-status", "nav-analytics"],
              "rina": ["nav-tickets", "nav-calls", "nav-desk"]}
     admin_only = ["/admin/accounts", "/admin/audit", "/admin/scripts"]
     for i, (user, menu) in enumerate(menus.items()):
