@@ -178,6 +178,7 @@ def _check_expansion(root: yaml.Node, alias_uses: list[tuple[yaml.Node, int]]) -
     def size(node: yaml.Node) -> int:
         # iterative post-order: nesting is bounded, but recursion would still cost frames
         stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+        open_: set[int] = set()  # nodes whose children are being sized (the current path)
         while stack:
             n, done = stack.pop()
             if id(n) in sizes:
@@ -185,7 +186,11 @@ def _check_expansion(root: yaml.Node, alias_uses: list[tuple[yaml.Node, int]]) -
             kids = _children(n)
             if done:
                 sizes[id(n)] = min(1 + sum(sizes[id(k)] for k in kids), MAX_VALUES + 1)
+                open_.discard(id(n))
                 continue
+            if id(n) in open_:  # reached again below itself: an alias inside its own anchor
+                raise _TooLarge(n.start_mark.line + 1, "an alias (*name) refers to the block that contains it")
+            open_.add(id(n))
             stack.append((n, True))
             stack.extend((k, False) for k in kids if id(k) not in sizes)
         return sizes[id(node)]

@@ -5,7 +5,9 @@ write path.
 * ``store.tickets`` (:class:`~ivr.storage.tickets.TicketRepository`): complaints, callbacks;
 * ``store.handoffs`` (:class:`~ivr.storage.handoffs.HandoffRepository`): transfers to agents
   and the context saved for them;
-* ``store.audit`` (:class:`~ivr.storage.audit.AuditLog`): staff access to callers' data.
+* ``store.audit`` (:class:`~ivr.storage.audit.AuditLog`): staff access to callers' data;
+* ``store.scripts`` (:class:`~ivr.storage.scripts.ScriptRepository`): dialog scripts as
+  versions and the live one (never journaled: a publish fails when the database is down).
 
 Every write goes through :class:`~ivr.storage.writes.WritePath`: applied now, or, if the
 database is unreachable (or an earlier write is still waiting in the journal), journaled on
@@ -31,6 +33,7 @@ from ivr.storage.database import Database
 from ivr.storage.handoffs import HandoffRepository
 from ivr.storage.outbox import Outbox
 from ivr.storage.retention import Retention
+from ivr.storage.scripts import ScriptRepository
 from ivr.storage.tickets import TicketRepository
 from ivr.storage.views import PurgeResult
 from ivr.storage.writes import WritePath
@@ -66,6 +69,7 @@ class Store:
                                         holidays=holidays, sla_working_days=sla_working_days)
         self.handoffs = HandoffRepository(self.database, self.writes, self.pii, clock)
         self.audit = AuditLog(self.database, self.writes, clock)
+        self.scripts = ScriptRepository(self.database, clock)
         if recordings_dir is None:
             dirs: list[Path] = []
         elif isinstance(recordings_dir, (str, Path)):
