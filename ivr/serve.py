@@ -32,6 +32,8 @@ from ivr.calls.controller import Controller
 from ivr.calls.engines import build_recognizer, build_synthesizer
 from ivr.calls.handoff import Handoff
 from ivr.calls.runtime import Runtime
+from ivr.calls.script_tools import RuntimeScriptTools
+from ivr.calls.script_watch import ScriptWatcher, script_key
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
 from ivr.storage import Store
@@ -145,6 +147,10 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
     phases: dict[str, float] = {}
     rt, store = await build_runtime(settings, timings=phases)
     phases["build_s"] = round(time.monotonic() - t0, 3)
+    # the live script version from the database (the file becomes version 1 on first start)
+    watcher = ScriptWatcher(rt, store.scripts, script_key(settings.script_path()),
+                            interval_s=settings.script_poll_s)
+    await _timed(watcher.start(settings.script_path()), phases, "script_live_s")
     t = time.monotonic()
     # prompts render on the synthesizer's worker, the warm-up on the recognizer's threads
     n, _ = await asyncio.gather(_timed(rt.prerender(), phases, "prerender_s"),
@@ -165,7 +171,7 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
     web_task: asyncio.Task[None] | None = None
     if web:
         t = time.monotonic()
-        web_server, web_task = await _start_web(settings, store, rt, ctl)
+        web_server, web_task = await _start_web(settings, store, rt, ctl, watcher)
         phases["web_s"] = round(time.monotonic() - t, 3)
     log.info("start-up phases", extra={"phases": phases})
     web_addr = f"{settings.web_host}:{_web_port(web_server, settings)}" if web_server else None
@@ -197,6 +203,7 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         for sig in installed:
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
+        await watcher.close()
         await rt.aclose()
         await store.close()
         log.info("stopped")
@@ -255,9 +262,10 @@ def _close_recognizer(task: asyncio.Future[Recognizer]) -> None:
             log.exception("could not close a recognizer nobody owns")
 
 
-async def _start_web(settings: Settings, store: Store, rt: Runtime,
-                     ctl: Controller) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-    app = create_app(settings, store, live_state=lambda: live_status(rt, ctl))
+async def _start_web(settings: Settings, store: Store, rt: Runtime, ctl: Controller,
+                     watcher: ScriptWatcher) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    app = create_app(settings, store, live_state=lambda: live_status(rt, ctl),
+                     script_tools=RuntimeScriptTools(rt, watcher.poll_once))
     config = uvicorn.Config(app, host=settings.web_host, port=settings.web_port, log_config=None,
                             lifespan="on", access_log=False)
     server = uvicorn.Server(config)

@@ -22,6 +22,7 @@ from ivr.config.settings import Settings
 from ivr.storage import Store, StoreUnavailable
 from ivr.web.auth import Forbidden, LoginRequired, Sessions
 from ivr.web.pages import STATIC_DIR, render, templates
+from ivr.web.script_tools import ScriptTools
 from ivr.web.routes import audit, calls, login, scripts, service, tickets
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 LiveState = Callable[[], Mapping[str, object]]
 
 
-def create_app(settings: Settings, store: Store, live_state: LiveState | None = None) -> FastAPI:
+def create_app(settings: Settings, store: Store, live_state: LiveState | None = None,
+               script_tools: ScriptTools | None = None) -> FastAPI:
     """The web app. ``live_state`` describes the runtime (live calls, queues, ...); it is
     merged into /status with personal data masked."""
     app = FastAPI(title="Hotline IVR", version=ivr.__version__, docs_url=None, redoc_url=None,
@@ -41,6 +43,8 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
     app.state.settings = settings
     app.state.store = store
     app.state.live_state = live_state
+    #: the running call core's TTS and recognizer for the script pages (None: no audio there)
+    app.state.script_tools = script_tools
     app.state.sessions = Sessions()
     app.state.templates = templates()
     app.state.started = time.monotonic()
