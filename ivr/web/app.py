@@ -97,5 +97,12 @@ _CSP_API_DOCS = ("default-src 'self'; style-src 'self' 'unsafe-inline'; script-s
                  "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
 
 
+# The script editor and simulator run their own files (no inline scripts, no eval).
+_CSP_SCRIPT_PAGES = ("default-src 'self'; style-src 'self'; script-src 'self'; "
+                     "frame-ancestors 'none'; form-action 'self'")
+
+
 def _csp(path: str) -> str:
+    if path.startswith("/admin/scripts"):
+        return _CSP_SCRIPT_PAGES
     return _CSP_API_DOCS if path == "/docs" else _CSP_PAGES
