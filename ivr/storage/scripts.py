@@ -23,9 +23,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -246,8 +247,8 @@ class ScriptRepository:
             if base_id is not None:
                 # lock the base row first (PostgreSQL row lock, SQLite write lock): two saves
                 # from one base cannot both see "no newer version"
-                hit = s.execute(update(ScriptVersionRow).where(ScriptVersionRow.id == base_id)
-                                .values(status=ScriptVersionRow.status))
+                hit = cast(CursorResult[Any], s.execute(update(ScriptVersionRow).where(ScriptVersionRow.id == base_id)
+                                                        .values(status=ScriptVersionRow.status)))
                 base = s.get(ScriptVersionRow, base_id)
                 if hit.rowcount == 0 or base is None or base.script != script:
                     raise ScriptNotFound(f"no version {base_id} of script {script!r}")
@@ -295,8 +296,9 @@ class ScriptRepository:
 
         def fn(s: Session) -> LiveScript:
             # write first: takes SQLite's write lock (and the row lock on PostgreSQL) before reading
-            bumped = s.execute(update(ScriptLiveRow).where(ScriptLiveRow.script == version.script)
-                               .values(generation=ScriptLiveRow.generation + 1)).rowcount
+            bumped = cast(CursorResult[Any], s.execute(
+                update(ScriptLiveRow).where(ScriptLiveRow.script == version.script)
+                .values(generation=ScriptLiveRow.generation + 1))).rowcount
             row = s.get(ScriptVersionRow, version_id)
             if row is None:
                 raise ScriptNotFound(f"no script version {version_id}")

@@ -98,7 +98,7 @@ _CSP_API_DOCS = ("default-src 'self'; style-src 'self' 'unsafe-inline'; script-s
 
 
 # The script editor and simulator run their own files (no inline scripts, no eval).
-_CSP_SCRIPT_PAGES = ("default-src 'self'; style-src 'self'; script-src 'self'; "
+_CSP_SCRIPT_PAGES = ("default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
                      "frame-ancestors 'none'; form-action 'self'")
 
 
