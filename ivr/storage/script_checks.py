@@ -16,6 +16,7 @@ from typing import Any
 
 from dialogs import Script, ScriptError, load_script
 from dialogs.errors import ScriptIssue
+from dialogs.loader import check_script
 from dialogs.testcases import parse_cases, run_cases
 
 
@@ -99,6 +100,20 @@ def run_tests(script: Script | None, tests_text: str | None) -> dict[str, Any]:
         out.append({"name": r.name, "passed": r.passed, "failures": list(r.failures), "steps": r.steps,
                     "broke_at": broke})
     return {"ok": bool(out) and all(c["passed"] for c in out), "cases": out, "error": None}
+
+
+def quick_validate(yaml_text: str, name: str = "script.yaml") -> dict[str, Any]:
+    """The same verdict and issues as :func:`validate`, without building the script (for the
+    editor as the admin types)."""
+    try:
+        issues, warnings = check_script(name, yaml_text)
+    except RecursionError:
+        return {"ok": False, "issues": [{"line": None, "path": "", "message": "Skrip terlalu dalam bersarang.",
+                                         "detail": "nesting too deep"}], "warnings": []}
+    except Exception as exc:
+        return {"ok": False, "issues": [{"line": None, "path": "", "detail": f"{type(exc).__name__}: {exc}",
+                                         "message": "Skrip tidak dapat dibaca."}], "warnings": []}
+    return {"ok": not issues, "issues": [_issue(i) for i in issues], "warnings": [_issue(w) for w in warnings]}
 
 
 def check(yaml_text: str, tests_text: str | None, name: str = "script.yaml") -> Checked:

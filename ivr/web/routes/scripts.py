@@ -21,7 +21,7 @@ from dialogs.actions import CreateTicket, EndCall, Listen, LookupTicket, Say, Tr
 from dialogs.events import CallStarted, Event, Hangup, Heard, NoInput, Pressed
 from ivr.config.settings import Settings
 from ivr.storage import Store, StoreUnavailable
-from ivr.storage.script_checks import check, validate
+from ivr.storage.script_checks import check, quick_validate, validate
 from ivr.storage.scripts import MAX_TEXT_BYTES, ScriptConflict, ScriptNotFound, ScriptNotPublishable, ScriptVersion
 from ivr.web.auth import Principal, check_csrf, require
 from ivr.web.pages import remote, render
@@ -171,10 +171,10 @@ async def validate_api(request: Request, principal: Principal = Depends(admin_ap
         text = str(data.get("yaml", "")) if isinstance(data, dict) else ""
     except ValueError:
         return JSONResponse({"error": "JSON expected"}, status_code=400)
-    result, _ = await asyncio.to_thread(validate, text)
+    result = await asyncio.to_thread(quick_validate, text)
     issues = [{"line": i.get("line") or 1, "column": 1, "path": i.get("path", ""), "message": i["message"]}
               for i in result["issues"]]
-    return JSONResponse({"ok": result["ok"], "issues": issues, "info": result.get("info", {})})
+    return JSONResponse({"ok": result["ok"], "issues": issues})
 
 
 @router.post("/admin/scripts/save")
