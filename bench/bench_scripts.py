@@ -77,7 +77,7 @@ def _admin_sql(sql: str) -> None:
 def _start_serve(url: str, data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), IVR_DATA_DIR=str(data_dir), IVR_DATABASE_URL=url,
                IVR_AGI_PORT="0", IVR_AUDIOSOCKET_PORT="0", IVR_WEB_PORT="0", IVR_OFFICE_HOURS="always",
-               IVR_LOG_LEVEL="WARNING")
+               IVR_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
     env.pop("IVR_CONFIG_FILE", None)
     proc = subprocess.Popen([sys.executable, "-c", "from ivr.cli import main; main()", "serve"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -232,9 +232,10 @@ def main() -> None:
     ap.add_argument("--publishes", type=int, default=8)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--no-publish", action="store_true", help="skip the two-process publish part")
+    ap.add_argument("--only-publish", action="store_true", help="only the two-process publish part")
     args = ap.parse_args()
     result: dict[str, object] = {"bench": "scripts"}
-    pages = asyncio.run(bench_pages(args.runs))
+    pages = asyncio.run(bench_pages(args.runs)) if not args.only_publish else {}
     targets = {"script list page 1 (1,000 versions)": 300, "script list page 15 (1,000 versions)": 300,
                "validate endpoint (default script)": 200, "load (full build, on save)": 1000,
                "validate as you type (checks only)": 200,
