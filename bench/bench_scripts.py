@@ -161,11 +161,12 @@ async def bench_pages(runs: int) -> dict[str, dict[str, float]]:
 
     out: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ["IVR_ADMIN_TOKEN"] = "bench-admin"
         os.environ.pop("IVR_CONFIG_FILE", None)
         settings = load_settings(data_dir=Path(tmp))
         store = Store.from_settings(settings)
         await store.amigrate()
+        admin = await store.accounts.create("bench", "admin", "kata-sandi-bench-123")
+        token, _ = await store.accounts.create_token(admin.id, "bench")
         live = await store.scripts.import_file("default", YAML, TESTS)
         row = await store.scripts.get(live.version_id)
 
@@ -183,7 +184,7 @@ async def bench_pages(runs: int) -> dict[str, dict[str, float]]:
         await store.database.run(bulk)
         app = create_app(settings, store)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
-                                     headers={"Authorization": "Bearer bench-admin"}) as c:
+                                     headers={"Authorization": f"Bearer {token}"}) as c:
             for name, path in (("script list page 1 (1,000 versions)", "/admin/scripts"),
                                ("script list page 15 (1,000 versions)", "/admin/scripts?page=15")):
                 r = await c.get(path)

@@ -53,7 +53,9 @@ class ReadyInfo(TypedDict):
     audiosocket: str
     web: str | None
     web_url: str | None
-    staff_login: bool
+    staff_login: bool              # an admin account exists
+    setup_url: str | None          # one-time link to create the first admin (fresh install)
+    retired_tokens: bool           # IVR_ADMIN_TOKEN / IVR_AGENT_TOKEN are set (ignored)
     prompts: int
     startup_s: float
 
@@ -175,6 +177,7 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         phases["web_s"] = round(time.monotonic() - t, 3)
     log.info("start-up phases", extra={"phases": phases})
     web_addr = f"{settings.web_host}:{_web_port(web_server, settings)}" if web_server else None
+    has_admin, setup_url = await _first_admin(store, f"http://{web_addr}/" if web_addr else None)
     agi_host, agi_port = ctl.agi_address
     assert ctl.audiosocket is not None
     info = ReadyInfo(
@@ -183,11 +186,13 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         audiosocket=ctl.audiosocket.advertise,
         web=web_addr,
         web_url=f"http://{web_addr}/" if web_addr else None,
-        staff_login=bool(settings.admin_token or settings.agent_token),
+        staff_login=has_admin,
+        setup_url=setup_url,
+        retired_tokens=settings.admin_token is not None or settings.agent_token is not None,
         prompts=n,
         startup_s=round(time.monotonic() - t0, 2),
     )
-    log.info("hotline ready", extra=dict(info))
+    log.info("hotline ready", extra={k: v for k, v in info.items() if k != "setup_url"})
     if ready is not None:
         ready(info)
     try:
@@ -211,18 +216,42 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
 
 def ready_message(info: ReadyInfo) -> str:
     """What ``ivr serve`` prints once it takes calls: where Asterisk and staff connect, and how
-    to log in (for an operator reading the terminal)."""
+    to log in (for an operator reading the terminal). On a fresh install, a one-time link that
+    creates the first admin."""
     lines = [f"hotline ready in {info['startup_s']} s ({info['prompts']} prompts cached)",
              f"  Asterisk dialplan:  AGI({info['agi_url']})   (AudioSocket on {info['audiosocket']})"]
     web_url = info.get("web_url")
     if web_url:
         lines.append(f"  staff web pages:    {web_url}   (health: {web_url}healthz, API: {web_url}docs)")
+        setup_url = info.get("setup_url")
         if info.get("staff_login"):
-            lines.append(f"  log in:             {web_url}login with IVR_ADMIN_TOKEN or IVR_AGENT_TOKEN")
+            lines.append(f"  log in:             {web_url}login with your account (admins add staff: "
+                         "ivr users add NAME --role agent)")
+        elif setup_url:
+            lines.append(f"  first admin:        open {setup_url} to create the first admin account "
+                         "(one-time link, valid 24 h), then log in")
+            lines.append("                      or on this machine: ivr users add NAME --role admin")
         else:
-            lines.append("  log in:             nobody can log in yet: set IVR_ADMIN_TOKEN (and IVR_AGENT_TOKEN) "
-                         "in the environment and restart")
+            lines.append("  log in:             no admin account yet: ivr users add NAME --role admin")
+    if info.get("retired_tokens"):
+        lines.append("  warning:            IVR_ADMIN_TOKEN / IVR_AGENT_TOKEN are retired and ignored; "
+                     "create personal accounts (ivr users add) and unset them")
     return "\n".join(lines)
+
+
+async def _first_admin(store: Store, web_url: str | None) -> tuple[bool, str | None]:
+    """Is there an admin? If not (and the web app runs), a one-time setup link."""
+    from ivr.storage import StoreError
+
+    try:
+        if await store.accounts.has_admin():
+            return True, None
+        if web_url is None:
+            return False, None
+        return False, f"{web_url}setup/{await store.accounts.create_setup_token()}"
+    except StoreError:
+        log.warning("could not check for an admin account (database unavailable)")
+        return False, None
 
 
 def live_status(rt: Runtime, ctl: Controller) -> dict[str, object]:
@@ -267,7 +296,10 @@ async def _start_web(settings: Settings, store: Store, rt: Runtime, ctl: Control
     app = create_app(settings, store, live_state=lambda: live_status(rt, ctl),
                      script_tools=RuntimeScriptTools(rt, watcher.poll_once))
     config = uvicorn.Config(app, host=settings.web_host, port=settings.web_port, log_config=None,
-                            lifespan="on", access_log=False)
+                            lifespan="on", access_log=False,
+                            # the client's address is the connection's; X-Forwarded-For only counts from
+                            # IVR_TRUSTED_PROXIES, which the web app checks itself (ivr.web.auth)
+                            proxy_headers=False)
     server = uvicorn.Server(config)
     # uvicorn takes SIGINT/SIGTERM while it serves and raises them again once it has stopped,
     # so the handlers serve() installed on the loop still see them and drain the calls

@@ -43,7 +43,7 @@ __all__ = [
 ENV_PREFIX = "IVR_"
 CONFIG_FILE_ENV = "IVR_CONFIG_FILE"
 #: fields that may only come from the environment (or explicit keyword arguments)
-SECRET_FIELDS = frozenset({"pii_key", "admin_token", "agent_token"})
+SECRET_FIELDS = frozenset({"pii_key", "admin_token", "agent_token", "oidc_client_secret"})
 
 _config_file_var: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
     "ivr_config_file", default=None
@@ -146,7 +146,7 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
 
 # --------------------------------------------------------------------------- settings
 
-Role = Literal["admin", "agent"]
+Role = Literal["admin", "supervisor", "agent"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -198,8 +198,26 @@ class Settings(BaseSettings):
     # -- web
     web_host: str = Field("127.0.0.1", description="web app (health, status, staff pages) address")
     web_port: int = Field(8080, ge=0, le=65535, description="web app port")
-    admin_token: SecretStr | None = Field(None, description="bearer/login token of the admin role")
-    agent_token: SecretStr | None = Field(None, description="bearer/login token of the agent role")
+    admin_token: SecretStr | None = Field(None, description="RETIRED (ignored, warns at start): staff log in "
+                                          "with personal accounts, `ivr users add` (docs/web.md)")
+    agent_token: SecretStr | None = Field(None, description="RETIRED (ignored, warns at start): see admin_token")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses of reverse proxies whose X-Forwarded-For names the client (comma-separated); "
+                    "empty = the connection's own address is the client's, always")
+    session_hours: float = Field(8.0, gt=0, le=24 * 30, description="staff web sessions end after this long")
+    oidc_issuer: str | None = Field(None, description="single sign-on: the OpenID Connect issuer URL (e.g. "
+                                    "https://sso.example.go.id/realms/pemda); unset = no SSO")
+    oidc_client_id: str | None = Field(None, description="single sign-on: this hotline's client id at the issuer")
+    oidc_client_secret: SecretStr | None = Field(None, description="single sign-on: the client secret")
+    oidc_role_claim: str = Field("roles", description="ID-token claim (a string or a list) that gives the role")
+    oidc_role_map: str = Field("admin=admin,supervisor=supervisor,agent=agent",
+                               description="claim value=role pairs, comma-separated (e.g. "
+                                           "hotline-admin=admin,cc-agent=agent); the highest role found wins")
+    oidc_username_claim: str = Field("preferred_username", description="ID-token claim used as the username")
+    public_url: str | None = Field(None, description="the web app's address as browsers reach it (e.g. "
+                                   "https://hotline.example.go.id/), for the SSO return address; "
+                                   "unset = the address of the request")
     reveal_roles: Annotated[list[Role], NoDecode] = Field(
         default_factory=lambda: list[Role](["admin"]),
         description="roles that may see callers' personal data in clear (encrypt mode; audited)",
@@ -292,7 +310,8 @@ class Settings(BaseSettings):
 
     # ------------------------------------------------------------------ validators
 
-    @field_validator("agent_queues", "reveal_roles", "public_holidays", "whisper_views", mode="before")
+    @field_validator("agent_queues", "reveal_roles", "public_holidays", "whisper_views", "trusted_proxies",
+                     mode="before")
     @classmethod
     def _split_commas(cls, v: Any) -> Any:
         """List settings come from the environment comma-separated."""

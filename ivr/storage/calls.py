@@ -107,13 +107,20 @@ class CallRepository:
                 return None
             return self._view(s, row, reveal, with_turns)
 
-    async def recent(self, *, limit: int = 50, offset: int = 0, open_only: bool = False) -> list[Call]:
-        """Newest first, without their turns."""
+    async def recent(self, *, limit: int = 50, offset: int = 0, open_only: bool = False,
+                     end_reason: str | None = None, handed_over: bool | None = None) -> list[Call]:
+        """Newest first, without their turns; optionally only calls still open, that ended for
+        ``end_reason``, or that were (not) handed over to an agent."""
         def _list() -> list[Call]:
             with self.db.session() as s:
                 q = select(CallRow).order_by(CallRow.started_at.desc()).limit(limit).offset(offset)
                 if open_only:
                     q = q.where(CallRow.ended_at.is_(None))
+                if end_reason:
+                    q = q.where(CallRow.end_reason == end_reason)
+                if handed_over is not None:
+                    q = q.where(CallRow.handoff_outcome.is_not(None) if handed_over
+                                else CallRow.handoff_outcome.is_(None))
                 return [self._view(s, r, False, False) for r in s.scalars(q)]
         return await self.db.read(_list)
 

@@ -169,7 +169,12 @@ def _make_engine(url: str, schema: str | None, echo: bool, connect_timeout_s: in
     if u.get_backend_name() == "sqlite":
         database = u.database
         if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(database).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                # staff password hashes and callers' data: readable by the hotline's user only
+                # (SQLite gives its -wal and -shm files the same mode)
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         engine = create_engine(u, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

@@ -8,6 +8,8 @@ write path.
 * ``store.audit`` (:class:`~ivr.storage.audit.AuditLog`): staff access to callers' data;
 * ``store.scripts`` (:class:`~ivr.storage.scripts.ScriptRepository`): dialog scripts as
   versions and the live one (never journaled: a publish fails when the database is down).
+* ``store.accounts`` (:class:`~ivr.storage.accounts.AccountRepository`): staff accounts, web
+  sessions, personal API tokens, login back-off (straight to the database, never journaled).
 
 Every write goes through :class:`~ivr.storage.writes.WritePath`: applied now, or, if the
 database is unreachable (or an earlier write is still waiting in the journal), journaled on
@@ -19,7 +21,7 @@ the event loop never waits on the database. API: docs/contracts.md ("ivr storage
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from zoneinfo import ZoneInfo
@@ -27,6 +29,7 @@ from zoneinfo import ZoneInfo
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
 from ivr.privacy.pii import Pii
+from ivr.storage.accounts import AccountRepository
 from ivr.storage.audit import AuditLog
 from ivr.storage.calls import CallRepository
 from ivr.storage.database import Database
@@ -56,6 +59,7 @@ class Store:
         connect_timeout_s: int = 3,
         echo: bool = False,
         clock: Clock = system_clock,
+        session_hours: float = 8.0,
     ) -> None:
         #: stamps records and dates ticket numbers (injectable: tests choose the date)
         self.clock = clock
@@ -70,6 +74,7 @@ class Store:
         self.handoffs = HandoffRepository(self.database, self.writes, self.pii, clock)
         self.audit = AuditLog(self.database, self.writes, clock)
         self.scripts = ScriptRepository(self.database, clock)
+        self.accounts = AccountRepository(self.database, clock, session_ttl=timedelta(hours=session_hours))
         if recordings_dir is None:
             dirs: list[Path] = []
         elif isinstance(recordings_dir, (str, Path)):
@@ -95,6 +100,7 @@ class Store:
             sla_working_days=settings.sla_working_days,
             timezone_name=settings.hours().tz.key,
             clock=clock,
+            session_hours=settings.session_hours,
         )
 
     # ------------------------------------------------------------------ schema

@@ -13,27 +13,27 @@ from ivr.config.settings import load_settings
 from ivr.storage import Store
 from ivr.web import create_app
 from tests.conftest import PII_TEST_KEY
+from tests.ivr.staff import DEFAULT_PASSWORD, make_account
 from tests.ivr.test_scripts_storage import TESTS, YAML
 from tests.waiting import eventually
 
 CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p), None)
 playwright_api = pytest.importorskip("playwright.async_api")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
-ADMIN = "admin-browser-token"
 
 
 @pytest.fixture
 async def server(tmp_path, monkeypatch):
     import uvicorn
 
-    for k in ("IVR_CONFIG_FILE", "IVR_AGENT_TOKEN"):
+    for k in ("IVR_CONFIG_FILE", "IVR_AGENT_TOKEN", "IVR_ADMIN_TOKEN"):
         monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("IVR_ADMIN_TOKEN", ADMIN)
     monkeypatch.setenv("IVR_PII_KEY", PII_TEST_KEY)
     settings = load_settings(data_dir=tmp_path / "data")
     store = Store.from_settings(settings)
     await store.amigrate()
     await store.scripts.import_file("default", YAML, TESTS)
+    await make_account(store, "admin", "andi")
     app = create_app(settings, store)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off", ws="none",
                                         http="h11", access_log=False))
@@ -59,8 +59,8 @@ async def test_edit_in_form_validate_test_publish_and_roll_back(server):
                 if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
         try:
             await page.goto(f"{base}/login?next=/admin/scripts")
-            await page.fill("#name", "Andi")
-            await page.fill("#token", ADMIN)
+            await page.fill("#username", "andi")
+            await page.fill("#password", DEFAULT_PASSWORD)
             await page.click("#login button[type=submit]")
             await page.goto(f"{base}/admin/scripts")
             await page.click("#live >> text=Ubah lewat formulir")
@@ -88,7 +88,7 @@ async def test_edit_in_form_validate_test_publish_and_roll_back(server):
             await page.wait_for_selector("#message")
             assert "sudah diterbitkan" in await page.inner_text("#message")
             live = await store.scripts.live("default")
-            assert live.number == 2 and live.published_by == "admin:Andi"
+            assert live.number == 2 and live.published_by == "admin:andi"
             await page.click("#rollback button")
             await page.wait_for_selector("#message")
             assert "Dikembalikan ke versi 1" in await page.inner_text("#message")

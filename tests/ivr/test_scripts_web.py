@@ -12,7 +12,8 @@ import pytest
 
 from ivr.web import create_app
 from tests.ivr.test_scripts_storage import TESTS, YAML, edited
-from tests.ivr.test_web import ADMIN, AGENT, client, login, settings, web_store  # noqa: F401  (fixtures)
+from tests.ivr.staff import asgi_client as client, make_account, sign_in
+from tests.ivr.test_web import settings, web_store  # noqa: F401  (fixtures)
 
 
 def csrf_of(html: str) -> str:
@@ -21,17 +22,19 @@ def csrf_of(html: str) -> str:
 
 @pytest.fixture
 async def imported(web_store):
+    await make_account(web_store, "admin", "andi")
+    await make_account(web_store, "agent", "rina")
     return await web_store.scripts.import_file("default", YAML, TESTS)
 
 
 async def test_only_admins_and_validation_as_you_type(settings, web_store, imported):
     app = create_app(settings, web_store)
     async with client(app) as c:
-        await login(c, AGENT)
+        await sign_in(c, "rina")
         assert (await c.get("/admin/scripts")).status_code == 403
         assert (await c.post("/api/admin/scripts/validate", json={"yaml": YAML})).status_code == 403
     async with client(app) as c:
-        await login(c, ADMIN, "Andi")
+        await sign_in(c, "andi")
         page = await c.get(f"/admin/scripts/{imported.version_id}/edit")
         assert page.status_code == 200 and "codemirror.js" in page.text
         assert "script-src 'self'" in page.headers["content-security-policy"]
@@ -56,7 +59,7 @@ async def test_only_admins_and_validation_as_you_type(settings, web_store, impor
 async def test_save_conflict_publish_rollback_and_diff(settings, web_store, imported):
     app = create_app(settings, web_store)
     async with client(app) as c:
-        await login(c, ADMIN, "Andi")
+        await sign_in(c, "andi")
         token = csrf_of((await c.get("/admin/scripts")).text)
         r = await c.post("/admin/scripts/save", data={"yaml": edited(), "base_id": imported.version_id,
                                                       "comment": "<b>sapaan</b>", "csrf": token})
@@ -64,20 +67,20 @@ async def test_save_conflict_publish_rollback_and_diff(settings, web_store, impo
         new_id = int(r.headers["location"].split("/")[3])
         r = await c.post("/admin/scripts/save", data={"yaml": edited(new="Lain."), "base_id": imported.version_id,
                                                       "csrf": token})
-        assert r.status_code == 409 and 'id="conflict"' in r.text and "admin:Andi" in r.text
+        assert r.status_code == 409 and 'id="conflict"' in r.text and "admin:andi" in r.text
         listing = await c.get("/admin/scripts")
         assert "&lt;b&gt;sapaan&lt;/b&gt;" in listing.text and "<b>sapaan" not in listing.text
         assert (await c.post(f"/admin/scripts/{new_id}/publish", data={})).status_code == 403
         r = await c.post(f"/admin/scripts/{new_id}/publish", data={"csrf": token})
         assert r.status_code == 303
         live = await web_store.scripts.live("default")
-        assert live.version_id == new_id and live.published_by == "admin:Andi"
+        assert live.version_id == new_id and live.published_by == "admin:andi"
         diff = await c.get(f"/admin/scripts/diff?a={imported.version_id}&b={new_id}")
         assert diff.status_code == 200 and "diff_chg" in diff.text or "diff_add" in diff.text
         r = await c.post("/admin/scripts/rollback", data={"csrf": token})
         assert r.status_code == 303
         assert (await web_store.scripts.live("default")).version_id == imported.version_id
-        broken = await web_store.scripts.save_draft("default", "states: [", base_id=new_id, author="admin:Andi")
+        broken = await web_store.scripts.save_draft("default", "states: [", base_id=new_id, author="admin:andi")
         r = await c.post(f"/admin/scripts/{broken.id}/publish", data={"csrf": token})
         assert r.status_code == 422 and "belum valid" in r.text
         assert (await web_store.scripts.live("default")).version_id == imported.version_id
@@ -88,7 +91,7 @@ async def test_save_conflict_publish_rollback_and_diff(settings, web_store, impo
 async def test_form_view_round_trips_keeping_comments(settings, web_store, imported):
     app = create_app(settings, web_store)
     async with client(app) as c:
-        await login(c, ADMIN, "Andi")
+        await sign_in(c, "andi")
         page = await c.get(f"/admin/scripts/{imported.version_id}/form")
         assert page.status_code == 200 and 'name="say.welcome"' in page.text and 'name="examples.ktp"' in page.text
         assert 'name="queue.handoff"' in page.text
@@ -114,7 +117,7 @@ async def test_test_page_and_simulator(settings, web_store, imported):
     v = await web_store.scripts.save_draft("default", YAML, base_id=imported.version_id, author="admin:x",
                                            tests_text=failing)
     async with client(app) as c:
-        await login(c, ADMIN, "Andi")
+        await sign_in(c, "andi")
         page = await c.get(f"/admin/scripts/{v.id}/test")
         assert page.status_code == 200 and "sapaan salah" in page.text and "Langkah 1" in page.text
         sim_page = await c.get(f"/admin/scripts/{v.id}/simulate")
@@ -144,7 +147,7 @@ async def test_prompt_audio_and_wav_routing_with_real_engines(settings, web_stor
                  handoff=NoHandoff(), script_name="default")  # type: ignore[arg-type]
     app = create_app(settings, web_store, script_tools=RuntimeScriptTools(rt))
     async with client(app) as c:
-        await login(c, ADMIN, "Andi")
+        await sign_in(c, "andi")
         r = await c.get("/admin/scripts/audio", params={"text": "Selamat datang di layanan informasi publik."})
         assert r.status_code == 200 and r.headers["content-type"] == "audio/wav"
         with wave.open(io.BytesIO(r.content)) as w:

@@ -1,7 +1,7 @@
 """scripts: every saved dialog script as a version, and the live version of each script
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
