@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
@@ -83,10 +84,9 @@ _Bounded.add_implicit_resolver(
 )
 
 
-try:  # libyaml's scanner and parser (C) under the same Python composer and bounds: 5x faster
-    from yaml.cyaml import CParser as _CParser
-except ImportError:  # PyYAML built without libyaml
-    _CParser = None
+#: libyaml's scanner and parser (C) under the same Python composer and bounds: 5x faster
+#: (None when PyYAML was built without libyaml)
+_CParser: Any = getattr(yaml, "CParser", None)
 
 
 if _CParser is not None:
@@ -206,7 +206,7 @@ def _loader(text: str) -> _Bounded:
             pass
     except yaml.YAMLError:
         return _Bounded(text)
-    return _FastBounded(text)  # type: ignore[return-value]
+    return _FastBounded(text)
 
 
 def _check_expansion(root: yaml.Node, alias_uses: list[tuple[yaml.Node, int]]) -> None:
