@@ -18,6 +18,7 @@ from ivr.serve import serve
 from ivr.storage import Store
 from telephony.peer import AsteriskPeer, Dtmf, Hangup, Silence, WaitForPrompt
 from tests.conftest import PG_URL, pg_skip_reason
+from tests.ivr.staff import api_token, make_account
 from tests.ivr.test_scripts_storage import WELCOME, YAML
 from tests.waiting import eventually
 
@@ -75,9 +76,11 @@ async def test_two_hotlines_pick_up_a_publish_and_calls_keep_their_version(pg_da
     try:
         live = await store.scripts.live("default")
         assert live is not None and live.number == 1  # imported once although both started
+        await make_account(store, "admin", "andi")
+        auth = {"Authorization": f"Bearer {await api_token(store, 'andi')}"}
 
         async def versions() -> tuple[str, str]:
-            async with httpx.AsyncClient() as c:
+            async with httpx.AsyncClient(headers=auth) as c:
                 return tuple([(await c.get(f"http://{x['web']}/status")).json()["script_version"] for x in (a, b)])
 
         assert await versions() == ("1", "1")
@@ -86,7 +89,7 @@ async def test_two_hotlines_pick_up_a_publish_and_calls_keep_their_version(pg_da
         peer = AsteriskPeer(host, int(port))
         before = peer.start_call([WaitForPrompt(), Silence(4.0), Dtmf("1"), WaitForPrompt(), Silence(0.3), Hangup()],
                                  realtime=True)
-        await eventually(lambda: _live_calls(a), "the first call to be live", interval=0.05)
+        await eventually(lambda: _live_calls(a, auth), "the first call to be live", interval=0.05)
         text = YAML.replace(WELCOME, f"    say: {NEW_WELCOME}", 1).replace(OLD_MENU, NEW_MENU, 1)
         draft = await store.scripts.save_draft("default", text, base_id=live.version_id, author="admin:test")
         assert draft.valid and draft.tests_passed, (draft.validation, draft.test_result)
@@ -110,8 +113,8 @@ async def test_two_hotlines_pick_up_a_publish_and_calls_keep_their_version(pg_da
         await asyncio.wait_for(asyncio.gather(a_task, b_task), 60)
 
 
-async def _live_calls(info: dict) -> bool:
-    async with httpx.AsyncClient() as c:
+async def _live_calls(info: dict, auth: dict) -> bool:
+    async with httpx.AsyncClient(headers=auth) as c:
         return (await c.get(f"http://{info['web']}/status")).json()["live_calls"] > 0
 
 
