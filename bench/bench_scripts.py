@@ -80,11 +80,11 @@ def _start_serve(url: str, data_dir: Path) -> tuple[subprocess.Popen[str], str]:
                IVR_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
     env.pop("IVR_CONFIG_FILE", None)
     proc = subprocess.Popen([sys.executable, "-c", "from ivr.cli import main; main()", "serve"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None  # the ready message goes to stderr
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        line = proc.stdout.readline()
+        line = proc.stderr.readline()
         if not line:
             raise RuntimeError("ivr serve exited before it was ready")
         m = re.search(r"staff web pages:\s+(http://\S+/)", line)
