@@ -48,7 +48,7 @@ WELCOME = ("    say: >-\n      Selamat datang di layanan informasi publik. Jika 
 
 def stats(xs: list[float]) -> dict[str, float]:
     xs = sorted(xs)
-    q = statistics.quantiles(xs, n=10) if len(xs) >= 2 else [xs[0]] * 9
+    q = statistics.quantiles(xs, n=10, method="inclusive") if len(xs) >= 2 else [xs[0]] * 9
     return {"median_ms": round(statistics.median(xs) * 1000, 1), "p10_ms": round(q[0] * 1000, 1),
             "p90_ms": round(q[-1] * 1000, 1), "max_ms": round(xs[-1] * 1000, 1), "n": len(xs)}
 
