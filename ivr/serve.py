@@ -33,6 +33,8 @@ from ivr.calls.controller import Controller
 from ivr.calls.engines import build_recognizer, build_synthesizer
 from ivr.calls.handoff import Handoff
 from ivr.calls.runtime import Runtime
+from ivr.calls.script_tools import RuntimeScriptTools
+from ivr.calls.script_watch import ScriptWatcher, script_key
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
 from ivr.desk import Desk
@@ -151,6 +153,10 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
     phases: dict[str, float] = {}
     rt, store = await build_runtime(settings, timings=phases)
     phases["build_s"] = round(time.monotonic() - t0, 3)
+    # the live script version from the database (the file becomes version 1 on first start)
+    watcher = ScriptWatcher(rt, store.scripts, script_key(settings.script_path()),
+                            interval_s=settings.script_poll_s)
+    await _timed(watcher.start(settings.script_path()), phases, "script_live_s")
     t = time.monotonic()
     # prompts render on the synthesizer's worker, the warm-up on the recognizer's threads
     n, _ = await asyncio.gather(_timed(rt.prerender(), phases, "prerender_s"),
@@ -173,7 +179,7 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
     if web:
         t = time.monotonic()
         desk = await build_desk(settings, store, rt)
-        web_server, web_task = await _start_web(settings, store, rt, ctl, desk)
+        web_server, web_task = await _start_web(settings, store, rt, ctl, watcher, desk)
         phases["web_s"] = round(time.monotonic() - t, 3)
     sched_task: asyncio.Task[None] | None = None
     if settings.analytics_scheduler:
@@ -217,6 +223,7 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         for sig in installed:
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
+        await watcher.close()
         if desk is not None:
             await desk.close()
         await rt.aclose()
@@ -319,9 +326,10 @@ async def build_desk(settings: Settings, store: Store, rt: Runtime) -> Desk:
                       clock=rt.clock).start()
 
 
-async def _start_web(settings: Settings, store: Store, rt: Runtime,
-                     ctl: Controller, desk: Desk | None = None) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-    app = create_app(settings, store, live_state=lambda: live_status(rt, ctl), desk=desk)
+async def _start_web(settings: Settings, store: Store, rt: Runtime, ctl: Controller, watcher: ScriptWatcher,
+                     desk: Desk | None = None) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    app = create_app(settings, store, live_state=lambda: live_status(rt, ctl), desk=desk,
+                     script_tools=RuntimeScriptTools(rt, watcher.poll_once))
     metrics = Metrics()                      # /metrics: fed by the calls' events
     metrics.watch(rt.active_calls, lambda: store.outbox_backlog)
     rt.call_listeners.append(metrics.listener)

@@ -40,6 +40,21 @@ class WarmsUp(Protocol):
     def warm_up(self, expect: Expectation | None = None) -> None: ...
 
 
+@dataclass(frozen=True)
+class ScriptRelease:
+    """The script a call runs from start to end, with what is built from it: a call takes the
+    runtime's current release when it starts, so a publish (:meth:`Runtime.install`) changes
+    new calls only."""
+
+    script: Script
+    name: str
+    version: str | None
+    understander: Understanding
+
+    def new_engine(self) -> DialogEngine:
+        return DialogEngine(self.script)
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -67,10 +82,28 @@ class Runtime:
                                sounds_dir=self.settings.sounds_dir, script_dir=script_dir)
         self.understander = Understander(self.recognizer, self.script)
 
+    # ------------------------------------------------------------------ the live script
+    def release(self) -> ScriptRelease:
+        """The script new calls run now (a call keeps the one it started with)."""
+        return ScriptRelease(self.script, self.script_name, self.script_version, self.understander)
+
+    def install(self, script: Script, *, version: str | None, name: str | None = None) -> None:
+        """Make ``script`` the one new calls run (no await inside: calls see the old release or
+        the new one, never a mix). Prompts should be in the cache first (:meth:`prerender_script`)."""
+        understander = Understander(self.recognizer, script)
+        self.script, self.understander = script, understander
+        self.script_version = version
+        if name is not None:
+            self.script_name = name
+
     # ------------------------------------------------------------------ start-up
     async def prerender(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Render every static prompt of the script into the cache; returns how many."""
-        texts = list(dict.fromkeys(self.script.static_prompts()))
+        return await self.prerender_script(self.script, progress)
+
+    async def prerender_script(self, script: Script, progress: Callable[[int, int], None] | None = None) -> int:
+        """Render every static prompt of ``script`` into the cache (those not there yet)."""
+        texts = list(dict.fromkeys(script.static_prompts()))
         done = 0
         for text in texts:
             try:

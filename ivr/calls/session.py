@@ -69,6 +69,8 @@ class CallSession:
     def __init__(self, agi: AgiSession, runtime: Runtime, *, media_mode: str | None = None) -> None:
         self.agi = agi
         self.rt = runtime
+        #: the script this call runs to its end, whatever is published meanwhile
+        self.release = runtime.release()
         self.settings = runtime.settings
         self.call_id = uuid.uuid4().hex
         self.channel_id: str | None = agi.env.get("uniqueid")
@@ -153,7 +155,7 @@ class CallSession:
             return False
         if self.media is not None and self.media.hung_up:
             return False
-        queue = self.rt.script.settings.queue or self.settings.agent_queues[0]
+        queue = self.release.script.settings.queue or self.settings.agent_queues[0]
         self.outcome.transferred = await self.transfers.rescue(self, queue)
         return self.outcome.transferred
 
@@ -164,8 +166,8 @@ class CallSession:
                 channel_id=self.channel_id,
                 caller=self.caller or None,
                 media_mode=self.media_mode,
-                script_name=self.rt.script_name,
-                script_version=self.rt.script_version,
+                script_name=self.release.name,
+                script_version=self.release.version,
             )
         except Exception:
             # the call goes on (the store journals writes while the database is down)
@@ -197,7 +199,7 @@ class CallSession:
 
     # ------------------------------------------------------------------ dialog loop
     async def _dialog(self) -> None:
-        engine = self.engine = self.rt.new_engine()
+        engine = self.engine = self.release.new_engine()
         today = self.rt.clock().astimezone(self.settings.hours().tz).date().isoformat()
         actions = engine.handle(CallStarted(caller_number=self.caller or None, call_id=self.call_id, today=today))
         while True:
@@ -331,7 +333,7 @@ class CallSession:
         turn.speech_s = round(utt.seconds, 3)
         t0 = time.monotonic()
         try:
-            heard = await self.rt.understander.understand(utt, action)
+            heard = await self.release.understander.understand(utt, action)
         except Exception:
             # a recognizer failure must not end the call: the engine's ladder takes over
             log.exception("recognition failed")

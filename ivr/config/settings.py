@@ -280,6 +280,8 @@ class Settings(BaseSettings):
     no_input_timeout_s: float = Field(6.0, gt=0, le=120, description="silence before NoInput (script default)")
     dtmf_interdigit_timeout_s: float = Field(3.0, gt=0, le=60, description="pause that ends keypad entry")
     shutdown_grace_s: float = Field(60.0, ge=0, description="how long `ivr serve` waits for live calls")
+    script_poll_s: float = Field(0.5, gt=0, le=10, description="how often `ivr serve` looks for a newly "
+                                 "published script version in the database")
 
     # -- agents
     agent_queues: Annotated[list[str], NoDecode] = Field(

@@ -220,6 +220,44 @@ class AuditRow(Base):
     remote: Mapped[str | None] = mapped_column(String(64))
 
 
+# --------------------------------------------------------------------------- scripts (issue 12)
+# Every saved dialog script is a version; one per script name is live. Migration 0005.
+
+
+class ScriptVersionRow(Base):
+    __tablename__ = "script_versions"
+    __table_args__ = (UniqueConstraint("script", "number", name="uq_script_versions_script_number"),
+                      Index("ix_script_versions_script_id", "script", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: the script's key (the file stem, e.g. "default"); versions are numbered 1, 2... per key
+    script: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    yaml_text: Mapped[str] = mapped_column(Text)
+    #: the version's test cases (YAML, dialogs.testcases format)
+    tests_text: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("script_versions.id", ondelete="SET NULL"),
+                                                  index=True)
+    validation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    test_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # draft | published | retired
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ScriptLiveRow(Base):
+    """The live version of each script; ``generation`` grows on every publish or rollback
+    (what running ``ivr serve`` processes poll)."""
+
+    __tablename__ = "script_live"
+
+    script: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("script_versions.id"))
+    generation: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_by: Mapped[str] = mapped_column(String(128))
 # --------------------------------------------------------------------------- staff accounts (issue 12)
 # Per-person accounts with a role, their web sessions and personal API tokens (stored as
 # SHA-256 of the secret: a database leak gives no usable credential), login attempts (back-off

@@ -6,6 +6,8 @@ write path.
 * ``store.handoffs`` (:class:`~ivr.storage.handoffs.HandoffRepository`): transfers to agents
   and the context saved for them;
 * ``store.audit`` (:class:`~ivr.storage.audit.AuditLog`): staff access to callers' data;
+* ``store.scripts`` (:class:`~ivr.storage.scripts.ScriptRepository`): dialog scripts as
+  versions and the live one (never journaled: a publish fails when the database is down).
 * ``store.accounts`` (:class:`~ivr.storage.accounts.AccountRepository`): staff accounts, web
   sessions, personal API tokens, login back-off (straight to the database, never journaled);
 * ``store.desk`` (:class:`~ivr.storage.desk.DeskRepository`): agents' phones, dispositions,
@@ -41,6 +43,7 @@ from ivr.storage.desk import DeskRepository
 from ivr.storage.handoffs import HandoffRepository
 from ivr.storage.outbox import Outbox
 from ivr.storage.retention import Retention
+from ivr.storage.scripts import ScriptRepository
 from ivr.storage.tickets import TicketRepository
 from ivr.storage.views import PurgeResult
 from ivr.storage.writes import WritePath
@@ -77,6 +80,7 @@ class Store:
                                         holidays=holidays, sla_working_days=sla_working_days)
         self.handoffs = HandoffRepository(self.database, self.writes, self.pii, clock)
         self.audit = AuditLog(self.database, self.writes, clock)
+        self.scripts = ScriptRepository(self.database, clock)
         self.accounts = AccountRepository(self.database, clock, session_ttl=timedelta(hours=session_hours))
         self.desk = DeskRepository(self.database, self.writes, self.pii, clock)
         #: analytics state: edited settings, scheduled runs, surge alerts (issue 14)

@@ -29,6 +29,7 @@ from ivr.web.pages import STATIC_DIR, render, templates
 from ivr.web.oidc import OidcClient
 from ivr.web.routes import accounts, analytics, audit, calls, login, metrics, scripts, service, sso, tickets
 from ivr.web.routes import desk as desk_pages
+from ivr.web.script_tools import ScriptTools
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ LiveState = Callable[[], Mapping[str, object]]
 
 
 def create_app(settings: Settings, store: Store, live_state: LiveState | None = None,
-               desk: Desk | None = None) -> FastAPI:
+               desk: Desk | None = None, script_tools: ScriptTools | None = None) -> FastAPI:
     """The web app. ``live_state`` describes the runtime (live calls, queues, ...); it is
     merged into /status with personal data masked. ``desk``: the live desk and wallboard
     (:class:`ivr.desk.Desk`; None: those pages say the live view is off)."""
@@ -50,6 +51,8 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
     app.state.settings = settings
     app.state.store = store
     app.state.live_state = live_state
+    #: the running call core's TTS and recognizer for the script pages (None: no audio there)
+    app.state.script_tools = script_tools
     app.state.oidc = OidcClient.from_settings(settings)  # single sign-on, when configured
     app.state.desk = desk
     if settings.admin_token is not None or settings.agent_token is not None:
@@ -158,5 +161,12 @@ _CSP_API_DOCS = ("default-src 'self'; style-src 'self' 'unsafe-inline'; script-s
                  "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
 
 
+# The script editor's lint marks are data: images (CodeMirror's lint.css).
+_CSP_SCRIPT_PAGES = ("default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
+                     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
 def _csp(path: str) -> str:
+    if path.startswith("/admin/scripts"):
+        return _CSP_SCRIPT_PAGES
     return _CSP_API_DOCS if path == "/docs" else _CSP_PAGES

@@ -454,17 +454,8 @@ async def test_admin_scripts_and_audit_pages(settings, seeded, web_store, staff)
     app = create_app(settings, web_store)
     async with client(app) as c:
         await login(c, "andi")
-        r = await c.get("/admin/scripts")
-        assert r.status_code == 200 and "default.yaml" in r.text and "aktif" in r.text
-        assert 'class="ok"' in r.text, r.text
-        csrf = re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
-        r = await c.post("/admin/scripts/validate", data={"source": "version: 1\nname: x\nstates: [\n", "csrf": csrf})
-        assert r.status_code == 422 and 'id="issues"' in r.text
-        good = (await __import__("asyncio").to_thread(
-            lambda: __import__("dialogs").default_script_path().read_text()))
-        r = await c.post("/admin/scripts/validate", data={"source": good, "csrf": csrf})
-        assert r.status_code == 200 and "Skrip valid" in r.text
-        assert (await c.post("/admin/scripts/validate", data={"source": good})).status_code == 403
+        r = await c.get("/admin/scripts")  # the script pages: tests/ivr/test_scripts_web.py
+        assert r.status_code == 200 and "Skrip dialog" in r.text
         await c.get(f"/tickets/{seeded['ticket']}")
         r = await c.get("/admin/audit")
         assert "admin:andi" in r.text and "view_ticket" in r.text and "login" in r.text
