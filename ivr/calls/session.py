@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from dialogs import DialogEngine
 from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
 from dialogs.events import CallStarted, Event, Hangup, Heard, NoInput, PlaybackDone, Pressed, TransferFailed
+from dialogs.personal import answer_kind
 from ivr.calls.hangups import CALLER_GONE, MediaHangup
 from ivr.calls.media.agi import AgiMedia
 from ivr.calls.media.audiosocket import AudioSocketMedia
@@ -42,6 +43,7 @@ from ivr.calls.tickets import TicketDesk
 from ivr.calls.transfer import TransferStep
 from ivr.calls.turns import Turn, TurnLog
 from ivr.config.logging import bind_call
+from ivr.privacy.masking import mask_answer, mask_record
 from telephony import AgiSession
 
 log = logging.getLogger(__name__)
@@ -276,15 +278,18 @@ class CallSession:
         self._emit("say", text=action.text, prompt_id=action.prompt_id,
                    seconds=len(pcm) / 2 / self.rt.sample_rate, barge_in=barge,
                    state=self.engine.state if self.engine is not None else None)
+        # a prompt that says personal data is kept as its template with those fields masked
+        shown = mask_record(action.record, action.personal) if action.record is not None else action.text
+        clear = action.text if shown != action.text else None
         self.turns.add(Turn(idx=self.turns.next_index(), state=self._state, source="prompt", at=self.rt.clock(),
-                            who="system", text=action.text))
+                            who="system", text=shown, clear=clear))
         # the first reply audio goes out now: that closes the turns waiting for it
         reply_ms = self.turns.reply_started(time.monotonic(), prep_ms)
         if reply_ms is not None:
             self._emit("reply", reply_ms=reply_ms, text=action.text)
         res = await media.play(pcm, barge_in=barge, text=action.text)
         self.turns.flush()
-        self.transcript.append({"who": "system", "text": action.text})
+        self.transcript.append(_entry({"who": "system"}, shown, clear))
         if res.barged:
             self._emit("barged", by=res.barged, onset=res.barge_onset_at, detected=res.barge_detected_at,
                        stopped=res.stopped_at, started=res.started_at)
@@ -307,6 +312,7 @@ class CallSession:
         self._emit("listen", batch=self._batch, state=self._state, kind=action.kind, dtmf=dtmf_map,
                    max_digits=max_digits, expect_labels=list(action.expect))
         got: CallerInput = await media.listen(spec)
+        personal = answer_kind(action.kind, action.slot)  # what the answer may hold
         turn = Turn(idx=self.turns.next_index(), state=self._state, source=got.kind, at=self.rt.clock())
         if got.kind == "noinput":
             turn.source = "event"
@@ -317,11 +323,12 @@ class CallSession:
             return NoInput()
         if got.kind == "dtmf":
             turn.digits = got.digits
-            turn.text = got.digits
+            turn.text, turn.clear = _masked(got.digits, personal)
             turn.ref_at = got.last_key_at
             turn.detected_at = time.monotonic()
             self._emit("pressed", digits=got.digits, state=self._state)
-            self.transcript.append({"who": "caller", "keys": got.digits, "state": self._state})
+            self.transcript.append(_entry({"who": "caller", "state": self._state}, turn.text, turn.clear,
+                                          key="keys"))
             self.turns.add(turn, awaits_reply=True)
             return Pressed(got.digits)
         utt = got.utterance
@@ -337,7 +344,7 @@ class CallSession:
             log.exception("recognition failed")
             heard = Understood(text="", intent=None, confidence=0.0)
         turn.asr_ms = (time.monotonic() - t0) * 1000
-        turn.text = heard.text
+        turn.text, turn.clear = _masked(heard.text, personal)
         turn.intent = heard.intent
         turn.confidence = heard.confidence
         turn.extra["endpoint_ms"] = round((utt.detected_at - utt.end_at) * 1000, 1)
@@ -345,8 +352,9 @@ class CallSession:
             self.intent = heard.intent
         self._emit("heard", text=heard.text, intent=heard.intent, confidence=heard.confidence,
                    state=self._state, asr_ms=turn.asr_ms, speech_s=utt.seconds)
-        self.transcript.append({"who": "caller", "text": heard.text, "intent": heard.intent,
-                                "confidence": round(heard.confidence, 3), "state": self._state})
+        self.transcript.append(_entry({"who": "caller", "intent": heard.intent,
+                                       "confidence": round(heard.confidence, 3), "state": self._state},
+                                      turn.text, turn.clear))
         self.turns.add(turn, awaits_reply=True)
         return Heard(heard.text, heard.confidence, intent=heard.intent)
 
@@ -432,6 +440,23 @@ class CallSession:
             "ticket_id": self.tickets.last,
             "transcript": list(self.transcript),
         }
+
+
+def _masked(text: str, kind: str | None) -> tuple[str, str | None]:
+    """(what records keep, the clear text when that differs) of a caller's answer where the
+    dialog asked for personal data of ``kind`` (None: nothing personal asked; numbers and
+    names in it are masked all the same)."""
+    shown = mask_answer(text, kind)
+    return shown, (text if shown != text else None)
+
+
+def _entry(base: dict[str, object], shown: str | None, clear: str | None, *, key: str = "text") -> dict[str, object]:
+    """A transcript entry for the agent's screen: the masked text, and the clear one under
+    ``clear_text`` (a sensitive field: the stored context keeps it only encrypted)."""
+    entry = dict(base, **{key: shown})
+    if clear is not None:
+        entry["clear_text"] = clear
+    return entry
 
 
 def _arg_mode(args: Sequence[str]) -> str | None:

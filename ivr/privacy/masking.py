@@ -12,11 +12,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["mask_text", "mask_value", "mask_nik", "mask_phone", "mask_name", "normalize_nik",
+__all__ = ["mask_text", "mask_value", "mask_record", "mask_answer", "mask_nik", "mask_phone", "mask_name", "normalize_nik",
            "SENSITIVE_FIELDS", "NIK_MASK", "PHONE_MASK", "FIELD_MASK", "NAME_MASK"]
 
 _UNIT_WORDS = {
@@ -143,7 +143,7 @@ SENSITIVE_FIELDS = frozenset(
         "nama", "nik", "reporter_nik", "kk", "no_kk", "phone", "phone_number", "reporter_phone",
         "caller", "caller_number", "callerid", "caller_id", "calleridnum", "calleridname",
         "msisdn", "telp", "telepon", "hp", "no_hp", "address", "alamat", "email",
-        "password", "secret", "token", "pii_key",
+        "password", "secret", "token", "pii_key", "clear_text",
     }
 )
 
@@ -217,6 +217,42 @@ def _mask_names(text: str) -> str:
             pos = words_end
     out.append(text[pos:])
     return "".join(out)
+
+
+def mask_record(record: str, personal: Iterable[tuple[str, str, str]]) -> str:
+    """A prompt's record form ("Nomor Anda {caller_number}") with each personal variable's
+    value masked by its kind (``dialogs.personal``): "Nomor Anda 0812*****890"."""
+    for name, kind, value in personal:
+        record = record.replace("{" + name + "}", _mask_kind(value, kind))
+    return mask_text(record)
+
+
+def mask_answer(text: str, kind: str | None) -> str:
+    """What a caller said or keyed where the dialog asked for personal data of ``kind``: a
+    name is reduced to initials; in a NIK or phone state any number of four digits or more
+    (written or said) goes; free text is masked as :func:`mask_text` does."""
+    if not text or kind is None:
+        return mask_text(text)
+    if kind == "name":
+        return mask_name(text)
+    if kind in ("nik", "phone"):
+        text = mask_text(text)
+        mask = NIK_MASK if kind == "nik" else PHONE_MASK
+        for run in reversed(_number_parts(text)):
+            if sum(len(p.digits) for p in run) >= 4:
+                text = text[:run[0].start] + mask + text[run[-1].end:]
+        return text
+    return mask_text(text)
+
+
+def _mask_kind(value: str, kind: str) -> str:
+    if kind == "nik":
+        return mask_nik(value)
+    if kind == "phone":
+        return mask_phone(value)
+    if kind == "name":
+        return mask_name(value)
+    return mask_text(value)
 
 
 def _is_sensitive(key: str) -> bool:
