@@ -281,21 +281,49 @@ class CallSession:
         # a prompt that says personal data is kept as its template with those fields masked
         shown = mask_record(action.record, action.personal) if action.record is not None else action.text
         clear = action.text if shown != action.text else None
-        self.turns.add(Turn(idx=self.turns.next_index(), state=self._state, source="prompt", at=self.rt.clock(),
-                            who="system", text=shown, clear=clear))
+        turn = Turn(idx=self.turns.next_index(), state=self._state, source="prompt", at=self.rt.clock(),
+                    who="system", text=shown, clear=clear)
         # the first reply audio goes out now: that closes the turns waiting for it
         reply_ms = self.turns.reply_started(time.monotonic(), prep_ms)
         if reply_ms is not None:
             self._emit("reply", reply_ms=reply_ms, text=action.text)
-        res = await media.play(pcm, barge_in=barge, text=action.text)
+        seconds = len(pcm) / 2 / self.rt.sample_rate
+        began = time.monotonic()
+        try:
+            res = await media.play(pcm, barge_in=barge, text=action.text)
+        except CALLER_GONE:
+            # the caller hung up during the prompt: it is on record as far as it was played
+            self._record_prompt(turn, _heard(time.monotonic() - began, seconds))
+            raise
+        heard = 1.0
+        if res.barged:
+            heard = _heard((res.stopped_at or res.ended_at) - res.started_at, seconds)
+        elif not res.completed:  # stopped by the caller hanging up (noticed at the next step)
+            heard = _heard(res.ended_at - res.started_at, seconds)
+        self._record_prompt(turn, heard)
         self.turns.flush()
-        self.transcript.append(_entry({"who": "system"}, shown, clear))
         if res.barged:
             self._emit("barged", by=res.barged, onset=res.barge_onset_at, detected=res.barge_detected_at,
                        stopped=res.stopped_at, started=res.started_at)
         else:
             self._emit("said", text=action.text, completed=res.completed)
         return res
+
+    def _record_prompt(self, turn: Turn, heard: float) -> None:
+        """Keep a prompt as far as the caller heard it: ``heard`` is the fraction of its audio
+        played. Cut short (barge-in, hang-up), it is stored up to that point (approximated by
+        the same fraction of its words) and marked interrupted; never heard, not at all."""
+        if heard < 1.0:
+            turn.text = _cut(turn.text, heard)
+            turn.clear = _cut(turn.clear, heard) if turn.clear is not None else None
+            if not turn.text:
+                return  # the caller heard none of it: not on record as said
+            turn.outcome = "interrupted"
+        self.turns.add(turn)
+        entry = _entry({"who": "system"}, turn.text, turn.clear)
+        if turn.outcome == "interrupted":
+            entry["interrupted"] = True
+        self.transcript.append(entry)
 
     # ------------------------------------------------------------------ Listen
     async def _listen(self, action: Listen, media: Media) -> Event:
@@ -440,6 +468,29 @@ class CallSession:
             "ticket_id": self.tickets.last,
             "transcript": list(self.transcript),
         }
+
+
+#: less than this much of a prompt played: the caller heard none of it
+HEARD_MIN_S = 0.3
+
+
+def _heard(played_s: float, seconds: float) -> float:
+    """The fraction of a ``seconds``-long prompt heard after ``played_s`` of playback."""
+    if played_s < HEARD_MIN_S or seconds <= 0:
+        return 0.0
+    return min(1.0, played_s / seconds)
+
+
+def _cut(text: str | None, heard: float) -> str | None:
+    """The words of ``text`` a caller heard who heard the fraction ``heard`` of it ("" if
+    none), with an ellipsis where it was cut."""
+    if not text:
+        return text
+    words = text.split()
+    keep = int(len(words) * max(0.0, heard) + 0.5)
+    if keep >= len(words):
+        return text
+    return " ".join(words[:keep]) + " …" if keep else ""
 
 
 def _masked(text: str, kind: str | None) -> tuple[str, str | None]:
