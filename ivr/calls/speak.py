@@ -69,8 +69,8 @@ class Speaker:
             return hit
         parts = fragments(text)
         if len(parts) > 1:
-            pieces = dict(zip({f.text for f in parts},
-                              await asyncio.gather(*(self._fragment(t) for t in {f.text for f in parts}))))
+            unique = list(dict.fromkeys(f.text for f in parts))
+            pieces = dict(zip(unique, await asyncio.gather(*(self._fragment(t) for t in unique))))
             pcm = join([(pieces[f.text], f.pause_s) for f in parts], self.sample_rate)
         else:
             pcm = await self._synthesize(text, self._lru, trimmed=False)
