@@ -23,7 +23,7 @@ from tests.ivr.conftest import close_hotline, make_hotline
 pytestmark = pytest.mark.slow
 
 PHONE = "081234567890"
-NIK = "3174012345670001"
+NIK = "3174011508850001"  # a valid NIK (birth date 15-08-1985)
 ADMIN = "admin-token-privacy"
 #: the number as the confirmation prompt says it
 PHONE_WORDS = "nol delapan satu dua tiga empat lima enam tujuh delapan sembilan nol"
