@@ -30,7 +30,7 @@ from asr import Recognizer
 from dialogs import Script, load_script
 from ivr.analytics.scheduler import AnalyticsScheduler, SchedulerConfig
 from ivr.calls.controller import Controller
-from ivr.calls.engines import build_recognizer, build_synthesizer
+from ivr.calls.engines import build_dynamic_synthesizer, build_recognizer, build_synthesizer
 from ivr.calls.handoff import Handoff
 from ivr.calls.runtime import Runtime
 from ivr.calls.script_tools import RuntimeScriptTools
@@ -77,7 +77,8 @@ def build_store(settings: Settings, clock: Clock = system_clock) -> Store:
 async def build_runtime(settings: Settings, *, store: Store | None = None, recognizer: Recognizer | None = None,
                         synthesizer: Synthesizer | None = None, connect_ami: bool = True,
                         timings: dict[str, float] | None = None,
-                        clock: Clock = system_clock) -> tuple[Runtime, Store]:
+                        clock: Clock = system_clock,
+                        dynamic_synthesizer: Synthesizer | None = None) -> tuple[Runtime, Store]:
     """Load what calls share: the script first (a mistake in it shows at once), then the
     recognizer (the longest part) in one thread while the synthesizer and the store are built
     in another. ``timings`` receives each part's seconds. Returns the runtime and its store;
@@ -116,7 +117,8 @@ async def build_runtime(settings: Settings, *, store: Store | None = None, recog
     assert settings.prompt_cache_dir is not None  # derived from data_dir when loaded
     rt = Runtime(settings=settings, script=script, recognizer=rec, synthesizer=synth,
                  prompts=PromptCache(settings.prompt_cache_dir, synth), store=st, handoff=handoff,
-                 clock=clock, script_name=script.name or script_path.stem, script_version=script_version(script))
+                 clock=clock, script_name=script.name or script_path.stem, script_version=script_version(script),
+                 dynamic_synthesizer=dynamic_synthesizer)
     return rt, st
 
 
@@ -151,7 +153,14 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
     """Run the hotline until SIGINT/SIGTERM (or ``stop`` is set)."""
     t0 = time.monotonic()
     phases: dict[str, float] = {}
-    rt, store = await build_runtime(settings, timings=phases)
+    # dynamic prompts (ticket read-backs...) are synthesised on a pool of processes
+    pool = build_dynamic_synthesizer(settings)
+    try:
+        rt, store = await build_runtime(settings, timings=phases, dynamic_synthesizer=pool)
+    except BaseException:
+        if pool is not None:
+            pool.close()
+        raise
     phases["build_s"] = round(time.monotonic() - t0, 3)
     # the live script version from the database (the file becomes version 1 on first start)
     watcher = ScriptWatcher(rt, store.scripts, script_key(settings.script_path()),
@@ -159,8 +168,9 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
     await _timed(watcher.start(settings.script_path()), phases, "script_live_s")
     t = time.monotonic()
     # prompts render on the synthesizer's worker, the warm-up on the recognizer's threads
-    n, _ = await asyncio.gather(_timed(rt.prerender(), phases, "prerender_s"),
-                                _timed(rt.warm_up(), phases, "warm_up_s") if warm_up else _nothing())
+    n, _, _ = await asyncio.gather(_timed(rt.prerender(), phases, "prerender_s"),
+                                   _timed(rt.warm_up(), phases, "warm_up_s") if warm_up else _nothing(),
+                                   _timed(pool.warm(), phases, "tts_pool_s") if pool is not None else _nothing())
     phases["prompts_and_warm_up_s"] = round(time.monotonic() - t, 3)
     freeze_startup_heap()
     t = time.monotonic()
@@ -228,6 +238,8 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
             await desk.close()
         await rt.aclose()
         await store.close()
+        if pool is not None:
+            pool.close()
         log.info("stopped")
 
 

@@ -73,13 +73,17 @@ class Runtime:
     call_listeners: list[CallListener] = field(default_factory=list)
     accepting: bool = True
     clock: Clock = system_clock
+    #: synthesises dynamic prompts' fragments (a pool of processes in ``ivr serve``); None:
+    #: the synthesizer itself
+    dynamic_synthesizer: Synthesizer | None = None
     speaker: SpeakerPort = field(init=False)
     understander: Understanding = field(init=False)
 
     def __post_init__(self) -> None:
         script_dir = self.script.path.parent if self.script.path is not None else None
         self.speaker = Speaker(self.prompts, self.synthesizer, sample_rate=self.sample_rate,
-                               sounds_dir=self.settings.sounds_dir, script_dir=script_dir)
+                               sounds_dir=self.settings.sounds_dir, script_dir=script_dir,
+                               dynamic=self.dynamic_synthesizer)
         self.understander = Understander(self.recognizer, self.script)
 
     # ------------------------------------------------------------------ the live script

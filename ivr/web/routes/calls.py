@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -69,7 +71,7 @@ async def agent_call(request: Request, call_id: str, reveal: bool = False,
     transcript = ctx.get("transcript")
     if not isinstance(transcript, list) or not transcript:
         transcript = [{"who": t.who, "text": t.text} for t in call.turns]
-    transcript = [x if isinstance(x, dict) else {"who": "", "text": str(x)} for x in transcript]
+    transcript = [_entry_view(x, shown) if isinstance(x, dict) else {"who": "", "text": str(x)} for x in transcript]
     slots = ctx.get("slots") if isinstance(ctx.get("slots"), dict) else {}
     return render(request, "agent_call.html", {
         "call": call, "context": ctx, "transcript": transcript, "slots": slots, "tickets": tickets,
@@ -83,5 +85,18 @@ async def api_call(request: Request, call_id: str, reveal: bool = False,
     call, context, tickets, shown = await _call_data(request, principal, call_id, reveal)
     if call is None:
         return JSONResponse({"error": "call not found"}, status_code=404)
+    lines = context.get("transcript") if context is not None else None
+    if context is not None and isinstance(lines, list):
+        context = dict(context, transcript=[_entry_view(x, shown) if isinstance(x, dict) else x for x in lines])
     return {"call": call.to_json(), "context": context, "tickets": [t.public_id for t in tickets],
             "ticket_display_ids": [t.display_id for t in tickets], "revealed": shown}
+
+
+def _entry_view(entry: Mapping[str, object], shown: bool) -> dict[str, object]:
+    """A transcript entry as staff see it: masked; with what was really said (kept encrypted
+    under ``clear_text``) only when revealed through the audited reveal."""
+    entry = dict(entry)
+    clear = entry.pop("clear_text", None)
+    if shown and isinstance(clear, str):
+        entry["keys" if "keys" in entry else "text"] = clear
+    return entry
