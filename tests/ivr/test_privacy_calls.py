@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 
 from ivr.config.settings import load_settings
@@ -19,12 +18,12 @@ from ivr.storage import Store
 from ivr.web import create_app
 from tests.conftest import PII_TEST_KEY
 from tests.ivr.conftest import close_hotline, make_hotline
+from tests.ivr.staff import asgi_client, make_account, sign_in
 
 pytestmark = pytest.mark.slow
 
 PHONE = "081234567890"
 NIK = "3174011508850001"  # a valid NIK (birth date 15-08-1985)
-ADMIN = "admin-token-privacy"
 #: the number as the confirmation prompt says it
 PHONE_WORDS = "nol delapan satu dua tiga empat lima enam tujuh delapan sembilan nol"
 
@@ -65,7 +64,6 @@ async def _complaint_call(hotline, engines, caller_speech):
 async def test_prompts_and_answers_are_kept_masked(engines, caller_speech, tmp_path, monkeypatch, mode):
     for k in ("IVR_CONFIG_FILE", "IVR_PII_KEY", "IVR_ADMIN_TOKEN", "IVR_AGENT_TOKEN"):
         monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("IVR_ADMIN_TOKEN", ADMIN)
     monkeypatch.setenv("IVR_PII_KEY", PII_TEST_KEY)
     settings = load_settings(data_dir=tmp_path / "var", pii_mode=mode, office_hours="always")
     settings.ensure_dirs()
@@ -99,8 +97,9 @@ async def test_prompts_and_answers_are_kept_masked(engines, caller_speech, tmp_p
         assert nik and nik[0].text == "[NIK]", nik
 
         app = create_app(settings, store)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
-                                     headers={"Authorization": f"Bearer {ADMIN}"}) as c:
+        admin, _ = await make_account(store, "admin")
+        async with asgi_client(app) as c:
+            await sign_in(c, admin)
             page = (await c.get(f"/agent/calls/{call_id}")).text
             api = (await c.get(f"/api/calls/{call_id}")).text
             assert "0812*****890" in page and not _leaks(page) and not _leaks(api), (_leaks(page), _leaks(api))
