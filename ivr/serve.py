@@ -59,10 +59,12 @@ class ReadyInfo(TypedDict):
 # --------------------------------------------------------------------------- building
 
 
-def build_store(settings: Settings, clock: Clock = system_clock) -> Store:
-    """The store of ``settings``, migrated to the packaged schema (synchronous)."""
+async def build_store(settings: Settings, clock: Clock = system_clock, *, wait_s: float = 2.0) -> Store:
+    """The store of ``settings``, migrated to the packaged schema if the database answers
+    within ``wait_s``; otherwise the hotline starts on its journal and the store migrates the
+    schema in the background once the database is back (``store.start_background()``)."""
     store = Store.from_settings(settings, clock=clock)
-    store.migrate()
+    await store.open(wait_s=wait_s)
     return store
 
 
@@ -82,8 +84,7 @@ async def build_runtime(settings: Settings, *, store: Store | None = None, recog
     async def the_rest() -> tuple[Synthesizer, Store]:
         synth = synthesizer if synthesizer is not None else await _timed(
             asyncio.to_thread(build_synthesizer, settings), spent, "synthesizer_s")
-        st = store if store is not None else await _timed(
-            asyncio.to_thread(build_store, settings, clock), spent, "store_s")
+        st = store if store is not None else await _timed(build_store(settings, clock), spent, "store_s")
         return synth, st
 
     if recognizer is None:
@@ -98,7 +99,7 @@ async def build_runtime(settings: Settings, *, store: Store | None = None, recog
     else:
         synth, st = await the_rest()
         rec = recognizer
-    st.start_replayer()
+    st.start_background()
     t0 = time.monotonic()
     if connect_ami:
         handoff = await Handoff.create(settings, st.handoffs, clock=clock)

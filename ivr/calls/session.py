@@ -374,9 +374,13 @@ class CallSession:
         await self._hangup_agi()
 
     async def _hangup_agi(self) -> None:
+        """End the call on purpose: the dialplan sees ``IVR_DONE=1`` (anything else after the
+        AGI means the controller failed: apology, agents or another controller)."""
         if self.media is not None:
             with contextlib.suppress(Exception):
                 await self.media.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.agi.set_variable("IVR_DONE", "1"), 2.0)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.agi.hangup(), 5.0)
 

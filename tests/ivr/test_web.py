@@ -83,7 +83,9 @@ async def test_health_and_status(settings, web_store):
                                                  "note": f"NIK {NIK}"}]).snapshot)
     async with client(app) as c:
         r = await c.get("/healthz")
-        assert r.json() == {"status": "ok", "db": True, "outbox_backlog": 0}
+        health = r.json()
+        assert {k: health[k] for k in ("status", "db", "schema_ready", "outbox_backlog")} == \
+            {"status": "ok", "db": True, "schema_ready": True, "outbox_backlog": 0}
         body = (await c.get("/status")).json()
     assert body["db_ok"] is True and body["live_calls"] == 1 and body["outbox_backlog"] == 0
     assert body["queues"]["hotline"]["waiting"] == 1
