@@ -70,7 +70,7 @@ class Runtime:
     # ------------------------------------------------------------------ start-up
     async def prerender(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Render every static prompt of the script into the cache; returns how many."""
-        texts = list(dict.fromkeys(self.script.static_prompts()))
+        texts = list(dict.fromkeys([*self.script.static_prompts(), self.settings.hold_prompt]))
         done = 0
         for text in texts:
             try:

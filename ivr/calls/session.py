@@ -27,8 +27,9 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from dialogs import DialogEngine
 from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
@@ -45,6 +46,8 @@ from ivr.config.logging import bind_call
 from telephony import AgiSession
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class MediaUnavailable(Exception):
@@ -91,6 +94,7 @@ class CallSession:
         self._state: str | None = None
         self._started = time.monotonic()
         self._listeners = list(runtime.call_listeners)
+        self._record_task: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------ for observers
     def status(self) -> CallStatus:
@@ -121,7 +125,10 @@ class CallSession:
         self._emit("call_started", caller=self.caller, channel=self.channel_id, media_mode=self.media_mode)
         end_reason = "completed"
         try:
-            await self._open_record()
+            # the call record is written while the call goes on (a slow database never delays
+            # the answer); turns are written after it
+            self._record_task = asyncio.ensure_future(self._open_record())
+            self.turns.after = self._record_task
             await self.agi.answer()
             await self._open_media()
             await self._dialog()
@@ -245,9 +252,9 @@ class CallSession:
             elif isinstance(action, Listen):
                 listen = action
             elif isinstance(action, CreateTicket):
-                reply_event = await self._create_ticket(action)
+                reply_event = await self._hold_while(self._create_ticket(action), media)
             elif isinstance(action, LookupTicket):
-                reply_event = await self.tickets.lookup(action)
+                reply_event = await self._hold_while(self.tickets.lookup(action), media)
             elif isinstance(action, Transfer):
                 failed = await self._transfer(action)
                 if failed is None:
@@ -266,6 +273,18 @@ class CallSession:
         self.outcome.end_reason = "completed"
         await self._hangup_agi()
         return None
+
+    # ------------------------------------------------------------------ waiting on the store
+    async def _hold_while(self, work: Awaitable[T], media: Media) -> T:
+        """``await work``; if it takes longer than ``hold_prompt_after_s`` (a slow or hung
+        database, before the store's deadline sends the write to the journal), the caller
+        hears the short hold prompt instead of silence."""
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=self.settings.hold_prompt_after_s)
+        if not done:
+            self._emit("hold", state=self._state)
+            await self._say(Say(self.settings.hold_prompt, prompt_id="hold", barge_in=False), media)
+        return await task
 
     # ------------------------------------------------------------------ Say
     async def _say(self, action: Say, media: Media) -> PlayResult:

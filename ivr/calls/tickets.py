@@ -72,6 +72,8 @@ class TicketDesk:
         self._emit = emit
         #: machine keys (10 digits) of the tickets filed in this call, in order
         self.filed: list[str] = []
+        #: a caller waits at most this long for a ticket lookup (then: status unknown)
+        self.lookup_deadline_s = 2.0
 
     @property
     def last(self) -> str | None:
@@ -92,7 +94,7 @@ class TicketDesk:
     async def lookup(self, action: LookupTicket) -> TicketStatus:
         status = updated = None
         try:
-            ticket = await self.records.get(action.ticket_id)
+            ticket = await self.records.get(action.ticket_id, deadline_s=self.lookup_deadline_s)
             if ticket is not None:
                 status = ticket.status
                 updated = ticket.updated_at.astimezone(self.tz).strftime("%d-%m-%Y")

@@ -74,6 +74,8 @@ class TurnLog:
         self._writer: asyncio.Task[None] | None = None
         self._last_caller: Turn | None = None
         self._confirming: Turn | None = None
+        #: written before any turn (the call record they belong to), if set
+        self.after: asyncio.Future[None] | None = None
 
     def next_index(self) -> int:
         self._index += 1
@@ -138,6 +140,9 @@ class TurnLog:
         self._unreplied.clear()
 
     async def _write_queued(self) -> None:
+        if self.after is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.after)
         while self._write_q:
             await self._store(self._write_q.pop(0))
 

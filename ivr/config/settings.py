@@ -261,6 +261,15 @@ class Settings(BaseSettings):
     dtmf_interdigit_timeout_s: float = Field(3.0, gt=0, le=60, description="pause that ends keypad entry")
     shutdown_grace_s: float = Field(60.0, ge=0, description="how long `ivr serve` waits for live calls")
 
+    # -- reliability (issue #15)
+    db_write_deadline_s: float = Field(2.0, gt=0, le=60, description="a database write not done by then "
+                                       "goes to the journal instead")
+    db_read_deadline_s: float = Field(5.0, gt=0, le=600, description="a database read not done by then "
+                                      "fails as unavailable (staff pages)")
+    hold_prompt: str = Field("Mohon tunggu sebentar.", description="said to a caller who waits on the "
+                             "database (ticket filed or looked up) longer than hold_prompt_after_s")
+    hold_prompt_after_s: float = Field(0.8, ge=0, le=10, description="see hold_prompt")
+
     # -- agents
     agent_queues: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["hotline", "kependudukan", "pajak", "kesehatan", "sosial"],

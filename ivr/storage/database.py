@@ -176,13 +176,15 @@ class Database:
         except (OSError, ValueError, AttributeError) as exc:
             log.debug("could not break a database connection: %s", exc)
 
-    async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a read within :attr:`read_deadline_s`; :class:`StoreUnavailable` if the database
-        is (or recently was) down or does not answer in time."""
+    async def read(self, fn: Callable[P, T], *args: P.args, deadline: float | None = None,
+                   **kwargs: P.kwargs) -> T:
+        """Run a read within ``deadline`` (default :attr:`read_deadline_s`);
+        :class:`StoreUnavailable` if the database is (or recently was) down or does not answer
+        in time."""
         if self.suspect():
             raise StoreUnavailable("database unavailable (recently failed)")
         try:
-            return await self.run(fn, *args, deadline=self.read_deadline_s, **kwargs)
+            return await self.run(fn, *args, deadline=deadline or self.read_deadline_s, **kwargs)
         except Exception as exc:
             if is_unavailable(exc):
                 self.mark_down()

@@ -125,6 +125,8 @@ class Store:
             holidays=settings.public_holidays,
             sla_working_days=settings.sla_working_days,
             timezone_name=settings.hours().tz.key,
+            write_deadline_s=settings.db_write_deadline_s,
+            read_deadline_s=settings.db_read_deadline_s,
             clock=clock,
         )
 

@@ -8,6 +8,7 @@ can be read back from the journal until it is replayed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Iterable
@@ -112,17 +113,19 @@ class TicketRepository:
         log.info("ticket filed", extra={"ticket": format_ticket_id(public_id), "kind": kind, "category": category})
         return public_id
 
-    async def get(self, public_id: str, *, reveal: bool = False) -> Ticket | None:
+    async def get(self, public_id: str, *, reveal: bool = False, deadline_s: float | None = None) -> Ticket | None:
         """The ticket with that number (dashes/spaces allowed), or None if unknown or the
-        check digit is wrong. Falls back to the local journal when the database is down."""
+        check digit is wrong. Falls back to the local journal when the database is down (or
+        does not answer within ``deadline_s``, default the store's read deadline)."""
         pid = parse_ticket_id(public_id)
         if pid is None:
             return None
         try:
-            return await self.db.read(self._get, pid, reveal)
+            return await self.db.read(self._get, pid, reveal, deadline=deadline_s)
         except StoreUnavailable:
             if self.outbox is not None:
-                row = await self.db.run(self.outbox.find, "insert_ticket", lambda a: a.get("public_id") == pid)
+                # not on the database's threads: they may all be stuck on a hung database
+                row = await asyncio.to_thread(self.outbox.find, "insert_ticket", lambda a: a.get("public_id") == pid)
                 if row is not None:
                     return self._from_journal(row, reveal)
             raise

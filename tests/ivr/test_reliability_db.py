@@ -106,3 +106,45 @@ async def test_serve_starts_and_takes_calls_while_the_database_refuses(pg, tmp_p
             engine.dispose()
         assert [t.kind for t in tickets] == ["callback"]
         assert len(calls) == 1 and calls[0].ended_at is not None and tickets[0].call_id == calls[0].id
+
+
+async def test_a_hung_database_costs_the_caller_a_hold_prompt_not_silence(pg, engines, tmp_path):
+    """The database stops answering just before the callback is filed: the caller hears "Mohon
+    tunggu sebentar." (not silence) while the write waits for its deadline, then the number
+    from the journal; it reaches the database once it answers again."""
+    import uuid
+
+    from ivr.storage import Store
+    from telephony.peer import Call
+    from tests.ivr.conftest import close_hotline, make_hotline
+
+    proxy = TcpProxy.to_postgres()
+    await proxy.start()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    store = Store(proxy.url(), schema=schema, outbox_dir=tmp_path / "ob", write_deadline_s=1.5,
+                  retry_after_s=600)
+    await store.amigrate()
+    hl = await make_hotline(engines, tmp_path, store=store, office_hours="never")
+    try:
+        steps = [WaitForPrompt(), Dtmf("0"), WaitForSilence(1.0), Dtmf("1"), WaitForSilence(1.0),
+                 Call(lambda _c: proxy.hang()), Dtmf("1"), WaitForSilence(2.0), Silence(0.5), Hangup()]
+        res = await hl.peer.place_call(steps, caller_id="081234567890", realtime=4.0)
+        assert res.variables.get("IVR_DONE") == "1"
+        assert len(hl.by_kind("hold")) == 1
+        said = [d["text"] for d in hl.by_kind("say")]
+        hold_at = said.index("Mohon tunggu sebentar.")
+        assert "Permintaan telepon balik sudah kami catat" in said[hold_at + 1]
+        (filed,) = hl.by_kind("ticket")
+        assert int(filed["ticket_id"][4:9]) >= 90000  # journaled: offline range
+        proxy.resume()
+        store.database.mark_up()
+        assert await store.replay_outbox() > 0 and store.outbox_backlog == 0
+        ticket = await store.tickets.get(filed["ticket_id"])
+        assert ticket is not None and ticket.kind == "callback" and not ticket.pending
+        assert await store.tickets.count() == 1  # the abandoned attempt never committed
+    finally:
+        await close_hotline(hl)
+        await proxy.stop()
+        from tests.conftest import _drop_schema
+
+        _drop_schema(schema)
