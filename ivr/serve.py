@@ -31,6 +31,8 @@ from dialogs import Script, load_script
 from ivr.calls.controller import Controller
 from ivr.calls.engines import build_recognizer, build_synthesizer
 from ivr.calls.handoff import Handoff
+from ivr.calls.journal import CallJournal
+from ivr.calls.recovery import recover_interrupted_calls
 from ivr.calls.runtime import Runtime
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
@@ -152,9 +154,13 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
                                 _timed(rt.warm_up(), phases, "warm_up_s") if warm_up else _nothing())
     phases["prompts_and_warm_up_s"] = round(time.monotonic() - t, 3)
     freeze_startup_heap()
+    # the live calls' journal of this process; calls a dead process left open are finished in
+    # the background (the line answers meanwhile)
+    rt.journal = CallJournal(settings.calls_journal_dir, store.pii)
     t = time.monotonic()
     ctl = await Controller(rt).start()
     phases["telephony_s"] = round(time.monotonic() - t, 3)
+    recovery = asyncio.create_task(_recover(rt.journal, store, rt), name="recover-calls")
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed = []
@@ -198,7 +204,12 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         for sig in installed:
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
+        if not recovery.done():
+            recovery.cancel()
+        with contextlib.suppress(BaseException):
+            await recovery
         await rt.aclose()
+        await asyncio.to_thread(rt.journal.close)
         await store.close()
         log.info("stopped")
 
@@ -242,6 +253,13 @@ async def _timed(aw: Awaitable[T], phases: dict[str, float], name: str) -> T:
         return await aw
     finally:
         phases[name] = round(time.monotonic() - t, 3)
+
+
+async def _recover(journal: CallJournal, store: Store, rt: Runtime) -> None:
+    try:
+        await recover_interrupted_calls(journal, store, rt.script)
+    except Exception:
+        log.exception("recovering interrupted calls failed")
 
 
 async def _nothing() -> None:

@@ -22,6 +22,7 @@ from typing import Protocol, runtime_checkable
 from asr import Endpointer, Expectation, RecognitionStream, Recognizer
 from dialogs import DialogEngine, Script
 from dialogs.actions import Listen
+from ivr.calls.journal import CallJournal
 from ivr.calls.ports import CallListener, CallStore, ChannelOpener, HandoffPort, LiveCall, SpeakerPort, Understanding
 from ivr.calls.speak import Speaker
 from ivr.calls.understand import Understander, expectation_for
@@ -57,6 +58,8 @@ class Runtime:
     active_calls: set[LiveCall] = field(default_factory=set)
     call_listeners: list[CallListener] = field(default_factory=list)
     accepting: bool = True
+    #: the live calls' journal (crash safety); None: calls are not journaled
+    journal: CallJournal | None = None
     clock: Clock = system_clock
     speaker: SpeakerPort = field(init=False)
     understander: Understanding = field(init=False)

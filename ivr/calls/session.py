@@ -88,7 +88,11 @@ class CallSession:
         #: global command (help, repeat, goodbye)
         self.service: str | None = None
         self.turns = TurnLog(self.call_id, runtime.store.calls)
-        self.tickets = TicketDesk(runtime.store.tickets, self.call_id, self.settings.hours().tz, self._emit)
+        self.journal = runtime.journal
+        self.tickets = TicketDesk(runtime.store.tickets, self.call_id, self.settings.hours().tz, self._emit,
+                                  journal=self.journal)
+        if self.journal is not None:
+            self.turns.on_add = self._journal_turn
         self.transfers = TransferStep(runtime.handoff)
         self._batch = 0
         self._state: str | None = None
@@ -127,6 +131,10 @@ class CallSession:
         try:
             # the call record is written while the call goes on (a slow database never delays
             # the answer); turns are written after it
+            if self.journal is not None:
+                self.journal.open_call(self.call_id, caller=self.caller or None, started_at=time.time(),
+                                       channel_id=self.channel_id, media_mode=self.media_mode,
+                                       script_name=self.rt.script_name, script_version=self.rt.script_version)
             self._record_task = asyncio.ensure_future(self._open_record())
             self.turns.after = self._record_task
             await self.agi.answer()
@@ -207,11 +215,13 @@ class CallSession:
         engine = self.engine = self.rt.new_engine()
         today = self.rt.clock().astimezone(self.settings.hours().tz).date().isoformat()
         actions = engine.handle(CallStarted(caller_number=self.caller or None, call_id=self.call_id, today=today))
+        self._journal_state()
         while True:
             event = await self._execute(actions)
             if event is None:
                 return
             actions = engine.handle(event)
+            self._journal_state()
             taken = engine.last_turn
             if isinstance(event, (Heard, Pressed, NoInput)) and taken is not None:
                 # how the dialog took the caller's input (stuck-state analytics)
@@ -273,6 +283,17 @@ class CallSession:
         self.outcome.end_reason = "completed"
         await self._hangup_agi()
         return None
+
+    # ------------------------------------------------------------------ the live calls' journal
+    def _journal_state(self) -> None:
+        if self.journal is not None and self.engine is not None:
+            self.journal.snapshot(self.call_id, dict(self.engine.snapshot()))
+
+    def _journal_turn(self, turn: Turn) -> None:
+        assert self.journal is not None
+        self.journal.turn(self.call_id, turn.text, idx=turn.idx, who=turn.who, source=turn.source,
+                          state=turn.state, intent=turn.intent, confidence=turn.confidence,
+                          at=turn.at.timestamp())
 
     # ------------------------------------------------------------------ waiting on the store
     async def _hold_while(self, work: Awaitable[T], media: Media) -> T:
@@ -415,6 +436,7 @@ class CallSession:
         except Exception:
             log.exception("engine failed on hang-up")
             actions = []
+        self._journal_state()
         for action in actions:
             if isinstance(action, CreateTicket):
                 await self._file_after_hangup(action, "could not file the ticket after hang-up")
@@ -438,6 +460,9 @@ class CallSession:
                                             service=self.service, end_state=self._state)
         except Exception:
             log.exception("could not close the call record")
+        else:
+            if self.journal is not None:  # everything is on record (database or write journal)
+                self.journal.close_call(self.call_id)
         seconds = time.monotonic() - self._started
         log.info("call ended", extra={"end_reason": end_reason, "turns": self.outcome.turns,
                                       "seconds": round(seconds, 2), "state": self._state})

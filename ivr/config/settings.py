@@ -418,6 +418,11 @@ class Settings(BaseSettings):
         """Durable journal of writes the database could not take yet."""
         return self.data_dir / "outbox"
 
+    @property
+    def calls_journal_dir(self) -> Path:
+        """Live calls' journal: one directory per ``ivr serve`` process (crash recovery)."""
+        return self.data_dir / "calls"
+
     def hours(self) -> OfficeHours:
         return OfficeHours.parse(self.office_hours, frozenset(self.public_holidays))
 

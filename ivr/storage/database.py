@@ -127,8 +127,12 @@ class Database:
         self._watch_connections(engine)
 
     # ------------------------------------------------------------------ running work
-    async def run(self, fn: Callable[P, T], *args: P.args, deadline: float | None = None,
-                  **kwargs: P.kwargs) -> T:
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(*args, **kwargs)`` on the database's thread pool (no deadline)."""
+        return await self.run_within(None, fn, *args, **kwargs)
+
+    async def run_within(self, deadline: float | None, fn: Callable[P, T], *args: P.args,
+                         **kwargs: P.kwargs) -> T:
         """``fn(*args, **kwargs)`` on the database's thread pool. With a ``deadline`` (seconds),
         :class:`DatabaseTimeout` once it passes: the job is abandoned (see the module doc)."""
         loop = asyncio.get_running_loop()
@@ -153,7 +157,7 @@ class Database:
             thread = attempt.thread
             if thread is not None:
                 self._break(thread)
-            fut.add_done_callback(_consume)
+            fut.add_done_callback(_consume)  # type: ignore[arg-type]  # any result type
             raise DatabaseTimeout(f"database did not answer within {deadline:g} s") from None
 
     def _break(self, thread: int) -> None:
@@ -176,15 +180,19 @@ class Database:
         except (OSError, ValueError, AttributeError) as exc:
             log.debug("could not break a database connection: %s", exc)
 
-    async def read(self, fn: Callable[P, T], *args: P.args, deadline: float | None = None,
-                   **kwargs: P.kwargs) -> T:
-        """Run a read within ``deadline`` (default :attr:`read_deadline_s`);
+    async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a read within :attr:`read_deadline_s` (see :meth:`read_within`)."""
+        return await self.read_within(None, fn, *args, **kwargs)
+
+    async def read_within(self, deadline: float | None, fn: Callable[P, T], *args: P.args,
+                          **kwargs: P.kwargs) -> T:
+        """Run a read within ``deadline`` (None: :attr:`read_deadline_s`);
         :class:`StoreUnavailable` if the database is (or recently was) down or does not answer
         in time."""
         if self.suspect():
             raise StoreUnavailable("database unavailable (recently failed)")
         try:
-            return await self.run(fn, *args, deadline=deadline or self.read_deadline_s, **kwargs)
+            return await self.run_within(deadline or self.read_deadline_s, fn, *args, **kwargs)
         except Exception as exc:
             if is_unavailable(exc):
                 self.mark_down()
@@ -211,7 +219,7 @@ class Database:
                 conn.execute(text("SELECT 1"))
             return True
         try:
-            ok = await self.run(_ping, deadline=deadline)
+            ok = await self.run_within(deadline, _ping)
         except Exception as exc:
             if is_unavailable(exc) or isinstance(exc, DBAPIError):
                 self.mark_down()
@@ -251,7 +259,7 @@ class Database:
     # ------------------------------------------------------------------ closing
     async def close(self) -> None:
         with contextlib.suppress(Exception):
-            await self.run(self.engine.dispose, deadline=5.0)
+            await self.run_within(5.0, self.engine.dispose)
         # threads still blocked on a hung database are not waited for
         self._pool.shutdown(wait=False, cancel_futures=True)
 

@@ -161,7 +161,7 @@ class Store:
 
     async def _migrate_once(self, deadline_s: float) -> bool:
         try:
-            await self.database.run(self.database.migrate, deadline=deadline_s)
+            await self.database.run_within(deadline_s, self.database.migrate)
         except Exception as exc:
             if not is_unavailable(exc):
                 log.exception("database: schema migration failed")

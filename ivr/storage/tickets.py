@@ -121,7 +121,7 @@ class TicketRepository:
         if pid is None:
             return None
         try:
-            return await self.db.read(self._get, pid, reveal, deadline=deadline_s)
+            return await self.db.read_within(deadline_s, self._get, pid, reveal)
         except StoreUnavailable:
             if self.outbox is not None:
                 # not on the database's threads: they may all be stuck on a hung database

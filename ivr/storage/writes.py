@@ -75,10 +75,10 @@ class WritePath:
         writes it could not catch up on at once."""
         deadline = self.db.write_deadline_s
         if self.outbox is None:
-            return await self.db.run(self._apply, op, args, deadline=deadline)
+            return await self.db.run_within(deadline, self._apply, op, args)
         if not self.outbox.pending() and not self.db.suspect():
             try:
-                return await self.db.run(self._apply, op, args, deadline=deadline)
+                return await self.db.run_within(deadline, self._apply, op, args)
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise
@@ -88,10 +88,10 @@ class WritePath:
             if not self.db.suspect():
                 try:
                     if self.outbox.pending():
-                        await self.db.run(self.outbox.replay, self._apply_for_replay,
-                                          limit=self.inline_replay_limit, wait=False, deadline=deadline)
+                        await self.db.run_within(deadline, self.outbox.replay, self._apply_for_replay,
+                                                 limit=self.inline_replay_limit, wait=False)
                     if not self.outbox.pending():
-                        return await self.db.run(self._apply, op, args, deadline=deadline)
+                        return await self.db.run_within(deadline, self._apply, op, args)
                 except Exception as exc:
                     if not is_unavailable(exc):
                         raise
@@ -135,8 +135,8 @@ class WritePath:
         applied = 0
         while self.outbox.pending():
             try:
-                n = await self.db.run(self.outbox.replay, self._apply_for_replay, limit=chunk,
-                                      deadline=chunk_deadline_s)
+                n = await self.db.run_within(chunk_deadline_s, self.outbox.replay, self._apply_for_replay,
+                                             limit=chunk)
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise
