@@ -269,6 +269,8 @@ class Settings(BaseSettings):
     hold_prompt: str = Field("Mohon tunggu sebentar.", description="said to a caller who waits on the "
                              "database (ticket filed or looked up) longer than hold_prompt_after_s")
     hold_prompt_after_s: float = Field(0.8, ge=0, le=10, description="see hold_prompt")
+    node_id: int = Field(0, ge=0, le=9, description="this host among the hotline's hosts (0-9): tickets filed "
+                         "while the database is down are numbered 9<node>000-9<node>999; give each host its own")
 
     # -- agents
     agent_queues: Annotated[list[str], NoDecode] = Field(

@@ -154,10 +154,10 @@ class Database:
             return await asyncio.wait_for(asyncio.shield(fut), deadline)
         except TimeoutError:
             attempt.abandoned = True
+            fut.add_done_callback(_consume)  # type: ignore[arg-type]  # any result type
             thread = attempt.thread
             if thread is not None:
                 self._break(thread)
-            fut.add_done_callback(_consume)  # type: ignore[arg-type]  # any result type
             raise DatabaseTimeout(f"database did not answer within {deadline:g} s") from None
 
     def _break(self, thread: int) -> None:
@@ -177,7 +177,7 @@ class Database:
             with socket.socket(fileno=fd) as sock:
                 sock.shutdown(socket.SHUT_RDWR)
             log.warning("database: broke a connection that outlived its deadline")
-        except (OSError, ValueError, AttributeError) as exc:
+        except Exception as exc:  # closed meanwhile, or a driver without a socket
             log.debug("could not break a database connection: %s", exc)
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

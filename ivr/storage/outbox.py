@@ -282,10 +282,13 @@ class Outbox:
                 except ValueError:
                     log.error("outbox: %s unreadable; continuing from the journal's highest", SERIALS)
                     data = {}
-            serial = max(int(data.get(period, start - 1)), self._highest_serial(period, start - 1)) + 1
+            key = period if (start, maximum) == (90000, 99999) else f"{period}:{start}"
+            last = int(data.get(key, start - 1))
+            serial = max(last if start <= last <= maximum else start - 1,
+                         self._highest_serial(period, start - 1, maximum)) + 1
             if serial > maximum:
                 raise RuntimeError(f"offline ticket numbers for {period} exhausted")
-            data[period] = serial
+            data[key] = serial
             tmp = path.with_suffix(".tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
@@ -297,10 +300,12 @@ class Outbox:
             _fsync_dir(self.dir)
             return serial
 
-    def _highest_serial(self, period: str, floor: int) -> int:
+    def _highest_serial(self, period: str, floor: int, maximum: int) -> int:
         best = floor
         for entry in self._read_entries():
             pid = entry.args.get("public_id") if isinstance(entry.args, dict) else None
             if isinstance(pid, str) and len(pid) == 10 and pid.startswith(period):
-                best = max(best, int(pid[4:9]))
+                serial = int(pid[4:9])
+                if floor < serial <= maximum:
+                    best = max(best, serial)
         return best

@@ -81,6 +81,7 @@ class Store:
         connect_timeout_s: int = 2,
         write_deadline_s: float | None = 2.0,
         read_deadline_s: float | None = 5.0,
+        node_id: int = 0,
         echo: bool = False,
         clock: Clock = system_clock,
     ) -> None:
@@ -94,7 +95,7 @@ class Store:
         self.writes = WritePath(self.database, self.outbox)
         self.calls = CallRepository(self.database, self.writes, self.pii, clock)
         self.tickets = TicketRepository(self.database, self.writes, self.pii, clock, tz=ZoneInfo(timezone_name),
-                                        holidays=holidays, sla_working_days=sla_working_days)
+                                        holidays=holidays, sla_working_days=sla_working_days, node_id=node_id)
         self.handoffs = HandoffRepository(self.database, self.writes, self.pii, clock)
         self.audit = AuditLog(self.database, self.writes, clock)
         if recordings_dir is None:
@@ -127,6 +128,7 @@ class Store:
             timezone_name=settings.hours().tz.key,
             write_deadline_s=settings.db_write_deadline_s,
             read_deadline_s=settings.db_read_deadline_s,
+            node_id=settings.node_id,
             clock=clock,
         )
 
@@ -208,13 +210,18 @@ class Store:
         ok = await self.ping(0.5) if not self.database.suspect() else False
         return Health(ok, self.database.schema_ready, self.outbox_backlog)
 
-    async def _probe(self, interval_s: float) -> None:
+    async def _probe(self, interval_s: float, deadline_s: float = 3.0) -> None:
+        """Ping the database every ``interval_s`` (each ping within ``deadline_s``: it runs in
+        the background, so a loaded machine is not taken for a dead database)."""
         while True:
             try:
-                self._db_ok = await self.database.ping(min(1.0, interval_s))
-            except Exception:
-                log.exception("database probe failed")
-                self._db_ok = False
+                ok = await self.database.ping(deadline_s)
+            except Exception as exc:
+                log.warning("database probe failed: %s", type(exc).__name__)
+                ok = False
+            if ok != self._db_ok:
+                log.warning("database %s", "reachable" if ok else "unreachable")
+            self._db_ok = ok
             self._probed_at = time.monotonic()
             await asyncio.sleep(interval_s)
 

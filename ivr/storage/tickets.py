@@ -29,10 +29,10 @@ from ivr.storage.errors import StoreError, StoreUnavailable
 from ivr.storage.models import CallRow, TicketCounterRow, TicketEventRow, TicketRow
 from ivr.storage.outbox import Outbox
 from ivr.storage.ticket_ids import (
-    MAX_SERIAL,
     OFFLINE_SERIAL_START,
     format_ticket_id,
     make_ticket_id,
+    offline_range,
     parse_ticket_id,
     period_of,
 )
@@ -46,8 +46,11 @@ MAX_DB_SERIAL = OFFLINE_SERIAL_START - 1
 
 class TicketRepository:
     def __init__(self, db: Database, writes: WritePath, pii: Pii, clock: Clock, *, tz: ZoneInfo,
-                 holidays: Iterable[date] = (), sla_working_days: int = 14) -> None:
+                 holidays: Iterable[date] = (), sla_working_days: int = 14, node_id: int = 0) -> None:
         self.db = db
+        #: which block of the offline ticket numbers this host gives out (IVR_NODE_ID)
+        self.node_id = node_id
+        offline_range(node_id)  # validates it
         self.writes = writes
         self.outbox = writes.outbox
         self.pii = pii
@@ -219,7 +222,8 @@ class TicketRepository:
         if args.get("public_id") is not None:
             return args
         period = period_of(args["created_at"].astimezone(self.tz))
-        serial = outbox.allocate_serial(period, OFFLINE_SERIAL_START, MAX_SERIAL)
+        first, last = offline_range(self.node_id)
+        serial = outbox.allocate_serial(period, first, last)
         return dict(args, public_id=make_ticket_id(period, serial))
 
     def _insert(self, s: Session, row: Args) -> str:
