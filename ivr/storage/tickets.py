@@ -229,6 +229,14 @@ class TicketRepository:
     def _insert(self, s: Session, row: Args) -> str:
         existing = s.scalar(select(TicketRow).where(TicketRow.client_id == row["client_id"]))
         if existing is not None:
+            heard = row.get("public_id")
+            if heard and heard != existing.public_id and s.scalar(
+                    select(TicketRow.id).where(TicketRow.public_id == heard)) is None:
+                # an attempt that outlived its deadline committed after all, under a database
+                # number; the caller was read the journaled one: that one stands
+                log.warning("ticket %s renumbered %s (the number the caller heard)",
+                            format_ticket_id(existing.public_id), format_ticket_id(heard))
+                existing.public_id = heard
             return existing.public_id
         if row.get("call_id") is not None and s.get(CallRow, row["call_id"]) is None:
             row = dict(row, call_id=None)  # a ticket never depends on its call being stored

@@ -258,3 +258,18 @@ async def test_after_a_failure_calls_do_not_wait_on_the_database_again(tmp_path)
         server.close()
         await server.wait_closed()
         await st.close()
+
+
+async def test_a_late_commit_keeps_the_number_the_caller_heard(store):
+    """A write that outlived its deadline may still commit under a database number while the
+    caller was read the journaled (offline) one: on replay the heard number stands."""
+    from ivr.storage.ticket_ids import make_ticket_id
+
+    first = await store.tickets.create("complaint", description="x", client_id="late-1")
+    heard = make_ticket_id("2612", 90001)
+    replayed = await store.database.run(store.writes._apply, "insert_ticket", {
+        "public_id": heard, "client_id": "late-1", "kind": "complaint", "status": "open",
+        "created_at": store.clock(), "updated_at": store.clock(), "history": []})
+    assert replayed == heard != first
+    assert (await store.tickets.get(heard)).description == "x"
+    assert await store.tickets.get(first) is None
