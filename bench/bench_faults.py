@@ -155,7 +155,7 @@ class Bench:
                 "IVR_AUDIOSOCKET_ADVERTISE": f"127.0.0.1:{self.as_proxy.port}", "IVR_LOG_LEVEL": "WARNING"}
         self.serve = ServeProcess(self.work / name / "var", self.proxy.url(self.dbname), env={**base, **(env or {})},
                                   audiosocket_port=as_port)
-        self.serve.preexec = preexec  # type: ignore[attr-defined]
+        self.serve.quiet = preexec is not None
         t0 = _start(self.serve, preexec)
         t1 = await asyncio.to_thread(self.serve.wait_ready)
         return t1 - t0

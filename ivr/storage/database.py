@@ -238,6 +238,9 @@ class Database:
         from alembic import command
 
         with self.engine.begin() as conn, _quiet_alembic():
+            if self.engine.dialect.name == "postgresql":
+                # controllers starting together migrate one after the other
+                conn.execute(text("SELECT pg_advisory_xact_lock(1500715)"))
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
 

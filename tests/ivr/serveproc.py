@@ -34,6 +34,8 @@ class ServeProcess:
     web_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    #: no log file (a process that may not write files: RLIMIT_FSIZE)
+    quiet: bool = False
 
     @property
     def web(self) -> str:
@@ -56,7 +58,7 @@ class ServeProcess:
         env.update(self.env)
         self.log_path = self.data_dir.parent / f"serve-{self.agi_port}.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
+        log = open(os.devnull if self.quiet else self.log_path, "ab")
         t0 = time.monotonic()
         self.proc = subprocess.Popen([sys.executable, "-c", "from ivr.cli import main; main()", "serve"],
                                      env=env, cwd=str(self.data_dir.parent), stdout=log, stderr=log)
