@@ -149,10 +149,12 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
     rt, store = await build_runtime(settings, timings=phases)
     phases["build_s"] = round(time.monotonic() - t0, 3)
     t = time.monotonic()
-    # prompts render on the synthesizer's worker, the warm-up on the recognizer's threads
-    n, _ = await asyncio.gather(_timed(rt.prerender(), phases, "prerender_s"),
-                                _timed(rt.warm_up(), phases, "warm_up_s") if warm_up else _nothing())
-    phases["prompts_and_warm_up_s"] = round(time.monotonic() - t, 3)
+    # prompts render on the synthesizer's worker before the line opens; the recognizer's
+    # warm-up goes on once it is open (a restart answers sooner: issue #15; a call that comes
+    # first builds the caches it needs itself)
+    n = await _timed(rt.prerender(), phases, "prerender_s")
+    warming = asyncio.create_task(_timed(rt.warm_up(), phases, "warm_up_s") if warm_up else _nothing(),
+                                  name="warm-up")
     freeze_startup_heap()
     # the live calls' journal of this process; calls a dead process left open are finished in
     # the background (the line answers meanwhile)
@@ -204,6 +206,11 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         for sig in installed:
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
+        for task in (recovery, warming):
+            if not task.done():
+                task.cancel()
+        with contextlib.suppress(BaseException):
+            await warming
         if not recovery.done():
             recovery.cancel()
         with contextlib.suppress(BaseException):

@@ -169,6 +169,7 @@ class CallSession:
         if self.media is not None and self.media.hung_up:
             return False
         queue = self.rt.script.settings.queue or self.settings.agent_queues[0]
+        await self._record_written()
         self.outcome.transferred = await self.transfers.rescue(self, queue)
         return self.outcome.transferred
 
@@ -391,13 +392,21 @@ class CallSession:
         return Heard(heard.text, heard.confidence, intent=heard.intent)
 
     # ------------------------------------------------------------------ tickets
+    async def _record_written(self) -> None:
+        """Wait until the call record is written (or journaled): what refers to it comes after."""
+        if self._record_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._record_task)
+
     async def _create_ticket(self, action: CreateTicket) -> Event:
+        await self._record_written()
         self.slots.update({k: v for k, v in action.fields.items() if v not in (None, "") and k != "call_id"})
         return await self.tickets.create(action)
 
     # ------------------------------------------------------------------ transfer / end
     async def _transfer(self, action: Transfer) -> TransferFailed | None:
         """Hand the call over. Returns None when transferred, or the TransferFailed event."""
+        await self._record_written()
         result = await self.transfers.transfer(self, action)
         if result.ok:
             self.outcome.transferred = True

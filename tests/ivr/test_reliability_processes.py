@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from telephony.peer import AsteriskPeer, Dtmf, Hangup, Silence, WaitForPrompt, WaitForSilence
-from tests.conftest import pg_skip_reason
+from sqlalchemy.engine import make_url
+
+from tests.conftest import PG_URL, pg_skip_reason
 from tests.ivr.dbfaults import TcpProxy, fresh_database
 from tests.ivr.serveproc import ServeProcess
 from tests.waiting import eventually
@@ -44,7 +46,7 @@ async def test_two_controllers_offline_numbers_do_not_collide_and_sigterm_drains
     await proxy.stop()  # the database is down when both start
     with fresh_database() as dbname:
         url = proxy.url(dbname)
-        env = {"IVR_OFFICE_HOURS": "never"}
+        env = {"IVR_OFFICE_HOURS": "never", "IVR_SHUTDOWN_GRACE_S": "120"}
         a = ServeProcess(tmp_path / "a" / "var", url, env={**env, "IVR_NODE_ID": "0"})
         b = ServeProcess(tmp_path / "b" / "var", url, env={**env, "IVR_NODE_ID": "1"})
         a.start()
@@ -64,7 +66,9 @@ async def test_two_controllers_offline_numbers_do_not_collide_and_sigterm_drains
                 return ha["outbox_backlog"] == 0 and hb["outbox_backlog"] == 0
 
             await eventually(replayed, "both journals to be replayed", timeout=120, interval=0.5)
-            engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
+            # straight to PostgreSQL: a blocking query through the proxy would stall this
+            # event loop, which runs the proxy
+            engine = create_engine(make_url(PG_URL).set(database=dbname, drivername="postgresql+psycopg2"))
             try:
                 with engine.connect() as conn:
                     numbers = sorted(conn.execute(text("SELECT public_id FROM tickets")).scalars())
