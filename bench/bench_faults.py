@@ -312,7 +312,12 @@ async def main() -> None:
                     results.append(r)
                     print(json.dumps(r), flush=True)
                 assert b.serve is not None
-                b.serve.terminate()
+                t = time.monotonic()
+                try:
+                    code = b.serve.terminate(90)
+                except Exception:
+                    code = None
+                print(f"SIGTERM -> exit {code} in {time.monotonic() - t:.1f} s", file=sys.stderr)
             if "disk_full" in names:
                 def no_files() -> None:
                     resource.setrlimit(resource.RLIMIT_FSIZE, (1, 1))
@@ -321,8 +326,6 @@ async def main() -> None:
                 r = await scenario_disk_full(b)
                 results.append(r)
                 print(json.dumps(r), flush=True)
-                assert b.serve is not None
-                b.serve.terminate()
         finally:
             if b.serve is not None:
                 b.serve.kill()

@@ -263,8 +263,11 @@ class Database:
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self.run_within(5.0, self.engine.dispose)
-        # threads still blocked on a hung database are not waited for
+        # threads still blocked on a hung database are not waited for, and their connections
+        # are cut so they return (the interpreter joins pool threads at exit)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        for thread in list(self._checked_out):
+            self._break(thread)
 
 
 def _consume(fut: asyncio.Future[object]) -> None:
