@@ -32,6 +32,8 @@ from ivr.analytics.scheduler import AnalyticsScheduler, SchedulerConfig
 from ivr.calls.controller import Controller
 from ivr.calls.engines import build_dynamic_synthesizer, build_recognizer, build_synthesizer
 from ivr.calls.handoff import Handoff
+from ivr.calls.journal import CallJournal
+from ivr.calls.recovery import recover_interrupted_calls
 from ivr.calls.runtime import Runtime
 from ivr.calls.script_tools import RuntimeScriptTools
 from ivr.calls.script_watch import ScriptWatcher, script_key
@@ -67,10 +69,12 @@ class ReadyInfo(TypedDict):
 # --------------------------------------------------------------------------- building
 
 
-def build_store(settings: Settings, clock: Clock = system_clock) -> Store:
-    """The store of ``settings``, migrated to the packaged schema (synchronous)."""
+async def build_store(settings: Settings, clock: Clock = system_clock, *, wait_s: float = 2.0) -> Store:
+    """The store of ``settings``, migrated to the packaged schema if the database answers
+    within ``wait_s``; otherwise the hotline starts on its journal and the store migrates the
+    schema in the background once the database is back (``store.start_background()``)."""
     store = Store.from_settings(settings, clock=clock)
-    store.migrate()
+    await store.open(wait_s=wait_s)
     return store
 
 
@@ -91,8 +95,7 @@ async def build_runtime(settings: Settings, *, store: Store | None = None, recog
     async def the_rest() -> tuple[Synthesizer, Store]:
         synth = synthesizer if synthesizer is not None else await _timed(
             asyncio.to_thread(build_synthesizer, settings), spent, "synthesizer_s")
-        st = store if store is not None else await _timed(
-            asyncio.to_thread(build_store, settings, clock), spent, "store_s")
+        st = store if store is not None else await _timed(build_store(settings, clock), spent, "store_s")
         return synth, st
 
     if recognizer is None:
@@ -107,7 +110,7 @@ async def build_runtime(settings: Settings, *, store: Store | None = None, recog
     else:
         synth, st = await the_rest()
         rec = recognizer
-    st.start_replayer()
+    st.start_background()
     t0 = time.monotonic()
     if connect_ami:
         handoff = await Handoff.create(settings, st.handoffs, clock=clock)
@@ -167,15 +170,24 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
                             interval_s=settings.script_poll_s)
     await _timed(watcher.start(settings.script_path()), phases, "script_live_s")
     t = time.monotonic()
-    # prompts render on the synthesizer's worker, the warm-up on the recognizer's threads
-    n, _, _ = await asyncio.gather(_timed(rt.prerender(), phases, "prerender_s"),
-                                   _timed(rt.warm_up(), phases, "warm_up_s") if warm_up else _nothing(),
-                                   _timed(pool.warm(), phases, "tts_pool_s") if pool is not None else _nothing())
-    phases["prompts_and_warm_up_s"] = round(time.monotonic() - t, 3)
+    # prompts render on the synthesizer's worker before the line opens; the recognizer's and the
+    # dynamic-prompt pool's warm-up go on once it is open (a restart answers sooner: issue #15; a
+    # call that comes first builds the caches it needs itself)
+    n = await _timed(rt.prerender(), phases, "prerender_s")
+
+    async def _warm() -> None:
+        await asyncio.gather(_timed(rt.warm_up(), phases, "warm_up_s") if warm_up else _nothing(),
+                             _timed(pool.warm(), phases, "tts_pool_s") if pool is not None else _nothing())
+
+    warming = asyncio.create_task(_warm(), name="warm-up")
     freeze_startup_heap()
+    # the live calls' journal of this process; calls a dead process left open are finished in
+    # the background (the line answers meanwhile)
+    rt.journal = CallJournal(settings.calls_journal_dir, store.pii)
     t = time.monotonic()
     ctl = await Controller(rt).start()
     phases["telephony_s"] = round(time.monotonic() - t, 3)
+    recovery = asyncio.create_task(_recover(rt.journal, store, rt), name="recover-calls")
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed = []
@@ -236,7 +248,17 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         await watcher.close()
         if desk is not None:
             await desk.close()
+        for task in (recovery, warming):
+            if not task.done():
+                task.cancel()
+        with contextlib.suppress(BaseException):
+            await warming
+        if not recovery.done():
+            recovery.cancel()
+        with contextlib.suppress(BaseException):
+            await recovery
         await rt.aclose()
+        await asyncio.to_thread(rt.journal.close)
         await store.close()
         if pool is not None:
             pool.close()
@@ -313,6 +335,13 @@ async def _timed(aw: Awaitable[T], phases: dict[str, float], name: str) -> T:
         return await aw
     finally:
         phases[name] = round(time.monotonic() - t, 3)
+
+
+async def _recover(journal: CallJournal, store: Store, rt: Runtime) -> None:
+    try:
+        await recover_interrupted_calls(journal, store, rt.script)
+    except Exception:
+        log.exception("recovering interrupted calls failed")
 
 
 async def _nothing() -> None:

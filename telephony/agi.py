@@ -627,6 +627,12 @@ class FastAgiServer:
         await self._listener.start()
         log.info("FastAGI listening on %s:%d", self.host, self.port)
 
+    async def stop_listening(self) -> None:
+        """Take no new connections (they are refused: a dialplan can try another controller);
+        sessions in progress go on. For a graceful drain before :meth:`close`."""
+        if self._listener is not None:
+            await self._listener.close()
+
     async def close(self) -> None:
         if self._listener is not None:
             await self._listener.close()

@@ -63,8 +63,13 @@ class Controller:
         await CallSession(agi, self.rt).run()
 
     async def drain(self, grace_s: float) -> int:
-        """Stop taking calls; wait for live calls up to ``grace_s``; return how many were left."""
+        """Stop taking calls (the FastAGI port stops listening, so Asterisk's connection is
+        refused at once and its dialplan tries another controller); wait for live calls up to
+        ``grace_s``; return how many were left."""
         self.rt.accepting = False
+        if self.agi_server is not None:
+            await self.agi_server.stop_listening()
+        log.info("draining: no new calls", extra={"live_calls": len(self.rt.active_calls), "grace_s": grace_s})
         deadline = time.monotonic() + grace_s
         while self.rt.active_calls and time.monotonic() < deadline:
             await asyncio.sleep(0.1)

@@ -214,6 +214,8 @@ class Handoff:
             await agi.set_variable("IVR_TRANSFER", "1")
             await agi.set_variable("IVR_QUEUE", queue)
             await agi.set_variable("IVR_CALL_ID", session.call_id)
+            # ended on purpose: the dialplan queues the caller (IVR_TRANSFER=1)
+            await agi.set_variable("IVR_DONE", "1")
         except CALLER_GONE:
             if handoff_id:
                 await self._update(handoff_id, "abandoned", ended_at=self.clock())

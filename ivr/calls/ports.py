@@ -185,7 +185,8 @@ class TicketRecords(Protocol):
                      extra: dict[str, object] | None = None, client_id: str | None = None,
                      created_at: datetime | None = None) -> str: ...
 
-    async def get(self, public_id: str, *, reveal: bool = False) -> Ticket | None: ...
+    async def get(self, public_id: str, *, reveal: bool = False,
+                  deadline_s: float | None = None) -> Ticket | None: ...
 
 
 class HandoffRecords(Protocol):

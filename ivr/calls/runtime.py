@@ -22,6 +22,7 @@ from typing import Protocol, runtime_checkable
 from asr import Endpointer, Expectation, RecognitionStream, Recognizer
 from dialogs import DialogEngine, Script
 from dialogs.actions import Listen
+from ivr.calls.journal import CallJournal
 from ivr.calls.ports import CallListener, CallStore, ChannelOpener, HandoffPort, LiveCall, SpeakerPort, Understanding
 from ivr.calls.speak import Speaker
 from ivr.calls.understand import Understander, expectation_for
@@ -72,6 +73,8 @@ class Runtime:
     active_calls: set[LiveCall] = field(default_factory=set)
     call_listeners: list[CallListener] = field(default_factory=list)
     accepting: bool = True
+    #: the live calls' journal (crash safety); None: calls are not journaled
+    journal: CallJournal | None = None
     clock: Clock = system_clock
     #: synthesises dynamic prompts' fragments (a pool of processes in ``ivr serve``); None:
     #: the synthesizer itself
@@ -107,7 +110,7 @@ class Runtime:
 
     async def prerender_script(self, script: Script, progress: Callable[[int, int], None] | None = None) -> int:
         """Render every static prompt of ``script`` into the cache (those not there yet)."""
-        texts = list(dict.fromkeys(script.static_prompts()))
+        texts = list(dict.fromkeys([*script.static_prompts(), self.settings.hold_prompt]))
         done = 0
         for text in texts:
             try:

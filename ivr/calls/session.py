@@ -27,8 +27,9 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from dialogs import DialogEngine
 from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
@@ -47,6 +48,8 @@ from ivr.privacy.masking import mask_answer, mask_record
 from telephony import AgiSession
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class MediaUnavailable(Exception):
@@ -89,12 +92,17 @@ class CallSession:
         #: global command (help, repeat, goodbye)
         self.service: str | None = None
         self.turns = TurnLog(self.call_id, runtime.store.calls)
-        self.tickets = TicketDesk(runtime.store.tickets, self.call_id, self.settings.hours().tz, self._emit)
+        self.journal = runtime.journal
+        self.tickets = TicketDesk(runtime.store.tickets, self.call_id, self.settings.hours().tz, self._emit,
+                                  journal=self.journal)
+        if self.journal is not None:
+            self.turns.on_add = self._journal_turn
         self.transfers = TransferStep(runtime.handoff)
         self._batch = 0
         self._state: str | None = None
         self._started = time.monotonic()
         self._listeners = list(runtime.call_listeners)
+        self._record_task: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------ for observers
     def status(self) -> CallStatus:
@@ -125,7 +133,14 @@ class CallSession:
         self._emit("call_started", caller=self.caller, channel=self.channel_id, media_mode=self.media_mode)
         end_reason = "completed"
         try:
-            await self._open_record()
+            # the call record is written while the call goes on (a slow database never delays
+            # the answer); turns are written after it
+            if self.journal is not None:
+                self.journal.open_call(self.call_id, caller=self.caller or None, started_at=time.time(),
+                                       channel_id=self.channel_id, media_mode=self.media_mode,
+                                       script_name=self.rt.script_name, script_version=self.rt.script_version)
+            self._record_task = asyncio.ensure_future(self._open_record())
+            self.turns.after = self._record_task
             await self.agi.answer()
             await self._open_media()
             await self._dialog()
@@ -158,6 +173,7 @@ class CallSession:
         if self.media is not None and self.media.hung_up:
             return False
         queue = self.release.script.settings.queue or self.settings.agent_queues[0]
+        await self._record_written()
         self.outcome.transferred = await self.transfers.rescue(self, queue)
         return self.outcome.transferred
 
@@ -204,11 +220,13 @@ class CallSession:
         engine = self.engine = self.release.new_engine()
         today = self.rt.clock().astimezone(self.settings.hours().tz).date().isoformat()
         actions = engine.handle(CallStarted(caller_number=self.caller or None, call_id=self.call_id, today=today))
+        self._journal_state()
         while True:
             event = await self._execute(actions)
             if event is None:
                 return
             actions = engine.handle(event)
+            self._journal_state()
             taken = engine.last_turn
             if isinstance(event, (Heard, Pressed, NoInput)) and taken is not None:
                 # how the dialog took the caller's input (stuck-state analytics)
@@ -249,9 +267,9 @@ class CallSession:
             elif isinstance(action, Listen):
                 listen = action
             elif isinstance(action, CreateTicket):
-                reply_event = await self._create_ticket(action)
+                reply_event = await self._hold_while(self._create_ticket(action), media)
             elif isinstance(action, LookupTicket):
-                reply_event = await self.tickets.lookup(action)
+                reply_event = await self._hold_while(self.tickets.lookup(action), media)
             elif isinstance(action, Transfer):
                 failed = await self._transfer(action)
                 if failed is None:
@@ -270,6 +288,29 @@ class CallSession:
         self.outcome.end_reason = "completed"
         await self._hangup_agi()
         return None
+
+    # ------------------------------------------------------------------ the live calls' journal
+    def _journal_state(self) -> None:
+        if self.journal is not None and self.engine is not None:
+            self.journal.snapshot(self.call_id, dict(self.engine.snapshot()))
+
+    def _journal_turn(self, turn: Turn) -> None:
+        assert self.journal is not None
+        self.journal.turn(self.call_id, turn.text, idx=turn.idx, who=turn.who, source=turn.source,
+                          state=turn.state, intent=turn.intent, confidence=turn.confidence,
+                          at=turn.at.timestamp())
+
+    # ------------------------------------------------------------------ waiting on the store
+    async def _hold_while(self, work: Awaitable[T], media: Media) -> T:
+        """``await work``; if it takes longer than ``hold_prompt_after_s`` (a slow or hung
+        database, before the store's deadline sends the write to the journal), the caller
+        hears the short hold prompt instead of silence."""
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=self.settings.hold_prompt_after_s)
+        if not done:
+            self._emit("hold", state=self._state)
+            await self._say(Say(self.settings.hold_prompt, prompt_id="hold", barge_in=False), media)
+        return await task
 
     # ------------------------------------------------------------------ Say
     async def _say(self, action: Say, media: Media) -> PlayResult:
@@ -389,13 +430,21 @@ class CallSession:
         return Heard(heard.text, heard.confidence, intent=heard.intent)
 
     # ------------------------------------------------------------------ tickets
+    async def _record_written(self) -> None:
+        """Wait until the call record is written (or journaled): what refers to it comes after."""
+        if self._record_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._record_task)
+
     async def _create_ticket(self, action: CreateTicket) -> Event:
+        await self._record_written()
         self.slots.update({k: v for k, v in action.fields.items() if v not in (None, "") and k != "call_id"})
         return await self.tickets.create(action)
 
     # ------------------------------------------------------------------ transfer / end
     async def _transfer(self, action: Transfer) -> TransferFailed | None:
         """Hand the call over. Returns None when transferred, or the TransferFailed event."""
+        await self._record_written()
         result = await self.transfers.transfer(self, action)
         if result.ok:
             self.outcome.transferred = True
@@ -412,9 +461,13 @@ class CallSession:
         await self._hangup_agi()
 
     async def _hangup_agi(self) -> None:
+        """End the call on purpose: the dialplan sees ``IVR_DONE=1`` (anything else after the
+        AGI means the controller failed: apology, agents or another controller)."""
         if self.media is not None:
             with contextlib.suppress(Exception):
                 await self.media.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.agi.set_variable("IVR_DONE", "1"), 2.0)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.agi.hangup(), 5.0)
 
@@ -430,6 +483,7 @@ class CallSession:
         except Exception:
             log.exception("engine failed on hang-up")
             actions = []
+        self._journal_state()
         for action in actions:
             if isinstance(action, CreateTicket):
                 await self._file_after_hangup(action, "could not file the ticket after hang-up")
@@ -453,6 +507,9 @@ class CallSession:
                                             service=self.service, end_state=self._state)
         except Exception:
             log.exception("could not close the call record")
+        else:
+            if self.journal is not None:  # everything is on record (database or write journal)
+                self.journal.close_call(self.call_id)
         seconds = time.monotonic() - self._started
         log.info("call ended", extra={"end_reason": end_reason, "turns": self.outcome.turns,
                                       "seconds": round(seconds, 2), "state": self._state})

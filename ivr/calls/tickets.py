@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from dialogs.actions import CreateTicket, LookupTicket
 from dialogs.events import TicketCreated, TicketStatus
+from ivr.calls.journal import CallJournal
 from ivr.calls.ports import TicketRecords
 from ivr.storage.ticket_ids import format_ticket_id
 
@@ -62,27 +63,47 @@ class TicketDraft:
         return cls(**columns, confidential=confidential, extra=extra or None)
 
 
+async def file_ticket(records: TicketRecords, kind: str, fields: Mapping[str, object], *, call_id: str,
+                      client_id: str) -> str:
+    """File a dialog's ``CreateTicket`` fields; returns the ticket's 10 digits."""
+    d = TicketDraft.from_fields(fields)
+    return await records.create(
+        kind, category=d.category, location=d.location, description=d.description,
+        reporter_name=d.reporter_name, reporter_nik=d.reporter_nik, reporter_phone=d.reporter_phone,
+        confidential=d.confidential, call_id=call_id, extra=d.extra, client_id=client_id)
+
+
 class TicketDesk:
     """Files and looks up the tickets of one call."""
 
-    def __init__(self, records: TicketRecords, call_id: str, tz: ZoneInfo, emit: Emit) -> None:
+    def __init__(self, records: TicketRecords, call_id: str, tz: ZoneInfo, emit: Emit,
+                 journal: CallJournal | None = None) -> None:
         self.records = records
         self.call_id = call_id
         self.tz = tz
         self._emit = emit
+        #: the live calls' journal: a ticket asked for is there before the store is asked
+        self.journal = journal
+        self._asked = 0
         #: machine keys (10 digits) of the tickets filed in this call, in order
         self.filed: list[str] = []
+        #: a caller waits at most this long for a ticket lookup (then: status unknown)
+        self.lookup_deadline_s = 2.0
 
     @property
     def last(self) -> str | None:
         return self.filed[-1] if self.filed else None
 
     async def create(self, action: CreateTicket) -> TicketCreated:
-        d = TicketDraft.from_fields(action.fields)
-        ticket_id = await self.records.create(
-            action.kind, category=d.category, location=d.location, description=d.description,
-            reporter_name=d.reporter_name, reporter_nik=d.reporter_nik, reporter_phone=d.reporter_phone,
-            confidential=d.confidential, call_id=self.call_id, extra=d.extra)
+        self._asked += 1
+        # the same client id for a retry after a crash (the store files it once)
+        client_id = f"{self.call_id}-t{self._asked}"
+        if self.journal is not None:
+            self.journal.ticket(self.call_id, client_id, action.kind, dict(action.fields))
+        ticket_id = await file_ticket(self.records, action.kind, action.fields, call_id=self.call_id,
+                                      client_id=client_id)
+        if self.journal is not None:
+            self.journal.filed(self.call_id, client_id, ticket_id)
         self.filed.append(ticket_id)  # the machine key (10 digits)
         written = format_ticket_id(ticket_id)  # what people read and hear: 2611-00042-7
         log.info("ticket created", extra={"ticket": written, "kind": action.kind})
@@ -92,7 +113,7 @@ class TicketDesk:
     async def lookup(self, action: LookupTicket) -> TicketStatus:
         status = updated = None
         try:
-            ticket = await self.records.get(action.ticket_id)
+            ticket = await self.records.get(action.ticket_id, deadline_s=self.lookup_deadline_s)
             if ticket is not None:
                 status = ticket.status
                 updated = ticket.updated_at.astimezone(self.tz).strftime("%d-%m-%Y")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -75,6 +76,10 @@ class TurnLog:
         self._writer: asyncio.Task[None] | None = None
         self._last_caller: Turn | None = None
         self._confirming: Turn | None = None
+        #: written before any turn (the call record they belong to), if set
+        self.after: asyncio.Future[None] | None = None
+        #: told of every turn as it is added (the live calls' journal)
+        self.on_add: Callable[[Turn], None] | None = None
 
     def next_index(self) -> int:
         self._index += 1
@@ -84,6 +89,11 @@ class TurnLog:
         """Keep ``turn``; a caller turn that ``awaits_reply`` gets its ``reply_ms`` from the
         next :meth:`reply_started`."""
         self._turns.append(turn)
+        if self.on_add is not None:
+            try:
+                self.on_add(turn)
+            except Exception:
+                log.exception("turn observer failed")
         if awaits_reply:
             self._unreplied.append(turn)
         if turn.who == "caller":
@@ -139,6 +149,9 @@ class TurnLog:
         self._unreplied.clear()
 
     async def _write_queued(self) -> None:
+        if self.after is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.after)
         while self._write_q:
             await self._store(self._write_q.pop(0))
 

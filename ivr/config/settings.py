@@ -283,6 +283,17 @@ class Settings(BaseSettings):
     script_poll_s: float = Field(0.5, gt=0, le=10, description="how often `ivr serve` looks for a newly "
                                  "published script version in the database")
 
+    # -- reliability (issue #15)
+    db_write_deadline_s: float = Field(2.0, gt=0, le=60, description="a database write not done by then "
+                                       "goes to the journal instead")
+    db_read_deadline_s: float = Field(5.0, gt=0, le=600, description="a database read not done by then "
+                                      "fails as unavailable (staff pages)")
+    hold_prompt: str = Field("Mohon tunggu sebentar.", description="said to a caller who waits on the "
+                             "database (ticket filed or looked up) longer than hold_prompt_after_s")
+    hold_prompt_after_s: float = Field(0.8, ge=0, le=10, description="see hold_prompt")
+    node_id: int = Field(0, ge=0, le=9, description="this host among the hotline's hosts (0-9): tickets filed "
+                         "while the database is down are numbered 9<node>000-9<node>999; give each host its own")
+
     # -- agents
     agent_queues: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["hotline", "kependudukan", "pajak", "kesehatan", "sosial"],
@@ -446,6 +457,11 @@ class Settings(BaseSettings):
     def outbox_dir(self) -> Path:
         """Durable journal of writes the database could not take yet."""
         return self.data_dir / "outbox"
+
+    @property
+    def calls_journal_dir(self) -> Path:
+        """Live calls' journal: one directory per ``ivr serve`` process (crash recovery)."""
+        return self.data_dir / "calls"
 
     def hours(self) -> OfficeHours:
         return OfficeHours.parse(self.office_hours, self.holidays())

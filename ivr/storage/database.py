@@ -8,17 +8,28 @@ on the database: every query runs in the pool.
 
 After a failure the database is *suspect* for ``retry_after_s``: reads fail fast
 (:class:`StoreUnavailable`) and writes go straight to the journal (:mod:`ivr.storage.writes`)
-instead of waiting on a connect timeout each.
+instead of waiting on a connect timeout each. It is suspect too while its schema could not be
+migrated (``schema_ready`` False: ``ivr serve`` started during an outage; the store's
+background task migrates it once the database answers).
+
+Deadlines (issue #15): :meth:`Database.run` takes a ``deadline`` in seconds. When it passes,
+the work is abandoned (:class:`DatabaseTimeout`, counted as "unavailable"): a job still
+queued never starts, and a job blocked on the server (a hung database, a lock, ``pg_sleep``)
+has its connection's socket shut down under it (SQLite: ``interrupt()``), so the thread comes
+back and the connection is discarded. A write abandoned before its COMMIT was sent cannot
+commit. Connecting has its own bound (libpq ``connect_timeout``, pool checkout
+``pool_timeout``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 import re
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +43,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 import ivr.storage.migrations as migrations
-from ivr.storage.errors import StoreUnavailable
+from ivr.storage.errors import DatabaseTimeout, StoreUnavailable
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -49,14 +60,31 @@ def is_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` means the database cannot be reached (as opposed to refusing a write)."""
     if isinstance(exc, IntegrityError):
         return False
+    if isinstance(exc, (DatabaseTimeout, _Abandoned)):
+        return True
     if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
+class _Abandoned(Exception):
+    """A queued job whose caller gave up before it started (never runs)."""
+
+
+class _Attempt:
+    """One job on the pool: which thread runs it, and whether its caller gave up."""
+
+    __slots__ = ("thread", "abandoned")
+
+    def __init__(self) -> None:
+        self.thread: int | None = None
+        self.abandoned = False
+
+
 class Database:
     def __init__(self, url: str, *, schema: str | None = None, max_workers: int = 4,
-                 retry_after_s: float = 5.0, connect_timeout_s: int = 3, echo: bool = False) -> None:
+                 retry_after_s: float = 5.0, connect_timeout_s: int = 2, echo: bool = False,
+                 write_deadline_s: float | None = 2.0, read_deadline_s: float | None = 5.0) -> None:
         self.url = url
         self.schema = schema
         self.engine = _make_engine(url, schema, echo, connect_timeout_s)
@@ -70,20 +98,107 @@ class Database:
         #: straight to the journal, reads fail fast; the replayer (and ping) keep probing.
         self.retry_after_s = retry_after_s
         self._down_until = 0.0
+        #: False while the schema could not be migrated (start during an outage)
+        self.schema_ready = True
+        #: how long a write may take before it goes to the journal instead (None: no bound)
+        self.write_deadline_s = write_deadline_s
+        #: how long a read may take before it fails as unavailable (None: no bound)
+        self.read_deadline_s = read_deadline_s
+        #: the DB-API connection each pool thread has checked out (to break it on a deadline)
+        self._checked_out: dict[int, object] = {}
+        self._watch_connections(self.engine)
+
+    def _watch_connections(self, engine: Engine) -> None:
+        checked_out = self._checked_out
+
+        def on_checkout(dbapi_conn: object, _record: object, _proxy: object) -> None:
+            checked_out[threading.get_ident()] = dbapi_conn
+
+        def on_checkin(dbapi_conn: object, _record: object) -> None:
+            for ident, conn in list(checked_out.items()):
+                if conn is dbapi_conn:
+                    checked_out.pop(ident, None)
+
+        event.listen(engine, "checkout", on_checkout)
+        event.listen(engine, "checkin", on_checkin)
+
+    def use_engine(self, engine: Engine) -> None:
+        """Run on ``engine`` from now on (tests swap engines to simulate faults)."""
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self._watch_connections(engine)
 
     # ------------------------------------------------------------------ running work
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``fn(*args, **kwargs)`` on the database's thread pool."""
+        """``fn(*args, **kwargs)`` on the database's thread pool (no deadline)."""
+        return await self.run_within(None, fn, *args, **kwargs)
+
+    async def run_within(self, deadline: float | None, fn: Callable[P, T], *args: P.args,
+                         **kwargs: P.kwargs) -> T:
+        """``fn(*args, **kwargs)`` on the database's thread pool. With a ``deadline`` (seconds),
+        :class:`DatabaseTimeout` once it passes: the job is abandoned (see the module doc)."""
+        return await self._run_on(self._pool, deadline, fn, *args, **kwargs)
+
+    async def _run_on(self, pool: ThreadPoolExecutor, deadline: float | None, fn: Callable[P, T],
+                      *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+        attempt = _Attempt()
+
+        def job() -> T:
+            if attempt.abandoned:
+                raise _Abandoned()
+            attempt.thread = threading.get_ident()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                attempt.thread = None
+
+        fut = loop.run_in_executor(pool, job)
+        if deadline is None:
+            return await fut
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), deadline)
+        except TimeoutError:
+            attempt.abandoned = True
+            fut.add_done_callback(_consume)  # type: ignore[arg-type]  # any result type
+            thread = attempt.thread
+            if thread is not None:
+                self._break(thread)
+            raise DatabaseTimeout(f"database did not answer within {deadline:g} s") from None
+
+    def _break(self, thread: int) -> None:
+        """Make the connection ``thread`` is blocked on fail at once."""
+        conn = self._checked_out.get(thread)
+        if conn is None:
+            return
+        try:
+            interrupt = getattr(conn, "interrupt", None)
+            if interrupt is not None and not hasattr(conn, "fileno"):  # sqlite3
+                interrupt()
+                return
+            fileno = getattr(conn, "fileno", None)
+            if fileno is None:
+                return
+            fd = os.dup(fileno())
+            with socket.socket(fileno=fd) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+            log.warning("database: broke a connection that outlived its deadline")
+        except Exception as exc:  # closed meanwhile, or a driver without a socket
+            log.debug("could not break a database connection: %s", exc)
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a read; :class:`StoreUnavailable` if the database is (or recently was) down."""
+        """Run a read within :attr:`read_deadline_s` (see :meth:`read_within`)."""
+        return await self.read_within(None, fn, *args, **kwargs)
+
+    async def read_within(self, deadline: float | None, fn: Callable[P, T], *args: P.args,
+                          **kwargs: P.kwargs) -> T:
+        """Run a read within ``deadline`` (None: :attr:`read_deadline_s`);
+        :class:`StoreUnavailable` if the database is (or recently was) down or does not answer
+        in time."""
         if self.suspect():
             raise StoreUnavailable("database unavailable (recently failed)")
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._read_pool, functools.partial(fn, *args, **kwargs))
+            return await self._run_on(self._read_pool, deadline or self.read_deadline_s, fn, *args, **kwargs)
         except Exception as exc:
             if is_unavailable(exc):
                 self.mark_down()
@@ -95,7 +210,7 @@ class Database:
 
     # ------------------------------------------------------------------ up or down
     def suspect(self) -> bool:
-        return time.monotonic() < self._down_until
+        return not self.schema_ready or time.monotonic() < self._down_until
 
     def mark_down(self) -> None:
         self._down_until = time.monotonic() + self.retry_after_s
@@ -103,14 +218,14 @@ class Database:
     def mark_up(self) -> None:
         self._down_until = 0.0
 
-    async def ping(self) -> bool:
-        """True if the database answers."""
+    async def ping(self, deadline: float | None = 1.0) -> bool:
+        """True if the database answers (within ``deadline`` seconds)."""
         def _ping() -> bool:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             return True
         try:
-            ok = await self.run(_ping)
+            ok = await self.run_within(deadline, _ping)
         except Exception as exc:
             if is_unavailable(exc) or isinstance(exc, DBAPIError):
                 self.mark_down()
@@ -129,6 +244,9 @@ class Database:
         from alembic import command
 
         with self.engine.begin() as conn, _quiet_alembic():
+            if self.engine.dialect.name == "postgresql":
+                # controllers starting together migrate one after the other
+                conn.execute(text("SELECT pg_advisory_xact_lock(1500715)"))
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
 
@@ -149,9 +267,20 @@ class Database:
 
     # ------------------------------------------------------------------ closing
     async def close(self) -> None:
-        await self.run(self.engine.dispose)
-        self._pool.shutdown(wait=True)
-        self._read_pool.shutdown(wait=True)
+        with contextlib.suppress(Exception):
+            await self.run_within(5.0, self.engine.dispose)
+        # threads still blocked on a hung database are not waited for, and their connections
+        # are cut so they return (the interpreter joins pool threads at exit)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._read_pool.shutdown(wait=False, cancel_futures=True)
+        for thread in list(self._checked_out):
+            self._break(thread)
+
+
+def _consume(fut: asyncio.Future[object]) -> None:
+    """Retrieve an abandoned job's outcome (no "exception never retrieved" noise)."""
+    if not fut.cancelled():
+        fut.exception()
 
 
 def _alembic_config() -> Config:
@@ -200,8 +329,17 @@ def _make_engine(url: str, schema: str | None, echo: bool, connect_timeout_s: in
             if not _SCHEMA_RE.match(schema):
                 raise ValueError(f"invalid schema name {schema!r}")
             connect_args["options"] = f"-csearch_path={schema}"
-    return create_engine(u, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5,
-                         pool_timeout=5, connect_args=connect_args)
+        # a connection the server stops acknowledging is dropped by the kernel after 5 s
+        connect_args["keepalives"] = 1
+        connect_args["keepalives_idle"] = 5
+        connect_args["keepalives_interval"] = 2
+        connect_args["keepalives_count"] = 2
+        connect_args["tcp_user_timeout"] = 5000
+    # no pool_pre_ping: a ping on a hung server blocks before the connection is known to the
+    # deadline machinery; a stale connection fails its first statement instead (counted as
+    # unavailable, the pool is then discarded) and the health probe usually meets it first
+    return create_engine(u, echo=echo, pool_pre_ping=False, pool_size=5, max_overflow=5,
+                         pool_timeout=2, connect_args=connect_args)
 
 
 class _AlembicChatter(logging.Filter):

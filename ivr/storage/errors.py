@@ -9,3 +9,7 @@ class StoreError(Exception):
 
 class StoreUnavailable(StoreError):
     """The database cannot be reached and the read cannot be served from the journal."""
+
+
+class DatabaseTimeout(Exception):
+    """The database did not answer within the operation's deadline (treated as unavailable)."""

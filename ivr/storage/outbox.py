@@ -97,6 +97,7 @@ class Outbox:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = self.dir / JOURNAL
         self._tlock = threading.RLock()
+        self._replay_lock = threading.Lock()
         self._pending = 0
         with self._locked():
             self._pending = len(self._read_entries(repair=True))
@@ -215,15 +216,25 @@ class Outbox:
 
     # ------------------------------------------------------------------ replay
 
-    def replay(self, apply: Callable[[str, dict[str, Any]], None]) -> int:
+    def replay(self, apply: Callable[[str, dict[str, Any]], None], *, limit: int | None = None,
+               wait: bool = True) -> int:
         """Apply pending entries in order with ``apply(op, args)`` (args decoded).
 
         ``apply`` raises :class:`Unavailable` when the database is unreachable: replay stops
         there and keeps the rest. Any other exception rejects that entry (moved to
-        ``rejected.jsonl``). Returns the number of entries applied.
-        """
-        with self._locked():
-            entries = self._read_entries(repair=True)
+        ``rejected.jsonl``). ``limit``: at most that many entries this time. Returns the
+        number of entries applied.
+
+        The journal is locked only to read it and to drop what was applied: appends go on
+        while entries are applied (they land after them, so order is kept). One replay at a
+        time per process (``wait=False``: return 0 at once if one is running)."""
+        if not self._replay_lock.acquire(blocking=wait):
+            return 0
+        try:
+            with self._locked():
+                entries = self._read_entries(repair=True)
+            if limit is not None:
+                entries = entries[:limit]
             applied = 0
             done = 0
             try:
@@ -236,16 +247,22 @@ class Outbox:
                     except Exception as exc:  # refused for good: keep it aside, go on
                         log.error("outbox: %s entry %s rejected by the database: %s",
                                   entry.op, entry.id, type(exc).__name__)
-                        self._reject_raw(self._line(entry), f"{type(exc).__name__}: {exc}"[:500])
+                        with self._locked():
+                            self._reject_raw(self._line(entry), f"{type(exc).__name__}: {exc}"[:500])
                     done += 1
             finally:
-                rest = entries[done:]
-                if done:
-                    self._rewrite_raw([self._line(e).rstrip(b"\n") for e in rest])
-                self._pending = len(rest)
+                with self._locked():
+                    gone = {e.id for e in entries[:done]}
+                    current = self._read_entries()
+                    rest = [e for e in current if e.id not in gone]
+                    if done:
+                        self._rewrite_raw([self._line(e).rstrip(b"\n") for e in rest])
+                    self._pending = len(rest)
             if applied:
                 log.info("outbox: replayed %d journaled write(s), %d left", applied, len(rest))
             return applied
+        finally:
+            self._replay_lock.release()
 
     @staticmethod
     def _line(entry: OutboxEntry) -> bytes:
@@ -265,10 +282,13 @@ class Outbox:
                 except ValueError:
                     log.error("outbox: %s unreadable; continuing from the journal's highest", SERIALS)
                     data = {}
-            serial = max(int(data.get(period, start - 1)), self._highest_serial(period, start - 1)) + 1
+            key = period if (start, maximum) == (90000, 99999) else f"{period}:{start}"
+            last = int(data.get(key, start - 1))
+            serial = max(last if start <= last <= maximum else start - 1,
+                         self._highest_serial(period, start - 1, maximum)) + 1
             if serial > maximum:
                 raise RuntimeError(f"offline ticket numbers for {period} exhausted")
-            data[period] = serial
+            data[key] = serial
             tmp = path.with_suffix(".tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
@@ -280,10 +300,12 @@ class Outbox:
             _fsync_dir(self.dir)
             return serial
 
-    def _highest_serial(self, period: str, floor: int) -> int:
+    def _highest_serial(self, period: str, floor: int, maximum: int) -> int:
         best = floor
         for entry in self._read_entries():
             pid = entry.args.get("public_id") if isinstance(entry.args, dict) else None
             if isinstance(pid, str) and len(pid) == 10 and pid.startswith(period):
-                best = max(best, int(pid[4:9]))
+                serial = int(pid[4:9])
+                if floor < serial <= maximum:
+                    best = max(best, serial)
         return best

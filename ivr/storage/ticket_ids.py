@@ -6,7 +6,9 @@ Written ``2611-00042-7`` wherever people read it (CLI, web pages, logs, the hotl
 prompt text, read aloud group by group); stored, keyed and used as the machine key (URLs,
 JSON ``public_id``) as ``2611000427``; both forms are accepted as input. Serials 00001-89999
 are allocated by the database; 90000-99999 are reserved for tickets filed while the database
-was down (allocated from the local outbox, see :mod:`ivr.storage.outbox`).
+was down (allocated from the local outbox, see :mod:`ivr.storage.outbox`), split by node
+(``IVR_NODE_ID`` 0-9: node *n* numbers 9n000-9n999), so hosts that file tickets during the same
+outage never give out the same number; processes on one host share the host's counter.
 """
 
 from __future__ import annotations
@@ -15,10 +17,21 @@ import re
 from datetime import datetime
 
 __all__ = ["damm", "make_ticket_id", "parse_ticket_id", "format_ticket_id", "period_of",
-           "OFFLINE_SERIAL_START", "MAX_SERIAL"]
+           "OFFLINE_SERIAL_START", "MAX_SERIAL", "offline_range"]
 
 OFFLINE_SERIAL_START = 90000
 MAX_SERIAL = 99999
+#: offline serials per node and month
+NODE_BLOCK = 1000
+MAX_NODE_ID = (MAX_SERIAL + 1 - OFFLINE_SERIAL_START) // NODE_BLOCK - 1
+
+
+def offline_range(node_id: int) -> tuple[int, int]:
+    """The offline serials of node ``node_id`` (first, last), e.g. node 3: 93000-93999."""
+    if not 0 <= node_id <= MAX_NODE_ID:
+        raise ValueError(f"node id must be 0-{MAX_NODE_ID}, not {node_id}")
+    first = OFFLINE_SERIAL_START + node_id * NODE_BLOCK
+    return first, first + NODE_BLOCK - 1
 
 _DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),

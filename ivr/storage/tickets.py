@@ -8,6 +8,7 @@ can be read back from the journal until it is replayed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Iterable
@@ -28,10 +29,10 @@ from ivr.storage.errors import StoreError, StoreUnavailable
 from ivr.storage.models import CallRow, TicketCounterRow, TicketEventRow, TicketRow
 from ivr.storage.outbox import Outbox
 from ivr.storage.ticket_ids import (
-    MAX_SERIAL,
     OFFLINE_SERIAL_START,
     format_ticket_id,
     make_ticket_id,
+    offline_range,
     parse_ticket_id,
     period_of,
 )
@@ -45,8 +46,11 @@ MAX_DB_SERIAL = OFFLINE_SERIAL_START - 1
 
 class TicketRepository:
     def __init__(self, db: Database, writes: WritePath, pii: Pii, clock: Clock, *, tz: ZoneInfo,
-                 holidays: Iterable[date] = (), sla_working_days: int = 14) -> None:
+                 holidays: Iterable[date] = (), sla_working_days: int = 14, node_id: int = 0) -> None:
         self.db = db
+        #: which block of the offline ticket numbers this host gives out (IVR_NODE_ID)
+        self.node_id = node_id
+        offline_range(node_id)  # validates it
         self.writes = writes
         self.outbox = writes.outbox
         self.pii = pii
@@ -115,17 +119,19 @@ class TicketRepository:
         log.info("ticket filed", extra={"ticket": format_ticket_id(public_id), "kind": kind, "category": category})
         return public_id
 
-    async def get(self, public_id: str, *, reveal: bool = False) -> Ticket | None:
+    async def get(self, public_id: str, *, reveal: bool = False, deadline_s: float | None = None) -> Ticket | None:
         """The ticket with that number (dashes/spaces allowed), or None if unknown or the
-        check digit is wrong. Falls back to the local journal when the database is down."""
+        check digit is wrong. Falls back to the local journal when the database is down (or
+        does not answer within ``deadline_s``, default the store's read deadline)."""
         pid = parse_ticket_id(public_id)
         if pid is None:
             return None
         try:
-            return await self.db.read(self._get, pid, reveal)
+            return await self.db.read_within(deadline_s, self._get, pid, reveal)
         except StoreUnavailable:
             if self.outbox is not None:
-                row = await self.db.run(self.outbox.find, "insert_ticket", lambda a: a.get("public_id") == pid)
+                # not on the database's threads: they may all be stuck on a hung database
+                row = await asyncio.to_thread(self.outbox.find, "insert_ticket", lambda a: a.get("public_id") == pid)
                 if row is not None:
                     return self._from_journal(row, reveal)
             raise
@@ -219,12 +225,21 @@ class TicketRepository:
         if args.get("public_id") is not None:
             return args
         period = period_of(args["created_at"].astimezone(self.tz))
-        serial = outbox.allocate_serial(period, OFFLINE_SERIAL_START, MAX_SERIAL)
+        first, last = offline_range(self.node_id)
+        serial = outbox.allocate_serial(period, first, last)
         return dict(args, public_id=make_ticket_id(period, serial))
 
     def _insert(self, s: Session, row: Args) -> str:
         existing = s.scalar(select(TicketRow).where(TicketRow.client_id == row["client_id"]))
         if existing is not None:
+            heard = row.get("public_id")
+            if heard and heard != existing.public_id and s.scalar(
+                    select(TicketRow.id).where(TicketRow.public_id == heard)) is None:
+                # an attempt that outlived its deadline committed after all, under a database
+                # number; the caller was read the journaled one: that one stands
+                log.warning("ticket %s renumbered %s (the number the caller heard)",
+                            format_ticket_id(existing.public_id), format_ticket_id(heard))
+                existing.public_id = heard
             return existing.public_id
         if row.get("call_id") is not None and s.get(CallRow, row["call_id"]) is None:
             row = dict(row, call_id=None)  # a ticket never depends on its call being stored

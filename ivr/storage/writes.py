@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -55,6 +56,11 @@ class WritePath:
         self._ops: dict[str, Operation] = {}
         self._journal_lock = asyncio.Lock()
         self._replayer: asyncio.Task[None] | None = None
+        #: the journal is written on its own thread: a database that hangs (and keeps the
+        #: database threads busy) never delays a write to the journal
+        self._journal_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ivr-journal")
+        #: journal entries an inline catch-up may replay before a write (the rest: replayer)
+        self.inline_replay_limit = 50
 
     def register(self, op: str, apply: Apply, *, before_journal: BeforeJournal | None = None,
                  result_key: str | None = None) -> None:
@@ -64,33 +70,34 @@ class WritePath:
 
     # ------------------------------------------------------------------ writing
     async def write(self, op: str, args: Args) -> object:
-        """Apply a write now, or journal it durably if the database is unreachable."""
+        """Apply a write now (within the database's write deadline), or journal it durably
+        if the database is unreachable, does not answer in time, or the journal holds earlier
+        writes it could not catch up on at once."""
+        deadline = self.db.write_deadline_s
         if self.outbox is None:
-            return await self.db.run(self._apply, op, args)
+            return await self.db.run_within(deadline, self._apply, op, args)
         if not self.outbox.pending() and not self.db.suspect():
             try:
-                return await self.db.run(self._apply, op, args)
+                return await self.db.run_within(deadline, self._apply, op, args)
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise
                 self.db.mark_down()
                 log.warning("database unavailable (%s); journaling %s", type(exc).__name__, op)
         async with self._journal_lock:
-            return await self.db.run(self._drain_then_write, op, args)
-
-    def _drain_then_write(self, op: str, args: Args) -> object:
-        assert self.outbox is not None
-        if not self.db.suspect():
-            if self.outbox.pending():
-                self.outbox.replay(self._apply_for_replay)
-            if not self.outbox.pending():
+            if not self.db.suspect():
                 try:
-                    return self._apply(op, args)
+                    if self.outbox.pending():
+                        await self.db.run_within(deadline, self.outbox.replay, self._apply_for_replay,
+                                                 limit=self.inline_replay_limit, wait=False)
+                    if not self.outbox.pending():
+                        return await self.db.run_within(deadline, self._apply, op, args)
                 except Exception as exc:
                     if not is_unavailable(exc):
                         raise
                     self.db.mark_down()
-        return self._journal(op, args)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._journal_pool, self._journal, op, args)
 
     def _journal(self, op: str, args: Args) -> object:
         assert self.outbox is not None
@@ -119,12 +126,25 @@ class WritePath:
     def backlog(self) -> int:
         return self.outbox.pending() if self.outbox is not None else 0
 
-    async def replay(self) -> int:
-        """Write journaled entries into the database now; returns how many were applied."""
-        if self.outbox is None or not self.outbox.pending():
+    async def replay(self, *, chunk: int = 200, chunk_deadline_s: float = 30.0) -> int:
+        """Write journaled entries into the database now, in chunks (each within
+        ``chunk_deadline_s``); returns how many were applied. Writes go on meanwhile (to the
+        journal, behind the entries being replayed)."""
+        if self.outbox is None or not self.outbox.pending() or not self.db.schema_ready:
             return 0
-        async with self._journal_lock:
-            applied = await self.db.run(self.outbox.replay, self._apply_for_replay)
+        applied = 0
+        while self.outbox.pending():
+            try:
+                n = await self.db.run_within(chunk_deadline_s, self.outbox.replay, self._apply_for_replay,
+                                             limit=chunk)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                self.db.mark_down()
+                break
+            applied += n
+            if n == 0:
+                break
         if not self.outbox.pending():
             self.db.mark_up()
         return applied
@@ -137,7 +157,7 @@ class WritePath:
     async def _replay_loop(self, interval_s: float) -> None:
         while True:
             await asyncio.sleep(interval_s)
-            if self.backlog:
+            if self.backlog and self.db.schema_ready:
                 try:
                     await self.replay()
                 except Exception:  # never let the loop die
@@ -151,3 +171,6 @@ class WritePath:
             except asyncio.CancelledError:
                 pass
             self._replayer = None
+
+    def close(self) -> None:
+        self._journal_pool.shutdown(wait=True)

@@ -114,51 +114,9 @@ def test_offline_serials_are_monotonic_and_persistent(tmp_path):
 
 # ----------------------------------------------------------------------------- outages
 
+from tests.ivr.dbfaults import TcpProxy  # noqa: E402
+
 PG_ONLY = pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
-
-
-class TcpProxy:
-    """127.0.0.1:<port> -> PostgreSQL; stop() refuses and cuts every connection."""
-
-    def __init__(self, target_host: str, target_port: int):
-        self.target = (target_host, target_port)
-        self.port = 0
-        self.server: asyncio.base_events.Server | None = None
-        self.writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        for w in list(self.writers):
-            w.transport.abort()
-        self.writers.clear()
-        await self.server.wait_closed()
-        self.server = None
-
-    async def _handle(self, reader, writer):
-        try:
-            ur, uw = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.transport.abort()
-            return
-        self.writers.update({writer, uw})
-
-        async def pipe(r, w):
-            try:
-                while data := await r.read(65536):
-                    w.write(data)
-                    await w.drain()
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                w.transport.abort()
-
-        await asyncio.gather(pipe(reader, uw), pipe(ur, writer))
-        self.writers.difference_update({writer, uw})
 
 
 @pytest.fixture
@@ -300,3 +258,18 @@ async def test_after_a_failure_calls_do_not_wait_on_the_database_again(tmp_path)
         server.close()
         await server.wait_closed()
         await st.close()
+
+
+async def test_a_late_commit_keeps_the_number_the_caller_heard(store):
+    """A write that outlived its deadline may still commit under a database number while the
+    caller was read the journaled (offline) one: on replay the heard number stands."""
+    from ivr.storage.ticket_ids import make_ticket_id
+
+    first = await store.tickets.create("complaint", description="x", client_id="late-1")
+    heard = make_ticket_id("2612", 90001)
+    replayed = await store.database.run(store.writes._apply, "insert_ticket", {
+        "public_id": heard, "client_id": "late-1", "kind": "complaint", "status": "open",
+        "created_at": store.clock(), "updated_at": store.clock(), "history": []})
+    assert replayed == heard != first
+    assert (await store.tickets.get(heard)).description == "x"
+    assert await store.tickets.get(first) is None

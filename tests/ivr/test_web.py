@@ -85,7 +85,10 @@ async def test_health_and_status(settings, web_store, staff):
                                                  "note": f"NIK {NIK}"}]).snapshot)
     async with client(app) as c:
         r = await c.get("/healthz")
-        assert r.json() == {"status": "ok", "db": True, "outbox_backlog": 0}  # public: no call ids
+        health = r.json()  # public: no call ids
+        assert {k: health[k] for k in ("status", "db", "schema_ready", "outbox_backlog")} == \
+            {"status": "ok", "db": True, "schema_ready": True, "outbox_backlog": 0}
+        assert "calls" not in health and "live_calls" not in health
         assert (await c.get("/status")).status_code == 401  # the runtime's state is for staff
         assert (await c.get("/service")).status_code == 303
         body = (await c.get("/status", headers={"Authorization": f"Bearer {staff['agent_token']}"})).json()

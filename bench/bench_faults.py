@@ -1,0 +1,352 @@
+"""Fault bench (issue #15): callback requests by keys through the Asterisk peer against a real
+``ivr serve`` subprocess on PostgreSQL, while faults are injected.
+
+Each scenario places ``--calls`` calls (``--parallel`` at a time; keys only: 0 for an agent ->
+no agent (AMI, no queue member) -> 1 "call me back" -> 1 "this number") and injects one fault
+while they run:
+
+* ``baseline``: none;
+* ``db_refusing``: the database refuses connections (a TCP proxy in front of PostgreSQL is
+  stopped) from the first call on, and comes back after the calls;
+* ``db_hanging``: the database accepts and never answers (the proxy forwards nothing);
+* ``sigkill_restart``: the database is down, the controller is SIGKILLed in the middle of the
+  calls and started again (the line must answer within 5 s of the restart);
+* ``ami_drop``: the AMI server goes away (calls are queued without the agent check);
+* ``audiosocket_reset``: the media connections of the live calls are reset (TCP RST) mid-call;
+* ``peer_flood``: ``--flood`` FastAGI connections that send a header and then nothing;
+* ``disk_full``: the controller runs with RLIMIT_FSIZE=1 (every file write fails: both
+  journals), database up.
+
+Per scenario: calls answered (the caller heard audio), callbacks filed (the caller completed the
+request) versus stored (in the database once it is back and every journal is replayed and
+every interrupted call recovered), caller silence p95 and max (each key that expects a reply
+to the first audio of the reply; seconds), recovery time (fault over -> ``/healthz`` ok with an
+empty journal; restart -> FastAGI answers). Prints one line per scenario, then one JSON line.
+
+    PYTHONPATH=. python bench/bench_faults.py [--calls 6] [--parallel 3] [--only db_hanging,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from telephony.peer import AmiServer, AsteriskPeer, Call, Dtmf, Hangup, Silence, WaitForPrompt, WaitForSilence  # noqa: E402
+from tests.ivr.dbfaults import TcpProxy, fresh_database  # noqa: E402
+from tests.ivr.serveproc import ServeProcess, free_port  # noqa: E402
+
+SCENARIOS = ("baseline", "db_refusing", "db_hanging", "sigkill_restart", "ami_drop", "audiosocket_reset",
+             "peer_flood", "disk_full")
+
+
+def callback_steps(mark: Any = None) -> list[Any]:
+    steps: list[Any] = [WaitForPrompt(), Dtmf("0"), WaitForSilence(1.0), Dtmf("1"), WaitForSilence(1.0)]
+    if mark is not None:
+        steps.append(Call(mark))
+    steps += [Dtmf("1"), WaitForSilence(1.5), Silence(0.5), Hangup()]
+    return steps
+
+
+@dataclass
+class Outcome:
+    answered: bool = False
+    completed: bool = False  # the caller pressed the last key of the request
+    done: bool = False       # IVR_DONE=1
+    transferred: bool = False
+    silences: list[float] = field(default_factory=list)
+    error: str | None = None
+
+
+def silences_of(res: Any) -> list[float]:
+    """Key press -> first audio of the reply (seconds) for each key the caller pressed."""
+    keys = [f.t for f in res.frames if f.direction == "out" and f.kind == "dtmf"]
+    heard = sorted(res.heard_times)
+    out = []
+    for k in keys:
+        nxt = next((h for h in heard if h > k), None)
+        if nxt is not None:
+            out.append(nxt - k)
+    return out
+
+
+async def one_call(port: int, caller: str, mark: Any = None) -> Outcome:
+    o = Outcome()
+    pressed = {"n": 0}
+
+    def last_key(_c: Any) -> None:
+        pressed["n"] = 1
+        if mark is not None:
+            mark(_c)
+
+    try:
+        res = await AsteriskPeer("127.0.0.1", port).place_call(callback_steps(last_key), caller_id=caller,
+                                                              realtime=3.0, max_seconds=120)
+    except Exception as exc:
+        o.error = type(exc).__name__
+        return o
+    o.answered = res.heard_seconds > 0.5
+    sent_last = sum(1 for f in res.frames if f.direction == "out" and f.kind == "dtmf") >= 3
+    o.completed = bool(pressed["n"]) and sent_last
+    o.done = res.variables.get("IVR_DONE") == "1"
+    o.transferred = res.transferred
+    o.silences = silences_of(res)
+    return o
+
+
+async def run_calls(port: int, n: int, parallel: int, tag: int, mark: Any = None) -> list[Outcome]:
+    sem = asyncio.Semaphore(parallel)
+
+    async def go(i: int) -> Outcome:
+        async with sem:
+            return await one_call(port, f"0812{tag:02d}{i:06d}", mark)
+
+    return list(await asyncio.gather(*(go(i) for i in range(n))))
+
+
+def pctl(xs: list[float], q: float) -> float | None:
+    if not xs:
+        return None
+    xs = sorted(xs)
+    return round(xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))], 3)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, work: Path, dbname: str) -> None:
+        self.args = args
+        self.work = work
+        self.dbname = dbname
+        self.proxy = TcpProxy.to_postgres()
+        self.as_proxy: TcpProxy | None = None
+        self.ami: AmiServer | None = None
+        self.serve: ServeProcess | None = None
+
+    def count_callbacks(self) -> int:
+        from tests.ivr.dbfaults import PG_URL
+        from sqlalchemy.engine import make_url
+
+        url = make_url(PG_URL).set(database=self.dbname).set(drivername="postgresql+psycopg2")
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(text("SELECT count(*) FROM tickets WHERE kind = 'callback'")).scalar() or 0)
+        finally:
+            engine.dispose()
+
+    async def start_serve(self, name: str, env: dict[str, str] | None = None, preexec: Any = None) -> float:
+        as_port = free_port()
+        self.as_proxy = TcpProxy("127.0.0.1", as_port)
+        await self.as_proxy.start()
+        assert self.ami is not None
+        base = {"IVR_AMI_URL": f"ami://ivr:ivrsecret@127.0.0.1:{self.ami.port}",
+                "IVR_AUDIOSOCKET_ADVERTISE": f"127.0.0.1:{self.as_proxy.port}", "IVR_LOG_LEVEL": "WARNING"}
+        self.serve = ServeProcess(self.work / name / "var", self.proxy.url(self.dbname), env={**base, **(env or {})},
+                                  audiosocket_port=as_port)
+        self.serve.quiet = preexec is not None
+        t0 = _start(self.serve, preexec)
+        t1 = await asyncio.to_thread(self.serve.wait_ready)
+        return t1 - t0
+
+    async def settle(self, timeout: float = 120.0) -> float | None:
+        """Seconds until /healthz says ok with an empty journal."""
+        assert self.serve is not None
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            try:
+                h = await asyncio.to_thread(self.serve.health)
+                if h["status"] == "ok" and h["outbox_backlog"] == 0:
+                    return round(time.monotonic() - t0, 2)
+            except Exception:
+                pass
+            await asyncio.sleep(0.2)
+        return None
+
+
+def _start(serve: ServeProcess, preexec: Any) -> float:
+    if preexec is None:
+        return serve.start()
+    import subprocess
+
+    real = subprocess.Popen
+
+    def popen(*a: Any, **kw: Any) -> Any:
+        kw["preexec_fn"] = preexec
+        return real(*a, **kw)
+
+    subprocess.Popen = popen  # type: ignore[misc]
+    try:
+        return serve.start()
+    finally:
+        subprocess.Popen = real  # type: ignore[misc]
+
+
+async def scenario(b: Bench, name: str, tag: int) -> dict[str, Any]:
+    a = b.args
+    assert b.serve is not None
+    before = b.count_callbacks()
+    recovery: float | None = None
+    restart_answer_s: float | None = None
+    extra: dict[str, Any] = {}
+    port = b.serve.agi_port
+    if name == "baseline":
+        outs = await run_calls(port, a.calls, a.parallel, tag)
+    elif name == "db_refusing":
+        await b.proxy.stop()
+        outs = await run_calls(port, a.calls, a.parallel, tag)
+        await b.proxy.start()
+        recovery = await b.settle()
+    elif name == "db_hanging":
+        b.proxy.hang()
+        outs = await run_calls(port, a.calls, a.parallel, tag)
+        b.proxy.resume()
+        recovery = await b.settle()
+    elif name == "ami_drop":
+        assert b.ami is not None
+        ami_port = b.ami.port
+        await b.ami.close()
+        outs = await run_calls(port, a.calls, a.parallel, tag)
+        b.ami = AmiServer(port=ami_port, queues=("hotline",))
+        await b.ami.start()
+    elif name == "audiosocket_reset":
+        assert b.as_proxy is not None
+        proxy = b.as_proxy
+
+        def reset(_c: Any) -> None:
+            for w in list(proxy.writers):
+                w.transport.abort()
+
+        half = max(1, a.calls // 2)
+        outs = await run_calls(port, half, a.parallel, tag, mark=reset)
+        outs += await run_calls(port, a.calls - half, a.parallel, tag + 50)
+        extra["reset_calls"] = half
+    elif name == "peer_flood":
+        writers = []
+        for _ in range(a.flood):
+            try:
+                _r, w = await asyncio.open_connection("127.0.0.1", port)
+                w.write(b"agi_network: yes\nagi_request: agi://x/hotline\nagi_channel: SIP/flood\n")
+                writers.append(w)
+            except OSError:
+                break
+        extra["flood_connections"] = len(writers)
+        outs = await run_calls(port, a.calls, a.parallel, tag)
+        for w in writers:
+            w.transport.abort()
+    elif name == "sigkill_restart":
+        await b.proxy.stop()  # a crash during a database outage
+        serve = b.serve
+        killed: dict[str, float] = {}
+
+        async def killer() -> None:
+            await asyncio.sleep(a.kill_after_s)
+            serve.kill()
+            killed["at"] = time.monotonic()
+            serve.start()
+            t1 = await asyncio.to_thread(serve.wait_ready)
+            killed["answer_s"] = t1 - killed["at"]
+
+        k = asyncio.create_task(killer())
+        first = await run_calls(port, a.calls, a.parallel, tag)
+        await k
+        restart_answer_s = round(killed["answer_s"], 2)
+        second = await run_calls(port, a.calls, a.parallel, tag + 50)
+        outs = first + second
+        await b.proxy.start()
+        recovery = await b.settle()
+        extra["killed_mid_call"] = sum(1 for o in first if o.answered and not o.done)
+    else:
+        raise ValueError(name)
+    if recovery is None:
+        await b.settle()
+    stored = b.count_callbacks() - before
+    filed = sum(1 for o in outs if o.completed and (o.done or name in ("sigkill_restart", "audiosocket_reset"))
+                and not o.transferred)
+    silences = [s for o in outs for s in o.silences]
+    return {
+        "scenario": name, "calls": len(outs), "answered": sum(o.answered for o in outs),
+        "ended_on_purpose": sum(o.done for o in outs), "transferred": sum(o.transferred for o in outs),
+        "callbacks_filed": filed, "callbacks_stored": stored, "lost": max(0, filed - stored),
+        "silence_p50_s": pctl(silences, 0.5), "silence_p95_s": pctl(silences, 0.95),
+        "silence_max_s": round(max(silences), 3) if silences else None,
+        "recovery_s": recovery, "restart_answer_s": restart_answer_s, **extra,
+    }
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--calls", type=int, default=6)
+    ap.add_argument("--parallel", type=int, default=3)
+    ap.add_argument("--flood", type=int, default=500)
+    ap.add_argument("--kill-after-s", type=float, default=6.0)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/bench-faults"))
+    a = ap.parse_args()
+    names = [n for n in SCENARIOS if not a.only or n in a.only.split(",")]
+    a.work.mkdir(parents=True, exist_ok=True)
+    results = []
+    with fresh_database("bench_faults") as dbname:
+        b = Bench(a, a.work / f"run-{os.getpid()}", dbname)
+        await b.proxy.start()
+        b.ami = AmiServer(queues=("hotline",))
+        await b.ami.start()
+        main_names = [n for n in names if n != "disk_full"]
+        try:
+            if main_names:
+                start_s = await b.start_serve("main")
+                print(f"ivr serve ready in {start_s:.1f} s", file=sys.stderr)
+                for i, name in enumerate(main_names):
+                    r = await scenario(b, name, i + 10)
+                    results.append(r)
+                    print(json.dumps(r), flush=True)
+                assert b.serve is not None
+                t = time.monotonic()
+                try:
+                    code = b.serve.terminate(90)
+                except Exception:
+                    code = None
+                print(f"SIGTERM -> exit {code} in {time.monotonic() - t:.1f} s", file=sys.stderr)
+            if "disk_full" in names:
+                def no_files() -> None:
+                    resource.setrlimit(resource.RLIMIT_FSIZE, (1, 1))
+
+                await b.start_serve("diskfull", preexec=no_files)
+                r = await scenario_disk_full(b)
+                results.append(r)
+                print(json.dumps(r), flush=True)
+        finally:
+            if b.serve is not None:
+                b.serve.kill()
+            if b.ami is not None:
+                await b.ami.close()
+    summary = {
+        "bench": "faults", "calls_per_scenario": a.calls, "parallel": a.parallel,
+        "lost_total": sum(r["lost"] for r in results),
+        "worst_silence_db_fault_s": max([r["silence_max_s"] or 0 for r in results
+                                         if r["scenario"] in ("db_refusing", "db_hanging")] or [0]),
+        "restart_answer_s": next((r["restart_answer_s"] for r in results if r["scenario"] == "sigkill_restart"), None),
+        "scenarios": results,
+    }
+    print(json.dumps(summary))
+
+
+async def scenario_disk_full(b: Bench) -> dict[str, Any]:
+    r = await scenario(b, "baseline", 90)
+    r["scenario"] = "disk_full"
+    return r
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

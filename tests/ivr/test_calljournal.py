@@ -1,0 +1,86 @@
+"""The live calls' journal (issue #15): durable, bounded, no personal data in clear, one
+directory per process, and the directories of dead processes found for recovery."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from ivr.calls.journal import CallJournal
+from ivr.privacy.pii import Pii
+from tests.conftest import PII_TEST_KEY
+
+NIK = "3201014508950001"
+PHONE = "081234567890"
+
+
+def test_records_read_back_without_personal_data_in_the_file(tmp_path):
+    j = CallJournal(tmp_path, Pii("encrypt", PII_TEST_KEY), instance="a")
+    j.open_call("c1", caller=PHONE, started_at=1.5, media_mode="audiosocket")
+    j.snapshot("c1", {"v": 1, "state": "complaint_nik", "vars": {"reporter_nik": NIK, "location": "jalan mawar"}})
+    j.turn("c1", f"nik saya {NIK}", idx=3, who="caller", source="speech", state="complaint_nik")
+    j.ticket("c1", "c1-t1", "complaint", {"reporter_phone": PHONE, "location": "jalan mawar"})
+    j.flush()
+    raw = (tmp_path / "a" / "c1.jsonl").read_text()
+    assert NIK not in raw and PHONE not in raw and "c1-t1" in raw
+    call = j.read(tmp_path / "a" / "c1.jsonl")
+    assert call.start["caller"] == PHONE and call.start["started_at"] == 1.5
+    assert call.snapshot["vars"]["reporter_nik"] == NIK  # decrypted for recovery
+    assert call.turns[3]["text"] == f"nik saya {NIK}" and call.turns[3]["state"] == "complaint_nik"
+    assert call.tickets["c1-t1"]["fields"]["reporter_phone"] == PHONE and not call.filed
+    j.close_call("c1")
+    j.flush()
+    assert not (tmp_path / "a" / "c1.jsonl").exists()
+    j.close()
+
+
+def test_mask_mode_keeps_only_masked_values(tmp_path):
+    j = CallJournal(tmp_path, Pii("mask"), instance="a")
+    j.turn("c1", f"nik saya {NIK}", idx=1, who="caller")
+    j.flush()
+    raw = (tmp_path / "a" / "c1.jsonl").read_text()
+    assert NIK not in raw
+    j.close()
+
+
+def test_a_call_file_stays_bounded_and_keeps_the_last_state_and_every_turn(tmp_path):
+    j = CallJournal(tmp_path, Pii("mask"), instance="a", max_call_bytes=20_000)
+    for i in range(300):
+        j.snapshot("c1", {"v": 1, "state": f"s{i}", "vars": {"x": "y" * 200}})
+        if i % 10 == 0:
+            j.turn("c1", f"kalimat {i}", idx=i, who="caller")
+    j.flush()
+    path = tmp_path / "a" / "c1.jsonl"
+    assert path.stat().st_size <= 20_000 + 1000
+    call = j.read(path)
+    assert call.snapshot["state"] == "s299" and sorted(call.turns) == list(range(0, 300, 10))
+    j.close()
+
+
+def test_a_torn_last_line_is_ignored(tmp_path):
+    j = CallJournal(tmp_path, Pii("mask"), instance="a")
+    j.turn("c1", "halo", idx=1, who="caller")
+    j.flush()
+    with open(tmp_path / "a" / "c1.jsonl", "ab") as f:
+        f.write(b'{"k":"turn","p":{"idx":2')
+    assert sorted(j.read(tmp_path / "a" / "c1.jsonl").turns) == [1]
+    j.close()
+
+
+def test_directories_of_dead_processes_are_orphans_live_ones_are_not(tmp_path):
+    # a process that journaled a call and was killed
+    code = ("import os,signal,sys; from ivr.calls.journal import CallJournal; from ivr.privacy.pii import Pii;"
+            "j=CallJournal(sys.argv[1], Pii('mask'), instance='dead'); j.turn('c9','halo',idx=1,who='caller');"
+            "j.flush(); os.kill(os.getpid(), signal.SIGKILL)")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], env={**os.environ, "PYTHONPATH": os.getcwd()},
+                   timeout=60)
+    live = CallJournal(tmp_path, Pii("mask"), instance="live")
+    me = CallJournal(tmp_path, Pii("mask"), instance="me")
+    found = list(me.orphan_dirs())
+    assert [d.name for d, _ in found] == ["dead"]
+    assert (found[0][0] / "c9.jsonl").exists()
+    for d, fd in found:
+        CallJournal.release(d, fd, remove=False)
+    live.close()
+    me.close()
