@@ -21,6 +21,7 @@ from pathlib import Path
 from dialogs import Script, ScriptError, load_script
 from dialogs.testcases import default_cases_path
 from ivr.calls.runtime import Runtime
+from ivr.storage.errors import StoreUnavailable
 from ivr.storage.scripts import ScriptRepository
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class ScriptWatcher:
         self.version_id: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        #: the script file to import once the database answers (a start during an outage)
+        self._pending_import: tuple[str, str | None] | None = None
 
     async def start(self, script_file: Path | None = None) -> None:
         """Import ``script_file`` (and its test cases) if the script has no versions yet, install
@@ -49,9 +52,21 @@ class ScriptWatcher:
             text = await asyncio.to_thread(script_file.read_text, encoding="utf-8")
             cases = default_cases_path(script_file)
             tests = await asyncio.to_thread(cases.read_text, encoding="utf-8") if cases.is_file() else None
-            await self.scripts.import_file(self.key, text, tests)
-        await self.poll_once()
+            self._pending_import = (text, tests)
+        try:
+            await self._catch_up()
+        except StoreUnavailable as exc:
+            # the line opens on the script file the runtime loaded; the versions follow once the
+            # database answers (issue #15: no hotline outage because of the database)
+            log.warning("database unavailable at start: running the script file until it answers (%s)", exc)
         self._task = asyncio.create_task(self._loop(), name=f"script-watch-{self.key}")
+
+    async def _catch_up(self) -> None:
+        if self._pending_import is not None:
+            text, tests = self._pending_import
+            await self.scripts.import_file(self.key, text, tests)
+            self._pending_import = None
+        await self.poll_once()
 
     async def poll_once(self) -> bool:
         """Install the live version if it changed since the last look; True if it did."""
@@ -87,7 +102,7 @@ class ScriptWatcher:
         while True:
             await asyncio.sleep(self.interval_s)
             try:
-                await self.poll_once()
+                await self._catch_up()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # database down: keep the running version, try again

@@ -142,6 +142,9 @@ class CallSession:
             self._record_task = asyncio.ensure_future(self._open_record())
             self.turns.after = self._record_task
             await self.agi.answer()
+            # the dialplan's sign that a dialog started here: after a crash it queues the caller
+            # with the apology instead of restarting the dialog on the second controller
+            await self.agi.set_variable("IVR_CALL_ID", self.call_id)
             await self._open_media()
             await self._dialog()
             end_reason = self.outcome.end_reason if self.outcome.end_reason != "unknown" else "completed"
