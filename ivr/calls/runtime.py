@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from asr import Endpointer, Expectation, RecognitionStream, Recognizer
+from asr.endpointing import EndOfTurn
 from dialogs import DialogEngine, Script
 from dialogs.actions import Listen
 from ivr.calls.ports import CallListener, CallStore, ChannelOpener, HandoffPort, LiveCall, SpeakerPort, Understanding
 from ivr.calls.speak import Speaker
-from ivr.calls.understand import Understander, expectation_for
+from ivr.calls.turn_end import TurnTaking
+from ivr.calls.understand import expectation_for, live_understander
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
 from tts import PromptCache, Synthesizer
@@ -60,12 +62,21 @@ class Runtime:
     clock: Clock = system_clock
     speaker: SpeakerPort = field(init=False)
     understander: Understanding = field(init=False)
+    #: the end-of-turn decision of AudioSocket calls (None when settings.turn_taking is off)
+    turn_taking: TurnTaking | None = field(init=False)
 
     def __post_init__(self) -> None:
         script_dir = self.script.path.parent if self.script.path is not None else None
         self.speaker = Speaker(self.prompts, self.synthesizer, sample_rate=self.sample_rate,
                                sounds_dir=self.settings.sounds_dir, script_dir=script_dir)
-        self.understander = Understander(self.recognizer, self.script)
+        understander = live_understander(self.recognizer, self.script)
+        self.understander = understander
+        s = self.settings
+        self.turn_taking = None
+        if s.turn_taking:
+            long_ms = max(s.turn_long_ms, s.turn_short_ms)
+            decider = EndOfTurn(short_ms=s.turn_short_ms, normal_ms=long_ms, long_ms=long_ms, free_ms=long_ms)
+            self.turn_taking = TurnTaking(understander, decider)
 
     # ------------------------------------------------------------------ start-up
     async def prerender(self, progress: Callable[[int, int], None] | None = None) -> int:
@@ -113,9 +124,21 @@ class Runtime:
 
     # ------------------------------------------------------------------ services for sessions
     def endpointer(self, sample_rate: int) -> Endpointer:
+        """The endpointer of AGI-only media (and of AudioSocket media without turn taking):
+        ``vad_end_ms`` of silence ends an utterance."""
         s = self.settings
         return Endpointer(sample_rate=sample_rate, aggressiveness=s.vad_aggressiveness,
                           start_ms=s.vad_start_ms, end_ms=s.vad_end_ms,
+                          max_ms=int(s.max_utterance_s * 1000))
+
+    def turn_endpointer(self, sample_rate: int) -> Endpointer:
+        """The endpointer of AudioSocket media: with turn taking its silence is the longest
+        wait (the media ends a turn sooner when the end-of-turn decision says so)."""
+        s = self.settings
+        if self.turn_taking is None:
+            return self.endpointer(sample_rate)
+        return Endpointer(sample_rate=sample_rate, aggressiveness=s.vad_aggressiveness,
+                          start_ms=s.vad_start_ms, end_ms=max(self.turn_taking.decider.long_ms, s.vad_end_ms),
                           max_ms=int(s.max_utterance_s * 1000))
 
     def new_engine(self) -> DialogEngine:

@@ -188,7 +188,9 @@ class CallSession:
                 if isinstance(exc, CALLER_GONE):  # the caller is there, the media never came
                     raise MediaUnavailable(f"AudioSocket did not come up: {exc}") from exc
                 raise
-            media = AudioSocketMedia(channel, self.rt.endpointer, on_event=self._media_event)
+            taking = self.rt.turn_taking is not None
+            media = AudioSocketMedia(channel, self.rt.turn_endpointer, on_event=self._media_event,
+                                     hangover_ms=self.settings.vad_end_ms if taking else None)
         self.media = media
         await media.start()
 
@@ -230,8 +232,11 @@ class CallSession:
                        dtmf=dict(expected.dtmf), max_digits=expected.max_digits)
             # speech over these prompts (barge-in) is recognised against what comes next
             media.stream_factory = lambda: self.rt.open_stream(expected, media.sample_rate)
+            taking = self.rt.turn_taking
+            media.turn_policy = taking.policy(expected) if taking is not None else None
         else:
             media.stream_factory = None
+            media.turn_policy = None
         skip = await self.transfers.announcement_to_skip(actions)
         for action in actions:
             if isinstance(action, Say):
