@@ -136,7 +136,10 @@ class EmergencyDetector:
     lead_min: float = 0.2
     any_min: float = 0.5
 
-    def from_text(self, text: str) -> EmergencyVerdict:
+    def from_text(self, text: str, narrative: bool = False) -> EmergencyVerdict:
+        """``narrative``: the words answer a request for a description (a complaint's
+        details), where callers tell what happened: there a mark of the past or a habit rules
+        an emergency out even beside a call for help ("ambulans datang telat ... kemarin")."""
         words = _words(text)
         if not words:
             return EmergencyVerdict(False, 0.0)
@@ -147,7 +150,7 @@ class EmergencyDetector:
         if not hazards and not helps:
             return EmergencyVerdict(False, 0.0)
         cues = tuple(dict.fromkeys(hazards + helps))
-        marker = _marker(words, bool(helps))
+        marker = _marker(words, bool(helps) and not narrative)
         if marker:
             return EmergencyVerdict(False, float(len(cues)), cues, marker)
         return EmergencyVerdict(True, float(len(cues)), cues, "text")

@@ -63,6 +63,7 @@ SCHEMA: dict[str, Any] = {
                         "keypad_digits": PROMPT,
                         "confirm_intent": PROMPT,
                         "confirm_denied": PROMPT,
+                        "confirm_emergency": PROMPT,
                         "agent": PROMPT,
                     },
                 },
