@@ -135,6 +135,10 @@ class EmergencyDetector:
     label: str = "darurat"
     lead_min: float = 0.2
     any_min: float = 0.5
+    # borderline (reason "maybe": the hotline asks "Apakah ini keadaan darurat?"): the label
+    # leads with at least maybe_lead_min, or reaches maybe_any_min at any rank
+    maybe_lead_min: float = 0.1
+    maybe_any_min: float = 0.3
 
     def from_text(self, text: str, narrative: bool = False) -> EmergencyVerdict:
         """``narrative``: the words answer a request for a description (a complaint's
@@ -178,6 +182,8 @@ class EmergencyDetector:
         lead = max(scores, key=scores.__getitem__) == self.label
         if (lead and p >= self.lead_min) or p >= self.any_min:
             return EmergencyVerdict(True, p, v.cues, "speech")
+        if (lead and p >= self.maybe_lead_min) or p >= self.maybe_any_min:
+            return EmergencyVerdict(False, p, v.cues, "maybe")
         return EmergencyVerdict(False, p, v.cues)
 
 

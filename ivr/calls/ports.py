@@ -150,7 +150,8 @@ class Understood:
     scores: Mapping[str, float] = field(default_factory=dict)
     slots: Mapping[str, str] | None = None
     probability: float | None = None  # calibrated P(the intent is right) (asr.calibration), when known
-    emergency: bool = False  # the emergency detector acted on this turn (dialogs.emergency)
+    emergency: str = ""  # the emergency detector's reading (dialogs.emergency): "now" (act at
+    # once), "maybe" (ask whether it is an emergency), "" (none)
 
 
 class Understanding(Protocol):

@@ -61,6 +61,8 @@ class CallOutcome:
     tickets: list[str] = field(default_factory=list)
     transferred: bool = False
     queue: str | None = None
+    confirmations: int = 0  # "Maksud Anda ...?" (and the emergency safety question) asked
+    confirmations_denied: int = 0  # of which the caller answered "no"
 
 
 class CallSession:
@@ -211,6 +213,12 @@ class CallSession:
             if isinstance(event, (Heard, Pressed, NoInput)) and taken is not None:
                 # how the dialog took the caller's input (stuck-state analytics)
                 self.turns.settle(taken.outcome, transferred=any(isinstance(a, Transfer) for a in actions))
+                if taken.outcome == "confirming":
+                    self.outcome.confirmations += 1
+                    self._emit("confirm_asked", state=self._state, intent=taken.intent)
+                elif taken.outcome == "denied":
+                    self.outcome.confirmations_denied += 1
+                    self._emit("confirm_denied", state=self._state, intent=taken.intent)
                 script = engine.script
                 if (taken.outcome == "accepted" and taken.intent in script.intents
                         and taken.intent not in script.globals):
@@ -349,11 +357,13 @@ class CallSession:
         if heard.intent and heard.intent not in ("yes", "no"):
             self.intent = heard.intent
         self._emit("heard", text=heard.text, intent=heard.intent, confidence=heard.confidence,
-                   state=self._state, asr_ms=turn.asr_ms, speech_s=utt.seconds)
+                   state=self._state, asr_ms=turn.asr_ms, speech_s=utt.seconds, turn=utt.turn,
+                   probability=heard.probability, emergency=heard.emergency,
+                   endpoint_ms=turn.extra["endpoint_ms"])
         self.transcript.append({"who": "caller", "text": heard.text, "intent": heard.intent,
                                 "confidence": round(heard.confidence, 3), "state": self._state})
         self.turns.add(turn, awaits_reply=True)
-        return Heard(heard.text, heard.confidence, intent=heard.intent)
+        return Heard(heard.text, heard.confidence, intent=heard.intent, emergency=heard.emergency)
 
     # ------------------------------------------------------------------ tickets
     async def _create_ticket(self, action: CreateTicket) -> Event:
@@ -422,7 +432,9 @@ class CallSession:
             log.exception("could not close the call record")
         seconds = time.monotonic() - self._started
         log.info("call ended", extra={"end_reason": end_reason, "turns": self.outcome.turns,
-                                      "seconds": round(seconds, 2), "state": self._state})
+                                      "seconds": round(seconds, 2), "state": self._state,
+                                      "confirmations": self.outcome.confirmations,
+                                      "confirmations_denied": self.outcome.confirmations_denied})
         self._emit("call_ended", reason=end_reason, turns=self.outcome.turns, seconds=seconds,
                    tickets=list(self.outcome.tickets))
 

@@ -43,7 +43,7 @@ class TurnTaking:
         conf = 0.0
         if exp.kind in ("intent", "yesno") and listen.expect:
             u = self.understander.decide(early, listen)
-            if u.emergency:
+            if u.emergency == "now":
                 return TurnDecision(self.decider.short_ms, "emergency")
             # the calibrated probability when known (what EndOfTurn.confident_at was tuned on,
             # bench/bench_endpointing.py), else the dialog's confidence

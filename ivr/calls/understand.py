@@ -175,7 +175,9 @@ class Understander:
         if det is not None and det.label in expect.labels:
             v = det.from_speech(u.text, u.scores)
             if v.emergency:
-                return replace(u, intent=det.label, confidence=1.0, probability=1.0, emergency=True)
+                return replace(u, intent=det.label, confidence=1.0, probability=1.0, emergency="now")
+            if v.reason == "maybe":
+                u = replace(u, emergency="maybe")
             if u.intent == det.label and det.vetoed(u.text):
                 others = {k: p for k, p in u.scores.items() if k != det.label}
                 if not others:
