@@ -474,8 +474,16 @@ class DialogEngine:
             if own:
                 out = self._say([own[min(n - 1, len(own) - 1)]], st)
             else:
-                defaults = self.script.settings.prompts[kind]
-                out = self._say([defaults[min(n - 1, len(defaults) - 1)]], st) + self._say(st.say, st)
+                prompts = self.script.settings.prompts
+                defaults = prompts[kind]
+                if _long_answer(st) and kind == "no_input" and "no_input_after_answer" in prompts:
+                    # silence after a long answer: ask, do not replay it ("ulangi" replays)
+                    out = self._say(prompts["no_input_after_answer"][:1], st)
+                elif _long_answer(st):
+                    # not understood after a long answer: only its closing question again
+                    out = self._say([defaults[min(n - 1, len(defaults) - 1)]], st) + self._say(st.say[-1:], st)
+                else:
+                    out = self._say([defaults[min(n - 1, len(defaults) - 1)]], st) + self._say(st.say, st)
             return [*out, self._listen(st)]
         if n == ls.retries + 1 and self._keypad_possible(st):
             return [self._keypad_prompt(st), self._listen(st)]
@@ -681,7 +689,7 @@ class DialogEngine:
             p = self.script.settings.prompts["confirm_emergency"][0]
             lst = self.script.listen_action("yesno")
             text = render(p.text, self._vars_for_render(), self.script.formats)
-            return [Say(text=text, prompt_id=p.id, barge_in=True, static=False),
+            return [Say(text=text, prompt_id=p.id, barge_in=True, static=not p.variables),
                     Listen(state=st.id, kind="yesno", expect=lst.expect, slot=None, dtmf=lst.dtmf,
                            max_digits=1, timeout_s=lst.timeout_s, barge_in=True)]
         label = None
@@ -856,6 +864,13 @@ class DialogEngine:
             self._s["pending"] = None
             return self._miss(kind)
         return self._confirm_question()
+
+
+LONG_ANSWER_CHARS = 250  # a state whose prompts are this long (about 15 s spoken) gives an answer
+
+
+def _long_answer(st: State) -> bool:
+    return len(st.say) > 1 and sum(len(p.text) for p in st.say) >= LONG_ANSWER_CHARS
 
 
 _SKIP_WORDS = {"tidak", "lewati", "lewat", "skip", "tanpa", "rahasia", "anonim"}

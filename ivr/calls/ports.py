@@ -66,7 +66,8 @@ class PlayResult:
     completed: bool  # played to the end
     started_at: float  # monotonic time the first audio byte went out
     ended_at: float
-    barged: str | None = None  # "speech" | "dtmf" when the caller interrupted it
+    barged: str | None = None  # "speech" | "dtmf" when the caller interrupted it; "skip" when
+    # the skip key ('#') cut it short (the prompts after it still play)
     barge_detected_at: float | None = None  # when the interruption was detected
     barge_onset_at: float | None = None  # when the caller's speech actually began (estimate)
     stopped_at: float | None = None  # when playback was told to stop

@@ -253,7 +253,7 @@ class CallSession:
                     continue
                 res = await self._say(action, media)
                 played_any = True
-                if res.barged:
+                if res.barged and res.barged != "skip":
                     interrupted = True
             elif isinstance(action, Listen):
                 listen = action

@@ -34,6 +34,9 @@ from telephony import CallChannel
 
 log = logging.getLogger(__name__)
 
+#: the key that skips the prompt playing (a long answer) to the next one
+SKIP_KEY = "#"
+
 #: ``listener(kind, data)`` for what the media notices (speech start/end, keys, barge-in)
 MediaListener = Callable[[str, dict[str, object]], None]
 
@@ -302,6 +305,16 @@ class AudioSocketMedia:
 
     def _on_digit(self, digit: str, now: float) -> None:
         if not digit or digit not in KEYPAD:
+            return
+        if digit == SKIP_KEY and self._mode == "prompt_barge" and self.channel.playing:
+            # '#' over a prompt skips it (the next one plays); it is no answer to anything
+            self.channel.stop_playback()
+            info = self._play_info
+            if info is not None and info.barged is None:
+                info.barged = "skip"
+                info.barge_detected_at = now
+                info.stopped_at = time.monotonic()
+            self._emit("barge_in", by="skip", detected=now)
             return
         self._digits.append((digit, now))
         if self._mode == "prompt_barge" and self.channel.playing:
