@@ -66,7 +66,19 @@ async def test_the_same_pause_cuts_the_request_with_a_fixed_hangover(engines, tm
         await close_hotline(hl)
 
 
-async def test_a_complete_request_ends_on_the_short_hangover(hotline, caller_speech):
+async def test_a_complete_request_ends_on_the_short_hangover(engines, tmp_path, caller_speech):
+    from telephony.peer import SayPcm
+
+    # a long wait for unsure turns, so the speculative decode is ready before it however
+    # loaded the machine is: the turn must then end on the decision, not on the silence
+    hotline = await make_hotline(engines, tmp_path, turn_long_ms=5000)
+    try:
+        await _complete_request(hotline, caller_speech)
+    finally:
+        await close_hotline(hotline)
+
+
+async def _complete_request(hotline, caller_speech):
     from telephony.peer import SayPcm
 
     await _call(hotline, _steps_after_menu(hotline, SayPcm(caller_speech("saya mau bikin KTP elektronik", 1), 8000)))
@@ -85,7 +97,7 @@ async def test_an_emergency_said_aloud_is_acted_on_at_once(hotline, caller_speec
     from telephony.peer import SayPcm
 
     await _call(hotline, _steps_after_menu(hotline,
-        SayPcm(caller_speech("tolong, rumah saya kebakaran, apinya sudah besar", 2), 8000)))
+        SayPcm(caller_speech("darurat, ada kecelakaan, tolong kirim ambulans", 2), 8000)))
     kinds = [(k, d) for (_, _, k, d) in hotline.events if k in ("heard", "say")]
     first = next(i for i, (k, d) in enumerate(kinds) if k == "heard" and d.get("state") == "main_menu")
     reply = next(d for k, d in kinds[first + 1:] if k == "say")
@@ -100,6 +112,8 @@ async def test_a_passing_mention_of_a_flood_is_not_an_emergency(hotline, caller_
         SayPcm(caller_speech("rumah saya dulu kebanjiran, sekarang mau urus KK baru", 1), 8000)))
     heard = _heard(hotline)
     assert heard, "the caller was heard"
+    # not sent away: no emergency message (the transcript is too garbled for the veto to read,
+    # so the safety question "Apakah ini keadaan darurat?" may come instead)
     assert not [d for d in hotline.by_kind("say") if d.get("state") == "emergency"], heard
 
 
