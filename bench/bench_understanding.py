@@ -120,6 +120,8 @@ def main() -> None:
     ap.add_argument("--calibration", default="", help="calibrator JSON (default: the shipped asr/calibration.json)")
     ap.add_argument("--script-additions", default="", help="YAML of example phrases added to the script "
                     "(bench/data/proposed_script_additions.yaml)")
+    ap.add_argument("--cached-only", action="store_true",
+                    help="only the items whose recognition is already cached (a subset: the figures say how many)")
     args = ap.parse_args()
     if "blind" in args.errors.split(","):
         raise SystemExit("the blind part is not inspected item by item")
@@ -139,6 +141,12 @@ def main() -> None:
                     "calibrator": str(cal_path.name) if calibrator else None, "parts": {}}
     for part, items in parts.items():
         rows = speechset.read_rows(part)
+        if args.cached_only:
+            from bench.recognition import expectation_for
+
+            exp = expectation_for(script, "intent")
+            items = [it for it in items if rec.key(it.pcm, exp) in rec.known]
+            rows = [r for r in rows if any(it.row.id == r.id for it in items)]
         res = {it.key: rec.run(it.pcm, "intent") for it in items}
         out: dict = {"set": speechset.summary(items)}
         for variant in ("text_today", "text_emergency", "text_live"):
