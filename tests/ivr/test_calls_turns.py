@@ -28,8 +28,8 @@ def _steps_after_menu(hotline, *steps):
             Silence(0.5), Hangup()]
 
 
-async def _call(hotline, steps):
-    call = hotline.peer.start_call(steps, realtime=True, max_seconds=120.0)
+async def _call(hotline, steps, speed: float = 1.0):
+    call = hotline.peer.start_call(steps, realtime=speed, max_seconds=240.0)
     return await call.result()
 
 
@@ -69,8 +69,9 @@ async def test_the_same_pause_cuts_the_request_with_a_fixed_hangover(engines, tm
 async def test_a_complete_request_ends_on_the_short_hangover(engines, tmp_path, caller_speech):
     from telephony.peer import SayPcm
 
-    # a long wait for unsure turns, so the speculative decode is ready before it however
-    # loaded the machine is: the turn must then end on the decision, not on the silence
+    # a long wait for unsure turns and a caller whose audio arrives at a third of real time, so
+    # the speculative decode (seconds of CPU on a loaded machine) is ready long before that
+    # wait: the turn must then end on the decision, not on the silence
     hotline = await make_hotline(engines, tmp_path, turn_long_ms=5000)
     try:
         await _complete_request(hotline, caller_speech)
@@ -81,7 +82,8 @@ async def test_a_complete_request_ends_on_the_short_hangover(engines, tmp_path, 
 async def _complete_request(hotline, caller_speech):
     from telephony.peer import SayPcm
 
-    await _call(hotline, _steps_after_menu(hotline, SayPcm(caller_speech("saya mau bikin KTP elektronik", 1), 8000)))
+    await _call(hotline, _steps_after_menu(hotline, SayPcm(caller_speech("saya mau bikin KTP elektronik", 1), 8000)),
+                speed=0.35)
     heard = _heard(hotline)
     assert len(heard) == 1, heard
     ends = [d for d in hotline.by_kind("speech_end") if d.get("turn") != "fixed"]
