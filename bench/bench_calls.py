@@ -352,7 +352,8 @@ async def run(args) -> dict:
     models_mb = rss_mb() - base_rss
     print(f"hotline ready in {time.monotonic() - t0:.1f} s; models and caches {models_mb:.0f} MB; "
           f"{os.cpu_count()} CPUs", flush=True)
-    seen: set[str] = set()
+    # calls already in the store (a reused --data-dir) are not this run's
+    seen: set[str] = {c.id for c in await rt.store.calls.recent(limit=100000)}
     result: dict = {"bench": "calls", "cpus": os.cpu_count(), "models_mb": round(models_mb, 1),
                     "vad_end_ms": rt.settings.vad_end_ms, "asr_workers": rt.settings.asr_workers,
                     "whisper_scoring": rt.settings.whisper_scoring, "turn_taking": rt.settings.turn_taking,
