@@ -139,6 +139,7 @@ class DialogEngine:
         }
         self._turn: _Turn | None = None
         self._hazard = False  # the words of the Heard being handled name a hazard (dialogs.emergency)
+        self._vetoed = False  # they rule an emergency out (paperwork, a past event)
 
     # ----------------------------------------------------------------- public
     @property
@@ -179,6 +180,7 @@ class DialogEngine:
         """The actions answering `event`, in order (empty when it asks for nothing)."""
         self._turn = None
         self._hazard = False
+        self._vetoed = False
         state = self._s["state"]
         if self._s["phase"] in ("listening", "confirming") and state is not None \
                 and isinstance(event, (Heard, Pressed, NoInput)):
@@ -541,6 +543,10 @@ class DialogEngine:
             else:
                 m = self.script.match_answer(st.id, text, asr_conf)
                 intent, conf = m.intent, m.confidence
+            if intent == EMERGENCY.label and self._vetoed and text:
+                # the words read as paperwork or a past event: the best other intent
+                m = self.script.matcher.match(text, [c for c in cands if c != EMERGENCY.label])
+                intent, conf = m.intent, min(m.confidence, asr_conf)
             if intent is None:
                 return self._miss("no_match")
             return self._decide(intent, conf)
@@ -624,6 +630,7 @@ class DialogEngine:
         narrative = st.listen is not None and st.listen.kind == "free"
         verdict = EMERGENCY.from_text(text, narrative=narrative) if text else None
         self._hazard = verdict is not None and bool(verdict.cues)
+        self._vetoed = bool(text) and EMERGENCY.vetoed(text)
         if ev.emergency == "now" or (verdict is not None and verdict.emergency):
             self._s["phase"] = "listening"
             self._s["pending"] = None
