@@ -24,13 +24,18 @@ EXPECT_KINDS: Mapping[str, ExpectKind] = MappingProxyType({
 class Say:
     """Speak `text` (final: variables substituted, numbers to read digit by digit already
     spelled out). static=True: no variables, so it can come from the prompt cache.
-    audio_file: a pre-recorded file for this prompt (its text is `text`)."""
+    audio_file: a pre-recorded file for this prompt (its text is `text`).
+    record: the prompt as records keep it when it says personal data (`dialogs.personal`): its
+    text with each personal variable left as "{name}"; `personal` gives (name, kind, value) of
+    each, for the runtime to mask or encrypt. None when the prompt says nothing personal."""
 
     text: str
     prompt_id: str | None = None
     audio_file: str | None = None
     barge_in: bool = True
     static: bool = True
+    record: str | None = None
+    personal: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)

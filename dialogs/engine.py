@@ -33,6 +33,7 @@ from dialogs.lang.ids import normalize_phone, validate_nik
 from dialogs.lang.normalize import normalize
 from dialogs.lang.numbers import words_to_digits
 from dialogs.model import Prompt, Script, State
+from dialogs.personal import PLACEHOLDER, personal_variables
 from dialogs.slots import parse_slot
 from dialogs.templates import render
 
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 SNAPSHOT_VERSION = 1
 _MAX_HOPS = 64
 _MAX_PATH = 50
+_FORMAT_SPEC = re.compile(r"\{([a-z][a-z0-9_]*):[a-z]+\}")  # "{caller_number:digits}"
 _NO_WORDS = {"tidak", "bukan", "salah", "jangan", "batal", "belum", "keliru", "jangan"}
 _YES_WORDS = {"ya", "betul", "benar", "boleh", "oke", "setuju", "silakan", "silahkan",
               "tentu", "baik", "lanjut", "yakin", "sip", "yes"}
@@ -382,9 +384,25 @@ class DialogEngine:
         for p in prompts:
             static = not p.variables
             text = p.text if static else render(p.text, self._vars_for_render(), self.script.formats)
+            record, personal = (None, ()) if static else self._record_form(p)
             out.append(Say(text=text, prompt_id=p.id, audio_file=p.file if static else None,
-                           barge_in=barge, static=static))
+                           barge_in=barge, static=static, record=record, personal=personal))
         return out
+
+    def _record_form(self, p: Prompt) -> tuple[str | None, tuple[tuple[str, str, str], ...]]:
+        """The prompt with its personal variables left as "{name}", and their (name, kind,
+        value); (None, ()) when it says nothing personal."""
+        kinds = personal_variables(self.script)
+        values = self._vars_for_render()
+        personal = tuple((n, kinds[n], str(values.get(n, "") or "")) for n in dict.fromkeys(p.variables)
+                         if n in kinds and values.get(n))
+        if not personal:
+            return None, ()
+        marked = dict(values, **{n: f"\x00{n}\x00" for n, _, _ in personal})
+        formats = dict(self.script.formats, **{n: "plain" for n, _, _ in personal})
+        record = render(_FORMAT_SPEC.sub(lambda m: "{" + m.group(1) + "}" if m.group(1) in kinds else m.group(0),
+                                         p.text), marked, formats)
+        return re.sub("\x00([a-z][a-z0-9_]*)\x00", lambda m: PLACEHOLDER.format(m.group(1)), record), personal
 
     def _vars_for_render(self) -> dict[str, str]:
         v = self._s["vars"]

@@ -42,7 +42,7 @@ from dialogs.schema import SCHEMA, SLOT_KINDS
 from dialogs.templates import template_problems, variables_in
 from dialogs.yaml_source import MAX_BYTES, LineMap, PathT, fmt_path, parse_yaml
 
-__all__ = ["fmt_path", "load_script"]
+__all__ = ["check_script", "fmt_path", "load_script"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,18 @@ def load_script(source: str | Path, *, text: str | None = None) -> Script:
     return _Builder(name, text, path).build()
 
 
+def check_script(source: str, text: str) -> tuple[list[ScriptIssue], list[ScriptIssue]]:
+    """Every problem (and warning) of a script's text without building it: what an editor
+    checks as the admin types (the intent matchers are not built, so it is about twice as fast
+    as :func:`load_script`)."""
+    b = _Builder(source, text, None)
+    try:
+        b.check()
+    except ScriptError as exc:
+        return list(exc.issues), list(b.warnings)
+    return [], list(b.warnings)
+
+
 class _Builder:
     def __init__(self, source: str, text: str, path: Path | None):
         self.source = source
@@ -86,6 +98,14 @@ class _Builder:
 
     # ------------------------------------------------------------------ build
     def build(self) -> Script:
+        data = self.check()
+        script = self._model(data)
+        for w in script.warnings:
+            log.warning("%s: %s", self.source, w)
+        return script
+
+    def check(self) -> dict[str, Raw]:
+        """Parse and check everything; :class:`ScriptError` with every issue, else the data."""
         data = self._parse()
         if not isinstance(data, dict):
             if not self.issues:
@@ -96,10 +116,7 @@ class _Builder:
         self._semantic(data)
         if self.issues:
             raise ScriptError(self.source, self.issues)
-        script = self._model(data)
-        for w in script.warnings:
-            log.warning("%s: %s", self.source, w)
-        return script
+        return data
 
     def _parse(self) -> object:
         doc = parse_yaml(self.text)

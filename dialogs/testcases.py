@@ -139,6 +139,11 @@ def load_cases(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScriptError(name, [ScriptIssue("", None, f"cannot read file: {exc}")]) from None
+    return parse_cases(name, text)
+
+
+def parse_cases(name: str, text: str) -> dict[str, Any]:
+    """Test cases from YAML text (``name`` labels the errors); :class:`ScriptError` if invalid."""
     doc = parse_yaml(text)
     if doc.issues:
         raise ScriptError(name, doc.issues)

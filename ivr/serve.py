@@ -28,12 +28,18 @@ import uvicorn
 
 from asr import Recognizer
 from dialogs import Script, load_script
+from ivr.analytics.scheduler import AnalyticsScheduler, SchedulerConfig
 from ivr.calls.controller import Controller
-from ivr.calls.engines import build_recognizer, build_synthesizer
+from ivr.calls.engines import build_dynamic_synthesizer, build_recognizer, build_synthesizer
 from ivr.calls.handoff import Handoff
 from ivr.calls.runtime import Runtime
+from ivr.calls.script_tools import RuntimeScriptTools
+from ivr.calls.script_watch import ScriptWatcher, script_key
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
+from ivr.desk import Desk
+from ivr.desk.bus import make_bus
+from ivr.observability import Metrics
 from ivr.storage import Store
 from ivr.web import create_app
 from tts import PromptCache, Synthesizer
@@ -51,7 +57,9 @@ class ReadyInfo(TypedDict):
     audiosocket: str
     web: str | None
     web_url: str | None
-    staff_login: bool
+    staff_login: bool              # an admin account exists
+    setup_url: str | None          # one-time link to create the first admin (fresh install)
+    retired_tokens: bool           # IVR_ADMIN_TOKEN / IVR_AGENT_TOKEN are set (ignored)
     prompts: int
     startup_s: float
 
@@ -69,7 +77,8 @@ def build_store(settings: Settings, clock: Clock = system_clock) -> Store:
 async def build_runtime(settings: Settings, *, store: Store | None = None, recognizer: Recognizer | None = None,
                         synthesizer: Synthesizer | None = None, connect_ami: bool = True,
                         timings: dict[str, float] | None = None,
-                        clock: Clock = system_clock) -> tuple[Runtime, Store]:
+                        clock: Clock = system_clock,
+                        dynamic_synthesizer: Synthesizer | None = None) -> tuple[Runtime, Store]:
     """Load what calls share: the script first (a mistake in it shows at once), then the
     recognizer (the longest part) in one thread while the synthesizer and the store are built
     in another. ``timings`` receives each part's seconds. Returns the runtime and its store;
@@ -108,7 +117,8 @@ async def build_runtime(settings: Settings, *, store: Store | None = None, recog
     assert settings.prompt_cache_dir is not None  # derived from data_dir when loaded
     rt = Runtime(settings=settings, script=script, recognizer=rec, synthesizer=synth,
                  prompts=PromptCache(settings.prompt_cache_dir, synth), store=st, handoff=handoff,
-                 clock=clock, script_name=script.name or script_path.stem, script_version=script_version(script))
+                 clock=clock, script_name=script.name or script_path.stem, script_version=script_version(script),
+                 dynamic_synthesizer=dynamic_synthesizer)
     return rt, st
 
 
@@ -143,12 +153,24 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
     """Run the hotline until SIGINT/SIGTERM (or ``stop`` is set)."""
     t0 = time.monotonic()
     phases: dict[str, float] = {}
-    rt, store = await build_runtime(settings, timings=phases)
+    # dynamic prompts (ticket read-backs...) are synthesised on a pool of processes
+    pool = build_dynamic_synthesizer(settings)
+    try:
+        rt, store = await build_runtime(settings, timings=phases, dynamic_synthesizer=pool)
+    except BaseException:
+        if pool is not None:
+            pool.close()
+        raise
     phases["build_s"] = round(time.monotonic() - t0, 3)
+    # the live script version from the database (the file becomes version 1 on first start)
+    watcher = ScriptWatcher(rt, store.scripts, script_key(settings.script_path()),
+                            interval_s=settings.script_poll_s)
+    await _timed(watcher.start(settings.script_path()), phases, "script_live_s")
     t = time.monotonic()
     # prompts render on the synthesizer's worker, the warm-up on the recognizer's threads
-    n, _ = await asyncio.gather(_timed(rt.prerender(), phases, "prerender_s"),
-                                _timed(rt.warm_up(), phases, "warm_up_s") if warm_up else _nothing())
+    n, _, _ = await asyncio.gather(_timed(rt.prerender(), phases, "prerender_s"),
+                                   _timed(rt.warm_up(), phases, "warm_up_s") if warm_up else _nothing(),
+                                   _timed(pool.warm(), phases, "tts_pool_s") if pool is not None else _nothing())
     phases["prompts_and_warm_up_s"] = round(time.monotonic() - t, 3)
     freeze_startup_heap()
     t = time.monotonic()
@@ -163,12 +185,18 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
             installed.append(sig)
     web_server: uvicorn.Server | None = None
     web_task: asyncio.Task[None] | None = None
+    desk: Desk | None = None
     if web:
         t = time.monotonic()
-        web_server, web_task = await _start_web(settings, store, rt, ctl)
+        desk = await build_desk(settings, store, rt)
+        web_server, web_task = await _start_web(settings, store, rt, ctl, watcher, desk)
         phases["web_s"] = round(time.monotonic() - t, 3)
+    sched_task: asyncio.Task[None] | None = None
+    if settings.analytics_scheduler:
+        sched_task = asyncio.create_task(_scheduler(settings, store).run(stop), name="analytics-scheduler")
     log.info("start-up phases", extra={"phases": phases})
     web_addr = f"{settings.web_host}:{_web_port(web_server, settings)}" if web_server else None
+    has_admin, setup_url = await _first_admin(store, f"http://{web_addr}/" if web_addr else None)
     agi_host, agi_port = ctl.agi_address
     assert ctl.audiosocket is not None
     info = ReadyInfo(
@@ -177,19 +205,27 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         audiosocket=ctl.audiosocket.advertise,
         web=web_addr,
         web_url=f"http://{web_addr}/" if web_addr else None,
-        staff_login=bool(settings.admin_token or settings.agent_token),
+        staff_login=has_admin,
+        setup_url=setup_url,
+        retired_tokens=settings.admin_token is not None or settings.agent_token is not None,
         prompts=n,
         startup_s=round(time.monotonic() - t0, 2),
     )
-    log.info("hotline ready", extra=dict(info))
+    log.info("hotline ready", extra={k: v for k, v in info.items() if k != "setup_url"})
     if ready is not None:
         ready(info)
     try:
         await stop.wait()
     finally:
         log.info("shutting down", extra={"live_calls": len(rt.active_calls)})
+        if sched_task is not None:
+            sched_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sched_task
         await ctl.drain(settings.shutdown_grace_s)
         await ctl.close()
+        if desk is not None:
+            desk.hub.close()       # ends the browsers' live streams, so the web server can stop
         if web_server is not None and web_task is not None:
             web_server.should_exit = True
             with contextlib.suppress(Exception):
@@ -197,25 +233,61 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         for sig in installed:
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
+        await watcher.close()
+        if desk is not None:
+            await desk.close()
         await rt.aclose()
         await store.close()
+        if pool is not None:
+            pool.close()
         log.info("stopped")
+
+
+def _scheduler(settings: Settings, store: Store) -> AnalyticsScheduler:
+    """Daily and weekly reports and the hourly alert check (claimed per period in the database)."""
+    return AnalyticsScheduler(store, SchedulerConfig(reports_dir=settings.data_dir / "reports",
+                                                     report_hour=settings.report_hour),
+                              office_hours=settings.hours())
 
 
 def ready_message(info: ReadyInfo) -> str:
     """What ``ivr serve`` prints once it takes calls: where Asterisk and staff connect, and how
-    to log in (for an operator reading the terminal)."""
+    to log in (for an operator reading the terminal). On a fresh install, a one-time link that
+    creates the first admin."""
     lines = [f"hotline ready in {info['startup_s']} s ({info['prompts']} prompts cached)",
              f"  Asterisk dialplan:  AGI({info['agi_url']})   (AudioSocket on {info['audiosocket']})"]
     web_url = info.get("web_url")
     if web_url:
         lines.append(f"  staff web pages:    {web_url}   (health: {web_url}healthz, API: {web_url}docs)")
+        setup_url = info.get("setup_url")
         if info.get("staff_login"):
-            lines.append(f"  log in:             {web_url}login with IVR_ADMIN_TOKEN or IVR_AGENT_TOKEN")
+            lines.append(f"  log in:             {web_url}login with your account (admins add staff: "
+                         "ivr users add NAME --role agent)")
+        elif setup_url:
+            lines.append(f"  first admin:        open {setup_url} to create the first admin account "
+                         "(one-time link, valid 24 h), then log in")
+            lines.append("                      or on this machine: ivr users add NAME --role admin")
         else:
-            lines.append("  log in:             nobody can log in yet: set IVR_ADMIN_TOKEN (and IVR_AGENT_TOKEN) "
-                         "in the environment and restart")
+            lines.append("  log in:             no admin account yet: ivr users add NAME --role admin")
+    if info.get("retired_tokens"):
+        lines.append("  warning:            IVR_ADMIN_TOKEN / IVR_AGENT_TOKEN are retired and ignored; "
+                     "create personal accounts (ivr users add) and unset them")
     return "\n".join(lines)
+
+
+async def _first_admin(store: Store, web_url: str | None) -> tuple[bool, str | None]:
+    """Is there an admin? If not (and the web app runs), a one-time setup link."""
+    from ivr.storage import StoreError
+
+    try:
+        if await store.accounts.has_admin():
+            return True, None
+        if web_url is None:
+            return False, None
+        return False, f"{web_url}setup/{await store.accounts.create_setup_token()}"
+    except StoreError:
+        log.warning("could not check for an admin account (database unavailable)")
+        return False, None
 
 
 def live_status(rt: Runtime, ctl: Controller) -> dict[str, object]:
@@ -255,11 +327,30 @@ def _close_recognizer(task: asyncio.Future[Recognizer]) -> None:
             log.exception("could not close a recognizer nobody owns")
 
 
-async def _start_web(settings: Settings, store: Store, rt: Runtime,
-                     ctl: Controller) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-    app = create_app(settings, store, live_state=lambda: live_status(rt, ctl))
+async def build_desk(settings: Settings, store: Store, rt: Runtime) -> Desk:
+    """The live desk on the hand-off's AMI connection, sharing events with the other
+    processes through Redis when ``IVR_REDIS_URL`` is set."""
+    def live() -> list[tuple[str, str]]:
+        return [(c.call_id, c.status().state or "-") for c in list(rt.active_calls)]
+
+    ami = rt.handoff.ami if isinstance(rt.handoff, Handoff) else None
+    return await Desk(settings, store, ami=ami, bus=make_bus(settings.redis_url), live_calls=live,
+                      clock=rt.clock).start()
+
+
+async def _start_web(settings: Settings, store: Store, rt: Runtime, ctl: Controller, watcher: ScriptWatcher,
+                     desk: Desk | None = None) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    app = create_app(settings, store, live_state=lambda: live_status(rt, ctl), desk=desk,
+                     script_tools=RuntimeScriptTools(rt, watcher.poll_once))
+    metrics = Metrics()                      # /metrics: fed by the calls' events
+    metrics.watch(rt.active_calls, lambda: store.outbox_backlog)
+    rt.call_listeners.append(metrics.listener)
+    app.state.metrics = metrics
     config = uvicorn.Config(app, host=settings.web_host, port=settings.web_port, log_config=None,
-                            lifespan="on", access_log=False)
+                            lifespan="on", access_log=False,
+                            # the client's address is the connection's; X-Forwarded-For only counts from
+                            # IVR_TRUSTED_PROXIES, which the web app checks itself (ivr.web.auth)
+                            proxy_headers=False)
     server = uvicorn.Server(config)
     # uvicorn takes SIGINT/SIGTERM while it serves and raises them again once it has stopped,
     # so the handlers serve() installed on the loop still see them and drain the calls

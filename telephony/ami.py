@@ -100,6 +100,7 @@ class AmiClient:
         self.max_pending_callbacks = max_pending_callbacks
         self.dropped_callbacks = 0
         self._on_connect: list[ConnectCallback] = []
+        self._on_disconnect_cbs: list[Callable[[], None]] = []
         self.connected_event = asyncio.Event()
 
     # -- subscriptions -------------------------------------------------------------------
@@ -120,6 +121,10 @@ class AmiClient:
     def on_connect(self, callback: ConnectCallback) -> None:
         """Called after every successful (re)login, e.g. to resubscribe server-side state."""
         self._on_connect.append(callback)
+
+    def on_disconnect(self, callback: Callable[[], None]) -> None:
+        """Called (synchronously) when a logged-in connection is lost."""
+        self._on_disconnect_cbs.append(callback)
 
     def _dispatch(self, msg: AmiMessage) -> None:
         name = msg.name.lower()
@@ -260,6 +265,12 @@ class AmiClient:
         if self._keepalive_task is not None:
             self._keepalive_task.cancel()
             self._keepalive_task = None
+        if was_connected:
+            for cb in self._on_disconnect_cbs:
+                try:
+                    cb()
+                except Exception:
+                    log.exception("AMI: on_disconnect callback raised")
         if was_connected and not self._closing:
             log.warning("AMI: connection lost (%s); reconnecting", exc or "EOF")
             if self.reconnect and (self._reconnect_task is None or self._reconnect_task.done()):

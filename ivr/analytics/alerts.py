@@ -34,7 +34,7 @@ from sqlalchemy import select
 from ivr.analytics.areas import district_of, load_areas
 from ivr.analytics.calendar import CalendarConfig, day_info
 from ivr.analytics.catalog import CATEGORIES, category_label, service_label
-from ivr.analytics.db import Source, local_hour
+from ivr.analytics.db import Source, local_hour, table
 from ivr.analytics.forecast import DAY_TYPES, CalendarModel, History, _profiles, load_history
 from ivr.storage.models import TicketRow
 
@@ -102,19 +102,23 @@ class Complaints:
     agency: list[str | None]
     description: list[str]
     ticket_ids: list[str]
+    #: who filed each (keyed hash of the NIK or phone, else None): topic labels use only words
+    #: that several people wrote (:func:`ivr.analytics.topics.fit_topics`)
+    reporters: list[str | None] | None = None
 
 
 def load_complaints(src: Source, start: date, end: date) -> Complaints:
-    t = TicketRow.__table__
+    t = table(TicketRow)
     a, b = src.day_start(start), src.day_start(end + timedelta(days=1))
     h = local_hour(t.c.created_at, src.offset_s)
-    q = (select(h, t.c.area_code, t.c.category, t.c.agency, t.c.description, t.c.public_id)
+    q = (select(h, t.c.area_code, t.c.category, t.c.agency, t.c.description, t.c.public_id,
+                t.c.reporter_nik_hash, t.c.reporter_phone_hash)
          .where(t.c.kind == "complaint", t.c.created_at >= a, t.c.created_at < b).order_by(t.c.created_at))
     with src.engine.connect() as conn:
         rows = conn.execute(q).all()
     return Complaints(src.hour_number(a), np.asarray([int(r[0]) for r in rows], dtype=np.int64),
                       [district_of(r[1]) for r in rows], [r[2] for r in rows], [r[3] for r in rows],
-                      [r[4] or "" for r in rows], [r[5] for r in rows])
+                      [r[4] or "" for r in rows], [r[5] for r in rows], [r[6] or r[7] for r in rows])
 
 
 # ---------------------------------------------------------------------------- tests
@@ -127,7 +131,7 @@ def _nb_sf(x: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarr
     mu = np.maximum(mu, 1e-9)
     a = np.maximum(np.broadcast_to(alpha, mu.shape), 1e-6)
     n = 1.0 / a
-    return stats.nbinom.sf(np.asarray(x) - 1, n, n / (n + mu))
+    return np.asarray(stats.nbinom.sf(np.asarray(x) - 1, n, n / (n + mu)))
 
 
 def _rolling(c: np.ndarray, w: int) -> np.ndarray:
@@ -263,8 +267,8 @@ def detect_history(hist: History, complaints: Complaints | None, src: Source, *,
     keyidx = {(d, c): i for i, (d, c) in enumerate((d, c) for d in dcodes for c in cats)}
     counts = np.zeros((n_hours, len(keyidx)))
     for r, d, c, good in zip(rel, complaints.district, complaints.category, ok):
-        if good and (d, c) in keyidx:
-            counts[r, keyidx[(d, c)]] += 1
+        if good and d is not None and c is not None and (d, c) in keyidx:
+            counts[int(r), keyidx[(d, c)]] += 1
     keys = [f"{d}|{c}" for d in dcodes for c in cats]
     labels = [f"{category_label(c)} di {areas.name(d)}" for d in dcodes for c in cats]
     extra = [{"district": d, "category": c} for d in dcodes for c in cats]
@@ -274,7 +278,7 @@ def detect_history(hist: History, complaints: Complaints | None, src: Source, *,
     if topics is None:
         from ivr.analytics.topics import fit_topics
 
-        topics = fit_topics(complaints.description)
+        topics = fit_topics(complaints.description, authors=complaints.reporters)
     if topics.topics:
         k = len(topics.topics)
         counts = np.zeros((n_hours, k))
@@ -366,11 +370,11 @@ def _matches(a: Alert, inc: Any) -> bool:
     if not (inc.start - timedelta(hours=6) <= a.first_seen <= inc.end + timedelta(hours=48)):
         return False
     if a.kind == "service":
-        return a.key == inc.service
+        return bool(a.key == inc.service)
     if a.kind == "region":
-        return (a.district in inc.districts) if inc.districts else a.category == inc.category
+        return bool(a.district in inc.districts) if inc.districts else bool(a.category == inc.category)
     if a.kind == "topic":
-        return a.category == inc.category
+        return bool(a.category == inc.category)
     return False
 
 

@@ -25,7 +25,7 @@ from ivr.analytics.alerts import Alert, detect
 from ivr.analytics.areas import district_of, load_areas
 from ivr.analytics.catalog import SERVICES, agency_label, category_label, service_label
 from ivr.analytics.complaints import ComplaintPatterns, complaint_patterns
-from ivr.analytics.db import Source, local_day
+from ivr.analytics.db import Source, local_day, table
 from ivr.analytics.privacy import DEFAULT_THRESHOLD
 from ivr.analytics.queries import Overview, overview
 from ivr.analytics.stuck import StuckReport, stuck_states
@@ -192,7 +192,7 @@ def candidate_findings(src: Source, start: date, end: date, ov: Overview, cp: Co
     out: list[Finding] = []
     areas = load_areas()
     # complaint surges: kecamatan x category, this week against the 8 weeks before
-    t = TicketRow.__table__
+    t = table(TicketRow)
     base_start = start - timedelta(days=56)
     with src.engine.connect() as conn:
         rows = conn.execute(select(t.c.created_at, t.c.area_code, t.c.category, t.c.agency).where(
@@ -225,7 +225,7 @@ def candidate_findings(src: Source, start: date, end: date, ov: Overview, cp: Co
                                            "sla_days": cp.sla_days},
                                f"/analytics/complaints?agency={sla.key}&{period}"))
     # services: this week against the four weeks before
-    c = CallRow.__table__
+    c = table(CallRow)
     day = local_day(c.c.started_at, src.offset_s).label("day")
     with src.engine.connect() as conn:
         srows = conn.execute(select(c.c.service, day, func.count()).where(
@@ -299,7 +299,7 @@ def weekly_brief(src: Source, end: date, *, rules: tuple[Rule, ...] | None = Non
         hist = load_history(src, end - timedelta(days=364), end)
     # complaints and their topics once, for the patterns and the alerts
     comp = load_complaints(src, end - timedelta(days=AlertRules().baseline_days + max(days, 7) + 2), end)
-    model = fit_topics(comp.description)
+    model = fit_topics(comp.description, authors=comp.reporters)
     ov = overview(src, start, end)
     cp = complaint_patterns(src, start, end, topics=(comp, model))
     st = stuck_states(src, start, end)

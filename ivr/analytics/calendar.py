@@ -96,11 +96,11 @@ def features(info: DayInfo) -> tuple[float, ...]:
 
 @functools.lru_cache(maxsize=64)
 def _year_tables(year: int) -> tuple[dict[date, str], frozenset[date], tuple[date, ...]]:
-    import holidays
+    from holidays.countries.indonesia import Indonesia
 
-    public = holidays.Indonesia(years=[year], language="id")
-    gov = holidays.Indonesia(years=[year], categories=("government",), language="id")
-    eid = tuple(sorted(d for d, n in holidays.Indonesia(years=[year]).items() if n == "Eid al-Fitr"))
+    public = Indonesia(years=[year], language="id")
+    gov = Indonesia(years=[year], categories=("government",), language="id")
+    eid = tuple(sorted(d for d, n in Indonesia(years=[year]).items() if n == "Eid al-Fitr"))
     return dict(public.items()), frozenset(gov.keys()), eid
 
 

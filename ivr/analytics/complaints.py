@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from ivr.analytics.areas import district_of, load_areas
 from ivr.analytics.catalog import CATEGORIES, agency_label, category_label
-from ivr.analytics.db import Source
+from ivr.analytics.db import Source, table
 from ivr.analytics.topics import fit_topics
 from ivr.storage.models import TicketEventRow, TicketRow
 
@@ -88,11 +88,13 @@ def _local_date(src: Source, when: datetime) -> date:
 
 
 def complaint_patterns(src: Source, start: date, end: date, *, topic_weeks: int = 8,
-                       today: date | None = None, topics: tuple[Any, Any] | None = None) -> ComplaintPatterns:
+                       today: date | None = None, topics: tuple[Any, Any] | None = None,
+                       with_topics: bool = True) -> ComplaintPatterns:
     """Complaints filed on the local days ``start`` .. ``end``. Topics are fitted on the
     ``topic_weeks`` weeks ending at ``end`` (so growth can be measured), or given as
-    ``(Complaints, TopicModel)`` already fitted on (at least) those weeks."""
-    t, e = TicketRow.__table__, TicketEventRow.__table__
+    ``(Complaints, TopicModel)`` already fitted on (at least) those weeks; ``with_topics=False``
+    skips them (the dashboard needs only counts and SLA)."""
+    t, e = table(TicketRow), table(TicketEventRow)
     today = today or end + timedelta(days=1)
     a, b = src.day_start(start), src.day_start(end + timedelta(days=1))
     in_period = (t.c.kind == "complaint", t.c.created_at >= a, t.c.created_at < b)
@@ -152,7 +154,7 @@ def complaint_patterns(src: Source, start: date, end: date, *, topic_weeks: int 
             hashed += 1
     repeaters = [n for n in people.values() if n >= 2]
     any_hash = hashed > 0
-    topic_rows = _topic_rows(src, end, topic_weeks, topics)
+    topic_rows = _topic_rows(src, end, topic_weeks, topics) if with_topics else ()
     return ComplaintPatterns(
         start=start, end=end, total=len(rows),
         by_category=tuple(Group(k or "", category_label(k), n) for k, n in cats.most_common()),
@@ -175,7 +177,7 @@ def _topic_rows(src: Source, end: date, weeks: int, given: tuple[Any, Any] | Non
         comp = load_complaints(src, start, end)
         if not len(comp.hours):
             return ()
-        model = fit_topics(comp.description)
+        model = fit_topics(comp.description, authors=comp.reporters)
     else:
         comp, model = given
     if not model.topics:

@@ -12,15 +12,23 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, cast
+from sqlalchemy import Integer, Table, cast
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
-__all__ = ["Source", "epoch_seconds", "local_hour", "local_day", "fixed_offset_s"]
+__all__ = ["table", "Source", "epoch_seconds", "local_hour", "local_day", "fixed_offset_s"]
 
 
-class epoch_seconds(FunctionElement):
+
+def table(model: type[Any]) -> Table:
+    """The Core table of a declarative row class, typed as a Table (``__table__`` is typed as
+    a generic FromClause, which insert/update/delete do not accept)."""
+    t = model.__table__
+    assert isinstance(t, Table)
+    return t
+
+class epoch_seconds(FunctionElement[int]):
     """Whole seconds since 1970 of a stored UTC timestamp."""
 
     type = Integer()

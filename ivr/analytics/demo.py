@@ -39,6 +39,7 @@ from sqlalchemy.engine import Engine
 from ivr.analytics.areas import Areas, load_areas
 from ivr.analytics.calendar import CalendarConfig, DayInfo, day_info, holiday_dates
 from ivr.analytics.catalog import service_queue
+from ivr.analytics.db import table
 from ivr.analytics.staffing import erlang_c
 from ivr.privacy.pii import Pii, Protected
 from ivr.config.calendar import working_days_after
@@ -426,8 +427,8 @@ class _Writer:
     def flush(self) -> None:
         if not self.calls:
             return
-        t_calls, t_turns = CallRow.__table__, TurnRow.__table__
-        t_h, t_t, t_e = HandoffRow.__table__, TicketRow.__table__, TicketEventRow.__table__
+        t_calls, t_turns = table(CallRow), table(TurnRow)
+        t_h, t_t, t_e = table(HandoffRow), table(TicketRow), table(TicketEventRow)
         with self.engine.begin() as conn:
             conn.execute(insert(t_calls), self.calls)
             if self.turns:
@@ -448,7 +449,7 @@ class _Writer:
         self.calls, self.turns, self.handoffs, self.tickets, self.events = [], [], [], [], []
 
     def save_serials(self) -> None:
-        t = TicketCounterRow.__table__
+        t = table(TicketCounterRow)
         with self.engine.begin() as conn:
             for period, serial in self.serials.items():
                 cur = conn.execute(select(t.c.last_serial).where(t.c.period == period)).scalar()
@@ -579,8 +580,8 @@ class _Generator:
                 hourly[int((t - day0).total_seconds() // 3600) % 24] += 1
             for h in range(24):
                 self.hour_load[(d, h)] = float(hourly[h])
-            for t, s, inc in starts:
-                self._call(t, s, inc, info)
+            for t, s, cause in starts:
+                self._call(t, s, cause, info)
                 done += 1
                 if len(self.writer.calls) >= cfg.batch_calls:
                     self.writer.flush()
@@ -881,15 +882,17 @@ class _Generator:
         if inc is not None and inc.kind in ("bansos_delay", "ktp_blank_shortage"):
             mean *= 1.6      # a backlog: answers come late
         first = working_days_after(local.date(), max(0, int(r.gammavariate(2.0, mean / 2.0))), self.holidays)
-        steps = [("in_progress", first, "ditindaklanjuti"),
-                 ("resolved", working_days_after(first, int(r.expovariate(1 / 4.0)), self.holidays), "selesai"),
-                 ("closed", None, "ditutup")]
-        steps[2] = ("closed", steps[1][1] + timedelta(days=3), "ditutup")
+        resolved = working_days_after(first, int(r.expovariate(1 / 4.0)), self.holidays)
+        steps: list[tuple[str, date, str]] = [("in_progress", first, "ditindaklanjuti"),
+                                              ("resolved", resolved, "selesai"),
+                                              ("closed", resolved + timedelta(days=3), "ditutup")]
         if r.random() < 0.04:
             steps = [("rejected", first, "bukan kewenangan daerah")]
         for to, day, note in steps:
             when = _local(self.tz, day, 9, r.random() * 7 * 3600)
-            when = max(when, events[-1]["at"] + timedelta(minutes=5))
+            prev_at = events[-1]["at"]
+            assert isinstance(prev_at, datetime)
+            when = max(when, prev_at + timedelta(minutes=5))
             if when >= self.history_end:
                 break
             events.append(dict(event_id=str(uuid.UUID(int=r.getrandbits(128), version=4)), at=when,
@@ -911,7 +914,7 @@ class _Generator:
         self.writer.events.append(events)
 
     def _start_serial(self, period: str) -> int:
-        t = TicketCounterRow.__table__
+        t = table(TicketCounterRow)
         with self.writer.engine.connect() as conn:
             cur = conn.execute(select(t.c.last_serial).where(t.c.period == period)).scalar()
         return int(cur or 0)
@@ -968,15 +971,15 @@ def analyze(engine: Engine) -> None:
 
 def count_demo(engine: Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(CallRow.__table__)
-                                .where(CallRow.__table__.c.media_mode == DEMO_MEDIA_MODE)).scalar() or 0)
+        return int(conn.execute(select(func.count()).select_from(table(CallRow))
+                                .where(table(CallRow).c.media_mode == DEMO_MEDIA_MODE)).scalar() or 0)
 
 
 def delete_demo(engine: Engine) -> int:
     """Remove demo rows (calls marked ``demo`` with their turns and hand-offs, ``demo-`` tickets);
     returns the number of calls removed. Real calls and tickets are never touched."""
-    calls, turns, hand = CallRow.__table__, TurnRow.__table__, HandoffRow.__table__
-    tickets, events = TicketRow.__table__, TicketEventRow.__table__
+    calls, turns, hand = table(CallRow), table(TurnRow), table(HandoffRow)
+    tickets, events = table(TicketRow), table(TicketEventRow)
     demo_calls = select(calls.c.id).where(calls.c.media_mode == DEMO_MEDIA_MODE)
     demo_tickets = select(tickets.c.id).where(tickets.c.client_id.like("demo-%"))
     with engine.begin() as conn:

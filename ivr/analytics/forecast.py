@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 
 from ivr.analytics.calendar import CalendarConfig, day_info, features
 from ivr.analytics.catalog import SERVICE_NAMES, service_label
-from ivr.analytics.db import Source, local_hour
+from ivr.analytics.db import Source, local_hour, table
 from ivr.storage.models import CallRow, HandoffRow
 
 __all__ = ["History", "load_history", "CalendarModel", "ForecastPoint", "SeriesForecast", "Forecast",
@@ -57,14 +57,14 @@ class History:
 
     @property
     def days(self) -> int:
-        return self.counts.shape[0] // 24
+        return int(self.counts.shape[0]) // 24
 
     @property
     def dates(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range(self.days)]
 
     def daily(self) -> np.ndarray:
-        return self.counts.reshape(self.days, 24, -1).sum(axis=1)
+        return np.asarray(self.counts.reshape(self.days, 24, -1).sum(axis=1))
 
     def column(self, name: str) -> np.ndarray:
         return self.counts[:, self.names.index(name)]
@@ -86,7 +86,7 @@ class History:
 def load_history(src: Source, start: date, end: date) -> History:
     """Calls per local hour and service (plus total and hand-offs requested) for the local
     days ``start`` .. ``end`` inclusive. One grouped query per table."""
-    calls, hand = CallRow.__table__, HandoffRow.__table__
+    calls, hand = table(CallRow), table(HandoffRow)
     a, b = src.day_start(start), src.day_start(end + timedelta(days=1))
     first = src.hour_number(a)
     n_days = (end - start).days + 1
@@ -130,7 +130,7 @@ def _nb_quantile(q: float, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndar
     mu = np.maximum(np.asarray(mu, dtype=float), 1e-9)
     a = np.broadcast_to(np.maximum(np.asarray(alpha, dtype=float), 1e-6), mu.shape)
     n = 1.0 / a
-    return stats.nbinom.ppf(q, n, n / (n + mu))
+    return np.asarray(stats.nbinom.ppf(q, n, n / (n + mu)))
 
 
 @dataclass(eq=False)
@@ -157,6 +157,7 @@ class CalendarModel:
         keep = (nz >= 2) & ((X != X[0]).any(axis=0) | (np.arange(X.shape[1]) == 0))
         if len(days) < 56:
             keep[7] = False       # no trend from less than eight weeks
+        keep[0] = True            # the intercept, even from one day (a new hotline, no calls yet)
         self.keep = keep
         Xk = X[:, keep]
         y = np.asarray(y, dtype=float)
@@ -194,7 +195,7 @@ class CalendarModel:
     def predict(self, days: list[date]) -> np.ndarray:
         assert self.params is not None and self.keep is not None and self.origin is not None
         X = _design(days, self.origin, self.calendar)[:, self.keep]
-        return np.exp(np.clip(X @ self.params, -30, 30))
+        return np.asarray(np.exp(np.clip(X @ self.params, -30, 30)))
 
     def unseen(self, days: list[date]) -> np.ndarray:
         """Days on which a calendar feature is active that the history never showed (a first
@@ -203,7 +204,7 @@ class CalendarModel:
         X = _design(days, self.origin, self.calendar)
         dropped = ~self.keep.copy()
         dropped[:8] = False          # intercept, weekdays, trend
-        return (X[:, dropped] != 0).any(axis=1)
+        return np.asarray((X[:, dropped] != 0).any(axis=1))
 
     def dispersion(self, days: list[date]) -> np.ndarray:
         """Per-day negative-binomial dispersion: the residual one plus the variance of the
@@ -211,7 +212,7 @@ class CalendarModel:
         assert self.cov is not None and self.keep is not None and self.origin is not None
         X = _design(days, self.origin, self.calendar)[:, self.keep]
         se2 = np.einsum("ij,jk,ik->i", X, self.cov, X)
-        return self.alpha + np.clip(se2, 0.0, 4.0)
+        return np.asarray(self.alpha + np.clip(se2, 0.0, 4.0))
 
     def interval(self, mu: np.ndarray, level: float = LEVEL,
                  alpha: np.ndarray | float | None = None) -> tuple[np.ndarray, np.ndarray]:

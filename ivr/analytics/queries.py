@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import and_, case, func, select
 
 from ivr.analytics.catalog import service_label
-from ivr.analytics.db import Source, local_day, local_hour
+from ivr.analytics.db import Source, local_day, local_hour, table
 from ivr.storage.models import CallRow, HandoffRow, TicketRow
 
 __all__ = ["Overview", "ServiceCount", "overview", "daily_calls"]
@@ -69,7 +69,7 @@ class Overview:
 
 
 def overview(src: Source, start: date, end: date) -> Overview:
-    c, h, t = CallRow.__table__, HandoffRow.__table__, TicketRow.__table__
+    c, h, t = table(CallRow), table(HandoffRow), table(TicketRow)
     a, b = src.day_start(start), src.day_start(end + timedelta(days=1))
     in_period = and_(c.c.started_at >= a, c.c.started_at < b)
     hour = (local_hour(c.c.started_at, src.offset_s) % 24).label("hod")
@@ -78,13 +78,13 @@ def overview(src: Source, start: date, end: date) -> Overview:
         svc = conn.execute(
             select(c.c.service, func.count(), func.sum(case((c.c.handoff_outcome.is_not(None), 1), else_=0)))
             .where(in_period).group_by(c.c.service)).all()
-        ends = dict(conn.execute(select(c.c.end_reason, func.count()).where(in_period).group_by(c.c.end_reason)).all())
+        ends: dict[str | None, int] = dict(conn.execute(select(c.c.end_reason, func.count()).where(in_period).group_by(c.c.end_reason)).all())
         self_service = conn.execute(
             select(func.count()).where(in_period, c.c.handoff_outcome.is_(None), c.c.service.is_not(None),
                                        c.c.end_reason == "completed")).scalar() or 0
         hours = dict(conn.execute(select(hour, func.count()).where(in_period).group_by(hour)).all())
         days = dict(conn.execute(select(day, func.count()).where(in_period).group_by(day)).all())
-        outcomes = dict(conn.execute(
+        outcomes: dict[str | None, int] = dict(conn.execute(
             select(h.c.outcome, func.count()).where(h.c.requested_at >= a, h.c.requested_at < b)
             .group_by(h.c.outcome)).all())
         waits = [r[0] for r in conn.execute(
@@ -92,7 +92,7 @@ def overview(src: Source, start: date, end: date) -> Overview:
                                      h.c.hold_s.is_not(None)))]
         talk = conn.execute(select(func.avg(h.c.talk_s)).where(
             h.c.requested_at >= a, h.c.requested_at < b, h.c.talk_s.is_not(None))).scalar()
-        tickets = dict(conn.execute(
+        tickets: dict[str | None, int] = dict(conn.execute(
             select(t.c.kind, func.count()).where(t.c.created_at >= a, t.c.created_at < b).group_by(t.c.kind)).all())
     by_service = tuple(sorted((ServiceCount(s, service_label(s), int(n), int(x or 0)) for s, n, x in svc),
                               key=lambda r: -r.calls))
@@ -118,7 +118,7 @@ def overview(src: Source, start: date, end: date) -> Overview:
 
 def daily_calls(src: Source, start: date, end: date, service: str | None = None) -> dict[date, int]:
     """Calls per local day (all services, or one)."""
-    c = CallRow.__table__
+    c = table(CallRow)
     a, b = src.day_start(start), src.day_start(end + timedelta(days=1))
     day = local_day(c.c.started_at, src.offset_s).label("day")
     q = select(day, func.count()).where(c.c.started_at >= a, c.c.started_at < b)

@@ -131,9 +131,10 @@ def measured_aht(src: Any, start: datetime, end: datetime, default_s: float = 24
     """Mean talk time of connected hand-offs between two instants (``default_s`` if none)."""
     from sqlalchemy import func, select
 
+    from ivr.analytics.db import table
     from ivr.storage.models import HandoffRow
 
-    h = HandoffRow.__table__
+    h = table(HandoffRow)
     with src.engine.connect() as conn:
         v = conn.execute(select(func.avg(h.c.talk_s)).where(
             h.c.requested_at >= start, h.c.requested_at < end, h.c.talk_s.is_not(None))).scalar()

@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import select
 
-from ivr.analytics.db import Source
+from ivr.analytics.db import Source, table
 from ivr.storage.models import CallRow, TurnRow
 
 __all__ = ["StateRow", "IntentRow", "StuckReport", "stuck_states"]
@@ -89,7 +89,7 @@ class StuckReport:
 
 
 def stuck_states(src: Source, start: date, end: date) -> StuckReport:
-    c, t = CallRow.__table__, TurnRow.__table__
+    c, t = table(CallRow), table(TurnRow)
     a, b = src.day_start(start), src.day_start(end + timedelta(days=1))
     in_period = select(c.c.id).where(c.c.started_at >= a, c.c.started_at < b)
     q_calls = select(c.c.id, c.c.script_version, c.c.end_reason, c.c.ended_at, c.c.end_state).where(
@@ -101,7 +101,7 @@ def stuck_states(src: Source, start: date, end: date) -> StuckReport:
         turns = sorted(conn.execute(q).all(), key=lambda r: (r.call_id, r.idx))
     rows = [_Row(*r, calls[r.call_id].script_version, calls[r.call_id].end_reason, calls[r.call_id].ended_at)
             for r in turns]
-    acc: dict[tuple[str, str], dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    acc: dict[tuple[str, str], dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     intents: dict[str, list[float | str]] = defaultdict(list)
     no_state = 0
     hang: Counter[tuple[str, str]] = Counter()
@@ -144,8 +144,9 @@ def stuck_states(src: Source, start: date, end: date) -> StuckReport:
         if name.startswith("~"):
             continue
         conf = intents.get("~" + name)
+        confs = [float(x) for x in conf] if conf else []
         irows.append(IntentRow(name, len(outs), outs.count("confirmed"), outs.count("corrected"),
-                               float(np.mean(conf)) if conf else None))
+                               float(np.mean(confs)) if confs else None))
     irows.sort(key=lambda r: -(r.confirmed + r.corrected))
     return StuckReport(start, end, tuple(states), tuple(irows), no_state)
 

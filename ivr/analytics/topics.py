@@ -8,6 +8,12 @@ components are the topics. A topic's label is its three heaviest stems written b
 word people used most for each (``banjir / rendam -> "banjir / terendam / rumah"``). Every
 complaint goes to its heaviest topic.
 
+Labels never name a person: a word may appear in a label only if at least ``min_authors``
+different people (by the keyed hash of their NIK or phone) used it, and not if people mostly
+write it capitalised inside a sentence (a proper noun: a name, or a place the region columns
+already show). A complainant who writes their own name into every complaint does not become
+a topic's label.
+
 Synchronous and CPU-bound (seconds for tens of thousands of complaints): run it off the event
 loop.
 """
@@ -19,6 +25,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +42,7 @@ musala sekolah sd negeri pasar lapangan pangkalan ojek kantor desa kelurahan kec
 
 
 @functools.lru_cache(maxsize=1)
-def _tools() -> tuple[frozenset[str], object]:
+def _tools() -> tuple[frozenset[str], Any]:
     from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
     from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
 
@@ -45,7 +52,7 @@ def _tools() -> tuple[frozenset[str], object]:
 
 @functools.lru_cache(maxsize=50000)
 def _stem(word: str) -> str:
-    return _tools()[1].stem(word)  # type: ignore[attr-defined]
+    return str(_tools()[1].stem(word))
 
 
 def tokenize(text: str, surface: dict[str, Counter[str]] | None = None) -> list[str]:
@@ -88,15 +95,47 @@ def default_k(n_docs: int) -> int:
     return int(min(24, max(4, round((n_docs / 4.5) ** 0.5))))
 
 
+_CAPITALISED = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-Z][a-z]{2,})\b")
+
+
+def _proper_nouns(descriptions: list[str]) -> frozenset[str]:
+    """Lower-cased words written capitalised mid-sentence in at least half their uses."""
+    caps: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for d in descriptions:
+        if not d:
+            continue
+        for m in _CAPITALISED.finditer(d):
+            caps[m.group(1).lower()] += 1
+        total.update(w for w in _WORD.findall(d.lower()) if w in caps)
+    return frozenset(w for w, n in caps.items() if n >= 0.5 * max(total[w], 1))
+
+
 def fit_topics(descriptions: list[str], k: int | None = None, *, seed: int = 0,
-               max_docs_fit: int = 6000) -> TopicModel:
+               max_docs_fit: int = 6000, authors: list[str | None] | None = None,
+               min_authors: int = 5) -> TopicModel:
     """Topics of a list of descriptions. The factorisation is fitted on at most
-    ``max_docs_fit`` documents (an even sample) and applied to all."""
+    ``max_docs_fit`` documents (an even sample) and applied to all. ``authors``: who wrote
+    each (a keyed hash; None = unknown, counted as a different person each time): label words
+    need ``min_authors`` different people."""
     from sklearn.decomposition import NMF
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     surface: dict[str, Counter[str]] = {}
-    docs = [" ".join(tokenize(d, surface)) for d in descriptions]
+    tokens = [tokenize(d, surface) for d in descriptions]
+    docs = [" ".join(t) for t in tokens]
+    proper = _proper_nouns(descriptions)
+    people: dict[str, set[str]] = {}
+    for i, toks in enumerate(tokens):
+        who = (authors[i] if authors is not None and i < len(authors) else None) or f"#{i}"
+        for s in set(toks):
+            people.setdefault(s, set()).add(who)
+
+    def speakable(stem: str) -> bool:
+        words = surface.get(stem)
+        if not words or len(people.get(stem, ())) < min_authors:
+            return False
+        return words.most_common(1)[0][0] not in proper
     nonempty = np.asarray([bool(d) for d in docs])
     n = int(nonempty.sum())
     if n < 10:
@@ -122,7 +161,10 @@ def fit_topics(descriptions: list[str], k: int | None = None, *, seed: int = 0,
         order = np.argsort(nmf.components_[t])[::-1]
         terms: list[str] = []
         for j in order:
-            words = [surface[s].most_common(1)[0][0] for s in vocab[j].split() if s in surface]
+            stems = vocab[j].split()
+            if not all(speakable(s) for s in stems):
+                continue
+            words = [surface[s].most_common(1)[0][0] for s in stems if s in surface]
             term = " ".join(words)
             if term and all(term not in x and x not in term for x in terms):
                 terms.append(term)

@@ -26,7 +26,7 @@ from dialogs.actions import Listen
 from ivr.calls.ports import CallListener, CallStore, ChannelOpener, HandoffPort, LiveCall, SpeakerPort, Understanding
 from ivr.calls.speak import Speaker
 from ivr.calls.turn_end import TurnTaking
-from ivr.calls.understand import expectation_for, live_understander
+from ivr.calls.understand import Understander, expectation_for, live_understander
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
 from tts import PromptCache, Synthesizer
@@ -40,6 +40,23 @@ class WarmsUp(Protocol):
     scoring). TODO(R2 merge): a no-op ``warm_up`` on ``asr.Recognizer`` makes this go."""
 
     def warm_up(self, expect: Expectation | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class ScriptRelease:
+    """The script a call runs from start to end, with what is built from it: a call takes the
+    runtime's current release when it starts, so a publish (:meth:`Runtime.install`) changes
+    new calls only."""
+
+    script: Script
+    name: str
+    version: str | None
+    understander: Understanding
+    #: the end-of-turn decision on this release's understander (None: turn taking is off)
+    turn_taking: TurnTaking | None = None
+
+    def new_engine(self) -> DialogEngine:
+        return DialogEngine(self.script)
 
 
 @dataclass
@@ -60,6 +77,9 @@ class Runtime:
     call_listeners: list[CallListener] = field(default_factory=list)
     accepting: bool = True
     clock: Clock = system_clock
+    #: synthesises dynamic prompts' fragments (a pool of processes in ``ivr serve``); None:
+    #: the synthesizer itself
+    dynamic_synthesizer: Synthesizer | None = None
     speaker: SpeakerPort = field(init=False)
     understander: Understanding = field(init=False)
     #: the end-of-turn decision of AudioSocket calls (None when settings.turn_taking is off)
@@ -68,20 +88,44 @@ class Runtime:
     def __post_init__(self) -> None:
         script_dir = self.script.path.parent if self.script.path is not None else None
         self.speaker = Speaker(self.prompts, self.synthesizer, sample_rate=self.sample_rate,
-                               sounds_dir=self.settings.sounds_dir, script_dir=script_dir)
-        understander = live_understander(self.recognizer, self.script)
-        self.understander = understander
+                               sounds_dir=self.settings.sounds_dir, script_dir=script_dir,
+                               dynamic=self.dynamic_synthesizer)
+        self.understander, self.turn_taking = self._understanding(self.script)
+
+    def _understanding(self, script: Script) -> tuple[Understander, TurnTaking | None]:
+        """What a release builds from its script: the live understander (calibrator, emergency
+        detector) and, with ``settings.turn_taking``, the end-of-turn decision on it."""
+        understander = live_understander(self.recognizer, script)
         s = self.settings
-        self.turn_taking = None
-        if s.turn_taking:
-            long_ms = max(s.turn_long_ms, s.turn_short_ms)
-            decider = EndOfTurn(short_ms=s.turn_short_ms, normal_ms=long_ms, long_ms=long_ms, free_ms=long_ms)
-            self.turn_taking = TurnTaking(understander, decider)
+        if not s.turn_taking:
+            return understander, None
+        long_ms = max(s.turn_long_ms, s.turn_short_ms)
+        decider = EndOfTurn(short_ms=s.turn_short_ms, normal_ms=long_ms, long_ms=long_ms, free_ms=long_ms)
+        return understander, TurnTaking(understander, decider)
+
+    # ------------------------------------------------------------------ the live script
+    def release(self) -> ScriptRelease:
+        """The script new calls run now (a call keeps the one it started with)."""
+        return ScriptRelease(self.script, self.script_name, self.script_version, self.understander,
+                             self.turn_taking)
+
+    def install(self, script: Script, *, version: str | None, name: str | None = None) -> None:
+        """Make ``script`` the one new calls run (no await inside: calls see the old release or
+        the new one, never a mix). Prompts should be in the cache first (:meth:`prerender_script`)."""
+        understander, taking = self._understanding(script)
+        self.script, self.understander, self.turn_taking = script, understander, taking
+        self.script_version = version
+        if name is not None:
+            self.script_name = name
 
     # ------------------------------------------------------------------ start-up
     async def prerender(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Render every static prompt of the script into the cache; returns how many."""
-        texts = list(dict.fromkeys(self.script.static_prompts()))
+        return await self.prerender_script(self.script, progress)
+
+    async def prerender_script(self, script: Script, progress: Callable[[int, int], None] | None = None) -> int:
+        """Render every static prompt of ``script`` into the cache (those not there yet)."""
+        texts = list(dict.fromkeys(script.static_prompts()))
         done = 0
         for text in texts:
             try:
@@ -135,10 +179,10 @@ class Runtime:
         """The endpointer of AudioSocket media: with turn taking its silence is the longest
         wait (the media ends a turn sooner when the end-of-turn decision says so)."""
         s = self.settings
-        if self.turn_taking is None:
+        if not s.turn_taking:
             return self.endpointer(sample_rate)
         return Endpointer(sample_rate=sample_rate, aggressiveness=s.vad_aggressiveness,
-                          start_ms=s.vad_start_ms, end_ms=max(self.turn_taking.decider.long_ms, s.vad_end_ms),
+                          start_ms=s.vad_start_ms, end_ms=max(s.turn_long_ms, s.turn_short_ms, s.vad_end_ms),
                           max_ms=int(s.max_utterance_s * 1000))
 
     def new_engine(self) -> DialogEngine:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from dialogs import DialogEngine
 from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
 from dialogs.events import CallStarted, Event, Hangup, Heard, NoInput, PlaybackDone, Pressed, TransferFailed
+from dialogs.personal import answer_kind
 from ivr.calls.hangups import CALLER_GONE, MediaHangup
 from ivr.calls.media.agi import AgiMedia
 from ivr.calls.media.audiosocket import AudioSocketMedia
@@ -42,6 +43,7 @@ from ivr.calls.tickets import TicketDesk
 from ivr.calls.transfer import TransferStep
 from ivr.calls.turns import Turn, TurnLog
 from ivr.config.logging import bind_call
+from ivr.privacy.masking import mask_answer, mask_record
 from telephony import AgiSession
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ class CallSession:
     def __init__(self, agi: AgiSession, runtime: Runtime, *, media_mode: str | None = None) -> None:
         self.agi = agi
         self.rt = runtime
+        #: the script this call runs to its end, whatever is published meanwhile
+        self.release = runtime.release()
         self.settings = runtime.settings
         self.call_id = uuid.uuid4().hex
         self.channel_id: str | None = agi.env.get("uniqueid")
@@ -155,7 +159,7 @@ class CallSession:
             return False
         if self.media is not None and self.media.hung_up:
             return False
-        queue = self.rt.script.settings.queue or self.settings.agent_queues[0]
+        queue = self.release.script.settings.queue or self.settings.agent_queues[0]
         self.outcome.transferred = await self.transfers.rescue(self, queue)
         return self.outcome.transferred
 
@@ -166,8 +170,8 @@ class CallSession:
                 channel_id=self.channel_id,
                 caller=self.caller or None,
                 media_mode=self.media_mode,
-                script_name=self.rt.script_name,
-                script_version=self.rt.script_version,
+                script_name=self.release.name,
+                script_version=self.release.version,
             )
         except Exception:
             # the call goes on (the store journals writes while the database is down)
@@ -190,7 +194,7 @@ class CallSession:
                 if isinstance(exc, CALLER_GONE):  # the caller is there, the media never came
                     raise MediaUnavailable(f"AudioSocket did not come up: {exc}") from exc
                 raise
-            taking = self.rt.turn_taking is not None
+            taking = self.release.turn_taking is not None
             media = AudioSocketMedia(channel, self.rt.turn_endpointer, on_event=self._media_event,
                                      hangover_ms=self.settings.vad_end_ms if taking else None)
         self.media = media
@@ -201,7 +205,7 @@ class CallSession:
 
     # ------------------------------------------------------------------ dialog loop
     async def _dialog(self) -> None:
-        engine = self.engine = self.rt.new_engine()
+        engine = self.engine = self.release.new_engine()
         today = self.rt.clock().astimezone(self.settings.hours().tz).date().isoformat()
         actions = engine.handle(CallStarted(caller_number=self.caller or None, call_id=self.call_id, today=today))
         while True:
@@ -240,7 +244,7 @@ class CallSession:
                        dtmf=dict(expected.dtmf), max_digits=expected.max_digits)
             # speech over these prompts (barge-in) is recognised against what comes next
             media.stream_factory = lambda: self.rt.open_stream(expected, media.sample_rate)
-            taking = self.rt.turn_taking
+            taking = self.release.turn_taking
             media.turn_policy = taking.policy(expected) if taking is not None else None
         else:
             media.stream_factory = None
@@ -289,21 +293,52 @@ class CallSession:
         self._emit("say", text=action.text, prompt_id=action.prompt_id,
                    seconds=len(pcm) / 2 / self.rt.sample_rate, barge_in=barge,
                    state=self.engine.state if self.engine is not None else None)
-        self.turns.add(Turn(idx=self.turns.next_index(), state=self._state, source="prompt", at=self.rt.clock(),
-                            who="system", text=action.text))
+        # a prompt that says personal data is kept as its template with those fields masked
+        shown = mask_record(action.record, action.personal) if action.record is not None else action.text
+        clear = action.text if shown != action.text else None
+        turn = Turn(idx=self.turns.next_index(), state=self._state, source="prompt", at=self.rt.clock(),
+                    who="system", text=shown, clear=clear)
         # the first reply audio goes out now: that closes the turns waiting for it
         reply_ms = self.turns.reply_started(time.monotonic(), prep_ms)
         if reply_ms is not None:
             self._emit("reply", reply_ms=reply_ms, text=action.text)
-        res = await media.play(pcm, barge_in=barge, text=action.text)
+        seconds = len(pcm) / 2 / self.rt.sample_rate
+        began = time.monotonic()
+        try:
+            res = await media.play(pcm, barge_in=barge, text=action.text)
+        except CALLER_GONE:
+            # the caller hung up during the prompt: it is on record as far as it was played
+            self._record_prompt(turn, _heard(time.monotonic() - began, seconds))
+            raise
+        heard = 1.0
+        if res.barged:
+            heard = _heard((res.stopped_at or res.ended_at) - res.started_at, seconds)
+        elif not res.completed:  # stopped by the caller hanging up (noticed at the next step)
+            heard = _heard(res.ended_at - res.started_at, seconds)
+        self._record_prompt(turn, heard)
         self.turns.flush()
-        self.transcript.append({"who": "system", "text": action.text})
         if res.barged:
             self._emit("barged", by=res.barged, onset=res.barge_onset_at, detected=res.barge_detected_at,
                        stopped=res.stopped_at, started=res.started_at)
         else:
             self._emit("said", text=action.text, completed=res.completed)
         return res
+
+    def _record_prompt(self, turn: Turn, heard: float) -> None:
+        """Keep a prompt as far as the caller heard it: ``heard`` is the fraction of its audio
+        played. Cut short (barge-in, hang-up), it is stored up to that point (approximated by
+        the same fraction of its words) and marked interrupted; never heard, not at all."""
+        if heard < 1.0:
+            turn.text = _cut(turn.text, heard)
+            turn.clear = _cut(turn.clear, heard) if turn.clear is not None else None
+            if not turn.text:
+                return  # the caller heard none of it: not on record as said
+            turn.outcome = "interrupted"
+        self.turns.add(turn)
+        entry = _entry({"who": "system"}, turn.text, turn.clear)
+        if turn.outcome == "interrupted":
+            entry["interrupted"] = True
+        self.transcript.append(entry)
 
     # ------------------------------------------------------------------ Listen
     async def _listen(self, action: Listen, media: Media) -> Event:
@@ -320,6 +355,7 @@ class CallSession:
         self._emit("listen", batch=self._batch, state=self._state, kind=action.kind, dtmf=dtmf_map,
                    max_digits=max_digits, expect_labels=list(action.expect))
         got: CallerInput = await media.listen(spec)
+        personal = answer_kind(action.kind, action.slot)  # what the answer may hold
         turn = Turn(idx=self.turns.next_index(), state=self._state, source=got.kind, at=self.rt.clock())
         if got.kind == "noinput":
             turn.source = "event"
@@ -330,11 +366,12 @@ class CallSession:
             return NoInput()
         if got.kind == "dtmf":
             turn.digits = got.digits
-            turn.text = got.digits
+            turn.text, turn.clear = _masked(got.digits, personal)
             turn.ref_at = got.last_key_at
             turn.detected_at = time.monotonic()
             self._emit("pressed", digits=got.digits, state=self._state)
-            self.transcript.append({"who": "caller", "keys": got.digits, "state": self._state})
+            self.transcript.append(_entry({"who": "caller", "state": self._state}, turn.text, turn.clear,
+                                          key="keys"))
             self.turns.add(turn, awaits_reply=True)
             return Pressed(got.digits)
         utt = got.utterance
@@ -344,13 +381,13 @@ class CallSession:
         turn.speech_s = round(utt.seconds, 3)
         t0 = time.monotonic()
         try:
-            heard = await self.rt.understander.understand(utt, action)
+            heard = await self.release.understander.understand(utt, action)
         except Exception:
             # a recognizer failure must not end the call: the engine's ladder takes over
             log.exception("recognition failed")
             heard = Understood(text="", intent=None, confidence=0.0)
         turn.asr_ms = (time.monotonic() - t0) * 1000
-        turn.text = heard.text
+        turn.text, turn.clear = _masked(heard.text, personal)
         turn.intent = heard.intent
         turn.confidence = heard.confidence
         turn.extra["endpoint_ms"] = round((utt.detected_at - utt.end_at) * 1000, 1)
@@ -360,8 +397,9 @@ class CallSession:
                    state=self._state, asr_ms=turn.asr_ms, speech_s=utt.seconds, turn=utt.turn,
                    probability=heard.probability, emergency=heard.emergency,
                    endpoint_ms=turn.extra["endpoint_ms"])
-        self.transcript.append({"who": "caller", "text": heard.text, "intent": heard.intent,
-                                "confidence": round(heard.confidence, 3), "state": self._state})
+        self.transcript.append(_entry({"who": "caller", "intent": heard.intent,
+                                       "confidence": round(heard.confidence, 3), "state": self._state},
+                                      turn.text, turn.clear))
         self.turns.add(turn, awaits_reply=True)
         return Heard(heard.text, heard.confidence, intent=heard.intent, emergency=heard.emergency)
 
@@ -449,6 +487,46 @@ class CallSession:
             "ticket_id": self.tickets.last,
             "transcript": list(self.transcript),
         }
+
+
+#: less than this much of a prompt played: the caller heard none of it
+HEARD_MIN_S = 0.3
+
+
+def _heard(played_s: float, seconds: float) -> float:
+    """The fraction of a ``seconds``-long prompt heard after ``played_s`` of playback."""
+    if played_s < HEARD_MIN_S or seconds <= 0:
+        return 0.0
+    return min(1.0, played_s / seconds)
+
+
+def _cut(text: str | None, heard: float) -> str | None:
+    """The words of ``text`` a caller heard who heard the fraction ``heard`` of it ("" if
+    none), with an ellipsis where it was cut."""
+    if not text:
+        return text
+    words = text.split()
+    keep = int(len(words) * max(0.0, heard) + 0.5)
+    if keep >= len(words):
+        return text
+    return " ".join(words[:keep]) + " …" if keep else ""
+
+
+def _masked(text: str, kind: str | None) -> tuple[str, str | None]:
+    """(what records keep, the clear text when that differs) of a caller's answer where the
+    dialog asked for personal data of ``kind`` (None: nothing personal asked; numbers and
+    names in it are masked all the same)."""
+    shown = mask_answer(text, kind)
+    return shown, (text if shown != text else None)
+
+
+def _entry(base: dict[str, object], shown: str | None, clear: str | None, *, key: str = "text") -> dict[str, object]:
+    """A transcript entry for the agent's screen: the masked text, and the clear one under
+    ``clear_text`` (a sensitive field: the stored context keeps it only encrypted)."""
+    entry = dict(base, **{key: shown})
+    if clear is not None:
+        entry["clear_text"] = clear
+    return entry
 
 
 def _arg_mode(args: Sequence[str]) -> str | None:

@@ -32,7 +32,8 @@ class Turn:
     source: str  # speech | dtmf | event (no input) | prompt
     at: datetime
     who: str = "caller"
-    text: str | None = None
+    text: str | None = None  # as records keep it: personal data masked
+    clear: str | None = None  # what was really said, when ``text`` is masked (encrypted at rest)
     intent: str | None = None
     confidence: float | None = None
     digits: str | None = None
@@ -147,7 +148,7 @@ class TurnLog:
             await self.records.add_turn(
                 self.call_id, turn.idx, turn.who, turn.text, source=turn.source, at=turn.at,
                 intent=turn.intent, confidence=turn.confidence, asr_ms=turn.asr_ms, reply_ms=turn.reply_ms,
-                state=turn.state, outcome=turn.outcome,
+                state=turn.state, outcome=turn.outcome, clear=turn.clear,
             )
         except Exception:
             log.exception("could not store turn %s", turn.idx)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import typer
 
-from ivr.cli import analytics_cmds, asr_cmds, call_cmds, dialog_cmds, store_cmds, tts_cmds
+from ivr.cli import (analytics_cmds, asr_cmds, call_cmds, desk_cmds, dialog_cmds, script_cmds, store_cmds,
+                     tts_cmds, users_cmds)
 
 app = typer.Typer(
     name="ivr",
@@ -18,7 +19,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _group in (dialog_cmds, asr_cmds, tts_cmds, store_cmds, call_cmds, analytics_cmds):
+for _group in (dialog_cmds, asr_cmds, tts_cmds, store_cmds, call_cmds, analytics_cmds, users_cmds, desk_cmds,
+               script_cmds):
     _group.register(app)
 
 

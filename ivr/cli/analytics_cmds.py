@@ -11,15 +11,20 @@ import sys
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from ivr.analytics.db import Source
+    from ivr.config.settings import Settings
+    from ivr.storage import Store
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="TOML/YAML config file (else IVR_CONFIG_FILE).",
                          exists=False, dir_okay=False)
 
 
-def _settings(config: Optional[Path]):
+def _settings(config: Optional[Path]) -> Settings:
     from ivr.config.settings import SettingsError, load_settings
 
     try:
@@ -29,7 +34,7 @@ def _settings(config: Optional[Path]):
         raise typer.Exit(2) from None
 
 
-def _store(settings):
+def _store(settings: Settings) -> Store:
     """A migrated store (its engine and settings feed analytics); exits 1 if unreachable."""
     from sqlalchemy.exc import OperationalError
 
@@ -44,7 +49,7 @@ def _store(settings):
     return store
 
 
-def _source(settings):
+def _source(settings: Settings) -> tuple[Store, Source]:
     from ivr.analytics.calendar import holiday_dates
     from ivr.analytics.db import Source
 

@@ -6,12 +6,13 @@ days) and by the call session ("today" for the dialog, in the office's time zone
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["OfficeHours", "CalendarError", "working_days_after"]
+__all__ = ["OfficeHours", "CalendarError", "working_days_after", "national_holidays"]
 
 
 class CalendarError(ValueError):
@@ -143,3 +144,13 @@ def working_days_after(start: date, days: int, holidays: frozenset[date] | set[d
         if d.weekday() < 5 and d not in holidays:
             left -= 1
     return d
+
+
+@functools.lru_cache(maxsize=4)
+def national_holidays(first_year: int = 2020, last_year: int = 2040) -> frozenset[date]:
+    """Indonesia's national public holidays and cuti bersama (the ``holidays`` package, which
+    follows the government's decrees; Islamic dates move every year) between two years."""
+    from holidays.countries.indonesia import Indonesia
+
+    years = list(range(first_year, last_year + 1))
+    return frozenset(Indonesia(years=years)) | frozenset(Indonesia(years=years, categories=("government",)))

@@ -30,7 +30,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ivr.config.calendar import CalendarError, OfficeHours
+from ivr.config.calendar import CalendarError, OfficeHours, national_holidays
 
 __all__ = [
     "Settings",
@@ -43,7 +43,7 @@ __all__ = [
 ENV_PREFIX = "IVR_"
 CONFIG_FILE_ENV = "IVR_CONFIG_FILE"
 #: fields that may only come from the environment (or explicit keyword arguments)
-SECRET_FIELDS = frozenset({"pii_key", "admin_token", "agent_token"})
+SECRET_FIELDS = frozenset({"pii_key", "admin_token", "agent_token", "oidc_client_secret", "metrics_token"})
 
 _config_file_var: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
     "ivr_config_file", default=None
@@ -146,7 +146,7 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
 
 # --------------------------------------------------------------------------- settings
 
-Role = Literal["admin", "agent"]
+Role = Literal["admin", "supervisor", "agent"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -198,8 +198,28 @@ class Settings(BaseSettings):
     # -- web
     web_host: str = Field("127.0.0.1", description="web app (health, status, staff pages) address")
     web_port: int = Field(8080, ge=0, le=65535, description="web app port")
-    admin_token: SecretStr | None = Field(None, description="bearer/login token of the admin role")
-    agent_token: SecretStr | None = Field(None, description="bearer/login token of the agent role")
+    admin_token: SecretStr | None = Field(None, description="RETIRED (ignored, warns at start): staff log in "
+                                          "with personal accounts, `ivr users add` (docs/web.md)")
+    agent_token: SecretStr | None = Field(None, description="RETIRED (ignored, warns at start): see admin_token")
+    metrics_token: SecretStr | None = Field(
+        None, description="bearer token Prometheus sends to /metrics; unset: /metrics answers loopback clients only")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses of reverse proxies whose X-Forwarded-For names the client (comma-separated); "
+                    "empty = the connection's own address is the client's, always")
+    session_hours: float = Field(8.0, gt=0, le=24 * 30, description="staff web sessions end after this long")
+    oidc_issuer: str | None = Field(None, description="single sign-on: the OpenID Connect issuer URL (e.g. "
+                                    "https://sso.example.go.id/realms/pemda); unset = no SSO")
+    oidc_client_id: str | None = Field(None, description="single sign-on: this hotline's client id at the issuer")
+    oidc_client_secret: SecretStr | None = Field(None, description="single sign-on: the client secret")
+    oidc_role_claim: str = Field("roles", description="ID-token claim (a string or a list) that gives the role")
+    oidc_role_map: str = Field("admin=admin,supervisor=supervisor,agent=agent",
+                               description="claim value=role pairs, comma-separated (e.g. "
+                                           "hotline-admin=admin,cc-agent=agent); the highest role found wins")
+    oidc_username_claim: str = Field("preferred_username", description="ID-token claim used as the username")
+    public_url: str | None = Field(None, description="the web app's address as browsers reach it (e.g. "
+                                   "https://hotline.example.go.id/), for the SSO return address; "
+                                   "unset = the address of the request")
     reveal_roles: Annotated[list[Role], NoDecode] = Field(
         default_factory=lambda: list[Role](["admin"]),
         description="roles that may see callers' personal data in clear (encrypt mode; audited)",
@@ -265,6 +285,8 @@ class Settings(BaseSettings):
     no_input_timeout_s: float = Field(6.0, gt=0, le=120, description="silence before NoInput (script default)")
     dtmf_interdigit_timeout_s: float = Field(3.0, gt=0, le=60, description="pause that ends keypad entry")
     shutdown_grace_s: float = Field(60.0, ge=0, description="how long `ivr serve` waits for live calls")
+    script_poll_s: float = Field(0.5, gt=0, le=10, description="how often `ivr serve` looks for a newly "
+                                 "published script version in the database")
 
     # -- agents
     agent_queues: Annotated[list[str], NoDecode] = Field(
@@ -278,7 +300,22 @@ class Settings(BaseSettings):
         default_factory=list,
         description="closed days and non-working days for SLA: 2026-01-01,2026-03-20,...",
     )
+    national_holidays: bool = Field(
+        True, description="add Indonesia's national holidays and cuti bersama (holidays package) to public_holidays")
     sla_working_days: int = Field(14, ge=1, le=365, description="ticket response deadline in working days")
+
+    # -- desk and wallboard (issue 13)
+    redis_url: str | None = Field(
+        None, description="redis://127.0.0.1:6379/0: desk events shared by several `ivr serve` processes; "
+        "unset: one process, in memory")
+    wallboard_wait_alert_s: int = Field(60, ge=5, le=3600, description="wallboard alert: a caller waits longer")
+    callback_retry_minutes: int = Field(30, ge=1, le=1440, description="wait before retrying an unanswered callback")
+    callback_max_attempts: int = Field(3, ge=1, le=10, description="callback attempts before giving up")
+
+    # -- analytics (scheduled inside `ivr serve`; one process per period when several share a database)
+    analytics_scheduler: bool = Field(
+        True, description="make the daily and weekly reports (<data_dir>/reports) and check for surges hourly")
+    report_hour: int = Field(6, ge=0, le=23, description="local hour from which yesterday's report is made")
 
     # -- personal data
     pii_mode: Literal["mask", "encrypt"] = Field(
@@ -295,7 +332,8 @@ class Settings(BaseSettings):
 
     # ------------------------------------------------------------------ validators
 
-    @field_validator("agent_queues", "reveal_roles", "public_holidays", "whisper_views", mode="before")
+    @field_validator("agent_queues", "reveal_roles", "public_holidays", "whisper_views", "trusted_proxies",
+                     mode="before")
     @classmethod
     def _split_commas(cls, v: Any) -> Any:
         """List settings come from the environment comma-separated."""
@@ -415,7 +453,13 @@ class Settings(BaseSettings):
         return self.data_dir / "outbox"
 
     def hours(self) -> OfficeHours:
-        return OfficeHours.parse(self.office_hours, frozenset(self.public_holidays))
+        return OfficeHours.parse(self.office_hours, self.holidays())
+
+    def holidays(self) -> frozenset[date]:
+        """Days the office is closed and that are not working days for SLA deadlines: the
+        configured ``public_holidays``, plus the national ones unless ``national_holidays`` is off."""
+        days = frozenset(self.public_holidays)
+        return days | national_holidays() if self.national_holidays else days
 
     def ami(self) -> AmiConfig | None:
         if self.ami_url is None:

@@ -12,23 +12,125 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["mask_text", "mask_value", "mask_nik", "mask_phone", "mask_name", "normalize_nik",
-           "SENSITIVE_FIELDS", "NIK_MASK", "PHONE_MASK", "FIELD_MASK"]
+__all__ = ["mask_text", "mask_value", "mask_record", "mask_answer", "mask_nik", "mask_phone", "mask_name", "normalize_nik",
+           "SENSITIVE_FIELDS", "NIK_MASK", "PHONE_MASK", "FIELD_MASK", "NAME_MASK"]
 
-_SEP = r"[ \-]?"
-# 16 digits, optionally grouped by single spaces or dashes: NIK and KK numbers
-_NIK_RE = re.compile(r"(?<!\d)\d(?:" + _SEP + r"\d){15}(?!\d)")
-# Indonesian mobiles: 08xx / +628xx / 628xx, 9-13 digits in national form
-_MOBILE_RE = re.compile(r"(?<![\d+])(?:\+62|62|0)" + _SEP + r"8(?:" + _SEP + r"\d){7,11}(?!\d)")
-# Landlines: 0 + area code (2-4 digits starting 2-7) + subscriber number, or +62/62 form
-_LANDLINE_RE = re.compile(
-    r"(?<![\d+])\(?(?:\+62" + _SEP + r"|62" + _SEP + r"|0)\(?[2-7]\d{1,3}\)?" + _SEP + r"\d(?:" + _SEP + r"\d){4,7}(?!\d)"
+_UNIT_WORDS = {
+    "nol": 0, "kosong": 0, "nul": 0, "satu": 1, "dua": 2, "tiga": 3, "empat": 4, "pat": 4,
+    "lima": 5, "enam": 6, "tujuh": 7, "delapan": 8, "lapan": 8, "sembilan": 9,
+}
+_SE_WORDS = {"sepuluh": 10, "sebelas": 11, "seratus": 100}
+_SCALE_WORDS = ("belas", "puluh", "ratus")
+_PLUS_WORDS = ("plus", "tambah")
+# a token of a spoken or written number: digits (a leading "+" kept), or a number word
+_NUM_TOKEN_RE = re.compile(
+    r"\+?\d+|(?<![^\W\d_])(?:" + "|".join(sorted([*_UNIT_WORDS, *_SE_WORDS, *_SCALE_WORDS, *_PLUS_WORDS],
+                                                    key=len, reverse=True)) + r")(?![^\W\d_])",
+    re.IGNORECASE,
 )
-# any other +62 number
-_PLUS62_RE = re.compile(r"\+62(?:" + _SEP + r"\d){7,13}(?!\d)")
+# what may stand between the parts of one number: spaces, dots, commas, dashes, slashes, brackets
+_JOINER_RE = re.compile(r"[\s.,\-/()]{0,4}")
+_MOBILE_DIGITS = re.compile(r"(?:0|62)8\d{7,11}")
+_LANDLINE_DIGITS = re.compile(r"(?:0|62)[2-7]\d{7,10}")
+_NIK_LEN = 16
+#: the longest run of number parts searched for a NIK or a phone number inside it
+_WINDOW = 48
+# "nama saya Budi Santoso", "atas nama Siti": the (up to three) words after it are a name
+_NAME_LEAD_RE = re.compile(
+    r"\b(?:nama\s+(?:lengkap\s+)?(?:saya|aku|ku|pelapor|anak\s+saya|ibu\s+saya|bapak\s+saya)|namaku|"
+    r"saya\s+bernama|atas\s+nama)\b(?:\s*(?:adalah|ialah|yaitu|:))?",
+    re.IGNORECASE,
+)
+_NAME_STOP = frozenset({
+    "dan", "dari", "di", "ke", "yang", "nik", "nomor", "no", "alamat", "tinggal", "umur", "usia",
+    "mau", "ingin", "ingin", "akan", "sudah", "tidak", "bukan", "ya", "tolong", "mohon", "pak",
+    "bu", "ibu", "bapak", "saya", "dengan", "untuk", "rt", "rw", "jalan", "jl", "telepon", "hp",
+})
+_WORD_RE = re.compile(r"\s*([^\W\d_][\w'.-]*)", re.UNICODE)
+NAME_MASK = "[NAMA]"
+
+
+@dataclass(frozen=True)
+class _Part:
+    start: int
+    end: int
+    digits: str  # what the part says, as digits ("" for "plus")
+
+
+def _number_parts(text: str) -> list[list[_Part]]:
+    """The runs of number parts in ``text``: digit groups and number words that follow each
+    other with at most a few joining characters between them."""
+    runs: list[list[_Part]] = []
+    run: list[_Part] = []
+    toks = [(m.start(), m.end(), m.group(0).lower()) for m in _NUM_TOKEN_RE.finditer(text)]
+    i = 0
+    while i < len(toks):
+        start, end, tok = toks[i]
+        j = i + 1
+        if tok[-1].isdigit():
+            digits = tok.lstrip("+")
+        elif tok in _PLUS_WORDS:
+            digits = ""
+        else:
+            value, j, end = _word_number(toks, i)
+            digits = str(value) if value is not None else ""
+            if value is None:  # a lone "belas"/"puluh": not a number
+                i = j
+                _close(runs, run)
+                run = []
+                continue
+        gap = text[run[-1].end:start] if run else ""
+        if run and (not _JOINER_RE.fullmatch(gap) or (gap == "." and len(run) == 1 and  # "0.93": a decimal
+                                                       text[run[0].start:run[0].end] == "0")):
+            _close(runs, run)
+            run = []
+        run.append(_Part(start, end, digits))
+        i = j
+    _close(runs, run)
+    return runs
+
+
+def _close(runs: list[list[_Part]], run: list[_Part]) -> None:
+    if run:
+        runs.append(run)
+
+
+def _word_number(toks: list[tuple[int, int, str]], i: int) -> tuple[int | None, int, int]:
+    """One number said in words from ``toks[i]``: a digit ("delapan"), a teen ("dua belas"),
+    tens ("tiga puluh empat"), hundreds ("seratus dua"). Returns (value, next index, end)."""
+    def word(k: int) -> str | None:
+        return toks[k][2] if k < len(toks) else None
+
+    def adjacent(k: int) -> bool:  # toks[k] follows toks[k-1] after spaces only
+        return k < len(toks) and not toks[k][2][-1].isdigit()
+
+    tok = toks[i][2]
+    end = toks[i][1]
+    if tok in _SE_WORDS:
+        value, k = _SE_WORDS[tok], i + 1
+    elif tok in _UNIT_WORDS:
+        value, k = _UNIT_WORDS[tok], i + 1
+        if adjacent(k) and word(k) == "belas" and value:
+            value, k = 10 + value, k + 1
+        elif adjacent(k) and word(k) == "puluh" and value:
+            value, k = value * 10, k + 1
+            if (adjacent(k) and word(k) in _UNIT_WORDS and _UNIT_WORDS[word(k) or ""]
+                    and word(k + 1) not in _SCALE_WORDS):  # "tiga puluh, dua belas": 30 12
+                value, k = value + _UNIT_WORDS[word(k) or ""], k + 1
+        elif adjacent(k) and word(k) == "ratus" and value:
+            value, k = value * 100, k + 1
+    else:
+        return None, i + 1, end
+    if value in (100, 200, 300, 400, 500, 600, 700, 800, 900) and adjacent(k):
+        rest, k2, _ = _word_number(toks, k) if word(k) not in _SCALE_WORDS else (None, k, end)
+        if rest is not None and rest < 100:
+            value, k = value + rest, k2
+    return value, k, toks[k - 1][1]
+
 
 NIK_MASK = "[NIK]"
 PHONE_MASK = "[PHONE]"
@@ -41,20 +143,116 @@ SENSITIVE_FIELDS = frozenset(
         "nama", "nik", "reporter_nik", "kk", "no_kk", "phone", "phone_number", "reporter_phone",
         "caller", "caller_number", "callerid", "caller_id", "calleridnum", "calleridname",
         "msisdn", "telp", "telepon", "hp", "no_hp", "address", "alamat", "email",
-        "password", "secret", "token", "pii_key",
+        "password", "secret", "token", "pii_key", "clear_text",
     }
 )
 
 
 def mask_text(text: str) -> str:
-    """Replace NIK-like 16-digit numbers and Indonesian phone numbers in free text."""
-    if not text or not any(c.isdigit() for c in text):
+    """Replace NIKs and Indonesian phone numbers in free text, however they are written or
+    said: digits grouped by spaces, dots, dashes, slashes or brackets, ``+62``/``62``/``0``
+    prefixes, Indonesian number words ("nol delapan satu dua ...", "kosong", "enam dua",
+    "dua belas", "tiga puluh empat") and mixtures of digits and words; and the words after
+    "nama saya" / "atas nama" (a name). Short numbers (RT 05, years, ticket numbers) stay."""
+    if not text:
         return text
-    text = _NIK_RE.sub(NIK_MASK, text)
-    text = _MOBILE_RE.sub(PHONE_MASK, text)
-    text = _PLUS62_RE.sub(PHONE_MASK, text)
-    text = _LANDLINE_RE.sub(PHONE_MASK, text)
-    return text
+    spans: list[tuple[int, int, str]] = []
+    if any(c.isdigit() for c in text) or _NUM_TOKEN_RE.search(text):
+        for run in _number_parts(text):
+            spans.extend(_personal_numbers(text, run))
+    for start, end, mask in reversed(spans):
+        text = text[:start] + mask + text[end:]
+    return _mask_names(text)
+
+
+def _personal_numbers(text: str, run: list[_Part]) -> list[tuple[int, int, str]]:
+    """The NIKs and phone numbers inside one run of number parts: from each part, the longest
+    sequence of parts whose digits form one (a NIK: 16 digits; a mobile: 08/628 + 7-11
+    digits; a landline: 0/62 + area code 2-7.. + number, 9-12 digits in national form)."""
+    if sum(len(p.digits) for p in run) < 9:
+        return []
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(run):
+        best: tuple[int, str] | None = None
+        digits = ""
+        for j in range(i, min(len(run), i + _WINDOW)):
+            digits += run[j].digits
+            if len(digits) > _NIK_LEN:
+                break
+            if len(digits) == _NIK_LEN:
+                best = (j, NIK_MASK)
+            elif _MOBILE_DIGITS.fullmatch(digits) or _LANDLINE_DIGITS.fullmatch(digits):
+                best = (j, PHONE_MASK)
+        if best is None:
+            i += 1
+            continue
+        start, end = run[i].start, run[best[0]].end
+        if start > 0 and text[start - 1] == "(":
+            start -= 1
+        if text[start:end].count("(") > text[start:end].count(")") and text[end:end + 1] == ")":
+            end += 1
+        out.append((start, end, best[1]))
+        i = best[0] + 1
+    return out
+
+
+def _mask_names(text: str) -> str:
+    """The (up to three) words after "nama saya", "saya bernama", "atas nama"... -> [NAMA]."""
+    if "nama" not in text.lower():
+        return text
+    out: list[str] = []
+    pos = 0
+    for m in _NAME_LEAD_RE.finditer(text):
+        if m.start() < pos:
+            continue
+        k, words_end = m.end(), None
+        for _ in range(3):
+            w = _WORD_RE.match(text, k)
+            if w is None or w.group(1).lower().strip(".") in _NAME_STOP:
+                break
+            k = words_end = w.end()
+        if words_end is not None:
+            out.append(text[pos:m.end()] + " " + NAME_MASK)
+            pos = words_end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def mask_record(record: str, personal: Iterable[tuple[str, str, str]]) -> str:
+    """A prompt's record form ("Nomor Anda {caller_number}") with each personal variable's
+    value masked by its kind (``dialogs.personal``): "Nomor Anda 0812*****890"."""
+    for name, kind, value in personal:
+        record = record.replace("{" + name + "}", _mask_kind(value, kind))
+    return mask_text(record)
+
+
+def mask_answer(text: str, kind: str | None) -> str:
+    """What a caller said or keyed where the dialog asked for personal data of ``kind``: a
+    name is reduced to initials; in a NIK or phone state any number of four digits or more
+    (written or said) goes; free text is masked as :func:`mask_text` does."""
+    if not text or kind is None:
+        return mask_text(text)
+    if kind == "name":
+        return mask_name(text)
+    if kind in ("nik", "phone"):
+        text = mask_text(text)
+        mask = NIK_MASK if kind == "nik" else PHONE_MASK
+        for run in reversed(_number_parts(text)):
+            if sum(len(p.digits) for p in run) >= 4:
+                text = text[:run[0].start] + mask + text[run[-1].end:]
+        return text
+    return mask_text(text)
+
+
+def _mask_kind(value: str, kind: str) -> str:
+    if kind == "nik":
+        return mask_nik(value)
+    if kind == "phone":
+        return mask_phone(value)
+    if kind == "name":
+        return mask_name(value)
+    return mask_text(value)
 
 
 def _is_sensitive(key: str) -> bool:

@@ -11,7 +11,8 @@ Every protected value is stored as up to three columns:
   ticket can be found by NIK or phone number without storing either in clear. ``0812...``,
   ``+62812...`` and ``62812...`` hash the same.
 
-The 32-byte key comes from ``IVR_PII_KEY`` (never a file); two sub-keys are derived from it
+The 32-byte key comes from ``IVR_PII_KEY`` or, without it, a key file under the data directory
+created 0600 on first start (:mod:`ivr.privacy.keyfile`); two sub-keys are derived from it
 with HKDF-SHA256, one for encryption, one for the keyed hash. In ``mask`` mode without a key
 nothing recoverable and no hash is stored (search by NIK/phone is then unavailable).
 """
@@ -100,6 +101,11 @@ class Pii:
     @property
     def can_reveal(self) -> bool:
         return self.mode == "encrypt" and self._aead is not None
+
+    @property
+    def can_encrypt(self) -> bool:
+        """A key is there: values can be encrypted in any mode (callback numbers always are)."""
+        return self._aead is not None
 
     @property
     def can_search(self) -> bool:

@@ -2,6 +2,7 @@
 :class:`Store` (one repository per aggregate over one write path with an offline journal),
 used by the call runtime, the web app and the CLI. API: docs/contracts.md."""
 
+from ivr.storage.accounts import ROLES, Account, AccountError, ApiToken, WebSession
 from ivr.storage.errors import StoreError, StoreUnavailable
 from ivr.storage.store import Store
 from ivr.storage.ticket_ids import format_ticket_id, make_ticket_id, parse_ticket_id
@@ -22,6 +23,6 @@ from ivr.storage.views import (
 __all__ = [
     "Store", "StoreError", "StoreUnavailable", "Call", "Turn", "Ticket", "TicketEvent", "Handoff",
     "AuditEntry", "PurgeResult", "TICKET_KINDS", "TICKET_STATUSES", "HANDOFF_OUTCOMES",
-    "TURN_OUTCOMES",
+    "TURN_OUTCOMES", "ROLES", "Account", "AccountError", "ApiToken", "WebSession",
     "format_ticket_id", "make_ticket_id", "parse_ticket_id",
 ]

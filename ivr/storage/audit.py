@@ -29,11 +29,16 @@ class AuditLog:
         ))
 
     async def entries(self, *, subject_type: str | None = None, subject_id: str | None = None,
-                      limit: int = 100) -> list[AuditEntry]:
+                      actor: str | None = None, action: str | None = None,
+                      limit: int = 100, offset: int = 0) -> list[AuditEntry]:
         """Newest first."""
         def _list() -> list[AuditEntry]:
             with self.db.session() as s:
-                q = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+                q = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit).offset(offset)
+                if actor:
+                    q = q.where(AuditRow.actor == actor)
+                if action:
+                    q = q.where(AuditRow.action == action)
                 if subject_type:
                     q = q.where(AuditRow.subject_type == subject_type)
                 if subject_id:

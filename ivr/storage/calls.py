@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ivr.config.clock import Clock
-from ivr.privacy.pii import Pii
+from ivr.privacy.pii import Pii, Protected
 from ivr.storage.database import Database
 from ivr.storage.errors import StoreError
 from ivr.storage.handoffs import handoff_view
@@ -66,8 +66,12 @@ class CallRepository:
         audio_path: str | None = None,
         state: str | None = None,
         outcome: str | None = None,
+        clear: str | None = None,
     ) -> None:
-        """Store one turn. ``who``: caller|system; ``source``: speech|dtmf|prompt|event;
+        """Store one turn. ``clear``: when given, ``text`` is already the turn's masked form
+        (a prompt's template with its personal fields masked, an answer that may hold a name or
+        number) and ``clear`` what was really said, kept only encrypted (``pii_mode=encrypt``)
+        for the audited reveal. ``who``: caller|system; ``source``: speech|dtmf|prompt|event;
         ``reply_ms``: end of caller speech (or last key) -> first reply audio byte;
         ``asr_ms``: recognition time; ``state``: the dialog state it happened in;
         ``outcome`` (caller turns): how the dialog took it, one of :data:`TURN_OUTCOMES`.
@@ -77,6 +81,8 @@ class CallRepository:
         if who not in ("caller", "system"):
             raise StoreError(f"who must be 'caller' or 'system', not {who!r}")
         p = self.pii.protect(text, "text")
+        if clear is not None:
+            p = Protected(p.masked, self.pii.protect(clear, "text").enc)
         await self.writes.write("insert_turn", dict(
             call_id=call_id, idx=int(index), at=aware(at) or self.clock(), who=who, source=source,
             text=p.masked, text_enc=p.enc, intent=intent,
@@ -107,13 +113,20 @@ class CallRepository:
                 return None
             return self._view(s, row, reveal, with_turns)
 
-    async def recent(self, *, limit: int = 50, offset: int = 0, open_only: bool = False) -> list[Call]:
-        """Newest first, without their turns."""
+    async def recent(self, *, limit: int = 50, offset: int = 0, open_only: bool = False,
+                     end_reason: str | None = None, handed_over: bool | None = None) -> list[Call]:
+        """Newest first, without their turns; optionally only calls still open, that ended for
+        ``end_reason``, or that were (not) handed over to an agent."""
         def _list() -> list[Call]:
             with self.db.session() as s:
                 q = select(CallRow).order_by(CallRow.started_at.desc()).limit(limit).offset(offset)
                 if open_only:
                     q = q.where(CallRow.ended_at.is_(None))
+                if end_reason:
+                    q = q.where(CallRow.end_reason == end_reason)
+                if handed_over is not None:
+                    q = q.where(CallRow.handoff_outcome.is_not(None) if handed_over
+                                else CallRow.handoff_outcome.is_(None))
                 return [self._view(s, r, False, False) for r in s.scalars(q)]
         return await self.db.read(_list)
 

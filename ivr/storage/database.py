@@ -63,6 +63,9 @@ class Database:
         #: sessions on :attr:`engine` (tests swap both to simulate an outage)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ivr-db")
+        #: reads (staff pages, the live desk's screen pop) have their own threads: they never
+        #: queue behind the calls' writes (200 live calls keep the write threads busy)
+        self._read_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ivr-db-read")
         #: after the database failed, calls do not wait on it again for this long: writes go
         #: straight to the journal, reads fail fast; the replayer (and ping) keep probing.
         self.retry_after_s = retry_after_s
@@ -79,7 +82,8 @@ class Database:
         if self.suspect():
             raise StoreUnavailable("database unavailable (recently failed)")
         try:
-            return await self.run(fn, *args, **kwargs)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._read_pool, functools.partial(fn, *args, **kwargs))
         except Exception as exc:
             if is_unavailable(exc):
                 self.mark_down()
@@ -147,6 +151,7 @@ class Database:
     async def close(self) -> None:
         await self.run(self.engine.dispose)
         self._pool.shutdown(wait=True)
+        self._read_pool.shutdown(wait=True)
 
 
 def _alembic_config() -> Config:
@@ -169,7 +174,12 @@ def _make_engine(url: str, schema: str | None, echo: bool, connect_timeout_s: in
     if u.get_backend_name() == "sqlite":
         database = u.database
         if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(database).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                # staff password hashes and callers' data: readable by the hotline's user only
+                # (SQLite gives its -wal and -shm files the same mode)
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         engine = create_engine(u, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

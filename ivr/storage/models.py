@@ -218,3 +218,215 @@ class AuditRow(Base):
     revealed: Mapped[bool] = mapped_column(Boolean, default=False)
     detail: Mapped[str | None] = mapped_column(Text)
     remote: Mapped[str | None] = mapped_column(String(64))
+
+
+# --------------------------------------------------------------------------- scripts (issue 12)
+# Every saved dialog script is a version; one per script name is live. Migration 0005.
+
+
+class ScriptVersionRow(Base):
+    __tablename__ = "script_versions"
+    __table_args__ = (UniqueConstraint("script", "number", name="uq_script_versions_script_number"),
+                      Index("ix_script_versions_script_id", "script", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: the script's key (the file stem, e.g. "default"); versions are numbered 1, 2... per key
+    script: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    yaml_text: Mapped[str] = mapped_column(Text)
+    #: the version's test cases (YAML, dialogs.testcases format)
+    tests_text: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("script_versions.id", ondelete="SET NULL"),
+                                                  index=True)
+    validation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    test_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # draft | published | retired
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ScriptLiveRow(Base):
+    """The live version of each script; ``generation`` grows on every publish or rollback
+    (what running ``ivr serve`` processes poll)."""
+
+    __tablename__ = "script_live"
+
+    script: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("script_versions.id"))
+    generation: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_by: Mapped[str] = mapped_column(String(128))
+# --------------------------------------------------------------------------- staff accounts (issue 12)
+# Per-person accounts with a role, their web sessions and personal API tokens (stored as
+# SHA-256 of the secret: a database leak gives no usable credential), login attempts (back-off
+# across processes) and one-time setup links for the first admin. See ivr/storage/accounts.py.
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str | None] = mapped_column(String(128))
+    password_hash: Mapped[str | None] = mapped_column(String(256))  # argon2id; None = single sign-on only
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebSessionRow(Base):
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie value
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(16))  # password | oidc | setup
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    remote: Mapped[str | None] = mapped_column(String(64))
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # first characters, to recognise a token in a list
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginAttemptRow(Base):
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(160))  # "user:<name>" or "addr:<address>"
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SetupTokenRow(Base):
+    __tablename__ = "setup_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+# ---------------------------------------------------------------------------------------------
+# Desk (issue 13): agents' phones, dispositions of handed-over calls, ticket assignment and SLA,
+# dialable callback numbers and their attempts. Migration 0006.
+
+
+class DeskAgentRow(Base):
+    """A staff username and the Asterisk queue member that is their phone
+    (interface ``PJSIP/<extension>``, member name = username)."""
+
+    __tablename__ = "desk_agents"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    interface: Mapped[str] = mapped_column(String(128), unique=True)
+    extension: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeskDispositionRow(Base):
+    """How an agent finished a handed-over call (one row per wrap-up)."""
+
+    __tablename__ = "desk_dispositions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    agent: Mapped[str] = mapped_column(String(64), index=True)
+    disposition: Mapped[str] = mapped_column(String(32))  # answered|ticket_filed|callback_promised|transferred|dropped
+    ticket_id: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)  # personal data masked
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class TicketAssignmentRow(Base):
+    """Who owns a ticket, the agency's assignment queue, its SLA deadline and escalation;
+    for callback requests also the dialable number (always encrypted) and when it was promised."""
+
+    __tablename__ = "ticket_assignments"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    assign_queue: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    callback_number_enc: Mapped[str | None] = mapped_column(Text)
+    callback_promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    callback_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CallbackAttemptRow(Base):
+    """One "call back now": the Originate sent and what came of it."""
+
+    __tablename__ = "callback_attempts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    agent: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    outcome: Mapped[str] = mapped_column(String(32))  # dialling|answered|no_answer|busy|failed|invalid|closed_hours
+    reason: Mapped[str | None] = mapped_column(Text)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# ---------------------------------------------------------------------------- analytics (issue 14)
+# What the analytics pages and the schedulers inside `ivr serve` keep: settings staff edit
+# (the agents scheduled), one row per scheduled job period (claimed by one process: the
+# unique key and a lease on stale claims), and the surge alerts raised (de-duplicated by key).
+
+
+class AnalyticsSettingRow(Base):
+    __tablename__ = "analytics_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class AnalyticsRunRow(Base):
+    __tablename__ = "analytics_runs"
+    __table_args__ = (UniqueConstraint("job", "period", name="uq_analytics_runs_job_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(32))          # daily_report | weekly_report | alerts
+    period: Mapped[str] = mapped_column(String(32))       # 2026-11-30 | 2026-11-24..2026-11-30 | 2026-11-30T13
+    holder: Mapped[str] = mapped_column(String(128))      # which process claimed it
+    status: Mapped[str] = mapped_column(String(16))       # running | done | failed
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    detail: Mapped[str | None] = mapped_column(Text)      # files written, or the error
+
+
+class AnalyticsAlertRow(Base):
+    __tablename__ = "analytics_alerts"
+    __table_args__ = (UniqueConstraint("kind", "key", "first_seen", name="uq_analytics_alerts_kind_key_first"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))
+    label: Mapped[str] = mapped_column(String(256))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    observed: Mapped[int] = mapped_column(Integer)
+    expected: Mapped[float] = mapped_column(Float)
+    p_value: Mapped[float] = mapped_column(Float)
+    logged_at: Mapped[datetime] = mapped_column(UTCDateTime)

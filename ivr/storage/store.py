@@ -5,7 +5,15 @@ write path.
 * ``store.tickets`` (:class:`~ivr.storage.tickets.TicketRepository`): complaints, callbacks;
 * ``store.handoffs`` (:class:`~ivr.storage.handoffs.HandoffRepository`): transfers to agents
   and the context saved for them;
-* ``store.audit`` (:class:`~ivr.storage.audit.AuditLog`): staff access to callers' data.
+* ``store.audit`` (:class:`~ivr.storage.audit.AuditLog`): staff access to callers' data;
+* ``store.scripts`` (:class:`~ivr.storage.scripts.ScriptRepository`): dialog scripts as
+  versions and the live one (never journaled: a publish fails when the database is down).
+* ``store.accounts`` (:class:`~ivr.storage.accounts.AccountRepository`): staff accounts, web
+  sessions, personal API tokens, login back-off (straight to the database, never journaled);
+* ``store.desk`` (:class:`~ivr.storage.desk.DeskRepository`): agents' phones, dispositions,
+  ticket owners/SLA, dialable callbacks and attempts, the wallboard's day figures.
+* ``store.analytics`` (:class:`~ivr.storage.analytics.AnalyticsState`): analytics settings,
+  scheduled runs (one process per period) and surge alerts.
 
 Every write goes through :class:`~ivr.storage.writes.WritePath`: applied now, or, if the
 database is unreachable (or an earlier write is still waiting in the journal), journaled on
@@ -17,20 +25,25 @@ the event loop never waits on the database. API: docs/contracts.md ("ivr storage
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from zoneinfo import ZoneInfo
 
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
+from ivr.privacy.keyfile import KEY_FILE_NAME, load_or_create_key
 from ivr.privacy.pii import Pii
+from ivr.storage.accounts import AccountRepository
+from ivr.storage.analytics import AnalyticsState
 from ivr.storage.audit import AuditLog
 from ivr.storage.calls import CallRepository
 from ivr.storage.database import Database
+from ivr.storage.desk import DeskRepository
 from ivr.storage.handoffs import HandoffRepository
 from ivr.storage.outbox import Outbox
 from ivr.storage.retention import Retention
+from ivr.storage.scripts import ScriptRepository
 from ivr.storage.tickets import TicketRepository
 from ivr.storage.views import PurgeResult
 from ivr.storage.writes import WritePath
@@ -53,6 +66,7 @@ class Store:
         connect_timeout_s: int = 3,
         echo: bool = False,
         clock: Clock = system_clock,
+        session_hours: float = 8.0,
     ) -> None:
         #: stamps records and dates ticket numbers (injectable: tests choose the date)
         self.clock = clock
@@ -66,6 +80,11 @@ class Store:
                                         holidays=holidays, sla_working_days=sla_working_days)
         self.handoffs = HandoffRepository(self.database, self.writes, self.pii, clock)
         self.audit = AuditLog(self.database, self.writes, clock)
+        self.scripts = ScriptRepository(self.database, clock)
+        self.accounts = AccountRepository(self.database, clock, session_ttl=timedelta(hours=session_hours))
+        self.desk = DeskRepository(self.database, self.writes, self.pii, clock)
+        #: analytics state: edited settings, scheduled runs, surge alerts (issue 14)
+        self.analytics = AnalyticsState(self.database, clock)
         if recordings_dir is None:
             dirs: list[Path] = []
         elif isinstance(recordings_dir, (str, Path)):
@@ -80,17 +99,21 @@ class Store:
         """Store configured from :class:`ivr.config.settings.Settings` (database, PII, outbox, SLA)."""
         assert settings.database_url is not None and settings.recordings_dir is not None
         assert settings.sounds_dir is not None
-        key = settings.pii_key.get_secret_value() if settings.pii_key is not None else None
+        # IVR_PII_KEY, else a key file under the data directory (created 0600 on first start):
+        # callback numbers are encrypted by default and the key is never in the database
+        key = (settings.pii_key.get_secret_value() if settings.pii_key is not None
+               else load_or_create_key(Path(settings.data_dir) / "keys" / KEY_FILE_NAME))
         return cls(
             settings.database_url,
             pii=Pii(settings.pii_mode, key),
             outbox_dir=settings.outbox_dir,
             # AGI-only mode records into <sounds_dir>/rec (never the prompts in sounds_dir)
             recordings_dir=[settings.recordings_dir, Path(settings.sounds_dir) / "rec"],
-            holidays=settings.public_holidays,
+            holidays=settings.holidays(),
             sla_working_days=settings.sla_working_days,
             timezone_name=settings.hours().tz.key,
             clock=clock,
+            session_hours=settings.session_hours,
         )
 
     # ------------------------------------------------------------------ schema

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from dialogs.lang import nik_district
 from ivr.config.calendar import working_days_after
 from ivr.config.clock import Clock
-from ivr.privacy.pii import Pii
+from ivr.privacy.pii import Pii, Protected
 from ivr.storage.database import Database
 from ivr.storage.errors import StoreError, StoreUnavailable
 from ivr.storage.models import CallRow, TicketCounterRow, TicketEventRow, TicketRow
@@ -91,6 +91,9 @@ class TicketRepository:
         name = self.pii.protect(reporter_name, "name")
         nik = self.pii.protect(reporter_nik, "nik")
         phone = self.pii.protect(reporter_phone, "phone")
+        if kind == "callback" and reporter_phone and phone.enc is None and self.pii.can_encrypt:
+            # a callback number must stay dialable: encrypted whatever the mode (issue 13)
+            phone = Protected(phone.masked, self.pii.encrypt(str(reporter_phone), "phone"), phone.hash)
         desc = self.pii.protect(description, "text")
         loc = self.pii.protect(location, "text")
         extra_masked, extra_enc = self.pii.protect_json(extra) if extra else (None, None)

@@ -23,7 +23,10 @@ HANDOFF_OUTCOMES = ("pending", "connected", "abandoned", "no_agents", "closed_ho
 #: how the dialog took a caller turn: taken at once; taken after the caller confirmed it; the
 #: caller said no to the guess; not understood (no match / invalid answer / silence); handed to
 #: an agent
-TURN_OUTCOMES = ("accepted", "confirmed", "corrected", "no_match", "invalid", "no_input", "agent")
+#: caller turns: how the dialog took them; prompts: "interrupted" when cut short (barge-in,
+#: hang-up; stored as far as played)
+TURN_OUTCOMES = ("accepted", "confirmed", "corrected", "no_match", "invalid", "no_input", "agent",
+                 "interrupted")
 
 
 @dataclass(frozen=True)

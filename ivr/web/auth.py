@@ -1,32 +1,49 @@
-"""Staff authentication for the web app: bearer tokens for the JSON API, a login form with
-an in-memory session cookie for the pages. Two roles: ``admin`` and ``agent``; the tokens come
-from ``IVR_ADMIN_TOKEN`` / ``IVR_AGENT_TOKEN`` only. With no token configured nobody can log in.
+"""Staff authentication for the web app, from per-person accounts (:mod:`ivr.storage.accounts`).
+
+* Pages: a login form (name and password, or single sign-on) opens a session kept in the
+  database (cookie ``ivr_session``: HttpOnly, SameSite=Strict), with expiry and a CSRF token.
+* JSON API: a personal API token (``Authorization: Bearer ivr_...``), or the page session with
+  the CSRF token in ``X-CSRF-Token`` (or an ``Origin`` of this site) for changes.
+
+Roles: ``admin`` (everything: scripts, accounts, the access log), ``supervisor`` (all tickets
+and dashboards), ``agent`` (the desk and tickets). The actor in the audit log is
+``<role>:<username>`` of the account, never a name the client sends. The client's address is
+the connection's, unless it comes from one of ``IVR_TRUSTED_PROXIES``.
+
+Every state-changing request (POST, PUT, PATCH, DELETE) made with a session cookie must carry the
+session's CSRF token: form field ``csrf`` or header ``X-CSRF-Token`` (API: or a same-site
+``Origin``). :func:`require` enforces it for every route that uses it.
 """
 
 from __future__ import annotations
 
 import hmac
-import re
-import secrets
-import time
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request
 
 from ivr.config.settings import Settings
+from ivr.storage import Store
 
 SESSION_COOKIE = "ivr_session"
-SESSION_TTL_S = 8 * 3600
-ROLES = ("admin", "agent")
+CSRF_HEADER = "x-csrf-token"
+ROLES = ("admin", "supervisor", "agent")
+#: everyone on the staff
+STAFF = ROLES
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_UNSET = object()
 
 
 @dataclass(frozen=True)
 class Principal:
-    role: str            # admin | agent
-    actor: str           # who, for the audit log ("agent:Rina", "admin:api")
-    via: str             # bearer | session
-    csrf: str = ""
+    role: str                      # admin | supervisor | agent
+    actor: str                     # who, for the audit log: "<role>:<username>"
+    via: str                       # bearer | session
+    csrf: str = ""                 # the session's CSRF token ("" for bearer tokens)
+    username: str = ""
+    account_id: int | None = None
 
 
 class LoginRequired(Exception):
@@ -40,89 +57,128 @@ class Forbidden(Exception):
     """Valid credentials, but the role may not do this."""
 
 
-def _clean_name(name: str | None) -> str:
-    name = re.sub(r"[^\w .@-]", "", (name or "").strip())[:48]
-    return name or "staff"
+class CsrfRejected(Exception):
+    """A state-changing request with a session cookie but without the session's CSRF token."""
 
 
-def role_for_token(settings: Settings, token: str | None) -> str | None:
-    if not token:
-        return None
-    given = token.encode()
-    for role, secret in (("admin", settings.admin_token), ("agent", settings.agent_token)):
-        if secret is not None and hmac.compare_digest(given, secret.get_secret_value().encode()):
-            return role
-    return None
+class TooManyAttempts(Exception):
+    """Too many failed logins or bearer guesses from this address (or for this name)."""
+
+    def __init__(self, retry_after_s: float):
+        self.retry_after_s = retry_after_s
 
 
-class Sessions:
-    """Server-side sessions (one process): cookie -> principal, with expiry and CSRF token."""
-
-    def __init__(self, ttl_s: float = SESSION_TTL_S):
-        self.ttl_s = ttl_s
-        self._data: dict[str, tuple[Principal, float]] = {}
-
-    def create(self, role: str, name: str) -> str:
-        self._expire()
-        sid = secrets.token_urlsafe(32)
-        principal = Principal(role, f"{role}:{_clean_name(name)}", "session", secrets.token_urlsafe(24))
-        self._data[sid] = (principal, time.monotonic() + self.ttl_s)
-        return sid
-
-    def get(self, sid: str | None) -> Principal | None:
-        if not sid:
-            return None
-        item = self._data.get(sid)
-        if item is None:
-            return None
-        principal, expires = item
-        if time.monotonic() > expires:
-            self._data.pop(sid, None)
-            return None
-        return principal
-
-    def drop(self, sid: str | None) -> None:
-        if sid:
-            self._data.pop(sid, None)
-
-    def _expire(self) -> None:
-        now = time.monotonic()
-        for sid in [s for s, (_, exp) in self._data.items() if exp < now]:
-            del self._data[sid]
-
-
-def authenticate(request: Request) -> Principal | None:
+def client_address(request: Request) -> str | None:
+    """The client's address: the connection's, or, when that is a trusted reverse proxy, the
+    nearest untrusted address in ``X-Forwarded-For``."""
+    peer = request.client.host if request.client else None
     settings: Settings = request.app.state.settings
+    trusted = set(settings.trusted_proxies)
+    if peer is None or peer not in trusted:
+        return peer
+    forwarded = [p.strip() for p in request.headers.get("x-forwarded-for", "").split(",") if p.strip()]
+    for hop in reversed(forwarded):
+        if hop not in trusted:
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer
+    return peer
+
+
+def _principal(role: str, username: str, via: str, csrf: str, account_id: int) -> Principal:
+    return Principal(role, f"{role}:{username}", via, csrf, username, account_id)
+
+
+async def authenticate(request: Request) -> Principal | None:
+    """The request's principal (bearer token or session cookie), looked up once per request."""
+    cached = getattr(request.state, "principal", _UNSET)
+    if cached is not _UNSET:
+        assert cached is None or isinstance(cached, Principal)
+        return cached
+    principal = await _authenticate(request)
+    request.state.principal = principal
+    return principal
+
+
+async def _authenticate(request: Request) -> Principal | None:
+    store: Store = request.app.state.store
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        role = role_for_token(settings, header[7:].strip())
-        if role is None:
+        address = client_address(request)
+        wait = await store.accounts.wait_before_attempt(None, address)
+        if wait > 0:
+            raise TooManyAttempts(wait)
+        found = await store.accounts.token_account(header[7:].strip())
+        if found is None:
+            await store.accounts.begin_attempt(None, address)
+            await store.audit.record("anonymous", "-", "api_token_failed", "staff", None, remote=address)
             return None
-        actor = _clean_name(request.headers.get("x-actor") or "api")
-        return Principal(role, f"{role}:{actor}", "bearer")
-    sessions: Sessions = request.app.state.sessions
-    return sessions.get(request.cookies.get(SESSION_COOKIE))
+        account, _token = found
+        return _principal(account.role, account.username, "bearer", "", account.id)
+    session = await store.accounts.session(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        return None
+    acc = session.account
+    return _principal(acc.role, acc.username, "session", session.csrf, acc.id)
+
+
+def current(request: Request) -> Principal | None:
+    """The principal already looked up for this request (templates), without a new look-up."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal
 
 
 def require(*roles: str, api: bool = False) -> Callable[[Request], Awaitable[Principal]]:
-    """FastAPI dependency: the request's principal, which must have one of ``roles``."""
+    """FastAPI dependency: the request's principal, which must have one of ``roles``; for a
+    state-changing request with a session cookie, the CSRF token must match too."""
 
     async def dependency(request: Request) -> Principal:
-        principal = authenticate(request)
+        principal = await authenticate(request)
         if principal is None:
             raise LoginRequired(api)
         if principal.role not in roles:
             raise Forbidden()
+        if request.method not in SAFE_METHODS and principal.via == "session":
+            await _check_csrf(request, principal)
         return principal
 
     return dependency
 
 
+async def _check_csrf(request: Request, principal: Principal) -> None:
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.url.path.startswith("/api/") and _same_origin(request):
+        return
+    if given is None and request.headers.get("content-type", "").split(";")[0].strip() in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.form()
+        field = form.get("csrf")
+        given = field if isinstance(field, str) else None
+    if not check_csrf(principal, given):
+        raise CsrfRejected()
+
+
+def cross_site(request: Request) -> bool:
+    """A browser says this request comes from another site (``Origin`` of another host).
+    Forms posted before login (login, first-admin link) are refused then: no login CSRF."""
+    origin = request.headers.get("origin")
+    return origin is not None and not _same_origin(request)
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return False
+    return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
+
+
 def check_csrf(principal: Principal, token: str | None) -> bool:
-    """Forms posted with a session cookie must carry the session's CSRF token."""
+    """Does ``token`` match the session's CSRF token? (Bearer requests need none.)"""
     if principal.via == "bearer":
         return True
-    return token is not None and bool(token) and hmac.compare_digest(token.encode(), principal.csrf.encode())
+    return bool(token) and bool(principal.csrf) and hmac.compare_digest(
+        (token or "").encode(), principal.csrf.encode())
 
 
 def may_reveal(settings: Settings, principal: Principal, confidential: bool = False) -> bool:

@@ -1,5 +1,6 @@
 """What every page of the web app shares: the Jinja2 environment (templates in
-``ivr/web/templates``), Indonesian labels for codes, :func:`render` and :func:`remote`.
+``ivr/web/templates``) with the Indonesian labels of :mod:`ivr.web.labels`, :func:`render`
+and :func:`remote`.
 
 Routers import from here, never from :mod:`ivr.web.app` (which imports the routers)."""
 
@@ -14,28 +15,16 @@ from fastapi.responses import HTMLResponse
 
 import ivr
 from ivr.storage.ticket_ids import format_ticket_id
-from ivr.web.auth import authenticate
+from ivr.web.auth import client_address, current
+from ivr.web.labels import KIND_LABELS, OUTCOME_LABELS, ROLE_LABELS, STATUS_LABELS, label
 
 HERE = Path(__file__).parent
 TEMPLATES_DIR = HERE / "templates"
 STATIC_DIR = HERE / "static"
-
-STATUS_LABELS = {
-    "open": "Baru",
-    "in_progress": "Diproses",
-    "resolved": "Selesai",
-    "closed": "Ditutup",
-    "rejected": "Ditolak",
-}
-KIND_LABELS = {"complaint": "Pengaduan", "callback": "Minta ditelepon"}
-OUTCOME_LABELS = {
-    "pending": "Menunggu",
-    "connected": "Tersambung",
-    "abandoned": "Penelepon menutup",
-    "no_agents": "Tidak ada petugas",
-    "closed_hours": "Di luar jam layanan",
-    "failed": "Gagal",
-}
+#: the highest page number a list accepts (beyond it: 400, never a database overflow)
+MAX_PAGE = 100_000
+#: the highest offset the JSON API accepts
+MAX_OFFSET = 10_000_000
 
 
 def templates() -> jinja2.Environment:
@@ -52,18 +41,21 @@ def templates() -> jinja2.Environment:
 
     env.filters["dt"] = dt
     env.filters["ticket"] = format_ticket_id
-    env.globals.update(STATUS_LABELS=STATUS_LABELS, KIND_LABELS=KIND_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
+    env.filters["label"] = label
+    env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLE_LABELS=ROLE_LABELS, KIND_LABELS=KIND_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
                        version=ivr.__version__)
     return env
 
 
-def render(request: Request, template: str, context: dict[str, object], status_code: int = 200) -> HTMLResponse:
+def render(request: Request, template: str, context: dict[str, object], status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
     env: jinja2.Environment = request.app.state.templates
-    principal = authenticate(request)
+    principal = current(request)
     html = env.get_template(template).render(request=request, principal=principal, tz=request.app.state.tz,
                                              **context)
-    return HTMLResponse(html, status_code=status_code)
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 def remote(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The client's address for the audit log (see :func:`ivr.web.auth.client_address`)."""
+    return client_address(request)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .asterisk import AsteriskPeer
     from .call import PeerCall
 
-__all__ = ["AmiServer", "QueueMember"]
+__all__ = ["AmiServer", "QueueMember", "Origination"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,28 @@ class QueueMember:
     reason: str = ""
     login: int = field(default_factory=lambda: int(time.time()))
     last_pause: int = 0
+    in_call: bool = False
+    ringing: bool = False
+    calls_taken: int = 0
+    last_call: int = 0
+
+    @property
+    def status(self) -> int:
+        """``ast_device_state``: 1 NOT_INUSE, 2 INUSE, 6 RINGING."""
+        return 2 if self.in_call else 6 if self.ringing else 1
+
+
+@dataclass
+class Origination:
+    """An ``Originate`` the server answered (callback tests look at these)."""
+
+    action_id: str | None
+    channel: str
+    context: str
+    exten: str
+    variables: dict[str, str]
+    caller_id: str
+    outcome: str = "pending"       # agent_no_answer | ANSWER | NOANSWER | BUSY | CONGESTION | failed
 
 
 Pairs = list[tuple[str, object]]
@@ -73,7 +95,9 @@ class AmiServer:
                  login_failure_delay: float = 1.0, banner_version: str = "11.0.0",
                  queues: tuple[str, ...] = ("hotline",), asterisk_version: str = "22.10.1",
                  unanswered: tuple[str, ...] = (), channelvars: tuple[str, ...] = ("IVR_CALL_ID", "IVR_TRANSFER", "IVR_QUEUE"),
-                 agent_ring_seconds: float = 2.0, agent_talk_seconds: float = 3.0, queue_timeout: float = 5.0) -> None:
+                 agent_ring_seconds: float = 2.0, agent_talk_seconds: float = 3.0, queue_timeout: float = 5.0,
+                 callback_outcomes: dict[str, str] | None = None, phones: set[str] | None = None,
+                 callback_ring_seconds: float = 0.2) -> None:
         self.host = host
         self._port = port
         self.username = username
@@ -95,6 +119,14 @@ class AmiServer:
         self.agent_talk_seconds = agent_talk_seconds
         self.queue_timeout = queue_timeout
         self.logins = 0
+        #: Originate: the citizen's number -> DialStatus (default ANSWER); the agent extensions
+        #: whose phone answers (None: any queue member's PJSIP/<ext>, or any extension)
+        self.callback_outcomes = dict(callback_outcomes or {})
+        self.phones = phones
+        self.callback_ring_seconds = callback_ring_seconds
+        self.originations: list[Origination] = []
+        self.waiting: dict[str, tuple[str, float, "PeerCall"]] = {}   # uniqueid -> (queue, joined, call)
+        self._chan_seq = 0
         self._handlers: dict[str, Callable[[_Request], None]] = {
             "ping": self._a_ping, "command": self._a_command, "coreshowchannels": self._a_coreshowchannels,
             "queuestatus": self._a_queuestatus, "queuesummary": self._a_queuesummary, "setvar": self._a_setvar,
@@ -169,34 +201,60 @@ class AmiServer:
         self.emit("AGIExecEnd", *base, CommandId=command_id, Command=line, ResultCode=code, Result=result)
 
     async def queue_call(self, call: "PeerCall", queue: str) -> str | None:
-        """``Queue(${IVR_QUEUE})`` after the AGI (``apps/app_queue.c``): join, ring a free member,
-        connect, talk, agent hangs up. Returns the member interface that answered, or None.
-        Durations are divided by the call's speed factor."""
+        """``Queue(${IVR_QUEUE})`` after the AGI (``apps/app_queue.c``): join, wait for a free
+        member (logged in, not paused, not in a call) up to ``queue_timeout``, ring it, connect,
+        talk, agent hangs up. Member state changes are published as ``QueueMemberStatus``.
+        Returns the member interface that answered, or None. Durations are divided by the
+        call's speed factor."""
         base = [("Privilege", "agent,all"), *self._channel_headers(call)]
         members = self.queues.get(queue)
         if members is None:
             log.warning("AMI server: Queue(%s): no such queue", queue)
             return None
-        self.emit("QueueCallerJoin", *base, Queue=queue, Position="1", Count="1")
-        free = next((m for m in members.values() if not m.paused), None)
+        count = 1 + sum(1 for q, _, _ in self.waiting.values() if q == queue)
+        self.waiting[call.uniqueid] = (queue, time.time(), call)
+        self.emit("QueueCallerJoin", *base, Queue=queue, Position=str(count), Count=str(count))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.queue_timeout / call.speed
+        free = None
+        while True:
+            free = next((m for m in members.values() if not m.paused and not m.in_call and not m.ringing), None)
+            if free is not None or loop.time() >= deadline or call.uniqueid not in self.waiting:
+                break
+            await asyncio.sleep(0.02)
+        joined = self.waiting.pop(call.uniqueid, (queue, time.time(), call))[1]
         if free is None:
-            await asyncio.sleep(self.queue_timeout / call.speed)
             self.emit("QueueCallerAbandon", *base, Queue=queue, Position="1", OriginalPosition="1",
-                      HoldTime=str(round(self.queue_timeout)))
+                      HoldTime=str(round((time.time() - joined) * call.speed)))
             self.emit("QueueCallerLeave", *base, Queue=queue, Position="1", Count="0")
             return None
         dest = [("DestChannel", f"{free.interface}-agent;1"), ("DestUniqueid", f"{call.uniqueid}.agent"),
                 ("DestLinkedid", call.uniqueid)]
         who = [("Queue", queue), ("Interface", free.interface), ("MemberName", free.name)]
+        waited = round((time.time() - joined) * call.speed)     # in the call's own (scaled) seconds
+        free.ringing = True
+        self._member_status(free)
         self.emit("AgentCalled", *base, *dest, *who)
         await asyncio.sleep(self.agent_ring_seconds / call.speed)
         ring = str(round(self.agent_ring_seconds))
+        hold = str(waited + round(self.agent_ring_seconds))
         self.emit("QueueCallerLeave", *base, Queue=queue, Position="1", Count="0")
-        self.emit("AgentConnect", *base, *dest, *who, HoldTime=ring, RingTime=ring)
+        free.ringing, free.in_call = False, True
+        self._member_status(free)
+        self.emit("AgentConnect", *base, *dest, *who, HoldTime=hold, RingTime=ring)
         await asyncio.sleep(self.agent_talk_seconds / call.speed)
-        self.emit("AgentComplete", *base, *dest, *who, HoldTime=ring, TalkTime=str(round(self.agent_talk_seconds)),
+        free.in_call = False
+        free.calls_taken += 1
+        free.last_call = int(time.time())
+        self.emit("AgentComplete", *base, *dest, *who, HoldTime=hold, TalkTime=str(round(self.agent_talk_seconds)),
                   Reason="agent")
+        self._member_status(free)
         return free.interface
+
+    def _member_status(self, mem: QueueMember) -> None:
+        for q, ms in self.queues.items():
+            if ms.get(mem.interface) is mem:
+                self._member_event("QueueMemberStatus", q, mem)
 
     def _calls(self) -> list["PeerCall"]:
         return [c for p in self._peers for c in p.calls]
@@ -314,8 +372,9 @@ class AmiServer:
         self._list(c, head, "Channels", "CoreShowChannelsComplete", items)
 
     def _member_fields(self, mem: QueueMember) -> Pairs:
-        return [("Membership", mem.membership), ("Penalty", 0), ("CallsTaken", 0), ("LastCall", 0),
-                ("LastPause", mem.last_pause), ("LoginTime", mem.login), ("InCall", 0), ("Status", 1),
+        return [("Membership", mem.membership), ("Penalty", 0), ("CallsTaken", mem.calls_taken),
+                ("LastCall", mem.last_call), ("LastPause", mem.last_pause), ("LoginTime", mem.login),
+                ("InCall", int(mem.in_call)), ("Status", mem.status),
                 ("Paused", int(mem.paused)), ("PausedReason", mem.reason), ("Wrapuptime", 0)]
 
     def _a_queuestatus(self, r: _Request) -> None:
@@ -326,13 +385,23 @@ class AmiServer:
             if want and want != q:
                 continue
             items.append([("Event", "QueueParams"), ("Queue", q), ("Max", 0), ("Strategy", "ringall"),
-                          ("Calls", 0), ("Holdtime", 0), ("TalkTime", 0), ("Completed", 0), ("Abandoned", 0),
+                          ("Calls", sum(1 for wq, _, _ in self.waiting.values() if wq == q)), ("Holdtime", 0), ("TalkTime", 0), ("Completed", 0), ("Abandoned", 0),
                           ("ServiceLevel", 0), ("ServicelevelPerf", "0.0"), ("ServicelevelPerf2", "0.0"),
                           ("Weight", 0), *head])
             for mem in members.values():
                 items.append([("Event", "QueueMember"), ("Queue", q), ("Name", mem.name),
                               ("Location", mem.interface), ("StateInterface", mem.interface),
                               *self._member_fields(mem), *head])
+            pos = 0
+            for uid, (wq, joined, call) in list(self.waiting.items()):
+                if wq != q:
+                    continue
+                pos += 1
+                items.append([("Event", "QueueEntry"), ("Queue", q), ("Position", pos),
+                              ("Channel", call.channel), ("Uniqueid", uid), ("CallerIDNum", call.caller_id),
+                              ("CallerIDName", call.caller_name or "unknown"), ("ConnectedLineNum", "unknown"),
+                              ("ConnectedLineName", "unknown"), ("Wait", int(time.time() - joined)),
+                              ("Priority", 0), *head])
         self._list(c, head, "Queue status", "QueueStatusComplete", items)
 
     def _a_queuesummary(self, r: _Request) -> None:
@@ -429,9 +498,63 @@ class AmiServer:
                   ("State", "NOT_INUSE"))
 
     def _a_originate(self, r: _Request) -> None:
+        """``Originate``. The callback contract (``Local/<ext>@hotline-agent-ring`` into
+        ``hotline-callback``) rings the agent's phone, then dials the citizen: OriginateResponse
+        (Success, Reason 4) once the agent answers, then DialBegin/DialEnd of the citizen leg
+        with ``callback_outcomes[number]`` (ANSWER by default) and Hangup. Any other channel
+        fails as before (there is nothing else to originate)."""
         c, m, head, ok = r.conn, r.msg, r.head, r.ok
+        channel = m.get("Channel") or ""
         ok(("Message", "Originate successfully queued"))
+        variables = dict(v.partition("=")[::2] for v in m.get_all("Variable"))
+        orig = Origination(m.get("ActionID"), channel, m.get("Context") or "", m.get("Exten") or "", variables,
+                           m.get("CallerID") or "")
+        self.originations.append(orig)
+        ext, _, ctx = channel.removeprefix("Local/").partition("@")
+        if channel.startswith("Local/") and ctx == "hotline-agent-ring" and orig.context == "hotline-callback":
+            t = asyncio.get_running_loop().create_task(self._callback(c, head, orig, ext))
+            self._tasks.add(t)
+            t.add_done_callback(self._tasks.discard)
+            return
+        orig.outcome = "failed"
         c.send([("Event", "OriginateResponse"), ("Privilege", "call,all"), *head, ("Response", "Failure"),
-                ("Channel", m.get("Channel") or ""), ("Context", m.get("Context") or ""),
-                ("Exten", m.get("Exten") or ""), ("Reason", 0), ("Uniqueid", "<unknown>"),
+                ("Channel", channel), ("Context", orig.context),
+                ("Exten", orig.exten), ("Reason", 0), ("Uniqueid", "<unknown>"),
                 ("CallerIDNum", "<unknown>"), ("CallerIDName", "<unknown>")])
+
+    def _answers(self, ext: str) -> bool:
+        if self.phones is not None:
+            return ext in self.phones
+        return True
+
+    async def _callback(self, c: _Conn, head: Pairs, orig: Origination, ext: str) -> None:
+        self._chan_seq += 1
+        seq = f"{self._chan_seq:08x}"
+        chan1 = f"Local/{ext}@hotline-agent-ring-{seq};1"
+        uid = f"{time.time():.0f}.{self._chan_seq}"
+        await asyncio.sleep(self.callback_ring_seconds)
+        if not self._answers(ext):
+            orig.outcome = "agent_no_answer"
+            c.send([("Event", "OriginateResponse"), ("Privilege", "call,all"), *head, ("Response", "Failure"),
+                    ("Channel", orig.channel), ("Context", orig.context), ("Exten", orig.exten), ("Reason", 3),
+                    ("Uniqueid", "<unknown>"), ("CallerIDNum", "<unknown>"), ("CallerIDName", "<unknown>")])
+            return
+        chan_vars = [(f"ChanVariable({chan1})", f"{k}={v}") for k, v in orig.variables.items()]
+        c.send([("Event", "OriginateResponse"), ("Privilege", "call,all"), *head, ("Response", "Success"),
+                ("Channel", chan1), ("Context", orig.context), ("Exten", orig.exten), ("Reason", 4),
+                ("Uniqueid", uid), ("CallerIDNum", "hotline"), ("CallerIDName", "Hotline"), *chan_vars])
+        base = [("Privilege", "call,all"), ("Channel", chan1), ("ChannelState", "6"), ("ChannelStateDesc", "Up"),
+                ("CallerIDNum", "hotline"), ("CallerIDName", "Hotline"), ("Language", "en"), ("AccountCode", ""),
+                ("Context", orig.context), ("Exten", orig.exten), ("Priority", "1"), ("Uniqueid", uid),
+                ("Linkedid", uid),
+                *(("ChanVariable", f"{v}={orig.variables.get(v, '')}") for v in self.channelvars + ("IVR_CALLBACK_ID",)
+                  if v in orig.variables)]
+        dest = [("DestChannel", f"PJSIP/trunk-{seq}"), ("DestChannelState", "5"), ("DestChannelStateDesc", "Ringing"),
+                ("DestCallerIDNum", orig.exten), ("DestContext", "from-trunk"), ("DestExten", orig.exten),
+                ("DestUniqueid", f"{uid}.1"), ("DestLinkedid", uid)]
+        self.emit("DialBegin", *base, *dest, DialString=f"{orig.exten}@trunk")
+        await asyncio.sleep(self.callback_ring_seconds)
+        status = self.callback_outcomes.get(orig.exten, "ANSWER")
+        orig.outcome = status
+        self.emit("DialEnd", *base, *dest, DialStatus=status)
+        self.emit("Hangup", *base, Cause="16", **{"Cause-txt": "Normal Clearing"})

@@ -67,3 +67,13 @@ def test_the_default_scripts_anchors_are_within_the_bounds():
     text = default_script_path().read_text(encoding="utf-8")
     assert text.count("*") < MAX_ALIASES
     load_script(default_script_path())
+
+
+@pytest.mark.timeout(20)
+def test_an_alias_inside_its_own_anchor_is_refused_not_looped_on():
+    for text in ("a: &a [*a]\n", "a: &a [" + ",".join(["*a"] * 3) + "]\n",
+                 "x:\n  y: &y {z: [1, *y]}\n"):
+        (issue,) = parse_yaml(text).issues
+        assert "contains it" in issue.message and issue.line is not None
+        with pytest.raises(ScriptError, match="contains it"):
+            load_script("loop.yaml", text=text)

@@ -51,7 +51,8 @@ async def test_ask_about_ktp_by_voice_and_hear_the_answer(hotline, engines, call
     replied = [t for t in spoken if t.reply_ms is not None]
     assert replied and all(0 <= t.reply_ms < 60_000 for t in replied)
     prompts = [t.text for t in call.turns if t.who == "system"]
-    assert answer in prompts
+    # on record as far as the caller heard it before hanging up (cut ones end in " …")
+    assert any(answer == t or (t.endswith(" …") and answer.startswith(t[:-2])) for t in prompts), prompts
 
 
 def _says_static(script, state: str) -> str:

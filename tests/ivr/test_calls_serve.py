@@ -42,11 +42,23 @@ async def test_serve_takes_calls_reports_status_and_drains_on_stop(tmp_path):
     assert info["agi_url"] == f"agi://127.0.0.1:{port}/hotline"
     message = ready_message(info)
     assert f"AGI(agi://127.0.0.1:{port}/hotline)" in message
-    assert f"http://{info['web']}/" in message and "log in" in message
-    peer = AsteriskPeer(host, int(port))
-    live = peer.start_call([WaitForPrompt(), Silence(0.5), Dtmf("1"), Silence(1.0), Dtmf("9"), Silence(5), Hangup()],
-                           realtime=True)
+    assert f"http://{info['web']}/" in message
+    # a fresh install: no admin yet, so a one-time link creates the first one
+    assert info["staff_login"] is False and info["setup_url"].startswith(f"http://{info['web']}/setup/")
+    assert info["setup_url"] in message and "first admin" in message
     async with httpx.AsyncClient() as client:
+        assert (await client.get(f"http://{info['web']}/status")).status_code == 401  # staff only
+        # the link opens the form that creates the first admin, who is then logged in
+        page = await client.get(info["setup_url"])
+        assert page.status_code == 200 and 'id="setup"' in page.text
+        pw = "kata-sandi-admin-1"
+        r = await client.post(info["setup_url"], data={"username": "admin", "password": pw, "password2": pw})
+        assert r.status_code == 303
+        assert (await client.get(f"http://{info['web']}/api/me")).json()["role"] == "admin"
+        peer = AsteriskPeer(host, int(port))
+        live = peer.start_call([WaitForPrompt(), Silence(0.5), Dtmf("1"), Silence(1.0), Dtmf("9"), Silence(5),
+                                Hangup()], realtime=True)
+
         async def live_calls() -> int:
             r = await client.get(f"http://{info['web']}/status")
             assert r.status_code == 200
@@ -54,6 +66,15 @@ async def test_serve_takes_calls_reports_status_and_drains_on_stop(tmp_path):
 
         # the status page shows the call once it is live
         await eventually(live_calls, "/status to show the live call", interval=0.05)
+
+        # so do the Prometheus metrics (loopback client): the call in progress, its key turns
+        async def metric(line: str) -> bool:
+            r = await client.get(f"http://{info['web']}/metrics")
+            assert r.status_code == 200
+            return line in r.text
+
+        await eventually(lambda: metric("ivr_calls_in_progress 1.0"), "/metrics to show the live call")
+        await eventually(lambda: metric('ivr_turns_total{kind="keys"} 2.0'), "/metrics to count both key turns")
     stop.set()  # like SIGTERM while a call is live
     res = await live.result()
     assert res.ended_by in ("agi_hangup", "caller_hangup")
@@ -73,9 +94,13 @@ async def test_serve_takes_calls_reports_status_and_drains_on_stop(tmp_path):
 
 def test_ready_message_says_how_to_log_in():
     info = {"startup_s": 3.2, "prompts": 120, "agi_url": "agi://127.0.0.1:4573/hotline",
-            "audiosocket": "127.0.0.1:9092", "web_url": "http://127.0.0.1:8080/", "staff_login": False}
+            "audiosocket": "127.0.0.1:9092", "web_url": "http://127.0.0.1:8080/", "staff_login": False,
+            "setup_url": "http://127.0.0.1:8080/setup/abc", "retired_tokens": False}
     message = ready_message(info)
     assert "AGI(agi://127.0.0.1:4573/hotline)" in message
     assert "http://127.0.0.1:8080/" in message and "http://127.0.0.1:8080/docs" in message
-    assert "nobody can log in yet" in message and "IVR_ADMIN_TOKEN" in message
-    assert "nobody can log in" not in ready_message(dict(info, staff_login=True))
+    assert "http://127.0.0.1:8080/setup/abc" in message and "ivr users add" in message
+    with_admin = ready_message(dict(info, staff_login=True, setup_url=None))
+    assert "setup" not in with_admin and "http://127.0.0.1:8080/login" in with_admin
+    assert "IVR_ADMIN_TOKEN" not in with_admin
+    assert "retired" in ready_message(dict(info, retired_tokens=True))

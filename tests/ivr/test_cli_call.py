@@ -33,7 +33,9 @@ async def test_ivr_call_against_a_running_controller(hotline, tmp_path):
     assert summary["view"] == "caller_side"
     # what the hotline said, from its own records (this CLI shares its database)
     said = [t["text"] for t in summary["turns"] if t["who"] == "system"]
-    assert any("Kartu Keluarga" in s for s in said)
+    # the (20x fast) caller hung up 0.15 s into the KK answer: it is not on record as said
+    # in full (prompts are stored as far as they were played, issue 16.6)
+    assert not any("Kartu Keluarga" in s and not s.endswith(" …") for s in said), said
     keys = [t for t in summary["turns"] if t["who"] == "caller"]
     assert [t["text"] for t in keys] == ["1", "2"] and all(t["reply_ms"] is not None for t in keys)
     # the caller's side cannot know which intent the hotline chose: no turn claims one

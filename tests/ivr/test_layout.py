@@ -14,11 +14,13 @@ ALLOWED = {
     "privacy": set(),
     "storage": {"config", "privacy"},
     "calls": {"config", "privacy", "storage"},
-    "web": {"analytics", "config", "privacy", "storage"},
+    "desk": {"config", "privacy", "storage"},
+    "web": {"analytics", "config", "desk", "observability", "privacy", "storage"},
     "simulation": {"calls", "config", "privacy", "storage"},
-    "serve": {"analytics", "calls", "config", "privacy", "storage", "web"},
-    "cli": {"analytics", "serve", "simulation", "calls", "config", "privacy", "storage", "web"},
+    "serve": {"analytics", "calls", "config", "desk", "observability", "privacy", "storage", "web"},
+    "cli": {"analytics", "serve", "simulation", "calls", "config", "desk", "privacy", "storage", "web"},
     "analytics": {"config", "privacy", "storage"},
+    "observability": set(),
 }
 
 

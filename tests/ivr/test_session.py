@@ -40,7 +40,7 @@ async def test_agi_only_mode_plays_files_records_speech_and_takes_keys(engines, 
         # for the analytics: where each turn happened and how the dialog took it, what the call
         # was about and where it ended
         assert [(t.state, t.outcome) for t in keys] == [("main_menu", "accepted"), ("complaint_category", "accepted")]
-        assert all(t.outcome is None for t in call.turns if t.who == "system")
+        assert all(t.outcome in (None, "interrupted") for t in call.turns if t.who == "system")
         assert call.service == "pengaduan" and call.end_state == "complaint_description"
         assert all(t.reply_ms is not None and t.reply_ms >= 0 for t in keys)
         assert not list((hl.settings.sounds_dir / "rec").glob("*.wav")), "recordings are removed"
@@ -70,7 +70,9 @@ async def _keypad_turns(hotline, engines):
     # key -> first byte of the reply is measured for every key (its size: bench/bench_calls.py)
     assert all(t.reply_ms is not None and t.reply_ms >= 0 for t in keys)
     system = [t.text for t in full.turns if t.who == "system"]
-    assert engines.script.states["info_kk"].say[0].text in system
+    # the answer is on record, as far as it was played before the (fast) caller hung up
+    answer = engines.script.states["info_kk"].say[0].text
+    assert any(answer == t or (t.endswith(" …") and answer.startswith(t[:-2])) for t in system), system
 
 
 async def test_shutdown_lets_the_live_call_finish_and_refuses_new_ones(hotline, engines):

@@ -19,6 +19,7 @@ from ivr.config.settings import load_settings
 from ivr.storage import Store
 from ivr.web import create_app
 from tests.conftest import PII_TEST_KEY
+from tests.ivr.staff import DEFAULT_PASSWORD, make_account
 from tests.waiting import eventually
 
 CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--no-default-browser-check",
          "--disable-extensions"]
-AGENT = "agent-browser-token"
+AGENT = "rina"
 
 
 @pytest.fixture
@@ -35,13 +36,15 @@ async def server(tmp_path, monkeypatch):
     """The real app under uvicorn on an ephemeral port, with one call and one ticket."""
     import uvicorn
 
-    for k in ("IVR_CONFIG_FILE", "IVR_ADMIN_TOKEN"):
+    for k in ("IVR_CONFIG_FILE", "IVR_ADMIN_TOKEN", "IVR_AGENT_TOKEN"):
         monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("IVR_AGENT_TOKEN", AGENT)
     monkeypatch.setenv("IVR_PII_KEY", PII_TEST_KEY)
     settings = load_settings(data_dir=tmp_path / "data", pii_mode="encrypt")
     store = Store.from_settings(settings)
     await store.amigrate()
+    await make_account(store, "agent", AGENT)
+    await make_account(store, "supervisor", "sari")
+    await make_account(store, "admin", "andi")
     cid = await store.calls.create(caller="081234567890")
     await store.handoffs.save_context(cid, {"intent": "pengaduan_jalan", "transcript": [
         {"who": "caller", "text": "jalan di depan rumah saya rusak"}], "slots": {"kelurahan": "Menteng"}})
@@ -73,7 +76,7 @@ async def test_login_page_renders(server, tmp_path):
     assert proc.returncode == 0
     assert '<form method="post" action="/login" id="login">' in dom
     assert 'value="/tickets"' in dom and "Masuk petugas" in dom
-    assert "Login belum diaktifkan" not in dom
+    assert 'id="username"' in dom and 'id="password"' in dom
 
 
 class Cdp:
@@ -138,6 +141,77 @@ class Cdp:
         await self.wait_event("Page.loadEventFired")
 
 
+class Browser:
+    """A headless Chromium driven over the DevTools protocol: ``async with Browser(profile) as cdp``."""
+
+    def __init__(self, profile: Path):
+        self.profile = profile
+
+    async def __aenter__(self) -> Cdp:
+        websockets = pytest.importorskip("websockets.asyncio.client")
+        self.proc = await _chromium("--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
+                                    "about:blank", profile=self.profile)
+        port_file = self.profile / "DevToolsActivePort"
+        await eventually(lambda: port_file.exists() and port_file.read_text().strip(), "Chromium's DevTools port")
+        port = int(port_file.read_text().split()[0])
+        async with httpx.AsyncClient() as http:
+            targets = (await http.get(f"http://127.0.0.1:{port}/json/list")).json()
+        page = next(t for t in targets if t["type"] == "page")
+        self.ws = await websockets.connect(page["webSocketDebuggerUrl"], max_size=None)
+        self.cdp = Cdp(self.ws)
+        await self.cdp.call("Page.enable")
+        return self.cdp
+
+    async def __aexit__(self, *exc) -> None:
+        await self.cdp.close()
+        await self.ws.close()
+        self.proc.terminate()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 10)
+        except asyncio.TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+async def log_in(cdp: Cdp, base: str, username: str) -> None:
+    await cdp.navigate(f"{base}/login")
+    await cdp.eval(f"document.getElementById('username').value = '{username}';"
+                   f"document.getElementById('password').value = '{DEFAULT_PASSWORD}'")
+    await cdp.submit("#login")
+
+
+async def test_each_role_logs_in_and_sees_only_what_it_may(server, tmp_path):
+    """Admin, supervisor and agent log in with the form; the menu shows their areas only, the
+    others answer "Akses ditolak"; the status page's script (from /static, under the CSP)
+    refreshes it; logging out ends the session."""
+    base = server["base"]
+    menus = {"andi": ["nav-tickets", "nav-calls", "nav-desk", "nav-wallboard", "nav-status", "nav-analytics",
+                      "nav-scripts", "nav-accounts", "nav-audit"],
+             "sari": ["nav-tickets", "nav-calls", "nav-desk", "nav-wallboard", "nav-status", "nav-analytics"],
+             "rina": ["nav-tickets", "nav-calls", "nav-desk"]}
+    admin_only = ["/admin/accounts", "/admin/audit", "/admin/scripts"]
+    for i, (user, menu) in enumerate(menus.items()):
+        async with Browser(tmp_path / f"role{i}") as cdp:
+            await log_in(cdp, base, user)
+            assert await cdp.eval("location.pathname") == "/tickets"
+            assert await cdp.eval("[...document.querySelectorAll('#nav a')].map(a => a.id)") == menu
+            for path in admin_only + ["/service"]:
+                await cdp.navigate(base + path)
+                title = await cdp.eval("document.title")
+                allowed = user == "andi" or (path == "/service" and user == "sari")
+                assert ("Akses ditolak" in title) != allowed, (user, path, title)
+            if "nav-status" in menu:
+                await cdp.navigate(base + "/service")
+                await eventually(lambda: cdp.eval("document.getElementById('refreshed').textContent"),
+                                 "status.js to refresh the status page")
+                assert await cdp.eval("document.querySelector('[data-field=db_ok]').textContent") == "Tersambung"
+            await cdp.navigate(base + "/tickets")
+            await cdp.submit("#logout")
+            assert await cdp.eval("location.pathname") == "/login"
+            await cdp.navigate(base + "/tickets")
+            assert await cdp.eval("location.pathname") == "/login"
+
+
 async def test_agent_logs_in_and_changes_a_ticket_status(server, tmp_path):
     websockets = pytest.importorskip("websockets.asyncio.client")
     profile = tmp_path / "p2"
@@ -158,11 +232,11 @@ async def test_agent_logs_in_and_changes_a_ticket_status(server, tmp_path):
             await cdp.navigate(f"{server['base']}/tickets/{tid}")
             assert await cdp.eval("location.pathname") == "/login"
             assert await cdp.eval("document.querySelector('input[name=next]').value") == f"/tickets/{tid}"
-            await cdp.eval("document.getElementById('name').value = 'Rina';"
-                           f"document.getElementById('token').value = '{AGENT}'")
+            await cdp.eval(f"document.getElementById('username').value = '{AGENT}';"
+                           f"document.getElementById('password').value = '{DEFAULT_PASSWORD}'")
             await cdp.submit("#login")
             assert await cdp.eval("location.pathname") == f"/tickets/{tid}"
-            assert await cdp.eval("document.getElementById('who').textContent") == "agent:Rina"
+            assert await cdp.eval("document.getElementById('who').textContent") == "agent:rina"
             assert await cdp.eval("document.getElementById('status').textContent") == "Baru"
             assert await cdp.eval("document.getElementById('description').textContent") == "jalan rusak & berlubang"
             assert await cdp.eval("document.getElementById('reporter-nik').textContent") == "3174**********01"
@@ -173,7 +247,7 @@ async def test_agent_logs_in_and_changes_a_ticket_status(server, tmp_path):
             await cdp.submit("#status-form")
             assert await cdp.eval("document.getElementById('status').textContent") == "Diproses"
             history = await cdp.eval("[...document.querySelectorAll('#history li')].map(li => li.textContent)")
-            assert len(history) == 2 and "diteruskan" in history[1] and "agent:Rina" in history[1]
+            assert len(history) == 2 and "diteruskan" in history[1] and "agent:rina" in history[1]
             # the agent screen of the call behind the ticket
             await cdp.navigate(f"{server['base']}/agent/calls/{server['call']}")
             assert await cdp.eval("document.getElementById('caller').textContent") == "0812*****890"
@@ -182,7 +256,7 @@ async def test_agent_logs_in_and_changes_a_ticket_status(server, tmp_path):
             assert first_line == "Penelepon: jalan di depan rumah saya rusak"
             await cdp.close()
         t = await server["store"].tickets.get(tid)
-        assert t.status == "in_progress" and t.history[-1].actor == "agent:Rina"
+        assert t.status == "in_progress" and t.history[-1].actor == "agent:rina"
     finally:
         proc.terminate()
         try:

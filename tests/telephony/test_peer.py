@@ -115,9 +115,13 @@ async def test_peer_feeds_the_ami_server(sounds_dir):
     ends = [(e["ResultCode"], e["Result"]) for e in events if e.name == "AGIExecEnd"]
     assert ends == [("-1", "Failure"), ("200", "Success"), ("200", "Success")]
     assert "VarSet" in names
-    queue_part = [n for n in names if n.startswith(("Queue", "Agent")) and n != "QueueMemberAdded"] + [names[-1]]
+    queue_part = [n for n in names if n.startswith(("Queue", "Agent"))
+                  and n not in ("QueueMemberAdded", "QueueMemberStatus")] + [names[-1]]
     assert queue_part == ["QueueCallerJoin", "AgentCalled", "QueueCallerLeave", "AgentConnect", "AgentComplete",
                           "Hangup"]
+    # app_queue.c publishes the member's device state as it rings, talks and is free again
+    statuses = [(e["Status"], e["InCall"], e["CallsTaken"]) for e in events if e.name == "QueueMemberStatus"]
+    assert statuses == [("6", "0", "0"), ("2", "1", "0"), ("1", "0", "1")]
     connect = next(e for e in events if e.name == "AgentConnect")
     assert connect["Queue"] == "hotline" and connect["Interface"] == "PJSIP/agent1"
     assert "IVR_CALL_ID=c-42" in connect.get_all("ChanVariable")     # manager.conf channelvars

@@ -52,6 +52,8 @@ class AgiMedia:
     turn_policy: TurnPolicy | None = None  # AGI-only media record whole utterances: no early end
     _typeahead: str = ""
     _n: int = 0
+    #: (terminator, until): see AudioSocketMedia._absorb
+    _absorb: tuple[str, float] | None = None
 
     async def start(self) -> None:
         self.sounds_dir.mkdir(parents=True, exist_ok=True)
@@ -78,8 +80,12 @@ class AgiMedia:
         if barge_in and self._typeahead:
             info.barged = "dtmf"
             return info
+        escape = KEYPAD if barge_in else ""
+        absorb = self._absorbing()
+        if absorb is not None:  # the terminator of the digits just taken does not cut this prompt
+            escape = escape.replace(absorb, "")
         res = await self._guard(
-            self.agi.stream_file(str(Path(path).with_suffix("")), escape_digits=KEYPAD if barge_in else "")
+            self.agi.stream_file(str(Path(path).with_suffix("")), escape_digits=escape)
         )
         info.ended_at = time.monotonic()
         code = res.result
@@ -171,7 +177,16 @@ class AgiMedia:
                         detected_at=ended)
         return CallerInput("speech", utterance=utt, waited_s=ended - began)
 
+    def _absorbing(self) -> str | None:
+        """The terminator still to be absorbed after a full digit string, if its window is open."""
+        if self._absorb is not None and time.monotonic() > self._absorb[1]:
+            self._absorb = None
+        return self._absorb[0] if self._absorb is not None else None
+
     async def _more_digits(self, spec: ListenSpec, first: str, began: float) -> CallerInput:
+        absorb, self._absorb = self._absorbing(), None
+        if absorb is not None and first == absorb:  # the last string's terminator, come late
+            return await self.listen(spec)
         digits = "" if (first == spec.terminator and spec.max_digits != 1) else first
         last = time.monotonic()
         while spec.max_digits is None or len(digits) < spec.max_digits:
@@ -190,6 +205,12 @@ class AgiMedia:
             if d == spec.terminator:
                 break
             digits += d
+        else:  # the string is full: a terminator pressed after it is not the next answer
+            if spec.max_digits is not None and spec.max_digits > 1:
+                if self._typeahead[:1] == spec.terminator:
+                    self._typeahead = self._typeahead[1:]
+                else:
+                    self._absorb = (spec.terminator, last + spec.interdigit_s)
         return CallerInput("dtmf", digits=digits, last_key_at=last, waited_s=last - began)
 
 

@@ -86,6 +86,10 @@ class AudioSocketMedia:
         self._utt_over_prompt = False
         self._utterances: deque[Utterance] = deque()
         self._digits: deque[tuple[str, float]] = deque()
+        #: (terminator, until): a digit string was complete at its last digit; the terminator
+        #: the caller presses after it within the inter-digit window is theirs, not an answer
+        #: to (or an interruption of) what comes next
+        self._absorb: tuple[str, float] | None = None
         self._wake = asyncio.Event()  # something arrived (speech start/end, key, hang-up)
         self._mode = "idle"  # idle | prompt | prompt_barge | listen
         self._play_info: PlayResult | None = None
@@ -306,6 +310,10 @@ class AudioSocketMedia:
     def _on_digit(self, digit: str, now: float) -> None:
         if not digit or digit not in KEYPAD:
             return
+        absorb, self._absorb = self._absorb, None
+        if absorb is not None and digit == absorb[0] and now <= absorb[1]:
+            self._emit("dtmf", digit=digit, at=now, absorbed=True)
+            return
         if digit == SKIP_KEY and self._mode == "prompt_barge" and self.channel.playing:
             # '#' over a prompt skips it (the next one plays); it is no answer to anything
             self.channel.stop_playback()
@@ -426,6 +434,8 @@ class AudioSocketMedia:
                     continue  # a lone terminator means nothing in a digit string
                 digits += d
                 if spec.max_digits is not None and len(digits) >= spec.max_digits:
+                    if spec.max_digits > 1:
+                        self._absorb_terminator(spec.terminator, last + spec.interdigit_s)
                     return CallerInput("dtmf", digits=digits, last_key_at=last, waited_s=last - began)
             if self.hung_up:
                 raise MediaHangup()
@@ -437,6 +447,15 @@ class AudioSocketMedia:
                 continue
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), remaining)
+
+
+    def _absorb_terminator(self, key: str, until: float) -> None:
+        """A full digit string: the terminator already queued after it, or arriving before
+        ``until``, ends it (is consumed) instead of interrupting or answering what follows."""
+        if self._digits and self._digits[0][0] == key and self._digits[0][1] <= until:
+            self._digits.popleft()
+        else:
+            self._absorb = (key, until)
 
 
 def _close_stream(stream: RecognitionStream | None) -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from collections.abc import Mapping
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from ivr.storage import Call, Ticket
-from ivr.web.pages import remote, render
-from ivr.web.auth import Principal, may_reveal, require
+from ivr.web.labels import END_REASON_LABELS
+from ivr.web.pages import MAX_PAGE, remote, render
+from ivr.web.auth import STAFF, Principal, may_reveal, require
 
 router = APIRouter()
+PAGE = 30
 
 
 async def _call_data(request: Request, principal: Principal, call_id: str,
@@ -33,16 +37,30 @@ async def _call_data(request: Request, principal: Principal, call_id: str,
 
 
 @router.get("/agent")
-async def agent_home(request: Request, principal: Principal = Depends(require("admin", "agent"))) -> Response:
+async def agent_home(request: Request, page: int = Query(1, ge=1, le=MAX_PAGE), status: str = "",
+                     principal: Principal = Depends(require(*STAFF))) -> Response:
+    """Calls, newest first, a page at a time; ``status``: ongoing, handed over, not handed over,
+    or an end reason."""
     store = request.app.state.store
-    calls = await store.calls.recent(limit=30)
-    await store.audit.record(principal.actor, principal.role, "list_calls", "call", None, remote=remote(request))
-    return render(request, "calls.html", {"calls": calls})
+    filters: dict[str, object] = {}
+    if status == "ongoing":
+        filters["open_only"] = True
+    elif status in ("handed_over", "not_handed_over"):
+        filters["handed_over"] = status == "handed_over"
+    elif status in END_REASON_LABELS:
+        filters["end_reason"] = status
+    else:
+        status = ""
+    calls = await store.calls.recent(limit=PAGE + 1, offset=(page - 1) * PAGE, **filters)
+    await store.audit.record(principal.actor, principal.role, "list_calls", "call", None,
+                             detail=f"page={page} status={status or '-'}", remote=remote(request))
+    return render(request, "calls.html", {"calls": calls[:PAGE], "has_more": len(calls) > PAGE, "page": page,
+                                          "status": status, "end_reasons": END_REASON_LABELS})
 
 
 @router.get("/agent/calls/{call_id}")
 async def agent_call(request: Request, call_id: str, reveal: bool = False,
-                     principal: Principal = Depends(require("admin", "agent"))) -> Response:
+                     principal: Principal = Depends(require(*STAFF))) -> Response:
     call, context, tickets, shown = await _call_data(request, principal, call_id, reveal)
     if call is None:
         return render(request, "error.html", {"title": "Panggilan tidak ditemukan", "message": ""}, 404)
@@ -53,7 +71,7 @@ async def agent_call(request: Request, call_id: str, reveal: bool = False,
     transcript = ctx.get("transcript")
     if not isinstance(transcript, list) or not transcript:
         transcript = [{"who": t.who, "text": t.text} for t in call.turns]
-    transcript = [x if isinstance(x, dict) else {"who": "", "text": str(x)} for x in transcript]
+    transcript = [_entry_view(x, shown) if isinstance(x, dict) else {"who": "", "text": str(x)} for x in transcript]
     slots = ctx.get("slots") if isinstance(ctx.get("slots"), dict) else {}
     return render(request, "agent_call.html", {
         "call": call, "context": ctx, "transcript": transcript, "slots": slots, "tickets": tickets,
@@ -63,9 +81,22 @@ async def agent_call(request: Request, call_id: str, reveal: bool = False,
 
 @router.get("/api/calls/{call_id}", response_model=None)
 async def api_call(request: Request, call_id: str, reveal: bool = False,
-                   principal: Principal = Depends(require("admin", "agent", api=True))) -> dict[str, object] | JSONResponse:
+                   principal: Principal = Depends(require(*STAFF, api=True))) -> dict[str, object] | JSONResponse:
     call, context, tickets, shown = await _call_data(request, principal, call_id, reveal)
     if call is None:
         return JSONResponse({"error": "call not found"}, status_code=404)
+    lines = context.get("transcript") if context is not None else None
+    if context is not None and isinstance(lines, list):
+        context = dict(context, transcript=[_entry_view(x, shown) if isinstance(x, dict) else x for x in lines])
     return {"call": call.to_json(), "context": context, "tickets": [t.public_id for t in tickets],
             "ticket_display_ids": [t.display_id for t in tickets], "revealed": shown}
+
+
+def _entry_view(entry: Mapping[str, object], shown: bool) -> dict[str, object]:
+    """A transcript entry as staff see it: masked; with what was really said (kept encrypted
+    under ``clear_text``) only when revealed through the audited reveal."""
+    entry = dict(entry)
+    clear = entry.pop("clear_text", None)
+    if shown and isinstance(clear, str):
+        entry["keys" if "keys" in entry else "text"] = clear
+    return entry

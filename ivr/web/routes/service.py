@@ -1,5 +1,6 @@
-"""The service itself: liveness (/healthz), the runtime's status (/status), the JSON API's
-browsable description (/docs) and the front door (/)."""
+"""The service itself: liveness (/healthz, public, no call ids), the runtime's status (/status
+JSON and /service page, staff only), the JSON API's browsable description (/docs) and the front
+door (/)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,19 @@ import logging
 import time
 from collections.abc import Mapping
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 import ivr
 from ivr.privacy.masking import mask_value
 from ivr.storage import Store
-from ivr.web.auth import authenticate
+from ivr.web.auth import STAFF, Principal, authenticate, require
+from ivr.web.pages import render
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+#: where each role lands after logging in (helpers add their areas: desk, dashboards)
+HOME_BY_ROLE = {"admin": "/tickets", "supervisor": "/tickets", "agent": "/tickets"}
 
 
 @router.get("/healthz")
@@ -29,8 +33,8 @@ async def healthz(request: Request) -> JSONResponse:
                          "outbox_backlog": store.outbox_backlog})
 
 
-@router.get("/status")
-async def status_view(request: Request) -> JSONResponse:
+async def status_snapshot(request: Request) -> dict[str, object]:
+    """The runtime's state: database, journal, live calls (masked), queues, office hours."""
     store: Store = request.app.state.store
     settings = request.app.state.settings
     db_ok = await store.ping()
@@ -57,7 +61,21 @@ async def status_view(request: Request) -> JSONResponse:
     }
     for key, value in snap.items():
         body.setdefault(key, value)
-    return JSONResponse(body)
+    return body
+
+
+@router.get("/status")
+async def status_view(request: Request, principal: Principal = Depends(require(*STAFF, api=True))) -> JSONResponse:
+    """The runtime's state as JSON, for staff (a personal API token or a page session); the
+    public liveness check is /healthz."""
+    return JSONResponse(await status_snapshot(request))
+
+
+@router.get("/service", include_in_schema=False)
+async def status_page(request: Request, principal: Principal = Depends(require("admin", "supervisor"))) -> Response:
+    """The status page: the same figures as /status, refreshed every few seconds by
+    /static/status.js (no inline script)."""
+    return render(request, "status.html", {"s": await status_snapshot(request)})
 
 
 def _masked(snapshot: Mapping[str, object]) -> dict[str, object]:
@@ -75,6 +93,8 @@ async def api_docs(request: Request) -> HTMLResponse:
 
 @router.get("/", include_in_schema=False)
 async def root(request: Request) -> RedirectResponse:
-    if authenticate(request) is None:
+    """The front door: the login form, or the first page of the person's role."""
+    principal = await authenticate(request)
+    if principal is None:
         return RedirectResponse("/login", status_code=303)
-    return RedirectResponse("/tickets", status_code=303)
+    return RedirectResponse(HOME_BY_ROLE.get(principal.role, "/tickets"), status_code=303)

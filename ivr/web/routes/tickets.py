@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from ivr.storage import TICKET_KINDS, TICKET_STATUSES, StoreError, Ticket
 from ivr.storage.ticket_ids import parse_ticket_id
-from ivr.web.pages import remote, render
-from ivr.web.auth import Principal, check_csrf, may_reveal, require
+from ivr.web.pages import MAX_OFFSET, MAX_PAGE, remote, render
+from ivr.web.auth import STAFF, Principal, check_csrf, may_reveal, require
 
 router = APIRouter()
 PAGE = 50
@@ -39,8 +39,9 @@ async def _load(request: Request, principal: Principal, ticket_id: str, reveal: 
 
 
 @router.get("/tickets")
-async def tickets_page(request: Request, status: str | None = None, kind: str | None = None, page: int = 1,
-                       q: str | None = None, principal: Principal = Depends(require("admin", "agent"))) -> Response:
+async def tickets_page(request: Request, status: str | None = None, kind: str | None = None,
+                       page: int = Query(1, ge=1, le=MAX_PAGE),
+                       q: str | None = None, principal: Principal = Depends(require(*STAFF))) -> Response:
     """Ticket list with filters; ``q`` finds a ticket number, or a reporter's NIK or phone
     number (by keyed hash, so it needs IVR_PII_KEY)."""
     store = request.app.state.store
@@ -72,7 +73,7 @@ async def tickets_page(request: Request, status: str | None = None, kind: str | 
 
 @router.get("/tickets/{ticket_id}")
 async def ticket_page(request: Request, ticket_id: str, reveal: bool = False,
-                      principal: Principal = Depends(require("admin", "agent"))) -> Response:
+                      principal: Principal = Depends(require(*STAFF))) -> Response:
     ticket, shown = await _load(request, principal, ticket_id, reveal, "view_ticket")
     if ticket is None:
         return render(request, "error.html", {"title": "Tiket tidak ditemukan",
@@ -86,7 +87,7 @@ async def ticket_page(request: Request, ticket_id: str, reveal: bool = False,
 
 @router.post("/tickets/{ticket_id}/status")
 async def ticket_status_form(request: Request, ticket_id: str, status: str = Form(...), note: str = Form(""),
-                             csrf: str = Form(""), principal: Principal = Depends(require("admin", "agent"))) -> Response:
+                             csrf: str = Form(""), principal: Principal = Depends(require(*STAFF))) -> Response:
     if not check_csrf(principal, csrf):
         return render(request, "error.html", {"title": "Formulir kedaluwarsa",
                                               "message": "Muat ulang halaman lalu coba lagi."}, 403)
@@ -113,8 +114,8 @@ def _ticket_json(ticket: Ticket) -> dict[str, object]:
 
 @router.get("/api/tickets", response_model=None)
 async def api_tickets(request: Request, status: str | None = None, kind: str | None = None,
-                      limit: int = 50, offset: int = 0,
-                      principal: Principal = Depends(require("admin", "agent", api=True))) -> dict[str, object]:
+                      limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+                      principal: Principal = Depends(require(*STAFF, api=True))) -> dict[str, object]:
     store = request.app.state.store
     status, kind = _filters(status, kind)
     limit = max(1, min(limit, 500))
@@ -126,7 +127,7 @@ async def api_tickets(request: Request, status: str | None = None, kind: str | N
 
 @router.get("/api/tickets/{ticket_id}", response_model=None)
 async def api_ticket(request: Request, ticket_id: str, reveal: bool = False,
-                     principal: Principal = Depends(require("admin", "agent", api=True))) -> dict[str, object] | JSONResponse:
+                     principal: Principal = Depends(require(*STAFF, api=True))) -> dict[str, object] | JSONResponse:
     ticket, _ = await _load(request, principal, ticket_id, reveal, "view_ticket")
     if ticket is None:
         return JSONResponse({"error": "ticket not found"}, status_code=404)
@@ -140,7 +141,7 @@ class StatusChange(BaseModel):
 
 @router.post("/api/tickets/{ticket_id}/status", response_model=None)
 async def api_ticket_status(request: Request, ticket_id: str, change: StatusChange,
-                            principal: Principal = Depends(require("admin", "agent", api=True))) -> dict[str, object] | JSONResponse:
+                            principal: Principal = Depends(require(*STAFF, api=True))) -> dict[str, object] | JSONResponse:
     store = request.app.state.store
     if parse_ticket_id(ticket_id) is None:
         return JSONResponse({"error": "not a valid ticket number"}, status_code=404)

@@ -1,0 +1,103 @@
+"""The screen pop: everything an agent needs when a handed-over caller is put through.
+
+Built from the store (shared by every process) so any process can pop any call: the context
+saved at transfer (purpose, reason, slots), the recorded turns with the recognizer's confidence
+and whether the caller's own audio can be played, linked or draft tickets, earlier calls and
+tickets of the same number (by keyed hash; the number itself is never shown in clear), and the
+time the caller waited. Personal data stays masked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from ivr.storage import Store
+
+__all__ = ["build_pop", "recording_path"]
+
+_REASONS = {"caller_request": "Penelepon meminta petugas", "low_confidence": "Sistem kurang yakin memahami",
+            "no_input": "Penelepon tidak menjawab", "fallback": "Tangga bantuan habis",
+            "emergency": "Keadaan darurat", "complaint": "Pengaduan perlu petugas"}
+
+
+def recording_path(store: Store, audio_path: str | None) -> Path | None:
+    """The file of a recorded turn if it exists inside a recordings directory (never elsewhere)."""
+    if not audio_path:
+        return None
+    p = Path(audio_path)
+    try:
+        rp = p.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    for d in store.retention.recording_dirs:
+        try:
+            rp.relative_to(Path(d).resolve())
+            return rp
+        except (ValueError, OSError):
+            continue
+    return None
+
+
+async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hold_s: int | None,
+                    member: str | None, uniqueid: str | None = None) -> dict[str, Any]:
+    """The pop's data (JSON-able). ``known`` is False when the hotline has no record of the call."""
+    pop: dict[str, Any] = {"call_id": call_id, "queue": queue, "hold_s": hold_s, "member": member,
+                           "uniqueid": uniqueid, "known": False}
+    if not call_id:
+        pop["message"] = "Panggilan ini tidak tercatat oleh sistem suara (tanpa konteks)."
+        return pop
+    # independent reads at once (the store's read threads), not one after another
+    call, saved_ctx, h = await asyncio.gather(store.calls.get(call_id), store.handoffs.context(call_id),
+                                              store.desk.caller_hash(call_id))
+    if call is None:
+        pop["message"] = "Panggilan ini tidak tercatat oleh sistem suara (tanpa konteks)."
+        return pop
+    ctx = saved_ctx or {}
+    pop["known"] = True
+    pop["caller"] = call.caller
+    pop["started_at"] = call.started_at.isoformat()
+    pop["purpose"] = ctx.get("intent") or call.service
+    reason = ctx.get("reason")
+    pop["reason"] = reason
+    pop["reason_label"] = _REASONS.get(str(reason), str(reason) if reason else "-")
+    slots = ctx.get("slots")
+    pop["slots"] = slots if isinstance(slots, dict) else {}
+    turns = []
+    playable = 0
+    for t in call.turns:
+        audio = recording_path(store, t.audio_path) if t.who == "caller" else None
+        playable += audio is not None
+        turns.append({"index": t.index, "who": t.who, "text": t.text, "source": t.source, "intent": t.intent,
+                      "confidence": round(t.confidence, 2) if t.confidence is not None else None,
+                      "state": t.state, "audio": audio is not None})
+    saved = ctx.get("transcript")
+    if not turns and isinstance(saved, list):
+        for i, x in enumerate(saved):
+            if isinstance(x, dict):
+                turns.append({"index": i, "who": x.get("who"), "text": x.get("text") or x.get("keys"),
+                              "source": "context", "intent": x.get("intent"),
+                              "confidence": x.get("confidence"), "state": x.get("state"), "audio": False})
+    pop["transcript"] = turns
+    pop["recordings"] = playable
+    if not playable:
+        pop["recordings_message"] = "Rekaman suara penelepon tidak tersedia untuk panggilan ini."
+    ticket_ids = list(call.tickets)
+    draft = ctx.get("ticket_id")
+    if isinstance(draft, str) and draft and draft not in ticket_ids:
+        ticket_ids.append(draft)
+    tickets = []
+    found, history = await asyncio.gather(asyncio.gather(*(store.tickets.get(pid) for pid in ticket_ids)),
+                                          store.desk.history(h, exclude_call=call.id))
+    for tk in found:
+        if tk is not None:
+            tickets.append({"public_id": tk.public_id, "display_id": tk.display_id, "kind": tk.kind,
+                            "status": tk.status, "category": tk.category, "agency": tk.agency,
+                            "location": tk.location, "description": tk.description,
+                            "sla_due": tk.sla_due.isoformat()})
+    pop["tickets"] = tickets
+    pop["history"] = [{"kind": i.kind, "id": i.id, "at": i.at.isoformat(), "summary": i.summary}
+                      for i in history]
+    pop["history_available"] = h is not None
+    return pop

@@ -1,0 +1,142 @@
+"""The script form view: the common edits without YAML (the text of each prompt, the examples
+of each intent, the queue names), read from and written back into the YAML with ruamel.yaml's
+round trip, so comments, anchors and key order stay (long flow lists may be re-wrapped).
+
+Office hours are not part of a script (they are the hotline's ``IVR_OFFICE_HOURS`` setting), so
+the form shows where to change them instead.
+
+Field names: ``say.<state>[.<i>]``, ``prompt.<key>[.<i>]``, ``examples.<intent>`` (one example
+per line) and ``queue.<state>`` / ``queue.handoff``.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import FoldedScalarString
+
+from dialogs.yaml_source import parse_yaml
+
+MAX_FIELD = 2000
+
+
+class FormError(Exception):
+    """The script cannot be shown or changed as a form (message in Indonesian)."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    value: str
+    group: str       # prompts | intents | queues
+    multiline: bool = False
+
+
+def _yaml() -> YAML:
+    y = YAML()
+    y.preserve_quotes = True
+    y.width = 100
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+def _load(text: str) -> Any:
+    doc = parse_yaml(text)  # bounded parse first: no alias bombs reach ruamel
+    if doc.issues or not isinstance(doc.data, dict):
+        raise FormError("YAML versi ini belum valid; perbaiki dulu di editor YAML.")
+    return _yaml().load(text)
+
+
+def _texts(node: Any) -> list[tuple[str, str]]:
+    """(suffix, text) for a prompt given as text, list of texts, or {text: ...} items."""
+    if isinstance(node, str):
+        return [("", str(node))]
+    if isinstance(node, dict) and isinstance(node.get("text"), str):
+        return [("", str(node["text"]))]
+    if isinstance(node, list):
+        out = []
+        for i, item in enumerate(node):
+            for suffix, t in _texts(item):
+                out.append((f".{i}{suffix}", t))
+        return out
+    return []
+
+
+def form_fields(text: str) -> list[Field]:
+    data = _load(text)
+    fields: list[Field] = []
+    prompts = (data.get("settings") or {}).get("prompts") or {}
+    for key, node in prompts.items():
+        for suffix, t in _texts(node):
+            fields.append(Field(f"prompt.{key}{suffix}", f"Kalimat umum: {key}{suffix}", t, "prompts", True))
+    for sid, st in (data.get("states") or {}).items():
+        if isinstance(st, dict) and "say" in st:
+            for suffix, t in _texts(st["say"]):
+                fields.append(Field(f"say.{sid}{suffix}", f"{sid}{suffix}", t, "prompts", True))
+    for name, it in (data.get("intents") or {}).items():
+        if isinstance(it, dict) and isinstance(it.get("examples"), list):
+            ex = "\n".join(str(x) for x in it["examples"])
+            fields.append(Field(f"examples.{name}", f"{name} ({it.get('label') or ''})", ex, "intents", True))
+    handoff = data.get("handoff") or {}
+    if isinstance(handoff, dict) and isinstance(handoff.get("queue"), str):
+        fields.append(Field("queue.handoff", "Antrean petugas (bawaan)", handoff["queue"], "queues"))
+    for sid, st in (data.get("states") or {}).items():
+        if isinstance(st, dict) and isinstance(st.get("queue"), str):
+            fields.append(Field(f"queue.{sid}", f"Antrean untuk {sid}", st["queue"], "queues"))
+    return fields
+
+
+def _set_text(parent: Any, key: Any, suffix: str, value: str) -> None:
+    """Replace the text at ``parent[key]`` + ``suffix`` (``.i`` list indexes), keeping its style."""
+    parts = [p for p in suffix.split(".") if p]
+    node, k = parent, key
+    for p in parts:
+        node, k = node[k], int(p)
+    old = node[k]
+    if isinstance(old, dict):
+        node, k, old = old, "text", old["text"]
+    if str(old) == value:
+        return
+    node[k] = FoldedScalarString(value) if isinstance(old, FoldedScalarString) else value
+
+
+def apply_form(text: str, values: dict[str, str]) -> str:
+    """The YAML with the form's values written in (only what changed is touched)."""
+    data = _load(text)
+    known = {f.name: f for f in form_fields(text)}
+    for name, raw in values.items():
+        f = known.get(name)
+        if f is None:
+            continue
+        value = raw.replace("\r\n", "\n").strip()
+        if len(value) > MAX_FIELD:
+            raise FormError(f"Isian {f.label} terlalu panjang (paling banyak {MAX_FIELD} huruf).")
+        if value == f.value.strip():
+            continue
+        kind, _, rest = name.partition(".")
+        if kind in ("say", "prompt"):
+            if not value:
+                raise FormError(f"Kalimat {f.label} tidak boleh kosong.")
+            value = " ".join(value.split())
+            key, _, suffix = rest.partition(".")
+            parent = data["states"][key] if kind == "say" else data["settings"]["prompts"]
+            _set_text(parent, "say" if kind == "say" else key, ("." + suffix) if suffix else "", value)
+        elif kind == "examples":
+            lines = [ln.strip() for ln in value.split("\n") if ln.strip()]
+            seq = data["intents"][rest]["examples"]
+            seq.clear()
+            seq.extend(lines)
+        elif kind == "queue":
+            if not value.replace("_", "").replace("-", "").isalnum():
+                raise FormError(f"Nama antrean '{value}' hanya boleh huruf, angka, _ dan -.")
+            if rest == "handoff":
+                data["handoff"]["queue"] = value
+            else:
+                data["states"][rest]["queue"] = value
+    buf = io.StringIO()
+    _yaml().dump(data, buf)
+    return buf.getvalue()

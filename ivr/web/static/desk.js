@@ -1,0 +1,131 @@
+// The agent's desk: screen pop, ticket, wrap-up, queue login/pause, callbacks.
+"use strict";
+(function () {
+  var D = window.Desk;
+  var me = document.getElementById("me").textContent;
+  var current = null;
+
+  function $(id) { return document.getElementById(id); }
+  function say(id, text) { $(id).textContent = text || ""; }
+
+  function drawBoard(b) {
+    $("ami-status").hidden = !!b.ami;
+    var mine = (b.agents || []).filter(function (a) { return a.username === me || a.name === me; })[0];
+    say("my-state", mine ? mine.label + (mine.reason ? " (" + mine.reason + ")" : "") : "Keluar");
+    $("my-state").dataset.state = mine ? mine.state : "logged_out";
+    var tb = $("queues").tBodies[0];
+    D.clear(tb);
+    (b.queues || []).forEach(function (q) {
+      tb.appendChild(D.row([q.queue, q.waiting, q.waiting ? D.secs(q.longest_wait_s) : "-", q.available]));
+    });
+  }
+
+  function drawPop(p) {
+    current = p;
+    $("pop").hidden = !p;
+    if (!p) { return; }
+    say("pop-call", p.call_id || "");
+    $("pop-unknown").hidden = !!p.known;
+    say("pop-unknown", p.message || "");
+    say("pop-caller", p.caller || "-");
+    say("pop-purpose", p.purpose || "-");
+    say("pop-reason", p.reason_label || p.reason || "-");
+    say("pop-queue", p.queue || "-");
+    say("pop-wait", D.secs(p.hold_s));
+    var st = $("pop-slots"); D.clear(st);
+    Object.keys(p.slots || {}).forEach(function (k) { st.appendChild(D.row([k, p.slots[k]])); });
+    say("pop-recordings", p.recordings_message || "");
+    var tb = $("pop-transcript").tBodies[0]; D.clear(tb);
+    (p.transcript || []).forEach(function (t) {
+      var audio = "-";
+      if (t.audio) {
+        audio = document.createElement("audio");
+        audio.controls = true; audio.preload = "none";
+        audio.src = "/desk/calls/" + encodeURIComponent(p.call_id) + "/turns/" + t.index + "/audio";
+      }
+      tb.appendChild(D.row([t.who === "caller" ? "Penelepon" : "Sistem", t.text || "",
+                            t.confidence === null || t.confidence === undefined ? "-" : Math.round(t.confidence * 100) + "%", audio]));
+    });
+    var tl = $("pop-tickets"); D.clear(tl);
+    (p.tickets || []).forEach(function (t) {
+      tl.appendChild(D.el("li", t.display_id + " · " + (t.category || t.kind) + " · " + t.status));
+    });
+    if (!(p.tickets || []).length) { tl.appendChild(D.el("li", "Belum ada tiket")); }
+    var first = (p.tickets || [])[0];
+    $("t-id").value = first ? first.public_id : "";
+    $("t-category").value = first && first.category ? first.category : (p.purpose || "");
+    $("t-agency").value = first && first.agency ? first.agency : "";
+    $("t-location").value = ""; $("t-description").value = ""; $("t-note").value = "";
+    var hl = $("pop-history"); D.clear(hl);
+    (p.history || []).forEach(function (h) { hl.appendChild(D.el("li", h.at.slice(0, 16).replace("T", " ") + " · " + (h.kind === "call" ? "Panggilan" : "Tiket " + h.id) + " · " + h.summary)); });
+    if (!(p.history || []).length) { hl.appendChild(D.el("li", p.history_available === false ? "Riwayat tidak tersedia" : "Belum pernah menelepon")); }
+    say("t-msg"); say("w-msg");
+  }
+
+  function loadCallbacks() {
+    fetch("/api/desk/callbacks", {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (j) {
+      var tb = $("callbacks").tBodies[0]; D.clear(tb);
+      (j.callbacks || []).forEach(function (c) {
+        var b = D.el("button", "Telepon sekarang");
+        b.type = "button"; b.dataset.ticket = c.ticket; b.className = "dial";
+        b.disabled = !c.dialable;
+        b.addEventListener("click", function () {
+          say("cb-msg", "Menelepon...");
+          D.post("/api/desk/callbacks/" + encodeURIComponent(c.ticket) + "/dial").then(function (r) {
+            say("cb-msg", r.error ? "Gagal: " + r.error : "Telepon Anda akan berdering, lalu warga dihubungi.");
+            loadCallbacks();
+          });
+        });
+        var tr = D.row([c.ticket, c.number, c.promised_at ? c.promised_at.slice(0, 16).replace("T", " ") : "-",
+                        c.sla_left_s === null ? "-" : (c.sla_left_s < 0 ? "lewat " : "") + D.secs(Math.abs(c.sla_left_s)),
+                        c.attempts, c.last_outcome || "-", b]);
+        tr.dataset.ticket = c.ticket;
+        tb.appendChild(tr);
+      });
+    });
+  }
+
+  $("btn-login").addEventListener("click", function () {
+    D.post("/api/desk/queue", {action: "login"}).then(function (r) { say("action-msg", r.error || "Masuk antrean: " + (r.queues || []).join(", ")); });
+  });
+  $("btn-logout").addEventListener("click", function () {
+    D.post("/api/desk/queue", {action: "logout"}).then(function (r) { say("action-msg", r.error || "Keluar dari antrean"); });
+  });
+  $("btn-pause").addEventListener("click", function () {
+    D.post("/api/desk/pause", {paused: true, reason: $("pause-reason").value}).then(function (r) { say("action-msg", r.error || "Dijeda"); });
+  });
+  $("btn-unpause").addEventListener("click", function () {
+    D.post("/api/desk/pause", {paused: false}).then(function (r) { say("action-msg", r.error || "Siap menerima panggilan"); });
+  });
+  $("ticket-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var id = $("t-id").value;
+    var body = {call_id: current ? current.call_id : null, category: $("t-category").value || null,
+                agency: $("t-agency").value || null, location: $("t-location").value || null,
+                description: $("t-description").value || null, status: $("t-status").value || null,
+                note: $("t-note").value || null};
+    D.post(id ? "/api/desk/tickets/" + encodeURIComponent(id) : "/api/desk/tickets", body).then(function (r) {
+      if (r.error) { say("t-msg", "Gagal: " + r.error); return; }
+      $("t-id").value = r.ticket;
+      $("w-disposition").value = "ticket_filed";
+      say("t-msg", "Tiket tersimpan: " + r.ticket);
+    });
+  });
+  $("wrap-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    if (!current || !current.call_id) { say("w-msg", "Tidak ada panggilan"); return; }
+    D.post("/api/desk/wrapup", {call_id: current.call_id, disposition: $("w-disposition").value,
+                                ticket: $("t-id").value || null, note: $("w-note").value || null}).then(function (r) {
+      say("w-msg", r.error ? "Gagal: " + r.error : "Selesai dicatat");
+    });
+  });
+
+  D.connect({
+    snapshot: function (s) { drawBoard(s.board); drawPop(s.pop); loadCallbacks(); },
+    board: drawBoard,
+    pop: drawPop,
+    wrapup: function () { drawPop(null); say("w-msg", "Selesai dicatat"); },
+    callback: function (c) { if (c.agent === me) { say("cb-msg", c.reason); } loadCallbacks(); },
+    ticket: function (t) { if (t.kind === "callback") { loadCallbacks(); } }
+  });
+})();

@@ -1,0 +1,185 @@
+"""The analytics pages through the real web app (ASGI, bearer token) on the demo history, on
+SQLite and PostgreSQL: every page renders its figures, every table downloads as CSV with the
+export notice, regional counts under 5 show as "<5", stuck states link to the script pages,
+the schedule is editable, and no NIK, phone number or name appears anywhere."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from datetime import datetime, time, timedelta
+
+import pytest
+
+from ivr.analytics.privacy import scan_personal_data
+from ivr.config.clock import fixed_clock
+from ivr.config.settings import load_settings
+from ivr.privacy.pii import Pii
+from ivr.storage import Store
+from ivr.web import create_app
+from tests.analytics.conftest import END
+from tests.conftest import PII_TEST_KEY
+from tests.ivr.staff import api_token, asgi_client, make_account
+
+PAGES = ("/analytics", "/analytics/forecast", "/analytics/complaints", "/analytics/alerts", "/analytics/stuck",
+         "/analytics/reports")
+
+
+def web_store(demo, at: datetime) -> Store:
+    """A second store on the demo database whose clock is stopped at ``at``."""
+    db = demo.store.database
+    return Store(db.url, pii=Pii("encrypt", PII_TEST_KEY), schema=db.schema, clock=fixed_clock(at),
+                 timezone_name="Asia/Jakarta")
+
+
+def app_for(demo, tmp_path, monkeypatch, at: datetime):
+    for k in ("IVR_CONFIG_FILE",):
+        monkeypatch.delenv(k, raising=False)
+    settings = load_settings(data_dir=tmp_path / "data", pii_mode="encrypt", pii_key=PII_TEST_KEY)
+    store = web_store(demo, at)
+    return create_app(settings, store), store, settings
+
+
+async def staff(store: Store, role: str) -> tuple[str, str]:
+    """An account of ``role`` on the (shared) demo database and a personal API token for it."""
+    user, _ = await make_account(store, role, f"{role}-{uuid.uuid4().hex[:8]}")
+    return user, await api_token(store, user)
+
+
+@pytest.fixture
+async def client(demo, tmp_path, monkeypatch):
+    at = datetime.combine(END, time(20, 0), tzinfo=demo.src.tz)
+    app, store, settings = app_for(demo, tmp_path, monkeypatch, at)
+    _, token = await staff(store, "supervisor")
+    async with asgi_client(app, token) as c:
+        c.app = app            # type: ignore[attr-defined]
+        c.store = store        # type: ignore[attr-defined]
+        c.settings = settings  # type: ignore[attr-defined]
+        yield c
+    store.database.engine.dispose()
+
+
+def _text(html: str) -> str:
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def _csv_links(html: str) -> list[str]:
+    return sorted(set(re.findall(r'href="(/analytics/[a-z]+/[a-z_]+\.csv[^"]*)"', html)))
+
+
+async def test_pages_render_and_tables_download(client, demo):
+    seen: list[str] = []
+    for path in PAGES:
+        r = await client.get(path)
+        assert r.status_code == 200, (path, r.text[:500])
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert '<script src="/static/vendor/echarts/echarts.min.js"></script>' in r.text
+        seen.append(r.text)
+        for link in _csv_links(r.text):
+            c = await client.get(link.replace("&amp;", "&"))
+            assert c.status_code == 200, link
+            assert c.headers["content-type"].startswith("text/csv")
+            rows = list(csv.reader(io.StringIO(c.text)))
+            assert rows[2][0].startswith("# Isi: angka agregat"), link     # says what it contains
+            assert "Tidak memuat NIK" in rows[2][0]
+            seen.append(c.text)
+    dash = seen[0]
+    assert "Panggilan minggu ini" in dash and "Kepatuhan SLA (minggu)" in dash
+    assert 'id="table-sla_instansi"' in dash and 'id="table-peringatan_aktif"' in dash
+    # every page and export is free of personal data
+    for text in seen:
+        assert scan_personal_data(text) == []
+
+
+async def test_dashboard_figures_match_the_queries(client, demo):
+    from ivr.analytics.queries import overview
+
+    r = await client.get(f"/analytics?tanggal={END.isoformat()}")
+    week_start = END - timedelta(days=END.weekday())
+    ov = overview(demo.src, week_start, END)
+    text = _text(r.text)
+    assert f"{ov.calls:,}".replace(",", ".") in text
+    c = await client.get(f"/analytics/dashboard/ringkasan.csv?tanggal={END.isoformat()}")
+    rows = {row[0]: row for row in csv.reader(io.StringIO(c.text)) if row and not row[0].startswith("#")}
+    assert rows["Panggilan"][2] == f"{ov.calls:,}".replace(",", ".")
+
+
+async def test_forecast_page_states_quality_and_staffing(client):
+    r = await client.get("/analytics/forecast")
+    text = _text(r.text)
+    assert "Ketepatan prakiraan" in text and "naif musiman" in text
+    assert re.search(r"untuk \d+ dari \d+ layanan", text)
+    assert 'id="table-kebutuhan_petugas"' in r.text and "Petugas dibutuhkan" in text
+    assert 'data-kind="band"' in r.text
+    # the schedule is editable (form with CSRF for sessions; bearer here)
+    bad = await client.post("/analytics/forecast/schedule", data={"schedule": "every day lots", "csrf": ""})
+    assert bad.status_code in (400, 403)
+
+
+async def test_schedule_edit_changes_scheduled_agents(client):
+    svc_before = await client.get("/analytics/forecast/jadwal_petugas.csv")
+    assert "Sen" in svc_before.text
+    from ivr.web.routes.analytics import service
+
+    svc = service_of(client)
+    await svc.set_schedule("Mon-Fri 08-16=7", "admin:test")
+    c = await client.get("/analytics/forecast/jadwal_petugas.csv")
+    rows = [r for r in csv.reader(io.StringIO(c.text)) if r and r[0] == "Sen"]
+    assert rows[0][1 + 9] == "7"
+    assert await client.store.analytics.setting("staff_schedule") == "Mon-Fri 08-16=7"
+    assert service is not None
+
+
+def service_of(client):
+    from ivr.web.routes.analytics import service
+
+    class _Req:
+        app = client.app
+    return service(_Req())  # type: ignore[arg-type]
+
+
+async def test_heat_table_hides_small_counts(client, demo):
+    from ivr.analytics.complaints import complaint_patterns
+
+    cp = complaint_patterns(demo.src, END - timedelta(days=27), END, with_topics=False)
+    small = sum(1 for _, _, counts in cp.heat for n in counts if 0 < n < 5)
+    assert small > 0, "the demo should have small cells"
+    c = await client.get(f"/analytics/complaints/kecamatan_kategori.csv?tanggal={END.isoformat()}")
+    body = [r for r in csv.reader(io.StringIO(c.text)) if r and not r[0].startswith("#")][1:]
+    cells = [x for r in body for x in r[1:]]
+    assert cells.count("<5") == small
+    assert not any(x in {"1", "2", "3", "4"} for x in cells)
+    r = await client.get(f"/analytics/complaints?tanggal={END.isoformat()}")
+    # the chart data carries no hidden value either
+    assert '"hidden_label": "&lt;5"' in r.text or "&#34;hidden_label&#34;: &#34;&lt;5&#34;" in r.text
+
+
+async def test_stuck_states_link_to_the_script_pages(client):
+    r = await client.get(f"/analytics/stuck?tanggal={END.isoformat()}")
+    links = re.findall(r'href="(/admin/scripts/[^"#]+#state-[^"]+)"', r.text)
+    assert links, r.text[:1000]
+
+
+async def test_only_supervisors_and_admins_open_analytics(client):
+    _, agent = await staff(client.store, "agent")
+    r = await client.get("/analytics", headers={"Authorization": f"Bearer {agent}"})
+    assert r.status_code == 403
+    r = await client.get("/analytics/dashboard/ringkasan.csv", headers={"Authorization": f"Bearer {agent}"})
+    assert r.status_code == 403
+    _, admin = await staff(client.store, "admin")
+    assert (await client.get("/analytics/stuck", headers={"Authorization": f"Bearer {admin}"})).status_code == 200
+
+
+async def test_reports_listed_and_downloadable(client, tmp_path):
+    folder = client.settings.data_dir / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "laporan-harian-2026-11-30.csv").write_text("# laporan\n", "utf-8")
+    (folder / "notes.txt").write_text("x", "utf-8")
+    r = await client.get("/analytics/reports")
+    assert "laporan-harian-2026-11-30.csv" in r.text and "notes.txt" not in r.text
+    d = await client.get("/analytics/reports/laporan-harian-2026-11-30.csv")
+    assert d.status_code == 200 and d.text == "# laporan\n"
+    assert (await client.get("/analytics/reports/notes.txt")).status_code == 404
+    assert (await client.get("/analytics/reports/..%2Fivr.sqlite3")).status_code == 404

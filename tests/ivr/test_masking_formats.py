@@ -1,0 +1,153 @@
+"""The masker against the ways Indonesians write and say a NIK or a phone number
+(property-based): digits grouped by spaces, double spaces, dots, dashes, slashes, brackets,
++62/62/0 prefixes, number words ("nol delapan satu dua", "kosong", "enam dua", "dua belas",
+"tiga puluh empat") and mixtures of digits and words, inside ordinary sentences. No false
+negatives on generated numbers; ordinary short numbers (RT 05, years, ages, ticket numbers)
+are left alone. The oracle is ``dialogs.lang.numbers.words_to_digits``: after masking, no
+digit of the number can be read back from the text."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dialogs.lang.numbers import words_to_digits
+from ivr.privacy.masking import NIK_MASK, PHONE_MASK, mask_text
+
+DIGIT_WORDS = ["nol", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan"]
+ZERO_WORDS = ["nol", "kosong"]
+SEPARATORS = [" ", "  ", ".", "-", "/", " - ", ", ", ". "]
+# context words that are not numbers (nor start a name: "nama saya" is masked on purpose)
+CONTEXT = ["nomor", "saya", "hp", "nik", "adalah", "ini", "ya", "pak", "bu", "telepon", "ktp",
+           "tolong", "dicatat", "hubungi", "di", "kalau", "bisa", "terima", "kasih", "wa"]
+
+
+def _pair_words(pair: str, zero: str) -> str:
+    """Two digits as a person may group them: "12" -> "dua belas", "34" -> "tiga puluh empat"."""
+    a, b = int(pair[0]), int(pair[1])
+    if a == 0:
+        return f"{zero} {DIGIT_WORDS[b] if b else zero}"
+    if a == 1:
+        return {0: "sepuluh", 1: "sebelas"}.get(b, f"{DIGIT_WORDS[b]} belas")
+    return f"{DIGIT_WORDS[a]} puluh" + (f" {DIGIT_WORDS[b]}" if b else "")
+
+
+@st.composite
+def spoken(draw: st.DrawFn, digits: str) -> str:
+    """``digits`` written or said in one of the usual ways."""
+    style = draw(st.sampled_from(["plain", "grouped", "words", "pairs", "mixed"]))
+    sep = draw(st.sampled_from(SEPARATORS))
+    zero = draw(st.sampled_from(ZERO_WORDS))
+    if style == "plain":
+        return digits
+    cuts = sorted(draw(st.sets(st.integers(1, len(digits) - 1), min_size=1, max_size=4)))
+    groups = [digits[a:b] for a, b in zip([0, *cuts], [*cuts, len(digits)])]
+    if style == "grouped":
+        if groups[0] == "0" and "." in sep:  # "0.812...": a decimal, not how a number is written
+            sep = " "
+        return sep.join(groups)
+    if style == "words":
+        word_sep = draw(st.sampled_from([" ", "  ", ", "]))
+        return word_sep.join(zero if d == "0" else DIGIT_WORDS[int(d)] for d in digits)
+    if style == "pairs":
+        body = digits if len(digits) % 2 == 0 else digits[:-1]
+        words = [_pair_words(body[i:i + 2], zero) for i in range(0, len(body), 2)]
+        if len(body) < len(digits):
+            words.append(zero if digits[-1] == "0" else DIGIT_WORDS[int(digits[-1])])
+        return " ".join(words)
+    out = []
+    for g in groups:  # mixed: each group as digits or as words
+        if draw(st.booleans()):
+            out.append(g)
+        else:
+            out.append(" ".join(zero if d == "0" else DIGIT_WORDS[int(d)] for d in g))
+    return sep.join(out) if sep.strip() else " ".join(out)
+
+
+nik_digits = st.builds(
+    lambda prov, rest: f"{prov}{rest}",
+    st.integers(11, 94).map(str), st.text("0123456789", min_size=14, max_size=14))
+mobile_rest = st.text("0123456789", min_size=8, max_size=11).map(lambda r: "8" + r)  # after the 0 / 62
+landline_area = st.sampled_from(["21", "22", "274", "31", "361", "411", "61", "778"])
+landline_rest = st.text("0123456789", min_size=6, max_size=8)
+context = st.lists(st.sampled_from(CONTEXT), max_size=4).map(" ".join)
+
+
+def _assert_gone(text: str, masked: str, mask: str) -> None:
+    assert mask in masked, (text, masked)
+    assert words_to_digits(masked.replace(mask, " ")) == "", (text, masked)
+
+
+@settings(max_examples=400, deadline=None)
+@given(nik_digits.flatmap(spoken), context, context)
+def test_every_nik_is_masked(number: str, before: str, after: str) -> None:
+    text = f"{before} {number} {after}".strip()
+    _assert_gone(text, mask_text(text), NIK_MASK)
+
+
+@settings(max_examples=400, deadline=None)
+@given(mobile_rest, st.sampled_from(["0", "kosong ", "nol ", "+62 ", "+62", "62", "plus enam dua ",
+                                     "enam dua ", "(0", "+62 ("]), st.data(), context, context)
+def test_every_mobile_is_masked(rest: str, prefix: str, data: st.DataObject, before: str, after: str) -> None:
+    if prefix.endswith("("):  # "(0812) 3456 7890", "+62 (812) 3456 7890"
+        number = f"{prefix}{rest[:3]}) {data.draw(spoken(rest[3:]))}"
+    elif prefix == "0":
+        number = data.draw(spoken("0" + rest))
+    else:
+        number = prefix + data.draw(spoken(rest))
+    text = f"{before} {number} {after}".strip()
+    _assert_gone(text, mask_text(text), PHONE_MASK)
+
+
+@settings(max_examples=300, deadline=None)
+@given(landline_area, landline_rest, st.sampled_from(["0", "(0", "+62 ", "+62 ("]), st.data(), context, context)
+def test_every_landline_is_masked(area: str, rest: str, prefix: str, data: st.DataObject,
+                                  before: str, after: str) -> None:
+    if prefix.endswith("("):
+        number = f"{prefix}{area}) {data.draw(spoken(rest))}"
+    elif prefix == "0":
+        number = data.draw(spoken("0" + area + rest))
+    else:
+        number = prefix + data.draw(spoken(area + rest))
+    text = f"{before} {number} {after}".strip()
+    _assert_gone(text, mask_text(text), PHONE_MASK)
+
+
+def test_formats_named_in_the_issue() -> None:
+    for text in ["NIK 3174.0123.4567.0001", "NIK 3174/0123/4567/0001", "NIK 3174  0123  4567  0001",
+                 "NIK (3174) 0123 4567 0001", "tiga satu tujuh empat nol satu dua tiga empat lima enam tujuh nol nol nol satu",
+                 "3174 nol satu dua tiga 4567 kosong kosong kosong satu"]:
+        assert mask_text(text).count(NIK_MASK) == 1 and not any(c.isdigit() for c in mask_text(text)), text
+    for text in ["0812.3456.7890", "0812/3456/7890", "(0812) 3456 7890", "+62 812  3456 7890",
+                 "nol delapan satu dua tiga empat lima enam tujuh delapan sembilan nol",
+                 "kosong delapan satu dua, tiga empat lima enam, tujuh delapan sembilan nol",
+                 "enam dua delapan satu dua tiga empat lima enam tujuh delapan",
+                 "plus enam dua delapan satu dua tiga empat lima enam tujuh delapan",
+                 "nol delapan dua belas tiga puluh empat lima enam tujuh delapan",
+                 "0812 tiga empat lima enam 7890", "(021) 555-1234", "+62 (21) 5551234"]:
+        assert mask_text(f"nomor saya {text} ya") == f"nomor saya {PHONE_MASK} ya", text
+
+
+def test_a_name_after_nama_saya() -> None:
+    assert mask_text("nama saya Budi Santoso dari Bandung") == "nama saya [NAMA] dari Bandung"
+    assert mask_text("atas nama siti aminah, NIK 3174012345670001") == "atas nama [NAMA], NIK [NIK]"
+
+
+ORDINARY = st.one_of(
+    st.integers(1, 30).map(lambda n: f"RT {n:02d} RW {n % 9 + 1:02d}"),
+    st.integers(1900, 2099).map(lambda y: f"tahun {y}"),
+    st.integers(1, 99).map(lambda a: f"umur {a} tahun"),
+    st.integers(1, 999).map(lambda a: f"rumah nomor {a}"),
+    st.integers(1, 31).map(lambda d: f"tanggal {d}/05/2024"),
+    st.integers(0, 99999).map(lambda n: f"tiket 2611-{n:05d}-7"),
+    st.sampled_from(["RT nol lima RW nol tiga", "dua ribu dua puluh empat", "dua hari yang lalu",
+                     "satu atau dua orang", "jam sembilan pagi", "lantai tiga", "tiga puluh menit",
+                     "kelas dua belas"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ORDINARY, min_size=1, max_size=3).map(", ".join), context)
+def test_ordinary_numbers_are_left(numbers: str, words: str) -> None:
+    text = f"{words} {numbers}".strip()
+    assert mask_text(text) == text
