@@ -98,6 +98,11 @@ class RecognitionStream(ABC):
     async def finish(self) -> Transcript:
         """End of the utterance: the final transcript. Never blocks the event loop."""
 
+    def early(self) -> Transcript | None:
+        """The speculative result for the audio so far, if the backend decodes inside the
+        hangover and that result is ready and still stands; None otherwise (the default)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Drop the stream without a result (caller hung up, barge-in cancelled)."""
 

@@ -102,6 +102,18 @@ class Endpointer:
         """Stream time (s) of the audio consumed so far."""
         return self._frames_seen * self.frame_ms / 1000
 
+    @property
+    def silence_ms(self) -> int:
+        """While speaking: the trailing silence heard so far (0 otherwise)."""
+        return self._silence_run * self.frame_ms if self._speaking else 0
+
+    def end_now(self) -> VadMark | None:
+        """End the utterance here (the caller decided the turn is over before ``end_ms``):
+        the SPEECH_END mark, refined as usual; None when not speaking."""
+        if not self._speaking:
+            return None
+        return self._end(VadEvent.SPEECH_END, self.time)
+
     def is_speech(self, frame: bytes) -> bool:
         return self._classify(frame)[0]
 

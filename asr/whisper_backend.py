@@ -828,6 +828,17 @@ class WhisperStream(RecognitionStream):
         spec = self._spec
         return spec is not None and spec[1].done() and not spec[1].cancelled()
 
+    def early(self) -> Transcript | None:
+        """The speculative final result for the audio so far, when it is computed and still
+        stands (no speech since its snapshot); None otherwise. Does not end the stream: the
+        caller (the media loop) reads it inside the hangover to decide whether the turn is over."""
+        spec = self._spec
+        if spec is None or not spec[1].done() or spec[1].cancelled() or spec[1].exception() is not None:
+            return None
+        result = spec[1].result()
+        return Transcript(text=result.text, confidence=result.confidence, words=result.words, scores=result.scores,
+                          audio_seconds=spec[0] / 2 / self.sample_rate, decode_seconds=result.decode_seconds)
+
     async def finish(self) -> Transcript:
         if self._closed:
             raise RuntimeError("stream already finished")

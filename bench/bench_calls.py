@@ -56,6 +56,17 @@ REQUESTS = [
 ]
 
 
+# requests said with a pause inside (a caller looking for words): (first part, pause s, rest)
+PAUSED = [
+    ("saya mau", 0.9, "urus KTP yang hilang"),
+    ("bagaimana cara membuat", 0.8, "kartu keluarga baru"),
+    ("saya ingin, eh", 1.0, "membuat akta kelahiran anak saya"),
+    ("kartu bpjs saya", 0.9, "tidak aktif lagi"),
+    ("saya mau bayar pajak", 0.7, "motor saya"),
+    ("jadwal imunisasi", 0.8, "di puskesmas kapan ya"),
+]
+
+
 def rss_mb() -> float:
     with open("/proc/self/status") as f:
         for line in f:
@@ -192,10 +203,17 @@ async def keypad(rt, peer, n: int, seen: set[str]) -> dict:
             "wall_s": s.wall, "simulated_asterisk_cpu_s_per_call": peer_cpu / n}
 
 
-async def speaking(rt, peer, speech: list[bytes], n: int, seen: set[str], offset: int = 0) -> dict:
+async def speaking(rt, peer, speech: list, n: int, seen: set[str], offset: int = 0) -> dict:
+    """``speech``: per request its audio, or (audio, pause s, audio) for a request with a pause."""
     from telephony.peer import Hangup, SayPcm, Silence, WaitForPrompt
 
-    scripts = [[WaitForPrompt(), Silence(0.8), SayPcm(speech[(offset + i) % len(speech)], 8000), Silence(6.0),
+    def said(req) -> list:
+        if isinstance(req, tuple):
+            a, pause, b = req
+            return [SayPcm(a, 8000), Silence(pause), SayPcm(b, 8000)]
+        return [SayPcm(req, 8000)]
+
+    scripts = [[WaitForPrompt(), Silence(0.8), *said(speech[(offset + i) % len(speech)]), Silence(6.0),
                 Hangup()] for i in range(n)]
     with Sampler() as s:
         results, _ = await remote_calls(peer.agi_port, scripts, [f"0813{i:08d}" for i in range(n)])
@@ -205,10 +223,40 @@ async def speaking(rt, peer, speech: list[bytes], n: int, seen: set[str], offset
     lat = [t.reply_ms for t in turns if t.who == "caller" and t.source == "speech" and t.reply_ms is not None]
     asr = [t.asr_ms for t in turns if t.who == "caller" and t.source == "speech" and t.asr_ms is not None]
     peer_view = [x * 1000 for _, lats in results for x in lats]
+    # a caller who made one request and was heard as two (or more) turns was cut off mid-request
+    per_call: dict[str, int] = {}
+    for t in turns:
+        if t.who == "caller" and t.source == "speech":
+            per_call[t.call_id] = per_call.get(t.call_id, 0) + 1
+    cut = sum(1 for v in per_call.values() if v > 1)
     return {"n": n, "turns": len(lat), "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95),
+            "calls": len(per_call), "cut_off_calls": cut,
             "asr_p50_ms": pct(asr, 50), "peer_p50_ms": pct(peer_view, 50),
             "cpu_s_per_call": s.cpu / n, "mem_mb_per_call": max(0.0, s.peak - s.base) / n, "wall_s": s.wall,
             "_lat": lat, "_asr": asr, "_peer": peer_view}
+
+
+class TurnEnds:
+    """How the live turns ended (the media's ``speech_end`` events) and the confirmations asked."""
+
+    def __init__(self) -> None:
+        self.reasons: dict[str, int] = {}
+        self.confirmations = 0
+        self.denied = 0
+
+    def __call__(self, _session, kind: str, data: dict) -> None:
+        if kind == "speech_end":
+            r = str(data.get("turn"))
+            self.reasons[r] = self.reasons.get(r, 0) + 1
+        elif kind == "confirm_asked":
+            self.confirmations += 1
+        elif kind == "confirm_denied":
+            self.denied += 1
+
+    def take(self) -> dict:
+        out = {"turn_ends": dict(self.reasons), "confirmations": self.confirmations, "denied": self.denied}
+        self.__init__()
+        return out
 
 
 def _pool_rounds(rounds: list[dict]) -> dict:
@@ -217,7 +265,11 @@ def _pool_rounds(rounds: list[dict]) -> dict:
     lat = [x for r in rounds for x in r["_lat"]]
     asr = [x for r in rounds for x in r["_asr"]]
     peer_view = [x for r in rounds for x in r["_peer"]]
+    calls = sum(r["calls"] for r in rounds)
     return {"n": rounds[0]["n"], "rounds": len(rounds), "turns": len(lat), "p50_ms": pct(lat, 50),
+            "calls": calls, "cut_off_calls": sum(r["cut_off_calls"] for r in rounds),
+            "cut_off_share": round(sum(r["cut_off_calls"] for r in rounds) / max(1, calls), 3),
+            "p50_by_round": [r["p50_ms"] for r in rounds], "p95_by_round": [r["p95_ms"] for r in rounds],
             "p95_ms": pct(lat, 95), "asr_p50_ms": pct(asr, 50), "peer_p50_ms": pct(peer_view, 50),
             "cpu_s_per_call": statistics.median(r["cpu_s_per_call"] for r in rounds),
             "mem_mb_per_call": statistics.median(r["mem_mb_per_call"] for r in rounds),
@@ -263,6 +315,10 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--vad-end-ms", type=int, default=None,
                     help="silence that ends an utterance (default: the IVR_VAD_END_MS setting, 600)")
+    ap.add_argument("--turn-taking", choices=["on", "off"], default=None,
+                    help="end turns by what was said (default: the IVR_TURN_TAKING setting, on)")
+    ap.add_argument("--pauses", action="store_true",
+                    help="speaking callers make requests with a pause inside (cut-offs)")
     ap.add_argument("--asr-workers", type=int, default=None,
                     help="utterances decoded at once (default: the IVR_ASR_WORKERS setting, 0 = cores)")
     ap.add_argument("--whisper-scoring", choices=["auto", "full", "fast"], default=None,
@@ -290,14 +346,20 @@ async def run(args) -> dict:
     base_rss = rss_mb()
     overrides = {k: v for k, v in (("vad_end_ms", args.vad_end_ms), ("asr_workers", args.asr_workers),
                                    ("whisper_scoring", args.whisper_scoring)) if v is not None}
+    if args.turn_taking is not None:
+        overrides["turn_taking"] = args.turn_taking == "on"
     rt, ctl, peer, router = await build(data_dir, **overrides)
     models_mb = rss_mb() - base_rss
     print(f"hotline ready in {time.monotonic() - t0:.1f} s; models and caches {models_mb:.0f} MB; "
           f"{os.cpu_count()} CPUs", flush=True)
-    seen: set[str] = set()
+    # calls already in the store (a reused --data-dir) are not this run's
+    seen: set[str] = {c.id for c in await rt.store.calls.recent(limit=100000)}
     result: dict = {"bench": "calls", "cpus": os.cpu_count(), "models_mb": round(models_mb, 1),
                     "vad_end_ms": rt.settings.vad_end_ms, "asr_workers": rt.settings.asr_workers,
-                    "whisper_scoring": rt.settings.whisper_scoring}
+                    "whisper_scoring": rt.settings.whisper_scoring, "turn_taking": rt.settings.turn_taking,
+                    "pauses": args.pauses, "load_before": os.getloadavg()}
+    ends = TurnEnds()
+    rt.call_listeners.append(ends)
     # warm the recognizer's per-expectation caches for the main menu (as `ivr serve` does)
     await rt.warm_up()
     from ivr.serve import freeze_startup_heap
@@ -315,16 +377,22 @@ async def run(args) -> dict:
     ok_kp = [r["n"] for r in kp if r["p95_ms"] is not None and r["p95_ms"] <= 1500]
     result["keypad_max_n_p95_le_1500ms"] = max(ok_kp) if ok_kp else 0
 
-    speech = [speech_for(text, i) for i, (_, text) in enumerate(REQUESTS[:4])]
+    speech: list = [speech_for(text, i) for i, (_, text) in enumerate(REQUESTS[:4])]
+    if args.pauses:
+        speech = [(speech_for(a, i), pause, speech_for(b, i)) for i, (a, pause, b) in enumerate(PAUSED)]
     sp = []
+    ends.take()
     for n in [int(x) for x in args.speaking.split(",") if x]:
         # several rounds per N: one round of N callers gives only N turns to take medians of
         rounds = [await speaking(rt, peer, speech, n, seen, offset=k * n) for k in range(args.rounds)]
         r = _pool_rounds(rounds)
+        r.update(ends.take())
         sp.append(r)
         print(f"speaking N={n:4d}: speech end->reply p50 {_f(r['p50_ms'])} ms, p95 {_f(r['p95_ms'])} ms "
               f"(recognition p50 {_f(r['asr_p50_ms'])} ms; caller's view p50 {_f(r['peer_p50_ms'])} ms); "
-              f"CPU {r['cpu_s_per_call']:.2f} s/call, memory {r['mem_mb_per_call']:.2f} MB/call", flush=True)
+              f"CPU {r['cpu_s_per_call']:.2f} s/call, memory {r['mem_mb_per_call']:.2f} MB/call; "
+              f"cut off {r['cut_off_calls']}/{r['calls']}; turn ends {r['turn_ends']}; "
+              f"confirmations {r['confirmations']} (no: {r['denied']})", flush=True)
     result["speaking"] = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in sp]
     ok_sp = [r["n"] for r in sp if r["p95_ms"] is not None and r["p95_ms"] <= 1500]
     result["speaking_max_n_p95_le_1500ms"] = max(ok_sp) if ok_sp else 0
@@ -335,6 +403,7 @@ async def run(args) -> dict:
               f"median {ts['turns_median']} turns, {ts['confirmations_median']} confirmations; "
               f"keypad used by {_pc(ts['keypad_share'])} of the successful; failed intents: {ts['failed']}", flush=True)
         result["task"] = ts
+    result["load_after"] = os.getloadavg()
     router.close()
     await ctl.close()
     await rt.aclose()

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import speechset  # noqa: E402
 from bench.understanding import Case, Outcome, by_replica, figures, outcome  # noqa: E402
 
-KEYS = ("guess_accuracy", "decision_accuracy", "routed_first_turn", "accepted_without_confirmation",
+KEYS = ("emergency_asked", "emergency_question_to_others", "guess_accuracy", "decision_accuracy", "routed_first_turn", "accepted_without_confirmation",
         "accepted_precision", "accepted_wrong", "confirmations_asked", "confirmations_answered_no", "not_understood",
         "emergency_acted_at_once", "false_emergencies", "passing_routed_first_turn")
 
@@ -56,6 +56,10 @@ class Hotline:
         self.no_emergency = [c for c in script.candidates("main_menu") if c != "darurat"]
         self.calibrator = calibrator
         self.detector = detector
+        from ivr.calls.understand import live_understander
+
+        self.understander = live_understander(None, script)  # decide() needs no recognizer
+        self.listen = script.listen_action("main_menu")
 
     def evidence(self, res):
         from asr.calibration import TurnEvidence
@@ -89,6 +93,11 @@ class Hotline:
                 conf = min(conf, 0.59)
         return res.best, intent, outcome(self.script, fu.text, conf, intent)
 
+    def live(self, res) -> tuple[str | None, str | None, Outcome]:
+        """What the live hotline does (ivr.calls.understand.live_understander -> the engine)."""
+        u = self.understander.decide(res.transcript(), self.listen)
+        return res.best, u.intent, outcome(self.script, u.text, u.confidence, u.intent, u.emergency)
+
     def typed(self, text: str, variant: str) -> tuple[str | None, Outcome]:
         m = self.script.matcher.match(text)
         if variant == "emergency" and self.detector is not None:
@@ -111,6 +120,8 @@ def main() -> None:
     ap.add_argument("--calibration", default="", help="calibrator JSON (default: the shipped asr/calibration.json)")
     ap.add_argument("--script-additions", default="", help="YAML of example phrases added to the script "
                     "(bench/data/proposed_script_additions.yaml)")
+    ap.add_argument("--cached-only", action="store_true",
+                    help="only the items whose recognition is already cached (a subset: the figures say how many)")
     args = ap.parse_args()
     if "blind" in args.errors.split(","):
         raise SystemExit("the blind part is not inspected item by item")
@@ -130,18 +141,28 @@ def main() -> None:
                     "calibrator": str(cal_path.name) if calibrator else None, "parts": {}}
     for part, items in parts.items():
         rows = speechset.read_rows(part)
+        if args.cached_only:
+            from bench.recognition import expectation_for
+
+            exp = expectation_for(script, "intent")
+            items = [it for it in items if rec.key(it.pcm, exp) in rec.known]
+            rows = [r for r in rows if any(it.row.id == r.id for it in items)]
         res = {it.key: rec.run(it.pcm, "intent") for it in items}
         out: dict = {"set": speechset.summary(items)}
-        for variant in ("text_today", "text_emergency"):
+        for variant in ("text_today", "text_emergency", "text_live"):
             cases = []
             for r in rows:
-                guess, o = hot.typed(r.text, variant.split("_")[1])
+                if variant == "text_live":  # the engine alone (it runs the detector itself)
+                    m = script.matcher.match(r.text)
+                    guess, o = m.intent, outcome(script, r.text)
+                else:
+                    guess, o = hot.typed(r.text, variant.split("_")[1])
                 cases.append(Case(r.id, r.label, r.kind, guess, guess, o))
             f = figures(cases)
             out[variant] = {k: f[k] for k in KEYS}
             if part in args.errors.split(","):
                 _errors(part, variant, cases, rows)
-        for variant in ("today", "emergency", "calibrated", "both", "today/easy", "both/easy"):
+        for variant in ("today", "emergency", "calibrated", "both", "live", "today/easy", "live/easy"):
             if "both" in variant and calibrator is None:
                 continue
 
@@ -150,7 +171,8 @@ def main() -> None:
                 for it in items:
                     if it.replica != rep or (variant.endswith("/easy") and not easy(it)):
                         continue
-                    guess, decided, o = hot.spoken(res[it.key], variant.split("/")[0])
+                    v = variant.split("/")[0]
+                    guess, decided, o = hot.live(res[it.key]) if v == "live" else hot.spoken(res[it.key], v)
                     cs.append(Case(it.key, it.row.label, it.row.kind, guess, decided, o))
                 return cs
 

@@ -128,7 +128,7 @@ class Recognition:
                 seconds = len(pcm) / 2 / wb.RATE
                 enc_np = np.asarray(engine.encode(pcm, engine.frames_for(seconds, prep.fit_window)))[0]
                 scores = engine.score_phrases(enc_np, prep, keep, seconds)
-                ls = wb._label_scores(scores, prep, o.label_agg)  # noqa: SLF001
+                ls = prep.label_scores(scores)
                 for i in lead:
                     per[prep.labels[i]].append(float(ls[i]))
             self._views = per

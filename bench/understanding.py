@@ -23,12 +23,12 @@ class Outcome:
     emergency: bool  # the emergency action was taken at once
 
 
-def outcome(script, text: str, confidence: float = 1.0, intent: str | None = None) -> Outcome:
+def outcome(script, text: str, confidence: float = 1.0, intent: str | None = None, emergency: str = "") -> Outcome:
     from dialogs import DialogEngine, Heard
 
     e = DialogEngine(script)
     e.start()
-    e.handle(Heard(text, confidence, intent=intent))
+    e.handle(Heard(text, confidence, intent=intent, emergency=emergency))
     if e.state == EMERGENCY_STATE:
         return Outcome("direct", "darurat", True)
     if e.phase == "confirming":
@@ -78,6 +78,11 @@ def figures(cases: Sequence[Case]) -> dict:
         "emergencies": len(emerg),
         "emergency_acted_at_once": _r(sum(c.out.emergency for c in emerg) / len(emerg)) if emerg else None,
         "emergency_missed": [c.key for c in emerg if not c.out.emergency],
+        # the safety-net question "Apakah ini keadaan darurat?" (a confirmation of darurat)
+        "emergency_asked": _r(sum(c.out.how == "confirm" and c.out.intent == "darurat" for c in emerg)
+                              / len(emerg)) if emerg else None,
+        "emergency_question_to_others": sum(c.out.how == "confirm" and c.out.intent == "darurat"
+                                            for c in non_emerg),
         "false_emergencies": sum(c.out.emergency for c in non_emerg),
         "false_emergency_keys": [c.key for c in non_emerg if c.out.emergency],
         "passing_mentions": len(passing),

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypedDict, cast
 
+from dialogs.emergency import DEFAULT as EMERGENCY
 from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer, TransferContext
 from dialogs.events import (
     CallStarted,
@@ -139,6 +140,8 @@ class DialogEngine:
             "filed": False,
         }
         self._turn: _Turn | None = None
+        self._hazard = False  # the words of the Heard being handled name a hazard (dialogs.emergency)
+        self._vetoed = False  # they rule an emergency out (paperwork, a past event)
 
     # ----------------------------------------------------------------- public
     @property
@@ -178,6 +181,8 @@ class DialogEngine:
     def handle(self, event: Event) -> list[Action]:
         """The actions answering `event`, in order (empty when it asks for nothing)."""
         self._turn = None
+        self._hazard = False
+        self._vetoed = False
         state = self._s["state"]
         if self._s["phase"] in ("listening", "confirming") and state is not None \
                 and isinstance(event, (Heard, Pressed, NoInput)):
@@ -245,6 +250,10 @@ class DialogEngine:
             assert isinstance(after, list)
             found, not_found = after
             return self._enter(found if event.status is not None else not_found)
+        if phase in ("listening", "confirming") and isinstance(event, Heard):
+            urgent = self._emergency_first(event)
+            if urgent is not None:
+                return urgent
         if phase == "listening":
             if isinstance(event, Heard):
                 return self._heard(event)
@@ -485,8 +494,16 @@ class DialogEngine:
             if own:
                 out = self._say([own[min(n - 1, len(own) - 1)]], st)
             else:
-                defaults = self.script.settings.prompts[kind]
-                out = self._say([defaults[min(n - 1, len(defaults) - 1)]], st) + self._say(st.say, st)
+                prompts = self.script.settings.prompts
+                defaults = prompts[kind]
+                if _long_answer(st) and kind == "no_input" and "no_input_after_answer" in prompts:
+                    # silence after a long answer: ask, do not replay it ("ulangi" replays)
+                    out = self._say(prompts["no_input_after_answer"][:1], st)
+                elif _long_answer(st):
+                    # not understood after a long answer: only its closing question again
+                    out = self._say([defaults[min(n - 1, len(defaults) - 1)]], st) + self._say(st.say[-1:], st)
+                else:
+                    out = self._say([defaults[min(n - 1, len(defaults) - 1)]], st) + self._say(st.say, st)
             return [*out, self._listen(st)]
         if n == ls.retries + 1 and self._keypad_possible(st):
             return [self._keypad_prompt(st), self._listen(st)]
@@ -544,6 +561,10 @@ class DialogEngine:
             else:
                 m = self.script.match_answer(st.id, text, asr_conf)
                 intent, conf = m.intent, m.confidence
+            if intent == EMERGENCY.label and self._vetoed and text:
+                # the words read as paperwork or a past event: the best other intent
+                m = self.script.matcher.match(text, [c for c in cands if c != EMERGENCY.label])
+                intent, conf = m.intent, min(m.confidence, asr_conf)
             if intent is None:
                 return self._miss("no_match")
             return self._decide(intent, conf)
@@ -614,6 +635,44 @@ class DialogEngine:
             return self._run_global(m.intent, conf)
         return None
 
+    def _emergency_first(self, ev: Heard) -> list[Action] | None:
+        """Before anything else, in every listening state: an emergency (the runtime's reading
+        of the audio, ``ev.emergency == "now"``, or ``dialogs.emergency`` on the words) is acted
+        on at once; a borderline one (``"maybe"``) in an intent listen asks "Apakah ini keadaan
+        darurat?". Only for scripts with the detector's global (``darurat``)."""
+        name = EMERGENCY.label
+        if name not in self.script.globals:
+            return None
+        text = (ev.text or "").strip()
+        st = self._current()
+        narrative = st.listen is not None and st.listen.kind == "free"
+        verdict = EMERGENCY.from_text(text, narrative=narrative) if text else None
+        self._hazard = verdict is not None and bool(verdict.cues)
+        self._vetoed = bool(text) and EMERGENCY.vetoed(text)
+        if ev.emergency == "now" or (verdict is not None and verdict.emergency):
+            self._s["phase"] = "listening"
+            self._s["pending"] = None
+            return self._choose(name, 1.0)
+        if self._s["phase"] == "confirming":
+            return None
+        if ev.emergency == "maybe" and st.listen is not None and st.listen.kind == "intent":
+            return self._ask_emergency()
+        return None
+
+    def _ask_emergency(self) -> list[Action]:
+        """The safety net: confirm an emergency the words or the audio only hint at."""
+        self._s["phase"] = "confirming"
+        self._s["pending"] = EMERGENCY.label
+        self._s["last_confidence"] = 1.0
+        self._s["confirm_misses"] = 0
+        self._note("confirming", EMERGENCY.label, 1.0)
+        return self._confirm_question()
+
+    def _ends_call(self, name: str) -> bool:
+        g = self.script.globals.get(name)
+        target = self.script.states.get(g.goto) if g is not None and g.goto else None
+        return target is not None and target.end is not None
+
     def _urgent_global(self, text: str, ev: Heard, asr_conf: float) -> list[Action] | None:
         """In a long free-text answer, only a global that is never asked back (an emergency)
         still counts, and only when it wins against every intent of the script with
@@ -651,6 +710,13 @@ class DialogEngine:
         st = self._current()
         pending = self._s["pending"]
         ls = st.listen
+        if pending == EMERGENCY.label and "confirm_emergency" in self.script.settings.prompts:
+            p = self.script.settings.prompts["confirm_emergency"][0]
+            lst = self.script.listen_action("yesno")
+            text = render(p.text, self._vars_for_render(), self.script.formats)
+            return [Say(text=text, prompt_id=p.id, barge_in=True, static=not p.variables),
+                    Listen(state=st.id, kind="yesno", expect=lst.expect, slot=None, dtmf=lst.dtmf,
+                           max_digits=1, timeout_s=lst.timeout_s, barge_in=True)]
         label = None
         if ls is not None and pending is not None and pending in ls.labels:
             label = ls.labels[pending]
@@ -690,6 +756,9 @@ class DialogEngine:
         return self._enter(target)
 
     def _run_global(self, name: str, conf: float | None) -> list[Action]:
+        if self._hazard and self._ends_call(name) and EMERGENCY.label in self.script.globals:
+            # words of danger never end the call ("saya terjebak, sudah selesai ..."): ask
+            return self._ask_emergency()
         self._note("accepted", name, conf)
         g = self.script.globals[name]
         s = self._s
@@ -820,6 +889,13 @@ class DialogEngine:
             self._s["pending"] = None
             return self._miss(kind)
         return self._confirm_question()
+
+
+LONG_ANSWER_CHARS = 250  # a state whose prompts are this long (about 15 s spoken) gives an answer
+
+
+def _long_answer(st: State) -> bool:
+    return len(st.say) > 1 and sum(len(p.text) for p in st.say) >= LONG_ANSWER_CHARS
 
 
 _SKIP_WORDS = {"tidak", "lewati", "lewat", "skip", "tanpa", "rahasia", "anonim"}

@@ -29,6 +29,9 @@ class Heard:
     confidence: float = 1.0
     intent: str | None = None
     slots: dict[str, str] | None = None
+    #: the runtime's emergency reading of the audio (dialogs.emergency): "now" (act at once),
+    #: "maybe" (borderline: ask "Apakah ini keadaan darurat?"), "" (not judged or none)
+    emergency: str = ""
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,9 @@ DEFAULT_PROMPTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "keypad_digits": ("Silakan ketik nomornya dengan tombol telepon, lalu tekan tanda pagar.",),
     "confirm_intent": ("Maksud Anda {intent_label}? Silakan jawab ya atau tidak.",),
     "confirm_denied": ("Baik, silakan ulangi keperluan Anda.",),
+    "no_input_after_answer": ("Ada lagi yang bisa dibantu? Ucapkan ulangi untuk mendengar jawabannya lagi, "
+                              "atau selesai.",),
+    "confirm_emergency": ("Apakah ini keadaan darurat? Silakan jawab ya atau tidak.",),
     "agent": ("Mohon tunggu sebentar, saya sambungkan ke petugas kami.",),
 })
 

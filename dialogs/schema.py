@@ -63,6 +63,8 @@ SCHEMA: dict[str, Any] = {
                         "keypad_digits": PROMPT,
                         "confirm_intent": PROMPT,
                         "confirm_denied": PROMPT,
+                        "confirm_emergency": PROMPT,
+                        "no_input_after_answer": PROMPT,
                         "agent": PROMPT,
                     },
                 },

@@ -104,14 +104,34 @@ def _parse_compound(toks: list[str], i: int) -> tuple[int, int, bool]:
     return total + current, j, compound
 
 
-def spell_digits(digits: str) -> str:
-    """"3201" -> "tiga dua nol satu" (letters kept, other characters become pauses)."""
+def digit_groups(n: int) -> list[int]:
+    """Group sizes for reading ``n`` digits aloud: fours, with threes to make up the rest
+    (13 -> 4 3 3 3, 12 -> 4 4 4, 6 -> 3 3); runs of up to four stay whole."""
+    if n <= 4:
+        return [n]
+    threes = (4 - n % 4) % 4
+    if 3 * threes > n:
+        return [3] * (n // 3) + ([n % 3] if n % 3 else [])
+    return [4] * ((n - 3 * threes) // 4) + [3] * threes
+
+
+def spell_digits(digits: str, group: bool = False) -> str:
+    """"3201" -> "tiga dua nol satu" (letters kept, other characters become pauses).
+    ``group``: a run of more than four digits is read in groups with a pause between them
+    (``digit_groups``: "081234567890" -> "nol delapan satu dua, tiga empat lima enam, ..."),
+    as people read numbers out on the phone."""
     words: list[str] = []
-    for ch in digits:
-        if ch.isdigit():
-            words.append(_DIGIT_NAMES[int(ch)])
-        elif ch.isalpha():
-            words.append(ch.upper())
+    for part in re.findall(r"\d+|[^\d]", digits):
+        if part[0].isdigit():
+            sizes = digit_groups(len(part)) if group else [len(part)]
+            i = 0
+            for size in sizes:
+                if i and words and words[-1] != ",":
+                    words.append(",")
+                words.extend(_DIGIT_NAMES[int(ch)] for ch in part[i:i + size])
+                i += size
+        elif part.isalpha():
+            words.append(part.upper())
         elif words and words[-1] != ",":
             words.append(",")
     return " ".join(words).replace(" ,", ",").strip(", ")

@@ -17,7 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from asr import RecognitionStream
+from asr import RecognitionStream, Transcript
+from asr.endpointing import TurnDecision
 from dialogs.actions import Listen, Transfer
 from ivr.storage.views import Ticket
 from telephony import AgiResult, AgiSession, CallChannel
@@ -65,7 +66,8 @@ class PlayResult:
     completed: bool  # played to the end
     started_at: float  # monotonic time the first audio byte went out
     ended_at: float
-    barged: str | None = None  # "speech" | "dtmf" when the caller interrupted it
+    barged: str | None = None  # "speech" | "dtmf" when the caller interrupted it; "skip" when
+    # the skip key ('#') cut it short (the prompts after it still play)
     barge_detected_at: float | None = None  # when the interruption was detected
     barge_onset_at: float | None = None  # when the caller's speech actually began (estimate)
     stopped_at: float | None = None  # when playback was told to stop
@@ -81,6 +83,8 @@ class Utterance:
     cut: bool = False  # ended by the maximum length
     over_prompt: bool = False  # began while a prompt that forbids barge-in was playing
     stream: RecognitionStream | None = None  # fed while the caller spoke (None: decode pcm)
+    turn: str = "vad"  # what ended it: "vad" (the endpointer's silence), "fixed" (the fixed
+    # hangover), or the end-of-turn decision's reason (complete, cut, unsure, free, emergency)
 
     @property
     def seconds(self) -> float:
@@ -110,6 +114,8 @@ class ListenSpec:
 
 #: opens a recognition stream for what the dialog expects next (None: decode utterances whole)
 StreamFactory = Callable[[], RecognitionStream | None]
+#: the end-of-turn decision on a speculative result (``ivr.calls.turn_end.TurnTaking.policy``)
+TurnPolicy = Callable[[Transcript], TurnDecision]
 
 
 class Media(Protocol):
@@ -121,6 +127,9 @@ class Media(Protocol):
     #: set by the session before each batch of prompts; media that cannot hear the caller
     #: while a prompt plays (AGI-only) keep it and never call it
     stream_factory: StreamFactory | None
+    #: set with ``stream_factory``: decides from the stream's early result when a turn is over
+    #: (media without a speculative decoder ignore it)
+    turn_policy: TurnPolicy | None
 
     async def start(self) -> None: ...
     async def play(self, pcm: bytes, *, barge_in: bool, text: str | None = None) -> PlayResult: ...
@@ -141,6 +150,9 @@ class Understood:
     confidence: float
     scores: Mapping[str, float] = field(default_factory=dict)
     slots: Mapping[str, str] | None = None
+    probability: float | None = None  # calibrated P(the intent is right) (asr.calibration), when known
+    emergency: str = ""  # the emergency detector's reading (dialogs.emergency): "now" (act at
+    # once), "maybe" (ask whether it is an emergency), "" (none)
 
 
 class Understanding(Protocol):

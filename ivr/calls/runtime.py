@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from asr import Endpointer, Expectation, RecognitionStream, Recognizer
+from asr.endpointing import EndOfTurn
 from dialogs import DialogEngine, Script
 from dialogs.actions import Listen
 from ivr.calls.journal import CallJournal
 from ivr.calls.ports import CallListener, CallStore, ChannelOpener, HandoffPort, LiveCall, SpeakerPort, Understanding
 from ivr.calls.speak import Speaker
-from ivr.calls.understand import Understander, expectation_for
+from ivr.calls.turn_end import TurnTaking
+from ivr.calls.understand import Understander, expectation_for, live_understander
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
 from tts import PromptCache, Synthesizer
@@ -51,6 +53,8 @@ class ScriptRelease:
     name: str
     version: str | None
     understander: Understanding
+    #: the end-of-turn decision on this release's understander (None: turn taking is off)
+    turn_taking: TurnTaking | None = None
 
     def new_engine(self) -> DialogEngine:
         return DialogEngine(self.script)
@@ -81,24 +85,38 @@ class Runtime:
     dynamic_synthesizer: Synthesizer | None = None
     speaker: SpeakerPort = field(init=False)
     understander: Understanding = field(init=False)
+    #: the end-of-turn decision of AudioSocket calls (None when settings.turn_taking is off)
+    turn_taking: TurnTaking | None = field(init=False)
 
     def __post_init__(self) -> None:
         script_dir = self.script.path.parent if self.script.path is not None else None
         self.speaker = Speaker(self.prompts, self.synthesizer, sample_rate=self.sample_rate,
                                sounds_dir=self.settings.sounds_dir, script_dir=script_dir,
                                dynamic=self.dynamic_synthesizer)
-        self.understander = Understander(self.recognizer, self.script)
+        self.understander, self.turn_taking = self._understanding(self.script)
+
+    def _understanding(self, script: Script) -> tuple[Understander, TurnTaking | None]:
+        """What a release builds from its script: the live understander (calibrator, emergency
+        detector) and, with ``settings.turn_taking``, the end-of-turn decision on it."""
+        understander = live_understander(self.recognizer, script)
+        s = self.settings
+        if not s.turn_taking:
+            return understander, None
+        long_ms = max(s.turn_long_ms, s.turn_short_ms)
+        decider = EndOfTurn(short_ms=s.turn_short_ms, normal_ms=long_ms, long_ms=long_ms, free_ms=long_ms)
+        return understander, TurnTaking(understander, decider)
 
     # ------------------------------------------------------------------ the live script
     def release(self) -> ScriptRelease:
         """The script new calls run now (a call keeps the one it started with)."""
-        return ScriptRelease(self.script, self.script_name, self.script_version, self.understander)
+        return ScriptRelease(self.script, self.script_name, self.script_version, self.understander,
+                             self.turn_taking)
 
     def install(self, script: Script, *, version: str | None, name: str | None = None) -> None:
         """Make ``script`` the one new calls run (no await inside: calls see the old release or
         the new one, never a mix). Prompts should be in the cache first (:meth:`prerender_script`)."""
-        understander = Understander(self.recognizer, script)
-        self.script, self.understander = script, understander
+        understander, taking = self._understanding(script)
+        self.script, self.understander, self.turn_taking = script, understander, taking
         self.script_version = version
         if name is not None:
             self.script_name = name
@@ -153,9 +171,21 @@ class Runtime:
 
     # ------------------------------------------------------------------ services for sessions
     def endpointer(self, sample_rate: int) -> Endpointer:
+        """The endpointer of AGI-only media (and of AudioSocket media without turn taking):
+        ``vad_end_ms`` of silence ends an utterance."""
         s = self.settings
         return Endpointer(sample_rate=sample_rate, aggressiveness=s.vad_aggressiveness,
                           start_ms=s.vad_start_ms, end_ms=s.vad_end_ms,
+                          max_ms=int(s.max_utterance_s * 1000))
+
+    def turn_endpointer(self, sample_rate: int) -> Endpointer:
+        """The endpointer of AudioSocket media: with turn taking its silence is the longest
+        wait (the media ends a turn sooner when the end-of-turn decision says so)."""
+        s = self.settings
+        if not s.turn_taking:
+            return self.endpointer(sample_rate)
+        return Endpointer(sample_rate=sample_rate, aggressiveness=s.vad_aggressiveness,
+                          start_ms=s.vad_start_ms, end_ms=max(s.turn_long_ms, s.turn_short_ms, s.vad_end_ms),
                           max_ms=int(s.max_utterance_s * 1000))
 
     def new_engine(self) -> DialogEngine:

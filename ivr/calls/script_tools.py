@@ -14,7 +14,7 @@ from typing import Any
 from asr.audio import resample
 from dialogs import Script
 from ivr.calls.runtime import Runtime
-from ivr.calls.understand import Understander
+from ivr.calls.understand import live_understander
 
 
 class RuntimeScriptTools:
@@ -42,7 +42,7 @@ class RuntimeScriptTools:
         if sample_rate not in (8000, 16000):
             pcm = await asyncio.to_thread(resample, pcm, sample_rate, 16000)
             sample_rate = 16000
-        heard = await Understander(self.rt.recognizer, script).understand_pcm(pcm, sample_rate, listen)
+        heard = await live_understander(self.rt.recognizer, script).understand_pcm(pcm, sample_rate, listen)
         return {"text": heard.text, "intent": heard.intent, "confidence": round(float(heard.confidence), 3),
                 "scores": {k: round(float(v), 3) for k, v in (heard.scores or {}).items()}}
 

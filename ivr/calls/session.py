@@ -66,6 +66,8 @@ class CallOutcome:
     tickets: list[str] = field(default_factory=list)
     transferred: bool = False
     queue: str | None = None
+    confirmations: int = 0  # "Maksud Anda ...?" (and the emergency safety question) asked
+    confirmations_denied: int = 0  # of which the caller answered "no"
 
 
 class CallSession:
@@ -211,7 +213,9 @@ class CallSession:
                 if isinstance(exc, CALLER_GONE):  # the caller is there, the media never came
                     raise MediaUnavailable(f"AudioSocket did not come up: {exc}") from exc
                 raise
-            media = AudioSocketMedia(channel, self.rt.endpointer, on_event=self._media_event)
+            taking = self.release.turn_taking is not None
+            media = AudioSocketMedia(channel, self.rt.turn_endpointer, on_event=self._media_event,
+                                     hangover_ms=self.settings.vad_end_ms if taking else None)
         self.media = media
         await media.start()
 
@@ -234,6 +238,12 @@ class CallSession:
             if isinstance(event, (Heard, Pressed, NoInput)) and taken is not None:
                 # how the dialog took the caller's input (stuck-state analytics)
                 self.turns.settle(taken.outcome, transferred=any(isinstance(a, Transfer) for a in actions))
+                if taken.outcome == "confirming":
+                    self.outcome.confirmations += 1
+                    self._emit("confirm_asked", state=self._state, intent=taken.intent)
+                elif taken.outcome == "denied":
+                    self.outcome.confirmations_denied += 1
+                    self._emit("confirm_denied", state=self._state, intent=taken.intent)
                 script = engine.script
                 if (taken.outcome == "accepted" and taken.intent in script.intents
                         and taken.intent not in script.globals):
@@ -255,8 +265,11 @@ class CallSession:
                        dtmf=dict(expected.dtmf), max_digits=expected.max_digits)
             # speech over these prompts (barge-in) is recognised against what comes next
             media.stream_factory = lambda: self.rt.open_stream(expected, media.sample_rate)
+            taking = self.release.turn_taking
+            media.turn_policy = taking.policy(expected) if taking is not None else None
         else:
             media.stream_factory = None
+            media.turn_policy = None
         skip = await self.transfers.announcement_to_skip(actions)
         for action in actions:
             if isinstance(action, Say):
@@ -265,7 +278,7 @@ class CallSession:
                     continue
                 res = await self._say(action, media)
                 played_any = True
-                if res.barged:
+                if res.barged and res.barged != "skip":
                     interrupted = True
             elif isinstance(action, Listen):
                 listen = action
@@ -425,12 +438,14 @@ class CallSession:
         if heard.intent and heard.intent not in ("yes", "no"):
             self.intent = heard.intent
         self._emit("heard", text=heard.text, intent=heard.intent, confidence=heard.confidence,
-                   state=self._state, asr_ms=turn.asr_ms, speech_s=utt.seconds)
+                   state=self._state, asr_ms=turn.asr_ms, speech_s=utt.seconds, turn=utt.turn,
+                   probability=heard.probability, emergency=heard.emergency,
+                   endpoint_ms=turn.extra["endpoint_ms"])
         self.transcript.append(_entry({"who": "caller", "intent": heard.intent,
                                        "confidence": round(heard.confidence, 3), "state": self._state},
                                       turn.text, turn.clear))
         self.turns.add(turn, awaits_reply=True)
-        return Heard(heard.text, heard.confidence, intent=heard.intent)
+        return Heard(heard.text, heard.confidence, intent=heard.intent, emergency=heard.emergency)
 
     # ------------------------------------------------------------------ tickets
     async def _record_written(self) -> None:
@@ -515,7 +530,9 @@ class CallSession:
                 self.journal.close_call(self.call_id)
         seconds = time.monotonic() - self._started
         log.info("call ended", extra={"end_reason": end_reason, "turns": self.outcome.turns,
-                                      "seconds": round(seconds, 2), "state": self._state})
+                                      "seconds": round(seconds, 2), "state": self._state,
+                                      "confirmations": self.outcome.confirmations,
+                                      "confirmations_denied": self.outcome.confirmations_denied})
         self._emit("call_ended", reason=end_reason, turns=self.outcome.turns, seconds=seconds,
                    tickets=list(self.outcome.tickets))
 

@@ -32,9 +32,15 @@ Three adjustments are applied on top (measured with bench/bench_asr.py):
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 from asr import Expectation, Recognizer, Transcript
+from asr.calibration import DEFAULT_PATH as CALIBRATION_PATH
+from asr.calibration import Calibrator, TurnEvidence
+from asr.textmatch import PhraseMatcher
 from dialogs import IntentMatcher, Script
+from dialogs.emergency import DEFAULT as EMERGENCY_DETECTOR
+from dialogs.emergency import EmergencyDetector
 from dialogs.actions import Listen
 from dialogs.engine import yes_or_no
 from ivr.calls.ports import Understood, Utterance
@@ -118,14 +124,30 @@ def _yesno(transcript: Transcript, fused: dict[str, float], best: str) -> Unders
     return Understood(text, best, float(fused[best]), fused)
 
 
+CALIBRATED_MIN_LABELS = 8  # the calibrator was fitted on the main menu (21 labels): it judges
+# listens as large as a menu; smaller ones (sub-menus, choices) keep the fused confidence
+
+
 class Understander:
     """Recognise a turn with what the dialog expects and decide its intent
-    (the :class:`ivr.calls.ports.Understanding` port)."""
+    (the :class:`ivr.calls.ports.Understanding` port).
 
-    def __init__(self, recognizer: Recognizer, script: Script, weight: float = MATCHER_WEIGHT) -> None:
+    ``calibrator`` (``asr.calibration``): in a menu-sized intent listen, the confidence handed to
+    the dialog is the calibrated probability that the decision is right, put on the script's
+    ladder (accepted without a question at or above the probability whose accepted decisions
+    were right >= 97% of the time on the dev set). ``detector`` (``dialogs.emergency``): in a
+    listen that offers the emergency label, an emergency read from the transcript or the
+    recognizer's scores is decided at once (confidence 1); a transcript that reads as
+    paperwork or a past event keeps an emergency decision off (the best other label, asked)."""
+
+    def __init__(self, recognizer: Recognizer, script: Script, weight: float = MATCHER_WEIGHT,
+                 calibrator: Calibrator | None = None, detector: EmergencyDetector | None = None) -> None:
         self.recognizer = recognizer
         self.script = script
         self.weight = weight
+        self.calibrator = calibrator
+        self.detector = detector
+        self._phrases: dict[str, PhraseMatcher] = {}
 
     def _matcher(self, listen: Listen) -> IntentMatcher | None:
         if listen.kind == "yesno":
@@ -134,19 +156,69 @@ class Understander:
             return self.script.choice_matchers.get(listen.state)
         return self.script.matcher
 
+    def _phrase_matcher(self, listen: Listen) -> PhraseMatcher:
+        key = listen.state
+        pm = self._phrases.get(key)
+        if pm is None:
+            pm = self._phrases[key] = PhraseMatcher(dict(listen.expect))
+        return pm
+
+    def decide(self, transcript: Transcript, listen: Listen) -> Understood:
+        """The dialog's view of ``transcript`` (synchronous and cheap: string matching and a dot
+        product; the media loop calls it on speculative results to decide the end of a turn)."""
+        expect = expectation_for(listen)
+        matcher = self._matcher(listen)
+        u = fuse(transcript, expect.kind, expect.labels, matcher, self.weight, listen.navigation)
+        if expect.kind != "intent" or not expect.labels or listen.kind == "yesno":
+            return u
+        det = self.detector
+        if det is not None and det.label in expect.labels:
+            v = det.from_speech(u.text, u.scores)
+            if v.emergency:
+                return replace(u, intent=det.label, confidence=1.0, probability=1.0, emergency="now")
+            if v.reason == "maybe":
+                u = replace(u, emergency="maybe")
+            if u.intent == det.label and det.vetoed(u.text):
+                others = {k: p for k, p in u.scores.items() if k != det.label}
+                if not others:
+                    return replace(u, intent=None, confidence=min(u.confidence, UNSURE))
+                best = max(others, key=others.__getitem__)
+                accept = self.script.settings.accept
+                return replace(u, intent=best, confidence=min(u.confidence, accept - 0.01))
+        cal = self.calibrator
+        if cal is None or u.intent is None or len(expect.labels) < CALIBRATED_MIN_LABELS \
+                or (det is not None and u.intent == det.label):
+            # an emergency decision keeps its own rule: it is never asked back
+            return u
+        m = matcher.match(u.text, list(expect.labels)) if matcher is not None and u.text else None
+        ev = TurnEvidence(decided=u.intent, fused=u.scores, asr=transcript.scores, text=u.text,
+                          text_confidence=transcript.words[0].confidence if transcript.words else 0.0,
+                          audio_seconds=transcript.audio_seconds,
+                          matcher_intent=m.intent if m is not None else None,
+                          matcher_confidence=m.confidence if m is not None else 0.0,
+                          text_scores=self._phrase_matcher(listen).scores(u.text) if u.text else {})
+        p = cal.probability(ev)
+        s = self.script.settings
+        return replace(u, confidence=cal.script_confidence(p, accept=s.accept, confirm=s.confirm), probability=p)
+
+    async def transcribe(self, utt: Utterance, listen: Listen) -> Transcript:
+        """The utterance's final transcript (from its open recognition stream if any)."""
+        if utt.stream is not None:
+            return await utt.stream.finish()
+        return await self.recognizer.recognize(utt.pcm, utt.sample_rate, expectation_for(listen))
+
     async def understand(self, utt: Utterance, listen: Listen) -> Understood:
         """An utterance from the call's media (decoded by its open recognition stream if any)."""
-        expect = expectation_for(listen)
-        if utt.stream is not None:
-            transcript = await utt.stream.finish()
-        else:
-            transcript = await self.recognizer.recognize(utt.pcm, utt.sample_rate, expect)
-        return fuse(transcript, expect.kind, expect.labels, self._matcher(listen), self.weight,
-                    listen.navigation)
+        return self.decide(await self.transcribe(utt, listen), listen)
 
     async def understand_pcm(self, pcm: bytes, sample_rate: int, listen: Listen) -> Understood:
         """Audio from elsewhere (``ivr nlu --audio``), decoded whole."""
-        expect = expectation_for(listen)
-        transcript = await self.recognizer.recognize(pcm, sample_rate, expect)
-        return fuse(transcript, expect.kind, expect.labels, self._matcher(listen), self.weight,
-                    listen.navigation)
+        transcript = await self.recognizer.recognize(pcm, sample_rate, expectation_for(listen))
+        return self.decide(transcript, listen)
+
+
+def live_understander(recognizer: Recognizer, script: Script) -> Understander:
+    """The understander calls use: the shipped calibrator (``asr/calibration.json``) and the
+    emergency detector."""
+    calibrator = Calibrator.load(CALIBRATION_PATH) if CALIBRATION_PATH.exists() else None
+    return Understander(recognizer, script, calibrator=calibrator, detector=EMERGENCY_DETECTOR)

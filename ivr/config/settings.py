@@ -276,6 +276,11 @@ class Settings(BaseSettings):
     vad_aggressiveness: int = Field(2, ge=0, le=3, description="webrtcvad aggressiveness 0-3")
     vad_start_ms: int = Field(120, ge=20, le=2000, description="speech this long starts an utterance")
     vad_end_ms: int = Field(600, ge=100, le=5000, description="silence this long ends an utterance")
+    turn_taking: bool = Field(True, description="end a turn by what was said (asr.endpointing): a short "
+                              "hangover for a complete answer, a long one when the caller is mid-sentence")
+    turn_short_ms: int = Field(250, ge=60, le=5000, description="turn taking: silence after a complete answer")
+    turn_long_ms: int = Field(1300, ge=100, le=5000, description="turn taking: silence after an unsure or cut "
+                              "one (the longest a turn waits)")
     max_utterance_s: float = Field(15.0, gt=0, le=120, description="longest utterance before it is cut")
     no_input_timeout_s: float = Field(6.0, gt=0, le=120, description="silence before NoInput (script default)")
     dtmf_interdigit_timeout_s: float = Field(3.0, gt=0, le=60, description="pause that ends keypad entry")

@@ -9,7 +9,7 @@ from pathlib import Path
 from asr import AsrError, Recognizer, audio
 from dialogs import Script, load_script
 from ivr.calls.engines import build_recognizer
-from ivr.calls.understand import Understander
+from ivr.calls.understand import live_understander
 from ivr.config.settings import load_settings
 
 
@@ -21,7 +21,7 @@ def nlu_audio(files: list[Path], script_path: Path | None, state: str | None,
     state = state or _first_menu(script)
     listen = script.listen_action(state)
     rec = recognizer or build_recognizer(load_settings())
-    und = Understander(rec, script)
+    und = live_understander(rec, script)
 
     async def run() -> list[dict[str, object]]:
         out: list[dict[str, object]] = []

@@ -72,3 +72,20 @@ def test_bad_configuration_is_refused():
         Endpointer(frame_ms=25)
     with pytest.raises(AudioFormatError):
         Endpointer().feed(b"\x00")
+
+
+def test_end_now_closes_the_utterance_inside_the_hangover(call):
+    # the media ends a turn before end_ms when the end-of-turn decision says it is complete
+    ep = Endpointer(sample_rate=8000, start_ms=100, end_ms=1300, max_ms=15000)
+    (s, e) = call.segments[0]
+    upto = int((e + 0.3) * 8000) * 2
+    marks = run(ep, call.pcm[:upto], 320)
+    assert [m.event for m in marks] == [VadEvent.SPEECH_START]
+    assert ep.speaking and 200 <= ep.silence_ms <= 400 + 100  # webrtcvad's smoothing
+    mark = ep.end_now()
+    assert mark is not None and mark.event is VadEvent.SPEECH_END
+    assert abs(mark.at - e) <= 0.1, (mark.at, e)
+    assert not ep.speaking and ep.silence_ms == 0 and ep.end_now() is None
+    # the rest of the call goes on as usual: the second utterance starts and ends
+    rest = run(ep, call.pcm[upto:], 320)
+    assert [m.event for m in rest] == [VadEvent.SPEECH_START, VadEvent.SPEECH_END]

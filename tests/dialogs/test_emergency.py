@@ -54,9 +54,11 @@ def test_paperwork_rules_an_emergency_out_even_without_a_hazard_word():
 
 def test_speech_acts_on_the_emergency_label_at_its_own_threshold():
     garbled = "kebak karan di rumah"  # a transcript that names nothing exactly
-    lead = {"darurat": 0.25, "pengaduan": 0.2, "ktp": 0.1}
+    lead = {"darurat": 0.35, "pengaduan": 0.2, "ktp": 0.1}
     assert D.from_speech(garbled, lead).reason == "speech"
-    assert not D.from_speech(garbled, {"darurat": 0.15, "pengaduan": 0.1}).emergency  # leads, too weak
+    weak = D.from_speech(garbled, {"darurat": 0.2, "pengaduan": 0.1})  # leads, too weak: asked
+    assert not weak.emergency and weak.reason == "maybe"
+    assert D.from_speech(garbled, {"darurat": 0.05, "pengaduan": 0.2}).reason == ""
     assert not D.from_speech(garbled, {"pengaduan": 0.45, "darurat": 0.4}).emergency  # second, too weak
     assert D.from_speech(garbled, {"pengaduan": 0.2, "darurat": 0.55}).emergency
     assert not D.from_speech(garbled, None).emergency

@@ -20,7 +20,7 @@ from typing import TypeVar
 from asr import Endpointer, VadEvent
 from asr.audio import read_wav, resample
 from ivr.calls.hangups import CALLER_GONE, MediaHangup
-from ivr.calls.ports import KEYPAD, AgiPort, CallerInput, ListenSpec, PlayResult, StreamFactory, Utterance
+from ivr.calls.ports import KEYPAD, AgiPort, CallerInput, ListenSpec, PlayResult, StreamFactory, TurnPolicy, Utterance
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class AgiMedia:
     hung_up: bool = False
     #: never used: Asterisk sends no audio while it plays a file (a Media port member)
     stream_factory: StreamFactory | None = None
+    turn_policy: TurnPolicy | None = None  # AGI-only media record whole utterances: no early end
     _typeahead: str = ""
     _n: int = 0
     #: (terminator, until): see AudioSocketMedia._absorb

@@ -7,6 +7,12 @@ barge-in prompt plays, ``stop_playback()`` is called at once (effective within o
 frame). DTMF is taken at any moment: during a prompt that allows barge-in it stops the prompt;
 otherwise it is kept (type-ahead) for the next listen.
 
+End of turn: with a ``turn_policy`` (set by the session with the stream factory) the reader
+task reads the recognition stream's speculative result inside the hangover and ends the
+utterance as soon as the trailing silence reaches the wait the policy decides (short for a
+complete answer, long for one that looks cut); the endpointer's own ``end_ms`` is then the
+longest wait. Without a policy (or a stream), ``hangover_ms`` (when given) ends it.
+
 Times are ``time.monotonic()`` seconds. Audio is 16-bit mono PCM at ``sample_rate``.
 """
 
@@ -21,11 +27,15 @@ from collections import deque
 from collections.abc import Callable
 
 from asr import Endpointer, RecognitionStream, VadEvent
+from asr.endpointing import TurnDecision
 from ivr.calls.hangups import MediaHangup
-from ivr.calls.ports import KEYPAD, CallerInput, ListenSpec, PlayResult, StreamFactory, Utterance
+from ivr.calls.ports import KEYPAD, CallerInput, ListenSpec, PlayResult, StreamFactory, TurnPolicy, Utterance
 from telephony import CallChannel
 
 log = logging.getLogger(__name__)
+
+#: the key that skips the prompt playing (a long answer) to the next one
+SKIP_KEY = "#"
 
 #: ``listener(kind, data)`` for what the media notices (speech start/end, keys, barge-in)
 MediaListener = Callable[[str, dict[str, object]], None]
@@ -63,6 +73,7 @@ class AudioSocketMedia:
         *,
         preroll_s: float = 0.3,
         on_event: MediaListener | None = None,
+        hangover_ms: int | None = None,
     ) -> None:
         self.channel = channel
         self.sample_rate = channel.sample_rate
@@ -87,6 +98,10 @@ class AudioSocketMedia:
         self._stream: RecognitionStream | None = None
         #: opens a recognition stream for what the dialog expects next; set by the session
         self.stream_factory: StreamFactory | None = None
+        #: decides from the stream's early result when the turn is over; set by the session
+        self.turn_policy: TurnPolicy | None = None
+        self._hangover_ms = hangover_ms  # fixed hangover of turns without a decision
+        self._decision: tuple[float, TurnDecision] | None = None  # (early result's audio s, decision)
         self.hung_up = False
         self.speaking = False
         self.frames_in = 0
@@ -191,9 +206,39 @@ class AudioSocketMedia:
                 self._speech_start(mark.at, now)
             else:
                 self._speech_end(mark.at, now, cut=mark.event is VadEvent.MAX_LENGTH)
+        if self._utt is not None and self._ep.silence_ms:
+            self._check_turn(now)
+
+    def _check_turn(self, now: float) -> None:
+        """Inside the hangover: end the utterance when the trailing silence reaches what the
+        end-of-turn decision (or the fixed hangover) asks for."""
+        wait, reason = self._turn_wait()
+        if wait is None or self._ep.silence_ms < wait:
+            return
+        mark = self._ep.end_now()
+        if mark is not None:
+            self._speech_end(mark.at, now, cut=False, turn=reason)
+
+    def _turn_wait(self) -> tuple[int | None, str]:
+        policy, stream = self.turn_policy, self._stream
+        if policy is None or stream is None or self._utt_over_prompt:
+            return self._hangover_ms, "fixed"
+        early = stream.early()
+        if early is None:
+            return None, ""  # not decoded yet: the decision needs it (end_ms bounds the wait)
+        cached = self._decision
+        if cached is None or cached[0] != early.audio_seconds:
+            try:
+                cached = (early.audio_seconds, policy(early))
+            except Exception:
+                log.exception("end-of-turn decision failed; the fixed hangover applies")
+                return self._hangover_ms, "fixed"
+            self._decision = cached
+        return cached[1].wait_ms, cached[1].reason
 
     def _speech_start(self, onset_stream: float, now: float) -> None:
         self.speaking = True
+        self._decision = None
         margin = onset_stream - 0.15
         self._utt = [c for (t, c) in self._preroll if t + len(c) / 2 / self.sample_rate > margin]
         self._preroll.clear()
@@ -212,8 +257,9 @@ class AudioSocketMedia:
         self._emit("speech_start", onset=self._utt_onset, detected=now)
         self._wake.set()
 
-    def _speech_end(self, end_stream: float, now: float, cut: bool) -> None:
+    def _speech_end(self, end_stream: float, now: float, cut: bool, turn: str = "vad") -> None:
         self.speaking = False
+        self._decision = None
         if self._utt is None:
             return
         pcm = b"".join(self._utt)
@@ -231,9 +277,10 @@ class AudioSocketMedia:
             detected_at=now,
             cut=cut,
             over_prompt=self._utt_over_prompt,
+            turn="max" if cut else turn,
         )
         self._utterances.append(utt)
-        self._emit("speech_end", end=utt.end_at, detected=now, seconds=utt.seconds)
+        self._emit("speech_end", end=utt.end_at, detected=now, seconds=utt.seconds, turn=utt.turn)
         self._wake.set()
 
     def _open_stream(self) -> None:
@@ -266,6 +313,16 @@ class AudioSocketMedia:
         absorb, self._absorb = self._absorb, None
         if absorb is not None and digit == absorb[0] and now <= absorb[1]:
             self._emit("dtmf", digit=digit, at=now, absorbed=True)
+            return
+        if digit == SKIP_KEY and self._mode == "prompt_barge" and self.channel.playing:
+            # '#' over a prompt skips it (the next one plays); it is no answer to anything
+            self.channel.stop_playback()
+            info = self._play_info
+            if info is not None and info.barged is None:
+                info.barged = "skip"
+                info.barge_detected_at = now
+                info.stopped_at = time.monotonic()
+            self._emit("barge_in", by="skip", detected=now)
             return
         self._digits.append((digit, now))
         if self._mode == "prompt_barge" and self.channel.playing:
