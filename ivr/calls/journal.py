@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.privacy.pii import Pii
+from ivr.storage.durable import append_synced, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +60,6 @@ def _cut(value: Any, limit: int) -> Any:
     if isinstance(value, list):
         return [_cut(v, limit) for v in value]
     return value
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass
@@ -258,18 +251,7 @@ class _CallFile:
             self._rest.append(line)
 
     def append(self, line: bytes) -> None:
-        new = not self.path.exists()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            view = memoryview(line)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if new:
-            _fsync_dir(self.path.parent)
+        append_synced(self.path, line)
         self.size += len(line)
 
     def compact(self) -> None:
@@ -284,7 +266,7 @@ class _CallFile:
         finally:
             os.close(fd)
         os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         self.size = len(body)
 
 

@@ -33,6 +33,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ivr.storage.durable import append_synced, fsync_dir
+
 __all__ = ["Outbox", "OutboxEntry", "Unavailable", "encode", "decode"]
 
 log = logging.getLogger(__name__)
@@ -79,14 +81,6 @@ def decode(value: Any) -> Any:
     if isinstance(value, list):
         return [decode(v) for v in value]
     return value
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Outbox:
@@ -174,18 +168,7 @@ class Outbox:
             ensure_ascii=False, separators=(",", ":"),
         ).encode("utf-8") + b"\n"
         with self._locked():
-            new = not self.path.exists()
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                view = memoryview(line)
-                while view:
-                    n = os.write(fd, view)
-                    view = view[n:]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            if new:
-                _fsync_dir(self.dir)
+            append_synced(self.path, line)
             self._pending += 1
         return entry
 
@@ -193,7 +176,7 @@ class Outbox:
         if not lines:
             if self.path.exists():
                 self.path.unlink()
-                _fsync_dir(self.dir)
+                fsync_dir(self.dir)
             return
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -203,7 +186,7 @@ class Outbox:
         finally:
             os.close(fd)
         os.replace(tmp, self.path)
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
 
     def _reject_raw(self, line: bytes, reason: str) -> None:
         fd = os.open(self.dir / REJECTED, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -297,7 +280,7 @@ class Outbox:
             finally:
                 os.close(fd)
             os.replace(tmp, path)
-            _fsync_dir(self.dir)
+            fsync_dir(self.dir)
             return serial
 
     def _highest_serial(self, period: str, floor: int, maximum: int) -> int:
