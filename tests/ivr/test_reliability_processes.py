@@ -105,6 +105,13 @@ async def test_two_controllers_offline_numbers_do_not_collide_and_sigterm_drains
 
 
 def _live_calls(p: ServeProcess) -> int:
+    """Calls in progress, from /metrics (answers loopback clients without a token, and needs no
+    database, unlike the staff-only /status)."""
+    import re
+
     import httpx
 
-    return int(httpx.get(f"{p.web}/status", timeout=5).json()["live_calls"])
+    text = httpx.get(f"{p.web}/metrics", timeout=5).text
+    found = re.search(r"^ivr_calls_in_progress (\S+)$", text, re.M)
+    assert found, text[:500]
+    return int(float(found.group(1)))
