@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -76,6 +76,9 @@ class Transcript:
     scores: Mapping[str, float] = field(default_factory=dict)  # label -> posterior 0..1
     audio_seconds: float = 0.0
     decode_seconds: float = 0.0
+    #: where the time went (diagnostics, never read by decisions): per stage milliseconds
+    #: (``encode_ms``, ``score1_ms``...) and, from a stream, monotonic instants (``*_at``)
+    timings: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def best_label(self) -> str | None:
@@ -86,6 +89,11 @@ class Transcript:
 
 
 class RecognitionStream(ABC):
+    #: set by the caller before audio comes: whether a first, cheaper result is decisive
+    #: enough to be the final one. Backends that score in stages (Whisper, large expectations)
+    #: ask it after the first stage and then skip the rest; others ignore it.
+    enough: Callable[[Transcript], bool] | None = None
+
     @abstractmethod
     def accept(self, pcm: bytes) -> None:
         """Feed caller audio (16-bit PCM at the stream's rate). Cheap; never blocks long."""

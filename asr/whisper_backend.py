@@ -72,9 +72,9 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -474,11 +474,17 @@ class WhisperEngine:
         return int(16 + self.options.tokens_per_s * seconds)
 
     def recognize(self, pcm16k: bytes, prep: PreparedExpectation | None,
-                  stale: threading.Event | None = None, busy=None) -> Transcript:
+                  stale: threading.Event | None = None, busy=None,
+                  enough: Callable[[Transcript], bool] | None = None) -> Transcript:
         """``stale``: set when the result is no longer wanted (a speculative decode whose
         caller went on speaking); the phrase scoring then stops early with ``Stale``.
         ``busy``: a callable telling whether other utterances wait for the CPU (scoring "auto"
-        then limits the second stage to the leading labels)."""
+        then limits the second stage to the leading labels).
+        ``enough``: for a staged (large) expectation, called with the first pass's result (the
+        first stage and the transcript: about a third of the work); true returns it as is,
+        without the second stage and the extra hearings (``timings["first_pass"]`` = 1). The
+        caller decides what is decisive (``ivr.calls.understand.Understander.decisive``);
+        without it every utterance gets the whole scoring."""
         t0 = time.perf_counter()
         seconds = len(pcm16k) / 2 / RATE
         if prep is None or not prep.items:
@@ -491,8 +497,10 @@ class WhisperEngine:
             return Transcript(text=text, confidence=conf, words=_words(text, conf), audio_seconds=seconds,
                               decode_seconds=time.perf_counter() - t0)
         o = self.options
+        tm: dict[str, float] = {}
         frames = self.frames_for(seconds, prep.fit_window)
         enc = self.encode(pcm16k, frames)
+        tm["encode_ms"] = _ms(t0)
         # free decoding (CTranslate2 or the int8 graph, both release the GIL) runs beside the
         # phrase scoring
         # greedy beside a menu's scoring; short answers (yes/no) keep the wider beam: their
@@ -510,14 +518,23 @@ class WhisperEngine:
         # two stages for large expectations unless scoring is "full"; "auto" decides after the
         # first stage, when it knows best whether others are waiting, how far the second goes
         staged = prep.large and o.scoring in ("fast", "auto")
+        t1 = time.perf_counter()
         phrase_scores = self.score_phrases(enc_np, prep, prep.stage1 if staged else None, seconds, kv)
+        tm["score1_ms"] = _ms(t1)
         texts, text_conf = text_job.result()
+        tm["text_wait_ms"] = _ms(t1) - tm["score1_ms"]
         text = texts[0]
         text_scores = prep.matcher.scores(text)
         text_vec = np.array([text_scores.get(lab, 0.0) for lab in prep.labels])
         text_weight = o.text_weight if prep.fit_window else o.text_weight_small
         if stale is not None and stale.is_set():
             raise Stale()
+        if staged and enough is not None:
+            first = self._transcript(prep, prep.label_scores(phrase_scores) + text_weight * text_vec, text,
+                                     text_conf, seconds, t0, tm)
+            if enough(first):
+                tm["first_pass"] = 1.0
+                return first
         if staged:
             if o.scoring == "auto" and not (busy is not None and busy()):
                 more = ~prep.stage1  # nobody waiting: every other phrase too (= full scoring)
@@ -526,18 +543,27 @@ class WhisperEngine:
                 first = prep.label_scores(phrase_scores) + text_weight * text_vec
                 more = _leading(first, prep, o.stage2_labels)[1] & ~prep.stage1
             if more.any():
+                t2 = time.perf_counter()
                 extra = self.score_phrases(enc_np, prep, more, seconds, kv)
                 phrase_scores = np.where(more, extra, phrase_scores)
+                tm["score2_ms"] = _ms(t2)
         label_scores = prep.label_scores(phrase_scores)
         if (o.views and prep.fit_window and o.scoring != "fast"
                 and not (o.scoring == "auto" and busy is not None and busy())):
+            t3 = time.perf_counter()
             label_scores = self._with_views(pcm16k, prep, label_scores, text_weight * text_vec, stale)
-        fused = label_scores + text_weight * text_vec
-        post = _softmax(fused / o.temperature)
+            tm["views_ms"] = _ms(t3)
+        return self._transcript(prep, label_scores + text_weight * text_vec, text, text_conf, seconds, t0, tm)
+
+    def _transcript(self, prep: PreparedExpectation, fused: np.ndarray, text: str, text_conf: float,
+                    seconds: float, t0: float, tm: dict[str, float]) -> Transcript:
+        """The result from the fused label scores (label scores + weighted text evidence)."""
+        post = _softmax(fused / self.options.temperature)
         scores = {lab: float(p) for lab, p in zip(prep.labels, post, strict=True)}
         best = int(np.argmax(post))
+        tm = {**tm, "decode_ms": _ms(t0)}
         return Transcript(text=text, confidence=float(post[best]), words=_words(text, text_conf), scores=scores,
-                          audio_seconds=seconds, decode_seconds=time.perf_counter() - t0)
+                          audio_seconds=seconds, decode_seconds=time.perf_counter() - t0, timings=tm)
 
     def _with_views(self, pcm16k: bytes, prep: PreparedExpectation, label_scores: np.ndarray, text: np.ndarray,
                     stale: threading.Event | None) -> np.ndarray:
@@ -570,6 +596,10 @@ class WhisperEngine:
         enc = self.encode(pcm16k, fit=prep is not None and prep.fit_window)
         text, _ = self.decode_text(enc, (), beam_size=1, max_length=min(60, self.max_tokens(seconds)))
         return text
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)
 
 
 class Stale(Exception):
@@ -768,6 +798,8 @@ class WhisperStream(RecognitionStream):
         self._job: Future | None = None
         self._last_partial_at = 0
         self._spec: tuple[int, Future, threading.Event] | None = None
+        self._specs = 0  # speculative decodes started (diagnostics)
+        self._marks: dict[str, float] = {}  # monotonic instants of the current speculation
         self._lock = threading.Lock()
         self._closed = False
 
@@ -799,7 +831,9 @@ class WhisperStream(RecognitionStream):
         n = len(self._pcm)
         if self._trailing_ms >= o.speculate_after_ms and self._spec is None:
             stale = threading.Event()
-            self._spec = (n, self.rec.submit(self._final, bytes(self._pcm), stale), stale)
+            self._specs += 1
+            self._marks = marks = {"spec_at": time.monotonic()}
+            self._spec = (n, self.rec.submit(self._final, bytes(self._pcm), stale, marks), stale)
             return
         if o.partial_every_s <= 0 or self._trailing_ms or (self._job is not None and not self._job.done()):
             return
@@ -815,8 +849,13 @@ class WhisperStream(RecognitionStream):
         with self._lock:
             self._partial = text
 
-    def _final(self, pcm: bytes, stale: threading.Event | None = None) -> Transcript:
-        return self.engine.recognize(self._to16k(pcm), self._prep, stale, self.rec.busy)
+    def _final(self, pcm: bytes, stale: threading.Event | None = None,
+               marks: dict[str, float] | None = None) -> Transcript:
+        marks = {} if marks is None else marks
+        marks["run_at"] = time.monotonic()
+        t = self.engine.recognize(self._to16k(pcm), self._prep, stale, self.rec.busy, self.enough)
+        marks["done_at"] = time.monotonic()
+        return replace(t, timings={**t.timings, **marks})
 
     def partial(self) -> str:
         with self._lock:
@@ -837,7 +876,8 @@ class WhisperStream(RecognitionStream):
             return None
         result = spec[1].result()
         return Transcript(text=result.text, confidence=result.confidence, words=result.words, scores=result.scores,
-                          audio_seconds=spec[0] / 2 / self.sample_rate, decode_seconds=result.decode_seconds)
+                          audio_seconds=spec[0] / 2 / self.sample_rate, decode_seconds=result.decode_seconds,
+                          timings=result.timings)
 
     async def finish(self) -> Transcript:
         if self._closed:
@@ -848,15 +888,20 @@ class WhisperStream(RecognitionStream):
         if len(self._pcm) < self.sample_rate * 2 * 0.1:
             return Transcript(text="", confidence=0.0, audio_seconds=seconds)
         spec = self._spec
+        finish_at = time.monotonic()
         if spec is not None and not spec[1].cancelled():
             # audio after the snapshot had no speech (any voiced frame cancels the speculation)
             result = await asyncio.wrap_future(spec[1])
+            reused = 1.0
         else:
-            result = await asyncio.wrap_future(self.rec.submit(self._final, bytes(self._pcm)))
+            marks = {"spec_at": finish_at}
+            result = await asyncio.wrap_future(self.rec.submit(self._final, bytes(self._pcm), None, marks))
+            reused = 0.0
         with self._lock:
             self._partial = result.text  # the best text so far is now the final one
+        timings = {**result.timings, "finish_at": finish_at, "speculations": float(self._specs), "reused": reused}
         return Transcript(text=result.text, confidence=result.confidence, words=result.words, scores=result.scores,
-                          audio_seconds=seconds, decode_seconds=time.perf_counter() - t0)
+                          audio_seconds=seconds, decode_seconds=time.perf_counter() - t0, timings=timings)
 
     def close(self) -> None:
         self._closed = True

@@ -236,15 +236,28 @@ async def speaking(rt, peer, speech: list, n: int, seen: set[str], offset: int =
             "_lat": lat, "_asr": asr, "_peer": peer_view}
 
 
+#: the stages of a spoken turn, in milliseconds after the end of the caller's speech (VAD's last
+#: voiced frame), in the order they happen (``ivr.calls.session._stages``; ``reply_at`` is the
+#: turn's ``reply_ms``)
+STAGES = ("spec_at", "run_at", "done_at", "early_read_at", "turn_end_at", "finish_at", "transcript_at",
+          "decided_at", "heard_at", "reply_at")
+#: the recognizer's own durations (ms) and counts for the decode that gave the transcript
+DECODE = ("encode_ms", "score1_ms", "text_wait_ms", "score2_ms", "views_ms", "decode_ms", "speculations",
+          "reused", "prep_ms")
+
+
 class TurnEnds:
-    """How the live turns ended (the media's ``speech_end`` events) and the confirmations asked."""
+    """How the live turns ended (the media's ``speech_end`` events), the confirmations asked,
+    and each spoken turn's stages (its ``heard`` event joined with the ``reply`` that follows)."""
 
     def __init__(self) -> None:
         self.reasons: dict[str, int] = {}
         self.confirmations = 0
         self.denied = 0
+        self.stages: list[dict[str, float]] = []
+        self._heard: dict[int, dict[str, float]] = {}
 
-    def __call__(self, _session, kind: str, data: dict) -> None:
+    def __call__(self, session, kind: str, data: dict) -> None:
         if kind == "speech_end":
             r = str(data.get("turn"))
             self.reasons[r] = self.reasons.get(r, 0) + 1
@@ -252,11 +265,44 @@ class TurnEnds:
             self.confirmations += 1
         elif kind == "confirm_denied":
             self.denied += 1
+        elif kind == "heard" and isinstance(data.get("stages"), dict):
+            self._heard[id(session)] = dict(data["stages"])
+        elif kind == "reply":
+            st = self._heard.pop(id(session), None)
+            if st is not None:
+                st["reply_at"] = float(data["reply_ms"])
+                st["prep_ms"] = float(data.get("prep_ms") or 0.0)
+                self.stages.append(st)
 
     def take(self) -> dict:
-        out = {"turn_ends": dict(self.reasons), "confirmations": self.confirmations, "denied": self.denied}
+        out = {"turn_ends": dict(self.reasons), "confirmations": self.confirmations, "denied": self.denied,
+               "stages": stage_medians(self.stages), "_stages": self.stages}
         self.__init__()
         return out
+
+
+def stage_medians(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Median of every stage over the turns that have it (a stage a turn skipped is absent)."""
+    out = {}
+    for k in (*STAGES, *DECODE):
+        xs = [r[k] for r in rows if k in r]
+        if xs:
+            out[k] = round(statistics.median(xs), 1)
+    return out
+
+
+def print_stages(med: dict[str, float]) -> None:
+    at = "  ".join(f"{k[:-3]} {med[k]:.0f}" for k in STAGES if k in med)
+    dur = "  ".join(f"{k.removesuffix('_ms')} {med[k]:.0f}" for k in DECODE if k in med)
+    print(f"    stages (ms after end of speech, medians): {at}", flush=True)
+    print(f"    decode (ms, medians): {dur}", flush=True)
+
+
+def spread(xs: list[float]) -> dict[str, float | None]:
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return {"median": None, "min": None, "max": None}
+    return {"median": round(statistics.median(xs), 1), "min": round(min(xs), 1), "max": round(max(xs), 1)}
 
 
 def _pool_rounds(rounds: list[dict]) -> dict:
@@ -274,6 +320,33 @@ def _pool_rounds(rounds: list[dict]) -> dict:
             "cpu_s_per_call": statistics.median(r["cpu_s_per_call"] for r in rounds),
             "mem_mb_per_call": statistics.median(r["mem_mb_per_call"] for r in rounds),
             "wall_s": sum(r["wall_s"] for r in rounds)}
+
+
+def _pool_runs(runs: list[dict]) -> dict:
+    """Several runs of one speaking N: each figure's median over the runs with min-max, the
+    stages' medians over every turn of every run."""
+    out = dict(runs[0])
+    for k in ("p50_ms", "p95_ms", "asr_p50_ms", "peer_p50_ms", "cpu_s_per_call"):
+        out[k + "_runs"] = spread([r[k] for r in runs])
+        out[k] = out[k + "_runs"]["median"]
+    for k in ("turns", "calls", "cut_off_calls", "confirmations", "denied"):
+        out[k] = sum(r[k] for r in runs)
+    out["cut_off_share"] = round(out["cut_off_calls"] / max(1, out["calls"]), 3)
+    out["turn_ends"] = {}
+    for r in runs:
+        for k, v in r["turn_ends"].items():
+            out["turn_ends"][k] = out["turn_ends"].get(k, 0) + v
+    out["runs"] = len(runs)
+    out["load_by_run"] = [r["load"] for r in runs]
+    out["stages"] = stage_medians([s for r in runs for s in r["_stages"]])
+    out["stages_p50_by_run"] = [r["stages"] for r in runs]
+    return out
+
+
+def _spread_s(sp: dict) -> str:
+    if sp["median"] is None:
+        return "n/a"
+    return f"{sp['median']:.0f} [{sp['min']:.0f}-{sp['max']:.0f}]"
 
 
 async def task_success(rt, peer, router, speech_for, n: int, concurrency: int) -> dict:
@@ -310,6 +383,9 @@ def main() -> None:
     ap.add_argument("--keypad", default="50,100,200", help="concurrent keypad callers to try")
     ap.add_argument("--speaking", default="1,2,4", help="concurrent speaking callers to try")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of each speaking N (pooled percentiles)")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="repeat each speaking N this many times (each run: --rounds rounds); figures are "
+                         "the median over runs with min-max")
     ap.add_argument("--task", type=int, default=24, help="task-success callers (0 = skip)")
     ap.add_argument("--task-concurrency", type=int, default=2)
     ap.add_argument("--data-dir", default=None)
@@ -383,17 +459,30 @@ async def run(args) -> dict:
     sp = []
     ends.take()
     for n in [int(x) for x in args.speaking.split(",") if x]:
-        # several rounds per N: one round of N callers gives only N turns to take medians of
-        rounds = [await speaking(rt, peer, speech, n, seen, offset=k * n) for k in range(args.rounds)]
-        r = _pool_rounds(rounds)
-        r.update(ends.take())
+        runs = []
+        for run_i in range(args.runs):
+            # several rounds per N: one round of N callers gives only N turns to take medians of
+            rounds = [await speaking(rt, peer, speech, n, seen, offset=k * n) for k in range(args.rounds)]
+            r = _pool_rounds(rounds)
+            r.update(ends.take())
+            r["load"] = os.getloadavg()[0]
+            runs.append(r)
+            print(f"speaking N={n:4d} run {run_i + 1}/{args.runs}: speech end->reply p50 {_f(r['p50_ms'])} ms, "
+                  f"p95 {_f(r['p95_ms'])} ms (recognition p50 {_f(r['asr_p50_ms'])} ms; caller's view p50 "
+                  f"{_f(r['peer_p50_ms'])} ms); CPU {r['cpu_s_per_call']:.2f} s/call, memory "
+                  f"{r['mem_mb_per_call']:.2f} MB/call; cut off {r['cut_off_calls']}/{r['calls']}; turn ends "
+                  f"{r['turn_ends']}; confirmations {r['confirmations']} (no: {r['denied']}); load {r['load']:.1f}",
+                  flush=True)
+            print_stages(r["stages"])
+        r = dict(runs[-1]) if len(runs) == 1 else _pool_runs(runs)
         sp.append(r)
-        print(f"speaking N={n:4d}: speech end->reply p50 {_f(r['p50_ms'])} ms, p95 {_f(r['p95_ms'])} ms "
-              f"(recognition p50 {_f(r['asr_p50_ms'])} ms; caller's view p50 {_f(r['peer_p50_ms'])} ms); "
-              f"CPU {r['cpu_s_per_call']:.2f} s/call, memory {r['mem_mb_per_call']:.2f} MB/call; "
-              f"cut off {r['cut_off_calls']}/{r['calls']}; turn ends {r['turn_ends']}; "
-              f"confirmations {r['confirmations']} (no: {r['denied']})", flush=True)
-    result["speaking"] = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in sp]
+        if len(runs) > 1:
+            print(f"speaking N={n:4d} over {len(runs)} runs: p50 {_spread_s(r['p50_ms_runs'])} ms, "
+                  f"p95 {_spread_s(r['p95_ms_runs'])} ms (median [min-max] of the runs); cut off "
+                  f"{r['cut_off_calls']}/{r['calls']}", flush=True)
+            print_stages(r["stages"])
+    result["speaking"] = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()
+                           if not k.startswith("_")} for r in sp]
     ok_sp = [r["n"] for r in sp if r["p95_ms"] is not None and r["p95_ms"] <= 1500]
     result["speaking_max_n_p95_le_1500ms"] = max(ok_sp) if ok_sp else 0
 

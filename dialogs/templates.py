@@ -39,7 +39,7 @@ def render(text: str, values: Mapping[str, str], default_formats: Mapping[str, s
             return ""
         try:
             if fmt == "digits":
-                return spell_digits(value)
+                return spell_digits(value, group=True)
             if fmt == "number" and value.isdigit():
                 return number_to_words(value)
             if fmt == "date":

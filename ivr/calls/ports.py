@@ -85,6 +85,7 @@ class Utterance:
     stream: RecognitionStream | None = None  # fed while the caller spoke (None: decode pcm)
     turn: str = "vad"  # what ended it: "vad" (the endpointer's silence), "fixed" (the fixed
     # hangover), or the end-of-turn decision's reason (complete, cut, unsure, free, emergency)
+    early_at: float | None = None  # wall time the end-of-turn decision first read an early result
 
     @property
     def seconds(self) -> float:
@@ -153,6 +154,7 @@ class Understood:
     probability: float | None = None  # calibrated P(the intent is right) (asr.calibration), when known
     emergency: str = ""  # the emergency detector's reading (dialogs.emergency): "now" (act at
     # once), "maybe" (ask whether it is an emergency), "" (none)
+    timings: Mapping[str, float] = field(default_factory=dict)  # where the time went (Transcript.timings)
 
 
 class Understanding(Protocol):
@@ -160,6 +162,10 @@ class Understanding(Protocol):
     (:class:`ivr.calls.understand.Understander`)."""
 
     async def understand(self, utt: Utterance, listen: Listen) -> Understood: ...
+
+    def decisive(self, listen: Listen) -> Callable[[Transcript], bool] | None:
+        """When a recognition stream's first pass is final (``RecognitionStream.enough``)."""
+        ...
 
 
 class SpeakerPort(Protocol):

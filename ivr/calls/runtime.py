@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from asr import Endpointer, Expectation, RecognitionStream, Recognizer
+from asr import Endpointer, Expectation, RecognitionStream, Recognizer, Transcript
 from asr.endpointing import EndOfTurn
 from dialogs import DialogEngine, Script
 from dialogs.actions import Listen
@@ -191,9 +191,14 @@ class Runtime:
     def new_engine(self) -> DialogEngine:
         return DialogEngine(self.script)
 
-    def open_stream(self, listen: Listen, sample_rate: int) -> RecognitionStream:
-        """A recognition stream for what ``listen`` expects (fed while the caller speaks)."""
-        return self.recognizer.open_stream(sample_rate, expectation_for(listen))
+    def open_stream(self, listen: Listen, sample_rate: int,
+                    enough: Callable[[Transcript], bool] | None = None) -> RecognitionStream:
+        """A recognition stream for what ``listen`` expects (fed while the caller speaks);
+        ``enough``: when a first pass is final (``Understander.decisive``)."""
+        stream = self.recognizer.open_stream(sample_rate, expectation_for(listen))
+        if enough is not None:
+            stream.enough = enough
+        return stream
 
     async def aclose(self) -> None:
         """Close what the runtime owns (the hand-off's AMI connection); the store, the

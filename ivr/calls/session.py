@@ -38,7 +38,7 @@ from dialogs.personal import answer_kind
 from ivr.calls.hangups import CALLER_GONE, MediaHangup
 from ivr.calls.media.agi import AgiMedia
 from ivr.calls.media.audiosocket import AudioSocketMedia
-from ivr.calls.ports import CallerInput, CallStatus, ListenSpec, Media, PlayResult, Understood
+from ivr.calls.ports import CallerInput, CallStatus, ListenSpec, Media, PlayResult, Understood, Utterance
 from ivr.calls.runtime import Runtime
 from ivr.calls.tickets import TicketDesk
 from ivr.calls.transfer import TransferStep
@@ -264,7 +264,8 @@ class CallSession:
             self._emit("expect", batch=self._batch, state=expected.state, kind=expected.kind,
                        dtmf=dict(expected.dtmf), max_digits=expected.max_digits)
             # speech over these prompts (barge-in) is recognised against what comes next
-            media.stream_factory = lambda: self.rt.open_stream(expected, media.sample_rate)
+            enough = self.release.understander.decisive(expected) if self.settings.turn_first_pass else None
+            media.stream_factory = lambda: self.rt.open_stream(expected, media.sample_rate, enough)
             taking = self.release.turn_taking
             media.turn_policy = taking.policy(expected) if taking is not None else None
         else:
@@ -345,7 +346,7 @@ class CallSession:
         # the first reply audio goes out now: that closes the turns waiting for it
         reply_ms = self.turns.reply_started(time.monotonic(), prep_ms)
         if reply_ms is not None:
-            self._emit("reply", reply_ms=reply_ms, text=action.text)
+            self._emit("reply", reply_ms=reply_ms, text=action.text, prep_ms=round(prep_ms, 1))
         seconds = len(pcm) / 2 / self.rt.sample_rate
         began = time.monotonic()
         try:
@@ -440,7 +441,7 @@ class CallSession:
         self._emit("heard", text=heard.text, intent=heard.intent, confidence=heard.confidence,
                    state=self._state, asr_ms=turn.asr_ms, speech_s=utt.seconds, turn=utt.turn,
                    probability=heard.probability, emergency=heard.emergency,
-                   endpoint_ms=turn.extra["endpoint_ms"])
+                   endpoint_ms=turn.extra["endpoint_ms"], stages=_stages(utt, heard, time.monotonic()))
         self.transcript.append(_entry({"who": "caller", "intent": heard.intent,
                                        "confidence": round(heard.confidence, 3), "state": self._state},
                                       turn.text, turn.clear))
@@ -596,3 +597,18 @@ def _arg_mode(args: Sequence[str]) -> str | None:
             return a
     return None
 
+
+
+def _stages(utt: Utterance, heard: Understood, now: float) -> dict[str, float]:
+    """Where a spoken turn's time went, for benches and diagnostics: instants as milliseconds
+    after the end of speech (``*_at``: speculative decode submitted, started, done; the
+    end-of-turn decision's read of it; the turn's end; the transcript; the dialog's intent),
+    and the recognizer's stage durations (``*_ms``) and counts as they are."""
+    out: dict[str, float] = {}
+    for k, v in heard.timings.items():
+        out[k] = round((v - utt.end_at) * 1000, 1) if k.endswith("_at") else v
+    if utt.early_at is not None:
+        out["early_read_at"] = round((utt.early_at - utt.end_at) * 1000, 1)
+    out["turn_end_at"] = round((utt.detected_at - utt.end_at) * 1000, 1)
+    out["heard_at"] = round((now - utt.end_at) * 1000, 1)
+    return out

@@ -31,7 +31,8 @@ Three adjustments are applied on top (measured with bench/bench_asr.py):
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
 from asr import Expectation, Recognizer, Transcript
@@ -201,6 +202,23 @@ class Understander:
         s = self.script.settings
         return replace(u, confidence=cal.script_confidence(p, accept=s.accept, confirm=s.confirm), probability=p)
 
+    def decisive(self, listen: Listen) -> Callable[[Transcript], bool] | None:
+        """For a recognition stream's ``enough``: a first-pass result is final when the dialog
+        would act on it at once: an emergency, or a menu-sized intent listen's decision at or
+        above the script's accept threshold (the calibrated probability whose accepted decisions
+        were right >= 97% of the time). None where nothing is calibrated (every turn is scored
+        whole). ``bench/probe_first_pass.py`` compares these decisions with the whole scoring's."""
+        if self.calibrator is None or listen.expect_kind != "intent" or listen.kind == "yesno" \
+                or len(listen.expect) < CALIBRATED_MIN_LABELS:
+            return None
+        accept = self.script.settings.accept
+
+        def enough(transcript: Transcript) -> bool:
+            u = self.decide(transcript, listen)
+            return u.emergency == "now" or (u.intent is not None and u.confidence >= accept)
+
+        return enough
+
     async def transcribe(self, utt: Utterance, listen: Listen) -> Transcript:
         """The utterance's final transcript (from its open recognition stream if any)."""
         if utt.stream is not None:
@@ -209,7 +227,10 @@ class Understander:
 
     async def understand(self, utt: Utterance, listen: Listen) -> Understood:
         """An utterance from the call's media (decoded by its open recognition stream if any)."""
-        return self.decide(await self.transcribe(utt, listen), listen)
+        transcript = await self.transcribe(utt, listen)
+        got = time.monotonic()
+        u = self.decide(transcript, listen)
+        return replace(u, timings={**transcript.timings, "transcript_at": got, "decided_at": time.monotonic()})
 
     async def understand_pcm(self, pcm: bytes, sample_rate: int, listen: Listen) -> Understood:
         """Audio from elsewhere (``ivr nlu --audio``), decoded whole."""

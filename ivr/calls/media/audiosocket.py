@@ -102,6 +102,7 @@ class AudioSocketMedia:
         self.turn_policy: TurnPolicy | None = None
         self._hangover_ms = hangover_ms  # fixed hangover of turns without a decision
         self._decision: tuple[float, TurnDecision] | None = None  # (early result's audio s, decision)
+        self._early_at: float | None = None  # when the decision first read an early result
         self.hung_up = False
         self.speaking = False
         self.frames_in = 0
@@ -234,11 +235,13 @@ class AudioSocketMedia:
                 log.exception("end-of-turn decision failed; the fixed hangover applies")
                 return self._hangover_ms, "fixed"
             self._decision = cached
+            self._early_at = time.monotonic()
         return cached[1].wait_ms, cached[1].reason
 
     def _speech_start(self, onset_stream: float, now: float) -> None:
         self.speaking = True
         self._decision = None
+        self._early_at = None
         margin = onset_stream - 0.15
         self._utt = [c for (t, c) in self._preroll if t + len(c) / 2 / self.sample_rate > margin]
         self._preroll.clear()
@@ -278,7 +281,9 @@ class AudioSocketMedia:
             cut=cut,
             over_prompt=self._utt_over_prompt,
             turn="max" if cut else turn,
+            early_at=self._early_at,
         )
+        self._early_at = None
         self._utterances.append(utt)
         self._emit("speech_end", end=utt.end_at, detected=now, seconds=utt.seconds, turn=utt.turn)
         self._wake.set()

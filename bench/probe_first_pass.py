@@ -1,0 +1,110 @@
+"""Is the recognizer's first pass enough? For the main menu, every rendering of a part is
+recognised whole (both stages, the extra hearings) while the first pass (first stage and the
+transcript) is kept; both go through the live understander (fusion, calibration, emergency).
+Prints, per gate, how many turns it would answer from the first pass and whether those
+decisions (intent, and accepted / asked / not understood) are the same as the whole scoring's
+and as often right. One JSON line per rendering goes to ``--out``; the summary is the last line.
+
+    python bench/probe_first_pass.py --part dev --replicas 1 --out /tmp/first_pass_dev.jsonl
+    python bench/probe_first_pass.py --summary /tmp/first_pass_dev.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def tier(conf: float, accept: float, confirm: float) -> str:
+    return "accept" if conf >= accept else "confirm" if conf >= confirm else "reject"
+
+
+def observe(part: str, replicas: int, out: Path, limit: int) -> None:
+    from asr import audio
+    from asr.whisper_backend import WhisperRecognizer
+    from bench import speechset
+    from dialogs import default_script_path, load_script
+    from ivr.calls.understand import expectation_for, live_understander
+
+    script = load_script(default_script_path())
+    items = speechset.load(part, replicas, limit=limit)
+    rec = WhisperRecognizer()
+    listen = script.listen_action("main_menu")
+    exp = expectation_for(listen)
+    rec.warm_up(exp)
+    eng = rec.engine
+    prep = eng.prepared(exp)
+    und = live_understander(rec, script)
+    s = script.settings
+    done = set()
+    if out.exists():
+        done = {json.loads(line)["key"] for line in out.read_text().splitlines() if line.strip()}
+    with out.open("a") as f:
+        for it in items:
+            key = f"{it.row.id}/{it.replica}"
+            if key in done:
+                continue
+            got = []
+            full = eng.recognize(audio.resample(it.pcm, 8000, 16000), prep, None, lambda: False,
+                                 enough=lambda t: got.append(t) or False)
+            row = {"key": key, "label": it.row.label, "kind": it.row.kind}
+            for name, tr in (("first", got[0]), ("full", full)):
+                u = und.decide(tr, listen)
+                row[name] = {"intent": u.intent, "conf": round(u.confidence, 4), "emergency": u.emergency,
+                             "tier": tier(u.confidence, s.accept, s.confirm), "ms": tr.timings.get("decode_ms")}
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+    rec.close()
+
+
+def summary(paths: list[Path]) -> dict:
+    rows = [json.loads(line) for p in paths for line in p.read_text().splitlines() if line.strip()]
+    out: dict = {"renderings": len(rows)}
+    gates = {
+        "accepted": lambda r: r["first"]["tier"] == "accept",
+        "accepted_or_emergency": lambda r: r["first"]["tier"] == "accept" or r["first"]["emergency"] == "now",
+        "emergency_now": lambda r: r["first"]["emergency"] == "now",
+    }
+    for name, gate in gates.items():
+        g = [r for r in rows if gate(r)]
+        same = sum(1 for r in g if (r["first"]["intent"], r["first"]["tier"]) == (r["full"]["intent"], r["full"]["tier"]))
+        right_first = sum(1 for r in g if r["first"]["intent"] == r["label"])
+        right_full = sum(1 for r in g if r["full"]["intent"] == r["label"])
+        acc_first = sum(1 for r in g if r["first"]["intent"] == r["label"] and r["first"]["tier"] == "accept")
+        acc_full = sum(1 for r in g if r["full"]["intent"] == r["label"] and r["full"]["tier"] == "accept")
+        wrong_acc_first = sum(1 for r in g if r["first"]["intent"] != r["label"] and r["first"]["tier"] == "accept")
+        wrong_acc_full = sum(1 for r in g if r["full"]["intent"] != r["label"] and r["full"]["tier"] == "accept")
+        out[name] = {"answered_first": len(g), "share": round(len(g) / max(1, len(rows)), 3),
+                     "same_decision": same, "right_first": right_first, "right_full": right_full,
+                     "accepted_right_first": acc_first, "accepted_right_full": acc_full,
+                     "accepted_wrong_first": wrong_acc_first, "accepted_wrong_full": wrong_acc_full}
+    ms = sorted(r["first"]["ms"] for r in rows if r["first"]["ms"])
+    mf = sorted(r["full"]["ms"] for r in rows if r["full"]["ms"])
+    if ms and mf:
+        out["first_pass_ms_median"] = ms[len(ms) // 2]
+        out["full_ms_median"] = mf[len(mf) // 2]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--part", default="dev")
+    ap.add_argument("--replicas", type=int, default=1)
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--summary", type=Path, nargs="*", default=None)
+    args = ap.parse_args()
+    if args.summary:
+        print(json.dumps(summary(args.summary)))
+        return
+    out = args.out or Path(f"/tmp/first_pass_{args.part}.jsonl")
+    observe(args.part, args.replicas, out, args.limit)
+    print(json.dumps({"part": args.part, **summary([out])}))
+
+
+if __name__ == "__main__":
+    main()
