@@ -481,10 +481,11 @@ class WhisperEngine:
         ``busy``: a callable telling whether other utterances wait for the CPU (scoring "auto"
         then limits the second stage to the leading labels).
         ``enough``: for a staged (large) expectation, called with the first pass's result (the
-        first stage and the transcript: about a third of the work); true returns it as is,
-        without the second stage and the extra hearings (``timings["first_pass"]`` = 1). The
-        caller decides what is decisive (``ivr.calls.understand.Understander.decisive``);
-        without it every utterance gets the whole scoring."""
+        first stage and the transcript: about a third of the work) and, before the extra
+        hearings, with the second stage's; true returns that result as is, without the rest
+        (``timings["first_pass"]`` or ``["second_pass"]`` = 1). The caller decides what is
+        decisive (``ivr.calls.understand.Understander.decisive``); without it every utterance
+        gets the whole scoring."""
         t0 = time.perf_counter()
         seconds = len(pcm16k) / 2 / RATE
         if prep is None or not prep.items:
@@ -533,8 +534,7 @@ class WhisperEngine:
             first = self._transcript(prep, prep.label_scores(phrase_scores) + text_weight * text_vec, text,
                                      text_conf, seconds, t0, tm)
             if enough(first):
-                tm["first_pass"] = 1.0
-                return first
+                return replace(first, timings={**first.timings, "first_pass": 1.0})
         if staged:
             if o.scoring == "auto" and not (busy is not None and busy()):
                 more = ~prep.stage1  # nobody waiting: every other phrase too (= full scoring)
@@ -550,6 +550,11 @@ class WhisperEngine:
         label_scores = prep.label_scores(phrase_scores)
         if (o.views and prep.fit_window and o.scoring != "fast"
                 and not (o.scoring == "auto" and busy is not None and busy())):
+            if staged and enough is not None:
+                second = self._transcript(prep, label_scores + text_weight * text_vec, text, text_conf, seconds,
+                                          t0, tm)
+                if enough(second):
+                    return replace(second, timings={**second.timings, "second_pass": 1.0})
             t3 = time.perf_counter()
             label_scores = self._with_views(pcm16k, prep, label_scores, text_weight * text_vec, stale)
             tm["views_ms"] = _ms(t3)

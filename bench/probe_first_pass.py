@@ -52,7 +52,8 @@ def observe(part: str, replicas: int, out: Path, limit: int) -> None:
             full = eng.recognize(audio.resample(it.pcm, 8000, 16000), prep, None, lambda: False,
                                  enough=lambda t: got.append(t) or False)
             row = {"key": key, "label": it.row.label, "kind": it.row.kind}
-            for name, tr in (("first", got[0]), ("full", full)):
+            passes = [("first", got[0]), ("full", full)] + ([("second", got[1])] if len(got) > 1 else [])
+            for name, tr in passes:
                 u = und.decide(tr, listen)
                 row[name] = {"intent": u.intent, "conf": round(u.confidence, 4), "emergency": u.emergency,
                              "tier": tier(u.confidence, s.accept, s.confirm), "ms": tr.timings.get("decode_ms")}
@@ -64,24 +65,36 @@ def observe(part: str, replicas: int, out: Path, limit: int) -> None:
 def summary(paths: list[Path]) -> dict:
     rows = [json.loads(line) for p in paths for line in p.read_text().splitlines() if line.strip()]
     out: dict = {"renderings": len(rows)}
+    def decisive(d: dict) -> bool:
+        return d["tier"] == "accept" or d["emergency"] == "now"
+
+    for r in rows:  # what the live gate answers with: the first pass, the second, or the whole
+        r["gated"] = r["first"] if decisive(r["first"]) else (
+            r["second"] if "second" in r and decisive(r["second"]) else r["full"])
     gates = {
-        "accepted": lambda r: r["first"]["tier"] == "accept",
-        "accepted_or_emergency": lambda r: r["first"]["tier"] == "accept" or r["first"]["emergency"] == "now",
-        "emergency_now": lambda r: r["first"]["emergency"] == "now",
+        "first_pass": ("first", lambda r: decisive(r["first"])),
+        "second_pass": ("second", lambda r: not decisive(r["first"]) and "second" in r and decisive(r["second"])),
+        "either": ("gated", lambda r: decisive(r["first"]) or ("second" in r and decisive(r["second"]))),
     }
-    for name, gate in gates.items():
+    for name, (pas, gate) in gates.items():
         g = [r for r in rows if gate(r)]
-        same = sum(1 for r in g if (r["first"]["intent"], r["first"]["tier"]) == (r["full"]["intent"], r["full"]["tier"]))
-        right_first = sum(1 for r in g if r["first"]["intent"] == r["label"])
+        same = sum(1 for r in g if (r[pas]["intent"], r[pas]["tier"]) == (r["full"]["intent"], r["full"]["tier"]))
+        right_first = sum(1 for r in g if r[pas]["intent"] == r["label"])
         right_full = sum(1 for r in g if r["full"]["intent"] == r["label"])
-        acc_first = sum(1 for r in g if r["first"]["intent"] == r["label"] and r["first"]["tier"] == "accept")
+        acc_first = sum(1 for r in g if r[pas]["intent"] == r["label"] and r[pas]["tier"] == "accept")
         acc_full = sum(1 for r in g if r["full"]["intent"] == r["label"] and r["full"]["tier"] == "accept")
-        wrong_acc_first = sum(1 for r in g if r["first"]["intent"] != r["label"] and r["first"]["tier"] == "accept")
+        wrong_acc_first = sum(1 for r in g if r[pas]["intent"] != r["label"] and r[pas]["tier"] == "accept")
         wrong_acc_full = sum(1 for r in g if r["full"]["intent"] != r["label"] and r["full"]["tier"] == "accept")
         out[name] = {"answered_first": len(g), "share": round(len(g) / max(1, len(rows)), 3),
                      "same_decision": same, "right_first": right_first, "right_full": right_full,
                      "accepted_right_first": acc_first, "accepted_right_full": acc_full,
                      "accepted_wrong_first": wrong_acc_first, "accepted_wrong_full": wrong_acc_full}
+    for name in ("full", "gated"):
+        out[name + "_overall"] = {"right": sum(1 for r in rows if r[name]["intent"] == r["label"]),
+                                  "accepted_right": sum(1 for r in rows if r[name]["intent"] == r["label"]
+                                                        and r[name]["tier"] == "accept"),
+                                  "accepted_wrong": sum(1 for r in rows if r[name]["intent"] != r["label"]
+                                                        and r[name]["tier"] == "accept")}
     ms = sorted(r["first"]["ms"] for r in rows if r["first"]["ms"])
     mf = sorted(r["full"]["ms"] for r in rows if r["full"]["ms"])
     if ms and mf:

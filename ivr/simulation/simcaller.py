@@ -46,6 +46,7 @@ class Goal:
     listen_after_success_s: float = 0.0  # keep listening this long (hotline time) first
     max_turns: int = 12
     barge_in_after_s: float | None = None  # answer this long into a prompt that allows barge-in
+    hear_whole: tuple[str, ...] = ()  # states whose prompts are heard to the end all the same
     yes: bytes | None = None  # how this caller says "ya" / "tidak"
     no: bytes | None = None
 
@@ -129,6 +130,7 @@ class ReactiveCaller:
             say = self._last_say or {}
             loop = asyncio.get_running_loop()
             if (say.get("barge_in") and self._expect.get("batch") != self._answered_batch
+                    and self._expect.get("state") not in self.goal.hear_whole
                     and loop.time() - self._say_at >= self.goal.barge_in_after_s):
                 listen = self._expect
         if listen is not None:

@@ -284,3 +284,53 @@ def test_views_are_skipped_while_callers_wait(whisper, main_menu, monkeypatch):
     loaded = eng.recognize(pcm, prep, busy=lambda: True)
     assert seen == [1]
     assert idle.best_label == loaded.best_label == "bpjs_kesehatan"
+
+
+@pytest.mark.slow
+def test_a_decisive_first_pass_is_the_answer_and_otherwise_nothing_changes(whisper, main_menu, monkeypatch):
+    """``enough`` (RecognitionStream.enough): the recognizer asks it after the first stage and,
+    before the extra hearings, after the second; a yes ends the decode there. A no every time
+    gives exactly the whole scoring's result."""
+    from asr import audio
+
+    eng = whisper.engine
+    prep = eng.prepared(main_menu)
+    whisper.warm_up(main_menu)
+    pcm8 = speechgen.phone_utterance("saya mau bayar pajak bumi dan bangunan", "id+m3", 145, 40, level_dbfs=-24,
+                                     snr_db=25)
+    pcm = audio.resample(pcm8, 8000, 16000)
+    whole = eng.recognize(pcm, prep, busy=lambda: False)
+    asked: list[Transcript] = []
+    refused = eng.recognize(pcm, prep, busy=lambda: False, enough=lambda t: asked.append(t) or False)
+    assert len(asked) == 2  # after the first stage and after the second
+    assert refused.scores == whole.scores and refused.text == whole.text
+    assert "first_pass" not in refused.timings and refused.timings["views_ms"] > 0
+    encodes: list[int | None] = []
+    real_encode = eng.encode
+    monkeypatch.setattr(eng, "encode", lambda pcm, frames=None, fit=False: encodes.append(frames)
+                        or real_encode(pcm, frames, fit))
+    first = eng.recognize(pcm, prep, busy=lambda: False, enough=lambda t: True)
+    assert first.timings["first_pass"] == 1 and len(encodes) == 1  # no extra hearing
+    assert first.scores == asked[0].scores and first.best_label == asked[0].best_label
+    encodes.clear()
+    calls: list[Transcript] = []
+    second = eng.recognize(pcm, prep, busy=lambda: False, enough=lambda t: calls.append(t) or len(calls) == 2)
+    assert second.timings["second_pass"] == 1 and len(encodes) == 1 and "first_pass" not in second.timings
+    assert second.scores == asked[1].scores
+
+
+def test_the_understander_takes_a_first_pass_only_when_it_would_act_on_it(script):
+    """Understander.decisive: menu-sized intent listens only; an accepted decision or an
+    emergency is decisive, an unsure one is not."""
+    from ivr.calls.understand import live_understander
+
+    und = live_understander(None, script)  # type: ignore[arg-type]  # decide() needs no recognizer
+    assert und.decisive(script.listen_action("yesno")) is None
+    menu = script.listen_action(script.entry_menu)
+    enough = und.decisive(menu)
+    assert enough is not None
+    labels = list(menu.expect)
+    flat = {lab: 1 / len(labels) for lab in labels}
+    assert not enough(Transcript(text="eh", confidence=0.05, scores=flat))
+    fire = {lab: (0.6 if lab == "darurat" else 0.4 / (len(labels) - 1)) for lab in labels}
+    assert enough(Transcript(text="tolong rumah saya kebakaran", confidence=0.6, scores=fire))

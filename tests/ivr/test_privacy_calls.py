@@ -59,7 +59,11 @@ async def _complaint_call(hotline, engines, caller_speech):
             "complaint_phone_confirm": Answer(keys="1"),
             "complaint_readback": Answer(keys="1"),
         },
-        success_state="complaint_done", listen_after_success_s=0.5, barge_in_after_s=None, max_turns=14)
+        # the caller answers a second into each prompt (prompts play in real time: heard whole,
+        # they made this test take two minutes a case), but hears the number's confirmation to
+        # its end, so it is stored whole
+        success_state="complaint_done", listen_after_success_s=0.5, barge_in_after_s=1.0,
+        hear_whole=("complaint_phone_confirm",), max_turns=14)
     caller = ReactiveCaller(engines.script, goal, speed=4.0)
     res = await run_caller(hotline.peer, hotline.router, caller, caller_id=PHONE)
     assert caller.outcome.success, (caller.outcome, res.warnings)
