@@ -282,8 +282,8 @@ class Settings(BaseSettings):
     turn_long_ms: int = Field(1300, ge=100, le=5000, description="turn taking: silence after an unsure or cut "
                               "one (the longest a turn waits)")
     turn_first_pass: bool = Field(True, description="a menu turn whose first recognition pass is already "
-                                  "decisive (accepted or an emergency) is answered without the second "
-                                  "stage and the extra hearings (about a third of the CPU)")
+                                  "decisive (accepted or an emergency) is answered from it, without the second "
+                                  "stage and the extra hearings (the first pass is about a third of the work)")
     max_utterance_s: float = Field(15.0, gt=0, le=120, description="longest utterance before it is cut")
     no_input_timeout_s: float = Field(6.0, gt=0, le=120, description="silence before NoInput (script default)")
     dtmf_interdigit_timeout_s: float = Field(3.0, gt=0, le=60, description="pause that ends keypad entry")
