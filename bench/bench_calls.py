@@ -13,7 +13,16 @@ cache, SQLite store; Whisper-base for speech):
 * speaking: N concurrent callers saying one request (espeak-ng voices at telephone quality) in
   real time. Latency = end of caller speech (VAD's estimate of the last voiced frame) -> first
   reply byte; the caller's own view (last speech frame sent -> next audio frame received) is
-  printed beside it.
+  printed beside it. Each turn's stages are printed as medians, in ms after the end of speech:
+  the speculative decode submitted (``spec``), started on the pool (``run``) and done
+  (``done``), the end-of-turn decision's read of it (``early_read``), the turn's end
+  (``turn_end``), the stream finished (``finish``), the transcript, the dialog's intent
+  (``decided``), the heard event, the first reply byte (``reply``); and the decode's own
+  durations (encoder, first stage, wait for the transcript, second stage, extra hearings, in
+  all), how many speculative decodes a turn started, whether the final reused one, the
+  reply's audio preparation, and how many turns were answered from a first pass
+  (``first_pass``/``second_pass``, IVR_TURN_FIRST_PASS). ``--runs N`` repeats each N and
+  gives the median over runs with min-max.
 * task: callers speaking synthesised requests for the script's services in several voices,
   answering confirmations truthfully and using the keypad when it is offered; success = they
   reach the right service's answer. Share and turns taken.
@@ -244,6 +253,8 @@ STAGES = ("spec_at", "run_at", "done_at", "early_read_at", "turn_end_at", "finis
 #: the recognizer's own durations (ms) and counts for the decode that gave the transcript
 DECODE = ("encode_ms", "score1_ms", "text_wait_ms", "score2_ms", "views_ms", "decode_ms", "speculations",
           "reused", "prep_ms")
+#: turns answered from the recognizer's first or second pass (shares, not medians)
+PASSES = ("first_pass", "second_pass")
 
 
 class TurnEnds:
@@ -288,12 +299,16 @@ def stage_medians(rows: list[dict[str, float]]) -> dict[str, float]:
         xs = [r[k] for r in rows if k in r]
         if xs:
             out[k] = round(statistics.median(xs), 1)
+    for k in PASSES:
+        if rows:
+            out[k + "_share"] = round(sum(1 for r in rows if r.get(k)) / len(rows), 3)
     return out
 
 
 def print_stages(med: dict[str, float]) -> None:
     at = "  ".join(f"{k[:-3]} {med[k]:.0f}" for k in STAGES if k in med)
     dur = "  ".join(f"{k.removesuffix('_ms')} {med[k]:.0f}" for k in DECODE if k in med)
+    dur += "  " + "  ".join(f"{k} {med[k + '_share']:.0%}" for k in PASSES if k + "_share" in med)
     print(f"    stages (ms after end of speech, medians): {at}", flush=True)
     print(f"    decode (ms, medians): {dur}", flush=True)
 

@@ -7,6 +7,13 @@ and as often right. One JSON line per rendering goes to ``--out``; the summary i
 
     python bench/probe_first_pass.py --part dev --replicas 1 --out /tmp/first_pass_dev.jsonl
     python bench/probe_first_pass.py --summary /tmp/first_pass_dev.jsonl
+    python bench/probe_first_pass.py --pauses pauses-dev --replicas 2
+
+``--pauses``: the end-of-turn side. For the intent requests of bench/data/speech_pauses.tsv the
+early result at each pause and at the end of speech (audio up to 160 ms of trailing silence,
+as bench/bench_endpointing.py) is computed both ways, and the live end-of-turn decision
+(``ivr.calls.turn_end.TurnTaking``) applied to each: a pause longer than the wait cuts the
+caller off; "harmful" when the cut turn's intent differs from the whole request's.
 """
 
 from __future__ import annotations
@@ -65,8 +72,10 @@ def observe(part: str, replicas: int, out: Path, limit: int) -> None:
 def summary(paths: list[Path]) -> dict:
     rows = [json.loads(line) for p in paths for line in p.read_text().splitlines() if line.strip()]
     out: dict = {"renderings": len(rows)}
-    def decisive(d: dict) -> bool:
-        return d["tier"] == "accept" or d["emergency"] == "now"
+    from ivr.calls.understand import FIRST_PASS_AT
+
+    def decisive(d: dict) -> bool:  # as Understander.decisive
+        return (d["tier"] == "accept" and d["conf"] >= FIRST_PASS_AT) or d["emergency"] == "now"
 
     for r in rows:  # what the live gate answers with: the first pass, the second, or the whole
         r["gated"] = r["first"] if decisive(r["first"]) else (
@@ -103,6 +112,59 @@ def summary(paths: list[Path]) -> dict:
     return out
 
 
+def pauses(part: str, replicas: int) -> dict:
+    from asr import audio
+    from asr.whisper_backend import WhisperRecognizer
+    from bench import speechset
+    from dialogs import default_script_path, load_script
+    from ivr.calls.turn_end import TurnTaking
+    from ivr.calls.understand import expectation_for, live_understander
+
+    script = load_script(default_script_path())
+    items = [it for it in speechset.load(part, replicas) if it.row.expect == "intent"]
+    rec = WhisperRecognizer()
+    listen = script.listen_action("main_menu")
+    exp = expectation_for(listen)
+    rec.warm_up(exp)
+    eng = rec.engine
+    prep = eng.prepared(exp)
+    und = live_understander(rec, script)
+    taking = TurnTaking(und)
+    enough = und.decisive(listen)
+    assert enough is not None
+
+    def both(pcm: bytes) -> dict[str, tuple]:
+        got: list = []
+        full = eng.recognize(audio.resample(pcm, 8000, 16000), prep, None, lambda: False,
+                             enough=lambda t: got.append(t) or False)
+        gated = next((t for t in got if enough(t)), full)
+        out = {}
+        for name, tr in (("whole", full), ("gated", gated)):
+            out[name] = (taking.decide(listen, tr), und.decide(tr, listen).intent)
+        return out
+
+    counts = {v: {"requests": 0, "cut": 0, "harmful": 0, "end_wait_ms": []} for v in ("whole", "gated")}
+    for it in items:
+        end = both(_prefix(it.pcm, it.speech_end_s))
+        mids = [(both(_prefix(it.pcm, a)), (b - a) * 1000) for a, b in it.pauses]
+        for v, c in counts.items():
+            c["requests"] += 1
+            c["end_wait_ms"].append(end[v][0].wait_ms)
+            cut = [m for m, length in mids if length > m[v][0].wait_ms]
+            c["cut"] += bool(cut)
+            c["harmful"] += any(m[v][1] != end[v][1] for m in cut)
+    rec.close()
+    for c in counts.values():
+        waits = c.pop("end_wait_ms")
+        c["end_wait_ms_mean"] = round(sum(waits) / max(1, len(waits)))
+        c["end_short_share"] = round(sum(1 for w in waits if w < 1000) / max(1, len(waits)), 3)
+    return {"part": part, "replicas": replicas, **counts}
+
+
+def _prefix(pcm: bytes, at_s: float) -> bytes:
+    return pcm[:int((at_s + 0.16) * 8000) * 2]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--part", default="dev")
@@ -110,7 +172,11 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--summary", type=Path, nargs="*", default=None)
+    ap.add_argument("--pauses", default=None, help="a pauses part: cut-offs with and without the first pass")
     args = ap.parse_args()
+    if args.pauses:
+        print(json.dumps(pauses(args.pauses, args.replicas)))
+        return
     if args.summary:
         print(json.dumps(summary(args.summary)))
         return
