@@ -804,7 +804,6 @@ class WhisperStream(RecognitionStream):
         self._last_partial_at = 0
         self._spec: tuple[int, Future, threading.Event] | None = None
         self._specs = 0  # speculative decodes started (diagnostics)
-        self._marks: dict[str, float] = {}  # monotonic instants of the current speculation
         self._lock = threading.Lock()
         self._closed = False
 
@@ -837,7 +836,7 @@ class WhisperStream(RecognitionStream):
         if self._trailing_ms >= o.speculate_after_ms and self._spec is None:
             stale = threading.Event()
             self._specs += 1
-            self._marks = marks = {"spec_at": time.monotonic()}
+            marks = {"spec_at": time.monotonic()}  # when the speculation was submitted, started, done
             self._spec = (n, self.rec.submit(self._final, bytes(self._pcm), stale, marks), stale)
             return
         if o.partial_every_s <= 0 or self._trailing_ms or (self._job is not None and not self._job.done()):
