@@ -148,7 +148,7 @@ def _menu_key(script, label: str) -> str | None:
     return None
 
 
-def task(script, label: str, attempt: Callable[[int], object], max_turns: int = 5, key: str = "",
+def task(script, label: str, attempt: Callable[[int], object], max_turns: int = 6, key: str = "",
          max_said: int = 2) -> Task:
     """A caller who wants ``label`` in the main menu. ``attempt(i)`` is the i-th time they say
     their request (a ``dialogs.Heard`` as the runtime hands it over; a repeat is a different
