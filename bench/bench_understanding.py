@@ -62,16 +62,13 @@ class Hotline:
         self.listen = script.listen_action("main_menu")
 
     def evidence(self, res):
-        from asr.calibration import TurnEvidence
-        from ivr.calls.understand import fuse
+        """The fused decision and the calibrator's evidence exactly as the live understander
+        builds them (the menu prior of navigation labels included), plus the extra hearings."""
+        from dataclasses import replace
 
         tr = res.transcript()
-        fu = fuse(tr, "intent", self.labels, self.script.matcher)
-        m = self.script.matcher.match(tr.text, self.labels) if tr.text else None
-        ev = TurnEvidence(decided=fu.intent, fused=fu.scores, asr=tr.scores, text=tr.text,
-                          text_confidence=res.text_confidence, audio_seconds=res.audio_s,
-                          matcher_intent=m.intent if m else None, matcher_confidence=m.confidence if m else 0.0,
-                          views=res.views, text_scores=self.phrases.scores(tr.text))
+        fu = self.understander.fused(tr, self.listen)
+        ev = replace(self.understander.evidence(tr, self.listen, fu), views=res.views)
         return fu, ev
 
     def spoken(self, res, variant: str) -> tuple[str | None, str | None, Outcome]:
