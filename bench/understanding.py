@@ -141,9 +141,12 @@ def _submenu_key(script, state: str, label: str) -> str | None:
 
 def _menu_key(script, label: str) -> str | None:
     """The main menu's key leading to ``label`` (directly or through a sub-menu)."""
-    listen = script.listen_action("main_menu")
-    for key, lab in (listen.dtmf or {}).items():
-        if lab == label or (lab.startswith("menu_") and _submenu_key(script, lab, label) is not None):
+    dtmf = dict(script.listen_action("main_menu").dtmf or {})  # with the global keys ("8": darurat)
+    for key, lab in dtmf.items():
+        if lab == label:
+            return key
+    for key, lab in dtmf.items():
+        if lab.startswith("menu_") and _submenu_key(script, lab, label) is not None:
             return key
     return None
 

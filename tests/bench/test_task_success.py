@@ -46,3 +46,9 @@ def test_figures_count_failures_as_never_reached(script):
     bad = task(script, "ktp", lambda i: Heard("kk", 0.95, intent="kk"))
     f = task_figures([ok, bad, bad])
     assert f["task_success"] == pytest.approx(1 / 3, abs=1e-3) and f["median_turns"] == 99
+
+
+def test_an_emergency_not_understood_twice_reaches_the_emergency_key(script):
+    # the keypad prompt after two misses names "Dalam keadaan darurat, tekan 8"
+    t = task(script, "darurat", lambda i: Heard("rolong vermakal", 0.05, intent=None))
+    assert t.success and t.how == "speech>speech>key" and t.turns == 3
