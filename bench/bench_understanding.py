@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import speechset  # noqa: E402
-from bench.understanding import Case, Outcome, by_replica, figures, outcome  # noqa: E402
+from bench.understanding import Case, Outcome, by_replica, figures, outcome, spread, task, task_figures  # noqa: E402
 
 KEYS = ("emergency_asked", "emergency_question_to_others", "guess_accuracy", "decision_accuracy", "routed_first_turn", "accepted_without_confirmation",
         "accepted_precision", "accepted_wrong", "confirmations_asked", "confirmations_answered_no", "not_understood",
@@ -62,16 +62,13 @@ class Hotline:
         self.listen = script.listen_action("main_menu")
 
     def evidence(self, res):
-        from asr.calibration import TurnEvidence
-        from ivr.calls.understand import fuse
+        """The fused decision and the calibrator's evidence exactly as the live understander
+        builds them (the menu prior of navigation labels included), plus the extra hearings."""
+        from dataclasses import replace
 
         tr = res.transcript()
-        fu = fuse(tr, "intent", self.labels, self.script.matcher)
-        m = self.script.matcher.match(tr.text, self.labels) if tr.text else None
-        ev = TurnEvidence(decided=fu.intent, fused=fu.scores, asr=tr.scores, text=tr.text,
-                          text_confidence=res.text_confidence, audio_seconds=res.audio_s,
-                          matcher_intent=m.intent if m else None, matcher_confidence=m.confidence if m else 0.0,
-                          views=res.views, text_scores=self.phrases.scores(tr.text))
+        fu = self.understander.fused(tr, self.listen)
+        ev = replace(self.understander.evidence(tr, self.listen, fu), views=res.views)
         return fu, ev
 
     def spoken(self, res, variant: str) -> tuple[str | None, str | None, Outcome]:
@@ -92,6 +89,13 @@ class Hotline:
                 intent = max(others, key=others.__getitem__)
                 conf = min(conf, 0.59)
         return res.best, intent, outcome(self.script, fu.text, conf, intent)
+
+    def heard(self, res):
+        """The ``dialogs.Heard`` the live hotline hands the engine for a recognition."""
+        from dialogs import Heard
+
+        u = self.understander.decide(res.transcript(), self.listen)
+        return Heard(u.text, u.confidence, intent=u.intent, emergency=u.emergency)
 
     def live(self, res) -> tuple[str | None, str | None, Outcome]:
         """What the live hotline does (ivr.calls.understand.live_understander -> the engine)."""
@@ -180,10 +184,41 @@ def main() -> None:
             if part in args.errors.split(","):
                 for rep in range(args.replicas):
                     _errors(part, f"voice_{variant}#{rep}", cases_of(rep), rows, res, items)
+        out["tasks"] = _tasks(script, hot, items, res, rows, args.replicas)
         result["parts"][part] = out
         _print(part, out)
     rec.close()
     print(json.dumps(result, ensure_ascii=False))
+
+
+TASK_KEYS = ("task_success", "median_turns", "mean_turns_success", "one_turn")
+
+
+def _tasks(script, hot, items, res, rows, replicas: int) -> dict:
+    """Whole dialogs (``bench.understanding.task``): each caller with an in-scope request says
+    it (the rendering of one replica first, then the next one when asked again), answers
+    confirmations, uses the keys after two requests not understood. Typed: the same words each
+    time. ``ulangi`` (repeat the prompt) is not a task."""
+    from dialogs import Heard
+
+    by_row: dict[str, dict[int, object]] = {}
+    for it in items:
+        by_row.setdefault(it.row.id, {})[it.replica] = res[it.key]
+    wanted = [r for r in rows if r.label not in ("none", "ulangi") and r.id in by_row]
+    per = []
+    for first in range(replicas):
+        ts = []
+        for r in wanted:
+            got = by_row[r.id]
+            reps = sorted(got)
+            ts.append(task(script, r.label, lambda i, got=got, reps=reps, first=first:
+                           hot.heard(got[reps[(first + i) % len(reps)]]), key=f"{r.id}#{first}"))
+        per.append(task_figures(ts))
+    typed = [task(script, r.label, lambda i, r=r: Heard(r.text, 1.0), key=r.id) for r in wanted]
+    out = {k: spread(p[k] for p in per) for k in TASK_KEYS}
+    out["tasks"] = len(wanted)
+    out["typed"] = task_figures(typed)
+    return out
 
 
 def easy(it) -> bool:
@@ -201,6 +236,8 @@ def _print(part: str, out: dict) -> None:
             continue
         cells = []
         for k, v in figs.items():
+            if k == "typed":
+                v = " ".join(f"{a}={b}" for a, b in v.items())
             if isinstance(v, dict):
                 v = v["median"] if v.get("min") == v.get("max") else f"{v['median']} [{v['min']}-{v['max']}]"
             cells.append(f"{k}={v}")

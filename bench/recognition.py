@@ -104,9 +104,13 @@ class Recognition:
         root.mkdir(parents=True, exist_ok=True)
         self.path = root / f"{self.fingerprint}.jsonl"
         self.known: dict[str, Result] = {}
-        if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                with_views = json.loads(line)
+        # <fingerprint>.jsonl, and <fingerprint>.w<k>.jsonl written by parallel workers (--jobs)
+        for path in sorted(root.glob(f"{self.fingerprint}*.jsonl")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    with_views = json.loads(line)
+                except json.JSONDecodeError:  # a line cut by a killed run: recomputed
+                    continue
                 self.known[with_views["key"]] = Result(**with_views)
         self._views: dict[str, list[float]] = {}
         self._wrap_views()
@@ -180,19 +184,56 @@ def main() -> None:
     ap.add_argument("--replicas", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1, help="processes rendering speech")
     ap.add_argument("--script-additions", default="", help="YAML of example phrases added to the script")
+    ap.add_argument("--jobs", type=int, default=1, help="recognizer processes (each takes every n-th item)")
     args = ap.parse_args()
     script = load_bench_script(args.script_additions)
     cache = speechset.AudioCache(workers=args.workers)
     parts = {p: speechset.load(p, args.replicas, cache) for p in args.parts.split(",")}
     print(f"audio: {cache.rendered} renderings made, cache {cache.root}", flush=True)
+    jobs = max(1, args.jobs)
+    if jobs == 1:
+        _recognize(script, parts, 0, 1)
+        return
+    del parts  # each worker reads the (now cached) audio itself
+    import multiprocessing
+
+    # spawned, not forked: this process has loaded espeak-ng and numpy's threads
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_worker, args=(args.parts, args.replicas, args.script_additions, k, jobs))
+             for k in range(jobs)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    failed = [p.exitcode for p in procs if p.exitcode]
+    if failed:
+        raise SystemExit(f"recognition workers failed: {failed}")
+
+
+def _worker(part_names: str, replicas: int, additions: str, k: int, jobs: int) -> None:
+    script = load_bench_script(additions)
+    parts = {p: speechset.load(p, replicas) for p in part_names.split(",")}
+    _recognize(script, parts, k, jobs)
+
+
+def _recognize(script, parts: dict, k: int, jobs: int) -> None:
+    """Recognise every ``jobs``-th item from the ``k``-th (results in their own file when
+    parallel, so no two processes append to one file)."""
+    import sys
+
     rec = Recognition(script)
+    if jobs > 1:
+        rec.path = rec.path.with_name(f"{rec.fingerprint}.w{k}.jsonl")
     for part, items in parts.items():
         t0 = time.perf_counter()
-        for i, it in enumerate(items):
+        mine = items[k::jobs]
+        todo = sum(rec.key(it.pcm, expectation_for(script, it.row.expect)) not in rec.known for it in mine)
+        print(f"[{k}] {part}: {len(mine)} items, {todo} to recognise", flush=True, file=sys.stderr)
+        for i, it in enumerate(mine):
             rec.run(it.pcm, it.row.expect)
             if i % 50 == 0:
-                print(f"{part} {i}/{len(items)} {time.perf_counter() - t0:.0f}s", flush=True, file=sys.stderr)
-    print(f"recognition: {rec.computed} computed, results {rec.path}", flush=True)
+                print(f"[{k}] {part} {i}/{len(mine)} {time.perf_counter() - t0:.0f}s", flush=True, file=sys.stderr)
+    print(f"[{k}] recognition: {rec.computed} computed, results {rec.path}", flush=True)
     rec.close()
 
 

@@ -105,3 +105,104 @@ def by_replica(cases_of: Callable[[int], Sequence[Case]], replicas: int, keys: S
     """Median with min/max over the replicas for each scalar figure in ``keys``."""
     per = [figures(cases_of(r)) for r in range(replicas)]
     return {k: spread(p[k] for p in per) for k in keys}
+
+
+# ------------------------------------------------------------------ task success (whole dialogs)
+
+@dataclass(frozen=True)
+class Task:
+    """One caller's task through the dialog engine: reached the right service, in how many of
+    the caller's turns (their requests, yes/no answers and key presses)."""
+
+    key: str
+    label: str
+    success: bool
+    turns: int
+    how: str  # the path: e.g. "speech", "speech>yes", "speech>no>speech>yes", "speech>submenu>key"
+
+
+def _target(script, label: str):
+    """The (state, phase) the main menu reaches on ``label`` when it is certain."""
+    from dialogs import DialogEngine, Heard
+
+    e = DialogEngine(script)
+    e.start()
+    e.handle(Heard(label, 1.0, intent=label))
+    return e.state, e.phase
+
+
+def _submenu_key(script, state: str, label: str) -> str | None:
+    listen = script.listen_action(state)
+    for key, lab in (listen.dtmf or {}).items():
+        if lab == label:
+            return key
+    return None
+
+
+def _menu_key(script, label: str) -> str | None:
+    """The main menu's key leading to ``label`` (directly or through a sub-menu)."""
+    dtmf = dict(script.listen_action("main_menu").dtmf or {})  # with the global keys ("8": darurat)
+    for key, lab in dtmf.items():
+        if lab == label:
+            return key
+    for key, lab in dtmf.items():
+        if lab.startswith("menu_") and _submenu_key(script, lab, label) is not None:
+            return key
+    return None
+
+
+def task(script, label: str, attempt: Callable[[int], object], max_turns: int = 6, key: str = "",
+         max_said: int = 2) -> Task:
+    """A caller who wants ``label`` in the main menu. ``attempt(i)`` is the i-th time they say
+    their request (a ``dialogs.Heard`` as the runtime hands it over; a repeat is a different
+    rendering). They answer a confirmation truthfully ("ya" / "bukan", typed: yes/no is
+    measured apart), press the key the sub-menu's prompt names for their service, after
+    ``max_said`` requests not understood use the keys the main menu's prompt names, and give
+    up after ``max_turns`` turns or a wrong service acted on."""
+    from dialogs import DialogEngine, Heard, Pressed
+
+    target = _target(script, label)
+    e = DialogEngine(script)
+    e.start()
+    turns, said, path = 0, 0, []
+    while turns < max_turns and not e.ended:
+        if e.phase == "confirming":
+            right = e.snapshot()["pending"] == label
+            e.handle(Heard("ya" if right else "bukan", 1.0))
+            path.append("yes" if right else "no")
+        elif e.state and e.state.startswith("menu_") and e.state != target[0]:
+            k = _submenu_key(script, e.state, label)
+            if k is None:
+                break
+            e.handle(Pressed(k))
+            path.append("key")
+        elif e.state == "main_menu" and said >= max_said:
+            k = _menu_key(script, label)
+            if k is None:
+                break
+            e.handle(Pressed(k))
+            path.append("key")
+        elif e.state == "main_menu":
+            e.handle(attempt(said))
+            said += 1
+            path.append("speech")
+        else:
+            break
+        turns += 1
+        if (e.state, e.phase) == target or (label == "darurat" and e.state == EMERGENCY_STATE):
+            return Task(key, label, True, turns, ">".join(path))
+        if e.state not in ("main_menu",) and not (e.state or "").startswith("menu_") and e.phase != "confirming":
+            break  # somewhere else: a wrong service (or the call ended)
+    return Task(key, label, False, turns, ">".join(path))
+
+
+def task_figures(tasks: Sequence[Task]) -> dict:
+    ok = [t for t in tasks if t.success]
+    turns = [t.turns if t.success else 99 for t in tasks]
+    return {
+        "tasks": len(tasks),
+        "task_success": _r(len(ok) / max(1, len(tasks))),
+        "median_turns": statistics.median(turns) if turns else None,
+        "mean_turns_success": _r(statistics.mean(t.turns for t in ok)) if ok else None,
+        "one_turn": _r(sum(t.turns == 1 for t in ok) / max(1, len(tasks))),
+    }

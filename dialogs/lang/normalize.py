@@ -72,7 +72,7 @@ _WORD_MAP: dict[str, str] = {
     # documents and agencies
     "ektp": "ktp", "e-ktp": "ktp", "ktpel": "ktp", "ktp-el": "ktp", "katepe": "ktp",
     "kartu_tanda_penduduk": "ktp", "kakaa": "kk", "akte": "akta", "akteu": "akta", "aktа": "akta",
-    "bpjs": "bpjs", "bepejees": "bpjs", "jkn": "bpjs", "kis": "bpjs", "askes": "bpjs",
+    "bpjs": "bpjs", "bepejees": "bpjs", "bepejes": "bpjs", "jkn": "bpjs", "kis": "bpjs", "askes": "bpjs",
     "samsat": "samsat", "stnk": "stnk", "pkb": "pajak kendaraan", "sppt": "sppt",
     "pbb": "pbb", "pebebe": "pbb", "dukcapil": "dukcapil", "capil": "dukcapil",
     "disdukcapil": "dukcapil", "puskesmas": "puskesmas", "pkm": "puskesmas", "rs": "rumah sakit",
@@ -113,7 +113,7 @@ _PUNCT_RE = re.compile(r"[^\w\s-]", re.UNICODE)
 _SPACE_RE = re.compile(r"\s+")
 _REPEAT_RE = re.compile(r"(\w)\1{2,}")  # "tolonggg" -> "tolong"
 _DASH_RE = re.compile(r"(?<!\w)-|-(?!\w)")
-_REDUP_RE = re.compile(r"\b(\w+)-\1\b")   # "anak-anak" -> "anak"
+_REDUP_RE = re.compile(r"\b(\w{3,})-\1\b")   # "anak-anak" -> "anak" (not letter names: "pe-be-be" is pbb)
 _REDUP2_RE = re.compile(r"\b(\w+)2\b")     # "anak2" -> "anak"
 
 

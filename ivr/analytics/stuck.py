@@ -14,30 +14,16 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 
-from ivr.analytics.db import Source, table
+from ivr.analytics.db import Source, epoch_float, table
 from ivr.storage.models import CallRow, TurnRow
 
 __all__ = ["StateRow", "IntentRow", "StuckReport", "stuck_states"]
-
-
-class _Row(NamedTuple):
-    call_id: str
-    idx: int
-    at: datetime
-    state: str | None
-    outcome: str | None
-    intent: str | None
-    confidence: float | None
-    source: str
-    script_version: str | None
-    end_reason: str | None
-    ended_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -91,45 +77,46 @@ class StuckReport:
 def stuck_states(src: Source, start: date, end: date) -> StuckReport:
     c, t = table(CallRow), table(TurnRow)
     a, b = src.day_start(start), src.day_start(end + timedelta(days=1))
-    in_period = select(c.c.id).where(c.c.started_at >= a, c.c.started_at < b)
-    q_calls = select(c.c.id, c.c.script_version, c.c.end_reason, c.c.ended_at, c.c.end_state).where(
-        c.c.id.in_(in_period))
-    q = (select(t.c.call_id, t.c.idx, t.c.at, t.c.state, t.c.outcome, t.c.intent, t.c.confidence, t.c.source)
-         .where(t.c.call_id.in_(in_period), t.c.who == "caller"))
+    # One joined read of plain values, times as float seconds: at a million calls a year a
+    # month holds about 250k caller turns, and building a datetime and a row object for each
+    # cost more than the whole rest of the report.
+    q = (select(t.c.call_id, t.c.state, t.c.outcome, t.c.intent, t.c.confidence, t.c.source,
+                epoch_float(t.c.at), c.c.script_version, c.c.end_reason, epoch_float(c.c.ended_at),
+                c.c.end_state)
+         .join(c, c.c.id == t.c.call_id)
+         .where(c.c.started_at >= a, c.c.started_at < b, t.c.who == "caller")
+         .order_by(t.c.call_id, t.c.idx))
     with src.engine.connect() as conn:
-        calls = {r.id: r for r in conn.execute(q_calls)}
-        turns = sorted(conn.execute(q).all(), key=lambda r: (r.call_id, r.idx))
-    rows = [_Row(*r, calls[r.call_id].script_version, calls[r.call_id].end_reason, calls[r.call_id].ended_at)
-            for r in turns]
+        rows = conn.execute(q).all()
     acc: dict[tuple[str, str], dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     intents: dict[str, list[float | str]] = defaultdict(list)
     no_state = 0
     hang: Counter[tuple[str, str]] = Counter()
-    for i, r in enumerate(rows):
-        if r.state is None:
+    n = len(rows)
+    for i, (call_id, state, outcome, intent, confidence, source, at, version, end_reason, ended_at,
+            end_state) in enumerate(rows):
+        if state is None:
             no_state += 1
             continue
-        key = (r.script_version or "?", r.state)
+        key = (version or "?", state)
         d = acc[key]
-        d["calls"].append(r.call_id)
-        d["outcome"].append(r.outcome or "")
-        last = i + 1 >= len(rows) or rows[i + 1].call_id != r.call_id
-        nxt = r.ended_at if last else rows[i + 1].at
-        if nxt is not None and r.at is not None:
-            d["dur"].append((nxt - r.at).total_seconds())
-        if r.confidence is not None and r.source == "speech":
-            d["conf"].append(r.confidence)
-        if last:
-            call = calls[r.call_id]
-            if call.end_reason == "caller_hangup":
-                # where the call ended (calls.end_state), else the caller's last turn
-                where = (r.script_version or "?", call.end_state or r.state)
-                hang[where] += 1
-                acc[where]["ended"].append(r.call_id)
-        if r.intent and r.outcome in ("accepted", "confirmed", "corrected"):
-            intents[r.intent].append(r.outcome)
-            if r.confidence is not None:
-                intents["~" + r.intent].append(r.confidence)
+        d["calls"].append(call_id)
+        d["outcome"].append(outcome or "")
+        last = i + 1 >= n or rows[i + 1][0] != call_id
+        nxt = ended_at if last else rows[i + 1][6]
+        if nxt is not None and at is not None:
+            d["dur"].append(nxt - at)
+        if confidence is not None and source == "speech":
+            d["conf"].append(confidence)
+        if last and end_reason == "caller_hangup":
+            # where the call ended (calls.end_state), else the caller's last turn
+            where = (version or "?", end_state or state)
+            hang[where] += 1
+            acc[where]["ended"].append(call_id)
+        if intent and outcome in ("accepted", "confirmed", "corrected"):
+            intents[intent].append(outcome)
+            if confidence is not None:
+                intents["~" + intent].append(confidence)
     states = []
     for (ver, state), d in acc.items():
         o = d["outcome"]

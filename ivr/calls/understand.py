@@ -169,12 +169,29 @@ class Understander:
             pm = self._phrases[key] = PhraseMatcher(dict(listen.expect))
         return pm
 
+    def fused(self, transcript: Transcript, listen: Listen) -> Understood:
+        """The fused decision before the emergency reading and the calibration."""
+        expect = expectation_for(listen)
+        return fuse(transcript, expect.kind, expect.labels, self._matcher(listen), self.weight, listen.navigation)
+
+    def evidence(self, transcript: Transcript, listen: Listen, u: Understood) -> TurnEvidence:
+        """What the calibrator judges of the decision ``u`` (the fit, bench/fit_calibration.py,
+        builds its features here too, so fitted and live features are the same)."""
+        expect = expectation_for(listen)
+        matcher = self._matcher(listen)
+        m = matcher.match(u.text, list(expect.labels)) if matcher is not None and u.text else None
+        return TurnEvidence(decided=u.intent, fused=u.scores, asr=transcript.scores, text=u.text,
+                            text_confidence=transcript.words[0].confidence if transcript.words else 0.0,
+                            audio_seconds=transcript.audio_seconds,
+                            matcher_intent=m.intent if m is not None else None,
+                            matcher_confidence=m.confidence if m is not None else 0.0,
+                            text_scores=self._phrase_matcher(listen).scores(u.text) if u.text else {})
+
     def decide(self, transcript: Transcript, listen: Listen) -> Understood:
         """The dialog's view of ``transcript`` (synchronous and cheap: string matching and a dot
         product; the media loop calls it on speculative results to decide the end of a turn)."""
         expect = expectation_for(listen)
-        matcher = self._matcher(listen)
-        u = fuse(transcript, expect.kind, expect.labels, matcher, self.weight, listen.navigation)
+        u = self.fused(transcript, listen)
         if expect.kind != "intent" or not expect.labels or listen.kind == "yesno":
             return u
         det = self.detector
@@ -196,14 +213,7 @@ class Understander:
                 or (det is not None and u.intent == det.label):
             # an emergency decision keeps its own rule: it is never asked back
             return u
-        m = matcher.match(u.text, list(expect.labels)) if matcher is not None and u.text else None
-        ev = TurnEvidence(decided=u.intent, fused=u.scores, asr=transcript.scores, text=u.text,
-                          text_confidence=transcript.words[0].confidence if transcript.words else 0.0,
-                          audio_seconds=transcript.audio_seconds,
-                          matcher_intent=m.intent if m is not None else None,
-                          matcher_confidence=m.confidence if m is not None else 0.0,
-                          text_scores=self._phrase_matcher(listen).scores(u.text) if u.text else {})
-        p = cal.probability(ev)
+        p = cal.probability(self.evidence(transcript, listen, u))
         s = self.script.settings
         return replace(u, confidence=cal.script_confidence(p, accept=s.accept, confirm=s.confirm), probability=p)
 

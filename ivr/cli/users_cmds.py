@@ -6,6 +6,7 @@ Passwords are asked twice without echo, or read from standard input with --passw
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -14,6 +15,7 @@ import typer
 from ivr.cli.store_cmds import ConfigOpt, _cli_actor, _migrate, _run, _settings
 
 if TYPE_CHECKING:
+    from ivr.config.settings import Settings
     from ivr.storage import Account, Store
 
 
@@ -27,6 +29,17 @@ def _password(from_stdin: bool) -> str:
         typer.echo("error: the two passwords differ", err=True)
         raise typer.Exit(2)
     return first
+
+
+def _change(settings: Settings, action: str, change: Callable[[Store], Awaitable[Account]]) -> Account:
+    """Apply one change to an account and write it to the access log as the shell's user."""
+
+    async def go(store: Store) -> Account:
+        account = await change(store)
+        await store.audit.record(_cli_actor(), "admin", action, "staff", account.username)
+        return account
+
+    return _run(settings, go)
 
 
 def register(app: typer.Typer) -> None:
@@ -65,13 +78,8 @@ def register(app: typer.Typer) -> None:
         settings = _settings(config)
         _migrate(settings)
         password = _password(password_stdin)
-
-        async def go(store: Store) -> Account:
-            account = await store.accounts.set_password(username, password)
-            await store.audit.record(_cli_actor(), "admin", "reset_password", "staff", account.username)
-            return account
-
-        account = _run(settings, go)
+        account = _change(settings, "reset_password",
+                          lambda store: store.accounts.set_password(username, password))
         typer.echo(f"password of {account.username!r} changed; its sessions ended")
 
     @users.command("disable")
@@ -79,13 +87,7 @@ def register(app: typer.Typer) -> None:
         """Disable an account: it cannot log in, its sessions end, its API tokens are revoked."""
         settings = _settings(config)
         _migrate(settings)
-
-        async def go(store: Store) -> Account:
-            account = await store.accounts.set_disabled(username, True)
-            await store.audit.record(_cli_actor(), "admin", "disable_account", "staff", account.username)
-            return account
-
-        account = _run(settings, go)
+        account = _change(settings, "disable_account", lambda store: store.accounts.set_disabled(username, True))
         typer.echo(f"account {account.username!r} disabled")
 
     @users.command("enable")
@@ -93,13 +95,7 @@ def register(app: typer.Typer) -> None:
         """Enable a disabled account again."""
         settings = _settings(config)
         _migrate(settings)
-
-        async def go(store: Store) -> Account:
-            account = await store.accounts.set_disabled(username, False)
-            await store.audit.record(_cli_actor(), "admin", "enable_account", "staff", account.username)
-            return account
-
-        account = _run(settings, go)
+        account = _change(settings, "enable_account", lambda store: store.accounts.set_disabled(username, False))
         typer.echo(f"account {account.username!r} enabled")
 
     @users.command("list")

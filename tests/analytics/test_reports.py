@@ -101,4 +101,9 @@ def test_reports_on_postgresql(demo_factory):
     assert r.brief.overview == rs.brief.overview
     assert [(x.state, x.entries, x.hangups) for x in r.brief.stuck.states] == \
         [(x.state, x.entries, x.hangups) for x in rs.brief.stuck.states]
+    # time spent per state: read as float seconds in SQL, so each database's conversion counts
+    medians = [(x.state, x.median_s) for x in r.brief.stuck.states]
+    assert any(m for _, m in medians)
+    assert medians == [(x.state, pytest.approx(x.median_s, abs=1e-3) if x.median_s is not None else None)
+                       for x in rs.brief.stuck.states]
     assert r.brief.complaints.heat == rs.brief.complaints.heat

@@ -67,3 +67,14 @@ def test_speech_acts_on_the_emergency_label_at_its_own_threshold():
 def test_speech_words_veto_or_decide_before_the_scores():
     assert not D.from_speech("mau urus akta, dulu kebakaran", {"darurat": 0.9}).emergency
     assert D.from_speech("Tolong, ada kebakaran!", {"ktp": 0.9, "darurat": 0.01}).reason == "text"
+
+
+def test_any_lead_of_the_emergency_label_asks_the_safety_question():
+    # a garbled fire report where darurat leads at a posterior well under lead_min: before,
+    # the dialog got it at that confidence (< confirm) and said "belum mengerti"
+    garbled = "rolong rumataya vermakal"
+    low_lead = {"darurat": 0.07, "pengaduan": 0.069, "ktp": 0.05}
+    assert D.from_speech(garbled, low_lead).reason == "maybe"
+    assert D.from_speech(garbled, {"darurat": 0.069, "pengaduan": 0.07}).reason == ""  # not leading
+    # paperwork in the words still keeps the question away
+    assert D.from_speech("mau urus akta", low_lead).reason != "maybe"

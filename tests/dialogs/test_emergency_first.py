@@ -101,3 +101,17 @@ def test_numbers_are_read_in_groups():
         "nol delapan satu dua, tiga empat lima enam, tujuh delapan sembilan nol"
     assert spell_digits("ADU-2026-000123", group=True) == "A D U, dua nol dua enam, nol nol nol, satu dua tiga"
     assert spell_digits("3201") == spell_digits("3201", group=True) == "tiga dua nol satu"
+
+
+def test_the_main_menu_keypad_prompt_names_the_emergency_key(script):
+    from dialogs import DialogEngine, Heard, Pressed
+    from dialogs.actions import Say
+
+    e = DialogEngine(script)
+    e.start()
+    said = []
+    for _ in range(2):  # two turns not understood: the keypad prompt
+        said += [a.text for a in e.handle(Heard("hmm", 0.05)) if isinstance(a, Say)]
+    assert any("tekan 8" in t for t in said), said
+    e.handle(Pressed("8"))
+    assert e.state == "emergency"

@@ -160,3 +160,13 @@ def test_dates():
     assert format_date_id("20-11-2026") == "20 November 2026"
     with pytest.raises(ValueError):
         format_date_id("kemarin sore")
+
+
+def test_spelled_acronyms_with_dashes_and_bepejes():
+    from dialogs.lang.normalize import normalize
+
+    # letter names joined by dashes are not a reduplication ("be-be" is not "be")
+    assert normalize("pe-be-be saya belum lunas") == "pbb saya belum lunas"
+    assert normalize("ka-ka saya hilang") == "kk saya hilang"
+    assert normalize("bepejes saya tidak aktif") == "bpjs saya tidak aktif"
+    assert normalize("anak-anak saya") == "anak saya"  # a real reduplication still folds

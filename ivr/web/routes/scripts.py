@@ -21,8 +21,8 @@ from dialogs.actions import CreateTicket, EndCall, Listen, LookupTicket, Say, Tr
 from dialogs.events import CallStarted, Event, Hangup, Heard, NoInput, Pressed
 from ivr.config.settings import Settings
 from ivr.storage import Store, StoreUnavailable
-from ivr.storage.script_checks import check, quick_validate, validate
-from ivr.storage.scripts import MAX_TEXT_BYTES, ScriptConflict, ScriptNotFound, ScriptNotPublishable, ScriptVersion
+from ivr.storage.script_checks import Checked, check, quick_validate, validate
+from ivr.storage.scripts import MAX_TEXT_BYTES, BeforeLive, ScriptConflict, ScriptNotFound, ScriptNotPublishable, ScriptVersion
 from ivr.web.auth import Principal, check_csrf, require
 from ivr.web.pages import remote, render
 from ivr.web.script_form import FormError, apply_form, form_fields
@@ -73,20 +73,33 @@ async def scripts_page(request: Request, page: int = 1, principal: Principal = D
                                             "page": page, "pages": pages, "message": request.query_params.get("m")})
 
 
+def _prerender(request: Request) -> BeforeLive:
+    """What runs before a version goes live: its prompts rendered into the cache (when this
+    process speaks), so the first caller after the publish hears no synthesis delay."""
+    tools = request.app.state.script_tools
+
+    async def before_live(checked: Checked) -> None:
+        if tools is not None and checked.script is not None:
+            await tools.prerender(checked.script)
+
+    return before_live
+
+
+async def _refresh_live(request: Request) -> None:
+    """This process takes the new live version at once instead of at its next poll."""
+    tools = request.app.state.script_tools
+    if tools is not None:
+        await tools.refresh()
+
+
 @router.post("/admin/scripts/{version_id}/publish")
 async def publish(request: Request, version_id: int, csrf: str = Form(""),
                   principal: Principal = Depends(admin)) -> Response:
     if not check_csrf(principal, csrf):
         return _expired(request)
-    tools = request.app.state.script_tools
-
-    async def before_live(checked: Any) -> None:
-        if tools is not None and checked.script is not None:
-            await tools.prerender(checked.script)
-
     try:
         live = await _store(request).scripts.publish(version_id, actor=principal.actor, role=principal.role,
-                                                     before_live=before_live, remote=remote(request))
+                                                     before_live=_prerender(request), remote=remote(request))
     except ScriptNotPublishable as exc:
         return render(request, "error.html", {"title": "Versi ini belum bisa diterbitkan",
                                               "message": " ".join(exc.reasons)}, 422)
@@ -95,8 +108,7 @@ async def publish(request: Request, version_id: int, csrf: str = Form(""),
     except StoreUnavailable:
         return render(request, "error.html", {"title": "Gagal menerbitkan: basis data tidak tersedia",
                                               "message": "Versi yang sedang live tetap berjalan. Coba lagi nanti."}, 503)
-    if tools is not None:
-        await tools.refresh()
+    await _refresh_live(request)
     return RedirectResponse(f"/admin/scripts?m=terbit-{live.number}", status_code=303)
 
 
@@ -105,15 +117,10 @@ async def rollback(request: Request, csrf: str = Form(""), to_id: int | None = F
                    principal: Principal = Depends(admin)) -> Response:
     if not check_csrf(principal, csrf):
         return _expired(request)
-    tools = request.app.state.script_tools
-
-    async def before_live(checked: Any) -> None:
-        if tools is not None and checked.script is not None:
-            await tools.prerender(checked.script)
-
     try:
         live = await _store(request).scripts.rollback(_key(request), actor=principal.actor, role=principal.role,
-                                                      to_id=to_id, before_live=before_live, remote=remote(request))
+                                                      to_id=to_id, before_live=_prerender(request),
+                                                      remote=remote(request))
     except ScriptNotFound:
         return render(request, "error.html", {"title": "Tidak ada versi sebelumnya",
                                               "message": "Belum ada versi lama yang pernah diterbitkan."}, 404)
@@ -123,8 +130,7 @@ async def rollback(request: Request, csrf: str = Form(""), to_id: int | None = F
     except StoreUnavailable:
         return render(request, "error.html", {"title": "Gagal mengembalikan: basis data tidak tersedia",
                                               "message": "Versi yang sedang live tetap berjalan."}, 503)
-    if tools is not None:
-        await tools.refresh()
+    await _refresh_live(request)
     return RedirectResponse(f"/admin/scripts?m=kembali-{live.number}", status_code=303)
 
 
