@@ -127,9 +127,9 @@ def _yesno(transcript: Transcript, fused: dict[str, float], best: str) -> Unders
 
 FIRST_PASS_AT = 0.99  # confidence (on the script's ladder) at which a first pass is final: on
 # the bench (bench/probe_first_pass.py, dev and test, 186 renderings each) the decisions are
-# then as good as the whole scoring's (same accuracy, no wrong acceptance more) for 11% / 7% of
-# turns; at the accept threshold itself 28% / 26% were answered early, with one and two more
-# wrong acceptances (a status enquiry taken as a new complaint)
+# then as good as the whole scoring's (same accuracy, no wrong acceptance more) for 10% / 6% of
+# turns (refitted calibrator); lower bars (0.6-0.95) answered up to 20-23% early but added a
+# wrong acceptance on dev (a status enquiry taken as a new complaint)
 CALIBRATED_MIN_LABELS = 8  # the calibrator was fitted on the main menu (21 labels): it judges
 # listens as large as a menu; smaller ones (sub-menus, choices) keep the fused confidence
 
