@@ -60,7 +60,7 @@ class DeskError(Exception):
 class Desk:
     def __init__(self, settings: Settings, store: Store, *, ami: AmiClient | None = None, bus: Bus | None = None,
                  live_calls: LiveCalls | None = None, clock: Clock = system_clock,
-                 board_interval_s: float = 0.2, live_interval_s: float = 1.0, figures_interval_s: float = 2.0,
+                 board_interval_s: float = 0.5, live_interval_s: float = 1.0, figures_interval_s: float = 2.0,
                  housekeeping_interval_s: float = 30.0) -> None:
         self.settings = settings
         self.store = store
