@@ -383,10 +383,16 @@ class Desk:
         return self.ami
 
     async def queue_login(self, username: str, queues: Iterable[str] | None = None) -> list[str]:
-        iface = await self._agent_iface(username)
+        """Log the agent's phone in to ``queues``, else to the queues on their phone mapping,
+        else to the configured ``agent_queues``."""
+        agent = await self.store.desk.agent(username)
+        if agent is None:
+            raise DeskError("Telepon Anda belum didaftarkan. Minta admin mengisi ekstensi Anda.")
+        self._mapped[agent.interface] = username
+        iface = agent.interface
         ami = self._need_ami()
         done = []
-        for q in list(queues or self.settings.agent_queues):
+        for q in list(queues or agent.queues or self.settings.agent_queues):
             try:
                 await ami.action("QueueAdd", Queue=q, Interface=iface, MemberName=username, StateInterface=iface)
                 done.append(q)

@@ -10,6 +10,7 @@ database is down) as the other repositories' do.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,6 +46,8 @@ class DeskAgent:
     interface: str
     extension: str
     display_name: str | None
+    #: the queues the agent logs in to; empty: the configured ``agent_queues``
+    queues: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class DeskRepository:
         self.pii = pii
         self.clock = clock
         writes.register("desk_agent", _upsert_agent)
+        writes.register("desk_agent_remove", _remove_agent)
         writes.register("desk_disposition", _insert_disposition)
         writes.register("desk_assignment", _upsert_assignment)
         writes.register("desk_ticket_fields", _ticket_fields)
@@ -112,16 +116,31 @@ class DeskRepository:
 
     # ------------------------------------------------------------------ agents and phones
     async def map_agent(self, username: str, extension: str, *, display_name: str | None = None,
-                        interface: str | None = None) -> DeskAgent:
+                        interface: str | None = None, queues: Iterable[str] = ()) -> DeskAgent:
         """Say which phone ``username`` answers on: queue member interface ``PJSIP/<extension>``
-        unless given."""
+        unless given (``<TECH>/<resource>``), and the queues it logs in to (none given: the
+        configured ones)."""
         ext = extension.strip()
         if not username or not ext or not ext.replace("-", "").replace("_", "").isalnum():
             raise StoreError("an agent needs a username and an extension of letters/digits")
-        iface = interface or f"PJSIP/{ext}"
+        iface = (interface or "").strip() or f"PJSIP/{ext}"
+        tech, _, resource = iface.partition("/")
+        if not tech.isalnum() or not resource or any(c.isspace() or c in ",|&" for c in resource) or len(iface) > 128:
+            raise StoreError("an interface looks like PJSIP/2001")
+        qs = tuple(dict.fromkeys(q.strip() for q in queues if q.strip()))
+        if any(not q.replace("-", "").replace("_", "").isalnum() for q in qs) or len(",".join(qs)) > 512:
+            raise StoreError("queue names are letters, digits, - and _")
         await self.writes.write("desk_agent", dict(username=username, interface=iface, extension=ext,
-                                                   display_name=display_name, created_at=self.clock()))
-        return DeskAgent(username, iface, ext, display_name)
+                                                   display_name=display_name, created_at=self.clock(),
+                                                   queues=",".join(qs) or None))
+        return DeskAgent(username, iface, ext, display_name, qs)
+
+    async def unmap_agent(self, username: str) -> bool:
+        """Forget ``username``'s phone. False if they had none."""
+        if await self.agent(username) is None:
+            return False
+        await self.writes.write("desk_agent_remove", dict(username=username))
+        return True
 
     async def agents(self) -> list[DeskAgent]:
         def _get() -> list[DeskAgent]:
@@ -414,7 +433,8 @@ def sla_deadline(created: datetime, hours: int) -> datetime:
 
 
 def _agent(r: DeskAgentRow) -> DeskAgent:
-    return DeskAgent(r.username, r.interface, r.extension, r.display_name)
+    return DeskAgent(r.username, r.interface, r.extension, r.display_name,
+                     tuple(q for q in (r.queues or "").split(",") if q))
 
 
 # -- idempotent operations (also replayed from the journal)
@@ -430,6 +450,13 @@ def _upsert_agent(s: Session, row: Args) -> None:
         s.add(DeskAgentRow(**row))
     else:
         r.interface, r.extension, r.display_name = row["interface"], row["extension"], row["display_name"]
+        r.queues = row.get("queues")
+
+
+def _remove_agent(s: Session, row: Args) -> None:
+    r = s.get(DeskAgentRow, row["username"])
+    if r is not None:
+        s.delete(r)
 
 
 def _insert_disposition(s: Session, row: Args) -> None:

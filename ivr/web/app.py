@@ -29,6 +29,7 @@ from ivr.web.pages import STATIC_DIR, render, templates
 from ivr.web.oidc import OidcClient
 from ivr.web.routes import accounts, analytics, audit, calls, login, metrics, scripts, service, sso, tickets
 from ivr.web.routes import desk as desk_pages
+from ivr.web.routes import desk_phones
 from ivr.web.script_tools import ScriptTools
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,8 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
         return render(request, "error.html", {"title": "Basis data tidak tersedia",
                                               "message": "Coba lagi beberapa saat lagi."}, 503)
 
-    for area in (service, login, sso, accounts, tickets, calls, scripts, audit, desk_pages, analytics, metrics):
+    for area in (service, login, sso, accounts, tickets, calls, scripts, audit, desk_pages, desk_phones, analytics,
+                 metrics):
         app.include_router(area.router)
     _describe_bearer_auth(app)
     return app

@@ -188,6 +188,21 @@ async def test_login_pause_and_phone_side_changes_follow_on_the_board(rig):
         await rig.desk.queue_login("nobody")
 
 
+async def test_queue_login_uses_the_queues_of_the_phone_mapping(tmp_path):
+    server = AmiServer(queues=("hotline", "pengaduan"), login_failure_delay=0.05)
+    await server.start()
+    r = await Rig(tmp_path).start(server=server)
+    try:
+        await r.store.desk.map_agent("rina", "agent1", queues=["pengaduan"])
+        await r.store.desk.map_agent("budi", "agent2")
+        assert await r.desk.queue_login("rina") == ["pengaduan"]
+        assert await r.desk.queue_login("budi") == ["hotline"]      # no queues on the mapping: the configured ones
+        assert "PJSIP/agent1" in server.queues["pengaduan"] and "PJSIP/agent1" not in server.queues["hotline"]
+        assert "PJSIP/agent2" in server.queues["hotline"]
+    finally:
+        await r.close()
+
+
 # ------------------------------------------------------------------ AMI drop and recovery
 
 async def test_ami_drop_shows_on_the_board_and_queue_status_restores_it(rig):

@@ -360,6 +360,10 @@ class AgentPhone(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     extension: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     display_name: str | None = Field(None, max_length=128)
+    #: the queue member interface; default ``PJSIP/<extension>``
+    interface: str | None = Field(None, max_length=128)
+    #: the queues the phone logs in to; none: the configured ``agent_queues``
+    queues: list[str] = Field(default_factory=list, max_length=32)
 
 
 @router.post("/api/desk/agents", response_model=None)
@@ -369,7 +373,8 @@ async def desk_map_agent(request: Request, body: AgentPhone,
         return _err("csrf", 403)
     store = _store(request)
     try:
-        agent = await store.desk.map_agent(body.username, body.extension, display_name=body.display_name)
+        agent = await store.desk.map_agent(body.username, body.extension, display_name=body.display_name,
+                                           interface=body.interface, queues=body.queues)
     except StoreError as exc:
         return _err(str(exc))
     desk = _desk(request)
@@ -378,7 +383,23 @@ async def desk_map_agent(request: Request, body: AgentPhone,
         desk.changed()
     await store.audit.record(principal.actor, principal.role, "map_agent_phone", "agent", body.username,
                              detail=agent.interface, remote=remote(request))
-    return {"ok": True, "interface": agent.interface}
+    return {"ok": True, "interface": agent.interface, "queues": list(agent.queues)}
+
+
+@router.delete("/api/desk/agents/{username}", response_model=None)
+async def desk_unmap_agent(request: Request, username: str,
+                           principal: Principal = Depends(require("admin", api=True))) -> Any:
+    store = _store(request)
+    before = await store.desk.agent(username)
+    if before is None or not await store.desk.unmap_agent(username):
+        return _err("no phone mapped to this username", 404)
+    desk = _desk(request)
+    if desk is not None:
+        await desk.reload_agents()
+        desk.changed()
+    await store.audit.record(principal.actor, principal.role, "remove_agent_phone", "agent", username,
+                             detail=before.interface, remote=remote(request))
+    return {"ok": True}
 
 
 @router.get("/api/desk/agents", response_model=None)
