@@ -30,6 +30,7 @@ from ivr.web.oidc import OidcClient
 from ivr.web.routes import accounts, analytics, audit, calls, login, metrics, scripts, service, sso, tickets
 from ivr.web.routes import desk as desk_pages
 from ivr.web.routes import desk_phones
+from ivr.web.routes.desk import DeskNotRunning
 from ivr.web.script_tools import ScriptTools
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,10 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
                                 status_code=403)
         return render(request, "error.html", {"title": "Formulir kedaluwarsa",
                                               "message": "Muat ulang halaman lalu coba lagi."}, 403)
+
+    @app.exception_handler(DeskNotRunning)
+    async def _no_desk(request: Request, exc: DeskNotRunning) -> Response:
+        return JSONResponse({"error": "Meja petugas langsung tidak berjalan di proses ini."}, status_code=503)
 
     @app.exception_handler(TooManyAttempts)
     async def _too_many(request: Request, exc: TooManyAttempts) -> Response:

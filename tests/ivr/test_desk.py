@@ -21,6 +21,7 @@ from ivr.desk.service import DeskError
 from ivr.privacy.keyfile import load_or_create_key
 from ivr.privacy.pii import Pii
 from ivr.storage import Store
+from ivr.web import create_app
 from telephony import AmiClient
 from telephony.peer import AmiServer
 from tests.conftest import PII_TEST_KEY
@@ -506,6 +507,9 @@ async def test_pages_and_api_by_role(rig):
         assert (await c.get("/wallboard")).status_code == 403
         # without the CSRF token a state change is refused; with it, the agent joins the queue
         assert (await c.post("/api/desk/queue", json={"action": "login"})).status_code == 403
+        # one rule (ivr.web.auth): a same-site Origin is not a CSRF token
+        r = await c.post("/api/desk/queue", json={"action": "login"}, headers={"Origin": "http://testserver"})
+        assert r.status_code == 403
         r = await c.post("/api/desk/queue", json={"action": "login"}, headers={"X-CSRF-Token": csrf})
         assert r.status_code == 200 and r.json()["queues"] == ["hotline"]
         listed = (await c.get("/api/desk/callbacks")).json()
@@ -518,3 +522,21 @@ async def test_pages_and_api_by_role(rig):
     entries = await rig.store.audit.entries(limit=20)
     assert {"queue_login", "list_callbacks", "open_desk"} <= {e.action for e in entries}
     assert pid
+
+
+async def test_without_a_live_desk_the_api_answers_503_after_the_login_checks(rig):
+    from tests.ivr.staff import asgi_client, make_account, sign_in
+
+    app = create_app(rig.settings, rig.store)          # no desk in this process
+    agent, _ = await make_account(rig.store, "agent", "rina")
+    async with asgi_client(app) as c:
+        assert (await c.post("/api/desk/pause", json={"paused": True})).status_code == 401
+        csrf = await sign_in(c, agent)
+        assert (await c.post("/api/desk/pause", json={"paused": True})).status_code == 403   # CSRF first
+        for method, url, body in (("POST", "/api/desk/queue", {"action": "login"}),
+                                  ("POST", "/api/desk/pause", {"paused": True}),
+                                  ("POST", "/api/desk/callbacks/2611000001/dial", None),
+                                  ("GET", "/api/desk/state", None), ("GET", "/desk/events", None)):
+            r = await c.request(method, url, json=body, headers={"X-CSRF-Token": csrf})
+            assert r.status_code == 503 and "tidak berjalan" in r.json()["error"], url
+        assert (await c.get("/desk")).status_code == 200     # the page says the desk is not live

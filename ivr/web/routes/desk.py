@@ -30,7 +30,7 @@ from ivr.desk.service import DeskError
 from ivr.storage import Store, StoreError
 from ivr.storage.desk import DISPOSITIONS
 from ivr.storage.views import TICKET_TRANSITIONS
-from ivr.web.auth import Principal, check_csrf, may_reveal, require
+from ivr.web.auth import Principal, may_reveal, require
 from ivr.web.pages import remote, render
 
 router = APIRouter()
@@ -64,8 +64,17 @@ def _store(request: Request) -> Store:
     return store
 
 
-def _csrf_ok(request: Request, principal: Principal) -> bool:
-    return check_csrf(principal, request.headers.get("x-csrf-token"))
+class DeskNotRunning(Exception):
+    """No live desk in this process (the app answers 503, see :func:`ivr.web.app.create_app`)."""
+
+
+def running_desk(request: Request) -> Desk:
+    """FastAPI dependency: this process' live desk, else :class:`DeskNotRunning` (503).
+    Declared after the principal, so who may not use the desk hears 401/403 first."""
+    desk = _desk(request)
+    if desk is None:
+        raise DeskNotRunning()
+    return desk
 
 
 def _err(message: str, status: int = 400) -> JSONResponse:
@@ -90,12 +99,10 @@ async def wallboard_page(request: Request, principal: Principal = Depends(requir
 # ---------------------------------------------------------------------------------- live events
 
 @router.get("/desk/events", response_model=None)
-async def desk_events(request: Request, principal: Principal = Depends(require(*STAFF))) -> Response:
+async def desk_events(request: Request, principal: Principal = Depends(require(*STAFF)),
+                      desk: Desk = Depends(running_desk)) -> Response:
     from sse_starlette.sse import EventSourceResponse
 
-    desk = _desk(request)
-    if desk is None:
-        return _err("live desk not running in this process", 503)
     user, role = username_of(principal), principal.role
     sub = desk.hub.subscribe(user, role)
     missed = desk.hub.missed(request.headers.get("last-event-id"), user, role)
@@ -115,10 +122,8 @@ async def desk_events(request: Request, principal: Principal = Depends(require(*
 
 
 @router.get("/api/desk/state", response_model=None)
-async def desk_state(request: Request, principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
-    desk = _desk(request)
-    if desk is None:
-        return _err("live desk not running in this process", 503)
+async def desk_state(request: Request, principal: Principal = Depends(require(*STAFF, api=True)),
+                     desk: Desk = Depends(running_desk)) -> Any:
     return json.loads(desk.snapshot(username_of(principal), principal.role).sse_data())
 
 
@@ -136,12 +141,8 @@ class PauseBody(BaseModel):
 
 @router.post("/api/desk/queue", response_model=None)
 async def desk_queue(request: Request, body: QueueBody,
-                     principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
-    if not _csrf_ok(request, principal):
-        return _err("csrf", 403)
-    desk = _desk(request)
-    if desk is None:
-        return _err("Desk langsung tidak berjalan.", 503)
+                     principal: Principal = Depends(require(*STAFF, api=True)),
+                     desk: Desk = Depends(running_desk)) -> Any:
     user = username_of(principal)
     try:
         if body.action == "login":
@@ -158,12 +159,8 @@ async def desk_queue(request: Request, body: QueueBody,
 
 @router.post("/api/desk/pause", response_model=None)
 async def desk_pause(request: Request, body: PauseBody,
-                     principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
-    if not _csrf_ok(request, principal):
-        return _err("csrf", 403)
-    desk = _desk(request)
-    if desk is None:
-        return _err("Desk langsung tidak berjalan.", 503)
+                     principal: Principal = Depends(require(*STAFF, api=True)),
+                     desk: Desk = Depends(running_desk)) -> Any:
     user = username_of(principal)
     try:
         await desk.pause(user, body.paused, body.reason)
@@ -204,8 +201,6 @@ async def _assign(store: Store, public_id: str, agency: str | None, owner: str) 
 async def desk_file_ticket(request: Request, body: TicketBody,
                            principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
     """File a ticket from the pop (linked to the call)."""
-    if not _csrf_ok(request, principal):
-        return _err("csrf", 403)
     store = _store(request)
     user = username_of(principal)
     caller_number = None
@@ -242,8 +237,6 @@ async def _ticket_event(request: Request, pid: str, user: str, what: str) -> Non
 @router.post("/api/desk/tickets/{public_id}", response_model=None)
 async def desk_update_ticket(request: Request, public_id: str, body: TicketBody,
                              principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
-    if not _csrf_ok(request, principal):
-        return _err("csrf", 403)
     store = _store(request)
     user = username_of(principal)
     t = await store.tickets.get(public_id)
@@ -275,8 +268,6 @@ class WrapBody(BaseModel):
 @router.post("/api/desk/wrapup", response_model=None)
 async def desk_wrapup(request: Request, body: WrapBody,
                       principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
-    if not _csrf_ok(request, principal):
-        return _err("csrf", 403)
     if body.disposition not in DISPOSITIONS:
         return _err("Disposisi tidak dikenal.")
     store = _store(request)
@@ -336,12 +327,8 @@ async def desk_callbacks(request: Request, principal: Principal = Depends(requir
 
 @router.post("/api/desk/callbacks/{public_id}/dial", response_model=None)
 async def desk_dial(request: Request, public_id: str,
-                    principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
-    if not _csrf_ok(request, principal):
-        return _err("csrf", 403)
-    desk = _desk(request)
-    if desk is None:
-        return _err("Desk langsung tidak berjalan.", 503)
+                    principal: Principal = Depends(require(*STAFF, api=True)),
+                    desk: Desk = Depends(running_desk)) -> Any:
     user = username_of(principal)
     try:
         attempt = await desk.call_back(public_id, user)
@@ -369,8 +356,6 @@ class AgentPhone(BaseModel):
 @router.post("/api/desk/agents", response_model=None)
 async def desk_map_agent(request: Request, body: AgentPhone,
                          principal: Principal = Depends(require("admin", api=True))) -> Any:
-    if not _csrf_ok(request, principal):
-        return _err("csrf", 403)
     store = _store(request)
     try:
         agent = await store.desk.map_agent(body.username, body.extension, display_name=body.display_name,
