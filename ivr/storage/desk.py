@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,7 +33,7 @@ from ivr.storage.models import (
 )
 from ivr.storage.writes import Args, WritePath, aware
 
-__all__ = ["DeskRepository", "DeskAgent", "CallbackItem", "CallbackAttempt", "DayFigures", "HistoryItem",
+__all__ = ["DeskRepository", "DeskAgent", "TicketWork", "CallbackItem", "CallbackAttempt", "DayFigures", "HistoryItem",
            "DISPOSITIONS", "ATTEMPT_OUTCOMES"]
 
 DISPOSITIONS = ("answered", "ticket_filed", "callback_promised", "transferred", "dropped")
@@ -73,6 +73,17 @@ class CallbackAttempt:
     at: datetime
     outcome: str
     reason: str | None
+
+
+@dataclass(frozen=True)
+class TicketWork:
+    """Who works a ticket and by when: the owner, the agency's assignment queue and the SLA
+    deadline (the assignment's, else the end of the ticket's SLA due day)."""
+    public_id: str
+    owner: str | None
+    assign_queue: str | None
+    deadline: datetime
+    escalated: bool
 
 
 @dataclass(frozen=True)
@@ -252,6 +263,26 @@ class DeskRepository:
                     out.append(t.public_id)
             return out
         return await self.db.run(_run)
+
+    async def work(self, public_ids: Iterable[str], tz: tzinfo) -> dict[str, TicketWork]:
+        """Owner, assignment queue and SLA deadline of these tickets, in one read (lists)."""
+        ids = list(dict.fromkeys(public_ids))
+
+        def _get() -> dict[str, TicketWork]:
+            if not ids:
+                return {}
+            with self.db.session() as s:
+                q = (select(TicketRow.public_id, TicketRow.sla_due, TicketAssignmentRow)
+                     .outerjoin(TicketAssignmentRow, TicketAssignmentRow.ticket_id == TicketRow.id)
+                     .where(TicketRow.public_id.in_(ids)))
+                out = {}
+                for pid, due, a in s.execute(q).all():
+                    end = datetime.combine(due, time(23, 59, 59), tzinfo=tz)
+                    out[pid] = TicketWork(pid, a.owner if a else None, a.assign_queue if a else None,
+                                          (a.sla_due_at if a and a.sla_due_at else end),
+                                          bool(a and a.escalated_at))
+                return out
+        return await self.db.read(_get)
 
     # ------------------------------------------------------------------ callbacks
     async def set_callback(self, public_id: str, number: str, *, promised_at: datetime | None = None,

@@ -13,6 +13,7 @@ pages say so).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -32,6 +33,7 @@ from ivr.storage.desk import DISPOSITIONS
 from ivr.storage.views import TICKET_TRANSITIONS
 from ivr.web.auth import Principal, may_reveal, require
 from ivr.web.pages import remote, render
+from ivr.web.routes.tickets import work_of
 
 router = APIRouter()
 
@@ -304,24 +306,35 @@ async def desk_turn_audio(request: Request, call_id: str, index: int,
 # ---------------------------------------------------------------------------------- callbacks
 
 @router.get("/api/desk/callbacks", response_model=None)
-async def desk_callbacks(request: Request, principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
+async def desk_callbacks(request: Request, mine: bool = False, overdue: bool = False,
+                         principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
+    """Open callback requests, soonest promised first, each with its owner, assignment queue and
+    agency, and SLA countdown; ``mine``: only the caller's own, ``overdue``: only those late."""
     store = _store(request)
     settings = request.app.state.settings
     items = await store.desk.callbacks()
+    if mine:
+        items = [i for i in items if i.owner == username_of(principal)]
+    tickets = {t.public_id: t for t in await asyncio.gather(*(store.tickets.get(i.public_id) for i in items))
+               if t is not None}
+    work = await work_of(store, list(tickets.values()))
+    if overdue:
+        items = [i for i in items if work.get(i.public_id, {}).get("overdue")]
     clear = may_reveal(settings, principal) and store.pii.can_encrypt
     out = []
-    now = store.clock()
     for i in items:
         number = i.phone_masked
         if clear:
             number = await store.desk.callback_number(i.public_id) or number
+        w = work.get(i.public_id, {})
         out.append({"ticket": i.public_id, "status": i.status, "number": number, "dialable": i.dialable,
                     "promised_at": i.promised_at.isoformat() if i.promised_at else None,
-                    "sla_due_at": i.sla_due_at.isoformat() if i.sla_due_at else None,
-                    "sla_left_s": int((i.sla_due_at - now).total_seconds()) if i.sla_due_at else None,
-                    "owner": i.owner, "attempts": i.attempts, "last_outcome": i.last_outcome})
+                    "sla_due_at": w.get("deadline"), "sla_left_s": w.get("sla_left_s"),
+                    "sla_text": w.get("sla_text", "-"), "overdue": bool(w.get("overdue")),
+                    "owner": i.owner, "assign_queue": w.get("assign_queue"), "agency": w.get("agency"),
+                    "attempts": i.attempts, "last_outcome": i.last_outcome})
     await store.audit.record(principal.actor, principal.role, "list_callbacks", "ticket", None, revealed=clear,
-                             remote=remote(request))
+                             detail=f"mine={int(mine)} overdue={int(overdue)}", remote=remote(request))
     return {"callbacks": out, "revealed": clear}
 
 

@@ -63,7 +63,8 @@
   }
 
   function loadCallbacks() {
-    fetch("/api/desk/callbacks", {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (j) {
+    var qs = "?mine=" + ($("cb-mine").checked ? "1" : "0") + "&overdue=" + ($("cb-overdue").checked ? "1" : "0");
+    fetch("/api/desk/callbacks" + qs, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (j) {
       var tb = $("callbacks").tBodies[0]; D.clear(tb);
       (j.callbacks || []).forEach(function (c) {
         var b = D.el("button", "Telepon sekarang");
@@ -77,14 +78,18 @@
           });
         });
         var tr = D.row([c.ticket, c.number, c.promised_at ? c.promised_at.slice(0, 16).replace("T", " ") : "-",
-                        c.sla_left_s === null ? "-" : (c.sla_left_s < 0 ? "lewat " : "") + D.secs(Math.abs(c.sla_left_s)),
-                        c.attempts, c.last_outcome || "-", b]);
+                        c.owner || "Belum ada", (c.assign_queue || "-") + " · " + (c.agency || "-"),
+                        c.sla_text || "-", c.attempts, c.last_outcome || "-", b]);
         tr.dataset.ticket = c.ticket;
+        tr.cells[3].className = "owner"; tr.cells[4].className = "queue"; tr.cells[5].className = "sla";
+        if (c.overdue) { tr.cells[5].classList.add("overdue"); }
         tb.appendChild(tr);
       });
     });
   }
 
+  $("cb-mine").addEventListener("change", loadCallbacks);
+  $("cb-overdue").addEventListener("change", loadCallbacks);
   $("btn-login").addEventListener("click", function () {
     D.post("/api/desk/queue", {action: "login"}).then(function (r) { say("action-msg", r.error || "Masuk antrean: " + (r.queues || []).join(", ")); });
   });
