@@ -486,9 +486,16 @@ def test_cli_maps_an_agent_to_a_phone(tmp_path, monkeypatch):
     runner = CliRunner()
     r = runner.invoke(app, ["desk", "phone", "rina", "agent1"], catch_exceptions=False)
     assert r.exit_code == 0 and "PJSIP/agent1" in r.output
+    r = runner.invoke(app, ["desk", "phone", "budi", "2002", "--queue", "pajak", "--queue", "hotline"],
+                      catch_exceptions=False)
+    assert r.exit_code == 0 and "(queues: pajak, hotline)" in r.output
     r = runner.invoke(app, ["desk", "phones"], catch_exceptions=False)
-    assert r.output.split() == ["rina", "PJSIP/agent1"]
+    assert r.output.split() == ["budi", "PJSIP/2002", "pajak,hotline", "rina", "PJSIP/agent1", "(agent_queues)"]
     assert runner.invoke(app, ["desk", "phone", "rina", "bad ext!"]).exit_code != 0
+    assert runner.invoke(app, ["desk", "unphone", "budi"], catch_exceptions=False).exit_code == 0
+    assert runner.invoke(app, ["desk", "unphone", "budi"], catch_exceptions=False).exit_code == 1
+    r = runner.invoke(app, ["desk", "phones"], catch_exceptions=False)
+    assert r.output.split() == ["rina", "PJSIP/agent1", "(agent_queues)"]
 
 
 async def test_pages_and_api_by_role(rig):
