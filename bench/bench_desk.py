@@ -59,7 +59,8 @@ def _browsers_main(base: str, tokens: dict[str, str], wallboard: str, ready, sto
                 elif line == "" and kind is not None:
                     now = time.time()
                     if kind == "pop":
-                        log.append(("pop", user, now, json.loads("".join(data)).get("call_id")))
+                        obj = json.loads("".join(data))
+                        log.append(("pop", user, now, (obj.get("call_id"), bool(obj.get("degraded")))))
                     elif kind == "board" and user == wallboard:
                         obj = json.loads("".join(data))
                         busy = [a["name"] for a in obj.get("agents", []) if a.get("state") == "in_call"]
@@ -170,6 +171,7 @@ async def run(args) -> dict:
             "rounds": args.rounds,
             "pop_p50_ms": med("pop_p50_ms"), "pop_p95_ms": med("pop_p95_ms"), "pop_p95_spread_ms": spread("pop_p95_ms"),
             "pops_received": [r["pops_received"] for r in rounds],
+            "pops_without_context": [r["pops_without_context"] for r in rounds],
             "wallboard_p50_ms": med("wall_p50_ms"), "wallboard_p95_ms": med("wall_p95_ms"),
             "wallboard_p95_spread_ms": spread("wall_p95_ms"),
             "mem_kb_per_desk": round(mem_kb, 1), "mem_desks_measured": args.mem_desks,
@@ -253,18 +255,19 @@ async def one_round(args, rt, peer, server, desk, base, users, tokens, call_ids,
     log = await loop.run_in_executor(None, recv.recv)
     await loop.run_in_executor(None, proc.join, 30)
 
-    pop_lat = [(t - emitted[cid][1]) * 1000 for kind, user, t, cid in log
-               if kind == "pop" and cid in emitted and emitted[cid][0] == user]
+    pops = [(user, t, cid, degraded) for kind, user, t, (cid, degraded) in (x for x in log if x[0] == "pop")]
+    pop_lat = [(t - emitted[cid][1]) * 1000 for user, t, cid, _ in pops if cid in emitted and emitted[cid][0] == user]
+    degraded = sum(1 for user, t, cid, d in pops if d and cid in emitted and emitted[cid][0] == user)
     boards = sorted((t, set(busy)) for kind, _, t, busy in log if kind == "board")
     wall_lat = []
     for cid, (user, t0) in emitted.items():
         hit = next((t for t, busy in boards if t >= t0 and user in busy), None)
         if hit is not None:
             wall_lat.append((hit - t0) * 1000)
-    r = {"pops_received": len(pop_lat), "pop_p50_ms": pct(pop_lat, 50), "pop_p95_ms": pct(pop_lat, 95),
+    r = {"pops_received": len(pop_lat), "pops_without_context": degraded, "pop_p50_ms": pct(pop_lat, 50), "pop_p95_ms": pct(pop_lat, 95),
          "wall_p50_ms": pct(wall_lat, 50), "wall_p95_ms": pct(wall_lat, 95), "wall_seen": len(wall_lat),
          "keypad_p50_ms": kp["p50_ms"], "keypad_p95_ms": kp["p95_ms"], "keypad_calls_ok": kp["calls_ok"]}
-    print(f"round {rnd + 1}: pops {r['pops_received']}/{len(call_ids)} p50 {_f(r['pop_p50_ms'])} ms "
+    print(f"round {rnd + 1}: pops {r['pops_received']}/{len(call_ids)} ({degraded} without context) p50 {_f(r['pop_p50_ms'])} ms "
           f"p95 {_f(r['pop_p95_ms'])} ms; wallboard p50 {_f(r['wall_p50_ms'])} p95 {_f(r['wall_p95_ms'])} ms "
           f"({r['wall_seen']}); keypad p50 {_f(kp['p50_ms'])} "
           f"p95 {_f(kp['p95_ms'])} ms ({kp['calls_ok']}/{args.calls} ok)", flush=True)

@@ -53,6 +53,11 @@ _DIAL_STATUS = {"ANSWER": "answered", "NOANSWER": "no_answer", "BUSY": "busy", "
                 "CHANUNAVAIL": "failed", "CANCEL": "no_answer"}
 
 
+def _quiet(task: "asyncio.Task[dict[str, Any]]") -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 class DeskError(Exception):
     """An agent's action could not be done; the message is for the agent (Indonesian)."""
 
@@ -179,7 +184,9 @@ class Desk:
             old = next(iter(self._prefetched))
             self._prefetched.pop(old).cancel()
         call_id = call_id_of(msg)
-        self._prefetched[uid] = asyncio.get_running_loop().create_task(self._read_pop(call_id, uid))
+        task = asyncio.get_running_loop().create_task(self._read_pop(call_id, uid))
+        task.add_done_callback(_quiet)   # a failed read is reported at AgentConnect, or never needed
+        self._prefetched[uid] = task
 
     async def _read_pop(self, call_id: str | None, uid: str | None) -> dict[str, Any]:
         if call_id is None and uid:
@@ -204,12 +211,16 @@ class Desk:
         early = self._prefetched.pop(uid, None) if uid else None
         try:
             pop = dict(await early) if early is not None else await self._read_pop(call_id, uid)
-        except Exception:
-            log.exception("desk: could not build the pop", extra={"handoff_call": call_id})
-            return
+        except Exception as exc:
+            # the database is busy or down: pop what AMI says now rather than nothing (the agent
+            # is talking to the caller already); the context can be read again from the desk
+            log.warning("desk: the pop's context could not be read (%s); popping without it", exc,
+                        extra={"handoff_call": call_id})
+            pop = {"call_id": call_id, "uniqueid": uid, "known": False, "degraded": True,
+                   "message": "Data panggilan belum dapat dibaca (basis data sibuk). Coba muat ulang sebentar lagi."}
         hold = msg.get("HoldTime")
         pop.update(queue=msg.get("Queue"), hold_s=int(hold) if hold and hold.isdigit() else None, member=iface)
-        if not pop["known"]:
+        if not pop["known"] and not pop.get("degraded"):
             log.warning("desk: AgentConnect for a call the hotline does not know",
                         extra={"uniqueid": uid, "desk_user": username})
         pop["connected_at"] = t0

@@ -135,6 +135,24 @@ async def test_agent_connect_pops_the_call_on_the_right_desk_only(rig):
     assert len(rig.desk.pop_latencies) == 1
 
 
+async def test_a_busy_database_still_pops_what_ami_says(rig, monkeypatch):
+    from ivr.storage import StoreUnavailable
+
+    await rig.store.desk.map_agent("rina", "agent1")
+    await rig.desk.reload_agents()
+    cid = await _handed_over_call(rig.store)
+    rina = rig.watch("rina")
+
+    async def unavailable(call_id, uid):
+        raise StoreUnavailable("database unavailable (recently failed)")
+
+    monkeypatch.setattr(rig.desk, "_read_pop", unavailable)
+    _agent_connect(rig.server, cid, "PJSIP/agent1", "rina", hold=9)
+    p = (await eventually(lambda: _kinds(rina, "pop"), "rina's pop"))[0].data
+    assert p["call_id"] == cid and p["hold_s"] == 9 and p["queue"] == "hotline" and p["known"] is False
+    assert p["degraded"] is True and "basis data sibuk" in p["message"]
+
+
 async def test_member_name_is_the_username_without_a_mapping_and_unknown_members_are_logged(rig, caplog):
     cid = await _handed_over_call(rig.store)
     sari = rig.watch("sari")
