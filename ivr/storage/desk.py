@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from ivr.config.clock import Clock
@@ -432,12 +432,20 @@ class DeskRepository:
                                                                 HandoffRow.requested_at < end)
                 self_service = int(s.scalar(select(func.count(CallRow.id)).where(
                     *in_day, CallRow.ended_at.is_not(None), CallRow.id.not_in(with_handoff))) or 0)
-                hq = select(HandoffRow).where(HandoffRow.requested_at >= start, HandoffRow.requested_at < end)
-                handoffs = list(s.scalars(hq))
-                transfers = sum(1 for h in handoffs if h.outcome in ("pending", "connected", "abandoned"))
-                answered = [h for h in handoffs if h.outcome == "connected"]
-                abandoned = sum(1 for h in handoffs if h.outcome == "abandoned")
-                waits = [h.hold_s for h in handoffs if h.hold_s is not None and h.outcome in ("connected", "abandoned")]
+                # one aggregate row, not the day's hand-offs as objects (this runs every few
+                # seconds in the hotline's process: no Python work per hand-off)
+                waited = and_(HandoffRow.hold_s.is_not(None), HandoffRow.outcome.in_(("connected", "abandoned")))
+                row = s.execute(select(
+                    func.sum(case((HandoffRow.outcome.in_(("pending", "connected", "abandoned")), 1), else_=0)),
+                    func.sum(case((HandoffRow.outcome == "connected", 1), else_=0)),
+                    func.sum(case((HandoffRow.outcome == "abandoned", 1), else_=0)),
+                    func.sum(case((waited, HandoffRow.hold_s), else_=0)),
+                    func.sum(case((waited, 1), else_=0)),
+                    func.max(case((waited, HandoffRow.hold_s), else_=None)),
+                    func.sum(case((and_(HandoffRow.outcome == "connected", HandoffRow.hold_s <= 20), 1), else_=0)),
+                ).where(HandoffRow.requested_at >= start, HandoffRow.requested_at < end)).one()
+                transfers, answered, abandoned, wait_sum, waits, longest, within_20 = (
+                    int(v) if v is not None else None for v in row)
                 complaints = int(s.scalar(select(func.count(TicketRow.id)).where(
                     TicketRow.kind == "complaint", TicketRow.created_at >= start, TicketRow.created_at < end)) or 0)
                 open_states = ("open", "in_progress")
@@ -450,10 +458,9 @@ class DeskRepository:
                                           .where(TicketRow.status.in_(open_states),
                                                  TicketAssignmentRow.sla_due_at < at)) or 0)
                 return DayFigures(
-                    calls=calls, self_service=self_service, transfers=transfers, answered=len(answered),
-                    abandoned=abandoned, avg_wait_s=round(sum(waits) / len(waits), 1) if waits else None,
-                    longest_wait_s=max(waits) if waits else None,
-                    answered_within_20s=sum(1 for h in answered if h.hold_s is not None and h.hold_s <= 20),
+                    calls=calls, self_service=self_service, transfers=transfers or 0, answered=answered or 0,
+                    abandoned=abandoned or 0, avg_wait_s=round((wait_sum or 0) / waits, 1) if waits else None,
+                    longest_wait_s=longest if waits else None, answered_within_20s=within_20 or 0,
                     complaints_filed=complaints, overdue=overdue_date + overdue_at)
         return await self.db.read(_get)
 
