@@ -37,7 +37,32 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_calls import build, keypad, pct, rss_mb  # noqa: E402
+from bench_calls import Sampler, build, pct, remote_calls, rss_mb, turns_of  # noqa: E402
+
+
+async def keypad(rt, peer, n: int, seen: set[str]) -> dict:
+    """bench_calls.keypad, reading the turns again when a loaded machine's write timeouts have
+    marked the store unavailable for a moment (the figures come from the stored turns)."""
+    from ivr.storage import StoreUnavailable
+    from telephony.peer import Dtmf, Hangup, Silence, WaitForPrompt
+
+    steps = [WaitForPrompt(), Silence(0.6), Dtmf("1"), Silence(0.8), Dtmf("1"), Silence(0.8), Dtmf("9"),
+             Silence(2.0), Hangup()]
+    with Sampler() as s:
+        results, _ = await remote_calls(peer.agi_port, [steps] * n, [f"0812{i:08d}" for i in range(n)])
+        await asyncio.sleep(0.5)
+    for attempt in range(30):
+        try:
+            turns, ids = await turns_of(rt.store, seen)
+            break
+        except StoreUnavailable:
+            await asyncio.sleep(1.0)
+    else:
+        raise RuntimeError("the store stayed unavailable")
+    seen |= ids
+    lat = [t.reply_ms for t in turns if t.who == "caller" and t.source == "dtmf" and t.reply_ms is not None]
+    ok = sum(1 for ended_by, _ in results if ended_by in ("agi_hangup", "caller_hangup"))
+    return {"n": n, "turns": len(lat), "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95), "calls_ok": ok}
 
 
 
