@@ -280,7 +280,11 @@ async def one_round(args, rt, peer, server, desk, base, users, tokens, call_ids,
     log = await loop.run_in_executor(None, recv.recv)
     await loop.run_in_executor(None, proc.join, 30)
 
-    pops = [(user, t, cid, degraded) for kind, user, t, (cid, degraded) in (x for x in log if x[0] == "pop")]
+    pops, first = [], set()
+    for kind, user, t, (cid, degraded) in (x for x in log if x[0] == "pop"):
+        if (user, cid) not in first:     # a pop sent again with its context is not a new pop
+            first.add((user, cid))
+            pops.append((user, t, cid, degraded))
     pop_lat = [(t - emitted[cid][1]) * 1000 for user, t, cid, _ in pops if cid in emitted and emitted[cid][0] == user]
     degraded = sum(1 for user, t, cid, d in pops if d and cid in emitted and emitted[cid][0] == user)
     boards = sorted((t, set(busy)) for kind, _, t, busy in log if kind == "board")

@@ -95,6 +95,10 @@ class Desk:
         self._prefetched: dict[str, asyncio.Task[dict[str, Any]]] = {}
         self.board_sent = 0
         self._closing = False
+        #: a pop sent without context is read again this many times, this far apart
+        self.pop_retries = 20
+        self.pop_retry_interval_s = 1.0
+        self._repops: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ life
     async def start(self) -> "Desk":
@@ -122,7 +126,7 @@ class Desk:
 
     async def close(self) -> None:
         self._closing = True
-        for t in self._tasks:
+        for t in [*self._tasks, *self._repops]:
             t.cancel()
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -227,6 +231,27 @@ class Desk:
         self._active[username] = pop
         self.hub.deliver(DeskEvent("pop", pop, for_agent(username), at=t0))
         self.pop_latencies.append(time.time() - t0)
+        if pop.get("degraded"):
+            task = asyncio.get_running_loop().create_task(self._complete_pop(username, pop))
+            self._repops.add(task)
+            task.add_done_callback(self._repops.discard)
+
+    async def _complete_pop(self, username: str, pop: dict[str, Any]) -> None:
+        """A pop sent without its context (database busy): read it again until it can be read,
+        and send it whole while the agent still has that call on their desk."""
+        for _ in range(self.pop_retries):
+            await asyncio.sleep(self.pop_retry_interval_s)
+            if self._active.get(username) is not pop:
+                return          # wrapped up, or another call popped
+            try:
+                full = await self._read_pop(pop.get("call_id"), pop.get("uniqueid"))
+            except Exception:
+                continue
+            full.update(queue=pop.get("queue"), hold_s=pop.get("hold_s"), member=pop.get("member"),
+                        connected_at=pop.get("connected_at"))
+            self._active[username] = full
+            self.hub.deliver(DeskEvent("pop", full, for_agent(username), at=time.time()))
+            return
 
     def active_pop(self, username: str) -> dict[str, Any] | None:
         return self._active.get(username)

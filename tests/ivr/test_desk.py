@@ -143,14 +143,24 @@ async def test_a_busy_database_still_pops_what_ami_says(rig, monkeypatch):
     cid = await _handed_over_call(rig.store)
     rina = rig.watch("rina")
 
-    async def unavailable(call_id, uid):
-        raise StoreUnavailable("database unavailable (recently failed)")
+    real, failures = rig.desk._read_pop, [1, 1]
 
-    monkeypatch.setattr(rig.desk, "_read_pop", unavailable)
+    async def busy_then_back(call_id, uid):
+        if failures:
+            failures.pop()
+            raise StoreUnavailable("database unavailable (recently failed)")
+        return await real(call_id, uid)
+
+    monkeypatch.setattr(rig.desk, "_read_pop", busy_then_back)
+    rig.desk.pop_retry_interval_s = 0.05
     _agent_connect(rig.server, cid, "PJSIP/agent1", "rina", hold=9)
     p = (await eventually(lambda: _kinds(rina, "pop"), "rina's pop"))[0].data
     assert p["call_id"] == cid and p["hold_s"] == 9 and p["queue"] == "hotline" and p["known"] is False
     assert p["degraded"] is True and "basis data sibuk" in p["message"]
+    # once the database answers again, the whole pop follows (the first retry failed too)
+    full = (await eventually(lambda: _kinds(rina, "pop")[1:], "the pop with its context"))[0].data
+    assert full["known"] is True and full["purpose"] == "pengaduan_jalan" and full["hold_s"] == 9
+    assert rig.desk.active_pop("rina")["known"] is True and not failures
 
 
 async def test_member_name_is_the_username_without_a_mapping_and_unknown_members_are_logged(rig, caplog):

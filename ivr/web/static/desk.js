@@ -21,6 +21,8 @@
   }
 
   function drawPop(p) {
+    // the same call again (its context, once the database could be read): keep what was typed
+    var again = !!(p && current && p.call_id && current.call_id === p.call_id);
     current = p;
     $("pop").hidden = !p;
     if (!p) { return; }
@@ -52,14 +54,14 @@
     });
     if (!(p.tickets || []).length) { tl.appendChild(D.el("li", "Belum ada tiket")); }
     var first = (p.tickets || [])[0];
-    $("t-id").value = first ? first.public_id : "";
-    $("t-category").value = first && first.category ? first.category : (p.purpose || "");
-    $("t-agency").value = first && first.agency ? first.agency : "";
-    $("t-location").value = ""; $("t-description").value = ""; $("t-note").value = "";
+    if (!again || !$("t-id").value) { $("t-id").value = first ? first.public_id : ""; }
+    if (!again || !$("t-category").value) { $("t-category").value = first && first.category ? first.category : (p.purpose || ""); }
+    if (!again || !$("t-agency").value) { $("t-agency").value = first && first.agency ? first.agency : ""; }
+    if (!again) { $("t-location").value = ""; $("t-description").value = ""; $("t-note").value = ""; }
     var hl = $("pop-history"); D.clear(hl);
     (p.history || []).forEach(function (h) { hl.appendChild(D.el("li", h.at.slice(0, 16).replace("T", " ") + " · " + (h.kind === "call" ? "Panggilan" : "Tiket " + h.id) + " · " + h.summary)); });
     if (!(p.history || []).length) { hl.appendChild(D.el("li", p.history_available === false ? "Riwayat tidak tersedia" : "Belum pernah menelepon")); }
-    say("t-msg"); say("w-msg");
+    if (!again) { say("t-msg"); say("w-msg"); }
   }
 
   function loadCallbacks() {
