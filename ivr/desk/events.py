@@ -60,6 +60,13 @@ class DeskEvent:
         return self._wire_text
 
     @cached_property
+    def sse_frame(self) -> bytes:
+        """The whole SSE frame (id, event, data), encoded once per event and shared by every
+        browser it goes to (the JSON has no line breaks: one ``data`` line)."""
+        head = f"id: {self.id}\r\n" if self.id else ""
+        return f"{head}event: {self.kind}\r\ndata: {self._wire_text}\r\n\r\n".encode()
+
+    @cached_property
     def _wire_text(self) -> str:
         return json.dumps({"kind": self.kind, "at": self.at, **self.data}, ensure_ascii=False, default=str,
                           separators=(",", ":"))

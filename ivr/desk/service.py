@@ -53,6 +53,11 @@ _DIAL_STATUS = {"ANSWER": "answered", "NOANSWER": "no_answer", "BUSY": "busy", "
                 "CHANUNAVAIL": "failed", "CANCEL": "no_answer"}
 
 
+def _quiet(task: "asyncio.Task[dict[str, Any]]") -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 class DeskError(Exception):
     """An agent's action could not be done; the message is for the agent (Indonesian)."""
 
@@ -60,7 +65,7 @@ class DeskError(Exception):
 class Desk:
     def __init__(self, settings: Settings, store: Store, *, ami: AmiClient | None = None, bus: Bus | None = None,
                  live_calls: LiveCalls | None = None, clock: Clock = system_clock,
-                 board_interval_s: float = 0.2, live_interval_s: float = 1.0, figures_interval_s: float = 2.0,
+                 board_interval_s: float = 0.5, live_interval_s: float = 1.0, figures_interval_s: float = 2.0,
                  housekeeping_interval_s: float = 30.0) -> None:
         self.settings = settings
         self.store = store
@@ -90,6 +95,10 @@ class Desk:
         self._prefetched: dict[str, asyncio.Task[dict[str, Any]]] = {}
         self.board_sent = 0
         self._closing = False
+        #: a pop sent without context is read again this many times, this far apart
+        self.pop_retries = 20
+        self.pop_retry_interval_s = 1.0
+        self._repops: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ life
     async def start(self) -> "Desk":
@@ -117,7 +126,7 @@ class Desk:
 
     async def close(self) -> None:
         self._closing = True
-        for t in self._tasks:
+        for t in [*self._tasks, *self._repops]:
             t.cancel()
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -179,7 +188,9 @@ class Desk:
             old = next(iter(self._prefetched))
             self._prefetched.pop(old).cancel()
         call_id = call_id_of(msg)
-        self._prefetched[uid] = asyncio.get_running_loop().create_task(self._read_pop(call_id, uid))
+        task = asyncio.get_running_loop().create_task(self._read_pop(call_id, uid))
+        task.add_done_callback(_quiet)   # a failed read is reported at AgentConnect, or never needed
+        self._prefetched[uid] = task
 
     async def _read_pop(self, call_id: str | None, uid: str | None) -> dict[str, Any]:
         if call_id is None and uid:
@@ -204,18 +215,43 @@ class Desk:
         early = self._prefetched.pop(uid, None) if uid else None
         try:
             pop = dict(await early) if early is not None else await self._read_pop(call_id, uid)
-        except Exception:
-            log.exception("desk: could not build the pop", extra={"handoff_call": call_id})
-            return
+        except Exception as exc:
+            # the database is busy or down: pop what AMI says now rather than nothing (the agent
+            # is talking to the caller already); the context can be read again from the desk
+            log.warning("desk: the pop's context could not be read (%s); popping without it", exc,
+                        extra={"handoff_call": call_id})
+            pop = {"call_id": call_id, "uniqueid": uid, "known": False, "degraded": True,
+                   "message": "Data panggilan belum dapat dibaca (basis data sibuk). Coba muat ulang sebentar lagi."}
         hold = msg.get("HoldTime")
         pop.update(queue=msg.get("Queue"), hold_s=int(hold) if hold and hold.isdigit() else None, member=iface)
-        if not pop["known"]:
+        if not pop["known"] and not pop.get("degraded"):
             log.warning("desk: AgentConnect for a call the hotline does not know",
                         extra={"uniqueid": uid, "desk_user": username})
         pop["connected_at"] = t0
         self._active[username] = pop
         self.hub.deliver(DeskEvent("pop", pop, for_agent(username), at=t0))
         self.pop_latencies.append(time.time() - t0)
+        if pop.get("degraded"):
+            task = asyncio.get_running_loop().create_task(self._complete_pop(username, pop))
+            self._repops.add(task)
+            task.add_done_callback(self._repops.discard)
+
+    async def _complete_pop(self, username: str, pop: dict[str, Any]) -> None:
+        """A pop sent without its context (database busy): read it again until it can be read,
+        and send it whole while the agent still has that call on their desk."""
+        for _ in range(self.pop_retries):
+            await asyncio.sleep(self.pop_retry_interval_s)
+            if self._active.get(username) is not pop:
+                return          # wrapped up, or another call popped
+            try:
+                full = await self._read_pop(pop.get("call_id"), pop.get("uniqueid"))
+            except Exception:
+                continue
+            full.update(queue=pop.get("queue"), hold_s=pop.get("hold_s"), member=pop.get("member"),
+                        connected_at=pop.get("connected_at"))
+            self._active[username] = full
+            self.hub.deliver(DeskEvent("pop", full, for_agent(username), at=time.time()))
+            return
 
     def active_pop(self, username: str) -> dict[str, Any] | None:
         return self._active.get(username)
@@ -383,10 +419,16 @@ class Desk:
         return self.ami
 
     async def queue_login(self, username: str, queues: Iterable[str] | None = None) -> list[str]:
-        iface = await self._agent_iface(username)
+        """Log the agent's phone in to ``queues``, else to the queues on their phone mapping,
+        else to the configured ``agent_queues``."""
+        agent = await self.store.desk.agent(username)
+        if agent is None:
+            raise DeskError("Telepon Anda belum didaftarkan. Minta admin mengisi ekstensi Anda.")
+        self._mapped[agent.interface] = username
+        iface = agent.interface
         ami = self._need_ami()
         done = []
-        for q in list(queues or self.settings.agent_queues):
+        for q in list(queues or agent.queues or self.settings.agent_queues):
             try:
                 await ami.action("QueueAdd", Queue=q, Interface=iface, MemberName=username, StateInterface=iface)
                 done.append(q)

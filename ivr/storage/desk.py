@@ -10,10 +10,11 @@ database is down) as the other repositories' do.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from ivr.config.clock import Clock
@@ -32,7 +33,7 @@ from ivr.storage.models import (
 )
 from ivr.storage.writes import Args, WritePath, aware
 
-__all__ = ["DeskRepository", "DeskAgent", "CallbackItem", "CallbackAttempt", "DayFigures", "HistoryItem",
+__all__ = ["DeskRepository", "DeskAgent", "TicketWork", "CallbackItem", "CallbackAttempt", "DayFigures", "HistoryItem",
            "DISPOSITIONS", "ATTEMPT_OUTCOMES"]
 
 DISPOSITIONS = ("answered", "ticket_filed", "callback_promised", "transferred", "dropped")
@@ -45,6 +46,8 @@ class DeskAgent:
     interface: str
     extension: str
     display_name: str | None
+    #: the queues the agent logs in to; empty: the configured ``agent_queues``
+    queues: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,17 @@ class CallbackAttempt:
     at: datetime
     outcome: str
     reason: str | None
+
+
+@dataclass(frozen=True)
+class TicketWork:
+    """Who works a ticket and by when: the owner, the agency's assignment queue and the SLA
+    deadline (the assignment's, else the end of the ticket's SLA due day)."""
+    public_id: str
+    owner: str | None
+    assign_queue: str | None
+    deadline: datetime
+    escalated: bool
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,7 @@ class DeskRepository:
         self.pii = pii
         self.clock = clock
         writes.register("desk_agent", _upsert_agent)
+        writes.register("desk_agent_remove", _remove_agent)
         writes.register("desk_disposition", _insert_disposition)
         writes.register("desk_assignment", _upsert_assignment)
         writes.register("desk_ticket_fields", _ticket_fields)
@@ -112,16 +127,31 @@ class DeskRepository:
 
     # ------------------------------------------------------------------ agents and phones
     async def map_agent(self, username: str, extension: str, *, display_name: str | None = None,
-                        interface: str | None = None) -> DeskAgent:
+                        interface: str | None = None, queues: Iterable[str] = ()) -> DeskAgent:
         """Say which phone ``username`` answers on: queue member interface ``PJSIP/<extension>``
-        unless given."""
+        unless given (``<TECH>/<resource>``), and the queues it logs in to (none given: the
+        configured ones)."""
         ext = extension.strip()
         if not username or not ext or not ext.replace("-", "").replace("_", "").isalnum():
             raise StoreError("an agent needs a username and an extension of letters/digits")
-        iface = interface or f"PJSIP/{ext}"
+        iface = (interface or "").strip() or f"PJSIP/{ext}"
+        tech, _, resource = iface.partition("/")
+        if not tech.isalnum() or not resource or any(c.isspace() or c in ",|&" for c in resource) or len(iface) > 128:
+            raise StoreError("an interface looks like PJSIP/2001")
+        qs = tuple(dict.fromkeys(q.strip() for q in queues if q.strip()))
+        if any(not q.replace("-", "").replace("_", "").isalnum() for q in qs) or len(",".join(qs)) > 512:
+            raise StoreError("queue names are letters, digits, - and _")
         await self.writes.write("desk_agent", dict(username=username, interface=iface, extension=ext,
-                                                   display_name=display_name, created_at=self.clock()))
-        return DeskAgent(username, iface, ext, display_name)
+                                                   display_name=display_name, created_at=self.clock(),
+                                                   queues=",".join(qs) or None))
+        return DeskAgent(username, iface, ext, display_name, qs)
+
+    async def unmap_agent(self, username: str) -> bool:
+        """Forget ``username``'s phone. False if they had none."""
+        if await self.agent(username) is None:
+            return False
+        await self.writes.write("desk_agent_remove", dict(username=username))
+        return True
 
     async def agents(self) -> list[DeskAgent]:
         def _get() -> list[DeskAgent]:
@@ -233,6 +263,26 @@ class DeskRepository:
                     out.append(t.public_id)
             return out
         return await self.db.run(_run)
+
+    async def work(self, public_ids: Iterable[str], tz: tzinfo) -> dict[str, TicketWork]:
+        """Owner, assignment queue and SLA deadline of these tickets, in one read (lists)."""
+        ids = list(dict.fromkeys(public_ids))
+
+        def _get() -> dict[str, TicketWork]:
+            if not ids:
+                return {}
+            with self.db.session() as s:
+                q = (select(TicketRow.public_id, TicketRow.sla_due, TicketAssignmentRow)
+                     .outerjoin(TicketAssignmentRow, TicketAssignmentRow.ticket_id == TicketRow.id)
+                     .where(TicketRow.public_id.in_(ids)))
+                out = {}
+                for pid, due, a in s.execute(q).all():
+                    end = datetime.combine(due, time(23, 59, 59), tzinfo=tz)
+                    out[pid] = TicketWork(pid, a.owner if a else None, a.assign_queue if a else None,
+                                          (a.sla_due_at if a and a.sla_due_at else end),
+                                          bool(a and a.escalated_at))
+                return out
+        return await self.db.read(_get)
 
     # ------------------------------------------------------------------ callbacks
     async def set_callback(self, public_id: str, number: str, *, promised_at: datetime | None = None,
@@ -382,12 +432,20 @@ class DeskRepository:
                                                                 HandoffRow.requested_at < end)
                 self_service = int(s.scalar(select(func.count(CallRow.id)).where(
                     *in_day, CallRow.ended_at.is_not(None), CallRow.id.not_in(with_handoff))) or 0)
-                hq = select(HandoffRow).where(HandoffRow.requested_at >= start, HandoffRow.requested_at < end)
-                handoffs = list(s.scalars(hq))
-                transfers = sum(1 for h in handoffs if h.outcome in ("pending", "connected", "abandoned"))
-                answered = [h for h in handoffs if h.outcome == "connected"]
-                abandoned = sum(1 for h in handoffs if h.outcome == "abandoned")
-                waits = [h.hold_s for h in handoffs if h.hold_s is not None and h.outcome in ("connected", "abandoned")]
+                # one aggregate row, not the day's hand-offs as objects (this runs every few
+                # seconds in the hotline's process: no Python work per hand-off)
+                waited = and_(HandoffRow.hold_s.is_not(None), HandoffRow.outcome.in_(("connected", "abandoned")))
+                row = s.execute(select(
+                    func.sum(case((HandoffRow.outcome.in_(("pending", "connected", "abandoned")), 1), else_=0)),
+                    func.sum(case((HandoffRow.outcome == "connected", 1), else_=0)),
+                    func.sum(case((HandoffRow.outcome == "abandoned", 1), else_=0)),
+                    func.sum(case((waited, HandoffRow.hold_s), else_=0)),
+                    func.sum(case((waited, 1), else_=0)),
+                    func.max(case((waited, HandoffRow.hold_s), else_=None)),
+                    func.sum(case((and_(HandoffRow.outcome == "connected", HandoffRow.hold_s <= 20), 1), else_=0)),
+                ).where(HandoffRow.requested_at >= start, HandoffRow.requested_at < end)).one()
+                transfers, answered, abandoned, wait_sum, waits, longest, within_20 = (
+                    int(v) if v is not None else None for v in row)
                 complaints = int(s.scalar(select(func.count(TicketRow.id)).where(
                     TicketRow.kind == "complaint", TicketRow.created_at >= start, TicketRow.created_at < end)) or 0)
                 open_states = ("open", "in_progress")
@@ -400,10 +458,9 @@ class DeskRepository:
                                           .where(TicketRow.status.in_(open_states),
                                                  TicketAssignmentRow.sla_due_at < at)) or 0)
                 return DayFigures(
-                    calls=calls, self_service=self_service, transfers=transfers, answered=len(answered),
-                    abandoned=abandoned, avg_wait_s=round(sum(waits) / len(waits), 1) if waits else None,
-                    longest_wait_s=max(waits) if waits else None,
-                    answered_within_20s=sum(1 for h in answered if h.hold_s is not None and h.hold_s <= 20),
+                    calls=calls, self_service=self_service, transfers=transfers or 0, answered=answered or 0,
+                    abandoned=abandoned or 0, avg_wait_s=round((wait_sum or 0) / waits, 1) if waits else None,
+                    longest_wait_s=longest if waits else None, answered_within_20s=within_20 or 0,
                     complaints_filed=complaints, overdue=overdue_date + overdue_at)
         return await self.db.read(_get)
 
@@ -414,7 +471,8 @@ def sla_deadline(created: datetime, hours: int) -> datetime:
 
 
 def _agent(r: DeskAgentRow) -> DeskAgent:
-    return DeskAgent(r.username, r.interface, r.extension, r.display_name)
+    return DeskAgent(r.username, r.interface, r.extension, r.display_name,
+                     tuple(q for q in (r.queues or "").split(",") if q))
 
 
 # -- idempotent operations (also replayed from the journal)
@@ -430,6 +488,13 @@ def _upsert_agent(s: Session, row: Args) -> None:
         s.add(DeskAgentRow(**row))
     else:
         r.interface, r.extension, r.display_name = row["interface"], row["extension"], row["display_name"]
+        r.queues = row.get("queues")
+
+
+def _remove_agent(s: Session, row: Args) -> None:
+    r = s.get(DeskAgentRow, row["username"])
+    if r is not None:
+        s.delete(r)
 
 
 def _insert_disposition(s: Session, row: Args) -> None:

@@ -339,6 +339,8 @@ class DeskAgentRow(Base):
     extension: Mapped[str] = mapped_column(String(32))
     display_name: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: queues the agent logs in to, comma-separated (NULL: the configured ``agent_queues``)
+    queues: Mapped[str | None] = mapped_column(String(512), default=None)
 
 
 class DeskDispositionRow(Base):

@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from ivr.config.clock import Clock
 from ivr.privacy.pii import Pii, Protected
 from ivr.storage.database import Database
 from ivr.storage.errors import StoreError, StoreUnavailable
-from ivr.storage.models import CallRow, TicketCounterRow, TicketEventRow, TicketRow
+from ivr.storage.models import CallRow, TicketAssignmentRow, TicketCounterRow, TicketEventRow, TicketRow
 from ivr.storage.outbox import Outbox
 from ivr.storage.ticket_ids import (
     OFFLINE_SERIAL_START,
@@ -172,14 +172,28 @@ class TicketRepository:
 
     async def query(self, *, status: str | None = None, kind: str | None = None, limit: int = 50,
                     offset: int = 0, reporter_phone: str | None = None,
-                    reporter_nik: str | None = None) -> list[Ticket]:
-        """Newest first. ``reporter_phone``/``reporter_nik`` search by keyed hash (needs IVR_PII_KEY)."""
+                    reporter_nik: str | None = None, owner: str | None = None,
+                    overdue_at: datetime | None = None) -> list[Ticket]:
+        """Newest first. ``reporter_phone``/``reporter_nik`` search by keyed hash (needs IVR_PII_KEY).
+        ``owner``: only tickets that person owns (desk assignment); ``overdue_at``: only open
+        tickets past their SLA deadline at that time (the assignment's deadline, else the end of
+        the SLA due day)."""
         if (reporter_phone or reporter_nik) and not self.pii.can_search:
             raise StoreError("searching by NIK or phone needs IVR_PII_KEY")
 
         def _list() -> list[Ticket]:
             with self.db.session() as s:
                 q = select(TicketRow).order_by(TicketRow.created_at.desc(), TicketRow.id.desc())
+                if owner is not None or overdue_at is not None:
+                    q = q.outerjoin(TicketAssignmentRow, TicketAssignmentRow.ticket_id == TicketRow.id)
+                if owner is not None:
+                    q = q.where(TicketAssignmentRow.owner == owner)
+                if overdue_at is not None:
+                    at = aware(overdue_at)
+                    assert at is not None
+                    q = q.where(TicketRow.status.in_(("open", "in_progress")), or_(
+                        TicketAssignmentRow.sla_due_at < at,
+                        and_(TicketAssignmentRow.sla_due_at.is_(None), TicketRow.sla_due < at.astimezone(self.tz).date())))
                 if status:
                     q = q.where(TicketRow.status == status)
                 if kind:

@@ -29,6 +29,8 @@ from ivr.web.pages import STATIC_DIR, render, templates
 from ivr.web.oidc import OidcClient
 from ivr.web.routes import accounts, analytics, audit, calls, login, metrics, scripts, service, sso, tickets
 from ivr.web.routes import desk as desk_pages
+from ivr.web.routes import desk_phones
+from ivr.web.routes.desk import DeskNotRunning
 from ivr.web.script_tools import ScriptTools
 
 log = logging.getLogger(__name__)
@@ -111,6 +113,10 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
         return render(request, "error.html", {"title": "Formulir kedaluwarsa",
                                               "message": "Muat ulang halaman lalu coba lagi."}, 403)
 
+    @app.exception_handler(DeskNotRunning)
+    async def _no_desk(request: Request, exc: DeskNotRunning) -> Response:
+        return JSONResponse({"error": "Meja petugas langsung tidak berjalan di proses ini."}, status_code=503)
+
     @app.exception_handler(TooManyAttempts)
     async def _too_many(request: Request, exc: TooManyAttempts) -> Response:
         wait = str(max(1, int(exc.retry_after_s + 0.999)))
@@ -128,7 +134,8 @@ def create_app(settings: Settings, store: Store, live_state: LiveState | None = 
         return render(request, "error.html", {"title": "Basis data tidak tersedia",
                                               "message": "Coba lagi beberapa saat lagi."}, 503)
 
-    for area in (service, login, sso, accounts, tickets, calls, scripts, audit, desk_pages, analytics, metrics):
+    for area in (service, login, sso, accounts, tickets, calls, scripts, audit, desk_pages, desk_phones, analytics,
+                 metrics):
         app.include_router(area.router)
     _describe_bearer_auth(app)
     return app

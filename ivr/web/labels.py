@@ -103,3 +103,20 @@ def label(code: object, group: str, empty: str = "-") -> str:
         return empty
     text = str(code)
     return GROUPS[group].get(text) or text.replace("_", " ")
+
+
+def _span(seconds: float) -> str:
+    s = int(abs(seconds))
+    days, hours, minutes = s // 86400, s % 86400 // 3600, s % 3600 // 60
+    if days:
+        return f"{days} hari {hours} jam" if hours else f"{days} hari"
+    if hours:
+        return f"{hours} jam {minutes} menit" if minutes else f"{hours} jam"
+    return f"{max(minutes, 1)} menit"
+
+
+def sla_left(seconds_left: float, *, closed: bool = False) -> str:
+    """An SLA countdown in words: "sisa 2 hari 3 jam", "terlambat 5 jam", or "-" once closed."""
+    if closed:
+        return "-"
+    return f"sisa {_span(seconds_left)}" if seconds_left >= 0 else f"terlambat {_span(seconds_left)}"

@@ -3,7 +3,8 @@
 Enough for the client's tests and for watching simulated calls: banner, Login (wrong secret:
 error after ``login_failure_delay`` then close), Permission denied before login, Ping, Command,
 CoreShowChannels, QueueStatus/QueueSummary, Setvar/Getvar, QueueAdd/QueuePause/QueueRemove,
-Originate (always fails: there is nothing to originate), Logoff, unknown actions, events.
+Originate (the callback contract of the sample dialplan; anything else fails), Logoff, unknown
+actions, events.
 Responses carry ``ActionID`` as their second header, as Asterisk writes them.
 """
 
@@ -34,6 +35,7 @@ class QueueMember:
     interface: str
     name: str
     membership: str = "dynamic"
+    penalty: int = 0
     paused: bool = False
     reason: str = ""
     login: int = field(default_factory=lambda: int(time.time()))
@@ -372,7 +374,7 @@ class AmiServer:
         self._list(c, head, "Channels", "CoreShowChannelsComplete", items)
 
     def _member_fields(self, mem: QueueMember) -> Pairs:
-        return [("Membership", mem.membership), ("Penalty", 0), ("CallsTaken", mem.calls_taken),
+        return [("Membership", mem.membership), ("Penalty", mem.penalty), ("CallsTaken", mem.calls_taken),
                 ("LastCall", mem.last_call), ("LastPause", mem.last_pause), ("LoginTime", mem.login),
                 ("InCall", int(mem.in_call)), ("Status", mem.status),
                 ("Paused", int(mem.paused)), ("PausedReason", mem.reason), ("Wrapuptime", 0)]
@@ -460,7 +462,13 @@ class AmiServer:
         if iface in self.queues[q]:
             err("Unable to add interface: Already there")
             return
-        mem = QueueMember(iface, m.get("MemberName") or iface, paused=(m.get("Paused") or "").lower() in ("1", "true", "yes"))
+        paused = (m.get("Paused") or "").lower() in ("1", "true", "yes")
+        penalty = m.get("Penalty") or "0"
+        # app_queue.c keeps the penalty and, for a member added paused, the reason and the time
+        mem = QueueMember(iface, m.get("MemberName") or iface, penalty=int(penalty) if penalty.isdigit() else 0,
+                          paused=paused, reason=(m.get("Reason") or "") if paused else "")
+        if paused:
+            mem.last_pause = mem.login
         self.queues[q][iface] = mem
         ok(("Message", "Added interface to queue"))
         self.emit("DeviceStateChange", ("Privilege", "call,all"), ("Device", f"Queue:{q}_pause_{iface}"),
@@ -499,10 +507,14 @@ class AmiServer:
 
     def _a_originate(self, r: _Request) -> None:
         """``Originate``. The callback contract (``Local/<ext>@hotline-agent-ring`` into
-        ``hotline-callback``) rings the agent's phone, then dials the citizen: OriginateResponse
-        (Success, Reason 4) once the agent answers, then DialBegin/DialEnd of the citizen leg
-        with ``callback_outcomes[number]`` (ANSWER by default) and Hangup. Any other channel
-        fails as before (there is nothing else to originate)."""
+        ``hotline-callback``) rings the agent's phone, then dials the citizen, as the sample
+        dialplan on Asterisk 22 does (fixtures/asterisk-22/ami-callback-originate.jsonl): an
+        extension that is not a phone (``phones``) fails at once (OriginateResponse Failure,
+        Reason 0); else OriginateResponse (Success, Reason 4) once the agent answers, then the
+        citizen: a number the dialplan refuses (not ``0`` + 9 to 14 more characters) ends without
+        a dial, else DialBegin/DialEnd with ``callback_outcomes[number]`` (ANSWER by default);
+        every attempt that reached ``hotline-callback`` ends with Hangup and UserEvent
+        ``HotlineCallback`` (IVR_CALLBACK_ID, DialStatus, Reason). Any other channel fails."""
         c, m, head, ok = r.conn, r.msg, r.head, r.ok
         channel = m.get("Channel") or ""
         ok(("Message", "Originate successfully queued"))
@@ -523,6 +535,7 @@ class AmiServer:
                 ("CallerIDNum", "<unknown>"), ("CallerIDName", "<unknown>")])
 
     def _answers(self, ext: str) -> bool:
+        """Is ``ext`` an agent's phone? (``phones`` None: any extension is.)"""
         if self.phones is not None:
             return ext in self.phones
         return True
@@ -532,13 +545,14 @@ class AmiServer:
         seq = f"{self._chan_seq:08x}"
         chan1 = f"Local/{ext}@hotline-agent-ring-{seq};1"
         uid = f"{time.time():.0f}.{self._chan_seq}"
-        await asyncio.sleep(self.callback_ring_seconds)
         if not self._answers(ext):
+            # no such phone: Dial() fails at once ("Channel not implemented"), Reason 0
             orig.outcome = "agent_no_answer"
             c.send([("Event", "OriginateResponse"), ("Privilege", "call,all"), *head, ("Response", "Failure"),
-                    ("Channel", orig.channel), ("Context", orig.context), ("Exten", orig.exten), ("Reason", 3),
-                    ("Uniqueid", "<unknown>"), ("CallerIDNum", "<unknown>"), ("CallerIDName", "<unknown>")])
+                    ("Channel", orig.channel), ("Context", orig.context), ("Exten", orig.exten), ("Reason", 0),
+                    ("Uniqueid", "<unknown>"), ("CallerIDNum", "hotline"), ("CallerIDName", "Hotline")])
             return
+        await asyncio.sleep(self.callback_ring_seconds)
         chan_vars = [(f"ChanVariable({chan1})", f"{k}={v}") for k, v in orig.variables.items()]
         c.send([("Event", "OriginateResponse"), ("Privilege", "call,all"), *head, ("Response", "Success"),
                 ("Channel", chan1), ("Context", orig.context), ("Exten", orig.exten), ("Reason", 4),
@@ -552,9 +566,26 @@ class AmiServer:
         dest = [("DestChannel", f"PJSIP/trunk-{seq}"), ("DestChannelState", "5"), ("DestChannelStateDesc", "Ringing"),
                 ("DestCallerIDNum", orig.exten), ("DestContext", "from-trunk"), ("DestExten", orig.exten),
                 ("DestUniqueid", f"{uid}.1"), ("DestLinkedid", uid)]
+        cid = orig.variables.get("IVR_CALLBACK_ID", "")
+        if not _dialplan_takes(orig.exten):
+            # [hotline-callback] exten invalid: congestion tone for the agent, Hangup(28), no dial
+            orig.outcome = "invalid"
+            await asyncio.sleep(self.callback_ring_seconds)
+            self.emit("UserEvent", ("Privilege", "user,all"), *base[1:], UserEvent="HotlineCallback",
+                      IVR_CALLBACK_ID=cid, DialStatus="", Reason="invalid-number")
+            self.emit("Hangup", *base, Cause="28", **{"Cause-txt": "Invalid number format"})
+            return
         self.emit("DialBegin", *base, *dest, DialString=f"{orig.exten}@trunk")
         await asyncio.sleep(self.callback_ring_seconds)
         status = self.callback_outcomes.get(orig.exten, "ANSWER")
         orig.outcome = status
         self.emit("DialEnd", *base, *dest, DialStatus=status)
+        self.emit("UserEvent", ("Privilege", "user,all"), *base[1:], UserEvent="HotlineCallback", IVR_CALLBACK_ID=cid, DialStatus=status, Reason="")
         self.emit("Hangup", *base, Cause="16", **{"Cause-txt": "Normal Clearing"})
+
+
+def _dialplan_takes(number: str) -> bool:
+    """Does the sample ``[hotline-callback]`` dial this number? ``_0XXXXXXXX.`` (0, eight
+    digits, then at least one more character) and at most 15 characters; anything else is
+    refused as invalid-number."""
+    return (len(number) >= 10 and number[0] == "0" and number[1:9].isdigit() and len(number) <= 15)

@@ -21,6 +21,7 @@ from ivr.desk.service import DeskError
 from ivr.privacy.keyfile import load_or_create_key
 from ivr.privacy.pii import Pii
 from ivr.storage import Store
+from ivr.web import create_app
 from telephony import AmiClient
 from telephony.peer import AmiServer
 from tests.conftest import PII_TEST_KEY
@@ -134,6 +135,34 @@ async def test_agent_connect_pops_the_call_on_the_right_desk_only(rig):
     assert len(rig.desk.pop_latencies) == 1
 
 
+async def test_a_busy_database_still_pops_what_ami_says(rig, monkeypatch):
+    from ivr.storage import StoreUnavailable
+
+    await rig.store.desk.map_agent("rina", "agent1")
+    await rig.desk.reload_agents()
+    cid = await _handed_over_call(rig.store)
+    rina = rig.watch("rina")
+
+    real, failures = rig.desk._read_pop, [1, 1]
+
+    async def busy_then_back(call_id, uid):
+        if failures:
+            failures.pop()
+            raise StoreUnavailable("database unavailable (recently failed)")
+        return await real(call_id, uid)
+
+    monkeypatch.setattr(rig.desk, "_read_pop", busy_then_back)
+    rig.desk.pop_retry_interval_s = 0.05
+    _agent_connect(rig.server, cid, "PJSIP/agent1", "rina", hold=9)
+    p = (await eventually(lambda: _kinds(rina, "pop"), "rina's pop"))[0].data
+    assert p["call_id"] == cid and p["hold_s"] == 9 and p["queue"] == "hotline" and p["known"] is False
+    assert p["degraded"] is True and "basis data sibuk" in p["message"]
+    # once the database answers again, the whole pop follows (the first retry failed too)
+    full = (await eventually(lambda: _kinds(rina, "pop")[1:], "the pop with its context"))[0].data
+    assert full["known"] is True and full["purpose"] == "pengaduan_jalan" and full["hold_s"] == 9
+    assert rig.desk.active_pop("rina")["known"] is True and not failures
+
+
 async def test_member_name_is_the_username_without_a_mapping_and_unknown_members_are_logged(rig, caplog):
     cid = await _handed_over_call(rig.store)
     sari = rig.watch("sari")
@@ -186,6 +215,21 @@ async def test_login_pause_and_phone_side_changes_follow_on_the_board(rig):
     await eventually(lambda: state("rina") == "logged_out", "rina logged out")
     with pytest.raises(DeskError, match="belum didaftarkan"):
         await rig.desk.queue_login("nobody")
+
+
+async def test_queue_login_uses_the_queues_of_the_phone_mapping(tmp_path):
+    server = AmiServer(queues=("hotline", "pengaduan"), login_failure_delay=0.05)
+    await server.start()
+    r = await Rig(tmp_path).start(server=server)
+    try:
+        await r.store.desk.map_agent("rina", "agent1", queues=["pengaduan"])
+        await r.store.desk.map_agent("budi", "agent2")
+        assert await r.desk.queue_login("rina") == ["pengaduan"]
+        assert await r.desk.queue_login("budi") == ["hotline"]      # no queues on the mapping: the configured ones
+        assert "PJSIP/agent1" in server.queues["pengaduan"] and "PJSIP/agent1" not in server.queues["hotline"]
+        assert "PJSIP/agent2" in server.queues["hotline"]
+    finally:
+        await r.close()
 
 
 # ------------------------------------------------------------------ AMI drop and recovery
@@ -470,9 +514,16 @@ def test_cli_maps_an_agent_to_a_phone(tmp_path, monkeypatch):
     runner = CliRunner()
     r = runner.invoke(app, ["desk", "phone", "rina", "agent1"], catch_exceptions=False)
     assert r.exit_code == 0 and "PJSIP/agent1" in r.output
+    r = runner.invoke(app, ["desk", "phone", "budi", "2002", "--queue", "pajak", "--queue", "hotline"],
+                      catch_exceptions=False)
+    assert r.exit_code == 0 and "(queues: pajak, hotline)" in r.output
     r = runner.invoke(app, ["desk", "phones"], catch_exceptions=False)
-    assert r.output.split() == ["rina", "PJSIP/agent1"]
+    assert r.output.split() == ["budi", "PJSIP/2002", "pajak,hotline", "rina", "PJSIP/agent1", "(agent_queues)"]
     assert runner.invoke(app, ["desk", "phone", "rina", "bad ext!"]).exit_code != 0
+    assert runner.invoke(app, ["desk", "unphone", "budi"], catch_exceptions=False).exit_code == 0
+    assert runner.invoke(app, ["desk", "unphone", "budi"], catch_exceptions=False).exit_code == 1
+    r = runner.invoke(app, ["desk", "phones"], catch_exceptions=False)
+    assert r.output.split() == ["rina", "PJSIP/agent1", "(agent_queues)"]
 
 
 async def test_pages_and_api_by_role(rig):
@@ -491,6 +542,9 @@ async def test_pages_and_api_by_role(rig):
         assert (await c.get("/wallboard")).status_code == 403
         # without the CSRF token a state change is refused; with it, the agent joins the queue
         assert (await c.post("/api/desk/queue", json={"action": "login"})).status_code == 403
+        # one rule (ivr.web.auth): a same-site Origin is not a CSRF token
+        r = await c.post("/api/desk/queue", json={"action": "login"}, headers={"Origin": "http://testserver"})
+        assert r.status_code == 403
         r = await c.post("/api/desk/queue", json={"action": "login"}, headers={"X-CSRF-Token": csrf})
         assert r.status_code == 200 and r.json()["queues"] == ["hotline"]
         listed = (await c.get("/api/desk/callbacks")).json()
@@ -503,3 +557,21 @@ async def test_pages_and_api_by_role(rig):
     entries = await rig.store.audit.entries(limit=20)
     assert {"queue_login", "list_callbacks", "open_desk"} <= {e.action for e in entries}
     assert pid
+
+
+async def test_without_a_live_desk_the_api_answers_503_after_the_login_checks(rig):
+    from tests.ivr.staff import asgi_client, make_account, sign_in
+
+    app = create_app(rig.settings, rig.store)          # no desk in this process
+    agent, _ = await make_account(rig.store, "agent", "rina")
+    async with asgi_client(app) as c:
+        assert (await c.post("/api/desk/pause", json={"paused": True})).status_code == 401
+        csrf = await sign_in(c, agent)
+        assert (await c.post("/api/desk/pause", json={"paused": True})).status_code == 403   # CSRF first
+        for method, url, body in (("POST", "/api/desk/queue", {"action": "login"}),
+                                  ("POST", "/api/desk/pause", {"paused": True}),
+                                  ("POST", "/api/desk/callbacks/2611000001/dial", None),
+                                  ("GET", "/api/desk/state", None), ("GET", "/desk/events", None)):
+            r = await c.request(method, url, json=body, headers={"X-CSRF-Token": csrf})
+            assert r.status_code == 503 and "tidak berjalan" in r.json()["error"], url
+        assert (await c.get("/desk")).status_code == 200     # the page says the desk is not live

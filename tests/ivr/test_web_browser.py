@@ -186,10 +186,10 @@ async def test_each_role_logs_in_and_sees_only_what_it_may(server, tmp_path):
     refreshes it; logging out ends the session."""
     base = server["base"]
     menus = {"andi": ["nav-tickets", "nav-calls", "nav-desk", "nav-wallboard", "nav-status", "nav-analytics",
-                      "nav-scripts", "nav-accounts", "nav-audit"],
+                      "nav-scripts", "nav-accounts", "nav-desk-phones", "nav-audit"],
              "sari": ["nav-tickets", "nav-calls", "nav-desk", "nav-wallboard", "nav-status", "nav-analytics"],
              "rina": ["nav-tickets", "nav-calls", "nav-desk"]}
-    admin_only = ["/admin/accounts", "/admin/audit", "/admin/scripts"]
+    admin_only = ["/admin/accounts", "/admin/audit", "/admin/scripts", "/admin/desk-phones"]
     for i, (user, menu) in enumerate(menus.items()):
         async with Browser(tmp_path / f"role{i}") as cdp:
             await log_in(cdp, base, user)

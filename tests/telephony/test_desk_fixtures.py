@@ -2,10 +2,13 @@
 (fixtures/asterisk-22/ami-desk-queue-members.jsonl, its -sip twin, ami-callback-originate.jsonl;
 see the README there), against the simulated Asterisk (`telephony.peer.AmiServer`).
 
-Where the simulator does not yet behave like the recording, the test is marked xfail(strict):
-it turns into a failure as soon as the simulator is fixed, so the marker is removed then."""
+The simulator follows the recordings: member penalties and the reason of a member added paused,
+and the callback Originate (agent's phone, then the citizen, the dialplan's refusal of invalid
+numbers, UserEvent HotlineCallback, an extension that is no phone)."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
@@ -64,8 +67,6 @@ async def test_peer_answers_the_desks_queue_actions_like_asterisk(name):
     assert lists == [(m.name, m["ListItems"]) for m in got[1:] if m.get("EventList") == "Complete"]
 
 
-@pytest.mark.xfail(strict=True, reason="simulator: QueueAdd ignores Penalty and the Reason of a member added "
-                                       "paused (Asterisk keeps both); for the desk helper (DK)")
 @DESK
 async def test_peer_reports_members_as_asterisk_does(name):
     rec, got = await replay(name)
@@ -111,14 +112,82 @@ async def test_peer_queues_the_callback_originate():
         assert (have[aid]["Response"], have[aid].get("Message")) == (w["Response"], w.get("Message")), aid
 
 
-@pytest.mark.xfail(strict=True, reason="simulator: every Originate ends in OriginateResponse Failure; "
-                                       "the desk helper (DK) adds callbacks to the simulated Asterisk")
+async def replay_paced(name: str, **server: object) -> tuple[list[AmiMessage], list[AmiMessage]]:
+    """Replay the recorded actions as the recording client sent them: each one only after what
+    Asterisk had answered before it (responses by ActionID, OriginateResponse, UserEvent)."""
+    rows, rec = recorded(name)
+
+    def key(m: AmiMessage) -> tuple[str, str] | None:
+        if not isinstance(m, AmiMessage):
+            return None          # the banner
+        if m.is_response:
+            return ("Response", m.action_id or "")
+        if m.name in ("OriginateResponse",):
+            return (m.name, m.action_id or "")
+        if m.name == "UserEvent":
+            return (m.name, m["IVR_CALLBACK_ID"] or "")
+        return None
+
+    steps: list[tuple[str, set[tuple[str, str]]]] = []
+    before: set[tuple[str, str]] = set()
+    codec = AmiCodec()
+    for r in rows:
+        if "data" not in r:
+            continue
+        if r.get("dir") == "us->ast":
+            if r["data"]:
+                steps.append((r["data"], set(before)))
+            continue
+        codec.receive_data(r["data"].encode())
+        while (m := codec.next_event()) is not NEED_DATA:
+            if (k := key(m)) is not None:
+                before.add(k)
+    s = AmiServer(port=0, login_failure_delay=0.05, queues=("hotline",), **server)  # type: ignore[arg-type]
+    await s.start()
+    got: list[AmiMessage] = []
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", s.port)
+        seen: set[tuple[str, str]] = set()
+        codec = AmiCodec()
+
+        async def read_until(want: set[tuple[str, str]]) -> bool:
+            while not want <= seen:
+                data = await asyncio.wait_for(reader.read(65536), 5)
+                if not data:
+                    return False
+                codec.receive_data(data)
+                while (m := codec.next_event()) is not NEED_DATA:
+                    got.append(m)
+                    if (k := key(m)) is not None:
+                        seen.add(k)
+            return True
+
+        for data, want in steps:
+            await read_until(want)
+            writer.write(data.encode())
+        await read_until({("EOF", "")})
+        writer.close()
+    finally:
+        await s.close()
+    return rec, got
+
+
 async def test_peer_answers_the_callback_originate_like_asterisk():
-    rec, got = await replay("ami-callback-originate.jsonl")
+    # the recording's test agent and citizens (extensions.conf: [hotline-agent-ring],
+    # [hotline-test-citizen]): 0800000001 is busy, other numbers answer; agent9 is no phone
+    rec, got = await replay_paced("ami-callback-originate.jsonl", phones={"hotline-test-agent"},
+                                  callback_outcomes={"0800000001": "BUSY"}, callback_ring_seconds=0.01)
 
     def outcome(msgs):
         return [(m.action_id, m["Response"], m["Reason"]) for m in msgs[1:] if m.name == "OriginateResponse"]
 
     assert outcome(got) == outcome(rec)
-    assert [m["DialStatus"] for m in got[1:] if m.name == "UserEvent"] == \
-        [m["DialStatus"] for m in rec[1:] if m.name == "UserEvent"]
+    def user_events(msgs):
+        return [(m["Privilege"], m["UserEvent"], m["IVR_CALLBACK_ID"], m["DialStatus"], m["Reason"])
+                for m in msgs[1:] if m.name == "UserEvent"]
+
+    assert user_events(got) == user_events(rec)
+    failed = [m for m in got[1:] if m.name == "OriginateResponse" and m["Response"] == "Failure"]
+    assert [(m["Channel"], m["CallerIDNum"], m["Uniqueid"]) for m in failed] == \
+        [(m["Channel"], m["CallerIDNum"], m["Uniqueid"]) for m in rec[1:]
+         if m.name == "OriginateResponse" and m["Response"] == "Failure"]

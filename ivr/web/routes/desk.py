@@ -13,6 +13,7 @@ pages say so).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -30,8 +31,9 @@ from ivr.desk.service import DeskError
 from ivr.storage import Store, StoreError
 from ivr.storage.desk import DISPOSITIONS
 from ivr.storage.views import TICKET_TRANSITIONS
-from ivr.web.auth import Principal, check_csrf, may_reveal, require
+from ivr.web.auth import Principal, may_reveal, require
 from ivr.web.pages import remote, render
+from ivr.web.routes.tickets import work_of
 
 router = APIRouter()
 
@@ -64,8 +66,17 @@ def _store(request: Request) -> Store:
     return store
 
 
-def _csrf_ok(request: Request, principal: Principal) -> bool:
-    return check_csrf(principal, request.headers.get("x-csrf-token"))
+class DeskNotRunning(Exception):
+    """No live desk in this process (the app answers 503, see :func:`ivr.web.app.create_app`)."""
+
+
+def running_desk(request: Request) -> Desk:
+    """FastAPI dependency: this process' live desk, else :class:`DeskNotRunning` (503).
+    Declared after the principal, so who may not use the desk hears 401/403 first."""
+    desk = _desk(request)
+    if desk is None:
+        raise DeskNotRunning()
+    return desk
 
 
 def _err(message: str, status: int = 400) -> JSONResponse:
@@ -90,18 +101,16 @@ async def wallboard_page(request: Request, principal: Principal = Depends(requir
 # ---------------------------------------------------------------------------------- live events
 
 @router.get("/desk/events", response_model=None)
-async def desk_events(request: Request, principal: Principal = Depends(require(*STAFF))) -> Response:
+async def desk_events(request: Request, principal: Principal = Depends(require(*STAFF)),
+                      desk: Desk = Depends(running_desk)) -> Response:
     from sse_starlette.sse import EventSourceResponse
 
-    desk = _desk(request)
-    if desk is None:
-        return _err("live desk not running in this process", 503)
     user, role = username_of(principal), principal.role
     sub = desk.hub.subscribe(user, role)
     missed = desk.hub.missed(request.headers.get("last-event-id"), user, role)
     desk.changed()
 
-    async def stream() -> AsyncIterator[dict[str, object]]:
+    async def stream() -> AsyncIterator[dict[str, object] | bytes]:
         if missed is None:
             snap = desk.snapshot(user, role)
             yield {"id": desk.hub.last_id, "event": "snapshot", "data": snap.sse_data(), "retry": 1000}
@@ -109,16 +118,14 @@ async def desk_events(request: Request, principal: Principal = Depends(require(*
             for ev in missed:
                 yield {"id": ev.id, "event": ev.kind, "data": ev.sse_data()}
         async for ev in sub.events():
-            yield {"id": ev.id, "event": ev.kind, "data": ev.sse_data()}
+            yield ev.sse_frame   # encoded once per event, whatever the number of browsers
 
     return EventSourceResponse(stream(), ping=15, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 @router.get("/api/desk/state", response_model=None)
-async def desk_state(request: Request, principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
-    desk = _desk(request)
-    if desk is None:
-        return _err("live desk not running in this process", 503)
+async def desk_state(request: Request, principal: Principal = Depends(require(*STAFF, api=True)),
+                     desk: Desk = Depends(running_desk)) -> Any:
     return json.loads(desk.snapshot(username_of(principal), principal.role).sse_data())
 
 
@@ -136,12 +143,8 @@ class PauseBody(BaseModel):
 
 @router.post("/api/desk/queue", response_model=None)
 async def desk_queue(request: Request, body: QueueBody,
-                     principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
-    if not _csrf_ok(request, principal):
-        return _err("csrf", 403)
-    desk = _desk(request)
-    if desk is None:
-        return _err("Desk langsung tidak berjalan.", 503)
+                     principal: Principal = Depends(require(*STAFF, api=True)),
+                     desk: Desk = Depends(running_desk)) -> Any:
     user = username_of(principal)
     try:
         if body.action == "login":
@@ -158,12 +161,8 @@ async def desk_queue(request: Request, body: QueueBody,
 
 @router.post("/api/desk/pause", response_model=None)
 async def desk_pause(request: Request, body: PauseBody,
-                     principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
-    if not _csrf_ok(request, principal):
-        return _err("csrf", 403)
-    desk = _desk(request)
-    if desk is None:
-        return _err("Desk langsung tidak berjalan.", 503)
+                     principal: Principal = Depends(require(*STAFF, api=True)),
+                     desk: Desk = Depends(running_desk)) -> Any:
     user = username_of(principal)
     try:
         await desk.pause(user, body.paused, body.reason)
@@ -204,8 +203,6 @@ async def _assign(store: Store, public_id: str, agency: str | None, owner: str) 
 async def desk_file_ticket(request: Request, body: TicketBody,
                            principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
     """File a ticket from the pop (linked to the call)."""
-    if not _csrf_ok(request, principal):
-        return _err("csrf", 403)
     store = _store(request)
     user = username_of(principal)
     caller_number = None
@@ -242,8 +239,6 @@ async def _ticket_event(request: Request, pid: str, user: str, what: str) -> Non
 @router.post("/api/desk/tickets/{public_id}", response_model=None)
 async def desk_update_ticket(request: Request, public_id: str, body: TicketBody,
                              principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
-    if not _csrf_ok(request, principal):
-        return _err("csrf", 403)
     store = _store(request)
     user = username_of(principal)
     t = await store.tickets.get(public_id)
@@ -275,8 +270,6 @@ class WrapBody(BaseModel):
 @router.post("/api/desk/wrapup", response_model=None)
 async def desk_wrapup(request: Request, body: WrapBody,
                       principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
-    if not _csrf_ok(request, principal):
-        return _err("csrf", 403)
     if body.disposition not in DISPOSITIONS:
         return _err("Disposisi tidak dikenal.")
     store = _store(request)
@@ -313,35 +306,42 @@ async def desk_turn_audio(request: Request, call_id: str, index: int,
 # ---------------------------------------------------------------------------------- callbacks
 
 @router.get("/api/desk/callbacks", response_model=None)
-async def desk_callbacks(request: Request, principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
+async def desk_callbacks(request: Request, mine: bool = False, overdue: bool = False,
+                         principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
+    """Open callback requests, soonest promised first, each with its owner, assignment queue and
+    agency, and SLA countdown; ``mine``: only the caller's own, ``overdue``: only those late."""
     store = _store(request)
     settings = request.app.state.settings
     items = await store.desk.callbacks()
+    if mine:
+        items = [i for i in items if i.owner == username_of(principal)]
+    tickets = {t.public_id: t for t in await asyncio.gather(*(store.tickets.get(i.public_id) for i in items))
+               if t is not None}
+    work = await work_of(store, list(tickets.values()))
+    if overdue:
+        items = [i for i in items if work.get(i.public_id, {}).get("overdue")]
     clear = may_reveal(settings, principal) and store.pii.can_encrypt
     out = []
-    now = store.clock()
     for i in items:
         number = i.phone_masked
         if clear:
             number = await store.desk.callback_number(i.public_id) or number
+        w = work.get(i.public_id, {})
         out.append({"ticket": i.public_id, "status": i.status, "number": number, "dialable": i.dialable,
                     "promised_at": i.promised_at.isoformat() if i.promised_at else None,
-                    "sla_due_at": i.sla_due_at.isoformat() if i.sla_due_at else None,
-                    "sla_left_s": int((i.sla_due_at - now).total_seconds()) if i.sla_due_at else None,
-                    "owner": i.owner, "attempts": i.attempts, "last_outcome": i.last_outcome})
+                    "sla_due_at": w.get("deadline"), "sla_left_s": w.get("sla_left_s"),
+                    "sla_text": w.get("sla_text", "-"), "overdue": bool(w.get("overdue")),
+                    "owner": i.owner, "assign_queue": w.get("assign_queue"), "agency": w.get("agency"),
+                    "attempts": i.attempts, "last_outcome": i.last_outcome})
     await store.audit.record(principal.actor, principal.role, "list_callbacks", "ticket", None, revealed=clear,
-                             remote=remote(request))
+                             detail=f"mine={int(mine)} overdue={int(overdue)}", remote=remote(request))
     return {"callbacks": out, "revealed": clear}
 
 
 @router.post("/api/desk/callbacks/{public_id}/dial", response_model=None)
 async def desk_dial(request: Request, public_id: str,
-                    principal: Principal = Depends(require(*STAFF, api=True))) -> Any:
-    if not _csrf_ok(request, principal):
-        return _err("csrf", 403)
-    desk = _desk(request)
-    if desk is None:
-        return _err("Desk langsung tidak berjalan.", 503)
+                    principal: Principal = Depends(require(*STAFF, api=True)),
+                    desk: Desk = Depends(running_desk)) -> Any:
     user = username_of(principal)
     try:
         attempt = await desk.call_back(public_id, user)
@@ -360,16 +360,19 @@ class AgentPhone(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     extension: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     display_name: str | None = Field(None, max_length=128)
+    #: the queue member interface; default ``PJSIP/<extension>``
+    interface: str | None = Field(None, max_length=128)
+    #: the queues the phone logs in to; none: the configured ``agent_queues``
+    queues: list[str] = Field(default_factory=list, max_length=32)
 
 
 @router.post("/api/desk/agents", response_model=None)
 async def desk_map_agent(request: Request, body: AgentPhone,
                          principal: Principal = Depends(require("admin", api=True))) -> Any:
-    if not _csrf_ok(request, principal):
-        return _err("csrf", 403)
     store = _store(request)
     try:
-        agent = await store.desk.map_agent(body.username, body.extension, display_name=body.display_name)
+        agent = await store.desk.map_agent(body.username, body.extension, display_name=body.display_name,
+                                           interface=body.interface, queues=body.queues)
     except StoreError as exc:
         return _err(str(exc))
     desk = _desk(request)
@@ -378,7 +381,23 @@ async def desk_map_agent(request: Request, body: AgentPhone,
         desk.changed()
     await store.audit.record(principal.actor, principal.role, "map_agent_phone", "agent", body.username,
                              detail=agent.interface, remote=remote(request))
-    return {"ok": True, "interface": agent.interface}
+    return {"ok": True, "interface": agent.interface, "queues": list(agent.queues)}
+
+
+@router.delete("/api/desk/agents/{username}", response_model=None)
+async def desk_unmap_agent(request: Request, username: str,
+                           principal: Principal = Depends(require("admin", api=True))) -> Any:
+    store = _store(request)
+    before = await store.desk.agent(username)
+    if before is None or not await store.desk.unmap_agent(username):
+        return _err("no phone mapped to this username", 404)
+    desk = _desk(request)
+    if desk is not None:
+        await desk.reload_agents()
+        desk.changed()
+    await store.audit.record(principal.actor, principal.role, "remove_agent_phone", "agent", username,
+                             detail=before.interface, remote=remote(request))
+    return {"ok": True}
 
 
 @router.get("/api/desk/agents", response_model=None)

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from ivr.storage import TICKET_KINDS, TICKET_STATUSES, StoreError, Ticket
+from ivr.storage import TICKET_KINDS, TICKET_STATUSES, Store, StoreError, Ticket
 from ivr.storage.ticket_ids import parse_ticket_id
+from ivr.web.labels import sla_left
 from ivr.web.pages import MAX_OFFSET, MAX_PAGE, remote, render
 from ivr.web.auth import STAFF, Principal, check_csrf, may_reveal, require
 
@@ -38,12 +39,35 @@ async def _load(request: Request, principal: Principal, ticket_id: str, reveal: 
     return ticket, shown
 
 
+OPEN = ("open", "in_progress")
+
+
+async def work_of(store: Store, tickets: list[Ticket]) -> dict[str, dict[str, object]]:
+    """Per ticket: owner, assignment queue and agency, the SLA countdown (Indonesian) and whether
+    it is overdue (open past its deadline)."""
+    work = await store.desk.work([t.public_id for t in tickets], store.tickets.tz)
+    now = store.clock()
+    out: dict[str, dict[str, object]] = {}
+    for t in tickets:
+        w = work.get(t.public_id)
+        if w is None:
+            continue
+        closed = t.status not in OPEN
+        left = (w.deadline - now).total_seconds()
+        out[t.public_id] = {"owner": w.owner, "assign_queue": w.assign_queue, "agency": t.agency,
+                            "deadline": w.deadline.isoformat(), "sla_left_s": None if closed else int(left),
+                            "sla_text": sla_left(left, closed=closed), "overdue": not closed and left < 0,
+                            "escalated": w.escalated}
+    return out
+
+
 @router.get("/tickets")
 async def tickets_page(request: Request, status: str | None = None, kind: str | None = None,
-                       page: int = Query(1, ge=1, le=MAX_PAGE),
+                       page: int = Query(1, ge=1, le=MAX_PAGE), mine: bool = False, overdue: bool = False,
                        q: str | None = None, principal: Principal = Depends(require(*STAFF))) -> Response:
-    """Ticket list with filters; ``q`` finds a ticket number, or a reporter's NIK or phone
-    number (by keyed hash, so it needs IVR_PII_KEY)."""
+    """Ticket list with filters (status, kind, "milik saya", overdue), each with its owner,
+    assignment queue and agency, and SLA countdown; ``q`` finds a ticket number, or a reporter's
+    NIK or phone number (by keyed hash, so it needs IVR_PII_KEY)."""
     store = request.app.state.store
     status, kind = _filters(status, kind)
     page = max(1, page)
@@ -60,14 +84,17 @@ async def tickets_page(request: Request, status: str | None = None, kind: str | 
         else:
             search = {"reporter_nik": query} if len(query) == 16 and not query.startswith("+") \
                 else {"reporter_phone": query}
-    tickets = [] if notice else await store.tickets.query(status=status, kind=kind, limit=PAGE + 1,
-                                                        offset=(page - 1) * PAGE, **search)
+    tickets = [] if notice else await store.tickets.query(
+        status=status, kind=kind, limit=PAGE + 1, offset=(page - 1) * PAGE, owner=principal.username if mine else None,
+        overdue_at=store.clock() if overdue else None, **search)
     await store.audit.record(principal.actor, principal.role, "search_tickets" if search else "list_tickets", "ticket",
-                      None, detail=f"status={status} kind={kind} page={page} by={','.join(search) or '-'}",
+                      None, detail=f"status={status} kind={kind} page={page} mine={int(mine)} overdue={int(overdue)} "
+                                   f"by={','.join(search) or '-'}",
                       remote=remote(request))
     return render(request, "tickets.html", {
         "tickets": tickets[:PAGE], "has_more": len(tickets) > PAGE, "page": page, "q": q or "",
         "notice": notice, "status": status, "kind": kind, "statuses": TICKET_STATUSES, "kinds": TICKET_KINDS,
+        "mine": mine, "overdue": overdue, "work": await work_of(store, tickets[:PAGE]),
     })
 
 

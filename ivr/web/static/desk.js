@@ -21,6 +21,8 @@
   }
 
   function drawPop(p) {
+    // the same call again (its context, once the database could be read): keep what was typed
+    var again = !!(p && current && p.call_id && current.call_id === p.call_id);
     current = p;
     $("pop").hidden = !p;
     if (!p) { return; }
@@ -52,18 +54,19 @@
     });
     if (!(p.tickets || []).length) { tl.appendChild(D.el("li", "Belum ada tiket")); }
     var first = (p.tickets || [])[0];
-    $("t-id").value = first ? first.public_id : "";
-    $("t-category").value = first && first.category ? first.category : (p.purpose || "");
-    $("t-agency").value = first && first.agency ? first.agency : "";
-    $("t-location").value = ""; $("t-description").value = ""; $("t-note").value = "";
+    if (!again || !$("t-id").value) { $("t-id").value = first ? first.public_id : ""; }
+    if (!again || !$("t-category").value) { $("t-category").value = first && first.category ? first.category : (p.purpose || ""); }
+    if (!again || !$("t-agency").value) { $("t-agency").value = first && first.agency ? first.agency : ""; }
+    if (!again) { $("t-location").value = ""; $("t-description").value = ""; $("t-note").value = ""; }
     var hl = $("pop-history"); D.clear(hl);
     (p.history || []).forEach(function (h) { hl.appendChild(D.el("li", h.at.slice(0, 16).replace("T", " ") + " · " + (h.kind === "call" ? "Panggilan" : "Tiket " + h.id) + " · " + h.summary)); });
     if (!(p.history || []).length) { hl.appendChild(D.el("li", p.history_available === false ? "Riwayat tidak tersedia" : "Belum pernah menelepon")); }
-    say("t-msg"); say("w-msg");
+    if (!again) { say("t-msg"); say("w-msg"); }
   }
 
   function loadCallbacks() {
-    fetch("/api/desk/callbacks", {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (j) {
+    var qs = "?mine=" + ($("cb-mine").checked ? "1" : "0") + "&overdue=" + ($("cb-overdue").checked ? "1" : "0");
+    fetch("/api/desk/callbacks" + qs, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (j) {
       var tb = $("callbacks").tBodies[0]; D.clear(tb);
       (j.callbacks || []).forEach(function (c) {
         var b = D.el("button", "Telepon sekarang");
@@ -77,14 +80,18 @@
           });
         });
         var tr = D.row([c.ticket, c.number, c.promised_at ? c.promised_at.slice(0, 16).replace("T", " ") : "-",
-                        c.sla_left_s === null ? "-" : (c.sla_left_s < 0 ? "lewat " : "") + D.secs(Math.abs(c.sla_left_s)),
-                        c.attempts, c.last_outcome || "-", b]);
+                        c.owner || "Belum ada", (c.assign_queue || "-") + " · " + (c.agency || "-"),
+                        c.sla_text || "-", c.attempts, c.last_outcome || "-", b]);
         tr.dataset.ticket = c.ticket;
+        tr.cells[3].className = "owner"; tr.cells[4].className = "queue"; tr.cells[5].className = "sla";
+        if (c.overdue) { tr.cells[5].classList.add("overdue"); }
         tb.appendChild(tr);
       });
     });
   }
 
+  $("cb-mine").addEventListener("change", loadCallbacks);
+  $("cb-overdue").addEventListener("change", loadCallbacks);
   $("btn-login").addEventListener("click", function () {
     D.post("/api/desk/queue", {action: "login"}).then(function (r) { say("action-msg", r.error || "Masuk antrean: " + (r.queues || []).join(", ")); });
   });
