@@ -196,7 +196,7 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
     recovery = asyncio.create_task(_recover(rt.journal, store, rt), name="recover-calls")
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    installed = []
+    installed: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
@@ -253,9 +253,9 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
             web_server.should_exit = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(web_task, 10)
-        for sig in installed:
+        for signum in installed:
             with contextlib.suppress(Exception):
-                loop.remove_signal_handler(sig)
+                loop.remove_signal_handler(signum)
         await watcher.close()
         if desk is not None:
             await desk.close()
