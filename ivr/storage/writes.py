@@ -282,8 +282,15 @@ class WritePath:
         applied = 0
         while self.outbox.pending():
             try:
-                n = await self.db.run_within(chunk_deadline_s, self.outbox.replay, self._apply_for_replay,
-                                             limit=chunk)
+                try:
+                    n = await self.db.run_within(chunk_deadline_s, self.outbox.replay, self._apply_for_replay,
+                                                 limit=chunk)
+                except OSError:
+                    # the journal could not be rewritten without its applied chunk (disk full):
+                    # apply all of it (again: idempotent), after which the file is removed
+                    log.warning("outbox: journal not rewritable (disk full?); replaying it whole")
+                    n = await self.db.run_within(chunk_deadline_s * 10, self.outbox.replay,
+                                                 self._apply_for_replay)
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise

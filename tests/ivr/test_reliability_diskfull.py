@@ -161,3 +161,38 @@ async def test_held_writes_go_straight_to_the_database_and_the_bound_refuses_mor
             if proxy.server is not None:
                 await proxy.stop()
             _drop_schema(schema)
+
+
+async def test_a_long_journal_on_a_full_disk_is_still_replayed(pg, tmp_path):
+    """More journaled writes than one replay chunk, then the disk fills up: the journal cannot
+    be rewritten without the applied chunk, so it is replayed whole and removed."""
+    from tests.conftest import _drop_schema
+
+    proxy = TcpProxy.to_postgres()
+    await proxy.start()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with full_disk(tmp_path / "ob") as filler:
+        store = await _store(proxy, tmp_path / "ob", schema)
+        try:
+            await proxy.stop()
+            store.database.mark_down()
+            now = datetime.now(timezone.utc)
+            numbers = [await store.tickets.create("callback", reporter_phone="081234567800", client_id=f"j-{i}",
+                                                  created_at=now) for i in range(60)]
+            assert store.outbox.pending() == 60 and not store.writes.held
+            fill(filler)
+            await proxy.start()
+            store.database.mark_up()
+            async def replayed() -> bool:
+                await store.writes.replay(chunk=25)
+                return store.outbox_backlog == 0
+
+            await eventually(replayed, "the journal to be replayed", timeout=60, interval=0.3)
+            assert not store.outbox.path.exists()
+            assert await store.tickets.count() == 60
+            assert (await store.tickets.get(numbers[-1])) is not None
+        finally:
+            await store.close()
+            if proxy.server is not None:
+                await proxy.stop()
+            _drop_schema(schema)
