@@ -237,6 +237,12 @@ async def scenario(b: Bench, name: str, tag: int) -> dict[str, Any]:
         outs = await run_calls(port, a.calls, a.parallel, tag)
         b.ami = AmiServer(port=ami_port, queues=("hotline",))
         await b.ami.start()
+        # recovery: until the controller has logged in again (the next scenario's agent checks
+        # would otherwise still find no AMI and queue every caller)
+        t_back = time.monotonic()
+        while time.monotonic() - t_back < 60 and not any(c.authed for c in list(b.ami._conns)):
+            await asyncio.sleep(0.1)
+        recovery = round(time.monotonic() - t_back, 2)
     elif name == "audiosocket_reset":
         assert b.as_proxy is not None
         proxy = b.as_proxy
