@@ -14,8 +14,8 @@ while they run:
 * ``ami_drop``: the AMI server goes away (calls are queued without the agent check);
 * ``audiosocket_reset``: the media connections of the live calls are reset (TCP RST) mid-call;
 * ``peer_flood``: ``--flood`` FastAGI connections (2,000) that send a header and then nothing;
-* ``disk_full``: the controller runs with RLIMIT_FSIZE=1 (every file write fails: both
-  journals) and the database is down during the calls (writes are held in memory).
+* ``disk_full``: both journals' directories are full disks (a filled 64 KiB tmpfs each; needs
+  root) and the database is down during the calls (writes are held in memory).
 
 Per scenario: calls answered (the caller heard audio), callbacks filed (the caller completed the
 request) versus stored (in the database once it is back and every journal is replayed and
@@ -42,11 +42,12 @@ import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -383,14 +384,19 @@ async def one_run(a: argparse.Namespace, names: list[str], run_no: int) -> list[
                 for r in results:
                     r["sigterm_exit_s"] = exit_s
             if "disk_full" in names:
-                def no_files() -> None:
-                    resource.setrlimit(resource.RLIMIT_FSIZE, (1, 1))
-
-                await b.start_serve("diskfull", preexec=no_files)
-                r = await scenario_disk_full(b)
-                r["run"] = run_no
-                results.append(r)
-                print(json.dumps(r), flush=True)
+                if b.serve is not None:
+                    b.serve.kill()
+                try:
+                    with full_disks(b.work / "diskfull" / "var", ("outbox", "calls")) as fill:
+                        await b.start_serve("diskfull")
+                        fill()
+                        r = await scenario_disk_full(b)
+                except Exception as exc:  # reported, the other runs go on
+                    print(f"run {run_no}: disk_full failed: {exc!r}", file=sys.stderr)
+                else:
+                    r["run"] = run_no
+                    results.append(r)
+                    print(json.dumps(r), flush=True)
         finally:
             if b.serve is not None:
                 b.serve.kill()
@@ -448,8 +454,35 @@ async def main() -> None:
     print(json.dumps(out))
 
 
+@contextlib.contextmanager
+def full_disks(data_dir: Path, subdirs: tuple[str, ...]) -> Iterator[Callable[[], None]]:
+    """A 64 KiB tmpfs on each journal directory of ``data_dir`` (root only); yields a function
+    that fills them up (called once the controller has started: it needs its lock files)."""
+    mounted = []
+    try:
+        for sub in subdirs:
+            d = data_dir / sub
+            d.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(d)], check=True)
+            mounted.append(d)
+
+        def fill() -> None:
+            for d in mounted:
+                with open(d / "filler", "ab", buffering=0) as f:
+                    try:
+                        while True:
+                            f.write(b"\0" * 512)
+                    except OSError:
+                        pass
+
+        yield fill
+    finally:
+        for d in mounted:
+            subprocess.run(["umount", "-l", str(d)], check=False)
+
+
 async def scenario_disk_full(b: Bench) -> dict[str, Any]:
-    """No file can be written (RLIMIT_FSIZE=1: both journals fail) and the database is down:
+    """Both journals' disks are full (a filled tmpfs each) and the database is down:
     the writes are held in memory and reach the database once it is back."""
     r = await scenario(b, "disk_full", 90)
     return r
