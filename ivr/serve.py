@@ -163,7 +163,11 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
     t0 = time.monotonic()
     phases: dict[str, float] = {}
     # dynamic prompts (ticket read-backs...) are synthesised on a pool of processes
-    pool = build_dynamic_synthesizer(settings)
+    try:
+        pool = build_dynamic_synthesizer(settings)
+    except OSError as exc:  # no POSIX semaphores (a full /dev/shm...): one synthesizer does it all
+        log.warning("no process pool for dynamic prompts (%s); they are synthesised one at a time", exc)
+        pool = None
     try:
         rt, store = await build_runtime(settings, timings=phases, dynamic_synthesizer=pool)
     except BaseException:
