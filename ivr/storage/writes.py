@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ivr.storage.database import Database, is_unavailable
-from ivr.storage.outbox import Outbox, Unavailable
+from ivr.storage.outbox import Outbox, OutboxEntry, Unavailable, encode
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ class WritePath:
                     if is_unavailable(exc):
                         self.db.mark_down()
                         return applied
-                    log.error("journal: held %s write refused by the database: %s", op, type(exc).__name__)
+                    self._reject_held(op, args, exc)
                 with self.held.lock:
                     # the disk may have taken it meanwhile (then it is gone already)
                     if self.held.items and self.held.items[0] is entry:
@@ -230,6 +230,20 @@ class WritePath:
                 applied += 1
         finally:
             self._flushing.release()
+
+    def _reject_held(self, op: str, args: Args, exc: Exception) -> None:
+        """A held write the database refuses for good goes to ``rejected.jsonl`` like a
+        journaled one (kept for an operator); only if even that cannot be written is it lost."""
+        assert self.outbox is not None
+        try:
+            with self.outbox._locked():
+                line = Outbox._line(OutboxEntry("held", op, encode(args), datetime.now(timezone.utc).isoformat()))
+                self.outbox._reject_raw(line, f"{type(exc).__name__}: {exc}"[:500])
+            log.error("journal: held %s write refused by the database (%s); kept in rejected.jsonl",
+                      op, type(exc).__name__)
+        except OSError:
+            log.error("journal: held %s write refused by the database (%s) and the disk is full: lost",
+                      op, type(exc).__name__)
 
     async def flush_held(self) -> None:
         """Retry the held writes: the disk first, else (journal empty) the database."""
