@@ -20,7 +20,7 @@ import hashlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypedDict, TypeVar
 
@@ -42,6 +42,7 @@ from ivr.config.settings import Settings
 from ivr.desk import Desk
 from ivr.desk.bus import make_bus
 from ivr.observability import Metrics
+from ivr.observability.stuck import ExitWatchdog, install_dump_signal
 from ivr.storage import Store
 from ivr.web import create_app
 from tts import PromptCache, Synthesizer
@@ -152,12 +153,21 @@ def freeze_startup_heap() -> None:
 
 
 async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None = None,
-                stop: asyncio.Event | None = None, web: bool = True, warm_up: bool = True) -> None:
-    """Run the hotline until SIGINT/SIGTERM (or ``stop`` is set)."""
+                stop: asyncio.Event | None = None, web: bool = True, warm_up: bool = True,
+                exit_watchdog: bool = False) -> None:
+    """Run the hotline until SIGINT/SIGTERM (or ``stop`` is set).
+
+    ``exit_watchdog`` (``ivr serve``): once the shutdown starts, a watchdog logs what it waits
+    on if it overruns the calls' grace by 30 s, and ends the process 60 s past the grace (see
+    :mod:`ivr.observability.stuck`); SIGUSR1 logs the same at any time."""
     t0 = time.monotonic()
     phases: dict[str, float] = {}
     # dynamic prompts (ticket read-backs...) are synthesised on a pool of processes
-    pool = build_dynamic_synthesizer(settings)
+    try:
+        pool = build_dynamic_synthesizer(settings)
+    except OSError as exc:  # no POSIX semaphores (a full /dev/shm...): one synthesizer does it all
+        log.warning("no process pool for dynamic prompts (%s); they are synthesised one at a time", exc)
+        pool = None
     try:
         rt, store = await build_runtime(settings, timings=phases, dynamic_synthesizer=pool)
     except BaseException:
@@ -190,11 +200,14 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
     recovery = asyncio.create_task(_recover(rt.journal, store, rt), name="recover-calls")
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    installed = []
+    installed: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
+    dump_sig = install_dump_signal(loop)
+    if dump_sig is not None:
+        installed.append(dump_sig)
     web_server: uvicorn.Server | None = None
     web_task: asyncio.Task[None] | None = None
     desk: Desk | None = None
@@ -230,6 +243,8 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
         await stop.wait()
     finally:
         log.info("shutting down", extra={"live_calls": len(rt.active_calls)})
+        if exit_watchdog:
+            ExitWatchdog(settings.shutdown_grace_s + 30, settings.shutdown_grace_s + 60, loop=loop).start()
         if sched_task is not None:
             sched_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -242,9 +257,9 @@ async def serve(settings: Settings, *, ready: Callable[[ReadyInfo], None] | None
             web_server.should_exit = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(web_task, 10)
-        for sig in installed:
+        for signum in installed:
             with contextlib.suppress(Exception):
-                loop.remove_signal_handler(sig)
+                loop.remove_signal_handler(signum)
         await watcher.close()
         if desk is not None:
             await desk.close()
@@ -376,13 +391,11 @@ async def _start_web(settings: Settings, store: Store, rt: Runtime, ctl: Control
     rt.call_listeners.append(metrics.listener)
     app.state.metrics = metrics
     config = uvicorn.Config(app, host=settings.web_host, port=settings.web_port, log_config=None,
-                            lifespan="on", access_log=False,
+                            lifespan="on", access_log=False, timeout_graceful_shutdown=5,
                             # the client's address is the connection's; X-Forwarded-For only counts from
                             # IVR_TRUSTED_PROXIES, which the web app checks itself (ivr.web.auth)
                             proxy_headers=False)
-    server = uvicorn.Server(config)
-    # uvicorn takes SIGINT/SIGTERM while it serves and raises them again once it has stopped,
-    # so the handlers serve() installed on the loop still see them and drain the calls
+    server = _WebServer(config)
     task = asyncio.create_task(server.serve(), name="web")
     for _ in range(200):
         if server.started or task.done():
@@ -393,6 +406,20 @@ async def _start_web(settings: Settings, store: Store, rt: Runtime, ctl: Control
         if exc is not None:
             raise exc
     return server, task
+
+
+class _WebServer(uvicorn.Server):
+    """uvicorn without its own SIGINT/SIGTERM handling: serve() drains the calls on them and
+    then stops the web app.
+
+    Left to itself, uvicorn takes the signals while it serves and raises them again only once
+    it has stopped: its shutdown waits for every open connection (a live desk stream, a request
+    still running) before that, so a SIGTERM could wait for ever before the drain even began
+    (issue #15: a restarted controller that did not exit after SIGTERM)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def _web_port(server: uvicorn.Server | None, settings: Settings) -> int:

@@ -94,6 +94,7 @@ class CallJournal:
         self.max_call_bytes = max_call_bytes
         self.max_field_chars = max_field_chars
         self.dropped = 0
+        self._oserror_logged_at: float | None = None
         self._lock_fd = os.open(self.dir / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ivr-calljournal")
@@ -153,6 +154,13 @@ class CallJournal:
                     return
             f.append(line)
             f.remember(kind, line)
+        except OSError as exc:  # disk full...: counted, said once per interval (not per record)
+            self.dropped += 1
+            now = time.monotonic()
+            if self._oserror_logged_at is None or now - self._oserror_logged_at >= 30.0:
+                self._oserror_logged_at = now
+                log.warning("call journal: could not write a %s record (%s); %d record(s) dropped so far "
+                            "(the store still takes the call's writes)", kind, exc.strerror or exc, self.dropped)
         except Exception:
             log.exception("call journal: could not write a %s record", kind)
 

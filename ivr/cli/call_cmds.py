@@ -54,7 +54,7 @@ def serve(
         typer.echo(ready_message(info), err=True)
 
     try:
-        asyncio.run(run(settings, ready=ready))
+        asyncio.run(run(settings, ready=ready, exit_watchdog=True))
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         pass
     except OSError as exc:

@@ -3,6 +3,7 @@ disk, fsynced, before the call goes on; a new file's directory entry is fsynced 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -18,15 +19,23 @@ def fsync_dir(path: Path) -> None:
 
 def append_synced(path: Path, line: bytes) -> None:
     """Append ``line`` to ``path`` (created with mode 0600) and fsync it, and its directory when
-    the file is new."""
+    the file is new. On failure (disk full...) nothing of ``line`` stays in the file."""
     new = not path.exists()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        view = memoryview(line)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
+        size = os.fstat(fd).st_size
+        try:
+            view = memoryview(line)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            os.fsync(fd)
+        except OSError:
+            # a full disk may take part of the line: cut it off, so the next append (once
+            # there is room) does not glue itself to a torn line
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+            raise
     finally:
         os.close(fd)
     if new:

@@ -93,6 +93,9 @@ class Outbox:
         self._tlock = threading.RLock()
         self._replay_lock = threading.Lock()
         self._pending = 0
+        #: offline serials handed out by this process (they may not be on disk: disk full)
+        self._serials_in_memory: dict[str, int] = {}
+        self._serials_unsaved = False
         with self._locked():
             self._pending = len(self._read_entries(repair=True))
 
@@ -267,20 +270,34 @@ class Outbox:
                     data = {}
             key = period if (start, maximum) == (90000, 99999) else f"{period}:{start}"
             last = int(data.get(key, start - 1))
+            last = max(last, self._serials_in_memory.get(key, start - 1))
             serial = max(last if start <= last <= maximum else start - 1,
                          self._highest_serial(period, start - 1, maximum)) + 1
             if serial > maximum:
                 raise RuntimeError(f"offline ticket numbers for {period} exhausted")
             data[key] = serial
+            # also remembered here: with the disk full the file below cannot be written, and the
+            # write that carries this number is then held in memory (ivr.storage.writes)
+            self._serials_in_memory[key] = serial
             tmp = path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
-                os.write(fd, json.dumps(data).encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
-            fsync_dir(self.dir)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                try:
+                    os.write(fd, json.dumps(data).encode())
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.replace(tmp, path)
+                fsync_dir(self.dir)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                if not self._serials_unsaved:  # once, until it can be saved again
+                    log.warning("outbox: offline ticket counter not saved (%s); counting on in memory",
+                                exc.strerror or type(exc).__name__)
+                self._serials_unsaved = True
+            else:
+                self._serials_unsaved = False
             return serial
 
     def _highest_serial(self, period: str, floor: int, maximum: int) -> int:

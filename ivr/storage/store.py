@@ -71,10 +71,25 @@ class Health:
     outbox_backlog: int
     #: seconds since the probe last ran (None: no probe running, ``db`` from a direct ping)
     age_s: float | None = None
+    #: writes held in memory because the journal could not be written (disk full) and why
+    held_writes: int = 0
+    journal_error: str | None = None
 
     @property
     def status(self) -> str:
-        return "ok" if self.db and self.schema_ready else "degraded"
+        return "ok" if self.db and self.schema_ready and not self.held_writes else "degraded"
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why the status is degraded (empty when ok)."""
+        out = []
+        if not self.db:
+            out.append("database unreachable")
+        elif not self.schema_ready:
+            out.append("database schema not migrated yet")
+        if self.held_writes:
+            out.append(self.journal_error or f"{self.held_writes} write(s) held in memory")
+        return out
 
 
 class Store:
@@ -227,11 +242,12 @@ class Store:
     async def health(self) -> Health:
         """The database's state without waiting on it: the background probe's last answer
         (:meth:`start_background`); without a probe, a ping bounded to 0.5 s."""
+        held, why = len(self.writes.held), self.writes.held.reason
         if self._probed_at is not None and self._db_ok is not None:
             return Health(self._db_ok, self.database.schema_ready, self.outbox_backlog,
-                          round(time.monotonic() - self._probed_at, 2))
+                          round(time.monotonic() - self._probed_at, 2), held, why)
         ok = await self.ping(0.5) if not self.database.suspect() else False
-        return Health(ok, self.database.schema_ready, self.outbox_backlog)
+        return Health(ok, self.database.schema_ready, self.outbox_backlog, None, held, why)
 
     async def _probe(self, interval_s: float, deadline_s: float = 3.0) -> None:
         """Ping the database every ``interval_s`` (each ping within ``deadline_s``: it runs in

@@ -257,6 +257,14 @@ class TicketRepository:
             return existing.public_id
         if row.get("call_id") is not None and s.get(CallRow, row["call_id"]) is None:
             row = dict(row, call_id=None)  # a ticket never depends on its call being stored
+        heard = row.get("public_id")
+        if heard is not None and s.scalar(select(TicketRow.id).where(TicketRow.public_id == heard)) is not None:
+            # an offline number another ticket already has (two processes with the same node id,
+            # or a data directory that was wiped): the ticket is filed under a new number rather
+            # than refused; the caller's number stays in its extra fields for the agents
+            log.warning("offline ticket number %s already taken; the ticket is filed under a new number",
+                        format_ticket_id(heard))
+            row = dict(row, public_id=None, extra={**(row.get("extra") or {}), "number_heard": heard})
         if row.get("public_id") is None:
             period = period_of(row["created_at"].astimezone(self.tz))
             row = dict(row, public_id=make_ticket_id(period, _next_serial(s, period)))

@@ -11,6 +11,7 @@ commands in :mod:`.agi_commands`, ``EXEC AudioSocket`` in :mod:`.audiosocket_app
 from .ami_server import AmiServer, QueueMember
 from .asterisk import AsteriskPeer
 from .call import PeerCall
+from .dialplan import HotlineDialplan
 from .result import AgiCommandLog, AudioSocketLog, CallResult, FrameLog, PeerEvent
 from .script import (
     Call, CallerScript, Dtmf, Hangup, SayPcm, SayWav, Silence, Step, WaitForCommand, WaitForPrompt,
@@ -18,7 +19,7 @@ from .script import (
 )
 
 __all__ = [
-    "AsteriskPeer", "AmiServer", "QueueMember", "PeerCall", "CallResult", "AgiCommandLog", "AudioSocketLog",
+    "AsteriskPeer", "AmiServer", "HotlineDialplan", "QueueMember", "PeerCall", "CallResult", "AgiCommandLog", "AudioSocketLog",
     "FrameLog", "PeerEvent", "CallerScript", "Step", "SayPcm", "SayWav", "Silence", "Dtmf", "Hangup",
     "WaitForPrompt", "WaitForSilence", "WaitForCommand", "Call",
 ]

@@ -40,8 +40,10 @@ ReaderEnd = BaseException | None
 class PeerAgiSession:
     """The FastAGI session of one simulated call."""
 
-    def __init__(self, call: "PeerCall") -> None:
+    def __init__(self, call: "PeerCall", target: tuple[str, int] | None = None) -> None:
         self._call = call
+        #: the controller this session connects to (default: the peer's ``agi_host:agi_port``)
+        self.host, self.port = target if target is not None else (call.peer.agi_host, call.peer.agi_port)
         self._codec = AgiPeerCodec()
         self._commands = AgiCommands(call)
         self._writer: asyncio.StreamWriter | None = None
@@ -58,7 +60,7 @@ class PeerAgiSession:
         call = self._call
         p = call.peer
         return {
-            "network": "yes", "network_script": p.script, "request": f"agi://{p.agi_host}:{p.agi_port}/{p.script}",
+            "network": "yes", "network_script": p.script, "request": f"agi://{self.host}:{self.port}/{p.script}",
             "channel": call.channel, "language": call.language, "type": "PJSIP", "uniqueid": call.uniqueid,
             "version": p.version, "callerid": call.caller_id or "unknown",
             "calleridname": call.caller_name or "unknown", "callingpres": "0", "callingani2": "0",
@@ -84,15 +86,14 @@ class PeerAgiSession:
     async def run(self) -> None:
         """Run the session until the script closes it; results go to ``call.result_obj``."""
         call = self._call
-        p = call.peer
         res = call.result_obj
         loop = asyncio.get_running_loop()
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(p.agi_host, p.agi_port),
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port),
                                                     CONNECT_TIMEOUT)
         except (OSError, asyncio.TimeoutError) as exc:
             # res_agi.c: "Connecting to '%s' failed ..." -> AGISTATUS=FAILURE, dialplan continues.
-            res.error = f"FastAGI connect to {p.agi_host}:{p.agi_port} failed: {exc}"
+            res.error = f"FastAGI connect to {self.host}:{self.port} failed: {exc}"
             res.ended_by, res.agi_status = "agi_failed", "FAILURE"
             call.warn(res.error)
             return

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from .audio import read_audio_8k
 from .call import EventCallback, PeerCall
+from .dialplan import HotlineDialplan
 from .result import CallResult
 from .script import Step
 
@@ -33,12 +34,16 @@ class AsteriskPeer:
     * ``ami``: an optional :class:`~telephony.peer.ami_server.AmiServer` that then sees the
       calls (``CoreShowChannels``, ``Getvar``) and gets ``AGIExecStart/End``, ``VarSet``,
       ``QueueCallerJoin`` and ``Hangup`` events.
+    * ``dialplan``: a :class:`~telephony.peer.dialplan.HotlineDialplan` makes each call follow
+      the sample dialplan's ``[hotline]`` context around the AGI: a second controller when the
+      first took no call, and the recorded apology then the queue when the controller failed
+      (``CallResult.route``, ``apology_played``).
     """
 
     def __init__(self, agi_host: str = "127.0.0.1", agi_port: int = 4573, sounds_dir: str | Path | None = None,
                  record_dir: str | Path | None = None, *, script: str = "hotline", context: str = "hotline",
                  version: str = "22.10.1", ami: "AmiServer | None" = None,
-                 max_audiosocket_payload: int = 8192) -> None:
+                 max_audiosocket_payload: int = 8192, dialplan: "HotlineDialplan | None" = None) -> None:
         self.agi_host = agi_host
         self.agi_port = agi_port
         self.sounds_dir = Path(sounds_dir) if sounds_dir is not None else None
@@ -49,6 +54,9 @@ class AsteriskPeer:
         self.version = version
         self.ami = ami
         self.max_audiosocket_payload = max_audiosocket_payload
+        #: follow the sample dialplan around the AGI (second controller, apology and queue on a
+        #: controller failure); None: the call ends when the AGI does
+        self.dialplan = dialplan
         self.calls: set[PeerCall] = set()
         self._sounds: OrderedDict[Path, tuple[float, bytes]] = OrderedDict()
         if ami is not None:

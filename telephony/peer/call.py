@@ -21,11 +21,14 @@ import asyncio
 import inspect
 import logging
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable, Sequence
 
 from .agi_session import SERIALS, PeerAgiSession
+from .audio import RATE
 from .caller import CallerRunner
 from .channel import ChannelMedia
+from .dialplan import HotlineDialplan
 from .result import CallResult, FrameLog, PeerEvent
 from .script import Step
 
@@ -81,6 +84,8 @@ class PeerCall:
         self.agi = PeerAgiSession(self)
         self._caller = CallerRunner(self)
         self._task: asyncio.Task[CallResult] | None = None
+        #: the queue the dialplan sends the caller to after the AGI (dialplan mode)
+        self.route_queue: str | None = None
 
     # -- clock and events ----------------------------------------------------------------
     def now(self) -> float:
@@ -196,8 +201,12 @@ class PeerCall:
         if self.peer.ami is not None:
             self.peer.ami.call_event(self, "Newchannel")
         caller = self._loop.create_task(self._caller.run())
+        dialplan = self.peer.dialplan
         try:
-            await asyncio.wait_for(self.agi.run(), self.max_seconds)
+            if dialplan is None:
+                await asyncio.wait_for(self.agi.run(), self.max_seconds)
+            else:
+                await asyncio.wait_for(self._follow(dialplan), self.max_seconds)
         except asyncio.TimeoutError:
             res.ended_by = "timeout"
             self.warn(f"call still running after {self.max_seconds}s; dropped")
@@ -206,6 +215,8 @@ class PeerCall:
             caller.cancel()
             await asyncio.gather(caller, return_exceptions=True)
             self.agi.close()
+        if self.route_queue is not None and not self.dead:
+            res.ended_by, res.queue = "transfer", self.route_queue
         if not res.ended_by:
             if self.hangup_by == "caller":
                 res.ended_by = "caller_hangup"
@@ -227,8 +238,58 @@ class PeerCall:
         if self.peer.ami is not None:
             if res.ended_by == "transfer":
                 # extensions.conf: Queue(${IVR_QUEUE}), empty -> ${IVR_DEFAULT_QUEUE} (hotline)
-                res.agent = await self.peer.ami.queue_call(self, res.queue or "hotline")
+                default = dialplan.default_queue if dialplan is not None else "hotline"
+                res.agent = await self.peer.ami.queue_call(self, res.queue or default)
             self.peer.ami.call_event(self, "Hangup", Cause="16", **{"Cause-txt": "Normal Clearing"})
             res.duration = self.now()
         self.event("ended", ended_by=res.ended_by, agi_status=res.agi_status)
         return res
+
+    async def _follow(self, dialplan: HotlineDialplan) -> None:
+        """The sample dialplan around the AGI (:mod:`telephony.peer.dialplan`): the first
+        controller, the second one if the first took no call, then the route the variables
+        give; a controller failure plays the apology and queues the caller."""
+        res = self.result_obj
+        self.chan_vars.update(dialplan.before_agi())
+        targets = [(self.peer.agi_host, self.peer.agi_port)]
+        if dialplan.second is not None:
+            targets.append(dialplan.second)
+        tried_second = False
+        while True:
+            host, port = targets[1] if tried_second else targets[0]
+            res.route.append(f"agi:{host}:{port}")
+            await self.agi.run()
+            status = res.agi_status or ("HANGUP" if self.dead else ("FAILURE" if self.failed else "SUCCESS"))
+            res.agi_statuses.append(status)
+            step = dialplan.route(self.chan_vars, agi_status=status, tried_second=tried_second)
+            if step != "second":
+                break
+            # AGI(${IVR_AGI_B}): a new FastAGI session on the channel
+            tried_second = True
+            self.event("dialplan", step="second", status=status)
+            res.ended_by, res.agi_status, res.error = "", "", None
+            self.failed = False
+            self.agi.close()
+            self.agi = PeerAgiSession(self, dialplan.second)
+        res.agi_status = status
+        res.route.append(step)
+        self.event("dialplan", step=step, status=status)
+        if step == "failed":
+            self.chan_vars["IVR_FAILED"] = "1"
+            self.chan_vars["IVR_QUEUE"] = ""
+            res.ended_by = ""
+            await self._playback(dialplan.apology_wav)
+            res.apology_played = not self.dead
+            if not self.dead:
+                self.route_queue = dialplan.default_queue
+        elif step == "queue":
+            self.route_queue = dialplan.queue_for(self.chan_vars)
+
+    async def _playback(self, wav: Path) -> None:
+        """``Playback()``: the recording on the caller's timeline, in (scaled) real time; a
+        caller hang-up ends it."""
+        pcm = self.peer.sound_cache(wav)
+        self.media.on_heard(pcm, source=f"playback:{wav.stem}")
+        end = self._loop.time() + self.real(len(pcm) / 2 / RATE)
+        while not self.dead and self._loop.time() < end:
+            await asyncio.sleep(min(0.05, max(0.0, end - self._loop.time())))

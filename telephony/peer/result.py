@@ -69,6 +69,12 @@ class CallResult:
     events: list[PeerEvent] = field(default_factory=list)
     duration: float = 0.0
     error: str | None = None
+    #: with the sample dialplan (``AsteriskPeer(dialplan=...)``): each AGI tried
+    #: ("agi:host:port") and the route taken after them ("hangup", "queue", "failed", "stop")
+    route: list[str] = field(default_factory=list)
+    agi_statuses: list[str] = field(default_factory=list)
+    #: the dialplan played the apology (hotline/maaf-gangguan) after a controller failure
+    apology_played: bool = False
 
     @property
     def transferred(self) -> bool:

@@ -26,13 +26,15 @@ HOME_BY_ROLE = {"admin": "/tickets", "supervisor": "/tickets", "agent": "/ticket
 @router.get("/healthz")
 @router.get("/health", include_in_schema=False)
 async def healthz(request: Request) -> JSONResponse:
-    """Liveness and database reachability: ``ok`` or ``degraded`` (database down, or its
-    schema not migrated yet). Never waits on the database: the store's background probe
-    answers (its age in ``db_checked_s_ago``)."""
+    """Liveness and database reachability: ``ok`` or ``degraded`` (database down, its
+    schema not migrated yet, or writes held in memory because the journal's disk is full),
+    with the reasons. Never waits on the database: the store's background probe answers (its
+    age in ``db_checked_s_ago``)."""
     store: Store = request.app.state.store
     h = await store.health()
-    return JSONResponse({"status": h.status, "db": h.db, "schema_ready": h.schema_ready,
-                         "outbox_backlog": h.outbox_backlog, "db_checked_s_ago": h.age_s})
+    return JSONResponse({"status": h.status, "reasons": h.reasons, "db": h.db, "schema_ready": h.schema_ready,
+                         "outbox_backlog": h.outbox_backlog, "held_writes": h.held_writes,
+                         "db_checked_s_ago": h.age_s})
 
 
 async def status_snapshot(request: Request) -> dict[str, object]:

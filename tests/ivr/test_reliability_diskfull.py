@@ -1,0 +1,198 @@
+"""Issue #15: the journal's disk is full while the database is down, and nothing is lost.
+
+The write journal lives on a real full filesystem (a 64 KiB tmpfs, filled), and PostgreSQL
+refuses connections (a proxy that is down). A caller asks for a callback by keys: the call goes
+on normally and reads back an offline ticket number, the write is held in memory, ``/healthz``
+reasons say why, one warning line (not one per write) says so. Once the disk has room the held
+write moves to the journal; once the database is back it lands there under the number the
+caller heard. Without a tmpfs (not root) the tests are skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import subprocess
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from telephony.peer import Dtmf, Hangup, Silence, WaitForPrompt, WaitForSilence
+from tests.conftest import pg_skip_reason
+from tests.ivr.dbfaults import TcpProxy
+from tests.waiting import eventually
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+CALLBACK_KEYS = [WaitForPrompt(), Dtmf("0"), WaitForSilence(1.0), Dtmf("1"), WaitForSilence(1.0), Dtmf("1"),
+                 WaitForSilence(1.5), Silence(0.5), Hangup()]
+
+
+@contextlib.contextmanager
+def full_disk(where: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs at ``where``; yields the filler file that takes all its room."""
+    where.mkdir(parents=True, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(where)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {r.stderr.strip()}")
+    try:
+        yield where / "filler"
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill(filler: Path) -> None:
+    with open(filler, "ab", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 512)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def pg():
+    reason = pg_skip_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+async def _store(proxy: TcpProxy, outbox: Path, schema: str):
+    from ivr.storage import Store
+
+    store = Store(proxy.url(), schema=schema, outbox_dir=outbox, write_deadline_s=1.5, retry_after_s=0.5)
+    await store.amigrate()
+    return store
+
+
+async def test_a_caller_keeps_the_offline_number_when_the_journal_disk_is_full_and_the_database_down(
+        pg, engines, tmp_path, caplog):
+    from tests.conftest import _drop_schema
+    from tests.ivr.conftest import close_hotline, make_hotline
+
+    proxy = TcpProxy.to_postgres()
+    await proxy.start()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with full_disk(tmp_path / "ob") as filler:
+        store = await _store(proxy, tmp_path / "ob", schema)
+        hl = await make_hotline(engines, tmp_path, store=store, office_hours="never")
+        try:
+            fill(filler)
+            await proxy.stop()                  # the database refuses connections
+            store.database.mark_down()
+            caplog.set_level(logging.WARNING, logger="ivr.storage")
+            res = await hl.peer.place_call(CALLBACK_KEYS, caller_id="081234567890", realtime=4.0)
+            # the caller went through the dialog and heard the number, as with a journal
+            assert res.variables.get("IVR_DONE") == "1" and not res.transferred
+            (filed,) = hl.by_kind("ticket")
+            assert int(filed["ticket_id"][4:9]) >= 90000          # the offline range
+            said = [d["text"] for d in hl.by_kind("say")]
+            assert any("Permintaan telepon balik sudah kami catat" in t for t in said)
+            # held in memory (the call record, its turns, the callback), and /healthz says why
+            assert len(store.writes.held) >= 2 and store.outbox.pending() == 0
+            health = await store.health()
+            assert health.status == "degraded" and health.held_writes == len(store.writes.held)
+            assert any("No space left on device" in r for r in health.reasons), health.reasons
+            held_lines = [r for r in caplog.records if "held in memory" in r.getMessage()]
+            assert 1 <= len(held_lines) <= 2                       # once per interval, not per write
+
+            # the disk gets room: the held writes move to the journal, in order
+            filler.unlink()
+            store.start_replayer(0.2)
+            await eventually(lambda: not store.writes.held, "held writes to reach the journal",
+                             timeout=30, interval=0.1)
+            assert store.outbox.pending() >= 2
+            # the database is back: everything lands there, under the number the caller heard
+            await proxy.start()
+            store.database.mark_up()
+            await eventually(lambda: store.outbox_backlog == 0, "the journal to be replayed", timeout=60,
+                             interval=0.2)
+            ticket = await store.tickets.get(filed["ticket_id"])
+            assert ticket is not None and ticket.kind == "callback"
+            assert (await store.health()).held_writes == 0
+        finally:
+            await close_hotline(hl)
+            if proxy.server is not None:
+                await proxy.stop()
+            _drop_schema(schema)
+
+
+async def test_held_writes_go_straight_to_the_database_and_the_bound_refuses_more(pg, tmp_path):
+    """The disk stays full and the database comes back: the held writes are applied to it in
+    order. At the bound a write is refused (the call would hand the caller to an agent)."""
+    from tests.conftest import _drop_schema
+
+    proxy = TcpProxy.to_postgres()
+    await proxy.start()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with full_disk(tmp_path / "ob") as filler:
+        store = await _store(proxy, tmp_path / "ob", schema)
+        try:
+            store.writes.held.max_held = 3
+            fill(filler)
+            await proxy.stop()
+            store.database.mark_down()
+            now = datetime.now(timezone.utc)
+            numbers = []
+            for i in range(3):
+                numbers.append(await store.tickets.create("callback", reporter_phone=f"08123456780{i}",
+                                                          client_id=f"held-{i}", created_at=now))
+            assert [int(n[4:9]) for n in numbers] == sorted(int(n[4:9]) for n in numbers)
+            assert len(set(numbers)) == 3 and len(store.writes.held) == 3
+            with pytest.raises(OSError):
+                await store.tickets.create("callback", reporter_phone="081234567809", client_id="held-3",
+                                           created_at=now)
+            assert len(store.writes.held) == 3            # nothing dropped, nothing more taken
+            await proxy.start()
+            store.database.mark_up()
+            store.start_replayer(0.2)
+            await eventually(lambda: store.outbox_backlog == 0, "held writes to reach the database",
+                             timeout=60, interval=0.2)
+            for n in numbers:
+                t = await store.tickets.get(n)
+                assert t is not None and t.kind == "callback"
+            assert store.outbox.pending() == 0 and filler.exists()   # the disk never took them
+        finally:
+            await store.close()
+            if proxy.server is not None:
+                await proxy.stop()
+            _drop_schema(schema)
+
+
+async def test_a_long_journal_on_a_full_disk_is_still_replayed(pg, tmp_path):
+    """More journaled writes than one replay chunk, then the disk fills up: the journal cannot
+    be rewritten without the applied chunk, so it is replayed whole and removed."""
+    from tests.conftest import _drop_schema
+
+    proxy = TcpProxy.to_postgres()
+    await proxy.start()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with full_disk(tmp_path / "ob") as filler:
+        store = await _store(proxy, tmp_path / "ob", schema)
+        try:
+            await proxy.stop()
+            store.database.mark_down()
+            now = datetime.now(timezone.utc)
+            numbers = [await store.tickets.create("callback", reporter_phone="081234567800", client_id=f"j-{i}",
+                                                  created_at=now) for i in range(60)]
+            assert store.outbox.pending() == 60 and not store.writes.held
+            fill(filler)
+            await proxy.start()
+            store.database.mark_up()
+            async def replayed() -> bool:
+                await store.writes.replay(chunk=25)
+                return store.outbox_backlog == 0
+
+            await eventually(replayed, "the journal to be replayed", timeout=60, interval=0.3)
+            assert not store.outbox.path.exists()
+            assert await store.tickets.count() == 60
+            assert (await store.tickets.get(numbers[-1])) is not None
+        finally:
+            await store.close()
+            if proxy.server is not None:
+                await proxy.stop()
+            _drop_schema(schema)
