@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,27 +29,28 @@ def table(model: type[Any]) -> Table:
     assert isinstance(t, Table)
     return t
 
+def _per_dialect(fn: type[FunctionElement[Any]], sqlite: str, postgresql: str) -> None:
+    """Compile ``fn(x)`` to ``sqlite % x`` or ``postgresql % x``; other engines are refused."""
+
+    def render(template: str) -> Callable[..., str]:
+        def compile_(element: Any, compiler: Any, **kw: Any) -> str:
+            return template % str(compiler.process(element.clauses, **kw))
+        return compile_
+
+    def refuse(element: Any, compiler: Any, **kw: Any) -> str:  # pragma: no cover - other engines
+        raise NotImplementedError(f"analytics support SQLite and PostgreSQL, not {compiler.dialect.name}")
+
+    compiles(fn, "sqlite")(render(sqlite))
+    compiles(fn, "postgresql")(render(postgresql))
+    compiles(fn)(refuse)
+
+
 class epoch_seconds(FunctionElement[int]):
     """Whole seconds since 1970 of a stored UTC timestamp."""
 
     type = Integer()
     inherit_cache = True
     name = "epoch_seconds"
-
-
-@compiles(epoch_seconds, "sqlite")
-def _epoch_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return "CAST(strftime('%%s', %s) AS INTEGER)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(epoch_seconds, "postgresql")
-def _epoch_pg(element: Any, compiler: Any, **kw: Any) -> str:
-    return "CAST(FLOOR(EXTRACT(EPOCH FROM %s)) AS BIGINT)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(epoch_seconds)
-def _epoch_default(element: Any, compiler: Any, **kw: Any) -> str:  # pragma: no cover - other engines
-    raise NotImplementedError(f"analytics support SQLite and PostgreSQL, not {compiler.dialect.name}")
 
 
 class epoch_float(FunctionElement[float]):
@@ -60,19 +62,8 @@ class epoch_float(FunctionElement[float]):
     name = "epoch_float"
 
 
-@compiles(epoch_float, "sqlite")
-def _epoch_float_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return "((julianday(%s) - 2440587.5) * 86400.0)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(epoch_float, "postgresql")
-def _epoch_float_pg(element: Any, compiler: Any, **kw: Any) -> str:
-    return "CAST(EXTRACT(EPOCH FROM %s) AS DOUBLE PRECISION)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(epoch_float)
-def _epoch_float_default(element: Any, compiler: Any, **kw: Any) -> str:  # pragma: no cover - other engines
-    raise NotImplementedError(f"analytics support SQLite and PostgreSQL, not {compiler.dialect.name}")
+_per_dialect(epoch_seconds, "CAST(strftime('%%s', %s) AS INTEGER)", "CAST(FLOOR(EXTRACT(EPOCH FROM %s)) AS BIGINT)")
+_per_dialect(epoch_float, "((julianday(%s) - 2440587.5) * 86400.0)", "CAST(EXTRACT(EPOCH FROM %s) AS DOUBLE PRECISION)")
 
 
 def fixed_offset_s(tz: ZoneInfo) -> int:

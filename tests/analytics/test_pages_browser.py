@@ -6,7 +6,6 @@ stuck state links to the script pages."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
 from datetime import datetime, time
 
@@ -16,9 +15,9 @@ from tests.analytics.conftest import END
 from tests.analytics.test_pages import app_for
 from tests.ivr.staff import DEFAULT_PASSWORD, make_account
 from tests.waiting import eventually
+from tests.browser import launch, needs_chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="chromium not installed (apt-get install -y chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -46,7 +45,7 @@ async def test_analytics_pages_in_chromium(server, tmp_path):
     server, user = server
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        browser = await launch(pw)
         try:
             ctx = await browser.new_context(accept_downloads=True)
             page = await ctx.new_page()

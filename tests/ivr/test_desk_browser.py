@@ -10,7 +10,6 @@ Skipped when Playwright or chromium is missing (CI installs both).
 from __future__ import annotations
 
 import asyncio
-import shutil
 
 import pytest
 
@@ -23,10 +22,10 @@ from tests.conftest import PII_TEST_KEY
 from tests.ivr.conftest import close_hotline, make_hotline
 from tests.ivr.staff import DEFAULT_PASSWORD, make_account
 from tests.waiting import eventually
+from tests.browser import launch, needs_chromium
 
 playwright_api = pytest.importorskip("playwright.async_api")
-CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
+pytestmark = needs_chromium
 
 
 
@@ -62,7 +61,7 @@ async def live(engines, tmp_path, monkeypatch):
     await eventually(lambda: srv.started, "uvicorn to start")
     port = srv.servers[0].sockets[0].getsockname()[1]
     pw = await playwright_api.async_playwright().start()
-    browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+    browser = await launch(pw)
     try:
         yield {"base": f"http://127.0.0.1:{port}", "hl": hl, "server": server, "desk": desk, "store": store,
                "browser": browser, "ami": ami}

@@ -6,7 +6,6 @@ token is refused. The live desk logs an agent in to the queues of their mapping.
 from __future__ import annotations
 
 import asyncio
-import shutil
 
 import pytest
 
@@ -16,8 +15,8 @@ from ivr.web import create_app
 from tests.conftest import PII_TEST_KEY
 from tests.ivr.staff import DEFAULT_PASSWORD, api_token, asgi_client, make_account, sign_in
 from tests.waiting import eventually
+from tests.browser import launch, needs_chromium
 
-CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p), None)
 
 
 @pytest.fixture
@@ -78,7 +77,7 @@ async def test_page_refuses_agents_and_forms_without_csrf(app_store):
         assert await store.desk.agents() == []
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
+@needs_chromium
 async def test_admin_adds_changes_and_removes_a_phone_in_the_browser(app_store):
     playwright_api = pytest.importorskip("playwright.async_api")
     import uvicorn
@@ -91,7 +90,7 @@ async def test_admin_adds_changes_and_removes_a_phone_in_the_browser(app_store):
     base = f"http://127.0.0.1:{srv.servers[0].sockets[0].getsockname()[1]}"
     try:
         async with playwright_api.async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            browser = await launch(pw)
             page = await browser.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))

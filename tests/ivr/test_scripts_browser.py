@@ -5,7 +5,6 @@ type), run the tests, publish, roll back; a hostile script is refused without a 
 from __future__ import annotations
 
 import asyncio
-import shutil
 
 import pytest
 
@@ -16,10 +15,10 @@ from tests.conftest import PII_TEST_KEY
 from tests.ivr.staff import DEFAULT_PASSWORD, make_account
 from tests.ivr.test_scripts_storage import TESTS, YAML
 from tests.waiting import eventually
+from tests.browser import launch, needs_chromium
 
-CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p), None)
 playwright_api = pytest.importorskip("playwright.async_api")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -49,7 +48,7 @@ async def server(tmp_path, monkeypatch):
 async def test_edit_in_form_validate_test_publish_and_roll_back(server):
     base, store = server["base"], server["store"]
     async with playwright_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        browser = await launch(pw)
         page = await browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import shutil
 from pathlib import Path
 
 import httpx
@@ -21,9 +20,9 @@ from ivr.web import create_app
 from tests.conftest import PII_TEST_KEY
 from tests.ivr.staff import DEFAULT_PASSWORD, make_account
 from tests.waiting import eventually
+from tests.browser import CHROMIUM, needs_chromium
 
-CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
+pytestmark = needs_chromium
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--no-default-browser-check",
