@@ -77,6 +77,9 @@ async def test_ticket_list_shows_owner_queue_agency_and_countdown_and_filters(se
         late = _row(html, t["late_mine"])
         assert _cell(late, "owner") == "rina" and _cell(late, "queue") == "infrastruktur · DPUTR"
         assert "terlambat 3 jam 5 menit" in _cell(late, "sla") and 'class="sla overdue"' in late
+        # the deadline shown is the one the countdown counts to (the assignment's), in local time
+        due = (await store.desk.work([t["late_mine"]], store.tickets.tz))[t["late_mine"]].deadline
+        assert _cell(late, "sla").startswith(due.astimezone(store.tickets.tz).strftime("%d-%m-%Y %H:%M "))
         budi = _row(html, t["budi"])
         assert _cell(budi, "owner") == "budi" and _cell(budi, "queue") == "air-bersih · PDAM"
         assert "sisa 2 hari 1 jam" in _cell(budi, "sla") and "overdue" not in budi

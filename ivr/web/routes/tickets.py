@@ -55,7 +55,7 @@ async def work_of(store: Store, tickets: list[Ticket]) -> dict[str, dict[str, ob
         closed = t.status not in OPEN
         left = (w.deadline - now).total_seconds()
         out[t.public_id] = {"owner": w.owner, "assign_queue": w.assign_queue, "agency": t.agency,
-                            "deadline": w.deadline.isoformat(), "sla_left_s": None if closed else int(left),
+                            "deadline": w.deadline.isoformat(), "deadline_at": w.deadline, "sla_left_s": None if closed else int(left),
                             "sla_text": sla_left(left, closed=closed), "overdue": not closed and left < 0,
                             "escalated": w.escalated}
     return out
