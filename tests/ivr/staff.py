@@ -24,7 +24,9 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 
+from ivr.config.settings import Settings, load_settings
 from ivr.storage import Store
 
 #: long enough for the password rules (>= 10 characters)
@@ -75,3 +77,17 @@ def csrf_from_page(html: str) -> str:
     m = re.search(r'name="csrf" value="([^"]+)"', html)
     assert m, "no CSRF field in the page"
     return m.group(1)
+
+
+async def staff_store(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, **settings: Any) -> tuple[Settings, Store]:
+    """Settings and a migrated store under ``tmp_path/data`` for a web-app test: no config file or
+    retired shared tokens from the environment, the tests' personal-data key set."""
+    from tests.conftest import PII_TEST_KEY
+
+    for k in ("IVR_CONFIG_FILE", "IVR_AGENT_TOKEN", "IVR_ADMIN_TOKEN"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("IVR_PII_KEY", PII_TEST_KEY)
+    loaded = load_settings(data_dir=tmp_path / "data", **settings)
+    store = Store.from_settings(loaded)
+    await store.amigrate()
+    return loaded, store

@@ -9,11 +9,8 @@ import asyncio
 
 import pytest
 
-from ivr.config.settings import load_settings
-from ivr.storage import Store
 from ivr.web import create_app
-from tests.conftest import PII_TEST_KEY
-from tests.ivr.staff import DEFAULT_PASSWORD, api_token, asgi_client, make_account, sign_in
+from tests.ivr.staff import DEFAULT_PASSWORD, api_token, asgi_client, make_account, sign_in, staff_store
 from tests.waiting import eventually
 from tests.browser import launch, needs_chromium
 
@@ -21,12 +18,7 @@ from tests.browser import launch, needs_chromium
 
 @pytest.fixture
 async def app_store(tmp_path, monkeypatch):
-    for k in ("IVR_CONFIG_FILE", "IVR_AGENT_TOKEN", "IVR_ADMIN_TOKEN"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("IVR_PII_KEY", PII_TEST_KEY)
-    settings = load_settings(data_dir=tmp_path / "data", agent_queues=["pengaduan", "informasi"])
-    store = Store.from_settings(settings)
-    await store.amigrate()
+    settings, store = await staff_store(tmp_path, monkeypatch, agent_queues=["pengaduan", "informasi"])
     await make_account(store, "admin", "andi")
     await make_account(store, "agent", "rina", display_name="Rina Wati")
     await make_account(store, "agent", "budi")

@@ -8,11 +8,8 @@ import asyncio
 
 import pytest
 
-from ivr.config.settings import load_settings
-from ivr.storage import Store
 from ivr.web import create_app
-from tests.conftest import PII_TEST_KEY
-from tests.ivr.staff import DEFAULT_PASSWORD, make_account
+from tests.ivr.staff import DEFAULT_PASSWORD, make_account, staff_store
 from tests.ivr.test_scripts_storage import TESTS, YAML
 from tests.waiting import eventually
 from tests.browser import launch, needs_chromium
@@ -25,12 +22,7 @@ pytestmark = needs_chromium
 async def server(tmp_path, monkeypatch):
     import uvicorn
 
-    for k in ("IVR_CONFIG_FILE", "IVR_AGENT_TOKEN", "IVR_ADMIN_TOKEN"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("IVR_PII_KEY", PII_TEST_KEY)
-    settings = load_settings(data_dir=tmp_path / "data")
-    store = Store.from_settings(settings)
-    await store.amigrate()
+    settings, store = await staff_store(tmp_path, monkeypatch)
     await store.scripts.import_file("default", YAML, TESTS)
     await make_account(store, "admin", "andi")
     app = create_app(settings, store)

@@ -9,22 +9,14 @@ from datetime import timedelta
 
 import pytest
 
-from ivr.config.settings import load_settings
-from ivr.storage import Store
 from ivr.web import create_app
 from ivr.web.labels import sla_left
-from tests.conftest import PII_TEST_KEY
-from tests.ivr.staff import asgi_client, make_account, sign_in
+from tests.ivr.staff import asgi_client, make_account, sign_in, staff_store
 
 
 @pytest.fixture
 async def seeded(tmp_path, monkeypatch):
-    for k in ("IVR_CONFIG_FILE", "IVR_AGENT_TOKEN", "IVR_ADMIN_TOKEN"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("IVR_PII_KEY", PII_TEST_KEY)
-    settings = load_settings(data_dir=tmp_path / "data")
-    store = Store.from_settings(settings)
-    await store.amigrate()
+    settings, store = await staff_store(tmp_path, monkeypatch)
     await make_account(store, "agent", "rina")
     await make_account(store, "supervisor", "sari")
     now = store.clock()
