@@ -30,22 +30,27 @@ def tier(conf: float, accept: float, confirm: float) -> str:
     return "accept" if conf >= accept else "confirm" if conf >= confirm else "reject"
 
 
-def observe(part: str, replicas: int, out: Path, limit: int) -> None:
-    from asr import audio
+def _main_menu():
+    """The default script's main menu as the live hotline hears it: script, a warmed Whisper
+    recognizer, the Listen action, the engine, its prepared expectation and the understander."""
     from asr.whisper_backend import WhisperRecognizer
-    from bench import speechset
     from dialogs import default_script_path, load_script
     from ivr.calls.understand import expectation_for, live_understander
 
     script = load_script(default_script_path())
-    items = speechset.load(part, replicas, limit=limit)
     rec = WhisperRecognizer()
     listen = script.listen_action("main_menu")
     exp = expectation_for(listen)
     rec.warm_up(exp)
-    eng = rec.engine
-    prep = eng.prepared(exp)
-    und = live_understander(rec, script)
+    return script, rec, listen, rec.engine, rec.engine.prepared(exp), live_understander(rec, script)
+
+
+def observe(part: str, replicas: int, out: Path, limit: int) -> None:
+    from asr import audio
+    from bench import speechset
+
+    items = speechset.load(part, replicas, limit=limit)
+    script, rec, listen, eng, prep, und = _main_menu()
     s = script.settings
     done = set()
     if out.exists():
@@ -114,21 +119,11 @@ def summary(paths: list[Path]) -> dict:
 
 def pauses(part: str, replicas: int) -> dict:
     from asr import audio
-    from asr.whisper_backend import WhisperRecognizer
     from bench import speechset
-    from dialogs import default_script_path, load_script
     from ivr.calls.turn_end import TurnTaking
-    from ivr.calls.understand import expectation_for, live_understander
 
-    script = load_script(default_script_path())
     items = [it for it in speechset.load(part, replicas) if it.row.expect == "intent"]
-    rec = WhisperRecognizer()
-    listen = script.listen_action("main_menu")
-    exp = expectation_for(listen)
-    rec.warm_up(exp)
-    eng = rec.engine
-    prep = eng.prepared(exp)
-    und = live_understander(rec, script)
+    script, rec, listen, eng, prep, und = _main_menu()
     taking = TurnTaking(und)
     enough = und.decisive(listen)
     assert enough is not None
