@@ -13,7 +13,9 @@ the connection's, unless it comes from one of ``IVR_TRUSTED_PROXIES``.
 Every state-changing request (POST, PUT, PATCH, DELETE) made with a session cookie must carry the
 session's CSRF token: form field ``csrf`` or header ``X-CSRF-Token``, pages and JSON API alike
 (a same-site ``Origin`` is not enough: one rule, the stricter). Bearer tokens need none.
-:func:`require` enforces it for every route that uses it; routes do not check it again.
+:func:`require` enforces it for every route that uses it. A few page routes (script publishing,
+ticket status, forecast schedule) still check the form field themselves, which is stricter (the
+field, not the header) and left as is; new routes rely on :func:`require` alone.
 """
 
 from __future__ import annotations
