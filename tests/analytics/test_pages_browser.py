@@ -68,12 +68,11 @@ async def test_analytics_pages_in_chromium(server, tmp_path):
                 assert await page.locator("h1").count() == 1
                 assert await page.locator("div.chart").count() == charts, path
                 if charts:
-                    await page.wait_for_function(
-                        f"document.querySelectorAll('div.chart[data-drawn=\"1\"] svg').length >= {charts}")
+                    await page.locator('div.chart[data-drawn="1"] svg').nth(charts - 1).wait_for()
                 assert problems == [], (path, problems)
             # the heat map labels its small cells "<5"
             await page.goto(f"{server}/analytics/complaints{day}")
-            await page.wait_for_function("document.querySelector('#chart-peta_panas svg') !== null")
+            await page.wait_for_selector("#chart-peta_panas svg")
             heat = await page.inner_text("#table-kecamatan_kategori")
             assert "<5" in heat
             # a table downloads as CSV

@@ -112,7 +112,7 @@ async def test_two_desks_and_a_wallboard_follow_a_handed_over_call(live, engines
     await board.wait_for_selector("#agents tr[data-agent=budi][data-state=paused]")
     await board.wait_for_selector("#agents tr[data-agent=rina][data-state=available]")
     assert "makan" in await _text(board, "#agents tr[data-agent=budi]")
-    await rina.wait_for_function("document.getElementById('my-state').dataset.state === 'available'")
+    await rina.wait_for_selector("#my-state[data-state=available]")
 
     # a caller presses 0 for an agent: rina (the free one) gets the pop, budi does not
     goal = Goal(answers={"main_menu": Answer(keys="0")}, max_turns=3, barge_in_after_s=0.3)
@@ -137,7 +137,7 @@ async def test_two_desks_and_a_wallboard_follow_a_handed_over_call(live, engines
     await rina.click("#t-save")
     await rina.wait_for_selector("#t-msg:has-text('Tiket tersimpan')")
     pid = (await _text(rina, "#t-msg")).rsplit(" ", 1)[-1]
-    await board.wait_for_function("document.getElementById('f-complaints').textContent === '1'")
+    await board.wait_for_selector("#f-complaints:text-is('1')")
     await rina.select_option("#w-disposition", "ticket_filed")
     await rina.click("#w-save")
     await rina.wait_for_selector("#pop", state="hidden")
