@@ -1,0 +1,78 @@
+"""An intent classifier on the audio itself: the Whisper encoder's output of an utterance,
+pooled over time, through a linear softmax layer (one matrix product).
+
+The recognizer (``asr.whisper_backend``) already encodes every utterance; for a menu whose
+labels the classifier knows it adds ``weight`` times the classifier's log-posterior (over the
+menu's labels) to its own log-posteriors: ``p(label) ~ p_phrases(label) * p_audio(label)^weight``.
+The weights (``audio_intent.npz``, beside this module) are fitted by ``bench/embed_intent.py
+--write`` on speech rendered from the default script's own example phrases (espeak-ng voices
+through the bench's telephone chain), never on the bench's test texts; see
+docs/understanding.md for what it buys and its limits (it has only heard synthetic voices).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_PATH = Path(__file__).with_name("audio_intent.npz")
+FRAMES_PER_S = 50  # Whisper encoder output frames per second of audio
+
+
+def pool(enc: np.ndarray, seconds: float) -> np.ndarray:
+    """Mean, max and standard deviation per channel over the encoder frames that hold the
+    utterance (``enc``: frames x channels, the padding after the audio left out)."""
+    n = max(1, min(enc.shape[0], int(math.ceil(seconds * FRAMES_PER_S))))
+    e = np.asarray(enc[:n], dtype=np.float32)
+    return np.concatenate([e.mean(0), e.max(0), e.std(0)])
+
+
+@dataclass(frozen=True)
+class AudioIntentModel:
+    labels: tuple[str, ...]
+    mean: np.ndarray  # feature standardisation
+    scale: np.ndarray
+    coef: np.ndarray  # labels x features
+    bias: np.ndarray  # labels
+    weight: float  # exponent of the classifier's posterior in the fusion (chosen on dev)
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_PATH) -> AudioIntentModel | None:
+        """The model in ``path``; None when there is none (the recognizer then runs without)."""
+        path = Path(path)
+        if not path.exists():
+            return None
+        with np.load(path) as z:
+            return cls(labels=tuple(str(v) for v in z["labels"]), mean=z["mean"].astype(np.float32),
+                       scale=z["scale"].astype(np.float32), coef=z["coef"].astype(np.float32),
+                       bias=z["bias"].astype(np.float32), weight=float(z["weight"]))
+
+    def save(self, path: str | Path = DEFAULT_PATH) -> None:
+        np.savez_compressed(path, labels=np.array(self.labels), mean=self.mean.astype(np.float32),
+                            scale=self.scale.astype(np.float32), coef=self.coef.astype(np.float32),
+                            bias=self.bias.astype(np.float32), weight=np.float64(self.weight))
+
+    def covers(self, labels: Sequence[str]) -> bool:
+        return bool(labels) and all(lab in self.labels for lab in labels)
+
+    def log_proba(self, features: np.ndarray, labels: Sequence[str] | None = None) -> np.ndarray:
+        """Log-posteriors of ``labels`` (default: all the model's), renormalised over them;
+        ``features`` one vector (or rows of vectors) from ``pool``."""
+        x = np.atleast_2d(np.asarray(features, dtype=np.float32))
+        z = ((x - self.mean) / self.scale) @ self.coef.T + self.bias
+        if labels is not None:
+            z = z[:, [self.labels.index(lab) for lab in labels]]
+        z = z - z.max(axis=1, keepdims=True)
+        out = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return out[0] if np.ndim(features) == 1 else out
+
+    def adjustment(self, enc: np.ndarray, seconds: float, labels: Sequence[str]) -> np.ndarray | None:
+        """What to add to the recognizer's log-posteriors of ``labels`` (``weight`` times the
+        classifier's log-posterior), or None when the model does not know every label."""
+        if self.weight <= 0 or not self.covers(labels):
+            return None
+        return self.weight * self.log_proba(pool(enc, seconds), labels).astype(np.float64)

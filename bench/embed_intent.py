@@ -1,0 +1,293 @@
+"""Experiment (issue 16, deliverable 3): an intent classifier on the audio itself, fused with
+the recognizer's phrase-score posteriors.
+
+Features: the Whisper-base encoder output the recognizer already computes for an utterance
+(the same fitted window), pooled over the frames that hold the audio (mean, max and standard
+deviation per channel: 3 x 512 values). Classifier: multinomial logistic regression over the
+standardised features (scikit-learn at fit time; applying it is one matrix product).
+
+Training audio is made from the default script's own example phrases of the main menu (never
+from the bench TSV texts), each said in several conditions drawn like the bench's
+(bench/speechset.py: espeak-ng voice variant, rate, pitch, level, noise, echo, clipping, codec,
+packet loss) but from voice variants of which a quarter (``HELD_OUT``) is never used for
+training, so that accuracy on bench items in those voices tells whether the classifier learnt
+Indonesian or the synthesiser. Some renderings wrap the example in a carrier ("halo, ...",
+"eh, ...", "..., pak").
+
+Evaluation on dev, test and blind (main menu, in-scope items: label != none), with the
+recognizer's cached results (bench/recognition.py, read only): top-1 of (a) the phrase-score
+posterior alone, (b) the classifier alone, (c) the fusion ``log p_asr + w log p_clf`` with
+``w`` chosen on dev (dev figure out of fold: two folds by row).
+
+    python bench/embed_intent.py [--replicas 6] [--parts dev,test,blind] [--fingerprint FP]
+
+Features are cached under ``<bench cache>/embed/``. Prints figures and one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import speechchain, speechset  # noqa: E402
+
+HELD_OUT = tuple(v for i, v in enumerate(speechset.VARIANTS) if i % 4 == 3)
+TRAIN_VARIANTS = tuple(v for v in speechset.VARIANTS if v not in HELD_OUT)
+CARRIERS = ("{x}", "halo, {x}", "eh, {x}", "{x}, pak", "permisi bu, {x}", "saya mau tanya, {x}",
+            "anu... {x}", "{x}, tolong dibantu")
+FEATURE_REV = 1
+
+
+def voice_of(item) -> str:
+    v = item.voice.voice
+    return v.partition("+")[2]
+
+
+def training_items(script, replicas: int, cache: speechset.AudioCache) -> list:
+    """The script's main-menu examples, ``replicas`` renderings each, in training voices only."""
+    exp = script.expectations("main_menu")
+    items = []
+    for label, phrases in exp.items():
+        for i, phrase in enumerate(phrases):
+            for rep in range(replicas):
+                carrier = CARRIERS[0] if rep == 0 else CARRIERS[1 + (i + rep) % (len(CARRIERS) - 1)]
+                tags = ("panic",) if label == "darurat" and rep % 2 else ()
+                row = speechset.Row(id=f"train:{label}:{i}", part="train", label=label, kind="train", tags=tags,
+                                    text=carrier.format(x=phrase))
+                voice, chain = speechset.condition(row, rep)
+                r = speechset._seeded("train-voice", row.id, rep)  # noqa: SLF001
+                variant = r.choice(TRAIN_VARIANTS)
+                voice = replace(voice, voice="id" + (f"+{variant}" if variant else ""))
+                items.append(speechset.Item(row, rep, voice, chain))
+    babble, babble_keys = speechset._babble(cache)  # noqa: SLF001
+    cleans = cache.clean_many([(it.row.text, it.voice) for it in items])
+    for it, (x, rate) in zip(items, cleans, strict=True):
+        parts = {"clean": speechset._clean_key(it.row.text, it.voice, cache.version),  # noqa: SLF001
+                 "chain": it.chain.key(), "babble": babble_keys if it.chain.noise == "babble" else None}
+        it.pcm = cache.line(parts, lambda x=x, rate=rate, it=it: speechchain.apply(x, rate, it.chain, babble))
+    return items
+
+
+class Features:
+    """Pooled encoder output of an utterance, as the recognizer encodes it for the main menu."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+
+    def __call__(self, pcm8k: bytes) -> np.ndarray:
+        from asr import audio
+
+        pcm16k = audio.resample(pcm8k, 8000, 16000)
+        seconds = len(pcm16k) / 2 / 16000
+        frames = self.engine.frames_for(seconds, True)
+        enc = np.asarray(self.engine.encode(pcm16k, frames))[0]
+        from asr.audio_intent import pool
+
+        return pool(enc, seconds)
+
+
+def featurise(items, feats: Features, root: Path, name: str) -> np.ndarray:
+    """Features of ``items``, cached under ``root`` by the audio's hash."""
+    root.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(b"".join(hashlib.sha256(it.pcm).digest() for it in items)).hexdigest()[:16]
+    path = root / f"{name}.{digest}.r{FEATURE_REV}.npy"
+    if path.exists():
+        return np.load(path)
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    out = np.stack([feats(it.pcm) for it in items])
+    cpu = time.process_time() - c0
+    print(f"features {name}: {len(items)} in {time.perf_counter() - t0:.0f} s, {cpu / len(items) * 1000:.0f} CPU-ms each",
+          flush=True)
+    np.save(path, out)
+    return out
+
+
+def cached_results(fingerprint: str) -> dict[str, dict]:
+    root = speechset.cache_dir() / "results"
+    out: dict[str, dict] = {}
+    for path in sorted(root.glob(f"{fingerprint}*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            out[d["key"]] = d
+    return out
+
+
+def latest_fingerprint() -> str:
+    root = speechset.cache_dir() / "results"
+    paths = sorted(root.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+    if not paths:
+        raise SystemExit("no cached recognition results")
+    return paths[-1].name.split(".")[0]
+
+
+def fit_classifier(x: np.ndarray, y: list[str], labels: list[str], c: float):
+    """Standardise, then multinomial logistic regression (scikit-learn); an AudioIntentModel
+    (weight 1 until the fusion weight is chosen)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from asr.audio_intent import AudioIntentModel
+
+    mean = x.mean(0)
+    scale = x.std(0) + 1e-6
+    yi = np.array([labels.index(v) for v in y])
+    m = LogisticRegression(C=c, max_iter=3000)
+    m.fit((x - mean) / scale, yi)
+    coef = np.zeros((len(labels), x.shape[1]))
+    bias = np.full(len(labels), -30.0)
+    coef[m.classes_] = m.coef_
+    bias[m.classes_] = m.intercept_
+    return AudioIntentModel(tuple(labels), mean.astype(np.float32), scale.astype(np.float32),
+                            coef.astype(np.float32), bias.astype(np.float32), 1.0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--replicas", type=int, default=6, help="renderings of each script example")
+    ap.add_argument("--parts", default="dev,test,blind")
+    ap.add_argument("--fingerprint", default="", help="recognizer results to fuse with (default: latest)")
+    ap.add_argument("--c", default="0.003,0.01,0.03,0.1,0.3,1", help="regularisation grid (chosen on dev)")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--write", action="store_true", help="write asr/audio_intent.npz (classifier + chosen weight)")
+    ap.add_argument("--check", type=int, default=0,
+                    help="only check, on this many dev renderings, that real recognition with the shipped "
+                         "asr/audio_intent.npz equals the results derived from --fingerprint's")
+    args = ap.parse_args()
+    if args.check:
+        check(args.check, args.fingerprint or latest_fingerprint())
+        return
+
+    from bench.recognition import expectation_for, load_bench_script
+
+    script = load_bench_script()
+    labels = list(script.expectations("main_menu"))
+    cache = speechset.AudioCache(workers=args.workers)
+    t0 = time.perf_counter()
+    train = training_items(script, args.replicas, cache)
+    parts = {p: speechset.load(p, 2, cache) for p in args.parts.split(",")}
+    print(f"audio: {len(train)} training renderings, {cache.rendered} made, {time.perf_counter() - t0:.0f} s", flush=True)
+
+    from asr.whisper_backend import WhisperEngine
+
+    engine = WhisperEngine()
+    feats = Features(engine)
+    root = speechset.cache_dir() / "embed"
+    xtr = featurise(train, feats, root, f"train{args.replicas}")
+    ytr = [it.row.label for it in train]
+    xs = {p: featurise(items, feats, root, p) for p, items in parts.items()}
+
+    fp = args.fingerprint or latest_fingerprint()
+    results = cached_results(fp)
+    expect = expectation_for(script, "intent")
+    ekey = repr(expect.key()).encode()
+
+    def rkey(pcm: bytes) -> str:
+        return hashlib.sha256(pcm + ekey).hexdigest()[:24]
+
+    data = {}
+    for p, items in parts.items():
+        keep = [i for i, it in enumerate(items) if it.row.label != "none" and rkey(it.pcm) in results]
+        asr = np.array([[results[rkey(items[i].pcm)]["scores"].get(lab, 0.0) for lab in labels] for i in keep])
+        data[p] = {"idx": keep, "x": xs[p][keep], "y": np.array([labels.index(items[i].row.label) for i in keep]),
+                   "asr": np.log(np.clip(asr, 1e-9, None)), "rows": [items[i].row.id for i in keep],
+                   "held": np.array([voice_of(items[i]) in HELD_OUT for i in keep]),
+                   "total": sum(it.row.label != "none" for it in items)}
+        print(f"{p}: {len(keep)} of {data[p]['total']} in-scope renderings have cached recognition ({fp})")
+
+    # the regularisation: dev accuracy of the classifier alone
+    best = None
+    for c in (float(v) for v in args.c.split(",")):
+        clf = fit_classifier(xtr, ytr, labels, c)
+        acc = float(np.mean(clf.log_proba(xs["dev"][[i for i, it in enumerate(parts["dev"]) if it.row.label != "none"]])
+                            .argmax(1) == np.array([labels.index(it.row.label) for it in parts["dev"]
+                                                    if it.row.label != "none"])))
+        print(f"C={c}: classifier alone, dev top-1 {acc:.3f}")
+        if best is None or acc > best[0]:
+            best = (acc, c, clf)
+    _, c, clf = best
+    weights = [0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0]
+
+    def fused_acc(d, w, mask=None):
+        lp = d["asr"] + w * clf.log_proba(d["x"])
+        ok = lp.argmax(1) == d["y"]
+        return float(ok[mask].mean()) if mask is not None else float(ok.mean())
+
+    dev = data["dev"]
+    w_all = max(weights, key=lambda w: fused_acc(dev, w))
+    for p, d in data.items():
+        if len(d["y"]):
+            print(f"fusion weight sweep {p}: " + " ".join(f"{w}:{fused_acc(d, w):.3f}" for w in weights))
+    # dev out of fold: w chosen on the other half of the rows
+    rows = sorted(set(dev["rows"]))
+    fold = np.array([rows.index(r) % 2 for r in dev["rows"]])
+    oof = np.zeros(len(fold), dtype=bool)
+    for k in (0, 1):
+        w_k = max(weights, key=lambda w: fused_acc(dev, w, fold != k))
+        lp = dev["asr"] + w_k * clf.log_proba(dev["x"])
+        oof[fold == k] = (lp.argmax(1) == dev["y"])[fold == k]
+    report = {"C": c, "w": w_all, "replicas": args.replicas, "train": len(train), "fingerprint": fp}
+    print(f"\nchosen C={c}, fusion weight w={w_all} (dev); held-out voices: {', '.join(v or 'default' for v in HELD_OUT)}")
+    print(f"{'part':6} {'n':>5} {'(a) phrase':>11} {'(b) audio clf':>14} {'(c) fused':>10}   held-out voices n (a)/(b)/(c)")
+    for p, d in data.items():
+        if not len(d["y"]):
+            continue
+        a = d["asr"].argmax(1) == d["y"]
+        b = clf.log_proba(d["x"]).argmax(1) == d["y"]
+        cc = oof if p == "dev" else (d["asr"] + w_all * clf.log_proba(d["x"])).argmax(1) == d["y"]
+        h = d["held"]
+        row = {"n": int(len(a)), "phrase": round(float(a.mean()), 3), "classifier": round(float(b.mean()), 3),
+               "fused": round(float(cc.mean()), 3), "held_n": int(h.sum()),
+               "held": [round(float(v[h].mean()), 3) if h.any() else None for v in (a, b, cc)],
+               "seen": [round(float(v[~h].mean()), 3) if (~h).any() else None for v in (a, b, cc)]}
+        report[p] = row
+        print(f"{p:6} {row['n']:>5} {row['phrase']:>11} {row['classifier']:>14} {row['fused']:>10}   "
+              f"{row['held_n']} {row['held']} (seen voices {row['seen']})")
+    if args.write:
+        from asr.audio_intent import DEFAULT_PATH
+
+        replace(clf, weight=float(w_all)).save(DEFAULT_PATH)
+        print(f"wrote {DEFAULT_PATH} ({DEFAULT_PATH.stat().st_size} bytes)")
+    print(json.dumps(report))
+
+
+def check(n: int, fingerprint: str) -> None:
+    """Real recognitions (this code, the shipped classifier) against the derived results."""
+    from asr import audio
+    from bench.recognition import Recognition, expectation_for, load_bench_script
+
+    script = load_bench_script()
+    rec = Recognition(script, derive_from=fingerprint)
+    expect = expectation_for(script, "intent")
+    prep = rec.engine.prepared(expect)
+    items = speechset.load("dev", 2)[::max(1, 372 // n)][:n]
+    worst, same = 0.0, 0
+    for it in items:
+        key = rec.key(it.pcm, expect)
+        if key not in rec.base:
+            continue
+        derived = rec.derived(it.pcm, expect, rec.base[key])
+        real = rec.engine.recognize(audio.resample(it.pcm, 8000, 16000), prep)
+        diff = max(abs(real.scores[k] - derived.scores[k]) for k in derived.scores)
+        worst = max(worst, diff)
+        same += max(real.scores, key=real.scores.__getitem__) == derived.best
+        print(f"{it.key}: largest difference {diff:.2e}, real {max(real.scores, key=real.scores.__getitem__)} "
+              f"derived {derived.best} base {rec.base[key].best}", flush=True)
+    print(json.dumps({"check": len(items), "same_label": same, "largest_difference": worst}))
+    rec.close()
+
+
+if __name__ == "__main__":
+    main()
