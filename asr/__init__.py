@@ -39,7 +39,8 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
                       whisper_beam_size: int = 5, whisper_compute_type: str = "int8",
                       whisper_scorer: str = "int8", whisper_text_beam_size: int = 1,
                       whisper_text_decoder: str = "auto",
-                      whisper_views: tuple[float, ...] = (0.9, 1.1)) -> Recognizer:
+                      whisper_views: tuple[float, ...] = (0.9, 1.1),
+                      whisper_audio_intent: bool = True) -> Recognizer:
     """The configured recognizer. ``auto``: Vosk when a Vosk model directory is configured
     (an Indonesian one, normally), else the bundled Whisper-base. ``workers``: utterances
     decoded at once and ``threads``: threads one Whisper utterance may use (None: one per
@@ -48,7 +49,8 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
     ``whisper_text_beam_size``: of the transcript decoded beside the phrase scoring, and
     ``whisper_text_decoder`` its engine when greedy: "auto", "int8" or "ctranslate2";
     ``whisper_views``: speeds at which menu utterances are heard again (see
-    asr.whisper_backend)."""
+    asr.whisper_backend); ``whisper_audio_intent``: fuse the audio intent classifier
+    (asr.audio_intent) into large menus' posteriors."""
     if engine == "auto":
         engine = "vosk" if vosk_model_dir else "whisper"
     if engine == "vosk":
@@ -66,7 +68,8 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
             raise ValueError(f"unknown Whisper text decoder {whisper_text_decoder!r}; use auto, int8 or ctranslate2")
         options = WhisperOptions(scoring=whisper_scoring, beam_size=whisper_beam_size,
                                  prompted_beam_size=whisper_text_beam_size, scorer_precision=whisper_scorer,
-                                 text_decoder=whisper_text_decoder, views=tuple(whisper_views))
+                                 text_decoder=whisper_text_decoder, views=tuple(whisper_views),
+                                 audio_intent=whisper_audio_intent)
         return WhisperRecognizer(whisper_model_dir, whisper_cache_dir, whisper_sha256, workers=workers,
                                  options=options, threads=threads, compute_type=whisper_compute_type)
     raise ValueError(f"unknown recognizer engine {engine!r}; use vosk, whisper or auto")

@@ -132,6 +132,8 @@ class WhisperOptions:
     # views (see _with_views); skipped while other utterances wait for the CPU (scoring "auto")
     # and always with "fast"
     view_labels: int = 3  # labels rescored in the other views: the leading ones after fusion
+    audio_intent: bool = True  # large expectations whose labels asr/audio_intent.npz knows: the
+    # posteriors are multiplied by the audio classifier's (asr.audio_intent), raised to its weight
     vocabulary_subset: bool = True  # softmax normaliser over Indonesian word pieces only
     # (measured against the full vocabulary: same dev accuracy, 40% less scoring work)
 
@@ -248,6 +250,9 @@ class WhisperEngine:
                 log.warning("int8 phrase scorer unavailable (%s): phrase scoring runs in float32", exc)
         self.n_mels = self.model.n_mels
         self.features = FeatureExtractor(feature_size=self.n_mels)
+        from .audio_intent import AudioIntentModel
+
+        self.audio_intent = AudioIntentModel.load() if self.options.audio_intent else None
         tok = self.tokenizer
         self.prefix = [tok.sot, tok.language, tok.transcribe, tok.no_timestamps]
         self._prepared: OrderedDict[tuple, PreparedExpectation] = OrderedDict()
@@ -508,6 +513,11 @@ class WhisperEngine:
         # transcript's words often decide, and greedy left 10 points more of them unsure
         beam = o.prompted_beam_size if prep.fit_window else o.beam_size
         enc_np = np.asarray(enc)[0]
+        # the audio classifier's share of the posteriors (asr.audio_intent): a product of
+        # ~0.1 ms, added to the log-posteriors in _transcript only, so it does not change
+        # which labels the second stage and the extra hearings rescore
+        audio_adj = (self.audio_intent.adjustment(enc_np, seconds, prep.labels)
+                     if self.audio_intent is not None and prep.fit_window else None)
         kv = self.scorer.cross_kv(enc_np)
         if self.use_graph_text(beam, ()):
             text_job = self._side.submit(self.greedy_text, kv, self.max_tokens(seconds),
@@ -532,7 +542,7 @@ class WhisperEngine:
             raise Stale()
         if staged and enough is not None:
             first = self._transcript(prep, prep.label_scores(phrase_scores) + text_weight * text_vec, text,
-                                     text_conf, seconds, t0, tm)
+                                     text_conf, seconds, t0, tm, audio_adj)
             if enough(first):
                 return replace(first, timings={**first.timings, "first_pass": 1.0})
         if staged:
@@ -552,18 +562,24 @@ class WhisperEngine:
                 and not (o.scoring == "auto" and busy is not None and busy())):
             if staged and enough is not None:
                 second = self._transcript(prep, label_scores + text_weight * text_vec, text, text_conf, seconds,
-                                          t0, tm)
+                                          t0, tm, audio_adj)
                 if enough(second):
                     return replace(second, timings={**second.timings, "second_pass": 1.0})
             t3 = time.perf_counter()
             label_scores = self._with_views(pcm16k, prep, label_scores, text_weight * text_vec, stale)
             tm["views_ms"] = _ms(t3)
-        return self._transcript(prep, label_scores + text_weight * text_vec, text, text_conf, seconds, t0, tm)
+        return self._transcript(prep, label_scores + text_weight * text_vec, text, text_conf, seconds, t0, tm,
+                                audio_adj)
 
     def _transcript(self, prep: PreparedExpectation, fused: np.ndarray, text: str, text_conf: float,
-                    seconds: float, t0: float, tm: dict[str, float]) -> Transcript:
-        """The result from the fused label scores (label scores + weighted text evidence)."""
-        post = _softmax(fused / self.options.temperature)
+                    seconds: float, t0: float, tm: dict[str, float],
+                    audio_adj: np.ndarray | None = None) -> Transcript:
+        """The result from the fused label scores (label scores + weighted text evidence),
+        times the audio classifier's posteriors to their weight when ``audio_adj`` is given."""
+        logits = fused / self.options.temperature
+        if audio_adj is not None:
+            logits = logits + audio_adj
+        post = _softmax(logits)
         scores = {lab: float(p) for lab, p in zip(prep.labels, post, strict=True)}
         best = int(np.argmax(post))
         tm = {**tm, "decode_ms": _ms(t0)}
@@ -693,10 +709,13 @@ def _code_digest() -> str:
     import pcm.g711
 
     from . import audio as audio_mod
-    from . import ct2_format, onnx_decoder, phrase_scorer
+    from . import audio_intent, ct2_format, onnx_decoder, phrase_scorer
 
-    return file_digest([__file__, audio_mod.__file__, pcm.convert.__file__, pcm.g711.__file__,
-                        ct2_format.__file__, onnx_decoder.__file__, phrase_scorer.__file__])
+    files = [__file__, audio_mod.__file__, pcm.convert.__file__, pcm.g711.__file__, ct2_format.__file__,
+             onnx_decoder.__file__, phrase_scorer.__file__, audio_intent.__file__]
+    if audio_intent.DEFAULT_PATH.exists():  # the classifier's weights change the posteriors too
+        files.append(str(audio_intent.DEFAULT_PATH))
+    return file_digest(files)
 
 
 @functools.cache

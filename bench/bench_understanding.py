@@ -130,6 +130,10 @@ def main() -> None:
                     help="decide as if the recognizer had no extra hearings (IVR_WHISPER_VIEWS empty), "
                          "derived exactly from the cached per-hearing scores: what turning them off "
                          "for speed costs")
+    ap.add_argument("--derive-from", default="",
+                    help="recognizer fingerprint whose cached results, with the audio intent classifier "
+                         "(asr/audio_intent.npz) applied, give this recognizer's results exactly "
+                         "(bench/recognition.py Recognition.derived): no decoding again")
     args = ap.parse_args()
     if "blind" in args.errors.split(","):
         raise SystemExit("the blind part is not inspected item by item")
@@ -143,8 +147,8 @@ def main() -> None:
     cal_path = Path(args.calibration) if args.calibration else DEFAULT_PATH
     calibrator = Calibrator.load(cal_path) if cal_path.exists() else None
     hot = Hotline(script, calibrator, detector)
-    rec = Recognition(script)
-    result: dict = {"bench": "understanding", "replicas": args.replicas, "recognizer": rec.fingerprint,
+    rec = Recognition(script, derive_from=args.derive_from)
+    result: dict = {"bench": "understanding", "replicas": args.replicas, "recognizer": rec.fingerprint, "derived_from": args.derive_from or None,
                     "extra_hearings": not args.without_views,
                     "script_additions": args.script_additions or None,
                     "calibrator": str(cal_path.name) if calibrator else None, "parts": {}}
@@ -154,7 +158,7 @@ def main() -> None:
             from bench.recognition import expectation_for
 
             exp = expectation_for(script, "intent")
-            items = [it for it in items if rec.key(it.pcm, exp) in rec.known]
+            items = [it for it in items if rec.key(it.pcm, exp) in rec.known or rec.key(it.pcm, exp) in rec.base]
             rows = [r for r in rows if any(it.row.id == r.id for it in items)]
         res = {it.key: rec.run(it.pcm, "intent") for it in items}
         if args.without_views:

@@ -83,6 +83,10 @@ def main() -> None:
     ap.add_argument("--features", default=DEFAULT_FEATURES, help="comma-separated subset ('' for all)")
     ap.add_argument("--write", action="store_true", help="write asr/calibration.json")
     ap.add_argument("--held-out", default="test,blind", help="parts measured with the fit ('' for none)")
+    ap.add_argument("--derive-from", default="",
+                    help="recognizer fingerprint whose cached results, with the audio intent classifier "
+                         "(asr/audio_intent.npz) applied, give this recognizer's results exactly "
+                         "(bench/recognition.py Recognition.derived): no decoding again")
     args = ap.parse_args()
     from sklearn.isotonic import IsotonicRegression
     from sklearn.linear_model import LogisticRegression
@@ -96,7 +100,7 @@ def main() -> None:
 
     script = load_script(default_script_path())
     hot = Hotline(script)
-    rec = Recognition(script)
+    rec = Recognition(script, derive_from=args.derive_from)
     Xd, yd, gd, names = dataset("dev", args.replicas, hot, rec)
     held = {p: dataset(p, args.replicas, hot, rec)[:2] for p in args.held_out.split(",") if p}
     rec.close()

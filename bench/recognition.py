@@ -92,7 +92,7 @@ def expectation_for(script, expect: str):
 class Recognition:
     """Runs the Whisper recognizer synchronously on bench items, with the result cache."""
 
-    def __init__(self, script, root: Path | None = None) -> None:
+    def __init__(self, script, root: Path | None = None, derive_from: str = "") -> None:
         from asr.whisper_backend import WhisperRecognizer
 
         self.script = script
@@ -112,6 +112,17 @@ class Recognition:
                 except json.JSONDecodeError:  # a line cut by a killed run: recomputed
                     continue
                 self.known[with_views["key"]] = Result(**with_views)
+        # derive_from: another recognizer fingerprint whose results, plus the audio intent
+        # classifier applied here, are exactly what this recognizer returns (see derived())
+        self.base: dict[str, Result] = {}
+        for path in sorted(root.glob(f"{derive_from}*.jsonl")) if derive_from else ():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    d = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                self.base[d["key"]] = Result(**d)
+        self.derived_count = 0
         self._views: dict[str, list[float]] = {}
         self._wrap_views()
         self.computed = 0
@@ -155,6 +166,8 @@ class Recognition:
         got = self.known.get(key)
         if got is not None:
             return got
+        if key in self.base:
+            return self.derived(pcm, expect, self.base[key])
         prep = self.engine.prepared(expect) if (expect.all_phrases() or expect.kind == "digits") else None
         self._views = {}
         c0 = time.process_time()
@@ -169,6 +182,32 @@ class Recognition:
             f.write(json.dumps(asdict(res), ensure_ascii=False) + "\n")
         self.computed += 1
         return res
+
+    def derived(self, pcm: bytes, expect, base: Result) -> Result:
+        """``base`` (a recognition by the same recognizer without the audio intent classifier)
+        with the classifier applied as ``WhisperEngine._transcript`` applies it: the
+        posteriors times exp(adjustment), renormalised. Exact: the classifier reads only the
+        utterance's encoder output and changes nothing before the final softmax (checked
+        against real recognitions with ``bench/embed_intent.py --check``). Not stored."""
+        import dataclasses
+
+        from asr import audio
+
+        engine = self.engine
+        prep = engine.prepared(expect)
+        model = engine.audio_intent
+        if model is None or not prep.fit_window or not model.covers(prep.labels):
+            return base
+        pcm16k = audio.resample(pcm, 8000, 16000)
+        seconds = len(pcm16k) / 2 / 16000
+        enc_np = np.asarray(engine.encode(pcm16k, engine.frames_for(seconds, prep.fit_window)))[0]
+        adj = model.adjustment(enc_np, seconds, prep.labels)
+        if adj is None:
+            return base
+        raw = {lab: base.scores.get(lab, 0.0) * float(np.exp(a)) for lab, a in zip(prep.labels, adj, strict=True)}
+        total = sum(raw.values()) or 1.0
+        self.derived_count += 1
+        return dataclasses.replace(base, scores={k: round(v / total, 6) for k, v in raw.items()})
 
     def close(self) -> None:
         self.rec.close()

@@ -162,6 +162,7 @@ class RecognizerOptions(TypedDict):
     whisper_text_beam_size: int
     whisper_text_decoder: str
     whisper_views: tuple[float, ...]
+    whisper_audio_intent: bool
 
 
 class Settings(BaseSettings):
@@ -254,6 +255,10 @@ class Settings(BaseSettings):
         description="speeds at which a menu utterance is heard again to average the leading labels' scores "
                     "(comma-separated; empty = off): about a quarter more CPU per utterance, skipped while other "
                     "utterances wait for the CPU")
+    whisper_audio_intent: bool = Field(
+        True, description="multiply a large menu's intent posteriors by those of a classifier on the utterance's "
+                          "Whisper encoder output (asr/audio_intent.npz, fitted on speech rendered from the default "
+                          "script's examples; see docs/understanding.md); about 0.1 ms per utterance")
     asr_threads: int = Field(0, ge=0, le=64, description="threads one utterance's decoding may use (0 = CPU cores)")
     asr_workers: int = Field(0, ge=0, le=64, description="utterances decoded at once (0 = CPU cores)")
     vosk_model_dir: Path | None = Field(None, description="Vosk model directory (asr_engine=vosk)")
@@ -499,7 +504,8 @@ class Settings(BaseSettings):
                 "whisper_scoring": self.whisper_scoring, "whisper_beam_size": self.whisper_beam_size,
                 "whisper_compute_type": self.whisper_compute_type, "whisper_scorer": self.whisper_scorer,
                 "whisper_text_beam_size": self.whisper_text_beam_size,
-                "whisper_text_decoder": self.whisper_text_decoder, "whisper_views": tuple(self.whisper_views)}
+                "whisper_text_decoder": self.whisper_text_decoder, "whisper_views": tuple(self.whisper_views),
+                "whisper_audio_intent": self.whisper_audio_intent}
 
     def ensure_dirs(self) -> None:
         """Create the data directory and the derived directories that live in it."""

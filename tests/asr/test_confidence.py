@@ -158,7 +158,9 @@ def test_recognizer_options_come_from_settings(tmp_path):
     opts = s.recognizer_options()
     assert opts == {"workers": 3, "threads": None, "whisper_scoring": "fast", "whisper_beam_size": 2,
                     "whisper_compute_type": "int8", "whisper_scorer": "float32", "whisper_text_beam_size": 1,
-                    "whisper_text_decoder": "auto", "whisper_views": (0.85, 1.2)}
+                    "whisper_text_decoder": "auto", "whisper_views": (0.85, 1.2), "whisper_audio_intent": True}
+    assert load_settings(data_dir=tmp_path, whisper_audio_intent="false").recognizer_options()["whisper_audio_intent"] \
+        is False
     assert load_settings(data_dir=tmp_path).whisper_views == [0.9, 1.1]
     assert load_settings(data_dir=tmp_path, whisper_views="").whisper_views == []
     from ivr.config.settings import SettingsError

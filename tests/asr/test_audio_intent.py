@@ -1,0 +1,68 @@
+"""The audio intent classifier (asr.audio_intent) and its place in the recognizer's posteriors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from asr.audio_intent import DEFAULT_PATH, AudioIntentModel, pool
+from tests import speechgen
+
+
+def _toy() -> AudioIntentModel:
+    rng = np.random.default_rng(0)
+    return AudioIntentModel(("a", "b", "c"), np.zeros(6, np.float32), np.ones(6, np.float32),
+                            rng.standard_normal((3, 6)).astype(np.float32), np.zeros(3, np.float32), 0.5)
+
+
+def test_log_posteriors_are_renormalised_over_the_listens_labels():
+    m = _toy()
+    x = np.arange(6, dtype=np.float32)
+    full = m.log_proba(x)
+    sub = m.log_proba(x, ["c", "a"])
+    assert np.isclose(np.exp(full).sum(), 1.0) and np.isclose(np.exp(sub).sum(), 1.0)
+    # the same odds between the kept labels
+    assert np.isclose(sub[0] - sub[1], full[2] - full[0], atol=1e-5)
+    assert m.adjustment(np.ones((10, 2)), 0.1, ["a", "zzz"]) is None  # an unknown label: not applied
+
+
+def test_pooling_leaves_out_the_padding_after_the_utterance():
+    enc = np.zeros((500, 2), np.float32)
+    enc[:100] = 1.0  # 2 s of audio at 50 frames a second, then the window's padding
+    enc[100:] = 9.0
+    f = pool(enc, 2.0)
+    np.testing.assert_allclose(f, [1, 1, 1, 1, 0, 0])
+
+
+def test_the_shipped_model_is_small_and_knows_the_main_menu(main_menu):
+    assert DEFAULT_PATH.stat().st_size < 1_000_000
+    m = AudioIntentModel.load()
+    assert m is not None and m.weight > 0
+    assert m.covers(list(main_menu.labels))
+    assert m.coef.shape == (len(m.labels), m.mean.size)
+
+
+@pytest.mark.slow
+def test_the_recognizer_multiplies_its_posteriors_by_the_classifiers(whisper, main_menu, monkeypatch):
+    """Espeak-ng through 8 kHz mu-law: the posteriors with the classifier are those without it
+    times the classifier's posteriors (from the utterance's encoder output, computed here
+    apart) to the model's weight; the classifier alone puts the request's intent near the top."""
+    from asr import audio
+
+    eng = whisper.engine
+    assert eng.audio_intent is not None
+    prep = eng.prepared(main_menu)
+    pcm = audio.resample(speechgen.phone_utterance("halo, saya mau bikin ka te pe yang baru", "id+f2", 150, 45,
+                                                   level_dbfs=-26, snr_db=20), 8000, 16000)
+    with_model = eng.recognize(pcm, prep)
+    model = eng.audio_intent
+    monkeypatch.setattr(eng, "audio_intent", None)
+    without = eng.recognize(pcm, prep)
+    secs = len(pcm) / 32000
+    enc = np.asarray(eng.encode(pcm, eng.frames_for(secs, True)))[0]
+    lp = model.log_proba(pool(enc, secs), prep.labels)
+    expected = np.array([without.scores[lab] for lab in prep.labels]) * np.exp(model.weight * lp)
+    expected /= expected.sum()
+    np.testing.assert_allclose([with_model.scores[lab] for lab in prep.labels], expected, rtol=1e-4, atol=1e-7)
+    assert not np.allclose(expected, [without.scores[lab] for lab in prep.labels], atol=1e-3)
+    assert "ktp" in [prep.labels[i] for i in np.argsort(-lp)[:3]]
