@@ -46,7 +46,7 @@ def test_the_shipped_model_is_small_and_knows_the_main_menu(main_menu):
 def test_the_recognizer_multiplies_its_posteriors_by_the_classifiers(whisper, main_menu, monkeypatch):
     """Espeak-ng through 8 kHz mu-law: the posteriors with the classifier are those without it
     times the classifier's posteriors (from the utterance's encoder output, computed here
-    apart) to the model's weight; the classifier alone puts the request's intent near the top."""
+    apart) to the model's weight."""
     from asr import audio
 
     eng = whisper.engine
@@ -65,4 +65,25 @@ def test_the_recognizer_multiplies_its_posteriors_by_the_classifiers(whisper, ma
     expected /= expected.sum()
     np.testing.assert_allclose([with_model.scores[lab] for lab in prep.labels], expected, rtol=1e-4, atol=1e-7)
     assert not np.allclose(expected, [without.scores[lab] for lab in prep.labels], atol=1e-3)
-    assert "ktp" in [prep.labels[i] for i in np.argsort(-lp)[:3]]
+
+
+@pytest.mark.slow
+def test_the_classifier_alone_hears_requests_in_a_voice_it_was_not_trained_on(whisper, main_menu):
+    """Requests worded apart from the script's examples, in a voice variant left out of the
+    classifier's training (id+m3, bench/embed_intent.py HELD_OUT), through 8 kHz mu-law."""
+    from asr import audio
+
+    eng = whisper.engine
+    prep = eng.prepared(main_menu)
+    requests = {"saya mau bikin ktp baru": "ktp", "mau bayar pajak motor saya": "pajak_kendaraan",
+                "tolong ada kebakaran di rumah saya": "darurat", "saya mau daftar bpjs kesehatan": "bpjs_kesehatan",
+                "bagaimana cara mengurus akta kelahiran anak": "akta_kelahiran",
+                "saya mau bicara dengan petugas": "petugas"}
+    right = 0
+    for text, label in requests.items():
+        pcm = audio.resample(speechgen.phone_utterance(text, "id+m3", 150, 45, level_dbfs=-26, snr_db=20), 8000, 16000)
+        secs = len(pcm) / 32000
+        enc = np.asarray(eng.encode(pcm, eng.frames_for(secs, True)))[0]
+        lp = eng.audio_intent.log_proba(pool(enc, secs), prep.labels)
+        right += prep.labels[int(np.argmax(lp))] == label
+    assert right >= 5, right
