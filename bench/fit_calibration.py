@@ -83,6 +83,8 @@ def main() -> None:
     ap.add_argument("--features", default=DEFAULT_FEATURES, help="comma-separated subset ('' for all)")
     ap.add_argument("--write", action="store_true", help="write asr/calibration.json")
     ap.add_argument("--held-out", default="test,blind", help="parts measured with the fit ('' for none)")
+    ap.add_argument("--dump", default="", help="save the dev out-of-fold and held-out probabilities and "
+                    "outcomes to this .npz (for precision curves)")
     ap.add_argument("--derive-from", default="",
                     help="recognizer fingerprint whose cached results, with the audio intent classifier "
                          "(asr/audio_intent.npz) applied, give this recognizer's results exactly "
@@ -148,6 +150,10 @@ def main() -> None:
         figs["isotonic_dev_out_of_fold"] = report("dev isotonic(fused) oof", oof_iso, yd, t_iso)
         for p, (X, y) in held.items():
             figs[f"isotonic_{p}"] = report(f"{p} isotonic(fused)", iso.predict(X[:, i_fused]), y, t_iso)
+    if args.dump:
+        np.savez(args.dump, dev_p=oof, dev_y=yd, **{f"{p}_p": np.array([cal.probability(dict(zip(names, row, strict=True)))
+                                                                      for row in X]) for p, (X, _) in held.items()},
+                 **{f"{p}_y": y for p, (_, y) in held.items()})
     for k, v in figs.items():
         print(f"{k:28s} {v}")
     print("weights:", {n: round(w, 3) for n, w in zip(names, cal.coef, strict=True)})
