@@ -83,6 +83,9 @@ def main() -> None:
     ap.add_argument("--features", default=DEFAULT_FEATURES, help="comma-separated subset ('' for all)")
     ap.add_argument("--write", action="store_true", help="write asr/calibration.json")
     ap.add_argument("--held-out", default="test,blind", help="parts measured with the fit ('' for none)")
+    ap.add_argument("--min-accept-at", type=float, default=0.0,
+                    help="a floor on the accept threshold (the dev curve can be too flat to place it: "
+                         "docs/understanding.md, helper embed)")
     ap.add_argument("--dump", default="", help="save the dev out-of-fold and held-out probabilities and "
                     "outcomes to this .npz (for precision curves)")
     ap.add_argument("--derive-from", default="",
@@ -124,7 +127,7 @@ def main() -> None:
         if best is None or ll < best[0]:
             best = (ll, C, oof)
     _, C, oof = best
-    accept_at = threshold_for(oof, yd, args.precision)
+    accept_at = max(threshold_for(oof, yd, args.precision), args.min_accept_at)
     # a calibrated probability is the precision of the turns around it: confirm where at
     # least ``confirm_precision`` of the questions would be answered "yes"
     confirm_at = min(args.confirm_precision, accept_at)
@@ -159,7 +162,7 @@ def main() -> None:
     print("weights:", {n: round(w, 3) for n, w in zip(names, cal.coef, strict=True)})
     print(f"accept_at={cal.accept_at} confirm_at={cal.confirm_at} C={C}")
     info = {"fitted_on": f"bench/data/speech_dev.tsv x {args.replicas} replicas ({len(yd)} turns)",
-            "model": f"sklearn LogisticRegression C={C}", "target_precision": args.precision,
+            "model": f"sklearn LogisticRegression C={C}", "target_precision": args.precision, "min_accept_at": args.min_accept_at,
             "confirm_precision": args.confirm_precision,
             "figures": {k: v for k, v in figs.items() if not k.startswith("isotonic")}}
     cal = Calibrator(**{**cal.__dict__, "info": info})
