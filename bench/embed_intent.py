@@ -19,9 +19,13 @@ recognizer's cached results (bench/recognition.py, read only): top-1 of (a) the 
 posterior alone, (b) the classifier alone, (c) the fusion ``log p_asr + w log p_clf`` with
 ``w`` chosen on dev (dev figure out of fold: two folds by row).
 
-    python bench/embed_intent.py [--replicas 6] [--parts dev,test,blind] [--fingerprint FP]
+    python bench/embed_intent.py --replicas 24 [--parts dev,test,blind] [--fingerprint FP] [--write]
+    python bench/embed_intent.py --check 12 --fingerprint FP
 
-Features are cached under ``<bench cache>/embed/``. Prints figures and one JSON line.
+``--write`` stores the classifier with the chosen weight as asr/audio_intent.npz (the shipped
+one: ``--replicas 24`` on the results of fingerprint 891ffa87864b7401); ``--check`` compares
+real recognitions with the shipped file to the results derived from FP's. Features are cached
+under ``<bench cache>/embed/``. Prints figures and one JSON line.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import sys
 import time
 from dataclasses import replace
@@ -39,6 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from asr.audio_intent import AudioIntentModel  # noqa: E402
 from bench import speechchain, speechset  # noqa: E402
 
 HELD_OUT = tuple(v for i, v in enumerate(speechset.VARIANTS) if i % 4 == 3)
@@ -134,12 +138,10 @@ def latest_fingerprint() -> str:
     return paths[-1].name.split(".")[0]
 
 
-def fit_classifier(x: np.ndarray, y: list[str], labels: list[str], c: float):
+def fit_classifier(x: np.ndarray, y: list[str], labels: list[str], c: float) -> AudioIntentModel:
     """Standardise, then multinomial logistic regression (scikit-learn); an AudioIntentModel
     (weight 1 until the fusion weight is chosen)."""
     from sklearn.linear_model import LogisticRegression
-
-    from asr.audio_intent import AudioIntentModel
 
     mean = x.mean(0)
     scale = x.std(0) + 1e-6
