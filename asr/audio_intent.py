@@ -2,8 +2,11 @@
 pooled over time, through a linear softmax layer (one matrix product).
 
 The recognizer (``asr.whisper_backend``) already encodes every utterance; for a menu whose
-labels the classifier knows it adds ``weight`` times the classifier's log-posterior (over the
-menu's labels) to its own log-posteriors: ``p(label) ~ p_phrases(label) * p_audio(label)^weight``.
+labels the classifier knows it multiplies its own posteriors by the classifier's (over the
+menu's labels) raised to ``weight``: ``p(label) ~ p_phrases(label) * p_audio(label)^weight``,
+except for the ``untouched`` labels (``darurat``), which keep the recognizer's posterior: the
+classifier hears "kebanjiran" in "rumah saya dulu kebanjiran, sekarang mau urus KK baru" as
+well as in a flood, and emergencies have their own detector (dialogs.emergency).
 The weights (``audio_intent.npz``, beside this module) are fitted by ``bench/embed_intent.py
 --write`` on speech rendered from the default script's own example phrases (espeak-ng voices
 through the bench's telephone chain), never on the bench's test texts; see
@@ -39,6 +42,7 @@ class AudioIntentModel:
     coef: np.ndarray  # labels x features
     bias: np.ndarray  # labels
     weight: float  # exponent of the classifier's posterior in the fusion (chosen on dev)
+    untouched: tuple[str, ...] = ()  # labels whose posterior the fusion leaves as it is
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_PATH) -> AudioIntentModel | None:
@@ -49,12 +53,14 @@ class AudioIntentModel:
         with np.load(path) as z:
             return cls(labels=tuple(str(v) for v in z["labels"]), mean=z["mean"].astype(np.float32),
                        scale=z["scale"].astype(np.float32), coef=z["coef"].astype(np.float32),
-                       bias=z["bias"].astype(np.float32), weight=float(z["weight"]))
+                       bias=z["bias"].astype(np.float32), weight=float(z["weight"]),
+                       untouched=tuple(str(v) for v in z["untouched"]) if "untouched" in z else ())
 
     def save(self, path: str | Path = DEFAULT_PATH) -> None:
         np.savez_compressed(path, labels=np.array(self.labels), mean=self.mean.astype(np.float32),
                             scale=self.scale.astype(np.float32), coef=self.coef.astype(np.float32),
-                            bias=self.bias.astype(np.float32), weight=np.float64(self.weight))
+                            bias=self.bias.astype(np.float32), weight=np.float64(self.weight),
+                            untouched=np.array(self.untouched, dtype=str))
 
     def covers(self, labels: Sequence[str]) -> bool:
         return bool(labels) and all(lab in self.labels for lab in labels)
@@ -76,3 +82,17 @@ class AudioIntentModel:
         if self.weight <= 0 or not self.covers(labels):
             return None
         return self.weight * self.log_proba(pool(enc, seconds), labels).astype(np.float64)
+
+    def fuse(self, posteriors: np.ndarray, labels: Sequence[str], adjustment: np.ndarray) -> np.ndarray:
+        """The recognizer's ``posteriors`` of ``labels`` times exp(``adjustment``), renormalised;
+        the ``untouched`` labels keep their posterior and the others share the rest."""
+        post = np.asarray(posteriors, dtype=np.float64)
+        keep = np.array([lab in self.untouched for lab in labels], dtype=bool)
+        q = post * np.exp(adjustment - np.max(adjustment))
+        q[keep] = 0.0
+        if q.sum() <= 0:
+            return post
+        out = q / q.sum() * max(0.0, 1.0 - float(post[keep].sum()))
+        out[keep] = post[keep]
+        return out
+

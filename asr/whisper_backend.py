@@ -514,7 +514,7 @@ class WhisperEngine:
         beam = o.prompted_beam_size if prep.fit_window else o.beam_size
         enc_np = np.asarray(enc)[0]
         # the audio classifier's share of the posteriors (asr.audio_intent): a product of
-        # ~0.1 ms, added to the log-posteriors in _transcript only, so it does not change
+        # ~0.1 ms, applied to the posteriors in _transcript only, so it does not change
         # which labels the second stage and the extra hearings rescore
         audio_adj = (self.audio_intent.adjustment(enc_np, seconds, prep.labels)
                      if self.audio_intent is not None and prep.fit_window else None)
@@ -576,10 +576,9 @@ class WhisperEngine:
                     audio_adj: np.ndarray | None = None) -> Transcript:
         """The result from the fused label scores (label scores + weighted text evidence),
         times the audio classifier's posteriors to their weight when ``audio_adj`` is given."""
-        logits = fused / self.options.temperature
-        if audio_adj is not None:
-            logits = logits + audio_adj
-        post = _softmax(logits)
+        post = _softmax(fused / self.options.temperature)
+        if audio_adj is not None and self.audio_intent is not None:
+            post = self.audio_intent.fuse(post, prep.labels, audio_adj)
         scores = {lab: float(p) for lab, p in zip(prep.labels, post, strict=True)}
         best = int(np.argmax(post))
         tm = {**tm, "decode_ms": _ms(t0)}

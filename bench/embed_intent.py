@@ -163,6 +163,8 @@ def main() -> None:
     ap.add_argument("--fingerprint", default="", help="recognizer results to fuse with (default: latest)")
     ap.add_argument("--c", default="0.003,0.01,0.03,0.1,0.3,1", help="regularisation grid (chosen on dev)")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--untouched", default="darurat",
+                    help="labels whose posterior the fusion leaves as the recognizer's (comma-separated)")
     ap.add_argument("--write", action="store_true", help="write asr/audio_intent.npz (classifier + chosen weight)")
     ap.add_argument("--check", type=int, default=0,
                     help="only check, on this many dev renderings, that real recognition with the shipped "
@@ -204,7 +206,7 @@ def main() -> None:
         keep = [i for i, it in enumerate(items) if it.row.label != "none" and rkey(it.pcm) in results]
         asr = np.array([[results[rkey(items[i].pcm)]["scores"].get(lab, 0.0) for lab in labels] for i in keep])
         data[p] = {"idx": keep, "x": xs[p][keep], "y": np.array([labels.index(items[i].row.label) for i in keep]),
-                   "asr": np.log(np.clip(asr, 1e-9, None)), "rows": [items[i].row.id for i in keep],
+                   "asr": np.log(np.clip(asr, 1e-9, None)), "post": asr, "rows": [items[i].row.id for i in keep],
                    "held": np.array([voice_of(items[i]) in HELD_OUT for i in keep]),
                    "total": sum(it.row.label != "none" for it in items)}
         print(f"{p}: {len(keep)} of {data[p]['total']} in-scope renderings have cached recognition ({fp})")
@@ -222,9 +224,16 @@ def main() -> None:
     _, c, clf = best
     weights = [0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0]
 
+    untouched = tuple(v for v in args.untouched.split(",") if v)
+
+    def fused(d, w):
+        """Fused posteriors as the recognizer computes them (AudioIntentModel.fuse)."""
+        m = replace(clf, weight=w, untouched=untouched)
+        adj = w * clf.log_proba(d["x"])
+        return np.stack([m.fuse(p, labels, a) for p, a in zip(d["post"], adj, strict=True)])
+
     def fused_acc(d, w, mask=None):
-        lp = d["asr"] + w * clf.log_proba(d["x"])
-        ok = lp.argmax(1) == d["y"]
+        ok = fused(d, w).argmax(1) == d["y"]
         return float(ok[mask].mean()) if mask is not None else float(ok.mean())
 
     dev = data["dev"]
@@ -238,9 +247,8 @@ def main() -> None:
     oof = np.zeros(len(fold), dtype=bool)
     for k in (0, 1):
         w_k = max(weights, key=lambda w: fused_acc(dev, w, fold != k))
-        lp = dev["asr"] + w_k * clf.log_proba(dev["x"])
-        oof[fold == k] = (lp.argmax(1) == dev["y"])[fold == k]
-    report = {"C": c, "w": w_all, "replicas": args.replicas, "train": len(train), "fingerprint": fp}
+        oof[fold == k] = (fused(dev, w_k).argmax(1) == dev["y"])[fold == k]
+    report = {"C": c, "w": w_all, "untouched": untouched, "replicas": args.replicas, "train": len(train), "fingerprint": fp}
     print(f"\nchosen C={c}, fusion weight w={w_all} (dev); held-out voices: {', '.join(v or 'default' for v in HELD_OUT)}")
     print(f"{'part':6} {'n':>5} {'(a) phrase':>11} {'(b) audio clf':>14} {'(c) fused':>10}   held-out voices n (a)/(b)/(c)")
     for p, d in data.items():
@@ -248,7 +256,7 @@ def main() -> None:
             continue
         a = d["asr"].argmax(1) == d["y"]
         b = clf.log_proba(d["x"]).argmax(1) == d["y"]
-        cc = oof if p == "dev" else (d["asr"] + w_all * clf.log_proba(d["x"])).argmax(1) == d["y"]
+        cc = oof if p == "dev" else fused(d, w_all).argmax(1) == d["y"]
         h = d["held"]
         row = {"n": int(len(a)), "phrase": round(float(a.mean()), 3), "classifier": round(float(b.mean()), 3),
                "fused": round(float(cc.mean()), 3), "held_n": int(h.sum()),
@@ -260,7 +268,7 @@ def main() -> None:
     if args.write:
         from asr.audio_intent import DEFAULT_PATH
 
-        replace(clf, weight=float(w_all)).save(DEFAULT_PATH)
+        replace(clf, weight=float(w_all), untouched=untouched).save(DEFAULT_PATH)
         print(f"wrote {DEFAULT_PATH} ({DEFAULT_PATH.stat().st_size} bytes)")
     print(json.dumps(report))
 

@@ -185,8 +185,8 @@ class Recognition:
 
     def derived(self, pcm: bytes, expect, base: Result) -> Result:
         """``base`` (a recognition by the same recognizer without the audio intent classifier)
-        with the classifier applied as ``WhisperEngine._transcript`` applies it: the
-        posteriors times exp(adjustment), renormalised. Exact: the classifier reads only the
+        with the classifier applied as ``WhisperEngine._transcript`` applies it
+        (``AudioIntentModel.fuse`` on the posteriors). Exact: the classifier reads only the
         utterance's encoder output and changes nothing before the final softmax (checked
         against real recognitions with ``bench/embed_intent.py --check``). Not stored."""
         import dataclasses
@@ -204,10 +204,9 @@ class Recognition:
         adj = model.adjustment(enc_np, seconds, prep.labels)
         if adj is None:
             return base
-        raw = {lab: base.scores.get(lab, 0.0) * float(np.exp(a)) for lab, a in zip(prep.labels, adj, strict=True)}
-        total = sum(raw.values()) or 1.0
+        post = model.fuse(np.array([base.scores.get(lab, 0.0) for lab in prep.labels]), prep.labels, adj)
         self.derived_count += 1
-        return dataclasses.replace(base, scores={k: round(v / total, 6) for k, v in raw.items()})
+        return dataclasses.replace(base, scores={k: round(float(v), 6) for k, v in zip(prep.labels, post, strict=True)})
 
     def close(self) -> None:
         self.rec.close()

@@ -40,13 +40,23 @@ def test_the_shipped_model_is_small_and_knows_the_main_menu(main_menu):
     assert m is not None and m.weight > 0
     assert m.covers(list(main_menu.labels))
     assert m.coef.shape == (len(m.labels), m.mean.size)
+    assert m.untouched == ("darurat",)
+
+
+def test_untouched_labels_keep_their_posterior_and_the_rest_is_reweighted():
+    m = AudioIntentModel(("a", "b", "darurat"), np.zeros(1, np.float32), np.ones(1, np.float32),
+                         np.zeros((3, 1), np.float32), np.zeros(3, np.float32), 1.0, ("darurat",))
+    post = np.array([0.3, 0.2, 0.5])
+    out = m.fuse(post, ["a", "b", "darurat"], np.log([0.1, 0.6, 0.3]))
+    assert np.isclose(out.sum(), 1.0) and out[2] == 0.5
+    np.testing.assert_allclose(out[:2], np.array([0.03, 0.12]) / 0.15 * 0.5)
 
 
 @pytest.mark.slow
 def test_the_recognizer_multiplies_its_posteriors_by_the_classifiers(whisper, main_menu, monkeypatch):
     """Espeak-ng through 8 kHz mu-law: the posteriors with the classifier are those without it
     times the classifier's posteriors (from the utterance's encoder output, computed here
-    apart) to the model's weight."""
+    apart) to the model's weight, renormalised; darurat keeps the recognizer's posterior."""
     from asr import audio
 
     eng = whisper.engine
@@ -61,8 +71,12 @@ def test_the_recognizer_multiplies_its_posteriors_by_the_classifiers(whisper, ma
     secs = len(pcm) / 32000
     enc = np.asarray(eng.encode(pcm, eng.frames_for(secs, True)))[0]
     lp = model.log_proba(pool(enc, secs), prep.labels)
-    expected = np.array([without.scores[lab] for lab in prep.labels]) * np.exp(model.weight * lp)
-    expected /= expected.sum()
+    before = np.array([without.scores[lab] for lab in prep.labels])
+    expected = before * np.exp(model.weight * lp)
+    keep = np.array([lab in model.untouched for lab in prep.labels])
+    expected[keep] = 0.0
+    expected = expected / expected.sum() * (1.0 - before[keep].sum())
+    expected[keep] = before[keep]
     np.testing.assert_allclose([with_model.scores[lab] for lab in prep.labels], expected, rtol=1e-4, atol=1e-7)
     assert not np.allclose(expected, [without.scores[lab] for lab in prep.labels], atol=1e-3)
 
