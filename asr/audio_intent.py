@@ -4,7 +4,8 @@ pooled over time, through a linear softmax layer (one matrix product).
 The recognizer (``asr.whisper_backend``) already encodes every utterance; for a menu whose
 labels the classifier knows it multiplies its own posteriors by the classifier's (over the
 menu's labels) raised to ``weight``: ``p(label) ~ p_phrases(label) * p_audio(label)^weight``,
-except for the ``untouched`` labels (``darurat``), which keep the recognizer's posterior: the
+except for the ``untouched`` labels (``darurat``), which keep the recognizer's posterior and
+their lead (see ``fuse``): the
 classifier hears "kebanjiran" in "rumah saya dulu kebanjiran, sekarang mau urus KK baru" as
 well as in a flood, and emergencies have their own detector (dialogs.emergency).
 The weights (``audio_intent.npz``, beside this module) are fitted by ``bench/embed_intent.py
@@ -85,7 +86,9 @@ class AudioIntentModel:
 
     def fuse(self, posteriors: np.ndarray, labels: Sequence[str], adjustment: np.ndarray) -> np.ndarray:
         """The recognizer's ``posteriors`` of ``labels`` times exp(``adjustment``), renormalised;
-        the ``untouched`` labels keep their posterior and the others share the rest."""
+        the ``untouched`` labels keep their posterior and the others share the rest. When an
+        untouched label leads, before or after, the posteriors stay as they are: whether it
+        leads, and its posterior, are all dialogs.emergency reads of ``darurat``."""
         post = np.asarray(posteriors, dtype=np.float64)
         keep = np.array([lab in self.untouched for lab in labels], dtype=bool)
         q = post * np.exp(adjustment - np.max(adjustment))
@@ -94,5 +97,7 @@ class AudioIntentModel:
             return post
         out = q / q.sum() * max(0.0, 1.0 - float(post[keep].sum()))
         out[keep] = post[keep]
+        if keep[int(np.argmax(post))] or keep[int(np.argmax(out))]:
+            return post  # an untouched label leads (before or after): nothing changes
         return out
 
