@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 #: the key that skips the prompt playing (a long answer) to the next one
 SKIP_KEY = "#"
 
+#: event-loop passes a gap in caller frames waits before it is filled with silence: enough for
+#: frames already in the socket (or just sent by a peer in the same loop) to reach the reader
+SETTLE_PASSES = 4
+
 #: ``listener(kind, data)`` for what the media notices (speech start/end, keys, barge-in)
 MediaListener = Callable[[str, dict[str, object]], None]
 
@@ -169,6 +173,14 @@ class AudioSocketMedia:
         frame = self.sample_rate * 2 // 50
         while not self.hung_up:
             await asyncio.sleep(every)
+            if time.monotonic() - self._last_frame_at < every:
+                continue
+            # The gap may be this process's own lateness: the loop stalled while the frames
+            # sat in the socket (or a sender in this loop, the test peer, was held up too).
+            # Let what has arrived reach the reader first, or late frames would come after
+            # made-up silence and the recognizer would get the caller's words pulled apart.
+            for _ in range(SETTLE_PASSES):
+                await asyncio.sleep(0)
             now = time.monotonic()
             gap = now - self._last_frame_at
             if gap >= every:
