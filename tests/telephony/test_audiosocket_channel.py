@@ -232,7 +232,7 @@ async def test_fixture_app_session_replayed_into_call_channel():
                 w.close()
 
     feeder = asyncio.ensure_future(asterisk())
-    ch: CallChannel = await asyncio.wait_for(fut, 5)
+    ch: CallChannel = await asyncio.wait_for(fut, 30)
     frames = [f async for f in ch.frames()]
     digits = [d async for d in ch.dtmf()]
     await feeder
