@@ -175,7 +175,7 @@ async def replay_agi(name: str, sounds_dir: Path, tmp_path: Path, script: list, 
                     writer.close()
                     break
                 elif r.get("event") == "eof" and r["dir"] == "ast->us":
-                    rest = await asyncio.wait_for(reader.read(), 5)
+                    rest = await asyncio.wait_for(reader.read(), 30)
                     if rest:
                         rep.mismatches.append(f"expected EOF, got {rest!r}")
         except Exception as exc:  # surface harness failures as mismatches

@@ -111,7 +111,7 @@ async def test_idle_hangup_sets_flag_without_command(sounds_dir):
 
     async def handler(s: AgiSession):
         await s.answer()
-        await asyncio.wait_for(s.hangup_event.wait(), 5)
+        await asyncio.wait_for(s.hangup_event.wait(), 30)
         flagged.set()
 
     srv = await start(handler)
