@@ -82,7 +82,7 @@ async def _send(channel: _Channel, pcm: bytes, mid: asyncio.Event, at: int) -> N
 async def _stall(mid: asyncio.Event, seconds: float) -> None:
     """A busy machine: once ``mid`` is set, nothing in this process runs for ``seconds``."""
     await mid.wait()
-    time.sleep(seconds)
+    time.sleep(seconds)  # noqa: ASYNC251 - the stall under test blocks the loop on purpose
 
 
 @pytest.mark.parametrize("stall_s", [0.15, 0.4])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
@@ -111,7 +112,9 @@ async def test_a_caller_keeps_the_offline_number_when_the_journal_disk_is_full_a
             fill(filler)
             await database_down(store, proxy)
             caplog.set_level(logging.WARNING, logger="ivr.storage")
+            began = time.monotonic()
             res = await hl.peer.place_call(CALLBACK_KEYS, caller_id="081234567890", realtime=4.0)
+            took = time.monotonic() - began
             # the caller went through the dialog and heard the number, as with a journal
             assert res.variables.get("IVR_DONE") == "1" and not res.transferred
             (filed,) = hl.by_kind("ticket")
@@ -124,7 +127,9 @@ async def test_a_caller_keeps_the_offline_number_when_the_journal_disk_is_full_a
             assert health.status == "degraded" and health.held_writes == len(store.writes.held)
             assert any("No space left on device" in r for r in health.reasons), health.reasons
             held_lines = [r for r in caplog.records if "held in memory" in r.getMessage()]
-            assert 1 <= len(held_lines) <= 2                       # once per interval, not per write
+            # once per interval, not per write (a slow machine's longer call may span more intervals)
+            per_interval = 2 + int(took // store.writes.held.log_interval_s)
+            assert 1 <= len(held_lines) <= per_interval, (len(held_lines), took)
 
             # the disk gets room: the held writes move to the journal, in order
             filler.unlink()
