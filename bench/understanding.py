@@ -22,7 +22,7 @@ class Outcome:
     intent: str | None  # what was acted on or asked about
     emergency: bool  # the emergency action was taken at once
     number: bool = False  # the first reply names the emergency number (112): the emergency
-    # message, or the safety question when its prompt says the number first
+    # message, the safety question, or the main menu's "not understood" (both name it first)
 
 
 def outcome(script, text: str, confidence: float = 1.0, intent: str | None = None, emergency: str = "") -> Outcome:
@@ -39,10 +39,10 @@ def outcome(script, text: str, confidence: float = 1.0, intent: str | None = Non
     if e.phase == "confirming":
         return Outcome("confirm", e.snapshot()["pending"], False, number)
     if e.state and e.state.startswith("menu_"):
-        return Outcome("submenu", e.state, False)
+        return Outcome("submenu", e.state, False, number)
     if e.last_intent is not None and e.state != "main_menu":
-        return Outcome("direct", e.last_intent, False)
-    return Outcome("none", None, False)
+        return Outcome("direct", e.last_intent, False, number)
+    return Outcome("none", None, False, number)
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,8 @@ def figures(cases: Sequence[Case]) -> dict:
         # the safety-net question "Apakah ini keadaan darurat?" (a confirmation of darurat)
         "emergency_asked": _r(sum(c.out.how == "confirm" and c.out.intent == "darurat" for c in emerg)
                               / len(emerg)) if emerg else None,
-        # emergency callers whose first reply names the emergency number (acted on at once, or
-        # asked the safety question when its prompt names the number first)
+        # emergency callers whose first reply names the emergency number (acted on at once, asked
+        # the safety question, or not understood: the default script's prompts name it)
         "emergency_number_first_reply": _r(sum(c.out.number for c in emerg) / len(emerg)) if emerg else None,
         "emergency_question_to_others": sum(c.out.how == "confirm" and c.out.intent == "darurat"
                                             for c in non_emerg),

@@ -77,4 +77,4 @@ async def test_a_fire_mentioned_in_passing_is_not_sent_away(engines, tmp_path, c
     heard, reply, says = await _first_reply(
         engines, tmp_path, caller_speech("KTP saya hilang waktu kebakaran tahun lalu, mau buat baru", 1))
     assert not [d for d in says if d.get("state") == "emergency"], (heard.get("text"), reply)
-    assert "112" not in reply["text"], reply
+    assert reply.get("prompt_id") != "settings.confirm_emergency[0]", reply
