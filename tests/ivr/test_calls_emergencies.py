@@ -5,8 +5,9 @@ passing is not sent away.
 
 The emergencies acted on at once are the ones the script's `darurat` examples in the callers'
 words (fire, collapse, crash, violence) brought above the detector's threshold: with the
-script's sixteen examples of before, the crash and the beating below were only asked
-"Apakah ini keadaan darurat?" (darurat 0.20-0.24 and 0.14-0.15 on these voices);
+script's sixteen examples of before, the beating below was only asked "Apakah ini keadaan
+darurat?" (darurat 0.14-0.15 on these voices; checked through the peer), and the crash sat on
+the edge (0.20-0.24: asked when recognised alone, acted on through the peer);
 bench/bench_understanding.py measures the whole set."""
 
 from __future__ import annotations
