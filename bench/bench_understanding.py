@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import speechset  # noqa: E402
 from bench.understanding import Case, Outcome, by_replica, figures, outcome, spread, task, task_figures  # noqa: E402
 
-KEYS = ("emergency_asked", "emergency_question_to_others", "guess_accuracy", "decision_accuracy", "routed_first_turn", "accepted_without_confirmation",
+KEYS = ("emergency_asked", "emergency_number_first_reply", "emergency_question_to_others", "guess_accuracy", "decision_accuracy", "routed_first_turn", "accepted_without_confirmation",
         "accepted_precision", "accepted_wrong", "confirmations_asked", "confirmations_answered_no", "not_understood",
         "emergency_acted_at_once", "false_emergencies", "passing_routed_first_turn")
 
@@ -82,7 +82,7 @@ class Hotline:
         if variant in ("emergency", "both") and self.detector is not None:
             v = self.detector.from_speech(fu.text, fu.scores)
             if v.emergency:
-                return res.best, "darurat", Outcome("direct", "darurat", True)
+                return res.best, "darurat", Outcome("direct", "darurat", True, True)
             if intent == "darurat" and self.detector.vetoed(fu.text):
                 # the words say paperwork or the past: the best other label, confirmed
                 others = {k: p for k, p in fu.scores.items() if k != "darurat"}
@@ -107,7 +107,7 @@ class Hotline:
         if variant == "emergency" and self.detector is not None:
             v = self.detector.from_text(text)
             if v.emergency:
-                return m.intent, Outcome("direct", "darurat", True)
+                return m.intent, Outcome("direct", "darurat", True, True)
             if v.reason in ("admin", "passing"):
                 m2 = self.script.matcher.match(text, self.no_emergency)
                 if m2.intent is None:

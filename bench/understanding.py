@@ -21,6 +21,8 @@ class Outcome:
     how: str  # direct | confirm | submenu | none
     intent: str | None  # what was acted on or asked about
     emergency: bool  # the emergency action was taken at once
+    number: bool = False  # the first reply names the emergency number (112): the emergency
+    # message, the safety question, or the main menu's "not understood" (both name it first)
 
 
 def outcome(script, text: str, confidence: float = 1.0, intent: str | None = None, emergency: str = "") -> Outcome:
@@ -28,16 +30,19 @@ def outcome(script, text: str, confidence: float = 1.0, intent: str | None = Non
 
     e = DialogEngine(script)
     e.start()
-    e.handle(Heard(text, confidence, intent=intent, emergency=emergency))
+    from dialogs.actions import Say
+
+    acts = e.handle(Heard(text, confidence, intent=intent, emergency=emergency))
+    number = any(isinstance(a, Say) and "112" in a.text for a in acts)
     if e.state == EMERGENCY_STATE:
-        return Outcome("direct", "darurat", True)
+        return Outcome("direct", "darurat", True, number)
     if e.phase == "confirming":
-        return Outcome("confirm", e.snapshot()["pending"], False)
+        return Outcome("confirm", e.snapshot()["pending"], False, number)
     if e.state and e.state.startswith("menu_"):
-        return Outcome("submenu", e.state, False)
+        return Outcome("submenu", e.state, False, number)
     if e.last_intent is not None and e.state != "main_menu":
-        return Outcome("direct", e.last_intent, False)
-    return Outcome("none", None, False)
+        return Outcome("direct", e.last_intent, False, number)
+    return Outcome("none", None, False, number)
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,9 @@ def figures(cases: Sequence[Case]) -> dict:
         # the safety-net question "Apakah ini keadaan darurat?" (a confirmation of darurat)
         "emergency_asked": _r(sum(c.out.how == "confirm" and c.out.intent == "darurat" for c in emerg)
                               / len(emerg)) if emerg else None,
+        # emergency callers whose first reply names the emergency number (acted on at once, asked
+        # the safety question, or not understood: the default script's prompts name it)
+        "emergency_number_first_reply": _r(sum(c.out.number for c in emerg) / len(emerg)) if emerg else None,
         "emergency_question_to_others": sum(c.out.how == "confirm" and c.out.intent == "darurat"
                                             for c in non_emerg),
         "false_emergencies": sum(c.out.emergency for c in non_emerg),

@@ -75,6 +75,22 @@ def test_a_borderline_emergency_asks_the_safety_question(script):
     assert e.state == "main_menu" and e.phase == "listening" and "112" not in says(out)
 
 
+def test_the_safety_question_names_the_emergency_numbers_before_asking(script):
+    # a caller in danger whose words the recognizer only half heard hears 112 in the first
+    # reply, before the question (and whatever they answer)
+    e = started(script)
+    out = says(e.handle(Heard("tolong pak rumah", 0.2, intent="darurat", emergency="maybe")))
+    assert e.phase == "confirming"
+    assert "112" in out and "119" in out and out.index("112") < out.index("Apakah ini keadaan darurat?"), out
+
+
+def test_a_request_not_understood_in_the_main_menu_names_the_emergency_number(script):
+    # an emergency the recognizer garbled beyond the safety question still hears 112 first
+    e = started(script)
+    out = says(e.handle(Heard("tulu umet raya di dapet", 0.05)))
+    assert e.state == "main_menu" and "Maaf" in out and "112" in out, out
+
+
 def test_words_of_danger_never_end_the_call(script):
     # the matcher alone would take "sudah ... selesai" as goodbye; hazard words ask instead
     e = at_answer(script)

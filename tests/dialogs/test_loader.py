@@ -45,7 +45,10 @@ def test_default_script_loads(script):
             "status_pengaduan", "petugas", "darurat", "ulangi", "selesai"}
     assert set(script.intents) == want
     for intent in script.intents.values():
-        assert 10 <= len(intent.examples) <= 25, intent.id
+        # the emergency intent lists what callers say in each hazard (fire, water, collapse,
+        # crash, violence, a body in distress: issue 16 item 4), so it may hold more
+        most = 45 if intent.id == "darurat" else 25
+        assert 10 <= len(intent.examples) <= most, intent.id
     assert default_script_path().is_file()
 
 

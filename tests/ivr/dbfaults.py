@@ -5,6 +5,8 @@
   forwarding nothing (a database that silently stops answering), ``resume()`` undoes it.
 * :func:`fresh_database`: a PostgreSQL database of its own (created, dropped afterwards), for
   processes that cannot be given a schema (``ivr serve`` takes a URL).
+* :func:`database_down_at_start`: a fresh database behind a proxy that refuses connections
+  from the start (``proxy.start()`` brings it back).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 PG_URL = os.environ.get("IVR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -104,3 +106,19 @@ def fresh_database(prefix: str = "test_f1") -> Iterator[str]:
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.close()
+
+
+@contextlib.asynccontextmanager
+async def database_down_at_start() -> AsyncIterator[tuple[TcpProxy, str]]:
+    """A fresh database (its name is yielded with the proxy) behind a proxy on a fixed port
+    that refuses connections until ``proxy.start()``: processes given ``proxy.url(name)``
+    start while the database is down. The proxy is stopped, then the database dropped."""
+    proxy = TcpProxy.to_postgres()
+    await proxy.start()   # takes a port, kept for start() later
+    await proxy.stop()
+    with fresh_database() as name:
+        try:
+            yield proxy, name
+        finally:
+            if proxy.server is not None:
+                await proxy.stop()

@@ -13,17 +13,22 @@ from __future__ import annotations
 import contextlib
 import logging
 import subprocess
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from telephony.peer import Dtmf, Hangup, Silence, WaitForPrompt, WaitForSilence
-from tests.conftest import pg_skip_reason
+from tests.conftest import _drop_schema, pg_skip_reason
 from tests.ivr.dbfaults import TcpProxy
 from tests.waiting import eventually
+
+if TYPE_CHECKING:
+    from ivr.storage import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -61,31 +66,55 @@ def pg():
         pytest.skip(reason)
 
 
-async def _store(proxy: TcpProxy, outbox: Path, schema: str):
+@contextlib.asynccontextmanager
+async def offline_store(tmp_path: Path) -> AsyncIterator[tuple[Store, TcpProxy, Path]]:
+    """A store on PostgreSQL (a schema of its own) through a proxy, its write journal on a
+    64 KiB tmpfs: yields the store, the proxy and the filler file (``fill`` takes the disk's
+    room). Afterwards the store is closed, the proxy stopped, the schema dropped."""
     from ivr.storage import Store
-
-    store = Store(proxy.url(), schema=schema, outbox_dir=outbox, write_deadline_s=1.5, retry_after_s=0.5)
-    await store.amigrate()
-    return store
-
-
-async def test_a_caller_keeps_the_offline_number_when_the_journal_disk_is_full_and_the_database_down(
-        pg, engines, tmp_path, caplog):
-    from tests.conftest import _drop_schema
-    from tests.ivr.conftest import close_hotline, make_hotline
 
     proxy = TcpProxy.to_postgres()
     await proxy.start()
     schema = f"t_{uuid.uuid4().hex[:16]}"
-    with full_disk(tmp_path / "ob") as filler:
-        store = await _store(proxy, tmp_path / "ob", schema)
+    try:
+        with full_disk(tmp_path / "ob") as filler:
+            store = Store(proxy.url(), schema=schema, outbox_dir=tmp_path / "ob", write_deadline_s=1.5,
+                          retry_after_s=0.5)
+            await store.amigrate()
+            try:
+                yield store, proxy, filler
+            finally:
+                await store.close()
+    finally:
+        if proxy.server is not None:
+            await proxy.stop()
+        _drop_schema(schema)
+
+
+async def database_down(store: Store, proxy: TcpProxy) -> None:
+    """The database refuses connections (and the store knows it without a failed write)."""
+    await proxy.stop()
+    store.database.mark_down()
+
+
+async def database_up(store: Store, proxy: TcpProxy) -> None:
+    await proxy.start()
+    store.database.mark_up()
+
+
+async def test_a_caller_keeps_the_offline_number_when_the_journal_disk_is_full_and_the_database_down(
+        pg, engines, tmp_path, caplog):
+    from tests.ivr.conftest import close_hotline, make_hotline
+
+    async with offline_store(tmp_path) as (store, proxy, filler):
         hl = await make_hotline(engines, tmp_path, store=store, office_hours="never")
         try:
             fill(filler)
-            await proxy.stop()                  # the database refuses connections
-            store.database.mark_down()
+            await database_down(store, proxy)
             caplog.set_level(logging.WARNING, logger="ivr.storage")
+            began = time.monotonic()
             res = await hl.peer.place_call(CALLBACK_KEYS, caller_id="081234567890", realtime=4.0)
+            took = time.monotonic() - began
             # the caller went through the dialog and heard the number, as with a journal
             assert res.variables.get("IVR_DONE") == "1" and not res.transferred
             (filed,) = hl.by_kind("ticket")
@@ -98,7 +127,9 @@ async def test_a_caller_keeps_the_offline_number_when_the_journal_disk_is_full_a
             assert health.status == "degraded" and health.held_writes == len(store.writes.held)
             assert any("No space left on device" in r for r in health.reasons), health.reasons
             held_lines = [r for r in caplog.records if "held in memory" in r.getMessage()]
-            assert 1 <= len(held_lines) <= 2                       # once per interval, not per write
+            # once per interval, not per write (a slow machine's longer call may span more intervals)
+            per_interval = 2 + int(took // store.writes.held.log_interval_s)
+            assert 1 <= len(held_lines) <= per_interval, (len(held_lines), took)
 
             # the disk gets room: the held writes move to the journal, in order
             filler.unlink()
@@ -107,8 +138,7 @@ async def test_a_caller_keeps_the_offline_number_when_the_journal_disk_is_full_a
                              timeout=30, interval=0.1)
             assert store.outbox.pending() >= 2
             # the database is back: everything lands there, under the number the caller heard
-            await proxy.start()
-            store.database.mark_up()
+            await database_up(store, proxy)
             await eventually(lambda: store.outbox_backlog == 0, "the journal to be replayed", timeout=60,
                              interval=0.2)
             ticket = await store.tickets.get(filed["ticket_id"])
@@ -116,83 +146,53 @@ async def test_a_caller_keeps_the_offline_number_when_the_journal_disk_is_full_a
             assert (await store.health()).held_writes == 0
         finally:
             await close_hotline(hl)
-            if proxy.server is not None:
-                await proxy.stop()
-            _drop_schema(schema)
 
 
 async def test_held_writes_go_straight_to_the_database_and_the_bound_refuses_more(pg, tmp_path):
     """The disk stays full and the database comes back: the held writes are applied to it in
     order. At the bound a write is refused (the call would hand the caller to an agent)."""
-    from tests.conftest import _drop_schema
-
-    proxy = TcpProxy.to_postgres()
-    await proxy.start()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with full_disk(tmp_path / "ob") as filler:
-        store = await _store(proxy, tmp_path / "ob", schema)
-        try:
-            store.writes.held.max_held = 3
-            fill(filler)
-            await proxy.stop()
-            store.database.mark_down()
-            now = datetime.now(timezone.utc)
-            numbers = []
-            for i in range(3):
-                numbers.append(await store.tickets.create("callback", reporter_phone=f"08123456780{i}",
-                                                          client_id=f"held-{i}", created_at=now))
-            assert [int(n[4:9]) for n in numbers] == sorted(int(n[4:9]) for n in numbers)
-            assert len(set(numbers)) == 3 and len(store.writes.held) == 3
-            with pytest.raises(OSError):
-                await store.tickets.create("callback", reporter_phone="081234567809", client_id="held-3",
-                                           created_at=now)
-            assert len(store.writes.held) == 3            # nothing dropped, nothing more taken
-            await proxy.start()
-            store.database.mark_up()
-            store.start_replayer(0.2)
-            await eventually(lambda: store.outbox_backlog == 0, "held writes to reach the database",
-                             timeout=60, interval=0.2)
-            for n in numbers:
-                t = await store.tickets.get(n)
-                assert t is not None and t.kind == "callback"
-            assert store.outbox.pending() == 0 and filler.exists()   # the disk never took them
-        finally:
-            await store.close()
-            if proxy.server is not None:
-                await proxy.stop()
-            _drop_schema(schema)
+    async with offline_store(tmp_path) as (store, proxy, filler):
+        store.writes.held.max_held = 3
+        fill(filler)
+        await database_down(store, proxy)
+        now = datetime.now(timezone.utc)
+        numbers = []
+        for i in range(3):
+            numbers.append(await store.tickets.create("callback", reporter_phone=f"08123456780{i}",
+                                                      client_id=f"held-{i}", created_at=now))
+        assert [int(n[4:9]) for n in numbers] == sorted(int(n[4:9]) for n in numbers)
+        assert len(set(numbers)) == 3 and len(store.writes.held) == 3
+        with pytest.raises(OSError):
+            await store.tickets.create("callback", reporter_phone="081234567809", client_id="held-3",
+                                       created_at=now)
+        assert len(store.writes.held) == 3            # nothing dropped, nothing more taken
+        await database_up(store, proxy)
+        store.start_replayer(0.2)
+        await eventually(lambda: store.outbox_backlog == 0, "held writes to reach the database",
+                         timeout=60, interval=0.2)
+        for n in numbers:
+            t = await store.tickets.get(n)
+            assert t is not None and t.kind == "callback"
+        assert store.outbox.pending() == 0 and filler.exists()   # the disk never took them
 
 
 async def test_a_long_journal_on_a_full_disk_is_still_replayed(pg, tmp_path):
     """More journaled writes than one replay chunk, then the disk fills up: the journal cannot
     be rewritten without the applied chunk, so it is replayed whole and removed."""
-    from tests.conftest import _drop_schema
+    async with offline_store(tmp_path) as (store, proxy, filler):
+        await database_down(store, proxy)
+        now = datetime.now(timezone.utc)
+        numbers = [await store.tickets.create("callback", reporter_phone="081234567800", client_id=f"j-{i}",
+                                              created_at=now) for i in range(60)]
+        assert store.outbox.pending() == 60 and not store.writes.held
+        fill(filler)
+        await database_up(store, proxy)
 
-    proxy = TcpProxy.to_postgres()
-    await proxy.start()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with full_disk(tmp_path / "ob") as filler:
-        store = await _store(proxy, tmp_path / "ob", schema)
-        try:
-            await proxy.stop()
-            store.database.mark_down()
-            now = datetime.now(timezone.utc)
-            numbers = [await store.tickets.create("callback", reporter_phone="081234567800", client_id=f"j-{i}",
-                                                  created_at=now) for i in range(60)]
-            assert store.outbox.pending() == 60 and not store.writes.held
-            fill(filler)
-            await proxy.start()
-            store.database.mark_up()
-            async def replayed() -> bool:
-                await store.writes.replay(chunk=25)
-                return store.outbox_backlog == 0
+        async def replayed() -> bool:
+            await store.writes.replay(chunk=25)
+            return store.outbox_backlog == 0
 
-            await eventually(replayed, "the journal to be replayed", timeout=60, interval=0.3)
-            assert not store.outbox.path.exists()
-            assert await store.tickets.count() == 60
-            assert (await store.tickets.get(numbers[-1])) is not None
-        finally:
-            await store.close()
-            if proxy.server is not None:
-                await proxy.stop()
-            _drop_schema(schema)
+        await eventually(replayed, "the journal to be replayed", timeout=60, interval=0.3)
+        assert not store.outbox.path.exists()
+        assert await store.tickets.count() == 60
+        assert (await store.tickets.get(numbers[-1])) is not None

@@ -25,7 +25,7 @@ from telephony.peer import (
 )
 from telephony.peer.audio import read_audio_8k
 from tests.conftest import pg_skip_reason
-from tests.ivr.dbfaults import TcpProxy, fresh_database
+from tests.ivr.dbfaults import database_down_at_start
 from tests.ivr.serveproc import ServeProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -44,13 +44,10 @@ async def test_killed_controller_apology_and_queue_second_controller_and_sigterm
     reason = pg_skip_reason()
     if reason:
         pytest.skip(reason)
-    proxy = TcpProxy.to_postgres()
-    await proxy.start()
-    await proxy.stop()  # the database refuses connections all along
     ami = AmiServer(queues=("hotline",))
     await ami.start()
     ami.queues["hotline"]["PJSIP/agent1"] = QueueMember("PJSIP/agent1", "agent1")
-    with fresh_database() as dbname:
+    async with database_down_at_start() as (proxy, dbname):   # refused all along
         serve = ServeProcess(tmp_path / "var", proxy.url(dbname), env={"IVR_SHUTDOWN_GRACE_S": "20"})
         serve.start()
         await asyncio.to_thread(serve.wait_ready)

@@ -19,7 +19,7 @@ from telephony.peer import AsteriskPeer, Dtmf, Hangup, Silence, WaitForPrompt, W
 from sqlalchemy.engine import make_url
 
 from tests.conftest import PG_URL, pg_skip_reason
-from tests.ivr.dbfaults import TcpProxy, fresh_database
+from tests.ivr.dbfaults import database_down_at_start
 from tests.ivr.serveproc import ServeProcess
 from tests.waiting import eventually
 
@@ -41,10 +41,7 @@ async def test_two_controllers_offline_numbers_do_not_collide_and_sigterm_drains
     reason = pg_skip_reason()
     if reason:
         pytest.skip(reason)
-    proxy = TcpProxy.to_postgres()
-    await proxy.start()
-    await proxy.stop()  # the database is down when both start
-    with fresh_database() as dbname:
+    async with database_down_at_start() as (proxy, dbname):  # down when both start
         url = proxy.url(dbname)
         env = {"IVR_OFFICE_HOURS": "never", "IVR_SHUTDOWN_GRACE_S": "120"}
         a = ServeProcess(tmp_path / "a" / "var", url, env={**env, "IVR_NODE_ID": "0"})
@@ -100,8 +97,6 @@ async def test_two_controllers_offline_numbers_do_not_collide_and_sigterm_drains
         finally:
             a.kill()
             b.kill()
-            if proxy.server is not None:
-                await proxy.stop()
 
 
 def _live_calls(p: ServeProcess) -> int:

@@ -75,7 +75,7 @@ async def test_garbage_on_the_ami_port_is_a_clear_error(caplog):
     c = AmiClient("127.0.0.1", srv.sockets[0].getsockname()[1], "ivr", "x", keepalive=None)
     with caplog.at_level(logging.ERROR, logger="telephony.ami"):
         with pytest.raises(AmiError):
-            await asyncio.wait_for(c.connect(), 5)
+            await asyncio.wait_for(c.connect(), 30)
     assert "not an AMI banner" in caplog.text
     for w in writers:
         w.close()
@@ -188,7 +188,7 @@ async def _raw_session(port: int, actions: list[str]) -> list[AmiMessage]:
         w.write(a.encode())
     try:
         while True:
-            data = await asyncio.wait_for(r.read(65536), 5)
+            data = await asyncio.wait_for(r.read(65536), 30)
             if not data:
                 break
             codec.receive_data(data)

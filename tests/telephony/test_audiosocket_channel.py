@@ -195,17 +195,17 @@ async def test_unknown_and_late_uuid_are_refused(caplog):
     with caplog.at_level(logging.WARNING, logger="telephony.audiosocket"):
         r, w = await asyncio.open_connection("127.0.0.1", audio.port)
         w.write(encode_uuid(uuid.uuid4()))
-        assert await asyncio.wait_for(r.read(), 5) == b""
+        assert await asyncio.wait_for(r.read(), 30) == b""
         w.close()
         uid, fut = audio.expect()
         audio.forget(uid)                               # the call gave up waiting
         r, w = await asyncio.open_connection("127.0.0.1", audio.port)
         w.write(encode_uuid(uid))
-        assert await asyncio.wait_for(r.read(), 5) == b""
+        assert await asyncio.wait_for(r.read(), 30) == b""
         w.close()
         r, w = await asyncio.open_connection("127.0.0.1", audio.port)
         w.write(encode_frame(0x10, b"\0" * 320))        # audio before the UUID
-        assert await asyncio.wait_for(r.read(), 5) == b""
+        assert await asyncio.wait_for(r.read(), 30) == b""
         w.close()
     await audio.close()
     assert caplog.text.count("unknown or late UUID") == 2 and "first AudioSocket frame" in caplog.text
@@ -232,7 +232,7 @@ async def test_fixture_app_session_replayed_into_call_channel():
                 w.close()
 
     feeder = asyncio.ensure_future(asterisk())
-    ch: CallChannel = await asyncio.wait_for(fut, 5)
+    ch: CallChannel = await asyncio.wait_for(fut, 30)
     frames = [f async for f in ch.frames()]
     digits = [d async for d in ch.dtmf()]
     await feeder

@@ -152,7 +152,7 @@ async def replay_paced(name: str, **server: object) -> tuple[list[AmiMessage], l
 
         async def read_until(want: set[tuple[str, str]]) -> bool:
             while not want <= seen:
-                data = await asyncio.wait_for(reader.read(65536), 5)
+                data = await asyncio.wait_for(reader.read(65536), 30)
                 if not data:
                     return False
                 codec.receive_data(data)

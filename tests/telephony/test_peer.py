@@ -69,7 +69,7 @@ async def test_events_iterator_and_callback(sounds_dir):
 async def test_call_step_and_manual_hangup(sounds_dir):
     async def handler(s: AgiSession):
         await s.answer()
-        await asyncio.wait_for(s.hangup_event.wait(), 5)
+        await asyncio.wait_for(s.hangup_event.wait(), 30)
 
     srv = await serve(handler)
     peer = AsteriskPeer("127.0.0.1", srv.port, sounds_dir)

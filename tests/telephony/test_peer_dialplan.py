@@ -89,8 +89,11 @@ async def test_no_controller_at_all_still_gives_the_apology_and_an_agent(sounds_
 
 
 async def test_a_caller_who_hangs_up_is_not_queued(sounds_dir):
+    in_agi = asyncio.Event()
+
     async def handler(s: AgiSession):
         await s.set_variable("IVR_CALL_ID", "c-3")
+        in_agi.set()
         await asyncio.sleep(5)
 
     srv = await serve(handler)
@@ -98,7 +101,8 @@ async def test_a_caller_who_hangs_up_is_not_queued(sounds_dir):
     try:
         peer = AsteriskPeer("127.0.0.1", port, sounds_dir, dialplan=HotlineDialplan())
         call = peer.start_call([], realtime=10)
-        await asyncio.sleep(0.3)
+        # the caller hangs up while the controller holds the call (not before it got there)
+        await asyncio.wait_for(in_agi.wait(), 30)
         call.caller_hangup()
         res = await call.result()
     finally:

@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 #: the key that skips the prompt playing (a long answer) to the next one
 SKIP_KEY = "#"
 
+#: event-loop passes a gap in caller frames waits before it is filled with silence: enough for
+#: frames already in the socket (or just sent by a peer in the same loop) to reach the reader
+SETTLE_PASSES = 4
+
 #: ``listener(kind, data)`` for what the media notices (speech start/end, keys, barge-in)
 MediaListener = Callable[[str, dict[str, object]], None]
 
@@ -169,6 +173,14 @@ class AudioSocketMedia:
         frame = self.sample_rate * 2 // 50
         while not self.hung_up:
             await asyncio.sleep(every)
+            if time.monotonic() - self._last_frame_at < every:
+                continue
+            # The gap may be this process's own lateness: the loop stalled while the frames
+            # sat in the socket (or a sender in this loop, the test peer, was held up too).
+            # Let what has arrived reach the reader first, or late frames would come after
+            # made-up silence and the recognizer would get the caller's words pulled apart.
+            for _ in range(SETTLE_PASSES):
+                await asyncio.sleep(0)
             now = time.monotonic()
             gap = now - self._last_frame_at
             if gap >= every:
@@ -248,15 +260,7 @@ class AudioSocketMedia:
         self._utt_onset = self._clock.wall(onset_stream)
         self._utt_over_prompt = self._mode == "prompt"
         self._open_stream()
-        if self._mode == "prompt_barge" and self.channel.playing:
-            self.channel.stop_playback()
-            info = self._play_info
-            if info is not None and info.barged is None:
-                info.barged = "speech"
-                info.barge_detected_at = now
-                info.barge_onset_at = self._utt_onset
-                info.stopped_at = time.monotonic()
-            self._emit("barge_in", by="speech", onset=self._utt_onset, detected=now)
+        self._barge("speech", now, onset=self._utt_onset)
         self._emit("speech_start", onset=self._utt_onset, detected=now)
         self._wake.set()
 
@@ -319,27 +323,31 @@ class AudioSocketMedia:
         if absorb is not None and digit == absorb[0] and now <= absorb[1]:
             self._emit("dtmf", digit=digit, at=now, absorbed=True)
             return
-        if digit == SKIP_KEY and self._mode == "prompt_barge" and self.channel.playing:
+        if digit == SKIP_KEY and self._barge("skip", now):
             # '#' over a prompt skips it (the next one plays); it is no answer to anything
-            self.channel.stop_playback()
-            info = self._play_info
-            if info is not None and info.barged is None:
-                info.barged = "skip"
-                info.barge_detected_at = now
-                info.stopped_at = time.monotonic()
-            self._emit("barge_in", by="skip", detected=now)
             return
         self._digits.append((digit, now))
-        if self._mode == "prompt_barge" and self.channel.playing:
-            self.channel.stop_playback()
-            info = self._play_info
-            if info is not None and info.barged is None:
-                info.barged = "dtmf"
-                info.barge_detected_at = now
-                info.stopped_at = time.monotonic()
-            self._emit("barge_in", by="dtmf", detected=now)
+        self._barge("dtmf", now)
         self._emit("dtmf", digit=digit, at=now)
         self._wake.set()
+
+    def _barge(self, by: str, now: float, onset: float | None = None) -> bool:
+        """Stop a barge-in prompt playing, ``by`` speech (its ``onset``), the skip key or a
+        key; the prompt's result records the first of them. False when none was playing."""
+        if self._mode != "prompt_barge" or not self.channel.playing:
+            return False
+        self.channel.stop_playback()
+        info = self._play_info
+        if info is not None and info.barged is None:
+            info.barged = by
+            info.barge_detected_at = now
+            info.barge_onset_at = onset
+            info.stopped_at = time.monotonic()
+        if onset is None:
+            self._emit("barge_in", by=by, detected=now)
+        else:
+            self._emit("barge_in", by=by, onset=onset, detected=now)
+        return True
 
     # -- output
     async def play(self, pcm: bytes, *, barge_in: bool, text: str | None = None) -> PlayResult:
