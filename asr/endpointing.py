@@ -14,7 +14,7 @@ module reads that early result and decides how much trailing silence the turn ne
   an ellipsis in the transcript, or holds fewer digits than expected;
 * ``normal_ms`` otherwise (unsure or unknown); free descriptions get ``free_ms``: they are long
   and full of pauses, and nothing is gained by answering early;
-* brief audio (``EarlyResult.audio_s`` under ``brief_s``: a pause after a second or so of
+* brief audio (``EarlyResult.audio_s`` under ``brief_s``: a pause after two seconds or less of
   speech is mostly mid-request, "saya mau ...", "KTP saya ...") waits at least
   ``brief_complete_ms`` when the intent looks complete and ``long_ms`` when it is unsure.
 
@@ -107,10 +107,12 @@ class EndOfTurn:
     long_ms: int = 1600  # looks cut: also the 1.1-1.4 s pauses of hesitating callers
     free_ms: int = 1300
     confident_at: float = 0.6  # intent confidence that may end a turn early (calibrated)
-    sure_at: float = 0.9  # and that ends it after short_ms (below: likely_ms)
+    sure_at: float = 0.6  # and that ends it after short_ms (between confident_at and sure_at:
+    # likely_ms; off by default: on pauses-dev 0.9 cut off no fewer requests than brief_s 2.4,
+    # and made every turn decided at 0.6-0.9 wait 800 ms)
     likely_ms: int = 800
-    brief_s: float = 1.6  # early results of less audio wait at least...
-    brief_complete_ms: int = 900  # ... this when they look complete, long_ms when unsure
+    brief_s: float = 2.4  # early results of less audio (silence around the speech included)...
+    brief_complete_ms: int = 900  # ... wait at least this when they look complete, long_ms when unsure
 
     def decide(self, result: EarlyResult, expect: TurnExpectation) -> TurnDecision:
         raw = (result.text or "").strip().lower()

@@ -283,8 +283,6 @@ class Settings(BaseSettings):
                               "looks cut or brief (the longest a turn waits)")
     turn_unsure_ms: int = Field(1000, ge=60, le=5000, description="turn taking: silence after a complete-looking "
                                 "request the recognizer is unsure of")
-    turn_likely_ms: int = Field(800, ge=60, le=5000, description="turn taking: silence after a request decided "
-                                "with some confidence but not surely (under asr.endpointing's sure_at)")
     turn_first_pass: bool = Field(True, description="a menu turn whose first recognition pass is already "
                                   "decisive (accepted or an emergency) is answered from it, without the second "
                                   "stage and the extra hearings (the first pass is about a third of the work)")

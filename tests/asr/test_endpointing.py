@@ -5,7 +5,8 @@ import pytest
 from asr.endpointing import EarlyResult, EndOfTurn, TurnExpectation, digit_count
 
 INTENT = TurnExpectation("intent")
-DECIDER = EndOfTurn(short_ms=250, normal_ms=600, long_ms=1300, free_ms=900, confident_at=0.8)
+DECIDER = EndOfTurn(short_ms=250, normal_ms=600, long_ms=1300, free_ms=900, confident_at=0.8, sure_at=0.9,
+                    brief_s=1.6)
 
 
 def wait(text, conf=0.0, expect=INTENT):
@@ -93,9 +94,11 @@ def test_brief_audio_waits_longer_than_its_words_alone_would():
     assert wait("KTP saya hilang", 0.95).wait_ms == 250
 
 
-def test_the_default_decider_waits_least_for_a_sure_answer_and_longest_for_a_cut_one():
+def test_the_default_decider_waits_least_for_a_confident_answer_and_longest_for_a_cut_one():
     d = EndOfTurn()
-    waits = [d.decide(EarlyResult(t, c, 2.5), INTENT).wait_ms
-             for t, c in (("saya mau bikin ktp baru", 0.95), ("saya mau bikin ktp baru", 0.7),
-                          ("saya mau bikin ktp baru", 0.3), ("saya mau urus, eh", 0.95))]
-    assert waits == sorted(waits) and len(set(waits)) == 4, waits
+    waits = [d.decide(EarlyResult(t, c, 3.0), INTENT).wait_ms
+             for t, c in (("saya mau bikin ktp baru", 0.7), ("saya mau bikin ktp baru", 0.3),
+                          ("saya mau urus, eh", 0.95))]
+    assert waits == sorted(waits) and len(set(waits)) == 3, waits
+    # the same confident words after less audio: a caller who may go on
+    assert d.decide(EarlyResult("saya mau bikin ktp baru", 0.7, 1.5), INTENT).wait_ms > waits[0]
