@@ -112,7 +112,8 @@ class EndOfTurn:
     # and made every turn decided at 0.6-0.9 wait 800 ms)
     likely_ms: int = 800
     brief_s: float = 2.4  # early results of less audio (silence around the speech included)...
-    brief_complete_ms: int = 900  # ... wait at least this when they look complete, long_ms when unsure
+    brief_complete_ms: int = 1300  # ... wait at least this when they look complete, long_ms when
+    # unsure (pauses-dev cuts no more at 900, but bench_calls --pauses holds 1.1-1.4 s pauses)
 
     def decide(self, result: EarlyResult, expect: TurnExpectation) -> TurnDecision:
         raw = (result.text or "").strip().lower()
