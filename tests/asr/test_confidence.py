@@ -362,3 +362,7 @@ def test_the_extra_hearings_are_skipped_only_for_a_decision_already_accepted(scr
     unsure = result("saya mau tanya soal itu", "ktp", 0.12, second=True)
     assert und.decide(unsure, menu).confidence < SECOND_PASS_AT
     assert not enough(unsure)
+    # an emergency ends a first pass, but before the hearings it is left to them
+    fire = result("tolong rumah saya kebakaran", "darurat", 0.6, second=False)
+    assert und.decide(fire, menu).emergency == "now" and enough(fire)
+    assert not enough(result("tolong rumah saya kebakaran", "darurat", 0.6, second=True))
