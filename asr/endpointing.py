@@ -15,8 +15,8 @@ module reads that early result and decides how much trailing silence the turn ne
 * ``normal_ms`` otherwise (unsure or unknown); free descriptions get ``free_ms``: they are long
   and full of pauses, and nothing is gained by answering early;
 * brief audio (``EarlyResult.audio_s`` under ``brief_s``: a pause after two seconds or less of
-  speech is mostly mid-request, "saya mau ...", "KTP saya ...") waits at least
-  ``brief_complete_ms`` when the intent looks complete and ``long_ms`` when it is unsure.
+  speech is mostly mid-request, "saya mau ...", "KTP saya ...") waits ``long_ms`` too, unless it
+  is a whole yes or no or all the digits expected.
 
 The defaults were chosen on bench_endpointing's pauses-dev and checked on pauses-test
 (docs/understanding.md, "Phase 4 (helper turn)").
@@ -37,11 +37,12 @@ KINDS = ("intent", "yesno", "digits", "free")
 FILLERS = frozenset({"eh", "ehm", "em", "emm", "hmm", "hm", "anu", "apa", "eee", "ee", "e", "itu", "mm", "uh", "um",
                      "gimana", "bagaimana", "apa namanya"})
 # words that need something after them (prepositions, conjunctions, relative "yang", verbs of
-# wanting, nouns that announce a number)
+# wanting, nouns that announce a number); not "saya"/"kami": requests end on them ("akta
+# kelahiran anak saya"), and on pauses-dev no early result at a pause did
 CONTINUES = frozenset({
     "yang", "di", "ke", "dari", "untuk", "buat", "dan", "atau", "dengan", "sama", "soal", "tentang", "mengenai",
     "karena", "kalau", "jika", "tapi", "tetapi", "serta", "agar", "supaya", "pada", "oleh", "bahwa", "mau", "ingin",
-    "hendak", "akan", "perlu", "butuh", "minta", "tolong", "saya", "kami", "adalah", "yaitu", "seperti", "para",
+    "hendak", "akan", "perlu", "butuh", "minta", "tolong", "adalah", "yaitu", "seperti", "para",
     "nomor", "nomornya", "no", "nik", "tiket", "tiketnya", "telepon", "hp", "kode", "sudah", "belum", "lagi", "juga",
     "terus", "lalu", "kemudian", "si", "sang", "per", "se", "sejak", "sampai", "hingga", "selama", "tanpa", "antara",
     "bukan", "tidak", "nggak", "gak", "enggak",
@@ -111,9 +112,9 @@ class EndOfTurn:
     # likely_ms; off by default: on pauses-dev 0.9 cut off no fewer requests than brief_s 2.4,
     # and made every turn decided at 0.6-0.9 wait 800 ms)
     likely_ms: int = 800
-    brief_s: float = 2.4  # early results of less audio (silence around the speech included)...
-    brief_complete_ms: int = 1300  # ... wait at least this when they look complete, long_ms when
-    # unsure (pauses-dev cuts no more at 900, but bench_calls --pauses holds 1.1-1.4 s pauses)
+    brief_s: float = 2.4  # early results of less audio (silence around the speech included)
+    # wait long_ms (pauses-dev cut no more with 900 ms for confident ones, but bench_calls --pauses
+    # holds 1.1-1.4 s pauses after "kartu bpjs saya", "jadwal imunisasi")
 
     def decide(self, result: EarlyResult, expect: TurnExpectation) -> TurnDecision:
         raw = (result.text or "").strip().lower()
@@ -145,13 +146,10 @@ class EndOfTurn:
         return self._brief(decision, result)
 
     def _brief(self, d: TurnDecision, result: EarlyResult) -> TurnDecision:
-        """A result of brief audio waits longer: ``brief_complete_ms`` at least when it looks
-        complete, ``long_ms`` when unsure (empty included); cut ones wait ``long_ms`` anyway."""
-        if not result.audio_s or result.audio_s >= self.brief_s or d.reason == "cut":
+        """A result of brief audio waits ``long_ms`` (cut ones do anyway)."""
+        if not result.audio_s or result.audio_s >= self.brief_s or d.wait_ms >= self.long_ms:
             return d
-        if d.reason in ("complete", "likely"):
-            return d if d.wait_ms >= self.brief_complete_ms else TurnDecision(self.brief_complete_ms, "brief")
-        return d if d.wait_ms >= self.long_ms else TurnDecision(self.long_ms, "brief")
+        return TurnDecision(self.long_ms, "brief")
 
     def _digits(self, raw: str, words: list[str], expect: TurnExpectation) -> TurnDecision:
         n = digit_count(raw)

@@ -31,6 +31,11 @@ def test_a_request_that_looks_cut_waits_longer_even_when_confident(text):
     assert (d.wait_ms, d.reason) == (1300, "cut")
 
 
+def test_a_request_ending_on_a_possessive_saya_is_whole():
+    # "anak saya", "rumah saya": callers end requests on it
+    assert wait("Saya mau bikin akta kelahiran anak saya.", 0.9).reason == "complete"
+
+
 @pytest.mark.parametrize("text", ["Iya.", "tidak", "Bukan.", "ya betul", "nggak"])
 def test_a_clear_yes_or_no_is_a_whole_answer(text):
     assert wait(text, expect=TurnExpectation("yesno")).wait_ms == 250
@@ -84,7 +89,7 @@ def test_brief_audio_waits_longer_than_its_words_alone_would():
     # a second of speech then a pause is mostly a caller mid-request ("KTP saya ...")
     sure = EarlyResult("KTP saya hilang", 0.95, audio_s=1.0)
     d = DECIDER.decide(sure, INTENT)
-    assert (d.wait_ms, d.reason) == (DECIDER.brief_complete_ms, "brief")
+    assert (d.wait_ms, d.reason) == (DECIDER.long_ms, "brief")
     assert DECIDER.decide(EarlyResult("KTP saya hilang", 0.95, audio_s=2.5), INTENT).wait_ms == DECIDER.short_ms
     unsure = DECIDER.decide(EarlyResult("kartu keluarga hilang", 0.3, audio_s=1.0), INTENT)
     assert (unsure.wait_ms, unsure.reason) == (DECIDER.long_ms, "brief")
