@@ -178,14 +178,15 @@ def main() -> None:
               "decider": decider.__dict__, "calibrated": calibrator is not None,
               "pauses": evaluate(rows, args.replicas, decider, args.verbose),
               "fixed_600": evaluate(rows, args.replicas, EndOfTurn(600, 600, 600, 600, 2.0, 2.0, 600, 0.0)),
-              # phase 3's decider: 250 ms when confident (>= 0.6), 1,300 ms otherwise
+              # phase 3's waits: 250 ms when confident (>= 0.6), 1,300 ms otherwise (its word lists
+              # are today's: "saya" no longer looks cut)
               "phase3": evaluate(rows, args.replicas, EndOfTurn(250, 1300, 1300, 1300, 0.6, 0.6, 250, 0.0))}
     if args.sweep:
         import itertools
 
         result["sweep"] = []
         for sure, likely, unsure, long_ms, brief in itertools.product(
-                (0.6, 0.9), (400, 800), (900, 1000, 1300), (1300, 1600), (0.0, 1.4, 1.6)):
+                (0.6, 0.9), (400, 800), (900, 1000, 1300), (1300, 1600), (0.0, 1.6, 2.0, 2.4, 2.8)):
             d = EndOfTurn(normal_ms=unsure, long_ms=long_ms, sure_at=sure, likely_ms=likely, brief_s=brief)
             f = evaluate(rows, args.replicas, d)
             result["sweep"].append({"sure_at": sure, "likely_ms": likely, "unsure_ms": unsure, "long_ms": long_ms,
