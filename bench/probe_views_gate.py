@@ -36,10 +36,10 @@ def main() -> None:
     ap.add_argument("--replicas", type=int, default=2)
     ap.add_argument("--verbose", action="store_true", help="list the changed outcomes (dev only)")
     args = ap.parse_args()
+    from asr.calibration import Calibrator
     from bench.bench_understanding import Hotline, without_views
     from bench.recognition import Recognition, expectation_for, load_bench_script
     from bench.understanding import outcome
-    from asr.calibration import Calibrator
     from dialogs.emergency import DEFAULT as detector
 
     script = load_bench_script()
