@@ -285,7 +285,8 @@ class Settings(BaseSettings):
                                 "request the recognizer is unsure of")
     turn_first_pass: bool = Field(True, description="a menu turn whose first recognition pass is already "
                                   "decisive (accepted or an emergency) is answered from it, without the second "
-                                  "stage and the extra hearings (the first pass is about a third of the work)")
+                                  "stage and the extra hearings (the first pass is about a third of the work); a second stage "
+                                  "already accepted with margin skips the extra hearings")
     max_utterance_s: float = Field(15.0, gt=0, le=120, description="longest utterance before it is cut")
     no_input_timeout_s: float = Field(6.0, gt=0, le=120, description="silence before NoInput (script default)")
     dtmf_interdigit_timeout_s: float = Field(3.0, gt=0, le=60, description="pause that ends keypad entry")
