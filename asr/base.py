@@ -91,7 +91,9 @@ class Transcript:
 class RecognitionStream(ABC):
     #: set by the caller before audio comes: whether a first, cheaper result is decisive
     #: enough to be the final one. Backends that score in stages (Whisper, large expectations)
-    #: ask it after the first stage and then skip the rest; others ignore it.
+    #: ask it after the first stage and then skip the rest; others ignore it. Whisper asks it
+    #: again with the second stage's result (its ``timings`` then hold ``score2_ms``) before
+    #: the extra hearings, which a yes skips.
     enough: Callable[[Transcript], bool] | None = None
 
     @abstractmethod

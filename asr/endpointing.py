@@ -5,14 +5,21 @@ The endpointer (``asr.vad.Endpointer``) hears silence; it cannot tell a caller w
 tiketnya ... empat delapan"). The recognizer decodes speculatively after a short silence; this
 module reads that early result and decides how much trailing silence the turn needs:
 
-* ``short_ms`` when the early result is a complete, confident answer to what the state
-  expects (an intent at or above ``confident_at``, a clear yes or no, the expected count of
-  digits);
+* ``short_ms`` when the early result is a complete, sure answer to what the state expects (an
+  intent at or above ``sure_at``, a clear yes or no, the expected count of digits);
+  ``likely_ms`` for an intent between ``confident_at`` and ``sure_at`` (complete-looking, but a
+  caller pausing mid-request often gets a confident first half: bench_endpointing);
 * ``long_ms`` when it looks cut: it ends on a filler ("eh", "anu", "apa namanya"), on a word
   that needs a continuation ("yang", "di", "untuk", "dan", "soal", "nomor" ...), on a comma or
   an ellipsis in the transcript, or holds fewer digits than expected;
-* ``normal_ms`` otherwise (unsure or unknown: today's fixed hangover); free descriptions get
-  ``free_ms``: they are long and full of pauses, and nothing is gained by answering early.
+* ``normal_ms`` otherwise (unsure or unknown); free descriptions get ``free_ms``: they are long
+  and full of pauses, and nothing is gained by answering early;
+* brief audio (``EarlyResult.audio_s`` under ``brief_s``: a pause after two seconds or less of
+  speech is mostly mid-request, "saya mau ...", "KTP saya ...") waits ``long_ms`` too, unless it
+  is a whole yes or no or all the digits expected.
+
+The defaults were chosen on bench_endpointing's pauses-dev and checked on pauses-test
+(docs/understanding.md, "Phase 4 (helper turn)").
 
 Pure and synchronous: a few string operations per decision. The caller (the call's media
 loop) keeps listening while the trailing silence is shorter than ``TurnDecision.wait_ms``;
@@ -30,11 +37,12 @@ KINDS = ("intent", "yesno", "digits", "free")
 FILLERS = frozenset({"eh", "ehm", "em", "emm", "hmm", "hm", "anu", "apa", "eee", "ee", "e", "itu", "mm", "uh", "um",
                      "gimana", "bagaimana", "apa namanya"})
 # words that need something after them (prepositions, conjunctions, relative "yang", verbs of
-# wanting, nouns that announce a number)
+# wanting, nouns that announce a number); not "saya"/"kami": requests end on them ("akta
+# kelahiran anak saya"), and on pauses-dev no early result at a pause did
 CONTINUES = frozenset({
     "yang", "di", "ke", "dari", "untuk", "buat", "dan", "atau", "dengan", "sama", "soal", "tentang", "mengenai",
     "karena", "kalau", "jika", "tapi", "tetapi", "serta", "agar", "supaya", "pada", "oleh", "bahwa", "mau", "ingin",
-    "hendak", "akan", "perlu", "butuh", "minta", "tolong", "saya", "kami", "adalah", "yaitu", "seperti", "para",
+    "hendak", "akan", "perlu", "butuh", "minta", "tolong", "adalah", "yaitu", "seperti", "para",
     "nomor", "nomornya", "no", "nik", "tiket", "tiketnya", "telepon", "hp", "kode", "sudah", "belum", "lagi", "juga",
     "terus", "lalu", "kemudian", "si", "sang", "per", "se", "sejak", "sampai", "hingga", "selama", "tanpa", "antara",
     "bukan", "tidak", "nggak", "gak", "enggak",
@@ -68,12 +76,13 @@ class EarlyResult:
 
     text: str
     confidence: float = 0.0
+    audio_s: float = 0.0  # seconds of audio the result was decoded from (0: unknown)
 
 
 @dataclass(frozen=True)
 class TurnDecision:
     wait_ms: int  # trailing silence the turn needs before the answer
-    reason: str  # complete | cut | unsure | free | empty
+    reason: str  # complete | likely | brief | cut | unsure | free | empty
 
     def answer_now(self, trailing_ms: int) -> bool:
         """Whether the turn is over after ``trailing_ms`` of silence."""
@@ -94,34 +103,53 @@ def digit_count(text: str) -> int:
 @dataclass(frozen=True)
 class EndOfTurn:
     short_ms: int = 250
-    normal_ms: int = 1300  # unsure: waiting costs less than interrupting (bench_endpointing)
-    long_ms: int = 1300
+    normal_ms: int = 1000  # unsure (bench_endpointing pauses-dev: 1,300 cut no fewer requests
+    # once brief audio waits long_ms, and made every unsure turn wait 300 ms more)
+    long_ms: int = 1600  # looks cut: also the 1.1-1.4 s pauses of hesitating callers
     free_ms: int = 1300
     confident_at: float = 0.6  # intent confidence that may end a turn early (calibrated)
+    sure_at: float = 0.6  # and that ends it after short_ms (between confident_at and sure_at:
+    # likely_ms; off by default: on pauses-dev 0.9 cut off no fewer requests than brief_s 2.4,
+    # and made every turn decided at 0.6-0.9 wait 800 ms)
+    likely_ms: int = 800
+    brief_s: float = 2.4  # early results of less audio (silence around the speech included)
+    # wait long_ms (pauses-dev cut no more with 900 ms for confident ones, but bench_calls --pauses
+    # holds 1.1-1.4 s pauses after "kartu bpjs saya", "jadwal imunisasi")
 
     def decide(self, result: EarlyResult, expect: TurnExpectation) -> TurnDecision:
         raw = (result.text or "").strip().lower()
         words = _WORD.findall(raw)
         if not words:
-            return TurnDecision(self.normal_ms, "empty")
+            return self._brief(TurnDecision(self.normal_ms, "empty"), result)
         if expect.kind == "free":
             return TurnDecision(self.long_ms if self._looks_cut(raw, words) else self.free_ms,
                                 "cut" if self._looks_cut(raw, words) else "free")
         if expect.kind == "digits":
-            return self._digits(raw, words, expect)
+            d = self._digits(raw, words, expect)
+            return d if d.reason == "complete" else self._brief(d, result)
         if expect.kind == "yesno":
             # "tidak" or "bukan" alone is a whole answer: only a filler or a comma looks cut
             if self._looks_cut(raw, words, digits=True):
                 return TurnDecision(self.long_ms, "cut")
             said = set(words)
             if (said & YES) or (said & NO):
-                return TurnDecision(self.short_ms, "complete")
-            return TurnDecision(self.normal_ms, "unsure")
+                return TurnDecision(self.short_ms, "complete")  # "iya" is short and whole
+            return self._brief(TurnDecision(self.normal_ms, "unsure"), result)
         if self._looks_cut(raw, words):
             return TurnDecision(self.long_ms, "cut")
-        if result.confidence >= self.confident_at:
-            return TurnDecision(self.short_ms, "complete")
-        return TurnDecision(self.normal_ms, "unsure")
+        if result.confidence >= self.sure_at:
+            decision = TurnDecision(self.short_ms, "complete")
+        elif result.confidence >= self.confident_at:
+            decision = TurnDecision(self.likely_ms, "likely")
+        else:
+            decision = TurnDecision(self.normal_ms, "unsure")
+        return self._brief(decision, result)
+
+    def _brief(self, d: TurnDecision, result: EarlyResult) -> TurnDecision:
+        """A result of brief audio waits ``long_ms`` (cut ones do anyway)."""
+        if not result.audio_s or result.audio_s >= self.brief_s or d.wait_ms >= self.long_ms:
+            return d
+        return TurnDecision(self.long_ms, "brief")
 
     def _digits(self, raw: str, words: list[str], expect: TurnExpectation) -> TurnDecision:
         n = digit_count(raw)

@@ -62,15 +62,16 @@ class Early:
 
         res = self.rec.run(pcm, row.expect.split(":")[0] if not row.expect.startswith("digits") else "digits")
         kind = row.expect.split(":")[0]
+        seconds = len(pcm) / 2 / 8000  # the audio decoded (the live stream's early.audio_seconds)
         if kind == "intent":
             fu, ev = self.hot.evidence(res)
             conf = self.calibrator.probability(ev) if self.calibrator else fu.confidence
-            return EarlyResult(res.text, conf), fu.intent
+            return EarlyResult(res.text, conf, seconds), fu.intent
         if kind == "yesno":
             from dialogs.engine import yes_or_no
 
-            return EarlyResult(res.text, 1.0 if yes_or_no(res.text) else 0.0), yes_or_no(res.text)
-        return EarlyResult(res.text, 0.0), res.text
+            return EarlyResult(res.text, 1.0 if yes_or_no(res.text) else 0.0, seconds), yes_or_no(res.text)
+        return EarlyResult(res.text, 0.0, seconds), res.text
 
 
 def observe(part: str, replicas: int, early) -> list[tuple]:
@@ -176,16 +177,20 @@ def main() -> None:
     result = {"bench": "endpointing", "part": args.part, "replicas": args.replicas,
               "decider": decider.__dict__, "calibrated": calibrator is not None,
               "pauses": evaluate(rows, args.replicas, decider, args.verbose),
-              "fixed_600": evaluate(rows, args.replicas, EndOfTurn(600, 600, 600, 600, 2.0))}
+              "fixed_600": evaluate(rows, args.replicas, EndOfTurn(600, 600, 600, 600, 2.0, 2.0, 600, 0.0)),
+              # phase 3's waits: 250 ms when confident (>= 0.6), 1,300 ms otherwise (its word lists
+              # are today's: "saya" no longer looks cut)
+              "phase3": evaluate(rows, args.replicas, EndOfTurn(250, 1300, 1300, 1300, 0.6, 0.6, 250, 0.0))}
     if args.sweep:
         import itertools
 
         result["sweep"] = []
-        for short, unsure, conf in itertools.product((250, 400), (600, 900, 1300), (0.6, 0.9)):
-            d = EndOfTurn(short_ms=short, normal_ms=unsure, long_ms=max(1300, unsure), free_ms=1300,
-                          confident_at=conf)
+        for sure, likely, unsure, long_ms, brief in itertools.product(
+                (0.6, 0.9), (400, 800), (900, 1000, 1300), (1300, 1600), (0.0, 1.6, 2.0, 2.4, 2.8)):
+            d = EndOfTurn(normal_ms=unsure, long_ms=long_ms, sure_at=sure, likely_ms=likely, brief_s=brief)
             f = evaluate(rows, args.replicas, d)
-            result["sweep"].append({"short_ms": short, "unsure_ms": unsure, "confident_at": conf,
+            result["sweep"].append({"sure_at": sure, "likely_ms": likely, "unsure_ms": unsure, "long_ms": long_ms,
+                                    "brief_s": brief,
                                     **{k: f[k]["median"] for k in ("cut_off_requests", "harmful_cut_off_requests",
                                                                    "end_wait_ms_mean", "end_short_share")}})
     if args.fluent:

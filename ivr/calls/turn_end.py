@@ -48,7 +48,7 @@ class TurnTaking:
             # the calibrated probability when known (what EndOfTurn.confident_at was tuned on,
             # bench/bench_endpointing.py), else the dialog's confidence
             conf = u.probability if u.probability is not None else (u.confidence if u.intent else 0.0)
-        return self.decider.decide(EarlyResult(early.text, conf), exp)
+        return self.decider.decide(EarlyResult(early.text, conf, early.audio_seconds), exp)
 
     def policy(self, listen: Listen) -> TurnPolicy:
         """The media's ``turn_policy`` while ``listen`` is what comes next."""

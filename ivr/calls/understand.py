@@ -130,6 +130,13 @@ FIRST_PASS_AT = 0.99  # confidence (on the script's ladder) at which a first pas
 # then as good as the whole scoring's (same accuracy, no wrong acceptance more) for 10% / 6% of
 # turns (refitted calibrator); lower bars (0.6-0.95) answered up to 20-23% early but added a
 # wrong acceptance on dev (a status enquiry taken as a new complaint)
+SECOND_PASS_AT = 0.7  # confidence (on the script's ladder) at which the second stage's service
+# decision is final, without the extra hearings (0.9x / 1.1x speed, ~40% of a decode):
+# bench/probe_views_gate.py derives, from the cached per-hearing scores, the live decision with
+# and without them; at or above 0.7 (calibrated probability >= 0.97; accept is 0.6 = 0.959)
+# skipping them changed no dialog outcome on dev but an emergency's (then left to the hearings)
+# while skipping them for 18% of turns; test and blind: only confirmations of the right service
+# turned into acceptances (docs/understanding.md, phase 4)
 CALIBRATED_MIN_LABELS = 8  # the calibrator was fitted on the main menu (21 labels): it judges
 # listens as large as a menu; smaller ones (sub-menus, choices) keep the fused confidence
 
@@ -218,19 +225,30 @@ class Understander:
         return replace(u, confidence=cal.script_confidence(p, accept=s.accept, confirm=s.confirm), probability=p)
 
     def decisive(self, listen: Listen) -> Callable[[Transcript], bool] | None:
-        """For a recognition stream's ``enough``: a first-pass result is final when the dialog
-        would act on it at once and without doubt: an emergency, or a menu-sized intent
-        listen's decision at ``FIRST_PASS_AT`` or above on the calibrated ladder (well above
-        the accept threshold). None where nothing is calibrated (every turn is scored whole).
-        ``bench/probe_first_pass.py`` compares these decisions with the whole scoring's."""
+        """For a recognition stream's ``enough``: a staged result is final when the dialog would
+        act on it at once and without doubt: an emergency, or a menu-sized intent listen's
+        decision at or above a bar on the calibrated ladder: ``FIRST_PASS_AT`` for the first
+        pass (first stage and transcript), ``SECOND_PASS_AT`` for the second stage's result
+        before the extra hearings (its timings hold ``score2_ms``; see
+        ``asr.RecognitionStream.enough``), where only a service decision (not an emergency)
+        skips them. None where nothing is calibrated (every turn is
+        scored whole). ``bench/probe_first_pass.py`` and ``bench/probe_views_gate.py`` compare
+        these decisions with the whole scoring's."""
         if self.calibrator is None or listen.expect_kind != "intent" or listen.kind == "yesno" \
                 or len(listen.expect) < CALIBRATED_MIN_LABELS:
             return None
-        bar = max(self.script.settings.accept, FIRST_PASS_AT)
+        accept = self.script.settings.accept
+        first_bar, second_bar = max(accept, FIRST_PASS_AT), max(accept, SECOND_PASS_AT)
+
+        emergency = self.detector.label if self.detector is not None else None
 
         def enough(transcript: Transcript) -> bool:
             u = self.decide(transcript, listen)
-            return u.emergency == "now" or (u.intent is not None and u.confidence >= bar)
+            if is_second_pass(transcript):
+                # an emergency read here is left to the extra hearings: on dev it was the only
+                # outcome they changed above the bar (probe_views_gate)
+                return u.emergency != "now" and u.intent not in (None, emergency) and u.confidence >= second_bar
+            return u.emergency == "now" or (u.intent is not None and u.confidence >= first_bar)
 
         return enough
 
@@ -251,6 +269,12 @@ class Understander:
         """Audio from elsewhere (``ivr nlu --audio``), decoded whole."""
         transcript = await self.recognizer.recognize(pcm, sample_rate, expectation_for(listen))
         return self.decide(transcript, listen)
+
+
+def is_second_pass(transcript: Transcript) -> bool:
+    """Whether a staged result handed to ``enough`` is the second stage's (every phrase scored,
+    the extra hearings next) rather than the first pass: only the second carries ``score2_ms``."""
+    return "score2_ms" in transcript.timings
 
 
 def live_understander(recognizer: Recognizer, script: Script) -> Understander:

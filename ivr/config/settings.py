@@ -284,11 +284,14 @@ class Settings(BaseSettings):
     turn_taking: bool = Field(True, description="end a turn by what was said (asr.endpointing): a short "
                               "hangover for a complete answer, a long one when the caller is mid-sentence")
     turn_short_ms: int = Field(250, ge=60, le=5000, description="turn taking: silence after a complete answer")
-    turn_long_ms: int = Field(1300, ge=100, le=5000, description="turn taking: silence after an unsure or cut "
-                              "one (the longest a turn waits)")
+    turn_long_ms: int = Field(1600, ge=100, le=5000, description="turn taking: silence after a request that "
+                              "looks cut or brief (the longest a turn waits)")
+    turn_unsure_ms: int = Field(1000, ge=60, le=5000, description="turn taking: silence after a complete-looking "
+                                "request the recognizer is unsure of")
     turn_first_pass: bool = Field(True, description="a menu turn whose first recognition pass is already "
                                   "decisive (accepted or an emergency) is answered from it, without the second "
-                                  "stage and the extra hearings (the first pass is about a third of the work)")
+                                  "stage and the extra hearings (the first pass is about a third of the work); a second stage "
+                                  "already accepted with margin skips the extra hearings")
     max_utterance_s: float = Field(15.0, gt=0, le=120, description="longest utterance before it is cut")
     no_input_timeout_s: float = Field(6.0, gt=0, le=120, description="silence before NoInput (script default)")
     dtmf_interdigit_timeout_s: float = Field(3.0, gt=0, le=60, description="pause that ends keypad entry")

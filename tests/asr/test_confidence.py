@@ -336,3 +336,35 @@ def test_the_understander_takes_a_first_pass_only_when_it_would_act_on_it(script
     assert not enough(Transcript(text="eh", confidence=0.05, scores=flat))
     fire = {lab: (0.6 if lab == "darurat" else 0.4 / (len(labels) - 1)) for lab in labels}
     assert enough(Transcript(text="tolong rumah saya kebakaran", confidence=0.6, scores=fire))
+
+
+def test_the_extra_hearings_are_skipped_only_for_a_decision_already_accepted(script):
+    """Understander.decisive on the second stage's result (timings with ``score2_ms``, asked
+    before the extra hearings): an accepted decision short of the first pass's bar skips them;
+    the same result as a first pass does not end the decode, and an unsure one never does."""
+    from asr import Word
+    from ivr.calls.understand import FIRST_PASS_AT, SECOND_PASS_AT, live_understander
+
+    und = live_understander(None, script)  # type: ignore[arg-type]  # decide() needs no recognizer
+    menu = script.listen_action(script.entry_menu)
+    enough = und.decisive(menu)
+    assert enough is not None
+    labels = list(menu.expect)
+
+    def result(text: str, label: str, top: float, second: bool) -> Transcript:
+        scores = {lab: (top if lab == label else (1 - top) / (len(labels) - 1)) for lab in labels}
+        return Transcript(text=text, confidence=top, words=tuple(Word(w, confidence=0.8) for w in text.split()),
+                          scores=scores, audio_seconds=2.0, timings={"score2_ms": 90.0} if second else {})
+
+    sure = result("ktp saya hilang", "ktp", 0.5, second=False)
+    u = und.decide(sure, menu)
+    assert u.intent == "ktp" and SECOND_PASS_AT <= u.confidence < FIRST_PASS_AT, u
+    assert not enough(sure)  # as a first pass: the whole scoring follows
+    assert enough(result("ktp saya hilang", "ktp", 0.5, second=True))  # before the hearings: enough
+    unsure = result("saya mau tanya soal itu", "ktp", 0.12, second=True)
+    assert und.decide(unsure, menu).confidence < SECOND_PASS_AT
+    assert not enough(unsure)
+    # an emergency ends a first pass, but before the hearings it is left to them
+    fire = result("tolong rumah saya kebakaran", "darurat", 0.6, second=False)
+    assert und.decide(fire, menu).emergency == "now" and enough(fire)
+    assert not enough(result("tolong rumah saya kebakaran", "darurat", 0.6, second=True))

@@ -5,7 +5,8 @@ import pytest
 from asr.endpointing import EarlyResult, EndOfTurn, TurnExpectation, digit_count
 
 INTENT = TurnExpectation("intent")
-DECIDER = EndOfTurn(short_ms=250, normal_ms=600, long_ms=1300, free_ms=900, confident_at=0.8)
+DECIDER = EndOfTurn(short_ms=250, normal_ms=600, long_ms=1300, free_ms=900, confident_at=0.8, sure_at=0.9,
+                    brief_s=1.6)
 
 
 def wait(text, conf=0.0, expect=INTENT):
@@ -28,6 +29,11 @@ def test_an_unsure_request_keeps_the_usual_hangover():
 def test_a_request_that_looks_cut_waits_longer_even_when_confident(text):
     d = wait(text, 0.99)
     assert (d.wait_ms, d.reason) == (1300, "cut")
+
+
+def test_a_request_ending_on_a_possessive_saya_is_whole():
+    # "anak saya", "rumah saya": callers end requests on it
+    assert wait("Saya mau bikin akta kelahiran anak saya.", 0.9).reason == "complete"
 
 
 @pytest.mark.parametrize("text", ["Iya.", "tidak", "Bukan.", "ya betul", "nggak"])
@@ -71,3 +77,33 @@ def test_digit_count_reads_words_and_figures():
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError):
         TurnExpectation("menu")
+
+
+def test_a_request_decided_with_some_confidence_but_not_surely_waits_longer():
+    d = wait("Saya mau bikin KTP baru.", 0.85)  # confident_at 0.8 <= 0.85 < sure_at 0.9
+    assert (d.wait_ms, d.reason) == (DECIDER.likely_ms, "likely")
+    assert DECIDER.short_ms < d.wait_ms < DECIDER.long_ms
+
+
+def test_brief_audio_waits_longer_than_its_words_alone_would():
+    # a second of speech then a pause is mostly a caller mid-request ("KTP saya ...")
+    sure = EarlyResult("KTP saya hilang", 0.95, audio_s=1.0)
+    d = DECIDER.decide(sure, INTENT)
+    assert (d.wait_ms, d.reason) == (DECIDER.long_ms, "brief")
+    assert DECIDER.decide(EarlyResult("KTP saya hilang", 0.95, audio_s=2.5), INTENT).wait_ms == DECIDER.short_ms
+    unsure = DECIDER.decide(EarlyResult("kartu keluarga hilang", 0.3, audio_s=1.0), INTENT)
+    assert (unsure.wait_ms, unsure.reason) == (DECIDER.long_ms, "brief")
+    assert DECIDER.decide(EarlyResult("kartu keluarga hilang", 0.3, audio_s=2.5), INTENT).wait_ms == DECIDER.normal_ms
+    # a short yes or no is a whole answer however brief; unknown length (0) changes nothing
+    assert DECIDER.decide(EarlyResult("iya", 1.0, audio_s=0.5), TurnExpectation("yesno")).wait_ms == 250
+    assert wait("KTP saya hilang", 0.95).wait_ms == 250
+
+
+def test_the_default_decider_waits_least_for_a_confident_answer_and_longest_for_a_cut_one():
+    d = EndOfTurn()
+    waits = [d.decide(EarlyResult(t, c, 3.0), INTENT).wait_ms
+             for t, c in (("saya mau bikin ktp baru", 0.7), ("saya mau bikin ktp baru", 0.3),
+                          ("saya mau urus, eh", 0.95))]
+    assert waits == sorted(waits) and len(set(waits)) == 3, waits
+    # the same confident words after less audio: a caller who may go on
+    assert d.decide(EarlyResult("saya mau bikin ktp baru", 0.7, 1.5), INTENT).wait_ms > waits[0]

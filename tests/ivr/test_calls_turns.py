@@ -90,7 +90,24 @@ async def test_the_end_of_turn_decision_on_real_audio(engines, caller_speech):
     d, early = await decision("saya mau bikin KTP elektronik")
     assert d.reason == "complete" and d.wait_ms == taking.decider.short_ms, (d, early.text)
     d, early = await decision("saya mau")
-    assert d.reason in ("cut", "unsure") and d.wait_ms == taking.decider.long_ms, (d, early.text)
+    # a word needing a continuation, or under a second and a half of audio: the longest wait
+    assert d.reason in ("cut", "brief") and d.wait_ms == taking.decider.long_ms, (d, early.text)
+
+
+async def test_a_hesitation_longer_than_the_unsure_wait_is_not_cut_off(hotline, caller_speech):
+    """A caller who hesitates ("saya mau urus, eh") for about 1.4 s: longer than an unsure
+    turn's wait (IVR_TURN_UNSURE_MS) and phase 3's longest wait (1,300 ms), shorter than the
+    wait of a request that looks cut or brief (IVR_TURN_LONG_MS, 1,600 ms)."""
+    from telephony.peer import SayPcm, Silence
+
+    assert hotline.settings.turn_unsure_ms < 1400 < hotline.settings.turn_long_ms
+    await _call(hotline, _steps_after_menu(hotline,
+        # the rendering's own 0.4 s of trailing quiet, then 1.0 s
+        SayPcm(caller_speech("saya mau urus, eh", 1), 8000), Silence(1.0),
+        SayPcm(caller_speech("KTP elektronik yang hilang", 1), 8000)))
+    heard = _heard(hotline)
+    assert len(heard) == 1, [(d["text"], d["turn"], d["probability"]) for d in heard]
+    assert heard[0]["speech_s"] > 3.0, heard
 
 
 async def test_an_emergency_said_aloud_is_acted_on_at_once(hotline, caller_speech):
