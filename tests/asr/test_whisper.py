@@ -117,3 +117,27 @@ def test_damaged_cache_copy_is_refused(whisper, tmp_path):
 def test_expectation_validates_kind():
     with pytest.raises(ValueError):
         Expectation({"a": ["x"]}, kind="nonsense")
+
+
+def _join_after(barrier, cache):
+    barrier.wait()
+    from asr import whisper_model as wm
+
+    return str(wm.ensure_bundled_model(cache))
+
+
+def test_processes_joining_the_parts_at_once_all_get_the_model(whisper, tmp_path):
+    """A fresh machine starts several recognizer processes together; each must get the
+    model (the one that came second used to crash on the other's renamed ``.part`` file)."""
+    import concurrent.futures
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    cache = tmp_path / "cache"
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(3)
+        with concurrent.futures.ProcessPoolExecutor(3, mp_context=ctx) as pool:
+            done = [pool.submit(_join_after, barrier, cache) for _ in range(3)]
+            assert [f.result(timeout=300) for f in done] == [str(cache)] * 3
+    assert whisper_model.sha256_file(cache / "model.bin") == whisper_model.BUNDLED_MODEL_SHA256
+    assert not list(cache.glob("*.part"))
