@@ -97,10 +97,10 @@ class _ForkServer:
             stdin.write(struct.pack("<I", len(job)) + job)
             stdin.flush()
             header = stdout.read(9)
-            if len(header) < 9:
+            status, sample_rate, n = struct.unpack("<BII", header) if len(header) == 9 else (1, 0, -1)
+            payload = stdout.read(n) if n >= 0 else b""
+            if len(payload) != n:
                 raise RuntimeError(f"the espeak-ng rendering process died (rendering {text!r})")
-            status, sample_rate, n = struct.unpack("<BII", header)
-            payload = stdout.read(n)
         if status:
             raise RuntimeError(f"espeak-ng rendering of {text!r} failed: {payload.decode()}")
         return payload, sample_rate
