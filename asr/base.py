@@ -12,10 +12,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
 
 from pcm import PcmError
 
 EXPECTATION_KINDS = ("intent", "yesno", "digits", "free")
+
+#: Which result of a recognition a transcript is. A backend that scores in stages hands
+#: ``RecognitionStream.enough`` its ``"first"`` pass's result (first stage and transcript), then
+#: the ``"second"`` stage's (before the extra hearings); a result returned there keeps its
+#: stage. Every other result (the whole scoring, unstaged backends) is ``"whole"``.
+Stage = Literal["first", "second", "whole"]
 
 
 class AsrError(Exception):
@@ -79,6 +86,7 @@ class Transcript:
     #: where the time went (diagnostics, never read by decisions): per stage milliseconds
     #: (``encode_ms``, ``score1_ms``...) and, from a stream, monotonic instants (``*_at``)
     timings: Mapping[str, float] = field(default_factory=dict)
+    stage: Stage = "whole"
 
     @property
     def best_label(self) -> str | None:
@@ -92,8 +100,8 @@ class RecognitionStream(ABC):
     #: set by the caller before audio comes: whether a first, cheaper result is decisive
     #: enough to be the final one. Backends that score in stages (Whisper, large expectations)
     #: ask it after the first stage and then skip the rest; others ignore it. Whisper asks it
-    #: again with the second stage's result (its ``timings`` then hold ``score2_ms``) before
-    #: the extra hearings, which a yes skips.
+    #: again with the second stage's result (``Transcript.stage`` tells which) before the extra
+    #: hearings, which a yes skips.
     enough: Callable[[Transcript], bool] | None = None
 
     @abstractmethod

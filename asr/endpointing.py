@@ -5,10 +5,8 @@ The endpointer (``asr.vad.Endpointer``) hears silence; it cannot tell a caller w
 tiketnya ... empat delapan"). The recognizer decodes speculatively after a short silence; this
 module reads that early result and decides how much trailing silence the turn needs:
 
-* ``short_ms`` when the early result is a complete, sure answer to what the state expects (an
-  intent at or above ``sure_at``, a clear yes or no, the expected count of digits);
-  ``likely_ms`` for an intent between ``confident_at`` and ``sure_at`` (complete-looking, but a
-  caller pausing mid-request often gets a confident first half: bench_endpointing);
+* ``short_ms`` when the early result is a complete, confident answer to what the state expects
+  (an intent at or above ``confident_at``, a clear yes or no, the expected count of digits);
 * ``long_ms`` when it looks cut: it ends on a filler ("eh", "anu", "apa namanya"), on a word
   that needs a continuation ("yang", "di", "untuk", "dan", "soal", "nomor" ...), on a comma or
   an ellipsis in the transcript, or holds fewer digits than expected;
@@ -82,7 +80,7 @@ class EarlyResult:
 @dataclass(frozen=True)
 class TurnDecision:
     wait_ms: int  # trailing silence the turn needs before the answer
-    reason: str  # complete | likely | brief | cut | unsure | free | empty
+    reason: str  # complete | brief | cut | unsure | free | empty
 
     def answer_now(self, trailing_ms: int) -> bool:
         """Whether the turn is over after ``trailing_ms`` of silence."""
@@ -107,11 +105,7 @@ class EndOfTurn:
     # once brief audio waits long_ms, and made every unsure turn wait 300 ms more)
     long_ms: int = 1600  # looks cut: also the 1.1-1.4 s pauses of hesitating callers
     free_ms: int = 1300
-    confident_at: float = 0.6  # intent confidence that may end a turn early (calibrated)
-    sure_at: float = 0.6  # and that ends it after short_ms (between confident_at and sure_at:
-    # likely_ms; off by default: on pauses-dev 0.9 cut off no fewer requests than brief_s 2.4,
-    # and made every turn decided at 0.6-0.9 wait 800 ms)
-    likely_ms: int = 800
+    confident_at: float = 0.6  # intent confidence that ends a turn after short_ms (calibrated)
     brief_s: float = 2.4  # early results of less audio (silence around the speech included)
     # wait long_ms (pauses-dev cut no more with 900 ms for confident ones, but bench_calls --pauses
     # holds 1.1-1.4 s pauses after "kartu bpjs saya", "jadwal imunisasi")
@@ -137,13 +131,9 @@ class EndOfTurn:
             return self._brief(TurnDecision(self.normal_ms, "unsure"), result)
         if self._looks_cut(raw, words):
             return TurnDecision(self.long_ms, "cut")
-        if result.confidence >= self.sure_at:
-            decision = TurnDecision(self.short_ms, "complete")
-        elif result.confidence >= self.confident_at:
-            decision = TurnDecision(self.likely_ms, "likely")
-        else:
-            decision = TurnDecision(self.normal_ms, "unsure")
-        return self._brief(decision, result)
+        if result.confidence >= self.confident_at:
+            return self._brief(TurnDecision(self.short_ms, "complete"), result)
+        return self._brief(TurnDecision(self.normal_ms, "unsure"), result)
 
     def _brief(self, d: TurnDecision, result: EarlyResult) -> TurnDecision:
         """A result of brief audio waits ``long_ms`` (cut ones do anyway)."""

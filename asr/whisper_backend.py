@@ -81,8 +81,8 @@ import numpy as np
 
 from . import audio
 from .base import (
-    AudioFormatError, Expectation, ModelCorruptError, RecognitionStream, Recognizer, Transcript, Word,
-    default_workers,
+    AudioFormatError, Expectation, ModelCorruptError, RecognitionStream, Recognizer, Stage, Transcript,
+    Word, default_workers,
 )
 from .textmatch import PhraseMatcher
 from .disk_cache import SUFFIX, ArrayCache, Fingerprint, file_digest
@@ -487,8 +487,8 @@ class WhisperEngine:
         then limits the second stage to the leading labels).
         ``enough``: for a staged (large) expectation, called with the first pass's result (the
         first stage and the transcript: about a third of the work) and, before the extra
-        hearings, with the second stage's; true returns that result as is, without the rest
-        (``timings["first_pass"]`` or ``["second_pass"]`` = 1). The caller decides what is
+        hearings, with the second stage's (``Transcript.stage``: "first", "second"); true returns
+        that result as is, without the rest (``timings["first_pass"]`` or ``["second_pass"]`` = 1). The caller decides what is
         decisive (``ivr.calls.understand.Understander.decisive``); without it every utterance
         gets the whole scoring."""
         t0 = time.perf_counter()
@@ -542,9 +542,10 @@ class WhisperEngine:
             raise Stale()
         if staged and enough is not None:
             first = self._transcript(prep, prep.label_scores(phrase_scores) + text_weight * text_vec, text,
-                                     text_conf, seconds, t0, tm, audio_adj)
+                                     text_conf, seconds, t0, tm, audio_adj, stage="first")
             if enough(first):
                 return replace(first, timings={**first.timings, "first_pass": 1.0})
+        scored_second = False
         if staged:
             if o.scoring == "auto" and not (busy is not None and busy()):
                 more = ~prep.stage1  # nobody waiting: every other phrase too (= full scoring)
@@ -557,12 +558,14 @@ class WhisperEngine:
                 extra = self.score_phrases(enc_np, prep, more, seconds, kv)
                 phrase_scores = np.where(more, extra, phrase_scores)
                 tm["score2_ms"] = _ms(t2)
+                scored_second = True
         label_scores = prep.label_scores(phrase_scores)
         if (o.views and prep.fit_window and o.scoring != "fast"
                 and not (o.scoring == "auto" and busy is not None and busy())):
             if staged and enough is not None:
+                # a second stage that scored nothing left the first pass's result as it was
                 second = self._transcript(prep, label_scores + text_weight * text_vec, text, text_conf, seconds,
-                                          t0, tm, audio_adj)
+                                          t0, tm, audio_adj, stage="second" if scored_second else "first")
                 if enough(second):
                     return replace(second, timings={**second.timings, "second_pass": 1.0})
             t3 = time.perf_counter()
@@ -573,7 +576,7 @@ class WhisperEngine:
 
     def _transcript(self, prep: PreparedExpectation, fused: np.ndarray, text: str, text_conf: float,
                     seconds: float, t0: float, tm: dict[str, float],
-                    audio_adj: np.ndarray | None = None) -> Transcript:
+                    audio_adj: np.ndarray | None = None, stage: Stage = "whole") -> Transcript:
         """The result from the fused label scores (label scores + weighted text evidence),
         times the audio classifier's posteriors to their weight when ``audio_adj`` is given."""
         post = _softmax(fused / self.options.temperature)
@@ -583,7 +586,7 @@ class WhisperEngine:
         best = int(np.argmax(post))
         tm = {**tm, "decode_ms": _ms(t0)}
         return Transcript(text=text, confidence=float(post[best]), words=_words(text, text_conf), scores=scores,
-                          audio_seconds=seconds, decode_seconds=time.perf_counter() - t0, timings=tm)
+                          audio_seconds=seconds, decode_seconds=time.perf_counter() - t0, timings=tm, stage=stage)
 
     def _with_views(self, pcm16k: bytes, prep: PreparedExpectation, label_scores: np.ndarray, text: np.ndarray,
                     stale: threading.Event | None) -> np.ndarray:

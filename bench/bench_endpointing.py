@@ -177,20 +177,20 @@ def main() -> None:
     result = {"bench": "endpointing", "part": args.part, "replicas": args.replicas,
               "decider": decider.__dict__, "calibrated": calibrator is not None,
               "pauses": evaluate(rows, args.replicas, decider, args.verbose),
-              "fixed_600": evaluate(rows, args.replicas, EndOfTurn(600, 600, 600, 600, 2.0, 2.0, 600, 0.0)),
+              "fixed_600": evaluate(rows, args.replicas, EndOfTurn(short_ms=600, normal_ms=600, long_ms=600,
+                                                                    free_ms=600, confident_at=2.0, brief_s=0.0)),
               # phase 3's waits: 250 ms when confident (>= 0.6), 1,300 ms otherwise (its word lists
               # are today's: "saya" no longer looks cut)
-              "phase3": evaluate(rows, args.replicas, EndOfTurn(250, 1300, 1300, 1300, 0.6, 0.6, 250, 0.0))}
+              "phase3": evaluate(rows, args.replicas, EndOfTurn(short_ms=250, normal_ms=1300, long_ms=1300,
+                                                                free_ms=1300, confident_at=0.6, brief_s=0.0))}
     if args.sweep:
         import itertools
 
         result["sweep"] = []
-        for sure, likely, unsure, long_ms, brief in itertools.product(
-                (0.6, 0.9), (400, 800), (900, 1000, 1300), (1300, 1600), (0.0, 1.6, 2.0, 2.4, 2.8)):
-            d = EndOfTurn(normal_ms=unsure, long_ms=long_ms, sure_at=sure, likely_ms=likely, brief_s=brief)
+        for unsure, long_ms, brief in itertools.product((900, 1000, 1300), (1300, 1600), (0.0, 1.6, 2.0, 2.4, 2.8)):
+            d = EndOfTurn(normal_ms=unsure, long_ms=long_ms, brief_s=brief)
             f = evaluate(rows, args.replicas, d)
-            result["sweep"].append({"sure_at": sure, "likely_ms": likely, "unsure_ms": unsure, "long_ms": long_ms,
-                                    "brief_s": brief,
+            result["sweep"].append({"unsure_ms": unsure, "long_ms": long_ms, "brief_s": brief,
                                     **{k: f[k]["median"] for k in ("cut_off_requests", "harmful_cut_off_requests",
                                                                    "end_wait_ms_mean", "end_short_share")}})
     if args.fluent:

@@ -60,7 +60,7 @@ def main() -> None:
             o_v = outcome(script, u_v.text, u_v.confidence, u_v.intent, u_v.emergency)
             o_nv = outcome(script, u_nv.text, u_nv.confidence, u_nv.intent, u_nv.emergency)
             gate = 2.0 if u_nv.emergency == "now" else (u_nv.confidence if u_nv.intent is not None else 0.0)
-            live = enough(replace(nv.transcript(), timings={"score2_ms": 1.0}))
+            live = enough(replace(nv.transcript(), stage="second"))
             rows.append((it, gate, live, o_v, o_nv, u_v, u_nv))
         res_part = {"items": len(rows), "changed_anyway": sum(r[3] != r[4] for r in rows), "bars": []}
         for bar in BARS:

@@ -216,15 +216,12 @@ def _clean_key(text: str, voice: Voice, version: str) -> str:
 
 
 def _render_fresh(job: tuple[str, str, int, int]) -> tuple[np.ndarray, int]:
-    """In a freshly forked worker (one job per process): espeak-ng has synthesised nothing."""
-    from tts import EspeakSynthesizer
-    from tts import espeak as espeak_mod
+    """In a freshly forked worker (one job per process): espeak-ng has synthesised nothing
+    (``tests.speechgen.fresh_synthesis`` refuses otherwise; the tests render the same way)."""
+    from tests.speechgen import fresh_synthesis
 
-    if espeak_mod._Engine._instance is not None:  # noqa: SLF001 - the point of this worker
-        raise RuntimeError("espeak-ng already used in this process: renders would depend on order")
-    text, voice, rate, pitch = job
-    out = EspeakSynthesizer(voice=voice, rate=rate, pitch=pitch).synthesize_sync(text)
-    return np.frombuffer(out.pcm, dtype="<i2").astype(np.float32) / 32768.0, out.sample_rate
+    pcm, sample_rate = fresh_synthesis(*job)
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0, sample_rate
 
 
 class AudioCache:

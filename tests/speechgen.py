@@ -4,11 +4,26 @@ Indonesian text -> espeak-ng (``tts.EspeakSynthesizer``) -> telephone chain:
 300-3400 Hz band-pass, 8 kHz (soxr), level, optional pink noise at a given SNR, G.711 mu-law
 round trip. Also builds call-audio timelines with known speech start/end for VAD tests.
 Everything is deterministic for a given seed.
+
+libespeak-ng carries state from one synthesis to the next (its pitch flutter): the same text
+rendered after different texts differs by a few samples, so a test's audio would depend on what
+ran before it. Every clean rendering is therefore made in a fresh process whose espeak-ng has
+synthesised nothing (``fresh_synthesis``, shared with ``bench/speechset.py``): forked from a
+small server process that never synthesises (fast: no new interpreter per rendering), which makes it a pure function of (text, voice, rate, pitch,
+espeak-ng version). Renderings are kept for the process's lifetime (``render``), so a test
+session synthesises each one once.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
+import json
+import os
+import struct
+import subprocess
+import sys
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,20 +44,98 @@ VOICES: tuple[tuple[str, int, int], ...] = (
 )
 
 
-@functools.lru_cache(maxsize=16)
-def _synth(voice: str, rate: int, pitch: int):
-    from tts import EspeakSynthesizer  # written by the tts engineer; imported lazily
+def fresh_synthesis(text: str, voice: str, rate: int, pitch: int) -> tuple[bytes, int]:
+    """Clean espeak-ng speech (16-bit PCM, the engine's rate), synthesised in this process,
+    which must be fresh: refuses when espeak-ng has synthesised here before (the result would
+    depend on what it was). Run in a new process (``render_fresh``, bench/speechset.py)."""
+    from tts import EspeakSynthesizer  # imported lazily: importing loads no library
+    from tts import espeak as espeak_mod
 
-    try:
-        return EspeakSynthesizer(voice=voice, rate=rate, pitch=pitch)
-    except TypeError:  # older signature without pitch
-        return EspeakSynthesizer(voice=voice, rate=rate)
+    if espeak_mod._Engine._instance is not None:  # noqa: SLF001 - the point of this check
+        raise RuntimeError("espeak-ng already used in this process: renders would depend on order")
+    out = EspeakSynthesizer(voice=voice, rate=rate, pitch=pitch).synthesize_sync(text)
+    return out.pcm, out.sample_rate
+
+
+# The fork server: a child interpreter that imports tts but never synthesises; for each job it
+# forks, and the fork renders (fresh_synthesis) and writes the result to the shared stdout while
+# the server waits for it. Jobs on stdin, results on stdout, each a header and a payload.
+_SERVER = """
+import json, os, struct, sys
+import tts  # noqa: F401 - imported once, before any fork
+from tests.speechgen import fresh_synthesis
+jobs, out = sys.stdin.buffer, sys.stdout.buffer
+while header := jobs.read(4):
+    job = json.loads(jobs.read(struct.unpack("<I", header)[0]))
+    pid = os.fork()
+    if pid == 0:
+        try:
+            pcm, rate = fresh_synthesis(job["text"], job["voice"], job["rate"], job["pitch"])
+            out.write(struct.pack("<BII", 0, rate, len(pcm)) + pcm)
+        except Exception as exc:
+            msg = f"{type(exc).__name__}: {exc}".encode()
+            out.write(struct.pack("<BII", 1, 0, len(msg)) + msg)
+        out.flush()
+        os._exit(0)
+    os.waitpid(pid, 0)
+"""
+
+
+class _ForkServer:
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self.proc = subprocess.Popen([sys.executable, "-c", _SERVER], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, env=env)
+        self.lock = threading.Lock()
+        atexit.register(self.close)
+
+    def render(self, text: str, voice: str, rate: int, pitch: int) -> tuple[bytes, int]:
+        job = json.dumps({"text": text, "voice": voice, "rate": rate, "pitch": pitch}).encode()
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        assert stdin is not None and stdout is not None
+        with self.lock:
+            stdin.write(struct.pack("<I", len(job)) + job)
+            stdin.flush()
+            header = stdout.read(9)
+            status, sample_rate, n = struct.unpack("<BII", header) if len(header) == 9 else (1, 0, -1)
+            payload = stdout.read(n) if n >= 0 else b""
+            if len(payload) != n:
+                raise RuntimeError(f"the espeak-ng rendering process died (rendering {text!r})")
+        if status:
+            raise RuntimeError(f"espeak-ng rendering of {text!r} failed: {payload.decode()}")
+        return payload, sample_rate
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@functools.cache
+def _fork_server() -> _ForkServer:
+    return _ForkServer()
+
+
+def render_fresh(text: str, voice: str = "id", rate: int = 160, pitch: int = 50) -> tuple[bytes, int]:
+    """``fresh_synthesis`` in a new process: a pure function of the arguments and espeak-ng's
+    version, whatever was synthesised before (here, or in earlier renderings)."""
+    return _fork_server().render(text, voice, rate, pitch)
+
+
+@functools.lru_cache(maxsize=1024)
+def render(text: str, voice: str = "id", rate: int = 160, pitch: int = 50) -> tuple[bytes, int]:
+    """``render_fresh``, once per process (the bytes are immutable: safe to share)."""
+    return render_fresh(text, voice, rate, pitch)
 
 
 def synthesize(text: str, voice: str = "id", rate: int = 160, pitch: int = 50) -> tuple[np.ndarray, int]:
-    """Clean espeak-ng speech as float32 samples in [-1, 1] and the engine's sample rate."""
-    out = _synth(voice, rate, pitch).synthesize_sync(text)
-    return audio.pcm_to_float(out.pcm), out.sample_rate
+    """Clean espeak-ng speech as float32 samples in [-1, 1] and the engine's sample rate (a
+    new array each call, from ``render``)."""
+    pcm, sample_rate = render(text, voice, rate, pitch)
+    return audio.pcm_to_float(pcm), sample_rate
 
 
 def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:

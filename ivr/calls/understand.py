@@ -229,7 +229,7 @@ class Understander:
         act on it at once and without doubt: an emergency, or a menu-sized intent listen's
         decision at or above a bar on the calibrated ladder: ``FIRST_PASS_AT`` for the first
         pass (first stage and transcript), ``SECOND_PASS_AT`` for the second stage's result
-        before the extra hearings (its timings hold ``score2_ms``; see
+        before the extra hearings (``Transcript.stage`` "second"; see
         ``asr.RecognitionStream.enough``), where only a service decision (not an emergency)
         skips them. None where nothing is calibrated (every turn is
         scored whole). ``bench/probe_first_pass.py`` and ``bench/probe_views_gate.py`` compare
@@ -244,7 +244,7 @@ class Understander:
 
         def enough(transcript: Transcript) -> bool:
             u = self.decide(transcript, listen)
-            if is_second_pass(transcript):
+            if transcript.stage == "second":
                 # an emergency read here is left to the extra hearings: on dev it was the only
                 # outcome they changed above the bar (probe_views_gate)
                 return u.emergency != "now" and u.intent not in (None, emergency) and u.confidence >= second_bar
@@ -269,12 +269,6 @@ class Understander:
         """Audio from elsewhere (``ivr nlu --audio``), decoded whole."""
         transcript = await self.recognizer.recognize(pcm, sample_rate, expectation_for(listen))
         return self.decide(transcript, listen)
-
-
-def is_second_pass(transcript: Transcript) -> bool:
-    """Whether a staged result handed to ``enough`` is the second stage's (every phrase scored,
-    the extra hearings next) rather than the first pass: only the second carries ``score2_ms``."""
-    return "score2_ms" in transcript.timings
 
 
 def live_understander(recognizer: Recognizer, script: Script) -> Understander:

@@ -1,6 +1,8 @@
 """Honest confidence: what ivr.calls.understand passes to the dialog, and the recognizer's two-stage
 scoring of large expectations (real Whisper decoding on telephone-quality espeak-ng speech)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -305,6 +307,7 @@ def test_a_decisive_first_pass_is_the_answer_and_otherwise_nothing_changes(whisp
     asked: list[Transcript] = []
     refused = eng.recognize(pcm, prep, busy=lambda: False, enough=lambda t: asked.append(t) or False)
     assert len(asked) == 2  # after the first stage and after the second
+    assert [t.stage for t in asked] == ["first", "second"] and refused.stage == "whole"
     assert refused.scores == whole.scores and refused.text == whole.text
     assert "first_pass" not in refused.timings and refused.timings["views_ms"] > 0
     encodes: list[int | None] = []
@@ -313,6 +316,7 @@ def test_a_decisive_first_pass_is_the_answer_and_otherwise_nothing_changes(whisp
                         or real_encode(pcm, frames, fit))
     first = eng.recognize(pcm, prep, busy=lambda: False, enough=lambda t: True)
     assert first.timings["first_pass"] == 1 and len(encodes) == 1  # no extra hearing
+    assert first.stage == "first"
     assert first.scores == asked[0].scores and first.best_label == asked[0].best_label
     encodes.clear()
     calls: list[Transcript] = []
@@ -339,7 +343,7 @@ def test_the_understander_takes_a_first_pass_only_when_it_would_act_on_it(script
 
 
 def test_the_extra_hearings_are_skipped_only_for_a_decision_already_accepted(script):
-    """Understander.decisive on the second stage's result (timings with ``score2_ms``, asked
+    """Understander.decisive on the second stage's result (``Transcript.stage`` "second", asked
     before the extra hearings): an accepted decision short of the first pass's bar skips them;
     the same result as a first pass does not end the decode, and an unsure one never does."""
     from asr import Word
@@ -354,7 +358,7 @@ def test_the_extra_hearings_are_skipped_only_for_a_decision_already_accepted(scr
     def result(text: str, label: str, top: float, second: bool) -> Transcript:
         scores = {lab: (top if lab == label else (1 - top) / (len(labels) - 1)) for lab in labels}
         return Transcript(text=text, confidence=top, words=tuple(Word(w, confidence=0.8) for w in text.split()),
-                          scores=scores, audio_seconds=2.0, timings={"score2_ms": 90.0} if second else {})
+                          scores=scores, audio_seconds=2.0, stage="second" if second else "first")
 
     sure = result("ktp saya hilang", "ktp", 0.5, second=False)
     u = und.decide(sure, menu)
@@ -368,3 +372,21 @@ def test_the_extra_hearings_are_skipped_only_for_a_decision_already_accepted(scr
     fire = result("tolong rumah saya kebakaran", "darurat", 0.6, second=False)
     assert und.decide(fire, menu).emergency == "now" and enough(fire)
     assert not enough(result("tolong rumah saya kebakaran", "darurat", 0.6, second=True))
+
+
+def test_the_pass_gate_reads_the_transcripts_stage_not_its_timings(script):
+    """Which bar applies is told by ``Transcript.stage`` alone: diagnostic timings (``score2_ms``)
+    neither make a first pass a second nor are needed for one."""
+    from ivr.calls.understand import live_understander
+
+    und = live_understander(None, script)  # type: ignore[arg-type]  # decide() needs no recognizer
+    menu = script.listen_action(script.entry_menu)
+    enough = und.decisive(menu)
+    assert enough is not None
+    labels = list(menu.expect)
+    scores = {lab: (0.5 if lab == "ktp" else 0.5 / (len(labels) - 1)) for lab in labels}
+    accepted = Transcript(text="ktp saya hilang", confidence=0.5, scores=scores, audio_seconds=2.0)
+    # accepted on the script's ladder, short of the first pass's bar: only a second stage ends here
+    assert not enough(replace(accepted, stage="first", timings={"score2_ms": 90.0}))
+    assert enough(replace(accepted, stage="second", timings={}))
+    assert not enough(accepted)  # "whole": never handed to the gate by a backend; the strict bar

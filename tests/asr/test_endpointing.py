@@ -5,8 +5,7 @@ import pytest
 from asr.endpointing import EarlyResult, EndOfTurn, TurnExpectation, digit_count
 
 INTENT = TurnExpectation("intent")
-DECIDER = EndOfTurn(short_ms=250, normal_ms=600, long_ms=1300, free_ms=900, confident_at=0.8, sure_at=0.9,
-                    brief_s=1.6)
+DECIDER = EndOfTurn(short_ms=250, normal_ms=600, long_ms=1300, free_ms=900, confident_at=0.8, brief_s=1.6)
 
 
 def wait(text, conf=0.0, expect=INTENT):
@@ -79,10 +78,18 @@ def test_unknown_kind_is_refused():
         TurnExpectation("menu")
 
 
-def test_a_request_decided_with_some_confidence_but_not_surely_waits_longer():
-    d = wait("Saya mau bikin KTP baru.", 0.85)  # confident_at 0.8 <= 0.85 < sure_at 0.9
-    assert (d.wait_ms, d.reason) == (DECIDER.likely_ms, "likely")
-    assert DECIDER.short_ms < d.wait_ms < DECIDER.long_ms
+def test_confidence_has_one_bar_a_complete_request_at_it_is_answered_after_the_short_hangover():
+    # no middle tier between "unsure" and "complete": the bar is confident_at
+    assert wait("Saya mau bikin KTP baru.", 0.8).reason == "complete"
+    assert wait("Saya mau bikin KTP baru.", 0.85).wait_ms == DECIDER.short_ms
+    assert wait("Saya mau bikin KTP baru.", 0.79).reason == "unsure"
+
+
+def test_the_decider_has_no_middle_tier_settings():
+    with pytest.raises(TypeError):
+        EndOfTurn(sure_at=0.9)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        EndOfTurn(likely_ms=800)  # type: ignore[call-arg]
 
 
 def test_brief_audio_waits_longer_than_its_words_alone_would():

@@ -90,3 +90,13 @@ def test_renderings_do_not_depend_on_synthesis_order(tmp_path):
     cached = speechset.AudioCache(tmp_path / "a", workers=1)
     assert all(np.array_equal(x, y) for (x, _), (y, _) in zip(cached.clean_many(jobs), first, strict=True))
     assert cached.rendered == 0
+
+
+def test_the_tests_speech_generator_renders_what_the_bench_renders(tmp_path):
+    """tests.speechgen.render_fresh and the bench's cache: one pure rendering, two ways."""
+    from tests import speechgen
+
+    voice = speechset.Voice("id+f2", 175, 60)
+    (x, rate), = speechset.AudioCache(tmp_path, workers=1).clean_many([("kartu keluarga saya hilang", voice)])
+    pcm, rate2 = speechgen.render_fresh("kartu keluarga saya hilang", voice.voice, voice.rate, voice.pitch)
+    assert rate == rate2 and np.array_equal(x, np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0)

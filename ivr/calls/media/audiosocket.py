@@ -41,6 +41,14 @@ SKIP_KEY = "#"
 #: frames already in the socket (or just sent by a peer in the same loop) to reach the reader
 SETTLE_PASSES = 4
 
+#: seconds without caller frames before the gap is taken for silence and filled. Frames late by
+#: less arrive before any silence was made up for them, so they join the caller's words as
+#: sent; frames later than this follow the filled silence (AudioSocket frames carry no
+#: timestamp, and filled silence is consumed at once by the endpointer and the recognition
+#: stream: docs/decisions.md, "Helper tidy"). The cost: a phone that suppresses silence has its
+#: pauses counted this much later (turn ends and no-input come later by up to this).
+FILL_AFTER_S = 0.2
+
 #: ``listener(kind, data)`` for what the media notices (speech start/end, keys, barge-in)
 MediaListener = Callable[[str, dict[str, object]], None]
 
@@ -78,6 +86,7 @@ class AudioSocketMedia:
         preroll_s: float = 0.3,
         on_event: MediaListener | None = None,
         hangover_ms: int | None = None,
+        fill_after_s: float = FILL_AFTER_S,
     ) -> None:
         self.channel = channel
         self.sample_rate = channel.sample_rate
@@ -112,6 +121,8 @@ class AudioSocketMedia:
         self.frames_in = 0
         self.frames_filled = 0
         self._last_frame_at = time.monotonic()
+        self._fill_after_s = fill_after_s
+        self._filling = False  # a gap is being filled (no real frame since it was taken for silence)
 
     # -- lifecycle
     async def start(self) -> None:
@@ -164,16 +175,19 @@ class AudioSocketMedia:
             log.debug("frame reader ended: %s", exc)
         self._set_hangup()
 
-    async def _fill_gaps(self, every: float = 0.1) -> None:
+    async def _fill_gaps(self, every: float = 0.05) -> None:
         """Treat a pause in caller frames as silence.
 
         Phones and trunks that suppress silence (and Local channels) send no frames while the
         caller is quiet; Asterisk forwards nothing then. Without frames the endpointer would
-        never see the end of an utterance, so time without frames is fed to it as silence."""
+        never see the end of an utterance, so time without frames is fed to it as silence:
+        once ``fill_after_s`` has passed without a frame (frames late by less come first), then
+        every ``every`` seconds until a frame arrives."""
         frame = self.sample_rate * 2 // 50
         while not self.hung_up:
             await asyncio.sleep(every)
-            if time.monotonic() - self._last_frame_at < every:
+            wait = every if self._filling else self._fill_after_s
+            if time.monotonic() - self._last_frame_at < wait:
                 continue
             # The gap may be this process's own lateness: the loop stalled while the frames
             # sat in the socket (or a sender in this loop, the test peer, was held up too).
@@ -183,7 +197,8 @@ class AudioSocketMedia:
                 await asyncio.sleep(0)
             now = time.monotonic()
             gap = now - self._last_frame_at
-            if gap >= every:
+            if gap >= (every if self._filling else self._fill_after_s):
+                self._filling = True
                 n = int(gap / 0.02)
                 for _ in range(n):
                     self._on_frame(bytes(frame), now, filled=True)
@@ -204,6 +219,7 @@ class AudioSocketMedia:
             return
         if not filled:
             self.frames_in += 1
+            self._filling = False
             self._last_frame_at = max(self._last_frame_at, now)
         start = self._clock.total
         self._clock.add(len(pcm) / 2 / self.sample_rate, now)
