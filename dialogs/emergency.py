@@ -123,16 +123,6 @@ def _marker(words: list[str], helps: bool) -> str:
     return ""
 
 
-def looping(text: str) -> bool:
-    """The transcript repeats itself: at least 6 words (hyphenated parts count apart) of
-    which at most half of the word pairs are distinct ("kami, kami, kami, ...", "ha-ha-ha-...")."""
-    words = [w for w in normalize(text or "").replace("-", " ").split() if w]
-    if len(words) < 6:
-        return False
-    pairs = list(zip(words, words[1:]))
-    return len(set(pairs)) <= len(pairs) / 2
-
-
 @dataclass(frozen=True)
 class EmergencyDetector:
     """``from_text`` for typed text; ``from_speech`` for a recognised turn.
@@ -153,11 +143,6 @@ class EmergencyDetector:
     # was handed to the dialog at its fused confidence, < 0.3: "Maaf, saya belum mengerti")
     maybe_lead_min: float = 0.0
     maybe_any_min: float = 0.3
-    # a looping transcript (Whisper's decode repeating a word or phrase: "di jalan, di jalan,
-    # di jalan, ...") inflates the phrase scores of whatever it repeats: its scores act only from
-    # loop_lead_min (helper emerg2, dev: no emergency acted on at once is lost; the flood
-    # mentioned in passing in tests/ivr/test_calls_turns.py looped at darurat 0.26)
-    loop_lead_min: float = 0.5
 
     def from_text(self, text: str, narrative: bool = False) -> EmergencyVerdict:
         """``narrative``: the words answer a request for a description (a complaint's
@@ -199,8 +184,7 @@ class EmergencyDetector:
         if not scores or p <= 0.0:
             return EmergencyVerdict(False, p)
         lead = max(scores, key=scores.__getitem__) == self.label
-        floor = max(self.lead_min, self.loop_lead_min) if looping(text) else self.lead_min
-        if (lead and p >= floor) or p >= max(self.any_min, floor):
+        if (lead and p >= self.lead_min) or p >= self.any_min:
             return EmergencyVerdict(True, p, v.cues, "speech")
         if (lead and p >= self.maybe_lead_min) or p >= self.maybe_any_min:
             return EmergencyVerdict(False, p, v.cues, "maybe")
