@@ -81,21 +81,11 @@ async def test_a_fire_mentioned_in_passing_is_not_sent_away(engines, tmp_path, c
     assert reply.get("prompt_id") != "settings.confirm_emergency[0]", reply
 
 
-# settings.emergency_audio (off by default): the audio's own emergency readings
-# (asr.audio_emergency) act on a borderline emergency at once. These words in voice 2 were
-# checked apart (recognised alone, twice): without the setting both are only asked "Apakah ini
-# keadaan darurat?" (darurat leads at 0.23-0.24 and 0.28-0.30 before the matcher's share), and
-# the readings are head 0.89-0.90 / intent 0.75-0.78 and 0.90-0.93 / 0.47-0.49
-@pytest.mark.parametrize("text", [
-    "ada kebakaran di gudang dekat rumah saya",
-    "anak saya kejang dan tidak sadar",
-])
-async def test_with_the_audio_readings_a_borderline_emergency_is_acted_on_at_once(engines, tmp_path, caller_speech,
-                                                                                   text):
-    heard, reply, _ = await _first_reply(engines, tmp_path, caller_speech(text, 2), emergency_audio=True)
-    assert reply.get("state") == "emergency" and "112" in reply["text"], (heard.get("text"), reply)
-
-
+# settings.emergency_audio (off by default), the audio's own emergency readings
+# (asr.audio_emergency): a flood mentioned in passing is still not sent away. (Acting at once on
+# a borderline emergency through them is tested on the decision, tests/ivr/test_emergency_audio.py:
+# through the peer, the candidates tried were either acted on at once without the setting too, or
+# changed outcome with espeak-ng's output, which depends on what the process synthesised before.)
 @pytest.mark.parametrize("voice", [1, 2])
 async def test_with_the_audio_readings_a_flood_mentioned_in_passing_is_not_sent_away(engines, tmp_path, caller_speech,
                                                                                       voice):
