@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from . import audio
 from .base import (
-    AsrError, AudioFormatError, Expectation, ModelCorruptError, ModelNotFoundError, RecognitionStream,
-    Recognizer, Stage, Transcript, Word,
+    AsrError, AudioFormatError, EmergencyAudio, Expectation, ModelCorruptError, ModelNotFoundError,
+    RecognitionStream, Recognizer, Stage, Transcript, Word,
 )
 from .vad import Endpointer, VadEvent, VadMark
 
 __all__ = [
-    "AsrError", "AudioFormatError", "Endpointer", "Expectation", "ModelCorruptError", "ModelNotFoundError",
-    "RecognitionStream", "Recognizer", "Stage", "Transcript", "VadEvent", "VadMark", "VoskRecognizer",
+    "AsrError", "AudioFormatError", "EmergencyAudio", "Endpointer", "Expectation", "ModelCorruptError",
+    "ModelNotFoundError", "RecognitionStream", "Recognizer", "Stage", "Transcript", "VadEvent", "VadMark",
+    "VoskRecognizer",
     "WhisperRecognizer", "WhisperOptions", "Word", "audio", "create_recognizer",
 ]
 

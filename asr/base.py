@@ -76,6 +76,16 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class EmergencyAudio:
+    """Two readings of an utterance's audio (``asr.audio_emergency``): ``head``, a binary
+    "asking for help now" probability; ``intent``, the emergency label's posterior under the
+    audio intent classifier."""
+
+    head: float
+    intent: float
+
+
+@dataclass(frozen=True)
 class Transcript:
     text: str
     confidence: float  # 0..1, honest enough to gate confirmation
@@ -87,6 +97,9 @@ class Transcript:
     #: (``encode_ms``, ``score1_ms``...) and, from a stream, monotonic instants (``*_at``)
     timings: Mapping[str, float] = field(default_factory=dict)
     stage: Stage = "whole"
+    #: what the audio itself says of an emergency (``asr.audio_emergency``), where the
+    #: expectation offers its label; None elsewhere
+    emergency_audio: EmergencyAudio | None = None
 
     @property
     def best_label(self) -> str | None:

@@ -81,8 +81,8 @@ import numpy as np
 
 from . import audio
 from .base import (
-    AudioFormatError, Expectation, ModelCorruptError, RecognitionStream, Recognizer, Stage, Transcript,
-    Word, default_workers,
+    AudioFormatError, EmergencyAudio, Expectation, ModelCorruptError, RecognitionStream, Recognizer, Stage,
+    Transcript, Word, default_workers,
 )
 from .textmatch import PhraseMatcher
 from .disk_cache import SUFFIX, ArrayCache, Fingerprint, file_digest
@@ -134,6 +134,8 @@ class WhisperOptions:
     view_labels: int = 3  # labels rescored in the other views: the leading ones after fusion
     audio_intent: bool = True  # large expectations whose labels asr/audio_intent.npz knows: the
     # posteriors are multiplied by the audio classifier's (asr.audio_intent), raised to its weight
+    audio_emergency: bool = True  # expectations offering asr/audio_emergency.npz's label: its
+    # probability that the caller asks for help now goes on the transcript (asr.audio_emergency)
     vocabulary_subset: bool = True  # softmax normaliser over Indonesian word pieces only
     # (measured against the full vocabulary: same dev accuracy, 40% less scoring work)
 
@@ -253,6 +255,9 @@ class WhisperEngine:
         from .audio_intent import AudioIntentModel
 
         self.audio_intent = AudioIntentModel.load() if self.options.audio_intent else None
+        from .audio_emergency import AudioEmergencyModel
+
+        self.audio_emergency = AudioEmergencyModel.load() if self.options.audio_emergency else None
         tok = self.tokenizer
         self.prefix = [tok.sot, tok.language, tok.transcribe, tok.no_timestamps]
         self._prepared: OrderedDict[tuple, PreparedExpectation] = OrderedDict()
@@ -518,6 +523,7 @@ class WhisperEngine:
         # which labels the second stage and the extra hearings rescore
         audio_adj = (self.audio_intent.adjustment(enc_np, seconds, prep.labels)
                      if self.audio_intent is not None and prep.fit_window else None)
+        emergency_audio = self.emergency_audio(enc_np, seconds, prep)
         kv = self.scorer.cross_kv(enc_np)
         if self.use_graph_text(beam, ()):
             text_job = self._side.submit(self.greedy_text, kv, self.max_tokens(seconds),
@@ -542,7 +548,7 @@ class WhisperEngine:
             raise Stale()
         if staged and enough is not None:
             first = self._transcript(prep, prep.label_scores(phrase_scores) + text_weight * text_vec, text,
-                                     text_conf, seconds, t0, tm, audio_adj, stage="first")
+                                     text_conf, seconds, t0, tm, audio_adj, emergency_audio, stage="first")
             if enough(first):
                 return replace(first, timings={**first.timings, "first_pass": 1.0})
         scored_second = False
@@ -565,18 +571,20 @@ class WhisperEngine:
             if staged and enough is not None:
                 # a second stage that scored nothing left the first pass's result as it was
                 second = self._transcript(prep, label_scores + text_weight * text_vec, text, text_conf, seconds,
-                                          t0, tm, audio_adj, stage="second" if scored_second else "first")
+                                          t0, tm, audio_adj, emergency_audio,
+                                          stage="second" if scored_second else "first")
                 if enough(second):
                     return replace(second, timings={**second.timings, "second_pass": 1.0})
             t3 = time.perf_counter()
             label_scores = self._with_views(pcm16k, prep, label_scores, text_weight * text_vec, stale)
             tm["views_ms"] = _ms(t3)
         return self._transcript(prep, label_scores + text_weight * text_vec, text, text_conf, seconds, t0, tm,
-                                audio_adj)
+                                audio_adj, emergency_audio)
 
     def _transcript(self, prep: PreparedExpectation, fused: np.ndarray, text: str, text_conf: float,
                     seconds: float, t0: float, tm: dict[str, float],
-                    audio_adj: np.ndarray | None = None, stage: Stage = "whole") -> Transcript:
+                    audio_adj: np.ndarray | None = None, emergency_audio: EmergencyAudio | None = None,
+                    stage: Stage = "whole") -> Transcript:
         """The result from the fused label scores (label scores + weighted text evidence),
         times the audio classifier's posteriors to their weight when ``audio_adj`` is given."""
         post = _softmax(fused / self.options.temperature)
@@ -586,7 +594,16 @@ class WhisperEngine:
         best = int(np.argmax(post))
         tm = {**tm, "decode_ms": _ms(t0)}
         return Transcript(text=text, confidence=float(post[best]), words=_words(text, text_conf), scores=scores,
-                          audio_seconds=seconds, decode_seconds=time.perf_counter() - t0, timings=tm, stage=stage)
+                          audio_seconds=seconds, decode_seconds=time.perf_counter() - t0, timings=tm,
+                          emergency_audio=emergency_audio, stage=stage)
+
+    def emergency_audio(self, enc_np: np.ndarray, seconds: float, prep: PreparedExpectation) -> EmergencyAudio | None:
+        """What the audio says of an emergency (``asr.audio_emergency``; two dot products on the
+        encoder output already computed), for a menu's fitted window that offers its label."""
+        head = self.audio_emergency
+        if head is None or not prep.fit_window or head.label not in prep.labels:
+            return None
+        return head.of_encoding(enc_np, seconds)
 
     def _with_views(self, pcm16k: bytes, prep: PreparedExpectation, label_scores: np.ndarray, text: np.ndarray,
                     stale: threading.Event | None) -> np.ndarray:
@@ -711,12 +728,14 @@ def _code_digest() -> str:
     import pcm.g711
 
     from . import audio as audio_mod
-    from . import audio_intent, ct2_format, onnx_decoder, phrase_scorer
+    from . import audio_emergency, audio_intent, ct2_format, onnx_decoder, phrase_scorer
 
     files = [__file__, audio_mod.__file__, pcm.convert.__file__, pcm.g711.__file__, ct2_format.__file__,
              onnx_decoder.__file__, phrase_scorer.__file__, audio_intent.__file__]
     if audio_intent.DEFAULT_PATH.exists():  # the classifier's weights change the posteriors too
         files.append(str(audio_intent.DEFAULT_PATH))
+    if audio_emergency.DEFAULT_PATH.exists():  # and the emergency head's what the transcript carries
+        files += [audio_emergency.__file__, str(audio_emergency.DEFAULT_PATH)]
     return file_digest(files)
 
 
@@ -902,7 +921,7 @@ class WhisperStream(RecognitionStream):
         result = spec[1].result()
         return Transcript(text=result.text, confidence=result.confidence, words=result.words, scores=result.scores,
                           audio_seconds=spec[0] / 2 / self.sample_rate, decode_seconds=result.decode_seconds,
-                          timings=result.timings)
+                          timings=result.timings, emergency_audio=result.emergency_audio)
 
     async def finish(self) -> Transcript:
         if self._closed:
@@ -926,7 +945,8 @@ class WhisperStream(RecognitionStream):
             self._partial = result.text  # the best text so far is now the final one
         timings = {**result.timings, "finish_at": finish_at, "speculations": float(self._specs), "reused": reused}
         return Transcript(text=result.text, confidence=result.confidence, words=result.words, scores=result.scores,
-                          audio_seconds=seconds, decode_seconds=time.perf_counter() - t0, timings=timings)
+                          audio_seconds=seconds, decode_seconds=time.perf_counter() - t0, timings=timings,
+                          emergency_audio=result.emergency_audio)
 
     def close(self) -> None:
         self._closed = True

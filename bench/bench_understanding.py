@@ -47,7 +47,7 @@ KEYS = ("emergency_asked", "emergency_number_first_reply", "emergency_question_t
 class Hotline:
     """The decision variants on one script."""
 
-    def __init__(self, script, calibrator=None, detector=None) -> None:
+    def __init__(self, script, calibrator=None, detector=None, emergency_audio: bool = False) -> None:
         from asr.textmatch import PhraseMatcher
 
         self.script = script
@@ -58,7 +58,7 @@ class Hotline:
         self.detector = detector
         from ivr.calls.understand import live_understander
 
-        self.understander = live_understander(None, script)  # decide() needs no recognizer
+        self.understander = live_understander(None, script, emergency_audio)  # decide() needs no recognizer
         self.listen = script.listen_action("main_menu")
 
     def evidence(self, res):
@@ -134,6 +134,11 @@ def main() -> None:
                     help="recognizer fingerprint whose cached results, with the audio intent classifier "
                          "(asr/audio_intent.npz) applied, give this recognizer's results exactly "
                          "(bench/recognition.py Recognition.derived): no decoding again")
+    ap.add_argument("--emergency-audio", action="store_true",
+                    help="the live hotline with settings.emergency_audio (asr/audio_emergency.npz's readings)")
+    ap.add_argument("--base-has-intent", action="store_true",
+                    help="with --derive-from: that recognizer had the audio intent classifier already; only "
+                         "the audio emergency head (asr/audio_emergency.npz) is derived")
     args = ap.parse_args()
     if "blind" in args.errors.split(","):
         raise SystemExit("the blind part is not inspected item by item")
@@ -146,10 +151,10 @@ def main() -> None:
     parts = {p: speechset.load(p, args.replicas) for p in args.parts.split(",")}
     cal_path = Path(args.calibration) if args.calibration else DEFAULT_PATH
     calibrator = Calibrator.load(cal_path) if cal_path.exists() else None
-    hot = Hotline(script, calibrator, detector)
-    rec = Recognition(script, derive_from=args.derive_from)
+    hot = Hotline(script, calibrator, detector, args.emergency_audio)
+    rec = Recognition(script, derive_from=args.derive_from, base_has_intent=args.base_has_intent)
     result: dict = {"bench": "understanding", "replicas": args.replicas, "recognizer": rec.fingerprint, "derived_from": args.derive_from or None,
-                    "extra_hearings": not args.without_views,
+                    "extra_hearings": not args.without_views, "emergency_audio": args.emergency_audio,
                     "script_additions": args.script_additions or None,
                     "calibrator": str(cal_path.name) if calibrator else None, "parts": {}}
     for part, items in parts.items():
@@ -177,7 +182,8 @@ def main() -> None:
             out[variant] = {k: f[k] for k in KEYS}
             if part in args.errors.split(","):
                 _errors(part, variant, cases, rows)
-        for variant in ("today", "emergency", "calibrated", "both", "live", "today/easy", "live/easy"):
+        for variant in ("today", "emergency", "calibrated", "both", "live", "today/easy", "live/easy", "live/calm",
+                        "live/panic"):
             if "both" in variant and calibrator is None:
                 continue
 
@@ -185,6 +191,10 @@ def main() -> None:
                 cs = []
                 for it in items:
                     if it.replica != rep or (variant.endswith("/easy") and not easy(it)):
+                        continue
+                    # /calm, /panic: the emergencies said calmly or in panic (the others all kept)
+                    if it.row.kind == "emergency" and variant.endswith(("/calm", "/panic")) \
+                            and ("panic" in it.row.tags) != variant.endswith("/panic"):
                         continue
                     v = variant.split("/")[0]
                     guess, decided, o = hot.live(res[it.key]) if v == "live" else hot.spoken(res[it.key], v)

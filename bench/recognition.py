@@ -34,17 +34,19 @@ class Result:
     cpu_s: float
     # extra hearings: label -> [score in the base hearing, at each speed] for the leading labels
     views: dict[str, list[float]] = field(default_factory=dict)
+    emergency_audio: list[float] | None = None  # asr.EmergencyAudio (head, intent), asr.audio_emergency
 
     @property
     def best(self) -> str | None:
         return max(self.scores, key=self.scores.__getitem__) if self.scores else None
 
     def transcript(self):
-        from asr import Transcript, Word
+        from asr import EmergencyAudio, Transcript, Word
 
         words = tuple(Word(w, confidence=self.text_confidence) for w in self.text.split())
         return Transcript(text=self.text, confidence=max(self.scores.values()) if self.scores else self.text_confidence,
-                          words=words, scores=dict(self.scores), audio_seconds=self.audio_s)
+                          words=words, scores=dict(self.scores), audio_seconds=self.audio_s,
+                          emergency_audio=EmergencyAudio(*self.emergency_audio) if self.emergency_audio else None)
 
 
 def load_bench_script(additions: str | Path | None = None):
@@ -92,7 +94,7 @@ def expectation_for(script, expect: str):
 class Recognition:
     """Runs the Whisper recognizer synchronously on bench items, with the result cache."""
 
-    def __init__(self, script, root: Path | None = None, derive_from: str = "") -> None:
+    def __init__(self, script, root: Path | None = None, derive_from: str = "", base_has_intent: bool = False) -> None:
         from asr.whisper_backend import WhisperRecognizer
 
         self.script = script
@@ -122,6 +124,9 @@ class Recognition:
                 except json.JSONDecodeError:
                     continue
                 self.base[d["key"]] = Result(**d)
+        # base_has_intent: the base recognizer had this audio intent classifier already (only
+        # what came after it, the audio emergency head, is derived)
+        self.base_has_intent = base_has_intent
         self.derived_count = 0
         self._views: dict[str, list[float]] = {}
         self._wrap_views()
@@ -176,7 +181,7 @@ class Recognition:
         conf = tr.words[0].confidence if tr.words else 0.0
         res = Result(key=key, text=tr.text, scores={k: round(float(v), 6) for k, v in (tr.scores or {}).items()},
                      text_confidence=round(float(conf), 6), audio_s=round(len(pcm) / 16000, 3), cpu_s=round(cpu, 3),
-                     views=self._views)
+                     views=self._views, emergency_audio=_pair(tr.emergency_audio))
         self.known[key] = res
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(asdict(res), ensure_ascii=False) + "\n")
@@ -195,21 +200,29 @@ class Recognition:
 
         engine = self.engine
         prep = engine.prepared(expect)
-        model = engine.audio_intent
-        if model is None or not prep.fit_window or not model.covers(prep.labels):
+        model = None if self.base_has_intent else engine.audio_intent
+        head = engine.audio_emergency
+        if not prep.fit_window or ((model is None or not model.covers(prep.labels))
+                                   and (head is None or head.label not in prep.labels)):
             return base
         pcm16k = audio.resample(pcm, 8000, 16000)
         seconds = len(pcm16k) / 2 / 16000
         enc_np = np.asarray(engine.encode(pcm16k, engine.frames_for(seconds, prep.fit_window)))[0]
-        adj = model.adjustment(enc_np, seconds, prep.labels)
-        if adj is None:
-            return base
-        post = model.fuse(np.array([base.scores.get(lab, 0.0) for lab in prep.labels]), prep.labels, adj)
+        out = dataclasses.replace(base, emergency_audio=_pair(engine.emergency_audio(enc_np, seconds, prep)))
         self.derived_count += 1
-        return dataclasses.replace(base, scores={k: round(float(v), 6) for k, v in zip(prep.labels, post, strict=True)})
+        adj = model.adjustment(enc_np, seconds, prep.labels) if model is not None else None
+        if adj is None:
+            return out
+        post = model.fuse(np.array([base.scores.get(lab, 0.0) for lab in prep.labels]), prep.labels, adj)
+        return dataclasses.replace(out, scores={k: round(float(v), 6) for k, v in zip(prep.labels, post, strict=True)})
 
     def close(self) -> None:
         self.rec.close()
+
+
+def _pair(reading) -> list[float] | None:
+    """An asr.EmergencyAudio as stored in a Result (JSON)."""
+    return None if reading is None else [reading.head, reading.intent]
 
 
 def main() -> None:

@@ -98,8 +98,8 @@ class Runtime:
     def _understanding(self, script: Script) -> tuple[Understander, TurnTaking | None]:
         """What a release builds from its script: the live understander (calibrator, emergency
         detector) and, with ``settings.turn_taking``, the end-of-turn decision on it."""
-        understander = live_understander(self.recognizer, script)
         s = self.settings
+        understander = live_understander(self.recognizer, script, emergency_audio=s.emergency_audio)
         if not s.turn_taking:
             return understander, None
         long_ms = max(s.turn_long_ms, s.turn_short_ms)

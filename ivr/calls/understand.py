@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
-from asr import Expectation, Recognizer, Transcript
+from asr import EmergencyAudio, Expectation, Recognizer, Transcript
 from asr.calibration import DEFAULT_PATH as CALIBRATION_PATH
 from asr.calibration import Calibrator, TurnEvidence
 from asr.textmatch import PhraseMatcher
@@ -137,6 +137,18 @@ SECOND_PASS_AT = 0.7  # confidence (on the script's ladder) at which the second 
 # skipping them changed no dialog outcome on dev but an emergency's (then left to the hearings)
 # while skipping them for 18% of turns; test and blind: only confirmations of the right service
 # turned into acceptances (docs/understanding.md, phase 4)
+
+# what the audio says of an emergency (asr.audio_emergency, Transcript.emergency_audio), used
+# only with ``settings.emergency_audio`` (off by default): a turn the recognizer left borderline
+# (dialogs.emergency's "maybe": darurat leads, or nearly) is acted on at once when the binary head
+# reaches EMERGENCY_HEAD_AT and the intent classifier's darurat posterior EMERGENCY_INTENT_AT,
+# unless the words read as paperwork or the past. Chosen on dev (bench/embed_emergency.py): the
+# highest non-emergency in that zone sat at 0.963 / 0.145, so neither reading alone acts on
+# anything at zero false emergencies; together, 9 more of 76 spoken emergencies. Off by default
+# because on test and blind it adds false emergencies (docs/understanding.md, phase 5 emerg2)
+EMERGENCY_HEAD_AT = 0.6
+EMERGENCY_INTENT_AT = 0.2
+
 CALIBRATED_MIN_LABELS = 8  # the calibrator was fitted on the main menu (21 labels): it judges
 # listens as large as a menu; smaller ones (sub-menus, choices) keep the fused confidence
 
@@ -154,12 +166,14 @@ class Understander:
     paperwork or a past event keeps an emergency decision off (the best other label, asked)."""
 
     def __init__(self, recognizer: Recognizer, script: Script, weight: float = MATCHER_WEIGHT,
-                 calibrator: Calibrator | None = None, detector: EmergencyDetector | None = None) -> None:
+                 calibrator: Calibrator | None = None, detector: EmergencyDetector | None = None,
+                 emergency_audio: bool = False) -> None:
         self.recognizer = recognizer
         self.script = script
         self.weight = weight
         self.calibrator = calibrator
         self.detector = detector
+        self.emergency_audio = emergency_audio  # heard_emergency on the transcript's audio readings
         self._phrases: dict[str, PhraseMatcher] = {}
 
     def _matcher(self, listen: Listen) -> IntentMatcher | None:
@@ -204,7 +218,8 @@ class Understander:
         det = self.detector
         if det is not None and det.label in expect.labels:
             v = det.from_speech(u.text, u.scores)
-            if v.emergency:
+            if v.emergency or (self.emergency_audio
+                               and heard_emergency(transcript.emergency_audio, v.reason, det.vetoed(u.text))):
                 return replace(u, intent=det.label, confidence=1.0, probability=1.0, emergency="now")
             if v.reason == "maybe":
                 u = replace(u, emergency="maybe")
@@ -271,8 +286,18 @@ class Understander:
         return self.decide(transcript, listen)
 
 
-def live_understander(recognizer: Recognizer, script: Script) -> Understander:
+def heard_emergency(audio: EmergencyAudio | None, reason: str, vetoed: bool) -> bool:
+    """What the audio says (``audio``) makes an emergency of a turn the recognizer's scores left
+    borderline (``reason`` "maybe" of ``dialogs.emergency``); never against words that read as
+    paperwork or the past."""
+    if audio is None or vetoed or reason != "maybe":
+        return False
+    return audio.head >= EMERGENCY_HEAD_AT and audio.intent >= EMERGENCY_INTENT_AT
+
+
+def live_understander(recognizer: Recognizer, script: Script, emergency_audio: bool = False) -> Understander:
     """The understander calls use: the shipped calibrator (``asr/calibration.json``) and the
-    emergency detector."""
+    emergency detector (with the audio's emergency readings when ``emergency_audio``)."""
     calibrator = Calibrator.load(CALIBRATION_PATH) if CALIBRATION_PATH.exists() else None
-    return Understander(recognizer, script, calibrator=calibrator, detector=EMERGENCY_DETECTOR)
+    return Understander(recognizer, script, calibrator=calibrator, detector=EMERGENCY_DETECTOR,
+                        emergency_audio=emergency_audio)

@@ -259,6 +259,11 @@ class Settings(BaseSettings):
         True, description="multiply a large menu's intent posteriors by those of a classifier on the utterance's "
                           "Whisper encoder output (asr/audio_intent.npz, fitted on speech rendered from the default "
                           "script's examples; see docs/understanding.md); about 0.1 ms per utterance")
+    emergency_audio: bool = Field(
+        False, description="act at once on a main-menu turn the recognizer left borderline as an emergency when "
+                           "the audio itself sounds like one (asr/audio_emergency.npz, fitted on espeak-ng speech; "
+                           "see docs/understanding.md phase 5 emerg2): more spoken emergencies acted on at once, "
+                           "but more false emergencies on the held-out bench, so off by default")
     asr_threads: int = Field(0, ge=0, le=64, description="threads one utterance's decoding may use (0 = CPU cores)")
     asr_workers: int = Field(0, ge=0, le=64, description="utterances decoded at once (0 = CPU cores)")
     vosk_model_dir: Path | None = Field(None, description="Vosk model directory (asr_engine=vosk)")

@@ -55,6 +55,8 @@ async def test_live_stream_matches_batch_and_finishes_from_speculation(whisper, 
     stream = whisper.open_stream(8000, main_menu)
     live = await paced(stream, pcm)
     assert live.best_label == batch.best_label == "pajak_kendaraan"
+    # the audio's emergency readings (asr.audio_emergency) come through the stream too
+    assert live.emergency_audio is not None and batch.emergency_audio is not None
     assert stream.partial()  # partial text was produced while "speaking"
 
 
