@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import speechset  # noqa: E402
 from bench.understanding import Case, Outcome, by_replica, figures, outcome, spread, task, task_figures  # noqa: E402
 
-KEYS = ("emergency_asked", "emergency_number_first_reply", "emergency_question_to_others", "guess_accuracy", "decision_accuracy", "routed_first_turn", "accepted_without_confirmation",
+KEYS = ("emergency_asked", "emergency_number_first_reply", "emergency_number_to_others", "emergency_question_to_others", "guess_accuracy", "decision_accuracy", "routed_first_turn", "accepted_without_confirmation",
         "accepted_precision", "accepted_wrong", "confirmations_asked", "confirmations_answered_no", "not_understood",
         "emergency_acted_at_once", "false_emergencies", "passing_routed_first_turn")
 

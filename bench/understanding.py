@@ -89,6 +89,9 @@ def figures(cases: Sequence[Case]) -> dict:
         # emergency callers whose first reply names the emergency number (acted on at once, asked
         # the safety question, or not understood: the default script's prompts name it)
         "emergency_number_first_reply": _r(sum(c.out.number for c in emerg) / len(emerg)) if emerg else None,
+        # the cost of naming it: other callers (services, globals, out of scope, passing mentions)
+        # whose first reply names the emergency number too
+        "emergency_number_to_others": _r(sum(c.out.number for c in non_emerg) / len(non_emerg)) if non_emerg else None,
         "emergency_question_to_others": sum(c.out.how == "confirm" and c.out.intent == "darurat"
                                             for c in non_emerg),
         "false_emergencies": sum(c.out.emergency for c in non_emerg),

@@ -70,7 +70,7 @@ class EmergencyVerdict:
     emergency: bool
     score: float  # the evidence it was decided on (text: cue count; speech: posterior used)
     cues: tuple[str, ...] = ()  # the hazard and help words found
-    reason: str = ""  # "text", "speech", "passing", "admin", "" (nothing found)
+    reason: str = ""  # "text", "speech", "passing", "admin", "maybe", "near", "" (nothing found)
 
 
 def _words(text: str) -> list[str]:
@@ -143,6 +143,10 @@ class EmergencyDetector:
     # was handed to the dialog at its fused confidence, < 0.3: "Maaf, saya belum mengerti")
     maybe_lead_min: float = 0.0
     maybe_any_min: float = 0.3
+    # near (reason "near": not enough to ask, but the recognizer gives the label this much): a
+    # confirmation question names the emergency number first ("confirm_intent_emergency"), so a
+    # garbled emergency heard as a service still hears 112 in the first reply; 1.0: never
+    near_min: float = 0.05
 
     def from_text(self, text: str, narrative: bool = False) -> EmergencyVerdict:
         """``narrative``: the words answer a request for a description (a complaint's
@@ -188,6 +192,8 @@ class EmergencyDetector:
             return EmergencyVerdict(True, p, v.cues, "speech")
         if (lead and p >= self.maybe_lead_min) or p >= self.maybe_any_min:
             return EmergencyVerdict(False, p, v.cues, "maybe")
+        if p >= self.near_min:
+            return EmergencyVerdict(False, p, v.cues, "near")
         return EmergencyVerdict(False, p, v.cues)
 
 

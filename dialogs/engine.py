@@ -142,6 +142,7 @@ class DialogEngine:
         self._turn: _Turn | None = None
         self._hazard = False  # the words of the Heard being handled name a hazard (dialogs.emergency)
         self._vetoed = False  # they rule an emergency out (paperwork, a past event)
+        self._near = False  # the runtime gives the emergency some weight ("near"): a confirmation names 112
 
     # ----------------------------------------------------------------- public
     @property
@@ -183,6 +184,7 @@ class DialogEngine:
         self._turn = None
         self._hazard = False
         self._vetoed = False
+        self._near = False
         state = self._s["state"]
         if self._s["phase"] in ("listening", "confirming") and state is not None \
                 and isinstance(event, (Heard, Pressed, NoInput)):
@@ -649,6 +651,7 @@ class DialogEngine:
         verdict = EMERGENCY.from_text(text, narrative=narrative) if text else None
         self._hazard = verdict is not None and bool(verdict.cues)
         self._vetoed = bool(text) and EMERGENCY.vetoed(text)
+        self._near = ev.emergency == "near"
         if ev.emergency == "now" or (verdict is not None and verdict.emergency):
             self._s["phase"] = "listening"
             self._s["pending"] = None
@@ -720,7 +723,9 @@ class DialogEngine:
         label = None
         if ls is not None and pending is not None and pending in ls.labels:
             label = ls.labels[pending]
-        p = self.script.settings.prompts["confirm_intent"][0]
+        prompts = self.script.settings.prompts
+        near = self._near and "confirm_intent_emergency" in prompts
+        p = prompts["confirm_intent_emergency" if near else "confirm_intent"][0]
         vars_ = self._vars_for_render()
         if label:
             vars_ = dict(vars_, intent_label=label)

@@ -30,7 +30,8 @@ class Heard:
     intent: str | None = None
     slots: dict[str, str] | None = None
     #: the runtime's emergency reading of the audio (dialogs.emergency): "now" (act at once),
-    #: "maybe" (borderline: ask "Apakah ini keadaan darurat?"), "" (not judged or none)
+    #: "maybe" (borderline: ask "Apakah ini keadaan darurat?"), "near" (some weight: a confirmation
+    #: question names the emergency number first), "" (not judged or none)
     emergency: str = ""
 
 

@@ -47,6 +47,8 @@ DEFAULT_PROMPTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "no_input_after_answer": ("Ada lagi yang bisa dibantu? Ucapkan ulangi untuk mendengar jawabannya lagi, "
                               "atau selesai.",),
     "confirm_emergency": ("Apakah ini keadaan darurat? Silakan jawab ya atau tidak.",),
+    "confirm_intent_emergency": ("Jika darurat, segera hubungi 112. Maksud Anda {intent_label}? "
+                                 "Silakan jawab ya atau tidak.",),
     "agent": ("Mohon tunggu sebentar, saya sambungkan ke petugas kami.",),
 })
 

@@ -64,6 +64,7 @@ SCHEMA: dict[str, Any] = {
                         "confirm_intent": PROMPT,
                         "confirm_denied": PROMPT,
                         "confirm_emergency": PROMPT,
+                        "confirm_intent_emergency": PROMPT,
                         "no_input_after_answer": PROMPT,
                         "agent": PROMPT,
                     },

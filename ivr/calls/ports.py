@@ -153,7 +153,8 @@ class Understood:
     slots: Mapping[str, str] | None = None
     probability: float | None = None  # calibrated P(the intent is right) (asr.calibration), when known
     emergency: str = ""  # the emergency detector's reading (dialogs.emergency): "now" (act at
-    # once), "maybe" (ask whether it is an emergency), "" (none)
+    # once), "maybe" (ask whether it is an emergency), "near" (a confirmation names 112 first),
+    # "" (none)
     timings: Mapping[str, float] = field(default_factory=dict)  # where the time went (Transcript.timings)
 
 

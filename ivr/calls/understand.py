@@ -221,8 +221,8 @@ class Understander:
             if v.emergency or (self.emergency_audio
                                and heard_emergency(transcript.emergency_audio, v.reason, det.vetoed(u.text))):
                 return replace(u, intent=det.label, confidence=1.0, probability=1.0, emergency="now")
-            if v.reason == "maybe":
-                u = replace(u, emergency="maybe")
+            if v.reason in ("maybe", "near"):
+                u = replace(u, emergency=v.reason)
             if u.intent == det.label and det.vetoed(u.text):
                 others = {k: p for k, p in u.scores.items() if k != det.label}
                 if not others:

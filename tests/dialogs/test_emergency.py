@@ -58,7 +58,7 @@ def test_speech_acts_on_the_emergency_label_at_its_own_threshold():
     assert D.from_speech(garbled, lead).reason == "speech"
     weak = D.from_speech(garbled, {"darurat": 0.2, "pengaduan": 0.1})  # leads, too weak: asked
     assert not weak.emergency and weak.reason == "maybe"
-    assert D.from_speech(garbled, {"darurat": 0.05, "pengaduan": 0.2}).reason == ""
+    assert D.from_speech(garbled, {"darurat": D.near_min / 2, "pengaduan": 0.2}).reason == ""
     assert not D.from_speech(garbled, {"pengaduan": 0.45, "darurat": 0.4}).emergency  # second, too weak
     assert D.from_speech(garbled, {"pengaduan": 0.2, "darurat": 0.55}).emergency
     assert not D.from_speech(garbled, None).emergency
@@ -75,6 +75,18 @@ def test_any_lead_of_the_emergency_label_asks_the_safety_question():
     garbled = "rolong rumataya vermakal"
     low_lead = {"darurat": 0.07, "pengaduan": 0.069, "ktp": 0.05}
     assert D.from_speech(garbled, low_lead).reason == "maybe"
-    assert D.from_speech(garbled, {"darurat": 0.069, "pengaduan": 0.07}).reason == ""  # not leading
+    assert D.from_speech(garbled, {"darurat": 0.069, "pengaduan": 0.07}).reason != "maybe"  # not leading
     # paperwork in the words still keeps the question away
     assert D.from_speech("mau urus akta", low_lead).reason != "maybe"
+
+
+def test_some_weight_on_the_emergency_label_is_near():
+    # not enough to ask the safety question, enough to name 112 in a confirmation question
+    garbled = "kebak karan di rumah"
+    assert 0 < D.near_min < D.maybe_any_min
+    assert D.from_speech(garbled, {"pengaduan": 0.5, "darurat": D.near_min}).reason == "near"
+    assert D.from_speech(garbled, {"pengaduan": 0.5, "darurat": D.near_min * 0.9}).reason == ""
+    assert D.from_speech(garbled, {"pengaduan": 0.5, "darurat": D.maybe_any_min}).reason == "maybe"
+    # paperwork or the past in the words keeps it away
+    assert D.from_speech("mau urus akta", {"akta_lahir": 0.5, "darurat": 0.2}).reason != "near"
+    assert D.from_speech("dulu rumah saya kebanjiran", {"kk": 0.5, "darurat": 0.2}).reason != "near"

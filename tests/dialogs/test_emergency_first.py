@@ -84,6 +84,28 @@ def test_the_safety_question_names_the_emergency_numbers_before_asking(script):
     assert "112" in out and "119" in out and out.index("112") < out.index("Apakah ini keadaan darurat?"), out
 
 
+def test_a_confirmation_names_the_emergency_number_when_the_emergency_is_near(script):
+    # a garbled emergency heard as a service ("Maksud Anda ...?") still hears 112 first when the
+    # recognizer gave the emergency some weight; other confirmations stay as they were
+    e = started(script)
+    out = says(e.handle(Heard("tolong rumah kebak karan", 0.4, intent="pengaduan", emergency="near")))
+    assert e.phase == "confirming" and e.snapshot()["pending"] == "pengaduan"
+    assert "112" in out and "Maksud Anda" in out and out.index("112") < out.index("Maksud Anda"), out
+    out = e.handle(Heard("ya", 0.9, intent="yes"))
+    assert e.state != "emergency"
+
+    e = started(script)
+    out = says(e.handle(Heard("tolong rumah kebak karan", 0.4, intent="pengaduan")))
+    assert e.phase == "confirming" and "Maksud Anda" in out and "112" not in out, out
+    # the next confirmation in the same call does not carry the last turn's reading
+    e.handle(Heard("tidak", 0.9, intent="no"))
+    e2 = started(script)
+    e2.handle(Heard("tolong rumah kebak karan", 0.4, intent="pengaduan", emergency="near"))
+    e2.handle(Heard("tidak", 0.9, intent="no"))
+    out = says(e2.handle(Heard("mau bayar pajak motor", 0.4, intent="pajak_kendaraan")))
+    assert e2.phase == "confirming" and "112" not in out, out
+
+
 def test_a_request_not_understood_in_the_main_menu_names_the_emergency_number(script):
     # an emergency the recognizer garbled beyond the safety question still hears 112 first
     e = started(script)
