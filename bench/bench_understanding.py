@@ -134,6 +134,10 @@ def main() -> None:
                     help="recognizer fingerprint whose cached results, with the audio intent classifier "
                          "(asr/audio_intent.npz) applied, give this recognizer's results exactly "
                          "(bench/recognition.py Recognition.derived): no decoding again")
+    ap.add_argument("--derive-base", default="",
+                    help="the audio intent classifier (.npz) inside --derive-from's results (main's "
+                         "recognizer has one), undone before this recognizer's is applied; e.g. "
+                         "`git show 611b51d:asr/audio_intent.npz > /tmp/base.npz` for ebb7dcc957ee2744")
     args = ap.parse_args()
     if "blind" in args.errors.split(","):
         raise SystemExit("the blind part is not inspected item by item")
@@ -147,7 +151,7 @@ def main() -> None:
     cal_path = Path(args.calibration) if args.calibration else DEFAULT_PATH
     calibrator = Calibrator.load(cal_path) if cal_path.exists() else None
     hot = Hotline(script, calibrator, detector)
-    rec = Recognition(script, derive_from=args.derive_from)
+    rec = Recognition(script, derive_from=args.derive_from, derive_base=args.derive_base)
     result: dict = {"bench": "understanding", "replicas": args.replicas, "recognizer": rec.fingerprint, "derived_from": args.derive_from or None,
                     "extra_hearings": not args.without_views,
                     "script_additions": args.script_additions or None,
@@ -198,6 +202,8 @@ def main() -> None:
         out["tasks"] = _tasks(script, hot, items, res, rows, args.replicas)
         result["parts"][part] = out
         _print(part, out)
+    result["derived"] = rec.derived_count
+    result["unfuse_ambiguous"] = rec.unfuse_ambiguous
     rec.close()
     print(json.dumps(result, ensure_ascii=False))
 

@@ -92,7 +92,7 @@ def expectation_for(script, expect: str):
 class Recognition:
     """Runs the Whisper recognizer synchronously on bench items, with the result cache."""
 
-    def __init__(self, script, root: Path | None = None, derive_from: str = "") -> None:
+    def __init__(self, script, root: Path | None = None, derive_from: str = "", derive_base: str = "") -> None:
         from asr.whisper_backend import WhisperRecognizer
 
         self.script = script
@@ -123,6 +123,14 @@ class Recognition:
                     continue
                 self.base[d["key"]] = Result(**d)
         self.derived_count = 0
+        # derive_base: the audio intent classifier (.npz) already inside derive_from's results
+        # (main's recognizer has one): undone (AudioIntentModel.unfuse) before this one is applied
+        from asr.audio_intent import AudioIntentModel
+
+        self.base_model = AudioIntentModel.load(derive_base) if derive_base else None
+        if derive_base and self.base_model is None:
+            raise SystemExit(f"no classifier at {derive_base}")
+        self.unfuse_ambiguous = 0
         self._views: dict[str, list[float]] = {}
         self._wrap_views()
         self.computed = 0
@@ -196,15 +204,25 @@ class Recognition:
         engine = self.engine
         prep = engine.prepared(expect)
         model = engine.audio_intent
-        if model is None or not prep.fit_window or not model.covers(prep.labels):
+        old = self.base_model
+        if not prep.fit_window or not ((model is not None and model.covers(prep.labels))
+                                       or (old is not None and old.covers(prep.labels))):
             return base
         pcm16k = audio.resample(pcm, 8000, 16000)
         seconds = len(pcm16k) / 2 / 16000
         enc_np = np.asarray(engine.encode(pcm16k, engine.frames_for(seconds, prep.fit_window)))[0]
-        adj = model.adjustment(enc_np, seconds, prep.labels)
-        if adj is None:
-            return base
-        post = model.fuse(np.array([base.scores.get(lab, 0.0) for lab in prep.labels]), prep.labels, adj)
+        post = np.array([base.scores.get(lab, 0.0) for lab in prep.labels])
+        old_adj = old.adjustment(enc_np, seconds, prep.labels) if old is not None else None
+        if old is not None and old_adj is not None:
+            # results fused with ``old``: undo it (ambiguous when fusing the result again would
+            # make darurat lead: counted, read as fused)
+            undone = old.unfuse(post, prep.labels, old_adj)
+            if not np.array_equal(undone, post) and old.fuse(post, prep.labels, old_adj) is post:
+                self.unfuse_ambiguous += 1
+            post = undone
+        adj = model.adjustment(enc_np, seconds, prep.labels) if model is not None else None
+        if adj is not None and model is not None:
+            post = model.fuse(post, prep.labels, adj)
         self.derived_count += 1
         return dataclasses.replace(base, scores={k: round(float(v), 6) for k, v in zip(prep.labels, post, strict=True)})
 
