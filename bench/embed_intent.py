@@ -209,6 +209,8 @@ def main() -> None:
                     help="the classifier (.npz) already inside --fingerprint's results (main's recognizer "
                          "has one): undone (AudioIntentModel.unfuse) before fusing; e.g. `git show "
                          "611b51d:asr/audio_intent.npz` for ebb7dcc957ee2744")
+    ap.add_argument("--weight", type=float, default=-1.0,
+                    help="fusion weight to ship instead of the dev-best one (e.g. a safety criterion on dev)")
     ap.add_argument("--model", default="logreg", help="logreg, or mlp:<hidden>[,<hidden>...] (grid, chosen on dev)")
     ap.add_argument("--alpha", default="0.1,1,3", help="MLP L2 grid (chosen on dev)")
     ap.add_argument("--write", action="store_true", help="write asr/audio_intent.npz (classifier + chosen weight)")
@@ -303,7 +305,7 @@ def main() -> None:
         return float(ok[mask].mean()) if mask is not None else float(ok.mean())
 
     dev = data["dev"]
-    w_all = max(weights, key=lambda w: fused_acc(dev, w))
+    w_all = max(weights, key=lambda w: fused_acc(dev, w)) if args.weight < 0 else args.weight
     for p, d in data.items():
         if len(d["y"]):
             print(f"fusion weight sweep {p}: " + " ".join(f"{w}:{fused_acc(d, w):.3f}" for w in weights))
