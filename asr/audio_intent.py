@@ -9,8 +9,9 @@ their lead (see ``fuse``): the
 classifier hears "kebanjiran" in "rumah saya dulu kebanjiran, sekarang mau urus KK baru" as
 well as in a flood, and emergencies have their own detector (dialogs.emergency).
 The weights (``audio_intent.npz``, beside this module) are fitted by ``bench/embed_intent.py
---write`` on speech rendered from the default script's own example phrases (espeak-ng voices
-through the bench's telephone chain), never on the bench's test texts; see
+--write`` on speech rendered from the default script's own example phrases and from
+bench/data/intent_training.tsv (callers' phrasings written apart from the bench set; espeak-ng
+voices through the bench's telephone chain), never on the bench's texts; see
 docs/understanding.md for what it buys and its limits (it has only heard synthetic voices).
 """
 

@@ -22,6 +22,14 @@ posterior alone, (b) the classifier alone, (c) the fusion ``log p_asr + w log p_
     python bench/embed_intent.py --replicas 24 [--parts dev,test,blind] [--fingerprint FP] [--write]
     python bench/embed_intent.py --check 12 --fingerprint FP
 
+Since phase 5 the training speech also holds ``--phrases`` (bench/data/intent_training.tsv,
+``--phrase-replicas`` renderings each), and results cached by a recognizer that already had a
+classifier are read through ``--base-classifier`` (that classifier undone). The shipped file:
+
+    git show 611b51d:asr/audio_intent.npz > /tmp/base.npz
+    python bench/embed_intent.py --replicas 24 --phrase-replicas 12 --fingerprint ebb7dcc957ee2744 \
+        --base-classifier /tmp/base.npz --c 0.01 --weight 0.3 --write
+
 ``--write`` stores the classifier with the chosen weight as asr/audio_intent.npz (the shipped
 one: ``--replicas 24`` on the results of fingerprint 891ffa87864b7401); ``--check`` compares
 real recognitions with the shipped file to the results derived from FP's. Features are cached
