@@ -9,8 +9,9 @@ their lead (see ``fuse``): the
 classifier hears "kebanjiran" in "rumah saya dulu kebanjiran, sekarang mau urus KK baru" as
 well as in a flood, and emergencies have their own detector (dialogs.emergency).
 The weights (``audio_intent.npz``, beside this module) are fitted by ``bench/embed_intent.py
---write`` on speech rendered from the default script's own example phrases (espeak-ng voices
-through the bench's telephone chain), never on the bench's test texts; see
+--write`` on speech rendered from the default script's own example phrases and from
+bench/data/intent_training.tsv (callers' phrasings written apart from the bench set; espeak-ng
+voices through the bench's telephone chain), never on the bench's texts; see
 docs/understanding.md for what it buys and its limits (it has only heard synthetic voices).
 """
 
@@ -44,6 +45,9 @@ class AudioIntentModel:
     bias: np.ndarray  # labels
     weight: float  # exponent of the classifier's posterior in the fusion (chosen on dev)
     untouched: tuple[str, ...] = ()  # labels whose posterior the fusion leaves as it is
+    # optional hidden layer (a one-layer perceptron): ``coef`` then reads its ReLU outputs
+    hidden_coef: np.ndarray | None = None  # hidden units x features
+    hidden_bias: np.ndarray | None = None  # hidden units
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_PATH) -> AudioIntentModel | None:
@@ -55,13 +59,17 @@ class AudioIntentModel:
             return cls(labels=tuple(str(v) for v in z["labels"]), mean=z["mean"].astype(np.float32),
                        scale=z["scale"].astype(np.float32), coef=z["coef"].astype(np.float32),
                        bias=z["bias"].astype(np.float32), weight=float(z["weight"]),
-                       untouched=tuple(str(v) for v in z["untouched"]) if "untouched" in z else ())
+                       untouched=tuple(str(v) for v in z["untouched"]) if "untouched" in z else (),
+                       hidden_coef=z["hidden_coef"].astype(np.float32) if "hidden_coef" in z else None,
+                       hidden_bias=z["hidden_bias"].astype(np.float32) if "hidden_bias" in z else None)
 
     def save(self, path: str | Path = DEFAULT_PATH) -> None:
+        hidden = ({} if self.hidden_coef is None or self.hidden_bias is None else
+                  {"hidden_coef": self.hidden_coef.astype(np.float32), "hidden_bias": self.hidden_bias.astype(np.float32)})
         np.savez_compressed(path, labels=np.array(self.labels), mean=self.mean.astype(np.float32),
                             scale=self.scale.astype(np.float32), coef=self.coef.astype(np.float32),
                             bias=self.bias.astype(np.float32), weight=np.float64(self.weight),
-                            untouched=np.array(self.untouched, dtype=str))
+                            untouched=np.array(self.untouched, dtype=str), **hidden)
 
     def covers(self, labels: Sequence[str]) -> bool:
         return bool(labels) and all(lab in self.labels for lab in labels)
@@ -70,7 +78,10 @@ class AudioIntentModel:
         """Log-posteriors of ``labels`` (default: all the model's), renormalised over them;
         ``features`` one vector (or rows of vectors) from ``pool``."""
         x = np.atleast_2d(np.asarray(features, dtype=np.float32))
-        z = ((x - self.mean) / self.scale) @ self.coef.T + self.bias
+        h = (x - self.mean) / self.scale
+        if self.hidden_coef is not None and self.hidden_bias is not None:
+            h = np.maximum(h @ self.hidden_coef.T + self.hidden_bias, 0.0)
+        z = h @ self.coef.T + self.bias
         if labels is not None:
             z = z[:, [self.labels.index(lab) for lab in labels]]
         z = z - z.max(axis=1, keepdims=True)
@@ -101,3 +112,22 @@ class AudioIntentModel:
             return post  # an untouched label leads (before or after): nothing changes
         return out
 
+
+    def unfuse(self, fused: np.ndarray, labels: Sequence[str], adjustment: np.ndarray) -> np.ndarray:
+        """The posteriors ``fuse`` was given, from what it returned (benches: results cached
+        with this classifier in, to be fused with another). Where an untouched label leads in
+        ``fused``, fuse returned its input; otherwise the reweighting is undone, unless the
+        undone posteriors would make an untouched label lead (then fuse returned its input)."""
+        out = np.asarray(fused, dtype=np.float64)
+        keep = np.array([lab in self.untouched for lab in labels], dtype=bool)
+        if keep[int(np.argmax(out))]:
+            return out
+        q = out * np.exp(-(adjustment - np.max(adjustment)))
+        q[keep] = 0.0
+        if q.sum() <= 0:
+            return out
+        post = q / q.sum() * max(0.0, 1.0 - float(out[keep].sum()))
+        post[keep] = out[keep]
+        if keep[int(np.argmax(post))]:
+            return out
+        return post

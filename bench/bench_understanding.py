@@ -139,6 +139,10 @@ def main() -> None:
     ap.add_argument("--base-has-intent", action="store_true",
                     help="with --derive-from: that recognizer had the audio intent classifier already; only "
                          "the audio emergency head (asr/audio_emergency.npz) is derived")
+    ap.add_argument("--derive-base", default="",
+                    help="the audio intent classifier (.npz) inside --derive-from's results (main's "
+                         "recognizer has one), undone before this recognizer's is applied; e.g. "
+                         "`git show 611b51d:asr/audio_intent.npz > /tmp/base.npz` for ebb7dcc957ee2744")
     args = ap.parse_args()
     if "blind" in args.errors.split(","):
         raise SystemExit("the blind part is not inspected item by item")
@@ -152,7 +156,8 @@ def main() -> None:
     cal_path = Path(args.calibration) if args.calibration else DEFAULT_PATH
     calibrator = Calibrator.load(cal_path) if cal_path.exists() else None
     hot = Hotline(script, calibrator, detector, args.emergency_audio)
-    rec = Recognition(script, derive_from=args.derive_from, base_has_intent=args.base_has_intent)
+    rec = Recognition(script, derive_from=args.derive_from, derive_base=args.derive_base,
+                      base_has_intent=args.base_has_intent)
     result: dict = {"bench": "understanding", "replicas": args.replicas, "recognizer": rec.fingerprint, "derived_from": args.derive_from or None,
                     "extra_hearings": not args.without_views, "emergency_audio": args.emergency_audio,
                     "script_additions": args.script_additions or None,
@@ -208,6 +213,8 @@ def main() -> None:
         out["tasks"] = _tasks(script, hot, items, res, rows, args.replicas)
         result["parts"][part] = out
         _print(part, out)
+    result["derived"] = rec.derived_count
+    result["unfuse_ambiguous"] = rec.unfuse_ambiguous
     rec.close()
     print(json.dumps(result, ensure_ascii=False))
 

@@ -22,6 +22,14 @@ posterior alone, (b) the classifier alone, (c) the fusion ``log p_asr + w log p_
     python bench/embed_intent.py --replicas 24 [--parts dev,test,blind] [--fingerprint FP] [--write]
     python bench/embed_intent.py --check 12 --fingerprint FP
 
+Since phase 5 the training speech also holds ``--phrases`` (bench/data/intent_training.tsv,
+``--phrase-replicas`` renderings each), and results cached by a recognizer that already had a
+classifier are read through ``--base-classifier`` (that classifier undone). The shipped file:
+
+    git show 611b51d:asr/audio_intent.npz > /tmp/base.npz
+    python bench/embed_intent.py --replicas 24 --phrase-replicas 12 --fingerprint ebb7dcc957ee2744 \
+        --base-classifier /tmp/base.npz --c 0.01 --weight 0.3 --write
+
 ``--write`` stores the classifier with the chosen weight as asr/audio_intent.npz (the shipped
 one: ``--replicas 24`` on the results of fingerprint 891ffa87864b7401); ``--check`` compares
 real recognitions with the shipped file to the results derived from FP's. Features are cached
@@ -57,16 +65,32 @@ def voice_of(item) -> str:
     return v.partition("+")[2]
 
 
-def training_items(script, replicas: int, cache: speechset.AudioCache) -> list:
-    """The script's main-menu examples, ``replicas`` renderings each, in training voices only."""
-    exp = script.expectations("main_menu")
+PHRASES = Path(__file__).resolve().parent / "data" / "intent_training.tsv"
+
+
+def load_phrases(path: str | Path) -> dict[str, list[str]]:
+    """label -> phrases of a training-phrase file (``label<TAB>text``; ``#`` comments, a header)."""
+    out: dict[str, list[str]] = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#") or line == "label\ttext":
+            continue
+        label, _, text = line.partition("\t")
+        out.setdefault(label.strip(), []).append(text.strip())
+    return out
+
+
+def training_items(script, replicas: int, cache: speechset.AudioCache,
+                   phrases: dict[str, list[str]] | None = None, prefix: str = "train") -> list:
+    """The script's main-menu examples (or ``phrases``, label -> texts), ``replicas``
+    renderings each, in training voices only."""
+    exp = phrases if phrases is not None else script.expectations("main_menu")
     items = []
-    for label, phrases in exp.items():
-        for i, phrase in enumerate(phrases):
+    for label, texts in exp.items():
+        for i, phrase in enumerate(texts):
             for rep in range(replicas):
                 carrier = CARRIERS[0] if rep == 0 else CARRIERS[1 + (i + rep) % (len(CARRIERS) - 1)]
                 tags = ("panic",) if label == "darurat" and rep % 2 else ()
-                row = speechset.Row(id=f"train:{label}:{i}", part="train", label=label, kind="train", tags=tags,
+                row = speechset.Row(id=f"{prefix}:{label}:{i}", part="train", label=label, kind="train", tags=tags,
                                     text=carrier.format(x=phrase))
                 voice, chain = speechset.condition(row, rep)
                 r = speechset._seeded("train-voice", row.id, rep)  # noqa: SLF001
@@ -156,6 +180,27 @@ def fit_classifier(x: np.ndarray, y: list[str], labels: list[str], c: float) -> 
                             coef.astype(np.float32), bias.astype(np.float32), 1.0)
 
 
+def fit_mlp(x: np.ndarray, y: list[str], labels: list[str], hidden: int, alpha: float,
+            seed: int = 0) -> AudioIntentModel:
+    """Standardise, then a one-hidden-layer perceptron (ReLU; scikit-learn's MLPClassifier at
+    fit time, applied as two matrix products by AudioIntentModel)."""
+    from sklearn.neural_network import MLPClassifier
+
+    mean = x.mean(0)
+    scale = x.std(0) + 1e-6
+    yi = np.array([labels.index(v) for v in y])
+    m = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=alpha, max_iter=300, early_stopping=False,
+                      random_state=seed, batch_size=256, learning_rate_init=1e-3)
+    m.fit((x - mean) / scale, yi)
+    coef = np.zeros((len(labels), hidden))
+    bias = np.full(len(labels), -30.0)
+    coef[m.classes_] = m.coefs_[1].T
+    bias[m.classes_] = m.intercepts_[1]
+    return AudioIntentModel(tuple(labels), mean.astype(np.float32), scale.astype(np.float32),
+                            coef.astype(np.float32), bias.astype(np.float32), 1.0,
+                            hidden_coef=m.coefs_[0].T.astype(np.float32), hidden_bias=m.intercepts_[0].astype(np.float32))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--replicas", type=int, default=6, help="renderings of each script example")
@@ -165,13 +210,24 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--untouched", default="darurat",
                     help="labels whose posterior the fusion leaves as the recognizer's (comma-separated)")
+    ap.add_argument("--phrases", default=str(PHRASES),
+                    help="training-phrase file (label<TAB>text) added to the script's examples ('' for none)")
+    ap.add_argument("--phrase-replicas", type=int, default=12, help="renderings of each training phrase")
+    ap.add_argument("--base-classifier", default="",
+                    help="the classifier (.npz) already inside --fingerprint's results (main's recognizer "
+                         "has one): undone (AudioIntentModel.unfuse) before fusing; e.g. `git show "
+                         "611b51d:asr/audio_intent.npz` for ebb7dcc957ee2744")
+    ap.add_argument("--weight", type=float, default=-1.0,
+                    help="fusion weight to ship instead of the dev-best one (e.g. a safety criterion on dev)")
+    ap.add_argument("--model", default="logreg", help="logreg, or mlp:<hidden>[,<hidden>...] (grid, chosen on dev)")
+    ap.add_argument("--alpha", default="0.1,1,3", help="MLP L2 grid (chosen on dev)")
     ap.add_argument("--write", action="store_true", help="write asr/audio_intent.npz (classifier + chosen weight)")
     ap.add_argument("--check", type=int, default=0,
                     help="only check, on this many dev renderings, that real recognition with the shipped "
                          "asr/audio_intent.npz equals the results derived from --fingerprint's")
     args = ap.parse_args()
     if args.check:
-        check(args.check, args.fingerprint or latest_fingerprint())
+        check(args.check, args.fingerprint or latest_fingerprint(), args.base_classifier)
         return
 
     from bench.recognition import expectation_for, load_bench_script
@@ -181,8 +237,13 @@ def main() -> None:
     cache = speechset.AudioCache(workers=args.workers)
     t0 = time.perf_counter()
     train = training_items(script, args.replicas, cache)
+    extra = load_phrases(args.phrases) if args.phrases else {}
+    unknown = set(extra) - set(labels)
+    if unknown:
+        raise SystemExit(f"training phrases of labels the main menu lacks: {sorted(unknown)}")
+    more = training_items(script, args.phrase_replicas, cache, extra, prefix="phr") if extra else []
     parts = {p: speechset.load(p, 2, cache) for p in args.parts.split(",")}
-    print(f"audio: {len(train)} training renderings, {cache.rendered} made, {time.perf_counter() - t0:.0f} s", flush=True)
+    print(f"audio: {len(train)} + {len(more)} training renderings, {cache.rendered} made, {time.perf_counter() - t0:.0f} s", flush=True)
 
     from asr.whisper_backend import WhisperEngine
 
@@ -191,6 +252,9 @@ def main() -> None:
     root = speechset.cache_dir() / "embed"
     xtr = featurise(train, feats, root, f"train{args.replicas}")
     ytr = [it.row.label for it in train]
+    if more:
+        xtr = np.concatenate([xtr, featurise(more, feats, root, f"phrases{args.phrase_replicas}")])
+        ytr += [it.row.label for it in more]
     xs = {p: featurise(items, feats, root, p) for p, items in parts.items()}
 
     fp = args.fingerprint or latest_fingerprint()
@@ -201,10 +265,15 @@ def main() -> None:
     def rkey(pcm: bytes) -> str:
         return hashlib.sha256(pcm + ekey).hexdigest()[:24]
 
+    base = AudioIntentModel.load(args.base_classifier) if args.base_classifier else None
     data = {}
     for p, items in parts.items():
         keep = [i for i, it in enumerate(items) if it.row.label != "none" and rkey(it.pcm) in results]
         asr = np.array([[results[rkey(items[i].pcm)]["scores"].get(lab, 0.0) for lab in labels] for i in keep])
+        if base is not None and len(keep):
+            # the cached posteriors hold the base classifier's share: undone
+            adj0 = base.weight * base.log_proba(xs[p][keep], labels)
+            asr = np.stack([base.unfuse(row, labels, a) for row, a in zip(asr, adj0, strict=True)])
         data[p] = {"idx": keep, "x": xs[p][keep], "y": np.array([labels.index(items[i].row.label) for i in keep]),
                    "asr": np.log(np.clip(asr, 1e-9, None)), "post": asr, "rows": [items[i].row.id for i in keep],
                    "held": np.array([voice_of(items[i]) in HELD_OUT for i in keep]),
@@ -213,14 +282,21 @@ def main() -> None:
 
     # the regularisation: dev accuracy of the classifier alone
     best = None
-    for c in (float(v) for v in args.c.split(",")):
-        clf = fit_classifier(xtr, ytr, labels, c)
-        acc = float(np.mean(clf.log_proba(xs["dev"][[i for i, it in enumerate(parts["dev"]) if it.row.label != "none"]])
-                            .argmax(1) == np.array([labels.index(it.row.label) for it in parts["dev"]
-                                                    if it.row.label != "none"])))
-        print(f"C={c}: classifier alone, dev top-1 {acc:.3f}")
+    dev_in = [i for i, it in enumerate(parts["dev"]) if it.row.label != "none"]
+    dev_y = np.array([labels.index(parts["dev"][i].row.label) for i in dev_in])
+    if args.model == "logreg":
+        grid = [(f"C={c}", lambda c=c: fit_classifier(xtr, ytr, labels, c)) for c in map(float, args.c.split(","))]
+    else:
+        hidden = [int(v) for v in args.model.partition(":")[2].split(",")]
+        grid = [(f"mlp h={h} alpha={a}", lambda h=h, a=a: fit_mlp(xtr, ytr, labels, h, a))
+                for h in hidden for a in map(float, args.alpha.split(","))]
+    for name, make in grid:
+        t_fit = time.perf_counter()
+        clf = make()
+        acc = float(np.mean(clf.log_proba(xs["dev"][dev_in]).argmax(1) == dev_y))
+        print(f"{name}: classifier alone, dev top-1 {acc:.3f} (fit {time.perf_counter() - t_fit:.0f} s)", flush=True)
         if best is None or acc > best[0]:
-            best = (acc, c, clf)
+            best = (acc, name, clf)
     _, c, clf = best
     weights = [0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0]
 
@@ -237,7 +313,7 @@ def main() -> None:
         return float(ok[mask].mean()) if mask is not None else float(ok.mean())
 
     dev = data["dev"]
-    w_all = max(weights, key=lambda w: fused_acc(dev, w))
+    w_all = max(weights, key=lambda w: fused_acc(dev, w)) if args.weight < 0 else args.weight
     for p, d in data.items():
         if len(d["y"]):
             print(f"fusion weight sweep {p}: " + " ".join(f"{w}:{fused_acc(d, w):.3f}" for w in weights))
@@ -248,8 +324,16 @@ def main() -> None:
     for k in (0, 1):
         w_k = max(weights, key=lambda w: fused_acc(dev, w, fold != k))
         oof[fold == k] = (fused(dev, w_k).argmax(1) == dev["y"])[fold == k]
-    report = {"C": c, "w": w_all, "untouched": untouched, "replicas": args.replicas, "train": len(train), "fingerprint": fp}
-    print(f"\nchosen C={c}, fusion weight w={w_all} (dev); held-out voices: {', '.join(v or 'default' for v in HELD_OUT)}")
+    report = {"C": c, "w": w_all, "untouched": untouched, "replicas": args.replicas, "train": len(train),
+              "phrases": len(more), "fingerprint": fp, "base_classifier": args.base_classifier or None}
+    # the apply cost per utterance (pooled features in hand, as in the recognizer)
+    one = xs["dev"][0]
+    c0 = time.process_time()
+    for _ in range(2000):
+        clf.log_proba(one, labels)
+    report["apply_cpu_ms"] = round((time.process_time() - c0) / 2000 * 1000, 3)
+    print(f"apply: {report['apply_cpu_ms']} CPU-ms per utterance (pooled features given)")
+    print(f"\nchosen {c}, fusion weight w={w_all} (dev); held-out voices: {', '.join(v or 'default' for v in HELD_OUT)}")
     print(f"{'part':6} {'n':>5} {'(a) phrase':>11} {'(b) audio clf':>14} {'(c) fused':>10}   held-out voices n (a)/(b)/(c)")
     for p, d in data.items():
         if not len(d["y"]):
@@ -273,13 +357,13 @@ def main() -> None:
     print(json.dumps(report))
 
 
-def check(n: int, fingerprint: str) -> None:
+def check(n: int, fingerprint: str, base_classifier: str = "") -> None:
     """Real recognitions (this code, the shipped classifier) against the derived results."""
     from asr import audio
     from bench.recognition import Recognition, expectation_for, load_bench_script
 
     script = load_bench_script()
-    rec = Recognition(script, derive_from=fingerprint)
+    rec = Recognition(script, derive_from=fingerprint, derive_base=base_classifier)
     expect = expectation_for(script, "intent")
     prep = rec.engine.prepared(expect)
     items = speechset.load("dev", 2)[::max(1, 372 // n)][:n]

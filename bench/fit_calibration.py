@@ -92,6 +92,10 @@ def main() -> None:
                     help="recognizer fingerprint whose cached results, with the audio intent classifier "
                          "(asr/audio_intent.npz) applied, give this recognizer's results exactly "
                          "(bench/recognition.py Recognition.derived): no decoding again")
+    ap.add_argument("--derive-base", default="",
+                    help="the audio intent classifier (.npz) inside --derive-from's results (main's "
+                         "recognizer has one), undone before this recognizer's is applied; e.g. "
+                         "`git show 611b51d:asr/audio_intent.npz > /tmp/base.npz` for ebb7dcc957ee2744")
     args = ap.parse_args()
     from sklearn.isotonic import IsotonicRegression
     from sklearn.linear_model import LogisticRegression
@@ -105,7 +109,7 @@ def main() -> None:
 
     script = load_script(default_script_path())
     hot = Hotline(script)
-    rec = Recognition(script, derive_from=args.derive_from)
+    rec = Recognition(script, derive_from=args.derive_from, derive_base=args.derive_base)
     Xd, yd, gd, names = dataset("dev", args.replicas, hot, rec)
     held = {p: dataset(p, args.replicas, hot, rec)[:2] for p in args.held_out.split(",") if p}
     rec.close()

@@ -94,7 +94,8 @@ def expectation_for(script, expect: str):
 class Recognition:
     """Runs the Whisper recognizer synchronously on bench items, with the result cache."""
 
-    def __init__(self, script, root: Path | None = None, derive_from: str = "", base_has_intent: bool = False) -> None:
+    def __init__(self, script, root: Path | None = None, derive_from: str = "", derive_base: str = "",
+                 base_has_intent: bool = False) -> None:
         from asr.whisper_backend import WhisperRecognizer
 
         self.script = script
@@ -128,6 +129,14 @@ class Recognition:
         # what came after it, the audio emergency head, is derived)
         self.base_has_intent = base_has_intent
         self.derived_count = 0
+        # derive_base: the audio intent classifier (.npz) already inside derive_from's results
+        # (main's recognizer has one): undone (AudioIntentModel.unfuse) before this one is applied
+        from asr.audio_intent import AudioIntentModel
+
+        self.base_model = AudioIntentModel.load(derive_base) if derive_base else None
+        if derive_base and self.base_model is None:
+            raise SystemExit(f"no classifier at {derive_base}")
+        self.unfuse_ambiguous = 0
         self._views: dict[str, list[float]] = {}
         self._wrap_views()
         self.computed = 0
@@ -201,19 +210,31 @@ class Recognition:
         engine = self.engine
         prep = engine.prepared(expect)
         model = None if self.base_has_intent else engine.audio_intent
+        old = self.base_model
         head = engine.audio_emergency
-        if not prep.fit_window or ((model is None or not model.covers(prep.labels))
-                                   and (head is None or head.label not in prep.labels)):
+        if not prep.fit_window or not ((model is not None and model.covers(prep.labels))
+                                       or (old is not None and old.covers(prep.labels))
+                                       or (head is not None and head.label in prep.labels)):
             return base
         pcm16k = audio.resample(pcm, 8000, 16000)
         seconds = len(pcm16k) / 2 / 16000
         enc_np = np.asarray(engine.encode(pcm16k, engine.frames_for(seconds, prep.fit_window)))[0]
         out = dataclasses.replace(base, emergency_audio=_pair(engine.emergency_audio(enc_np, seconds, prep)))
-        self.derived_count += 1
+        post = np.array([base.scores.get(lab, 0.0) for lab in prep.labels])
+        old_adj = old.adjustment(enc_np, seconds, prep.labels) if old is not None else None
+        if old is not None and old_adj is not None:
+            # results fused with ``old``: undo it (ambiguous when fusing the result again would
+            # make darurat lead: counted, read as fused)
+            undone = old.unfuse(post, prep.labels, old_adj)
+            if not np.array_equal(undone, post) and old.fuse(post, prep.labels, old_adj) is post:
+                self.unfuse_ambiguous += 1
+            post = undone
         adj = model.adjustment(enc_np, seconds, prep.labels) if model is not None else None
-        if adj is None:
+        if adj is not None and model is not None:
+            post = model.fuse(post, prep.labels, adj)
+        self.derived_count += 1
+        if old_adj is None and adj is None:
             return out
-        post = model.fuse(np.array([base.scores.get(lab, 0.0) for lab in prep.labels]), prep.labels, adj)
         return dataclasses.replace(out, scores={k: round(float(v), 6) for k, v in zip(prep.labels, post, strict=True)})
 
     def close(self) -> None:

@@ -57,6 +57,43 @@ def test_untouched_labels_keep_their_posterior_and_the_rest_is_reweighted():
                                   [0.5, 0.1, 0.4])
 
 
+def test_unfuse_gives_back_what_fuse_was_given():
+    """Benches derive a new classifier's results from results cached with another one in."""
+    labels = ["a", "b", "c", "darurat"]
+    m = AudioIntentModel(tuple(labels), np.zeros(1, np.float32), np.ones(1, np.float32),
+                         np.zeros((4, 1), np.float32), np.zeros(4, np.float32), 1.0, ("darurat",))
+    rng = np.random.default_rng(3)
+    checked = 0
+    for _ in range(200):
+        post = rng.dirichlet(np.ones(4) * 0.5)
+        adj = 0.2 * np.log(rng.dirichlet(np.ones(4)))
+        fused = m.fuse(post, labels, adj)
+        if fused is post and np.argmax(post) != 3:
+            continue  # fuse refused because darurat would lead after: the one ambiguous case
+        np.testing.assert_allclose(m.unfuse(fused, labels, adj), post, atol=1e-9)
+        checked += 1
+    assert checked > 150
+
+def test_a_hidden_layer_is_applied_saved_and_loaded(tmp_path):
+    rng = np.random.default_rng(1)
+    w1, b1 = rng.standard_normal((5, 6)).astype(np.float32), rng.standard_normal(5).astype(np.float32)
+    m = AudioIntentModel(("a", "b", "c"), np.zeros(6, np.float32), np.ones(6, np.float32),
+                         rng.standard_normal((3, 5)).astype(np.float32), np.zeros(3, np.float32), 0.5,
+                         hidden_coef=w1, hidden_bias=b1)
+    x = rng.standard_normal(6).astype(np.float32)
+    z = np.maximum(w1 @ x + b1, 0) @ m.coef.T
+    np.testing.assert_allclose(m.log_proba(x), z - np.log(np.exp(z).sum()), rtol=1e-5, atol=1e-5)
+    m.save(tmp_path / "m.npz")
+    back = AudioIntentModel.load(tmp_path / "m.npz")
+    assert back is not None and back.hidden_coef is not None
+    np.testing.assert_allclose(back.log_proba(x), m.log_proba(x), rtol=1e-6)
+    # a file without the layer (as shipped before it existed) loads as a linear model
+    _toy().save(tmp_path / "lin.npz")
+    lin = AudioIntentModel.load(tmp_path / "lin.npz")
+    assert lin is not None and lin.hidden_coef is None
+    np.testing.assert_allclose(lin.log_proba(x), _toy().log_proba(x), rtol=1e-6)
+
+
 @pytest.mark.slow
 def test_the_recognizer_multiplies_its_posteriors_by_the_classifiers(whisper, main_menu, monkeypatch):
     """Espeak-ng through 8 kHz mu-law: the posteriors with the classifier are those without it
