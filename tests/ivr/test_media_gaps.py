@@ -88,24 +88,34 @@ async def _stall(mid: asyncio.Event, seconds: float) -> None:
     time.sleep(seconds)  # noqa: ASYNC251 - the stall under test blocks the loop on purpose
 
 
+async def _heard(sent: bytes, at: int, late_s: float = 0.0, stall_s: float | None = None):
+    """What the media hands over (the listen's result, and the media for its counters) when a
+    sender in this loop sends ``sent`` (see ``_send``), the loop stalling ``stall_s`` at frame
+    ``at`` when given."""
+    channel = _Channel()
+    media = AudioSocketMedia(channel, lambda rate: Endpointer(sample_rate=rate, end_ms=600))  # type: ignore[arg-type]
+    await media.start()
+    try:
+        mid = asyncio.Event()
+        sender = asyncio.ensure_future(_send(channel, sent, mid, at=at, late_s=late_s))
+        stall = asyncio.ensure_future(_stall(mid, stall_s)) if stall_s is not None else None
+        got = await media.listen(ListenSpec(timeout_s=30.0))
+        await sender
+        if stall is not None:
+            await stall
+    finally:
+        await media.close()
+    return got, media
+
+
 @pytest.mark.parametrize("stall_s", [0.15, 0.4])
 async def test_a_stalled_loop_puts_no_silence_into_the_callers_words(caller_speech, stall_s):
     speech = caller_speech("rumah saya dulu kebanjiran, sekarang mau urus KK baru", 1)
     quiet = bytes(FRAME * 25)
     sent = quiet + speech + bytes(FRAME * 60)
     sent = sent[:len(sent) // FRAME * FRAME]
-    channel = _Channel()
-    media = AudioSocketMedia(channel, lambda rate: Endpointer(sample_rate=rate, end_ms=600))  # type: ignore[arg-type]
-    await media.start()
-    try:
-        # the stall falls in mid-sentence, 1.5 s into the speech
-        mid = asyncio.Event()
-        sender = asyncio.ensure_future(_send(channel, sent, mid, at=25 + 75))
-        stall = asyncio.ensure_future(_stall(mid, stall_s))
-        got = await media.listen(ListenSpec(timeout_s=30.0))
-        await asyncio.gather(sender, stall)
-    finally:
-        await media.close()
+    # the stall falls in mid-sentence, 1.5 s into the speech
+    got, media = await _heard(sent, at=25 + 75, stall_s=stall_s)
     assert got.kind == "speech" and got.utterance is not None
     pcm = got.utterance.pcm
     # the utterance is a stretch of what the caller sent, byte for byte (no silence inserted)
@@ -121,16 +131,7 @@ async def test_frames_late_over_the_network_join_the_callers_words_without_silen
     speech = caller_speech("rumah saya dulu kebanjiran, sekarang mau urus KK baru", 1)
     sent = bytes(FRAME * 25) + speech + bytes(FRAME * 60)
     sent = sent[:len(sent) // FRAME * FRAME]
-    channel = _Channel()
-    media = AudioSocketMedia(channel, lambda rate: Endpointer(sample_rate=rate, end_ms=600))  # type: ignore[arg-type]
-    await media.start()
-    try:
-        mid = asyncio.Event()
-        sender = asyncio.ensure_future(_send(channel, sent, mid, at=25 + 75, late_s=late_s))
-        got = await media.listen(ListenSpec(timeout_s=30.0))
-        await sender
-    finally:
-        await media.close()
+    got, media = await _heard(sent, at=25 + 75, late_s=late_s)
     assert got.kind == "speech" and got.utterance is not None
     pcm = got.utterance.pcm
     assert pcm in sent and len(pcm) > len(speech) // 2, (len(pcm), len(speech), media.frames_filled)
@@ -141,14 +142,6 @@ async def test_a_phone_that_stops_sending_after_speaking_still_ends_its_turn(cal
     speech = caller_speech("saya mau bicara dengan petugas", 1)
     sent = bytes(FRAME * 25) + speech
     sent = sent[:len(sent) // FRAME * FRAME]
-    channel = _Channel()
-    media = AudioSocketMedia(channel, lambda rate: Endpointer(sample_rate=rate, end_ms=600))  # type: ignore[arg-type]
-    await media.start()
-    try:
-        sender = asyncio.ensure_future(_send(channel, sent, asyncio.Event(), at=-1))
-        got = await media.listen(ListenSpec(timeout_s=30.0))
-        await sender
-    finally:
-        await media.close()
+    got, media = await _heard(sent, at=-1)
     assert got.kind == "speech" and got.utterance is not None
     assert media.frames_filled > 0 and got.utterance.pcm[:len(sent) // 2] in sent
