@@ -41,7 +41,7 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
                       whisper_scorer: str = "int8", whisper_text_beam_size: int = 1,
                       whisper_text_decoder: str = "auto",
                       whisper_views: tuple[float, ...] = (0.9, 1.1),
-                      whisper_audio_intent: bool = True) -> Recognizer:
+                      whisper_audio_intent: bool = True, whisper_audio_emergency: bool = True) -> Recognizer:
     """The configured recognizer. ``auto``: Vosk when a Vosk model directory is configured
     (an Indonesian one, normally), else the bundled Whisper-base. ``workers``: utterances
     decoded at once and ``threads``: threads one Whisper utterance may use (None: one per
@@ -51,7 +51,9 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
     ``whisper_text_decoder`` its engine when greedy: "auto", "int8" or "ctranslate2";
     ``whisper_views``: speeds at which menu utterances are heard again (see
     asr.whisper_backend); ``whisper_audio_intent``: fuse the audio intent classifier
-    (asr.audio_intent) into large menus' posteriors."""
+    (asr.audio_intent) into large menus' posteriors; ``whisper_audio_emergency``: put the
+    audio's own emergency readings (asr.audio_emergency) on menu transcripts (off where nothing
+    reads them: the hotline reads them only with its ``emergency_audio`` setting)."""
     if engine == "auto":
         engine = "vosk" if vosk_model_dir else "whisper"
     if engine == "vosk":
@@ -70,7 +72,7 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
         options = WhisperOptions(scoring=whisper_scoring, beam_size=whisper_beam_size,
                                  prompted_beam_size=whisper_text_beam_size, scorer_precision=whisper_scorer,
                                  text_decoder=whisper_text_decoder, views=tuple(whisper_views),
-                                 audio_intent=whisper_audio_intent)
+                                 audio_intent=whisper_audio_intent, audio_emergency=whisper_audio_emergency)
         return WhisperRecognizer(whisper_model_dir, whisper_cache_dir, whisper_sha256, workers=workers,
                                  options=options, threads=threads, compute_type=whisper_compute_type)
     raise ValueError(f"unknown recognizer engine {engine!r}; use vosk, whisper or auto")

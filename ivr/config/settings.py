@@ -163,6 +163,7 @@ class RecognizerOptions(TypedDict):
     whisper_text_decoder: str
     whisper_views: tuple[float, ...]
     whisper_audio_intent: bool
+    whisper_audio_emergency: bool
 
 
 class Settings(BaseSettings):
@@ -513,7 +514,9 @@ class Settings(BaseSettings):
                 "whisper_compute_type": self.whisper_compute_type, "whisper_scorer": self.whisper_scorer,
                 "whisper_text_beam_size": self.whisper_text_beam_size,
                 "whisper_text_decoder": self.whisper_text_decoder, "whisper_views": tuple(self.whisper_views),
-                "whisper_audio_intent": self.whisper_audio_intent}
+                "whisper_audio_intent": self.whisper_audio_intent,
+                # the audio's emergency readings are computed only where the understander reads them
+                "whisper_audio_emergency": self.emergency_audio}
 
     def ensure_dirs(self) -> None:
         """Create the data directory and the derived directories that live in it."""

@@ -151,6 +151,20 @@ def test_busy_counts_decodes_sharing_the_cores(whisper):
     eventually_sync(lambda: not whisper.busy(), "the pool to report idle")
 
 
+def test_the_audio_emergency_readings_are_computed_only_where_the_hotline_reads_them(tmp_path):
+    # off by default (settings.emergency_audio): the recognizer then loads no emergency head and
+    # computes no readings on menu turns; on with the setting
+    from ivr.calls.engines import build_recognizer
+    from ivr.config.settings import load_settings
+
+    for setting, loaded in (("false", False), ("true", True)):
+        rec = build_recognizer(load_settings(data_dir=tmp_path, emergency_audio=setting), engine="whisper")
+        try:
+            assert (rec.engine.audio_emergency is not None) is loaded
+        finally:
+            rec.close()
+
+
 def test_recognizer_options_come_from_settings(tmp_path):
     from asr import create_recognizer
     from ivr.config.settings import load_settings
@@ -160,7 +174,10 @@ def test_recognizer_options_come_from_settings(tmp_path):
     opts = s.recognizer_options()
     assert opts == {"workers": 3, "threads": None, "whisper_scoring": "fast", "whisper_beam_size": 2,
                     "whisper_compute_type": "int8", "whisper_scorer": "float32", "whisper_text_beam_size": 1,
-                    "whisper_text_decoder": "auto", "whisper_views": (0.85, 1.2), "whisper_audio_intent": True}
+                    "whisper_text_decoder": "auto", "whisper_views": (0.85, 1.2), "whisper_audio_intent": True,
+                    "whisper_audio_emergency": False}
+    assert load_settings(data_dir=tmp_path, emergency_audio="true").recognizer_options()["whisper_audio_emergency"] \
+        is True
     assert load_settings(data_dir=tmp_path, whisper_audio_intent="false").recognizer_options()["whisper_audio_intent"] \
         is False
     assert load_settings(data_dir=tmp_path).whisper_views == [0.9, 1.1]
