@@ -46,7 +46,8 @@ class Ending:
 def _frames(x: np.ndarray, win: int, hop: int) -> np.ndarray:
     n = 1 + (x.size - win) // hop
     idx = np.arange(win)[None, :] + hop * np.arange(n)[:, None]
-    return x[idx]
+    out: np.ndarray = x[idx]
+    return out
 
 
 def pitch_track(pcm: bytes, sample_rate: int = 8000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

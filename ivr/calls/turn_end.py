@@ -65,4 +65,7 @@ class TurnTaking:
 
     def policy(self, listen: Listen) -> TurnPolicy:
         """The media's ``turn_policy`` while ``listen`` is what comes next."""
-        return lambda early, audio=b"", sample_rate=8000: self.decide(listen, early, audio, sample_rate)
+        def policy(early: Transcript, audio: bytes = b"", sample_rate: int = 8000) -> TurnDecision:
+            return self.decide(listen, early, audio, sample_rate)
+
+        return policy
