@@ -14,7 +14,10 @@ module reads that early result and decides how much trailing silence the turn ne
   and full of pauses, and nothing is gained by answering early;
 * brief audio (``EarlyResult.audio_s`` under ``brief_s``: a pause after two seconds or less of
   speech is mostly mid-request, "saya mau ...", "KTP saya ...") waits ``long_ms`` too, unless it
-  is a whole yes or no or all the digits expected.
+  is a whole yes or no or all the digits expected;
+* a request or a yes/no whose voice did not close (``EarlyResult.continues``: the pitch of the
+  last voiced sound level or gently rising, ``asr.prosody``) waits at least ``normal_ms``: the
+  words of a garbled early result rarely show a cut, the voice often does.
 
 The defaults were chosen on bench_endpointing's pauses-dev and checked on pauses-test
 (docs/understanding.md, "Phase 4 (helper turn)").
@@ -75,12 +78,13 @@ class EarlyResult:
     text: str
     confidence: float = 0.0
     audio_s: float = 0.0  # seconds of audio the result was decoded from (0: unknown)
+    continues: bool = False  # the voice did not close: level or rising at the end (asr.prosody)
 
 
 @dataclass(frozen=True)
 class TurnDecision:
     wait_ms: int  # trailing silence the turn needs before the answer
-    reason: str  # complete | brief | cut | unsure | free | empty
+    reason: str  # complete | brief | cut | unsure | free | empty | rising
 
     def answer_now(self, trailing_ms: int) -> bool:
         """Whether the turn is over after ``trailing_ms`` of silence."""
@@ -109,8 +113,16 @@ class EndOfTurn:
     brief_s: float = 2.4  # early results of less audio (silence around the speech included)
     # wait long_ms (pauses-dev cut no more with 900 ms for confident ones, but bench_calls --pauses
     # holds 1.1-1.4 s pauses after "kartu bpjs saya", "jadwal imunisasi")
+    prosody: bool = True  # a request or yes/no whose voice did not close waits normal_ms at least
 
     def decide(self, result: EarlyResult, expect: TurnExpectation) -> TurnDecision:
+        d = self._decide(result, expect)
+        if (self.prosody and result.continues and expect.kind in ("intent", "yesno")
+                and d.wait_ms < self.normal_ms):
+            return TurnDecision(self.normal_ms, "rising")
+        return d
+
+    def _decide(self, result: EarlyResult, expect: TurnExpectation) -> TurnDecision:
         raw = (result.text or "").strip().lower()
         words = _WORD.findall(raw)
         if not words:

@@ -59,19 +59,22 @@ class Early:
 
     def __call__(self, pcm: bytes, row):
         from asr.endpointing import EarlyResult
+        from asr.prosody import ending
 
+        end = ending(pcm)  # how the voice ends (the live media reads the same audio)
+        cont = bool(end and end.continues)
         res = self.rec.run(pcm, row.expect.split(":")[0] if not row.expect.startswith("digits") else "digits")
         kind = row.expect.split(":")[0]
         seconds = len(pcm) / 2 / 8000  # the audio decoded (the live stream's early.audio_seconds)
         if kind == "intent":
             fu, ev = self.hot.evidence(res)
             conf = self.calibrator.probability(ev) if self.calibrator else fu.confidence
-            return EarlyResult(res.text, conf, seconds), fu.intent
+            return EarlyResult(res.text, conf, seconds, cont), fu.intent
         if kind == "yesno":
             from dialogs.engine import yes_or_no
 
-            return EarlyResult(res.text, 1.0 if yes_or_no(res.text) else 0.0, seconds), yes_or_no(res.text)
-        return EarlyResult(res.text, 0.0, seconds), res.text
+            return EarlyResult(res.text, 1.0 if yes_or_no(res.text) else 0.0, seconds, cont), yes_or_no(res.text)
+        return EarlyResult(res.text, 0.0, seconds, cont), res.text
 
 
 def observe(part: str, replicas: int, early) -> list[tuple]:
@@ -108,7 +111,8 @@ def evaluate(rows: list[tuple], replicas: int, decider, verbose: bool = False) -
                     harm_here |= decision != whole_decision
                     if verbose:
                         print(f"  CUT {it.key} pause {length_ms:.0f} ms > {d.wait_ms} ({d.reason}) "
-                              f"early={res.text!r} conf={res.confidence:.2f} | {it.row.text}")
+                              f"early={res.text!r} conf={res.confidence:.2f} continues={res.continues} "
+                              f"| {it.row.text}")
                 fixed_here |= length_ms > FIXED_MS
             cut_utt += cut_here
             harm += harm_here
@@ -129,20 +133,22 @@ def evaluate(rows: list[tuple], replicas: int, decider, verbose: bool = False) -
     return out
 
 
-def fluent(replicas: int, decider, early) -> dict:
+def fluent(replicas: int, deciders: dict, early) -> dict:
     """Complete requests of the understanding set (dev and test): the hangover at their end."""
     from asr.endpointing import TurnExpectation
 
     out = {}
     for part in ("dev", "test"):
         items = speechset.load(part, replicas)
-        waits = [[] for _ in range(replicas)]
-        for it in items:
-            res, _ = early(it.pcm, it.row)
-            waits[it.replica].append(decider.decide(res, TurnExpectation("intent")).wait_ms)
-        out[part] = {"end_wait_ms_mean": spread(statistics.mean(w) for w in waits),
-                     "short_share": spread(sum(x == decider.short_ms for x in w) / len(w) for w in waits),
-                     "long_share": spread(sum(x == decider.long_ms for x in w) / len(w) for w in waits)}
+        results = [(it.replica, early(it.pcm, it.row)[0]) for it in items]
+        for name, decider in deciders.items():
+            waits = [[] for _ in range(replicas)]
+            for rep, res in results:
+                waits[rep].append(decider.decide(res, TurnExpectation("intent")).wait_ms)
+            out[f"{part}_{name}"] = {
+                "end_wait_ms_mean": spread(statistics.mean(w) for w in waits),
+                "short_share": spread(sum(x == decider.short_ms for x in w) / len(w) for w in waits),
+                "long_share": spread(sum(x == decider.long_ms for x in w) / len(w) for w in waits)}
     return out
 
 
@@ -177,6 +183,8 @@ def main() -> None:
     result = {"bench": "endpointing", "part": args.part, "replicas": args.replicas,
               "decider": decider.__dict__, "calibrated": calibrator is not None,
               "pauses": evaluate(rows, args.replicas, decider, args.verbose),
+              # phase 5's decider: the words, the confidence and the audio's length, not the voice
+              "no_prosody": evaluate(rows, args.replicas, EndOfTurn(prosody=False)),
               "fixed_600": evaluate(rows, args.replicas, EndOfTurn(short_ms=600, normal_ms=600, long_ms=600,
                                                                     free_ms=600, confident_at=2.0, brief_s=0.0)),
               # phase 3's waits: 250 ms when confident (>= 0.6), 1,300 ms otherwise (its word lists
@@ -194,7 +202,7 @@ def main() -> None:
                                     **{k: f[k]["median"] for k in ("cut_off_requests", "harmful_cut_off_requests",
                                                                    "end_wait_ms_mean", "end_short_share")}})
     if args.fluent:
-        result["fluent"] = fluent(args.replicas, decider, early)
+        result["fluent"] = fluent(args.replicas, {"now": decider, "no_prosody": EndOfTurn(prosody=False)}, early)
     rec.close()
     for k, v in result.items():
         print(f"{k}: {v}")

@@ -115,8 +115,10 @@ class ListenSpec:
 
 #: opens a recognition stream for what the dialog expects next (None: decode utterances whole)
 StreamFactory = Callable[[], RecognitionStream | None]
-#: the end-of-turn decision on a speculative result (``ivr.calls.turn_end.TurnTaking.policy``)
-TurnPolicy = Callable[[Transcript], TurnDecision]
+#: the end-of-turn decision on a speculative result and the audio it was decoded from (16-bit
+#: PCM at the given sample rate: how the voice ends is read from it), see
+#: ``ivr.calls.turn_end.TurnTaking.policy``
+TurnPolicy = Callable[[Transcript, bytes, int], TurnDecision]
 
 
 class Media(Protocol):

@@ -104,7 +104,7 @@ class Runtime:
             return understander, None
         long_ms = max(s.turn_long_ms, s.turn_short_ms)
         decider = EndOfTurn(short_ms=s.turn_short_ms, normal_ms=min(s.turn_unsure_ms, long_ms), long_ms=long_ms,
-                            free_ms=long_ms)
+                            free_ms=long_ms, prosody=s.turn_prosody)
         return understander, TurnTaking(understander, decider)
 
     # ------------------------------------------------------------------ the live script

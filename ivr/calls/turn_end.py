@@ -5,8 +5,9 @@ The recognizer decodes speculatively once the caller has been quiet for a moment
 dialog would (``ivr.calls.understand.Understander.decide``: fused, calibrated, emergency) and
 asks ``asr.endpointing.EndOfTurn`` how much trailing silence the turn needs: a short hangover
 for a confident, complete answer to what the state expects (or an emergency), a long one when
-the words look cut ("saya mau urus ... eh"), the state's digits are not all there, or the
-result is unsure. The media loop (``ivr.calls.media.audiosocket``) ends the utterance as soon
+the words look cut ("saya mau urus ... eh"), the state's digits are not all there, the result
+is unsure, or the voice did not close (``asr.prosody``: read from the audio the early result was
+decoded from). The media loop (``ivr.calls.media.audiosocket``) ends the utterance as soon
 as the silence reaches that wait; speech resuming drops the early result.
 
 Pure and synchronous; one decision per early result (the media caches it).
@@ -14,8 +15,11 @@ Pure and synchronous; one decision per early result (the media caches it).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from asr import Transcript
 from asr.endpointing import EarlyResult, EndOfTurn, TurnDecision, TurnExpectation
+from asr.prosody import ending
 from dialogs.actions import Listen
 from ivr.calls.ports import TurnPolicy
 from ivr.calls.understand import Understander
@@ -38,7 +42,8 @@ class TurnTaking:
         self.understander = understander
         self.decider = decider or EndOfTurn()
 
-    def decide(self, listen: Listen, early: Transcript) -> TurnDecision:
+    def decide(self, listen: Listen, early: Transcript, audio: bytes = b"", sample_rate: int = 8000) -> TurnDecision:
+        """``audio``: what ``early`` was decoded from (how the voice ends; empty: unknown)."""
         exp = turn_expectation(listen)
         conf = 0.0
         if exp.kind in ("intent", "yesno") and listen.expect:
@@ -48,8 +53,19 @@ class TurnTaking:
             # the calibrated probability when known (what EndOfTurn.confident_at was tuned on,
             # bench/bench_endpointing.py), else the dialog's confidence
             conf = u.probability if u.probability is not None else (u.confidence if u.intent else 0.0)
-        return self.decider.decide(EarlyResult(early.text, conf, early.audio_seconds), exp)
+        result = EarlyResult(early.text, conf, early.audio_seconds)
+        d = self.decider.decide(result, exp)
+        if (audio and self.decider.prosody and exp.kind in ("intent", "yesno")
+                and d.wait_ms < self.decider.normal_ms):
+            # only a short wait can grow: the voice is read then (a few ms of numpy)
+            end = ending(audio, sample_rate)
+            if end is not None and end.continues:
+                d = self.decider.decide(replace(result, continues=True), exp)
+        return d
 
     def policy(self, listen: Listen) -> TurnPolicy:
         """The media's ``turn_policy`` while ``listen`` is what comes next."""
-        return lambda early: self.decide(listen, early)
+        def policy(early: Transcript, audio: bytes = b"", sample_rate: int = 8000) -> TurnDecision:
+            return self.decide(listen, early, audio, sample_rate)
+
+        return policy

@@ -294,6 +294,9 @@ class Settings(BaseSettings):
                               "looks cut or brief (the longest a turn waits)")
     turn_unsure_ms: int = Field(1000, ge=60, le=5000, description="turn taking: silence after a complete-looking "
                                 "request the recognizer is unsure of")
+    turn_prosody: bool = Field(True, description="turn taking: a request or yes/no whose voice did not close "
+                               "(the pitch of its last sound level or rising, asr.prosody) waits the unsure wait, "
+                               "not the short one")
     turn_first_pass: bool = Field(True, description="a menu turn whose first recognition pass is already "
                                   "decisive (accepted or an emergency) is answered from it, without the second "
                                   "stage and the extra hearings (the first pass is about a third of the work); a second stage "

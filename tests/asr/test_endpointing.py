@@ -114,3 +114,26 @@ def test_the_default_decider_waits_least_for_a_confident_answer_and_longest_for_
     assert waits == sorted(waits) and len(set(waits)) == 3, waits
     # the same confident words after less audio: a caller who may go on
     assert d.decide(EarlyResult("saya mau bikin ktp baru", 0.7, 1.5), INTENT).wait_ms > waits[0]
+
+
+def test_a_voice_that_did_not_close_keeps_a_confident_request_or_yes_waiting():
+    # "jalan di depan rumah saya rusak, ..." decodes to a complete, confident request at the
+    # pause; the voice (level or rising, asr.prosody) says the caller holds the turn
+    held = EarlyResult("jalan di depan rumah saya rusak", 0.98, audio_s=2.6, continues=True)
+    d = DECIDER.decide(held, INTENT)
+    assert (d.wait_ms, d.reason) == (DECIDER.normal_ms, "rising")
+    assert DECIDER.decide(EarlyResult("iya", 1.0, 0.5, continues=True), TurnExpectation("yesno")).reason == "rising"
+    # without the cue, or with the reading switched off, the short hangover as before
+    assert DECIDER.decide(EarlyResult(held.text, 0.98, audio_s=2.6), INTENT).wait_ms == DECIDER.short_ms
+    off = EndOfTurn(short_ms=250, normal_ms=600, long_ms=1300, free_ms=900, confident_at=0.8, brief_s=1.6,
+                    prosody=False)
+    assert off.decide(held, INTENT).wait_ms == off.short_ms
+
+
+def test_the_voice_never_shortens_a_wait_nor_touches_digits_and_free_descriptions():
+    assert DECIDER.decide(EarlyResult("saya mau urus, eh", 0.9, 3.0, continues=True), INTENT).wait_ms == 1300
+    assert DECIDER.decide(EarlyResult("kartu keluarga hilang", 0.3, 3.0, continues=True), INTENT).wait_ms == 600
+    digits = TurnExpectation("digits", 4, 4)
+    assert DECIDER.decide(EarlyResult("satu dua tiga empat", 0.0, 3.0, continues=True), digits).wait_ms == 250
+    free = TurnExpectation("free")
+    assert DECIDER.decide(EarlyResult("lampunya mati", 0.0, 3.0, continues=True), free).wait_ms == 900

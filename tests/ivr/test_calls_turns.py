@@ -94,6 +94,40 @@ async def test_the_end_of_turn_decision_on_real_audio(engines, caller_speech):
     assert d.reason in ("cut", "brief") and d.wait_ms == taking.decider.long_ms, (d, early.text)
 
 
+async def test_a_confident_early_result_whose_voice_did_not_close_keeps_listening(engines, caller_speech):
+    """The first half of a request ("saya mau bikin KTP elektronik, ...") decodes to a whole,
+    confident request; its voice (level or rising at the comma, asr.prosody) says the caller
+    holds the turn: the media hands the decoded audio to the policy, which waits the unsure
+    wait instead of the short hangover. The same words said to the end close the turn."""
+    from ivr.calls.turn_end import TurnTaking
+    from ivr.calls.understand import expectation_for, live_understander
+
+    script = engines.script
+    listen = script.listen_action("main_menu")
+    taking = TurnTaking(live_understander(engines.recognizer, script))
+    policy = taking.policy(listen)
+
+    async def early_of(text: str):
+        stream = engines.recognizer.open_stream(8000, expectation_for(listen))
+        pcm = caller_speech(text, 1) + bytes(8000 * 2 // 2)  # then 0.5 s of silence
+        try:
+            stream.accept(pcm)
+            early = await eventually(stream.early, "the speculative result", timeout=120)
+        finally:
+            stream.close()
+        return early, pcm[: int(early.audio_seconds * 8000) * 2]
+
+    early, audio = await early_of("saya mau bikin KTP elektronik,")
+    # the words alone: a complete, confident request (the cut-off of phase 5)
+    words_only = taking.decide(listen, early)
+    assert words_only.reason == "complete" and words_only.wait_ms == taking.decider.short_ms, (words_only, early.text)
+    held = policy(early, audio, 8000)
+    assert held.reason == "rising" and held.wait_ms == taking.decider.normal_ms, (held, early.text)
+    early, audio = await early_of("saya mau bikin KTP elektronik")
+    closed = policy(early, audio, 8000)
+    assert closed.reason == "complete" and closed.wait_ms == taking.decider.short_ms, (closed, early.text)
+
+
 async def test_a_hesitation_longer_than_the_unsure_wait_is_not_cut_off(hotline, caller_speech):
     """A caller who hesitates ("saya mau urus, eh") for about 1.4 s: longer than an unsure
     turn's wait (IVR_TURN_UNSURE_MS) and phase 3's longest wait (1,300 ms), shorter than the

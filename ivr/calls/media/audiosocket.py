@@ -258,7 +258,10 @@ class AudioSocketMedia:
         cached = self._decision
         if cached is None or cached[0] != early.audio_seconds:
             try:
-                cached = (early.audio_seconds, policy(early))
+                # the audio the early result was decoded from: the stream got the utterance
+                # from its first chunk on
+                audio = b"".join(self._utt or ())[: int(early.audio_seconds * self.sample_rate) * 2]
+                cached = (early.audio_seconds, policy(early, audio, self.sample_rate))
             except Exception:
                 log.exception("end-of-turn decision failed; the fixed hangover applies")
                 return self._hangover_ms, "fixed"
