@@ -64,18 +64,23 @@ def encode_frames(items, engine, name: str) -> Path:
     return path
 
 
-def all_items(replicas: int, phrase_replicas: int, parts: list[str], workers: int = 1):
+def all_items(replicas: int, phrase_replicas: int, parts: list[str], workers: int = 1, training: bool = True,
+              only: tuple[str, ...] = ()):
     """name -> items: the training speech of bench/embed_intent.py and the bench parts."""
     from bench.recognition import load_bench_script
 
     script = load_bench_script()
     cache = speechset.AudioCache(workers=workers)
-    out = {f"train{replicas}": embed_intent.training_items(script, replicas, cache)}
-    extra = embed_intent.load_phrases(embed_intent.PHRASES)
-    out[f"phrases{phrase_replicas}"] = embed_intent.training_items(script, phrase_replicas, cache, extra,
-                                                                   prefix="phr")
+    out = {}
+    if training and (not only or f"train{replicas}" in only):
+        out[f"train{replicas}"] = embed_intent.training_items(script, replicas, cache)
+    if training and (not only or f"phrases{phrase_replicas}" in only):
+        extra = embed_intent.load_phrases(embed_intent.PHRASES)
+        out[f"phrases{phrase_replicas}"] = embed_intent.training_items(script, phrase_replicas, cache, extra,
+                                                                       prefix="phr")
     for p in parts:
-        out[p] = speechset.load(p, 2, cache)
+        if not only or p in only:
+            out[p] = speechset.load(p, 2, cache)
     return out
 
 
@@ -85,16 +90,19 @@ def main() -> None:
     ap.add_argument("--phrase-replicas", type=int, default=12)
     ap.add_argument("--parts", default="dev,test,blind")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--no-training", action="store_true", help="only the bench parts")
+    ap.add_argument("--only", default="", help="encode only these sets (e.g. phrases12; comma-separated)")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    sets = all_items(args.replicas, args.phrase_replicas, args.parts.split(","), args.workers)
+    sets = all_items(args.replicas, args.phrase_replicas, args.parts.split(","), args.workers,
+                     not args.no_training, tuple(v for v in args.only.split(",") if v))
     print(f"audio: {', '.join(f'{k} {len(v)}' for k, v in sets.items())} in {time.perf_counter() - t0:.0f} s",
           flush=True)
     from asr.whisper_backend import WhisperEngine
 
     engine = WhisperEngine()
-    order = [p for p in args.parts.split(",")] + [k for k in sets if k not in args.parts.split(",")]
-    for name in order:
+    order = [p for p in args.parts.split(",") if p in sets] + [k for k in sets if k not in args.parts.split(",")]
+    for name in [v for v in order if not args.only or v in args.only.split(",")]:
         print(encode_frames(sets[name], engine, name), flush=True)
 
 
