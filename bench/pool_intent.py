@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from asr.audio_intent import AudioIntentModel, pool  # noqa: E402
 from bench import embed_intent, speechset  # noqa: E402
 
-WEIGHTS = [0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0]
+WEIGHTS = [0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0]
 
 
 def load_frames(name: str) -> dict:
@@ -136,7 +136,8 @@ def main() -> None:
     labels = list(load_bench_script().expectations("main_menu"))
     parts = args.parts.split(",")
     frames = {p: load_frames(p) for p in parts}
-    train = [load_frames(f"train{args.replicas}"), load_frames(f"phrases{args.phrase_replicas}")]
+    train = [load_frames(f"train{args.replicas}")] + ([load_frames(f"phrases{args.phrase_replicas}")]
+                                                      if args.phrase_replicas else [])
     ytr = [str(v) for fr in train for v in fr["labels"]]
     fp = args.fingerprint or embed_intent.latest_fingerprint()
     base = AudioIntentModel.load(args.base_classifier) if args.base_classifier else None
