@@ -1,5 +1,8 @@
 """An intent classifier on the audio itself: the Whisper encoder's output of an utterance,
-pooled over time, through a linear softmax layer (one matrix product).
+summarised over time, through a linear softmax layer. The summary is either pooled (mean, max,
+std over the utterance, optionally per segment: ``pool``) or, as shipped since phase 6, a small
+1-D convolution over the frames with max and mean over time (``conv_pool``, fitted by
+bench/pool_conv.py; well under a CPU-millisecond for a few seconds of speech).
 
 The recognizer (``asr.whisper_backend``) already encodes every utterance; for a menu whose
 labels the classifier knows it multiplies its own posteriors by the classifier's (over the
@@ -21,6 +24,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +74,8 @@ def conv_pool(e: np.ndarray, proj: np.ndarray, proj_bias: np.ndarray, coef: np.n
     pad = np.zeros((k // 2, dims), np.float32)
     cols = np.lib.stride_tricks.sliding_window_view(np.concatenate([pad, p, pad]), (k, dims))[:, 0]
     h = np.maximum(cols.reshape(len(p), k * dims) @ coef.T + bias, 0.0)
-    return np.concatenate([h.max(0), h.mean(0)])
+    out: np.ndarray = np.concatenate([h.max(0), h.mean(0)])
+    return out
 
 
 @dataclass(frozen=True)
@@ -112,19 +117,20 @@ class AudioIntentModel:
                        segments=int(z["segments"]) if "segments" in z else 0, **conv)
 
     def save(self, path: str | Path = DEFAULT_PATH) -> None:
-        hidden = ({} if self.hidden_coef is None or self.hidden_bias is None else
-                  {"hidden_coef": self.hidden_coef.astype(np.float32), "hidden_bias": self.hidden_bias.astype(np.float32)})
-        np.savez_compressed(path, labels=np.array(self.labels), mean=self.mean.astype(np.float32),
-                            scale=self.scale.astype(np.float32), coef=self.coef.astype(np.float32),
-                            bias=self.bias.astype(np.float32), weight=np.float64(self.weight),
-                            untouched=np.array(self.untouched, dtype=str), **hidden,
-                            **({"segments": np.int64(self.segments)} if self.segments else {}), **self._conv())
-
-    def _conv(self) -> dict:
-        if self.conv_coef is None:
-            return {}
-        return {**{k: np.asarray(getattr(self, k), dtype=np.float32) for k in CONV_FIELDS},
-                "conv_down": np.int64(self.conv_down)}
+        arrays: dict[str, Any] = {
+            "labels": np.array(self.labels), "mean": self.mean.astype(np.float32),
+            "scale": self.scale.astype(np.float32), "coef": self.coef.astype(np.float32),
+            "bias": self.bias.astype(np.float32), "weight": np.float64(self.weight),
+            "untouched": np.array(self.untouched, dtype=str)}
+        if self.hidden_coef is not None and self.hidden_bias is not None:
+            arrays.update(hidden_coef=self.hidden_coef.astype(np.float32),
+                          hidden_bias=self.hidden_bias.astype(np.float32))
+        if self.segments:
+            arrays["segments"] = np.int64(self.segments)
+        if self.conv_coef is not None:
+            arrays.update({k: np.asarray(getattr(self, k), dtype=np.float32) for k in CONV_FIELDS})
+            arrays["conv_down"] = np.int64(self.conv_down)
+        np.savez_compressed(path, **arrays)
 
     def covers(self, labels: Sequence[str]) -> bool:
         return bool(labels) and all(lab in self.labels for lab in labels)
@@ -147,6 +153,7 @@ class AudioIntentModel:
         """What the classifier reads of an utterance's encoder output (``pool``, or
         ``conv_pool`` of the frames that hold the utterance)."""
         if self.conv_coef is not None:
+            assert self.conv_proj is not None and self.conv_proj_bias is not None and self.conv_bias is not None
             n = max(1, min(enc.shape[0], int(math.ceil(seconds * FRAMES_PER_S))))
             return conv_pool(enc[:n], self.conv_proj, self.conv_proj_bias, self.conv_coef, self.conv_bias,
                              self.conv_down)

@@ -138,10 +138,11 @@ def main() -> None:
             loss.backward()
             opt.step()
             sched.step()
-            loss_sum += float(loss) * len(b)
+            loss_sum += float(loss.detach()) * len(b)
         acc = float(np.mean(predict(net, dxs, din, mean, scale).argmax(1) == dy))
         hist.append(round(acc, 3))
-        print(f"epoch {ep + 1}: loss {loss_sum / len(xs):.3f}, dev top-1 alone {acc:.3f} ({time.perf_counter() - t0:.0f} s)",
+        print(f"epoch {ep + 1}: loss {loss_sum / len(xs):.3f}, dev top-1 alone {acc:.3f} "
+              f"({time.perf_counter() - t0:.0f} s)",
               flush=True)
         if acc > best[0]:
             best = (acc, ep + 1, {k: v.detach().clone() for k, v in net.state_dict().items()})

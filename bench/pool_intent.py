@@ -144,7 +144,8 @@ def main() -> None:
     data = bench_posteriors(parts, fp, labels, base, frames)
     untouched = tuple(v for v in args.untouched.split(",") if v)
     best = None
-    cands = [("seg", int(v)) for v in args.segments.split(",") if v] + [("file", v) for v in args.models.split(",") if v]
+    cands = ([("seg", int(v)) for v in args.segments.split(",") if v]
+             + [("file", v) for v in args.models.split(",") if v])
     for kind, seg in cands:
         t0 = time.perf_counter()
         dev_in = data["dev"]["in_scope"]
