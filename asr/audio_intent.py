@@ -1,5 +1,8 @@
 """An intent classifier on the audio itself: the Whisper encoder's output of an utterance,
-pooled over time, through a linear softmax layer (one matrix product).
+summarised over time, through a linear softmax layer. The summary is either pooled (mean, max,
+std over the utterance, optionally per segment: ``pool``) or, as shipped since phase 6, a small
+1-D convolution over the frames with max and mean over time (``conv_pool``, fitted by
+bench/pool_conv.py; well under a CPU-millisecond for a few seconds of speech).
 
 The recognizer (``asr.whisper_backend``) already encodes every utterance; for a menu whose
 labels the classifier knows it multiplies its own posteriors by the classifier's (over the
@@ -21,19 +24,58 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 DEFAULT_PATH = Path(__file__).with_name("audio_intent.npz")
 FRAMES_PER_S = 50  # Whisper encoder output frames per second of audio
+CONV_FIELDS = ("conv_proj", "conv_proj_bias", "conv_coef", "conv_bias")
 
 
-def pool(enc: np.ndarray, seconds: float) -> np.ndarray:
+def pool(enc: np.ndarray, seconds: float, segments: int = 0) -> np.ndarray:
     """Mean, max and standard deviation per channel over the encoder frames that hold the
-    utterance (``enc``: frames x channels, the padding after the audio left out)."""
+    utterance (``enc``: frames x channels, the padding after the audio left out); with
+    ``segments``, then the mean and standard deviation of each of that many consecutive,
+    equal stretches of those frames (where in the utterance a sound came: beginning, middle,
+    end), concatenated."""
     n = max(1, min(enc.shape[0], int(math.ceil(seconds * FRAMES_PER_S))))
     e = np.asarray(enc[:n], dtype=np.float32)
-    return np.concatenate([e.mean(0), e.max(0), e.std(0)])
+    out = [e.mean(0), e.max(0), e.std(0)]
+    for s, t in segment_bounds(n, segments):
+        out += [e[s:t].mean(0), e[s:t].std(0)]
+    return np.concatenate(out)
+
+
+def segment_bounds(n: int, segments: int) -> list[tuple[int, int]]:
+    """``segments`` consecutive stretches of ``n`` frames, as equal as can be, none empty
+    (they overlap when there are fewer frames than stretches)."""
+    out = []
+    for k in range(segments):
+        s = min(n - 1, (k * n) // segments)
+        out.append((s, max(s + 1, ((k + 1) * n) // segments)))
+    return out
+
+
+def conv_pool(e: np.ndarray, proj: np.ndarray, proj_bias: np.ndarray, coef: np.ndarray, bias: np.ndarray,
+              down: int = 1) -> np.ndarray:
+    """A small 1-D convolution over an utterance's frames ``e`` (frames x channels): ``down``
+    consecutive frames averaged, projected (``proj``: dims x channels, the standardisation
+    folded in), convolved (``coef``: filters x (kernel * dims), frame-major; zeros beyond both
+    ends), ReLU; then the maximum and the mean of each filter over time (a local pattern
+    anywhere in the utterance, and how much of it there is)."""
+    e = np.asarray(e, dtype=np.float32)
+    if down > 1:
+        t = (len(e) // down) * down
+        e = e[:t].reshape(-1, down, e.shape[1]).mean(1) if t else e.mean(0, keepdims=True)
+    p = e @ proj.T + proj_bias
+    dims = p.shape[1]
+    k = coef.shape[1] // dims
+    pad = np.zeros((k // 2, dims), np.float32)
+    cols = np.lib.stride_tricks.sliding_window_view(np.concatenate([pad, p, pad]), (k, dims))[:, 0]
+    h = np.maximum(cols.reshape(len(p), k * dims) @ coef.T + bias, 0.0)
+    out: np.ndarray = np.concatenate([h.max(0), h.mean(0)])
+    return out
 
 
 @dataclass(frozen=True)
@@ -48,6 +90,13 @@ class AudioIntentModel:
     # optional hidden layer (a one-layer perceptron): ``coef`` then reads its ReLU outputs
     hidden_coef: np.ndarray | None = None  # hidden units x features
     hidden_bias: np.ndarray | None = None  # hidden units
+    segments: int = 0  # the features: ``pool(enc, seconds, segments)`` (0: mean, max, std only)
+    # or (when ``conv_coef`` is set) ``conv_pool`` of the frames with these weights
+    conv_proj: np.ndarray | None = None  # dims x channels
+    conv_proj_bias: np.ndarray | None = None  # dims
+    conv_coef: np.ndarray | None = None  # filters x (kernel * dims)
+    conv_bias: np.ndarray | None = None  # filters
+    conv_down: int = 1  # consecutive frames averaged first
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_PATH) -> AudioIntentModel | None:
@@ -56,27 +105,39 @@ class AudioIntentModel:
         if not path.exists():
             return None
         with np.load(path) as z:
+            conv = {k: z[k].astype(np.float32) for k in CONV_FIELDS if k in z}
+            if conv:
+                conv["conv_down"] = int(z["conv_down"])
             return cls(labels=tuple(str(v) for v in z["labels"]), mean=z["mean"].astype(np.float32),
                        scale=z["scale"].astype(np.float32), coef=z["coef"].astype(np.float32),
                        bias=z["bias"].astype(np.float32), weight=float(z["weight"]),
                        untouched=tuple(str(v) for v in z["untouched"]) if "untouched" in z else (),
                        hidden_coef=z["hidden_coef"].astype(np.float32) if "hidden_coef" in z else None,
-                       hidden_bias=z["hidden_bias"].astype(np.float32) if "hidden_bias" in z else None)
+                       hidden_bias=z["hidden_bias"].astype(np.float32) if "hidden_bias" in z else None,
+                       segments=int(z["segments"]) if "segments" in z else 0, **conv)
 
     def save(self, path: str | Path = DEFAULT_PATH) -> None:
-        hidden = ({} if self.hidden_coef is None or self.hidden_bias is None else
-                  {"hidden_coef": self.hidden_coef.astype(np.float32), "hidden_bias": self.hidden_bias.astype(np.float32)})
-        np.savez_compressed(path, labels=np.array(self.labels), mean=self.mean.astype(np.float32),
-                            scale=self.scale.astype(np.float32), coef=self.coef.astype(np.float32),
-                            bias=self.bias.astype(np.float32), weight=np.float64(self.weight),
-                            untouched=np.array(self.untouched, dtype=str), **hidden)
+        arrays: dict[str, Any] = {
+            "labels": np.array(self.labels), "mean": self.mean.astype(np.float32),
+            "scale": self.scale.astype(np.float32), "coef": self.coef.astype(np.float32),
+            "bias": self.bias.astype(np.float32), "weight": np.float64(self.weight),
+            "untouched": np.array(self.untouched, dtype=str)}
+        if self.hidden_coef is not None and self.hidden_bias is not None:
+            arrays.update(hidden_coef=self.hidden_coef.astype(np.float32),
+                          hidden_bias=self.hidden_bias.astype(np.float32))
+        if self.segments:
+            arrays["segments"] = np.int64(self.segments)
+        if self.conv_coef is not None:
+            arrays.update({k: np.asarray(getattr(self, k), dtype=np.float32) for k in CONV_FIELDS})
+            arrays["conv_down"] = np.int64(self.conv_down)
+        np.savez_compressed(path, **arrays)
 
     def covers(self, labels: Sequence[str]) -> bool:
         return bool(labels) and all(lab in self.labels for lab in labels)
 
     def log_proba(self, features: np.ndarray, labels: Sequence[str] | None = None) -> np.ndarray:
         """Log-posteriors of ``labels`` (default: all the model's), renormalised over them;
-        ``features`` one vector (or rows of vectors) from ``pool``."""
+        ``features`` one vector (or rows of vectors) from ``features``."""
         x = np.atleast_2d(np.asarray(features, dtype=np.float32))
         h = (x - self.mean) / self.scale
         if self.hidden_coef is not None and self.hidden_bias is not None:
@@ -88,12 +149,22 @@ class AudioIntentModel:
         out = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return out[0] if np.ndim(features) == 1 else out
 
+    def features(self, enc: np.ndarray, seconds: float) -> np.ndarray:
+        """What the classifier reads of an utterance's encoder output (``pool``, or
+        ``conv_pool`` of the frames that hold the utterance)."""
+        if self.conv_coef is not None:
+            assert self.conv_proj is not None and self.conv_proj_bias is not None and self.conv_bias is not None
+            n = max(1, min(enc.shape[0], int(math.ceil(seconds * FRAMES_PER_S))))
+            return conv_pool(enc[:n], self.conv_proj, self.conv_proj_bias, self.conv_coef, self.conv_bias,
+                             self.conv_down)
+        return pool(enc, seconds, self.segments)
+
     def adjustment(self, enc: np.ndarray, seconds: float, labels: Sequence[str]) -> np.ndarray | None:
         """What to add to the recognizer's log-posteriors of ``labels`` (``weight`` times the
         classifier's log-posterior), or None when the model does not know every label."""
         if self.weight <= 0 or not self.covers(labels):
             return None
-        return self.weight * self.log_proba(pool(enc, seconds), labels).astype(np.float64)
+        return self.weight * self.log_proba(self.features(enc, seconds), labels).astype(np.float64)
 
     def fuse(self, posteriors: np.ndarray, labels: Sequence[str], adjustment: np.ndarray) -> np.ndarray:
         """The recognizer's ``posteriors`` of ``labels`` times exp(``adjustment``), renormalised;

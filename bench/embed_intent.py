@@ -34,6 +34,10 @@ classifier are read through ``--base-classifier`` (that classifier undone). The 
 one: ``--replicas 24`` on the results of fingerprint 891ffa87864b7401); ``--check`` compares
 real recognitions with the shipped file to the results derived from FP's. Features are cached
 under ``<bench cache>/embed/``. Prints figures and one JSON line.
+
+Since phase 6 the shipped file is not this script's logistic model but a convolution over the
+encoder frames (bench/pool_frames.py, bench/pool_conv.py, bench/pool_intent.py; see
+docs/understanding.md, "Phase 6 (helper pool)"); ``--write`` here would replace it.
 """
 
 from __future__ import annotations

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from asr.audio_intent import DEFAULT_PATH, AudioIntentModel, pool
+from asr.audio_intent import DEFAULT_PATH, AudioIntentModel, conv_pool, pool, segment_bounds
 from tests import speechgen
 
 
@@ -94,6 +97,59 @@ def test_a_hidden_layer_is_applied_saved_and_loaded(tmp_path):
     np.testing.assert_allclose(lin.log_proba(x), _toy().log_proba(x), rtol=1e-6)
 
 
+
+def test_segment_pooling_tells_where_in_the_utterance_a_sound_came():
+    """Mean, max and std over the whole utterance are the same whichever order its sounds
+    came in; the segments' means and stds are not (issue 16, phase 6)."""
+    a = np.zeros((60, 2), np.float32)
+    a[:20] = 1.0  # a sound at the start
+    b = a[::-1].copy()  # the same sound at the end
+    np.testing.assert_allclose(pool(a, 1.2), pool(b, 1.2), rtol=1e-5)
+    fa, fb = pool(a, 1.2, 3), pool(b, 1.2, 3)
+    assert fa.size == 6 + 3 * 4
+    np.testing.assert_allclose(fa[6:], [1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_allclose(fb[6:], [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0])
+    # the padding after the utterance stays out; fewer frames than segments: none empty
+    assert segment_bounds(2, 3) == [(0, 1), (0, 1), (1, 2)]
+    assert pool(np.ones((500, 2), np.float32), 0.04, 3).size == 18
+
+
+def test_a_convolution_over_frames_hears_a_local_pattern_anywhere():
+    """``conv_pool``: filters over a few consecutive frames, then their maximum and mean over
+    time; a model with conv weights reads it (saved and loaded with them; older files
+    without the fields load as pooled models)."""
+    rng = np.random.default_rng(2)
+    proj = np.eye(2, 4, dtype=np.float32)  # keeps channels 0 and 1
+    # one filter: channel 0 rising over three frames
+    coef = np.array([[-1, 0, 0, 0, 1, 0]], np.float32)
+    e = np.zeros((30, 4), np.float32)
+    e[10:20, 0] = np.arange(10)
+    f = conv_pool(e, proj, np.zeros(2, np.float32), coef, np.zeros(1, np.float32))
+    shifted = np.roll(e, 8, axis=0)
+    moved = conv_pool(shifted, proj, np.zeros(2, np.float32), coef, np.zeros(1, np.float32))
+    assert moved[0] == f[0]  # the same peak, 8 frames later
+    assert f[0] == 2.0 and np.isclose(f[1], 17 / 30)  # the ramp rises 2 over two frames (1 at its foot)
+    # averaging pairs of frames first
+    g = conv_pool(e, proj, np.zeros(2, np.float32), coef, np.zeros(1, np.float32), down=2)
+    assert g.shape == (2,) and g[0] > 0
+    m = AudioIntentModel(("a", "b", "c"), np.zeros(2, np.float32), np.ones(2, np.float32),
+                         rng.standard_normal((3, 2)).astype(np.float32), np.zeros(3, np.float32), 0.3,
+                         conv_proj=proj, conv_proj_bias=np.zeros(2, np.float32), conv_coef=coef,
+                         conv_bias=np.zeros(1, np.float32), conv_down=1)
+    np.testing.assert_allclose(m.features(np.concatenate([e, np.full((70, 4), 50, np.float32)]), 30 / 50), f)
+    path = Path(tempfile.mkdtemp()) / "conv.npz"
+    m.save(path)
+    back = AudioIntentModel.load(path)
+    assert back is not None and back.conv_down == 1 and back.segments == 0
+    np.testing.assert_allclose(back.features(e, 30 / 50), f)
+    seg = AudioIntentModel(("a",), np.zeros(1, np.float32), np.ones(1, np.float32), np.zeros((1, 1), np.float32),
+                           np.zeros(1, np.float32), 0.3, segments=3)
+    seg.save(path)
+    assert AudioIntentModel.load(path).segments == 3
+    _toy().save(path)
+    old = AudioIntentModel.load(path)
+    assert old.segments == 0 and old.conv_coef is None
+
 @pytest.mark.slow
 def test_the_recognizer_multiplies_its_posteriors_by_the_classifiers(whisper, main_menu, monkeypatch):
     """Espeak-ng through 8 kHz mu-law: the posteriors with the classifier are those without it
@@ -112,7 +168,7 @@ def test_the_recognizer_multiplies_its_posteriors_by_the_classifiers(whisper, ma
     without = eng.recognize(pcm, prep)
     secs = len(pcm) / 32000
     enc = np.asarray(eng.encode(pcm, eng.frames_for(secs, True)))[0]
-    lp = model.log_proba(pool(enc, secs), prep.labels)
+    lp = model.log_proba(model.features(enc, secs), prep.labels)
     before = np.array([without.scores[lab] for lab in prep.labels])
     expected = before * np.exp(model.weight * lp)
     keep = np.array([lab in model.untouched for lab in prep.labels])
@@ -142,6 +198,6 @@ def test_the_classifier_alone_hears_requests_in_a_voice_it_was_not_trained_on(wh
         pcm = audio.resample(speechgen.phone_utterance(text, "id+m3", 150, 45, level_dbfs=-26, snr_db=20), 8000, 16000)
         secs = len(pcm) / 32000
         enc = np.asarray(eng.encode(pcm, eng.frames_for(secs, True)))[0]
-        lp = eng.audio_intent.log_proba(pool(enc, secs), prep.labels)
+        lp = eng.audio_intent.log_proba(eng.audio_intent.features(enc, secs), prep.labels)
         right += prep.labels[int(np.argmax(lp))] == label
     assert right >= 5, right
