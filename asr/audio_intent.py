@@ -7,10 +7,12 @@ bench/pool_conv.py; well under a CPU-millisecond for a few seconds of speech).
 The recognizer (``asr.whisper_backend``) already encodes every utterance; for a menu whose
 labels the classifier knows it multiplies its own posteriors by the classifier's (over the
 menu's labels) raised to ``weight``: ``p(label) ~ p_phrases(label) * p_audio(label)^weight``,
-except for the ``untouched`` labels (``darurat``), which keep the recognizer's posterior and
-their lead (see ``fuse``): the
-classifier hears "kebanjiran" in "rumah saya dulu kebanjiran, sekarang mau urus KK baru" as
-well as in a flood, and emergencies have their own detector (dialogs.emergency).
+except for the ``untouched`` labels (``darurat``), which the classifier never raises (see
+``fuse``): it hears "kebanjiran" in "rumah saya dulu kebanjiran, sekarang mau urus KK baru" as
+well as in a flood, and emergencies have their own detector (dialogs.emergency). With
+``untouched_floor`` set (shipped since phase 6) it may lower them, a spurious ``darurat`` lead
+of a garbled service request included, but never below ``min(their own posterior, floor)``:
+the detector's weakest reading (dialogs.emergency "near", 0.05) survives the fusion.
 The weights (``audio_intent.npz``, beside this module) are fitted by ``bench/embed_intent.py
 --write`` on speech rendered from the default script's own example phrases and from
 bench/data/intent_training.tsv (callers' phrasings written apart from the bench set; espeak-ng
@@ -86,7 +88,10 @@ class AudioIntentModel:
     coef: np.ndarray  # labels x features
     bias: np.ndarray  # labels
     weight: float  # exponent of the classifier's posterior in the fusion (chosen on dev)
-    untouched: tuple[str, ...] = ()  # labels whose posterior the fusion leaves as it is
+    untouched: tuple[str, ...] = ()  # labels whose posterior the fusion never raises
+    # None: the untouched labels keep their posterior (and their lead); a number: the fusion may
+    # lower them, to no less than min(their posterior, untouched_floor)
+    untouched_floor: float | None = None
     # optional hidden layer (a one-layer perceptron): ``coef`` then reads its ReLU outputs
     hidden_coef: np.ndarray | None = None  # hidden units x features
     hidden_bias: np.ndarray | None = None  # hidden units
@@ -114,7 +119,8 @@ class AudioIntentModel:
                        untouched=tuple(str(v) for v in z["untouched"]) if "untouched" in z else (),
                        hidden_coef=z["hidden_coef"].astype(np.float32) if "hidden_coef" in z else None,
                        hidden_bias=z["hidden_bias"].astype(np.float32) if "hidden_bias" in z else None,
-                       segments=int(z["segments"]) if "segments" in z else 0, **conv)
+                       segments=int(z["segments"]) if "segments" in z else 0,
+                       untouched_floor=float(z["untouched_floor"]) if "untouched_floor" in z else None, **conv)
 
     def save(self, path: str | Path = DEFAULT_PATH) -> None:
         arrays: dict[str, Any] = {
@@ -127,6 +133,8 @@ class AudioIntentModel:
                           hidden_bias=self.hidden_bias.astype(np.float32))
         if self.segments:
             arrays["segments"] = np.int64(self.segments)
+        if self.untouched_floor is not None:
+            arrays["untouched_floor"] = np.float64(self.untouched_floor)
         if self.conv_coef is not None:
             arrays.update({k: np.asarray(getattr(self, k), dtype=np.float32) for k in CONV_FIELDS})
             arrays["conv_down"] = np.int64(self.conv_down)
@@ -170,10 +178,26 @@ class AudioIntentModel:
         """The recognizer's ``posteriors`` of ``labels`` times exp(``adjustment``), renormalised;
         the ``untouched`` labels keep their posterior and the others share the rest. When an
         untouched label leads, before or after, the posteriors stay as they are: whether it
-        leads, and its posterior, are all dialogs.emergency reads of ``darurat``."""
+        leads, and its posterior, are all dialogs.emergency reads of ``darurat``.
+
+        With ``untouched_floor``, where the product would lower every untouched label it is
+        taken, each untouched label kept at no less than min(its posterior, the floor) and the
+        others sharing the rest in the product's proportions: the classifier may take a lead
+        away from ``darurat`` (a garbled service request), never give it one."""
         post = np.asarray(posteriors, dtype=np.float64)
         keep = np.array([lab in self.untouched for lab in labels], dtype=bool)
         q = post * np.exp(adjustment - np.max(adjustment))
+        if self.untouched_floor is not None and q.sum() > 0:
+            full = q / q.sum()
+            if np.all(full[keep] <= post[keep]):
+                low = np.maximum(full[keep], np.minimum(post[keep], self.untouched_floor))
+                rest = full.copy()
+                rest[keep] = 0.0
+                if rest.sum() <= 0:
+                    return post
+                out = rest / rest.sum() * max(0.0, 1.0 - float(low.sum()))
+                out[keep] = low
+                return out
         q[keep] = 0.0
         if q.sum() <= 0:
             return post
@@ -183,12 +207,15 @@ class AudioIntentModel:
             return post  # an untouched label leads (before or after): nothing changes
         return out
 
-
     def unfuse(self, fused: np.ndarray, labels: Sequence[str], adjustment: np.ndarray) -> np.ndarray:
         """The posteriors ``fuse`` was given, from what it returned (benches: results cached
         with this classifier in, to be fused with another). Where an untouched label leads in
         ``fused``, fuse returned its input; otherwise the reweighting is undone, unless the
         undone posteriors would make an untouched label lead (then fuse returned its input)."""
+        if self.untouched_floor is not None:
+            # a floored untouched label's own posterior is lost: not invertible
+            raise ValueError("the fusion of a classifier with untouched_floor cannot be undone: recognise again "
+                             "instead of deriving from results it made")
         out = np.asarray(fused, dtype=np.float64)
         keep = np.array([lab in self.untouched for lab in labels], dtype=bool)
         if keep[int(np.argmax(out))]:

@@ -297,7 +297,8 @@ def _errors(part, variant, cases, rows, res=None, items=None) -> None:
         rid = c.key.split("#")[0]
         wrong_direct = c.out.how == "direct" and c.out.intent != c.label
         missed_emerg = c.label == "darurat" and not c.out.emergency
-        if wrong_direct or missed_emerg:
+        false_emerg = c.label != "darurat" and c.out.emergency
+        if wrong_direct or missed_emerg or false_emerg:
             heard = f" | heard: {res[c.key].text[:70]}" if res else ""
             print(f"  [{variant}] {c.key} {c.label} -> {c.out.how}:{c.out.intent} | {text_of[rid]}{heard}")
 

@@ -77,6 +77,39 @@ def test_unfuse_gives_back_what_fuse_was_given():
         checked += 1
     assert checked > 150
 
+
+def test_with_a_floor_the_classifier_may_lower_darurat_but_never_raise_it():
+    labels = ["a", "b", "darurat"]
+    m = AudioIntentModel(tuple(labels), np.zeros(1, np.float32), np.ones(1, np.float32),
+                         np.zeros((3, 1), np.float32), np.zeros(3, np.float32), 1.0, ("darurat",), untouched_floor=0.06)
+    # a garbled service request the recognizer put under darurat: the classifier takes the lead away
+    post = np.array([0.3, 0.2, 0.5])
+    out = m.fuse(post, labels, np.log([0.8, 0.15, 0.05]))
+    full = post * np.array([0.8, 0.15, 0.05])
+    full /= full.sum()
+    assert np.isclose(out.sum(), 1.0) and np.argmax(out) == 0
+    np.testing.assert_allclose(out, full)  # above the floor: the plain product
+    # lowered hard, darurat keeps the floor (the detector's weakest reading survives)
+    out = m.fuse(post, labels, np.log([0.98, 0.0199, 0.0001]))
+    assert out[2] == pytest.approx(0.06) and np.isclose(out.sum(), 1.0)
+    assert out[0] / out[1] == pytest.approx(0.3 * 0.98 / (0.2 * 0.0199))
+    # under the floor already: never raised to it
+    out = m.fuse(np.array([0.6, 0.38, 0.02]), labels, np.log([0.5, 0.49, 0.01]))
+    assert out[2] <= 0.02
+    # the classifier would raise darurat: the rule without a floor (kept; leading: unchanged)
+    up = m.fuse(post, labels, np.log([0.1, 0.1, 0.8]))
+    np.testing.assert_array_equal(up, post)
+    up = m.fuse(np.array([0.5, 0.3, 0.2]), labels, np.log([0.1, 0.6, 0.3]))
+    assert up[2] == 0.2 and up[1] == pytest.approx(0.8 * 0.18 / 0.23)
+    with pytest.raises(ValueError, match="recognise again"):
+        m.unfuse(out, labels, np.zeros(3))
+
+
+def test_the_shipped_model_may_take_a_lead_away_from_darurat():
+    m = AudioIntentModel.load()
+    assert m is not None and m.untouched_floor is not None and 0 < m.untouched_floor <= 0.1
+
+
 def test_a_hidden_layer_is_applied_saved_and_loaded(tmp_path):
     rng = np.random.default_rng(1)
     w1, b1 = rng.standard_normal((5, 6)).astype(np.float32), rng.standard_normal(5).astype(np.float32)
@@ -154,7 +187,7 @@ def test_a_convolution_over_frames_hears_a_local_pattern_anywhere():
 def test_the_recognizer_multiplies_its_posteriors_by_the_classifiers(whisper, main_menu, monkeypatch):
     """Espeak-ng through 8 kHz mu-law: the posteriors with the classifier are those without it
     times the classifier's posteriors (from the utterance's encoder output, computed here
-    apart) to the model's weight, renormalised; darurat keeps the recognizer's posterior."""
+    apart) to the model's weight, renormalised (``fuse``: darurat never raised)."""
     from asr import audio
 
     eng = whisper.engine
@@ -170,13 +203,8 @@ def test_the_recognizer_multiplies_its_posteriors_by_the_classifiers(whisper, ma
     enc = np.asarray(eng.encode(pcm, eng.frames_for(secs, True)))[0]
     lp = model.log_proba(model.features(enc, secs), prep.labels)
     before = np.array([without.scores[lab] for lab in prep.labels])
-    expected = before * np.exp(model.weight * lp)
-    keep = np.array([lab in model.untouched for lab in prep.labels])
-    expected[keep] = 0.0
-    expected = expected / expected.sum() * (1.0 - before[keep].sum())
-    expected[keep] = before[keep]
-    if keep[np.argmax(before)] or keep[np.argmax(expected)]:
-        expected = before
+    # the fusion rule itself (darurat never raised) is tested on its own above
+    expected = model.fuse(before, prep.labels, model.weight * lp)
     np.testing.assert_allclose([with_model.scores[lab] for lab in prep.labels], expected, rtol=1e-4, atol=1e-7)
     assert not np.allclose(expected, [without.scores[lab] for lab in prep.labels], atol=1e-3)
 
