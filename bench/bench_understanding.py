@@ -124,6 +124,9 @@ def main() -> None:
     ap.add_argument("--calibration", default="", help="calibrator JSON (default: the shipped asr/calibration.json)")
     ap.add_argument("--script-additions", default="", help="YAML of example phrases added to the script "
                     "(bench/data/proposed_script_additions.yaml)")
+    ap.add_argument("--additions-text-only", action="store_true",
+                    help="the recognitions where the additions reached only the transcript's match "
+                         "(bench/recognition.py --additions-text-only)")
     ap.add_argument("--cached-only", action="store_true",
                     help="only the items whose recognition is already cached (a subset: the figures say how many)")
     ap.add_argument("--without-views", action="store_true",
@@ -157,7 +160,8 @@ def main() -> None:
     calibrator = Calibrator.load(cal_path) if cal_path.exists() else None
     hot = Hotline(script, calibrator, detector, args.emergency_audio)
     rec = Recognition(script, derive_from=args.derive_from, derive_base=args.derive_base,
-                      base_has_intent=args.base_has_intent)
+                      base_has_intent=args.base_has_intent,
+                      text_only_from=load_bench_script() if args.additions_text_only else None)
     result: dict = {"bench": "understanding", "replicas": args.replicas, "recognizer": rec.fingerprint, "derived_from": args.derive_from or None,
                     "extra_hearings": not args.without_views, "emergency_audio": args.emergency_audio,
                     "script_additions": args.script_additions or None,

@@ -82,6 +82,7 @@ def main() -> None:
     ap.add_argument("--confirm-precision", type=float, default=0.4)
     ap.add_argument("--features", default=DEFAULT_FEATURES, help="comma-separated subset ('' for all)")
     ap.add_argument("--write", action="store_true", help="write asr/calibration.json")
+    ap.add_argument("--out", default="", help="with --write: write the calibrator here instead of asr/calibration.json")
     ap.add_argument("--held-out", default="test,blind", help="parts measured with the fit ('' for none)")
     ap.add_argument("--min-accept-at", type=float, default=0.0,
                     help="a floor on the accept threshold (the dev curve can be too flat to place it: "
@@ -96,18 +97,19 @@ def main() -> None:
                     help="the audio intent classifier (.npz) inside --derive-from's results (main's "
                          "recognizer has one), undone before this recognizer's is applied; e.g. "
                          "`git show 611b51d:asr/audio_intent.npz > /tmp/base.npz` for ebb7dcc957ee2744")
+    ap.add_argument("--script-additions", default="",
+                    help="YAML of example phrases added to the script (bench/recognition.py --script-additions); "
+                         "the recognitions of that script must be cached")
     args = ap.parse_args()
     from sklearn.isotonic import IsotonicRegression
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
     from asr.calibration import Calibrator
-    from dialogs import default_script_path, load_script
-
     from bench.bench_understanding import Hotline
-    from bench.recognition import Recognition
+    from bench.recognition import Recognition, load_bench_script
 
-    script = load_script(default_script_path())
+    script = load_bench_script(args.script_additions)
     hot = Hotline(script)
     rec = Recognition(script, derive_from=args.derive_from, derive_base=args.derive_base)
     Xd, yd, gd, names = dataset("dev", args.replicas, hot, rec)
@@ -171,8 +173,8 @@ def main() -> None:
             "figures": {k: v for k, v in figs.items() if not k.startswith("isotonic")}}
     cal = Calibrator(**{**cal.__dict__, "info": info})
     if args.write:
-        OUT.write_text(cal.to_json() + "\n", encoding="utf-8")
-        print(f"wrote {OUT}")
+        (Path(args.out) if args.out else OUT).write_text(cal.to_json() + "\n", encoding="utf-8")
+        print(f"wrote {args.out or OUT}")
     print(json.dumps({"bench": "fit_calibration", "C": C, "accept_at": cal.accept_at, "confirm_at": cal.confirm_at,
                       **figs}, ensure_ascii=False))
 

@@ -95,10 +95,14 @@ class Recognition:
     """Runs the Whisper recognizer synchronously on bench items, with the result cache."""
 
     def __init__(self, script, root: Path | None = None, derive_from: str = "", derive_base: str = "",
-                 base_has_intent: bool = False) -> None:
+                 base_has_intent: bool = False, text_only_from=None) -> None:
         from asr.whisper_backend import WhisperRecognizer
 
         self.script = script
+        # text_only_from (a script without the additions): the recognizer scores only that
+        # script's phrases against the audio, while the transcript is matched against all of
+        # ``script``'s (the additions reach the text evidence only); its own cache keys
+        self.text_only_from = text_only_from
         self.rec = WhisperRecognizer()
         self.engine = self.rec.engine
         opts = json.dumps(asdict(self.engine.options), sort_keys=True, default=str)
@@ -170,7 +174,19 @@ class Recognition:
         self._original_views = original
 
     def key(self, pcm: bytes, expect) -> str:
-        return hashlib.sha256(pcm + repr(expect.key()).encode()).hexdigest()[:24]
+        salt = "|additions-text-only" if self.text_only_from is not None else ""
+        return hashlib.sha256(pcm + (repr(expect.key()) + salt).encode()).hexdigest()[:24]
+
+    def _prepared(self, expect, expect_name: str):
+        if self.text_only_from is None:
+            return self.engine.prepared(expect)
+        import copy
+
+        from asr.textmatch import PhraseMatcher
+
+        prep = copy.copy(self.engine.prepared(expectation_for(self.text_only_from, expect_name)))
+        prep.matcher = PhraseMatcher(expect.phrases)
+        return prep
 
     def run(self, pcm: bytes, expect_name: str) -> Result:
         from asr import audio
@@ -182,7 +198,7 @@ class Recognition:
             return got
         if key in self.base:
             return self.derived(pcm, expect, self.base[key])
-        prep = self.engine.prepared(expect) if (expect.all_phrases() or expect.kind == "digits") else None
+        prep = self._prepared(expect, expect_name) if (expect.all_phrases() or expect.kind == "digits") else None
         self._views = {}
         c0 = time.process_time()
         tr = self.engine.recognize(audio.resample(pcm, 8000, 16000), prep)
@@ -257,8 +273,17 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="processes rendering speech")
     ap.add_argument("--script-additions", default="", help="YAML of example phrases added to the script")
     ap.add_argument("--jobs", type=int, default=1, help="recognizer processes (each takes every n-th item)")
+    ap.add_argument("--additions-text-only", action="store_true",
+                    help="the additions reach only the transcript's match, not the phrases scored on the audio")
     args = ap.parse_args()
     script = load_bench_script(args.script_additions)
+    if args.additions_text_only:
+        if args.jobs != 1:
+            raise SystemExit("--additions-text-only: --jobs 1 only")
+        rec = Recognition(script, text_only_from=load_bench_script())
+        cache = speechset.AudioCache(workers=args.workers)
+        _recognize(script, {p: speechset.load(p, args.replicas, cache) for p in args.parts.split(",")}, 0, 1, rec)
+        return
     cache = speechset.AudioCache(workers=args.workers)
     parts = {p: speechset.load(p, args.replicas, cache) for p in args.parts.split(",")}
     print(f"audio: {cache.rendered} renderings made, cache {cache.root}", flush=True)
@@ -288,12 +313,12 @@ def _worker(part_names: str, replicas: int, additions: str, k: int, jobs: int) -
     _recognize(script, parts, k, jobs)
 
 
-def _recognize(script, parts: dict, k: int, jobs: int) -> None:
+def _recognize(script, parts: dict, k: int, jobs: int, rec: Recognition | None = None) -> None:
     """Recognise every ``jobs``-th item from the ``k``-th (results in their own file when
     parallel, so no two processes append to one file)."""
     import sys
 
-    rec = Recognition(script)
+    rec = rec or Recognition(script)
     if jobs > 1:
         rec.path = rec.path.with_name(f"{rec.fingerprint}.w{k}.jsonl")
     for part, items in parts.items():
