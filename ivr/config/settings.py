@@ -258,8 +258,9 @@ class Settings(BaseSettings):
                     "utterances wait for the CPU")
     whisper_audio_intent: bool = Field(
         True, description="multiply a large menu's intent posteriors by those of a classifier on the utterance's "
-                          "Whisper encoder output (asr/audio_intent.npz, fitted on speech rendered from the default "
-                          "script's examples; see docs/understanding.md); about 0.1 ms per utterance")
+                          "Whisper encoder output (asr/audio_intent.npz: a small convolution over its frames, fitted "
+                          "on espeak-ng speech of the default script's examples and callers' phrasings; it never "
+                          "raises darurat; see docs/understanding.md); about 0.3-1.2 ms per utterance")
     emergency_audio: bool = Field(
         False, description="act at once on a main-menu turn the recognizer left borderline as an emergency when "
                            "the audio itself sounds like one (asr/audio_emergency.npz, fitted on espeak-ng speech; "
