@@ -164,6 +164,11 @@ def main() -> None:
     ap.add_argument("--verbose", action="store_true", help="print every cut-off (not for the held-out part)")
     ap.add_argument("--fluent", action="store_true", help="also the hangover on the complete requests")
     ap.add_argument("--sweep", action="store_true", help="also the trade-off over decider settings")
+    ap.add_argument("--derive-from", default="",
+                    help="another recognizer fingerprint whose cached results, with this audio intent classifier "
+                         "applied, are this recognizer's (bench/recognition.py Recognition.derived)")
+    ap.add_argument("--derive-base", default="",
+                    help="the audio intent classifier (.npz) inside --derive-from's results, undone first")
     args = ap.parse_args()
     from asr.calibration import DEFAULT_PATH, Calibrator
     from asr.endpointing import EndOfTurn
@@ -175,7 +180,7 @@ def main() -> None:
         raise SystemExit("--verbose only on pauses-dev (the rules are chosen there)")
     script = load_script(default_script_path())
     speechset.load(args.part, args.replicas)  # render before the recognizer loads
-    rec = Recognition(script)
+    rec = Recognition(script, derive_from=args.derive_from, derive_base=args.derive_base)
     calibrator = Calibrator.load() if DEFAULT_PATH.exists() else None
     decider = EndOfTurn()
     early = Early(script, rec, calibrator)
@@ -206,6 +211,7 @@ def main() -> None:
     rec.close()
     for k, v in result.items():
         print(f"{k}: {v}")
+    result["recognitions"] = {"computed": rec.computed, "derived": rec.derived_count, "derived_from": args.derive_from or None}
     print(json.dumps(result, ensure_ascii=False))
 
 
