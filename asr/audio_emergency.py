@@ -6,10 +6,12 @@ deviation per channel):
   --write`` on speech rendered from the default script's main-menu examples and
   ``bench/data/emergency_training.tsv`` (emergencies in callers' words, and hazard words
   mentioned in passing or beside a service request), both classes rendered calm and panicked;
-* ``intent``: the emergency label's posterior under a frozen copy of the audio intent
-  classifier (``asr/audio_intent.npz`` as it was when the head was fitted: the thresholds
-  that read it were chosen on that copy, so a refit of the intent classifier does not move
-  them).
+* ``intent``: the emergency label's posterior under the recognizer's audio intent classifier
+  (``asr.audio_intent``, its own log_proba over the expectation's labels; since phase 6, helper
+  emerg3: the 1-D convolution over the encoder frames), or, when it is absent or does not know
+  the expectation's labels, under the frozen copy of the old pooled classifier stored here (the
+  classifier as it was when the head was fitted). A refit of ``asr/audio_intent.npz`` moves
+  this reading: the thresholds that read it (``ivr.calls.understand``) are then chosen again.
 
 The recognizer (``asr.whisper_backend``) already encodes every menu utterance; for an
 expectation that offers the model's ``label`` (``darurat``) it puts both readings on the
@@ -19,12 +21,13 @@ transcript (``Transcript.emergency_audio``); what to do with them is the hotline
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .audio_intent import pool
+from .audio_intent import AudioIntentModel, pool
 from .base import EmergencyAudio
 
 DEFAULT_PATH = Path(__file__).with_name("audio_emergency.npz")
@@ -76,7 +79,23 @@ class AudioEmergencyModel:
         out = p[:, self.intent_labels.index(self.label)]
         return out[0] if np.ndim(features) == 1 else out
 
-    def of_encoding(self, enc: np.ndarray, seconds: float) -> EmergencyAudio:
-        """Both readings of an utterance from its encoder output (frames x channels)."""
+    def of_encoding(self, enc: np.ndarray, seconds: float, classifier: AudioIntentModel | None = None,
+                    labels: Sequence[str] = ()) -> EmergencyAudio:
+        """Both readings of an utterance from its encoder output (frames x channels). With
+        ``classifier`` (the recognizer's audio intent classifier, ``asr.audio_intent``) knowing
+        ``label`` and every one of ``labels`` (the expectation's), ``intent`` is that
+        classifier's own posterior of ``label`` over ``labels`` (its log_proba, not the fused
+        posterior: the fusion never raises ``label``), instead of the frozen copy's."""
         f = pool(enc, seconds)
-        return EmergencyAudio(head=round(float(self.head(f)), 6), intent=round(float(self.intent(f)), 6))
+        return EmergencyAudio(head=round(float(self.head(f)), 6),
+                              intent=round(float(self.intent_of(enc, seconds, f, classifier, labels)), 6))
+
+    def intent_of(self, enc: np.ndarray, seconds: float, pooled: np.ndarray,
+                  classifier: AudioIntentModel | None, labels: Sequence[str]) -> float:
+        """The ``intent`` reading: ``classifier``'s posterior of ``label`` over ``labels`` when it
+        knows them all (and ``label`` is one), else the frozen copy's of ``pooled``."""
+        labels = tuple(labels)
+        if classifier is not None and self.label in labels and classifier.covers(labels):
+            lp = classifier.log_proba(classifier.features(enc, seconds), labels)
+            return float(np.exp(lp[labels.index(self.label)]))
+        return float(self.intent(pooled))

@@ -603,7 +603,9 @@ class WhisperEngine:
         head = self.audio_emergency
         if head is None or not prep.fit_window or head.label not in prep.labels:
             return None
-        return head.of_encoding(enc_np, seconds)
+        # its intent reading: the audio intent classifier's own posterior of the label (the
+        # frozen copy inside the head only when there is no classifier for these labels)
+        return head.of_encoding(enc_np, seconds, self.audio_intent, prep.labels)
 
     def _with_views(self, pcm16k: bytes, prep: PreparedExpectation, label_scores: np.ndarray, text: np.ndarray,
                     stale: threading.Event | None) -> np.ndarray:

@@ -139,15 +139,18 @@ SECOND_PASS_AT = 0.7  # confidence (on the script's ladder) at which the second 
 # turned into acceptances (docs/understanding.md, phase 4)
 
 # what the audio says of an emergency (asr.audio_emergency, Transcript.emergency_audio), used
-# only with ``settings.emergency_audio`` (off by default): a turn the recognizer left borderline
-# (dialogs.emergency's "maybe": darurat leads, or nearly) is acted on at once when the binary head
-# reaches EMERGENCY_HEAD_AT and the intent classifier's darurat posterior EMERGENCY_INTENT_AT,
-# unless the words read as paperwork or the past. Chosen on dev (bench/embed_emergency.py): the
-# highest non-emergency in that zone sat at 0.963 / 0.145, so neither reading alone acts on
-# anything at zero false emergencies; together, 9 more of 76 spoken emergencies. Off by default
-# because on test and blind it adds false emergencies (docs/understanding.md, phase 5 emerg2)
-EMERGENCY_HEAD_AT = 0.6
-EMERGENCY_INTENT_AT = 0.2
+# only with ``settings.emergency_audio``: a turn the recognizer left borderline (dialogs.emergency's
+# "maybe": darurat leads, or nearly) is acted on at once when the binary head reaches
+# EMERGENCY_HEAD_AT and the audio intent classifier's own darurat posterior (the convolution over
+# the encoder frames, asr.audio_intent, since phase 6 emerg3; before, a frozen copy of the old
+# pooled classifier at 0.6 / 0.2) reaches EMERGENCY_INTENT_AT, unless the words read as paperwork
+# or the past. Chosen on dev (bench/probe_emergency_audio.py): the non-emergencies in that zone
+# sat at head 0.629 / intent 0.576 (the passing mention d178), 0.963 / 0.042, 0.913 / 0.164,
+# 0.834 / 0.182; 0.7 / 0.3 keeps a margin of 0.07 and 0.12 to them and sits inside a plateau
+# (0.7 / 0.2 acts on the same); dev live emergencies acted on at once 0.289 -> 0.461, false
+# emergencies 0 (docs/understanding.md, phase 6 emerg3)
+EMERGENCY_HEAD_AT = 0.7
+EMERGENCY_INTENT_AT = 0.3
 
 CALIBRATED_MIN_LABELS = 8  # the calibrator was fitted on the main menu (21 labels): it judges
 # listens as large as a menu; smaller ones (sub-menus, choices) keep the fused confidence

@@ -264,8 +264,8 @@ class Settings(BaseSettings):
     emergency_audio: bool = Field(
         False, description="act at once on a main-menu turn the recognizer left borderline as an emergency when "
                            "the audio itself sounds like one (asr/audio_emergency.npz, fitted on espeak-ng speech; "
-                           "see docs/understanding.md phase 5 emerg2): more spoken emergencies acted on at once, "
-                           "but more false emergencies on the held-out bench, so off by default")
+                           "see docs/understanding.md phase 5 emerg2 and phase 6 emerg3): more spoken emergencies "
+                           "acted on at once, but more false emergencies on the held-out bench, so off by default")
     asr_threads: int = Field(0, ge=0, le=64, description="threads one utterance's decoding may use (0 = CPU cores)")
     asr_workers: int = Field(0, ge=0, le=64, description="utterances decoded at once (0 = CPU cores)")
     vosk_model_dir: Path | None = Field(None, description="Vosk model directory (asr_engine=vosk)")

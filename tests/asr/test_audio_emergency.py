@@ -62,3 +62,44 @@ def test_the_recognizer_puts_both_readings_on_a_menu_transcript_only(whisper, ma
     assert fire.head > 0.6 > passing.head, (fire, passing)
     pcm = audio.resample(speechgen.phone_utterance("ya benar", "id+m3", 150, 45), 8000, 16000)
     assert eng.recognize(pcm, eng.prepared(yesno)).emergency_audio is None
+
+
+def test_the_intent_reading_is_the_recognizers_own_classifier_over_the_expectations_labels():
+    """Since phase 6 (emerg3): with the recognizer's audio intent classifier (the convolution over
+    the encoder frames) knowing the expectation's labels, ``intent`` is that classifier's own
+    darurat posterior (its log_proba renormalised over the labels), not the frozen copy's; the
+    frozen copy answers only where there is no such classifier."""
+    from asr.audio_intent import AudioIntentModel, pool
+
+    head = AudioEmergencyModel.load()
+    clf = AudioIntentModel.load()
+    assert head is not None and clf is not None and clf.conv_coef is not None
+    rng = np.random.default_rng(7)
+    enc = rng.normal(0.0, 0.5, size=(200, head.mean.size // 3)).astype(np.float32)
+    labels = [lab for lab in clf.labels if lab != "menu_pajak"]
+    got = head.of_encoding(enc, 3.0, clf, labels)
+    want = float(np.exp(clf.log_proba(clf.features(enc, 3.0), labels)[labels.index("darurat")]))
+    frozen = float(head.intent(pool(enc, 3.0)))
+    assert np.isclose(got.intent, want, atol=1e-6) and not np.isclose(want, frozen, atol=1e-3)
+    assert np.isclose(got.head, float(head.head(pool(enc, 3.0))), atol=1e-6)
+    # no classifier, or one that does not know the labels: the frozen copy
+    assert np.isclose(head.of_encoding(enc, 3.0).intent, frozen, atol=1e-6)
+    assert np.isclose(head.of_encoding(enc, 3.0, clf, [*labels, "unknown"]).intent, frozen, atol=1e-6)
+
+
+def test_the_recognizer_hands_its_classifier_to_the_emergency_readings():
+    """WhisperEngine.emergency_audio reads the intent with the engine's own audio_intent."""
+    from types import SimpleNamespace
+
+    from asr.audio_intent import AudioIntentModel
+    from asr.whisper_backend import WhisperEngine
+
+    head = AudioEmergencyModel.load()
+    clf = AudioIntentModel.load()
+    eng = object.__new__(WhisperEngine)
+    eng.audio_emergency, eng.audio_intent = head, clf
+    labels = list(clf.labels)
+    enc = np.random.default_rng(3).normal(0.0, 0.5, size=(150, head.mean.size // 3)).astype(np.float32)
+    got = eng.emergency_audio(enc, 2.5, SimpleNamespace(fit_window=True, labels=labels))
+    assert got == head.of_encoding(enc, 2.5, clf, labels)
+    assert eng.emergency_audio(enc, 2.5, SimpleNamespace(fit_window=True, labels=["ya", "tidak"])) is None

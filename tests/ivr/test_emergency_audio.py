@@ -38,6 +38,11 @@ def test_a_borderline_emergency_that_sounds_like_one_is_acted_on_at_once(script)
     ("hana kemakaan di dunand deka rumat haja", 0.2, None),  # no reading (another recognizer)
     ("rumah saya dulu kebanjiran, sekarang mau urus akta", 0.2, EmergencyAudio(0.99, 0.99)),  # the words veto
     ("hana kemakaan di dunand deka rumat haja", 0.02, EmergencyAudio(0.99, 0.99)),  # darurat far behind
+    # the readings of the dev passing mention d178 ("rumah saya dulu kebanjiran, sekarang mau
+    # urus kk baru", garbled) under the convolution classifier: below the head's bar (phase 6 emerg3)
+    ("lupa, saya lupa, saya lupa, saya lupa", 0.2, EmergencyAudio(head=0.629, intent=0.576)),
+    # a service request the head hears loudly but the classifier does not (dev d107)
+    ("dan juga matam, kecil dipesa kami rusak", 0.2, EmergencyAudio(head=0.834, intent=0.182)),
 ])
 def test_the_audio_alone_never_makes_an_emergency(script, text, darurat, audio):
     listen = script.listen_action("main_menu")
