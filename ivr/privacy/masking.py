@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +59,14 @@ class _Part:
     start: int
     end: int
     digits: str  # what the part says, as digits ("" for "plus")
+    # every way the part can be read as digits: a compound said in words is also the groups it
+    # is made of ("dua puluh satu": 21, or 20 then 1 = "201"; "seratus dua": 102 or "1002"),
+    # since a caller reading a number out in groups says it that way too
+    readings: tuple[str, ...] = ()
+
+    @property
+    def longest(self) -> int:
+        return max((len(r) for r in self.readings), default=len(self.digits))
 
 
 def _number_parts(text: str) -> list[list[_Part]]:
@@ -76,7 +84,7 @@ def _number_parts(text: str) -> list[list[_Part]]:
         elif tok in _PLUS_WORDS:
             digits = ""
         else:
-            value, j, end = _word_number(toks, i)
+            value, j, end, readings = _word_number(toks, i)
             digits = str(value) if value is not None else ""
             if value is None:  # a lone "belas"/"puluh": not a number
                 i = j
@@ -88,7 +96,7 @@ def _number_parts(text: str) -> list[list[_Part]]:
                                                        text[run[0].start:run[0].end] == "0")):
             _close(runs, run)
             run = []
-        run.append(_Part(start, end, digits))
+        run.append(_Part(start, end, digits, tuple(sorted(readings)) if not tok[-1].isdigit() and digits else (digits,)))
         i = j
     _close(runs, run)
     return runs
@@ -99,9 +107,10 @@ def _close(runs: list[list[_Part]], run: list[_Part]) -> None:
         runs.append(run)
 
 
-def _word_number(toks: list[tuple[int, int, str]], i: int) -> tuple[int | None, int, int]:
+def _word_number(toks: list[tuple[int, int, str]], i: int) -> tuple[int | None, int, int, set[str]]:
     """One number said in words from ``toks[i]``: a digit ("delapan"), a teen ("dua belas"),
-    tens ("tiga puluh empat"), hundreds ("seratus dua"). Returns (value, next index, end)."""
+    tens ("tiga puluh empat"), hundreds ("seratus dua"). Returns (value, next index, end, every
+    reading as digits: the value, and the groups a compound is made of, one after the other)."""
     def word(k: int) -> str | None:
         return toks[k][2] if k < len(toks) else None
 
@@ -110,6 +119,7 @@ def _word_number(toks: list[tuple[int, int, str]], i: int) -> tuple[int | None, 
 
     tok = toks[i][2]
     end = toks[i][1]
+    readings: set[str] = set()
     if tok in _SE_WORDS:
         value, k = _SE_WORDS[tok], i + 1
     elif tok in _UNIT_WORDS:
@@ -120,16 +130,23 @@ def _word_number(toks: list[tuple[int, int, str]], i: int) -> tuple[int | None, 
             value, k = value * 10, k + 1
             if (adjacent(k) and word(k) in _UNIT_WORDS and _UNIT_WORDS[word(k) or ""]
                     and word(k + 1) not in _SCALE_WORDS):  # "tiga puluh, dua belas": 30 12
-                value, k = value + _UNIT_WORDS[word(k) or ""], k + 1
+                unit = _UNIT_WORDS[word(k) or ""]
+                readings.add(f"{value}{unit}")  # "dua puluh satu" read out as 20, 1
+                value, k = value + unit, k + 1
         elif adjacent(k) and word(k) == "ratus" and value:
             value, k = value * 100, k + 1
     else:
-        return None, i + 1, end
+        return None, i + 1, end, set()
     if value in (100, 200, 300, 400, 500, 600, 700, 800, 900) and adjacent(k):
-        rest, k2, _ = _word_number(toks, k) if word(k) not in _SCALE_WORDS else (None, k, end)
+        rest, k2, _, rest_readings = (_word_number(toks, k) if word(k) not in _SCALE_WORDS
+                                      else (None, k, end, set()))
         if rest is not None and rest < 100:
+            readings |= {f"{value}{r}" for r in rest_readings}  # "seratus dua" read out as 100, 2
+            if len(rest_readings) > 1:  # "seratus dua puluh tiga" read out as 120, 3 too
+                readings.add(f"{value + rest - rest % 10}{rest % 10}")
             value, k = value + rest, k2
-    return value, k, toks[k - 1][1]
+    readings.add(str(value))
+    return value, k, toks[k - 1][1], readings
 
 
 NIK_MASK = "[NIK]"
@@ -169,21 +186,15 @@ def _personal_numbers(text: str, run: list[_Part]) -> list[tuple[int, int, str]]
     """The NIKs and phone numbers inside one run of number parts: from each part, the longest
     sequence of parts whose digits form one (a NIK: 16 digits; a mobile: 08/628 + 7-11
     digits; a landline: 0/62 + area code 2-7.. + number, 9-12 digits in national form)."""
-    if sum(len(p.digits) for p in run) < 9:
+    if sum(p.longest for p in run) < 9:
         return []
     out: list[tuple[int, int, str]] = []
     i = 0
     while i < len(run):
-        best: tuple[int, str] | None = None
-        digits = ""
-        for j in range(i, min(len(run), i + _WINDOW)):
-            digits += run[j].digits
-            if len(digits) > _NIK_LEN:
-                break
-            if len(digits) == _NIK_LEN:
-                best = (j, NIK_MASK)
-            elif _MOBILE_DIGITS.fullmatch(digits) or _LANDLINE_DIGITS.fullmatch(digits):
-                best = (j, PHONE_MASK)
+        # the usual reading first; then every reading (a compound said in words read out as
+        # the groups it is made of), so that such a number is masked too
+        best = _longest_personal(run, i, lambda p: (p.digits,)) or _longest_personal(
+            run, i, lambda p: p.readings or (p.digits,))
         if best is None:
             i += 1
             continue
@@ -195,6 +206,23 @@ def _personal_numbers(text: str, run: list[_Part]) -> list[tuple[int, int, str]]
         out.append((start, end, best[1]))
         i = best[0] + 1
     return out
+
+
+def _longest_personal(run: list[_Part], i: int,
+                      readings: Callable[[_Part], tuple[str, ...]]) -> tuple[int, str] | None:
+    """The last part (and its mask) of the longest NIK or phone number starting at ``run[i]``,
+    the parts read as ``readings`` gives them."""
+    best: tuple[int, str] | None = None
+    cands = {""}
+    for j in range(i, min(len(run), i + _WINDOW)):
+        cands = {c + r for c in cands for r in readings(run[j]) if len(c + r) <= _NIK_LEN}
+        if not cands:
+            break
+        if any(len(c) == _NIK_LEN for c in cands):
+            best = (j, NIK_MASK)
+        elif any(_MOBILE_DIGITS.fullmatch(c) or _LANDLINE_DIGITS.fullmatch(c) for c in cands):
+            best = (j, PHONE_MASK)
+    return best
 
 
 def _mask_names(text: str) -> str:
@@ -239,7 +267,7 @@ def mask_answer(text: str, kind: str | None) -> str:
         text = mask_text(text)
         mask = NIK_MASK if kind == "nik" else PHONE_MASK
         for run in reversed(_number_parts(text)):
-            if sum(len(p.digits) for p in run) >= 4:
+            if sum(p.longest for p in run) >= 4:
                 text = text[:run[0].start] + mask + text[run[-1].end:]
         return text
     return mask_text(text)

@@ -113,6 +113,16 @@ def test_every_landline_is_masked(area: str, rest: str, prefix: str, data: st.Da
     _assert_gone(text, mask_text(text), PHONE_MASK)
 
 
+def test_a_compound_read_out_as_groups_is_masked() -> None:
+    # 021 000 201 read out in groups: "dua puluh satu" is 20 then 1 here, not 21 (a falsifying
+    # example hypothesis found for the landline property above)
+    text = "nol dua sepuluh nol nol dua puluh satu"
+    assert mask_text(text) == PHONE_MASK
+    # the usual reading still decides the kind, and short numbers stay
+    assert mask_text("+62 delapan puluh satu dua puluh satu dua puluh satu dua puluh satu nol nol") == PHONE_MASK
+    assert mask_text("RT dua puluh satu RW nol lima") == "RT dua puluh satu RW nol lima"
+
+
 def test_formats_named_in_the_issue() -> None:
     for text in ["NIK 3174.0123.4567.0001", "NIK 3174/0123/4567/0001", "NIK 3174  0123  4567  0001",
                  "NIK (3174) 0123 4567 0001", "tiga satu tujuh empat nol satu dua tiga empat lima enam tujuh nol nol nol satu",
