@@ -3,8 +3,8 @@ frames with max- and mean-over-time, trained with PyTorch (fit time only; run ti
 ``asr.audio_intent.AudioIntentModel`` with ``conv_*`` fields).
 
 Needs torch, which the project's venv lacks: run with a separate venv that has torch and numpy
-(``python3 -m venv /tmp/v && /tmp/v/bin/pip install torch numpy``), on the frames cached by
-bench/pool_frames.py:
+(``python3 -m venv /tmp/v && /tmp/v/bin/pip install torch==2.13.0 numpy``; a plain ``torch``
+takes a multi-GB CUDA build, see docs/speech.md), on the frames cached by bench/pool_frames.py:
 
     /tmp/v/bin/python bench/pool_conv.py --frames-dir <bench cache>/embed --out /tmp/conv.npz \
         [--proj 96] [--filters 128] [--kernel 5] [--epochs 12]
