@@ -41,12 +41,18 @@ def pool(enc: np.ndarray, seconds: float, segments: int = 0) -> np.ndarray:
     ``segments``, then the mean and standard deviation of each of that many consecutive,
     equal stretches of those frames (where in the utterance a sound came: beginning, middle,
     end), concatenated."""
-    n = max(1, min(enc.shape[0], int(math.ceil(seconds * FRAMES_PER_S))))
-    e = np.asarray(enc[:n], dtype=np.float32)
+    e = np.asarray(utterance_frames(enc, seconds), dtype=np.float32)
+    n = len(e)
     out = [e.mean(0), e.max(0), e.std(0)]
     for s, t in segment_bounds(n, segments):
         out += [e[s:t].mean(0), e[s:t].std(0)]
     return np.concatenate(out)
+
+
+def utterance_frames(enc: np.ndarray, seconds: float) -> np.ndarray:
+    """The encoder frames that hold ``seconds`` of audio (at least one): the window's padding
+    after the utterance left out."""
+    return enc[:max(1, min(enc.shape[0], int(math.ceil(seconds * FRAMES_PER_S))))]
 
 
 def segment_bounds(n: int, segments: int) -> list[tuple[int, int]]:
@@ -162,8 +168,7 @@ class AudioIntentModel:
         ``conv_pool`` of the frames that hold the utterance)."""
         if self.conv_coef is not None:
             assert self.conv_proj is not None and self.conv_proj_bias is not None and self.conv_bias is not None
-            n = max(1, min(enc.shape[0], int(math.ceil(seconds * FRAMES_PER_S))))
-            return conv_pool(enc[:n], self.conv_proj, self.conv_proj_bias, self.conv_coef, self.conv_bias,
+            return conv_pool(utterance_frames(enc, seconds), self.conv_proj, self.conv_proj_bias, self.conv_coef, self.conv_bias,
                              self.conv_down)
         return pool(enc, seconds, self.segments)
 

@@ -117,10 +117,14 @@ class EndOfTurn:
 
     def decide(self, result: EarlyResult, expect: TurnExpectation) -> TurnDecision:
         d = self._decide(result, expect)
-        if (self.prosody and result.continues and expect.kind in ("intent", "yesno")
-                and d.wait_ms < self.normal_ms):
+        if result.continues and self.voice_can_hold(d, expect):
             return TurnDecision(self.normal_ms, "rising")
         return d
+
+    def voice_can_hold(self, decision: TurnDecision, expect: TurnExpectation) -> bool:
+        """Whether a voice that did not close would lengthen ``decision`` (a request or a
+        yes/no given less than ``normal_ms``): only then is the voice worth reading."""
+        return self.prosody and expect.kind in ("intent", "yesno") and decision.wait_ms < self.normal_ms
 
     def _decide(self, result: EarlyResult, expect: TurnExpectation) -> TurnDecision:
         raw = (result.text or "").strip().lower()

@@ -55,8 +55,7 @@ class TurnTaking:
             conf = u.probability if u.probability is not None else (u.confidence if u.intent else 0.0)
         result = EarlyResult(early.text, conf, early.audio_seconds)
         d = self.decider.decide(result, exp)
-        if (audio and self.decider.prosody and exp.kind in ("intent", "yesno")
-                and d.wait_ms < self.decider.normal_ms):
+        if audio and self.decider.voice_can_hold(d, exp):
             # only a short wait can grow: the voice is read then (a few ms of numpy)
             end = ending(audio, sample_rate)
             if end is not None and end.continues:
