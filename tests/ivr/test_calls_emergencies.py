@@ -63,14 +63,17 @@ async def test_a_spoken_emergency_is_acted_on_at_once(engines, tmp_path, caller_
 
 
 async def test_a_half_heard_emergency_hears_the_emergency_numbers_first(engines, tmp_path, caller_speech):
-    # a heart attack the recognizer garbles ("Bukhaya kelas rangan tantun ..."): darurat leads
-    # but under the threshold of acting at once; the caller hears 112 and 119 all the same
-    # (before, the safety question named no number). A child carried off by a river ("Anak-anak,
-    # ayo, tri sunyai") sits on the edge: asked, or taken for akta kelahiran, from run to run,
-    # so it is not a case here
+    # a heart attack the recognizer garbles ("Bukhaya kelas rangan tantun ...", or on another
+    # CPU "Kibu Saya kehasaraan dan tun ..."): darurat leads under the threshold of acting at once
+    # (the safety question: 112 and 119), or is only near the lead (the confirmation opens with
+    # 112). Which of the two depends on float rounding that differs between CPUs, so the test
+    # asserts what both guarantee: 112 in the very first reply, never "Maaf, saya belum
+    # mengerti". A child carried off by a river ("Anak-anak, ayo, tri sunyai") sits on the edge:
+    # asked, or taken for akta kelahiran, from run to run, so it is not a case here
     heard, reply, _ = await _first_reply(
         engines, tmp_path, caller_speech("ibu saya kena serangan jantung, tolong kirim ambulans", 1))
-    assert "112" in reply["text"] and "119" in reply["text"], (heard.get("text"), reply)
+    assert "112" in reply["text"], (heard.get("text"), reply)
+    assert reply.get("prompt_id") in ("settings.confirm_emergency[0]", "settings.confirm_intent_emergency[0]"), reply
     assert "Maaf" not in reply["text"], reply
 
 
