@@ -60,7 +60,7 @@ def main() -> None:
                 continue
             base = rec.base.get(it.key)
             old = base.emergency_audio[1] if base is not None and base.emergency_audio else None
-            print(f"  {it.key:12s} {it.row.kind:10s} {it.row.label:14s} vetoed={int(detector.vetoed(fu.text))} "
+            print(f"  {it.key:12s} {it.row.kind:10s} {it.row.label:14s} vetoed={int(detector.audio_vetoed(fu.text))} "
                   f"head={r.emergency_audio[0]:.3f} intent={r.emergency_audio[1]:.3f} old_intent={old} "
                   f"| {it.row.text[:60]} | heard: {fu.text[:50]}")
 

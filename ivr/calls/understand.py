@@ -222,7 +222,7 @@ class Understander:
         if det is not None and det.label in expect.labels:
             v = det.from_speech(u.text, u.scores)
             if v.emergency or (self.emergency_audio
-                               and heard_emergency(transcript.emergency_audio, v.reason, det.vetoed(u.text))):
+                               and heard_emergency(transcript.emergency_audio, v.reason, det.audio_vetoed(u.text))):
                 return replace(u, intent=det.label, confidence=1.0, probability=1.0, emergency="now")
             if v.reason in ("maybe", "near"):
                 u = replace(u, emergency=v.reason)
