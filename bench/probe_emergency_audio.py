@@ -36,10 +36,14 @@ def main() -> None:
     ap.add_argument("--heads", default="0.3,0.4,0.5,0.6,0.7,0.8")
     ap.add_argument("--intents", default="0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8")
     ap.add_argument("--rows", action="store_true", help="print the borderline turns (not for blind)")
+    ap.add_argument("--reasons", default="maybe",
+                    help="the detector's readings the rule may act on (maybe, or maybe,near)")
     args = ap.parse_args()
     if args.rows and args.part == "blind":
         raise SystemExit("the blind part is not inspected item by item")
     import ivr.calls.understand as und
+
+    und.EMERGENCY_AUDIO_REASONS = tuple(args.reasons.split(","))
     from asr.calibration import DEFAULT_PATH, Calibrator
     from dialogs.emergency import DEFAULT as detector
 
@@ -56,7 +60,7 @@ def main() -> None:
             r = res[it.key]
             fu = hot.understander.fused(r.transcript(), hot.listen)
             v = detector.from_speech(fu.text, fu.scores)
-            if v.reason != "maybe" or r.emergency_audio is None:
+            if v.reason not in und.EMERGENCY_AUDIO_REASONS or r.emergency_audio is None:
                 continue
             base = rec.base.get(it.key)
             old = base.emergency_audio[1] if base is not None and base.emergency_audio else None

@@ -151,6 +151,10 @@ SECOND_PASS_AT = 0.7  # confidence (on the script's ladder) at which the second 
 # emergencies 0 (docs/understanding.md, phase 6 emerg3)
 EMERGENCY_HEAD_AT = 0.7
 EMERGENCY_INTENT_AT = 0.3
+# the detector's readings of a turn the audio rule may act on ("maybe": darurat leads or
+# reaches maybe_any_min; "near" would add darurat anywhere from near_min: measured on dev in
+# phase 7, see docs/understanding.md)
+EMERGENCY_AUDIO_REASONS: tuple[str, ...] = ("maybe",)
 
 CALIBRATED_MIN_LABELS = 8  # the calibrator was fitted on the main menu (21 labels): it judges
 # listens as large as a menu; smaller ones (sub-menus, choices) keep the fused confidence
@@ -293,7 +297,7 @@ def heard_emergency(audio: EmergencyAudio | None, reason: str, vetoed: bool) -> 
     """What the audio says (``audio``) makes an emergency of a turn the recognizer's scores left
     borderline (``reason`` "maybe" of ``dialogs.emergency``); never against words that read as
     paperwork or the past."""
-    if audio is None or vetoed or reason != "maybe":
+    if audio is None or vetoed or reason not in EMERGENCY_AUDIO_REASONS:
         return False
     return audio.head >= EMERGENCY_HEAD_AT and audio.intent >= EMERGENCY_INTENT_AT
 
