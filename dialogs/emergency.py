@@ -60,10 +60,12 @@ _PASSING = ("dulu", "kemarin", "minggu lalu", "bulan lalu", "tahun lalu", "waktu
 # sayaduluk kebanjiran"): a word ending in one of these reads as "dulu" for the past marker
 _PASSING_GLUED = ("dulu", "duluk")
 # the caller says what they want to do ("sekarang mau urus ...", "mahu" in Whisper's Malay
-# spelling): a request in the caller's own words. Not enough to rule out an emergency the words
-# or the scores show ("ada yang mau bunuh diri"), but the audio's readings alone never make one
-# of such a turn (``EmergencyDetector.audio_vetoed``)
-_REQUEST = ("mau", "mahu", "ingin", "hendak")
+# spelling) or asks how much, when or how: a request or an enquiry in the caller's own words.
+# Not enough to rule out an emergency the words or the scores show ("ada yang mau bunuh diri"),
+# but the audio's readings alone never make one of such a turn (``EmergencyDetector.
+# audio_vetoed``: a wrong veto there costs the safety question, which names 112; a wrong
+# emergency sends a caller with a request away)
+_REQUEST = ("mau", "mahu", "ingin", "hendak", "berapa", "kapan", "caranya")
 # the request is for a document, a service or information
 _ADMIN = ("urus", "mengurus", "ngurus", "akta", "akte", "aktanya", "aktenya", "surat", "suratnya", "ktp", "kk",
           "kartu", "bpjs", "bepejes", "pajak", "pajaknya", "pbb", "retribusi", "retribusinya", "bansos", "jadwal",
