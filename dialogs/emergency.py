@@ -189,9 +189,9 @@ class EmergencyDetector:
     def audio_vetoed(self, text: str) -> bool:
         """The words keep the audio's own emergency readings (``asr.audio_emergency``) from
         making an emergency of a borderline turn: ``vetoed``, or the caller says what they want
-        to do ("mau", "ingin": a request, as in "rumah saya dulu kebanjiran, sekarang mau urus
-        KK baru" heard as "... sekaran mahu ..."). The scores and the words' own cues are not
-        vetoed by a request word (``from_speech``)."""
+        to do or asks how much, when or how ("mau", "ingin", "berapa": a request, as in "rumah
+        saya dulu kebanjiran, sekarang mau urus KK baru" heard as "... sekaran mahu ..."). The
+        scores and the words' own cues are not vetoed by a request word (``from_speech``)."""
         return self.vetoed(text) or any(w in _REQUEST for w in _words(text))
 
     def from_speech(self, text: str, scores: Mapping[str, float] | None) -> EmergencyVerdict:
