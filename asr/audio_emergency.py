@@ -80,22 +80,29 @@ class AudioEmergencyModel:
         return out[0] if np.ndim(features) == 1 else out
 
     def of_encoding(self, enc: np.ndarray, seconds: float, classifier: AudioIntentModel | None = None,
-                    labels: Sequence[str] = ()) -> EmergencyAudio:
+                    labels: Sequence[str] = (), log_posteriors: np.ndarray | None = None) -> EmergencyAudio:
         """Both readings of an utterance from its encoder output (frames x channels). With
         ``classifier`` (the recognizer's audio intent classifier, ``asr.audio_intent``) knowing
         ``label`` and every one of ``labels`` (the expectation's), ``intent`` is that
         classifier's own posterior of ``label`` over ``labels`` (its log_proba, not the fused
-        posterior: the fusion never raises ``label``), instead of the frozen copy's."""
+        posterior: the fusion never raises ``label``), instead of the frozen copy's.
+        ``log_posteriors``: that classifier's log-posteriors of ``labels`` when the caller has
+        them already (``AudioIntentModel.log_posteriors``: the recognizer computes them once for
+        the fusion), so the classifier does not run twice."""
         f = pool(enc, seconds)
         return EmergencyAudio(head=round(float(self.head(f)), 6),
-                              intent=round(float(self.intent_of(enc, seconds, f, classifier, labels)), 6))
+                              intent=round(float(self.intent_of(enc, seconds, f, classifier, labels,
+                                                                log_posteriors)), 6))
 
     def intent_of(self, enc: np.ndarray, seconds: float, pooled: np.ndarray,
-                  classifier: AudioIntentModel | None, labels: Sequence[str]) -> float:
+                  classifier: AudioIntentModel | None, labels: Sequence[str],
+                  log_posteriors: np.ndarray | None = None) -> float:
         """The ``intent`` reading: ``classifier``'s posterior of ``label`` over ``labels`` when it
-        knows them all (and ``label`` is one), else the frozen copy's of ``pooled``."""
+        knows them all (and ``label`` is one; read from ``log_posteriors`` when given), else the
+        frozen copy's of ``pooled``."""
         labels = tuple(labels)
         if classifier is not None and self.label in labels and classifier.covers(labels):
-            lp = classifier.log_proba(classifier.features(enc, seconds), labels)
+            lp = log_posteriors if log_posteriors is not None else classifier.log_posteriors(enc, seconds, labels)
+            assert lp is not None and len(lp) == len(labels)
             return float(np.exp(lp[labels.index(self.label)]))
         return float(self.intent(pooled))

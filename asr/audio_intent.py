@@ -172,12 +172,28 @@ class AudioIntentModel:
                              self.conv_down)
         return pool(enc, seconds, self.segments)
 
+    def log_posteriors(self, enc: np.ndarray, seconds: float, labels: Sequence[str]) -> np.ndarray | None:
+        """The classifier's log-posteriors of ``labels`` (renormalised over them) for an
+        utterance's encoder output, or None when the model does not know every label. Computed
+        once per utterance by the recognizer, which reads both the fusion's ``adjustment`` and
+        the emergency reading (``asr.audio_emergency``) from them."""
+        if not self.covers(labels):
+            return None
+        return self.log_proba(self.features(enc, seconds), labels)
+
+    def adjustment_of(self, log_posteriors: np.ndarray | None) -> np.ndarray | None:
+        """What to add to the recognizer's log-posteriors (``weight`` times ``log_posteriors``,
+        from ``log_posteriors``), or None without them or with no weight."""
+        if self.weight <= 0 or log_posteriors is None:
+            return None
+        return self.weight * np.asarray(log_posteriors).astype(np.float64)
+
     def adjustment(self, enc: np.ndarray, seconds: float, labels: Sequence[str]) -> np.ndarray | None:
         """What to add to the recognizer's log-posteriors of ``labels`` (``weight`` times the
         classifier's log-posterior), or None when the model does not know every label."""
-        if self.weight <= 0 or not self.covers(labels):
+        if self.weight <= 0:
             return None
-        return self.weight * self.log_proba(self.features(enc, seconds), labels).astype(np.float64)
+        return self.adjustment_of(self.log_posteriors(enc, seconds, labels))
 
     def fuse(self, posteriors: np.ndarray, labels: Sequence[str], adjustment: np.ndarray) -> np.ndarray:
         """The recognizer's ``posteriors`` of ``labels`` times exp(``adjustment``), renormalised;

@@ -521,9 +521,11 @@ class WhisperEngine:
         # the audio classifier's share of the posteriors (asr.audio_intent): a product of
         # ~0.1 ms, applied to the posteriors in _transcript only, so it does not change
         # which labels the second stage and the extra hearings rescore
-        audio_adj = (self.audio_intent.adjustment(enc_np, seconds, prep.labels)
-                     if self.audio_intent is not None and prep.fit_window else None)
-        emergency_audio = self.emergency_audio(enc_np, seconds, prep)
+        # (its log-posteriors computed once: the emergency readings read darurat's from them)
+        audio_lp = (self.audio_intent.log_posteriors(enc_np, seconds, prep.labels)
+                    if self.audio_intent is not None and prep.fit_window else None)
+        audio_adj = self.audio_intent.adjustment_of(audio_lp) if self.audio_intent is not None else None
+        emergency_audio = self.emergency_audio(enc_np, seconds, prep, audio_lp)
         kv = self.scorer.cross_kv(enc_np)
         if self.use_graph_text(beam, ()):
             text_job = self._side.submit(self.greedy_text, kv, self.max_tokens(seconds),
@@ -597,15 +599,18 @@ class WhisperEngine:
                           audio_seconds=seconds, decode_seconds=time.perf_counter() - t0, timings=tm,
                           emergency_audio=emergency_audio, stage=stage)
 
-    def emergency_audio(self, enc_np: np.ndarray, seconds: float, prep: PreparedExpectation) -> EmergencyAudio | None:
+    def emergency_audio(self, enc_np: np.ndarray, seconds: float, prep: PreparedExpectation,
+                        audio_lp: np.ndarray | None = None) -> EmergencyAudio | None:
         """What the audio says of an emergency (``asr.audio_emergency``; two dot products on the
-        encoder output already computed), for a menu's fitted window that offers its label."""
+        encoder output already computed), for a menu's fitted window that offers its label.
+        ``audio_lp``: the audio intent classifier's log-posteriors of ``prep.labels`` when
+        already computed (``AudioIntentModel.log_posteriors``), so it does not run again."""
         head = self.audio_emergency
         if head is None or not prep.fit_window or head.label not in prep.labels:
             return None
         # its intent reading: the audio intent classifier's own posterior of the label (the
         # frozen copy inside the head only when there is no classifier for these labels)
-        return head.of_encoding(enc_np, seconds, self.audio_intent, prep.labels)
+        return head.of_encoding(enc_np, seconds, self.audio_intent, prep.labels, audio_lp)
 
     def _with_views(self, pcm16k: bytes, prep: PreparedExpectation, label_scores: np.ndarray, text: np.ndarray,
                     stale: threading.Event | None) -> np.ndarray:

@@ -7,7 +7,8 @@
 
 Prints the borderline turns (``dialogs.emergency`` "maybe", not vetoed) with both readings and
 the intent reading of the derive-from results (the frozen copy's, when those were made before
-phase 6 emerg3), then per threshold pair: emergencies acted on at once, false emergencies,
+phase 6 emerg3) with ``--rows``, why each emergency is or is not acted on at once with
+``--buckets``, then per threshold pair: emergencies acted on at once, false emergencies,
 passing mentions routed on the first turn, decision accuracy, accepted precision (medians over
 the replicas, live / calm / panic). Choose on dev only (``--part`` refuses blind's rows).
 """
@@ -36,10 +37,16 @@ def main() -> None:
     ap.add_argument("--heads", default="0.3,0.4,0.5,0.6,0.7,0.8")
     ap.add_argument("--intents", default="0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8")
     ap.add_argument("--rows", action="store_true", help="print the borderline turns (not for blind)")
+    ap.add_argument("--buckets", action="store_true",
+                    help="count the part's spoken emergencies by why they are (not) acted on at once")
+    ap.add_argument("--reasons", default="maybe",
+                    help="the detector's readings the rule may act on (maybe, or maybe,near)")
     args = ap.parse_args()
     if args.rows and args.part == "blind":
         raise SystemExit("the blind part is not inspected item by item")
     import ivr.calls.understand as und
+
+    und.EMERGENCY_AUDIO_REASONS = tuple(args.reasons.split(","))
     from asr.calibration import DEFAULT_PATH, Calibrator
     from dialogs.emergency import DEFAULT as detector
 
@@ -56,13 +63,17 @@ def main() -> None:
             r = res[it.key]
             fu = hot.understander.fused(r.transcript(), hot.listen)
             v = detector.from_speech(fu.text, fu.scores)
-            if v.reason != "maybe" or r.emergency_audio is None:
+            if v.reason not in und.EMERGENCY_AUDIO_REASONS or r.emergency_audio is None:
                 continue
             base = rec.base.get(it.key)
             old = base.emergency_audio[1] if base is not None and base.emergency_audio else None
-            print(f"  {it.key:12s} {it.row.kind:10s} {it.row.label:14s} vetoed={int(detector.vetoed(fu.text))} "
+            print(f"  {it.key:12s} {it.row.kind:10s} {it.row.label:14s} vetoed={int(detector.audio_vetoed(fu.text))} "
                   f"head={r.emergency_audio[0]:.3f} intent={r.emergency_audio[1]:.3f} old_intent={old} "
                   f"| {it.row.text[:60]} | heard: {fu.text[:50]}")
+
+    if args.buckets:
+        for key, n in sorted(buckets(items, res, hot, detector, und).items()):
+            print(f"  {n:4d}  {key}")
 
     def run(variant: str) -> dict:
         def cases_of(rep: int) -> list[Case]:
@@ -92,6 +103,37 @@ def main() -> None:
             keys = SHOW if variant == "live" else SHOW[:1]
             line.append(f"{variant}: " + " ".join(f"{k.split('_')[0]}={cell(f[k])}" for k in keys))
         print(f"head>={h} intent>={i} | " + " | ".join(line), flush=True)
+
+
+def buckets(items, res, hot, detector, und) -> dict[str, int]:
+    """Why each spoken emergency is, or is not, acted on at once (live hotline, the audio rule at
+    the module's thresholds): the words, the scores, the detector's "maybe" / "near" zones and which
+    audio reading is short, the words' veto."""
+    from collections import Counter
+
+    out: Counter[str] = Counter()
+    for it in items:
+        if it.row.kind != "emergency":
+            continue
+        r = res[it.key]
+        fu = hot.understander.fused(r.transcript(), hot.listen)
+        v = detector.from_speech(fu.text, fu.scores)
+        head, intent = r.emergency_audio if r.emergency_audio else (0.0, 0.0)
+        acts = und.heard_emergency(r.transcript().emergency_audio, v.reason, detector.audio_vetoed(fu.text))
+        low = [name for name, short in (("head", head < und.EMERGENCY_HEAD_AT),
+                                         ("intent", intent < und.EMERGENCY_INTENT_AT)) if short]
+        if v.emergency:
+            key = f"acted on at once by default ({v.reason})"
+        elif v.reason in ("passing", "admin"):
+            key = "vetoed by the words"
+        elif v.reason in ("maybe", "near"):
+            key = f"{v.reason}: " + ("the audio rule acts" if acts else
+                                     "audio vetoed by a request word" if detector.audio_vetoed(fu.text) else
+                                     ("low: " + " and ".join(low) if low else "readings high, zone not taken"))
+        else:
+            key = "nothing (darurat under near_min)"
+        out[key] += 1
+    return dict(out)
 
 
 if __name__ == "__main__":

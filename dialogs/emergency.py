@@ -56,6 +56,16 @@ _HELP = ("darurat", "gawat", "ambulans", "ambulan", "pemadam", "damkar", "tim sa
 # the caller also calls for help)
 _PASSING = ("dulu", "kemarin", "minggu lalu", "bulan lalu", "tahun lalu", "waktu itu", "pernah", "bekas", "sering",
             "kalau hujan", "karena", "pas gempa", "pas banjir", "waktu kebakaran", "waktu gempa", "waktu banjir")
+# Whisper glues a short word to its neighbour and adds a stray final consonant ("rumah
+# sayaduluk kebanjiran"): a word ending in one of these reads as "dulu" for the past marker
+_PASSING_GLUED = ("dulu", "duluk")
+# the caller says what they want to do ("sekarang mau urus ...", "mahu" in Whisper's Malay
+# spelling) or asks how much, when or how: a request or an enquiry in the caller's own words.
+# Not enough to rule out an emergency the words or the scores show ("ada yang mau bunuh diri"),
+# but the audio's readings alone never make one of such a turn (``EmergencyDetector.
+# audio_vetoed``: a wrong veto there costs the safety question, which names 112; a wrong
+# emergency sends a caller with a request away)
+_REQUEST = ("mau", "mahu", "ingin", "hendak", "berapa", "kapan", "caranya")
 # the request is for a document, a service or information
 _ADMIN = ("urus", "mengurus", "ngurus", "akta", "akte", "aktanya", "aktenya", "surat", "suratnya", "ktp", "kk",
           "kartu", "bpjs", "bepejes", "pajak", "pajaknya", "pbb", "retribusi", "retribusinya", "bansos", "jadwal",
@@ -118,7 +128,8 @@ def _marker(words: list[str], helps: bool) -> str:
     bare_joined = f" {' '.join(bare)} "
     if any(_has(words, joined, c) or _has(bare, bare_joined, c) for c in _ADMIN):
         return "admin"
-    if any(_has(words, joined, c) for c in _PASSING) and not (helps or "tolong" in words):
+    glued = any(w != "dulu" and w.endswith(_PASSING_GLUED) and len(w) > 4 for w in words) or "duluk" in words
+    if (glued or any(_has(words, joined, c) for c in _PASSING)) and not (helps or "tolong" in words):
         return "passing"
     return ""
 
@@ -174,6 +185,14 @@ class EmergencyDetector:
         if v.emergency:
             return False
         return v.reason in ("admin", "passing") or bool(_marker(_words(text), False))
+
+    def audio_vetoed(self, text: str) -> bool:
+        """The words keep the audio's own emergency readings (``asr.audio_emergency``) from
+        making an emergency of a borderline turn: ``vetoed``, or the caller says what they want
+        to do or asks how much, when or how ("mau", "ingin", "berapa": a request, as in "rumah
+        saya dulu kebanjiran, sekarang mau urus KK baru" heard as "... sekaran mahu ..."). The
+        scores and the words' own cues are not vetoed by a request word (``from_speech``)."""
+        return self.vetoed(text) or any(w in _REQUEST for w in _words(text))
 
     def from_speech(self, text: str, scores: Mapping[str, float] | None) -> EmergencyVerdict:
         v = self.from_text(text)

@@ -103,3 +103,36 @@ def test_the_recognizer_hands_its_classifier_to_the_emergency_readings():
     got = eng.emergency_audio(enc, 2.5, SimpleNamespace(fit_window=True, labels=labels))
     assert got == head.of_encoding(enc, 2.5, clf, labels)
     assert eng.emergency_audio(enc, 2.5, SimpleNamespace(fit_window=True, labels=["ya", "tidak"])) is None
+
+
+def test_the_recognizer_runs_the_classifier_once_for_the_fusion_and_the_emergency_reading():
+    """With the emergency readings on, the audio intent classifier's log-posteriors are computed
+    once per utterance: the fusion's adjustment and the emergency ``intent`` both read them, and
+    both equal what each computed on its own before."""
+    from types import SimpleNamespace
+
+    from asr.audio_intent import AudioIntentModel
+    from asr.whisper_backend import WhisperEngine
+
+    head = AudioEmergencyModel.load()
+    clf = AudioIntentModel.load()
+    assert head is not None and clf is not None
+    labels = [lab for lab in clf.labels if lab != "menu_pajak"]
+    enc = np.random.default_rng(11).normal(0.0, 0.5, size=(180, head.mean.size // 3)).astype(np.float32)
+    calls = []
+
+    class Counting(AudioIntentModel):
+        def features(self, e: np.ndarray, seconds: float) -> np.ndarray:
+            calls.append(seconds)
+            return super().features(e, seconds)
+
+    counting = Counting(**{f: getattr(clf, f) for f in clf.__dataclass_fields__})
+    lp = counting.log_posteriors(enc, 2.8, labels)
+    adj = counting.adjustment_of(lp)
+    eng = object.__new__(WhisperEngine)
+    eng.audio_emergency, eng.audio_intent = head, counting
+    got = eng.emergency_audio(enc, 2.8, SimpleNamespace(fit_window=True, labels=labels), lp)
+    assert len(calls) == 1  # the emergency reading did not run the classifier again
+    assert adj is not None and np.allclose(adj, clf.adjustment(enc, 2.8, labels), atol=0, rtol=0)
+    assert got == head.of_encoding(enc, 2.8, clf, labels)
+    assert counting.log_posteriors(enc, 2.8, [*labels, "unknown"]) is None

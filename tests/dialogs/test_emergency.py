@@ -90,3 +90,33 @@ def test_some_weight_on_the_emergency_label_is_near():
     # paperwork or the past in the words keeps it away
     assert D.from_speech("mau urus akta", {"akta_lahir": 0.5, "darurat": 0.2}).reason != "near"
     assert D.from_speech("dulu rumah saya kebanjiran", {"kk": 0.5, "darurat": 0.2}).reason != "near"
+
+
+def test_a_past_marker_glued_to_its_neighbour_still_tells_the_past():
+    """What Whisper wrote for the issue's own example (dev d178): "dulu" glued to "saya" with a
+    stray final consonant; the flood is still told as the past, and the scores cannot act."""
+    heard = "Rumah sayaduluk kebanyira, sekaran mauskan kamaru."
+    assert D.vetoed(heard)
+    assert D.from_speech(heard, {"darurat": 0.4, "kk": 0.2}).reason == "passing"
+    assert D.vetoed("rumah saya duluk kebanjiran")
+    # "dulu" as a word already counted; an emergency said now keeps its cues
+    assert D.from_text("tolong rumah saya terbakar").emergency
+
+
+@pytest.mark.parametrize("heard", [
+    "Ruba, kaya, nukada, hidup, sekaran mahu, kakabari.",  # dev d178 in another rendering
+    "saya mau tanya soal banjir",
+    "sekarang ingin ganti yang hilang",
+    "mereka berapa, berapa, berapa",  # an enquiry (how much), as Whisper loops it
+])
+def test_a_request_word_keeps_the_audio_alone_from_making_an_emergency(heard):
+    assert D.audio_vetoed(heard)
+
+
+def test_a_request_word_does_not_veto_the_words_or_the_scores():
+    """"mau" is not a veto of the words' own cues or of the recognizer's scores: someone about
+    to jump is an emergency; a garbled turn the scores put on darurat is still acted on."""
+    assert D.from_text("ada yang mau bunuh diri di jembatan").emergency
+    assert D.from_speech("maka yang mahu berkiri di jemahkan", {"darurat": 0.3, "ktp": 0.1}).emergency
+    assert not D.audio_vetoed("hana kemakaan di dunand deka rumat haja")
+    assert not D.audio_vetoed("tolong, air terus naik")
