@@ -558,8 +558,9 @@ class CallSession:
         entry = _entry({"who": "caller", "intent": heard.intent, "confidence": round(heard.confidence, 3),
                         "state": self._state}, turn.text, turn.clear)
         grace = self.settings.turn_second_look_ms
-        if grace > 0 and self.release.turn_taking is not None:
-            # not on record yet: speech resuming inside the window joins this turn (_look)
+        if grace > 0 and self.release.turn_taking is not None and heard.emergency != "now":
+            # not on record yet: speech resuming inside the window joins this turn (_look);
+            # an emergency is acted on at once, whatever the caller says next
             self._held = _Held(listen=action, utt=utt, heard=heard, turn=turn, entry=entry,
                                until=utt.detected_at + grace / 1000, factory=media.stream_factory,
                                policy=media.turn_policy, intent_before=intent_before)
