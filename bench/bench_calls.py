@@ -272,6 +272,9 @@ class TurnEnds:
         if kind == "speech_end":
             r = str(data.get("turn"))
             self.reasons[r] = self.reasons.get(r, 0) + 1
+        elif kind == "second_look":
+            # a decision dropped: the caller went on within IVR_TURN_SECOND_LOOK_MS (one turn)
+            self.reasons["second_look"] = self.reasons.get("second_look", 0) + 1
         elif kind == "confirm_asked":
             self.confirmations += 1
         elif kind == "confirm_denied":

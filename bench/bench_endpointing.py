@@ -11,7 +11,10 @@ that early result into the trailing silence the turn needs (``wait_ms``):
 
 * a pause longer than the wait is a cut-off (the caller is interrupted mid-request); "harmful"
   when the early result's decision differs from the whole request's;
-* at the end of speech the wait is the hangover spent (today: a fixed 600 ms).
+* at the end of speech the wait is the hangover spent (today: a fixed 600 ms);
+* with a second look (``IVR_TURN_SECOND_LOOK_MS``, ``--second-look``), speech that resumes
+  within the grace after the decision joins the turn: a pause is a cut-off only when it is
+  longer than the wait plus the grace (the end waits do not change).
 
 The intent confidence the decision reads is the calibrated probability (asr/calibration.json)
 when present, else the fused posterior. The same is measured on the complete requests of the
@@ -89,7 +92,8 @@ def observe(part: str, replicas: int, early) -> list[tuple]:
     return rows
 
 
-def evaluate(rows: list[tuple], replicas: int, decider, verbose: bool = False) -> dict:
+def evaluate(rows: list[tuple], replicas: int, decider, verbose: bool = False, grace_ms: int = 0) -> dict:
+    """``grace_ms``: the second look (speech resuming this long after the decision joins the turn)."""
     per_rep: dict[int, dict] = {}
     for rep in range(replicas):
         n_utt = cut_utt = cut_fixed = harm = n_pause = cut_pause = 0
@@ -105,12 +109,12 @@ def evaluate(rows: list[tuple], replicas: int, decider, verbose: bool = False) -
             for res, decision, length_ms in mids:
                 n_pause += 1
                 d = decider.decide(res, exp)
-                if length_ms > d.wait_ms:
+                if length_ms > d.wait_ms + grace_ms:
                     cut_pause += 1
                     cut_here = True
                     harm_here |= decision != whole_decision
                     if verbose:
-                        print(f"  CUT {it.key} pause {length_ms:.0f} ms > {d.wait_ms} ({d.reason}) "
+                        print(f"  CUT {it.key} pause {length_ms:.0f} ms > {d.wait_ms}+{grace_ms} ({d.reason}) "
                               f"early={res.text!r} conf={res.confidence:.2f} continues={res.continues} "
                               f"| {it.row.text}")
                 fixed_here |= length_ms > FIXED_MS
@@ -164,6 +168,9 @@ def main() -> None:
     ap.add_argument("--verbose", action="store_true", help="print every cut-off (not for the held-out part)")
     ap.add_argument("--fluent", action="store_true", help="also the hangover on the complete requests")
     ap.add_argument("--sweep", action="store_true", help="also the trade-off over decider settings")
+    ap.add_argument("--second-look", default="",
+                    help="graces (ms, comma-separated) of the second look to measure (default: the "
+                         "IVR_TURN_SECOND_LOOK_MS setting's default and 100-500)")
     ap.add_argument("--derive-from", default="",
                     help="another recognizer fingerprint whose cached results, with this audio intent classifier "
                          "applied, are this recognizer's (bench/recognition.py Recognition.derived)")
@@ -182,12 +189,18 @@ def main() -> None:
     speechset.load(args.part, args.replicas)  # render before the recognizer loads
     rec = Recognition(script, derive_from=args.derive_from, derive_base=args.derive_base)
     calibrator = Calibrator.load() if DEFAULT_PATH.exists() else None
+    from ivr.config.settings import Settings
+
     decider = EndOfTurn()
     early = Early(script, rec, calibrator)
     rows = observe(args.part, args.replicas, early)
+    grace = int(Settings.model_fields["turn_second_look_ms"].default)
+    graces = [int(g) for g in args.second_look.split(",") if g] or sorted({grace, 100, 200, 300, 400, 500})
     result = {"bench": "endpointing", "part": args.part, "replicas": args.replicas,
               "decider": decider.__dict__, "calibrated": calibrator is not None,
               "pauses": evaluate(rows, args.replicas, decider, args.verbose),
+              # the second look at the setting's default (the decider as above)
+              "second_look": {"grace_ms": grace, **evaluate(rows, args.replicas, decider, args.verbose, grace)},
               # phase 5's decider: the words, the confidence and the audio's length, not the voice
               "no_prosody": evaluate(rows, args.replicas, EndOfTurn(prosody=False)),
               "fixed_600": evaluate(rows, args.replicas, EndOfTurn(short_ms=600, normal_ms=600, long_ms=600,
@@ -206,6 +219,12 @@ def main() -> None:
             result["sweep"].append({"unsure_ms": unsure, "long_ms": long_ms, "brief_s": brief,
                                     **{k: f[k]["median"] for k in ("cut_off_requests", "harmful_cut_off_requests",
                                                                    "end_wait_ms_mean", "end_short_share")}})
+    result["second_look_graces"] = {
+        g: {k: evaluate(rows, args.replicas, decider, grace_ms=g)[k]
+            for k in ("cut_off_requests", "harmful_cut_off_requests", "cut_off_pauses")}
+        for g in graces}
+    result["second_look_no_prosody"] = {
+        g: evaluate(rows, args.replicas, EndOfTurn(prosody=False), grace_ms=g)["cut_off_requests"] for g in graces}
     if args.fluent:
         result["fluent"] = fluent(args.replicas, {"now": decider, "no_prosody": EndOfTurn(prosody=False)}, early)
     rec.close()

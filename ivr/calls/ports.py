@@ -86,6 +86,8 @@ class Utterance:
     turn: str = "vad"  # what ended it: "vad" (the endpointer's silence), "fixed" (the fixed
     # hangover), or the end-of-turn decision's reason (complete, cut, unsure, free, emergency)
     early_at: float | None = None  # wall time the end-of-turn decision first read an early result
+    lead: bytes = b""  # caller audio between the previous utterance's end and this one's ``pcm``
+    # (what a second look puts between two halves of one turn)
 
     @property
     def seconds(self) -> float:
@@ -138,6 +140,19 @@ class Media(Protocol):
     async def play(self, pcm: bytes, *, barge_in: bool, text: str | None = None) -> PlayResult: ...
     async def listen(self, spec: ListenSpec) -> CallerInput: ...
     def drop_pending(self) -> None: ...
+    def resumed(self) -> float | None:
+        """The onset (wall time) of caller speech begun since the last utterance ``listen``
+        returned (under way or waiting), None if none: media that hear the caller only while
+        listening answer None."""
+        ...
+
+    def join(self, first: Utterance) -> bool:
+        """Make the speech :meth:`resumed` reports the continuation of ``first``: the next
+        ``listen`` returns one utterance from ``first``'s onset (its audio, the pause, the new
+        speech), recognised by a new stream of ``stream_factory``. False when there is nothing
+        to join (the media then changes nothing)."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -32,13 +32,24 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from dialogs import DialogEngine
+from dialogs.engine import Snapshot, TurnResult
 from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
 from dialogs.events import CallStarted, Event, Hangup, Heard, NoInput, PlaybackDone, Pressed, TransferFailed
 from dialogs.personal import answer_kind
 from ivr.calls.hangups import CALLER_GONE, MediaHangup
 from ivr.calls.media.agi import AgiMedia
 from ivr.calls.media.audiosocket import AudioSocketMedia
-from ivr.calls.ports import CallerInput, CallStatus, ListenSpec, Media, PlayResult, Understood, Utterance
+from ivr.calls.ports import (
+    CallerInput,
+    CallStatus,
+    ListenSpec,
+    Media,
+    PlayResult,
+    StreamFactory,
+    TurnPolicy,
+    Understood,
+    Utterance,
+)
 from ivr.calls.runtime import Runtime
 from ivr.calls.tickets import TicketDesk
 from ivr.calls.transfer import TransferStep
@@ -68,6 +79,44 @@ class CallOutcome:
     queue: str | None = None
     confirmations: int = 0  # "Maksud Anda ...?" (and the emergency safety question) asked
     confirmations_denied: int = 0  # of which the caller answered "no"
+
+
+#: after the window closes, how long past the endpointer's confirmation delay (vad_start_ms) a
+#: held turn waits for speech begun inside it before it goes on record
+SETTLE_MS = 60
+
+
+class _Resumed(Exception):
+    """The caller went on inside a held turn's window (the media joined the speech)."""
+
+    def __init__(self, held: _Held) -> None:
+        super().__init__("second look")
+        self.held = held
+
+
+@dataclass
+class _Held:
+    """A spoken turn decided but not on record yet: speech the caller resumes within
+    ``settings.turn_second_look_ms`` of the decision (``until``) makes it one turn with that
+    speech. Nothing of it is written (transcript, turn log, journal, the engine's new state)
+    until the window is over or something that cannot be undone comes (a ticket, a transfer)."""
+
+    listen: Listen
+    utt: Utterance
+    heard: Understood
+    turn: Turn
+    entry: dict[str, object]
+    until: float  # monotonic
+    factory: StreamFactory | None
+    policy: TurnPolicy | None
+    intent_before: str | None
+    before: Snapshot | None = None  # the engine's state before it took the turn
+    event: Event | None = None
+    actions: list[Action] = field(default_factory=list)
+    taken: TurnResult | None = None
+    reply_at: float | None = None  # the reply's first byte (monotonic), once it began
+    prep_ms: float = 0.0
+    reply_text: str = ""
 
 
 class CallSession:
@@ -105,6 +154,7 @@ class CallSession:
         self._started = time.monotonic()
         self._listeners = list(runtime.call_listeners)
         self._record_task: asyncio.Future[None] | None = None
+        self._held: _Held | None = None  # a spoken turn inside the second look's window
 
     # ------------------------------------------------------------------ for observers
     def status(self) -> CallStatus:
@@ -173,6 +223,7 @@ class CallSession:
 
     async def _rescue(self) -> bool:
         """After an internal error, hand a caller who is still there to an agent."""
+        self._commit_held()
         if self.outcome.transferred or self.agi.hung_up:
             return False
         if self.media is not None and self.media.hung_up:
@@ -232,22 +283,37 @@ class CallSession:
             event = await self._execute(actions)
             if event is None:
                 return
+            engine = self.engine  # a second look may have put back the state before a turn
+            held = self._held
+            if held is not None:
+                held.before = engine.snapshot()
             actions = engine.handle(event)
-            self._journal_state()
-            taken = engine.last_turn
-            if isinstance(event, (Heard, Pressed, NoInput)) and taken is not None:
-                # how the dialog took the caller's input (stuck-state analytics)
-                self.turns.settle(taken.outcome, transferred=any(isinstance(a, Transfer) for a in actions))
-                if taken.outcome == "confirming":
-                    self.outcome.confirmations += 1
-                    self._emit("confirm_asked", state=self._state, intent=taken.intent)
-                elif taken.outcome == "denied":
-                    self.outcome.confirmations_denied += 1
-                    self._emit("confirm_denied", state=self._state, intent=taken.intent)
-                script = engine.script
-                if (taken.outcome == "accepted" and taken.intent in script.intents
-                        and taken.intent not in script.globals):
-                    self.service = taken.intent
+            if held is not None:
+                # nothing of this turn is on record until the second look's window is over
+                held.event, held.actions, held.taken = event, list(actions), engine.last_turn
+            else:
+                self._took(event, actions, engine.last_turn)
+
+    def _took(self, event: Event, actions: Sequence[Action], taken: TurnResult | None) -> None:
+        """The engine took ``event`` with ``actions``: on record (the journal's state, how the
+        dialog took the caller's input)."""
+        self._journal_state()
+        engine = self.engine
+        assert engine is not None
+        if not isinstance(event, (Heard, Pressed, NoInput)) or taken is None:
+            return
+        # how the dialog took the caller's input (stuck-state analytics)
+        self.turns.settle(taken.outcome, transferred=any(isinstance(a, Transfer) for a in actions))
+        if taken.outcome == "confirming":
+            self.outcome.confirmations += 1
+            self._emit("confirm_asked", state=self._state, intent=taken.intent)
+        elif taken.outcome == "denied":
+            self.outcome.confirmations_denied += 1
+            self._emit("confirm_denied", state=self._state, intent=taken.intent)
+        script = engine.script
+        if (taken.outcome == "accepted" and taken.intent in script.intents
+                and taken.intent not in script.globals):
+            self.service = taken.intent
 
     async def _execute(self, actions: Sequence[Action]) -> Event | None:
         """Run actions in order; return the next event for the engine, or None when done."""
@@ -272,29 +338,36 @@ class CallSession:
             media.stream_factory = None
             media.turn_policy = None
         skip = await self.transfers.announcement_to_skip(actions)
-        for action in actions:
-            if isinstance(action, Say):
-                if action is skip or interrupted:
-                    self._emit("say_skipped", text=action.text)
+        try:
+            for action in actions:
+                if isinstance(action, Say):
+                    if action is skip or interrupted:
+                        self._emit("say_skipped", text=action.text)
+                        continue
+                    res = await self._say(action, media)
+                    played_any = True
+                    if res.barged and res.barged != "skip":
+                        interrupted = True
                     continue
-                res = await self._say(action, media)
-                played_any = True
-                if res.barged and res.barged != "skip":
-                    interrupted = True
-            elif isinstance(action, Listen):
-                listen = action
-            elif isinstance(action, CreateTicket):
-                reply_event = await self._hold_while(self._create_ticket(action), media)
-            elif isinstance(action, LookupTicket):
-                reply_event = await self._hold_while(self.tickets.lookup(action), media)
-            elif isinstance(action, Transfer):
-                failed = await self._transfer(action)
-                if failed is None:
+                if isinstance(action, Listen):
+                    listen = action
+                    continue
+                self._look(media)  # a ticket, a transfer, the end: the turn goes on record first
+                if isinstance(action, CreateTicket):
+                    reply_event = await self._hold_while(self._create_ticket(action), media)
+                elif isinstance(action, LookupTicket):
+                    reply_event = await self._hold_while(self.tickets.lookup(action), media)
+                elif isinstance(action, Transfer):
+                    failed = await self._transfer(action)
+                    if failed is None:
+                        return None
+                    reply_event = failed
+                elif isinstance(action, EndCall):
+                    await self._end_call(action)
                     return None
-                reply_event = failed
-            elif isinstance(action, EndCall):
-                await self._end_call(action)
-                return None
+            self._look(media)
+        except _Resumed as resumed:
+            return await self._rejoin(resumed.held, media)
         if reply_event is not None:
             return reply_event
         if listen is not None:
@@ -335,6 +408,9 @@ class CallSession:
         pcm = await self.rt.speaker.pcm(action.text, static=action.static, audio_file=action.audio_file)
         prep_ms = (time.monotonic() - t0) * 1000
         barge = action.barge_in and self.settings.barge_in
+        held = self._held
+        if held is not None and self._resumed(held, media):
+            raise _Resumed(held)  # the caller went on before the reply began: nothing of it plays
         self._emit("say", text=action.text, prompt_id=action.prompt_id,
                    seconds=len(pcm) / 2 / self.rt.sample_rate, barge_in=barge,
                    state=self.engine.state if self.engine is not None else None)
@@ -344,24 +420,47 @@ class CallSession:
         turn = Turn(idx=self.turns.next_index(), state=self._state, source="prompt", at=self.rt.clock(),
                     who="system", text=shown, clear=clear)
         # the first reply audio goes out now: that closes the turns waiting for it
-        reply_ms = self.turns.reply_started(time.monotonic(), prep_ms)
+        first_byte = time.monotonic()
+        reply_ms = self.turns.reply_started(first_byte, prep_ms)
         if reply_ms is not None:
             self._emit("reply", reply_ms=reply_ms, text=action.text, prep_ms=round(prep_ms, 1))
+        timer: asyncio.TimerHandle | None = None
+        if held is not None:
+            held.reply_at, held.prep_ms, held.reply_text = first_byte, prep_ms, action.text
+            # speech that began inside the window is confirmed (vad_start_ms) soon after it
+            # ends: unless the caller went on by then, the turn goes on record while the reply plays
+            settle = max(0.0, held.until - first_byte) + (self.settings.vad_start_ms + SETTLE_MS) / 1000
+            timer = asyncio.get_running_loop().call_later(settle, self._settle_held, held, media)
         seconds = len(pcm) / 2 / self.rt.sample_rate
         began = time.monotonic()
         try:
             res = await media.play(pcm, barge_in=barge, text=action.text)
         except CALLER_GONE:
             # the caller hung up during the prompt: it is on record as far as it was played
+            self._commit_held()
             self._record_prompt(turn, _heard(time.monotonic() - began, seconds))
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         heard = 1.0
         if res.barged:
             heard = _heard((res.stopped_at or res.ended_at) - res.started_at, seconds)
         elif not res.completed:  # stopped by the caller hanging up (noticed at the next step)
             heard = _heard(res.ended_at - res.started_at, seconds)
+        undo = (held is not None and self._held is held and res.barged == "speech"
+                and res.barge_onset_at is not None and res.barge_onset_at <= held.until
+                and self._resumed(held, media))
+        if not undo:
+            self._commit_held()
         self._record_prompt(turn, heard)
         self.turns.flush()
+        if undo:
+            assert held is not None
+            # the caller went on within the window (the reply just begun is stopped): one turn
+            self._emit("barged", by=res.barged, onset=res.barge_onset_at, detected=res.barge_detected_at,
+                       stopped=res.stopped_at, started=res.started_at)
+            raise _Resumed(held)
         if res.barged:
             self._emit("barged", by=res.barged, onset=res.barge_onset_at, detected=res.barge_detected_at,
                        stopped=res.stopped_at, started=res.started_at)
@@ -386,7 +485,10 @@ class CallSession:
         self.transcript.append(entry)
 
     # ------------------------------------------------------------------ Listen
-    async def _listen(self, action: Listen, media: Media) -> Event:
+    async def _listen(self, action: Listen, media: Media, joined: _Held | None = None) -> Event:
+        """``joined``: a turn whose caller went on within the second look's window: the media
+        hands over one utterance of both, decided as one turn (the original stands if that
+        decision fails)."""
         self._state = action.state
         dtmf_map = dict(action.dtmf)
         max_digits = action.max_digits
@@ -397,11 +499,16 @@ class CallSession:
             interdigit_s=self.settings.dtmf_interdigit_timeout_s,
             max_speech_s=self.settings.max_utterance_s,
         )
-        self._emit("listen", batch=self._batch, state=self._state, kind=action.kind, dtmf=dtmf_map,
-                   max_digits=max_digits, expect_labels=list(action.expect))
+        if joined is None:
+            self._emit("listen", batch=self._batch, state=self._state, kind=action.kind, dtmf=dtmf_map,
+                       max_digits=max_digits, expect_labels=list(action.expect))
         got: CallerInput = await media.listen(spec)
+        if joined is not None and got.kind != "speech":
+            # the speech joined is gone (not expected: it had begun): the original turn stands
+            got = CallerInput("speech", utterance=joined.utt)
         personal = answer_kind(action.kind, action.slot)  # what the answer may hold
-        turn = Turn(idx=self.turns.next_index(), state=self._state, source=got.kind, at=self.rt.clock())
+        idx = joined.turn.idx if joined is not None else self.turns.next_index()
+        turn = Turn(idx=idx, state=self._state, source=got.kind, at=self.rt.clock())
         if got.kind == "noinput":
             turn.source = "event"
             turn.text = "(no input)"
@@ -425,28 +532,115 @@ class CallSession:
         turn.detected_at = utt.detected_at
         turn.speech_s = round(utt.seconds, 3)
         t0 = time.monotonic()
-        try:
-            heard = await self.release.understander.understand(utt, action)
-        except Exception:
-            # a recognizer failure must not end the call: the engine's ladder takes over
-            log.exception("recognition failed")
-            heard = Understood(text="", intent=None, confidence=0.0)
+        if joined is not None and utt is joined.utt:
+            heard = joined.heard
+        else:
+            try:
+                heard = await self.release.understander.understand(utt, action)
+            except Exception:
+                # a recognizer failure must not end the call: the engine's ladder takes over
+                log.exception("recognition failed")
+                heard = Understood(text="", intent=None, confidence=0.0)
+            if joined is not None and not heard.text.strip() and joined.heard.text.strip():
+                heard = joined.heard  # the joined decision failed: the original one stands
         turn.asr_ms = (time.monotonic() - t0) * 1000
         turn.text, turn.clear = _masked(heard.text, personal)
         turn.intent = heard.intent
         turn.confidence = heard.confidence
         turn.extra["endpoint_ms"] = round((utt.detected_at - utt.end_at) * 1000, 1)
+        intent_before = self.intent
         if heard.intent and heard.intent not in ("yes", "no"):
             self.intent = heard.intent
         self._emit("heard", text=heard.text, intent=heard.intent, confidence=heard.confidence,
                    state=self._state, asr_ms=turn.asr_ms, speech_s=utt.seconds, turn=utt.turn,
-                   probability=heard.probability, emergency=heard.emergency,
+                   probability=heard.probability, emergency=heard.emergency, joined=joined is not None,
                    endpoint_ms=turn.extra["endpoint_ms"], stages=_stages(utt, heard, time.monotonic()))
-        self.transcript.append(_entry({"who": "caller", "intent": heard.intent,
-                                       "confidence": round(heard.confidence, 3), "state": self._state},
-                                      turn.text, turn.clear))
-        self.turns.add(turn, awaits_reply=True)
+        entry = _entry({"who": "caller", "intent": heard.intent, "confidence": round(heard.confidence, 3),
+                        "state": self._state}, turn.text, turn.clear)
+        grace = self.settings.turn_second_look_ms
+        if grace > 0 and self.release.turn_taking is not None and heard.emergency != "now":
+            # not on record yet: speech resuming inside the window joins this turn (_look);
+            # an emergency is acted on at once, whatever the caller says next
+            self._held = _Held(listen=action, utt=utt, heard=heard, turn=turn, entry=entry,
+                               until=utt.detected_at + grace / 1000, factory=media.stream_factory,
+                               policy=media.turn_policy, intent_before=intent_before)
+        else:
+            self.transcript.append(entry)
+            self.turns.add(turn, awaits_reply=True)
         return Heard(heard.text, heard.confidence, intent=heard.intent, emergency=heard.emergency)
+
+    # ------------------------------------------------------------------ the second look
+    def _resumed(self, held: _Held, media: Media) -> bool:
+        """Whether the caller went on inside ``held``'s window (speech with an onset before
+        ``held.until``); if so the media has joined that speech to ``held``'s utterance."""
+        onset = media.resumed()
+        if onset is None or onset > held.until:
+            return False
+        factory, policy = media.stream_factory, media.turn_policy
+        media.stream_factory, media.turn_policy = held.factory, held.policy  # heard as that listen's
+        if media.join(held.utt):
+            return True
+        media.stream_factory, media.turn_policy = factory, policy
+        return False
+
+    def _look(self, media: Media) -> None:
+        """Before what cannot be undone (a ticket, a transfer, the end, the next listen): the
+        held turn is joined with resumed speech (raises :class:`_Resumed`) or goes on record."""
+        held = self._held
+        if held is None:
+            return
+        if self._resumed(held, media):
+            raise _Resumed(held)
+        self._commit_held()
+
+    def _settle_held(self, held: _Held, media: Media) -> None:
+        """The window is over while the reply plays: on record, unless speech begun inside it
+        is about to stop the reply (its barge-in decides)."""
+        if self._held is not held:
+            return
+        onset = media.resumed()
+        if onset is not None and onset <= held.until:
+            return
+        self._commit_held()
+
+    def _commit_held(self) -> None:
+        """The held turn goes on record: the transcript, the turn log (and the live journal),
+        the dialog's state and how it took the turn."""
+        held, self._held = self._held, None
+        if held is None:
+            return
+        self.transcript.append(held.entry)
+        self.turns.add(held.turn, awaits_reply=True)
+        if held.reply_at is not None:
+            reply_ms = self.turns.reply_started(held.reply_at, held.prep_ms)
+            if reply_ms is not None:
+                self._emit("reply", reply_ms=reply_ms, text=held.reply_text, prep_ms=round(held.prep_ms, 1))
+        if held.event is not None:
+            self._took(held.event, held.actions, held.taken)
+
+    async def _rejoin(self, held: _Held, media: Media) -> Event:
+        """The caller went on: the turn's decision is dropped (nothing of it is on record), the
+        dialog is back where it was, and the joined speech is heard as that listen's answer."""
+        if self._held is held:
+            self._held = None
+        engine = self.engine
+        assert engine is not None and held.before is not None
+        intent_after, self.intent = self.intent, held.intent_before
+        media.stream_factory, media.turn_policy = held.factory, held.policy
+        onset = media.resumed()
+        self._emit("second_look", state=held.listen.state, intent=held.heard.intent,
+                   after_ms=round(((onset or held.utt.detected_at) - held.utt.detected_at) * 1000, 1),
+                   replied=held.reply_at is not None)
+        try:
+            event = await self._listen(held.listen, media, joined=held)
+        except BaseException:
+            # the caller hung up (or the call ended) while going on: the first half stands
+            self.intent, self._held = intent_after, held
+            self._commit_held()
+            raise
+        # the dialog takes the joined turn from where it was before the dropped decision
+        self.engine = DialogEngine.restore(engine.script, held.before, strict=engine.strict)
+        return event
 
     # ------------------------------------------------------------------ tickets
     async def _record_written(self) -> None:
@@ -494,6 +688,7 @@ class CallSession:
     async def _on_hangup(self, reason: str = "caller_hangup") -> None:
         """Tell the engine, and file what it asks for (the script's flows file an unfinished
         complaint, marked incomplete); never touch the media."""
+        self._commit_held()  # the caller's last turn stands
         self._emit("hangup", state=self._state, reason=reason)
         if self.engine is None:
             return
@@ -514,6 +709,7 @@ class CallSession:
             log.exception(failure)
 
     async def _finish(self, end_reason: str) -> None:
+        self._commit_held()
         await self.turns.finish()
         self.outcome.turns = self.turns.stored
         self.outcome.tickets = list(self.tickets.filed)

@@ -64,6 +64,13 @@ class AgiMedia:
     def drop_pending(self) -> None:
         self._typeahead = ""
 
+    def resumed(self) -> float | None:
+        """Never: the caller is heard only while a listen records (no second look)."""
+        return None
+
+    def join(self, first: Utterance) -> bool:
+        return False
+
     async def _guard(self, coro: Awaitable[T]) -> T:
         try:
             return await coro

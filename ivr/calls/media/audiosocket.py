@@ -25,6 +25,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 
 from asr import Endpointer, RecognitionStream, VadEvent
 from asr.endpointing import TurnDecision
@@ -48,6 +49,10 @@ SETTLE_PASSES = 4
 #: stream: docs/decisions.md, "Helper tidy"). The cost: a phone that suppresses silence has its
 #: pauses counted this much later (turn ends and no-input come later by up to this).
 FILL_AFTER_S = 0.2
+
+#: seconds of caller audio kept after an utterance ends (the pause a second look puts between
+#: two halves of one turn; far longer than any grace)
+SINCE_END_S = 5.0
 
 #: ``listener(kind, data)`` for what the media notices (speech start/end, keys, barge-in)
 MediaListener = Callable[[str, dict[str, object]], None]
@@ -97,6 +102,9 @@ class AudioSocketMedia:
         self._utt: list[bytes] | None = None
         self._utt_onset = 0.0
         self._utt_over_prompt = False
+        self._utt_lead = b""  # audio between the previous utterance's end and this one's first chunk
+        self._since_end: deque[bytes] = deque()  # caller audio since the last utterance ended
+        self._since_end_bytes = 0
         self._utterances: deque[Utterance] = deque()
         self._digits: deque[tuple[str, float]] = deque()
         #: (terminator, until): a digit string was complete at its last digit; the terminator
@@ -228,6 +236,10 @@ class AudioSocketMedia:
             self._feed(pcm)
         else:
             self._preroll.append((start, pcm))
+            self._since_end.append(pcm)
+            self._since_end_bytes += len(pcm)
+            while self._since_end_bytes > SINCE_END_S * self.sample_rate * 2:
+                self._since_end_bytes -= len(self._since_end.popleft())
             while self._preroll and self._preroll[0][0] < self._clock.total - self._preroll_s - 0.5:
                 self._preroll.popleft()
         for mark in self._ep.feed_timed(pcm):
@@ -276,6 +288,11 @@ class AudioSocketMedia:
         margin = onset_stream - 0.15
         self._utt = [c for (t, c) in self._preroll if t + len(c) / 2 / self.sample_rate > margin]
         self._preroll.clear()
+        # the pre-roll taken is the end of what came since the last utterance: the rest is the pause
+        since = b"".join(self._since_end)
+        self._utt_lead = since[: max(0, len(since) - sum(len(c) for c in self._utt))]
+        self._since_end.clear()
+        self._since_end_bytes = 0
         self._utt_onset = self._clock.wall(onset_stream)
         self._utt_over_prompt = self._mode == "prompt"
         self._open_stream()
@@ -305,8 +322,12 @@ class AudioSocketMedia:
             over_prompt=self._utt_over_prompt,
             turn="max" if cut else turn,
             early_at=self._early_at,
+            lead=self._utt_lead,
         )
         self._early_at = None
+        self._utt_lead = b""
+        self._since_end.clear()
+        self._since_end_bytes = 0
         self._utterances.append(utt)
         self._emit("speech_end", end=utt.end_at, detected=now, seconds=utt.seconds, turn=utt.turn)
         self._wake.set()
@@ -401,6 +422,47 @@ class AudioSocketMedia:
         if self.hung_up:
             raise MediaHangup()
         return info
+
+    # -- a second look: speech resumed just after the turn was decided joins it
+    def resumed(self) -> float | None:
+        if self._utt is not None and not self._utt_over_prompt:
+            return self._utt_onset
+        for u in self._utterances:
+            if not u.over_prompt:
+                return u.onset_at
+        return None
+
+    def join(self, first: Utterance) -> bool:
+        head = first.pcm
+        if self._utt is not None and not self._utt_over_prompt:
+            # under way: the utterance now starts at ``first``'s onset; a new stream hears it all
+            self._utt = [head, self._utt_lead, *self._utt]
+            self._utt_onset = first.onset_at
+            self._utt_lead = first.lead
+            self._decision = None
+            self._early_at = None
+            self._open_stream()
+            return True
+        for i, u in enumerate(self._utterances):
+            if u.over_prompt:
+                continue
+            # already ended: one utterance of both, decoded whole by a new stream
+            pcm = head + u.lead + u.pcm
+            _close_stream(u.stream)
+            stream = None
+            factory = self.stream_factory
+            if factory is not None:
+                try:
+                    stream = factory()
+                    if stream is not None:
+                        stream.accept(pcm)
+                except Exception:
+                    log.exception("could not open a recognition stream; the joined utterance is decoded whole")
+                    _close_stream(stream)
+                    stream = None
+            self._utterances[i] = replace(u, pcm=pcm, onset_at=first.onset_at, lead=first.lead, stream=stream)
+            return True
+        return False
 
     def _pending_utterance(self) -> bool:
         return any(not u.over_prompt for u in self._utterances)
