@@ -132,14 +132,14 @@ class WhisperOptions:
     # views (see _with_views); skipped while other utterances wait for the CPU (scoring "auto")
     # and always with "fast"
     view_labels: int = 3  # labels rescored in the other views: the leading ones after fusion
-    view_phrases: int = 0  # >0: in the other views, only each leading label's this many best
+    view_phrases: int = 5  # >0: in the other views, only each leading label's this many best
     # phrases of the first hearing are scored (0: all its phrases)
-    prune_labels: int = 0  # >0 (large expectations the audio classifier covers, nobody waiting):
+    prune_labels: int = 4  # >0 (large expectations the audio classifier covers, nobody waiting):
     # the second stage scores the other phrases only of the classifier's this many leading
     # labels, the ``prune_keep`` labels and the ``prune_lead`` labels leading after the first
     # stage; the others keep their first-stage score (see PreparedExpectation.kept)
     prune_keep: tuple[str, ...] = ("darurat",)  # never pruned (the emergency label)
-    prune_lead: int = 2  # the first stage's own leaders, never pruned
+    prune_lead: int = 1  # the first stage's own leaders, never pruned
     audio_intent: bool = True  # large expectations whose labels asr/audio_intent.npz knows: the
     # posteriors are multiplied by the audio classifier's (asr.audio_intent), raised to its weight
     audio_emergency: bool = True  # expectations offering asr/audio_emergency.npz's label: its

@@ -36,17 +36,15 @@ ADDITIONS = "bench/data/script_additions_callers8cov.yaml"
 
 def configs() -> dict[str, tuple[bool, dict]]:
     """name -> (with the script additions, WhisperOptions changes)."""
-    out: dict[str, tuple[bool, dict]] = {"main": (False, {}), "add": (True, {})}
-    for k in (2, 3, 4, 5, 6):
-        for lead in (0, 1, 2):
-            out[f"add_k{k}_l{lead}"] = (True, {"prune_labels": k, "prune_lead": lead})
-    for k in (3, 4, 5):
-        for v in (3, 5, 8):
-            out[f"add_k{k}_l1_v{v}"] = (True, {"prune_labels": k, "prune_lead": 1, "view_phrases": v})
-    for v in (3, 5):
-        out[f"main_v{v}"] = (False, {"view_phrases": v})
-        out[f"add_v{v}"] = (True, {"view_phrases": v})
-    out["main_k4_l1"] = (False, {"prune_labels": 4, "prune_lead": 1})
+    off = {"prune_labels": 0, "view_phrases": 0}  # phase 6's whole scoring
+    out: dict[str, tuple[bool, dict]] = {"main": (False, off), "add": (True, off)}
+    for k, lead in ((2, 1), (3, 1), (4, 0), (4, 1), (4, 2), (5, 1), (6, 1)):
+        out[f"add_k{k}_l{lead}"] = (True, {"prune_labels": k, "prune_lead": lead, "view_phrases": 0})
+    for k, v in ((3, 5), (4, 3), (4, 5), (5, 5)):
+        out[f"add_k{k}_l1_v{v}"] = (True, {"prune_labels": k, "prune_lead": 1, "view_phrases": v})
+    out["main_v5"] = (False, {"prune_labels": 0, "view_phrases": 5})
+    out["add_v5"] = (True, {"prune_labels": 0, "view_phrases": 5})
+    out["main_k4_l1_v5"] = (False, {"prune_labels": 4, "prune_lead": 1, "view_phrases": 5})
     return out
 
 
@@ -237,10 +235,13 @@ def figures(args) -> None:
     items = [it for p in args.parts.split(",") for it in speechset.load(p, args.replicas)]
     rows = [r for p in args.parts.split(",") for r in speechset.read_rows(p)]
     table = []
+    loaded = {name: {r["item"]: r for r in (json.loads(x) for x in (Path(args.out) / f"{name}.jsonl").read_text()
+                                              .splitlines() if x.strip())} for name in names}
+    common = set.intersection(*(set(v) for v in loaded.values()))  # the items every setting has
     for name in names:
         add = cfgs[name][0]
-        recs = [json.loads(x) for x in (Path(args.out) / f"{name}.jsonl").read_text().splitlines() if x.strip()]
-        got = {r["item"]: r for r in recs}
+        got = {k: r for k, r in loaded[name].items() if k in common}
+        recs = list(got.values())
         its = [it for it in items if it.key in got]
         res = {k: Result(**r["result"]) for k, r in got.items()}
         hot = hots[add]
