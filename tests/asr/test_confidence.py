@@ -108,6 +108,8 @@ def test_auto_scoring_scores_every_phrase_unless_callers_wait(whisper, main_menu
     eng = whisper.engine
     prep = eng.prepared(main_menu)
     assert eng.options.scoring == "auto" and prep.large
+    # the whole scoring, without the classifier's pruning (tests/asr/test_pruning.py has it)
+    monkeypatch.setattr(eng, "options", replace(eng.options, prune_labels=0, view_phrases=0))
     whisper.warm_up(main_menu)  # null-input encodings are computed once, ahead of calls
     scored, encodes = [], []
     real_score, real_encode = eng.score_phrases, eng.encode
