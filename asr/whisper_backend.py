@@ -134,7 +134,7 @@ class WhisperOptions:
     view_labels: int = 3  # labels rescored in the other views: the leading ones after fusion
     view_phrases: int = 5  # >0: in the other views, only each leading label's this many best
     # phrases of the first hearing are scored (0: all its phrases)
-    prune_labels: int = 4  # >0 (large expectations the audio classifier covers, nobody waiting):
+    prune_labels: int = 0  # >0 (large expectations the audio classifier covers, nobody waiting):
     # the second stage scores the other phrases only of the classifier's this many leading
     # labels, the ``prune_keep`` labels and the ``prune_lead`` labels leading after the first
     # stage; the others keep their first-stage score (see PreparedExpectation.kept)

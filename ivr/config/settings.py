@@ -168,7 +168,7 @@ class RecognizerOptions(TypedDict):
     whisper_audio_emergency: bool
 
 
-PRUNE_LABELS = 4  # whisper_prune_labels' default (chosen on dev: docs/understanding.md, phase 7 prune)
+PRUNE_LABELS = 0  # whisper_prune_labels' default: off (on dev it cost an emergency caller 112 first; docs phase 7 prune)
 VIEW_PHRASES = 5  # whisper_view_phrases' default
 
 
