@@ -93,11 +93,14 @@ def test_the_settings_turn_pruning_off(tmp_path, monkeypatch):
     monkeypatch.setattr(whisper_backend, "WhisperRecognizer", lambda *a, options=None, **k: got.append(options))
     default = load_settings(data_dir=tmp_path).recognizer_options()
     create_recognizer("whisper", **default)
-    assert got[-1].prune_labels == default["whisper_prune_labels"] > 0
+    # shipped: the extra hearings limited to the best phrases, the classifier's pruning off
+    assert got[-1].prune_labels == default["whisper_prune_labels"] == 0
     assert got[-1].view_phrases == default["whisper_view_phrases"] > 0
+    on = load_settings(data_dir=tmp_path, whisper_prune_labels="4").recognizer_options()
+    create_recognizer("whisper", **on)
+    assert got[-1].prune_labels == 4 and got[-1].prune_keep == ("darurat",)
     off = load_settings(data_dir=tmp_path, whisper_prune_labels="0", whisper_view_phrases="0").recognizer_options()
     create_recognizer("whisper", **off)
     assert got[-1].prune_labels == 0 and got[-1].view_phrases == 0
-    assert got[-1].prune_keep == ("darurat",)
     with pytest.raises(SettingsError, match="whisper_prune_labels"):
         load_settings(data_dir=tmp_path, whisper_prune_labels="-1")
