@@ -44,6 +44,7 @@ def configs() -> dict[str, tuple[bool, dict]]:
         out[f"add_k{k}_l1_v{v}"] = (True, {"prune_labels": k, "prune_lead": 1, "view_phrases": v})
     out["main_v5"] = (False, {"prune_labels": 0, "view_phrases": 5})
     out["add_v5"] = (True, {"prune_labels": 0, "view_phrases": 5})
+    out["add_k4_l1_v5_share"] = (True, {"prune_labels": 4, "prune_lead": 1, "view_phrases": 5, "prune_share": True})
     out["main_k4_l1_v5"] = (False, {"prune_labels": 4, "prune_lead": 1, "view_phrases": 5})
     return out
 
@@ -178,6 +179,9 @@ def simulate(args) -> None:
         done = set(done_path.read_text().split())
     files = {name: open(out / f"{name}.jsonl", "a", encoding="utf-8") for name in cfgs}
     items = [it for p in args.parts.split(",") for it in speechset.load(p, args.replicas)]
+    if args.kinds:  # these kinds of rows first (e.g. emergency,passing), then the others
+        first = set(args.kinds.split(","))
+        items = [it for it in items if it.row.kind in first] + [it for it in items if it.row.kind not in first]
     if args.limit:
         items = items[: args.limit]
     t0 = time.perf_counter()
@@ -319,6 +323,7 @@ def main() -> None:
     ap.add_argument("--replicas", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--configs", default="")
+    ap.add_argument("--kinds", default="", help="simulate the rows of these kinds first")
     ap.add_argument("--figures", action="store_true")
     ap.add_argument("--calibration", default="")
     ap.add_argument("--cpu", type=int, default=0, help="fresh CPU per utterance over this many dev renderings")
