@@ -140,8 +140,6 @@ class WhisperOptions:
     # stage; the others keep their first-stage score (see PreparedExpectation.kept)
     prune_keep: tuple[str, ...] = ("darurat",)  # never pruned (the emergency label)
     prune_lead: int = 1  # the first stage's own leaders, never pruned
-    prune_share: bool = False  # the pruned labels keep their first-stage share of the posterior
-    # (their scores move with the kept labels' log-sum-exp) instead of their first-stage score
     audio_intent: bool = True  # large expectations whose labels asr/audio_intent.npz knows: the
     # posteriors are multiplied by the audio classifier's (asr.audio_intent), raised to its weight
     audio_emergency: bool = True  # expectations offering asr/audio_emergency.npz's label: its
@@ -572,31 +570,24 @@ class WhisperEngine:
             if enough(first):
                 return replace(first, timings={**first.timings, "first_pass": 1.0})
         scored_second = False
-        pruned_labels: np.ndarray | None = None
         if staged:
             if o.scoring == "auto" and not (busy is not None and busy()):
                 more = ~prep.stage1  # nobody waiting: every other phrase too (= full scoring)
                 if o.prune_labels > 0 and audio_adj is not None:
                     # ... of the labels the audio classifier, the emergency rule or the first
                     # stage leaves in play; the others keep their first-stage score
-                    kept = prep.kept(o, audio_adj, prep.label_scores(phrase_scores) + text_weight * text_vec)
-                    more &= kept
-                    pruned_labels = ~np.isin(np.arange(len(prep.labels)), prep.label_of[kept])
+                    more &= prep.kept(o, audio_adj, prep.label_scores(phrase_scores) + text_weight * text_vec)
             else:
                 # second stage: every phrase of the labels leading after the first stage
                 first = prep.label_scores(phrase_scores) + text_weight * text_vec
                 more = _leading(first, prep, o.stage2_labels)[1] & ~prep.stage1
             if more.any():
                 t2 = time.perf_counter()
-                before = prep.label_scores(phrase_scores)
                 extra = self.score_phrases(enc_np, prep, more, seconds, kv)
                 phrase_scores = np.where(more, extra, phrase_scores)
                 tm["score2_ms"] = _ms(t2)
                 scored_second = True
         label_scores = prep.label_scores(phrase_scores)
-        if scored_second and o.prune_share and pruned_labels is not None and pruned_labels.any():
-            label_scores = _keep_share(before, label_scores, text_weight * text_vec, pruned_labels,
-                                       o.temperature)
         if (o.views and prep.fit_window and o.scoring != "fast"
                 and not (o.scoring == "auto" and busy is not None and busy())):
             if staged and enough is not None:
@@ -687,17 +678,6 @@ def _leading(fused: np.ndarray, prep: PreparedExpectation, k: int) -> tuple[np.n
     their phrases."""
     lead = np.argsort(-fused, kind="stable")[:k]
     return lead, np.isin(prep.label_of, lead)
-
-
-def _keep_share(before: np.ndarray, after: np.ndarray, text: np.ndarray, pruned: np.ndarray, t: float) -> np.ndarray:
-    """``after`` with the ``pruned`` labels' scores moved by the kept labels' log-sum-exp change
-    (fused with ``text``, at temperature ``t``) from ``before``: the pruned labels' share of the
-    posterior stays what the first stage gave them."""
-    kept = ~pruned
-    lse = lambda x: float(np.logaddexp.reduce(x / t)) * t  # noqa: E731
-    out = after.copy()
-    out[pruned] += lse(after[kept] + text[kept]) - lse(before[kept] + text[kept])
-    return out
 
 
 def _best_phrases(phrase_scores: np.ndarray, prep: PreparedExpectation, lead: np.ndarray, n: int) -> np.ndarray:

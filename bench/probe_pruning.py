@@ -44,7 +44,6 @@ def configs() -> dict[str, tuple[bool, dict]]:
         out[f"add_k{k}_l1_v{v}"] = (True, {"prune_labels": k, "prune_lead": 1, "view_phrases": v})
     out["main_v5"] = (False, {"prune_labels": 0, "view_phrases": 5})
     out["add_v5"] = (True, {"prune_labels": 0, "view_phrases": 5})
-    out["add_k4_l1_v5_share"] = (True, {"prune_labels": 4, "prune_lead": 1, "view_phrases": 5, "prune_share": True})
     out["main_k4_l1_v5"] = (False, {"prune_labels": 4, "prune_lead": 1, "view_phrases": 5})
     return out
 
