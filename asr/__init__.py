@@ -41,6 +41,7 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
                       whisper_scorer: str = "int8", whisper_text_beam_size: int = 1,
                       whisper_text_decoder: str = "auto",
                       whisper_views: tuple[float, ...] = (0.9, 1.1),
+                      whisper_prune_labels: int | None = None, whisper_view_phrases: int | None = None,
                       whisper_audio_intent: bool = True, whisper_audio_emergency: bool = True) -> Recognizer:
     """The configured recognizer. ``auto``: Vosk when a Vosk model directory is configured
     (an Indonesian one, normally), else the bundled Whisper-base. ``workers``: utterances
@@ -50,7 +51,10 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
     ``whisper_text_beam_size``: of the transcript decoded beside the phrase scoring, and
     ``whisper_text_decoder`` its engine when greedy: "auto", "int8" or "ctranslate2";
     ``whisper_views``: speeds at which menu utterances are heard again (see
-    asr.whisper_backend); ``whisper_audio_intent``: fuse the audio intent classifier
+    asr.whisper_backend); ``whisper_prune_labels``: a menu's second stage scores only the audio
+    classifier's this many leading labels (and the emergency label, and the first stage's leader;
+    0: every label), ``whisper_view_phrases``: the extra hearings score only each leading label's
+    this many best phrases (0: all); None: the recognizer's defaults; ``whisper_audio_intent``: fuse the audio intent classifier
     (asr.audio_intent) into large menus' posteriors; ``whisper_audio_emergency``: put the
     audio's own emergency readings (asr.audio_emergency) on menu transcripts (off where nothing
     reads them: the hotline reads them only with its ``emergency_audio`` setting)."""
@@ -61,6 +65,8 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
 
         return VoskRecognizer(vosk_model_dir, workers=workers)
     if engine == "whisper":
+        from dataclasses import replace
+
         from .whisper_backend import WhisperOptions, WhisperRecognizer
 
         if whisper_scoring not in ("auto", "full", "fast"):
@@ -73,6 +79,10 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
                                  prompted_beam_size=whisper_text_beam_size, scorer_precision=whisper_scorer,
                                  text_decoder=whisper_text_decoder, views=tuple(whisper_views),
                                  audio_intent=whisper_audio_intent, audio_emergency=whisper_audio_emergency)
+        if whisper_prune_labels is not None:
+            options = replace(options, prune_labels=whisper_prune_labels)
+        if whisper_view_phrases is not None:
+            options = replace(options, view_phrases=whisper_view_phrases)
         return WhisperRecognizer(whisper_model_dir, whisper_cache_dir, whisper_sha256, workers=workers,
                                  options=options, threads=threads, compute_type=whisper_compute_type)
     raise ValueError(f"unknown recognizer engine {engine!r}; use vosk, whisper or auto")

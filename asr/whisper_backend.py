@@ -132,6 +132,14 @@ class WhisperOptions:
     # views (see _with_views); skipped while other utterances wait for the CPU (scoring "auto")
     # and always with "fast"
     view_labels: int = 3  # labels rescored in the other views: the leading ones after fusion
+    view_phrases: int = 0  # >0: in the other views, only each leading label's this many best
+    # phrases of the first hearing are scored (0: all its phrases)
+    prune_labels: int = 0  # >0 (large expectations the audio classifier covers, nobody waiting):
+    # the second stage scores the other phrases only of the classifier's this many leading
+    # labels, the ``prune_keep`` labels and the ``prune_lead`` labels leading after the first
+    # stage; the others keep their first-stage score (see PreparedExpectation.kept)
+    prune_keep: tuple[str, ...] = ("darurat",)  # never pruned (the emergency label)
+    prune_lead: int = 1  # the first stage's own leaders, never pruned
     audio_intent: bool = True  # large expectations whose labels asr/audio_intent.npz knows: the
     # posteriors are multiplied by the audio classifier's (asr.audio_intent), raised to its weight
     audio_emergency: bool = True  # expectations offering asr/audio_emergency.npz's label: its
@@ -189,6 +197,16 @@ class PreparedExpectation:
             if frames not in self.null_lp:
                 self.null_lp[frames] = engine.null_scores(self.seqs, frames)
             return self.null_lp[frames]
+
+    def kept(self, options: WhisperOptions, audio_adj: np.ndarray, first: np.ndarray) -> np.ndarray:
+        """Mask of the phrases whose labels the pruned second stage scores: the audio
+        classifier's ``prune_labels`` leading labels (``audio_adj``: its log-posteriors times its
+        weight, one per label), every ``prune_keep`` label of the expectation and the
+        ``prune_lead`` labels leading in ``first`` (the first stage's fused scores)."""
+        take = set(np.argsort(-audio_adj, kind="stable")[: options.prune_labels].tolist())
+        take |= {i for i, lab in enumerate(self.labels) if lab in options.prune_keep}
+        take |= set(np.argsort(-first, kind="stable")[: options.prune_lead].tolist())
+        return np.isin(self.label_of, sorted(take))
 
     def label_scores(self, phrase_scores: np.ndarray) -> np.ndarray:
         """Phrase scores -> one score per label: its best phrase (NaN phrases, not scored,
@@ -557,6 +575,10 @@ class WhisperEngine:
         if staged:
             if o.scoring == "auto" and not (busy is not None and busy()):
                 more = ~prep.stage1  # nobody waiting: every other phrase too (= full scoring)
+                if o.prune_labels > 0 and audio_adj is not None:
+                    # ... of the labels the audio classifier, the emergency rule or the first
+                    # stage leaves in play; the others keep their first-stage score
+                    more &= prep.kept(o, audio_adj, prep.label_scores(phrase_scores) + text_weight * text_vec)
             else:
                 # second stage: every phrase of the labels leading after the first stage
                 first = prep.label_scores(phrase_scores) + text_weight * text_vec
@@ -578,7 +600,8 @@ class WhisperEngine:
                 if enough(second):
                     return replace(second, timings={**second.timings, "second_pass": 1.0})
             t3 = time.perf_counter()
-            label_scores = self._with_views(pcm16k, prep, label_scores, text_weight * text_vec, stale)
+            label_scores = self._with_views(pcm16k, prep, label_scores, text_weight * text_vec, stale,
+                                            phrase_scores)
             tm["views_ms"] = _ms(t3)
         return self._transcript(prep, label_scores + text_weight * text_vec, text, text_conf, seconds, t0, tm,
                                 audio_adj, emergency_audio)
@@ -613,7 +636,7 @@ class WhisperEngine:
         return head.of_encoding(enc_np, seconds, self.audio_intent, prep.labels, audio_lp)
 
     def _with_views(self, pcm16k: bytes, prep: PreparedExpectation, label_scores: np.ndarray, text: np.ndarray,
-                    stale: threading.Event | None) -> np.ndarray:
+                    stale: threading.Event | None, phrase_scores: np.ndarray | None = None) -> np.ndarray:
         """Test-time speed perturbation: the ``view_labels`` labels leading after fusion are
         scored again on the utterance played at each of ``views`` speeds, and their label
         scores become the mean over all views; the other labels keep theirs. Whisper-base's
@@ -624,6 +647,8 @@ class WhisperEngine:
         the same decisions as rescoring all, for about a sixth of the work."""
         o = self.options
         lead, keep = _leading(label_scores + text, prep, o.view_labels)
+        if o.view_phrases > 0 and phrase_scores is not None:
+            keep = _best_phrases(phrase_scores, prep, lead, o.view_phrases)
         views = [label_scores[lead]]
         for factor in o.views:
             if stale is not None and stale.is_set():
@@ -658,6 +683,16 @@ def _leading(fused: np.ndarray, prep: PreparedExpectation, k: int) -> tuple[np.n
     their phrases."""
     lead = np.argsort(-fused, kind="stable")[:k]
     return lead, np.isin(prep.label_of, lead)
+
+
+def _best_phrases(phrase_scores: np.ndarray, prep: PreparedExpectation, lead: np.ndarray, n: int) -> np.ndarray:
+    """Mask of the ``n`` best-scored phrases (NaN: not scored, last) of each label in ``lead``."""
+    keep = np.zeros(len(prep.items), dtype=bool)
+    filled = np.where(np.isnan(phrase_scores), -np.inf, phrase_scores)
+    for li in lead:
+        idx = np.nonzero(prep.label_of == li)[0]
+        keep[idx[np.argsort(-filled[idx], kind="stable")[:n]]] = True
+    return keep
 
 
 _VOWELS = set("aeiou")

@@ -152,9 +152,11 @@ class Recognition:
         engine = self.engine
         original = engine._with_views  # noqa: SLF001
 
-        def with_views(pcm16k, prep, label_scores, text, stale):
+        def with_views(pcm16k, prep, label_scores, text, stale, phrase_scores=None):
             o = engine.options
             lead, keep = wb._leading(label_scores + text, prep, o.view_labels)  # noqa: SLF001
+            if o.view_phrases > 0 and phrase_scores is not None:
+                keep = wb._best_phrases(phrase_scores, prep, lead, o.view_phrases)  # noqa: SLF001
             per = {prep.labels[i]: [float(label_scores[i])] for i in lead}
             for factor in o.views:
                 pcm = wb.audio.change_speed(pcm16k, factor)

@@ -162,8 +162,14 @@ class RecognizerOptions(TypedDict):
     whisper_text_beam_size: int
     whisper_text_decoder: str
     whisper_views: tuple[float, ...]
+    whisper_prune_labels: int
+    whisper_view_phrases: int
     whisper_audio_intent: bool
     whisper_audio_emergency: bool
+
+
+PRUNE_LABELS = 0  # whisper_prune_labels' default: off (on dev it cost an emergency caller 112 first; docs phase 7 prune)
+VIEW_PHRASES = 0  # whisper_view_phrases' default: off (-15% CPU a menu turn; held out mixed: docs phase 7 prune, lead)
 
 
 class Settings(BaseSettings):
@@ -256,6 +262,15 @@ class Settings(BaseSettings):
         description="speeds at which a menu utterance is heard again to average the leading labels' scores "
                     "(comma-separated; empty = off): about a quarter more CPU per utterance, skipped while other "
                     "utterances wait for the CPU")
+    whisper_prune_labels: int = Field(
+        PRUNE_LABELS, ge=0, le=50,
+        description="a menu's phrases after the first stage are scored only for the audio intent classifier's this "
+                    "many leading labels, the emergency label (always) and the first stage's leader; 0 = every "
+                    "label's (more CPU)")
+    whisper_view_phrases: int = Field(
+        VIEW_PHRASES, ge=0, le=100,
+        description="in the extra hearings, only each leading label's this many best phrases are scored again; "
+                    "0 = all its phrases (more CPU)")
     whisper_audio_intent: bool = Field(
         True, description="multiply a large menu's intent posteriors by those of a classifier on the utterance's "
                           "Whisper encoder output (asr/audio_intent.npz: a small convolution over its frames, fitted "
@@ -522,6 +537,7 @@ class Settings(BaseSettings):
                 "whisper_compute_type": self.whisper_compute_type, "whisper_scorer": self.whisper_scorer,
                 "whisper_text_beam_size": self.whisper_text_beam_size,
                 "whisper_text_decoder": self.whisper_text_decoder, "whisper_views": tuple(self.whisper_views),
+                "whisper_prune_labels": self.whisper_prune_labels, "whisper_view_phrases": self.whisper_view_phrases,
                 "whisper_audio_intent": self.whisper_audio_intent,
                 # the audio's emergency readings are computed only where the understander reads them
                 "whisper_audio_emergency": self.emergency_audio}

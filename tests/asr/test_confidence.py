@@ -108,6 +108,8 @@ def test_auto_scoring_scores_every_phrase_unless_callers_wait(whisper, main_menu
     eng = whisper.engine
     prep = eng.prepared(main_menu)
     assert eng.options.scoring == "auto" and prep.large
+    # the whole scoring, without the classifier's pruning (tests/asr/test_pruning.py has it)
+    monkeypatch.setattr(eng, "options", replace(eng.options, prune_labels=0, view_phrases=0))
     whisper.warm_up(main_menu)  # null-input encodings are computed once, ahead of calls
     scored, encodes = [], []
     real_score, real_encode = eng.score_phrases, eng.encode
@@ -167,7 +169,7 @@ def test_the_audio_emergency_readings_are_computed_only_where_the_hotline_reads_
 
 def test_recognizer_options_come_from_settings(tmp_path):
     from asr import create_recognizer
-    from ivr.config.settings import load_settings
+    from ivr.config.settings import PRUNE_LABELS, VIEW_PHRASES, load_settings
 
     s = load_settings(data_dir=tmp_path, whisper_scoring="fast", asr_workers=3, whisper_beam_size=2,
                       whisper_scorer="float32", whisper_views="0.85,1.2")
@@ -175,7 +177,8 @@ def test_recognizer_options_come_from_settings(tmp_path):
     assert opts == {"workers": 3, "threads": None, "whisper_scoring": "fast", "whisper_beam_size": 2,
                     "whisper_compute_type": "int8", "whisper_scorer": "float32", "whisper_text_beam_size": 1,
                     "whisper_text_decoder": "auto", "whisper_views": (0.85, 1.2), "whisper_audio_intent": True,
-                    "whisper_audio_emergency": False}
+                    "whisper_audio_emergency": False, "whisper_prune_labels": PRUNE_LABELS,
+                    "whisper_view_phrases": VIEW_PHRASES}
     assert load_settings(data_dir=tmp_path, emergency_audio="true").recognizer_options()["whisper_audio_emergency"] \
         is True
     assert load_settings(data_dir=tmp_path, whisper_audio_intent="false").recognizer_options()["whisper_audio_intent"] \
