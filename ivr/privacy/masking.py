@@ -84,7 +84,7 @@ def _number_parts(text: str) -> list[list[_Part]]:
         elif tok in _PLUS_WORDS:
             digits = ""
         else:
-            value, j, end, readings = _word_number(toks, i)
+            value, j, end, readings = _word_number(text, toks, i)
             digits = str(value) if value is not None else ""
             if value is None:  # a lone "belas"/"puluh": not a number
                 i = j
@@ -107,15 +107,17 @@ def _close(runs: list[list[_Part]], run: list[_Part]) -> None:
         runs.append(run)
 
 
-def _word_number(toks: list[tuple[int, int, str]], i: int) -> tuple[int | None, int, int, set[str]]:
+def _word_number(text: str, toks: list[tuple[int, int, str]], i: int) -> tuple[int | None, int, int, set[str]]:
     """One number said in words from ``toks[i]``: a digit ("delapan"), a teen ("dua belas"),
     tens ("tiga puluh empat"), hundreds ("seratus dua"). Returns (value, next index, end, every
     reading as digits: the value, and the groups a compound is made of, one after the other)."""
     def word(k: int) -> str | None:
         return toks[k][2] if k < len(toks) else None
 
-    def adjacent(k: int) -> bool:  # toks[k] follows toks[k-1] after spaces only
-        return k < len(toks) and not toks[k][2][-1].isdigit()
+    def adjacent(k: int) -> bool:  # toks[k] is a word that follows toks[k-1] after spaces only
+        # ("tiga puluh menit, dua ribu": the "dua" is another number, not 32)
+        return (k < len(toks) and not toks[k][2][-1].isdigit()
+                and text[toks[k - 1][1]:toks[k][0]].isspace())
 
     tok = toks[i][2]
     end = toks[i][1]
@@ -129,7 +131,7 @@ def _word_number(toks: list[tuple[int, int, str]], i: int) -> tuple[int | None, 
         elif adjacent(k) and word(k) == "puluh" and value:
             value, k = value * 10, k + 1
             if (adjacent(k) and word(k) in _UNIT_WORDS and _UNIT_WORDS[word(k) or ""]
-                    and word(k + 1) not in _SCALE_WORDS):  # "tiga puluh, dua belas": 30 12
+                    and word(k + 1) not in _SCALE_WORDS):  # "tiga puluh dua belas": 30 12
                 unit = _UNIT_WORDS[word(k) or ""]
                 readings.add(f"{value}{unit}")  # "dua puluh satu" read out as 20, 1
                 value, k = value + unit, k + 1
@@ -138,7 +140,7 @@ def _word_number(toks: list[tuple[int, int, str]], i: int) -> tuple[int | None, 
     else:
         return None, i + 1, end, set()
     if value in (100, 200, 300, 400, 500, 600, 700, 800, 900) and adjacent(k):
-        rest, k2, _, rest_readings = (_word_number(toks, k) if word(k) not in _SCALE_WORDS
+        rest, k2, _, rest_readings = (_word_number(text, toks, k) if word(k) not in _SCALE_WORDS
                                       else (None, k, end, set()))
         if rest is not None and rest < 100:
             readings |= {f"{value}{r}" for r in rest_readings}  # "seratus dua" read out as 100, 2
