@@ -12,6 +12,14 @@ takes a multi-GB CUDA build, see docs/speech.md), on the frames cached by bench/
 The epoch is chosen by the classifier's dev accuracy alone (in-scope renderings); writes the
 weights (an .npz that ``AudioIntentModel.load`` reads, weight 1: the fusion weight is chosen by
 bench/pool_intent.py --model). Prints the dev accuracy per epoch and one JSON line.
+
+Phase 7 (helper ens): members of an ensemble are separate runs (``--seed``), joined at
+evaluation by ``bench/pool_intent.py --models a.npz+b.npz+c.npz`` (``AudioIntentModel.ensemble``).
+Optional training-time augmentation of the frames, all off by default (phase 6's training):
+``--speed`` (frame-rate jitter), ``--crop`` (ends cut), ``--mask``/``--masks`` (time masks),
+``--noise``; ``--smooth`` (label smoothing, 0.05 as before); ``--ema`` (an exponential moving
+average of the weights, judged and written instead of the raw ones); ``--kernel-to`` (a narrower
+kernel written zero-padded, to join an ensemble of wider members).
 """
 
 from __future__ import annotations
