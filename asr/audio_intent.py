@@ -2,7 +2,9 @@
 summarised over time, through a linear softmax layer. The summary is either pooled (mean, max,
 std over the utterance, optionally per segment: ``pool``) or, as shipped since phase 6, a small
 1-D convolution over the frames with max and mean over time (``conv_pool``, fitted by
-bench/pool_conv.py; well under a CPU-millisecond for a few seconds of speech).
+bench/pool_conv.py; well under a CPU-millisecond for a few seconds of speech). Since phase 7
+the convolution may be an ensemble of several such networks (``ensemble``: their features side
+by side, one linear layer that averages their logits, i.e. the members' log-posteriors).
 
 The recognizer (``asr.whisper_backend``) already encodes every utterance; for a menu whose
 labels the classifier knows it multiplies its own posteriors by the classifier's (over the
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ import numpy as np
 DEFAULT_PATH = Path(__file__).with_name("audio_intent.npz")
 FRAMES_PER_S = 50  # Whisper encoder output frames per second of audio
 CONV_FIELDS = ("conv_proj", "conv_proj_bias", "conv_coef", "conv_bias")
+HALF_FIELDS = ("conv_proj", "conv_coef")  # stored in half precision in an ensemble's file
 
 
 def pool(enc: np.ndarray, seconds: float, segments: int = 0) -> np.ndarray:
@@ -86,6 +89,15 @@ def conv_pool(e: np.ndarray, proj: np.ndarray, proj_bias: np.ndarray, coef: np.n
     return out
 
 
+def conv_members(proj: np.ndarray, proj_bias: np.ndarray, coef: np.ndarray, bias: np.ndarray
+                 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The convolutions of a model, one per ensemble member: the ``conv_*`` arrays carry a
+    leading member axis when there are several (proj 3-D), none when there is one."""
+    if proj.ndim == 2:
+        return [(proj, proj_bias, coef, bias)]
+    return [(proj[m], proj_bias[m], coef[m], bias[m]) for m in range(proj.shape[0])]
+
+
 @dataclass(frozen=True)
 class AudioIntentModel:
     labels: tuple[str, ...]
@@ -103,6 +115,7 @@ class AudioIntentModel:
     hidden_bias: np.ndarray | None = None  # hidden units
     segments: int = 0  # the features: ``pool(enc, seconds, segments)`` (0: mean, max, std only)
     # or (when ``conv_coef`` is set) ``conv_pool`` of the frames with these weights
+    # (an ensemble of several convolutions: each array with a leading member axis, see ``ensemble``)
     conv_proj: np.ndarray | None = None  # dims x channels
     conv_proj_bias: np.ndarray | None = None  # dims
     conv_coef: np.ndarray | None = None  # filters x (kernel * dims)
@@ -143,6 +156,8 @@ class AudioIntentModel:
             arrays["untouched_floor"] = np.float64(self.untouched_floor)
         if self.conv_coef is not None:
             arrays.update({k: np.asarray(getattr(self, k), dtype=np.float32) for k in CONV_FIELDS})
+            if self.members > 1:  # an ensemble's large arrays in half precision (as ``ensemble`` rounds them)
+                arrays.update({k: arrays[k].astype(np.float16) for k in HALF_FIELDS})
             arrays["conv_down"] = np.int64(self.conv_down)
         np.savez_compressed(path, **arrays)
 
@@ -168,8 +183,10 @@ class AudioIntentModel:
         ``conv_pool`` of the frames that hold the utterance)."""
         if self.conv_coef is not None:
             assert self.conv_proj is not None and self.conv_proj_bias is not None and self.conv_bias is not None
-            return conv_pool(utterance_frames(enc, seconds), self.conv_proj, self.conv_proj_bias, self.conv_coef, self.conv_bias,
-                             self.conv_down)
+            e = utterance_frames(enc, seconds)
+            parts = [conv_pool(e, *m, down=self.conv_down)
+                     for m in conv_members(self.conv_proj, self.conv_proj_bias, self.conv_coef, self.conv_bias)]
+            return parts[0] if len(parts) == 1 else np.concatenate(parts)
         return pool(enc, seconds, self.segments)
 
     def log_posteriors(self, enc: np.ndarray, seconds: float, labels: Sequence[str]) -> np.ndarray | None:
@@ -187,6 +204,44 @@ class AudioIntentModel:
         if self.weight <= 0 or log_posteriors is None:
             return None
         return self.weight * np.asarray(log_posteriors).astype(np.float64)
+
+    @property
+    def members(self) -> int:
+        """How many convolutions the model averages (1 for a single one, 0 for pooled features)."""
+        if self.conv_proj is None:
+            return 0
+        return 1 if self.conv_proj.ndim == 2 else int(self.conv_proj.shape[0])
+
+    @classmethod
+    def ensemble(cls, models: Sequence[AudioIntentModel]) -> AudioIntentModel:
+        """One model averaging the logits of convolution ``models`` (equivalently their
+        log-posteriors up to a constant: a geometric mean of their posteriors), each member's
+        own features side by side. The members must share labels, frame averaging and the
+        shapes of their convolutions (kernels of different widths: pad the narrower with zeros
+        on both sides, as bench/pool_conv.py does); weight, untouched labels and floor are the
+        first's (choose them again)."""
+        first = models[0]
+        if any(m.conv_coef is None or m.labels != first.labels or m.conv_down != first.conv_down
+               or m.hidden_coef is not None for m in models):
+            raise ValueError("an ensemble is of convolution models with the same labels and frame averaging")
+        parts = [mem for m in models for mem in conv_members(*m._conv())]
+        n = len(parts)
+        stacked = [np.stack([np.asarray(p[k], dtype=np.float32) for p in parts]) for k in range(4)]
+        for k in (0, 2):  # the large arrays (HALF_FIELDS) as ``save`` stores them
+            stacked[k] = stacked[k].astype(np.float16).astype(np.float32)
+        # each model's standardisation folded into its output layer, weighed by its share of the
+        # members (a model that is itself an ensemble already averages its own)
+        coef = np.concatenate([(m.coef / m.scale[None, :]) * (m.members / n) for m in models], axis=1)
+        bias = sum((m.bias - (m.coef / m.scale[None, :]) @ m.mean) * (m.members / n) for m in models)
+        feats = coef.shape[1]
+        return replace(first, mean=np.zeros(feats, np.float32), scale=np.ones(feats, np.float32),
+                       coef=coef.astype(np.float32), bias=np.asarray(bias, dtype=np.float32),
+                       conv_proj=stacked[0], conv_proj_bias=stacked[1], conv_coef=stacked[2], conv_bias=stacked[3])
+
+    def _conv(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        assert (self.conv_proj is not None and self.conv_proj_bias is not None and self.conv_coef is not None
+                and self.conv_bias is not None)
+        return self.conv_proj, self.conv_proj_bias, self.conv_coef, self.conv_bias
 
     def adjustment(self, enc: np.ndarray, seconds: float, labels: Sequence[str]) -> np.ndarray | None:
         """What to add to the recognizer's log-posteriors of ``labels`` (``weight`` times the

@@ -12,6 +12,14 @@ takes a multi-GB CUDA build, see docs/speech.md), on the frames cached by bench/
 The epoch is chosen by the classifier's dev accuracy alone (in-scope renderings); writes the
 weights (an .npz that ``AudioIntentModel.load`` reads, weight 1: the fusion weight is chosen by
 bench/pool_intent.py --model). Prints the dev accuracy per epoch and one JSON line.
+
+Phase 7 (helper ens): members of an ensemble are separate runs (``--seed``), joined at
+evaluation by ``bench/pool_intent.py --models a.npz+b.npz+c.npz`` (``AudioIntentModel.ensemble``).
+Optional training-time augmentation of the frames, all off by default (phase 6's training):
+``--speed`` (frame-rate jitter), ``--crop`` (ends cut), ``--mask``/``--masks`` (time masks),
+``--noise``; ``--smooth`` (label smoothing, 0.05 as before); ``--ema`` (an exponential moving
+average of the weights, judged and written instead of the raw ones); ``--kernel-to`` (a narrower
+kernel written zero-padded, to join an ensemble of wider members).
 """
 
 from __future__ import annotations
@@ -61,13 +69,42 @@ class Net(nn.Module):
         return self.out(self.drop(torch.cat([mx, mean], 1)))
 
 
-def batch(xs: list[np.ndarray], idx: np.ndarray, mean: np.ndarray, scale: np.ndarray):
-    t = max(len(xs[i]) for i in idx)
+def augment(e: np.ndarray, rng: np.random.Generator, args: argparse.Namespace) -> np.ndarray:
+    """One training view of a standardised utterance (frames x dims): its frame rate jittered
+    (nearest frames at a rate in 1 +- ``speed``: a faster or slower speaker), up to ``crop`` of
+    it cut off at each end, ``masks`` stretches of up to ``mask`` of it set to the mean (zero),
+    Gaussian noise of ``noise`` standard deviations on every value."""
+    n = len(e)
+    if args.speed > 0 and n > 2:
+        rate = 1.0 + rng.uniform(-args.speed, args.speed)
+        e = e[np.minimum(n - 1, np.round(np.arange(0, n, rate)).astype(int))]
+        n = len(e)
+    if args.crop > 0 and n > 4:
+        a = int(rng.integers(0, int(args.crop * n) + 1))
+        b = int(rng.integers(0, int(args.crop * n) + 1))
+        e = e[a:max(a + 1, n - b)]
+        n = len(e)
+    if args.mask > 0 and args.masks > 0 and n > 4:
+        e = e.copy()
+        for _ in range(args.masks):
+            w = int(rng.integers(0, int(args.mask * n) + 1))
+            s = int(rng.integers(0, max(1, n - w)))
+            e[s:s + w] = 0.0
+    if args.noise > 0:
+        e = e + rng.standard_normal(e.shape).astype(np.float32) * args.noise
+    return e
+
+
+def batch(xs: list[np.ndarray], idx: np.ndarray, mean: np.ndarray, scale: np.ndarray, aug=None):
+    views = [(xs[i].astype(np.float32) - mean) / scale for i in idx]
+    if aug is not None:
+        views = [aug(v) for v in views]
+    t = max(len(v) for v in views)
     x = np.zeros((len(idx), t, xs[0].shape[1]), np.float32)
     m = np.zeros((len(idx), t), bool)
-    for j, i in enumerate(idx):
-        x[j, :len(xs[i])] = (xs[i].astype(np.float32) - mean) / scale
-        m[j, :len(xs[i])] = True
+    for j, v in enumerate(views):
+        x[j, :len(v)] = v
+        m[j, :len(v)] = True
     return torch.from_numpy(x), torch.from_numpy(m)
 
 
@@ -101,6 +138,17 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--smooth", type=float, default=0.05, help="label smoothing")
+    # training-time augmentation of the frames (phase 7, helper ens); 0: off (phase 6's training)
+    ap.add_argument("--speed", type=float, default=0.0, help="frame-rate jitter, e.g. 0.1 for 0.9-1.1")
+    ap.add_argument("--crop", type=float, default=0.0, help="cut up to this fraction off each end")
+    ap.add_argument("--mask", type=float, default=0.0, help="time masks of up to this fraction each")
+    ap.add_argument("--masks", type=int, default=2, help="how many time masks")
+    ap.add_argument("--noise", type=float, default=0.0, help="Gaussian noise (standard deviations)")
+    ap.add_argument("--ema", type=float, default=0.0, help="keep an exponential moving average of the weights "
+                    "(decay per step, e.g. 0.999) and choose/write it instead of the raw weights")
+    ap.add_argument("--kernel-to", type=int, default=0, help="write the convolution padded with zeros to this "
+                    "kernel width (to ensemble with wider members)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -123,6 +171,10 @@ def main() -> None:
     lengths = np.array([len(v) for v in xs])
     best = (-1.0, 0, None)
     hist = []
+    ema = torch.optim.swa_utils.AveragedModel(
+        net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema)) if args.ema > 0 else None
+    augmenting = args.speed > 0 or args.crop > 0 or args.mask > 0 or args.noise > 0
+    aug = (lambda v: augment(v, rng, args)) if augmenting else None
     for ep in range(args.epochs):
         t0 = time.perf_counter()
         net.train()
@@ -132,25 +184,31 @@ def main() -> None:
         rng.shuffle(chunks)
         loss_sum = 0.0
         for b in chunks:
-            x, m = batch(xs, b, mean, scale)
-            loss = nn.functional.cross_entropy(net(x, m), torch.from_numpy(y[b]), label_smoothing=0.05)
+            x, m = batch(xs, b, mean, scale, aug)
+            loss = nn.functional.cross_entropy(net(x, m), torch.from_numpy(y[b]), label_smoothing=args.smooth)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(net)
             loss_sum += float(loss.detach()) * len(b)
-        acc = float(np.mean(predict(net, dxs, din, mean, scale).argmax(1) == dy))
+        judged = ema.module if ema is not None else net
+        acc = float(np.mean(predict(judged, dxs, din, mean, scale).argmax(1) == dy))
         hist.append(round(acc, 3))
         print(f"epoch {ep + 1}: loss {loss_sum / len(xs):.3f}, dev top-1 alone {acc:.3f} "
               f"({time.perf_counter() - t0:.0f} s)",
               flush=True)
         if acc > best[0]:
-            best = (acc, ep + 1, {k: v.detach().clone() for k, v in net.state_dict().items()})
+            best = (acc, ep + 1, {k: v.detach().clone() for k, v in judged.state_dict().items()})
     acc, ep, state = best
     # numpy form: standardisation folded into the projection
     pw = state["proj.weight"].numpy() / scale[None, :]
     pb = state["proj.bias"].numpy() - pw @ mean
     cw = state["conv.weight"].numpy()  # filters x proj x kernel
+    if args.kernel_to > cw.shape[2]:  # zeros on both sides: the same convolution, centred (padding k // 2)
+        side = (args.kernel_to - cw.shape[2]) // 2
+        cw = np.pad(cw, ((0, 0), (0, 0), (side, side)))
     conv = cw.transpose(0, 2, 1).reshape(cw.shape[0], -1)  # filters x (kernel*proj), frame-major
     hidden = 2 * cw.shape[0]
     np.savez_compressed(args.out, labels=np.array(labels), mean=np.zeros(hidden, np.float32),

@@ -9,7 +9,8 @@ For each pooling (``asr.audio_intent.pool`` with ``segments``): the regularisati
 classifier's dev accuracy alone, then the fusion weight by the fused dev accuracy (dev figure
 out of fold, two folds by row, as bench/embed_intent.py); test and blind printed beside.
 ``--write`` stores the pooling chosen on dev (fused dev out-of-fold top-1) as
-asr/audio_intent.npz. Prints figures and one JSON line per pooling.
+asr/audio_intent.npz. ``--models a.npz,b.npz+c.npz+d.npz``: fitted models (and ensembles of
+several, phase 7) evaluated the same way, with ``untouched_floor`` 0.06 unless told. Prints figures and one JSON line per pooling.
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ def load_frames(name: str) -> dict:
         raise SystemExit(f"no frames of {name}: run bench/pool_frames.py")
     z = np.load(paths[-1])
     return {k: z[k] for k in z.files}
+
+
+def load_model(spec: str) -> AudioIntentModel:
+    """The model in a file, or the ensemble of files joined by '+'."""
+    models = [AudioIntentModel.load(v) for v in spec.split("+")]
+    if any(m is None for m in models):
+        raise SystemExit(f"no model in {spec}")
+    ok = [m for m in models if m is not None]
+    return ok[0] if len(ok) == 1 else AudioIntentModel.ensemble(ok)
 
 
 def pooled(fr: dict, segments: int, model: AudioIntentModel | None = None) -> np.ndarray:
@@ -119,7 +129,10 @@ def evaluate(clf: AudioIntentModel, xs: dict, data: dict, labels: list[str], unt
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--segments", default="0,2,3,4", help="poolings to fit logistic regressions on ('' none)")
-    ap.add_argument("--models", default="", help="fitted models (.npz, e.g. bench/pool_conv.py's) to evaluate too")
+    ap.add_argument("--models", default="", help="fitted models (.npz, e.g. bench/pool_conv.py's) to evaluate too; "
+                    "a+b+c: the ensemble of those files (AudioIntentModel.ensemble)")
+    ap.add_argument("--untouched-floor", type=float, default=0.06,
+                    help="the models' untouched_floor (as shipped since phase 6); -1: each file's own")
     ap.add_argument("--c", default="0.003,0.01,0.03")
     ap.add_argument("--replicas", type=int, default=24)
     ap.add_argument("--phrase-replicas", type=int, default=12)
@@ -151,7 +164,9 @@ def main() -> None:
         dev_in = data["dev"]["in_scope"]
         dev_y = data["dev"]["y_all"][dev_in]
         if kind == "file":
-            clf = AudioIntentModel.load(seg)
+            clf = load_model(seg)
+            if args.untouched_floor >= 0:
+                clf = replace(clf, untouched_floor=args.untouched_floor)
             xs = {p: pooled(frames[p], 0, clf) for p in parts}
             c, xtr = seg, xs["dev"]
             print(f"{seg}: classifier alone, dev top-1 "

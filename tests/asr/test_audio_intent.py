@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,7 @@ def test_pooling_leaves_out_the_padding_after_the_utterance():
 
 
 def test_the_shipped_model_is_small_and_knows_the_main_menu(main_menu):
-    assert DEFAULT_PATH.stat().st_size < 1_000_000
+    assert DEFAULT_PATH.stat().st_size < 2_000_000  # an ensemble of 3 convolutions in half precision
     m = AudioIntentModel.load()
     assert m is not None and m.weight > 0
     assert m.covers(list(main_menu.labels))
@@ -182,6 +183,54 @@ def test_a_convolution_over_frames_hears_a_local_pattern_anywhere():
     _toy().save(path)
     old = AudioIntentModel.load(path)
     assert old.segments == 0 and old.conv_coef is None
+
+
+def _conv_model(seed: int, kernel: int = 3) -> AudioIntentModel:
+    rng = np.random.default_rng(seed)
+    dims, filters, channels = 3, 4, 5
+    return AudioIntentModel(
+        ("a", "b", "c", "darurat"), rng.standard_normal(2 * filters).astype(np.float32),
+        rng.uniform(0.5, 2, 2 * filters).astype(np.float32),
+        rng.standard_normal((4, 2 * filters)).astype(np.float32), rng.standard_normal(4).astype(np.float32), 0.7,
+        ("darurat",), 0.06, conv_proj=rng.standard_normal((dims, channels)).astype(np.float32),
+        conv_proj_bias=rng.standard_normal(dims).astype(np.float32),
+        conv_coef=rng.standard_normal((filters, kernel * dims)).astype(np.float32),
+        conv_bias=rng.standard_normal(filters).astype(np.float32), conv_down=2)
+
+
+def test_an_ensemble_averages_its_members_log_posteriors():
+    """``AudioIntentModel.ensemble``: each member's convolution over the same frames, their
+    log-posteriors averaged (a geometric mean of their posteriors), renormalised over the
+    listen's labels; the fusion's settings are the first member's; saved and loaded as one
+    file (the large arrays in half precision), and an ensemble joins another member as the
+    average of all its members."""
+    members = [_conv_model(s) for s in (4, 5, 6)]
+    ens = AudioIntentModel.ensemble(members)
+    assert ens.members == 3 and members[0].members == 1
+    assert (ens.weight, ens.untouched, ens.untouched_floor) == (0.7, ("darurat",), 0.06)
+    enc = np.random.default_rng(7).standard_normal((60, 5)).astype(np.float32)
+    labels = ["c", "a", "darurat"]
+    got = ens.log_proba(ens.features(enc, 0.9), labels)
+    each = np.array([m.log_proba(m.features(enc, 0.9), labels) for m in members])
+    want = each.mean(0) - np.log(np.exp(each.mean(0)).sum())
+    np.testing.assert_allclose(got, want, atol=2e-3)  # half-precision weights
+    assert not np.allclose(got, each[0], atol=2e-2)  # not just the first member
+    path = Path(tempfile.mkdtemp()) / "ens.npz"
+    ens.save(path)
+    back = AudioIntentModel.load(path)
+    assert back is not None and back.members == 3
+    np.testing.assert_allclose(back.log_proba(back.features(enc, 0.9), labels), got, atol=1e-6)
+    # an ensemble of two joined by a third member: the average over three, not two
+    nested = AudioIntentModel.ensemble([AudioIntentModel.ensemble(members[:2]), members[2]])
+    np.testing.assert_allclose(nested.log_proba(nested.features(enc, 0.9), labels), got, atol=2e-3)
+    # a member with a narrower kernel, padded with zeros on both sides, is the same convolution
+    narrow = _conv_model(8, kernel=1)
+    assert narrow.conv_coef is not None
+    padded = replace(narrow, conv_coef=np.pad(narrow.conv_coef, ((0, 0), (3, 3))))
+    np.testing.assert_allclose(padded.features(enc, 0.9), narrow.features(enc, 0.9), atol=1e-5)
+    with pytest.raises(ValueError):
+        AudioIntentModel.ensemble([members[0], _toy()])
+
 
 @pytest.mark.slow
 def test_the_recognizer_multiplies_its_posteriors_by_the_classifiers(whisper, main_menu, monkeypatch):
