@@ -33,6 +33,7 @@ from typing import TypeVar
 
 from dialogs import DialogEngine
 from dialogs.engine import Snapshot, TurnResult
+from dialogs.emergency import DEFAULT as EMERGENCY
 from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
 from dialogs.events import CallStarted, Event, Hangup, Heard, NoInput, PlaybackDone, Pressed, TransferFailed
 from dialogs.personal import answer_kind
@@ -291,6 +292,10 @@ class CallSession:
             if held is not None:
                 # nothing of this turn is on record until the second look's window is over
                 held.event, held.actions, held.taken = event, list(actions), engine.last_turn
+                if held.taken is not None and held.taken.intent == EMERGENCY.label:
+                    # an emergency the dialog took (the words in any listening state, or its
+                    # safety question) is acted on at once, whatever the caller says next
+                    self._commit_held()
             else:
                 self._took(event, actions, engine.last_turn)
 

@@ -313,7 +313,7 @@ class Settings(BaseSettings):
     turn_prosody: bool = Field(True, description="turn taking: a request or yes/no whose voice did not close "
                                "(the pitch of its last sound level or rising, asr.prosody) waits the unsure wait, "
                                "not the short one")
-    turn_second_look_ms: int = Field(300, ge=0, le=2000, description="turn taking: caller speech that resumes "
+    turn_second_look_ms: int = Field(0, ge=0, le=2000, description="turn taking: caller speech that resumes "
                                      "within this long after the end-of-turn decision (its onset; the reply not yet "
                                      "on record) is the same turn: the decision is dropped, the reply stopped, and "
                                      "the joined audio decided (0 = off)")

@@ -114,10 +114,10 @@ def _word_number(text: str, toks: list[tuple[int, int, str]], i: int) -> tuple[i
     def word(k: int) -> str | None:
         return toks[k][2] if k < len(toks) else None
 
-    def adjacent(k: int) -> bool:  # toks[k] is a word that follows toks[k-1] after spaces only
+    def adjacent(k: int) -> bool:  # toks[k] is a word after toks[k-1], only joining characters between
         # ("tiga puluh menit, dua ribu": the "dua" is another number, not 32)
-        return (k < len(toks) and not toks[k][2][-1].isdigit()
-                and text[toks[k - 1][1]:toks[k][0]].isspace())
+        return (k < len(toks) and not toks[k][2][-1].isdigit() and toks[k - 1][1] < toks[k][0]
+                and bool(_JOINER_RE.fullmatch(text[toks[k - 1][1]:toks[k][0]])))
 
     tok = toks[i][2]
     end = toks[i][1]

@@ -14,6 +14,17 @@ from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
+
+@pytest.fixture
+async def hotline(engines, tmp_path):
+    # the second look is off by default (docs/decisions.md, phase 7 lead): these calls turn it on
+    hl = await make_hotline(engines, tmp_path, turn_second_look_ms=300)
+    try:
+        yield hl
+    finally:
+        await close_hotline(hl)
+
+
 FIRST = "saya mau mengurus KTP yang hilang"  # a whole request on its own: decided on the short wait
 REST = "karena dompet saya dicuri di pasar kemarin"
 

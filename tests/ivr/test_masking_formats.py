@@ -131,6 +131,9 @@ def test_a_number_word_across_other_words_is_another_number() -> None:
     assert mask_text(text) == text
     # said with only spaces between, the groups still join: a phone number read out is masked
     assert mask_text("nol lima dua nol dua empat tiga puluh dua dua") == PHONE_MASK
+    # and across joining characters only: "dua-puluh-tiga", "dua, belas" are still one number
+    assert mask_text("nol delapan satu satu dua-puluh-tiga empat lima enam tujuh") == PHONE_MASK
+    assert mask_text("nol delapan satu satu dua, belas tiga empat lima enam tujuh") == PHONE_MASK
 
 
 def test_formats_named_in_the_issue() -> None:

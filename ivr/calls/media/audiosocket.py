@@ -425,24 +425,17 @@ class AudioSocketMedia:
 
     # -- a second look: speech resumed just after the turn was decided joins it
     def resumed(self) -> float | None:
-        if self._utt is not None and not self._utt_over_prompt:
-            return self._utt_onset
+        # the oldest speech first: an utterance already queued came before the one under way
         for u in self._utterances:
             if not u.over_prompt:
                 return u.onset_at
+        if self._utt is not None and not self._utt_over_prompt:
+            return self._utt_onset
         return None
 
     def join(self, first: Utterance) -> bool:
         head = first.pcm
-        if self._utt is not None and not self._utt_over_prompt:
-            # under way: the utterance now starts at ``first``'s onset; a new stream hears it all
-            self._utt = [head, self._utt_lead, *self._utt]
-            self._utt_onset = first.onset_at
-            self._utt_lead = first.lead
-            self._decision = None
-            self._early_at = None
-            self._open_stream()
-            return True
+        # the oldest speech first (as resumed())
         for i, u in enumerate(self._utterances):
             if u.over_prompt:
                 continue
@@ -461,6 +454,15 @@ class AudioSocketMedia:
                     _close_stream(stream)
                     stream = None
             self._utterances[i] = replace(u, pcm=pcm, onset_at=first.onset_at, lead=first.lead, stream=stream)
+            return True
+        if self._utt is not None and not self._utt_over_prompt:
+            # under way: the utterance now starts at ``first``'s onset; a new stream hears it all
+            self._utt = [head, self._utt_lead, *self._utt]
+            self._utt_onset = first.onset_at
+            self._utt_lead = first.lead
+            self._decision = None
+            self._early_at = None
+            self._open_stream()
             return True
         return False
 
