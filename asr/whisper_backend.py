@@ -646,9 +646,7 @@ class WhisperEngine:
         utterances and the pair 0.9/1.1 gained 7; rescoring only the three leading labels gave
         the same decisions as rescoring all, for about a sixth of the work."""
         o = self.options
-        lead, keep = _leading(label_scores + text, prep, o.view_labels)
-        if o.view_phrases > 0 and phrase_scores is not None:
-            keep = _best_phrases(phrase_scores, prep, lead, o.view_phrases)
+        lead, keep = view_plan(o, prep, label_scores + text, phrase_scores)
         views = [label_scores[lead]]
         for factor in o.views:
             if stale is not None and stale.is_set():
@@ -683,6 +681,16 @@ def _leading(fused: np.ndarray, prep: PreparedExpectation, k: int) -> tuple[np.n
     their phrases."""
     lead = np.argsort(-fused, kind="stable")[:k]
     return lead, np.isin(prep.label_of, lead)
+
+
+def view_plan(options: WhisperOptions, prep: PreparedExpectation, fused: np.ndarray,
+              phrase_scores: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The labels the extra hearings rescore (the ``view_labels`` leading in ``fused``) and the
+    mask of the phrases they score (all of those labels', or each one's ``view_phrases`` best)."""
+    lead, keep = _leading(fused, prep, options.view_labels)
+    if options.view_phrases > 0 and phrase_scores is not None:
+        keep = _best_phrases(phrase_scores, prep, lead, options.view_phrases)
+    return lead, keep
 
 
 def _best_phrases(phrase_scores: np.ndarray, prep: PreparedExpectation, lead: np.ndarray, n: int) -> np.ndarray:

@@ -118,14 +118,12 @@ def recognise(engine, memo: Memo, pcm16k: bytes, prep):
     bench/recognition.py stores them), plus the work counted."""
     from asr import whisper_backend as wb
 
-    from bench.recognition import view_plan
-
     per: dict[str, list[float]] = {}
     original = engine._with_views  # noqa: SLF001
 
     def with_views(pcm, prep, label_scores, text, stale, phrase_scores=None):
         o = engine.options
-        lead, keep = view_plan(engine, prep, label_scores + text, phrase_scores)
+        lead, keep = wb.view_plan(o, prep, label_scores + text, phrase_scores)
         per.update({prep.labels[i]: [float(label_scores[i])] for i in lead})
         for factor in o.views:
             sped = wb.audio.change_speed(pcm, factor)

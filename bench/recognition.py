@@ -49,18 +49,6 @@ class Result:
                           emergency_audio=EmergencyAudio(*self.emergency_audio) if self.emergency_audio else None)
 
 
-def view_plan(engine, prep, scores, phrase_scores=None):
-    """The labels the extra hearings rescore (the leading ones) and the phrases they score, as
-    ``WhisperEngine._with_views`` chooses them (``view_labels``, ``view_phrases``)."""
-    from asr import whisper_backend as wb
-
-    o = engine.options
-    lead, keep = wb._leading(scores, prep, o.view_labels)  # noqa: SLF001
-    if o.view_phrases > 0 and phrase_scores is not None:
-        keep = wb._best_phrases(phrase_scores, prep, lead, o.view_phrases)  # noqa: SLF001
-    return lead, keep
-
-
 def load_bench_script(additions: str | Path | None = None):
     """The default script, or a copy with ``additions`` (a YAML file with
     ``intents: {id: {examples: [...], keywords: [...]}}``) appended to its intents."""
@@ -166,7 +154,7 @@ class Recognition:
 
         def with_views(pcm16k, prep, label_scores, text, stale, phrase_scores=None):
             o = engine.options
-            lead, keep = view_plan(engine, prep, label_scores + text, phrase_scores)
+            lead, keep = wb.view_plan(o, prep, label_scores + text, phrase_scores)
             per = {prep.labels[i]: [float(label_scores[i])] for i in lead}
             for factor in o.views:
                 pcm = wb.audio.change_speed(pcm16k, factor)
