@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -64,9 +64,15 @@ class AgiMedia:
     def drop_pending(self) -> None:
         self._typeahead = ""
 
+    #: the caller is heard only while a listen records: no second look (the session holds no turn)
+    joins: bool = field(default=False, init=False)
+
     def resumed(self) -> float | None:
         """Never: the caller is heard only while a listen records (no second look)."""
         return None
+
+    def keys_waiting(self) -> bool:
+        return bool(self._typeahead)
 
     def join(self, first: Utterance) -> bool:
         return False
