@@ -350,3 +350,34 @@ async def test_on_agi_media_no_turn_is_held(engines, tmp_path, caller_speech):
         assert all(h == n for (h, n) in seen), seen
     finally:
         await close_hotline(hl)
+
+
+async def test_a_ticket_after_a_held_turn_has_it_on_record_first(hotline, engines, caller_speech):
+    # the complaint's read-back is confirmed by voice: that turn is held like any, and filing the
+    # ticket puts it on record first (once, before the prompt that reads the ticket number)
+    from ivr.simulation.simcaller import Answer, Goal, ReactiveCaller, run_caller
+
+    goal = Goal(answers={"main_menu": Answer(keys="5"), "complaint_category": Answer(keys="2"),
+                         "complaint_location": Answer(speech=caller_speech("di jalan merdeka kelurahan sukamaju", 1)),
+                         "complaint_description": Answer(speech=caller_speech("sampah menumpuk di pinggir jalan", 1)),
+                         "complaint_identity": Answer(keys="2"),
+                         "complaint_readback": Answer(speech=caller_speech("ya, sudah benar", 1),
+                                                      speech_alt=[caller_speech("ya", 1)])},
+                yes=caller_speech("ya", 1), no=caller_speech("tidak", 1),
+                success_state="complaint_done", listen_after_success_s=1.0, max_turns=10)
+    caller = ReactiveCaller(engines.script, goal, speed=4.0)
+    await run_caller(hotline.peer, hotline.router, caller)
+    assert caller.outcome.success, caller.outcome
+    filed = hotline.by_kind("ticket")
+    assert len(filed) == 1 and filed[0]["kind"] == "complaint", filed
+    await eventually(lambda: hotline.by_kind("call_ended"), "the call's end", timeout=60)
+    turns = await _stored(hotline)
+    _in_order(turns)
+    readback = [t for t in turns if t.who == "caller" and t.state == "complaint_readback"]
+    assert readback and readback[-1].source == "speech" and readback[-1].outcome == "accepted", readback
+    # on record before the prompt that reads the ticket number back
+    done = [t for t in turns if t.who == "system" and "nomor tiket" in (t.text or "").lower()]
+    assert done and readback[-1].index < done[0].index, [(t.index, t.state, t.who) for t in turns]
+    # every spoken turn told once and stored once
+    spoken = [t for t in turns if t.who == "caller" and t.source == "speech"]
+    assert len(hotline.by_kind("heard")) == len(spoken), (hotline.by_kind("heard"), spoken)
