@@ -50,6 +50,8 @@ class AgiMedia:
     #: never used: Asterisk sends no audio while it plays a file (a Media port member)
     stream_factory: StreamFactory | None = None
     turn_policy: TurnPolicy | None = None  # AGI-only media record whole utterances: no early end
+    #: the caller is heard only while a listen records: no second look (the session holds no turn)
+    joins: bool = field(default=False, init=False)
     _typeahead: str = ""
     _n: int = 0
     #: (terminator, until): see AudioSocketMedia._absorb
@@ -63,9 +65,6 @@ class AgiMedia:
 
     def drop_pending(self) -> None:
         self._typeahead = ""
-
-    #: the caller is heard only while a listen records: no second look (the session holds no turn)
-    joins: bool = field(default=False, init=False)
 
     def resumed(self) -> float | None:
         """Never: the caller is heard only while a listen records (no second look)."""
