@@ -113,6 +113,8 @@ class ListenSpec:
     interdigit_s: float = 3.0
     terminator: str = "#"
     max_speech_s: float = 20.0
+    keys: bool = True  # take keys; False: keys pressed meanwhile stay queued for the next listen
+    # (a joined turn is heard to its end first: see CallSession._rejoin)
 
 
 #: opens a recognition stream for what the dialog expects next (None: decode utterances whole)
@@ -135,6 +137,9 @@ class Media(Protocol):
     #: set with ``stream_factory``: decides from the stream's early result when a turn is over
     #: (media without a speculative decoder ignore it)
     turn_policy: TurnPolicy | None
+    #: whether :meth:`join` can ever join speech (a second look): the session holds no turn on
+    #: media that cannot (AGI-only hears the caller only while a listen records)
+    joins: bool
 
     async def start(self) -> None: ...
     async def play(self, pcm: bytes, *, barge_in: bool, text: str | None = None) -> PlayResult: ...
@@ -144,6 +149,10 @@ class Media(Protocol):
         """The onset (wall time) of caller speech begun since the last utterance ``listen``
         returned (under way or waiting), None if none: media that hear the caller only while
         listening answer None."""
+        ...
+
+    def keys_waiting(self) -> bool:
+        """Whether a key the caller pressed waits for a listen (type-ahead)."""
         ...
 
     def join(self, first: Utterance) -> bool:

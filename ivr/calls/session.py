@@ -99,8 +99,9 @@ class _Resumed(Exception):
 class _Held:
     """A spoken turn decided but not on record yet: speech the caller resumes within
     ``settings.turn_second_look_ms`` of the decision (``until``) makes it one turn with that
-    speech. Nothing of it is written (transcript, turn log, journal, the engine's new state)
-    until the window is over or something that cannot be undone comes (a ticket, a transfer)."""
+    speech. Nothing of it is written or told (transcript, turn log, journal, the engine's new
+    state, the ``heard`` event) until the window is over or something that cannot be undone
+    comes (a ticket, a transfer). A key the caller presses settles it first (no join)."""
 
     listen: Listen
     utt: Utterance
@@ -118,6 +119,11 @@ class _Held:
     reply_at: float | None = None  # the reply's first byte (monotonic), once it began
     prep_ms: float = 0.0
     reply_text: str = ""
+    heard_event: dict[str, object] = field(default_factory=dict)  # the ``heard`` event, told on record
+    #: prompts to put on record after the turn: (the prompt's turn, the fraction of it heard,
+    #: superseded). The reply a join stopped is cut and its decision dropped: on record after
+    #: the joined turn, interrupted and marked superseded
+    prompts: list[tuple[Turn, float, bool]] = field(default_factory=list)
 
 
 class CallSession:
@@ -456,9 +462,13 @@ class CallSession:
         undo = (held is not None and self._held is held and res.barged == "speech"
                 and res.barge_onset_at is not None and res.barge_onset_at <= held.until
                 and self._resumed(held, media))
-        if not undo:
+        if undo:
+            assert held is not None
+            # the reply the caller cut by going on: on record after the joined turn (_listen)
+            held.prompts.append((turn, heard, False))
+        else:
             self._commit_held()
-        self._record_prompt(turn, heard)
+            self._record_prompt(turn, heard)
         self.turns.flush()
         if undo:
             assert held is not None
@@ -473,10 +483,11 @@ class CallSession:
             self._emit("said", text=action.text, completed=res.completed)
         return res
 
-    def _record_prompt(self, turn: Turn, heard: float) -> None:
+    def _record_prompt(self, turn: Turn, heard: float, *, superseded: bool = False) -> None:
         """Keep a prompt as far as the caller heard it: ``heard`` is the fraction of its audio
         played. Cut short (barge-in, hang-up), it is stored up to that point (approximated by
-        the same fraction of its words) and marked interrupted; never heard, not at all."""
+        the same fraction of its words) and marked interrupted; never heard, not at all.
+        ``superseded``: it answered a decision a second look dropped (the transcript says so)."""
         if heard < 1.0:
             turn.text = _cut(turn.text, heard)
             turn.clear = _cut(turn.clear, heard) if turn.clear is not None else None
@@ -487,6 +498,8 @@ class CallSession:
         entry = _entry({"who": "system"}, turn.text, turn.clear)
         if turn.outcome == "interrupted":
             entry["interrupted"] = True
+        if superseded:
+            entry["superseded"] = True
         self.transcript.append(entry)
 
     # ------------------------------------------------------------------ Listen
@@ -503,6 +516,9 @@ class CallSession:
             max_digits=max_digits if max_digits else (1 if dtmf_map else None),
             interdigit_s=self.settings.dtmf_interdigit_timeout_s,
             max_speech_s=self.settings.max_utterance_s,
+            # a joined turn is heard to its end: a key pressed meanwhile waits (it is taken
+            # after that turn, as type-ahead), never dropped
+            keys=joined is None,
         )
         if joined is None:
             self._emit("listen", batch=self._batch, state=self._state, kind=action.kind, dtmf=dtmf_map,
@@ -512,8 +528,12 @@ class CallSession:
             # the speech joined is gone (not expected: it had begun): the original turn stands
             got = CallerInput("speech", utterance=joined.utt)
         personal = answer_kind(action.kind, action.slot)  # what the answer may hold
-        idx = joined.turn.idx if joined is not None else self.turns.next_index()
-        turn = Turn(idx=idx, state=self._state, source=got.kind, at=self.rt.clock())
+        if joined is not None:
+            # the joined turn began with the held one: it takes its place (never stored), before
+            # the reply it cut (the held decision's prompt turn numbers come after it)
+            turn = Turn(idx=joined.turn.idx, state=self._state, source=got.kind, at=joined.turn.at)
+        else:
+            turn = Turn(idx=self.turns.next_index(), state=self._state, source=got.kind, at=self.rt.clock())
         if got.kind == "noinput":
             turn.source = "event"
             turn.text = "(no input)"
@@ -556,28 +576,38 @@ class CallSession:
         intent_before = self.intent
         if heard.intent and heard.intent not in ("yes", "no"):
             self.intent = heard.intent
-        self._emit("heard", text=heard.text, intent=heard.intent, confidence=heard.confidence,
-                   state=self._state, asr_ms=turn.asr_ms, speech_s=utt.seconds, turn=utt.turn,
-                   probability=heard.probability, emergency=heard.emergency, joined=joined is not None,
-                   endpoint_ms=turn.extra["endpoint_ms"], stages=_stages(utt, heard, time.monotonic()))
+        told: dict[str, object] = dict(
+            text=heard.text, intent=heard.intent, confidence=heard.confidence, state=self._state,
+            asr_ms=turn.asr_ms, speech_s=utt.seconds, turn=utt.turn, probability=heard.probability,
+            emergency=heard.emergency, joined=joined is not None, endpoint_ms=turn.extra["endpoint_ms"],
+            stages=_stages(utt, heard, time.monotonic()))
         entry = _entry({"who": "caller", "intent": heard.intent, "confidence": round(heard.confidence, 3),
                         "state": self._state}, turn.text, turn.clear)
+        # the replies to a dropped decision: on record after this turn, superseded
+        prompts = [(t, h, True) for (t, h, _) in joined.prompts] if joined is not None else []
         grace = self.settings.turn_second_look_ms
-        if grace > 0 and self.release.turn_taking is not None and heard.emergency != "now":
-            # not on record yet: speech resuming inside the window joins this turn (_look);
-            # an emergency is acted on at once, whatever the caller says next
+        if (grace > 0 and media.joins and self.release.turn_taking is not None
+                and heard.emergency != "now"):
+            # not on record yet (nor told as heard): speech resuming inside the window joins
+            # this turn (_look); an emergency is acted on at once, whatever the caller says next
             self._held = _Held(listen=action, utt=utt, heard=heard, turn=turn, entry=entry,
                                until=utt.detected_at + grace / 1000, factory=media.stream_factory,
-                               policy=media.turn_policy, intent_before=intent_before)
+                               policy=media.turn_policy, intent_before=intent_before,
+                               heard_event=told, prompts=prompts)
         else:
+            self._emit("heard", **told)
             self.transcript.append(entry)
             self.turns.add(turn, awaits_reply=True)
+            for prompt, part, superseded in prompts:
+                self._record_prompt(prompt, part, superseded=superseded)
         return Heard(heard.text, heard.confidence, intent=heard.intent, emergency=heard.emergency)
 
     # ------------------------------------------------------------------ the second look
     def _resumed(self, held: _Held, media: Media) -> bool:
         """Whether the caller went on inside ``held``'s window (speech with an onset before
         ``held.until``); if so the media has joined that speech to ``held``'s utterance."""
+        if media.keys_waiting():
+            return False  # a key settles the held turn first (then it is taken as usual)
         onset = media.resumed()
         if onset is None or onset > held.until:
             return False
@@ -614,12 +644,15 @@ class CallSession:
         held, self._held = self._held, None
         if held is None:
             return
+        self._emit("heard", **held.heard_event)
         self.transcript.append(held.entry)
         self.turns.add(held.turn, awaits_reply=True)
         if held.reply_at is not None:
             reply_ms = self.turns.reply_started(held.reply_at, held.prep_ms)
             if reply_ms is not None:
                 self._emit("reply", reply_ms=reply_ms, text=held.reply_text, prep_ms=round(held.prep_ms, 1))
+        for prompt, part, superseded in held.prompts:
+            self._record_prompt(prompt, part, superseded=superseded)
         if held.event is not None:
             self._took(held.event, held.actions, held.taken)
 

@@ -95,6 +95,8 @@ async def test_speech_resumed_right_after_the_decision_is_one_turn(hotline, call
     heard = [d for d in hotline.by_kind("heard") if d["state"] == "main_menu"]
     joined = heard[-1]
     assert joined["joined"] and joined["speech_s"] > (len(first) + len(rest)) / 2 / 8000, heard
+    # told once (the metrics count turns by it): the dropped decision is the second_look event
+    assert len(heard) == 1, heard
     # on record once: one caller turn (the joined words), in the transcript and in the store
     session = _session(hotline)
     said = [e for e in session.transcript if e["who"] == "caller"]
@@ -148,3 +150,234 @@ async def test_speech_after_the_window_while_the_reply_plays_is_a_barge_in(hotli
     # the first turn stands on record; what the caller said over the reply is a turn of its own
     turns = await _caller_turns(hotline)
     assert len(turns) == 2 and turns[0].state == "main_menu", [(t.state, t.text) for t in turns]
+
+
+# ------------------------------------------------------------------ phase 8: keys, the transcript, hang-up, AGI
+
+REST_LONG = "karena dompet saya dicuri di pasar kemarin sore waktu saya sedang belanja sayur dan buah"
+
+
+def _after(hotline, kind: str):
+    """Counts the hotline's ``kind`` events before a caller step (``arm``): the next one is
+    ``hotline.by_kind(kind)[seen]``."""
+
+    class _On:
+        def __init__(self) -> None:
+            self.seen = 0
+
+        async def arm(self, _call) -> None:
+            self.seen = len(hotline.by_kind(kind))
+
+    return _On()
+
+
+def _press_on(hotline, kind: str, digit: str):
+    """A caller step that presses ``digit`` (without pausing the caller's speech) as soon as the
+    hotline emits ``kind``."""
+    from telephony.peer import Call
+    from telephony.peer.channel import DtmfItem
+
+    tasks: list[asyncio.Task] = []
+
+    async def arm(call) -> None:
+        async def press() -> None:
+            await eventually(lambda: hotline.by_kind(kind), kind, timeout=120)
+            call.media.emit(DtmfItem(digit))
+
+        tasks.append(asyncio.ensure_future(press()))
+
+    return Call(arm)
+
+
+async def _stored(hotline) -> list:
+    calls = await hotline.store.calls.recent(limit=10)
+    assert len(calls) == 1
+    return await hotline.store.calls.turns(calls[0].id)
+
+
+def _in_order(turns) -> None:
+    idx = [t.index for t in turns]
+    assert idx == sorted(idx) and len(set(idx)) == len(idx), [(t.index, t.who, t.text) for t in turns]
+
+
+async def test_a_key_pressed_while_the_caller_goes_on_is_taken_after_the_joined_turn(hotline, caller_speech):
+    # the caller goes on right after the decision (joined), and presses a key while still
+    # speaking: the joined turn is decided to its end, then the key is taken (never dropped)
+    from telephony.peer import Call, SayPcm
+
+    decided = _Decided(hotline)
+    await _run(hotline, _caller(hotline, Call(decided.arm), SayPcm(caller_speech(FIRST, 1), 8000),
+                                Call(decided.wait), _press_on(hotline, "second_look", "1"),
+                                SayPcm(caller_speech(REST_LONG, 1), 8000)))
+    assert hotline.by_kind("second_look"), hotline.by_kind("heard")
+    await eventually(lambda: hotline.by_kind("pressed"), "the key to be taken", timeout=60)
+    assert [d["digits"] for d in hotline.by_kind("pressed")] == ["1"]
+    heard = [d for d in hotline.by_kind("heard") if d["state"] == "main_menu"]
+    assert len(heard) == 1 and heard[0]["joined"], heard
+    turns = await _stored(hotline)
+    _in_order(turns)
+    said = [(t.source, t.text) for t in turns if t.who == "caller"]
+    # one spoken turn (both halves), then the key: the first half is not heard again
+    assert said[:2] == [("speech", heard[0]["text"]), ("dtmf", "1")], said
+    assert [s for s in said if s[0] == "speech"] == [("speech", heard[0]["text"])], said
+
+
+async def test_a_key_pressed_inside_the_window_settles_the_turn_first(engines, tmp_path, caller_speech):
+    # a key right after the decision, then speech: the turn stands as decided (no join), the
+    # key is taken next and the speech is a turn of its own
+    from telephony.peer import Call, Dtmf, SayPcm
+
+    hl = await make_hotline(engines, tmp_path, turn_second_look_ms=2000)
+    try:
+        decided = _Decided(hl)
+        await _run(hl, _caller(hl, Call(decided.arm), SayPcm(caller_speech(FIRST, 1), 8000), Call(decided.wait),
+                               Dtmf("1", gap_ms=50), SayPcm(caller_speech(REST, 1), 8000)))
+        assert not hl.by_kind("second_look")
+        await eventually(lambda: hl.by_kind("pressed"), "the key to be taken", timeout=60)
+        turns = await _stored(hl)
+        _in_order(turns)
+        said = [(t.state, t.source) for t in turns if t.who == "caller"]
+        assert said[:2] == [("main_menu", "speech"), (said[1][0], "dtmf")], said
+        # each spoken turn told once, none joined: the first is the request as decided
+        heard = hl.by_kind("heard")
+        spoken = [t for t in turns if t.who == "caller" and t.source == "speech"]
+        assert not any(d["joined"] for d in heard) and len(heard) == len(spoken), (heard, spoken)
+        assert spoken[0].text == heard[0]["text"] and spoken[0].state == "main_menu", (heard, spoken)
+    finally:
+        await close_hotline(hl)
+
+
+async def test_the_reply_a_join_cut_is_on_record_after_the_joined_turn_marked_superseded(engines, tmp_path,
+                                                                                        caller_speech):
+    # the caller goes on once the reply has been heard for a while (the reply's beginning is
+    # stored, cut and marked, not the decision it answered)
+    from telephony.peer import Call, SayPcm, Silence, WaitForPrompt
+
+    hl = await make_hotline(engines, tmp_path, turn_second_look_ms=2000)
+    # a window long enough that the reply has surely begun inside it, however loaded the machine
+    hl.settings.turn_second_look_ms = 10_000
+    try:
+        said = _after(hl, "say")
+        await _run(hl, _caller(hl, Call(said.arm), SayPcm(caller_speech(FIRST, 1), 8000), WaitForPrompt(),
+                               Silence(0.8), SayPcm(caller_speech(REST, 1), 8000)))
+        looks = hl.by_kind("second_look")
+        assert looks and looks[0]["replied"], looks
+        heard = [d for d in hl.by_kind("heard") if d["state"] == "main_menu"]
+        heard = [d for d in heard if d["joined"]] + [d for d in heard if not d["joined"]]
+        cut_reply = hl.by_kind("say")[said.seen]["text"]
+        # the agent's transcript: the caller's (joined) turn, then the reply it cut, marked
+        transcript = _session(hl).transcript
+        first = next(i for i, e in enumerate(transcript) if e["who"] == "caller")
+        assert transcript[first]["text"] == heard[0]["text"], transcript
+        cut = transcript[first + 1]
+        assert cut["who"] == "system" and cut.get("interrupted") and cut.get("superseded"), transcript
+        assert cut["text"].endswith(" …") and cut_reply.startswith(cut["text"][:-2]), (cut, cut_reply)
+        assert sum(1 for e in transcript if e.get("superseded")) == 1, transcript
+        # the store: unique indexes in the order things happened, the same order
+        turns = await _stored(hl)
+        _in_order(turns)
+        k = next(i for i, t in enumerate(turns) if t.who == "caller")
+        assert turns[k].text == heard[0]["text"] and turns[k].reply_ms is not None, turns
+        assert turns[k + 1].who == "system" and turns[k + 1].outcome == "interrupted", turns
+        assert turns[k + 1].text == cut["text"], (turns[k + 1], cut)
+        assert len([t for t in turns if t.who == "caller" and t.state == "main_menu"]) == 1
+        assert len(heard) == 1 and heard[0]["joined"], heard  # told once, for the joined turn
+    finally:
+        await close_hotline(hl)
+
+
+async def test_a_hang_up_inside_the_window_keeps_the_turn(hotline, caller_speech):
+    from telephony.peer import Call, Hangup, SayPcm, WaitForPrompt, WaitForSilence
+
+    decided = _Decided(hotline)
+    steps = [WaitForPrompt(), WaitForSilence(min_seconds=0.8, timeout=60.0), Call(decided.arm),
+             SayPcm(caller_speech(FIRST, 1), 8000), Call(decided.wait), Hangup()]
+    await _run(hotline, steps)
+    assert not hotline.by_kind("second_look")
+    heard = [d for d in hotline.by_kind("heard") if d["state"] == "main_menu"]
+    assert len(heard) == 1 and heard[0]["text"].strip(), heard
+    turns = await _caller_turns(hotline)
+    assert [(t.state, t.text) for t in turns] == [("main_menu", heard[0]["text"])], turns
+    said = [e for e in _session(hotline).transcript if e["who"] == "caller"]
+    assert [e["text"] for e in said] == [heard[0]["text"]], said
+    calls = await hotline.store.calls.recent(limit=10)
+    assert calls[0].end_reason == "caller_hangup"
+
+
+async def test_a_transfer_after_a_held_turn_has_it_on_record(hotline, caller_speech):
+    # the request for an agent is held like any turn: the transfer puts it on record first, so
+    # the agent's screen and the store have it
+    from telephony.peer import SayPcm
+
+    await _run(hotline, _caller(hotline, SayPcm(caller_speech("saya mau bicara dengan petugas", 1), 8000))[:-3])
+    await eventually(lambda: hotline.by_kind("transfer"), "the transfer", timeout=60)
+    heard = [d for d in hotline.by_kind("heard") if d["state"] == "main_menu"]
+    assert len(heard) == 1, heard
+    session = _session(hotline)
+    ctx = await hotline.store.handoffs.context(session.call_id)
+    spoken = [e for e in ctx["transcript"] if e["who"] == "caller"]
+    assert spoken and spoken[0]["text"] == heard[0]["text"], ctx["transcript"]
+    turns = await _stored(hotline)
+    _in_order(turns)
+    caller = [t for t in turns if t.who == "caller"]
+    assert caller[-1].outcome == "agent", [(t.state, t.text, t.outcome) for t in caller]
+
+
+async def test_on_agi_media_no_turn_is_held(engines, tmp_path, caller_speech):
+    # AGI-only media never join (the caller is heard only while a listen records): a turn is on
+    # record when its reply begins, as with the second look off
+    from ivr.simulation.simcaller import Answer, Goal, ReactiveCaller, run_caller
+
+    hl = await make_hotline(engines, tmp_path, media_mode="agi", turn_second_look_ms=300)
+    seen: list[tuple[int, int]] = []
+
+    def on_say(session, kind: str, data: dict) -> None:
+        if kind == "say":
+            spoken = [e for e in session.transcript if e["who"] == "caller" and "keys" not in e]
+            seen.append((len(hl.by_kind("heard")), len(spoken)))
+
+    hl.runtime.call_listeners.append(on_say)
+    try:
+        location = "di jalan merdeka kelurahan sukamaju"
+        goal = Goal(answers={"main_menu": Answer(keys="5"), "complaint_category": Answer(keys="2"),
+                             "complaint_location": Answer(speech=caller_speech(location, 1))},
+                    hang_up_in="complaint_description", max_turns=6)
+        caller = ReactiveCaller(engines.script, goal, speed=5.0)
+        await run_caller(hl.peer, hl.router, caller)
+        assert "complaint_description" in caller.outcome.states, caller.outcome
+        assert hl.by_kind("heard") and seen[-1][0] >= 1, seen
+        # every spoken turn heard is in the transcript when the next prompt begins
+        assert all(h == n for (h, n) in seen), seen
+    finally:
+        await close_hotline(hl)
+
+
+async def test_a_ticket_after_a_held_turn_has_it_on_record_first(hotline, engines, caller_speech):
+    # the complaint's read-back is confirmed by voice: that turn is held like any, and filing the
+    # ticket puts it on record first (once, before the prompt that reads the ticket number)
+    from ivr.simulation.simcaller import Answer, Goal, ReactiveCaller, run_caller
+
+    goal = Goal(answers={"main_menu": Answer(keys="5"), "complaint_category": Answer(keys="2"),
+                         "complaint_location": Answer(speech=caller_speech("di jalan merdeka kelurahan sukamaju", 1)),
+                         "complaint_description": Answer(speech=caller_speech("sampah menumpuk di pinggir jalan", 1)),
+                         "complaint_identity": Answer(keys="2"),
+                         "complaint_readback": Answer(speech=caller_speech("ya, sudah benar", 1),
+                                                      speech_alt=[caller_speech("ya", 1)])},
+                yes=caller_speech("ya", 1), no=caller_speech("tidak", 1),
+                success_state="complaint_done", listen_after_success_s=3.0, max_turns=10)
+    caller = ReactiveCaller(engines.script, goal, speed=4.0)
+    await run_caller(hotline.peer, hotline.router, caller)
+    assert caller.outcome.success, caller.outcome
+    filed = hotline.by_kind("ticket")
+    assert len(filed) == 1 and filed[0]["kind"] == "complaint", filed
+    await eventually(lambda: hotline.by_kind("call_ended"), "the call's end", timeout=60)
+    turns = await _stored(hotline)
+    _in_order(turns)
+    readback = [t for t in turns if t.who == "caller" and t.state == "complaint_readback"]
+    assert readback and readback[-1].source == "speech" and readback[-1].outcome == "accepted", readback
+    # on record before the prompt that reads the ticket number back
+    done = [t for t in turns if t.who == "system" and (t.text or "").lower().startswith("terima kasih, pengaduan")]
+    assert done and readback[-1].index < done[0].index, [(t.index, t.state, t.who) for t in turns]
+    # every spoken turn told once and stored once
+    spoken = [t for t in turns if t.who == "caller" and t.source == "speech"]
+    assert len(hotline.by_kind("heard")) == len(spoken), (hotline.by_kind("heard"), spoken)

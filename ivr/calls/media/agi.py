@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -50,6 +50,8 @@ class AgiMedia:
     #: never used: Asterisk sends no audio while it plays a file (a Media port member)
     stream_factory: StreamFactory | None = None
     turn_policy: TurnPolicy | None = None  # AGI-only media record whole utterances: no early end
+    #: the caller is heard only while a listen records: no second look (the session holds no turn)
+    joins: bool = field(default=False, init=False)
     _typeahead: str = ""
     _n: int = 0
     #: (terminator, until): see AudioSocketMedia._absorb
@@ -67,6 +69,9 @@ class AgiMedia:
     def resumed(self) -> float | None:
         """Never: the caller is heard only while a listen records (no second look)."""
         return None
+
+    def keys_waiting(self) -> bool:
+        return bool(self._typeahead)
 
     def join(self, first: Utterance) -> bool:
         return False

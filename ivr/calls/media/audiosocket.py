@@ -83,6 +83,9 @@ class _Clock:
 class AudioSocketMedia:
     """Media over an AudioSocket ``CallChannel`` with continuous VAD and barge-in."""
 
+    #: the caller is heard all the time: speech resumed after a turn's end can join it
+    joins: bool = True
+
     def __init__(
         self,
         channel: CallChannel,
@@ -466,6 +469,9 @@ class AudioSocketMedia:
             return True
         return False
 
+    def keys_waiting(self) -> bool:
+        return bool(self._digits)
+
     def _pending_utterance(self) -> bool:
         return any(not u.over_prompt for u in self._utterances)
 
@@ -490,7 +496,7 @@ class AudioSocketMedia:
                 # drop speech that began over a prompt that did not allow barge-in
                 while self._utterances and self._utterances[0].over_prompt:
                     _close_stream(self._utterances.popleft().stream)
-                if self._digits:
+                if self._digits and spec.keys:
                     return await self._collect_digits(spec, began)
                 if self._utterances and spec.speech:
                     utt = self._utterances.popleft()
