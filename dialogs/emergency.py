@@ -66,9 +66,6 @@ _PASSING_GLUED = ("dulu", "duluk")
 # audio_vetoed``: a wrong veto there costs the safety question, which names 112; a wrong
 # emergency sends a caller with a request away)
 _REQUEST = ("mau", "mahu", "ingin", "hendak", "berapa", "kapan", "caranya")
-# "mau" and "hendak" also say that something is about to happen: followed by a hazard ("rumahnya
-# mau roboh", "anak saya mau tenggelam") they are no request
-_ABOUT_TO = ("mau", "mahu", "hendak")
 # the request is for a document, a service or information
 _ADMIN = ("urus", "mengurus", "ngurus", "akta", "akte", "aktanya", "aktenya", "surat", "suratnya", "ktp", "kk",
           "kartu", "bpjs", "bepejes", "pajak", "pajaknya", "pbb", "retribusi", "retribusinya", "bansos", "jadwal",
@@ -193,13 +190,9 @@ class EmergencyDetector:
         """The words keep the audio's own emergency readings (``asr.audio_emergency``) from
         making an emergency of a borderline turn: ``vetoed``, or the caller says what they want
         to do or asks how much, when or how ("mau", "ingin", "berapa": a request, as in "rumah
-        saya dulu kebanjiran, sekarang mau urus KK baru" heard as "... sekaran mahu ..."), unless
-        "mau" says a hazard is about to happen ("rumahnya mau roboh"). The
+        saya dulu kebanjiran, sekarang mau urus KK baru" heard as "... sekaran mahu ..."). The
         scores and the words' own cues are not vetoed by a request word (``from_speech``)."""
-        words = _words(text)
-        return self.vetoed(text) or any(
-            w in _REQUEST and not (w in _ABOUT_TO and i + 1 < len(words) and _hazard_word(words[i + 1]))
-            for i, w in enumerate(words))
+        return self.vetoed(text) or any(w in _REQUEST for w in _words(text))
 
     def from_speech(self, text: str, scores: Mapping[str, float] | None) -> EmergencyVerdict:
         v = self.from_text(text)
