@@ -171,22 +171,32 @@ def _after(hotline, kind: str):
     return _On()
 
 
-def _press_on(hotline, kind: str, digit: str):
-    """A caller step that presses ``digit`` (without pausing the caller's speech) as soon as the
-    hotline emits ``kind``."""
-    from telephony.peer import Call
-    from telephony.peer.channel import DtmfItem
+class _PressOn:
+    """A caller step (``step``) that presses ``digit`` (without pausing the caller's speech) as
+    soon as the hotline emits ``kind``; ``late`` says whether the joined turn had already been
+    decided by then (a machine too slow for the key to land during the join)."""
 
-    tasks: list[asyncio.Task] = []
+    def __init__(self, hotline, kind: str, digit: str) -> None:
+        from telephony.peer import Call
 
-    async def arm(call) -> None:
+        self.hotline, self.kind, self.digit = hotline, kind, digit
+        self.tasks: list[asyncio.Task] = []
+        self.late: bool | None = None
+        self.step = Call(self._arm)
+
+    async def _arm(self, call) -> None:
+        from telephony.peer.channel import DtmfItem
+
         async def press() -> None:
-            await eventually(lambda: hotline.by_kind(kind), kind, timeout=120)
-            call.media.emit(DtmfItem(digit))
+            await eventually(lambda: self.hotline.by_kind(self.kind), self.kind, timeout=120)
+            self.late = any(d.get("joined") for d in self.hotline.by_kind("heard"))
+            call.media.emit(DtmfItem(self.digit))
 
-        tasks.append(asyncio.ensure_future(press()))
+        self.tasks.append(asyncio.ensure_future(press()))
 
-    return Call(arm)
+    def cancel(self) -> None:
+        for task in self.tasks:
+            task.cancel()
 
 
 async def _stored(hotline) -> list:
@@ -195,9 +205,14 @@ async def _stored(hotline) -> list:
     return await hotline.store.calls.turns(calls[0].id)
 
 
-def _in_order(turns) -> None:
+def _in_order(turns, hotline) -> None:
+    """Every turn the session wrote is in the store: the store keeps one turn per (call, index)
+    and drops a second write of an index, so a reused index shows as a write attempted but
+    missing (the store's own listing is sorted by index and could not show it)."""
     idx = [t.index for t in turns]
-    assert idx == sorted(idx) and len(set(idx)) == len(idx), [(t.index, t.who, t.text) for t in turns]
+    assert len(set(idx)) == len(idx), [(t.index, t.who, t.text) for t in turns]
+    assert _session(hotline).turns.stored == len(turns), (_session(hotline).turns.stored,
+                                                          [(t.index, t.who, t.text) for t in turns])
 
 
 async def test_a_key_pressed_while_the_caller_goes_on_is_taken_after_the_joined_turn(hotline, caller_speech):
@@ -206,16 +221,22 @@ async def test_a_key_pressed_while_the_caller_goes_on_is_taken_after_the_joined_
     from telephony.peer import Call, SayPcm
 
     decided = _Decided(hotline)
-    await _run(hotline, _caller(hotline, Call(decided.arm), SayPcm(caller_speech(FIRST, 1), 8000),
-                                Call(decided.wait), _press_on(hotline, "second_look", "1"),
-                                SayPcm(caller_speech(REST_LONG, 1), 8000)))
+    press = _PressOn(hotline, "second_look", "1")
+    try:
+        await _run(hotline, _caller(hotline, Call(decided.arm), SayPcm(caller_speech(FIRST, 1), 8000),
+                                    Call(decided.wait), press.step, SayPcm(caller_speech(REST_LONG, 1), 8000)))
+    finally:
+        press.cancel()
     assert hotline.by_kind("second_look"), hotline.by_kind("heard")
+    if press.late:
+        pytest.skip("the joined turn was decided before the key could be pressed during it (a slow machine)")
+    assert press.late is False, "the key was never pressed"
     await eventually(lambda: hotline.by_kind("pressed"), "the key to be taken", timeout=60)
     assert [d["digits"] for d in hotline.by_kind("pressed")] == ["1"]
     heard = [d for d in hotline.by_kind("heard") if d["state"] == "main_menu"]
     assert len(heard) == 1 and heard[0]["joined"], heard
     turns = await _stored(hotline)
-    _in_order(turns)
+    _in_order(turns, hotline)
     said = [(t.source, t.text) for t in turns if t.who == "caller"]
     # one spoken turn (both halves), then the key: the first half is not heard again
     assert said[:2] == [("speech", heard[0]["text"]), ("dtmf", "1")], said
@@ -235,7 +256,7 @@ async def test_a_key_pressed_inside_the_window_settles_the_turn_first(engines, t
         assert not hl.by_kind("second_look")
         await eventually(lambda: hl.by_kind("pressed"), "the key to be taken", timeout=60)
         turns = await _stored(hl)
-        _in_order(turns)
+        _in_order(turns, hl)
         said = [(t.state, t.source) for t in turns if t.who == "caller"]
         assert said[:2] == [("main_menu", "speech"), (said[1][0], "dtmf")], said
         # each spoken turn told once, none joined: the first is the request as decided
@@ -275,7 +296,7 @@ async def test_the_reply_a_join_cut_is_on_record_after_the_joined_turn_marked_su
         assert sum(1 for e in transcript if e.get("superseded")) == 1, transcript
         # the store: unique indexes in the order things happened, the same order
         turns = await _stored(hl)
-        _in_order(turns)
+        _in_order(turns, hl)
         k = next(i for i, t in enumerate(turns) if t.who == "caller")
         assert turns[k].text == heard[0]["text"] and turns[k].reply_ms is not None, turns
         assert turns[k + 1].who == "system" and turns[k + 1].outcome == "interrupted", turns
@@ -318,7 +339,7 @@ async def test_a_transfer_after_a_held_turn_has_it_on_record(hotline, caller_spe
     spoken = [e for e in ctx["transcript"] if e["who"] == "caller"]
     assert spoken and spoken[0]["text"] == heard[0]["text"], ctx["transcript"]
     turns = await _stored(hotline)
-    _in_order(turns)
+    _in_order(turns, hotline)
     caller = [t for t in turns if t.who == "caller"]
     assert caller[-1].outcome == "agent", [(t.state, t.text, t.outcome) for t in caller]
 
@@ -372,12 +393,17 @@ async def test_a_ticket_after_a_held_turn_has_it_on_record_first(hotline, engine
     assert len(filed) == 1 and filed[0]["kind"] == "complaint", filed
     await eventually(lambda: hotline.by_kind("call_ended"), "the call's end", timeout=60)
     turns = await _stored(hotline)
-    _in_order(turns)
+    _in_order(turns, hotline)
     readback = [t for t in turns if t.who == "caller" and t.state == "complaint_readback"]
     assert readback and readback[-1].source == "speech" and readback[-1].outcome == "accepted", readback
     # on record before the prompt that reads the ticket number back
-    done = [t for t in turns if t.who == "system" and (t.text or "").lower().startswith("terima kasih, pengaduan")]
-    assert done and readback[-1].index < done[0].index, [(t.index, t.state, t.who) for t in turns]
+    # (the transcript's order is the order of recording; store indexes are handed out when a
+    # listen or prompt begins, whenever the turn is written)
+    transcript = _session(hotline).transcript
+    read = [i for i, e in enumerate(transcript) if e["who"] == "caller" and e.get("state") == "complaint_readback"]
+    done = [i for i, e in enumerate(transcript)
+            if e["who"] == "system" and (e.get("text") or "").lower().startswith("terima kasih, pengaduan")]
+    assert read and done and read[-1] < done[0], transcript
     # every spoken turn told once and stored once
     spoken = [t for t in turns if t.who == "caller" and t.source == "speech"]
     assert len(hotline.by_kind("heard")) == len(spoken), (hotline.by_kind("heard"), spoken)
