@@ -104,7 +104,7 @@ def test_threads_are_serialised_and_keep_their_voice() -> None:
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
         got = list(pool.map(lambda s: s.synthesize_sync(SENTENCE), synths))
     # each thread's audio is its own synthesizer's: nearest in length to its own sequential
-    # rendering (neighbours differ in voice and by 15 words a minute, about 10% of the length)
+    # rendering (neighbours differ in voice and by 15 words a minute, 5-10% of the length)
     # and within 2% of it (the pitch flutter espeak carries between calls moved one by 0.53%,
     # past close()'s bound, in a full run)
     for k, have in enumerate(got):
