@@ -67,10 +67,7 @@ async def _run(hotline, steps):
 
 
 async def _caller_turns(hotline) -> list:
-    calls = await hotline.store.calls.recent(limit=10)
-    assert len(calls) == 1
-    turns = await hotline.store.calls.turns(calls[0].id)
-    return [t for t in turns if t.who == "caller"]
+    return [t for t in await _stored(hotline) if t.who == "caller"]
 
 
 def _session(hotline):
