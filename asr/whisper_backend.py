@@ -134,6 +134,11 @@ class WhisperOptions:
     view_labels: int = 3  # labels rescored in the other views: the leading ones after fusion
     view_phrases: int = 0  # >0: in the other views, only each leading label's this many best
     # phrases of the first hearing are scored (0: all its phrases)
+    views_early: bool = True  # an utterance decoded alone: its first view is resampled and
+    # encoded beside its own encoder pass (single-threaded: the other core is idle then), before
+    # it is known whether the views will run (same scores; wasted when they do not)
+    views_parallel: bool = True  # the views are encoded and scored at once (one on the calling
+    # thread, the others on their own threads) instead of one after the other (same scores)
     prune_labels: int = 0  # >0 (large expectations the audio classifier covers, nobody waiting):
     # the second stage scores the other phrases only of the classifier's this many leading
     # labels, the ``prune_keep`` labels and the ``prune_lead`` labels leading after the first
@@ -287,6 +292,11 @@ class WhisperEngine:
         # intra-op threads spin while they wait (measured: beam-5 decoding 0.18 -> 0.09 CPU-s)
         self._model_lock = threading.BoundedSemaphore(cores)
         self._side = ThreadPoolExecutor(max_workers=2, thread_name_prefix="whisper-text")
+        # the extra hearings' own threads (early encodes, views in parallel), apart from the
+        # free decoding's so that they never make a transcript wait
+        self._views = ThreadPoolExecutor(max_workers=max(2, cores), thread_name_prefix="whisper-view")
+        self._active = 0  # recognitions with expected phrases under way (see views_early)
+        self._active_lock = threading.Lock()
 
     # -- building blocks ------------------------------------------------------------------
     def frames_for(self, seconds: float, fit: bool = False) -> int:
@@ -525,9 +535,41 @@ class WhisperEngine:
                 text, conf = self.transcribe(pcm16k)
             return Transcript(text=text, confidence=conf, words=_words(text, conf), audio_seconds=seconds,
                               decode_seconds=time.perf_counter() - t0)
+        with self._active_lock:
+            self._active += 1
+        try:
+            return self._recognize_phrases(pcm16k, prep, seconds, t0, stale, busy, enough)
+        finally:
+            with self._active_lock:
+                self._active -= 1
+
+    def _wants_views(self, prep: PreparedExpectation, busy) -> bool:
+        o = self.options
+        return bool(o.views and prep.fit_window and o.scoring != "fast"
+                    and not (o.scoring == "auto" and busy is not None and busy()))
+
+    def _recognize_phrases(self, pcm16k: bytes, prep: PreparedExpectation, seconds: float, t0: float,
+                           stale: threading.Event | None, busy, enough) -> Transcript:
         o = self.options
         tm: dict[str, float] = {}
         frames = self.frames_for(seconds, prep.fit_window)
+        early: Future | None = None
+        if o.views_early and self._wants_views(prep, busy):
+            with self._active_lock:
+                alone = self._active == 1
+            if alone:
+                # the first view's encoder pass on the core this one leaves idle
+                early = self._views.submit(self._view_encoding, pcm16k, o.views[0], prep, stale)
+        try:
+            return self._decode_phrases(pcm16k, prep, seconds, t0, tm, frames, stale, busy, enough, early)
+        finally:
+            if early is not None:
+                early.cancel()  # not started yet: never will (a running one ends with its encode)
+
+    def _decode_phrases(self, pcm16k: bytes, prep: PreparedExpectation, seconds: float, t0: float,
+                        tm: dict[str, float], frames: int, stale: threading.Event | None, busy, enough,
+                        early: Future | None) -> Transcript:
+        o = self.options
         enc = self.encode(pcm16k, frames)
         tm["encode_ms"] = _ms(t0)
         # free decoding (CTranslate2 or the int8 graph, both release the GIL) runs beside the
@@ -590,8 +632,7 @@ class WhisperEngine:
                 tm["score2_ms"] = _ms(t2)
                 scored_second = True
         label_scores = prep.label_scores(phrase_scores)
-        if (o.views and prep.fit_window and o.scoring != "fast"
-                and not (o.scoring == "auto" and busy is not None and busy())):
+        if self._wants_views(prep, busy):
             if staged and enough is not None:
                 # a second stage that scored nothing left the first pass's result as it was
                 second = self._transcript(prep, label_scores + text_weight * text_vec, text, text_conf, seconds,
@@ -601,7 +642,7 @@ class WhisperEngine:
                     return replace(second, timings={**second.timings, "second_pass": 1.0})
             t3 = time.perf_counter()
             label_scores = self._with_views(pcm16k, prep, label_scores, text_weight * text_vec, stale,
-                                            phrase_scores)
+                                            phrase_scores, early)
             tm["views_ms"] = _ms(t3)
         return self._transcript(prep, label_scores + text_weight * text_vec, text, text_conf, seconds, t0, tm,
                                 audio_adj, emergency_audio)
@@ -635,8 +676,32 @@ class WhisperEngine:
         # frozen copy inside the head only when there is no classifier for these labels)
         return head.of_encoding(enc_np, seconds, self.audio_intent, prep.labels, audio_lp)
 
+    def _view_encoding(self, pcm16k: bytes, factor: float, prep: PreparedExpectation,
+                       stale: threading.Event | None = None):
+        """The utterance played at ``factor`` times its speed: its encoder output and the
+        scorer's cross-attention keys/values (None when ``stale`` is set before it starts)."""
+        if stale is not None and stale.is_set():
+            return None
+        pcm = audio.change_speed(pcm16k, factor)
+        seconds = len(pcm) / 2 / RATE
+        enc_np = np.asarray(self.encode(pcm, self.frames_for(seconds, prep.fit_window)))[0]
+        return enc_np, self.scorer.cross_kv(enc_np)
+
+    def _view_scores(self, pcm16k: bytes, factor: float, prep: PreparedExpectation, lead: np.ndarray,
+                     keep: np.ndarray, stale: threading.Event | None, encoding=None) -> np.ndarray:
+        """The ``lead`` labels' scores on one view (``encoding``: its ``_view_encoding`` when
+        already computed)."""
+        if stale is not None and stale.is_set():
+            raise Stale()
+        if encoding is None:
+            encoding = self._view_encoding(pcm16k, factor, prep)
+        enc_np, kv = encoding
+        scores = self.score_phrases(enc_np, prep, keep, kv=kv)
+        return prep.label_scores(scores)[lead]
+
     def _with_views(self, pcm16k: bytes, prep: PreparedExpectation, label_scores: np.ndarray, text: np.ndarray,
-                    stale: threading.Event | None, phrase_scores: np.ndarray | None = None) -> np.ndarray:
+                    stale: threading.Event | None, phrase_scores: np.ndarray | None = None,
+                    early: Future | None = None) -> np.ndarray:
         """Test-time speed perturbation: the ``view_labels`` labels leading after fusion are
         scored again on the utterance played at each of ``views`` speeds, and their label
         scores become the mean over all views; the other labels keep theirs. Whisper-base's
@@ -648,14 +713,23 @@ class WhisperEngine:
         o = self.options
         lead, keep = view_plan(o, prep, label_scores + text, phrase_scores)
         views = [label_scores[lead]]
-        for factor in o.views:
+        # ``early``: the first view's encoding, started beside the utterance's own encoder pass
+        first = early.result() if early is not None and not early.cancelled() else None
+        if not o.views_parallel:
+            for i, factor in enumerate(o.views):
+                views.append(self._view_scores(pcm16k, factor, prep, lead, keep, stale, first if i == 0 else None))
+        else:
+            # the other views on their own threads while this one scores the first (the
+            # encoder is single-threaded and the scorer's batches leave gaps): same scores
             if stale is not None and stale.is_set():
                 raise Stale()
-            pcm = audio.change_speed(pcm16k, factor)
-            seconds = len(pcm) / 2 / RATE
-            enc_np = np.asarray(self.encode(pcm, self.frames_for(seconds, prep.fit_window)))[0]
-            scores = self.score_phrases(enc_np, prep, keep, seconds)
-            views.append(prep.label_scores(scores)[lead])
+            rest = [self._views.submit(self._view_scores, pcm16k, f, prep, lead, keep, stale) for f in o.views[1:]]
+            try:
+                views.append(self._view_scores(pcm16k, o.views[0], prep, lead, keep, stale, first))
+                views.extend(job.result() for job in rest)
+            finally:
+                for job in rest:
+                    job.cancel()
         out = label_scores.copy()
         out[lead] = np.mean(views, axis=0)
         return out
