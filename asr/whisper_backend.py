@@ -134,9 +134,11 @@ class WhisperOptions:
     view_labels: int = 3  # labels rescored in the other views: the leading ones after fusion
     view_phrases: int = 0  # >0: in the other views, only each leading label's this many best
     # phrases of the first hearing are scored (0: all its phrases)
-    views_early: bool = True  # an utterance decoded alone: its first view is resampled and
+    views_early: bool = False  # an utterance decoded alone: its fastest view is resampled and
     # encoded beside its own encoder pass (single-threaded: the other core is idle then), before
-    # it is known whether the views will run (same scores; wasted when they do not)
+    # it is known whether the views will run (same scores; wasted when they do not). Off: on a
+    # loaded 2-core machine it took the views 20% faster but made turns that skip them (every
+    # turn of bench_calls' lone caller) 8% slower (docs/decisions.md, phase 9 helper latency)
     views_parallel: bool = True  # the views are encoded and scored at once (one on the calling
     # thread, the others on their own threads) instead of one after the other (same scores)
     prune_labels: int = 0  # >0 (large expectations the audio classifier covers, nobody waiting):
@@ -558,8 +560,9 @@ class WhisperEngine:
             with self._active_lock:
                 alone = self._active == 1
             if alone:
-                # the first view's encoder pass on the core this one leaves idle
-                early = self._views.submit(self._view_encoding, pcm16k, o.views[0], prep, stale)
+                # the fastest view's encoder pass (the shortest audio: it ends about when the
+                # utterance's own does) on the core this one leaves idle
+                early = self._views.submit(self._view_encoding, pcm16k, max(o.views), prep, stale)
         try:
             return self._decode_phrases(pcm16k, prep, seconds, t0, tm, frames, stale, busy, enough, early)
         finally:
@@ -713,23 +716,28 @@ class WhisperEngine:
         o = self.options
         lead, keep = view_plan(o, prep, label_scores + text, phrase_scores)
         views = [label_scores[lead]]
-        # ``early``: the first view's encoding, started beside the utterance's own encoder pass
-        first = early.result() if early is not None and not early.cancelled() else None
+        # ``early``: the fastest view's encoding, started beside the utterance's own encoder pass
+        ready = early.result() if early is not None and not early.cancelled() else None
+        pre = {} if ready is None else {o.views.index(max(o.views)): ready}
         if not o.views_parallel:
             for i, factor in enumerate(o.views):
-                views.append(self._view_scores(pcm16k, factor, prep, lead, keep, stale, first if i == 0 else None))
+                views.append(self._view_scores(pcm16k, factor, prep, lead, keep, stale, pre.get(i)))
         else:
-            # the other views on their own threads while this one scores the first (the
-            # encoder is single-threaded and the scorer's batches leave gaps): same scores
+            # the other views on their own threads while this one scores the view already
+            # encoded, or the first (the encoder is single-threaded and the scorer's batches
+            # leave gaps); the mean is taken in the views' order: same scores
             if stale is not None and stale.is_set():
                 raise Stale()
-            rest = [self._views.submit(self._view_scores, pcm16k, f, prep, lead, keep, stale) for f in o.views[1:]]
+            mine = next(iter(pre), 0)
+            jobs = {i: self._views.submit(self._view_scores, pcm16k, f, prep, lead, keep, stale)
+                    for i, f in enumerate(o.views) if i != mine}
             try:
-                views.append(self._view_scores(pcm16k, o.views[0], prep, lead, keep, stale, first))
-                views.extend(job.result() for job in rest)
+                got = {mine: self._view_scores(pcm16k, o.views[mine], prep, lead, keep, stale, pre.get(mine))}
+                got.update({i: job.result() for i, job in jobs.items()})
             finally:
-                for job in rest:
+                for job in jobs.values():
                     job.cancel()
+            views.extend(got[i] for i in range(len(o.views)))
         out = label_scores.copy()
         out[lead] = np.mean(views, axis=0)
         return out
