@@ -291,6 +291,76 @@ def test_views_average_the_leading_labels_over_speeds(whisper, main_menu):
 
 
 @pytest.mark.slow
+def test_views_started_early_or_run_at_once_give_the_same_scores(whisper, main_menu, monkeypatch):
+    """The views encoded and scored at once (``views_parallel``, the default) and a lone
+    utterance's fastest view encoded beside its own encoder pass (``views_early``, opt-in) give
+    exactly the scores of the views one after the other. The early encoding is only for an
+    utterance decoded alone."""
+    import threading
+
+    from asr import audio
+
+    eng = whisper.engine
+    prep = eng.prepared(main_menu)
+    whisper.warm_up(main_menu)
+    pcm = audio.resample(speechgen.phone_utterance("saya mau bayar pajak motor", "id+m3", 150, 40,
+                                                   level_dbfs=-26, snr_db=25), 8000, 16000)
+    threads: list[str] = []
+    real_encode = eng.encode
+    monkeypatch.setattr(eng, "encode", lambda pcm, frames=None, fit=False: threads.append(
+        threading.current_thread().name) or real_encode(pcm, frames, fit))
+    base = eng.options
+    assert base.views_parallel and not base.views_early
+    results = {}
+    for early in (False, True):
+        for parallel in (False, True):
+            monkeypatch.setattr(eng, "options", replace(base, views_early=early, views_parallel=parallel))
+            threads.clear()
+            t = eng.recognize(pcm, prep, busy=lambda: False)
+            assert "views_ms" in t.timings and len(threads) == 3
+            # the early encoding and the views at once run off the calling thread
+            assert sum(n.startswith("whisper-view") for n in threads) == early + parallel, (early, parallel, threads)
+            results[early, parallel] = t.scores
+    assert all(r == results[False, False] for r in results.values()), results
+    # another recognition under way: no early encoding (it would take that one's core)
+    monkeypatch.setattr(eng, "options", replace(base, views_early=True, views_parallel=False))
+    monkeypatch.setattr(eng, "_active", 1)
+    threads.clear()
+    assert eng.recognize(pcm, prep, busy=lambda: False).scores == results[False, False]
+    assert len(threads) == 3 and not any(n.startswith("whisper-view") for n in threads)
+
+
+@pytest.mark.slow
+def test_a_stale_recognition_encodes_no_early_view(whisper, main_menu, monkeypatch):
+    """A speculative decode already stale (the caller went on speaking) stops without the
+    early view's encoder pass (``views_early``): no CPU is left running for it."""
+    import threading
+
+    from asr import audio
+    from asr.whisper_backend import Stale
+
+    eng = whisper.engine
+    prep = eng.prepared(main_menu)
+    monkeypatch.setattr(eng, "options", replace(eng.options, views_early=True))
+    pcm = audio.resample(speechgen.phone_utterance("saya mau bayar pajak motor", "id+m3", 150, 40,
+                                                   level_dbfs=-26, snr_db=25), 8000, 16000)
+    encodes, jobs = [], []
+    real_encode, real_submit = eng.encode, eng._views.submit
+    monkeypatch.setattr(eng, "encode", lambda pcm, frames=None, fit=False: encodes.append(frames)
+                        or real_encode(pcm, frames, fit))
+    monkeypatch.setattr(eng._views, "submit", lambda *a: jobs.append(real_submit(*a)) or jobs[-1])
+    stale = threading.Event()
+    stale.set()
+    with pytest.raises(Stale):
+        eng.recognize(pcm, prep, stale, busy=lambda: False)
+    assert len(jobs) == 1  # the early job was asked for (whether the views run is not known then)
+    # ... and ended (or was cancelled before it started) without an encoder pass
+    eventually_sync(lambda: jobs[0].done(), "the early view job")
+    assert jobs[0].cancelled() or jobs[0].result() is None
+    assert len(encodes) == 1
+
+
+@pytest.mark.slow
 def test_views_are_skipped_while_callers_wait(whisper, main_menu, monkeypatch):
     """With scoring "auto" the views run when the utterance has the cores to itself and are
     skipped while other utterances wait for the CPU (as the second scoring stage is cut)."""
