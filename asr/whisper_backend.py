@@ -644,8 +644,9 @@ class WhisperEngine:
                 if enough(second):
                     return replace(second, timings={**second.timings, "second_pass": 1.0})
             t3 = time.perf_counter()
+            # (``early`` passed only when there is one: benches wrap _with_views without it)
             label_scores = self._with_views(pcm16k, prep, label_scores, text_weight * text_vec, stale,
-                                            phrase_scores, early)
+                                            phrase_scores, **({} if early is None else {"early": early}))
             tm["views_ms"] = _ms(t3)
         return self._transcript(prep, label_scores + text_weight * text_vec, text, text_conf, seconds, t0, tm,
                                 audio_adj, emergency_audio)

@@ -121,7 +121,7 @@ def recognise(engine, memo: Memo, pcm16k: bytes, prep):
     per: dict[str, list[float]] = {}
     original = engine._with_views  # noqa: SLF001
 
-    def with_views(pcm, prep, label_scores, text, stale, phrase_scores=None):
+    def with_views(pcm, prep, label_scores, text, stale, phrase_scores=None, early=None):
         o = engine.options
         lead, keep = wb.view_plan(o, prep, label_scores + text, phrase_scores)
         per.update({prep.labels[i]: [float(label_scores[i])] for i in lead})

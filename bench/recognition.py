@@ -152,7 +152,7 @@ class Recognition:
         engine = self.engine
         original = engine._with_views  # noqa: SLF001
 
-        def with_views(pcm16k, prep, label_scores, text, stale, phrase_scores=None):
+        def with_views(pcm16k, prep, label_scores, text, stale, phrase_scores=None, early=None):
             o = engine.options
             lead, keep = wb.view_plan(o, prep, label_scores + text, phrase_scores)
             per = {prep.labels[i]: [float(label_scores[i])] for i in lead}
