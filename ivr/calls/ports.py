@@ -215,7 +215,8 @@ class CallRecords(Protocol):
                        intent: str | None = None, confidence: float | None = None, asr_ms: float | None = None,
                        reply_ms: float | None = None, at: datetime | None = None,
                        audio_path: str | None = None, state: str | None = None,
-                       outcome: str | None = None, clear: str | None = None) -> None: ...
+                       outcome: str | None = None, clear: str | None = None,
+                       superseded: bool = False) -> None: ...
 
     async def close(self, call_id: str, end_reason: str, *, handoff_outcome: str | None = None,
                     ended_at: datetime | None = None, service: str | None = None,

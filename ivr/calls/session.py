@@ -108,6 +108,7 @@ class _Held:
     heard: Understood
     turn: Turn
     entry: dict[str, object]
+    heard_event: dict[str, object]  # the ``heard`` event, told on record (required: never empty)
     until: float  # monotonic
     factory: StreamFactory | None
     policy: TurnPolicy | None
@@ -119,11 +120,17 @@ class _Held:
     reply_at: float | None = None  # the reply's first byte (monotonic), once it began
     prep_ms: float = 0.0
     reply_text: str = ""
-    heard_event: dict[str, object] = field(default_factory=dict)  # the ``heard`` event, told on record
+    #: the onset (monotonic) of the speech the caller resumed, read before the media joined it
+    #: (the joined utterance then starts at the held one's onset)
+    resumed_at: float | None = None
     #: prompts to put on record after the turn: (the prompt's turn, the fraction of it heard,
     #: superseded). The reply a join stopped is cut and its decision dropped: on record after
     #: the joined turn, interrupted and marked superseded
     prompts: list[tuple[Turn, float, bool]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.heard_event:
+            raise ValueError("a held turn needs its heard event (told when it goes on record)")
 
 
 class CallSession:
@@ -397,9 +404,13 @@ class CallSession:
 
     def _journal_turn(self, turn: Turn) -> None:
         assert self.journal is not None
+        # a prompt's outcome (interrupted) and mark (superseded) are known when it is added; a
+        # caller turn's outcome comes later and is not journaled. ``superseded`` only when set
+        # (journals written before it read as not superseded)
+        mark = {"superseded": True} if turn.superseded else {}
         self.journal.turn(self.call_id, turn.text, idx=turn.idx, who=turn.who, source=turn.source,
                           state=turn.state, intent=turn.intent, confidence=turn.confidence,
-                          at=turn.at.timestamp())
+                          at=turn.at.timestamp(), outcome=turn.outcome, **mark)
 
     # ------------------------------------------------------------------ waiting on the store
     async def _hold_while(self, work: Awaitable[T], media: Media) -> T:
@@ -494,6 +505,7 @@ class CallSession:
             if not turn.text:
                 return  # the caller heard none of it: not on record as said
             turn.outcome = "interrupted"
+        turn.superseded = superseded  # the turn log, the journal and the store say so too
         self.turns.add(turn)
         entry = _entry({"who": "system"}, turn.text, turn.clear)
         if turn.outcome == "interrupted":
@@ -590,10 +602,9 @@ class CallSession:
                 and heard.emergency != "now"):
             # not on record yet (nor told as heard): speech resuming inside the window joins
             # this turn (_look); an emergency is acted on at once, whatever the caller says next
-            self._held = _Held(listen=action, utt=utt, heard=heard, turn=turn, entry=entry,
+            self._held = _Held(listen=action, utt=utt, heard=heard, turn=turn, entry=entry, heard_event=told,
                                until=utt.detected_at + grace / 1000, factory=media.stream_factory,
-                               policy=media.turn_policy, intent_before=intent_before,
-                               heard_event=told, prompts=prompts)
+                               policy=media.turn_policy, intent_before=intent_before, prompts=prompts)
         else:
             self._emit("heard", **told)
             self.transcript.append(entry)
@@ -614,6 +625,7 @@ class CallSession:
         factory, policy = media.stream_factory, media.turn_policy
         media.stream_factory, media.turn_policy = held.factory, held.policy  # heard as that listen's
         if media.join(held.utt):
+            held.resumed_at = onset
             return True
         media.stream_factory, media.turn_policy = factory, policy
         return False
@@ -665,9 +677,16 @@ class CallSession:
         assert engine is not None and held.before is not None
         intent_after, self.intent = self.intent, held.intent_before
         media.stream_factory, media.turn_policy = held.factory, held.policy
-        onset = media.resumed()
+        # the resumed speech's own onset, read before the join (media.resumed() now gives the
+        # joined utterance's, i.e. the held turn's onset). ``after_ms``: from the held turn's
+        # decision (the endpointer's end-of-turn, where the window starts) to that onset, at
+        # most the window; below zero only by the speech detector's confirmation delay (speech
+        # resumed during the endpointer's wait, confirmed after the decision). ``pause_ms``:
+        # the caller's pause, from the end of the held turn's speech to that onset (>= 0).
+        onset = held.resumed_at if held.resumed_at is not None else held.utt.detected_at
         self._emit("second_look", state=held.listen.state, intent=held.heard.intent,
-                   after_ms=round(((onset or held.utt.detected_at) - held.utt.detected_at) * 1000, 1),
+                   after_ms=round((onset - held.utt.detected_at) * 1000, 1),
+                   pause_ms=round(max(0.0, onset - held.utt.end_at) * 1000, 1),
                    replied=held.reply_at is not None)
         try:
             event = await self._listen(held.listen, media, joined=held)

@@ -88,6 +88,12 @@ async def test_speech_resumed_right_after_the_decision_is_one_turn(hotline, call
     first, rest = await _resumed_right_after_the_decision(hotline, caller_speech)
     looks = hotline.by_kind("second_look")
     assert looks and looks[0]["state"] == "main_menu", hotline.by_kind("heard")
+    # when the caller went on: after the decision (the caller waited for it), inside the window;
+    # the pause from the end of the first half's speech is longer still (phase 9: was the
+    # joined utterance's onset, i.e. the first half's, so far below zero)
+    grace, vad = hotline.settings.turn_second_look_ms, hotline.settings.vad_start_ms
+    assert -vad <= looks[0]["after_ms"] <= grace, looks
+    assert looks[0]["pause_ms"] >= max(0.0, looks[0]["after_ms"]), looks
     # the decision on the first half was dropped: the dialog decided once more, on both halves
     heard = [d for d in hotline.by_kind("heard") if d["state"] == "main_menu"]
     joined = heard[-1]
@@ -271,9 +277,15 @@ async def test_the_reply_a_join_cut_is_on_record_after_the_joined_turn_marked_su
     # stored, cut and marked, not the decision it answered)
     from telephony.peer import Call, SayPcm, Silence, WaitForPrompt
 
+    from ivr.calls.journal import CallJournal
+
     hl = await make_hotline(engines, tmp_path, turn_second_look_ms=2000)
     # a window long enough that the reply has surely begun inside it, however loaded the machine
     hl.settings.turn_second_look_ms = 10_000
+    # the live calls' journal (as `ivr serve` has it), kept after the call as a crash would leave it
+    journal = CallJournal(tmp_path / "journal", hl.store.pii, instance="crashed")
+    journal.close_call = lambda call_id: None  # type: ignore[method-assign]
+    hl.runtime.journal = journal
     try:
         said = _after(hl, "say")
         await _run(hl, _caller(hl, Call(said.arm), SayPcm(caller_speech(FIRST, 1), 8000), WaitForPrompt(),
@@ -300,8 +312,38 @@ async def test_the_reply_a_join_cut_is_on_record_after_the_joined_turn_marked_su
         assert turns[k + 1].text == cut["text"], (turns[k + 1], cut)
         assert len([t for t in turns if t.who == "caller" and t.state == "main_menu"]) == 1
         assert len(heard) == 1 and heard[0]["joined"], heard  # told once, for the joined turn
+        # the store marks it superseded too (phase 9), and only it
+        assert turns[k + 1].superseded and [t.index for t in turns if t.superseded] == [turns[k + 1].index], turns
+        # the journal: the same mark, and a call recovered from it keeps it (a crash mid-call)
+        journal.close()
+        await _recovered_superseded(engines, tmp_path, journal, turns[k + 1])
     finally:
+        journal.close()
         await close_hotline(hl)
+
+
+async def _recovered_superseded(engines, tmp_path, journal, cut) -> None:
+    from ivr.calls.journal import CallJournal
+    from ivr.calls.recovery import recover_interrupted_calls
+    from ivr.storage import Store
+
+    files = sorted(journal.dir.glob("*.jsonl"))
+    assert len(files) == 1, files
+    kept = journal.read(files[0]).turns
+    marked = [i for i, t in kept.items() if t.get("superseded")]
+    assert marked == [cut.index] and kept[cut.index]["outcome"] == "interrupted", kept
+    store = Store(f"sqlite:///{tmp_path / 'recovered.sqlite3'}")
+    await store.amigrate()
+    later = CallJournal(tmp_path / "journal", store.pii, instance="later")
+    try:
+        done = await recover_interrupted_calls(later, store, engines.script)
+        assert len(done.calls) == 1 and not done.failed, done
+        turns = await store.calls.turns(done.calls[0])
+        again = [t for t in turns if t.superseded]
+        assert [(t.index, t.text, t.outcome) for t in again] == [(cut.index, cut.text, "interrupted")], turns
+    finally:
+        later.close()
+        await store.close()
 
 
 async def test_a_hang_up_inside_the_window_keeps_the_turn(hotline, caller_speech):
