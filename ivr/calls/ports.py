@@ -84,7 +84,8 @@ class Utterance:
     over_prompt: bool = False  # began while a prompt that forbids barge-in was playing
     stream: RecognitionStream | None = None  # fed while the caller spoke (None: decode pcm)
     turn: str = "vad"  # what ended it: "vad" (the endpointer's silence), "fixed" (the fixed
-    # hangover), or the end-of-turn decision's reason (complete, cut, unsure, free, emergency)
+    # hangover), the end-of-turn decision's reason (complete, cut, unsure, free, emergency), or
+    # "hangup" (under way when the caller hung up: Media.unheard)
     early_at: float | None = None  # wall time the end-of-turn decision first read an early result
     lead: bytes = b""  # caller audio between the previous utterance's end and this one's ``pcm``
     # (what a second look puts between two halves of one turn)
@@ -160,6 +161,12 @@ class Media(Protocol):
         ``listen`` returns one utterance from ``first``'s onset (its audio, the pause, the new
         speech), recognised by a new stream of ``stream_factory``. False when there is nothing
         to join (the media then changes nothing)."""
+        ...
+
+    def unheard(self) -> Utterance | None:
+        """After a hang-up: the oldest caller speech no ``listen`` returned (waiting, else the
+        one under way, closed where the caller's audio stopped, ``turn`` "hangup"), taken off
+        the media; None if none. Media that hear the caller only while listening answer None."""
         ...
 
     async def close(self) -> None: ...

@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TypeVar
 
 from dialogs import DialogEngine
@@ -690,14 +691,59 @@ class CallSession:
                    replied=held.reply_at is not None)
         try:
             event = await self._listen(held.listen, media, joined=held)
-        except BaseException:
+        except BaseException as exc:
             # the caller hung up (or the call ended) while going on: the first half stands
             self.intent, self._held = intent_after, held
             self._commit_held()
+            if isinstance(exc, CALLER_GONE):
+                # and what they said after it is kept, as heard, marked cut by the hang-up
+                await self._record_unheard(held, media)
             raise
         # the dialog takes the joined turn from where it was before the dropped decision
         self.engine = DialogEngine.restore(engine.script, held.before, strict=engine.strict)
         return event
+
+    async def _record_unheard(self, held: _Held, media: Media) -> None:
+        """The caller hung up while going on (a join under way): the continuation of ``held``
+        the media holds is recognised and put on record after the first half (and the reply it
+        cut) as a caller turn of its own, cut by the hang-up: its words end in " …" and it is
+        marked interrupted, as a prompt a hang-up cut is. The dialog never took it (no intent;
+        the first half's decision stands), as it takes no speech after a hang-up."""
+        utt = media.unheard()
+        if utt is None:
+            return
+        with contextlib.suppress(Exception):
+            if utt.stream is not None:
+                utt.stream.close()  # a stream of both halves: the continuation is decoded alone
+        pcm = utt.pcm
+        if pcm.startswith(held.utt.pcm):
+            pcm = pcm[len(held.utt.pcm):]  # the joined utterance begins with the first half's audio
+        if not pcm:
+            return
+        onset = held.resumed_at if held.resumed_at is not None else utt.onset_at
+        rest = Utterance(pcm, utt.sample_rate, onset_at=onset, end_at=utt.end_at, detected_at=utt.detected_at,
+                         turn=utt.turn)
+        t0 = time.monotonic()
+        try:
+            heard = await self.release.understander.understand(rest, held.listen)
+        except Exception:
+            log.exception("recognition failed on speech cut by the hang-up")
+            return
+        if not heard.text.strip():
+            return
+        listen = held.listen
+        shown, clear = _masked(heard.text.strip(), answer_kind(listen.kind, listen.slot))
+        shown = f"{shown} …"
+        clear = f"{clear} …" if clear is not None else None
+        turn = Turn(idx=self.turns.next_index(), state=listen.state, source="speech", who="caller",
+                    at=self.rt.clock() - timedelta(seconds=max(0.0, time.monotonic() - onset)),
+                    text=shown, clear=clear, outcome="interrupted", asr_ms=(time.monotonic() - t0) * 1000,
+                    speech_s=round(rest.seconds, 3))
+        self.turns.add(turn)
+        entry = _entry({"who": "caller", "state": listen.state}, shown, clear)
+        entry["interrupted"] = True
+        self.transcript.append(entry)
+        self._emit("cut_by_hangup", state=listen.state, speech_s=rest.seconds, asr_ms=turn.asr_ms)
 
     # ------------------------------------------------------------------ tickets
     async def _record_written(self) -> None:

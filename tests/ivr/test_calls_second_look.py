@@ -446,3 +446,38 @@ async def test_a_ticket_after_a_held_turn_has_it_on_record_first(hotline, engine
     # every spoken turn told once and stored once
     spoken = [t for t in turns if t.who == "caller" and t.source == "speech"]
     assert len(hotline.by_kind("heard")) == len(spoken), (hotline.by_kind("heard"), spoken)
+
+
+# ------------------------------------------------------------------ phase 9: a hang-up during the join
+
+async def test_a_hang_up_while_the_caller_goes_on_keeps_what_they_said(hotline, caller_speech):
+    # the caller goes on right after the decision (joined) and hangs up in the middle of it:
+    # the first half stands as decided, and the words said after it are on record too, as a
+    # caller turn cut by the hang-up (' …', interrupted), in the transcript and the store
+    from telephony.peer import Call, Hangup, SayPcm, WaitForPrompt, WaitForSilence
+
+    decided = _Decided(hotline)
+    rest = caller_speech(REST_LONG, 1)
+    part = rest[: int(2.4 * 8000) * 2]  # "karena dompet saya dicuri ...", then the line drops
+    steps = [WaitForPrompt(), WaitForSilence(min_seconds=0.8, timeout=60.0), Call(decided.arm),
+             SayPcm(caller_speech(FIRST, 1), 8000), Call(decided.wait), SayPcm(part, 8000), Hangup()]
+    await _run(hotline, steps)
+    assert hotline.by_kind("second_look"), hotline.by_kind("heard")
+    heard = [d for d in hotline.by_kind("heard") if d["state"] == "main_menu"]
+    if any(d["joined"] for d in heard):
+        pytest.skip("the joined turn was decided before the hang-up (the endpointer ended it first)")
+    assert len(heard) == 1 and heard[0]["text"].strip(), heard
+    session = _session(hotline)
+    said = [e for e in session.transcript if e["who"] == "caller"]
+    assert [e["text"] for e in said[:1]] == [heard[0]["text"]] and not said[0].get("interrupted"), said
+    assert len(said) == 2 and said[1].get("interrupted") and said[1]["state"] == "main_menu", said
+    cut = said[1]["text"]
+    assert cut.endswith(" …") and {"karena", "dompet", "dicuri", "pasar"} & set(cut.lower().split()), cut
+    turns = await _stored(hotline)
+    _in_order(turns, hotline)
+    caller = [t for t in turns if t.who == "caller"]
+    assert [(t.text, t.outcome) for t in caller] == [(heard[0]["text"], caller[0].outcome), (cut, "interrupted")], \
+        [(t.index, t.text, t.outcome) for t in turns]
+    assert caller[0].outcome != "interrupted" and caller[1].index > caller[0].index, caller
+    calls = await hotline.store.calls.recent(limit=10)
+    assert calls[0].end_reason == "caller_hangup"

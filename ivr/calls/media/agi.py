@@ -76,6 +76,9 @@ class AgiMedia:
     def join(self, first: Utterance) -> bool:
         return False
 
+    def unheard(self) -> Utterance | None:
+        return None
+
     async def _guard(self, coro: Awaitable[T]) -> T:
         try:
             return await coro

@@ -472,6 +472,17 @@ class AudioSocketMedia:
     def keys_waiting(self) -> bool:
         return bool(self._digits)
 
+    def unheard(self) -> Utterance | None:
+        if self._utt is not None:
+            # under way when the caller's audio stopped: it ends there
+            self._speech_end(self._clock.total, time.monotonic(), cut=False, turn="hangup")
+        while self._utterances:
+            u = self._utterances.popleft()
+            if not u.over_prompt:
+                return u
+            _close_stream(u.stream)
+        return None
+
     def _pending_utterance(self) -> bool:
         return any(not u.over_prompt for u in self._utterances)
 
