@@ -170,6 +170,9 @@ class CallSession:
         self._listeners = list(runtime.call_listeners)
         self._record_task: asyncio.Future[None] | None = None
         self._held: _Held | None = None  # a spoken turn inside the second look's window
+        #: keys pressed while a joined turn was heard wait for the next listen: the reply to
+        #: that turn plays (only a key pressed during it stops it), then they answer its question
+        self._keys_wait = False
 
     # ------------------------------------------------------------------ for observers
     def status(self) -> CallStatus:
@@ -457,7 +460,7 @@ class CallSession:
         seconds = len(pcm) / 2 / self.rt.sample_rate
         began = time.monotonic()
         try:
-            res = await media.play(pcm, barge_in=barge, text=action.text)
+            res = await media.play(pcm, barge_in=barge, text=action.text, typeahead=not self._keys_wait)
         except CALLER_GONE:
             # the caller hung up during the prompt: it is on record as far as it was played
             self._commit_held()
@@ -534,6 +537,7 @@ class CallSession:
             keys=joined is None,
         )
         if joined is None:
+            self._keys_wait = False  # keys waiting answer this listen
             self._emit("listen", batch=self._batch, state=self._state, kind=action.kind, dtmf=dtmf_map,
                        max_digits=max_digits, expect_labels=list(action.expect))
         got: CallerInput = await media.listen(spec)
@@ -701,6 +705,9 @@ class CallSession:
             raise
         # the dialog takes the joined turn from where it was before the dropped decision
         self.engine = DialogEngine.restore(engine.script, held.before, strict=engine.strict)
+        # a key pressed while the joined turn was heard or decided waits for the next listen:
+        # the reply to the joined turn plays first (a key pressed during it still stops it)
+        self._keys_wait = media.keys_waiting()
         return event
 
     async def _record_unheard(self, held: _Held, media: Media) -> None:

@@ -220,14 +220,21 @@ def _in_order(turns, hotline) -> None:
 
 async def test_a_key_pressed_while_the_caller_goes_on_is_taken_after_the_joined_turn(hotline, caller_speech):
     # the caller goes on right after the decision (joined), and presses a key while still
-    # speaking: the joined turn is decided to its end, then the key is taken (never dropped)
-    from telephony.peer import Call, SayPcm
+    # speaking: the joined turn is decided to its end, its reply plays (phase 9: the key no
+    # longer cuts it before it begins), then the key is taken (never dropped) by the next listen
+    from telephony.peer import Call, Hangup, SayPcm, Silence, WaitForPrompt, WaitForSilence
 
     decided = _Decided(hotline)
     press = _PressOn(hotline, "second_look", "1")
+
+    async def taken(_call) -> None:
+        await eventually(lambda: hotline.by_kind("pressed"), "the key to be taken", timeout=120)
+
+    steps = [WaitForPrompt(), WaitForSilence(min_seconds=0.8, timeout=60.0), Call(decided.arm),
+             SayPcm(caller_speech(FIRST, 1), 8000), Call(decided.wait), press.step,
+             SayPcm(caller_speech(REST_LONG, 1), 8000), Call(taken), Silence(1.0), Hangup()]
     try:
-        await _run(hotline, _caller(hotline, Call(decided.arm), SayPcm(caller_speech(FIRST, 1), 8000),
-                                    Call(decided.wait), press.step, SayPcm(caller_speech(REST_LONG, 1), 8000)))
+        await _run(hotline, steps)
     finally:
         press.cancel()
     assert hotline.by_kind("second_look"), hotline.by_kind("heard")
@@ -244,6 +251,12 @@ async def test_a_key_pressed_while_the_caller_goes_on_is_taken_after_the_joined_
     # one spoken turn (both halves), then the key: the first half is not heard again
     assert said[:2] == [("speech", heard[0]["text"]), ("dtmf", "1")], said
     assert [s for s in said if s[0] == "speech"] == [("speech", heard[0]["text"])], said
+    # between them the reply to the joined turn, played to its end (the key waited for it)
+    spoken = next(t.index for t in turns if t.who == "caller")
+    key = next(t.index for t in turns if t.who == "caller" and t.source == "dtmf")
+    reply = [t for t in turns if t.who == "system" and spoken < t.index < key and not t.superseded]
+    assert reply and all(t.outcome is None for t in reply), [(t.index, t.who, t.text, t.outcome) for t in turns]
+    assert not [d for d in hotline.by_kind("barged") if d.get("by") == "dtmf"], hotline.by_kind("barged")
 
 
 async def test_a_key_pressed_inside_the_window_settles_the_turn_first(engines, tmp_path, caller_speech):
@@ -481,3 +494,16 @@ async def test_a_hang_up_while_the_caller_goes_on_keeps_what_they_said(hotline, 
     assert caller[0].outcome != "interrupted" and caller[1].index > caller[0].index, caller
     calls = await hotline.store.calls.recent(limit=10)
     assert calls[0].end_reason == "caller_hangup"
+
+
+def test_a_held_turn_cannot_lack_its_heard_event():
+    # the heard event is told when a held turn goes on record: it is required and never empty
+    from ivr.calls.session import _Held
+
+    parts = dict(listen=None, utt=None, heard=None, turn=None, entry={}, until=0.0, factory=None, policy=None,
+                 intent_before=None)
+    with pytest.raises(TypeError):
+        _Held(**parts)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        _Held(**parts, heard_event={})  # type: ignore[arg-type]
+    assert _Held(**parts, heard_event={"text": "halo"}).heard_event == {"text": "halo"}  # type: ignore[arg-type]
