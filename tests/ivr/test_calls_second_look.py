@@ -463,6 +463,17 @@ async def test_a_ticket_after_a_held_turn_has_it_on_record_first(hotline, engine
 
 # ------------------------------------------------------------------ phase 9: a hang-up during the join
 
+def _sounds_like_some_of(heard: str, said: str) -> bool:
+    """Some word of ``said`` was heard, as the recognizer spells a cut-off continuation decoded
+    on its own ("donpet", "di curi" for "dompet", "dicuri"): a word close to it, or inside one."""
+    import difflib
+    import re
+
+    words = re.findall(r"\w+", heard.lower())
+    joined = "".join(words)
+    return any(w in joined or difflib.get_close_matches(w, words, n=1, cutoff=0.75) for w in said.split())
+
+
 async def test_a_hang_up_while_the_caller_goes_on_keeps_what_they_said(hotline, caller_speech):
     # the caller goes on right after the decision (joined) and hangs up in the middle of it:
     # the first half stands as decided, and the words said after it are on record too, as a
@@ -485,7 +496,7 @@ async def test_a_hang_up_while_the_caller_goes_on_keeps_what_they_said(hotline, 
     assert [e["text"] for e in said[:1]] == [heard[0]["text"]] and not said[0].get("interrupted"), said
     assert len(said) == 2 and said[1].get("interrupted") and said[1]["state"] == "main_menu", said
     cut = said[1]["text"]
-    assert cut.endswith(" …") and {"karena", "dompet", "dicuri", "pasar"} & set(cut.lower().split()), cut
+    assert cut.endswith(" …") and _sounds_like_some_of(cut, "karena dompet dicuri pasar"), cut
     turns = await _stored(hotline)
     _in_order(turns, hotline)
     caller = [t for t in turns if t.who == "caller"]
