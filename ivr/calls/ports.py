@@ -84,7 +84,8 @@ class Utterance:
     over_prompt: bool = False  # began while a prompt that forbids barge-in was playing
     stream: RecognitionStream | None = None  # fed while the caller spoke (None: decode pcm)
     turn: str = "vad"  # what ended it: "vad" (the endpointer's silence), "fixed" (the fixed
-    # hangover), or the end-of-turn decision's reason (complete, cut, unsure, free, emergency)
+    # hangover), the end-of-turn decision's reason (complete, cut, unsure, free, emergency), or
+    # "hangup" (under way when the caller hung up: Media.unheard)
     early_at: float | None = None  # wall time the end-of-turn decision first read an early result
     lead: bytes = b""  # caller audio between the previous utterance's end and this one's ``pcm``
     # (what a second look puts between two halves of one turn)
@@ -142,7 +143,12 @@ class Media(Protocol):
     joins: bool
 
     async def start(self) -> None: ...
-    async def play(self, pcm: bytes, *, barge_in: bool, text: str | None = None) -> PlayResult: ...
+    async def play(self, pcm: bytes, *, barge_in: bool, text: str | None = None,
+                   typeahead: bool = True) -> PlayResult:
+        """Play ``pcm``; with ``barge_in`` the caller's speech or a key stops it. ``typeahead``:
+        a key already waiting (pressed before it) stops it before it begins; False: such keys
+        wait for the next listen, and only keys pressed while it plays stop it."""
+        ...
     async def listen(self, spec: ListenSpec) -> CallerInput: ...
     def drop_pending(self) -> None: ...
     def resumed(self) -> float | None:
@@ -160,6 +166,12 @@ class Media(Protocol):
         ``listen`` returns one utterance from ``first``'s onset (its audio, the pause, the new
         speech), recognised by a new stream of ``stream_factory``. False when there is nothing
         to join (the media then changes nothing)."""
+        ...
+
+    def unheard(self) -> Utterance | None:
+        """After a hang-up: the oldest caller speech no ``listen`` returned (waiting, else the
+        one under way, closed where the caller's audio stopped, ``turn`` "hangup"), taken off
+        the media; None if none. Media that hear the caller only while listening answer None."""
         ...
 
     async def close(self) -> None: ...
@@ -215,7 +227,8 @@ class CallRecords(Protocol):
                        intent: str | None = None, confidence: float | None = None, asr_ms: float | None = None,
                        reply_ms: float | None = None, at: datetime | None = None,
                        audio_path: str | None = None, state: str | None = None,
-                       outcome: str | None = None, clear: str | None = None) -> None: ...
+                       outcome: str | None = None, clear: str | None = None,
+                       superseded: bool = False) -> None: ...
 
     async def close(self, call_id: str, end_reason: str, *, handoff_outcome: str | None = None,
                     ended_at: datetime | None = None, service: str | None = None,

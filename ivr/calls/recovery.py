@@ -32,6 +32,7 @@ from ivr.calls.journal import CallJournal, JournaledCall
 from ivr.calls.ports import CallStore
 from ivr.calls.tickets import file_ticket
 from ivr.privacy.masking import FIELD_MASK
+from ivr.storage.views import TURN_OUTCOMES
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +101,13 @@ async def _recover(call: JournaledCall, store: CallStore, script: Script, done: 
         t = call.turns[idx]
         who = t.get("who") if t.get("who") in ("caller", "system") else "caller"
         conf = t.get("confidence")
+        # outcome and superseded: journaled since phase 9 (absent in older journals)
+        outcome = t.get("outcome") if t.get("outcome") in TURN_OUTCOMES else None
         await store.calls.add_turn(cid, idx, str(who), _str(t.get("text")), source=str(t.get("source") or "speech"),
                                    intent=_str(t.get("intent")),
                                    confidence=float(conf) if isinstance(conf, (int, float)) else None,
-                                   at=_when(t.get("at")), state=_str(t.get("state")))
+                                   at=_when(t.get("at")), state=_str(t.get("state")), outcome=outcome,
+                                   superseded=t.get("superseded") is True)
         done.turns += 1
     for client_id, req in call.tickets.items():
         if client_id in call.filed:

@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TypeVar
 
 from dialogs import DialogEngine
@@ -108,6 +109,7 @@ class _Held:
     heard: Understood
     turn: Turn
     entry: dict[str, object]
+    heard_event: dict[str, object]  # the ``heard`` event, told on record (required: never empty)
     until: float  # monotonic
     factory: StreamFactory | None
     policy: TurnPolicy | None
@@ -119,11 +121,17 @@ class _Held:
     reply_at: float | None = None  # the reply's first byte (monotonic), once it began
     prep_ms: float = 0.0
     reply_text: str = ""
-    heard_event: dict[str, object] = field(default_factory=dict)  # the ``heard`` event, told on record
+    #: the onset (monotonic) of the speech the caller resumed, read before the media joined it
+    #: (the joined utterance then starts at the held one's onset)
+    resumed_at: float | None = None
     #: prompts to put on record after the turn: (the prompt's turn, the fraction of it heard,
     #: superseded). The reply a join stopped is cut and its decision dropped: on record after
     #: the joined turn, interrupted and marked superseded
     prompts: list[tuple[Turn, float, bool]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.heard_event:
+            raise ValueError("a held turn needs its heard event (told when it goes on record)")
 
 
 class CallSession:
@@ -162,6 +170,9 @@ class CallSession:
         self._listeners = list(runtime.call_listeners)
         self._record_task: asyncio.Future[None] | None = None
         self._held: _Held | None = None  # a spoken turn inside the second look's window
+        #: keys pressed while a joined turn was heard wait for the next listen: the reply to
+        #: that turn plays (only a key pressed during it stops it), then they answer its question
+        self._keys_wait = False
 
     # ------------------------------------------------------------------ for observers
     def status(self) -> CallStatus:
@@ -397,9 +408,13 @@ class CallSession:
 
     def _journal_turn(self, turn: Turn) -> None:
         assert self.journal is not None
+        # a prompt's outcome (interrupted) and mark (superseded) are known when it is added; a
+        # caller turn's outcome comes later and is not journaled. ``superseded`` only when set
+        # (journals written before it read as not superseded)
+        mark = {"superseded": True} if turn.superseded else {}
         self.journal.turn(self.call_id, turn.text, idx=turn.idx, who=turn.who, source=turn.source,
                           state=turn.state, intent=turn.intent, confidence=turn.confidence,
-                          at=turn.at.timestamp())
+                          at=turn.at.timestamp(), outcome=turn.outcome, **mark)
 
     # ------------------------------------------------------------------ waiting on the store
     async def _hold_while(self, work: Awaitable[T], media: Media) -> T:
@@ -445,7 +460,7 @@ class CallSession:
         seconds = len(pcm) / 2 / self.rt.sample_rate
         began = time.monotonic()
         try:
-            res = await media.play(pcm, barge_in=barge, text=action.text)
+            res = await media.play(pcm, barge_in=barge, text=action.text, typeahead=not self._keys_wait)
         except CALLER_GONE:
             # the caller hung up during the prompt: it is on record as far as it was played
             self._commit_held()
@@ -494,6 +509,7 @@ class CallSession:
             if not turn.text:
                 return  # the caller heard none of it: not on record as said
             turn.outcome = "interrupted"
+        turn.superseded = superseded  # the turn log, the journal and the store say so too
         self.turns.add(turn)
         entry = _entry({"who": "system"}, turn.text, turn.clear)
         if turn.outcome == "interrupted":
@@ -521,6 +537,7 @@ class CallSession:
             keys=joined is None,
         )
         if joined is None:
+            self._keys_wait = False  # keys waiting answer this listen
             self._emit("listen", batch=self._batch, state=self._state, kind=action.kind, dtmf=dtmf_map,
                        max_digits=max_digits, expect_labels=list(action.expect))
         got: CallerInput = await media.listen(spec)
@@ -590,10 +607,9 @@ class CallSession:
                 and heard.emergency != "now"):
             # not on record yet (nor told as heard): speech resuming inside the window joins
             # this turn (_look); an emergency is acted on at once, whatever the caller says next
-            self._held = _Held(listen=action, utt=utt, heard=heard, turn=turn, entry=entry,
+            self._held = _Held(listen=action, utt=utt, heard=heard, turn=turn, entry=entry, heard_event=told,
                                until=utt.detected_at + grace / 1000, factory=media.stream_factory,
-                               policy=media.turn_policy, intent_before=intent_before,
-                               heard_event=told, prompts=prompts)
+                               policy=media.turn_policy, intent_before=intent_before, prompts=prompts)
         else:
             self._emit("heard", **told)
             self.transcript.append(entry)
@@ -614,6 +630,7 @@ class CallSession:
         factory, policy = media.stream_factory, media.turn_policy
         media.stream_factory, media.turn_policy = held.factory, held.policy  # heard as that listen's
         if media.join(held.utt):
+            held.resumed_at = onset
             return True
         media.stream_factory, media.turn_policy = factory, policy
         return False
@@ -665,20 +682,75 @@ class CallSession:
         assert engine is not None and held.before is not None
         intent_after, self.intent = self.intent, held.intent_before
         media.stream_factory, media.turn_policy = held.factory, held.policy
-        onset = media.resumed()
+        # the resumed speech's own onset, read before the join (media.resumed() now gives the
+        # joined utterance's, i.e. the held turn's onset). ``after_ms``: from the held turn's
+        # decision (the endpointer's end-of-turn, where the window starts) to that onset, at
+        # most the window; below zero only by the speech detector's confirmation delay (speech
+        # resumed during the endpointer's wait, confirmed after the decision). ``pause_ms``:
+        # the caller's pause, from the end of the held turn's speech to that onset (>= 0).
+        onset = held.resumed_at if held.resumed_at is not None else held.utt.detected_at
         self._emit("second_look", state=held.listen.state, intent=held.heard.intent,
-                   after_ms=round(((onset or held.utt.detected_at) - held.utt.detected_at) * 1000, 1),
+                   after_ms=round((onset - held.utt.detected_at) * 1000, 1),
+                   pause_ms=round(max(0.0, onset - held.utt.end_at) * 1000, 1),
                    replied=held.reply_at is not None)
         try:
             event = await self._listen(held.listen, media, joined=held)
-        except BaseException:
+        except BaseException as exc:
             # the caller hung up (or the call ended) while going on: the first half stands
             self.intent, self._held = intent_after, held
             self._commit_held()
+            if isinstance(exc, CALLER_GONE):
+                # and what they said after it is kept, as heard, marked cut by the hang-up
+                await self._record_unheard(held, media)
             raise
         # the dialog takes the joined turn from where it was before the dropped decision
         self.engine = DialogEngine.restore(engine.script, held.before, strict=engine.strict)
+        # a key pressed while the joined turn was heard or decided waits for the next listen:
+        # the reply to the joined turn plays first (a key pressed during it still stops it)
+        self._keys_wait = media.keys_waiting()
         return event
+
+    async def _record_unheard(self, held: _Held, media: Media) -> None:
+        """The caller hung up while going on (a join under way): the continuation of ``held``
+        the media holds is recognised and put on record after the first half (and the reply it
+        cut) as a caller turn of its own, cut by the hang-up: its words end in " …" and it is
+        marked interrupted, as a prompt a hang-up cut is. The dialog never took it (no intent;
+        the first half's decision stands), as it takes no speech after a hang-up."""
+        utt = media.unheard()
+        if utt is None:
+            return
+        with contextlib.suppress(Exception):
+            if utt.stream is not None:
+                utt.stream.close()  # a stream of both halves: the continuation is decoded alone
+        pcm = utt.pcm
+        if pcm.startswith(held.utt.pcm):
+            pcm = pcm[len(held.utt.pcm):]  # the joined utterance begins with the first half's audio
+        if not pcm:
+            return
+        onset = held.resumed_at if held.resumed_at is not None else utt.onset_at
+        rest = Utterance(pcm, utt.sample_rate, onset_at=onset, end_at=utt.end_at, detected_at=utt.detected_at,
+                         turn=utt.turn)
+        t0 = time.monotonic()
+        try:
+            heard = await self.release.understander.understand(rest, held.listen)
+        except Exception:
+            log.exception("recognition failed on speech cut by the hang-up")
+            return
+        if not heard.text.strip():
+            return
+        listen = held.listen
+        shown, clear = _masked(heard.text.strip(), answer_kind(listen.kind, listen.slot))
+        shown = f"{shown} …"
+        clear = f"{clear} …" if clear is not None else None
+        turn = Turn(idx=self.turns.next_index(), state=listen.state, source="speech", who="caller",
+                    at=self.rt.clock() - timedelta(seconds=max(0.0, time.monotonic() - onset)),
+                    text=shown, clear=clear, outcome="interrupted", asr_ms=(time.monotonic() - t0) * 1000,
+                    speech_s=round(rest.seconds, 3))
+        self.turns.add(turn)
+        entry = _entry({"who": "caller", "state": listen.state}, shown, clear)
+        entry["interrupted"] = True
+        self.transcript.append(entry)
+        self._emit("cut_by_hangup", state=listen.state, speech_s=rest.seconds, asr_ms=turn.asr_ms)
 
     # ------------------------------------------------------------------ tickets
     async def _record_written(self) -> None:

@@ -47,6 +47,7 @@ class Turn:
     queued: bool = False
     outcome: str | None = None  # how the dialog took it (caller turns; see TurnLog.settle)
     held: bool = False  # waiting for the answer to a confirmation question
+    superseded: bool = False  # prompts: answered a decision the second look dropped
 
 
 def turn_outcome(engine_outcome: str, transferred: bool) -> str:
@@ -161,7 +162,7 @@ class TurnLog:
             await self.records.add_turn(
                 self.call_id, turn.idx, turn.who, turn.text, source=turn.source, at=turn.at,
                 intent=turn.intent, confidence=turn.confidence, asr_ms=turn.asr_ms, reply_ms=turn.reply_ms,
-                state=turn.state, outcome=turn.outcome, clear=turn.clear,
+                state=turn.state, outcome=turn.outcome, clear=turn.clear, superseded=turn.superseded,
             )
         except Exception:
             log.exception("could not store turn %s", turn.idx)

@@ -67,6 +67,7 @@ class CallRepository:
         state: str | None = None,
         outcome: str | None = None,
         clear: str | None = None,
+        superseded: bool = False,
     ) -> None:
         """Store one turn. ``clear``: when given, ``text`` is already the turn's masked form
         (a prompt's template with its personal fields masked, an answer that may hold a name or
@@ -74,7 +75,8 @@ class CallRepository:
         for the audited reveal. ``who``: caller|system; ``source``: speech|dtmf|prompt|event;
         ``reply_ms``: end of caller speech (or last key) -> first reply audio byte;
         ``asr_ms``: recognition time; ``state``: the dialog state it happened in;
-        ``outcome`` (caller turns): how the dialog took it, one of :data:`TURN_OUTCOMES`.
+        ``outcome`` (caller turns): how the dialog took it, one of :data:`TURN_OUTCOMES`;
+        ``superseded`` (prompts): it answered a decision the second look dropped.
         Idempotent per (call_id, index)."""
         if outcome is not None and outcome not in TURN_OUTCOMES:
             raise StoreError(f"outcome must be one of {TURN_OUTCOMES}, not {outcome!r}")
@@ -90,6 +92,8 @@ class CallRepository:
             asr_ms=None if asr_ms is None else float(asr_ms),
             reply_ms=None if reply_ms is None else float(reply_ms),
             audio_path=audio_path, state=state, outcome=outcome,
+            # only when set: a write journaled before this column replays unchanged
+            **({"superseded": True} if superseded else {}),
         ))
 
     async def close(self, call_id: str, end_reason: str, *, handoff_outcome: str | None = None,
@@ -160,7 +164,7 @@ class CallRepository:
         return Turn(call_id=t.call_id, index=t.idx, at=t.at, who=t.who, source=t.source,
                     text=self.pii.reveal(t.text, t.text_enc, "text", reveal), intent=t.intent,
                     confidence=t.confidence, asr_ms=t.asr_ms, reply_ms=t.reply_ms, audio_path=t.audio_path,
-                    state=t.state, outcome=t.outcome)
+                    state=t.state, outcome=t.outcome, superseded=bool(t.superseded))
 
 
 # -- idempotent operations (also replayed from the journal)

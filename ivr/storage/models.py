@@ -114,6 +114,9 @@ class TurnRow(Base):
     #: accepted | confirmed | corrected | no_match | no_input | invalid | agent
     state: Mapped[str | None] = mapped_column(String(128))
     outcome: Mapped[str | None] = mapped_column(String(16))
+    #: a prompt that answered a decision the second look dropped (the caller went on and the
+    #: joined turn was decided again); null otherwise (rows before migration 0010 too)
+    superseded: Mapped[bool | None] = mapped_column(Boolean)
 
     call: Mapped[CallRow] = relationship(back_populates="turns")
 

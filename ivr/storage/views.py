@@ -81,6 +81,9 @@ class Turn:
     audio_path: str | None = None
     state: str | None = None      # the dialog state it happened in
     outcome: str | None = None    # caller turns: how the dialog took it (TURN_OUTCOMES)
+    #: prompts: it answered a decision the second look dropped (also ``interrupted``: the
+    #: caller cut it by going on)
+    superseded: bool = False
 
     def to_json(self) -> dict[str, object]:
         return _json_dict(asdict(self))

@@ -88,6 +88,12 @@ async def test_speech_resumed_right_after_the_decision_is_one_turn(hotline, call
     first, rest = await _resumed_right_after_the_decision(hotline, caller_speech)
     looks = hotline.by_kind("second_look")
     assert looks and looks[0]["state"] == "main_menu", hotline.by_kind("heard")
+    # when the caller went on: after the decision (the caller waited for it), inside the window;
+    # the pause from the end of the first half's speech is longer still (phase 9: was the
+    # joined utterance's onset, i.e. the first half's, so far below zero)
+    grace, vad = hotline.settings.turn_second_look_ms, hotline.settings.vad_start_ms
+    assert -vad <= looks[0]["after_ms"] <= grace, looks
+    assert looks[0]["pause_ms"] >= max(0.0, looks[0]["after_ms"]), looks
     # the decision on the first half was dropped: the dialog decided once more, on both halves
     heard = [d for d in hotline.by_kind("heard") if d["state"] == "main_menu"]
     joined = heard[-1]
@@ -214,14 +220,21 @@ def _in_order(turns, hotline) -> None:
 
 async def test_a_key_pressed_while_the_caller_goes_on_is_taken_after_the_joined_turn(hotline, caller_speech):
     # the caller goes on right after the decision (joined), and presses a key while still
-    # speaking: the joined turn is decided to its end, then the key is taken (never dropped)
-    from telephony.peer import Call, SayPcm
+    # speaking: the joined turn is decided to its end, its reply plays (phase 9: the key no
+    # longer cuts it before it begins), then the key is taken (never dropped) by the next listen
+    from telephony.peer import Call, Hangup, SayPcm, Silence, WaitForPrompt, WaitForSilence
 
     decided = _Decided(hotline)
     press = _PressOn(hotline, "second_look", "1")
+
+    async def taken(_call) -> None:
+        await eventually(lambda: hotline.by_kind("pressed"), "the key to be taken", timeout=120)
+
+    steps = [WaitForPrompt(), WaitForSilence(min_seconds=0.8, timeout=60.0), Call(decided.arm),
+             SayPcm(caller_speech(FIRST, 1), 8000), Call(decided.wait), press.step,
+             SayPcm(caller_speech(REST_LONG, 1), 8000), Call(taken), Silence(1.0), Hangup()]
     try:
-        await _run(hotline, _caller(hotline, Call(decided.arm), SayPcm(caller_speech(FIRST, 1), 8000),
-                                    Call(decided.wait), press.step, SayPcm(caller_speech(REST_LONG, 1), 8000)))
+        await _run(hotline, steps)
     finally:
         press.cancel()
     assert hotline.by_kind("second_look"), hotline.by_kind("heard")
@@ -238,6 +251,12 @@ async def test_a_key_pressed_while_the_caller_goes_on_is_taken_after_the_joined_
     # one spoken turn (both halves), then the key: the first half is not heard again
     assert said[:2] == [("speech", heard[0]["text"]), ("dtmf", "1")], said
     assert [s for s in said if s[0] == "speech"] == [("speech", heard[0]["text"])], said
+    # between them the reply to the joined turn, played to its end (the key waited for it)
+    spoken = next(t.index for t in turns if t.who == "caller")
+    key = next(t.index for t in turns if t.who == "caller" and t.source == "dtmf")
+    reply = [t for t in turns if t.who == "system" and spoken < t.index < key and not t.superseded]
+    assert reply and all(t.outcome is None for t in reply), [(t.index, t.who, t.text, t.outcome) for t in turns]
+    assert not [d for d in hotline.by_kind("barged") if d.get("by") == "dtmf"], hotline.by_kind("barged")
 
 
 async def test_a_key_pressed_inside_the_window_settles_the_turn_first(engines, tmp_path, caller_speech):
@@ -271,9 +290,15 @@ async def test_the_reply_a_join_cut_is_on_record_after_the_joined_turn_marked_su
     # stored, cut and marked, not the decision it answered)
     from telephony.peer import Call, SayPcm, Silence, WaitForPrompt
 
+    from ivr.calls.journal import CallJournal
+
     hl = await make_hotline(engines, tmp_path, turn_second_look_ms=2000)
     # a window long enough that the reply has surely begun inside it, however loaded the machine
     hl.settings.turn_second_look_ms = 10_000
+    # the live calls' journal (as `ivr serve` has it), kept after the call as a crash would leave it
+    journal = CallJournal(tmp_path / "journal", hl.store.pii, instance="crashed")
+    journal.close_call = lambda call_id: None  # type: ignore[method-assign]
+    hl.runtime.journal = journal
     try:
         said = _after(hl, "say")
         await _run(hl, _caller(hl, Call(said.arm), SayPcm(caller_speech(FIRST, 1), 8000), WaitForPrompt(),
@@ -300,8 +325,38 @@ async def test_the_reply_a_join_cut_is_on_record_after_the_joined_turn_marked_su
         assert turns[k + 1].text == cut["text"], (turns[k + 1], cut)
         assert len([t for t in turns if t.who == "caller" and t.state == "main_menu"]) == 1
         assert len(heard) == 1 and heard[0]["joined"], heard  # told once, for the joined turn
+        # the store marks it superseded too (phase 9), and only it
+        assert turns[k + 1].superseded and [t.index for t in turns if t.superseded] == [turns[k + 1].index], turns
+        # the journal: the same mark, and a call recovered from it keeps it (a crash mid-call)
+        journal.close()
+        await _recovered_superseded(engines, tmp_path, journal, turns[k + 1])
     finally:
+        journal.close()
         await close_hotline(hl)
+
+
+async def _recovered_superseded(engines, tmp_path, journal, cut) -> None:
+    from ivr.calls.journal import CallJournal
+    from ivr.calls.recovery import recover_interrupted_calls
+    from ivr.storage import Store
+
+    files = sorted(journal.dir.glob("*.jsonl"))
+    assert len(files) == 1, files
+    kept = journal.read(files[0]).turns
+    marked = [i for i, t in kept.items() if t.get("superseded")]
+    assert marked == [cut.index] and kept[cut.index]["outcome"] == "interrupted", kept
+    store = Store(f"sqlite:///{tmp_path / 'recovered.sqlite3'}")
+    await store.amigrate()
+    later = CallJournal(tmp_path / "journal", store.pii, instance="later")
+    try:
+        done = await recover_interrupted_calls(later, store, engines.script)
+        assert len(done.calls) == 1 and not done.failed, done
+        turns = await store.calls.turns(done.calls[0])
+        again = [t for t in turns if t.superseded]
+        assert [(t.index, t.text, t.outcome) for t in again] == [(cut.index, cut.text, "interrupted")], turns
+    finally:
+        later.close()
+        await store.close()
 
 
 async def test_a_hang_up_inside_the_window_keeps_the_turn(hotline, caller_speech):
@@ -404,3 +459,62 @@ async def test_a_ticket_after_a_held_turn_has_it_on_record_first(hotline, engine
     # every spoken turn told once and stored once
     spoken = [t for t in turns if t.who == "caller" and t.source == "speech"]
     assert len(hotline.by_kind("heard")) == len(spoken), (hotline.by_kind("heard"), spoken)
+
+
+# ------------------------------------------------------------------ phase 9: a hang-up during the join
+
+def _sounds_like_some_of(heard: str, said: str) -> bool:
+    """Some word of ``said`` was heard, as the recognizer spells a cut-off continuation decoded
+    on its own ("donpet", "di curi" for "dompet", "dicuri"): a word close to it, or inside one."""
+    import difflib
+    import re
+
+    words = re.findall(r"\w+", heard.lower())
+    joined = "".join(words)
+    return any(w in joined or difflib.get_close_matches(w, words, n=1, cutoff=0.75) for w in said.split())
+
+
+async def test_a_hang_up_while_the_caller_goes_on_keeps_what_they_said(hotline, caller_speech):
+    # the caller goes on right after the decision (joined) and hangs up in the middle of it:
+    # the first half stands as decided, and the words said after it are on record too, as a
+    # caller turn cut by the hang-up (' …', interrupted), in the transcript and the store
+    from telephony.peer import Call, Hangup, SayPcm, WaitForPrompt, WaitForSilence
+
+    decided = _Decided(hotline)
+    rest = caller_speech(REST_LONG, 1)
+    part = rest[: int(2.4 * 8000) * 2]  # "karena dompet saya dicuri ...", then the line drops
+    steps = [WaitForPrompt(), WaitForSilence(min_seconds=0.8, timeout=60.0), Call(decided.arm),
+             SayPcm(caller_speech(FIRST, 1), 8000), Call(decided.wait), SayPcm(part, 8000), Hangup()]
+    await _run(hotline, steps)
+    assert hotline.by_kind("second_look"), hotline.by_kind("heard")
+    heard = [d for d in hotline.by_kind("heard") if d["state"] == "main_menu"]
+    if any(d["joined"] for d in heard):
+        pytest.skip("the joined turn was decided before the hang-up (the endpointer ended it first)")
+    assert len(heard) == 1 and heard[0]["text"].strip(), heard
+    session = _session(hotline)
+    said = [e for e in session.transcript if e["who"] == "caller"]
+    assert [e["text"] for e in said[:1]] == [heard[0]["text"]] and not said[0].get("interrupted"), said
+    assert len(said) == 2 and said[1].get("interrupted") and said[1]["state"] == "main_menu", said
+    cut = said[1]["text"]
+    assert cut.endswith(" …") and _sounds_like_some_of(cut, "karena dompet dicuri pasar"), cut
+    turns = await _stored(hotline)
+    _in_order(turns, hotline)
+    caller = [t for t in turns if t.who == "caller"]
+    assert [(t.text, t.outcome) for t in caller] == [(heard[0]["text"], caller[0].outcome), (cut, "interrupted")], \
+        [(t.index, t.text, t.outcome) for t in turns]
+    assert caller[0].outcome != "interrupted" and caller[1].index > caller[0].index, caller
+    calls = await hotline.store.calls.recent(limit=10)
+    assert calls[0].end_reason == "caller_hangup"
+
+
+def test_a_held_turn_cannot_lack_its_heard_event():
+    # the heard event is told when a held turn goes on record: it is required and never empty
+    from ivr.calls.session import _Held
+
+    parts = dict(listen=None, utt=None, heard=None, turn=None, entry={}, until=0.0, factory=None, policy=None,
+                 intent_before=None)
+    with pytest.raises(TypeError):
+        _Held(**parts)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        _Held(**parts, heard_event={})  # type: ignore[arg-type]
+    assert _Held(**parts, heard_event={"text": "halo"}).heard_event == {"text": "halo"}  # type: ignore[arg-type]

@@ -76,6 +76,9 @@ class AgiMedia:
     def join(self, first: Utterance) -> bool:
         return False
 
+    def unheard(self) -> Utterance | None:
+        return None
+
     async def _guard(self, coro: Awaitable[T]) -> T:
         try:
             return await coro
@@ -83,13 +86,14 @@ class AgiMedia:
             self.hung_up = True
             raise MediaHangup() from exc
 
-    async def play(self, pcm: bytes, *, barge_in: bool, text: str | None = None) -> PlayResult:
+    async def play(self, pcm: bytes, *, barge_in: bool, text: str | None = None,
+                   typeahead: bool = True) -> PlayResult:
         if self.hung_up:
             raise MediaHangup()
         path = await self.wav_for(text, pcm)
         now = time.monotonic()
         info = PlayResult(completed=False, started_at=now, ended_at=now)
-        if barge_in and self._typeahead:
+        if barge_in and self._typeahead and typeahead:
             info.barged = "dtmf"
             return info
         escape = KEYPAD if barge_in else ""

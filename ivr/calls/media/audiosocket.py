@@ -393,15 +393,17 @@ class AudioSocketMedia:
         return True
 
     # -- output
-    async def play(self, pcm: bytes, *, barge_in: bool, text: str | None = None) -> PlayResult:
+    async def play(self, pcm: bytes, *, barge_in: bool, text: str | None = None,
+                   typeahead: bool = True) -> PlayResult:
         if self.hung_up:
             raise MediaHangup()
         now = time.monotonic()
         info = PlayResult(completed=False, started_at=now, ended_at=now)
-        # a key pressed before this prompt (type-ahead) or an utterance already under way
-        # interrupts a barge-in prompt before it starts
-        if barge_in and (self._digits or self.speaking or self._pending_utterance()):
-            info.barged = "dtmf" if self._digits else "speech"
+        # a key pressed before this prompt (type-ahead, unless told to wait) or an utterance
+        # already under way interrupts a barge-in prompt before it starts
+        keys = bool(self._digits) and typeahead
+        if barge_in and (keys or self.speaking or self._pending_utterance()):
+            info.barged = "dtmf" if keys else "speech"
             info.barge_detected_at = now
             info.stopped_at = now
             return info
@@ -471,6 +473,17 @@ class AudioSocketMedia:
 
     def keys_waiting(self) -> bool:
         return bool(self._digits)
+
+    def unheard(self) -> Utterance | None:
+        if self._utt is not None:
+            # under way when the caller's audio stopped: it ends there
+            self._speech_end(self._clock.total, time.monotonic(), cut=False, turn="hangup")
+        while self._utterances:
+            u = self._utterances.popleft()
+            if not u.over_prompt:
+                return u
+            _close_stream(u.stream)
+        return None
 
     def _pending_utterance(self) -> bool:
         return any(not u.over_prompt for u in self._utterances)
