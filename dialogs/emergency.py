@@ -163,7 +163,7 @@ def _enquiry(words: list[str], joined: str) -> bool:
 
 
 def _enquiry_word(w: str) -> bool:
-    return not _ENQUIRY_ROOTS.isdisjoint(_roots(w))
+    return w != "secara" and not _ENQUIRY_ROOTS.isdisjoint(_roots(w))  # "secara": "in a way", not "cara"
 
 
 def _topic(words: list[str], cue: str) -> bool:
