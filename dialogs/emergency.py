@@ -89,7 +89,8 @@ _ENQUIRY_PHRASES = ("jalur evakuasi", "tempat pengungsian", "nomor telepon", "pe
 _TOPIC_HAZARDS = frozenset({"banjir", "kebakaran", "gempa", "longsor", "evakuasi", "angin kencang", "puting beliung"})
 _ABOUT = frozenset({"soal", "tentang", "mengenai", "seputar", "terkait", "posko", "korban", "bantuan", "akibat",
                     "pasca", "jalur", "titik", "rawan", "daerah", "bencana", "pengungsian", "penanganan",
-                    "pencegahan", "tanah"})
+                    "pencegahan"})
+_COMPOUND_HEADS = frozenset({"tanah"})  # "tanah longsor": the word before "tanah" tells
 # ... and nothing calls for help or says the danger is here now: these and the _HELP cues rule
 # the enquiry marker out
 _URGENT = ("tolong", "cepat", "segera", "sekarang", "kirim", "panggil", "datang", "datangkan", "bantu", "butuh",
@@ -172,7 +173,7 @@ def _topic(words: list[str], cue: str) -> bool:
     if cue not in _TOPIC_HAZARDS:
         return False
     first = cue.split()[0]
-    at = [i for i, w in enumerate(words) if w == first]
+    at = [i - (i > 0 and words[i - 1] in _COMPOUND_HEADS) for i, w in enumerate(words) if w == first]
     return bool(at) and all(i > 0 and (words[i - 1] in _ABOUT or words[i - 1] in _TOPIC_HAZARDS
                                        or _enquiry_word(words[i - 1])) for i in at)
 

@@ -155,6 +155,7 @@ def test_an_enquiry_about_a_disaster_is_not_an_emergency(text):
     "tolong info posko banjir, kami terjebak",
     "rumah saya kebakaran, mau tanya posko di mana",
     "kampung kami banjir, mau tanya posko",
+    "tanah longsor di desa kami, mau tanya posko",
     "ada kebakaran di pasar, saya mau tanya pemadam sudah dikirim belum",
     "saya mau tanya, anak saya tenggelam, caranya bagaimana",
     "caranya gimana, ibu saya pingsan",
