@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import speechset  # noqa: E402
 from bench.understanding import Case, Outcome, by_replica, figures, outcome, spread, task, task_figures  # noqa: E402
+from dialogs.emergency import VETO_REASONS  # noqa: E402
 
 KEYS = ("emergency_asked", "emergency_number_first_reply", "emergency_number_to_others", "emergency_question_to_others", "guess_accuracy", "decision_accuracy", "routed_first_turn", "accepted_without_confirmation",
         "accepted_precision", "accepted_wrong", "confirmations_asked", "confirmations_answered_no", "not_understood",
@@ -108,7 +109,7 @@ class Hotline:
             v = self.detector.from_text(text)
             if v.emergency:
                 return m.intent, Outcome("direct", "darurat", True, True)
-            if v.reason in ("admin", "passing"):
+            if v.reason in VETO_REASONS:
                 m2 = self.script.matcher.match(text, self.no_emergency)
                 if m2.intent is None:
                     return m.intent, Outcome("none", None, False)

@@ -49,6 +49,7 @@ def main() -> None:
     und.EMERGENCY_AUDIO_REASONS = tuple(args.reasons.split(","))
     from asr.calibration import DEFAULT_PATH, Calibrator
     from dialogs.emergency import DEFAULT as detector
+    from dialogs.emergency import VETO_REASONS
 
     from bench.bench_understanding import KEYS, Hotline
     from bench.recognition import Recognition, load_bench_script
@@ -124,7 +125,7 @@ def buckets(items, res, hot, detector, und) -> dict[str, int]:
                                          ("intent", intent < und.EMERGENCY_INTENT_AT)) if short]
         if v.emergency:
             key = f"acted on at once by default ({v.reason})"
-        elif v.reason in ("passing", "admin"):
+        elif v.reason in VETO_REASONS:
             key = "vetoed by the words"
         elif v.reason in ("maybe", "near"):
             key = f"{v.reason}: " + ("the audio rule acts" if acts else

@@ -74,13 +74,39 @@ _ADMIN = ("urus", "mengurus", "ngurus", "akta", "akte", "aktanya", "aktenya", "s
           "hidran", "pos pemadam", "kontrol", "sertifikat", "dokumen", "pemeriksaan", "bantuan untuk korban",
           "bantuan korban", "ditindaklanjuti", "laporan saya", "laporan banjir", "petugasnya")
 
+# an enquiry: the caller asks for information about a disaster ("saya mau tanya soal banjir",
+# "posko banjir di mana", "cara lapor kerusakan akibat gempa"): an enquiry word (any affixed
+# form of a root: "bertanya", "menanyakan", "caranya", "informasinya") ...
+_ENQUIRY_ROOTS = frozenset({"tanya", "informasi", "info", "cara", "prosedur", "posko", "simulasi", "sosialisasi",
+                            "penyuluhan", "mitigasi"})
+_ENQUIRY_PHRASES = ("jalur evakuasi", "tempat pengungsian", "nomor telepon", "peta rawan")
+# ... where every hazard named is a disaster as a topic: one of these nouns, right after a word
+# that makes it what is asked about ("soal banjir", "posko banjir", "korban kebakaran", "akibat
+# gempa", "info gempa", or another topic: "jalur evakuasi gempa"). A disaster said of a place or
+# a person ("rumah saya kebakaran", "kampung kami banjir"), a verb form ("kebanjiran",
+# "terbakar", "roboh") or harm to a person ("tenggelam", "tidak bernapas", "terjebak") tells of
+# danger and is never an enquiry
+_TOPIC_HAZARDS = frozenset({"banjir", "kebakaran", "gempa", "longsor", "evakuasi", "angin kencang", "puting beliung"})
+_ABOUT = frozenset({"soal", "tentang", "mengenai", "seputar", "terkait", "posko", "korban", "bantuan", "akibat",
+                    "pasca", "jalur", "titik", "rawan", "daerah", "bencana", "pengungsian", "penanganan",
+                    "pencegahan"})
+_COMPOUND_HEADS = frozenset({"tanah"})  # "tanah longsor": the word before "tanah" tells
+# ... and nothing calls for help or says the danger is here now: these and the _HELP cues rule
+# the enquiry marker out
+_URGENT = ("tolong", "cepat", "segera", "sekarang", "kirim", "panggil", "datang", "datangkan", "bantu", "butuh",
+           "perlu", "selamatkan", "sedang", "lagi", "masih", "terus", "makin", "semakin", "barusan", "baru saja",
+           "sudah sampai", "sudah masuk", "masuk rumah", "di sini", "tidak bisa keluar", "terkepung", "harus",
+           "bagaimana ini")
+#: the readings of words that rule an emergency out (the scores too), whatever they name
+VETO_REASONS = ("admin", "passing", "enquiry")
+
 
 @dataclass(frozen=True)
 class EmergencyVerdict:
     emergency: bool
     score: float  # the evidence it was decided on (text: cue count; speech: posterior used)
     cues: tuple[str, ...] = ()  # the hazard and help words found
-    reason: str = ""  # "text", "speech", "passing", "admin", "maybe", "near", "" (nothing found)
+    reason: str = ""  # "text", "speech", "passing", "admin", "enquiry", "maybe", "near", "" (nothing found)
 
 
 def _words(text: str) -> list[str]:
@@ -120,9 +146,42 @@ def _hazard_word(w: str) -> bool:
     return w in _HAZARD_WORDS or not _HAZARD_ROOTS.isdisjoint(_roots(w))
 
 
+def _hazard_cues(words: list[str], joined: str) -> list[str]:
+    """The hazard words and phrases named (surface forms)."""
+    out = [w for w in words if _hazard_word(w)] + [p for p in _HAZARD_PHRASES if " " in p and _has(words, joined, p)]
+    return out + [p for p in _HAZARD_PHRASES if " " not in p and p in words]
+
+
+def _enquiry(words: list[str], joined: str) -> bool:
+    """The caller asks about a disaster: an enquiry word, every hazard named a topic
+    (``_topic``), no call for help and no sign of danger now (``_URGENT``, ``_HELP``)."""
+    if not any(_enquiry_word(w) for w in words) \
+            and not any(_has(words, joined, c) for c in _ENQUIRY_PHRASES):
+        return False
+    if any(_has(words, joined, c) for c in _URGENT + _HELP):
+        return False
+    return all(_topic(words, c) for c in _hazard_cues(words, joined))
+
+
+def _enquiry_word(w: str) -> bool:
+    return w != "secara" and not _ENQUIRY_ROOTS.isdisjoint(_roots(w))  # "secara": "in a way", not "cara"
+
+
+def _topic(words: list[str], cue: str) -> bool:
+    """Every time it is named, ``cue`` is a disaster asked about (``_TOPIC_HAZARDS`` after an
+    enquiry word, an ``_ABOUT`` word or another topic)."""
+    if cue not in _TOPIC_HAZARDS:
+        return False
+    first = cue.split()[0]
+    at = [i - (i > 0 and words[i - 1] in _COMPOUND_HEADS) for i, w in enumerate(words) if w == first]
+    return bool(at) and all(i > 0 and (words[i - 1] in _ABOUT or words[i - 1] in _TOPIC_HAZARDS
+                                       or _enquiry_word(words[i - 1])) for i in at)
+
+
 def _marker(words: list[str], helps: bool) -> str:
     """"admin" when the words are about paperwork or a service, "passing" when they tell of
-    the past, a habit or a cause (unless the caller calls for help), else ""."""
+    the past, a habit or a cause (unless the caller calls for help), "enquiry" when they ask
+    about a disaster with no call for help and no danger now (``_enquiry``), else ""."""
     joined = f" {' '.join(words)} "
     bare = [w[:-3] if w.endswith("nya") and len(w) > 5 else w for w in words]
     bare_joined = f" {' '.join(bare)} "
@@ -131,6 +190,8 @@ def _marker(words: list[str], helps: bool) -> str:
     glued = any(w != "dulu" and w.endswith(_PASSING_GLUED) and len(w) > 4 for w in words) or "duluk" in words
     if (glued or any(_has(words, joined, c) for c in _PASSING)) and not (helps or "tolong" in words):
         return "passing"
+    if _enquiry(words, joined):
+        return "enquiry"
     return ""
 
 
@@ -167,8 +228,7 @@ class EmergencyDetector:
         if not words:
             return EmergencyVerdict(False, 0.0)
         joined = f" {' '.join(words)} "
-        hazards = [w for w in words if _hazard_word(w)] + [p for p in _HAZARD_PHRASES if " " in p and _has(words, joined, p)]
-        hazards += [p for p in _HAZARD_PHRASES if " " not in p and p in words]
+        hazards = _hazard_cues(words, joined)
         helps = [c for c in _HELP if _has(words, joined, c)]
         if not hazards and not helps:
             return EmergencyVerdict(False, 0.0)
@@ -179,12 +239,12 @@ class EmergencyDetector:
         return EmergencyVerdict(True, float(len(cues)), cues, "text")
 
     def vetoed(self, text: str) -> bool:
-        """The words rule an emergency out: they read as paperwork, a service or a past event
-        and call for no help (whatever the scores say)."""
+        """The words rule an emergency out: they read as paperwork, a service, a past event or
+        an enquiry about a disaster and call for no help (whatever the scores say)."""
         v = self.from_text(text)
         if v.emergency:
             return False
-        return v.reason in ("admin", "passing") or bool(_marker(_words(text), False))
+        return v.reason in VETO_REASONS or bool(_marker(_words(text), False))
 
     def audio_vetoed(self, text: str) -> bool:
         """The words keep the audio's own emergency readings (``asr.audio_emergency``) from
@@ -196,7 +256,7 @@ class EmergencyDetector:
 
     def from_speech(self, text: str, scores: Mapping[str, float] | None) -> EmergencyVerdict:
         v = self.from_text(text)
-        if v.emergency or v.reason in ("admin", "passing"):
+        if v.emergency or v.reason in VETO_REASONS:
             return v
         # a transcript that speaks of paperwork or the past keeps the scores from acting, even
         # when it names no hazard the detector can read

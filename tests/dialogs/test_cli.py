@@ -223,6 +223,17 @@ def test_chat_shows_each_turns_own_intent_and_confidence(app):
     assert turns[2].startswith("turn in info_ktp: intent=- confidence=- (no_input)"), turns[2]
 
 
+def test_chat_a_typed_enquiry_about_floods_is_asked_again_not_sent_to_112(app):
+    """Issue 16: typed text asking about floods is not an emergency (the old detector read
+    "banjir" as one); the same caller in danger is."""
+    res = runner.invoke(app, ["chat"], input="saya mau tanya soal banjir\ntolong, rumah saya kebanjiran\n")
+    turns = _turn_lines(res.output)
+    assert turns[0].startswith("turn in main_menu: intent=- (no_match"), turns[0]
+    assert "Maaf, saya belum mengerti." in res.output
+    assert turns[1].startswith("turn in main_menu: intent=darurat confidence=1.00 (accepted); now state=emergency"), \
+        turns[1]
+
+
 def test_chat_looks_up_a_ticket_by_either_written_form(app):
     import re
 

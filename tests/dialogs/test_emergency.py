@@ -120,3 +120,49 @@ def test_a_request_word_does_not_veto_the_words_or_the_scores():
     assert D.from_speech("maka yang mahu berkiri di jemahkan", {"darurat": 0.3, "ktp": 0.1}).emergency
     assert not D.audio_vetoed("hana kemakaan di dunand deka rumat haja")
     assert not D.audio_vetoed("tolong, air terus naik")
+
+
+# issue 16: a caller who asks about a disaster (flood relief, where the shelter is, how to report
+# damage) is not sent to 112; the old detector read each of these as an emergency
+@pytest.mark.parametrize("text", [
+    "saya mau tanya soal banjir",
+    "bagaimana cara lapor kerusakan akibat gempa",
+    "saya ingin menanyakan posko banjir di mana",
+    "nanya dong, info banjir hari ini",
+    "di mana posko pengungsian banjir",
+    "saya mau nanya jalur evakuasi gempa",
+    "mau tanya apakah ada simulasi gempa untuk sekolah",
+    "infonya posko tanah longsor",
+])
+def test_an_enquiry_about_a_disaster_is_not_an_emergency(text):
+    v = D.from_text(text)
+    assert not v.emergency and v.reason == "enquiry" and v.cues, v
+    assert D.vetoed(text) and D.audio_vetoed(text)
+    # nor do the recognizer's scores make one of it
+    assert not D.from_speech(text, {"darurat": 0.9, "pengaduan": 0.05}).emergency
+
+
+@pytest.mark.parametrize("text", [
+    # a call for help or a question of what to do, with question words
+    "tolong, rumah saya kebanjiran, bagaimana ini?",
+    "ada kebakaran, tolong kirim pemadam",
+    "anak saya tidak bernapas, saya harus bagaimana",
+    "bisa kirim ambulans sekarang?",
+    # an enquiry word beside danger now, a disaster said of a place or a person, or harm to a person
+    "air terus naik, mau tanya posko banjir di mana",
+    "sedang banjir di sini, mau tanya evakuasi ke mana",
+    "banjir, air sudah masuk rumah, saya harus tanya ke mana?",
+    "tolong info posko banjir, kami terjebak",
+    "rumah saya kebakaran, mau tanya posko di mana",
+    "kampung kami banjir, mau tanya posko",
+    "tanah longsor di desa kami, mau tanya posko",
+    "ada kebakaran di pasar, saya mau tanya pemadam sudah dikirim belum",
+    "saya mau tanya, anak saya tenggelam, caranya bagaimana",
+    "caranya gimana, ibu saya pingsan",
+    "rumah saya terbakar, mau tanya cara memadamkan",
+    "gempa barusan, info dong",
+])
+def test_a_call_for_help_with_question_words_stays_an_emergency(text):
+    v = D.from_text(text)
+    assert v.emergency and v.reason == "text", v
+    assert not D.vetoed(text)

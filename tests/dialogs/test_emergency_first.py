@@ -153,3 +153,18 @@ def test_the_main_menu_keypad_prompt_names_the_emergency_key(script):
     assert any("tekan 8" in t for t in said), said
     e.handle(Pressed("8"))
     assert e.state == "emergency"
+
+
+def test_a_typed_enquiry_about_floods_is_not_sent_away(script):
+    """Issue 16: typed text (the chat and the simulator hand the engine the words at confidence
+    1) asking about floods is not an emergency: the caller is asked again politely, then offered
+    the keys and a person, never given the emergency message."""
+    e = started(script)
+    out = e.handle(Heard("saya mau tanya soal banjir", 1.0))
+    assert e.state == "main_menu" and e.phase == "listening", e.state
+    assert says(out).startswith("Maaf, saya belum mengerti.")
+    out = e.handle(Heard("saya mau tanya soal banjir", 1.0))
+    assert e.state != "emergency" and "tombol" in says(out)
+    # the same caller in danger is acted on at once
+    out = e.handle(Heard("tolong, rumah saya kebanjiran, bagaimana ini?", 1.0))
+    assert e.state == "emergency" and "112" in says(out)

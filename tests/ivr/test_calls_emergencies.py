@@ -95,3 +95,11 @@ async def test_with_the_audio_readings_a_flood_mentioned_in_passing_is_not_sent_
     text = "rumah saya dulu kebanjiran, sekarang mau urus akta kelahiran"
     heard, reply, says = await _first_reply(engines, tmp_path, caller_speech(text, voice), emergency_audio=True)
     assert not [d for d in says if d.get("state") == "emergency"], (heard.get("text"), reply)
+
+
+async def test_a_caller_asking_about_floods_is_not_sent_away(engines, tmp_path, caller_speech):
+    """Issue 16: an enquiry about floods names a hazard but asks for information; it is not an
+    emergency (the old detector read "banjir" as one and gave the emergency message first)."""
+    heard, reply, says = await _first_reply(engines, tmp_path, caller_speech("saya mau tanya soal banjir", 1))
+    assert not [d for d in says if d.get("state") == "emergency"], (heard.get("text"), reply)
+    assert reply.get("prompt_id") != "settings.confirm_emergency[0]", (heard.get("text"), reply)
