@@ -540,7 +540,14 @@ class CallSession:
             self._keys_wait = False  # keys waiting answer this listen
             self._emit("listen", batch=self._batch, state=self._state, kind=action.kind, dtmf=dtmf_map,
                        max_digits=max_digits, expect_labels=list(action.expect))
-        got: CallerInput = await media.listen(spec)
+        try:
+            got: CallerInput = await media.listen(spec)
+        except CALLER_GONE:
+            if joined is None:
+                # the caller hung up while speaking: what they had said is kept, as heard,
+                # marked cut by the hang-up (the dialog takes no speech after a hang-up)
+                await self._record_cut(action, media)
+            raise
         if joined is not None and got.kind != "speech":
             # the speech joined is gone (not expected: it had begun): the original turn stands
             got = CallerInput("speech", utterance=joined.utt)
@@ -701,7 +708,7 @@ class CallSession:
             self._commit_held()
             if isinstance(exc, CALLER_GONE):
                 # and what they said after it is kept, as heard, marked cut by the hang-up
-                await self._record_unheard(held, media)
+                await self._record_cut(held.listen, media, held)
             raise
         # the dialog takes the joined turn from where it was before the dropped decision
         self.engine = DialogEngine.restore(engine.script, held.before, strict=engine.strict)
@@ -710,35 +717,38 @@ class CallSession:
         self._keys_wait = media.keys_waiting()
         return event
 
-    async def _record_unheard(self, held: _Held, media: Media) -> None:
-        """The caller hung up while going on (a join under way): the continuation of ``held``
-        the media holds is recognised and put on record after the first half (and the reply it
-        cut) as a caller turn of its own, cut by the hang-up: its words end in " …" and it is
-        marked interrupted, as a prompt a hang-up cut is. The dialog never took it (no intent;
-        the first half's decision stands), as it takes no speech after a hang-up."""
+    async def _record_cut(self, listen: Listen, media: Media, held: _Held | None = None) -> None:
+        """The caller hung up while speaking: the speech the media holds that no listen took
+        (``Media.unheard``) is recognised and put on record as a caller turn of its own, cut by
+        the hang-up: its words end in " …" and it is marked interrupted, as a prompt a hang-up
+        cut is. The dialog never takes it (no intent), as it takes no speech after a hang-up.
+        ``held``: the caller was going on after a held turn (a join under way): only the
+        continuation is recognised and it comes after the first half (and the reply it cut),
+        whose decision stands."""
         utt = media.unheard()
         if utt is None:
             return
         with contextlib.suppress(Exception):
             if utt.stream is not None:
-                utt.stream.close()  # a stream of both halves: the continuation is decoded alone
-        pcm = utt.pcm
-        if pcm.startswith(held.utt.pcm):
-            pcm = pcm[len(held.utt.pcm):]  # the joined utterance begins with the first half's audio
+                utt.stream.close()  # decoded again from its audio, whole (or the continuation alone)
+        pcm, onset = utt.pcm, utt.onset_at
+        if held is not None:
+            if pcm.startswith(held.utt.pcm):
+                pcm = pcm[len(held.utt.pcm):]  # the joined utterance begins with the first half's audio
+            if held.resumed_at is not None:
+                onset = held.resumed_at
         if not pcm:
             return
-        onset = held.resumed_at if held.resumed_at is not None else utt.onset_at
         rest = Utterance(pcm, utt.sample_rate, onset_at=onset, end_at=utt.end_at, detected_at=utt.detected_at,
                          turn=utt.turn)
         t0 = time.monotonic()
         try:
-            heard = await self.release.understander.understand(rest, held.listen)
+            heard = await self.release.understander.understand(rest, listen)
         except Exception:
             log.exception("recognition failed on speech cut by the hang-up")
             return
         if not heard.text.strip():
             return
-        listen = held.listen
         shown, clear = _masked(heard.text.strip(), answer_kind(listen.kind, listen.slot))
         shown = f"{shown} …"
         clear = f"{clear} …" if clear is not None else None

@@ -1,0 +1,38 @@
+"""A caller who hangs up in the middle of a sentence (the default hotline, no second look),
+through the Asterisk peer with the real models: what they had said is on record, recognised,
+marked cut by the hang-up (" …", interrupted), in the transcript and in the store; the dialog
+never acted on it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ivr.test_calls_second_look import _sounds_like_some_of, _stored
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.slow
+
+SAID = "rumah saya kemasukan pencuri tadi malam dan televisi saya hilang, saya mau melapor"
+
+
+async def test_a_caller_who_hangs_up_mid_sentence_is_on_record(hotline, caller_speech):
+    from telephony.peer import Hangup, SayPcm, WaitForPrompt, WaitForSilence
+
+    speech = caller_speech(SAID, 1)
+    part = speech[: int(2.6 * 8000) * 2]  # "rumah saya kemasukan pencuri ...", then the line drops
+    steps = [WaitForPrompt(), WaitForSilence(min_seconds=0.8, timeout=60.0), SayPcm(part, 8000), Hangup()]
+    call = hotline.peer.start_call(steps, realtime=1.0, max_seconds=240.0)
+    await call.result()
+    await eventually(lambda: hotline.by_kind("call_ended"), "the call's end", timeout=120)
+    if hotline.by_kind("heard"):
+        pytest.skip("the endpointer ended a turn inside the speech before the hang-up")
+    assert hotline.by_kind("cut_by_hangup"), [k for (_, _, k, _) in hotline.events]
+    session = next(s for (_, s, k, _) in hotline.events if k == "call_started")
+    said = [e for e in session.transcript if e["who"] == "caller"]
+    assert len(said) == 1 and said[0].get("interrupted") and said[0]["state"] == "main_menu", said
+    cut = said[0]["text"]
+    assert cut.endswith(" …") and _sounds_like_some_of(cut, "rumah saya kemasukan pencuri"), cut
+    caller = [t for t in await _stored(hotline) if t.who == "caller"]
+    assert [(t.text, t.outcome) for t in caller] == [(cut, "interrupted")], caller
+    calls = await hotline.store.calls.recent(limit=10)
+    assert calls[0].end_reason == "caller_hangup"
