@@ -74,29 +74,31 @@ _ADMIN = ("urus", "mengurus", "ngurus", "akta", "akte", "aktanya", "aktenya", "s
           "hidran", "pos pemadam", "kontrol", "sertifikat", "dokumen", "pemeriksaan", "bantuan untuk korban",
           "bantuan korban", "ditindaklanjuti", "laporan saya", "laporan banjir", "petugasnya")
 
-# an enquiry: the caller asks for information about a disaster ("saya mau tanya soal banjir",
-# "posko banjir di mana", "cara lapor kerusakan akibat gempa"): an enquiry word (any affixed
-# form of a root: "bertanya", "menanyakan", "caranya", "informasinya") ...
-_ENQUIRY_ROOTS = frozenset({"tanya", "informasi", "info", "cara", "prosedur", "posko", "simulasi", "sosialisasi",
-                            "penyuluhan", "mitigasi"})
-_ENQUIRY_PHRASES = ("jalur evakuasi", "tempat pengungsian", "nomor telepon", "peta rawan")
+# an enquiry: the caller asks a question about a disaster as a topic ("saya mau tanya soal
+# banjir", "mau bertanya tentang gempa kemarin"): a form of "tanya" (asking; any affixed form:
+# "bertanya", "menanyakan", "nanya") ...
+# (Narrowed after review, phase 9 lead: "info"/"informasi", "cara", "posko" and the like were
+# enquiry words at first, but callers report with them ("pak, info kebakaran di jalan
+# sudirman", "saya mau menginformasikan kebakaran di pasar", "halo posko, gempa, atap rumah
+# jatuh"), and a garbled transcript holds them by chance. A wrongly read enquiry costs someone
+# in danger the emergency message; a wrongly read emergency costs an enquirer one reply.)
+_ENQUIRY_ROOTS = frozenset({"tanya"})
 # ... where every hazard named is a disaster as a topic: one of these nouns, right after a word
-# that makes it what is asked about ("soal banjir", "posko banjir", "korban kebakaran", "akibat
-# gempa", "info gempa", or another topic: "jalur evakuasi gempa"). A disaster said of a place or
-# a person ("rumah saya kebakaran", "kampung kami banjir"), a verb form ("kebanjiran",
-# "terbakar", "roboh") or harm to a person ("tenggelam", "tidak bernapas", "terjebak") tells of
-# danger and is never an enquiry
+# that says what is asked about ("soal banjir", "tentang gempa"), and not followed closely by a
+# place ("tanya soal banjir di kampung kami": a report). A disaster said of a place or a person
+# ("rumah saya kebakaran"), a verb form ("kebanjiran", "terbakar") or harm to a person
+# ("tenggelam", "terjebak") tells of danger and is never an enquiry
 _TOPIC_HAZARDS = frozenset({"banjir", "kebakaran", "gempa", "longsor", "evakuasi", "angin kencang", "puting beliung"})
-_ABOUT = frozenset({"soal", "tentang", "mengenai", "seputar", "terkait", "posko", "korban", "bantuan", "akibat",
-                    "pasca", "jalur", "titik", "rawan", "daerah", "bencana", "pengungsian", "penanganan",
-                    "pencegahan"})
+_ABOUT = frozenset({"soal", "tentang", "mengenai", "seputar", "terkait"})
 _COMPOUND_HEADS = frozenset({"tanah"})  # "tanah longsor": the word before "tanah" tells
+_PLACE = frozenset({"di", "dekat", "depan", "belakang", "sebelah", "samping", "ke"})  # "di mana" is a question
 # ... and nothing calls for help or says the danger is here now: these and the _HELP cues rule
 # the enquiry marker out
 _URGENT = ("tolong", "cepat", "segera", "sekarang", "kirim", "panggil", "datang", "datangkan", "bantu", "butuh",
            "perlu", "selamatkan", "sedang", "lagi", "masih", "terus", "makin", "semakin", "barusan", "baru saja",
            "sudah sampai", "sudah masuk", "masuk rumah", "di sini", "tidak bisa keluar", "terkepung", "harus",
-           "bagaimana ini")
+           "bagaimana ini", "minta", "mohon", "bantuan", "korban", "kemasukan", "sepinggang", "setinggi", "sedada",
+           "sedengkul", "atap", "terisolasi", "tidak bisa jalan", "ada")
 #: the readings of words that rule an emergency out (the scores too), whatever they name
 VETO_REASONS = ("admin", "passing", "enquiry")
 
@@ -155,27 +157,35 @@ def _hazard_cues(words: list[str], joined: str) -> list[str]:
 def _enquiry(words: list[str], joined: str) -> bool:
     """The caller asks about a disaster: an enquiry word, every hazard named a topic
     (``_topic``), no call for help and no sign of danger now (``_URGENT``, ``_HELP``)."""
-    if not any(_enquiry_word(w) for w in words) \
-            and not any(_has(words, joined, c) for c in _ENQUIRY_PHRASES):
+    if not any(_enquiry_word(w) for w in words):
         return False
     if any(_has(words, joined, c) for c in _URGENT + _HELP):
         return False
-    return all(_topic(words, c) for c in _hazard_cues(words, joined))
+    cues = _hazard_cues(words, joined)  # none named: nothing to ask about (and nothing to rule out)
+    return bool(cues) and all(_topic(words, c) for c in cues)
 
 
 def _enquiry_word(w: str) -> bool:
-    return w != "secara" and not _ENQUIRY_ROOTS.isdisjoint(_roots(w))  # "secara": "in a way", not "cara"
+    return not _ENQUIRY_ROOTS.isdisjoint(_roots(w))
 
 
 def _topic(words: list[str], cue: str) -> bool:
-    """Every time it is named, ``cue`` is a disaster asked about (``_TOPIC_HAZARDS`` after an
-    enquiry word, an ``_ABOUT`` word or another topic)."""
+    """Every time it is named, ``cue`` is a disaster asked about: one of ``_TOPIC_HAZARDS``
+    right after an ``_ABOUT`` word (or another topic: "soal banjir longsor"), with no place
+    named in the three words after it ("soal banjir di kampung kami"; "di mana" asks)."""
     if cue not in _TOPIC_HAZARDS:
         return False
-    first = cue.split()[0]
-    at = [i - (i > 0 and words[i - 1] in _COMPOUND_HEADS) for i, w in enumerate(words) if w == first]
-    return bool(at) and all(i > 0 and (words[i - 1] in _ABOUT or words[i - 1] in _TOPIC_HAZARDS
-                                       or _enquiry_word(words[i - 1])) for i in at)
+    first, n = cue.split()[0], len(cue.split())
+    at = [i for i, w in enumerate(words) if w == first]
+    for i in at:
+        head = i - (i > 0 and words[i - 1] in _COMPOUND_HEADS)
+        if head == 0 or not (words[head - 1] in _ABOUT or words[head - 1] in _TOPIC_HAZARDS):
+            return False
+        after = words[i + n:i + n + 3]
+        if any(w in _PLACE and not (w == "di" and k + 1 < len(after) and after[k + 1] == "mana")
+               for k, w in enumerate(after)):
+            return False
+    return bool(at)
 
 
 def _marker(words: list[str], helps: bool) -> str:
@@ -256,18 +266,26 @@ class EmergencyDetector:
 
     def from_speech(self, text: str, scores: Mapping[str, float] | None) -> EmergencyVerdict:
         v = self.from_text(text)
-        if v.emergency or v.reason in VETO_REASONS:
+        if v.emergency or v.reason in ("admin", "passing"):
             return v
         # a transcript that speaks of paperwork or the past keeps the scores from acting, even
         # when it names no hazard the detector can read
         marker = _marker(_words(text), False)
-        if marker:
+        if marker and marker != "enquiry":
             return EmergencyVerdict(False, 0.0, v.cues, marker)
+        # an enquiry heard ("tanya", "info", "cara" in a transcript) only keeps the scores from
+        # acting at once: a turn they would act on is asked about ("maybe", the safety question),
+        # and the borderline readings stay, so it never takes the emergency numbers from a
+        # caller's first reply. Whisper writes these words into garbled speech, and held out
+        # (phase 9, lead) the full veto lost an emergency caller's 112-first reply on test
+        enquiry = v.reason == "enquiry" or marker == "enquiry"
         p = float((scores or {}).get(self.label, 0.0))
         if not scores or p <= 0.0:
-            return EmergencyVerdict(False, p)
+            return EmergencyVerdict(False, p, v.cues, "enquiry") if enquiry else EmergencyVerdict(False, p)
         lead = max(scores, key=scores.__getitem__) == self.label
         if (lead and p >= self.lead_min) or p >= self.any_min:
+            if enquiry:
+                return EmergencyVerdict(False, p, v.cues, "maybe")
             return EmergencyVerdict(True, p, v.cues, "speech")
         if (lead and p >= self.maybe_lead_min) or p >= self.maybe_any_min:
             return EmergencyVerdict(False, p, v.cues, "maybe")

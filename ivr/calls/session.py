@@ -57,7 +57,7 @@ from ivr.calls.tickets import TicketDesk
 from ivr.calls.transfer import TransferStep
 from ivr.calls.turns import Turn, TurnLog
 from ivr.config.logging import bind_call
-from ivr.privacy.masking import mask_answer, mask_record
+from ivr.privacy.masking import mask_answer, mask_long_numbers, mask_record
 from telephony import AgiSession
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,10 @@ class CallOutcome:
 #: after the window closes, how long past the endpointer's confirmation delay (vad_start_ms) a
 #: held turn waits for speech begun inside it before it goes on record
 SETTLE_MS = 60
+# speech cut by a hang-up (Session._record_cut): shorter than this is no words; its recognition
+# is given this long before the call's end goes on without it
+CUT_MIN_S = 0.4
+CUT_RECOGNITION_S = 5.0
 
 
 class _Resumed(Exception):
@@ -725,6 +729,13 @@ class CallSession:
         ``held``: the caller was going on after a held turn (a join under way): only the
         continuation is recognised and it comes after the first half (and the reply it cut),
         whose decision stands."""
+        try:
+            await self._record_cut_turn(listen, media, held)
+        except Exception:
+            # what went wrong here must not take the place of the hang-up
+            log.exception("speech cut by the hang-up not put on record")
+
+    async def _record_cut_turn(self, listen: Listen, media: Media, held: _Held | None) -> None:
         utt = media.unheard()
         if utt is None:
             return
@@ -737,19 +748,27 @@ class CallSession:
                 pcm = pcm[len(held.utt.pcm):]  # the joined utterance begins with the first half's audio
             if held.resumed_at is not None:
                 onset = held.resumed_at
-        if not pcm:
-            return
+        if len(pcm) < CUT_MIN_S * utt.sample_rate * 2:
+            return  # a click or a breath as the line dropped, not words (Whisper would invent some)
         rest = Utterance(pcm, utt.sample_rate, onset_at=onset, end_at=utt.end_at, detected_at=utt.detected_at,
                          turn=utt.turn)
         t0 = time.monotonic()
         try:
-            heard = await self.release.understander.understand(rest, listen)
-        except Exception:
-            log.exception("recognition failed on speech cut by the hang-up")
+            # bounded: the call's end (its record, the engine's unfinished complaint) waits
+            heard = await asyncio.wait_for(self.release.understander.understand(rest, listen), CUT_RECOGNITION_S)
+        except (Exception, asyncio.CancelledError) as exc:
+            task = asyncio.current_task()
+            if isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling():
+                raise  # this call's own task is being cancelled (shutdown), not the recognition
+            log.warning("speech cut by the hang-up not recognised: %s", type(exc).__name__)
             return
         if not heard.text.strip():
             return
         shown, clear = _masked(heard.text.strip(), answer_kind(listen.kind, listen.slot))
+        # a number cut short is no longer recognisable as a NIK or a phone number: any long one goes
+        masked = mask_long_numbers(shown)
+        if masked != shown:
+            shown, clear = masked, clear if clear is not None else heard.text.strip()
         shown = f"{shown} …"
         clear = f"{clear} …" if clear is not None else None
         turn = Turn(idx=self.turns.next_index(), state=listen.state, source="speech", who="caller",
@@ -760,7 +779,9 @@ class CallSession:
         entry = _entry({"who": "caller", "state": listen.state}, shown, clear)
         entry["interrupted"] = True
         self.transcript.append(entry)
-        self._emit("cut_by_hangup", state=listen.state, speech_s=rest.seconds, asr_ms=turn.asr_ms)
+        # its emergency reading too: a caller cut off while asking for help can be called back
+        self._emit("cut_by_hangup", state=listen.state, speech_s=rest.seconds, asr_ms=turn.asr_ms,
+                   emergency=heard.emergency)
 
     # ------------------------------------------------------------------ tickets
     async def _record_written(self) -> None:

@@ -275,6 +275,16 @@ def mask_answer(text: str, kind: str | None) -> str:
     return mask_text(text)
 
 
+def mask_long_numbers(text: str) -> str:
+    """Every number of four digits or more (written or said) -> ``[REDACTED]``: for words cut
+    short (a hang-up mid-sentence), where a NIK or phone number may be only partly said, so
+    :func:`mask_text` would not know it for one."""
+    for run in reversed(_number_parts(text)):
+        if sum(p.longest for p in run) >= 4:
+            text = text[:run[0].start] + FIELD_MASK + text[run[-1].end:]
+    return text
+
+
 def _mask_kind(value: str, kind: str) -> str:
     if kind == "nik":
         return mask_nik(value)

@@ -311,6 +311,8 @@ def test_views_started_early_or_run_at_once_give_the_same_scores(whisper, main_m
         threading.current_thread().name) or real_encode(pcm, frames, fit))
     base = eng.options
     assert base.views_parallel and not base.views_early
+    # a speculative decode an earlier test left running would keep the early encoding off
+    eventually_sync(lambda: eng._active == 0, "no other recognition under way")
     results = {}
     for early in (False, True):
         for parallel in (False, True):
@@ -351,6 +353,7 @@ def test_a_stale_recognition_encodes_no_early_view(whisper, main_menu, monkeypat
     monkeypatch.setattr(eng._views, "submit", lambda *a: jobs.append(real_submit(*a)) or jobs[-1])
     stale = threading.Event()
     stale.set()
+    eventually_sync(lambda: eng._active == 0, "no other recognition under way")
     with pytest.raises(Stale):
         eng.recognize(pcm, prep, stale, busy=lambda: False)
     assert len(jobs) == 1  # the early job was asked for (whether the views run is not known then)

@@ -36,3 +36,30 @@ async def test_a_caller_who_hangs_up_mid_sentence_is_on_record(hotline, caller_s
     assert [(t.text, t.outcome) for t in caller] == [(cut, "interrupted")], caller
     calls = await hotline.store.calls.recent(limit=10)
     assert calls[0].end_reason == "caller_hangup"
+
+
+async def test_a_recognizer_that_hangs_does_not_hold_the_call_open(hotline, caller_speech, monkeypatch):
+    # the cut speech's recognition is bounded: the call's end (its record, the engine's own
+    # hang-up handling) goes on without it, and the call ends as a hang-up, not an error
+    import asyncio
+
+    from telephony.peer import Hangup, SayPcm, WaitForPrompt, WaitForSilence
+
+    understander = hotline.runtime.release().understander
+
+    async def hangs(_utt, _listen):
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr("ivr.calls.session.CUT_RECOGNITION_S", 1.0)
+    monkeypatch.setattr(type(understander), "understand", lambda self, utt, listen: hangs(utt, listen))
+    part = caller_speech(SAID, 1)[: int(2.6 * 8000) * 2]
+    steps = [WaitForPrompt(), WaitForSilence(min_seconds=0.8, timeout=60.0), SayPcm(part, 8000), Hangup()]
+    call = hotline.peer.start_call(steps, realtime=1.0, max_seconds=240.0)
+    await call.result()
+    # unbounded, the call would never end (the recognizer never answers)
+    await eventually(lambda: hotline.by_kind("call_ended"), "the call's end", timeout=120)
+    if hotline.by_kind("heard"):
+        pytest.skip("the endpointer ended a turn inside the speech before the hang-up")
+    assert not hotline.by_kind("cut_by_hangup")
+    calls = await hotline.store.calls.recent(limit=10)
+    assert calls[0].end_reason == "caller_hangup" and calls[0].ended_at is not None
