@@ -266,12 +266,7 @@ def mask_answer(text: str, kind: str | None) -> str:
     if kind == "name":
         return mask_name(text)
     if kind in ("nik", "phone"):
-        text = mask_text(text)
-        mask = NIK_MASK if kind == "nik" else PHONE_MASK
-        for run in reversed(_number_parts(text)):
-            if sum(p.longest for p in run) >= 4:
-                text = text[:run[0].start] + mask + text[run[-1].end:]
-        return text
+        return _mask_long_runs(mask_text(text), NIK_MASK if kind == "nik" else PHONE_MASK)
     return mask_text(text)
 
 
@@ -279,9 +274,14 @@ def mask_long_numbers(text: str) -> str:
     """Every number of four digits or more (written or said) -> ``[REDACTED]``: for words cut
     short (a hang-up mid-sentence), where a NIK or phone number may be only partly said, so
     :func:`mask_text` would not know it for one."""
+    return _mask_long_runs(text, FIELD_MASK)
+
+
+def _mask_long_runs(text: str, mask: str) -> str:
+    """Every number of four digits or more (written or said) -> ``mask``."""
     for run in reversed(_number_parts(text)):
         if sum(p.longest for p in run) >= 4:
-            text = text[:run[0].start] + FIELD_MASK + text[run[-1].end:]
+            text = text[:run[0].start] + mask + text[run[-1].end:]
     return text
 
 
