@@ -15,12 +15,19 @@ the CPU); numpy keeps the shared parts (prefix, cross-attention keys/values) eit
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy.special import logsumexp
 
 from .ct2_format import read_variables
+
+_SKIPPED = object()  # a batch skipped because ``stop`` was true (token_logprobs)
+
+
+class Stopped(Exception):
+    """Phrase scoring stopped before all its batches ran (``token_logprobs``' ``stop``)."""
 
 
 def _ln(x: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -209,10 +216,13 @@ class WhisperDecoderScorer:
         return _ln(x, self.out_g, self.out_b).reshape(B, Lt, D)
 
     def token_logprobs(self, prefix: list[int], seqs: list[list[int]], kv, batch: int | None = None,
-                       chunk: int = 256, precision: str | None = None) -> list[np.ndarray]:
+                       chunk: int = 256, precision: str | None = None,
+                       stop: Callable[[], bool] | None = None) -> list[np.ndarray]:
         """log p(token | prefix, previous tokens, audio) for every token of every sequence.
 
         ``precision``: "int8" or "float32" for this call; None: int8 when enabled.
+        ``stop``: checked before each batch; once true, the batches not begun are skipped and
+        :class:`Stopped` is raised (a speculative decode the caller's next word made stale).
 
         The shared prefix runs once (its self-attention keys/values are reused); sequences run
         in batches of similar length (little padding); and sequences sharing a prefix share the
@@ -224,7 +234,7 @@ class WhisperDecoderScorer:
             raise RuntimeError("the int8 scorer is not enabled (enable_int8)")
         if self._int8 is not None and precision != "float32":
             # small batches: as fast in int8, and ONNX Runtime's scratch stays ~12 MB (48: 54 MB)
-            return self._token_logprobs_int8(prefix, seqs, kv, batch or 8)
+            return self._token_logprobs_int8(prefix, seqs, kv, batch or 8, stop)
         batch = batch or 48
         past: list = []
         h_prefix = self.hidden(np.asarray([prefix], dtype=np.int64), kv, keep_past=past)[0, -1]
@@ -235,6 +245,8 @@ class WhisperDecoderScorer:
         batches = [order[b:b + batch] for b in range(0, len(order), batch)]
 
         def run(idx: list[int]):
+            if stop is not None and stop():
+                return _SKIPPED
             inputs = [seqs[i][:-1] for i in idx]  # the last token is only predicted
             Lb = max(len(x) for x in inputs)
             if Lb == 0:
@@ -246,6 +258,8 @@ class WhisperDecoderScorer:
 
         # batches in parallel threads, one BLAS thread each (numpy releases the GIL)
         hs = list(self._pool.map(run, batches)) if len(batches) > 1 else [run(batches[0])]
+        if any(h is _SKIPPED for h in hs):
+            raise Stopped()
         for idx, h in zip(batches, hs, strict=True):
             for r, i in enumerate(idx):
                 s = seqs[i]
@@ -325,7 +339,8 @@ class WhisperDecoderScorer:
                 feeds[f"pv{i}"] = np.concatenate([feeds[f"pv{i}"], v], axis=1)
         return out, float(np.mean(lps)), p_none
 
-    def _token_logprobs_int8(self, prefix: list[int], seqs: list[list[int]], kv, batch: int) -> list[np.ndarray]:
+    def _token_logprobs_int8(self, prefix: list[int], seqs: list[list[int]], kv, batch: int,
+                             stop: Callable[[], bool] | None = None) -> list[np.ndarray]:
         """``token_logprobs`` with the batches on the int8 ONNX Runtime decoder: every token
         position is projected (no sharing of prefixes: int8 is ~3x cheaper than the sharing
         saves), the first token of each sequence is read from the prefix's own float32 row."""
@@ -345,6 +360,8 @@ class WhisperDecoderScorer:
         out: list[np.ndarray | None] = [None] * len(seqs)
 
         def run(idx: list[int]) -> None:
+            if stop is not None and stop():
+                return  # its rows stay None: Stopped below
             Lb = max(len(seqs[i]) - 1 for i in idx)
             rest = None
             if Lb > 0:
@@ -370,4 +387,6 @@ class WhisperDecoderScorer:
             list(self._pool.map(run, batches))
         else:
             run(batches[0])
+        if any(o is None for o in out):
+            raise Stopped()
         return out  # type: ignore[return-value]

@@ -121,6 +121,11 @@ class WhisperOptions:
     partial_every_s: float = 0.0  # >0: decode the audio so far this often during speech (partial
     # text); off by default: nothing in the hotline reads partials and it costs CPU per second
     speculate_after_ms: int = 160  # trailing silence that starts the final decode early
+    speculate_idle_ms: int = 100  # ... when no final decode is in flight anywhere (0: off): the
+    # cores are idle, so a start that the caller's next word makes stale costs nothing another
+    # caller needed, and it stops at the next batch of its phrase scoring
+    wide_encoder: bool = True  # an utterance decoded alone: its encoder pass runs on every core
+    # (a second CTranslate2 instance with one intra-op thread per core, ~120 MB; same output)
     max_prompt_tokens: int = 120  # vocabulary prompt of a digits expectation without phrases
     phrase_style: str = "spoken"  # how phrases are written for scoring: "spoken" (abbreviations
     # as their letters are said) or "as_is" (the script's spelling; see styled_phrase)
@@ -252,6 +257,11 @@ class WhisperEngine:
         try:
             self.model = ctranslate2.models.Whisper(
                 str(self.model_dir), device="cpu", compute_type=compute_type, intra_threads=1, inter_threads=cores)
+            # the same model with an intra-op thread per core, for the encoder pass of an
+            # utterance decoded alone (WhisperOptions.wide_encoder; same output)
+            self._wide = (ctranslate2.models.Whisper(str(self.model_dir), device="cpu", compute_type=compute_type,
+                                                     intra_threads=cores, inter_threads=1)
+                          if self.options.wide_encoder and cores > 1 else None)
             tk = self.model_dir / "tokenizer.json"
             hf = tokenizers.Tokenizer.from_file(str(tk))
             self.scorer = WhisperDecoderScorer(str(self.model_dir / "model.bin"), workers=cores)
@@ -297,6 +307,7 @@ class WhisperEngine:
         # the extra hearings' own threads (early encodes, views in parallel), apart from the
         # free decoding's so that they never make a transcript wait
         self._views = ThreadPoolExecutor(max_workers=max(2, cores), thread_name_prefix="whisper-view")
+        self._wide_lock = threading.Lock()  # one encoder pass at a time on the wide instance
         self._active = 0  # recognitions with expected phrases under way (see views_early)
         self._active_lock = threading.Lock()
 
@@ -312,7 +323,9 @@ class WhisperEngine:
             win = min(30.0, math.ceil(seconds + 0.5))
         return int(win * 100)
 
-    def encode(self, pcm16k: bytes, frames: int | None = None, fit: bool = False):
+    def encode(self, pcm16k: bytes, frames: int | None = None, fit: bool = False, wide: bool = False):
+        """The encoder output; ``wide``: on every core (the wide instance, when loaded and
+        free; the caller knows nothing else is being decoded)."""
         import ctranslate2
 
         x = audio.pcm_to_float(pcm16k)
@@ -323,6 +336,11 @@ class WhisperEngine:
         mel = self.features(padded)[:, :frames]
         sv = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))
         with self._model_lock:
+            if wide and self._wide is not None and self._wide_lock.acquire(blocking=False):
+                try:
+                    return self._wide.encode(sv, to_cpu=True)
+                finally:
+                    self._wide_lock.release()
             return self.model.encode(sv, to_cpu=True)
 
     def null_kv(self, frames: int):
@@ -476,8 +494,9 @@ class WhisperEngine:
                 and self.scorer.precision == "int8")
 
     def score_phrases(self, enc_np: np.ndarray, prep: PreparedExpectation, keep: np.ndarray | None = None,
-                      seconds: float | None = None, kv=None) -> np.ndarray:
-        """Null-corrected scores for the expectation's phrases (NaN for phrases not kept)."""
+                      seconds: float | None = None, kv=None, stale: threading.Event | None = None) -> np.ndarray:
+        """Null-corrected scores for the expectation's phrases (NaN for phrases not kept);
+        :class:`Stale` as soon as ``stale`` is set (checked before each batch)."""
         o = self.options
         frames = enc_np.shape[0] * 2
         null = prep.null_scores(self, frames)
@@ -486,7 +505,13 @@ class WhisperEngine:
         if idx.size == 0:
             return out
         kv = kv if kv is not None else self.scorer.cross_kv(enc_np)
-        lps = self.scorer.token_logprobs(self.prefix, [prep.seqs[i] for i in idx], kv)
+        from .phrase_scorer import Stopped
+
+        try:
+            lps = self.scorer.token_logprobs(self.prefix, [prep.seqs[i] for i in idx], kv,
+                                             stop=None if stale is None else stale.is_set)
+        except Stopped:
+            raise Stale() from None
         for i, lp in zip(idx, lps, strict=True):
             corrected = np.maximum(lp - o.null_alpha * null[i], o.token_floor)
             out[i] = float(corrected.sum()) / (len(lp) ** o.length_power)
@@ -573,7 +598,9 @@ class WhisperEngine:
                         tm: dict[str, float], frames: int, stale: threading.Event | None, busy, enough,
                         early: Future | None) -> Transcript:
         o = self.options
-        enc = self.encode(pcm16k, frames)
+        with self._active_lock:
+            alone = self._active == 1
+        enc = self.encode(pcm16k, frames, wide=alone and early is None)
         tm["encode_ms"] = _ms(t0)
         # free decoding (CTranslate2 or the int8 graph, both release the GIL) runs beside the
         # phrase scoring
@@ -601,7 +628,7 @@ class WhisperEngine:
         # first stage, when it knows best whether others are waiting, how far the second goes
         staged = prep.large and o.scoring in ("fast", "auto")
         t1 = time.perf_counter()
-        phrase_scores = self.score_phrases(enc_np, prep, prep.stage1 if staged else None, seconds, kv)
+        phrase_scores = self.score_phrases(enc_np, prep, prep.stage1 if staged else None, seconds, kv, stale=stale)
         tm["score1_ms"] = _ms(t1)
         texts, text_conf = text_job.result()
         tm["text_wait_ms"] = _ms(t1) - tm["score1_ms"]
@@ -630,7 +657,7 @@ class WhisperEngine:
                 more = _leading(first, prep, o.stage2_labels)[1] & ~prep.stage1
             if more.any():
                 t2 = time.perf_counter()
-                extra = self.score_phrases(enc_np, prep, more, seconds, kv)
+                extra = self.score_phrases(enc_np, prep, more, seconds, kv, stale=stale)
                 phrase_scores = np.where(more, extra, phrase_scores)
                 tm["score2_ms"] = _ms(t2)
                 scored_second = True
@@ -700,7 +727,7 @@ class WhisperEngine:
         if encoding is None:
             encoding = self._view_encoding(pcm16k, factor, prep)
         enc_np, kv = encoding
-        scores = self.score_phrases(enc_np, prep, keep, kv=kv)
+        scores = self.score_phrases(enc_np, prep, keep, kv=kv, stale=stale)
         return prep.label_scores(scores)[lead]
 
     def _with_views(self, pcm16k: bytes, prep: PreparedExpectation, label_scores: np.ndarray, text: np.ndarray,
@@ -933,6 +960,11 @@ class WhisperRecognizer(Recognizer):
         with self._pending_lock:
             self._pending -= 1
 
+    def idle(self) -> bool:
+        """No final decode in flight (running or waiting)."""
+        with self._pending_lock:
+            return self._pending == 0
+
     def busy(self) -> bool:
         """More final decodes in flight than half the pool: utterances share the cores (one
         decode uses two threads: the phrase scoring and the free decoding beside it)."""
@@ -1006,7 +1038,10 @@ class WhisperStream(RecognitionStream):
         if self._prep is None or self._voiced_ms < 300:
             return
         n = len(self._pcm)
-        if self._trailing_ms >= o.speculate_after_ms and self._spec is None:
+        after = o.speculate_after_ms
+        if o.speculate_idle_ms > 0 and self._spec is None and self.rec.idle():
+            after = min(after, o.speculate_idle_ms)
+        if self._trailing_ms >= after and self._spec is None:
             stale = threading.Event()
             self._specs += 1
             marks = {"spec_at": time.monotonic()}  # when the speculation was submitted, started, done

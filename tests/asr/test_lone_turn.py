@@ -1,0 +1,122 @@
+"""What a lone caller's turn waits for: the encoder pass on every core, an earlier
+speculative start while the cores are idle, and a stale decode that stops between batches."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+
+from asr import audio
+from tests import speechgen
+from tests.waiting import eventually_sync
+
+
+def _pcm16(text: str = "saya mau bayar pajak motor") -> bytes:
+    return audio.resample(speechgen.phone_utterance(text, "id+m3", 150, 40, level_dbfs=-26, snr_db=25), 8000, 16000)
+
+
+class _Spy:
+    """Stands for a CTranslate2 model: counts its encoder passes."""
+
+    def __init__(self, model) -> None:
+        self.model, self.encodes = model, 0
+
+    def encode(self, *a, **kw):
+        self.encodes += 1
+        return self.model.encode(*a, **kw)
+
+
+@pytest.mark.slow
+def test_a_lone_utterance_is_encoded_on_every_core_with_the_same_scores(whisper, main_menu, monkeypatch):
+    eng = whisper.engine
+    assert eng.options.wide_encoder and eng._wide is not None  # this machine has two cores or more
+    prep = eng.prepared(main_menu)
+    whisper.warm_up(main_menu)
+    pcm = _pcm16()
+    wide, narrow = _Spy(eng._wide), _Spy(eng.model)
+    monkeypatch.setattr(eng, "_wide", wide)
+    monkeypatch.setattr(eng, "model", narrow)
+    eventually_sync(lambda: eng._active == 0, "no other recognition under way")
+    alone = eng.recognize(pcm, prep, busy=lambda: False)
+    assert wide.encodes == 1  # the utterance's own pass (the views' passes stay on one core)
+    monkeypatch.setattr(eng, "_wide", None)  # as with wide_encoder off
+    one_core = eng.recognize(pcm, prep, busy=lambda: False)
+    assert alone.scores == one_core.scores and alone.text == one_core.text
+    # another recognition under way: its core is not taken
+    monkeypatch.setattr(eng, "_wide", wide)
+    monkeypatch.setattr(eng, "_active", 1)
+    shared = eng.recognize(pcm, prep, busy=lambda: False)
+    assert wide.encodes == 1 and shared.scores == one_core.scores
+
+
+@pytest.mark.slow
+def test_a_stale_decode_stops_at_the_next_batch_of_its_phrase_scoring(whisper, main_menu, monkeypatch):
+    """The caller's next word (``stale`` set) stops the phrase scoring between batches, not
+    only between stages: a speculation started early costs little when it was wrong."""
+    from asr.whisper_backend import Stale
+
+    eng = whisper.engine
+    dec = eng.scorer._int8
+    assert dec is not None
+    prep = eng.prepared(main_menu)
+    whisper.warm_up(main_menu)
+    pcm = _pcm16()
+    runs = []
+    real = dec.run
+    eventually_sync(lambda: eng._active == 0, "no other recognition under way")
+    eng.recognize(pcm, prep, busy=lambda: False)  # the whole decode's batches, for comparison
+    monkeypatch.setattr(dec, "run", lambda *a: runs.append(1) or real(*a))
+    eng.recognize(pcm, prep, busy=lambda: False)
+    whole = len(runs)
+    stale = threading.Event()
+    runs.clear()
+
+    def run_then_go_stale(*a):
+        runs.append(1)
+        stale.set()  # the caller spoke again while the first batch ran
+        return real(*a)
+
+    monkeypatch.setattr(dec, "run", run_then_go_stale)
+    with pytest.raises(Stale):
+        eng.recognize(pcm, prep, stale, busy=lambda: False)
+    # the batches already begun finish (one per scorer thread at most); no other starts
+    assert 1 <= len(runs) <= eng.scorer._pool._max_workers < whole, (len(runs), whole)
+
+
+def _silence_to_speculate(whisper, main_menu) -> int:
+    """Milliseconds of silence after the speech's last sound before the stream starts its
+    speculative decode (fed 20 ms at a time)."""
+    import numpy as np
+
+    pcm = speechgen.phone_utterance("saya mau bayar pajak motor", "id+m3", 150, 40, level_dbfs=-26, snr_db=None)
+    x = np.frombuffer(pcm, dtype=np.int16)
+    loud = np.nonzero(np.abs(x) > 300)[0]
+    stream = whisper.open_stream(8000, main_menu)
+    try:
+        stream.accept(x[:loud[-1] + 1].tobytes())  # the speech up to its last sound
+        assert stream._specs == 0
+        for ms in range(20, 1001, 20):
+            stream.accept(b"\x00\x00" * 160)
+            if stream._specs:
+                return ms
+        raise AssertionError("no speculative decode after a second of silence")
+    finally:
+        stream.close()
+
+
+def test_an_idle_recognizer_starts_the_final_decode_sooner(whisper, main_menu, monkeypatch):
+    """Trailing silence of ``speculate_idle_ms`` starts the speculative decode when no final
+    decode is in flight; while one is, ``speculate_after_ms`` (a start the caller's next word
+    makes stale would take CPU another caller needs)."""
+    o = whisper.engine.options
+    assert 0 < o.speculate_idle_ms < o.speculate_after_ms
+    eventually_sync(whisper.idle, "no final decode in flight")
+    idle = _silence_to_speculate(whisper, main_menu)
+    monkeypatch.setattr(whisper, "idle", lambda: False)
+    busy = _silence_to_speculate(whisper, main_menu)
+    assert busy - idle == o.speculate_after_ms - o.speculate_idle_ms, (idle, busy)
+    monkeypatch.setattr(whisper.engine, "options", replace(o, speculate_idle_ms=0))  # off
+    monkeypatch.setattr(whisper, "idle", lambda: True)
+    assert _silence_to_speculate(whisper, main_menu) == busy
