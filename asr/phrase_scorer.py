@@ -23,6 +23,7 @@ from scipy.special import logsumexp
 
 from .ct2_format import read_variables
 
+_POOL_PREFIX = "scorer"
 _SKIPPED = object()  # a batch skipped because ``stop`` was true (token_logprobs)
 
 
@@ -87,20 +88,25 @@ class WhisperDecoderScorer:
         self._int8 = None  # asr.onnx_decoder.Int8Decoder once enable_int8() ran
         self._int8_ids: np.ndarray | None = None  # the normaliser ids inside its graph
         self._int8_proj: np.ndarray | None = None  # and their projection (D, V)
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="scorer")
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=_POOL_PREFIX)
 
     def cross_kv(self, enc: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per layer (K, V), each (heads, T, dh), for one encoder output of shape (T, D)."""
         enc = np.ascontiguousarray(enc, dtype=np.float32)
         T, H = enc.shape[0], self.heads
         dh = self.d // H
-        out = []
-        for L in self.layers:
+
+        def layer(L: dict) -> tuple[np.ndarray, np.ndarray]:
             kv = enc @ L["ca_kv"] + L["ca_kvb"]
             k = kv[:, : self.d].reshape(T, H, dh).transpose(1, 0, 2)
             vv = kv[:, self.d:].reshape(T, H, dh).transpose(1, 0, 2)
-            out.append((np.ascontiguousarray(k), np.ascontiguousarray(vv)))
-        return out
+            return np.ascontiguousarray(k), np.ascontiguousarray(vv)
+
+        # the layers on the scorer's threads (one BLAS thread each: same products); never from
+        # one of those threads, which would wait on itself
+        if threading.current_thread().name.startswith(_POOL_PREFIX):
+            return [layer(L) for L in self.layers]
+        return list(self._pool.map(layer, self.layers))
 
     # -- vocabulary subset for the softmax normaliser ----------------------------------
     def use_vocabulary(self, ids) -> None:

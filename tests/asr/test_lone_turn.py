@@ -120,3 +120,31 @@ def test_an_idle_recognizer_starts_the_final_decode_sooner(whisper, main_menu, m
     monkeypatch.setattr(whisper.engine, "options", replace(o, speculate_idle_ms=0))  # off
     monkeypatch.setattr(whisper, "idle", lambda: True)
     assert _silence_to_speculate(whisper, main_menu) == busy
+
+
+def test_the_cross_attention_keys_are_computed_on_the_scorer_threads_alike(whisper):
+    """The layers' keys/values on the scorer's threads are the products computed one after the
+    other (and a scorer thread computes them itself, never waiting on its own pool)."""
+    import numpy as np
+
+    scorer = whisper.engine.scorer
+    enc = np.random.default_rng(3).standard_normal((200, scorer.d)).astype(np.float32)
+    threads: set[str] = set()
+    real_map = scorer._pool.map
+
+    def spy_map(fn, items):
+        def traced(x):
+            threads.add(threading.current_thread().name)
+            return fn(x)
+        return real_map(traced, items)
+
+    scorer._pool.map = spy_map
+    try:
+        parallel = scorer.cross_kv(enc)
+    finally:
+        del scorer._pool.map
+    assert threads and all(n.startswith("scorer") for n in threads)
+    inside = scorer._pool.submit(scorer.cross_kv, enc).result(timeout=60)
+    assert len(parallel) == len(inside) == len(scorer.layers)
+    for (k1, v1), (k2, v2) in zip(parallel, inside, strict=True):
+        assert np.array_equal(k1, k2) and np.array_equal(v1, v2)
