@@ -148,3 +148,15 @@ def test_the_cross_attention_keys_are_computed_on_the_scorer_threads_alike(whisp
     assert len(parallel) == len(inside) == len(scorer.layers)
     for (k1, v1), (k2, v2) in zip(parallel, inside, strict=True):
         assert np.array_equal(k1, k2) and np.array_equal(v1, v2)
+
+
+def test_the_settings_turn_the_wide_encoder_off(tmp_path, monkeypatch):
+    from asr import create_recognizer, whisper_backend
+    from ivr.config.settings import load_settings
+
+    got = []
+    monkeypatch.setattr(whisper_backend, "WhisperRecognizer", lambda *a, options=None, **k: got.append(options))
+    create_recognizer("whisper", **load_settings(data_dir=tmp_path).recognizer_options())
+    assert got[-1].wide_encoder is True
+    create_recognizer("whisper", **load_settings(data_dir=tmp_path, whisper_wide_encoder="false").recognizer_options())
+    assert got[-1].wide_encoder is False
