@@ -90,8 +90,11 @@ class WhisperDecoderScorer:
         self._int8_proj: np.ndarray | None = None  # and their projection (D, V)
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=_POOL_PREFIX)
 
-    def cross_kv(self, enc: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per layer (K, V), each (heads, T, dh), for one encoder output of shape (T, D)."""
+    def cross_kv(self, enc: np.ndarray, parallel: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per layer (K, V), each (heads, T, dh), for one encoder output of shape (T, D).
+        ``parallel``: the layers on the scorer's threads (the same products), for an utterance
+        decoded alone; otherwise on the calling thread, never queued behind other utterances'
+        batches."""
         enc = np.ascontiguousarray(enc, dtype=np.float32)
         T, H = enc.shape[0], self.heads
         dh = self.d // H
@@ -102,9 +105,9 @@ class WhisperDecoderScorer:
             vv = kv[:, self.d:].reshape(T, H, dh).transpose(1, 0, 2)
             return np.ascontiguousarray(k), np.ascontiguousarray(vv)
 
-        # the layers on the scorer's threads (one BLAS thread each: same products); never from
-        # one of those threads, which would wait on itself
-        if threading.current_thread().name.startswith(_POOL_PREFIX):
+        # (one BLAS thread each: the same products); never from one of the scorer's threads,
+        # which would wait on itself
+        if not parallel or threading.current_thread().name.startswith(_POOL_PREFIX):
             return [layer(L) for L in self.layers]
         return list(self._pool.map(layer, self.layers))
 

@@ -616,7 +616,7 @@ class WhisperEngine:
                     if self.audio_intent is not None and prep.fit_window else None)
         audio_adj = self.audio_intent.adjustment_of(audio_lp) if self.audio_intent is not None else None
         emergency_audio = self.emergency_audio(enc_np, seconds, prep, audio_lp)
-        kv = self.scorer.cross_kv(enc_np)
+        kv = self.scorer.cross_kv(enc_np, parallel=alone)
         if self.use_graph_text(beam, ()):
             text_job = self._side.submit(self.greedy_text, kv, self.max_tokens(seconds),
                                          None if stale is None else stale.is_set)

@@ -21,7 +21,6 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -59,14 +58,8 @@ def main() -> None:
                            8000, 16000) for i, t in enumerate(TEXTS)]
     wide, every_core_kv = eng._wide, eng.scorer.cross_kv
 
-    def one_core_kv(enc):
-        # the scorer's own threads compute the layers in turn (see cross_kv)
-        t = threading.current_thread()
-        name, t.name = t.name, "scorer-bench"
-        try:
-            return every_core_kv(enc)
-        finally:
-            t.name = name
+    def one_core_kv(enc, parallel=False):
+        return every_core_kv(enc, parallel=False)
 
     def decode(variant: str, pcm: bytes):
         eng._wide = wide if variant == "every core" else None

@@ -123,8 +123,9 @@ def test_an_idle_recognizer_starts_the_final_decode_sooner(whisper, main_menu, m
 
 
 def test_the_cross_attention_keys_are_computed_on_the_scorer_threads_alike(whisper):
-    """The layers' keys/values on the scorer's threads are the products computed one after the
-    other (and a scorer thread computes them itself, never waiting on its own pool)."""
+    """The layers' keys/values on the scorer's threads (an utterance decoded alone) are the
+    products computed one after the other (and a scorer thread computes them itself, never
+    waiting on its own pool); otherwise they are computed on the calling thread."""
     import numpy as np
 
     scorer = whisper.engine.scorer
@@ -133,6 +134,9 @@ def test_the_cross_attention_keys_are_computed_on_the_scorer_threads_alike(whisp
     real_map = scorer._pool.map
 
     def spy_map(fn, items):
+        if items is not scorer.layers:  # another recognition's batches (one an earlier test left)
+            return real_map(fn, items)
+
         def traced(x):
             threads.add(threading.current_thread().name)
             return fn(x)
@@ -140,14 +144,22 @@ def test_the_cross_attention_keys_are_computed_on_the_scorer_threads_alike(whisp
 
     scorer._pool.map = spy_map
     try:
-        parallel = scorer.cross_kv(enc)
+        parallel = scorer.cross_kv(enc, parallel=True)
     finally:
         del scorer._pool.map
     assert threads and all(n.startswith("scorer") for n in threads)
-    inside = scorer._pool.submit(scorer.cross_kv, enc).result(timeout=60)
-    assert len(parallel) == len(inside) == len(scorer.layers)
-    for (k1, v1), (k2, v2) in zip(parallel, inside, strict=True):
+    inside = scorer._pool.submit(scorer.cross_kv, enc, True).result(timeout=60)
+    threads.clear()
+    scorer._pool.map = spy_map
+    try:
+        serial = scorer.cross_kv(enc)  # another utterance under way: not queued behind its batches
+    finally:
+        del scorer._pool.map
+    assert not threads
+    assert len(parallel) == len(inside) == len(serial) == len(scorer.layers)
+    for (k1, v1), (k2, v2), (k3, v3) in zip(parallel, inside, serial, strict=True):
         assert np.array_equal(k1, k2) and np.array_equal(v1, v2)
+        assert np.array_equal(k1, k3) and np.array_equal(v1, v3)
 
 
 def test_the_settings_turn_the_wide_encoder_off(tmp_path, monkeypatch):
