@@ -382,7 +382,8 @@ class DialogEngine:
         vars_ = s["vars"]
         if cut.state == s["state"]:
             if phase != "listening" or self._reads_as_command(text):
-                return None  # a yes/no question was asked meanwhile (the safety question)
+                # (not listening: a yes/no question was asked meanwhile, the safety question)
+                return None
             vars_[ls.slot] = text + CUT_MARK
             return ls.slot
         before = vars_.get(ls.slot)
