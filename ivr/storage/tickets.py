@@ -173,11 +173,12 @@ class TicketRepository:
     async def query(self, *, status: str | None = None, kind: str | None = None, limit: int = 50,
                     offset: int = 0, reporter_phone: str | None = None,
                     reporter_nik: str | None = None, owner: str | None = None,
-                    overdue_at: datetime | None = None) -> list[Ticket]:
+                    overdue_at: datetime | None = None, incomplete: bool = False) -> list[Ticket]:
         """Newest first. ``reporter_phone``/``reporter_nik`` search by keyed hash (needs IVR_PII_KEY).
         ``owner``: only tickets that person owns (desk assignment); ``overdue_at``: only open
         tickets past their SLA deadline at that time (the assignment's deadline, else the end of
-        the SLA due day)."""
+        the SLA due day). ``incomplete``: only complaints filed unfinished when the caller hung up
+        (``extra.incomplete``, see ``dialogs/engine.py`` ``_hangup_ticket``)."""
         if (reporter_phone or reporter_nik) and not self.pii.can_search:
             raise StoreError("searching by NIK or phone needs IVR_PII_KEY")
 
@@ -198,6 +199,8 @@ class TicketRepository:
                     q = q.where(TicketRow.status == status)
                 if kind:
                     q = q.where(TicketRow.kind == kind)
+                if incomplete:
+                    q = q.where(TicketRow.extra["incomplete"].as_boolean().is_(True))
                 if reporter_phone:
                     q = q.where(TicketRow.reporter_phone_hash == self.pii.hash(reporter_phone, "phone"))
                 if reporter_nik:
