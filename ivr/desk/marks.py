@@ -19,6 +19,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ivr.storage.tickets import INCOMPLETE_TRUE
+
 __all__ = ["HangupMarks", "hangup_marks", "step_label", "field_label", "CUT_NOTE", "INCOMPLETE_BADGE"]
 
 INCOMPLETE_BADGE = "Belum lengkap"
@@ -86,7 +88,7 @@ def field_label(slot: str) -> str:
 def _truthy(value: object) -> bool:
     if isinstance(value, bool):
         return value
-    return str(value).strip().lower() in ("true", "1", "ya", "yes")
+    return str(value).strip().lower() in INCOMPLETE_TRUE
 
 
 @dataclass(frozen=True)
@@ -129,5 +131,5 @@ def hangup_marks(extra: Mapping[str, object] | None) -> HangupMarks | None:
     cut_field = cut if isinstance(cut, str) and _ID.fullmatch(cut) else None
     if not (incomplete or stopped_at or cut_field):
         return None
-    return HangupMarks(incomplete=incomplete or stopped_at is not None, stopped_at=stopped_at,
+    return HangupMarks(incomplete=incomplete, stopped_at=stopped_at,
                        step=step_label(stopped_at) if stopped_at else None, cut_field=cut_field)

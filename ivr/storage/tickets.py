@@ -42,6 +42,8 @@ from ivr.storage.writes import Args, WritePath, aware
 log = logging.getLogger(__name__)
 
 MAX_DB_SERIAL = OFFLINE_SERIAL_START - 1
+#: ``extra.incomplete`` read as text, meaning the ticket was filed unfinished (a hang-up)
+INCOMPLETE_TRUE = ("true", "1", "ya", "yes")
 
 
 class TicketRepository:
@@ -200,7 +202,10 @@ class TicketRepository:
                 if kind:
                     q = q.where(TicketRow.kind == kind)
                 if incomplete:
-                    q = q.where(TicketRow.extra["incomplete"].as_boolean().is_(True))
+                    # compared as text, never cast: a script may file the mark as a string, and
+                    # PostgreSQL refuses to cast "ya" to a boolean (SQLite reads JSON true as 1)
+                    flag = func.lower(TicketRow.extra["incomplete"].as_string())
+                    q = q.where(flag.in_(INCOMPLETE_TRUE))
                 if reporter_phone:
                     q = q.where(TicketRow.reporter_phone_hash == self.pii.hash(reporter_phone, "phone"))
                 if reporter_nik:

@@ -126,3 +126,14 @@ def test_a_step_reads_in_words_whatever_the_script_calls_it():
     m = hangup_marks({"incomplete": "true", "stopped_at": "<b>x</b> y", "cut_by_hangup": 5})
     assert m is not None and m.incomplete and m.stopped_at is None and m.cut_field is None
     assert m.sentence == "Penelepon menutup telepon sebelum pengaduan selesai dicatat."
+
+
+async def test_the_filter_finds_the_mark_however_it_was_filed(store):
+    # SQLite and PostgreSQL: JSON true, a script's text "ya"; not false, another key, no extra
+    ids = [await store.tickets.create("complaint", description="x", extra=extra)
+           for extra in ({"incomplete": True, "stopped_at": "complaint_location"}, {"incomplete": "ya"},
+                         {"incomplete": False}, {"note": "x"}, None)]
+    found = {t.public_id for t in await store.tickets.query(incomplete=True)}
+    assert found == set(ids[:2])
+    assert len(await store.tickets.query(incomplete=True, status="closed")) == 0
+    assert len(await store.tickets.query()) == 5
