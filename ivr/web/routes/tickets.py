@@ -64,7 +64,8 @@ async def work_of(store: Store, tickets: list[Ticket]) -> dict[str, dict[str, ob
 @router.get("/tickets")
 async def tickets_page(request: Request, status: str | None = None, kind: str | None = None,
                        page: int = Query(1, ge=1, le=MAX_PAGE), mine: bool = False, overdue: bool = False,
-                       incomplete: bool = False, q: str | None = None, principal: Principal = Depends(require(*STAFF))) -> Response:
+                       incomplete: bool = False, q: str | None = None,
+                       principal: Principal = Depends(require(*STAFF))) -> Response:
     """Ticket list with filters (status, kind, "milik saya", overdue, "belum lengkap": filed
     unfinished at a hang-up), each with its owner,
     assignment queue and agency, and SLA countdown; ``q`` finds a ticket number, or a reporter's
