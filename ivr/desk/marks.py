@@ -45,6 +45,7 @@ STEP_LABELS: dict[str, str] = {
     "complaint_readback": "ringkasan pengaduan dibacakan untuk dikonfirmasi",
     "complaint_redo": "pengaduan akan diulang dari awal",
     "complaint_create": "pengaduan sedang disimpan",
+    "complaint_done": "nomor tiket pengaduan dibacakan",
 }
 
 #: a slot (ticket field) in staff words; also names a step whose id holds the slot's word

@@ -137,3 +137,16 @@ async def test_the_filter_finds_the_mark_however_it_was_filed(store):
     assert found == set(ids[:2])
     assert len(await store.tickets.query(incomplete=True, status="closed")) == 0
     assert len(await store.tickets.query()) == 5
+
+
+def test_every_labelled_step_is_a_state_of_the_default_script():
+    """The fixed step labels name states the default script has: a renamed state would fall
+    back to the generic wording without anyone noticing."""
+    from dialogs import default_script_path, load_script
+    from ivr.desk.marks import STEP_LABELS
+
+    script = load_script(default_script_path())
+    assert set(STEP_LABELS) <= set(script.states), sorted(set(STEP_LABELS) - set(script.states))
+    complaint = {s for s in script.states if s.startswith("complaint_")}
+    # and every state of its complaint flow that a caller can stop in has one
+    assert complaint <= set(STEP_LABELS), sorted(complaint - set(STEP_LABELS))
