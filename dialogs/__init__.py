@@ -14,6 +14,7 @@ from dialogs.engine import DialogEngine, Snapshot, TurnResult
 from dialogs.errors import ScriptError, ScriptIssue
 from dialogs.events import (
     CallStarted,
+    CutAnswer,
     Event,
     Hangup,
     Heard,
@@ -47,7 +48,7 @@ def match_intent(text: str, candidates: Collection[str] | None = None, script: S
 
 
 __all__ = [
-    "Action", "CallStarted", "CreateTicket", "DialogEngine", "EndCall", "Event", "Flow", "Hangup",
+    "Action", "CallStarted", "CreateTicket", "CutAnswer", "DialogEngine", "EndCall", "Event", "Flow", "Hangup",
     "HangupTicket", "Heard", "IntentMatcher", "Listen", "LookupTicket", "Match", "NoInput",
     "PlaybackDone", "Pressed", "Say", "Script", "ScriptError", "ScriptIssue", "Snapshot",
     "TicketCreated", "TicketStatus", "Transfer", "TransferFailed", "TurnResult",

@@ -19,6 +19,7 @@ from dialogs.emergency import DEFAULT as EMERGENCY
 from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer, TransferContext
 from dialogs.events import (
     CallStarted,
+    CutAnswer,
     Event,
     Hangup,
     Heard,
@@ -33,7 +34,7 @@ from dialogs.lang.ids import normalize_phone, validate_nik
 from dialogs.lang.normalize import normalize
 from dialogs.lang.numbers import words_to_digits
 from dialogs.model import Prompt, Script, State
-from dialogs.personal import PLACEHOLDER, personal_variables
+from dialogs.personal import PLACEHOLDER, answer_kind, personal_variables
 from dialogs.slots import parse_slot
 from dialogs.templates import render
 
@@ -49,6 +50,8 @@ _YES_WORDS = {"ya", "betul", "benar", "boleh", "oke", "setuju", "silakan", "sila
 _WEAK_YES = {"mau", "bisa", "sudah", "pernah", "ada"}   # yes only as a short answer
 _KEY_WORDS = {"*": "bintang", "#": "pagar"}
 _DIGITS_KINDS = {"digits", "nik", "phone", "ticket", "date"}
+#: how a slot's value shows the words in it were cut off by the caller hanging up
+CUT_MARK = " …"
 
 
 def yes_or_no(text: str) -> str | None:
@@ -222,7 +225,8 @@ class DialogEngine:
         phase = self._s["phase"]
         if isinstance(event, Hangup):
             self._s["phase"] = "ended"
-            return self._hangup_ticket()
+            cut = self._take_cut(event.cut, phase) if event.cut is not None else None
+            return self._hangup_ticket(cut)
         if phase == "ended":
             return []
         if isinstance(event, CallStarted):
@@ -360,9 +364,56 @@ class DialogEngine:
             return br.empty
         return br.cases.get(value, br.default)
 
-    def _hangup_ticket(self) -> list[Action]:
+    def _take_cut(self, cut: CutAnswer, phase: str) -> str | None:
+        """Words cut by the hang-up (`Hangup.cut`) as the answer of the listen they were said
+        in: the slot it fills (None: not taken). Only a free-text slot that is not a name takes
+        them, marked cut (`CUT_MARK`), and only while the dialog was listening for it: in its
+        state (the answer: as a finished one would, it fills the slot), or, when they continue
+        the answer the dialog took there (``follows``) and it moved on, after that answer. A
+        number, a yes/no, a menu choice or a name cut short is no answer; words that read as a
+        command (``selesai``, ``petugas``) are not taken as one either, and nothing is acted on."""
+        text = " ".join((cut.text or "").split()).rstrip(" .,…")
+        st = self.script.states.get(cut.state)
+        ls = st.listen if st is not None else None
+        if not text or ls is None or ls.kind != "free" or not ls.slot \
+                or answer_kind(ls.kind, ls.slot) != "text":
+            return None
+        s = self._s
+        vars_ = s["vars"]
+        if cut.state == s["state"]:
+            if phase != "listening" or self._reads_as_command(text):
+                # (not listening: a yes/no question was asked meanwhile, the safety question)
+                return None
+            vars_[ls.slot] = text + CUT_MARK
+            return ls.slot
+        before = vars_.get(ls.slot)
+        if cut.follows and before and phase in ("listening", "confirming") and self._left_last(cut.state):
+            vars_[ls.slot] = f"{before} {text}{CUT_MARK}"
+            return ls.slot
+        return None
+
+    def _left_last(self, sid: str) -> bool:
+        """Whether ``sid`` is the last state that listened before the current one (the answer
+        taken there moved the dialog on through states that do not listen)."""
+        path = self._s["path"]
+        for prev in reversed(path[:-1]):
+            if self.script.states[prev].listen is not None:
+                return prev == sid
+        return False
+
+    def _reads_as_command(self, text: str) -> bool:
+        """A short answer that reads as one of the script's global commands."""
+        # (not the emergency: words naming a hazard are what happened, kept as said)
+        commands = [g for g in self.script.globals if g != EMERGENCY.label]
+        if not commands or len(text.split()) > 3:
+            return False
+        m = self.script.matcher.match(text, commands)
+        return m.intent is not None and m.confidence >= self.script.settings.confirm
+
+    def _hangup_ticket(self, cut: str | None = None) -> list[Action]:
         """The caller hung up: what the flow they were in files for them (`on_hangup`), when
-        they had given what it asks for and nothing was filed since they entered it."""
+        they had given what it asks for and nothing was filed since they entered it. ``cut``:
+        the slot the words cut by the hang-up went to (the ticket says which: ``cut_by_hangup``)."""
         s = self._s
         flow = self.script.flow_of(s["state"])
         todo = flow.on_hangup if flow is not None else None
@@ -374,6 +425,8 @@ class DialogEngine:
         fields: dict[str, str | bool] = {k: vars_[k] for k in todo.variables if vars_.get(k)}
         fields["incomplete"] = True
         fields["stopped_at"] = s["state"]
+        if cut is not None and cut in fields:
+            fields["cut_by_hangup"] = cut
         s["filed"] = True
         return [CreateTicket(kind=todo.kind, fields=fields)]
 

@@ -85,8 +85,28 @@ class TicketStatus:
 
 
 @dataclass(frozen=True)
+class CutAnswer:
+    """Words the caller was saying when they hung up: recognised after the line dropped, never
+    given to the dialog as a `Heard` (nothing is acted on after a hang-up).
+
+    state: the state whose listen the words were said in; text: the words as recognised (clear,
+    without any mark: the engine marks them cut); follows: they continue the answer the dialog
+    last took in ``state`` (the caller went on after it, the runtime joining both, and the
+    line dropped meanwhile), so the dialog may have moved on from ``state`` already.
+    """
+
+    state: str
+    text: str
+    follows: bool = False
+
+
+@dataclass(frozen=True)
 class Hangup:
-    """The caller hung up."""
+    """The caller hung up. cut: what they were saying at that moment, if the runtime recognised
+    any; the engine keeps it only as the free-text answer of the listen it was said in (never a
+    number, a yes/no, a menu choice or a name cut short; never acted on)."""
+
+    cut: CutAnswer | None = None
 
 
 Event = CallStarted | Heard | Pressed | NoInput | PlaybackDone | TransferFailed | TicketCreated | TicketStatus | Hangup

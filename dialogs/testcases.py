@@ -18,6 +18,10 @@ File format (YAML)::
           - ticket_created: "100001"
           - ticket_status: {ticket_id: "100001", status: open, updated: "2026-11-20"}
           - hangup: true
+          - hangup: {cut: "di jalan merdeka dekat"}   # hung up mid-sentence (Hangup(cut=...)):
+                                                      # said in the current state unless `state`
+                                                      # is given; `follows: true` continues the
+                                                      # answer the dialog took there
 
 `expect` keys: state, phase, intent, actions (list of action type names, in order),
 say_contains (text or list; every item must be in the joined Say texts), say_not_contains,
@@ -38,6 +42,7 @@ from dialogs.engine import DialogEngine
 from dialogs.errors import ScriptError, ScriptIssue
 from dialogs.events import (
     CallStarted,
+    CutAnswer,
     Event,
     Hangup,
     Heard,
@@ -108,7 +113,10 @@ SCHEMA = {
                                                   "properties": {"ticket_id": _STR,
                                                                  "status": {"type": ["string", "null"]},
                                                                  "updated": {"type": ["string", "null"]}}},
-                                "hangup": {"const": True},
+                                "hangup": {"oneOf": [
+                                    {"const": True},
+                                    {"type": "object", "additionalProperties": False, "required": ["cut"],
+                                     "properties": {"cut": _STR, "state": _STR, "follows": {"type": "boolean"}}}]},
                                 "expect": _EXPECT,
                             },
                             "minProperties": 1,
@@ -166,7 +174,9 @@ def parse_cases(name: str, text: str) -> dict[str, Any]:
     return data
 
 
-def _event(step: dict[str, Any]) -> Event:
+def _event(step: dict[str, Any], state: str | None = None) -> Event:
+    """The event a step gives the engine (``state``: the engine's current one, where words cut by
+    a hang-up were said unless the step names another)."""
     if "start" in step:
         st = step["start"] or {}
         return CallStarted(caller_number=st.get("caller_number"), call_id=st.get("call_id"),
@@ -190,6 +200,10 @@ def _event(step: dict[str, Any]) -> Event:
     if "ticket_status" in step:
         t = step["ticket_status"]
         return TicketStatus(t["ticket_id"], t["status"], t.get("updated"))
+    h = step.get("hangup")
+    if isinstance(h, dict):
+        return Hangup(cut=CutAnswer(str(h.get("state") or state or ""), str(h["cut"]),
+                                    follows=h.get("follows") is True))
     return Hangup()
 
 
@@ -249,9 +263,9 @@ def run_cases(script: Script, cases: dict[str, Any]) -> list[CaseResult]:
         engine = DialogEngine(script, strict=True)
         res = CaseResult(case["name"], True)
         for i, step in enumerate(case["steps"]):
-            event = _event(step)
-            if i == 0 and not isinstance(event, CallStarted):
+            if i == 0 and "start" not in step:
                 engine.start()
+            event = _event(step, engine.state)
             try:
                 actions = engine.handle(event)
             except Exception as exc:  # a failing case, not a crash of the runner

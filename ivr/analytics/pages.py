@@ -360,10 +360,11 @@ def stuck_page(src: Source, end: date, *, now: datetime, days: int = 28) -> Page
     rep = stuck_states(src, start, end)
     states = Table("keadaan", "Di mana penelepon tersendat (per keadaan dialog dan versi skrip)",
                    ("Keadaan", "Versi skrip", "Masuk", "Giliran", "Tidak ada jawaban", "Tidak dikenali", "Tidak sah",
-                    "Konfirmasi", "Dikoreksi", "Ke petugas", "Menutup telepon", "Median waktu", "Keyakinan pengenalan"),
+                    "Konfirmasi", "Dikoreksi", "Ke petugas", "Menutup telepon", "Menutup saat berbicara", "Median waktu",
+                    "Keyakinan pengenalan"),
                    tuple((s.state, s.script_version, num(s.entries), num(s.turns), num(s.no_input), num(s.no_match),
                           num(s.invalid), num(s.confirmations), num(s.corrected), num(s.handoffs), num(s.hangups),
-                          "-" if s.median_s is None else f"{s.median_s:.1f} dtk".replace(".", ","),
+                          num(s.cut_off), "-" if s.median_s is None else f"{s.median_s:.1f} dtk".replace(".", ","),
                           "-" if s.confidence is None else num(s.confidence, 2))
                          for s in rep.states),
                    links=tuple(script_state_link(s.script_version, s.state) for s in rep.states))

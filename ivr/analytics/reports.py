@@ -179,9 +179,9 @@ def sections(r: Report) -> list[tuple[str, list[str], list[list[str]]]]:
                   f"{a.window_h} jam"] for a in b.alerts]))
     out.append(("Tahap dialog yang menyulitkan penelepon",
                 ["Versi", "Tahap", "Masuk", "Tak terdengar", "Tak dipahami", "Tak sah", "Konfirmasi", "Ke petugas",
-                 "Tutup telepon", "Median detik", "Keyakinan"],
+                 "Tutup telepon", "Tutup saat berbicara", "Median detik", "Keyakinan"],
                 [[s.script_version, s.state, _num(s.entries), _num(s.no_input), _num(s.no_match), _num(s.invalid),
-                  _num(s.confirmations), _num(s.handoffs), _num(s.hangups), _num(s.median_s),
+                  _num(s.confirmations), _num(s.handoffs), _num(s.hangups), _num(s.cut_off), _num(s.median_s),
                   "-" if s.confidence is None else f"{s.confidence:.2f}".replace(".", ",")] for s in st.states[:15]]))
     out.append(("Maksud yang paling sering dikonfirmasi", ["Maksud", "Giliran", "Dikonfirmasi", "Dikoreksi"],
                 [[i.intent, _num(i.turns), _num(i.confirmed), _num(i.corrected)] for i in st.intents[:10]]))

@@ -4,9 +4,10 @@ Reads the turns of the calls that started in a period (``turns.state`` and ``tur
 migration 0003) and reports, per (script version, state): entries (calls that reached it),
 no-input, no-match, invalid answers, confirmations and corrections, hand-offs asked for there,
 hang-ups (``calls.end_state`` of calls the caller hung up; the state of their last turn when that
-is empty), the median time spent (from a
-turn to the next one, or to the end of the call), and the recognition confidence; plus the
-intents most often confirmed or corrected. Turns without a state (recorded before migration
+is empty), callers who hung up there mid-sentence (a caller turn cut by the hang-up, outcome
+"interrupted": counted apart, not as a turn the dialog took, nor in its time or confidence),
+the median time spent (from a turn to the next one, or to the end of the call), and the
+recognition confidence; plus the intents most often confirmed or corrected. Turns without a state (recorded before migration
 0003 or by a hotline that does not fill it) are counted apart.
 """
 
@@ -31,7 +32,7 @@ class StateRow:
     script_version: str
     state: str
     entries: int            # calls that had a turn in this state
-    turns: int
+    turns: int              # the caller's inputs the dialog took (not the speech a hang-up cut)
     no_input: int
     no_match: int
     invalid: int
@@ -41,6 +42,9 @@ class StateRow:
     hangups: int
     median_s: float | None  # time spent per turn
     confidence: float | None  # mean recognition confidence of speech turns
+    #: callers who hung up here while speaking (their words are on record, cut by the hang-up;
+    #: these calls count in ``hangups`` too)
+    cut_off: int = 0
 
     @property
     def trouble_rate(self) -> float:
@@ -101,13 +105,17 @@ def stuck_states(src: Source, start: date, end: date) -> StuckReport:
         key = (version or "?", state)
         d = acc[key]
         d["calls"].append(call_id)
-        d["outcome"].append(outcome or "")
         last = i + 1 >= n or rows[i + 1][0] != call_id
-        nxt = ended_at if last else rows[i + 1][6]
-        if nxt is not None and at is not None:
-            d["dur"].append(nxt - at)
-        if confidence is not None and source == "speech":
-            d["conf"].append(confidence)
+        if outcome == "interrupted":
+            # words a hang-up cut (the only caller turn marked so): no input the dialog took
+            d["cut"].append(call_id)
+        else:
+            d["outcome"].append(outcome or "")
+            nxt = ended_at if last else rows[i + 1][6]
+            if nxt is not None and at is not None:
+                d["dur"].append(nxt - at)
+            if confidence is not None and source == "speech":
+                d["conf"].append(confidence)
         if last and end_reason == "caller_hangup":
             # where the call ended (calls.end_state), else the caller's last turn
             where = (version or "?", end_state or state)
@@ -124,7 +132,7 @@ def stuck_states(src: Source, start: date, end: date) -> StuckReport:
             ver, state, len(set(d["calls"]) | set(d["ended"])), len(o), o.count("no_input"), o.count("no_match"), o.count("invalid"),
             o.count("confirmed") + o.count("corrected"), o.count("corrected"), o.count("agent"), hang[(ver, state)],
             float(np.median(d["dur"])) if d["dur"] else None,
-            float(np.mean(d["conf"])) if d["conf"] else None))
+            float(np.mean(d["conf"])) if d["conf"] else None, len(set(d["cut"]))))
     states.sort(key=lambda s: -(s.no_input + s.no_match + s.invalid + s.hangups))
     irows = []
     for name, outs in intents.items():

@@ -9,6 +9,8 @@ it holds an exclusive ``flock`` on for as long as it runs; one file per live cal
 * ``start``: the call's record fields (caller protected);
 * ``snap``: the dialog engine's snapshot after each event (:meth:`dialogs.DialogEngine.snapshot`);
 * ``turn``: each prompt and caller turn as it happens (before its reply, before the store);
+* ``cut``: the words the caller was saying when they hung up (recognised after the line
+  dropped), with the state they were said in: recovery tells the engine them with the hang-up;
 * ``ticket``: a ticket the dialog asked for, with the client id it is filed under, before the
   store is asked; ``filed`` once the store has it (database or write journal).
 
@@ -72,6 +74,8 @@ class JournaledCall:
     turns: dict[int, dict[str, Any]] = field(default_factory=dict)
     tickets: dict[str, dict[str, Any]] = field(default_factory=dict)  # client_id -> request
     filed: dict[str, str] = field(default_factory=dict)  # client_id -> ticket number
+    #: the words cut by the hang-up: {"state", "text", "follows"} (None: none recognised)
+    cut: dict[str, Any] | None = None
     #: when the last record was written (epoch seconds)
     last_t: float = 0.0
 
@@ -111,6 +115,10 @@ class CallJournal:
 
     def turn(self, call_id: str, text: str | None, **plain: Any) -> None:
         self._submit(call_id, "turn", plain, {"text": text})
+
+    def cut(self, call_id: str, state: str, text: str, *, follows: bool = False) -> None:
+        """The words the caller was saying when they hung up (``dialogs.events.CutAnswer``)."""
+        self._submit(call_id, "cut", {"state": state, "follows": follows}, {"text": text})
 
     def ticket(self, call_id: str, client_id: str, kind: str, fields: dict[str, Any]) -> None:
         self._submit(call_id, "ticket", {"client_id": client_id, "kind": kind}, {"fields": fields})
@@ -227,6 +235,8 @@ class CallJournal:
                 call.turns[data["idx"]] = data
             elif kind == "ticket" and data.get("client_id"):
                 call.tickets[str(data["client_id"])] = data
+            elif kind == "cut" and isinstance(data.get("state"), str) and isinstance(data.get("text"), str):
+                call.cut = data
             elif kind == "filed" and data.get("client_id"):
                 call.filed[str(data["client_id"])] = str(data.get("ticket_id"))
         return call
@@ -248,7 +258,7 @@ class _CallFile:
         self.size = path.stat().st_size if path.exists() else 0
         self._start: bytes | None = None
         self._snap: bytes | None = None
-        self._rest: list[bytes] = []  # turns and tickets, in order
+        self._rest: list[bytes] = []  # turns, the words cut by the hang-up and tickets, in order
 
     def remember(self, kind: str, line: bytes) -> None:
         if kind == "start":

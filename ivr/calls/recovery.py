@@ -10,7 +10,8 @@ crash during recovery only repeats it):
    it was asked with (filed once, whichever attempt got there);
 3. what the dialog files for a caller who hangs up where this one was (the script's
    ``on_hangup``: the unfinished complaint, marked incomplete, with the state it stopped in),
-   from the dialog engine restored from its last snapshot and told ``Hangup``;
+   from the dialog engine restored from its last snapshot and told ``Hangup`` (with the words
+   the caller was saying as the line dropped, if they were journaled: the complaint keeps them);
 4. the call record closed: ``ended_at`` the time of its last journal record, ``end_reason``
    "interrupted", ``end_state`` the dialog state it was in.
 
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from dialogs import DialogEngine, Script
 from dialogs.actions import CreateTicket
-from dialogs.events import Hangup
+from dialogs.events import CutAnswer, Hangup
 from ivr.calls.journal import CallJournal, JournaledCall
 from ivr.calls.ports import CallStore
 from ivr.calls.tickets import file_ticket
@@ -119,7 +120,7 @@ async def _recover(call: JournaledCall, store: CallStore, script: Script, done: 
     end_state: str | None = None
     if call.snapshot is not None:
         end_state = _str(call.snapshot.get("state"))
-        for action in _hangup_actions(script, call.snapshot):
+        for action in _hangup_actions(script, call.snapshot, _cut(call.cut)):
             if isinstance(action, CreateTicket):
                 number = await file_ticket(store.tickets, action.kind, action.fields, call_id=cid,
                                            client_id=f"{cid}-hangup")
@@ -127,14 +128,25 @@ async def _recover(call: JournaledCall, store: CallStore, script: Script, done: 
     await store.calls.close(cid, END_REASON, ended_at=_when(call.last_t), end_state=end_state)
 
 
-def _hangup_actions(script: Script, snapshot: dict[str, object]) -> list[object]:
-    """What the dialog does when the caller hangs up in the state ``snapshot`` describes."""
+def _cut(record: dict[str, object] | None) -> CutAnswer | None:
+    """The journaled words cut by the hang-up, as the engine is told them."""
+    if record is None:
+        return None
+    state, text = record.get("state"), record.get("text")
+    if not isinstance(state, str) or not isinstance(text, str):
+        return None
+    return CutAnswer(state, text, follows=record.get("follows") is True)
+
+
+def _hangup_actions(script: Script, snapshot: dict[str, object], cut: CutAnswer | None = None) -> list[object]:
+    """What the dialog does when the caller hangs up in the state ``snapshot`` describes
+    (``cut``: what they were saying as the line dropped)."""
     try:
         engine = DialogEngine.restore(script, snapshot)
     except ValueError:
         log.warning("an interrupted call's dialog state does not fit the script; nothing filed for it")
         return []
-    return list(engine.handle(Hangup()))
+    return list(engine.handle(Hangup(cut=cut)))
 
 
 def _str(value: object) -> str | None:

@@ -36,7 +36,17 @@ from dialogs import DialogEngine
 from dialogs.engine import Snapshot, TurnResult
 from dialogs.emergency import DEFAULT as EMERGENCY
 from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
-from dialogs.events import CallStarted, Event, Hangup, Heard, NoInput, PlaybackDone, Pressed, TransferFailed
+from dialogs.events import (
+    CallStarted,
+    CutAnswer,
+    Event,
+    Hangup,
+    Heard,
+    NoInput,
+    PlaybackDone,
+    Pressed,
+    TransferFailed,
+)
 from dialogs.personal import answer_kind
 from ivr.calls.hangups import CALLER_GONE, MediaHangup
 from ivr.calls.media.agi import AgiMedia
@@ -177,6 +187,9 @@ class CallSession:
         #: keys pressed while a joined turn was heard wait for the next listen: the reply to
         #: that turn plays (only a key pressed during it stops it), then they answer its question
         self._keys_wait = False
+        #: what the caller was saying when they hung up, recognised (_record_cut): told to the
+        #: engine with the hang-up (the unfinished complaint keeps it in the slot it answered)
+        self._cut: CutAnswer | None = None
 
     # ------------------------------------------------------------------ for observers
     def status(self) -> CallStatus:
@@ -725,7 +738,10 @@ class CallSession:
         """The caller hung up while speaking: the speech the media holds that no listen took
         (``Media.unheard``) is recognised and put on record as a caller turn of its own, cut by
         the hang-up: its words end in " …" and it is marked interrupted, as a prompt a hang-up
-        cut is. The dialog never takes it (no intent), as it takes no speech after a hang-up.
+        cut is. The dialog never acts on it (no intent), as it takes no speech after a hang-up;
+        the engine is given the words with the hang-up (``Hangup.cut``) and keeps them as the
+        answer of a free-text slot the listen asked for (the unfinished complaint), and they are
+        journaled first, so that recovery after a crash files them too.
         ``held``: the caller was going on after a held turn (a join under way): only the
         continuation is recognised and it comes after the first half (and the reply it cut),
         whose decision stands."""
@@ -779,6 +795,11 @@ class CallSession:
         entry = _entry({"who": "caller", "state": listen.state}, shown, clear)
         entry["interrupted"] = True
         self.transcript.append(entry)
+        # the words, clear, for the engine (the store protects a slot's value as it protects any
+        # answer; the journal protects its records)
+        self._cut = CutAnswer(listen.state, heard.text.strip(), follows=held is not None)
+        if self.journal is not None:
+            self.journal.cut(self.call_id, listen.state, self._cut.text, follows=self._cut.follows)
         # its emergency reading too: a caller cut off while asking for help can be called back
         self._emit("cut_by_hangup", state=listen.state, speech_s=rest.seconds, asr_ms=turn.asr_ms,
                    emergency=heard.emergency)
@@ -834,7 +855,7 @@ class CallSession:
         if self.engine is None:
             return
         try:
-            actions = self.engine.handle(Hangup())
+            actions = self.engine.handle(Hangup(cut=self._cut))
         except Exception:
             log.exception("engine failed on hang-up")
             actions = []

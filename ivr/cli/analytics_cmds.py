@@ -334,10 +334,10 @@ def register(app: typer.Typer) -> None:
         finally:
             store.database.engine.dispose()
         typer.echo(f"{'version':7} {'state':28} {'entries':>7} {'no-in':>6} {'no-match':>8} {'invalid':>7} "
-                   f"{'confirm':>7} {'agent':>5} {'hangup':>6} {'median s':>8}")
+                   f"{'confirm':>7} {'agent':>5} {'hangup':>6} {'cut off':>7} {'median s':>8}")
         for s in rep.states:
             typer.echo(f"{s.script_version:7} {s.state:28} {s.entries:7d} {s.no_input:6d} {s.no_match:8d} "
-                       f"{s.invalid:7d} {s.confirmations:7d} {s.handoffs:5d} {s.hangups:6d} "
+                       f"{s.invalid:7d} {s.confirmations:7d} {s.handoffs:5d} {s.hangups:6d} {s.cut_off:7d} "
                        f"{(s.median_s or 0):8.1f}")
 
     @an.command("topics")

@@ -4,7 +4,8 @@ Built from the store (shared by every process) so any process can pop any call: 
 saved at transfer (purpose, reason, slots), the recorded turns with the recognizer's confidence
 and whether the caller's own audio can be played, linked or draft tickets, earlier calls and
 tickets of the same number (by keyed hash; the number itself is never shown in clear), and the
-time the caller waited. Personal data stays masked.
+time the caller waited. Personal data stays masked. A ticket filed unfinished when the caller
+hung up carries its marks (``hangup``: the step they stopped at, the field the hang-up cut).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from ivr.desk.marks import hangup_marks
 from ivr.storage import Store
 
 __all__ = ["build_pop", "recording_path"]
@@ -92,10 +94,11 @@ async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hol
                                           store.desk.history(h, exclude_call=call.id))
     for tk in found:
         if tk is not None:
+            marks = hangup_marks(tk.extra)  # filed unfinished at a hang-up: the step, the cut field
             tickets.append({"public_id": tk.public_id, "display_id": tk.display_id, "kind": tk.kind,
                             "status": tk.status, "category": tk.category, "agency": tk.agency,
                             "location": tk.location, "description": tk.description,
-                            "sla_due": tk.sla_due.isoformat()})
+                            "sla_due": tk.sla_due.isoformat(), "hangup": marks.to_json() if marks else None})
     pop["tickets"] = tickets
     pop["history"] = [{"kind": i.kind, "id": i.id, "at": i.at.isoformat(), "summary": i.summary}
                       for i in history]

@@ -33,7 +33,16 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ivr.privacy.masking import mask_name, mask_nik, mask_phone, mask_text, mask_value, normalize_nik
+from dialogs.engine import CUT_MARK
+from ivr.privacy.masking import (
+    mask_long_numbers,
+    mask_name,
+    mask_nik,
+    mask_phone,
+    mask_text,
+    mask_value,
+    normalize_nik,
+)
 
 __all__ = [
     "Pii",
@@ -163,6 +172,11 @@ class Pii:
             masked = mask_name(value)
         else:
             masked = mask_text(value)
+            if value.endswith(CUT_MARK):
+                # words a hang-up cut short (the unfinished complaint's slot): a NIK or phone
+                # number may be only partly said there, so any long number goes, as in the
+                # call's transcript
+                masked = mask_long_numbers(masked)
         enc = self.encrypt(value, kind) if self.mode == "encrypt" else None
         h = self.hash(value, kind) if kind in ("nik", "phone") else None
         return Protected(masked, enc, h)

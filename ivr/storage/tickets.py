@@ -42,6 +42,8 @@ from ivr.storage.writes import Args, WritePath, aware
 log = logging.getLogger(__name__)
 
 MAX_DB_SERIAL = OFFLINE_SERIAL_START - 1
+#: ``extra.incomplete`` read as text, meaning the ticket was filed unfinished (a hang-up)
+INCOMPLETE_TRUE = ("true", "1", "ya", "yes")
 
 
 class TicketRepository:
@@ -173,11 +175,12 @@ class TicketRepository:
     async def query(self, *, status: str | None = None, kind: str | None = None, limit: int = 50,
                     offset: int = 0, reporter_phone: str | None = None,
                     reporter_nik: str | None = None, owner: str | None = None,
-                    overdue_at: datetime | None = None) -> list[Ticket]:
+                    overdue_at: datetime | None = None, incomplete: bool = False) -> list[Ticket]:
         """Newest first. ``reporter_phone``/``reporter_nik`` search by keyed hash (needs IVR_PII_KEY).
         ``owner``: only tickets that person owns (desk assignment); ``overdue_at``: only open
         tickets past their SLA deadline at that time (the assignment's deadline, else the end of
-        the SLA due day)."""
+        the SLA due day). ``incomplete``: only complaints filed unfinished when the caller hung up
+        (``extra.incomplete``, see ``dialogs/engine.py`` ``_hangup_ticket``)."""
         if (reporter_phone or reporter_nik) and not self.pii.can_search:
             raise StoreError("searching by NIK or phone needs IVR_PII_KEY")
 
@@ -198,6 +201,11 @@ class TicketRepository:
                     q = q.where(TicketRow.status == status)
                 if kind:
                     q = q.where(TicketRow.kind == kind)
+                if incomplete:
+                    # compared as text, never cast: a script may file the mark as a string, and
+                    # PostgreSQL refuses to cast "ya" to a boolean (SQLite reads JSON true as 1)
+                    flag = func.lower(TicketRow.extra["incomplete"].as_string())
+                    q = q.where(flag.in_(INCOMPLETE_TRUE))
                 if reporter_phone:
                     q = q.where(TicketRow.reporter_phone_hash == self.pii.hash(reporter_phone, "phone"))
                 if reporter_nik:

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 import ivr
 from ivr.storage.ticket_ids import format_ticket_id
 from ivr.web.auth import client_address, current
+from ivr.desk.marks import CUT_NOTE, INCOMPLETE_BADGE, hangup_marks
 from ivr.web.labels import KIND_LABELS, OUTCOME_LABELS, ROLE_LABELS, STATUS_LABELS, label
 
 HERE = Path(__file__).parent
@@ -43,7 +44,8 @@ def templates() -> jinja2.Environment:
     env.filters["ticket"] = format_ticket_id
     env.filters["label"] = label
     env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLE_LABELS=ROLE_LABELS, KIND_LABELS=KIND_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
-                       version=ivr.__version__)
+                       version=ivr.__version__, hangup_marks=hangup_marks, CUT_NOTE=CUT_NOTE,
+                       INCOMPLETE_BADGE=INCOMPLETE_BADGE)
     return env
 
 

@@ -84,3 +84,47 @@ def test_directories_of_dead_processes_are_orphans_live_ones_are_not(tmp_path):
         CallJournal.release(d, fd, remove=False)
     live.close()
     me.close()
+
+
+async def test_recovery_files_the_words_cut_by_the_hang_up_with_the_unfinished_complaint(tmp_path):
+    # the process is killed after the caller hung up mid-sentence and the cut words were
+    # recognised, before the engine was told: recovery gives them to the engine restored from
+    # the last snapshot, and the unfinished complaint keeps them (masked in the journal file)
+    from dialogs import DialogEngine, Pressed, default_script_path, load_script
+    from ivr.calls.recovery import recover_interrupted_calls
+    from ivr.storage import Store
+
+    script = load_script(default_script_path())
+    engine = DialogEngine(script, strict=True)
+    engine.start()
+    engine.handle(Pressed("5"))
+    engine.handle(Pressed("2"))
+    assert engine.state == "complaint_location"
+    said = f"di gang mawar rumah nomor {PHONE} dekat"
+    dead = CallJournal(tmp_path / "journal", Pii("encrypt", PII_TEST_KEY), instance="dead")
+    dead.open_call("c9", caller=PHONE, started_at=1.5, media_mode="audiosocket")
+    dead.snapshot("c9", dict(engine.snapshot()))
+    dead.turn("c9", "di gang mawar rumah nomor [REDACTED] dekat …", idx=7, who="caller", source="speech",
+              state="complaint_location", outcome="interrupted")
+    dead.cut("c9", "complaint_location", said)
+    dead.flush()
+    path = dead.dir / "c9.jsonl"
+    assert PHONE not in path.read_text()
+    assert dead.read(path).cut == {"state": "complaint_location", "text": said, "follows": False}
+    dead._pool.shutdown(wait=True)
+    os.close(dead._lock_fd)  # the process is gone: its lock with it
+
+    store = Store(f"sqlite:///{tmp_path / 'recovered.sqlite3'}", pii=Pii("encrypt", PII_TEST_KEY))
+    await store.amigrate()
+    later = CallJournal(tmp_path / "journal", store.pii, instance="later")
+    try:
+        done = await recover_interrupted_calls(later, store, script)
+        assert done.calls == ["c9"] and not done.failed and len(done.tickets) == 1, done
+        t = await store.tickets.get(done.tickets[0], reveal=True)
+        assert t.location == said + " …" and t.category == "kebersihan", t
+        assert t.extra == {"incomplete": True, "stopped_at": "complaint_location", "cut_by_hangup": "location"}
+        masked = await store.tickets.get(done.tickets[0])
+        assert PHONE not in masked.location and masked.location.endswith(" dekat …"), masked.location
+    finally:
+        later.close()
+        await store.close()

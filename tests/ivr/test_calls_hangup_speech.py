@@ -60,3 +60,45 @@ async def test_a_recognizer_that_hangs_does_not_hold_the_call_open(hotline, call
     assert not hotline.by_kind("cut_by_hangup")
     calls = await hotline.store.calls.recent(limit=10)
     assert calls[0].end_reason == "caller_hangup" and calls[0].ended_at is not None
+
+
+LOCATION = "di jalan merdeka dekat pasar baru kelurahan sukamaju"
+
+
+async def test_a_location_cut_by_the_hang_up_reaches_the_unfinished_complaint(hotline, caller_speech):
+    # keys to the complaint's location question (waiting on the dialog's own listens, not the
+    # clock), then the caller says where and the line drops mid-sentence: the unfinished
+    # complaint is filed with those words as its location, marked cut (" …", cut_by_hangup);
+    # before, nothing was filed (the flow files a complaint once a location or description is given)
+    from telephony.peer import Call, Dtmf, Hangup, SayPcm, WaitForPrompt
+
+    def listening(state: str) -> Call:
+        async def wait(_call) -> None:
+            await eventually(lambda: any(d["state"] == state for d in hotline.by_kind("listen")),
+                             f"the dialog to listen in {state}", timeout=120)
+        return Call(wait)
+
+    part = caller_speech(LOCATION, 1)[: int(2.4 * 8000) * 2]  # "di jalan merdeka dekat ..."
+    steps = [WaitForPrompt(), listening("main_menu"), Dtmf("5"), listening("complaint_category"), Dtmf("2"),
+             listening("complaint_location"), SayPcm(part, 8000), Hangup()]
+    call = hotline.peer.start_call(steps, realtime=1.0, max_seconds=300.0)
+    await call.result()
+    await eventually(lambda: hotline.by_kind("call_ended"), "the call's end", timeout=120)
+    heard = [d for d in hotline.by_kind("heard") if d["state"] == "complaint_location"]
+    assert not heard, f"the endpointer ended a turn inside {LOCATION!r} before the hang-up: {heard}"
+    cuts = hotline.by_kind("cut_by_hangup")
+    assert [c["state"] for c in cuts] == ["complaint_location"], [k for (_, _, k, _) in hotline.events]
+    session = next(s for (_, s, k, _) in hotline.events if k == "call_started")
+    said = [e for e in session.transcript if e["who"] == "caller" and e["state"] == "complaint_location"]
+    assert len(said) == 1 and said[0].get("interrupted"), said
+    cut = said[0]["text"]
+    assert cut.endswith(" …") and _sounds_like_some_of(cut, "jalan merdeka dekat"), cut
+    calls = await hotline.store.calls.recent(limit=10)
+    assert calls[0].end_reason == "caller_hangup"
+    tickets = [t for t in await hotline.store.tickets.query(limit=10) if t.call_id == calls[0].id]
+    assert len(tickets) == 1 and tickets[0].kind == "complaint", tickets
+    t = tickets[0]
+    # the words as the transcript keeps them (nothing in them to mask), marked cut
+    words = " ".join(cut[:-2].split()).rstrip(" .,…")
+    assert t.location == words + " …" and t.category == "kebersihan" and not t.description, t
+    assert t.extra == {"incomplete": True, "stopped_at": "complaint_location", "cut_by_hangup": "location"}, t.extra

@@ -474,12 +474,24 @@ def _sounds_like_some_of(heard: str, said: str) -> bool:
     return any(w in joined or difflib.get_close_matches(w, words, n=1, cutoff=0.75) for w in said.split())
 
 
-async def test_a_hang_up_while_the_caller_goes_on_keeps_what_they_said(hotline, caller_speech):
+async def test_a_hang_up_while_the_caller_goes_on_keeps_what_they_said(hotline, caller_speech, monkeypatch):
     # the caller goes on right after the decision (joined) and hangs up in the middle of it:
     # the first half stands as decided, and the words said after it are on record too, as a
-    # caller turn cut by the hang-up (' …', interrupted), in the transcript and the store
+    # caller turn cut by the hang-up (' …', interrupted), in the transcript and the store; the
+    # engine is told them with the hang-up, as continuing the answer it took (a menu's: not kept)
+    from dialogs import DialogEngine
+    from dialogs import Hangup as HungUp
     from telephony.peer import Call, Hangup, SayPcm, WaitForPrompt, WaitForSilence
 
+    told: list = []
+    handle = DialogEngine.handle
+
+    def spy(self, event):
+        if isinstance(event, HungUp):
+            told.append(event)
+        return handle(self, event)
+
+    monkeypatch.setattr(DialogEngine, "handle", spy)
     decided = _Decided(hotline)
     rest = caller_speech(REST_LONG, 1)
     part = rest[: int(2.4 * 8000) * 2]  # "karena dompet saya dicuri ...", then the line drops
@@ -497,6 +509,8 @@ async def test_a_hang_up_while_the_caller_goes_on_keeps_what_they_said(hotline, 
     assert len(said) == 2 and said[1].get("interrupted") and said[1]["state"] == "main_menu", said
     cut = said[1]["text"]
     assert cut.endswith(" …") and _sounds_like_some_of(cut, "karena dompet dicuri pasar"), cut
+    assert len(told) == 1 and told[0].cut is not None, told
+    assert (told[0].cut.state, told[0].cut.follows) == ("main_menu", True) and told[0].cut.text + " …" == cut, told
     turns = await _stored(hotline)
     _in_order(turns, hotline)
     caller = [t for t in turns if t.who == "caller"]

@@ -86,3 +86,17 @@ def test_nik_never_survives_text_masking(nik, filler):
     p = Pii("mask")
     masked = p.protect(f"{filler}{nik}{filler}", "text").masked
     assert nik not in masked
+
+
+def test_words_cut_short_by_a_hang_up_lose_every_long_number():
+    """A slot filled with words a hang-up cut (the engine's " …" mark) may hold a NIK or phone
+    number only partly said, which text masking would not know for one: any number of four
+    digits or more is masked there; whole answers keep theirs (years, house numbers)."""
+    from dialogs.engine import CUT_MARK
+
+    pii = Pii("encrypt", PII_TEST_KEY)
+    cut = pii.protect("di jalan melati, nomor saya 0812 3456" + CUT_MARK, "text")
+    assert "0812" not in cut.masked and "3456" not in cut.masked and cut.masked.endswith(CUT_MARK)
+    assert pii.reveal(cut.masked, cut.enc, "text", True) == "di jalan melati, nomor saya 0812 3456" + CUT_MARK
+    whole = pii.protect("banjir sejak tahun 2021 di rumah nomor 1234", "text")
+    assert "2021" in whole.masked and "1234" in whole.masked

@@ -64,8 +64,10 @@ async def work_of(store: Store, tickets: list[Ticket]) -> dict[str, dict[str, ob
 @router.get("/tickets")
 async def tickets_page(request: Request, status: str | None = None, kind: str | None = None,
                        page: int = Query(1, ge=1, le=MAX_PAGE), mine: bool = False, overdue: bool = False,
-                       q: str | None = None, principal: Principal = Depends(require(*STAFF))) -> Response:
-    """Ticket list with filters (status, kind, "milik saya", overdue), each with its owner,
+                       incomplete: bool = False, q: str | None = None,
+                       principal: Principal = Depends(require(*STAFF))) -> Response:
+    """Ticket list with filters (status, kind, "milik saya", overdue, "belum lengkap": filed
+    unfinished at a hang-up), each with its owner,
     assignment queue and agency, and SLA countdown; ``q`` finds a ticket number, or a reporter's
     NIK or phone number (by keyed hash, so it needs IVR_PII_KEY)."""
     store = request.app.state.store
@@ -86,15 +88,15 @@ async def tickets_page(request: Request, status: str | None = None, kind: str | 
                 else {"reporter_phone": query}
     tickets = [] if notice else await store.tickets.query(
         status=status, kind=kind, limit=PAGE + 1, offset=(page - 1) * PAGE, owner=principal.username if mine else None,
-        overdue_at=store.clock() if overdue else None, **search)
+        overdue_at=store.clock() if overdue else None, incomplete=incomplete, **search)
     await store.audit.record(principal.actor, principal.role, "search_tickets" if search else "list_tickets", "ticket",
                       None, detail=f"status={status} kind={kind} page={page} mine={int(mine)} overdue={int(overdue)} "
-                                   f"by={','.join(search) or '-'}",
+                                   f"incomplete={int(incomplete)} by={','.join(search) or '-'}",
                       remote=remote(request))
     return render(request, "tickets.html", {
         "tickets": tickets[:PAGE], "has_more": len(tickets) > PAGE, "page": page, "q": q or "",
         "notice": notice, "status": status, "kind": kind, "statuses": TICKET_STATUSES, "kinds": TICKET_KINDS,
-        "mine": mine, "overdue": overdue, "work": await work_of(store, tickets[:PAGE]),
+        "mine": mine, "overdue": overdue, "incomplete": incomplete, "work": await work_of(store, tickets[:PAGE]),
     })
 
 

@@ -50,7 +50,16 @@
     });
     var tl = $("pop-tickets"); D.clear(tl);
     (p.tickets || []).forEach(function (t) {
-      tl.appendChild(D.el("li", t.display_id + " · " + (t.category || t.kind) + " · " + t.status));
+      var li = D.el("li", t.display_id + " · " + (t.category || t.kind) + " · " + t.status);
+      if (t.hangup && t.hangup.incomplete) {
+        // filed unfinished when the caller hung up: say so, where they stopped, what was cut
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(D.el("span", "Belum lengkap", "badge incomplete"));
+        var why = " " + t.hangup.sentence;
+        if (t.hangup.cut_label) { why += " Isian " + t.hangup.cut_label + " terpotong saat penelepon menutup telepon."; }
+        li.appendChild(D.el("span", why, "hangup-note"));
+      }
+      tl.appendChild(li);
     });
     if (!(p.tickets || []).length) { tl.appendChild(D.el("li", "Belum ada tiket")); }
     var first = (p.tickets || [])[0];
