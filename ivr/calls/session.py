@@ -100,7 +100,7 @@ SETTLE_MS = 60
 # speech cut by a hang-up (Session._record_cut): shorter than this is no words; its recognition
 # is given this long before the call's end goes on without it
 CUT_MIN_S = 0.4
-CUT_RECOGNITION_S = 5.0
+CUT_RECOGNITION_S = 15.0
 # ... and the recognizer's confidence below which its words are not given to the dialog (kept in
 # the transcript only): Whisper's free transcription of line noise and hum ("Terima kasih.",
 # "Maksud saya, ...") scored 0.006-0.022, espeak-ng requests cut at half to whole 0.054-0.26
