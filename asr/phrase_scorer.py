@@ -90,6 +90,10 @@ class WhisperDecoderScorer:
         self._int8_proj: np.ndarray | None = None  # and their projection (D, V)
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=_POOL_PREFIX)
 
+    def close(self) -> None:
+        """Shut down the scoring threads (work not yet started is cancelled); idempotent."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
     def cross_kv(self, enc: np.ndarray, parallel: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per layer (K, V), each (heads, T, dh), for one encoder output of shape (T, D).
         ``parallel``: the layers on the scorer's threads (the same products), for an utterance

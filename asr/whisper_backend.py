@@ -311,6 +311,16 @@ class WhisperEngine:
         self._active = 0  # recognitions with expected phrases under way (see views_early)
         self._active_lock = threading.Lock()
 
+    def close(self) -> None:
+        """Shut down the engine's own threads: the free decoding's (``whisper-text``), the extra
+        hearings' (``whisper-view``) and the phrase scorer's (``scorer``). Work not yet started
+        is cancelled; work under way ends on its own (not waited for, as the recognizer's own
+        pool). Idempotent. The engine recognises nothing afterwards; close it once nothing
+        uses it (its owner does: ``WhisperRecognizer.close`` for the engine it built)."""
+        self._side.shutdown(wait=False, cancel_futures=True)
+        self._views.shutdown(wait=False, cancel_futures=True)
+        self.scorer.close()
+
     # -- building blocks ------------------------------------------------------------------
     def frames_for(self, seconds: float, fit: bool = False) -> int:
         """Mel frames (100 per second) of the encoder window for an utterance: the fixed
@@ -940,9 +950,17 @@ class WhisperRecognizer(Recognizer):
     def __init__(self, model_dir: str | Path | None = None, cache_dir: str | Path | None = None,
                  sha256: str | None = None, workers: int | None = None,
                  options: WhisperOptions | None = None, threads: int | None = None,
-                 compute_type: str = "int8") -> None:
-        self.engine = WhisperEngine(model_dir, cache_dir, sha256, threads=threads, options=options,
-                                    compute_type=compute_type)
+                 compute_type: str = "int8", engine: WhisperEngine | None = None) -> None:
+        """``engine``: an engine already loaded, shared with whoever built it (the model
+        arguments then have nothing to load); this recognizer never closes it. Without it the
+        recognizer builds its own and closes it in :meth:`close`."""
+        if engine is not None and (model_dir is not None or cache_dir is not None or sha256 is not None
+                                   or options is not None or threads is not None):
+            raise ValueError("a shared engine is already loaded: give it or the model arguments, not both")
+        #: whether this recognizer built its engine (and so closes it)
+        self.owns_engine = engine is None
+        self.engine = engine if engine is not None else WhisperEngine(
+            model_dir, cache_dir, sha256, threads=threads, options=options, compute_type=compute_type)
         self.workers = workers or default_workers()
         self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="whisper")
         self._pending = 0  # final decodes submitted and not finished (running or waiting)
@@ -986,7 +1004,11 @@ class WhisperRecognizer(Recognizer):
         self.engine.prime()
 
     def close(self) -> None:
+        """Shut down the recognizer's threads, and its engine's when it built the engine (a
+        shared engine is closed by whoever owns it). Idempotent."""
         self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.owns_engine:
+            self.engine.close()
 
 
 class WhisperStream(RecognitionStream):

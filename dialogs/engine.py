@@ -18,6 +18,7 @@ from typing import TypedDict, cast
 from dialogs.emergency import DEFAULT as EMERGENCY
 from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer, TransferContext
 from dialogs.events import (
+    CUT_MARK,
     CallStarted,
     CutAnswer,
     Event,
@@ -50,8 +51,6 @@ _YES_WORDS = {"ya", "betul", "benar", "boleh", "oke", "setuju", "silakan", "sila
 _WEAK_YES = {"mau", "bisa", "sudah", "pernah", "ada"}   # yes only as a short answer
 _KEY_WORDS = {"*": "bintang", "#": "pagar"}
 _DIGITS_KINDS = {"digits", "nik", "phone", "ticket", "date"}
-#: how a slot's value shows the words in it were cut off by the caller hanging up
-CUT_MARK = " …"
 
 
 def yes_or_no(text: str) -> str | None:
@@ -225,7 +224,12 @@ class DialogEngine:
         phase = self._s["phase"]
         if isinstance(event, Hangup):
             self._s["phase"] = "ended"
-            cut = self._take_cut(event.cut, phase) if event.cut is not None else None
+            cut = None
+            if event.cut is not None:
+                try:
+                    cut = self._take_cut(event.cut, phase)
+                except Exception:  # noqa: BLE001 - the words are a bonus: the complaint is filed anyway
+                    cut = None
             return self._hangup_ticket(cut)
         if phase == "ended":
             return []
@@ -307,6 +311,12 @@ class DialogEngine:
             flow = self.script.flow_of(sid)
             if flow is not None and flow is not self.script.flow_of(s["state"]):
                 s["filed"] = False   # the caller enters a flow: nothing filed in it yet
+                # ... and nothing answered in it yet: its questions are asked again, so a first
+                # task's answers (a first complaint's location) are never filed with a second
+                for member in flow.states:
+                    asked = states[member].listen
+                    if asked is not None and asked.slot:
+                        s["vars"].pop(asked.slot, None)
             s["state"] = sid
             s["misses"] = 0
             s["confirm_misses"] = 0
@@ -372,7 +382,7 @@ class DialogEngine:
         the answer the dialog took there (``follows``) and it moved on, after that answer. A
         number, a yes/no, a menu choice or a name cut short is no answer; words that read as a
         command (``selesai``, ``petugas``) are not taken as one either, and nothing is acted on."""
-        text = " ".join((cut.text or "").split()).rstrip(" .,…")
+        text = " ".join((cut.text or "").split()).rstrip(" .,;:!?…")
         st = self.script.states.get(cut.state)
         ls = st.listen if st is not None else None
         if not text or ls is None or ls.kind != "free" or not ls.slot \
@@ -397,7 +407,8 @@ class DialogEngine:
         taken there moved the dialog on through states that do not listen)."""
         path = self._s["path"]
         for prev in reversed(path[:-1]):
-            if self.script.states[prev].listen is not None:
+            st = self.script.states.get(prev)  # (a state a newer script removed: no listen)
+            if st is not None and st.listen is not None:
                 return prev == sid
         return False
 

@@ -84,13 +84,18 @@ class TicketStatus:
     updated: str | None = None
 
 
+#: how a slot's value shows the words in it were cut off by the caller hanging up
+CUT_MARK = " …"
+
+
 @dataclass(frozen=True)
 class CutAnswer:
     """Words the caller was saying when they hung up: recognised after the line dropped, never
     given to the dialog as a `Heard` (nothing is acted on after a hang-up).
 
-    state: the state whose listen the words were said in; text: the words as recognised (clear,
-    without any mark: the engine marks them cut); follows: they continue the answer the dialog
+    state: the state whose listen the words were said in; text: the words as recognised (clear;
+    a trailing `CUT_MARK` is allowed, so that what masks them on the way knows them cut short,
+    and the engine marks them cut either way); follows: they continue the answer the dialog
     last took in ``state`` (the caller went on after it, the runtime joining both, and the
     line dropped meanwhile), so the dialog may have moved on from ``state`` already.
     """

@@ -360,7 +360,7 @@ def stuck_page(src: Source, end: date, *, now: datetime, days: int = 28) -> Page
     rep = stuck_states(src, start, end)
     states = Table("keadaan", "Di mana penelepon tersendat (per keadaan dialog dan versi skrip)",
                    ("Keadaan", "Versi skrip", "Masuk", "Giliran", "Tidak ada jawaban", "Tidak dikenali", "Tidak sah",
-                    "Konfirmasi", "Dikoreksi", "Ke petugas", "Menutup telepon", "Menutup saat berbicara", "Median waktu",
+                    "Konfirmasi", "Dikoreksi", "Ke petugas", "Menutup telepon", "Menutup telepon saat berbicara", "Median waktu",
                     "Keyakinan pengenalan"),
                    tuple((s.state, s.script_version, num(s.entries), num(s.turns), num(s.no_input), num(s.no_match),
                           num(s.invalid), num(s.confirmations), num(s.corrected), num(s.handoffs), num(s.hangups),

@@ -179,7 +179,7 @@ def sections(r: Report) -> list[tuple[str, list[str], list[list[str]]]]:
                   f"{a.window_h} jam"] for a in b.alerts]))
     out.append(("Tahap dialog yang menyulitkan penelepon",
                 ["Versi", "Tahap", "Masuk", "Tak terdengar", "Tak dipahami", "Tak sah", "Konfirmasi", "Ke petugas",
-                 "Tutup telepon", "Tutup saat berbicara", "Median detik", "Keyakinan"],
+                 "Tutup telepon", "Tutup telepon saat berbicara", "Median detik", "Keyakinan"],
                 [[s.script_version, s.state, _num(s.entries), _num(s.no_input), _num(s.no_match), _num(s.invalid),
                   _num(s.confirmations), _num(s.handoffs), _num(s.hangups), _num(s.cut_off), _num(s.median_s),
                   "-" if s.confidence is None else f"{s.confidence:.2f}".replace(".", ",")] for s in st.states[:15]]))

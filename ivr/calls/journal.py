@@ -117,7 +117,8 @@ class CallJournal:
         self._submit(call_id, "turn", plain, {"text": text})
 
     def cut(self, call_id: str, state: str, text: str, *, follows: bool = False) -> None:
-        """The words the caller was saying when they hung up (``dialogs.events.CutAnswer``)."""
+        """The words the caller was saying when they hung up (``dialogs.events.CutAnswer``;
+        ending in ``CUT_MARK``, their masked copy loses every long number)."""
         self._submit(call_id, "cut", {"state": state, "follows": follows}, {"text": text})
 
     def ticket(self, call_id: str, client_id: str, kind: str, fields: dict[str, Any]) -> None:

@@ -37,6 +37,7 @@ from dialogs.engine import Snapshot, TurnResult
 from dialogs.emergency import DEFAULT as EMERGENCY
 from dialogs.actions import Action, CreateTicket, EndCall, Listen, LookupTicket, Say, Transfer
 from dialogs.events import (
+    CUT_MARK,
     CallStarted,
     CutAnswer,
     Event,
@@ -99,7 +100,12 @@ SETTLE_MS = 60
 # speech cut by a hang-up (Session._record_cut): shorter than this is no words; its recognition
 # is given this long before the call's end goes on without it
 CUT_MIN_S = 0.4
-CUT_RECOGNITION_S = 5.0
+CUT_RECOGNITION_S = 15.0
+# ... and the recognizer's confidence below which its words are not given to the dialog (kept in
+# the transcript only): Whisper's free transcription of line noise and hum ("Terima kasih.",
+# "Maksud saya, ...") scored 0.006-0.022, espeak-ng requests cut at half to whole 0.054-0.26
+# (docs/decisions.md, phase 10 lead)
+CUT_MIN_CONFIDENCE = 0.04
 
 
 class _Resumed(Exception):
@@ -795,11 +801,14 @@ class CallSession:
         entry = _entry({"who": "caller", "state": listen.state}, shown, clear)
         entry["interrupted"] = True
         self.transcript.append(entry)
-        # the words, clear, for the engine (the store protects a slot's value as it protects any
-        # answer; the journal protects its records)
-        self._cut = CutAnswer(listen.state, heard.text.strip(), follows=held is not None)
-        if self.journal is not None:
-            self.journal.cut(self.call_id, listen.state, self._cut.text, follows=self._cut.follows)
+        # the words, clear, for the engine, where they may answer a free-text question (the
+        # store protects a slot's value as it protects any answer; the journal protects its
+        # records): never a name or a number cut short, which the engine would refuse anyway and
+        # the journal should not hold, nor what the recognizer barely heard (noise it put words on)
+        if answer_kind(listen.kind, listen.slot) == "text" and heard.confidence >= CUT_MIN_CONFIDENCE:
+            self._cut = CutAnswer(listen.state, heard.text.strip() + CUT_MARK, follows=held is not None)
+            if self.journal is not None:
+                self.journal.cut(self.call_id, listen.state, self._cut.text, follows=self._cut.follows)
         # its emergency reading too: a caller cut off while asking for help can be called back
         self._emit("cut_by_hangup", state=listen.state, speech_s=rest.seconds, asr_ms=turn.asr_ms,
                    emergency=heard.emergency)

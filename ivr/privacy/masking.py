@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["mask_text", "mask_value", "mask_record", "mask_answer", "mask_nik", "mask_phone", "mask_name", "normalize_nik",
+from dialogs.events import CUT_MARK
+
+__all__ = ["mask_text", "mask_answer_text", "mask_long_numbers", "mask_value", "mask_record", "mask_answer", "mask_nik", "mask_phone", "mask_name", "normalize_nik",
            "SENSITIVE_FIELDS", "NIK_MASK", "PHONE_MASK", "FIELD_MASK", "NAME_MASK"]
 
 _UNIT_WORDS = {
@@ -270,6 +272,14 @@ def mask_answer(text: str, kind: str | None) -> str:
     return mask_text(text)
 
 
+def mask_answer_text(text: str) -> str:
+    """:func:`mask_text`; for words a hang-up cut short (they end in the dialog's ``CUT_MARK``:
+    an unfinished complaint's slot, the journal's record of them) also every number of four
+    digits or more, as a NIK or phone number may be only partly said there."""
+    masked = mask_text(text)
+    return mask_long_numbers(masked) if text.endswith(CUT_MARK) else masked
+
+
 def mask_long_numbers(text: str) -> str:
     """Every number of four digits or more (written or said) -> ``[REDACTED]``: for words cut
     short (a hang-up mid-sentence), where a NIK or phone number may be only partly said, so
@@ -307,7 +317,7 @@ def mask_value(value: Any, key: str | None = None, _depth: int = 0) -> Any:
     if _depth > 6:
         return "…"
     if isinstance(value, str):
-        return mask_text(value)
+        return mask_answer_text(value)
     if isinstance(value, Mapping):
         return {str(k): mask_value(v, str(k), _depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):

@@ -33,13 +33,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from dialogs.engine import CUT_MARK
 from ivr.privacy.masking import (
-    mask_long_numbers,
+    mask_answer_text,
     mask_name,
     mask_nik,
     mask_phone,
-    mask_text,
     mask_value,
     normalize_nik,
 )
@@ -171,12 +169,9 @@ class Pii:
         elif kind == "name":
             masked = mask_name(value)
         else:
-            masked = mask_text(value)
-            if value.endswith(CUT_MARK):
-                # words a hang-up cut short (the unfinished complaint's slot): a NIK or phone
-                # number may be only partly said there, so any long number goes, as in the
-                # call's transcript
-                masked = mask_long_numbers(masked)
+            # (words a hang-up cut short lose every long number: a NIK or phone number may be
+            # only partly said there, as in the call's transcript)
+            masked = mask_answer_text(value)
         enc = self.encrypt(value, kind) if self.mode == "encrypt" else None
         h = self.hash(value, kind) if kind in ("nik", "phone") else None
         return Protected(masked, enc, h)

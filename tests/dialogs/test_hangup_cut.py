@@ -5,7 +5,7 @@ number, a yes/no, a menu choice, a name or a command cut short is never taken, n
 from __future__ import annotations
 
 from dialogs import CallStarted, CreateTicket, CutAnswer, DialogEngine, Hangup, Heard, Pressed
-from dialogs.engine import CUT_MARK
+from dialogs.events import CUT_MARK
 
 TO_LOCATION = [Pressed("5"), Pressed("2")]  # complaints, then the category "kebersihan"
 
@@ -110,3 +110,37 @@ def test_the_snapshot_restored_after_a_crash_takes_the_cut_words_too(script):
     again = DialogEngine.restore(script, e.snapshot(), strict=True)
     fields = filed(again.handle(Hangup(cut=CutAnswer("complaint_location", "gang mawar"))))
     assert fields["location"] == "gang mawar" + CUT_MARK
+
+
+def test_a_second_complaint_never_files_the_first_ones_answers(script):
+    """Review: a caller files a complaint, starts a second and hangs up at its location
+    question: nothing given there, nothing filed (before, the first complaint's location and
+    description met the flow's ``when_any`` and were filed again as an unfinished one)."""
+    from dialogs import TicketCreated
+
+    e = DialogEngine(script, strict=True)
+    e.handle(CallStarted(caller_number="081234567890", call_id="c1", today="2026-12-07"))
+    for ev in (Pressed("5"), Pressed("2"), Heard("di jalan merdeka"), Heard("sampah tidak diangkut"), Pressed("2"),
+               Pressed("1"), TicketCreated("2612-00001-1"), Heard("saya mau mengadu"), Pressed("3")):
+        e.handle(ev)
+    assert e.state == "complaint_location" and e.phase == "listening", (e.state, e.phase)
+    assert DialogEngine.restore(script, e.snapshot()).handle(Hangup()) == []
+    # words cut there file the second complaint with them alone
+    fields = filed(e.handle(Hangup(cut=CutAnswer("complaint_location", "di pasar lama"))))
+    assert fields["location"] == "di pasar lama" + CUT_MARK and "description" not in fields
+
+
+def test_the_words_fail_safe_the_complaint_is_filed_anyway(script, monkeypatch):
+    """Review: whatever goes wrong with the cut words (a path state a newer script removed,
+    a bug), the hang-up still files what the caller had given."""
+    e = at(script, "complaint_identity")
+    snap = e.snapshot()
+    monkeypatch.setattr(DialogEngine, "_take_cut", lambda self, cut, phase: 1 / 0)
+    fields = filed(e.handle(Hangup(cut=CutAnswer("complaint_description", "dan baunya", follows=True))))
+    assert fields["description"] == "sampahnya tidak diangkut sejak minggu lalu" and "cut_by_hangup" not in fields
+    monkeypatch.undo()
+    # a state on the path unknown to the script restored into (removed since): no KeyError
+    snap = {**snap, "path": [*snap["path"][:-1], "gone_state", snap["path"][-1]]}
+    restored = DialogEngine.restore(script, snap)
+    fields = filed(restored.handle(Hangup(cut=CutAnswer("complaint_description", "dan baunya!", follows=True))))
+    assert fields["description"] == "sampahnya tidak diangkut sejak minggu lalu dan baunya" + CUT_MARK

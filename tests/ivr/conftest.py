@@ -115,6 +115,16 @@ async def make_hotline(engines: Engines, tmp_path: Path, ami: Any = None, store:
     return hl
 
 
+#: settings under which the hotline ends no turn inside a caller's speech shorter than 5 s: every
+#: end-of-turn wait, and the endpointer's own, is 5 s of silence (the longest the settings
+#: allow). A test that needs the caller's speech to be still under way at some point (a hang-up
+#: or a key in the middle of it) uses them, so a pause in the speech (espeak leaves up to 0.2 s)
+#: or a gap the media fills with silence can never end the turn first, however fast or slow
+#: the machine (the defaults end a confident turn after 0.25 s)
+NO_TURN_END_INSIDE: dict[str, int] = {"turn_short_ms": 5000, "turn_unsure_ms": 5000, "turn_long_ms": 5000,
+                                      "vad_end_ms": 5000}
+
+
 async def close_hotline(hl: Hotline) -> None:
     hl.router.close()
     await hl.controller.close()

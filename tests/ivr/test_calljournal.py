@@ -106,11 +106,11 @@ async def test_recovery_files_the_words_cut_by_the_hang_up_with_the_unfinished_c
     dead.snapshot("c9", dict(engine.snapshot()))
     dead.turn("c9", "di gang mawar rumah nomor [REDACTED] dekat …", idx=7, who="caller", source="speech",
               state="complaint_location", outcome="interrupted")
-    dead.cut("c9", "complaint_location", said)
+    dead.cut("c9", "complaint_location", said + " …")  # as the session journals them
     dead.flush()
     path = dead.dir / "c9.jsonl"
     assert PHONE not in path.read_text()
-    assert dead.read(path).cut == {"state": "complaint_location", "text": said, "follows": False}
+    assert dead.read(path).cut == {"state": "complaint_location", "text": said + " …", "follows": False}
     dead._pool.shutdown(wait=True)
     os.close(dead._lock_fd)  # the process is gone: its lock with it
 
@@ -128,3 +128,19 @@ async def test_recovery_files_the_words_cut_by_the_hang_up_with_the_unfinished_c
     finally:
         later.close()
         await store.close()
+
+
+def test_the_masked_copy_of_cut_words_loses_a_partly_said_number(tmp_path):
+    """Review: a NIK or phone number cut short is not known for one by text masking; words
+    journaled as cut (ending in the mark) lose every long number in the file, in both modes,
+    and so do the engine's snapshot and the ticket record that carry them."""
+    for mode in ("mask", "encrypt"):
+        j = CallJournal(tmp_path / mode, Pii(mode, PII_TEST_KEY if mode == "encrypt" else None), instance="a")
+        try:
+            j.cut("c1", "complaint_location", "rumah saya nomor 3201 0101 45 …")
+            j.snapshot("c1", {"state": "complaint_location", "vars": {"location": "gang 0812 3456 …"}})
+            j.flush()
+            text = (j.dir / "c1.jsonl").read_text()
+            assert "3201" not in text and "0101" not in text and "0812" not in text and "3456" not in text, text
+        finally:
+            j.close()

@@ -92,7 +92,7 @@ def test_words_cut_short_by_a_hang_up_lose_every_long_number():
     """A slot filled with words a hang-up cut (the engine's " …" mark) may hold a NIK or phone
     number only partly said, which text masking would not know for one: any number of four
     digits or more is masked there; whole answers keep theirs (years, house numbers)."""
-    from dialogs.engine import CUT_MARK
+    from dialogs.events import CUT_MARK
 
     pii = Pii("encrypt", PII_TEST_KEY)
     cut = pii.protect("di jalan melati, nomor saya 0812 3456" + CUT_MARK, "text")
