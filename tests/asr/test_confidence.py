@@ -177,7 +177,7 @@ def test_recognizer_options_come_from_settings(tmp_path):
     assert opts == {"workers": 3, "threads": None, "whisper_scoring": "fast", "whisper_beam_size": 2,
                     "whisper_compute_type": "int8", "whisper_scorer": "float32", "whisper_text_beam_size": 1,
                     "whisper_text_decoder": "auto", "whisper_views": (0.85, 1.2), "whisper_audio_intent": True,
-                    "whisper_audio_emergency": False, "whisper_prune_labels": PRUNE_LABELS,
+                    "whisper_audio_emergency": False, "whisper_wide_encoder": True, "whisper_prune_labels": PRUNE_LABELS,
                     "whisper_view_phrases": VIEW_PHRASES}
     assert load_settings(data_dir=tmp_path, emergency_audio="true").recognizer_options()["whisper_audio_emergency"] \
         is True
