@@ -44,26 +44,34 @@ def test_grammar_drops_unknown_words(vosk_ko):
 
 
 async def test_grammar_mode_on_8khz_mulaw_speech(vosk_ko):
+    # Kaldi dithers its features with fresh noise on every run (the model's mfcc.conf sets no
+    # --dither=0), so the same audio is not always heard alike: about one run in twelve of
+    # "안녕하세요" came out "아니요 아니요" with Whisper loaded in the same process. Each phrase is
+    # therefore recognised three times and two of the three must be right (broken grammar mode
+    # gets none right)
     for text, label in (("안녕하세요", "greet"), ("오늘 날씨 어때요", "weather")):
-        stream = vosk_ko.open_stream(8000, KO)
-        assert stream.grammar_mode
         pcm = korean_8k(text) + bytes(3200)
-        await feed(stream, pcm)
-        result = await stream.finish()
-        # the grammar hears the phrase said, first; its label outscores the other phrase said.
-        # Vosk may add a grammar word on the trailing silence ("안녕하세요 아니요" in two CI runs,
-        # with that word the more confident and its label leading): then the said phrase's label
-        # must still not fall below the other one's
         phrase = next(p for p, lab in vosk_ko.grammar(KO)[1].items() if lab == label)
         other = "weather" if label == "greet" else "greet"
-        assert result.text.startswith(phrase), result
-        if result.text == phrase:
-            assert result.scores.get(label, 0.0) > result.scores.get(other, 0.0), result
-        else:
-            assert result.scores.get(label, 0.0) >= result.scores.get(other, 0.0), result
-        assert 0.0 < result.confidence <= 1.0
-        assert all(0.0 <= w.confidence <= 1.0 and w.end >= w.start for w in result.words)
-        assert result.audio_seconds == pytest.approx(len(pcm) / 16000)
+        right = []
+        for _ in range(3):
+            stream = vosk_ko.open_stream(8000, KO)
+            assert stream.grammar_mode
+            await feed(stream, pcm)
+            result = await stream.finish()
+            assert 0.0 < result.confidence <= 1.0
+            assert all(0.0 <= w.confidence <= 1.0 and w.end >= w.start for w in result.words)
+            assert result.audio_seconds == pytest.approx(len(pcm) / 16000)
+            # the grammar hears the phrase said, first; its label outscores the other phrase said.
+            # Vosk may add a grammar word on the trailing silence ("안녕하세요 아니요", with that
+            # word the more confident and its label leading): then the said phrase's label must
+            # still not fall below the other one's
+            if result.text == phrase:
+                right.append(result.scores.get(label, 0.0) > result.scores.get(other, 0.0))
+            else:
+                right.append(result.text.startswith(phrase)
+                             and result.scores.get(label, 0.0) >= result.scores.get(other, 0.0))
+        assert sum(right) >= 2, (text, right)
 
 
 async def test_streaming_gives_partials_before_finish(vosk_ko):
