@@ -121,9 +121,6 @@ class WhisperOptions:
     partial_every_s: float = 0.0  # >0: decode the audio so far this often during speech (partial
     # text); off by default: nothing in the hotline reads partials and it costs CPU per second
     speculate_after_ms: int = 160  # trailing silence that starts the final decode early
-    speculate_idle_ms: int = 100  # ... when no final decode is in flight anywhere (0: off): the
-    # cores are idle, so a start that the caller's next word makes stale costs nothing another
-    # caller needed, and it stops at the next batch of its phrase scoring
     wide_encoder: bool = True  # an utterance decoded alone: its encoder pass runs on every core
     # (a second CTranslate2 instance with one intra-op thread per core, ~120 MB; same output)
     max_prompt_tokens: int = 120  # vocabulary prompt of a digits expectation without phrases
@@ -978,11 +975,6 @@ class WhisperRecognizer(Recognizer):
         with self._pending_lock:
             self._pending -= 1
 
-    def idle(self) -> bool:
-        """No final decode in flight (running or waiting)."""
-        with self._pending_lock:
-            return self._pending == 0
-
     def busy(self) -> bool:
         """More final decodes in flight than half the pool: utterances share the cores (one
         decode uses two threads: the phrase scoring and the free decoding beside it)."""
@@ -1060,10 +1052,7 @@ class WhisperStream(RecognitionStream):
         if self._prep is None or self._voiced_ms < 300:
             return
         n = len(self._pcm)
-        after = o.speculate_after_ms
-        if o.speculate_idle_ms > 0 and self._spec is None and self.rec.idle():
-            after = min(after, o.speculate_idle_ms)
-        if self._trailing_ms >= after and self._spec is None:
+        if self._trailing_ms >= o.speculate_after_ms and self._spec is None:
             stale = threading.Event()
             self._specs += 1
             marks = {"spec_at": time.monotonic()}  # when the speculation was submitted, started, done

@@ -7,9 +7,7 @@ keys/values layer after layer on the calling thread (the decode before phase 10)
 keys/values on the scorer's threads (``WhisperDecoderScorer.cross_kv``). Both give the same
 scores (checked here on every utterance). The decode is the real ``WhisperEngine.recognize`` of
 bench_calls' first four requests (main menu), nobody waiting, stopping after the second stage
-as the hotline's lone caller does (``enough``). The speculative start (100 ms of trailing
-silence instead of 160 while no decode is in flight) is a fixed 60 ms and is not measured here:
-``bench/bench_calls.py`` shows it (``spec`` in its stages line).
+as the hotline's lone caller does (``enough``). Whole calls: ``bench/bench_calls.py``.
 
     python bench/bench_lone_turn.py [--reps 8]
 """

@@ -1,10 +1,9 @@
-"""What a lone caller's turn waits for: the encoder pass on every core, an earlier
-speculative start while the cores are idle, and a stale decode that stops between batches."""
+"""What a lone caller's turn waits for: the encoder pass and the cross-attention keys on every
+core, and a stale decode that stops between batches."""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 
 import pytest
 
@@ -83,43 +82,6 @@ def test_a_stale_decode_stops_at_the_next_batch_of_its_phrase_scoring(whisper, m
         eng.recognize(pcm, prep, stale, busy=lambda: False)
     # the batches already begun finish (one per scorer thread at most); no other starts
     assert 1 <= len(runs) <= eng.scorer._pool._max_workers < whole, (len(runs), whole)
-
-
-def _silence_to_speculate(whisper, main_menu) -> int:
-    """Milliseconds of silence after the speech's last sound before the stream starts its
-    speculative decode (fed 20 ms at a time)."""
-    import numpy as np
-
-    pcm = speechgen.phone_utterance("saya mau bayar pajak motor", "id+m3", 150, 40, level_dbfs=-26, snr_db=None)
-    x = np.frombuffer(pcm, dtype=np.int16)
-    loud = np.nonzero(np.abs(x) > 300)[0]
-    stream = whisper.open_stream(8000, main_menu)
-    try:
-        stream.accept(x[:loud[-1] + 1].tobytes())  # the speech up to its last sound
-        assert stream._specs == 0
-        for ms in range(20, 1001, 20):
-            stream.accept(b"\x00\x00" * 160)
-            if stream._specs:
-                return ms
-        raise AssertionError("no speculative decode after a second of silence")
-    finally:
-        stream.close()
-
-
-def test_an_idle_recognizer_starts_the_final_decode_sooner(whisper, main_menu, monkeypatch):
-    """Trailing silence of ``speculate_idle_ms`` starts the speculative decode when no final
-    decode is in flight; while one is, ``speculate_after_ms`` (a start the caller's next word
-    makes stale would take CPU another caller needs)."""
-    o = whisper.engine.options
-    assert 0 < o.speculate_idle_ms < o.speculate_after_ms
-    eventually_sync(whisper.idle, "no final decode in flight")
-    idle = _silence_to_speculate(whisper, main_menu)
-    monkeypatch.setattr(whisper, "idle", lambda: False)
-    busy = _silence_to_speculate(whisper, main_menu)
-    assert busy - idle == o.speculate_after_ms - o.speculate_idle_ms, (idle, busy)
-    monkeypatch.setattr(whisper.engine, "options", replace(o, speculate_idle_ms=0))  # off
-    monkeypatch.setattr(whisper, "idle", lambda: True)
-    assert _silence_to_speculate(whisper, main_menu) == busy
 
 
 def test_the_cross_attention_keys_are_computed_on_the_scorer_threads_alike(whisper):
