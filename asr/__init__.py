@@ -42,7 +42,8 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
                       whisper_text_decoder: str = "auto",
                       whisper_views: tuple[float, ...] = (0.9, 1.1),
                       whisper_prune_labels: int | None = None, whisper_view_phrases: int | None = None,
-                      whisper_audio_intent: bool = True, whisper_audio_emergency: bool = True) -> Recognizer:
+                      whisper_audio_intent: bool = True, whisper_audio_emergency: bool = True,
+                      whisper_wide_encoder: bool = True) -> Recognizer:
     """The configured recognizer. ``auto``: Vosk when a Vosk model directory is configured
     (an Indonesian one, normally), else the bundled Whisper-base. ``workers``: utterances
     decoded at once and ``threads``: threads one Whisper utterance may use (None: one per
@@ -57,7 +58,8 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
     this many best phrases (0: all); None: the recognizer's defaults; ``whisper_audio_intent``: fuse the audio intent classifier
     (asr.audio_intent) into large menus' posteriors; ``whisper_audio_emergency``: put the
     audio's own emergency readings (asr.audio_emergency) on menu transcripts (off where nothing
-    reads them: the hotline reads them only with its ``emergency_audio`` setting)."""
+    reads them: the hotline reads them only with its ``emergency_audio`` setting);
+    ``whisper_wide_encoder``: a lone utterance's encoder pass on every core (a second model copy)."""
     if engine == "auto":
         engine = "vosk" if vosk_model_dir else "whisper"
     if engine == "vosk":
@@ -78,7 +80,8 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
         options = WhisperOptions(scoring=whisper_scoring, beam_size=whisper_beam_size,
                                  prompted_beam_size=whisper_text_beam_size, scorer_precision=whisper_scorer,
                                  text_decoder=whisper_text_decoder, views=tuple(whisper_views),
-                                 audio_intent=whisper_audio_intent, audio_emergency=whisper_audio_emergency)
+                                 audio_intent=whisper_audio_intent, audio_emergency=whisper_audio_emergency,
+                                 wide_encoder=whisper_wide_encoder)
         if whisper_prune_labels is not None:
             options = replace(options, prune_labels=whisper_prune_labels)
         if whisper_view_phrases is not None:

@@ -15,12 +15,20 @@ the CPU); numpy keeps the shared parts (prefix, cross-attention keys/values) eit
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy.special import logsumexp
 
 from .ct2_format import read_variables
+
+_POOL_PREFIX = "scorer"
+_SKIPPED = object()  # a batch skipped because ``stop`` was true (token_logprobs)
+
+
+class Stopped(Exception):
+    """Phrase scoring stopped before all its batches ran (``token_logprobs``' ``stop``)."""
 
 
 def _ln(x: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -80,24 +88,32 @@ class WhisperDecoderScorer:
         self._int8 = None  # asr.onnx_decoder.Int8Decoder once enable_int8() ran
         self._int8_ids: np.ndarray | None = None  # the normaliser ids inside its graph
         self._int8_proj: np.ndarray | None = None  # and their projection (D, V)
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="scorer")
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=_POOL_PREFIX)
 
     def close(self) -> None:
         """Shut down the scoring threads (work not yet started is cancelled); idempotent."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def cross_kv(self, enc: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per layer (K, V), each (heads, T, dh), for one encoder output of shape (T, D)."""
+    def cross_kv(self, enc: np.ndarray, parallel: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per layer (K, V), each (heads, T, dh), for one encoder output of shape (T, D).
+        ``parallel``: the layers on the scorer's threads (the same products), for an utterance
+        decoded alone; otherwise on the calling thread, never queued behind other utterances'
+        batches."""
         enc = np.ascontiguousarray(enc, dtype=np.float32)
         T, H = enc.shape[0], self.heads
         dh = self.d // H
-        out = []
-        for L in self.layers:
+
+        def layer(L: dict) -> tuple[np.ndarray, np.ndarray]:
             kv = enc @ L["ca_kv"] + L["ca_kvb"]
             k = kv[:, : self.d].reshape(T, H, dh).transpose(1, 0, 2)
             vv = kv[:, self.d:].reshape(T, H, dh).transpose(1, 0, 2)
-            out.append((np.ascontiguousarray(k), np.ascontiguousarray(vv)))
-        return out
+            return np.ascontiguousarray(k), np.ascontiguousarray(vv)
+
+        # (one BLAS thread each: the same products); never from one of the scorer's threads,
+        # which would wait on itself
+        if not parallel or threading.current_thread().name.startswith(_POOL_PREFIX):
+            return [layer(L) for L in self.layers]
+        return list(self._pool.map(layer, self.layers))
 
     # -- vocabulary subset for the softmax normaliser ----------------------------------
     def use_vocabulary(self, ids) -> None:
@@ -213,10 +229,13 @@ class WhisperDecoderScorer:
         return _ln(x, self.out_g, self.out_b).reshape(B, Lt, D)
 
     def token_logprobs(self, prefix: list[int], seqs: list[list[int]], kv, batch: int | None = None,
-                       chunk: int = 256, precision: str | None = None) -> list[np.ndarray]:
+                       chunk: int = 256, precision: str | None = None,
+                       stop: Callable[[], bool] | None = None) -> list[np.ndarray]:
         """log p(token | prefix, previous tokens, audio) for every token of every sequence.
 
         ``precision``: "int8" or "float32" for this call; None: int8 when enabled.
+        ``stop``: checked before each batch; once true, the batches not begun are skipped and
+        :class:`Stopped` is raised (a speculative decode the caller's next word made stale).
 
         The shared prefix runs once (its self-attention keys/values are reused); sequences run
         in batches of similar length (little padding); and sequences sharing a prefix share the
@@ -228,7 +247,7 @@ class WhisperDecoderScorer:
             raise RuntimeError("the int8 scorer is not enabled (enable_int8)")
         if self._int8 is not None and precision != "float32":
             # small batches: as fast in int8, and ONNX Runtime's scratch stays ~12 MB (48: 54 MB)
-            return self._token_logprobs_int8(prefix, seqs, kv, batch or 8)
+            return self._token_logprobs_int8(prefix, seqs, kv, batch or 8, stop)
         batch = batch or 48
         past: list = []
         h_prefix = self.hidden(np.asarray([prefix], dtype=np.int64), kv, keep_past=past)[0, -1]
@@ -239,6 +258,8 @@ class WhisperDecoderScorer:
         batches = [order[b:b + batch] for b in range(0, len(order), batch)]
 
         def run(idx: list[int]):
+            if stop is not None and stop():
+                return _SKIPPED
             inputs = [seqs[i][:-1] for i in idx]  # the last token is only predicted
             Lb = max(len(x) for x in inputs)
             if Lb == 0:
@@ -250,6 +271,8 @@ class WhisperDecoderScorer:
 
         # batches in parallel threads, one BLAS thread each (numpy releases the GIL)
         hs = list(self._pool.map(run, batches)) if len(batches) > 1 else [run(batches[0])]
+        if any(h is _SKIPPED for h in hs):
+            raise Stopped()
         for idx, h in zip(batches, hs, strict=True):
             for r, i in enumerate(idx):
                 s = seqs[i]
@@ -329,7 +352,8 @@ class WhisperDecoderScorer:
                 feeds[f"pv{i}"] = np.concatenate([feeds[f"pv{i}"], v], axis=1)
         return out, float(np.mean(lps)), p_none
 
-    def _token_logprobs_int8(self, prefix: list[int], seqs: list[list[int]], kv, batch: int) -> list[np.ndarray]:
+    def _token_logprobs_int8(self, prefix: list[int], seqs: list[list[int]], kv, batch: int,
+                             stop: Callable[[], bool] | None = None) -> list[np.ndarray]:
         """``token_logprobs`` with the batches on the int8 ONNX Runtime decoder: every token
         position is projected (no sharing of prefixes: int8 is ~3x cheaper than the sharing
         saves), the first token of each sequence is read from the prefix's own float32 row."""
@@ -349,6 +373,8 @@ class WhisperDecoderScorer:
         out: list[np.ndarray | None] = [None] * len(seqs)
 
         def run(idx: list[int]) -> None:
+            if stop is not None and stop():
+                return  # its rows stay None: Stopped below
             Lb = max(len(seqs[i]) - 1 for i in idx)
             rest = None
             if Lb > 0:
@@ -374,4 +400,6 @@ class WhisperDecoderScorer:
             list(self._pool.map(run, batches))
         else:
             run(batches[0])
+        if any(o is None for o in out):
+            raise Stopped()
         return out  # type: ignore[return-value]

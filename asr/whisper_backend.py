@@ -121,6 +121,8 @@ class WhisperOptions:
     partial_every_s: float = 0.0  # >0: decode the audio so far this often during speech (partial
     # text); off by default: nothing in the hotline reads partials and it costs CPU per second
     speculate_after_ms: int = 160  # trailing silence that starts the final decode early
+    wide_encoder: bool = True  # an utterance decoded alone: its encoder pass runs on every core
+    # (a second CTranslate2 instance with one intra-op thread per core, ~120 MB; same output)
     max_prompt_tokens: int = 120  # vocabulary prompt of a digits expectation without phrases
     phrase_style: str = "spoken"  # how phrases are written for scoring: "spoken" (abbreviations
     # as their letters are said) or "as_is" (the script's spelling; see styled_phrase)
@@ -252,6 +254,11 @@ class WhisperEngine:
         try:
             self.model = ctranslate2.models.Whisper(
                 str(self.model_dir), device="cpu", compute_type=compute_type, intra_threads=1, inter_threads=cores)
+            # the same model with an intra-op thread per core, for the encoder pass of an
+            # utterance decoded alone (WhisperOptions.wide_encoder; same output)
+            self._wide = (ctranslate2.models.Whisper(str(self.model_dir), device="cpu", compute_type=compute_type,
+                                                     intra_threads=cores, inter_threads=1)
+                          if self.options.wide_encoder and cores > 1 else None)
             tk = self.model_dir / "tokenizer.json"
             hf = tokenizers.Tokenizer.from_file(str(tk))
             self.scorer = WhisperDecoderScorer(str(self.model_dir / "model.bin"), workers=cores)
@@ -297,6 +304,7 @@ class WhisperEngine:
         # the extra hearings' own threads (early encodes, views in parallel), apart from the
         # free decoding's so that they never make a transcript wait
         self._views = ThreadPoolExecutor(max_workers=max(2, cores), thread_name_prefix="whisper-view")
+        self._wide_lock = threading.Lock()  # one encoder pass at a time on the wide instance
         self._active = 0  # recognitions with expected phrases under way (see views_early)
         self._active_lock = threading.Lock()
 
@@ -322,7 +330,9 @@ class WhisperEngine:
             win = min(30.0, math.ceil(seconds + 0.5))
         return int(win * 100)
 
-    def encode(self, pcm16k: bytes, frames: int | None = None, fit: bool = False):
+    def encode(self, pcm16k: bytes, frames: int | None = None, fit: bool = False, wide: bool = False):
+        """The encoder output; ``wide``: on every core (the wide instance, when loaded and
+        free; the caller knows nothing else is being decoded)."""
         import ctranslate2
 
         x = audio.pcm_to_float(pcm16k)
@@ -333,6 +343,11 @@ class WhisperEngine:
         mel = self.features(padded)[:, :frames]
         sv = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))
         with self._model_lock:
+            if wide and self._wide is not None and self._wide_lock.acquire(blocking=False):
+                try:
+                    return self._wide.encode(sv, to_cpu=True)
+                finally:
+                    self._wide_lock.release()
             return self.model.encode(sv, to_cpu=True)
 
     def null_kv(self, frames: int):
@@ -486,8 +501,9 @@ class WhisperEngine:
                 and self.scorer.precision == "int8")
 
     def score_phrases(self, enc_np: np.ndarray, prep: PreparedExpectation, keep: np.ndarray | None = None,
-                      seconds: float | None = None, kv=None) -> np.ndarray:
-        """Null-corrected scores for the expectation's phrases (NaN for phrases not kept)."""
+                      seconds: float | None = None, kv=None, stale: threading.Event | None = None) -> np.ndarray:
+        """Null-corrected scores for the expectation's phrases (NaN for phrases not kept);
+        :class:`Stale` as soon as ``stale`` is set (checked before each batch)."""
         o = self.options
         frames = enc_np.shape[0] * 2
         null = prep.null_scores(self, frames)
@@ -496,7 +512,13 @@ class WhisperEngine:
         if idx.size == 0:
             return out
         kv = kv if kv is not None else self.scorer.cross_kv(enc_np)
-        lps = self.scorer.token_logprobs(self.prefix, [prep.seqs[i] for i in idx], kv)
+        from .phrase_scorer import Stopped
+
+        try:
+            lps = self.scorer.token_logprobs(self.prefix, [prep.seqs[i] for i in idx], kv,
+                                             stop=None if stale is None else stale.is_set)
+        except Stopped:
+            raise Stale() from None
         for i, lp in zip(idx, lps, strict=True):
             corrected = np.maximum(lp - o.null_alpha * null[i], o.token_floor)
             out[i] = float(corrected.sum()) / (len(lp) ** o.length_power)
@@ -583,7 +605,9 @@ class WhisperEngine:
                         tm: dict[str, float], frames: int, stale: threading.Event | None, busy, enough,
                         early: Future | None) -> Transcript:
         o = self.options
-        enc = self.encode(pcm16k, frames)
+        with self._active_lock:
+            alone = self._active == 1
+        enc = self.encode(pcm16k, frames, wide=alone and early is None)
         tm["encode_ms"] = _ms(t0)
         # free decoding (CTranslate2 or the int8 graph, both release the GIL) runs beside the
         # phrase scoring
@@ -599,7 +623,7 @@ class WhisperEngine:
                     if self.audio_intent is not None and prep.fit_window else None)
         audio_adj = self.audio_intent.adjustment_of(audio_lp) if self.audio_intent is not None else None
         emergency_audio = self.emergency_audio(enc_np, seconds, prep, audio_lp)
-        kv = self.scorer.cross_kv(enc_np)
+        kv = self.scorer.cross_kv(enc_np, parallel=alone)
         if self.use_graph_text(beam, ()):
             text_job = self._side.submit(self.greedy_text, kv, self.max_tokens(seconds),
                                          None if stale is None else stale.is_set)
@@ -611,7 +635,7 @@ class WhisperEngine:
         # first stage, when it knows best whether others are waiting, how far the second goes
         staged = prep.large and o.scoring in ("fast", "auto")
         t1 = time.perf_counter()
-        phrase_scores = self.score_phrases(enc_np, prep, prep.stage1 if staged else None, seconds, kv)
+        phrase_scores = self.score_phrases(enc_np, prep, prep.stage1 if staged else None, seconds, kv, stale=stale)
         tm["score1_ms"] = _ms(t1)
         texts, text_conf = text_job.result()
         tm["text_wait_ms"] = _ms(t1) - tm["score1_ms"]
@@ -640,7 +664,7 @@ class WhisperEngine:
                 more = _leading(first, prep, o.stage2_labels)[1] & ~prep.stage1
             if more.any():
                 t2 = time.perf_counter()
-                extra = self.score_phrases(enc_np, prep, more, seconds, kv)
+                extra = self.score_phrases(enc_np, prep, more, seconds, kv, stale=stale)
                 phrase_scores = np.where(more, extra, phrase_scores)
                 tm["score2_ms"] = _ms(t2)
                 scored_second = True
@@ -710,7 +734,7 @@ class WhisperEngine:
         if encoding is None:
             encoding = self._view_encoding(pcm16k, factor, prep)
         enc_np, kv = encoding
-        scores = self.score_phrases(enc_np, prep, keep, kv=kv)
+        scores = self.score_phrases(enc_np, prep, keep, kv=kv, stale=stale)
         return prep.label_scores(scores)[lead]
 
     def _with_views(self, pcm16k: bytes, prep: PreparedExpectation, label_scores: np.ndarray, text: np.ndarray,

@@ -113,9 +113,9 @@ def test_auto_scoring_scores_every_phrase_unless_callers_wait(whisper, main_menu
     whisper.warm_up(main_menu)  # null-input encodings are computed once, ahead of calls
     scored, encodes = [], []
     real_score, real_encode = eng.score_phrases, eng.encode
-    monkeypatch.setattr(eng, "score_phrases", lambda enc, p, keep=None, seconds=None, kv=None: scored.append(keep)
+    monkeypatch.setattr(eng, "score_phrases", lambda enc, p, keep=None, seconds=None, kv=None, stale=None: scored.append(keep)
                         or real_score(enc, p, keep, seconds, kv))
-    monkeypatch.setattr(eng, "encode", lambda pcm, frames=None, fit=False: encodes.append(frames)
+    monkeypatch.setattr(eng, "encode", lambda pcm, frames=None, fit=False, wide=False: encodes.append(frames)
                         or real_encode(pcm, frames, fit))
     pcm8 = speechgen.phone_utterance("saya mau bayar pajak bumi dan bangunan", "id+m3", 145, 40, level_dbfs=-24,
                                      snr_db=25)
@@ -177,7 +177,7 @@ def test_recognizer_options_come_from_settings(tmp_path):
     assert opts == {"workers": 3, "threads": None, "whisper_scoring": "fast", "whisper_beam_size": 2,
                     "whisper_compute_type": "int8", "whisper_scorer": "float32", "whisper_text_beam_size": 1,
                     "whisper_text_decoder": "auto", "whisper_views": (0.85, 1.2), "whisper_audio_intent": True,
-                    "whisper_audio_emergency": False, "whisper_prune_labels": PRUNE_LABELS,
+                    "whisper_audio_emergency": False, "whisper_wide_encoder": True, "whisper_prune_labels": PRUNE_LABELS,
                     "whisper_view_phrases": VIEW_PHRASES}
     assert load_settings(data_dir=tmp_path, emergency_audio="true").recognizer_options()["whisper_audio_emergency"] \
         is True
@@ -307,7 +307,7 @@ def test_views_started_early_or_run_at_once_give_the_same_scores(whisper, main_m
                                                    level_dbfs=-26, snr_db=25), 8000, 16000)
     threads: list[str] = []
     real_encode = eng.encode
-    monkeypatch.setattr(eng, "encode", lambda pcm, frames=None, fit=False: threads.append(
+    monkeypatch.setattr(eng, "encode", lambda pcm, frames=None, fit=False, wide=False: threads.append(
         threading.current_thread().name) or real_encode(pcm, frames, fit))
     base = eng.options
     assert base.views_parallel and not base.views_early
@@ -348,7 +348,7 @@ def test_a_stale_recognition_encodes_no_early_view(whisper, main_menu, monkeypat
                                                    level_dbfs=-26, snr_db=25), 8000, 16000)
     encodes, jobs = [], []
     real_encode, real_submit = eng.encode, eng._views.submit
-    monkeypatch.setattr(eng, "encode", lambda pcm, frames=None, fit=False: encodes.append(frames)
+    monkeypatch.setattr(eng, "encode", lambda pcm, frames=None, fit=False, wide=False: encodes.append(frames)
                         or real_encode(pcm, frames, fit))
     monkeypatch.setattr(eng._views, "submit", lambda *a: jobs.append(real_submit(*a)) or jobs[-1])
     stale = threading.Event()
@@ -405,7 +405,7 @@ def test_a_decisive_first_pass_is_the_answer_and_otherwise_nothing_changes(whisp
     assert "first_pass" not in refused.timings and refused.timings["views_ms"] > 0
     encodes: list[int | None] = []
     real_encode = eng.encode
-    monkeypatch.setattr(eng, "encode", lambda pcm, frames=None, fit=False: encodes.append(frames)
+    monkeypatch.setattr(eng, "encode", lambda pcm, frames=None, fit=False, wide=False: encodes.append(frames)
                         or real_encode(pcm, frames, fit))
     first = eng.recognize(pcm, prep, busy=lambda: False, enough=lambda t: True)
     assert first.timings["first_pass"] == 1 and len(encodes) == 1  # no extra hearing

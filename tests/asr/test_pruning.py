@@ -21,7 +21,7 @@ def _recognize(eng, prep, pcm, monkeypatch, **changes):
     """The recognition with ``changes`` to the options, and the phrase masks it scored."""
     scored: list[np.ndarray] = []
     real = eng.score_phrases
-    monkeypatch.setattr(eng, "score_phrases", lambda enc, p, keep=None, seconds=None, kv=None:
+    monkeypatch.setattr(eng, "score_phrases", lambda enc, p, keep=None, seconds=None, kv=None, stale=None:
                         scored.append(np.ones(len(p.items), bool) if keep is None else keep.copy())
                         or real(enc, p, keep, seconds, kv))
     default = eng.options
