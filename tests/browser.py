@@ -21,3 +21,24 @@ LAUNCH_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage")
 async def launch(pw: Any) -> Any:
     """A headless Chromium from a started Playwright (``async_playwright()``)."""
     return await pw.chromium.launch(executable_path=CHROMIUM, args=list(LAUNCH_ARGS))
+
+
+def watch_errors(page: Any, responses: bool = False) -> list[str]:
+    """The page's script errors and console errors as they come (a resource that failed to load
+    is left to ``responses``: every answer of 400 or more but the favicon's)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    if responses:
+        page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    return errors
+
+
+async def log_in(page: Any, base: str, username: str, password: str, next_path: str) -> None:
+    """Sign in through the login form, to be sent on to ``next_path``."""
+    await page.goto(f"{base}/login?next={next_path}")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("#login button[type=submit]")

@@ -12,7 +12,7 @@ from ivr.web import create_app
 from tests.ivr.staff import DEFAULT_PASSWORD, make_account, staff_store
 from tests.ivr.test_scripts_storage import TESTS, YAML
 from tests.waiting import eventually
-from tests.browser import launch, needs_chromium
+from tests.browser import launch, log_in, needs_chromium, watch_errors
 
 playwright_api = pytest.importorskip("playwright.async_api")
 pytestmark = needs_chromium
@@ -42,17 +42,9 @@ async def test_edit_in_form_validate_test_publish_and_roll_back(server):
     async with playwright_api.async_playwright() as pw:
         browser = await launch(pw)
         page = await browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text)
-                if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-        page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
-                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+        errors = watch_errors(page, responses=True)
         try:
-            await page.goto(f"{base}/login?next=/admin/scripts")
-            await page.fill("#username", "andi")
-            await page.fill("#password", DEFAULT_PASSWORD)
-            await page.click("#login button[type=submit]")
+            await log_in(page, base, "andi", DEFAULT_PASSWORD, "/admin/scripts")
             await page.goto(f"{base}/admin/scripts")
             await page.click("#live >> text=Ubah lewat formulir")
             await page.fill("textarea[name='say.welcome']", "Selamat siang dari <hotline> uji. Darurat? Hubungi 112.")

@@ -13,7 +13,7 @@ from ivr.calls.tickets import file_ticket
 from ivr.desk import Desk
 from ivr.desk.pop import build_pop
 from ivr.web import create_app
-from tests.browser import launch, needs_chromium
+from tests.browser import launch, log_in, needs_chromium, watch_errors
 from tests.ivr.staff import DEFAULT_PASSWORD, make_account, staff_store
 from tests.ivr.test_ticket_marks import CALLER, hangup_fields
 from tests.waiting import eventually
@@ -55,15 +55,9 @@ async def test_an_agent_finds_an_unfinished_complaint_and_reads_where_the_caller
     async with playwright_api.async_playwright() as pw:
         browser = await launch(pw)
         page = await browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text)
-                if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+        errors = watch_errors(page)
         try:
-            await page.goto(f"{base}/login?next=/tickets")
-            await page.fill("#username", "rina")
-            await page.fill("#password", DEFAULT_PASSWORD)
-            await page.click("#login button[type=submit]")
+            await log_in(page, base, "rina", DEFAULT_PASSWORD, "/tickets")
             await page.wait_for_url(f"{base}/tickets")
             badge = page.locator(f"tr[data-ticket='{cut}'] .badge.incomplete")
             assert await badge.is_visible() and await badge.inner_text() == "Belum lengkap"
