@@ -311,9 +311,10 @@ class WhisperEngine:
     def close(self) -> None:
         """Shut down the engine's own threads: the free decoding's (``whisper-text``), the extra
         hearings' (``whisper-view``) and the phrase scorer's (``scorer``). Work not yet started
-        is cancelled; work under way ends on its own (not waited for, as the recognizer's own
+        is cancelled; work under way is not waited for (as with the recognizer's own
         pool). Idempotent. The engine recognises nothing afterwards; close it once nothing
-        uses it (its owner does: ``WhisperRecognizer.close`` for the engine it built)."""
+        uses it (its owner does: ``WhisperRecognizer.close`` for the engine it built): a decode
+        still under way then fails (its next batch or job cannot be submitted)."""
         self._side.shutdown(wait=False, cancel_futures=True)
         self._views.shutdown(wait=False, cancel_futures=True)
         self.scorer.close()
@@ -438,6 +439,8 @@ class WhisperEngine:
         frames = min(int(w * 100) for w in (*self.options.window_steps_s, self.options.window_s))
         tok = self.tokenizer
         self.scorer.token_logprobs(self.prefix, [[*tok.encode(" ya"), tok.eot]], self.null_kv(frames))
+        if self._wide is not None:  # the wide instance's first run too (a lone caller's first turn)
+            self.encode(bytes(frames * 320), frames, wide=True)
 
     def _null_key(self, seqs: list[list[int]], frames: int) -> str:
         flat = np.array([t for s in seqs for t in s], dtype=np.int64)
@@ -560,18 +563,20 @@ class WhisperEngine:
         gets the whole scoring."""
         t0 = time.perf_counter()
         seconds = len(pcm16k) / 2 / RATE
-        if prep is None or not prep.items:
-            if prep is not None and prep.prompt:  # e.g. digits: free decoding with a vocabulary prompt
-                enc = self.encode(pcm16k)
-                text, conf = self.decode_text(enc, prep.prompt, beam_size=self.options.beam_size,
-                                              max_length=self.max_tokens(seconds))
-            else:
-                text, conf = self.transcribe(pcm16k)
-            return Transcript(text=text, confidence=conf, words=_words(text, conf), audio_seconds=seconds,
-                              decode_seconds=time.perf_counter() - t0)
+        # every recognition counts (a free-text or digits one uses the cores too): an utterance
+        # is decoded alone (wide encoder, parallel keys, early view) only when it is the one
         with self._active_lock:
             self._active += 1
         try:
+            if prep is None or not prep.items:
+                if prep is not None and prep.prompt:  # e.g. digits: free decoding with a vocabulary prompt
+                    enc = self.encode(pcm16k)
+                    text, conf = self.decode_text(enc, prep.prompt, beam_size=self.options.beam_size,
+                                                  max_length=self.max_tokens(seconds))
+                else:
+                    text, conf = self.transcribe(pcm16k)
+                return Transcript(text=text, confidence=conf, words=_words(text, conf), audio_seconds=seconds,
+                                  decode_seconds=time.perf_counter() - t0)
             return self._recognize_phrases(pcm16k, prep, seconds, t0, stale, busy, enough)
         finally:
             with self._active_lock:

@@ -34,7 +34,7 @@ from dialogs.events import (
 from dialogs.lang.ids import normalize_phone, validate_nik
 from dialogs.lang.normalize import normalize
 from dialogs.lang.numbers import words_to_digits
-from dialogs.model import Prompt, Script, State
+from dialogs.model import Flow, Prompt, Script, State
 from dialogs.personal import PLACEHOLDER, answer_kind, personal_variables
 from dialogs.slots import parse_slot
 from dialogs.templates import render
@@ -309,14 +309,12 @@ class DialogEngine:
         for _ in range(_MAX_HOPS):
             st = states[sid]
             flow = self.script.flow_of(sid)
-            if flow is not None and flow is not self.script.flow_of(s["state"]):
-                s["filed"] = False   # the caller enters a flow: nothing filed in it yet
-                # ... and nothing answered in it yet: its questions are asked again, so a first
-                # task's answers (a first complaint's location) are never filed with a second
-                for member in flow.states:
-                    asked = states[member].listen
-                    if asked is not None and asked.slot:
-                        s["vars"].pop(asked.slot, None)
+            current = self.script.flow_of(s["state"])
+            if flow is not current:
+                if current is not None and s["filed"]:
+                    self._forget(current)
+                if flow is not None:
+                    s["filed"] = False   # the caller enters a flow: nothing filed in it yet
             s["state"] = sid
             s["misses"] = 0
             s["confirm_misses"] = 0
@@ -373,6 +371,20 @@ class DialogEngine:
         if not value and br.empty:
             return br.empty
         return br.cases.get(value, br.default)
+
+    def _forget(self, flow: Flow) -> None:
+        """The caller leaves a flow that filed its task: its answers are done with (a second
+        task asks them again, so a first complaint's location is never filed with a second).
+        Only then: a flow left before it filed (a detour through a state it does not list, a
+        misheard emergency) keeps what the caller had said, and so does a slot set before it."""
+        vars_ = self._s["vars"]
+        names = set(flow.on_hangup.variables) if flow.on_hangup is not None else set()
+        for member in flow.states:
+            asked = self.script.states[member].listen if member in self.script.states else None
+            if asked is not None and asked.slot:
+                names.update((asked.slot, f"{asked.slot}_label"))
+        for name in names:
+            vars_.pop(name, None)
 
     def _take_cut(self, cut: CutAnswer, phase: str) -> str | None:
         """Words cut by the hang-up (`Hangup.cut`) as the answer of the listen they were said

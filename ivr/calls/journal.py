@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ivr.privacy.masking import mask_cut_answers
 from ivr.privacy.pii import Pii
 from ivr.storage.durable import append_synced, fsync_dir
 
@@ -52,6 +53,12 @@ def instance_name() -> str:
     """This process's name among the hotline's processes: host and process id."""
     host = "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname())[:40] or "host"
     return f"{host}-{os.getpid()}"
+
+
+#: records that carry the dialog's slot values: a caller's words a hang-up cut short (ending in
+#: ``CUT_MARK``) lose every long number in their masked copy (``mask_cut_answers``); a prompt
+#: cut short in a ``turn`` record ends in the same mark and keeps its numbers
+_SLOT_RECORDS = ("cut", "snap", "ticket")
 
 
 def _cut(value: Any, limit: int) -> Any:
@@ -151,6 +158,8 @@ class CallJournal:
             record: dict[str, Any] = {"k": kind, "t": round(time.time(), 3), "p": plain}
             if personal:
                 masked, enc = self.pii.protect_json(_cut(personal, self.max_field_chars))
+                if kind in _SLOT_RECORDS:
+                    masked = mask_cut_answers(masked)
                 record["m"] = masked
                 if enc is not None:
                     record["e"] = enc

@@ -18,7 +18,7 @@ from typing import Any
 
 from dialogs.events import CUT_MARK
 
-__all__ = ["mask_text", "mask_answer_text", "mask_long_numbers", "mask_value", "mask_record", "mask_answer", "mask_nik", "mask_phone", "mask_name", "normalize_nik",
+__all__ = ["mask_text", "mask_cut_answers", "mask_long_numbers", "mask_value", "mask_record", "mask_answer", "mask_nik", "mask_phone", "mask_name", "normalize_nik",
            "SENSITIVE_FIELDS", "NIK_MASK", "PHONE_MASK", "FIELD_MASK", "NAME_MASK"]
 
 _UNIT_WORDS = {
@@ -272,12 +272,22 @@ def mask_answer(text: str, kind: str | None) -> str:
     return mask_text(text)
 
 
-def mask_answer_text(text: str) -> str:
-    """:func:`mask_text`; for words a hang-up cut short (they end in the dialog's ``CUT_MARK``:
-    an unfinished complaint's slot, the journal's record of them) also every number of four
-    digits or more, as a NIK or phone number may be only partly said there."""
-    masked = mask_text(text)
-    return mask_long_numbers(masked) if text.endswith(CUT_MARK) else masked
+def mask_cut_answers(value: Any, _depth: int = 0) -> Any:
+    """An already masked value with every string that ends in the dialog's ``CUT_MARK`` (a
+    caller's words a hang-up cut short: an unfinished complaint's slot, in the engine's snapshot,
+    the ticket it files or the journal's ``cut`` record) stripped of every number of four digits
+    or more: a NIK or phone number may be only partly said there. For the records that carry
+    slot values only: a prompt the caller cut short ends in the same mark and keeps its ticket
+    numbers and hotlines."""
+    if _depth > 6:
+        return value
+    if isinstance(value, str):
+        return mask_long_numbers(value) if value.endswith(CUT_MARK) else value
+    if isinstance(value, Mapping):
+        return {k: mask_cut_answers(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_cut_answers(v, _depth + 1) for v in value]
+    return value
 
 
 def mask_long_numbers(text: str) -> str:
@@ -317,7 +327,7 @@ def mask_value(value: Any, key: str | None = None, _depth: int = 0) -> Any:
     if _depth > 6:
         return "…"
     if isinstance(value, str):
-        return mask_answer_text(value)
+        return mask_text(value)
     if isinstance(value, Mapping):
         return {str(k): mask_value(v, str(k), _depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):

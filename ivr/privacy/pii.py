@@ -34,10 +34,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ivr.privacy.masking import (
-    mask_answer_text,
+    mask_long_numbers,
     mask_name,
     mask_nik,
     mask_phone,
+    mask_text,
     mask_value,
     normalize_nik,
 )
@@ -157,8 +158,10 @@ class Pii:
 
     # -------------------------------------------------------------- fields
 
-    def protect(self, value: str | None, kind: Kind) -> Protected:
-        """Protect one field value; None/empty stays None."""
+    def protect(self, value: str | None, kind: Kind, cut: bool = False) -> Protected:
+        """Protect one field value; None/empty stays None. ``cut``: a caller's words a hang-up
+        cut short (an unfinished complaint's slot): its masked form loses every number of four
+        digits or more too (a NIK or phone number may be only partly said there)."""
         if value is None or value == "":
             return Protected(None)
         value = str(value)
@@ -169,9 +172,9 @@ class Pii:
         elif kind == "name":
             masked = mask_name(value)
         else:
-            # (words a hang-up cut short lose every long number: a NIK or phone number may be
-            # only partly said there, as in the call's transcript)
-            masked = mask_answer_text(value)
+            masked = mask_text(value)
+            if cut:
+                masked = mask_long_numbers(masked)
         enc = self.encrypt(value, kind) if self.mode == "encrypt" else None
         h = self.hash(value, kind) if kind in ("nik", "phone") else None
         return Protected(masked, enc, h)

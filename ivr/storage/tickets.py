@@ -100,8 +100,11 @@ class TicketRepository:
         if kind == "callback" and reporter_phone and phone.enc is None and self.pii.can_encrypt:
             # a callback number must stay dialable: encrypted whatever the mode (issue 13)
             phone = Protected(phone.masked, self.pii.encrypt(str(reporter_phone), "phone"), phone.hash)
-        desc = self.pii.protect(description, "text")
-        loc = self.pii.protect(location, "text")
+        # the field a hang-up cut short (``extra.cut_by_hangup``, dialogs' unfinished complaint):
+        # its masked form loses every long number (a NIK or phone number partly said)
+        cut = (extra or {}).get("cut_by_hangup")
+        desc = self.pii.protect(description, "text", cut=cut == "description")
+        loc = self.pii.protect(location, "text", cut=cut == "location")
         extra_masked, extra_enc = self.pii.protect_json(extra) if extra else (None, None)
         row = dict(
             public_id=None, client_id=client_id or str(uuid.uuid4()), kind=kind, status="open",

@@ -123,6 +123,6 @@ async def test_a_location_cut_by_the_hang_up_reaches_the_unfinished_complaint(ho
     assert len(tickets) == 1 and tickets[0].kind == "complaint", tickets
     t = tickets[0]
     # the words as the transcript keeps them (nothing in them to mask), marked cut
-    words = " ".join(cut[:-2].split()).rstrip(" .,…")
+    words = " ".join(cut[:-2].split()).rstrip(" .,;:!?…")
     assert t.location == words + " …" and t.category == "kebersihan" and not t.description, t
     assert t.extra == {"incomplete": True, "stopped_at": "complaint_location", "cut_by_hangup": "location"}, t.extra

@@ -561,8 +561,9 @@ async def test_a_hang_up_while_the_caller_goes_on_keeps_what_they_said(engines, 
         assert len(said) == 2 and said[1].get("interrupted") and said[1]["state"] == "main_menu", said
         cut = said[1]["text"]
         assert cut.endswith(" …") and _sounds_like_some_of(cut, "karena dompet dicuri pasar"), cut
-        assert len(told) == 1 and told[0].cut is not None, told
-        assert (told[0].cut.state, told[0].cut.follows) == ("main_menu", True) and told[0].cut.text + " …" == cut, told
+        # a menu's words cut short answer no free-text question: the engine is told the hang-up
+        # alone (only a location's or a description's are given to it)
+        assert len(told) == 1 and told[0].cut is None, told
         turns = await _stored(hl)
         _in_order(turns, hl)
         caller = [t for t in turns if t.who == "caller"]

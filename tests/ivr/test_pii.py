@@ -89,14 +89,22 @@ def test_nik_never_survives_text_masking(nik, filler):
 
 
 def test_words_cut_short_by_a_hang_up_lose_every_long_number():
-    """A slot filled with words a hang-up cut (the engine's " …" mark) may hold a NIK or phone
-    number only partly said, which text masking would not know for one: any number of four
-    digits or more is masked there; whole answers keep theirs (years, house numbers)."""
+    """A slot filled with words a hang-up cut may hold a NIK or phone number only partly said,
+    which text masking would not know for one: the field named cut loses every number of four
+    digits or more; whole answers, and a prompt cut short (the same mark), keep theirs (years,
+    house numbers, ticket numbers, hotlines)."""
     from dialogs.events import CUT_MARK
+    from ivr.privacy.masking import mask_cut_answers
 
     pii = Pii("encrypt", PII_TEST_KEY)
-    cut = pii.protect("di jalan melati, nomor saya 0812 3456" + CUT_MARK, "text")
+    said = "di jalan melati, nomor saya 0812 3456" + CUT_MARK
+    cut = pii.protect(said, "text", cut=True)
     assert "0812" not in cut.masked and "3456" not in cut.masked and cut.masked.endswith(CUT_MARK)
-    assert pii.reveal(cut.masked, cut.enc, "text", True) == "di jalan melati, nomor saya 0812 3456" + CUT_MARK
+    assert pii.reveal(cut.masked, cut.enc, "text", True) == said
     whole = pii.protect("banjir sejak tahun 2021 di rumah nomor 1234", "text")
     assert "2021" in whole.masked and "1234" in whole.masked
+    prompt = "Nomor tiket Anda 2611-00042-7. Info Dukcapil pusat di 1500537" + CUT_MARK
+    assert pii.protect(prompt, "text").masked == prompt
+    # slot values in a record (the engine's snapshot, the ticket it files)
+    masked = mask_cut_answers({"vars": {"location": said, "ticket_id": "2611-00042-7"}, "path": ["a"]})
+    assert "0812" not in masked["vars"]["location"] and masked["vars"]["ticket_id"] == "2611-00042-7"
