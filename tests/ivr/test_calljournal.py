@@ -144,3 +144,21 @@ def test_the_masked_copy_of_cut_words_loses_a_partly_said_number(tmp_path):
             assert "3201" not in text and "0101" not in text and "0812" not in text and "3456" not in text, text
         finally:
             j.close()
+
+
+async def test_the_store_masks_a_partly_said_number_only_in_the_field_the_hang_up_cut(tmp_path):
+    from ivr.storage import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'cut.sqlite3'}", pii=Pii("encrypt", PII_TEST_KEY))
+    await store.amigrate()
+    try:
+        number = await store.tickets.create("complaint", location="gang mawar, hubungi 0812 3456 …",
+                                            description="lampu rumah nomor 1234 mati",
+                                            extra={"incomplete": True, "cut_by_hangup": "location"})
+        masked = await store.tickets.get(number)
+        assert "0812" not in masked.location and "3456" not in masked.location, masked.location
+        assert "1234" in masked.description  # a whole answer keeps its house number
+        clear = await store.tickets.get(number, reveal=True)
+        assert clear.location == "gang mawar, hubungi 0812 3456 …"
+    finally:
+        await store.close()
