@@ -95,7 +95,8 @@ def _number_parts(text: str) -> list[list[_Part]]:
                 continue
         gap = text[run[-1].end:start] if run else ""
         if run and (not _JOINER_RE.fullmatch(gap) or (gap == "." and len(run) == 1 and  # "0.93": a decimal
-                                                       text[run[0].start:run[0].end] == "0")):
+                                                       text[run[0].start:run[0].end] == "0"
+                                                       and tok[-1].isdigit())):  # ("0.dua satu": said)
             _close(runs, run)
             run = []
         run.append(_Part(start, end, digits, tuple(sorted(readings)) if not tok[-1].isdigit() and digits else (digits,)))
