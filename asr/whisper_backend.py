@@ -593,25 +593,25 @@ class WhisperEngine:
         tm: dict[str, float] = {}
         frames = self.frames_for(seconds, prep.fit_window)
         early: Future | None = None
+        with self._active_lock:
+            alone = self._active == 1  # no other recognition under way (see recognize)
         if o.views_early and self._wants_views(prep, busy):
-            with self._active_lock:
-                alone = self._active == 1
             if alone:
                 # the fastest view's encoder pass (the shortest audio: it ends about when the
                 # utterance's own does) on the core this one leaves idle
                 early = self._views.submit(self._view_encoding, pcm16k, max(o.views), prep, stale)
         try:
-            return self._decode_phrases(pcm16k, prep, seconds, t0, tm, frames, stale, busy, enough, early)
+            return self._decode_phrases(pcm16k, prep, seconds, t0, tm, frames, stale, busy, enough, early, alone)
         finally:
             if early is not None:
                 early.cancel()  # not started yet: never will (a running one ends with its encode)
 
     def _decode_phrases(self, pcm16k: bytes, prep: PreparedExpectation, seconds: float, t0: float,
                         tm: dict[str, float], frames: int, stale: threading.Event | None, busy, enough,
-                        early: Future | None) -> Transcript:
+                        early: Future | None, alone: bool) -> Transcript:
+        """``alone``: no other recognition was under way when this one began (its encoder pass
+        and cross-attention keys then use every core)."""
         o = self.options
-        with self._active_lock:
-            alone = self._active == 1
         enc = self.encode(pcm16k, frames, wide=alone and early is None)
         tm["encode_ms"] = _ms(t0)
         # free decoding (CTranslate2 or the int8 graph, both release the GIL) runs beside the
