@@ -121,6 +121,11 @@ class WhisperOptions:
     partial_every_s: float = 0.0  # >0: decode the audio so far this often during speech (partial
     # text); off by default: nothing in the hotline reads partials and it costs CPU per second
     speculate_after_ms: int = 160  # trailing silence that starts the final decode early
+    speculate_idle_ms: int = 120  # ... when no other final decode is in flight (0: always the
+    # above). A pause inside a request longer than this starts a decode that speech then makes
+    # stale; on idle cores that costs nothing the caller waits for, so a lone turn starts 40 ms
+    # sooner (bench_calls, one caller: p50 486 -> 445 ms in one quiet round, the same number of
+    # speculations per turn with and without pauses; docs/decisions.md phase 11)
     wide_encoder: bool = True  # an utterance decoded alone: its encoder pass runs on every core
     # (a second CTranslate2 instance with one intra-op thread per core, ~120 MB; same output)
     max_prompt_tokens: int = 120  # vocabulary prompt of a digits expectation without phrases
@@ -980,6 +985,12 @@ class WhisperRecognizer(Recognizer):
         with self._pending_lock:
             self._pending -= 1
 
+    def idle(self) -> bool:
+        """No final decode in flight (running or waiting): a speculation may start early
+        (``WhisperOptions.speculate_idle_ms``)."""
+        with self._pending_lock:
+            return self._pending == 0
+
     def busy(self) -> bool:
         """More final decodes in flight than half the pool: utterances share the cores (one
         decode uses two threads: the phrase scoring and the free decoding beside it)."""
@@ -1057,7 +1068,8 @@ class WhisperStream(RecognitionStream):
         if self._prep is None or self._voiced_ms < 300:
             return
         n = len(self._pcm)
-        if self._trailing_ms >= o.speculate_after_ms and self._spec is None:
+        if self._spec is None and self._trailing_ms >= min(o.speculate_after_ms, o.speculate_idle_ms or 1 << 30) \
+                and (self._trailing_ms >= o.speculate_after_ms or self.rec.idle()):
             stale = threading.Event()
             self._specs += 1
             marks = {"spec_at": time.monotonic()}  # when the speculation was submitted, started, done
