@@ -134,6 +134,9 @@ class TextFormatter(logging.Formatter):
 
 
 _HANDLER_MARK = "_ivr_handler"
+#: libraries whose INFO lines are their own bookkeeping, not the hotline's (fontTools logs a
+#: dozen lines per PDF report written): kept to warnings unless the hotline logs at DEBUG
+QUIET_LIBRARIES = ("fontTools",)
 
 
 def configure_logging(level: str | int = "INFO", fmt: str = "json", stream: TextIO | None = None) -> logging.Handler:
@@ -157,6 +160,8 @@ def configure_logging(level: str | int = "INFO", fmt: str = "json", stream: Text
             h.addFilter(PiiFilter())
     root.addHandler(handler)
     root.setLevel(level if isinstance(level, int) else level.upper())
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         lg = logging.getLogger(name)
         lg.handlers.clear()

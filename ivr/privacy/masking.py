@@ -39,6 +39,10 @@ _JOINER_RE = re.compile(r"[\s.,\-/()]{0,4}")
 _MOBILE_DIGITS = re.compile(r"(?:0|62)8\d{7,11}")
 _LANDLINE_DIGITS = re.compile(r"(?:0|62)[2-7]\d{7,10}")
 _NIK_LEN = 16
+# a run of two or more ISO dates ("2026-11-30-2026-12-06": a report's period) is dates, not a
+# NIK: its ninth and tenth digits, a NIK's birth month, are a year's "19"/"20"
+_ISO_DATE = r"(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+_DATE_CHAIN_RE = re.compile(_ISO_DATE + r"(?:(?:\s*[-_/]\s*|\s+)" + _ISO_DATE + r")+")
 #: the longest run of number parts searched for a NIK or a phone number inside it
 _WINDOW = 48
 # "nama saya Budi Santoso", "atas nama Siti": the (up to three) words after it are a name
@@ -180,7 +184,10 @@ def mask_text(text: str) -> str:
         return text
     spans: list[tuple[int, int, str]] = []
     if any(c.isdigit() for c in text) or _NUM_TOKEN_RE.search(text):
+        dates = [m.span() for m in _DATE_CHAIN_RE.finditer(text)]
         for run in _number_parts(text):
+            if (run[0].start, run[-1].end) in dates:  # dates and nothing else in the run
+                continue
             spans.extend(_personal_numbers(text, run))
     for start, end, mask in reversed(spans):
         text = text[:start] + mask + text[end:]

@@ -52,7 +52,9 @@ def test_phone_masked(raw):
 @pytest.mark.parametrize(
     "text",
     ["tiket 2611000427", "tiket 2611-00042-7", "tiket 2612-90001-5", "durasi 1234 ms", "2026-11-28 03:00:00", "port 4573", "uniqueid 1732700000.123",
-     "skor 0.934", "RT 005 RW 012"],
+     "skor 0.934", "RT 005 RW 012",
+     # a weekly report's period and files (dates, not a NIK: the scheduler's log said [NIK])
+     "period 2026-11-30-2026-12-06", "laporan-mingguan-2026-11-30-2026-12-06.pdf", "2026-11-30 2026-12-06"],
 )
 def test_ordinary_numbers_kept(text):
     assert mask_text(text) == text
@@ -95,6 +97,30 @@ def test_exception_text_masked(logbuf):
     assert "ValueError: NIK [NIK] tidak ditemukan" in rec["exc"]
     assert rec["msg"] == "lookup failed for [PHONE]"
     assert "3174012345670001" not in logbuf.getvalue()
+
+
+@pytest.mark.parametrize("raw", ["1971-05-12-3456-0001", "2026-11-30-3174012345670001"])
+def test_a_nik_beside_a_date_is_still_masked(raw):
+    # only a run of dates and nothing else is left as dates
+    out = mask_text(f"data {raw} ya")
+    assert "[NIK]" in out and "3456" not in out and "31740123" not in out
+
+
+def test_library_bookkeeping_kept_to_warnings():
+    buf = io.StringIO()
+    handler = configure_logging("INFO", "json", buf)
+    try:
+        lg = logging.getLogger("fontTools.subset")
+        lg.info("maxp pruned")
+        lg.warning("glyph missing")
+        logging.getLogger("ivr.analytics.scheduler").info("report written")
+        assert [r["msg"] for r in lines(buf)] == ["glyph missing", "report written"]
+        configure_logging("DEBUG", "json", buf)  # debugging: everything
+        lg.info("cmap pruned")
+        assert lines(buf)[-1]["msg"] == "cmap pruned"
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger("fontTools").setLevel(logging.NOTSET)
 
 
 def test_every_logger_and_propagation_masked(logbuf):
