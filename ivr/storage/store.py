@@ -259,7 +259,10 @@ class Store:
                 log.warning("database probe failed: %s", type(exc).__name__)
                 ok = False
             if ok != self._db_ok:
-                log.warning("database %s", "reachable" if ok else "unreachable")
+                if ok and self._db_ok is None:
+                    log.info("database reachable")  # the first probe: nothing went wrong
+                else:
+                    log.warning("database %s", "reachable again" if ok else "unreachable")
             self._db_ok = ok
             self._probed_at = time.monotonic()
             await asyncio.sleep(interval_s)
