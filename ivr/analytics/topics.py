@@ -2,8 +2,8 @@
 
 Descriptions (stored masked: no NIK or phone number reaches here) lose the masker's
 placeholders (``[NIK]``, ``[PHONE]``, ``[NAMA]``, ``[REDACTED]``: no word anybody said, so never
-a topic's term), are lower-cased, cut into words, stripped of Indonesian stop words (PySastrawi's list plus words every complaint uses:
-"sejak", "dekat", "mohon"...) and stemmed with PySastrawi (each distinct word once); TF-IDF
+a topic's term), are lower-cased, cut into words, stripped of Indonesian stop words
+(PySastrawi's list plus words every complaint uses: "sejak", "dekat", "mohon"...) and stemmed with PySastrawi (each distinct word once); TF-IDF
 (scikit-learn, single words: word pairs split one topic into its phrasings) feeds a non-negative matrix factorisation (NMF) whose
 components are the topics. A topic's label is its three heaviest stems written back as the
 word people used most for each (``banjir / rendam -> "banjir / terendam / rumah"``). Every

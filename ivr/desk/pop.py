@@ -135,7 +135,8 @@ def history_entry(item: HistoryItem) -> dict[str, Any]:
     unfinished = marks is not None and marks.incomplete
     parts = [label(item.ticket_kind, "kind", ""), _category(item.category) or "", label(item.status, "status", ""),
              INCOMPLETE_BADGE if unfinished else ""]
-    entry.update(display_id=format_ticket_id(item.id), summary=" / ".join(p for p in parts if p), ticket_kind=item.ticket_kind, category=item.category,
-                 status=item.status, status_label=label(item.status, "status") if item.status else None,
+    entry.update(display_id=format_ticket_id(item.id), summary=" / ".join(p for p in parts if p),
+                 ticket_kind=item.ticket_kind, category=item.category, status=item.status,
+                 status_label=label(item.status, "status") if item.status else None,
                  incomplete=unfinished, hangup=marks.to_json() if marks else None)
     return entry

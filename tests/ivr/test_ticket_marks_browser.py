@@ -74,7 +74,8 @@ async def test_an_agent_finds_an_unfinished_complaint_and_reads_where_the_caller
             await page.check("#f-incomplete")
             await page.click(".filters button[type=submit]")
             await page.wait_for_url("**/tickets?*incomplete=1*")
-            kept = await page.locator("#tickets tbody tr[data-ticket]").evaluate_all("rs => rs.map(r => r.dataset.ticket)")
+            kept = await page.locator("#tickets tbody tr[data-ticket]").evaluate_all(
+                "rs => rs.map(r => r.dataset.ticket)")
             assert sorted(kept) == sorted([cut, server["earlier"]])
             assert await page.is_checked("#f-incomplete")
 
