@@ -1,91 +1,20 @@
-"""What the hotline's calls and tickets are about: services (the script's intents), complaint
-categories, the agencies that answer them, in readable Indonesian.
-
-The service of a call is the intent its caller finally asked for (``calls.service``); the
-names follow the packaged default script (``dialogs/scripts/default.yaml``). Unknown names
-are shown as they are.
-"""
+"""The services, complaint categories and agencies of the hotline in readable Indonesian: kept
+in :mod:`ivr.storage.catalog` (beside the codes, where the desk's screen pop reads them too)
+and named here for the analytics."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ivr.storage.catalog import (
+    AGENCIES,
+    CATEGORIES,
+    SERVICE_NAMES,
+    SERVICES,
+    Service,
+    agency_label,
+    category_label,
+    service_label,
+    service_queue,
+)
 
 __all__ = ["Service", "SERVICES", "SERVICE_NAMES", "CATEGORIES", "AGENCIES", "service_label",
-           "category_label", "agency_label"]
-
-
-@dataclass(frozen=True)
-class Service:
-    name: str
-    label: str
-    queue: str
-    agency: str
-
-
-SERVICES: tuple[Service, ...] = (
-    Service("ktp", "KTP elektronik", "kependudukan", "disdukcapil"),
-    Service("kk", "Kartu Keluarga", "kependudukan", "disdukcapil"),
-    Service("akta_kelahiran", "Akta kelahiran", "kependudukan", "disdukcapil"),
-    Service("akta_kematian", "Akta kematian", "kependudukan", "disdukcapil"),
-    Service("pindah_domisili", "Pindah domisili", "kependudukan", "disdukcapil"),
-    Service("pajak_kendaraan", "Pajak kendaraan", "pajak", "bapenda"),
-    Service("pbb", "PBB-P2", "pajak", "bapenda"),
-    Service("retribusi", "Retribusi daerah", "pajak", "bapenda"),
-    Service("bpjs_kesehatan", "BPJS Kesehatan", "kesehatan", "dinkes"),
-    Service("layanan_kesehatan", "Puskesmas dan RSUD", "kesehatan", "dinkes"),
-    Service("bansos", "Bantuan sosial", "sosial", "dinsos"),
-    Service("pengaduan", "Pengaduan", "hotline", "hotline"),
-    Service("status_pengaduan", "Status pengaduan", "hotline", "hotline"),
-    Service("petugas", "Minta petugas", "hotline", "hotline"),
-    Service("darurat", "Darurat (112/119)", "hotline", "hotline"),
-)
-SERVICE_NAMES = tuple(s.name for s in SERVICES)
-_SERVICE = {s.name: s for s in SERVICES}
-
-#: complaint categories of the default script's complaint_category state
-CATEGORIES: dict[str, str] = {
-    "infrastruktur": "Jalan dan fasilitas umum",
-    "kebersihan": "Kebersihan",
-    "pelayanan": "Pelayanan petugas",
-    "kesehatan": "Kesehatan",
-    "bantuan_sosial": "Bantuan sosial",
-    "lainnya": "Lainnya",
-}
-
-AGENCIES: dict[str, str] = {
-    "disdukcapil": "Disdukcapil",
-    "bapenda": "Bapenda",
-    "dinkes": "Dinas Kesehatan",
-    "dinsos": "Dinas Sosial",
-    "dputr": "Dinas PUTR",
-    "dlh": "Dinas Lingkungan Hidup",
-    "bpbd": "BPBD",
-    "pdam": "Perumda Air Minum",
-    "dishub": "Dinas Perhubungan",
-    "kecamatan": "Kantor kecamatan",
-    "hotline": "Pusat layanan",
-}
-
-
-def service_label(name: str | None) -> str:
-    if not name:
-        return "Tidak diketahui"
-    s = _SERVICE.get(name)
-    return s.label if s else name
-
-
-def service_queue(name: str) -> str:
-    s = _SERVICE.get(name)
-    return s.queue if s else "hotline"
-
-
-def category_label(name: str | None) -> str:
-    if not name:
-        return "Tanpa kategori"
-    return CATEGORIES.get(name, name)
-
-
-def agency_label(name: str | None) -> str:
-    if not name:
-        return "Belum ditentukan"
-    return AGENCIES.get(name, name)
+           "category_label", "agency_label", "service_queue"]

@@ -4,8 +4,11 @@ Reads the turns of the calls that started in a period (``turns.state`` and ``tur
 migration 0003) and reports, per (script version, state): entries (calls that reached it),
 no-input, no-match, invalid answers, confirmations and corrections, hand-offs asked for there,
 hang-ups (``calls.end_state`` of calls the caller hung up; the state of their last turn when that
-is empty), callers who hung up there mid-sentence (a caller turn cut by the hang-up, outcome
-"interrupted": counted apart, not as a turn the dialog took, nor in its time or confidence),
+is empty; the state of the words the hang-up cut when the caller was speaking), callers who hung
+up there mid-sentence (a caller turn cut by the hang-up, outcome "interrupted": counted apart,
+not as a turn the dialog took, nor in its time or confidence; each also counts in ``hangups``
+at the same state, even when the words continued an answer the dialog had already taken and
+moved on from),
 the median time spent (from a turn to the next one, or to the end of the call), and the
 recognition confidence; plus the intents most often confirmed or corrected. Turns without a state (recorded before migration
 0003 or by a hotline that does not fill it) are counted apart.
@@ -117,10 +120,17 @@ def stuck_states(src: Source, start: date, end: date) -> StuckReport:
             if confidence is not None and source == "speech":
                 d["conf"].append(confidence)
         if last and end_reason == "caller_hangup":
-            # where the call ended (calls.end_state), else the caller's last turn
-            where = (version or "?", end_state or state)
+            # where the caller was when they hung up: speaking (words the hang-up cut, the last
+            # caller turn), in that turn's state, also when the dialog had moved on (the words
+            # continued the answer taken there, ``follows``: calls.end_state is a later state),
+            # so that hangups and cut_off count the same call at the same state; else where the
+            # call ended (calls.end_state), else the caller's last turn. The end state still
+            # counts the call among its entries (the dialog reached it).
+            where = (version or "?", state if outcome == "interrupted" else end_state or state)
             hang[where] += 1
             acc[where]["ended"].append(call_id)
+            if end_state and end_state != where[1]:
+                acc[(version or "?", end_state)]["ended"].append(call_id)
         if intent and outcome in ("accepted", "confirmed", "corrected"):
             intents[intent].append(outcome)
             if confidence is not None:

@@ -1,8 +1,9 @@
 """Complaint topics from their Indonesian descriptions, offline.
 
-Descriptions (stored masked: no NIK or phone number reaches here) are lower-cased, cut into
-words, stripped of Indonesian stop words (PySastrawi's list plus words every complaint uses:
-"sejak", "dekat", "mohon"...) and stemmed with PySastrawi (each distinct word once); TF-IDF
+Descriptions (stored masked: no NIK or phone number reaches here) lose the masker's
+placeholders (``[NIK]``, ``[PHONE]``, ``[NAMA]``, ``[REDACTED]``: no word anybody said, so never
+a topic's term), are lower-cased, cut into words, stripped of Indonesian stop words
+(PySastrawi's list plus words every complaint uses: "sejak", "dekat", "mohon"...) and stemmed with PySastrawi (each distinct word once); TF-IDF
 (scikit-learn, single words: word pairs split one topic into its phrasings) feeds a non-negative matrix factorisation (NMF) whose
 components are the topics. A topic's label is its three heaviest stems written back as the
 word people used most for each (``banjir / rendam -> "banjir / terendam / rumah"``). Every
@@ -29,9 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from ivr.privacy.masking import MASKS
+
 __all__ = ["TopicInfo", "TopicModel", "fit_topics", "tokenize"]
 
 _WORD = re.compile(r"[a-z]+")
+#: what the masker writes for personal data (whatever the case it was written in)
+_PLACEHOLDER = re.compile("|".join(re.escape(m) for m in MASKS), re.IGNORECASE)
 #: words every complaint uses, whatever it is about (time, place, politeness, the hotline)
 _DOMAIN_STOP = frozenset("""
 sejak sudah belum lagi kemarin tadi pagi siang sore malam hari minggu bulan tahun lalu senin selasa rabu
@@ -59,7 +64,7 @@ def tokenize(text: str, surface: dict[str, Counter[str]] | None = None) -> list[
     """Stemmed content words of a description; ``surface`` collects stem -> words seen."""
     stop, _ = _tools()
     out = []
-    for w in _WORD.findall((text or "").lower()):
+    for w in _WORD.findall(_PLACEHOLDER.sub(" ", text or "").lower()):
         if len(w) < 3 or w in stop:
             continue
         s = _stem(w)

@@ -3,9 +3,12 @@
 Built from the store (shared by every process) so any process can pop any call: the context
 saved at transfer (purpose, reason, slots), the recorded turns with the recognizer's confidence
 and whether the caller's own audio can be played, linked or draft tickets, earlier calls and
-tickets of the same number (by keyed hash; the number itself is never shown in clear), and the
-time the caller waited. Personal data stays masked. A ticket filed unfinished when the caller
-hung up carries its marks (``hangup``: the step they stopped at, the field the hang-up cut).
+tickets of the same caller (by the number's keyed hash, and the tickets filed in their earlier
+calls; the number itself is never shown in clear), and the time the caller waited. Personal data
+stays masked. A ticket filed unfinished when the caller hung up carries its marks (``hangup``:
+the step they stopped at, the field the hang-up cut). Stored codes (a ticket's status, a call's
+end reason...) come with the Indonesian labels staff read on the pages (``*_label``, and the
+history's ``summary``).
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from ivr.desk.marks import hangup_marks
+from ivr.desk.marks import INCOMPLETE_BADGE, hangup_marks
 from ivr.storage import Store
+from ivr.storage.catalog import category_label, service_label
+from ivr.storage.desk import HistoryItem
+from ivr.storage.labels import label
+from ivr.storage.ticket_ids import format_ticket_id
 
-__all__ = ["build_pop", "recording_path"]
+__all__ = ["build_pop", "recording_path", "history_entry"]
 
 _REASONS = {"caller_request": "Penelepon meminta petugas", "low_confidence": "Sistem kurang yakin memahami",
             "no_input": "Penelepon tidak menjawab", "fallback": "Tangga bantuan habis",
@@ -96,11 +103,40 @@ async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hol
         if tk is not None:
             marks = hangup_marks(tk.extra)  # filed unfinished at a hang-up: the step, the cut field
             tickets.append({"public_id": tk.public_id, "display_id": tk.display_id, "kind": tk.kind,
-                            "status": tk.status, "category": tk.category, "agency": tk.agency,
+                            "kind_label": label(tk.kind, "kind"), "status": tk.status,
+                            "status_label": label(tk.status, "status"), "category": tk.category,
+                            "category_label": _category(tk.category), "agency": tk.agency,
                             "location": tk.location, "description": tk.description,
                             "sla_due": tk.sla_due.isoformat(), "hangup": marks.to_json() if marks else None})
     pop["tickets"] = tickets
-    pop["history"] = [{"kind": i.kind, "id": i.id, "at": i.at.isoformat(), "summary": i.summary}
-                      for i in history]
+    pop["history"] = [history_entry(i) for i in history]
     pop["history_available"] = h is not None
     return pop
+
+
+def _category(code: str | None) -> str | None:
+    """A complaint category in words (one an agent typed stays as typed)."""
+    return category_label(code) if code else None
+
+
+def history_entry(item: HistoryItem) -> dict[str, Any]:
+    """An earlier call or ticket of the caller for the pop: its codes in the words staff read on
+    the pages ("KTP elektronik / Penelepon menutup telepon", "Pengaduan / Kebersihan / Baru /
+    Belum lengkap"); an unfinished complaint says so and carries its marks as the pop's
+    tickets do."""
+    entry: dict[str, Any] = {"kind": item.kind, "id": item.id, "at": item.at.isoformat()}
+    if item.kind == "call":
+        parts = [service_label(item.service) if item.service else "", label(item.end_reason, "end_reason", ""),
+                 label(item.handoff_outcome, "outcome", "")]
+        entry.update(summary=" / ".join(p for p in parts if p), service=item.service, end_reason=item.end_reason,
+                     handoff_outcome=item.handoff_outcome)
+        return entry
+    marks = hangup_marks(item.extra)
+    unfinished = marks is not None and marks.incomplete
+    parts = [label(item.ticket_kind, "kind", ""), _category(item.category) or "", label(item.status, "status", ""),
+             INCOMPLETE_BADGE if unfinished else ""]
+    entry.update(display_id=format_ticket_id(item.id), summary=" / ".join(p for p in parts if p),
+                 ticket_kind=item.ticket_kind, category=item.category, status=item.status,
+                 status_label=label(item.status, "status") if item.status else None,
+                 incomplete=unfinished, hangup=marks.to_json() if marks else None)
+    return entry

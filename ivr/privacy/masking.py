@@ -19,7 +19,7 @@ from typing import Any
 from dialogs.events import CUT_MARK
 
 __all__ = ["mask_text", "mask_cut_answers", "mask_long_numbers", "mask_value", "mask_record", "mask_answer", "mask_nik", "mask_phone", "mask_name", "normalize_nik",
-           "SENSITIVE_FIELDS", "NIK_MASK", "PHONE_MASK", "FIELD_MASK", "NAME_MASK"]
+           "SENSITIVE_FIELDS", "NIK_MASK", "PHONE_MASK", "FIELD_MASK", "NAME_MASK", "MASKS"]
 
 _UNIT_WORDS = {
     "nol": 0, "kosong": 0, "nul": 0, "satu": 1, "dua": 2, "tiga": 3, "empat": 4, "pat": 4,
@@ -161,6 +161,9 @@ def _word_number(text: str, toks: list[tuple[int, int, str]], i: int) -> tuple[i
 NIK_MASK = "[NIK]"
 PHONE_MASK = "[PHONE]"
 FIELD_MASK = "[REDACTED]"
+#: every placeholder the masker writes in place of personal data (what reads masked text for its
+#: words, e.g. the complaint topics, leaves these out: they are no word anybody said)
+MASKS = (NIK_MASK, PHONE_MASK, FIELD_MASK, NAME_MASK)
 
 #: extra-field names (lower case, compared after stripping "_") whose whole value is hidden
 SENSITIVE_FIELDS = frozenset(

@@ -10,11 +10,12 @@ database is down) as the other repositories' do.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
+from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.config.clock import Clock
@@ -88,10 +89,20 @@ class TicketWork:
 
 @dataclass(frozen=True)
 class HistoryItem:
+    """An earlier call or ticket of a caller, as codes (the desk puts them in words)."""
     kind: str            # call | ticket
-    id: str
-    at: datetime
-    summary: str
+    id: str              # the call's id, the ticket's public id
+    at: datetime         # the call's start, the ticket's filing
+    #: a call's service, end reason and hand-off outcome
+    service: str | None = None
+    end_reason: str | None = None
+    handoff_outcome: str | None = None
+    #: a ticket's kind (complaint | callback), category and status
+    ticket_kind: str | None = None
+    category: str | None = None
+    status: str | None = None
+    #: a ticket's extra fields, masked copy (the marks of one filed unfinished at a hang-up)
+    extra: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -370,25 +381,37 @@ class DeskRepository:
     # ------------------------------------------------------------------ history by keyed hash
     async def history(self, caller_hash: str | None, *, exclude_call: str | None = None,
                       limit: int = 10) -> list[HistoryItem]:
-        """Earlier calls and tickets of the same number (by keyed hash), newest first."""
+        """Earlier calls and tickets of the same number (by keyed hash), newest first, at most
+        ``limit``. A ticket is the caller's when its reporter's number has that hash or when it
+        was filed in one of their calls (``tickets.call_id``): a complaint filed unfinished
+        when the caller hung up before giving a number has no reporter number. Each ticket once;
+        ``exclude_call`` (the call on the desk) and its tickets (the pop lists them apart) are
+        left out. Two queries, whatever the number of calls."""
         if not caller_hash:
             return []
 
         def _get() -> list[HistoryItem]:
             with self.db.session() as s:
                 out: list[HistoryItem] = []
-                q = (select(CallRow).where(CallRow.caller_hash == caller_hash)
-                     .order_by(CallRow.started_at.desc()).limit(limit + 1))
-                for c in s.scalars(q):
-                    if c.id == exclude_call:
-                        continue
-                    out.append(HistoryItem("call", c.id, c.started_at,
-                                           " / ".join(x for x in (c.service, c.end_reason, c.handoff_outcome) if x)))
-                tq = (select(TicketRow).where(TicketRow.reporter_phone_hash == caller_hash)
-                      .order_by(TicketRow.created_at.desc()).limit(limit))
-                for t in s.scalars(tq):
-                    out.append(HistoryItem("ticket", t.public_id, t.created_at,
-                                           " / ".join(x for x in (t.kind, t.category, t.status) if x)))
+                q = (select(CallRow.id, CallRow.started_at, CallRow.service, CallRow.end_reason,
+                            CallRow.handoff_outcome)
+                     .where(CallRow.caller_hash == caller_hash)
+                     .order_by(CallRow.started_at.desc(), CallRow.id.desc()).limit(limit + 1))
+                for cid, started, service, end_reason, outcome in s.execute(q).all():
+                    if cid != exclude_call:
+                        out.append(HistoryItem("call", cid, started, service=service, end_reason=end_reason,
+                                               handoff_outcome=outcome))
+                theirs = or_(TicketRow.reporter_phone_hash == caller_hash,
+                             TicketRow.call_id.in_(select(CallRow.id).where(CallRow.caller_hash == caller_hash)))
+                tq = select(TicketRow.public_id, TicketRow.created_at, TicketRow.kind, TicketRow.category,
+                            TicketRow.status, TicketRow.extra).where(theirs)
+                if exclude_call is not None:
+                    # (a ticket filed in no call has a NULL call_id: "!=" alone would drop it)
+                    tq = tq.where(or_(TicketRow.call_id.is_(None), TicketRow.call_id != exclude_call))
+                tq = tq.order_by(TicketRow.created_at.desc(), TicketRow.id.desc()).limit(limit)
+                for public_id, created, kind, category, status, extra in s.execute(tq).all():
+                    out.append(HistoryItem("ticket", public_id, created, ticket_kind=kind, category=category,
+                                           status=status, extra=extra if isinstance(extra, dict) else None))
                 out.sort(key=lambda h: h.at, reverse=True)
                 return out[:limit]
         return await self.db.read(_get)

@@ -42,3 +42,39 @@ async def test_a_caller_cut_off_mid_sentence_is_counted_apart(tmp_path):
         assert rows["main_menu"].cut_off == 0 and rows["main_menu"].turns == 3
     finally:
         await store.close()
+
+
+async def test_a_cut_that_continues_an_earlier_answer_counts_where_the_caller_was_speaking(tmp_path):
+    """The caller went on with their description after the dialog had taken it and moved on to
+    the identity question (the cut ``follows``: its turn is in complaint_description, the call
+    ended in complaint_identity). The hang-up and the cut count at the same state: the one the
+    caller was speaking in; the identity question still counts the call as reached."""
+    from ivr.analytics.db import Source
+    from ivr.analytics.stuck import stuck_states
+    from ivr.storage import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'stuck.sqlite3'}")
+    await store.amigrate()
+    t0 = datetime(2026, 11, 2, 3, 0, tzinfo=timezone.utc)
+    try:
+        await store.calls.create("f", script_version="3", started_at=t0)
+        for i, (state, outcome) in enumerate((("complaint_location", "accepted"),
+                                              ("complaint_description", "accepted"),
+                                              ("complaint_description", "interrupted"))):
+            await store.calls.add_turn("f", i, "caller", "…", state=state, outcome=outcome,
+                                       at=t0 + timedelta(seconds=10 * (i + 1)))
+        await store.calls.close("f", "caller_hangup", ended_at=t0 + timedelta(seconds=35),
+                                end_state="complaint_identity")
+        # a caller who hung up in silence at the identity question still counts there
+        await store.calls.create("g", script_version="3", started_at=t0)
+        await store.calls.add_turn("g", 0, "caller", "…", state="complaint_description", outcome="accepted",
+                                   at=t0 + timedelta(seconds=10))
+        await store.calls.close("g", "caller_hangup", ended_at=t0 + timedelta(seconds=20),
+                                end_state="complaint_identity")
+        rows = {s.state: s for s in stuck_states(Source.from_store(store), DAY, DAY).states}
+        desc, ident = rows["complaint_description"], rows["complaint_identity"]
+        assert (desc.cut_off, desc.hangups, desc.entries) == (1, 1, 2), desc
+        assert (ident.cut_off, ident.hangups, ident.entries) == (0, 1, 2), ident
+        assert rows["complaint_location"].hangups == 0
+    finally:
+        await store.close()

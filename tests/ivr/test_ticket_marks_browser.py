@@ -1,11 +1,13 @@
 """An unfinished complaint (filed when the caller hung up) in a real browser (Playwright driving
 Debian's chromium): an agent sees its "Belum lengkap" badge in the list, filters the list down to
 such complaints, opens one and reads where the caller stopped and which field was cut; the
-desk's pop shows the same for the call's ticket."""
+desk's pop shows the same for the call's ticket (its status in words), and, in the caller's
+history, the complaint they left unfinished in an earlier call."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -28,6 +30,11 @@ async def server(tmp_path, monkeypatch):
 
     settings, store = await staff_store(tmp_path, monkeypatch, pii_mode="encrypt", agent_queues=["hotline"])
     await make_account(store, "agent", "rina")
+    # an earlier call: the caller hung up at the identity question (no number on that complaint)
+    before = store.clock() - timedelta(days=2)
+    earlier_call = await store.calls.create(caller=CALLER, started_at=before)
+    earlier = await file_ticket(store.tickets, "complaint", hangup_fields("complaint_identity", None),
+                                call_id=earlier_call, client_id=f"{earlier_call}-t1")
     call = await store.calls.create(caller=CALLER)
     cut = await file_ticket(store.tickets, "complaint",
                             hangup_fields("complaint_description", "sampahnya menumpuk sudah dua"),
@@ -43,7 +50,7 @@ async def server(tmp_path, monkeypatch):
     task = asyncio.create_task(srv.serve())
     await eventually(lambda: srv.started, "uvicorn to start")
     port = srv.servers[0].sockets[0].getsockname()[1]
-    yield {"base": f"http://127.0.0.1:{port}", "cut": cut, "done": done}
+    yield {"base": f"http://127.0.0.1:{port}", "cut": cut, "done": done, "earlier": earlier}
     srv.should_exit = True
     await task
     await desk.close()
@@ -67,7 +74,9 @@ async def test_an_agent_finds_an_unfinished_complaint_and_reads_where_the_caller
             await page.check("#f-incomplete")
             await page.click(".filters button[type=submit]")
             await page.wait_for_url("**/tickets?*incomplete=1*")
-            assert await page.locator("#tickets tbody tr[data-ticket]").count() == 1
+            kept = await page.locator("#tickets tbody tr[data-ticket]").evaluate_all(
+                "rs => rs.map(r => r.dataset.ticket)")
+            assert sorted(kept) == sorted([cut, server["earlier"]])
             assert await page.is_checked("#f-incomplete")
 
             await page.click(f"tr[data-ticket='{cut}'] a")
@@ -90,6 +99,15 @@ async def test_an_agent_finds_an_unfinished_complaint_and_reads_where_the_caller
             text = await item.inner_text()
             assert "Penelepon menutup telepon saat menceritakan kejadiannya." in text
             assert "Isian uraian kejadian terpotong saat penelepon menutup telepon." in text
+            # its status in the words of the ticket pages, not the stored code
+            assert " · Baru" in text and "open" not in text
+            # the complaint the caller left unfinished in an earlier call (no number on it)
+            past = page.locator(f"#pop-history li[data-id='{server['earlier']}']")
+            said = await past.inner_text()
+            assert "Pengaduan / Kebersihan / Baru / Belum lengkap" in said, said
+            assert "Penelepon menutup telepon saat ditanya kesediaan mencantumkan nama dan nomor telepon." in said
+            assert "complaint" not in said and "open" not in said
+            assert await page.locator("#pop-history li[data-kind=call]").count() == 1
             assert errors == []
         finally:
             await browser.close()

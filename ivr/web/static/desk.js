@@ -50,7 +50,10 @@
     });
     var tl = $("pop-tickets"); D.clear(tl);
     (p.tickets || []).forEach(function (t) {
-      var li = D.el("li", t.display_id + " · " + (t.category || t.kind) + " · " + t.status);
+      // the labels staff read on the pages ("Baru", not "open"); the code when a label is missing
+      var li = D.el("li", t.display_id + " · " + (t.category_label || t.category || t.kind_label || t.kind) + " · " +
+                    (t.status_label || t.status));
+      li.dataset.ticket = t.public_id;
       if (t.hangup && t.hangup.incomplete) {
         // filed unfinished when the caller hung up: say so, where they stopped, what was cut
         li.appendChild(document.createTextNode(" "));
@@ -68,7 +71,17 @@
     if (!again || !$("t-agency").value) { $("t-agency").value = first && first.agency ? first.agency : ""; }
     if (!again) { $("t-location").value = ""; $("t-description").value = ""; $("t-note").value = ""; }
     var hl = $("pop-history"); D.clear(hl);
-    (p.history || []).forEach(function (h) { hl.appendChild(D.el("li", h.at.slice(0, 16).replace("T", " ") + " · " + (h.kind === "call" ? "Panggilan" : "Tiket " + h.id) + " · " + h.summary)); });
+    (p.history || []).forEach(function (h) {
+      // the summary is in words ("Pengaduan / Kebersihan / Baru / Belum lengkap")
+      var li = D.el("li", h.at.slice(0, 16).replace("T", " ") + " · " +
+                    (h.kind === "call" ? "Panggilan" : "Tiket " + (h.display_id || h.id)) + " · " + (h.summary || "-"));
+      li.dataset.kind = h.kind; li.dataset.id = h.id;
+      if (h.incomplete && h.hangup) {
+        // a complaint left unfinished at a hang-up: where the caller stopped (to finish it now)
+        li.appendChild(D.el("span", " " + h.hangup.sentence, "hangup-note"));
+      }
+      hl.appendChild(li);
+    });
     if (!(p.history || []).length) { hl.appendChild(D.el("li", p.history_available === false ? "Riwayat tidak tersedia" : "Belum pernah menelepon")); }
     if (!again) { say("t-msg"); say("w-msg"); }
   }

@@ -1,0 +1,117 @@
+"""The screen pop finds a caller who calls back with everything about them (SQLite and
+PostgreSQL): their earlier calls, the tickets filed with their number and the tickets filed in
+their earlier calls, such as a complaint left unfinished when they hung up before the phone-number
+step (it has no reporter number). Each ticket once, newest first, the limit kept, in a fixed
+number of queries; codes in the words staff read on the pages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import event
+
+from ivr.desk.pop import build_pop
+from ivr.privacy.pii import Pii
+from tests.conftest import PII_TEST_KEY
+
+CALLER = "081234567890"
+OTHER = "085711112222"
+T0 = datetime(2026, 11, 2, 3, 0, tzinfo=timezone.utc)
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+async def site(make_store, tmp_path):
+    store = await make_store(pii=Pii("mask", PII_TEST_KEY), outbox_dir=tmp_path / "outbox")
+    ids: dict[str, str] = {}
+    # an old call whose complaint was finished, the caller's number on it
+    ids["call_old"] = await store.calls.create(caller=CALLER, started_at=at(0))
+    await store.calls.close(ids["call_old"], "completed", ended_at=at(3), service="pengaduan")
+    ids["finished"] = await store.tickets.create("complaint", category="infrastruktur", reporter_phone=CALLER,
+                                                 call_id=ids["call_old"], created_at=at(2))
+    # a callback asked for by the number (filed in no call)
+    ids["callback"] = await store.tickets.create("callback", reporter_phone=CALLER, created_at=at(10))
+    # the caller hung up before the phone-number step: the complaint has no reporter number
+    ids["call_cut"] = await store.calls.create(caller=CALLER, started_at=at(20))
+    await store.calls.close(ids["call_cut"], "caller_hangup", ended_at=at(24), service="pengaduan",
+                            end_state="complaint_phone_ask")
+    ids["unfinished"] = await store.tickets.create(
+        "complaint", category="kebersihan", location="Jl. Melati", description="sampah menumpuk",
+        call_id=ids["call_cut"], created_at=at(24),
+        extra={"incomplete": True, "stopped_at": "complaint_phone_ask"})
+    # someone else's call and complaint
+    ids["stranger_call"] = await store.calls.create(caller=OTHER, started_at=at(30))
+    ids["stranger"] = await store.tickets.create("complaint", category="kebersihan", call_id=ids["stranger_call"],
+                                                 created_at=at(31))
+    # the caller calls back; a ticket filed in this call is the pop's own, not history
+    ids["now"] = await store.calls.create(caller=CALLER, started_at=at(60))
+    ids["this_call"] = await store.tickets.create("complaint", reporter_phone=CALLER, call_id=ids["now"],
+                                                  created_at=at(61))
+    return store, ids
+
+
+async def test_history_finds_the_tickets_of_earlier_calls_once_newest_first(site):
+    store, ids = site
+    h = await store.desk.caller_hash(ids["now"])
+    got = await store.desk.history(h, exclude_call=ids["now"])
+    assert [(i.kind, i.id) for i in got] == [
+        ("ticket", ids["unfinished"]), ("call", ids["call_cut"]), ("ticket", ids["callback"]),
+        ("ticket", ids["finished"]), ("call", ids["call_old"])]
+    unfinished = got[0]
+    assert (unfinished.ticket_kind, unfinished.category, unfinished.status) == ("complaint", "kebersihan", "open")
+    assert unfinished.extra is not None and unfinished.extra["stopped_at"] == "complaint_phone_ask"
+    # the limit is kept, the newest first
+    assert [i.id for i in await store.desk.history(h, exclude_call=ids["now"], limit=2)] == [
+        ids["unfinished"], ids["call_cut"]]
+    # without a call to leave out, that call and its ticket are history too
+    assert {i.id for i in await store.desk.history(h)} >= {ids["now"], ids["this_call"]}
+    assert await store.desk.history(None) == []
+
+
+async def test_history_reads_in_a_fixed_number_of_queries(site):
+    store, ids = site
+    for n in range(6):  # more earlier calls, each with a complaint filed in it
+        cid = await store.calls.create(caller=CALLER, started_at=at(40 + n))
+        await store.tickets.create("complaint", call_id=cid, created_at=at(40 + n))
+    h = await store.desk.caller_hash(ids["now"])
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        if " calls" in statement or " tickets" in statement:
+            statements.append(statement)
+
+    engine = store.database.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        got = await store.desk.history(h, exclude_call=ids["now"], limit=20)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(got) == 2 * 6 + 5 and len(statements) == 2, statements
+
+
+async def test_the_pop_says_an_earlier_complaint_is_unfinished_in_staff_words(site):
+    store, ids = site
+    pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
+    [own] = pop["tickets"]
+    assert own["public_id"] == ids["this_call"] and own["status"] == "open" and own["status_label"] == "Baru"
+    assert own["kind_label"] == "Pengaduan"
+    history = {h["id"]: h for h in pop["history"]}
+    assert ids["this_call"] not in history and ids["now"] not in history
+    unfinished = history[ids["unfinished"]]
+    assert unfinished["summary"] == "Pengaduan / Kebersihan / Baru / Belum lengkap"
+    assert unfinished["incomplete"] is True and unfinished["status"] == "open" and unfinished["status_label"] == "Baru"
+    assert unfinished["hangup"]["sentence"] == "Penelepon menutup telepon saat menyebutkan nomor telepon."
+    assert unfinished["display_id"].count("-") == 2
+    finished = history[ids["finished"]]
+    assert finished["summary"] == "Pengaduan / Jalan dan fasilitas umum / Baru" and finished["incomplete"] is False
+    assert history[ids["callback"]]["summary"] == "Minta ditelepon / Baru"
+    assert history[ids["call_cut"]]["summary"] == "Pengaduan / Penelepon menutup telepon"
+    assert history[ids["call_old"]]["summary"] == "Pengaduan / Selesai"
+    # no raw code in what the desk shows, and the number stays masked
+    parts = {p for h in pop["history"] for p in h["summary"].split(" / ")}
+    assert not parts & {"open", "complaint", "callback", "caller_hangup", "completed", "kebersihan", "pengaduan"}
+    assert CALLER not in str(pop)
