@@ -121,8 +121,8 @@ class WhisperOptions:
     partial_every_s: float = 0.0  # >0: decode the audio so far this often during speech (partial
     # text); off by default: nothing in the hotline reads partials and it costs CPU per second
     speculate_after_ms: int = 160  # trailing silence that starts the final decode early
-    speculate_idle_ms: int = 120  # ... when no other final decode is in flight (0: always the
-    # above). A pause inside a request longer than this starts a decode that speech then makes
+    speculate_idle_ms: int = 120  # ... when no final decode is in flight, this stream's own stale
+    # one included: it still holds the cores until its encoder pass ends (0: always the above). A pause inside a request longer than this starts a decode that speech then makes
     # stale; on idle cores that costs nothing the caller waits for, so a lone turn starts 40 ms
     # sooner (bench_calls, one caller: p50 486 -> 445 ms in one quiet round, the same number of
     # speculations per turn with and without pauses; docs/decisions.md phase 11)
@@ -986,7 +986,8 @@ class WhisperRecognizer(Recognizer):
             self._pending -= 1
 
     def idle(self) -> bool:
-        """No final decode in flight (running or waiting): a speculation may start early
+        """No final decode in flight (running or waiting, a stale speculation included: it holds
+        the cores until its next check): a speculation may start early
         (``WhisperOptions.speculate_idle_ms``)."""
         with self._pending_lock:
             return self._pending == 0

@@ -42,7 +42,7 @@ _NIK_LEN = 16
 # a run of two or more ISO dates ("2026-11-30-2026-12-06": a report's period) is dates, not a
 # NIK: its ninth and tenth digits, a NIK's birth month, are a year's "19"/"20"
 _ISO_DATE = r"(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
-_DATE_CHAIN_RE = re.compile(_ISO_DATE + r"(?:(?:\s*[-_/]\s*|\s+)" + _ISO_DATE + r")+")
+_DATE_CHAIN_RE = re.compile(_ISO_DATE + r"(?:(?:\s*[-/]\s*|\s+)" + _ISO_DATE + r")+")
 #: the longest run of number parts searched for a NIK or a phone number inside it
 _WINDOW = 48
 # "nama saya Budi Santoso", "atas nama Siti": the (up to three) words after it are a name

@@ -384,7 +384,8 @@ class DeskRepository:
         """Earlier calls and tickets of the same number (by keyed hash), newest first, at most
         ``limit``. A ticket is the caller's when its reporter's number has that hash or when it
         was filed in one of their calls (``tickets.call_id``): a complaint filed unfinished
-        when the caller hung up before giving a number has no reporter number. Each ticket once;
+        when the caller hung up before giving a number has no reporter number. A confidential
+        ticket (filed without a name) is never listed. Each ticket once;
         ``exclude_call`` (the call on the desk) and its tickets (the pop lists them apart) are
         left out. Two queries, whatever the number of calls."""
         if not caller_hash:
@@ -403,8 +404,11 @@ class DeskRepository:
                                                handoff_outcome=outcome))
                 theirs = or_(TicketRow.reporter_phone_hash == caller_hash,
                              TicketRow.call_id.in_(select(CallRow.id).where(CallRow.caller_hash == caller_hash)))
+                # a complaint filed without a name (confidential: the script promised it) is never
+                # tied back to the number it was made from
+                open_to_see = or_(TicketRow.confidential.is_(None), TicketRow.confidential.is_(False))
                 tq = select(TicketRow.public_id, TicketRow.created_at, TicketRow.kind, TicketRow.category,
-                            TicketRow.status, TicketRow.extra).where(theirs)
+                            TicketRow.status, TicketRow.extra).where(theirs, open_to_see)
                 if exclude_call is not None:
                     # (a ticket filed in no call has a NULL call_id: "!=" alone would drop it)
                     tq = tq.where(or_(TicketRow.call_id.is_(None), TicketRow.call_id != exclude_call))

@@ -72,6 +72,20 @@ async def test_history_finds_the_tickets_of_earlier_calls_once_newest_first(site
     assert await store.desk.history(None) == []
 
 
+async def test_a_complaint_filed_without_a_name_is_never_tied_to_the_number(site):
+    # the caller declined to give their identity: the script promised "dicatat tanpa nama"
+    store, ids = site
+    c = await store.calls.create(caller=CALLER, started_at=at(45))
+    await store.calls.close(c, "completed", ended_at=at(48), service="pengaduan")
+    tid = await store.tickets.create("complaint", category="pelayanan", description="pungli", call_id=c,
+                                     created_at=at(47), confidential=True)
+    h = await store.desk.caller_hash(ids["now"])
+    assert tid not in {i.id for i in await store.desk.history(h, exclude_call=ids["now"])}
+    pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
+    assert tid not in {x["id"] for x in pop["history"]}
+    assert ids["unfinished"] in {x["id"] for x in pop["history"]}  # an ordinary one still is
+
+
 async def test_history_reads_in_a_fixed_number_of_queries(site):
     store, ids = site
     for n in range(6):  # more earlier calls, each with a complaint filed in it
