@@ -1069,8 +1069,7 @@ class WhisperStream(RecognitionStream):
         if self._prep is None or self._voiced_ms < 300:
             return
         n = len(self._pcm)
-        if self._spec is None and self._trailing_ms >= min(o.speculate_after_ms, o.speculate_idle_ms or 1 << 30) \
-                and (self._trailing_ms >= o.speculate_after_ms or self.rec.idle()):
+        if self._spec is None and self._speculation_due(o):
             stale = threading.Event()
             self._specs += 1
             marks = {"spec_at": time.monotonic()}  # when the speculation was submitted, started, done
@@ -1081,6 +1080,14 @@ class WhisperStream(RecognitionStream):
         if (n - self._last_partial_at) >= o.partial_every_s * self.sample_rate * 2:
             self._last_partial_at = n
             self._job = self.rec.pool.submit(self._partial_pass, bytes(self._pcm))
+
+    def _speculation_due(self, o: WhisperOptions) -> bool:
+        """Enough trailing silence to start the final decode: ``speculate_after_ms``, or the
+        shorter ``speculate_idle_ms`` while no final decode is in flight."""
+        if self._trailing_ms >= o.speculate_after_ms:
+            return True
+        early = o.speculate_idle_ms
+        return 0 < early <= self._trailing_ms and self.rec.idle()
 
     def _to16k(self, pcm: bytes) -> bytes:
         return audio.resample(pcm, self.sample_rate, RATE)
