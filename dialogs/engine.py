@@ -618,7 +618,11 @@ class DialogEngine:
                 else:
                     label = outcome.replace("_", " ")
             parts.append(f"tekan {_KEY_WORDS.get(key, key)} untuk {label}")
-        text = head.text + " " + ", ".join(parts) + "." if parts else head.text
+        listed = ", ".join(parts)
+        # the list starts a sentence after the head's full stop ("... Anda. Tekan 1 ...")
+        if listed and head.text.rstrip().endswith((".", "!", "?")):
+            listed = listed[0].upper() + listed[1:]
+        text = head.text + " " + listed + "." if parts else head.text
         return Say(text=text, prompt_id=f"{st.id}.keypad.auto", barge_in=ls.barge_in, static=True)
 
     # ---------------------------------------------------------------- speech
@@ -774,7 +778,10 @@ class DialogEngine:
         settings = self.script.settings
         st = self._current()
         g = self.script.globals.get(outcome)
-        no_question = (g is not None and not g.confirm) or (st.listen is not None and not st.listen.confirm)
+        # a follow-up answered in place is cheaper to give than to confirm: a wrong one costs
+        # the caller one short answer, a question costs a turn either way
+        no_question = ((g is not None and not g.confirm) or (st.listen is not None and not st.listen.confirm)
+                       or outcome in st.answers)
         if conf >= settings.accept or (no_question and conf >= settings.confirm):
             return self._choose(outcome, conf)
         if conf >= settings.confirm and st.listen is not None and st.listen.confirm:
@@ -819,6 +826,8 @@ class DialogEngine:
         s["pending"] = None
         if conf is not None:
             s["last_confidence"] = round(conf, 3)
+        if outcome in st.answers:
+            return self._answer(st, outcome)
         if outcome in self.script.intents:
             s["last_intent"] = outcome
             if outcome not in self.script.globals:
@@ -852,6 +861,15 @@ class DialogEngine:
             return self._agent("caller_request")
         assert g.goto is not None
         return self._enter(g.goto)
+
+    def _answer(self, st: State, question: str) -> list[Action]:
+        """A follow-up question answered in place (`answers:`): its answer, then the state's
+        closing question when the state gives a long answer ("Ada lagi yang bisa kami
+        bantu?"); the caller stays in the state, and what they came for (``last_intent``)
+        is unchanged."""
+        self._s["misses"] = 0
+        closing = st.say[-1:] if _long_answer(st) else ()
+        return [*self._say([*st.answers[question], *closing], st), self._listen(st)]
 
     def _repeat(self) -> list[Action]:
         st = self._current()

@@ -276,7 +276,8 @@ class _Builder:
                 for k, v in node.items():
                     if path and path[0] == "intents" or k in ("examples", "keywords", "not_keywords", "options", "yes", "no", "out_of_scope"):
                         continue
-                    tmpl = is_template or k in ("say", "no_input", "no_match", "invalid", "keypad", "set", "fields", "ticket", "prompts")
+                    tmpl = is_template or k in ("say", "no_input", "no_match", "invalid", "keypad", "set", "fields", "ticket", "prompts",
+                                           "answers")
                     visit(v, path + (k,), tmpl)
             elif isinstance(node, list):
                 for i, v in enumerate(node):
@@ -319,6 +320,8 @@ class _Builder:
                 self.err(base + ("branch", "variable"), f"unknown variable '{br['variable']}'")
         if "on" in st and "listen" not in st:
             self.err(base + ("on",), "'on' needs 'listen' in the same state")
+        if "answers" in st and "listen" not in st:
+            self.err(base + ("answers",), "'answers' needs a listen of kind intent")
         ls = st.get("listen")
         if not isinstance(ls, dict):
             return
@@ -336,6 +339,11 @@ class _Builder:
                 elif name not in on and name not in globals_:
                     self.err(lp + ("intents", i), f"intent '{name}' has no transition in 'on'")
                 outcomes.add(name)
+            for name in _mapping(st.get("answers")):   # follow-up questions answered in place
+                if name not in intents:
+                    self.err(base + ("answers", name), f"unknown intent '{name}'")
+                elif name in names or name in globals_ or name in on:
+                    self.err(base + ("answers", name), f"'{name}' is answered in place and also leads elsewhere")
             opts = _mapping(ls.get("options"))
             for name in opts:   # local answers of this menu ("menu utama", "pajak")
                 outcomes.add(name)
@@ -364,6 +372,8 @@ class _Builder:
             outcomes |= {"filled", "skip"}
             if kind == "digits" and not (ls.get("length") or ls.get("max_length")):
                 self.err(lp, "kind digits needs 'length' or 'max_length'")
+        if kind != "intent" and "answers" in st:
+            self.err(base + ("answers",), "'answers' needs a listen of kind intent")
         if kind not in ("intent", "choice") and ("intents" in ls or "options" in ls):
             self.err(lp, f"'intents'/'options' do not apply to kind {kind}")
         mn, mx = ls.get("min_length"), ls.get("max_length")
@@ -488,6 +498,7 @@ def _state(sid: str, st: dict[str, Raw], settings: Settings) -> State:
         keypad=(_prompts(st.get("keypad"), f"{sid}.keypad") or (None,))[0],
         queue=st.get("queue"),
         on=dict(st.get("on", {})),
+        answers={k: _prompts(v, f"{sid}.answers.{k}") for k, v in (st.get("answers") or {}).items()},
         next=st.get("next"),
         transfer=TransferSpec(tr.get("queue"), tr.get("reason", "script"), tr.get("on_failed")) if tr is not None else None,
         create_ticket=TicketSpec(ct["kind"], ct["next"], dict(ct.get("fields") or {})) if ct is not None else None,

@@ -146,8 +146,11 @@ class IntentMatcher:
         keywords: Mapping[str, Sequence[str]] | None = None,
         out_of_scope: Sequence[str] = (),
         not_keywords: Mapping[str, Sequence[str]] | None = None,
+        default: Collection[str] | None = None,
     ):
         self.intents = list(intents)
+        # what `match(text)` without candidates chooses among (None: every intent)
+        self._default = frozenset(default) if default is not None else None
         self._class_names = self.intents + [OOS]
         index = {name: i for i, name in enumerate(self._class_names)}
         self._n_classes = len(self._class_names)
@@ -485,15 +488,25 @@ class IntentMatcher:
                 return set(used)
         return None
 
+    def keyword_intents(self, text: str) -> frozenset[str]:
+        """Intents whose cue words are in `text` (keyword evidence, not spoken against)."""
+        _, kw, _, heard = self._analyse(text)
+        if not heard:
+            return frozenset()
+        return frozenset(self._class_names[i] for i in np.flatnonzero(kw > 0) if i < len(self.intents))
+
     def class_scores(self, text: str) -> np.ndarray:
         """Raw score per class (the intents in order, then the out-of-scope class)."""
         per_class, kw, neg, _ = self._analyse(text)
         return per_class + self.KEYWORD_BONUS * kw - self.NEGATIVE_PENALTY * neg
 
     def match(self, text: str, candidates: Collection[str] | None = None) -> Match:
-        """Best intent among `candidates` (all intents if None), or intent None."""
+        """Best intent among `candidates` (None: the matcher's default set, else all
+        intents), or intent None."""
         per_class, kw, neg, heard = self._analyse(text)
         names = self._class_names
+        if candidates is None:
+            candidates = self._default
         if candidates is None:
             allowed = list(range(len(self.intents)))
         else:

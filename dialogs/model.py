@@ -139,6 +139,8 @@ class State:
     keypad: Prompt | None = None
     queue: str | None = None
     on: Mapping[str, str] = field(default_factory=dict)
+    # follow-up questions answered in place: intent -> prompts (the caller stays here)
+    answers: Mapping[str, tuple[Prompt, ...]] = field(default_factory=dict)
     next: str | None = None
     transfer: TransferSpec | None = None
     create_ticket: TicketSpec | None = None
@@ -240,11 +242,16 @@ class Script:
         for st in self.states.values():
             if st.listen and st.listen.slot:
                 self.formats[st.listen.slot] = KIND_FORMATS.get(st.listen.kind, "plain")
+        self.questions: frozenset[str] = frozenset(q for st in self.states.values() for q in st.answers)
+        """Intents some state answers in place (`answers:`): follow-up questions, not services."""
         self.matcher: IntentMatcher = IntentMatcher(
             {i.id: i.examples for i in self.intents.values()},
             {i.id: i.keywords for i in self.intents.values()},
             out_of_scope,
             {i.id: i.not_keywords for i in self.intents.values() if i.not_keywords},
+            # "every intent" means every service and command: a follow-up question counts
+            # only where a state answers it
+            default=[i for i in self.intents if i not in self.questions],
         )
         self.yesno_matcher = IntentMatcher({"yes": yes, "no": no})
         self.choice_matchers: dict[str, IntentMatcher] = {
@@ -256,7 +263,8 @@ class Script:
         self._candidates: dict[str, frozenset[str]] = {}
         for st in self.states.values():
             if st.listen is not None:
-                self._candidates[st.id] = frozenset(st.listen.intents) | frozenset(self.globals)
+                self._candidates[st.id] = (frozenset(st.listen.intents) | frozenset(self.globals)
+                                           | frozenset(st.answers))
 
     def _fallback_entry_menu(self) -> str:
         """A script without `entry_menu:`: its first state declared a menu, else its first
@@ -300,6 +308,8 @@ class Script:
         The engine and `dialogs.nlu` both decide this way."""
         cands = self.candidates(state_id) if state_id is not None else None
         m = self.matcher.match(text, cands)
+        if m.intent in self.questions and cands is not None and state_id is not None:
+            m = self._service_named(state_id, text, cands, m)
         intent, conf = m.intent, min(m.confidence, ceiling)
         local = self.choice_matchers.get(state_id) if state_id is not None else None
         if local is not None and conf < LOCAL_OPTIONS_BELOW:
@@ -307,6 +317,18 @@ class Script:
             if lm.intent is not None and lm.confidence > conf:
                 return Match(lm.intent, min(lm.confidence, ceiling), lm.scores)
         return Match(intent, conf, m.scores)
+
+    def _service_named(self, state_id: str, text: str, cands: frozenset[str], m: Match) -> Match:
+        """A follow-up question that names another service by its cue words ("berapa biaya
+        bikin kk" after the KTP answer) goes to that service: its own answer says what it
+        costs. Naming the service of this very state keeps the question."""
+        here = self.states[state_id].on
+        named = {i for i in self.matcher.keyword_intents(text)
+                 if i in cands and i not in self.questions and here.get(i) not in (None, state_id)}
+        if not named:
+            return m
+        other = self.matcher.match(text, [c for c in cands if c not in self.questions])
+        return other if other.intent in named else m
 
     def expectations(self, state_id: str) -> dict[str, list[str]]:
         """label -> example phrases a recogniser can score in `state_id`.
@@ -327,6 +349,8 @@ class Script:
                 out[name] = list(self.intents[name].examples)
             for name, phrases in ls.options.items():
                 out[name] = list(phrases)
+            for name in st.answers:
+                out[name] = list(self.intents[name].examples)
         elif ls.kind == "yesno":
             out = {"yes": list(self.yes), "no": list(self.no)}
         elif ls.kind == "choice":
@@ -399,7 +423,7 @@ class Script:
             for p in prompts:
                 add(p)
         for st in self.states.values():
-            for group in (st.say, st.no_input, st.no_match, st.invalid):
+            for group in (st.say, st.no_input, st.no_match, st.invalid, *st.answers.values()):
                 for p in group:
                     add(p)
             if st.keypad:

@@ -178,6 +178,13 @@ SCHEMA: dict[str, Any] = {
                     "additionalProperties": False,
                     "patternProperties": {"^[a-z][a-z0-9_]*$": TARGET},
                 },
+                # follow-up questions answered in place ("berapa biayanya?" after the KTP
+                # answer): intent -> what to say; the caller stays in the state
+                "answers": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "patternProperties": {"^[a-z][a-z0-9_]*$": PROMPTS},
+                },
                 "next": TARGET,
                 "transfer": {
                     "type": "object",

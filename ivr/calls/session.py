@@ -357,7 +357,7 @@ class CallSession:
             self._emit("confirm_denied", state=self._state, intent=taken.intent)
         script = engine.script
         if (taken.outcome == "accepted" and taken.intent in script.intents
-                and taken.intent not in script.globals):
+                and taken.intent not in script.globals and taken.intent not in script.questions):
             self.service = taken.intent
 
     async def _execute(self, actions: Sequence[Action]) -> Event | None:

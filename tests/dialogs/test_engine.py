@@ -103,7 +103,8 @@ def test_keypad_prompt_is_generated_when_the_state_has_none(script):
     e.handle(Pressed("3"))  # menu_kesehatan has no keypad text of its own
     e.handle(NoInput())
     out = e.handle(NoInput())
-    assert "tekan 1 untuk BPJS Kesehatan" in says(out)
+    # the generated list starts a sentence after the head's full stop
+    assert "Anda. Tekan 1 untuk BPJS Kesehatan, tekan 2" in says(out)
     assert "tekan 9 untuk menu utama" in says(out)
 
 

@@ -43,7 +43,9 @@ def test_default_script_loads(script):
     want = {"ktp", "kk", "akta_kelahiran", "akta_kematian", "pindah_domisili", "pajak_kendaraan",
             "pbb", "retribusi", "bpjs_kesehatan", "layanan_kesehatan", "bansos", "pengaduan",
             "status_pengaduan", "petugas", "darurat", "ulangi", "selesai"}
-    assert set(script.intents) == want
+    questions = {"tanya_syarat", "tanya_biaya", "tanya_tempat", "tanya_jam", "tanya_lama"}
+    assert set(script.intents) == want | questions
+    assert script.questions == questions
     for intent in script.intents.values():
         # the emergency intent lists what callers say in each hazard (fire, water, collapse,
         # crash, violence, a body in distress: issue 16 item 4), so it may hold more

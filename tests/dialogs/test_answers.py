@@ -1,0 +1,117 @@
+"""Follow-up questions answered in place (`answers:` of a state): "berapa biayanya?" after the
+KTP answer gets the fee, the caller stays with KTP; a question that names another service goes
+there; the main menu does not take questions; scripts that misuse `answers` are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogs import CallStarted, DialogEngine, Heard, Listen, Pressed, Say, load_script
+from dialogs.errors import ScriptError
+from ivr.storage.script_checks import indonesian
+
+
+def says(actions):
+    return " ".join(a.text for a in actions if isinstance(a, Say))
+
+
+def in_state(script, keys: str) -> DialogEngine:
+    e = DialogEngine(script, strict=True)
+    e.handle(CallStarted())
+    for k in keys:
+        e.handle(Pressed(k))
+    return e
+
+
+def test_a_follow_up_question_is_answered_in_place(script):
+    e = in_state(script, "11")          # kependudukan -> KTP
+    assert e.state == "info_ktp" and e.last_intent == "ktp"
+    out = e.handle(Heard(text="berapa biayanya"))
+    fee = script.states["info_ktp"].answers["tanya_biaya"][0].text
+    closing = script.states["info_ktp"].say[-1].text
+    assert says(out) == f"{fee} {closing}"
+    assert "gratis" in fee
+    assert isinstance(out[-1], Listen) and out[-1].state == "info_ktp"
+    # still with KTP: the service the caller came for is unchanged, the turn is on record
+    assert e.state == "info_ktp" and e.last_intent == "ktp"
+    assert e.last_turn.intent == "tanya_biaya" and e.last_turn.outcome == "accepted"
+    # the next question too, and the caller can still leave
+    assert "kantor" in says(e.handle(Heard(text="jam buka kantornya kapan")))
+    e.handle(Heard(text="selesai"))
+    assert e.ended
+
+
+def test_each_information_state_answers_the_fee_and_the_place(script):
+    for sid in [s for s in script.states if s.startswith("info_")]:
+        st = script.states[sid]
+        assert {"tanya_syarat", "tanya_biaya", "tanya_tempat", "tanya_jam"} <= set(st.answers), sid
+        # the requirements question is answered by the state's own answer
+        assert st.answers["tanya_syarat"][0].text == st.say[0].text, sid
+        assert st.answers.keys() <= script.candidates(sid)
+        assert set(st.answers) <= set(script.expectations(sid)), "the recognizer scores the questions"
+
+
+def test_a_question_naming_another_service_goes_there(script):
+    e = in_state(script, "11")
+    e.handle(Heard(text="berapa biaya bikin kk"))
+    assert e.state == "info_kk" and e.last_intent == "kk"
+    # naming the service of the state itself keeps the question
+    out = e.handle(Heard(text="biaya kk berapa"))
+    assert e.state == "info_kk" and e.last_turn.intent == "tanya_biaya"
+    assert "gratis" in says(out)
+
+
+def test_the_main_menu_takes_no_follow_up_question(script):
+    e = in_state(script, "")
+    assert "tanya_biaya" not in script.candidates("main_menu")
+    assert "tanya_biaya" not in script.expectations("main_menu")
+    e.handle(Heard(text="berapa biayanya"))
+    assert e.state == "main_menu" and e.last_turn.outcome == "no_match"
+    # "every intent" (no state) means services and commands, never a question
+    assert script.matcher.match("jam berapa buka").intent not in script.questions
+
+
+def test_a_recognised_question_is_answered_without_a_confirmation(script):
+    e = in_state(script, "11")
+    conf = (script.settings.confirm + script.settings.accept) / 2   # would ask "Maksud Anda ...?"
+    out = e.handle(Heard(text="", intent="tanya_tempat", confidence=conf))
+    assert e.phase == "listening" and "Disdukcapil" in says(out) and "Maksud Anda" not in says(out)
+
+
+BASE = """
+version: 1
+name: t
+start: info
+intents:
+  ktp: {label: KTP, examples: [buat ktp]}
+  tanya_biaya: {label: biayanya, examples: [berapa biayanya]}
+states:
+  info:
+    say: [Informasi KTP.]
+    answers: {ANSWERS}
+    listen: {kind: intent, intents: [ktp]}
+    on: {ktp: info}
+"""
+
+
+@pytest.mark.parametrize("answers, message, indonesian_message", [
+    ("{tanya_pajak: Ada.}", "unknown intent 'tanya_pajak'", "Intent 'tanya_pajak' tidak ada."),
+    ("{ktp: Gratis.}", "'ktp' is answered in place and also leads elsewhere",
+     "'ktp' sudah dijawab di tempat (answers), jadi tidak boleh juga menuju ke tempat lain."),
+])
+def test_answers_must_name_questions_that_lead_nowhere_else(answers, message, indonesian_message):
+    with pytest.raises(ScriptError) as err:
+        load_script("t.yaml", text=BASE.replace("{ANSWERS}", answers))
+    assert message in str(err.value)
+    assert indonesian(message) == indonesian_message
+
+
+def test_answers_need_an_intent_listen():
+    text = BASE.replace("{ANSWERS}", "{tanya_biaya: Gratis.}").replace(
+        "listen: {kind: intent, intents: [ktp]}\n    on: {ktp: info}", "listen: {kind: yesno}\n    on: {yes: info, no: info}")
+    with pytest.raises(ScriptError) as err:
+        load_script("t.yaml", text=text)
+    assert "'answers' needs a listen of kind intent" in str(err.value)
+    ok = load_script("t.yaml", text=BASE.replace("{ANSWERS}", "{tanya_biaya: Gratis.}"))
+    assert ok.questions == {"tanya_biaya"} and ok.states["info"].answers["tanya_biaya"][0].text == "Gratis."
+    assert "Gratis." in ok.static_prompts()
