@@ -623,3 +623,28 @@ async def test_callback_list_says_the_last_attempt_in_staff_words(rig):
     by_outcome = {o: listed[p]["last_outcome_label"] for p, o in tickets.items()}
     assert by_outcome["no_answer"] == "Tidak diangkat" and by_outcome["busy"] == "Sibuk"
     assert by_outcome[None] == "Belum dicoba" and by_outcome["ringing_abroad"] == "ringing abroad"
+
+
+async def test_a_failed_callback_tells_the_agent_why_in_indonesian(rig):
+    # the citizen's line is unavailable (DialStatus CHANUNAVAIL); then the agent's own phone is
+    # not one Asterisk knows (OriginateResponse Failure, Reason 0): no Asterisk word reaches the agent
+    store = rig.store
+    await store.desk.map_agent("rina", "agent1")
+    got = rig.watch("rina")
+    rig.server.callback_outcomes["081311112222"] = "CHANUNAVAIL"
+    pid = await store.tickets.create("callback", reporter_phone="081311112222")
+    await rig.desk.call_back(pid, "rina")
+
+    async def ended(n: int):
+        done = [e.data for e in _kinds(got, "callback") if e.data["outcome"] != "dialling"]
+        return done if len(done) == n else None
+
+    [first] = await eventually(lambda: ended(1), "the unavailable line")
+    assert first["outcome"] == "failed"
+    assert first["reason"] == "Panggilan ke warga gagal: nomor tidak dapat dihubungi."
+    rig.server.phones = {"agent9"}
+    await rig.desk.call_back(pid, "rina")
+    second = (await eventually(lambda: ended(2), "the agent's phone failing"))[1]
+    assert second["outcome"] == "failed" and second["reason"] == "Telepon petugas tidak tersambung."
+    for reason in [a.reason for a in await store.desk.attempts(pid)] + [first["reason"], second["reason"]]:
+        assert reason is None or not any(w in reason for w in ("CHANUNAVAIL", "failed", "Asterisk", "(")), reason
