@@ -102,8 +102,9 @@ async def test_two_desks_and_a_wallboard_follow_a_handed_over_call(live, engines
     rina = await _open(live, "rina", "/desk")
     budi = await _open(live, "budi", "/desk")
     board = await _open(live, "sinta", "/wallboard")
-    # no callback waits: the list says so rather than standing empty
+    # no callback waits, no call in the dialog: the tables say so rather than standing empty
     await rina.wait_for_selector("#callbacks tr.empty:has-text('Tidak ada permintaan telepon balik')")
+    await board.wait_for_selector("#dialog-states tr.empty:has-text('Tidak ada panggilan dalam dialog')")
 
     # both log in to the queue from their desks; budi pauses for lunch
     await rina.click("#btn-login")
