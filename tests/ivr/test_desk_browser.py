@@ -189,6 +189,7 @@ async def test_callback_requested_out_of_hours_is_dialled_from_the_list(live, en
     # staff words, not stored codes: the ticket as people write it, the last attempt in words
     cells = await rina.eval_on_selector_all(f"{row} td", "tds => tds.map(td => td.textContent)")
     assert cells[0] == f"{pid[:4]}-{pid[4:9]}-{pid[9:]}" and cells[7] == "Belum dicoba", cells
+    assert cells[4] == "Belum ditentukan", cells            # no queue, no agency yet: not "- · -"
     await rina.click(f"#callbacks tr[data-ticket='{bad}'] button.dial")
     await rina.wait_for_selector("#cb-msg:has-text('darurat')")
     refused = f"#callbacks tr[data-ticket='{bad}'][data-outcome=invalid]"
