@@ -56,6 +56,12 @@ FIELD_LABELS: dict[str, str] = {
     "reporter_name": "nama pelapor",
     "reporter_nik": "NIK pelapor",
     "reporter_phone": "nomor telepon pelapor",
+    # the other fields a default-script ticket carries (the pop's "Isian")
+    "confidential": "dirahasiakan",
+    "phone": "nomor telepon",
+    "callback_number": "nomor telepon balik",
+    "reason": "alasan",
+    "topic": "keperluan",
 }
 #: words of a state id that name what it asks (checked in this order)
 _STEP_WORDS: tuple[tuple[str, str], ...] = (

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from datetime import datetime, tzinfo
 from typing import Any
 
-from ivr.desk.marks import INCOMPLETE_BADGE, hangup_marks
+from ivr.desk.marks import INCOMPLETE_BADGE, field_label, hangup_marks
+from ivr.privacy.masking import MASKS
 from ivr.storage import Store
-from ivr.storage.catalog import category_label, service_label
+from ivr.storage.catalog import category_label, service_words
 from ivr.storage.desk import HistoryItem
 from ivr.storage.labels import label
 from ivr.storage.ticket_ids import format_ticket_id
 
-__all__ = ["build_pop", "recording_path", "history_entry"]
+__all__ = ["build_pop", "recording_path", "history_entry", "local_time"]
 
 _REASONS = {"caller_request": "Penelepon meminta petugas", "low_confidence": "Sistem kurang yakin memahami",
             "no_input": "Penelepon tidak menjawab", "fallback": "Tangga bantuan habis",
@@ -68,11 +70,13 @@ async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hol
     pop["caller"] = call.caller
     pop["started_at"] = call.started_at.isoformat()
     pop["purpose"] = ctx.get("intent") or call.service
+    pop["purpose_label"] = service_words(pop["purpose"]) if pop["purpose"] else "-"
     reason = ctx.get("reason")
     pop["reason"] = reason
-    pop["reason_label"] = _REASONS.get(str(reason), str(reason) if reason else "-")
+    pop["reason_label"] = _REASONS.get(str(reason)) or label(reason, "handoff_reason")
     slots = ctx.get("slots")
     pop["slots"] = slots if isinstance(slots, dict) else {}
+    pop["slot_rows"] = [[_slot_name(str(k)), _slot_value(str(k), v)] for k, v in pop["slots"].items()]
     turns = []
     playable = 0
     for t in call.turns:
@@ -109,7 +113,7 @@ async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hol
                             "location": tk.location, "description": tk.description,
                             "sla_due": tk.sla_due.isoformat(), "hangup": marks.to_json() if marks else None})
     pop["tickets"] = tickets
-    pop["history"] = [history_entry(i) for i in history]
+    pop["history"] = [history_entry(i, store.tickets.tz) for i in history]
     pop["history_available"] = h is not None
     return pop
 
@@ -119,14 +123,45 @@ def _category(code: str | None) -> str | None:
     return category_label(code) if code else None
 
 
-def history_entry(item: HistoryItem) -> dict[str, Any]:
+def _slot_name(key: str) -> str:
+    """A slot's name as staff read it ("reporter_nik" -> "NIK pelapor")."""
+    name = field_label(key)
+    return name[:1].upper() + name[1:]
+
+
+def _slot_value(key: str, value: object) -> str:
+    """A slot's (masked) value in words: a category or service by its label, a yes/no in words,
+    a masked personal field said so (never "[REDACTED]")."""
+    if value is None or value == "":
+        return "-"
+    if value in MASKS:
+        return "Disamarkan (data pribadi)"
+    if isinstance(value, bool) or str(value).lower() in ("true", "false"):
+        return "Ya" if str(value).lower() == "true" else "Tidak"
+    if key == "category":
+        return category_label(str(value))
+    if key == "topic":
+        return service_words(str(value))
+    if key == "reason":
+        return label(value, "handoff_reason")
+    return str(value)
+
+
+def local_time(at: datetime, tz: tzinfo | None) -> str:
+    """A moment as the pages write it, in the office's time zone ("06-12-2026 09:15")."""
+    return (at.astimezone(tz) if tz else at).strftime("%d-%m-%Y %H:%M")
+
+
+def history_entry(item: HistoryItem, tz: tzinfo | None = None) -> dict[str, Any]:
     """An earlier call or ticket of the caller for the pop: its codes in the words staff read on
     the pages ("KTP elektronik / Penelepon menutup telepon", "Pengaduan / Kebersihan / Baru /
     Belum lengkap"); an unfinished complaint says so and carries its marks as the pop's
     tickets do."""
-    entry: dict[str, Any] = {"kind": item.kind, "id": item.id, "at": item.at.isoformat()}
+    entry: dict[str, Any] = {"kind": item.kind, "id": item.id, "at": item.at.isoformat(),
+                             "at_text": local_time(item.at, tz)}
     if item.kind == "call":
-        parts = [service_label(item.service) if item.service else "", label(item.end_reason, "end_reason", ""),
+        # a service the catalog does not know reads "Layanan izin usaha", not "izin_usaha"
+        parts = [service_words(item.service) if item.service else "", label(item.end_reason, "end_reason", ""),
                  label(item.handoff_outcome, "outcome", "")]
         entry.update(summary=" / ".join(p for p in parts if p), service=item.service, end_reason=item.end_reason,
                      handoff_outcome=item.handoff_outcome)

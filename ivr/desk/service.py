@@ -51,6 +51,14 @@ _AMI_EVENTS = ("QueueMemberStatus", "QueueMemberAdded", "QueueMemberRemoved", "Q
                "AgentCalled", "AgentConnect", "AgentComplete", "AgentRingNoAnswer")
 _DIAL_STATUS = {"ANSWER": "answered", "NOANSWER": "no_answer", "BUSY": "busy", "CONGESTION": "failed",
                 "CHANUNAVAIL": "failed", "CANCEL": "no_answer"}
+#: what the agent reads when the citizen's leg ends (the attempt's reason, the desk's message);
+#: Asterisk's own words (DialStatus) stay in the log
+_DIAL_WORDS = {"answered": "Warga menjawab.", "no_answer": "Warga tidak menjawab.", "busy": "Nomor warga sibuk.",
+               "CONGESTION": "Panggilan ke warga gagal: jaringan sedang padat.",
+               "CHANUNAVAIL": "Panggilan ke warga gagal: nomor tidak dapat dihubungi."}
+#: why the agent's own phone did not connect (OriginateResponse Reason, see ORIGINATE_REASONS)
+_ORIGINATE_WORDS = {"hangup": "panggilan ditutup", "no_answer": "tidak diangkat", "busy": "sedang sibuk",
+                    "congestion": "jaringan sedang padat", "answered": "terputus setelah diangkat"}
 
 
 def _quiet(task: "asyncio.Task[dict[str, Any]]") -> None:
@@ -479,7 +487,8 @@ class Desk:
         try:
             resp = await ami.action("Originate", originate_fields(agent.extension, check.number, attempt))
         except AmiError as exc:
-            await self._attempt_done(attempt, "failed", f"Asterisk menolak panggilan: {exc}")
+            log.warning("desk: Originate refused (%s)", exc)
+            await self._attempt_done(attempt, "failed", "Sistem telepon menolak panggilan keluar.")
             raise DeskError("Asterisk menolak panggilan keluar.") from exc
         aid = resp.action_id
         if aid:
@@ -500,7 +509,10 @@ class Desk:
         if (msg.get("Response") or "").lower() == "success":
             return  # the agent answered; the citizen leg's DialEnd decides
         reason = ORIGINATE_REASONS.get(msg.get("Reason") or "", "failed")
-        await self._attempt_done(attempt, "failed", f"Telepon petugas tidak tersambung ({reason}).")
+        words = _ORIGINATE_WORDS.get(reason)
+        await self._attempt_done(attempt, "failed",
+                                 f"Telepon petugas tidak tersambung ({words})." if words else
+                                 "Telepon petugas tidak tersambung.")
 
     async def _on_dial_end(self, msg: AmiMessage) -> None:
         attempt = None
@@ -514,8 +526,9 @@ class Desk:
             return  # the agent's own phone ringing ([hotline-agent-ring]); the citizen leg decides
         status = (msg.get("DialStatus") or "").upper()
         outcome = _DIAL_STATUS.get(status, "failed")
-        reason = {"answered": "Warga menjawab.", "no_answer": "Warga tidak menjawab.",
-                  "busy": "Nomor warga sibuk."}.get(outcome, f"Panggilan gagal ({status or '?'}).")
+        reason = _DIAL_WORDS.get(outcome) or _DIAL_WORDS.get(status) or "Panggilan ke warga gagal tersambung."
+        if outcome == "failed":
+            log.info("desk: callback leg ended with DialStatus %s", status or "?")
         await self._attempt_done(attempt, outcome, reason)
 
     async def _attempt_done(self, attempt: str, outcome: str, reason: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Service", "SERVICES", "SERVICE_NAMES", "CATEGORIES", "AGENCIES", "service_label",
+__all__ = ["Service", "SERVICES", "SERVICE_NAMES", "CATEGORIES", "AGENCIES", "service_label", "service_words",
            "category_label", "agency_label", "service_queue"]
 
 
@@ -74,6 +74,18 @@ def service_label(name: str | None) -> str:
         return "Tidak diketahui"
     s = _SERVICE.get(name)
     return s.label if s else name
+
+
+def service_words(name: str | None) -> str:
+    """A service as staff read it on the desk, also one the catalog does not know (an intent a
+    script editor added, ``izin_usaha`` -> "Layanan izin usaha"): never the bare code."""
+    if not name:
+        return "Tidak diketahui"
+    s = _SERVICE.get(name)
+    if s:
+        return s.label
+    words = " ".join(w for w in name.replace("-", "_").split("_") if w) or name
+    return words[:1].upper() + words[1:] if words.lower().startswith("layanan") else f"Layanan {words}"
 
 
 def service_queue(name: str) -> str:

@@ -1,5 +1,5 @@
 """Indonesian labels for the codes the hotline stores (ticket status and kind, call end reasons,
-hand-off reasons and outcomes, roles, audit actions): what staff read, never a raw
+hand-off reasons and outcomes, callback attempt outcomes, roles, audit actions): what staff read, never a raw
 ``caller_hangup``. Here, beside the codes, so that every part that shows them (the web pages,
 the desk's screen pop) reads the same words.
 
@@ -9,7 +9,7 @@ no label yet reads as words (``"new_code"`` -> ``"new code"``) rather than break
 
 from __future__ import annotations
 
-__all__ = ["STATUS_LABELS", "KIND_LABELS", "OUTCOME_LABELS", "ROLE_LABELS", "END_REASON_LABELS",
+__all__ = ["STATUS_LABELS", "KIND_LABELS", "OUTCOME_LABELS", "ATTEMPT_OUTCOME_LABELS", "ROLE_LABELS", "END_REASON_LABELS",
            "HANDOFF_REASON_LABELS", "AUDIT_ACTION_LABELS", "QUEUE_FIELD_LABELS", "SUBJECT_LABELS", "GROUPS", "label"]
 
 STATUS_LABELS = {
@@ -27,6 +27,16 @@ OUTCOME_LABELS = {
     "no_agents": "Tidak ada petugas",
     "closed_hours": "Di luar jam layanan",
     "failed": "Gagal",
+}
+#: what came of a "call back now" (``callback_attempts.outcome``, :data:`ivr.storage.desk.ATTEMPT_OUTCOMES`)
+ATTEMPT_OUTCOME_LABELS = {
+    "dialling": "Sedang menelepon",
+    "answered": "Terjawab",
+    "no_answer": "Tidak diangkat",
+    "busy": "Sibuk",
+    "failed": "Gagal tersambung",
+    "invalid": "Nomor tidak dapat ditelepon",
+    "closed_hours": "Di luar jam layanan",
 }
 ROLE_LABELS = {"admin": "Admin", "supervisor": "Supervisor", "agent": "Petugas"}
 END_REASON_LABELS = {
@@ -53,6 +63,10 @@ HANDOFF_REASON_LABELS = {
     "closed_hours": "Di luar jam layanan",
     "script": "Sesuai alur skrip",
     "emergency": "Darurat",
+    # the dialog gave up after its retries (dialogs.engine: f"{kind}_limit")
+    "no_match_limit": "Sistem belum memahami",
+    "invalid_limit": "Jawaban penelepon tidak sesuai",
+    "no_input_limit": "Penelepon tidak menjawab",
 }
 AUDIT_ACTION_LABELS = {
     "login": "Masuk",
@@ -93,6 +107,7 @@ GROUPS: dict[str, dict[str, str]] = {
     "status": STATUS_LABELS,
     "kind": KIND_LABELS,
     "outcome": OUTCOME_LABELS,
+    "attempt_outcome": ATTEMPT_OUTCOME_LABELS,
     "role": ROLE_LABELS,
     "end_reason": END_REASON_LABELS,
     "handoff_reason": HANDOFF_REASON_LABELS,

@@ -7,6 +7,7 @@ Templates use the ``label`` filter: ``{{ call.end_reason | label("end_reason") }
 from __future__ import annotations
 
 from ivr.storage.labels import (
+    ATTEMPT_OUTCOME_LABELS,
     AUDIT_ACTION_LABELS,
     END_REASON_LABELS,
     GROUPS,
@@ -20,7 +21,7 @@ from ivr.storage.labels import (
     label,
 )
 
-__all__ = ["STATUS_LABELS", "KIND_LABELS", "OUTCOME_LABELS", "ROLE_LABELS", "END_REASON_LABELS",
+__all__ = ["STATUS_LABELS", "KIND_LABELS", "OUTCOME_LABELS", "ATTEMPT_OUTCOME_LABELS", "ROLE_LABELS", "END_REASON_LABELS",
            "HANDOFF_REASON_LABELS", "AUDIT_ACTION_LABELS", "QUEUE_FIELD_LABELS", "SUBJECT_LABELS", "GROUPS", "label",
            "sla_left"]
 

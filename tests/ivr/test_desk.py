@@ -577,3 +577,74 @@ async def test_without_a_live_desk_the_api_answers_503_after_the_login_checks(ri
             r = await c.request(method, url, json=body, headers={"X-CSRF-Token": csrf})
             assert r.status_code == 503 and "tidak berjalan" in r.json()["error"], url
         assert (await c.get("/desk")).status_code == 200     # the page says the desk is not live
+
+
+def test_every_storable_attempt_outcome_has_staff_words():
+    from ivr.storage.desk import ATTEMPT_OUTCOMES
+    from ivr.storage.labels import ATTEMPT_OUTCOME_LABELS, label
+
+    assert set(ATTEMPT_OUTCOME_LABELS) == set(ATTEMPT_OUTCOMES)
+    assert label("no_answer", "attempt_outcome") == "Tidak diangkat" and label("busy", "attempt_outcome") == "Sibuk"
+
+
+async def test_callback_list_says_the_last_attempt_in_staff_words(rig):
+    from datetime import datetime, timezone
+
+    from ivr.storage.desk import ATTEMPT_OUTCOMES
+    from ivr.storage.labels import ATTEMPT_OUTCOME_LABELS
+    from tests.ivr.staff import asgi_client, make_account, sign_in
+
+    app = create_app(rig.settings, rig.store, desk=rig.desk)
+    agent, _ = await make_account(rig.store, "agent", "rina")
+    tickets = {}
+    for i, outcome in enumerate((*ATTEMPT_OUTCOMES, None, "ringing_abroad")):
+        pid = await rig.store.tickets.create("callback", reporter_phone=f"08131111{i:04d}")
+        if outcome == "ringing_abroad":
+            # a code this version does not know (written by a newer one): words, not a crash
+            await rig.store.writes.write("callback_attempt", dict(
+                id=str(uuid.uuid4()), public_id=pid, agent="rina", at=datetime.now(timezone.utc),
+                outcome=outcome, reason=None, ended_at=None))
+        elif outcome is not None:
+            await rig.store.desk.record_attempt(pid, "rina", outcome, ended=True)
+        tickets[pid] = outcome
+    async with asgi_client(app) as c:
+        await sign_in(c, agent)
+        listed = {x["ticket"]: x for x in (await c.get("/api/desk/callbacks")).json()["callbacks"]}
+    assert set(listed) == set(tickets)
+    for pid, outcome in tickets.items():
+        item = listed[pid]
+        assert item["last_outcome"] == outcome                      # the code, for logic
+        words = item["last_outcome_label"]
+        if outcome in ATTEMPT_OUTCOMES:
+            assert words == ATTEMPT_OUTCOME_LABELS[outcome]
+        assert "_" not in words and words != outcome, (outcome, words)
+        assert item["display_id"].count("-") == 2 and item["display_id"].replace("-", "") == pid
+        assert len(item["promised_text"]) == len("07-12-2026 10:15")
+    by_outcome = {o: listed[p]["last_outcome_label"] for p, o in tickets.items()}
+    assert by_outcome["no_answer"] == "Tidak diangkat" and by_outcome["busy"] == "Sibuk"
+    assert by_outcome[None] == "Belum dicoba" and by_outcome["ringing_abroad"] == "ringing abroad"
+
+
+async def test_a_failed_callback_tells_the_agent_why_in_indonesian(rig):
+    # the citizen's line is unavailable (DialStatus CHANUNAVAIL); then the agent's own phone is
+    # not one Asterisk knows (OriginateResponse Failure, Reason 0): no Asterisk word reaches the agent
+    store = rig.store
+    await store.desk.map_agent("rina", "agent1")
+    got = rig.watch("rina")
+    rig.server.callback_outcomes["081311112222"] = "CHANUNAVAIL"
+    pid = await store.tickets.create("callback", reporter_phone="081311112222")
+    await rig.desk.call_back(pid, "rina")
+
+    async def ended(n: int):
+        done = [e.data for e in _kinds(got, "callback") if e.data["outcome"] != "dialling"]
+        return done if len(done) == n else None
+
+    [first] = await eventually(lambda: ended(1), "the unavailable line")
+    assert first["outcome"] == "failed"
+    assert first["reason"] == "Panggilan ke warga gagal: nomor tidak dapat dihubungi."
+    rig.server.phones = {"agent9"}
+    await rig.desk.call_back(pid, "rina")
+    second = (await eventually(lambda: ended(2), "the agent's phone failing"))[1]
+    assert second["outcome"] == "failed" and second["reason"] == "Telepon petugas tidak tersambung."
+    for reason in [a.reason for a in await store.desk.attempts(pid)] + [first["reason"], second["reason"]]:
+        assert reason is None or not any(w in reason for w in ("CHANUNAVAIL", "failed", "Asterisk", "(")), reason

@@ -102,6 +102,9 @@ async def test_two_desks_and_a_wallboard_follow_a_handed_over_call(live, engines
     rina = await _open(live, "rina", "/desk")
     budi = await _open(live, "budi", "/desk")
     board = await _open(live, "sinta", "/wallboard")
+    # no callback waits, no call in the dialog: the tables say so rather than standing empty
+    await rina.wait_for_selector("#callbacks tr.empty:has-text('Tidak ada permintaan telepon balik')")
+    await board.wait_for_selector("#dialog-states tr.empty:has-text('Tidak ada panggilan dalam dialog')")
 
     # both log in to the queue from their desks; budi pauses for lunch
     await rina.click("#btn-login")
@@ -124,6 +127,9 @@ async def test_two_desks_and_a_wallboard_follow_a_handed_over_call(live, engines
     assert "0812" in await _text(rina, "#pop-caller") and "98765" not in await _text(rina, "#pop-caller")
     assert await _text(rina, "#pop-wait") != "-"
     assert "Rekaman suara penelepon tidak tersedia" in await _text(rina, "#pop-recordings")
+    # the intent and the hand-off reason in staff words, not the script's codes
+    assert (await _text(rina, "#pop-purpose"), await _text(rina, "#pop-reason")) == (
+        "Minta petugas", "Penelepon meminta petugas")
     assert await budi.is_hidden("#pop")
     await board.wait_for_selector("#agents tr[data-agent=rina][data-state=in_call]")
     pop_lag = await rina.evaluate("window.deskEvents.filter(e => e.kind === 'pop').map(e => e.received - e.at)")
@@ -180,8 +186,16 @@ async def test_callback_requested_out_of_hours_is_dialled_from_the_list(live, en
     row = f"#callbacks tr[data-ticket='{pid}']"
     await rina.wait_for_selector(row)
     assert "3111" not in await _text(rina, row) and "222" in await _text(rina, row)
+    # staff words, not stored codes: the ticket as people write it, the last attempt in words
+    cells = await rina.eval_on_selector_all(f"{row} td", "tds => tds.map(td => td.textContent)")
+    assert cells[0] == f"{pid[:4]}-{pid[4:9]}-{pid[9:]}" and cells[7] == "Belum dicoba", cells
+    assert cells[4] == "Belum ditentukan", cells            # no queue, no agency yet: not "- · -"
     await rina.click(f"#callbacks tr[data-ticket='{bad}'] button.dial")
     await rina.wait_for_selector("#cb-msg:has-text('darurat')")
+    refused = f"#callbacks tr[data-ticket='{bad}'][data-outcome=invalid]"
+    await rina.wait_for_selector(refused)
+    assert "Nomor tidak dapat ditelepon" in await _text(rina, refused)
+    assert "invalid" not in await _text(rina, refused)
     await rina.click(f"{row} button.dial")
     orig = await eventually(lambda: server.originations, "the Originate")
     assert orig[0].channel == "Local/agent1@hotline-agent-ring" and orig[0].exten == "081311112222"

@@ -129,3 +129,40 @@ async def test_the_pop_says_an_earlier_complaint_is_unfinished_in_staff_words(si
     parts = {p for h in pop["history"] for p in h["summary"].split(" / ")}
     assert not parts & {"open", "complaint", "callback", "caller_hangup", "completed", "kebersihan", "pengaduan"}
     assert CALLER not in str(pop)
+
+
+async def test_a_service_the_catalog_does_not_know_reads_as_words_in_office_time(site):
+    # an intent a script editor added: the history says "Layanan izin usaha", never "izin_usaha"
+    store, ids = site
+    c = await store.calls.create(caller=CALLER, started_at=at(50))   # 03:50 UTC = 10:50 in Jakarta
+    await store.calls.close(c, "transferred", ended_at=at(52), service="izin_usaha")
+    pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
+    entry = {h["id"]: h for h in pop["history"]}[c]
+    assert entry["summary"] == "Layanan izin usaha / Dialihkan ke petugas"
+    assert entry["service"] == "izin_usaha"                     # the code stays for logic
+    assert entry["at_text"] == "02-11-2026 10:50"               # the office's time, as the pages write it
+    unfinished = {h["id"]: h for h in pop["history"]}[ids["unfinished"]]
+    assert unfinished["at_text"] == "02-11-2026 10:24"
+
+
+async def test_the_pop_reads_the_hand_off_context_in_staff_words_with_personal_data_masked(site):
+    store, ids = site
+    await store.handoffs.save_context(ids["now"], {
+        "call_id": ids["now"], "caller": CALLER, "intent": "pengaduan", "reason": "not_understood",
+        "slots": {"category": "kebersihan", "location": "Jl. Kenanga 5", "reporter_name": "Siti Aminah",
+                  "reporter_nik": "3171234567890123", "reporter_phone": CALLER, "confidential": "false",
+                  "follow_up_date": "besok"}})
+    pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
+    assert (pop["purpose"], pop["purpose_label"]) == ("pengaduan", "Pengaduan")
+    assert (pop["reason"], pop["reason_label"]) == ("not_understood", "Sistem belum memahami")
+    rows = dict(pop["slot_rows"])
+    assert rows == {"Jenis pengaduan": "Kebersihan", "Lokasi kejadian": "Jl. Kenanga 5",
+                    "Nama pelapor": "Disamarkan (data pribadi)", "NIK pelapor": "Disamarkan (data pribadi)",
+                    "Nomor telepon pelapor": "Disamarkan (data pribadi)", "Dirahasiakan": "Tidak",
+                    "Follow up date": "besok"}
+    assert "3171234567890123" not in str(pop) and "Siti" not in str(pop) and CALLER not in str(pop)
+    # a reason or service no label knows still reads as words, never crashes
+    await store.handoffs.save_context(ids["now"], {"intent": "izin_usaha", "reason": "no_input_limit"})
+    pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
+    assert (pop["purpose_label"], pop["reason_label"]) == ("Layanan izin usaha", "Penelepon tidak menjawab")
+    assert pop["slot_rows"] == []

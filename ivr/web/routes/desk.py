@@ -31,7 +31,9 @@ from ivr.desk.service import DeskError
 from ivr.storage import Store, StoreError
 from ivr.storage.desk import DISPOSITIONS
 from ivr.storage.views import TICKET_TRANSITIONS
+from ivr.storage.ticket_ids import format_ticket_id
 from ivr.web.auth import Principal, may_reveal, require
+from ivr.web.labels import label
 from ivr.web.pages import remote, render
 from ivr.web.routes.tickets import work_of
 
@@ -321,18 +323,23 @@ async def desk_callbacks(request: Request, mine: bool = False, overdue: bool = F
     if overdue:
         items = [i for i in items if work.get(i.public_id, {}).get("overdue")]
     clear = may_reveal(settings, principal) and store.pii.can_encrypt
+    tz = request.app.state.tz
     out = []
     for i in items:
         number = i.phone_masked
         if clear:
             number = await store.desk.callback_number(i.public_id) or number
         w = work.get(i.public_id, {})
-        out.append({"ticket": i.public_id, "status": i.status, "number": number, "dialable": i.dialable,
+        out.append({"ticket": i.public_id, "display_id": format_ticket_id(i.public_id), "status": i.status,
+                    "number": number, "dialable": i.dialable,
                     "promised_at": i.promised_at.isoformat() if i.promised_at else None,
+                    "promised_text": i.promised_at.astimezone(tz).strftime("%d-%m-%Y %H:%M") if i.promised_at else "-",
                     "sla_due_at": w.get("deadline"), "sla_left_s": w.get("sla_left_s"),
                     "sla_text": w.get("sla_text", "-"), "overdue": bool(w.get("overdue")),
                     "owner": i.owner, "assign_queue": w.get("assign_queue"), "agency": w.get("agency"),
-                    "attempts": i.attempts, "last_outcome": i.last_outcome})
+                    # the code for logic, the words for staff ("Tidak diangkat", not "no_answer")
+                    "attempts": i.attempts, "last_outcome": i.last_outcome,
+                    "last_outcome_label": label(i.last_outcome, "attempt_outcome", "Belum dicoba")})
     await store.audit.record(principal.actor, principal.role, "list_callbacks", "ticket", None, revealed=clear,
                              detail=f"mine={int(mine)} overdue={int(overdue)}", remote=remote(request))
     return {"callbacks": out, "revealed": clear}

@@ -30,12 +30,14 @@
     $("pop-unknown").hidden = !!p.known;
     say("pop-unknown", p.message || "");
     say("pop-caller", p.caller || "-");
-    say("pop-purpose", p.purpose || "-");
+    say("pop-purpose", p.purpose_label || p.purpose || "-");
     say("pop-reason", p.reason_label || p.reason || "-");
     say("pop-queue", p.queue || "-");
     say("pop-wait", D.secs(p.hold_s));
     var st = $("pop-slots"); D.clear(st);
-    Object.keys(p.slots || {}).forEach(function (k) { st.appendChild(D.row([k, p.slots[k]])); });
+    // the fields in staff words ("NIK pelapor", "Disamarkan (data pribadi)"), built by the server
+    (p.slot_rows || []).forEach(function (r) { st.appendChild(D.row(r)); });
+    if (!(p.slot_rows || []).length) { st.appendChild(D.row(["Belum ada isian dari penelepon"])); }
     say("pop-recordings", p.recordings_message || "");
     var tb = $("pop-transcript").tBodies[0]; D.clear(tb);
     (p.transcript || []).forEach(function (t) {
@@ -67,18 +69,18 @@
     if (!(p.tickets || []).length) { tl.appendChild(D.el("li", "Belum ada tiket")); }
     var first = (p.tickets || [])[0];
     if (!again || !$("t-id").value) { $("t-id").value = first ? first.public_id : ""; }
-    if (!again || !$("t-category").value) { $("t-category").value = first && first.category ? first.category : (p.purpose || ""); }
+    if (!again || !$("t-category").value) { $("t-category").value = first && first.category ? first.category : ((p.slots || {}).category || ""); }
     if (!again || !$("t-agency").value) { $("t-agency").value = first && first.agency ? first.agency : ""; }
     if (!again) { $("t-location").value = ""; $("t-description").value = ""; $("t-note").value = ""; }
     var hl = $("pop-history"); D.clear(hl);
     (p.history || []).forEach(function (h) {
       // the summary is in words ("Pengaduan / Kebersihan / Baru / Belum lengkap")
-      var li = D.el("li", h.at.slice(0, 16).replace("T", " ") + " · " +
+      var li = D.el("li", (h.at_text || h.at.slice(0, 16).replace("T", " ")) + " · " +
                     (h.kind === "call" ? "Panggilan" : "Tiket " + (h.display_id || h.id)) + " · " + (h.summary || "-"));
       li.dataset.kind = h.kind; li.dataset.id = h.id;
       if (h.incomplete && h.hangup) {
         // a complaint left unfinished at a hang-up: where the caller stopped (to finish it now)
-        li.appendChild(D.el("span", " " + h.hangup.sentence, "hangup-note"));
+        li.appendChild(D.el("span", ". " + h.hangup.sentence, "hangup-note"));
       }
       hl.appendChild(li);
     });
@@ -101,14 +103,22 @@
             loadCallbacks();
           });
         });
-        var tr = D.row([c.ticket, c.number, c.promised_at ? c.promised_at.slice(0, 16).replace("T", " ") : "-",
-                        c.owner || "Belum ada", (c.assign_queue || "-") + " · " + (c.agency || "-"),
-                        c.sla_text || "-", c.attempts, c.last_outcome || "-", b]);
+        // staff words and office time from the server; the codes (last_outcome) stay for logic
+        var where = [c.assign_queue, c.agency].filter(function (x) { return x; }).join(" · ");
+        var tr = D.row([c.display_id || c.ticket, c.number, c.promised_text || "-",
+                        c.owner || "Belum ada", where || "Belum ditentukan",
+                        c.sla_text || "-", c.attempts, c.last_outcome_label || "-", b]);
+        tr.dataset.outcome = c.last_outcome || "";
         tr.dataset.ticket = c.ticket;
-        tr.cells[3].className = "owner"; tr.cells[4].className = "queue"; tr.cells[5].className = "sla";
+        tr.cells[0].className = "ticket"; tr.cells[1].className = "number"; tr.cells[3].className = "owner"; tr.cells[4].className = "queue"; tr.cells[5].className = "sla";
         if (c.overdue) { tr.cells[5].classList.add("overdue"); }
         tb.appendChild(tr);
       });
+      if (!(j.callbacks || []).length) {
+        var empty = D.row(["Tidak ada permintaan telepon balik yang menunggu."]);
+        empty.cells[0].colSpan = 9; empty.className = "empty";
+        tb.appendChild(empty);
+      }
     });
   }
 

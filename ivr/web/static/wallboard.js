@@ -6,6 +6,12 @@
   var last = null;
   var extraAlerts = [];
 
+  function empty(tbody, text, cols) {
+    // an empty table says so, rather than standing blank
+    var tr = D.row([text]); tr.cells[0].colSpan = cols; tr.className = "empty";
+    tbody.appendChild(tr);
+  }
+
   function draw(b) {
     last = b;
     var skew = Date.now() / 1000 - b.now;
@@ -14,6 +20,7 @@
     $("calls-agent").textContent = b.calls.with_agent;
     var ds = $("dialog-states").tBodies[0]; D.clear(ds);
     Object.keys(b.calls.by_state || {}).sort().forEach(function (k) { ds.appendChild(D.row([k, b.calls.by_state[k]])); });
+    if (!ds.rows.length) { empty(ds, "Tidak ada panggilan dalam dialog saat ini.", 2); }
     var qs = $("queues").tBodies[0]; D.clear(qs);
     (b.queues || []).forEach(function (q) {
       var tr = D.row([q.queue, q.waiting, q.waiting ? Math.round(q.longest_wait_s) : 0, q.logged_in, q.available]);
@@ -30,6 +37,7 @@
       tr.dataset.agent = a.username || a.name; tr.dataset.state = a.state;
       ag.appendChild(tr);
     });
+    if (!ag.rows.length) { empty(ag, "Belum ada petugas yang masuk antrean.", 5); }
     var f = b.figures || {};
     $("f-calls").textContent = f.calls === undefined ? "-" : f.calls;
     $("f-self").textContent = f.self_service === undefined ? "-" : f.self_service + (f.self_service_rate !== null && f.self_service_rate !== undefined ? " (" + Math.round(f.self_service_rate * 100) + "%)" : "");
