@@ -31,6 +31,8 @@ from dialogs.events import (
     TicketStatus,
     TransferFailed,
 )
+from dialogs.lang.greetings import REPLIES as GREETING_REPLIES
+from dialogs.lang.greetings import greeting_reply
 from dialogs.lang.ids import normalize_phone, validate_nik
 from dialogs.lang.normalize import normalize
 from dialogs.lang.numbers import words_to_digits
@@ -636,6 +638,9 @@ class DialogEngine:
             return self._miss("no_input")
         kind = ls.kind
         if kind == "intent":
+            reply = greeting_reply(text) if text else None
+            if reply is not None:
+                return self._greet(st, reply)
             cands = self.script.candidates(st.id)
             if ev.intent is not None:
                 ok = ev.intent in cands or ev.intent in ls.options
@@ -861,6 +866,15 @@ class DialogEngine:
             return self._agent("caller_request")
         assert g.goto is not None
         return self._enter(g.goto)
+
+    def _greet(self, st: State, reply: str) -> list[Action]:
+        """A greeting on its own ("halo", "selamat pagi, Bu"): answered in kind, then the
+        state's question again (after a long answer only its closing question). Not a miss:
+        the caller has not asked for anything yet. Recorded as a turn not understood."""
+        self._note("no_match")
+        again = st.say[-1:] if _long_answer(st) else st.say
+        greet = Prompt(f"greeting.{GREETING_REPLIES.index(reply)}", reply)
+        return [*self._say([greet, *again], st), self._listen(st)]
 
     def _answer(self, st: State, question: str) -> list[Action]:
         """A follow-up question answered in place (`answers:`): its answer, then the state's

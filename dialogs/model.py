@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from dialogs.errors import ScriptIssue
+from dialogs.lang.greetings import REPLIES as GREETING_REPLIES
 from dialogs.matcher import IntentMatcher, Match
 from dialogs.templates import variables_in
 
@@ -422,6 +423,8 @@ class Script:
         for prompts in self.settings.prompts.values():
             for p in prompts:
                 add(p)
+        for reply in GREETING_REPLIES:   # answers in kind to a caller's greeting
+            seen.setdefault(reply, None)
         for st in self.states.values():
             for group in (st.say, st.no_input, st.no_match, st.invalid, *st.answers.values()):
                 for p in group:
