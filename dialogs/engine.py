@@ -34,6 +34,7 @@ from dialogs.events import (
 from dialogs.lang.ids import normalize_phone, validate_nik
 from dialogs.lang.normalize import normalize
 from dialogs.lang.numbers import words_to_digits
+from dialogs.matcher import Match
 from dialogs.model import Flow, Prompt, Script, State
 from dialogs.personal import PLACEHOLDER, answer_kind, personal_variables
 from dialogs.slots import parse_slot
@@ -640,6 +641,12 @@ class DialogEngine:
             if ev.intent is not None:
                 ok = ev.intent in cands or ev.intent in ls.options
                 intent, conf = (ev.intent if ok else None), asr_conf
+                if intent is not None and text:
+                    # the recognizer decided among the state's labels; a follow-up question
+                    # is read against its words as a typed one is (Script.follow_up)
+                    m = self.script.follow_up(st.id, text, Match(intent, conf))
+                    if m.intent != intent:
+                        intent, conf = m.intent, min(m.confidence, asr_conf)
             else:
                 m = self.script.match_answer(st.id, text, asr_conf)
                 intent, conf = m.intent, m.confidence

@@ -115,3 +115,37 @@ def test_answers_need_an_intent_listen():
     ok = load_script("t.yaml", text=BASE.replace("{ANSWERS}", "{tanya_biaya: Gratis.}"))
     assert ok.questions == {"tanya_biaya"} and ok.states["info"].answers["tanya_biaya"][0].text == "Gratis."
     assert "Gratis." in ok.static_prompts()
+
+
+def in_service(script, request: str) -> DialogEngine:
+    e = in_state(script, "")
+    e.handle(Heard(text=request))
+    return e
+
+
+@pytest.mark.parametrize("request_, question, answered", [
+    ("mau bayar pajak motor", "pajak motor bayar di mana", "tanya_tempat"),
+    ("mau bayar pajak motor", "berapa biaya pajak motor", "tanya_biaya"),
+    ("bayar pbb", "bayar pbb di mana", "tanya_tempat"),
+])
+def test_a_question_naming_the_service_of_the_state_is_that_question(script, request_, question, answered):
+    """Not the whole answer again: the question asked about it."""
+    e = in_service(script, request_)
+    sid = e.state
+    assert sid is not None and sid.startswith("info_")
+    out = e.handle(Heard(text=question))
+    assert e.state == sid and e.last_turn.intent == answered
+    assert says(out).startswith(script.states[sid].answers[answered][0].text)
+
+
+def test_the_recognizers_decision_is_read_as_a_follow_up_too(script):
+    """Live calls hand the engine the recognizer's decision (Heard.intent), not only words:
+    a fee question naming BPJS after the bansos answer goes to BPJS, not to the bansos fee."""
+    e = in_service(script, "mau tanya bansos")
+    assert e.state == "info_bansos"
+    e.handle(Heard(text="kalau bpjs bayar berapa", intent="tanya_biaya", confidence=0.9))
+    assert e.state == "info_bpjs" and e.last_intent == "bpjs_kesehatan"
+    # and the state's own service asked with a question's cue words is that question
+    out = e.handle(Heard(text="bpjs daftarnya di mana", intent="bpjs_kesehatan", confidence=0.9))
+    assert e.state == "info_bpjs" and e.last_turn.intent == "tanya_tempat"
+    assert says(out).startswith(script.states["info_bpjs"].answers["tanya_tempat"][0].text)
