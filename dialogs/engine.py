@@ -87,6 +87,7 @@ class Snapshot(TypedDict):
     last_confidence: float | None
     path: list[str]
     filed: bool         # a ticket was asked for since the caller entered the current flow
+    answered: str | None  # the follow-up question last answered in place in this state ("ulangi" repeats it)
 
 
 class _Turn(TypedDict):
@@ -141,6 +142,7 @@ class DialogEngine:
             "last_confidence": None,
             "path": [],
             "filed": False,
+            "answered": None,
         }
         self._turn: _Turn | None = None
         self._hazard = False  # the words of the Heard being handled name a hazard (dialogs.emergency)
@@ -320,6 +322,7 @@ class DialogEngine:
             s["misses"] = 0
             s["confirm_misses"] = 0
             s["pending"] = None
+            s["answered"] = None
             s["path"].append(sid)
             del s["path"][:-_MAX_PATH]
             for name, tmpl in st.set.items():
@@ -875,6 +878,7 @@ class DialogEngine:
         bantu?"); the caller stays in the state, and what they came for (``last_intent``)
         is unchanged."""
         self._s["misses"] = 0
+        self._s["answered"] = question
         closing = st.say[-1:] if _long_answer(st) else ()
         return [*self._say([*st.answers[question], *closing], st), self._listen(st)]
 
@@ -883,6 +887,10 @@ class DialogEngine:
         if self._s["phase"] == "confirming":
             return self._confirm_question()
         self._s["phase"] = "listening"
+        answered = self._s.get("answered")
+        if answered is not None and answered in st.answers:
+            # "ulangi" after a follow-up answer: that answer, not the state's whole answer again
+            return self._answer(st, answered)
         return [*self._say(st.say, st), self._listen(st)]
 
     def _fill(self, value: str) -> list[Action]:

@@ -149,3 +149,17 @@ def test_the_recognizers_decision_is_read_as_a_follow_up_too(script):
     out = e.handle(Heard(text="bpjs daftarnya di mana", intent="bpjs_kesehatan", confidence=0.9))
     assert e.state == "info_bpjs" and e.last_turn.intent == "tanya_tempat"
     assert says(out).startswith(script.states["info_bpjs"].answers["tanya_tempat"][0].text)
+
+
+def test_ulangi_after_a_follow_up_answer_repeats_that_answer(script):
+    e = in_state(script, "11")
+    fee = script.states["info_ktp"].answers["tanya_biaya"][0].text
+    first = says(e.handle(Heard(text="berapa biayanya")))
+    assert says(e.handle(Heard(text="ulangi"))) == first and first.startswith(fee)
+    # also in a call resumed from its snapshot
+    resumed = DialogEngine.restore(script, e.snapshot(), strict=True)
+    assert says(resumed.handle(Pressed("*"))).startswith(fee)
+    # a new service's answer is what "ulangi" repeats once the caller moved on
+    e.handle(Heard(text="kalau akta kelahiran bagaimana"))
+    assert e.state == "info_akta_kelahiran"
+    assert says(e.handle(Heard(text="ulangi"))).startswith(script.states["info_akta_kelahiran"].say[0].text)
