@@ -958,7 +958,7 @@ class DialogEngine:
         st = self._current()
         # a clear new request replaces the question ("bukan, saya mau akta kelahiran")
         if ev.intent is None and len(text.split()) >= 3 and st.listen is not None and st.listen.kind == "intent":
-            m = self.script.matcher.match(text, self.script.candidates(st.id))
+            m = self.script.follow_up(st.id, text, self.script.matcher.match(text, self.script.candidates(st.id)))
             conf = min(m.confidence, _clamp(ev.confidence))
             if m.intent is not None and m.intent != self._s["pending"] and conf >= self.script.settings.accept:
                 return self._choose(m.intent, conf)

@@ -163,3 +163,12 @@ def test_ulangi_after_a_follow_up_answer_repeats_that_answer(script):
     e.handle(Heard(text="kalau akta kelahiran bagaimana"))
     assert e.state == "info_akta_kelahiran"
     assert says(e.handle(Heard(text="ulangi"))).startswith(script.states["info_akta_kelahiran"].say[0].text)
+
+
+def test_a_new_request_instead_of_yes_or_no_is_read_as_a_follow_up_too(script):
+    """ "Maksud Anda ...?" answered with a question about another service goes there."""
+    e = in_service(script, "mau tanya bansos")
+    e.handle(Heard(text="", intent="kk", confidence=(script.settings.confirm + script.settings.accept) / 2))
+    assert e.phase == "confirming"
+    e.handle(Heard(text="bukan, kalau bpjs bayar berapa"))
+    assert e.state == "info_bpjs" and e.last_intent == "bpjs_kesehatan"
