@@ -172,3 +172,15 @@ def test_a_new_request_instead_of_yes_or_no_is_read_as_a_follow_up_too(script):
     assert e.phase == "confirming"
     e.handle(Heard(text="bukan, kalau bpjs bayar berapa"))
     assert e.state == "info_bpjs" and e.last_intent == "bpjs_kesehatan"
+
+
+def test_answers_claim_nothing_the_domain_notes_do_not_support(script):
+    """Reviewed against docs/DOMAIN facts: a BPJS member's first-level clinic is not always a
+    puskesmas; the STNK does not print the tax amount; no objection procedure is described for
+    PBB; online payment hours are not promised."""
+    def answer(sid, q):
+        return " ".join(p.text for p in script.states[sid].answers[q])
+    assert "klinik" in answer("info_kesehatan", "tanya_tempat")
+    assert "tertera di STNK" not in answer("info_pajak_kendaraan", "tanya_biaya")
+    assert "keberatan" not in answer("info_pbb", "tanya_biaya")
+    assert "kapan saja" not in answer("info_pbb", "tanya_jam")
