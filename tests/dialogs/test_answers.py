@@ -184,3 +184,5 @@ def test_answers_claim_nothing_the_domain_notes_do_not_support(script):
     assert "tertera di STNK" not in answer("info_pajak_kendaraan", "tanya_biaya")
     assert "keberatan" not in answer("info_pbb", "tanya_biaya")
     assert "kapan saja" not in answer("info_pbb", "tanya_jam")
+    # and read well aloud: no doubled words
+    assert "daring lewat layanan daring" not in answer("info_kk", "tanya_tempat")
