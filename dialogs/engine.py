@@ -834,10 +834,11 @@ class DialogEngine:
         s = self._s
         s["phase"] = "listening"
         s["pending"] = None
+        if outcome in st.answers:
+            # last_intent / last_confidence stay the service's (the transfer context pairs them)
+            return self._answer(st, outcome)
         if conf is not None:
             s["last_confidence"] = round(conf, 3)
-        if outcome in st.answers:
-            return self._answer(st, outcome)
         if outcome in self.script.intents:
             s["last_intent"] = outcome
             if outcome not in self.script.globals:

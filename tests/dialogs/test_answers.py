@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs import CallStarted, DialogEngine, Heard, Listen, Pressed, Say, load_script
+from dialogs import CallStarted, DialogEngine, Heard, Listen, Pressed, Say, Transfer, load_script
 from dialogs.errors import ScriptError
 from ivr.storage.script_checks import indonesian
 
@@ -186,3 +186,18 @@ def test_answers_claim_nothing_the_domain_notes_do_not_support(script):
     assert "kapan saja" not in answer("info_pbb", "tanya_jam")
     # and read well aloud: no doubled words
     assert "daring lewat layanan daring" not in answer("info_kk", "tanya_tempat")
+
+
+def test_the_service_keeps_its_confidence_for_the_agent(script):
+    """The transfer context pairs the service with the confidence it was taken with, not the
+    confidence of a later follow-up question."""
+    e = in_state(script, "11")   # KTP by keypad: certain
+    e.handle(Heard(text="", intent="tanya_biaya", confidence=0.45))
+    assert e.last_turn.intent == "tanya_biaya" and e.last_turn.confidence == 0.45
+    assert e.last_intent == "ktp" and e.last_confidence == 1.0
+    for _ in range(6):   # not understood until an agent takes over
+        out = e.handle(Heard(text="hmm"))
+        if any(isinstance(a, Transfer) for a in out):
+            break
+    ctx = next(a.context for a in out if isinstance(a, Transfer))
+    assert ctx["intent"] == "ktp" and ctx["confidence"] == 1.0
