@@ -344,10 +344,16 @@ class Script:
     def _service_named(self, state_id: str, text: str, cands: frozenset[str], m: Match) -> Match:
         """A follow-up question that names another service by its cue words ("berapa biaya
         bikin kk" after the KTP answer) goes to that service: its own answer says what it
-        costs. Naming the service of this very state keeps the question."""
+        costs. Naming the service of this very state keeps the question. A service whose state
+        does not answer the question needs at least as much cue-word evidence as the question:
+        "berapa lama prosesnya" keeps the question (one weak cue of a complaint status enquiry,
+        "proses"), "berapa lama laporan saya diproses" is that enquiry."""
         here = self.states[state_id].on
-        named = {i for i in self.matcher.keyword_intents(text)
-                 if i in cands and i not in self.questions and here.get(i) not in (None, state_id)}
+        cues = self.matcher.keyword_evidence(text)
+        asked = cues.get(m.intent or "", 0.0)
+        named = {i for i, w in cues.items()
+                 if i in cands and i not in self.questions and here.get(i) not in (None, state_id)
+                 and (m.intent in self.states[here[i]].answers or w >= asked)}
         if not named:
             return m
         other = self.matcher.match(text, [c for c in cands if c not in self.questions])

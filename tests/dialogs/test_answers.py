@@ -205,3 +205,15 @@ def test_the_service_keeps_its_confidence_for_the_agent(script):
     ctx = next(a.context for a in out if isinstance(a, Transfer))
     assert ctx["intent"] == "ktp" and ctx["confidence"] == 1.0
 
+
+@pytest.mark.parametrize("text, taken", [
+    ("berapa lama prosesnya", "tanya_lama"),                # an example of the question itself
+    ("brp lama prosesnya", "tanya_lama"),
+    ("berapa lama laporan saya diproses", "status_pengaduan"),   # a complaint status enquiry
+    ("kapan pengaduan saya selesai", "status_pengaduan"),
+])
+def test_a_weak_cue_of_a_service_that_cannot_answer_keeps_the_question(script, text, taken):
+    """"proses" is a cue of the complaint status enquiry, whose state asks for a ticket number:
+    alone it does not take "berapa lama prosesnya" there."""
+    for sid in ("info_ktp", "info_pajak_kendaraan"):
+        assert script.match_answer(sid, text).intent == taken, (sid, text)
