@@ -36,6 +36,7 @@ from dialogs.lang.greetings import greeting_reply
 from dialogs.lang.ids import normalize_phone, validate_nik
 from dialogs.lang.normalize import normalize
 from dialogs.lang.numbers import words_to_digits
+from dialogs.matcher import Match
 from dialogs.model import Flow, Prompt, Script, State
 from dialogs.personal import PLACEHOLDER, answer_kind, personal_variables
 from dialogs.slots import parse_slot
@@ -88,6 +89,7 @@ class Snapshot(TypedDict):
     last_confidence: float | None
     path: list[str]
     filed: bool         # a ticket was asked for since the caller entered the current flow
+    answered: str | None  # the follow-up question last answered in place in this state ("ulangi" repeats it)
 
 
 class _Turn(TypedDict):
@@ -142,6 +144,7 @@ class DialogEngine:
             "last_confidence": None,
             "path": [],
             "filed": False,
+            "answered": None,
         }
         self._turn: _Turn | None = None
         self._hazard = False  # the words of the Heard being handled name a hazard (dialogs.emergency)
@@ -321,6 +324,7 @@ class DialogEngine:
             s["misses"] = 0
             s["confirm_misses"] = 0
             s["pending"] = None
+            s["answered"] = None
             s["path"].append(sid)
             del s["path"][:-_MAX_PATH]
             for name, tmpl in st.set.items():
@@ -645,6 +649,12 @@ class DialogEngine:
             if ev.intent is not None:
                 ok = ev.intent in cands or ev.intent in ls.options
                 intent, conf = (ev.intent if ok else None), asr_conf
+                if intent is not None and text:
+                    # the recognizer decided among the state's labels; a follow-up question
+                    # is read against its words as a typed one is (Script.follow_up)
+                    m = self.script.follow_up(st.id, text, Match(intent, conf))
+                    if m.intent != intent:
+                        intent, conf = m.intent, min(m.confidence, asr_conf)
             else:
                 m = self.script.match_answer(st.id, text, asr_conf)
                 intent, conf = m.intent, m.confidence
@@ -829,10 +839,11 @@ class DialogEngine:
         s = self._s
         s["phase"] = "listening"
         s["pending"] = None
+        if outcome in st.answers:
+            # last_intent / last_confidence stay the service's (the transfer context pairs them)
+            return self._answer(st, outcome)
         if conf is not None:
             s["last_confidence"] = round(conf, 3)
-        if outcome in st.answers:
-            return self._answer(st, outcome)
         if outcome in self.script.intents:
             s["last_intent"] = outcome
             if outcome not in self.script.globals:
@@ -882,6 +893,7 @@ class DialogEngine:
         bantu?"); the caller stays in the state, and what they came for (``last_intent``)
         is unchanged."""
         self._s["misses"] = 0
+        self._s["answered"] = question
         closing = st.say[-1:] if _long_answer(st) else ()
         return [*self._say([*st.answers[question], *closing], st), self._listen(st)]
 
@@ -890,6 +902,10 @@ class DialogEngine:
         if self._s["phase"] == "confirming":
             return self._confirm_question()
         self._s["phase"] = "listening"
+        answered = self._s.get("answered")
+        if answered is not None and answered in st.answers:
+            # "ulangi" after a follow-up answer: that answer, not the state's whole answer again
+            return self._answer(st, answered)
         return [*self._say(st.say, st), self._listen(st)]
 
     def _fill(self, value: str) -> list[Action]:
@@ -957,7 +973,7 @@ class DialogEngine:
         st = self._current()
         # a clear new request replaces the question ("bukan, saya mau akta kelahiran")
         if ev.intent is None and len(text.split()) >= 3 and st.listen is not None and st.listen.kind == "intent":
-            m = self.script.matcher.match(text, self.script.candidates(st.id))
+            m = self.script.follow_up(st.id, text, self.script.matcher.match(text, self.script.candidates(st.id)))
             conf = min(m.confidence, _clamp(ev.confidence))
             if m.intent is not None and m.intent != self._s["pending"] and conf >= self.script.settings.accept:
                 return self._choose(m.intent, conf)

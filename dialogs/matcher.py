@@ -490,10 +490,14 @@ class IntentMatcher:
 
     def keyword_intents(self, text: str) -> frozenset[str]:
         """Intents whose cue words are in `text` (keyword evidence, not spoken against)."""
+        return frozenset(self.keyword_evidence(text))
+
+    def keyword_evidence(self, text: str) -> dict[str, float]:
+        """Intent -> how much cue-word evidence `text` holds for it (> 0 only)."""
         _, kw, _, heard = self._analyse(text)
         if not heard:
-            return frozenset()
-        return frozenset(self._class_names[i] for i in np.flatnonzero(kw > 0) if i < len(self.intents))
+            return {}
+        return {self._class_names[i]: float(kw[i]) for i in np.flatnonzero(kw > 0) if i < len(self.intents)}
 
     def class_scores(self, text: str) -> np.ndarray:
         """Raw score per class (the intents in order, then the out-of-scope class)."""

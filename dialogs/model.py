@@ -309,8 +309,8 @@ class Script:
         The engine and `dialogs.nlu` both decide this way."""
         cands = self.candidates(state_id) if state_id is not None else None
         m = self.matcher.match(text, cands)
-        if m.intent in self.questions and cands is not None and state_id is not None:
-            m = self._service_named(state_id, text, cands, m)
+        if state_id is not None:
+            m = self.follow_up(state_id, text, m)
         intent, conf = m.intent, min(m.confidence, ceiling)
         local = self.choice_matchers.get(state_id) if state_id is not None else None
         if local is not None and conf < LOCAL_OPTIONS_BELOW:
@@ -319,13 +319,42 @@ class Script:
                 return Match(lm.intent, min(lm.confidence, ceiling), lm.scores)
         return Match(intent, conf, m.scores)
 
+    def follow_up(self, state_id: str, text: str, m: Match) -> Match:
+        """`m` (taken in `state_id` from `text`) read as a follow-up in a state that answers
+        questions (`answers:`): a question naming another service goes there
+        (`_service_named`); the state's own service asked about with a question's cue words
+        ("pajak motor bayar di mana" after the vehicle-tax answer) is that question, not the
+        whole answer again (`_question_here`). The engine applies it to the recognizer's
+        decisions too, which `match_answer` does not see."""
+        st = self.states.get(state_id)
+        if st is None or not st.answers or m.intent is None or not text:
+            return m
+        if m.intent in self.questions:
+            return self._service_named(state_id, text, self.candidates(state_id), m)
+        if st.on.get(m.intent) == state_id:
+            return self._question_here(st, text, m)
+        return m
+
+    def _question_here(self, st: State, text: str, m: Match) -> Match:
+        asked = {q for q in self.matcher.keyword_intents(text) if q in st.answers}
+        if not asked:
+            return m
+        q = self.matcher.match(text, list(st.answers))
+        return q if q.intent in asked else m
+
     def _service_named(self, state_id: str, text: str, cands: frozenset[str], m: Match) -> Match:
         """A follow-up question that names another service by its cue words ("berapa biaya
         bikin kk" after the KTP answer) goes to that service: its own answer says what it
-        costs. Naming the service of this very state keeps the question."""
+        costs. Naming the service of this very state keeps the question. A service whose state
+        does not answer the question needs at least as much cue-word evidence as the question:
+        "berapa lama prosesnya" keeps the question (one weak cue of a complaint status enquiry,
+        "proses"), "berapa lama laporan saya diproses" is that enquiry."""
         here = self.states[state_id].on
-        named = {i for i in self.matcher.keyword_intents(text)
-                 if i in cands and i not in self.questions and here.get(i) not in (None, state_id)}
+        cues = self.matcher.keyword_evidence(text)
+        asked = cues.get(m.intent or "", 0.0)
+        named = {i for i, w in cues.items()
+                 if i in cands and i not in self.questions and here.get(i) not in (None, state_id)
+                 and (m.intent in self.states[here[i]].answers or w >= asked)}
         if not named:
             return m
         other = self.matcher.match(text, [c for c in cands if c not in self.questions])

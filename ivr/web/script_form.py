@@ -1,6 +1,9 @@
 """The script form view: the common edits without YAML (the text of each prompt, the examples
 of each intent, the queue names), read from and written back into the YAML with ruamel.yaml's
-round trip, so comments, anchors and key order stay (long flow lists may be re-wrapped).
+round trip, so comments, anchors and key order stay (long flow lists may be re-wrapped). A text
+under a YAML anchor is one text: editing it in any of its places changes it wherever it is
+aliased (the shared closing question, an answer reused by `answers:`, which the form does not
+show on its own).
 
 Office hours are not part of a script (they are the hotline's ``IVR_OFFICE_HOURS`` setting), so
 the form shows where to change them instead.
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.scalarstring import FoldedScalarString
+from ruamel.yaml.scalarstring import FoldedScalarString, ScalarString
 
 from dialogs.yaml_source import parse_yaml
 
@@ -90,7 +93,7 @@ def form_fields(text: str) -> list[Field]:
     return fields
 
 
-def _set_text(parent: Any, key: Any, suffix: str, value: str) -> None:
+def _set_text(root: Any, parent: Any, key: Any, suffix: str, value: str) -> None:
     """Replace the text at ``parent[key]`` + ``suffix`` (``.i`` list indexes), keeping its style."""
     parts = [p for p in suffix.split(".") if p]
     node, k = parent, key
@@ -101,7 +104,34 @@ def _set_text(parent: Any, key: Any, suffix: str, value: str) -> None:
         node, k, old = old, "text", old["text"]
     if str(old) == value:
         return
-    node[k] = FoldedScalarString(value) if isinstance(old, FoldedScalarString) else value
+    new: Any = FoldedScalarString(value) if isinstance(old, FoldedScalarString) else value
+    anchor = old.yaml_anchor() if isinstance(old, ScalarString) else None
+    if anchor is None:
+        node[k] = new
+        return
+    if not isinstance(new, ScalarString):
+        new = type(old)(value)
+    # one text under a YAML anchor (an answer reused as the reply to "syaratnya apa?", a shared
+    # closing question): it is changed everywhere it is used, as its author wrote it once
+    new.yaml_set_anchor(anchor.value, always_dump=True)
+    _replace_everywhere(root, old, new)
+    node[k] = new
+
+
+def _replace_everywhere(node: Any, old: Any, new: Any) -> None:
+    """Put ``new`` wherever the very object ``old`` is in the tree (its aliases)."""
+    if isinstance(node, dict):
+        for key, v in node.items():
+            if v is old:
+                node[key] = new
+            else:
+                _replace_everywhere(v, old, new)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            if v is old:
+                node[i] = new
+            else:
+                _replace_everywhere(v, old, new)
 
 
 def apply_form(text: str, values: dict[str, str]) -> str:
@@ -124,7 +154,7 @@ def apply_form(text: str, values: dict[str, str]) -> str:
             value = " ".join(value.split())
             key, _, suffix = rest.partition(".")
             parent = data["states"][key] if kind == "say" else data["settings"]["prompts"]
-            _set_text(parent, "say" if kind == "say" else key, ("." + suffix) if suffix else "", value)
+            _set_text(data, parent, "say" if kind == "say" else key, ("." + suffix) if suffix else "", value)
         elif kind == "examples":
             lines = [ln.strip() for ln in value.split("\n") if ln.strip()]
             seq = data["intents"][rest]["examples"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs import CallStarted, DialogEngine, Heard, Listen, Pressed, Say, load_script
+from dialogs import CallStarted, DialogEngine, Heard, Listen, Pressed, Say, Transfer, load_script
 from dialogs.errors import ScriptError
 from ivr.storage.script_checks import indonesian
 
@@ -44,7 +44,10 @@ def test_a_follow_up_question_is_answered_in_place(script):
 def test_each_information_state_answers_the_fee_and_the_place(script):
     for sid in [s for s in script.states if s.startswith("info_")]:
         st = script.states[sid]
-        assert {"tanya_syarat", "tanya_biaya", "tanya_tempat", "tanya_jam"} <= set(st.answers), sid
+        # every question is answered everywhere: one the state cannot take is matched to
+        # something else ("berapa lama prosesnya" after the vehicle-tax answer was a complaint
+        # status enquiry, asking for a ticket number)
+        assert set(st.answers) == script.questions, sid
         # the requirements question is answered by the state's own answer
         assert st.answers["tanya_syarat"][0].text == st.say[0].text, sid
         assert st.answers.keys() <= script.candidates(sid)
@@ -115,3 +118,102 @@ def test_answers_need_an_intent_listen():
     ok = load_script("t.yaml", text=BASE.replace("{ANSWERS}", "{tanya_biaya: Gratis.}"))
     assert ok.questions == {"tanya_biaya"} and ok.states["info"].answers["tanya_biaya"][0].text == "Gratis."
     assert "Gratis." in ok.static_prompts()
+
+
+def in_service(script, request: str) -> DialogEngine:
+    e = in_state(script, "")
+    e.handle(Heard(text=request))
+    return e
+
+
+@pytest.mark.parametrize("request_, question, answered", [
+    ("mau bayar pajak motor", "pajak motor bayar di mana", "tanya_tempat"),
+    ("mau bayar pajak motor", "berapa biaya pajak motor", "tanya_biaya"),
+    ("bayar pbb", "bayar pbb di mana", "tanya_tempat"),
+])
+def test_a_question_naming_the_service_of_the_state_is_that_question(script, request_, question, answered):
+    """Not the whole answer again: the question asked about it."""
+    e = in_service(script, request_)
+    sid = e.state
+    assert sid is not None and sid.startswith("info_")
+    out = e.handle(Heard(text=question))
+    assert e.state == sid and e.last_turn.intent == answered
+    assert says(out).startswith(script.states[sid].answers[answered][0].text)
+
+
+def test_the_recognizers_decision_is_read_as_a_follow_up_too(script):
+    """Live calls hand the engine the recognizer's decision (Heard.intent), not only words:
+    a fee question naming BPJS after the bansos answer goes to BPJS, not to the bansos fee."""
+    e = in_service(script, "mau tanya bansos")
+    assert e.state == "info_bansos"
+    e.handle(Heard(text="kalau bpjs bayar berapa", intent="tanya_biaya", confidence=0.9))
+    assert e.state == "info_bpjs" and e.last_intent == "bpjs_kesehatan"
+    # and the state's own service asked with a question's cue words is that question
+    out = e.handle(Heard(text="bpjs daftarnya di mana", intent="bpjs_kesehatan", confidence=0.9))
+    assert e.state == "info_bpjs" and e.last_turn.intent == "tanya_tempat"
+    assert says(out).startswith(script.states["info_bpjs"].answers["tanya_tempat"][0].text)
+
+
+def test_ulangi_after_a_follow_up_answer_repeats_that_answer(script):
+    e = in_state(script, "11")
+    fee = script.states["info_ktp"].answers["tanya_biaya"][0].text
+    first = says(e.handle(Heard(text="berapa biayanya")))
+    assert says(e.handle(Heard(text="ulangi"))) == first and first.startswith(fee)
+    # also in a call resumed from its snapshot
+    resumed = DialogEngine.restore(script, e.snapshot(), strict=True)
+    assert says(resumed.handle(Pressed("*"))).startswith(fee)
+    # a new service's answer is what "ulangi" repeats once the caller moved on
+    e.handle(Heard(text="kalau akta kelahiran bagaimana"))
+    assert e.state == "info_akta_kelahiran"
+    assert says(e.handle(Heard(text="ulangi"))).startswith(script.states["info_akta_kelahiran"].say[0].text)
+
+
+def test_a_new_request_instead_of_yes_or_no_is_read_as_a_follow_up_too(script):
+    """ "Maksud Anda ...?" answered with a question about another service goes there."""
+    e = in_service(script, "mau tanya bansos")
+    e.handle(Heard(text="", intent="kk", confidence=(script.settings.confirm + script.settings.accept) / 2))
+    assert e.phase == "confirming"
+    e.handle(Heard(text="bukan, kalau bpjs bayar berapa"))
+    assert e.state == "info_bpjs" and e.last_intent == "bpjs_kesehatan"
+
+
+def test_answers_claim_nothing_the_domain_notes_do_not_support(script):
+    """Reviewed against docs/DOMAIN facts: a BPJS member's first-level clinic is not always a
+    puskesmas; the STNK does not print the tax amount; no objection procedure is described for
+    PBB; online payment hours are not promised."""
+    def answer(sid, q):
+        return " ".join(p.text for p in script.states[sid].answers[q])
+    assert "klinik" in answer("info_kesehatan", "tanya_tempat")
+    assert "tertera di STNK" not in answer("info_pajak_kendaraan", "tanya_biaya")
+    assert "keberatan" not in answer("info_pbb", "tanya_biaya")
+    assert "kapan saja" not in answer("info_pbb", "tanya_jam")
+    # and read well aloud: no doubled words
+    assert "daring lewat layanan daring" not in answer("info_kk", "tanya_tempat")
+
+
+def test_the_service_keeps_its_confidence_for_the_agent(script):
+    """The transfer context pairs the service with the confidence it was taken with, not the
+    confidence of a later follow-up question."""
+    e = in_state(script, "11")   # KTP by keypad: certain
+    e.handle(Heard(text="", intent="tanya_biaya", confidence=0.45))
+    assert e.last_turn.intent == "tanya_biaya" and e.last_turn.confidence == 0.45
+    assert e.last_intent == "ktp" and e.last_confidence == 1.0
+    for _ in range(6):   # not understood until an agent takes over
+        out = e.handle(Heard(text="hmm"))
+        if any(isinstance(a, Transfer) for a in out):
+            break
+    ctx = next(a.context for a in out if isinstance(a, Transfer))
+    assert ctx["intent"] == "ktp" and ctx["confidence"] == 1.0
+
+
+@pytest.mark.parametrize("text, taken", [
+    ("berapa lama prosesnya", "tanya_lama"),                # an example of the question itself
+    ("brp lama prosesnya", "tanya_lama"),
+    ("berapa lama laporan saya diproses", "status_pengaduan"),   # a complaint status enquiry
+    ("kapan pengaduan saya selesai", "status_pengaduan"),
+])
+def test_a_weak_cue_of_a_service_that_cannot_answer_keeps_the_question(script, text, taken):
+    """"proses" is a cue of the complaint status enquiry, whose state asks for a ticket number:
+    alone it does not take "berapa lama prosesnya" there."""
+    for sid in ("info_ktp", "info_pajak_kendaraan"):
+        assert script.match_answer(sid, text).intent == taken, (sid, text)

@@ -128,6 +128,9 @@ async def test_test_page_and_simulator(settings, web_store, imported):
         assert t["state"] == "main_menu" and any("112" in a.get("text", "") for a in t["actions"])
         t = (await c.post(url, json={"sim": t["sim"], "say": "mau bikin ktp"}, headers=h)).json()
         assert t["state"] == "info_ktp" and t["intent"] == "ktp" and t["confidence"] > 0.5
+        # a follow-up question answered in place shows as the question it was taken as
+        q = (await c.post(url, json={"sim": t["sim"], "say": "berapa biayanya"}, headers=h)).json()
+        assert q["state"] == "info_ktp" and q["intent"] == "tanya_biaya" and q["confidence"] > 0.5
         t2 = (await c.post(url, json={"sim": t["sim"], "press": "0"}, headers=h)).json()
         assert any(a["type"] == "transfer" for a in t2["actions"])
         assert (await c.post(url, json={}, headers={})).status_code == 403

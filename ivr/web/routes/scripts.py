@@ -307,8 +307,14 @@ def _turn(engine: DialogEngine, actions: list[Any]) -> dict[str, Any]:
             out.append({"type": "end", "reason": a.reason})
         else:
             out.append({"type": type(a).__name__})
-    return {"state": engine.state, "phase": engine.phase, "intent": engine.last_intent,
-            "confidence": None if engine.last_confidence is None else round(engine.last_confidence, 3),
+    intent, conf = engine.last_intent, engine.last_confidence
+    turn = engine.last_turn
+    if turn is not None and turn.outcome == "accepted" and turn.intent in engine.script.questions:
+        # a follow-up question answered in place: the editor sees the question it was taken as
+        # (the call stays about the service, last_intent)
+        intent, conf = turn.intent, turn.confidence
+    return {"state": engine.state, "phase": engine.phase, "intent": intent,
+            "confidence": None if conf is None else round(conf, 3),
             "slots": dict(engine.variables), "actions": out}
 
 
