@@ -1,0 +1,160 @@
+"""What callers still ask after hearing a service's answer: follow-up questions per service.
+
+The dialog scripts answer follow-up questions in place (``answers:`` on an information state:
+"berapa biayanya?", "syaratnya apa?" after the KTP answer). Each is stored as a caller turn in
+the information state with the question as its intent (outcome accepted, or confirmed /
+corrected), while the call's ``service`` stays the service. For heads of service this is policy
+evidence: "a third of KTP callers ask where to go" says the answer, or the office's public
+information, lacks the place.
+
+Which intents are questions, their labels and the states that answer them come from the live
+script (:class:`FollowUpSpec`, built from a ``dialogs.Script`` where one is at hand: the web
+app, the scheduler, the CLI); this module reads only the database.
+
+Per service (``calls.service``) of the calls that started in a period:
+
+* ``heard``: calls that reached a state answering questions (a caller turn there, or the call
+  ended there: a caller who hung up right after the answer heard it too);
+* per question: how many of those calls asked it at least once, and the share of ``heard``;
+* ``asked``: calls that asked any question.
+
+Counts under the disclosure threshold are shown as ``"<5"`` by the pages and reports (a
+question asked by one or two callers of a small service must not point at a person).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+
+from ivr.analytics.catalog import service_label
+from ivr.analytics.db import Source, table
+from ivr.storage.models import CallRow, TurnRow
+
+__all__ = ["FollowUpSpec", "QuestionCount", "ServiceQuestions", "FollowUpReport", "follow_up_questions"]
+
+#: outcomes of a question turn the dialog answered (asked and understood)
+_ANSWERED = ("accepted", "confirmed", "corrected")
+
+
+@dataclass(frozen=True)
+class FollowUpSpec:
+    """The follow-up questions of a script: intent -> label staff read (script order), and the
+    states that answer them."""
+
+    questions: Mapping[str, str] = field(default_factory=dict)
+    states: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_script(cls, script: Any) -> "FollowUpSpec":
+        """From a ``dialogs.Script`` (duck-typed: ``states`` with ``answers``, ``intents`` with
+        ``label``): the questions in the order the script declares its intents."""
+        asked = {q for st in script.states.values() for q in (st.answers or {})}
+        questions = {i: (getattr(script.intents.get(i), "label", None) or i)
+                     for i in script.intents if i in asked}
+        questions.update({q: q for q in sorted(asked) if q not in questions})
+        return cls(questions, frozenset(sid for sid, st in script.states.items() if st.answers))
+
+    def label(self, intent: str) -> str:
+        return self.questions.get(intent, intent)
+
+    def __bool__(self) -> bool:
+        return bool(self.questions) and bool(self.states)
+
+
+@dataclass(frozen=True)
+class QuestionCount:
+    intent: str
+    label: str
+    calls: int            # calls (of those that heard the answer) that asked it
+    share: float          # calls / heard
+
+
+@dataclass(frozen=True)
+class ServiceQuestions:
+    service: str
+    label: str
+    heard: int            # calls about the service that reached a state answering questions
+    asked: int            # of those, calls that asked any follow-up question
+    questions: tuple[QuestionCount, ...]   # every question of the script, most asked first
+
+    @property
+    def asked_share(self) -> float:
+        return self.asked / self.heard if self.heard else 0.0
+
+
+@dataclass(frozen=True)
+class FollowUpReport:
+    start: date
+    end: date
+    services: tuple[ServiceQuestions, ...]  # most calls that heard an answer first
+    spec: FollowUpSpec
+
+    @property
+    def heard(self) -> int:
+        return sum(s.heard for s in self.services)
+
+    @property
+    def asked(self) -> int:
+        return sum(s.asked for s in self.services)
+
+    def totals(self) -> tuple[QuestionCount, ...]:
+        """Each question over all services, most asked first."""
+        heard = self.heard
+        n: dict[str, int] = {}
+        for s in self.services:
+            for q in s.questions:
+                n[q.intent] = n.get(q.intent, 0) + q.calls
+        return _ordered(n, self.spec, heard)
+
+
+def _ordered(counts: Mapping[str, int], spec: FollowUpSpec, heard: int) -> tuple[QuestionCount, ...]:
+    order = {q: i for i, q in enumerate(spec.questions)}
+    rows = [QuestionCount(q, spec.label(q), int(counts.get(q, 0)), counts.get(q, 0) / heard if heard else 0.0)
+            for q in spec.questions]
+    rows.sort(key=lambda r: (-r.calls, order[r.intent]))
+    return tuple(rows)
+
+
+def follow_up_questions(src: Source, start: date, end: date, spec: FollowUpSpec,
+                        services: Iterable[str] | None = None) -> FollowUpReport:
+    """Per service, the follow-up questions asked after its answer, in calls that started on
+    the local days ``start`` .. ``end`` (inclusive). ``services``: only these (all by default)."""
+    if not spec:
+        return FollowUpReport(start, end, (), spec)
+    c, t = table(CallRow), table(TurnRow)
+    a, b = src.day_start(start), src.day_start(end + timedelta(days=1))
+    states, questions = sorted(spec.states), list(spec.questions)
+    in_period = [c.c.started_at >= a, c.c.started_at < b, c.c.service.is_not(None)]
+    if services is not None:
+        in_period.append(c.c.service.in_(list(services)))
+    reached = or_(c.c.end_state.in_(states),
+                  exists().where(t.c.call_id == c.c.id, t.c.who == "caller", t.c.state.in_(states)))
+    asked_turn = and_(t.c.who == "caller", t.c.intent.in_(questions), t.c.state.in_(states),
+                      t.c.outcome.in_(_ANSWERED))
+    with src.engine.connect() as conn:
+        heard: dict[str, int] = {s: int(n) for s, n in conn.execute(
+            select(c.c.service, func.count()).where(*in_period, reached).group_by(c.c.service)).all()}
+        joined = t.join(c, c.c.id == t.c.call_id)
+        per_q = conn.execute(
+            select(c.c.service, t.c.intent, func.count(func.distinct(t.c.call_id))).select_from(joined)
+            .where(*in_period, asked_turn).group_by(c.c.service, t.c.intent)).all()
+        any_q: dict[str, int] = {s: int(n) for s, n in conn.execute(
+            select(c.c.service, func.count(func.distinct(t.c.call_id))).select_from(joined)
+            .where(*in_period, asked_turn).group_by(c.c.service)).all()}
+    counts: dict[str, dict[str, int]] = {}
+    for svc, intent, n in per_q:
+        counts.setdefault(svc, {})[intent] = int(n)
+    rows = []
+    for svc, n_heard in heard.items():
+        # a question asked in a call that never reached an answering state cannot happen (the
+        # question turn is in one); the max guards data recorded otherwise
+        n_heard = max(n_heard, any_q.get(svc, 0))
+        rows.append(ServiceQuestions(svc, service_label(svc), n_heard, any_q.get(svc, 0),
+                                     _ordered(counts.get(svc, {}), spec, n_heard)))
+    rows.sort(key=lambda r: (-r.heard, r.label))
+    return FollowUpReport(start, end, tuple(rows), spec)
