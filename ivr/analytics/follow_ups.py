@@ -24,9 +24,12 @@ question asked by one or two callers of a small service must not point at a pers
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -35,7 +38,10 @@ from ivr.analytics.catalog import service_label
 from ivr.analytics.db import Source, table
 from ivr.storage.models import CallRow, TurnRow
 
-__all__ = ["FollowUpSpec", "QuestionCount", "ServiceQuestions", "FollowUpReport", "follow_up_questions"]
+__all__ = ["FollowUpSpec", "QuestionCount", "ServiceQuestions", "FollowUpReport", "follow_up_questions",
+           "LiveSpec"]
+
+log = logging.getLogger(__name__)
 
 #: outcomes of a question turn the dialog answered (asked and understood)
 _ANSWERED = ("accepted", "confirmed", "corrected")
@@ -158,3 +164,42 @@ def follow_up_questions(src: Source, start: date, end: date, spec: FollowUpSpec,
                                      _ordered(counts.get(svc, {}), spec, n_heard)))
     rows.sort(key=lambda r: (-r.heard, r.label))
     return FollowUpReport(start, end, tuple(rows), spec)
+
+
+class LiveSpec:
+    """The :class:`FollowUpSpec` of the script callers hear now: the live version in the
+    scripts store (edited on the web pages), else the script file; parsed once per version."""
+
+    def __init__(self, store: Any, script_path: Path) -> None:
+        self.store = store
+        self.script_path = Path(script_path)
+        self._cached: tuple[object, FollowUpSpec] | None = None
+
+    async def get(self) -> FollowUpSpec:
+        key: object = ("file", str(self.script_path))
+        text: str | None = None
+        scripts = getattr(self.store, "scripts", None)
+        if scripts is not None:
+            try:
+                found = await scripts.live_version(self.script_path.stem)
+            except Exception:     # no scripts table yet, or the database is away: use the file
+                log.warning("live script not readable; follow-up questions from %s", self.script_path,
+                            exc_info=True)
+                found = None
+            if found is not None:
+                key, text = ("live", found[0].version_id), found[1].yaml_text
+        if self._cached is not None and self._cached[0] == key:
+            return self._cached[1]
+        spec = await asyncio.to_thread(_spec_of, self.script_path, text)
+        self._cached = (key, spec)
+        return spec
+
+
+def _spec_of(path: Path, text: str | None) -> FollowUpSpec:
+    from dialogs import ScriptError, load_script  # ivr may import dialogs; the queries above do not
+
+    try:
+        return FollowUpSpec.from_script(load_script(path.name if text is not None else path, text=text))
+    except (ScriptError, OSError):
+        log.warning("script not loadable; no follow-up questions to count", exc_info=True)
+        return FollowUpSpec()
