@@ -49,27 +49,36 @@ _ANSWERED = ("accepted", "confirmed", "corrected")
 
 @dataclass(frozen=True)
 class FollowUpSpec:
-    """The follow-up questions of a script: intent -> label staff read (script order), and the
-    states that answer them."""
+    """The follow-up questions of a script: intent -> label staff read (script order), and per
+    state that answers questions, which ones it answers."""
 
     questions: Mapping[str, str] = field(default_factory=dict)
-    states: frozenset[str] = frozenset()
+    answers: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def from_script(cls, script: Any) -> "FollowUpSpec":
         """From a ``dialogs.Script`` (duck-typed: ``states`` with ``answers``, ``intents`` with
         ``label``): the questions in the order the script declares its intents."""
-        asked = {q for st in script.states.values() for q in (st.answers or {})}
+        answers = {sid: frozenset(st.answers) for sid, st in script.states.items() if st.answers}
+        asked = {q for qs in answers.values() for q in qs}
         questions = {i: (getattr(script.intents.get(i), "label", None) or i)
                      for i in script.intents if i in asked}
         questions.update({q: q for q in sorted(asked) if q not in questions})
-        return cls(questions, frozenset(sid for sid, st in script.states.items() if st.answers))
+        return cls(questions, answers)
+
+    @property
+    def states(self) -> frozenset[str]:
+        return frozenset(self.answers)
+
+    def key(self) -> tuple[object, ...]:
+        """Hashable, for caches."""
+        return (tuple(self.questions.items()), tuple(sorted((s, tuple(sorted(q))) for s, q in self.answers.items())))
 
     def label(self, intent: str) -> str:
         return self.questions.get(intent, intent)
 
     def __bool__(self) -> bool:
-        return bool(self.questions) and bool(self.states)
+        return bool(self.questions) and bool(self.answers)
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,9 @@ class QuestionCount:
     label: str
     calls: int            # calls (of those that heard the answer) that asked it
     share: float          # calls / heard
+    #: the service's answering state answers it (the script answers processing time only after
+    #: some services); a question not offered is shown as "-", not as 0
+    offered: bool = True
 
 
 @dataclass(frozen=True)
@@ -86,7 +98,7 @@ class ServiceQuestions:
     label: str
     heard: int            # calls about the service that reached a state answering questions
     asked: int            # of those, calls that asked any follow-up question
-    questions: tuple[QuestionCount, ...]   # every question of the script, most asked first
+    questions: tuple[QuestionCount, ...]   # every question of the script, offered and most asked first
 
     @property
     def asked_share(self) -> float:
@@ -109,20 +121,27 @@ class FollowUpReport:
         return sum(s.asked for s in self.services)
 
     def totals(self) -> tuple[QuestionCount, ...]:
-        """Each question over all services, most asked first."""
-        heard = self.heard
+        """Each question over all services (share of the calls that heard an answer which
+        offers it), most asked first."""
         n: dict[str, int] = {}
+        of: dict[str, int] = {}
         for s in self.services:
             for q in s.questions:
-                n[q.intent] = n.get(q.intent, 0) + q.calls
-        return _ordered(n, self.spec, heard)
+                if q.offered:
+                    n[q.intent] = n.get(q.intent, 0) + q.calls
+                    of[q.intent] = of.get(q.intent, 0) + s.heard
+        return _ordered(n, self.spec, of, frozenset(of))
 
 
-def _ordered(counts: Mapping[str, int], spec: FollowUpSpec, heard: int) -> tuple[QuestionCount, ...]:
+def _ordered(counts: Mapping[str, int], spec: FollowUpSpec, heard: Mapping[str, int] | int,
+             offered: frozenset[str]) -> tuple[QuestionCount, ...]:
     order = {q: i for i, q in enumerate(spec.questions)}
-    rows = [QuestionCount(q, spec.label(q), int(counts.get(q, 0)), counts.get(q, 0) / heard if heard else 0.0)
-            for q in spec.questions]
-    rows.sort(key=lambda r: (-r.calls, order[r.intent]))
+    rows = []
+    for q in spec.questions:
+        of = heard if isinstance(heard, int) else heard.get(q, 0)
+        n = int(counts.get(q, 0))
+        rows.append(QuestionCount(q, spec.label(q), n, n / of if of else 0.0, q in offered))
+    rows.sort(key=lambda r: (not r.offered, -r.calls, order[r.intent]))
     return tuple(rows)
 
 
@@ -152,6 +171,14 @@ def follow_up_questions(src: Source, start: date, end: date, spec: FollowUpSpec,
         any_q: dict[str, int] = {s: int(n) for s, n in conn.execute(
             select(c.c.service, func.count(func.distinct(t.c.call_id))).select_from(joined)
             .where(*in_period, asked_turn).group_by(c.c.service)).all()}
+        # the answering states each service's calls reached: which questions it offers
+        where = conn.execute(select(c.c.service, c.c.end_state).distinct()
+                             .where(*in_period, c.c.end_state.in_(states))).all()
+        where += conn.execute(select(c.c.service, t.c.state).distinct().select_from(joined)
+                              .where(*in_period, t.c.who == "caller", t.c.state.in_(states))).all()
+    offered: dict[str, set[str]] = {}
+    for svc, state in where:
+        offered.setdefault(svc, set()).update(spec.answers.get(state, ()))
     counts: dict[str, dict[str, int]] = {}
     for svc, intent, n in per_q:
         counts.setdefault(svc, {})[intent] = int(n)
@@ -161,7 +188,8 @@ def follow_up_questions(src: Source, start: date, end: date, spec: FollowUpSpec,
         # question turn is in one); the max guards data recorded otherwise
         n_heard = max(n_heard, any_q.get(svc, 0))
         rows.append(ServiceQuestions(svc, service_label(svc), n_heard, any_q.get(svc, 0),
-                                     _ordered(counts.get(svc, {}), spec, n_heard)))
+                                     _ordered(counts.get(svc, {}), spec, n_heard,
+                                              frozenset(offered.get(svc, ())))))
     rows.sort(key=lambda r: (-r.heard, r.label))
     return FollowUpReport(start, end, tuple(rows), spec)
 

@@ -401,9 +401,9 @@ def follow_up_table(rep: Any, threshold: int = DEFAULT_THRESHOLD) -> Table:
     order = tuple(rep.spec.questions)
     rows = []
     for s in rep.services:
-        by = {q.intent: q.calls for q in s.questions}
+        by = {q.intent: q for q in s.questions}
         rows.append((s.label, shown(s.heard, threshold), _asked(s.asked, s.heard, threshold))
-                    + tuple(_asked(by.get(q, 0), s.heard, threshold) for q in order))
+                    + tuple(_asked(by[q].calls, s.heard, threshold) if by[q].offered else "-" for q in order))
     if not rep.spec:
         note = "Skrip yang berjalan tidak memiliki pertanyaan lanjutan (answers:), jadi belum ada yang dihitung."
     elif not rep.services:
@@ -411,11 +411,18 @@ def follow_up_table(rep: Any, threshold: int = DEFAULT_THRESHOLD) -> Table:
     else:
         note = (f"Panggilan yang mendengar jawaban suatu layanan, dan berapa di antaranya menanyakan tiap hal "
                 f"sesudahnya (porsi dari yang mendengar jawaban). Satu panggilan dihitung sekali per pertanyaan. "
-                f"Jumlah 1 sampai {threshold - 1} ditampilkan \"<{threshold}\" tanpa porsi. Pertanyaan yang "
+                f"Jumlah 1 sampai {threshold - 1} ditampilkan \"<{threshold}\" tanpa porsi; \"-\": skrip tidak "
+                f"menjawab pertanyaan itu untuk layanan tersebut. Pertanyaan yang "
                 f"sering ditanyakan menandakan jawaban atau informasi publik kantor layanan yang masih kurang.")
     return Table("pertanyaan_lanjutan", "Pertanyaan lanjutan setelah jawaban",
                  ("Layanan", "Mendengar jawaban", "Bertanya lanjutan") + tuple(f"Menanyakan {lab}" for lab in labels),
                  tuple(rows), note=note)
+
+
+def _chart_share(s: Any, intent: str, threshold: int) -> float | None:
+    """Percent of a service's calls that asked ``intent``; None when not offered or too few."""
+    q = next(q for q in s.questions if q.intent == intent)
+    return round(100 * q.share, 1) if q.offered and q.calls >= threshold else None
 
 
 def follow_ups_page(src: Source, end: date, spec: Any, *, now: datetime, days: int = 28,
@@ -432,9 +439,7 @@ def follow_ups_page(src: Source, end: date, spec: Any, *, now: datetime, days: i
     shown_rows = [s for s in rep.services if s.heard >= threshold][:10]
     charts = (Chart("pertanyaan_lanjutan", "Porsi panggilan yang menanyakan hal berikut setelah jawaban", "bar", {
         "x": [s.label for s in shown_rows],
-        "series": [{"name": lab, "data": [round(100 * next(q.share for q in s.questions if q.intent == intent), 1)
-                                          if next(q.calls for q in s.questions if q.intent == intent) >= threshold
-                                          else None for s in shown_rows]}
+        "series": [{"name": lab, "data": [_chart_share(s, intent, threshold) for s in shown_rows]}
                    for intent, lab in rep.spec.questions.items()]}),) if shown_rows else ()
     return Page("asks", "Pertanyaan lanjutan setelah jawaban", _period(start, end), now, figures,
                 (follow_up_table(rep, threshold),), charts)

@@ -212,9 +212,9 @@ def _follow_up_section(rep: Any, threshold: int) -> tuple[str, list[str], list[l
     order = list(rep.spec.questions)
     rows = []
     for s in rep.services:
-        by = {q.intent: q.calls for q in s.questions}
+        by = {q.intent: q for q in s.questions}
         rows.append([s.label, shown(s.heard, threshold), cell(s.asked, s.heard)]
-                    + [cell(by.get(q, 0), s.heard) for q in order])
+                    + [cell(by[q].calls, s.heard) if by[q].offered else "-" for q in order])
     return ("Pertanyaan lanjutan setelah jawaban",
             ["Layanan", "Mendengar jawaban", "Bertanya lanjutan", *rep.spec.questions.values()], rows)
 

@@ -175,7 +175,7 @@ class AnalyticsService:
         day = day or self.today()
         spec = await self.questions.get() if self.questions is not None else FollowUpSpec()
         src, now = self.source(), self.now()
-        key = ("asks", day, tuple(spec.questions.items()), spec.states)
+        key = ("asks", day, spec.key())
         return await self.cache.get(key, lambda: follow_ups_page(src, day, spec, now=now))
 
     async def alerts(self) -> Page:

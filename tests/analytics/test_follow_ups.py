@@ -23,6 +23,7 @@ def test_the_spec_comes_from_the_script_with_staff_labels():
                               "tanya_tempat": "tempat pengurusan", "tanya_jam": "jam pelayanan",
                               "tanya_lama": "lama proses"}
     assert {"info_ktp", "info_kk", "info_bansos"} <= spec.states and "main_menu" not in spec.states
+    assert "tanya_lama" in spec.answers["info_ktp"] and "tanya_lama" not in spec.answers["info_pbb"]
 
 
 async def _seed(store) -> None:
@@ -54,6 +55,8 @@ async def _seed(store) -> None:
     # KTP chosen but the call never reached the answer: not among those who heard it
     await call("k7", "ktp", [menu], "main_menu")
     await call("f1", "kk", [("main_menu", "kk", "accepted"), ("info_kk", "tanya_biaya", "accepted")], "info_kk")
+    # the PBB answer offers no processing time: that question is not counted as 0 there
+    await call("b1", "pbb", [("main_menu", "pbb", "accepted"), ("info_pbb", "tanya_biaya", "accepted")], "info_pbb")
     await call("p1", "pengaduan", [("main_menu", "pengaduan", "accepted")], "complaint_location")
     await call("old", "ktp", [menu, ("info_ktp", "tanya_tempat", "accepted")], "info_ktp",
                start=t0 - timedelta(days=3))
@@ -67,7 +70,7 @@ async def test_questions_per_service_on_both_databases(make_store):
     await _seed(store)
     rep = follow_up_questions(Source.from_store(store), DAY, DAY, _spec())
     rows = {s.service: s for s in rep.services}
-    assert set(rows) == {"ktp", "kk"}, rows          # the complaint call heard no answer
+    assert set(rows) == {"ktp", "kk", "pbb"}, rows   # the complaint call heard no answer
     ktp = rows["ktp"]
     assert (ktp.label, ktp.heard, ktp.asked) == ("KTP elektronik", 6, 3), ktp
     q = {r.intent: r for r in ktp.questions}
@@ -79,8 +82,14 @@ async def test_questions_per_service_on_both_databases(make_store):
     kk = rows["kk"]
     assert (kk.heard, kk.asked) == (1, 1) and kk.questions[0].intent == "tanya_biaya"
     assert rep.services[0].service == "ktp"
-    tot = {r.intent: r.calls for r in rep.totals()}
-    assert tot["tanya_biaya"] == 2 and tot["tanya_tempat"] == 2 and rep.heard == 7
+    assert all(r.offered for r in ktp.questions)
+    pbb = {r.intent: r for r in rows["pbb"].questions}
+    assert not pbb["tanya_lama"].offered and pbb["tanya_biaya"].offered and pbb["tanya_biaya"].share == 1.0
+    assert rows["pbb"].questions[-1].intent == "tanya_lama"
+    tot = {r.intent: r for r in rep.totals()}
+    assert tot["tanya_biaya"].calls == 3 and tot["tanya_tempat"].calls == 2 and rep.heard == 8
+    # processing time: of the 7 calls whose answer offers it (KTP and KK), none asked
+    assert tot["tanya_lama"].calls == 0 and tot["tanya_biaya"].share == pytest.approx(3 / 8)
     # a wider period takes in the earlier call
     wide = follow_up_questions(Source.from_store(store), DAY - timedelta(days=5), DAY, _spec(), services=["ktp"])
     assert [s.service for s in wide.services] == ["ktp"] and wide.services[0].heard == 7
