@@ -103,3 +103,21 @@ async def test_without_questions_in_the_script_there_is_nothing_to_count(make_st
     store = await make_store()
     await _seed(store)
     assert follow_up_questions(Source.from_store(store), DAY, DAY, FollowUpSpec()).services == ()
+
+
+async def test_the_live_script_version_gives_the_questions(make_store, tmp_path):
+    """The questions and labels are the live version's (edited on the script pages), not the
+    file's; without a live version, the file's."""
+    from pathlib import Path
+
+    from dialogs import default_script_path
+    from ivr.analytics.follow_ups import LiveSpec
+
+    path = Path(default_script_path())
+    store = await make_store()
+    live = LiveSpec(store, path)
+    assert (await live.get()).label("tanya_biaya") == "biaya"
+    text = path.read_text("utf-8").replace("label: biaya\n", "label: biaya pengurusan\n", 1)
+    assert text != path.read_text("utf-8")
+    await store.scripts.import_file(path.stem, text, None)
+    assert (await live.get()).label("tanya_biaya") == "biaya pengurusan"
