@@ -172,10 +172,11 @@ def follow_up_questions(src: Source, start: date, end: date, spec: FollowUpSpec,
             select(c.c.service, func.count(func.distinct(t.c.call_id))).select_from(joined)
             .where(*in_period, asked_turn).group_by(c.c.service)).all()}
         # the answering states each service's calls reached: which questions it offers
-        where = conn.execute(select(c.c.service, c.c.end_state).distinct()
-                             .where(*in_period, c.c.end_state.in_(states))).all()
-        where += conn.execute(select(c.c.service, t.c.state).distinct().select_from(joined)
-                              .where(*in_period, t.c.who == "caller", t.c.state.in_(states))).all()
+        where: list[tuple[str, str]] = [(s, st) for s, st in conn.execute(
+            select(c.c.service, c.c.end_state).distinct().where(*in_period, c.c.end_state.in_(states)))]
+        where += [(s, st) for s, st in conn.execute(
+            select(c.c.service, t.c.state).distinct().select_from(joined)
+            .where(*in_period, t.c.who == "caller", t.c.state.in_(states)))]
     offered: dict[str, set[str]] = {}
     for svc, state in where:
         offered.setdefault(svc, set()).update(spec.answers.get(state, ()))
