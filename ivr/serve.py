@@ -284,7 +284,7 @@ def _scheduler(settings: Settings, store: Store) -> AnalyticsScheduler:
     """Daily and weekly reports and the hourly alert check (claimed per period in the database)."""
     return AnalyticsScheduler(store, SchedulerConfig(reports_dir=settings.data_dir / "reports",
                                                      report_hour=settings.report_hour),
-                              office_hours=settings.hours())
+                              office_hours=settings.hours(), script_path=settings.script_path())
 
 
 def ready_message(info: ReadyInfo) -> str:

@@ -6,7 +6,8 @@ Indonesian regency (see :mod:`ivr.analytics.calendar`): hour-of-day and day-of-w
 office hours against nights and weekends, national holidays and cuti bersama, Ramadan hours,
 paydays, bansos waves, the PBB due date, vehicle-tax amnesty, school enrolment and the rainy
 season; complainants from the villages of Kabupaten Bandung, their NIK issued in their district;
-two script versions (the second fixes a state callers stumble on).
+two script versions (the second fixes a state callers stumble on); follow-up questions after a
+service's answer (where to go, the fee...), drawn per call so they change nothing else.
 
 Incidents are injected on top (a flood in one kecamatan, a PDAM outage, a bansos payment delay,
 a KTP blank shortage). Their ground truth is returned by :func:`plan_demo` (the same plan the
@@ -612,17 +613,19 @@ class _Generator:
         clock = [t + timedelta(seconds=8 + r.random() * 4)]   # welcome prompt
 
         def turn(state: str, outcome: str, *, intent: str | None = None, conf: float | None = None,
-                 source: str = "speech", text: str | None = None, prompt_s: float = 6.0) -> None:
+                 source: str = "speech", text: str | None = None, prompt_s: float = 6.0,
+                 rng: random.Random | None = None) -> None:
             at = clock[0]
+            g = rng or r           # a follow-up question draws from its own generator
             dtmf = source == "dtmf"
             turns.append(dict(
                 call_id=call_id, idx=len(turns) + 1, at=at, who="caller", source=source,
                 text=text, text_enc=None, intent=intent,
                 confidence=None if conf is None else round(conf, 3),
-                asr_ms=None if dtmf or outcome == "no_input" else round(250 + r.random() * 700, 1),
-                reply_ms=round(450 + r.random() * 900, 1), audio_path=None, state=state, outcome=outcome,
+                asr_ms=None if dtmf or outcome == "no_input" else round(250 + g.random() * 700, 1),
+                reply_ms=round(450 + g.random() * 900, 1), audio_path=None, state=state, outcome=outcome,
             ))
-            clock[0] = at + timedelta(seconds=prompt_s + r.expovariate(1 / 4.0))
+            clock[0] = at + timedelta(seconds=prompt_s + g.expovariate(1 / 4.0))
 
         end_reason = "completed"
         end_state: list[str | None] = [None]
@@ -652,6 +655,12 @@ class _Generator:
                 turn(state, "agent", intent="petugas", conf=0.85, prompt_s=25)
                 handoff = self._handoff(call_id, service, clock[0], info, "agent")
             elif x < p_agent + 0.45:
+                # follow-up questions answered in place ("di mana?", "berapa biayanya?"); drawn
+                # from the call's own generator so the rest of the history stays as it was
+                q = random.Random(call_id)
+                for intent, p in _FOLLOW_UPS.get(service, _FOLLOW_UPS_DEFAULT).items():
+                    if q.random() < p:
+                        turn(state, "accepted", intent=intent, conf=0.7 + q.random() * 0.3, prompt_s=12, rng=q)
                 turn(state, "accepted", intent="selesai", conf=0.8 + r.random() * 0.2, prompt_s=25)
             elif x < p_agent + 0.55:
                 turn(state, "accepted", intent="ktp" if service != "ktp" else "kk", conf=0.75, prompt_s=25)
@@ -925,6 +934,26 @@ _INFO_STATE = {
     "akta_kematian": "info_akta_kematian", "pindah_domisili": "info_pindah",
     "pajak_kendaraan": "info_pajak_kendaraan", "pbb": "info_pbb", "retribusi": "info_retribusi",
     "bpjs_kesehatan": "info_bpjs", "layanan_kesehatan": "info_kesehatan", "bansos": "info_bansos",
+}
+#: how often a caller who heard a service's answer asks each follow-up question (the default
+#: script's ``answers:``; processing time only where the script answers it): KTP callers often
+#: ask where to go (the story the demo tells), bansos callers about the requirements
+_FOLLOW_UPS_DEFAULT = {"tanya_biaya": 0.12, "tanya_syarat": 0.10, "tanya_tempat": 0.12, "tanya_jam": 0.08}
+_FOLLOW_UPS = {
+    "ktp": {"tanya_biaya": 0.15, "tanya_syarat": 0.12, "tanya_tempat": 0.33, "tanya_jam": 0.10, "tanya_lama": 0.14},
+    "kk": {"tanya_biaya": 0.12, "tanya_syarat": 0.15, "tanya_tempat": 0.12, "tanya_jam": 0.08, "tanya_lama": 0.10},
+    "akta_kelahiran": {"tanya_biaya": 0.18, "tanya_syarat": 0.20, "tanya_tempat": 0.10, "tanya_jam": 0.06,
+                       "tanya_lama": 0.12},
+    "akta_kematian": {"tanya_biaya": 0.10, "tanya_syarat": 0.15, "tanya_tempat": 0.10, "tanya_jam": 0.05,
+                      "tanya_lama": 0.08},
+    "pindah_domisili": {"tanya_biaya": 0.10, "tanya_syarat": 0.22, "tanya_tempat": 0.15, "tanya_jam": 0.06,
+                        "tanya_lama": 0.15},
+    "pajak_kendaraan": {"tanya_biaya": 0.30, "tanya_syarat": 0.10, "tanya_tempat": 0.20, "tanya_jam": 0.15},
+    "pbb": {"tanya_biaya": 0.20, "tanya_syarat": 0.06, "tanya_tempat": 0.15, "tanya_jam": 0.08},
+    "bpjs_kesehatan": {"tanya_biaya": 0.20, "tanya_syarat": 0.12, "tanya_tempat": 0.10, "tanya_jam": 0.06,
+                       "tanya_lama": 0.10},
+    "bansos": {"tanya_biaya": 0.05, "tanya_syarat": 0.28, "tanya_tempat": 0.12, "tanya_jam": 0.04,
+               "tanya_lama": 0.25},
 }
 _SUB_MENU = {
     "ktp": "menu_kependudukan", "kk": "menu_kependudukan", "akta_kelahiran": "menu_kependudukan",

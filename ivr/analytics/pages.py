@@ -23,7 +23,7 @@ from ivr.analytics.privacy import DEFAULT_THRESHOLD, EXPORT_NOTICE, Count, shown
 from ivr.analytics.queries import daily_calls, overview
 
 __all__ = ["Table", "Chart", "Page", "table_csv", "dashboard_page", "forecast_page", "complaints_page",
-           "stuck_page", "AlertView", "DEFAULT_SCHEDULE"]
+           "stuck_page", "follow_ups_page", "follow_up_table", "AlertView", "DEFAULT_SCHEDULE"]
 
 #: agents on duty when nobody has set the schedule on the forecast page
 DEFAULT_SCHEDULE = "Mon-Fri 08-16=4"
@@ -382,3 +382,64 @@ def stuck_page(src: Source, end: date, *, now: datetime, days: int = 28) -> Page
     return Page("stuck", "Keadaan dialog tempat penelepon tersendat", _period(start, end), now,
                 (("Keadaan dialog", num(len(rep.states))), ("Maksud", num(len(rep.intents)))),
                 (states, intents), charts, notes)
+
+
+# ---------------------------------------------------------------------------- follow-up questions
+
+
+def _asked(n: int, heard: int, threshold: int) -> str:
+    """``"12 (33,3%)"``; a count under the threshold is ``"<5"`` without its share."""
+    if 0 < n < threshold:
+        return shown(n, threshold)
+    return f"{num(n)} ({pct(n / heard if heard else None)})" if n else "0"
+
+
+def follow_up_table(rep: Any, threshold: int = DEFAULT_THRESHOLD) -> Table:
+    """Per service, how many of the calls that heard its answer asked each follow-up question
+    (a :class:`ivr.analytics.follow_ups.FollowUpReport`)."""
+    labels = tuple(rep.spec.questions.values())
+    order = tuple(rep.spec.questions)
+    rows = []
+    for s in rep.services:
+        by = {q.intent: q for q in s.questions}
+        rows.append((s.label, shown(s.heard, threshold), _asked(s.asked, s.heard, threshold))
+                    + tuple(_asked(by[q].calls, s.heard, threshold) if by[q].offered else "-" for q in order))
+    if not rep.spec:
+        note = "Skrip yang berjalan tidak memiliki pertanyaan lanjutan (answers:), jadi belum ada yang dihitung."
+    elif not rep.services:
+        note = "Belum ada panggilan yang mendengar jawaban layanan pada periode ini."
+    else:
+        note = (f"Panggilan yang mendengar jawaban suatu layanan, dan berapa di antaranya menanyakan tiap hal "
+                f"sesudahnya (porsi dari yang mendengar jawaban). Satu panggilan dihitung sekali per pertanyaan. "
+                f"Jumlah 1 sampai {threshold - 1} ditampilkan \"<{threshold}\" tanpa porsi; \"-\": skrip tidak "
+                f"menjawab pertanyaan itu untuk layanan tersebut. Pertanyaan yang "
+                f"sering ditanyakan menandakan jawaban atau informasi publik kantor layanan yang masih kurang.")
+    return Table("pertanyaan_lanjutan", "Pertanyaan lanjutan setelah jawaban",
+                 ("Layanan", "Mendengar jawaban", "Bertanya lanjutan") + tuple(f"Menanyakan {lab}" for lab in labels),
+                 tuple(rows), note=note)
+
+
+def _chart_share(s: Any, intent: str, threshold: int) -> float | None:
+    """Percent of a service's calls that asked ``intent``; None when not offered or too few."""
+    q = next(q for q in s.questions if q.intent == intent)
+    return round(100 * q.share, 1) if q.offered and q.calls >= threshold else None
+
+
+def follow_ups_page(src: Source, end: date, spec: Any, *, now: datetime, days: int = 28,
+                    threshold: int = DEFAULT_THRESHOLD) -> Page:
+    from ivr.analytics.follow_ups import follow_up_questions
+
+    start = end - timedelta(days=days - 1)
+    rep = follow_up_questions(src, start, end, spec)
+    totals = [q for q in rep.totals() if q.calls]
+    top = totals[0] if totals else None
+    figures = (("Mendengar jawaban layanan", num(rep.heard)),
+               ("Bertanya lanjutan", pct(rep.asked / rep.heard) if rep.heard else "-"),
+               ("Paling sering ditanyakan", f"{top.label} ({pct(top.share)})" if top else "-"))
+    shown_rows = [s for s in rep.services if s.heard >= threshold][:10]
+    charts = (Chart("pertanyaan_lanjutan", "Porsi panggilan yang menanyakan hal berikut setelah jawaban", "bar", {
+        "x": [s.label for s in shown_rows],
+        "series": [{"name": lab, "data": [_chart_share(s, intent, threshold) for s in shown_rows]}
+                   for intent, lab in rep.spec.questions.items()]}),) if shown_rows else ()
+    return Page("asks", "Pertanyaan lanjutan setelah jawaban", _period(start, end), now, figures,
+                (follow_up_table(rep, threshold),), charts)

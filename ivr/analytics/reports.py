@@ -2,7 +2,8 @@
 
 ``build_report(src, start, end)`` gathers the period's figures (volumes, self-service rate,
 transfers, abandon, waits, complaints and SLA, forecast against actual and the next week's
-forecast with staffing, alerts, stuck states, the policy brief); the renderers only lay them
+forecast with staffing, alerts, stuck states, follow-up questions after a service's answer, the
+policy brief); the renderers only lay them
 out. Every export starts with what it contains (:data:`ivr.analytics.privacy.EXPORT_NOTICE`)
 and shows regional counts under the threshold as "<5".
 
@@ -64,6 +65,9 @@ class Report:
     next_days: tuple[ForecastCheck, ...]   # actual = 0 (future)
     peak_agents: int | None
     threshold: int = DEFAULT_THRESHOLD
+    #: follow-up questions asked after a service's answer (:mod:`ivr.analytics.follow_ups`);
+    #: None when the report was built without the script's questions
+    follow_ups: Any = None
 
     @property
     def title(self) -> str:
@@ -78,8 +82,10 @@ class Report:
 
 
 def build_report(src: Source, start: date, end: date, *, now: datetime | None = None,
-                 rules: Any = None) -> Report:
-    """Figures of the local days ``start`` .. ``end`` (inclusive)."""
+                 rules: Any = None, follow_ups: Any = None) -> Report:
+    """Figures of the local days ``start`` .. ``end`` (inclusive). ``follow_ups``: the live
+    script's follow-up questions (a :class:`ivr.analytics.follow_ups.FollowUpSpec`), counted
+    per service when given."""
     if end < start:
         raise ValueError("the report ends before it starts")
     from ivr.analytics.forecast import forecast_history, load_history
@@ -106,7 +112,12 @@ def build_report(src: Source, start: date, end: date, *, now: datetime | None = 
 
         aht = (brief.overview.talk_mean_s or 240.0) + 30.0
         peak = max((agents_needed(p.mean, aht) for p in fut.series("handoffs", "hour").points), default=0)
-    return Report(kind, start, end, now or datetime.now(src.tz), brief, checks, nxt, peak)
+    asks = None
+    if follow_ups:
+        from ivr.analytics.follow_ups import follow_up_questions
+
+        asks = follow_up_questions(src, start, end, follow_ups)
+    return Report(kind, start, end, now or datetime.now(src.tz), brief, checks, nxt, peak, follow_ups=asks)
 
 
 # ---------------------------------------------------------------------------- tables
@@ -185,7 +196,27 @@ def sections(r: Report) -> list[tuple[str, list[str], list[list[str]]]]:
                   "-" if s.confidence is None else f"{s.confidence:.2f}".replace(".", ",")] for s in st.states[:15]]))
     out.append(("Maksud yang paling sering dikonfirmasi", ["Maksud", "Giliran", "Dikonfirmasi", "Dikoreksi"],
                 [[i.intent, _num(i.turns), _num(i.confirmed), _num(i.corrected)] for i in st.intents[:10]]))
+    if r.follow_ups is not None and r.follow_ups.spec:
+        out.append(_follow_up_section(r.follow_ups, r.threshold))
     return out
+
+
+def _follow_up_section(rep: Any, threshold: int) -> tuple[str, list[str], list[list[str]]]:
+    """Per service: calls that heard its answer and the share that asked each follow-up
+    question afterwards (counts under the threshold as "<5", without a share)."""
+    def cell(n: int, of: int) -> str:
+        if 0 < n < threshold:
+            return shown(n, threshold)
+        return f"{_num(n)} ({_pct(n / of if of else None)})" if n else "0"
+
+    order = list(rep.spec.questions)
+    rows = []
+    for s in rep.services:
+        by = {q.intent: q for q in s.questions}
+        rows.append([s.label, shown(s.heard, threshold), cell(s.asked, s.heard)]
+                    + [cell(by[q].calls, s.heard) if by[q].offered else "-" for q in order])
+    return ("Pertanyaan lanjutan setelah jawaban",
+            ["Layanan", "Mendengar jawaban", "Bertanya lanjutan", *rep.spec.questions.values()], rows)
 
 
 def _charts(r: Report) -> list[dict[str, Any]]:

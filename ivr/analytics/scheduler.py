@@ -47,8 +47,12 @@ def report_name(kind: str, start: date, end: date, fmt: str) -> str:
 
 class AnalyticsScheduler:
     def __init__(self, store: Any, config: SchedulerConfig, *, office_hours: Any = None,
-                 holder: str | None = None) -> None:
+                 holder: str | None = None, script_path: Path | None = None) -> None:
+        from ivr.analytics.follow_ups import LiveSpec
+
         self.store = store
+        #: the live script's follow-up questions for the reports (None: not counted)
+        self.questions = LiveSpec(store, script_path) if script_path is not None else None
         self.config = config
         self.office_hours = office_hours
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -100,7 +104,8 @@ class AnalyticsScheduler:
         if not await state.claim(job, period, self.holder, lease_s=self.config.lease_s):
             return False
         try:
-            files = await asyncio.to_thread(self._write_report, kind, start, end)
+            spec = await self.questions.get() if self.questions is not None else None
+            files = await asyncio.to_thread(self._write_report, kind, start, end, spec)
         except Exception as exc:
             log.exception("scheduled report failed", extra={"job": job, "period": period})
             await state.finish(job, period, self.holder, ok=False, detail=f"{type(exc).__name__}: {exc}"[:500])
@@ -109,11 +114,11 @@ class AnalyticsScheduler:
         log.info("report written", extra={"job": job, "period": period, "files": files})
         return True
 
-    def _write_report(self, kind: str, start: date, end: date) -> list[str]:
+    def _write_report(self, kind: str, start: date, end: date, follow_ups: Any = None) -> list[str]:
         from ivr.analytics.reports import build_report, render_csv, render_html, render_pdf
 
         src = source_for(self.store, self.office_hours)
-        rep = build_report(src, start, end, now=self.now())
+        rep = build_report(src, start, end, now=self.now(), follow_ups=follow_ups)
         folder = self.config.reports_dir
         folder.mkdir(parents=True, exist_ok=True)
         written = []

@@ -26,6 +26,7 @@ from ivr.analytics.pages import (
     alerts_table,
     complaints_page,
     dashboard_page,
+    follow_ups_page,
     forecast_page,
     stuck_page,
 )
@@ -101,8 +102,12 @@ class AnalyticsService:
     the alerts) and a reports directory."""
 
     def __init__(self, store: Any, *, office_hours: Any = None, reports_dir: Path | None = None,
-                 ttl_s: float = 300.0) -> None:
+                 ttl_s: float = 300.0, script_path: Path | None = None) -> None:
+        from ivr.analytics.follow_ups import LiveSpec
+
         self.store = store
+        #: the follow-up questions of the live script (None: no script known, nothing counted)
+        self.questions = LiveSpec(store, script_path) if script_path is not None else None
         self.office_hours = office_hours
         self.reports_dir = reports_dir
         self.cache = PageCache(ttl_s)
@@ -163,6 +168,15 @@ class AnalyticsService:
         day = day or self.today()
         src, now = self.source(), self.now()
         return await self.cache.get(("stuck", day), lambda: stuck_page(src, day, now=now))
+
+    async def follow_ups(self, day: date | None = None) -> Page:
+        from ivr.analytics.follow_ups import FollowUpSpec
+
+        day = day or self.today()
+        spec = await self.questions.get() if self.questions is not None else FollowUpSpec()
+        src, now = self.source(), self.now()
+        key = ("asks", day, spec.key())
+        return await self.cache.get(key, lambda: follow_ups_page(src, day, spec, now=now))
 
     async def alerts(self) -> Page:
         views = await self.alert_views(limit=500)

@@ -152,7 +152,12 @@ def report(
     settings = _settings(config)
     store, src = _source(settings)
     try:
-        rep = build_report(src, a, b, rules=loaded)
+        import asyncio
+
+        from ivr.analytics.follow_ups import LiveSpec
+
+        spec = asyncio.run(LiveSpec(store, settings.script_path()).get())
+        rep = build_report(src, a, b, rules=loaded, follow_ups=spec)
     finally:
         store.database.engine.dispose()
     path = out or Path(f"laporan-{a.isoformat()}-{b.isoformat()}.{fmt}")

@@ -22,6 +22,8 @@ def test_demo_data_report_and_analytics(tmp_path, monkeypatch):
     r = run(app, ["report", "--from", "2026-11-24", "--to", "2026-11-30", "--format", "csv", "-o", str(out)])
     assert r.exit_code == 0, r.output
     assert out.read_text().startswith("bagian,baris,kolom,nilai")
+    # the follow-up questions of the script (no live version in this database: the file's)
+    assert "Pertanyaan lanjutan setelah jawaban,KTP elektronik,tempat pengurusan," in out.read_text()
     r = run(app, ["report", "--from", "2026-11-30", "--to", "2026-11-24", "--format", "csv"])
     assert r.exit_code == 2
     r = run(app, ["report", "--from", "2026-11-24", "--to", "2026-11-30", "--format", "doc"])

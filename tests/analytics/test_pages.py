@@ -9,7 +9,7 @@ import csv
 import io
 import re
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
@@ -24,7 +24,7 @@ from tests.conftest import PII_TEST_KEY
 from tests.ivr.staff import api_token, asgi_client, make_account
 
 PAGES = ("/analytics", "/analytics/forecast", "/analytics/complaints", "/analytics/alerts", "/analytics/stuck",
-         "/analytics/reports")
+         "/analytics/asks", "/analytics/reports")
 
 
 def web_store(demo, at: datetime) -> Store:
@@ -183,3 +183,52 @@ async def test_reports_listed_and_downloadable(client, tmp_path):
     assert d.status_code == 200 and d.text == "# laporan\n"
     assert (await client.get("/analytics/reports/notes.txt")).status_code == 404
     assert (await client.get("/analytics/reports/..%2Fivr.sqlite3")).status_code == 404
+
+
+async def test_follow_up_questions_per_service(client, demo):
+    """The demo's callers ask after the answers; the page shows, per service in staff words,
+    how many of those who heard the answer asked each question, with the script's labels."""
+    from dialogs import default_script_path, load_script
+    from ivr.analytics.follow_ups import FollowUpSpec, follow_up_questions
+
+    r = await client.get(f"/analytics/asks?tanggal={END.isoformat()}")
+    assert r.status_code == 200
+    text = _text(r.text)
+    assert "Pertanyaan lanjutan setelah jawaban" in text and 'id="table-pertanyaan_lanjutan"' in r.text
+    assert 'href="/analytics/asks" aria-current="page"' in r.text
+    c = await client.get(f"/analytics/asks/pertanyaan_lanjutan.csv?tanggal={END.isoformat()}")
+    rows = [row for row in csv.reader(io.StringIO(c.text)) if row and not row[0].startswith("#")]
+    assert rows[0] == ["Layanan", "Mendengar jawaban", "Bertanya lanjutan", "Menanyakan persyaratan",
+                       "Menanyakan biaya", "Menanyakan tempat pengurusan", "Menanyakan jam pelayanan",
+                       "Menanyakan lama proses"]
+    body = {row[0]: row for row in rows[1:]}
+    rep = follow_up_questions(demo.src, END - timedelta(days=27), END,
+                              FollowUpSpec.from_script(load_script(default_script_path())))
+    ktp = next(s for s in rep.services if s.service == "ktp")
+    where = next(q for q in ktp.questions if q.intent == "tanya_tempat")
+    assert ktp.heard >= 5 and where.calls >= 5, ktp
+    assert body["KTP elektronik"][1] == f"{ktp.heard:,}".replace(",", ".")
+    share = f"{where.share * 100:.1f}%".replace(".", ",")
+    assert body["KTP elektronik"][5] == f"{where.calls:,}".replace(",", ".") + f" ({share})"
+    assert "Pengaduan" not in body                       # a complaint call hears no service answer
+    assert body["Pajak kendaraan"][7] == "-"             # its answer offers no processing time
+    cells = [x for row in rows[1:] for x in row[1:]]
+    assert not any(x.split(" ")[0] in {"1", "2", "3", "4"} for x in cells)   # small counts are "<5"
+    assert "Paling sering ditanyakan" in text
+
+
+async def test_follow_up_questions_empty_state(tmp_path, monkeypatch):
+    """A hotline with no calls yet: the table says so in words staff read."""
+    settings = load_settings(data_dir=tmp_path / "data", pii_mode="encrypt", pii_key=PII_TEST_KEY)
+    store = Store(f"sqlite:///{tmp_path / 'empty.sqlite3'}", pii=Pii("encrypt", PII_TEST_KEY),
+                  clock=fixed_clock(datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)), timezone_name="Asia/Jakarta")
+    await store.amigrate()
+    _, token = await staff(store, "supervisor")
+    try:
+        async with asgi_client(create_app(settings, store), token) as c:
+            r = await c.get("/analytics/asks")
+        assert r.status_code == 200
+        assert "Belum ada panggilan yang mendengar jawaban layanan pada periode ini." in r.text
+        assert "Tidak ada data." in r.text
+    finally:
+        await store.close()

@@ -1,7 +1,7 @@
 """The analytics pages in a real browser (Playwright driving Debian's Chromium) on the demo
 history: log in, every page draws its charts with the vendored ECharts under the pages' CSP
-(no console error, no CSP violation), a table downloads as CSV, the schedule form saves, and a
-stuck state links to the script pages."""
+(no console error, no CSP violation), a table downloads as CSV, the schedule form saves, a
+stuck state links to the script pages, and the follow-up questions show per service."""
 
 from __future__ import annotations
 
@@ -63,13 +63,18 @@ async def test_analytics_pages_in_chromium(server, tmp_path):
             await page.wait_for_url(f"{server}/analytics")
             day = f"?tanggal={END.isoformat()}"
             for path, charts in (("/analytics", 2), ("/analytics/forecast", 2), ("/analytics/complaints", 3),
-                                 ("/analytics/stuck", 1), ("/analytics/alerts", 0), ("/analytics/reports", 0)):
+                                 ("/analytics/stuck", 1), ("/analytics/asks", 1), ("/analytics/alerts", 0),
+                                 ("/analytics/reports", 0)):
                 await page.goto(f"{server}{path}{day if charts else ''}", timeout=120_000)
                 assert await page.locator("h1").count() == 1
                 assert await page.locator("div.chart").count() == charts, path
                 if charts:
                     await page.locator('div.chart[data-drawn="1"] svg').nth(charts - 1).wait_for()
                 assert problems == [], (path, problems)
+            # what callers asked after the answers, per service in staff words
+            await page.goto(f"{server}/analytics/asks{day}")
+            asks = await page.inner_text("#table-pertanyaan_lanjutan")
+            assert "KTP elektronik" in asks and "Menanyakan tempat pengurusan" in asks
             # the heat map labels its small cells "<5"
             await page.goto(f"{server}/analytics/complaints{day}")
             await page.wait_for_selector("#chart-peta_panas svg")

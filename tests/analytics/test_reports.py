@@ -107,3 +107,38 @@ def test_reports_on_postgresql(demo_factory):
     assert medians == [(x.state, pytest.approx(x.median_s, abs=1e-3) if x.median_s is not None else None)
                        for x in rs.brief.stuck.states]
     assert r.brief.complaints.heat == rs.brief.complaints.heat
+
+
+def test_weekly_report_says_what_callers_asked_after_the_answers(demo_factory, tmp_path):
+    """Given the script's follow-up questions, the report carries them per service (HTML, CSV,
+    PDF); without them it has no such section."""
+    import csv as csvmod
+    import io
+
+    from dialogs import default_script_path, load_script
+    from ivr.analytics.follow_ups import FollowUpSpec
+
+    d = demo_factory("sqlite")
+    spec = FollowUpSpec.from_script(load_script(default_script_path()))
+    end = d.config.end
+    r = build_report(d.src, end - timedelta(days=6), end, follow_ups=spec)
+    ktp = next(s for s in r.follow_ups.services if s.service == "ktp")
+    where = next(q for q in ktp.questions if q.intent == "tanya_tempat")
+    assert ktp.heard >= 5 and where.calls >= 5, ktp
+    rows = [row for row in csvmod.reader(io.StringIO(render_csv(r)))
+            if row and row[0] == "Pertanyaan lanjutan setelah jawaban"]
+    cells = {(row[1], row[2]): row[3] for row in rows}
+    assert cells[("KTP elektronik", "Mendengar jawaban")] == _thousands(ktp.heard)
+    share = f"{where.share * 100:.1f}%".replace(".", ",")
+    assert cells[("KTP elektronik", "tempat pengurusan")] == f"{_thousands(where.calls)} ({share})"
+    assert not any(v.split(" ")[0] in {"1", "2", "3", "4"} for v in cells.values())
+    assert cells[("Pajak kendaraan", "lama proses")] == "-"
+    html = render_html(r)
+    assert "<h2>Pertanyaan lanjutan setelah jawaban</h2>" in html and "jam pelayanan" in html
+    assert "Pertanyaan lanjutan" not in render_html(build_report(d.src, end - timedelta(days=6), end))
+    if shutil.which("pdftotext") is not None:
+        path = tmp_path / "r.pdf"
+        path.write_bytes(render_pdf(r))
+        text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        assert "Pertanyaan lanjutan setelah jawaban" in text and "KTP elektronik" in text

@@ -91,6 +91,7 @@ async def test_a_new_hotline_without_calls_gets_its_reports_and_pages(tmp_path):
     """Day one of a real installation: no call yet. The scheduled reports are made (empty) and
     every analytics page answers."""
     from datetime import date
+    from pathlib import Path
     from zoneinfo import ZoneInfo
 
     from ivr.config.settings import load_settings
@@ -102,15 +103,21 @@ async def test_a_new_hotline_without_calls_gets_its_reports_and_pages(tmp_path):
     st = Store(url, clock=fixed_clock(datetime(2026, 12, 1, 7, tzinfo=ZoneInfo("Asia/Jakarta"))))
     await st.amigrate()
     try:
-        s = AnalyticsScheduler(st, SchedulerConfig(reports_dir=tmp_path / "reports", formats=("html", "csv")))
+        from dialogs import default_script_path
+
+        s = AnalyticsScheduler(st, SchedulerConfig(reports_dir=tmp_path / "reports", formats=("html", "csv")),
+                               script_path=Path(default_script_path()))
         done = await s.run_once()
         assert sorted(j.split(" ")[0] for j in done) == ["alerts", "daily_report", "weekly_report"]
-        assert (tmp_path / "reports" / f"laporan-harian-{date(2026, 11, 30).isoformat()}.html").is_file()
+        daily = tmp_path / "reports" / f"laporan-harian-{date(2026, 11, 30).isoformat()}.html"
+        assert daily.is_file()
+        # the live script's follow-up questions are counted (none yet: the section says so)
+        assert "<h2>Pertanyaan lanjutan setelah jawaban</h2>\n<p>Tidak ada data.</p>" in daily.read_text("utf-8")
         app = create_app(load_settings(data_dir=tmp_path, database_url=url), st)
         user, _ = await make_account(st, "supervisor")
         async with asgi_client(app, await api_token(st, user)) as c:
             for path in ("/analytics", "/analytics/forecast", "/analytics/complaints", "/analytics/stuck",
-                         "/analytics/alerts", "/analytics/reports"):
+                         "/analytics/asks", "/analytics/alerts", "/analytics/reports"):
                 assert (await c.get(path)).status_code == 200, path
     finally:
         await st.close()

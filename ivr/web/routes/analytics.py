@@ -1,5 +1,6 @@
 """Analytics pages for supervisors and admins: dashboard, forecast with staffing, complaints by
-topic and region, alerts, stuck dialog states, reports; every table downloadable as CSV.
+topic and region, alerts, stuck dialog states, follow-up questions after a service's answer,
+reports; every table downloadable as CSV.
 
 The figures come from :class:`ivr.analytics.service.AnalyticsService` (built in a worker
 thread, cached); charts are drawn by the vendored ECharts from JSON the page carries in data
@@ -29,7 +30,8 @@ ROLES = ("supervisor", "admin")
 
 NAV = (("dashboard", "/analytics", "Dasbor"), ("forecast", "/analytics/forecast", "Prakiraan & petugas"),
        ("complaints", "/analytics/complaints", "Pengaduan"), ("alerts", "/analytics/alerts", "Peringatan"),
-       ("stuck", "/analytics/stuck", "Keadaan tersendat"), ("reports", "/analytics/reports", "Laporan"))
+       ("stuck", "/analytics/stuck", "Keadaan tersendat"), ("asks", "/analytics/asks", "Pertanyaan lanjutan"),
+       ("reports", "/analytics/reports", "Laporan"))
 _REPORT_NAME = re.compile(r"^laporan-(harian|mingguan)-\d{4}-\d{2}-\d{2}(?:-\d{4}-\d{2}-\d{2})?\.(html|pdf|csv)$")
 
 
@@ -38,7 +40,7 @@ def service(request: Request) -> AnalyticsService:
     if svc is None:
         settings = request.app.state.settings
         svc = AnalyticsService(request.app.state.store, office_hours=settings.hours(),
-                               reports_dir=reports_dir(settings.data_dir))
+                               reports_dir=reports_dir(settings.data_dir), script_path=settings.script_path())
         request.app.state.analytics = svc
     assert isinstance(svc, AnalyticsService)
     return svc
@@ -76,6 +78,8 @@ async def _get(request: Request, key: str, day: date | None) -> Page:
         return await svc.complaints(day)
     if key == "stuck":
         return await svc.stuck(day)
+    if key == "asks":
+        return await svc.follow_ups(day)
     return await svc.alerts()
 
 
@@ -124,6 +128,12 @@ async def alerts(request: Request, principal: Principal = Depends(require(*ROLES
 async def stuck(request: Request, tanggal: str | None = None,
                 principal: Principal = Depends(require(*ROLES))) -> Response:
     return _page(request, await service(request).stuck(_day(tanggal)))
+
+
+@router.get("/analytics/asks")
+async def follow_ups(request: Request, tanggal: str | None = None,
+                     principal: Principal = Depends(require(*ROLES))) -> Response:
+    return _page(request, await service(request).follow_ups(_day(tanggal)))
 
 
 @router.get("/analytics/reports")

@@ -1,0 +1,123 @@
+"""Follow-up questions after a service's answer, per service: on SQLite and PostgreSQL, with the
+questions and labels of the default script."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+DAY = date(2026, 11, 2)
+
+
+def _spec():
+    from dialogs import default_script_path, load_script
+    from ivr.analytics.follow_ups import FollowUpSpec
+
+    return FollowUpSpec.from_script(load_script(default_script_path()))
+
+
+def test_the_spec_comes_from_the_script_with_staff_labels():
+    spec = _spec()
+    assert spec.questions == {"tanya_syarat": "persyaratan", "tanya_biaya": "biaya",
+                              "tanya_tempat": "tempat pengurusan", "tanya_jam": "jam pelayanan",
+                              "tanya_lama": "lama proses"}
+    assert {"info_ktp", "info_kk", "info_bansos"} <= spec.states and "main_menu" not in spec.states
+    assert "tanya_lama" in spec.answers["info_ktp"] and "tanya_lama" not in spec.answers["info_pbb"]
+
+
+async def _seed(store) -> None:
+    """Six KTP calls that heard the answer, one KK call, one complaint call, one call outside
+    the day."""
+    t0 = datetime(2026, 11, 2, 3, 0, tzinfo=timezone.utc)  # 10:00 in Jakarta
+
+    async def call(cid: str, service: str, turns: list[tuple[str, str | None, str]], end_state: str,
+                   start: datetime = t0) -> None:
+        await store.calls.create(cid, script_version="7", started_at=start)
+        for i, (state, intent, outcome) in enumerate(turns):
+            await store.calls.add_turn(cid, i, "caller", "…", state=state, intent=intent, outcome=outcome,
+                                       at=start + timedelta(seconds=10 * (i + 1)))
+        await store.calls.close(cid, "completed", ended_at=start + timedelta(minutes=2), service=service,
+                                end_state=end_state)
+
+    menu = ("main_menu", "ktp", "accepted")
+    # asked where (twice: one call), then the fee
+    await call("k1", "ktp", [menu, ("info_ktp", "tanya_tempat", "accepted"), ("info_ktp", "tanya_tempat", "accepted"),
+                             ("info_ktp", "tanya_biaya", "accepted")], "info_ktp")
+    await call("k2", "ktp", [menu, ("info_ktp", "tanya_tempat", "confirmed")], "info_ktp")
+    # a question not understood does not count; the caller said "sudah cukup"
+    await call("k3", "ktp", [menu, ("info_ktp", "tanya_jam", "no_match"), ("info_ktp", "selesai", "accepted")],
+               "goodbye")
+    # hung up right after the answer: heard it, asked nothing
+    await call("k4", "ktp", [menu], "info_ktp")
+    await call("k5", "ktp", [menu, ("info_ktp", "selesai", "accepted")], "goodbye")
+    await call("k6", "ktp", [menu, ("info_ktp", "tanya_syarat", "accepted")], "info_ktp")
+    # KTP chosen but the call never reached the answer: not among those who heard it
+    await call("k7", "ktp", [menu], "main_menu")
+    await call("f1", "kk", [("main_menu", "kk", "accepted"), ("info_kk", "tanya_biaya", "accepted")], "info_kk")
+    # the PBB answer offers no processing time: that question is not counted as 0 there
+    await call("b1", "pbb", [("main_menu", "pbb", "accepted"), ("info_pbb", "tanya_biaya", "accepted")], "info_pbb")
+    await call("p1", "pengaduan", [("main_menu", "pengaduan", "accepted")], "complaint_location")
+    await call("old", "ktp", [menu, ("info_ktp", "tanya_tempat", "accepted")], "info_ktp",
+               start=t0 - timedelta(days=3))
+
+
+async def test_questions_per_service_on_both_databases(make_store):
+    from ivr.analytics.db import Source
+    from ivr.analytics.follow_ups import follow_up_questions
+
+    store = await make_store()
+    await _seed(store)
+    rep = follow_up_questions(Source.from_store(store), DAY, DAY, _spec())
+    rows = {s.service: s for s in rep.services}
+    assert set(rows) == {"ktp", "kk", "pbb"}, rows   # the complaint call heard no answer
+    ktp = rows["ktp"]
+    assert (ktp.label, ktp.heard, ktp.asked) == ("KTP elektronik", 6, 3), ktp
+    q = {r.intent: r for r in ktp.questions}
+    assert [r.intent for r in ktp.questions][:3] == ["tanya_tempat", "tanya_syarat", "tanya_biaya"]
+    assert (q["tanya_tempat"].calls, q["tanya_biaya"].calls, q["tanya_syarat"].calls,
+            q["tanya_jam"].calls, q["tanya_lama"].calls) == (2, 1, 1, 0, 0)
+    assert q["tanya_tempat"].label == "tempat pengurusan" and q["tanya_tempat"].share == pytest.approx(2 / 6)
+    assert ktp.asked_share == pytest.approx(0.5)
+    kk = rows["kk"]
+    assert (kk.heard, kk.asked) == (1, 1) and kk.questions[0].intent == "tanya_biaya"
+    assert rep.services[0].service == "ktp"
+    assert all(r.offered for r in ktp.questions)
+    pbb = {r.intent: r for r in rows["pbb"].questions}
+    assert not pbb["tanya_lama"].offered and pbb["tanya_biaya"].offered and pbb["tanya_biaya"].share == 1.0
+    assert rows["pbb"].questions[-1].intent == "tanya_lama"
+    tot = {r.intent: r for r in rep.totals()}
+    assert tot["tanya_biaya"].calls == 3 and tot["tanya_tempat"].calls == 2 and rep.heard == 8
+    # processing time: of the 7 calls whose answer offers it (KTP and KK), none asked
+    assert tot["tanya_lama"].calls == 0 and tot["tanya_biaya"].share == pytest.approx(3 / 8)
+    # a wider period takes in the earlier call
+    wide = follow_up_questions(Source.from_store(store), DAY - timedelta(days=5), DAY, _spec(), services=["ktp"])
+    assert [s.service for s in wide.services] == ["ktp"] and wide.services[0].heard == 7
+    assert {r.intent: r.calls for r in wide.services[0].questions}["tanya_tempat"] == 3
+
+
+async def test_without_questions_in_the_script_there_is_nothing_to_count(make_store):
+    from ivr.analytics.db import Source
+    from ivr.analytics.follow_ups import FollowUpSpec, follow_up_questions
+
+    store = await make_store()
+    await _seed(store)
+    assert follow_up_questions(Source.from_store(store), DAY, DAY, FollowUpSpec()).services == ()
+
+
+async def test_the_live_script_version_gives_the_questions(make_store, tmp_path):
+    """The questions and labels are the live version's (edited on the script pages), not the
+    file's; without a live version, the file's."""
+    from pathlib import Path
+
+    from dialogs import default_script_path
+    from ivr.analytics.follow_ups import LiveSpec
+
+    path = Path(default_script_path())
+    store = await make_store()
+    live = LiveSpec(store, path)
+    assert (await live.get()).label("tanya_biaya") == "biaya"
+    text = path.read_text("utf-8").replace("label: biaya\n", "label: biaya pengurusan\n", 1)
+    assert text != path.read_text("utf-8")
+    await store.scripts.import_file(path.stem, text, None)
+    assert (await live.get()).label("tanya_biaya") == "biaya pengurusan"
