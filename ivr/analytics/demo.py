@@ -936,9 +936,10 @@ _INFO_STATE = {
     "bpjs_kesehatan": "info_bpjs", "layanan_kesehatan": "info_kesehatan", "bansos": "info_bansos",
 }
 #: how often a caller who heard a service's answer asks each follow-up question (the default
-#: script's ``answers:``; processing time only where the script answers it): KTP callers often
-#: ask where to go (the story the demo tells), bansos callers about the requirements
-_FOLLOW_UPS_DEFAULT = {"tanya_biaya": 0.12, "tanya_syarat": 0.10, "tanya_tempat": 0.12, "tanya_jam": 0.08}
+#: script's ``answers:``): KTP callers often ask where to go (the story the demo tells), bansos
+#: callers about the requirements and when it is paid out
+_FOLLOW_UPS_DEFAULT = {"tanya_biaya": 0.12, "tanya_syarat": 0.10, "tanya_tempat": 0.12, "tanya_jam": 0.08,
+                       "tanya_lama": 0.05}
 _FOLLOW_UPS = {
     "ktp": {"tanya_biaya": 0.15, "tanya_syarat": 0.12, "tanya_tempat": 0.33, "tanya_jam": 0.10, "tanya_lama": 0.14},
     "kk": {"tanya_biaya": 0.12, "tanya_syarat": 0.15, "tanya_tempat": 0.12, "tanya_jam": 0.08, "tanya_lama": 0.10},
@@ -948,8 +949,9 @@ _FOLLOW_UPS = {
                       "tanya_lama": 0.08},
     "pindah_domisili": {"tanya_biaya": 0.10, "tanya_syarat": 0.22, "tanya_tempat": 0.15, "tanya_jam": 0.06,
                         "tanya_lama": 0.15},
-    "pajak_kendaraan": {"tanya_biaya": 0.30, "tanya_syarat": 0.10, "tanya_tempat": 0.20, "tanya_jam": 0.15},
-    "pbb": {"tanya_biaya": 0.20, "tanya_syarat": 0.06, "tanya_tempat": 0.15, "tanya_jam": 0.08},
+    "pajak_kendaraan": {"tanya_biaya": 0.30, "tanya_syarat": 0.10, "tanya_tempat": 0.20, "tanya_jam": 0.15,
+                        "tanya_lama": 0.06},
+    "pbb": {"tanya_biaya": 0.20, "tanya_syarat": 0.06, "tanya_tempat": 0.15, "tanya_jam": 0.08, "tanya_lama": 0.05},
     "bpjs_kesehatan": {"tanya_biaya": 0.20, "tanya_syarat": 0.12, "tanya_tempat": 0.10, "tanya_jam": 0.06,
                        "tanya_lama": 0.10},
     "bansos": {"tanya_biaya": 0.05, "tanya_syarat": 0.28, "tanya_tempat": 0.12, "tanya_jam": 0.04,

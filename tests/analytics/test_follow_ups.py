@@ -11,13 +11,20 @@ DAY = date(2026, 11, 2)
 
 
 def _spec():
+    """The default script's, as an office whose PBB answer offers no processing time would
+    have it (the "-" case)."""
     from dialogs import default_script_path, load_script
     from ivr.analytics.follow_ups import FollowUpSpec
 
-    return FollowUpSpec.from_script(load_script(default_script_path()))
+    spec = FollowUpSpec.from_script(load_script(default_script_path()))
+    return FollowUpSpec(spec.questions, {**spec.answers, "info_pbb": spec.answers["info_pbb"] - {"tanya_lama"}})
 
 
 def test_the_spec_comes_from_the_script_with_staff_labels():
+    from dialogs import default_script_path, load_script
+    from ivr.analytics.follow_ups import FollowUpSpec
+
+    assert "tanya_lama" in FollowUpSpec.from_script(load_script(default_script_path())).answers["info_pbb"]
     spec = _spec()
     assert spec.questions == {"tanya_syarat": "persyaratan", "tanya_biaya": "biaya",
                               "tanya_tempat": "tempat pengurusan", "tanya_jam": "jam pelayanan",
