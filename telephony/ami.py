@@ -361,7 +361,10 @@ class AmiClient:
         self._pending[aid] = fut
         try:
             self._write(name, aid, fields)
-            resp: AmiMessage = await asyncio.wait_for(fut, timeout or self.action_timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns a response that
+            # lands as the caller is cancelled and loses the cancellation (CPython gh-86296)
+            async with asyncio.timeout(timeout or self.action_timeout):
+                resp: AmiMessage = await fut
         except asyncio.TimeoutError:
             raise AmiError(f"AMI action {name} timed out") from None
         finally:
@@ -390,12 +393,14 @@ class AmiClient:
         self._pending[aid] = col.response
         try:
             self._write(name, aid, self._merge(fields, headers))
-            resp: AmiMessage = await asyncio.wait_for(col.response, self.action_timeout)
+            async with asyncio.timeout(self.action_timeout):      # not wait_for: see _send_action
+                resp: AmiMessage = await col.response
             if resp.name.lower() == "error":
                 raise AmiError(f"AMI action {name} failed: {resp.get('Message', '')}", resp)
             if (resp.get("EventList") or "").lower() != "start":
                 return []
-            return await asyncio.wait_for(col.done, self.action_timeout)
+            async with asyncio.timeout(self.action_timeout):
+                return await col.done
         except asyncio.TimeoutError:
             raise AmiError(f"AMI list action {name} timed out") from None
         finally:

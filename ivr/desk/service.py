@@ -66,6 +66,33 @@ def _quiet(task: "asyncio.Task[dict[str, Any]]") -> None:
         task.exception()
 
 
+#: close(): how long to wait for cancelled loops before cancelling them again, and how often
+STOP_WAIT_S = 1.0
+STOP_ROUNDS = 5
+
+
+async def _stop(tasks: Iterable["asyncio.Task[None]"]) -> None:
+    """Cancel ``tasks`` and wait until they end. A loop can live through a cancellation (on
+    Python 3.11 ``asyncio.wait_for`` drops one that arrives as the awaited result lands,
+    CPython gh-86296, and a library may do the same): what still runs after ``STOP_WAIT_S`` is
+    cancelled again, so a shutdown never waits for ever; after ``STOP_ROUNDS`` it is logged
+    and left behind."""
+    tasks = list(tasks)
+    pending = {t for t in tasks if not t.done()}
+    for _ in range(STOP_ROUNDS):
+        if not pending:
+            break
+        for t in pending:
+            t.cancel()
+        _, pending = await asyncio.wait(pending, timeout=STOP_WAIT_S)
+    if pending:
+        log.error("desk: %d task(s) did not stop when cancelled: %s", len(pending),
+                  ", ".join(sorted(t.get_name() for t in pending)))
+    for t in tasks:
+        if t.done() and not t.cancelled():
+            t.exception()          # retrieved, not raised: closing goes on (as before)
+
+
 class DeskError(Exception):
     """An agent's action could not be done; the message is for the agent (Indonesian)."""
 
@@ -134,11 +161,9 @@ class Desk:
 
     async def close(self) -> None:
         self._closing = True
-        for t in [*self._tasks, *self._repops]:
+        for t in self._repops:
             t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await _stop(self._tasks)
         self.hub.close()
         await self.bus.close()
 

@@ -157,7 +157,11 @@ class Database:
         if deadline is None:
             return await fut
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), deadline)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the result of a job
+            # that completes as its caller is cancelled, and the cancellation is lost (CPython
+            # gh-86296); a service loop cancelled at shutdown then never ends (the desk's close)
+            async with asyncio.timeout(deadline):
+                return await asyncio.shield(fut)
         except TimeoutError:
             attempt.abandoned = True
             fut.add_done_callback(_consume)  # type: ignore[arg-type]  # any result type
