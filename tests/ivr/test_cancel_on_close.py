@@ -133,3 +133,30 @@ async def test_the_desk_closes_even_if_a_loop_lived_through_its_cancellation(tmp
         for t in [*desk._tasks, *([closing] if closing else [])]:
             t.cancel()
         await store.close()
+
+
+async def test_a_listen_cancelled_as_a_frame_wakes_it_ends_cancelled():
+    """The media's listen loop waits on an event that every caller frame sets: a call's
+    cancellation arriving at that moment must still end the listen."""
+    from asr import Endpointer
+    from ivr.calls.media.audiosocket import AudioSocketMedia
+    from ivr.calls.ports import ListenSpec
+    from tests.ivr.test_media_gaps import _Channel
+
+    outcomes: dict[int, str] = {}
+    for hops in HOPS:
+        channel = _Channel()
+        media = AudioSocketMedia(channel, lambda rate: Endpointer(sample_rate=rate, end_ms=600))  # type: ignore[arg-type]
+        await media.start()
+        try:
+            task = asyncio.ensure_future(media.listen(ListenSpec(timeout_s=30.0)))
+            for _ in range(5):
+                await asyncio.sleep(0)               # the listen is waiting
+            media._wake.set()                        # a frame arrives ...
+            for _ in range(hops):
+                await asyncio.sleep(0)
+            task.cancel()                            # ... as the call is cancelled
+            outcomes[hops] = await _outcome(task)
+        finally:
+            await media.close()
+    assert set(outcomes.values()) == {"cancelled"}, outcomes

@@ -526,8 +526,11 @@ class AudioSocketMedia:
                         return CallerInput("noinput", waited_s=time.monotonic() - began)
                 self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout)
-                except asyncio.TimeoutError:
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the call's
+                    # cancellation when a frame wakes it at that moment (decisions, phase 12 flake)
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
+                except TimeoutError:
                     if in_speech and spec.speech and self._utt is not None:
                         # the endpointer never closed the utterance: close it here
                         now = time.monotonic()
@@ -560,8 +563,9 @@ class AudioSocketMedia:
             self._wake.clear()
             if self._digits:
                 continue
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), remaining)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._wake.wait()
 
 
     def _absorb_terminator(self, key: str, until: float) -> None:
