@@ -45,6 +45,17 @@ async def _outcome(task: asyncio.Task[Any]) -> str:
     return f"returned {task.result()!r}" if task.exception() is None else f"raised {task.exception()!r}"
 
 
+async def _cancel_after(task: asyncio.Task[Any], hops: int, outcomes: dict[int, str]) -> None:
+    """Cancel ``task`` after ``hops`` passes of the loop and record how it ended (nothing
+    recorded when it had already finished)."""
+    for _ in range(hops):
+        await asyncio.sleep(0)
+    if task.cancel():
+        outcomes[hops] = await _outcome(task)
+    else:
+        await task
+
+
 async def test_a_read_cancelled_as_its_result_lands_ends_cancelled(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'db.sqlite3'}")
     db._read_pool.shutdown()
@@ -64,12 +75,7 @@ async def test_a_read_cancelled_as_its_result_lands_ends_cancelled(tmp_path):
             go.set()
             # block the loop until the pool thread has handed the result to the loop
             db._read_pool.submit(lambda: None).result(BOUND_S)
-            for _ in range(hops):
-                await asyncio.sleep(0)
-            if task.cancel():
-                outcomes[hops] = await _outcome(task)
-            else:
-                await task
+            await _cancel_after(task, hops, outcomes)
     finally:
         await db.close()
     assert outcomes, "the read always finished before the cancellation: the test no longer probes the race"
@@ -89,12 +95,7 @@ async def test_an_ami_action_cancelled_as_its_response_lands_ends_cancelled():
                 await asyncio.sleep(0)
             [(aid, fut)] = ami._pending.items()
             fut.set_result(AmiMessage.build(("Response", "Success"), ("ActionID", aid), ("Ping", "Pong")))
-            for _ in range(hops):
-                await asyncio.sleep(0)
-            if task.cancel():
-                outcomes[hops] = await _outcome(task)
-            else:
-                await task
+            await _cancel_after(task, hops, outcomes)
     finally:
         await ami.close()
         await server.close()
@@ -152,11 +153,8 @@ async def test_a_listen_cancelled_as_a_frame_wakes_it_ends_cancelled():
             task = asyncio.ensure_future(media.listen(ListenSpec(timeout_s=30.0)))
             for _ in range(5):
                 await asyncio.sleep(0)               # the listen is waiting
-            media._wake.set()                        # a frame arrives ...
-            for _ in range(hops):
-                await asyncio.sleep(0)
-            task.cancel()                            # ... as the call is cancelled
-            outcomes[hops] = await _outcome(task)
+            media._wake.set()                        # a frame arrives as the call is cancelled
+            await _cancel_after(task, hops, outcomes)
         finally:
             await media.close()
     assert set(outcomes.values()) == {"cancelled"}, outcomes
