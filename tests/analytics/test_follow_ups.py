@@ -128,3 +128,19 @@ async def test_the_live_script_version_gives_the_questions(make_store, tmp_path)
     assert text != path.read_text("utf-8")
     await store.scripts.import_file(path.stem, text, None)
     assert (await live.get()).label("tanya_biaya") == "biaya pengurusan"
+
+
+async def test_the_page_figures_hide_small_counts_as_the_table_does(make_store):
+    """The page's figures follow the table's rule: a count of 1-4 is "<5" and no share of it is
+    shown (the top question asked in 3 of 8 calls must not read "biaya (37,5%)")."""
+    from ivr.analytics.db import Source
+    from ivr.analytics.pages import follow_ups_page
+
+    store = await make_store()
+    await _seed(store)
+    now = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+    fig = dict(follow_ups_page(Source.from_store(store), DAY, _spec(), now=now, days=1).figures)
+    # 8 heard, 5 asked; the most asked question (the fee) only 3 times: no question to name
+    assert fig == {"Mendengar jawaban layanan": "8", "Bertanya lanjutan": "62,5%", "Paling sering ditanyakan": "-"}
+    fig = dict(follow_ups_page(Source.from_store(store), DAY, _spec(), now=now, days=1, threshold=10).figures)
+    assert fig == {"Mendengar jawaban layanan": "<10", "Bertanya lanjutan": "<10", "Paling sering ditanyakan": "-"}
