@@ -166,3 +166,20 @@ async def test_the_pop_reads_the_hand_off_context_in_staff_words_with_personal_d
     pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
     assert (pop["purpose_label"], pop["reason_label"]) == ("Layanan izin usaha", "Penelepon tidak menjawab")
     assert pop["slot_rows"] == []
+
+
+async def test_a_personal_slot_the_masker_does_not_know_by_name_stays_masked_on_the_pop(site):
+    """A field a script editor named (a name under "nama_pemohon", a WhatsApp number) or the
+    number to call back as a foreign caller ID: the masker's field names and number patterns
+    miss them, the pop does not show them (neither in its rows nor in the codes beside them)."""
+    store, ids = site
+    await store.handoffs.save_context(ids["now"], {
+        "intent": "izin_usaha", "reason": "caller_request",
+        "slots": {"nama_pemohon": "Budi Santoso", "callback_number": "+6591234567", "no_wa": "+65 9123 4567",
+                  "kecamatan": "Cicalengka", "topic": "izin_usaha"}})
+    pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
+    rows = dict(pop["slot_rows"])
+    assert rows["Nama pemohon"] == rows["Nomor telepon balik"] == rows["No wa"] == "Disamarkan (data pribadi)"
+    assert rows["Kecamatan"] == "Cicalengka" and rows["Keperluan"] == "Layanan izin usaha"
+    assert "Budi" not in str(pop) and "9123" not in str(pop)
+    assert pop["slots"]["kecamatan"] == "Cicalengka" and pop["slots"]["topic"] == "izin_usaha"
