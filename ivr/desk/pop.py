@@ -35,6 +35,9 @@ _PERSONAL_KEYS = frozenset({"callback_number", "caller_number", "reporter_phone_
 _PERSONAL_WORDS = frozenset({"nama", "name", "nik", "phone", "telp", "telepon", "tlp", "hp", "wa", "whatsapp",
                              "msisdn", "alamat", "address", "email"})
 
+_YES = frozenset({"true", "ya", "iya", "yes"})
+_NO = frozenset({"false", "tidak", "no"})
+
 _REASONS = {"caller_request": "Penelepon meminta petugas", "low_confidence": "Sistem kurang yakin memahami",
             "no_input": "Penelepon tidak menjawab", "fallback": "Tangga bantuan habis",
             "emergency": "Keadaan darurat", "complaint": "Pengaduan perlu petugas"}
@@ -158,8 +161,10 @@ def _slot_value(key: str, value: object) -> str:
         return "-"
     if value in MASKS:
         return "Disamarkan (data pribadi)"
-    if isinstance(value, bool) or str(value).lower() in ("true", "false"):
-        return "Ya" if str(value).lower() == "true" else "Tidak"
+    # a yes/no as the scripts write it ("confidential": "ya"/"tidak") or as JSON does
+    word = str(value).strip().lower()
+    if isinstance(value, bool) or word in _YES or word in _NO:
+        return "Ya" if word in _YES else "Tidak"
     if key == "category":
         return category_label(str(value))
     if key == "topic":

@@ -183,3 +183,12 @@ async def test_a_personal_slot_the_masker_does_not_know_by_name_stays_masked_on_
     assert rows["Kecamatan"] == "Cicalengka" and rows["Keperluan"] == "Layanan izin usaha"
     assert "Budi" not in str(pop) and "9123" not in str(pop)
     assert pop["slots"]["kecamatan"] == "Cicalengka" and pop["slots"]["topic"] == "izin_usaha"
+
+
+async def test_a_yes_or_no_reads_as_a_word_as_the_default_script_writes_it(site):
+    # the default script sets confidential: "ya" / "tidak" (not "true"): the pop says "Ya"
+    store, ids = site
+    for given, shown in (("ya", "Ya"), ("tidak", "Tidak"), (True, "Ya"), ("false", "Tidak")):
+        await store.handoffs.save_context(ids["now"], {"intent": "pengaduan", "slots": {"confidential": given}})
+        pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
+        assert dict(pop["slot_rows"]) == {"Dirahasiakan": shown}, given
