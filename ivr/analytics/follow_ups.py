@@ -210,13 +210,18 @@ class LiveSpec:
         scripts = getattr(self.store, "scripts", None)
         if scripts is not None:
             try:
-                found = await scripts.live_version(self.script_path.stem)
+                # the live pointer (one small row) each time; the version's text (50 kB and its
+                # test results) only when it moved
+                live = await scripts.live(self.script_path.stem)
+                if live is not None:
+                    key = ("live", live.version_id)
+                    if self._cached is not None and self._cached[0] == key:
+                        return self._cached[1]
+                    text = (await scripts.get(live.version_id)).yaml_text
             except Exception:     # no scripts table yet, or the database is away: use the file
                 log.warning("live script not readable; follow-up questions from %s", self.script_path,
                             exc_info=True)
-                found = None
-            if found is not None:
-                key, text = ("live", found[0].version_id), found[1].yaml_text
+                key, text = ("file", str(self.script_path)), None
         if self._cached is not None and self._cached[0] == key:
             return self._cached[1]
         spec = await asyncio.to_thread(_spec_of, self.script_path, text)

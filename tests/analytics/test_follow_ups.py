@@ -144,3 +144,28 @@ async def test_the_page_figures_hide_small_counts_as_the_table_does(make_store):
     assert fig == {"Mendengar jawaban layanan": "8", "Bertanya lanjutan": "62,5%", "Paling sering ditanyakan": "-"}
     fig = dict(follow_ups_page(Source.from_store(store), DAY, _spec(), now=now, days=1, threshold=10).figures)
     assert fig == {"Mendengar jawaban layanan": "<10", "Bertanya lanjutan": "<10", "Paling sering ditanyakan": "-"}
+
+
+async def test_the_live_version_text_is_read_once_per_version(make_store):
+    """Each page asks for the questions; the live version's text (50 kB, with its test results)
+    is read once per version, not on every request."""
+    from pathlib import Path
+
+    from dialogs import default_script_path
+    from ivr.analytics.follow_ups import LiveSpec
+
+    path = Path(default_script_path())
+    store = await make_store()
+    await store.scripts.import_file(path.stem, path.read_text("utf-8"), None)
+    reads = []
+    get = store.scripts.get
+
+    async def counted(version_id):
+        reads.append(version_id)
+        return await get(version_id)
+
+    store.scripts.get = counted
+    live = LiveSpec(store, path)
+    for _ in range(3):
+        assert (await live.get()).label("tanya_biaya") == "biaya"
+    assert len(reads) == 1, reads
