@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
 
-from ivr.analytics.catalog import service_label
+from ivr.storage.catalog import service_words
 from ivr.analytics.db import Source, table
 from ivr.storage.models import CallRow, TurnRow
 
@@ -188,7 +188,8 @@ def follow_up_questions(src: Source, start: date, end: date, spec: FollowUpSpec,
         # a question asked in a call that never reached an answering state cannot happen (the
         # question turn is in one); the max guards data recorded otherwise
         n_heard = max(n_heard, any_q.get(svc, 0))
-        rows.append(ServiceQuestions(svc, service_label(svc), n_heard, any_q.get(svc, 0),
+        # a service a script editor added reads "Layanan izin usaha", as on the desk, not its code
+        rows.append(ServiceQuestions(svc, service_words(svc), n_heard, any_q.get(svc, 0),
                                      _ordered(counts.get(svc, {}), spec, n_heard,
                                               frozenset(offered.get(svc, ())))))
     rows.sort(key=lambda r: (-r.heard, r.label))

@@ -169,3 +169,20 @@ async def test_the_live_version_text_is_read_once_per_version(make_store):
     for _ in range(3):
         assert (await live.get()).label("tanya_biaya") == "biaya"
     assert len(reads) == 1, reads
+
+
+async def test_a_service_the_catalog_does_not_know_reads_as_words(make_store):
+    # an intent a script editor added (its own answer with questions): "Layanan izin usaha",
+    # as the desk says it, never the code
+    from ivr.analytics.db import Source
+    from ivr.analytics.follow_ups import follow_up_questions
+
+    store = await make_store()
+    t0 = datetime(2026, 11, 2, 3, 0, tzinfo=timezone.utc)
+    await store.calls.create("z1", script_version="7", started_at=t0)
+    await store.calls.add_turn("z1", 0, "caller", "…", state="info_ktp", intent="tanya_biaya", outcome="accepted",
+                               at=t0 + timedelta(seconds=10))
+    await store.calls.close("z1", "completed", ended_at=t0 + timedelta(minutes=1), service="izin_usaha",
+                            end_state="info_ktp")
+    rep = follow_up_questions(Source.from_store(store), DAY, DAY, _spec())
+    assert [(s.service, s.label) for s in rep.services] == [("izin_usaha", "Layanan izin usaha")]
