@@ -407,7 +407,7 @@ def follow_up_table(rep: Any, threshold: int = DEFAULT_THRESHOLD) -> Table:
     rows = []
     for s in rep.services:
         by = {q.intent: q for q in s.questions}
-        rows.append((s.label, shown(s.heard, threshold), _asked(s.asked, s.heard, threshold))
+        rows.append((s.label, _count(s.heard, threshold), _asked(s.asked, s.heard, threshold))
                     + tuple(_asked(by[q].calls, s.heard, threshold) if by[q].offered else "-" for q in order))
     if not rep.spec:
         note = "Skrip yang berjalan tidak memiliki pertanyaan lanjutan (answers:), jadi belum ada yang dihitung."

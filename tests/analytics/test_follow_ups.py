@@ -186,3 +186,19 @@ async def test_a_service_the_catalog_does_not_know_reads_as_words(make_store):
                             end_state="info_ktp")
     rep = follow_up_questions(Source.from_store(store), DAY, DAY, _spec())
     assert [(s.service, s.label) for s in rep.services] == [("izin_usaha", "Layanan izin usaha")]
+
+
+def test_a_large_count_of_callers_who_heard_the_answer_is_written_with_thousands():
+    # "1.234" as every other count on the page and in the report, not "1234"
+    from ivr.analytics.follow_ups import FollowUpReport, QuestionCount, ServiceQuestions
+    from ivr.analytics.pages import follow_up_table
+    from ivr.analytics.reports import _follow_up_section
+
+    spec = _spec()
+    qs = tuple(QuestionCount(q, lab, 0, 0.0) for q, lab in spec.questions.items())
+    rep = FollowUpReport(DAY, DAY, (ServiceQuestions("ktp", "KTP elektronik", 1234, 0, qs),
+                                    ServiceQuestions("kk", "Kartu keluarga", 3, 0, qs)), spec)
+    rows = {r[0]: r for r in follow_up_table(rep).rows}
+    assert rows["KTP elektronik"][1] == "1.234" and rows["Kartu keluarga"][1] == "<5"
+    rows = {r[0]: r for r in _follow_up_section(rep, 5)[2]}
+    assert rows["KTP elektronik"][1] == "1.234" and rows["Kartu keluarga"][1] == "<5"
