@@ -22,7 +22,7 @@ from typing import Any
 from ivr.desk.marks import INCOMPLETE_BADGE, field_label, hangup_marks
 from ivr.privacy.masking import FIELD_MASK, MASKS, SENSITIVE_FIELDS
 from ivr.storage import Store
-from ivr.storage.catalog import category_label, service_words
+from ivr.storage.catalog import SERVICE_NAMES, category_label, service_words
 from ivr.storage.desk import HistoryItem
 from ivr.storage.labels import label
 from ivr.storage.ticket_ids import format_ticket_id
@@ -79,7 +79,7 @@ async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hol
     pop["known"] = True
     pop["caller"] = call.caller
     pop["started_at"] = call.started_at.isoformat()
-    pop["purpose"] = ctx.get("intent") or call.service
+    pop["purpose"] = _purpose(ctx.get("intent"), ctx.get("service") or call.service)
     pop["purpose_label"] = service_words(pop["purpose"]) if pop["purpose"] else "-"
     reason = ctx.get("reason")
     pop["reason"] = reason
@@ -131,6 +131,16 @@ async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hol
 def _category(code: str | None) -> str | None:
     """A complaint category in words (one an agent typed stays as typed)."""
     return category_label(code) if code else None
+
+
+def _purpose(intent: object, service: str | None) -> str | None:
+    """What the caller called about: the last intent heard when it names a service of the
+    catalog (or nothing better is known), else the call's service: a follow-up question
+    ("tanya_biaya"), "ulangi" or "selesai" heard last is no purpose ("Layanan tanya biaya")."""
+    said = str(intent) if intent else None
+    if said and (said in SERVICE_NAMES or not service):
+        return said
+    return service or said
 
 
 def personal_slot(key: str) -> bool:

@@ -192,3 +192,16 @@ async def test_a_yes_or_no_reads_as_a_word_as_the_default_script_writes_it(site)
         await store.handoffs.save_context(ids["now"], {"intent": "pengaduan", "slots": {"confidential": given}})
         pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
         assert dict(pop["slot_rows"]) == {"Dirahasiakan": shown}, given
+
+
+async def test_the_purpose_is_the_service_not_a_follow_up_question_heard_last(site):
+    # the caller heard the KTP answer, asked the fee, then was handed over: the purpose is KTP,
+    # not "Layanan tanya biaya"; a service of the catalog heard last stays the purpose
+    store, ids = site
+    for intent, service, purpose, words in (("tanya_biaya", "ktp", "ktp", "KTP elektronik"),
+                                            ("ulangi", "izin_usaha", "izin_usaha", "Layanan izin usaha"),
+                                            ("petugas", "ktp", "petugas", "Minta petugas"),
+                                            ("pengaduan", None, "pengaduan", "Pengaduan")):
+        await store.handoffs.save_context(ids["now"], {"intent": intent, "service": service})
+        pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
+        assert (pop["purpose"], pop["purpose_label"]) == (purpose, words), intent
