@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
 
-from ivr.analytics.catalog import service_label
+from ivr.storage.catalog import service_words
 from ivr.analytics.db import Source, table
 from ivr.storage.models import CallRow, TurnRow
 
@@ -188,7 +188,8 @@ def follow_up_questions(src: Source, start: date, end: date, spec: FollowUpSpec,
         # a question asked in a call that never reached an answering state cannot happen (the
         # question turn is in one); the max guards data recorded otherwise
         n_heard = max(n_heard, any_q.get(svc, 0))
-        rows.append(ServiceQuestions(svc, service_label(svc), n_heard, any_q.get(svc, 0),
+        # a service a script editor added reads "Layanan izin usaha", as on the desk, not its code
+        rows.append(ServiceQuestions(svc, service_words(svc), n_heard, any_q.get(svc, 0),
                                      _ordered(counts.get(svc, {}), spec, n_heard,
                                               frozenset(offered.get(svc, ())))))
     rows.sort(key=lambda r: (-r.heard, r.label))
@@ -210,13 +211,18 @@ class LiveSpec:
         scripts = getattr(self.store, "scripts", None)
         if scripts is not None:
             try:
-                found = await scripts.live_version(self.script_path.stem)
+                # the live pointer (one small row) each time; the version's text (50 kB and its
+                # test results) only when it moved
+                live = await scripts.live(self.script_path.stem)
+                if live is not None:
+                    key = ("live", live.version_id)
+                    if self._cached is not None and self._cached[0] == key:
+                        return self._cached[1]
+                    text = (await scripts.get(live.version_id)).yaml_text
             except Exception:     # no scripts table yet, or the database is away: use the file
                 log.warning("live script not readable; follow-up questions from %s", self.script_path,
                             exc_info=True)
-                found = None
-            if found is not None:
-                key, text = ("live", found[0].version_id), found[1].yaml_text
+                key, text = ("file", str(self.script_path)), None
         if self._cached is not None and self._cached[0] == key:
             return self._cached[1]
         spec = await asyncio.to_thread(_spec_of, self.script_path, text)

@@ -387,6 +387,11 @@ def stuck_page(src: Source, end: date, *, now: datetime, days: int = 28) -> Page
 # ---------------------------------------------------------------------------- follow-up questions
 
 
+def _count(n: int, threshold: int) -> str:
+    """A count as the pages write it ("1.234"); 1 to threshold-1 is ``"<5"``."""
+    return shown(n, threshold) if 0 < n < threshold else num(n)
+
+
 def _asked(n: int, heard: int, threshold: int) -> str:
     """``"12 (33,3%)"``; a count under the threshold is ``"<5"`` without its share."""
     if 0 < n < threshold:
@@ -402,7 +407,7 @@ def follow_up_table(rep: Any, threshold: int = DEFAULT_THRESHOLD) -> Table:
     rows = []
     for s in rep.services:
         by = {q.intent: q for q in s.questions}
-        rows.append((s.label, shown(s.heard, threshold), _asked(s.asked, s.heard, threshold))
+        rows.append((s.label, _count(s.heard, threshold), _asked(s.asked, s.heard, threshold))
                     + tuple(_asked(by[q].calls, s.heard, threshold) if by[q].offered else "-" for q in order))
     if not rep.spec:
         note = "Skrip yang berjalan tidak memiliki pertanyaan lanjutan (answers:), jadi belum ada yang dihitung."
@@ -431,10 +436,13 @@ def follow_ups_page(src: Source, end: date, spec: Any, *, now: datetime, days: i
 
     start = end - timedelta(days=days - 1)
     rep = follow_up_questions(src, start, end, spec)
-    totals = [q for q in rep.totals() if q.calls]
+    # the figures follow the table's rule: a count of 1 to threshold-1 is "<5", and no share
+    # of it is shown (3 of 8 calls: "37,5%" would give the 3 away)
+    totals = [q for q in rep.totals() if q.calls >= threshold]
     top = totals[0] if totals else None
-    figures = (("Mendengar jawaban layanan", num(rep.heard)),
-               ("Bertanya lanjutan", pct(rep.asked / rep.heard) if rep.heard else "-"),
+    figures = (("Mendengar jawaban layanan", _count(rep.heard, threshold)),
+               ("Bertanya lanjutan", shown(rep.asked, threshold) if 0 < rep.asked < threshold
+                else pct(rep.asked / rep.heard) if rep.heard else "-"),
                ("Paling sering ditanyakan", f"{top.label} ({pct(top.share)})" if top else "-"))
     shown_rows = [s for s in rep.services if s.heard >= threshold][:10]
     charts = (Chart("pertanyaan_lanjutan", "Porsi panggilan yang menanyakan hal berikut setelah jawaban", "bar", {

@@ -213,7 +213,8 @@ def _follow_up_section(rep: Any, threshold: int) -> tuple[str, list[str], list[l
     rows = []
     for s in rep.services:
         by = {q.intent: q for q in s.questions}
-        rows.append([s.label, shown(s.heard, threshold), cell(s.asked, s.heard)]
+        rows.append([s.label, shown(s.heard, threshold) if 0 < s.heard < threshold else _num(s.heard),
+                     cell(s.asked, s.heard)]
                     + [cell(by[q].calls, s.heard) if by[q].offered else "-" for q in order])
     return ("Pertanyaan lanjutan setelah jawaban",
             ["Layanan", "Mendengar jawaban", "Bertanya lanjutan", *rep.spec.questions.values()], rows)

@@ -910,6 +910,8 @@ class CallSession:
             "call_id": self.call_id,
             "caller": self.caller or None,
             "intent": self.intent,
+            # the service the call is about (the last intent may be a follow-up question)
+            "service": self.service,
             "state": self._state,
             "slots": dict(self.slots),
             "ticket_id": self.tickets.last,

@@ -14,19 +14,29 @@ history's ``summary``).
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from datetime import datetime, tzinfo
 from typing import Any
 
 from ivr.desk.marks import INCOMPLETE_BADGE, field_label, hangup_marks
-from ivr.privacy.masking import MASKS
+from ivr.privacy.masking import FIELD_MASK, MASKS, SENSITIVE_FIELDS
 from ivr.storage import Store
-from ivr.storage.catalog import category_label, service_words
+from ivr.storage.catalog import SERVICE_NAMES, category_label, service_words
 from ivr.storage.desk import HistoryItem
 from ivr.storage.labels import label
 from ivr.storage.ticket_ids import format_ticket_id
 
-__all__ = ["build_pop", "recording_path", "history_entry", "local_time"]
+__all__ = ["build_pop", "recording_path", "history_entry", "local_time", "personal_slot", "masked_slots"]
+
+#: slot names (whole) that hold a phone number, and words of a slot name that say it holds
+#: personal data (a name, a NIK, a phone number, an address)
+_PERSONAL_KEYS = frozenset({"callback_number", "caller_number", "reporter_phone_number"})
+_PERSONAL_WORDS = frozenset({"nama", "name", "nik", "phone", "telp", "telepon", "tlp", "hp", "wa", "whatsapp",
+                             "msisdn", "alamat", "address", "email"})
+
+_YES = frozenset({"true", "ya", "iya", "yes"})
+_NO = frozenset({"false", "tidak", "no"})
 
 _REASONS = {"caller_request": "Penelepon meminta petugas", "low_confidence": "Sistem kurang yakin memahami",
             "no_input": "Penelepon tidak menjawab", "fallback": "Tangga bantuan habis",
@@ -69,13 +79,13 @@ async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hol
     pop["known"] = True
     pop["caller"] = call.caller
     pop["started_at"] = call.started_at.isoformat()
-    pop["purpose"] = ctx.get("intent") or call.service
+    pop["purpose"] = _purpose(ctx.get("intent"), ctx.get("service") or call.service)
     pop["purpose_label"] = service_words(pop["purpose"]) if pop["purpose"] else "-"
     reason = ctx.get("reason")
     pop["reason"] = reason
     pop["reason_label"] = _REASONS.get(str(reason)) or label(reason, "handoff_reason")
     slots = ctx.get("slots")
-    pop["slots"] = slots if isinstance(slots, dict) else {}
+    pop["slots"] = masked_slots(slots if isinstance(slots, dict) else {})
     pop["slot_rows"] = [[_slot_name(str(k)), _slot_value(str(k), v)] for k, v in pop["slots"].items()]
     turns = []
     playable = 0
@@ -123,6 +133,31 @@ def _category(code: str | None) -> str | None:
     return category_label(code) if code else None
 
 
+def _purpose(intent: object, service: str | None) -> str | None:
+    """What the caller called about: the last intent heard when it names a service of the
+    catalog (or nothing better is known), else the call's service: a follow-up question
+    ("tanya_biaya"), "ulangi" or "selesai" heard last is no purpose ("Layanan tanya biaya")."""
+    said = str(intent) if intent else None
+    if said and (said in SERVICE_NAMES or not service):
+        return said
+    return service or said
+
+
+def personal_slot(key: str) -> bool:
+    """Whether a slot's name says it holds personal data, beyond the masker's field names
+    (``SENSITIVE_FIELDS``): a field a script editor named (``nama_pemohon``: a name, as
+    ``dialogs.personal`` reads a slot named "nama"; ``no_wa_pemohon``), or the number to call
+    back (``callback_number``: a caller ID the masker's number patterns may not know, e.g. a
+    foreign one)."""
+    k = key.lower().strip("_")
+    return k in SENSITIVE_FIELDS or k in _PERSONAL_KEYS or bool(_PERSONAL_WORDS & set(re.split(r"[_\W]+", k)))
+
+
+def masked_slots(slots: dict[str, object]) -> dict[str, object]:
+    """The saved slots with every personal one masked whole (the pop shows no personal data)."""
+    return {str(k): FIELD_MASK if personal_slot(str(k)) and v not in (None, "") else v for k, v in slots.items()}
+
+
 def _slot_name(key: str) -> str:
     """A slot's name as staff read it ("reporter_nik" -> "NIK pelapor")."""
     name = field_label(key)
@@ -136,8 +171,10 @@ def _slot_value(key: str, value: object) -> str:
         return "-"
     if value in MASKS:
         return "Disamarkan (data pribadi)"
-    if isinstance(value, bool) or str(value).lower() in ("true", "false"):
-        return "Ya" if str(value).lower() == "true" else "Tidak"
+    # a yes/no as the scripts write it ("confidential": "ya"/"tidak") or as JSON does
+    word = str(value).strip().lower()
+    if isinstance(value, bool) or word in _YES or word in _NO:
+        return "Ya" if word in _YES else "Tidak"
     if key == "category":
         return category_label(str(value))
     if key == "topic":

@@ -514,7 +514,7 @@ class Desk:
         except AmiError as exc:
             log.warning("desk: Originate refused (%s)", exc)
             await self._attempt_done(attempt, "failed", "Sistem telepon menolak panggilan keluar.")
-            raise DeskError("Asterisk menolak panggilan keluar.") from exc
+            raise DeskError("Sistem telepon menolak panggilan keluar. Silakan coba lagi sebentar lagi.") from exc
         aid = resp.action_id
         if aid:
             self._originates[aid] = attempt

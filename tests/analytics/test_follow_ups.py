@@ -128,3 +128,77 @@ async def test_the_live_script_version_gives_the_questions(make_store, tmp_path)
     assert text != path.read_text("utf-8")
     await store.scripts.import_file(path.stem, text, None)
     assert (await live.get()).label("tanya_biaya") == "biaya pengurusan"
+
+
+async def test_the_page_figures_hide_small_counts_as_the_table_does(make_store):
+    """The page's figures follow the table's rule: a count of 1-4 is "<5" and no share of it is
+    shown (the top question asked in 3 of 8 calls must not read "biaya (37,5%)")."""
+    from ivr.analytics.db import Source
+    from ivr.analytics.pages import follow_ups_page
+
+    store = await make_store()
+    await _seed(store)
+    now = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+    fig = dict(follow_ups_page(Source.from_store(store), DAY, _spec(), now=now, days=1).figures)
+    # 8 heard, 5 asked; the most asked question (the fee) only 3 times: no question to name
+    assert fig == {"Mendengar jawaban layanan": "8", "Bertanya lanjutan": "62,5%", "Paling sering ditanyakan": "-"}
+    fig = dict(follow_ups_page(Source.from_store(store), DAY, _spec(), now=now, days=1, threshold=10).figures)
+    assert fig == {"Mendengar jawaban layanan": "<10", "Bertanya lanjutan": "<10", "Paling sering ditanyakan": "-"}
+
+
+async def test_the_live_version_text_is_read_once_per_version(make_store):
+    """Each page asks for the questions; the live version's text (50 kB, with its test results)
+    is read once per version, not on every request."""
+    from pathlib import Path
+
+    from dialogs import default_script_path
+    from ivr.analytics.follow_ups import LiveSpec
+
+    path = Path(default_script_path())
+    store = await make_store()
+    await store.scripts.import_file(path.stem, path.read_text("utf-8"), None)
+    reads = []
+    get = store.scripts.get
+
+    async def counted(version_id):
+        reads.append(version_id)
+        return await get(version_id)
+
+    store.scripts.get = counted
+    live = LiveSpec(store, path)
+    for _ in range(3):
+        assert (await live.get()).label("tanya_biaya") == "biaya"
+    assert len(reads) == 1, reads
+
+
+async def test_a_service_the_catalog_does_not_know_reads_as_words(make_store):
+    # an intent a script editor added (its own answer with questions): "Layanan izin usaha",
+    # as the desk says it, never the code
+    from ivr.analytics.db import Source
+    from ivr.analytics.follow_ups import follow_up_questions
+
+    store = await make_store()
+    t0 = datetime(2026, 11, 2, 3, 0, tzinfo=timezone.utc)
+    await store.calls.create("z1", script_version="7", started_at=t0)
+    await store.calls.add_turn("z1", 0, "caller", "…", state="info_ktp", intent="tanya_biaya", outcome="accepted",
+                               at=t0 + timedelta(seconds=10))
+    await store.calls.close("z1", "completed", ended_at=t0 + timedelta(minutes=1), service="izin_usaha",
+                            end_state="info_ktp")
+    rep = follow_up_questions(Source.from_store(store), DAY, DAY, _spec())
+    assert [(s.service, s.label) for s in rep.services] == [("izin_usaha", "Layanan izin usaha")]
+
+
+def test_a_large_count_of_callers_who_heard_the_answer_is_written_with_thousands():
+    # "1.234" as every other count on the page and in the report, not "1234"
+    from ivr.analytics.follow_ups import FollowUpReport, QuestionCount, ServiceQuestions
+    from ivr.analytics.pages import follow_up_table
+    from ivr.analytics.reports import _follow_up_section
+
+    spec = _spec()
+    qs = tuple(QuestionCount(q, lab, 0, 0.0) for q, lab in spec.questions.items())
+    rep = FollowUpReport(DAY, DAY, (ServiceQuestions("ktp", "KTP elektronik", 1234, 0, qs),
+                                    ServiceQuestions("kk", "Kartu keluarga", 3, 0, qs)), spec)
+    rows = {r[0]: r for r in follow_up_table(rep).rows}
+    assert rows["KTP elektronik"][1] == "1.234" and rows["Kartu keluarga"][1] == "<5"
+    rows = {r[0]: r for r in _follow_up_section(rep, 5)[2]}
+    assert rows["KTP elektronik"][1] == "1.234" and rows["Kartu keluarga"][1] == "<5"

@@ -648,3 +648,24 @@ async def test_a_failed_callback_tells_the_agent_why_in_indonesian(rig):
     assert second["outcome"] == "failed" and second["reason"] == "Telepon petugas tidak tersambung."
     for reason in [a.reason for a in await store.desk.attempts(pid)] + [first["reason"], second["reason"]]:
         assert reason is None or not any(w in reason for w in ("CHANUNAVAIL", "failed", "Asterisk", "(")), reason
+
+
+async def test_an_originate_the_phone_system_refuses_is_told_to_the_agent_without_asterisk_words(rig, monkeypatch):
+    # AMI answers the Originate with an error: the agent reads Indonesian, the log keeps the rest
+    from telephony.ami import AmiError
+
+    await rig.store.desk.map_agent("rina", "agent1")
+    pid = await rig.store.tickets.create("callback", reporter_phone="081311112222")
+    sent = rig.ami.action
+
+    async def refuse(name, *args, **kwargs):
+        if name == "Originate":
+            raise AmiError("Permission denied")
+        return await sent(name, *args, **kwargs)
+
+    monkeypatch.setattr(rig.ami, "action", refuse)
+    with pytest.raises(DeskError) as err:
+        await rig.desk.call_back(pid, "rina")
+    assert str(err.value) == "Sistem telepon menolak panggilan keluar. Silakan coba lagi sebentar lagi."
+    [tried] = await rig.store.desk.attempts(pid)
+    assert tried.outcome == "failed" and tried.reason == "Sistem telepon menolak panggilan keluar."

@@ -166,3 +166,42 @@ async def test_the_pop_reads_the_hand_off_context_in_staff_words_with_personal_d
     pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
     assert (pop["purpose_label"], pop["reason_label"]) == ("Layanan izin usaha", "Penelepon tidak menjawab")
     assert pop["slot_rows"] == []
+
+
+async def test_a_personal_slot_the_masker_does_not_know_by_name_stays_masked_on_the_pop(site):
+    """A field a script editor named (a name under "nama_pemohon", a WhatsApp number) or the
+    number to call back as a foreign caller ID: the masker's field names and number patterns
+    miss them, the pop does not show them (neither in its rows nor in the codes beside them)."""
+    store, ids = site
+    await store.handoffs.save_context(ids["now"], {
+        "intent": "izin_usaha", "reason": "caller_request",
+        "slots": {"nama_pemohon": "Budi Santoso", "callback_number": "+6591234567", "no_wa": "+65 9123 4567",
+                  "kecamatan": "Cicalengka", "topic": "izin_usaha"}})
+    pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
+    rows = dict(pop["slot_rows"])
+    assert rows["Nama pemohon"] == rows["Nomor telepon balik"] == rows["No wa"] == "Disamarkan (data pribadi)"
+    assert rows["Kecamatan"] == "Cicalengka" and rows["Keperluan"] == "Layanan izin usaha"
+    assert "Budi" not in str(pop) and "9123" not in str(pop)
+    assert pop["slots"]["kecamatan"] == "Cicalengka" and pop["slots"]["topic"] == "izin_usaha"
+
+
+async def test_a_yes_or_no_reads_as_a_word_as_the_default_script_writes_it(site):
+    # the default script sets confidential: "ya" / "tidak" (not "true"): the pop says "Ya"
+    store, ids = site
+    for given, shown in (("ya", "Ya"), ("tidak", "Tidak"), (True, "Ya"), ("false", "Tidak")):
+        await store.handoffs.save_context(ids["now"], {"intent": "pengaduan", "slots": {"confidential": given}})
+        pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
+        assert dict(pop["slot_rows"]) == {"Dirahasiakan": shown}, given
+
+
+async def test_the_purpose_is_the_service_not_a_follow_up_question_heard_last(site):
+    # the caller heard the KTP answer, asked the fee, then was handed over: the purpose is KTP,
+    # not "Layanan tanya biaya"; a service of the catalog heard last stays the purpose
+    store, ids = site
+    for intent, service, purpose, words in (("tanya_biaya", "ktp", "ktp", "KTP elektronik"),
+                                            ("ulangi", "izin_usaha", "izin_usaha", "Layanan izin usaha"),
+                                            ("petugas", "ktp", "petugas", "Minta petugas"),
+                                            ("pengaduan", None, "pengaduan", "Pengaduan")):
+        await store.handoffs.save_context(ids["now"], {"intent": intent, "service": service})
+        pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
+        assert (pop["purpose"], pop["purpose_label"]) == (purpose, words), intent
