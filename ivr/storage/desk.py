@@ -333,7 +333,11 @@ class DeskRepository:
                      .where(TicketRow.kind == "callback"))
                 if not include_closed:
                     q = q.where(TicketRow.status.in_(("open", "in_progress")))
-                rows = s.execute(q.limit(limit * 2)).all()
+                # the soonest promised first in SQL too: the limit keeps those, not any rows
+                promised = func.coalesce(TicketAssignmentRow.callback_promised_at, TicketRow.created_at)
+                q = q.order_by(promised, TicketAssignmentRow.sla_due_at.is_(None), TicketAssignmentRow.sla_due_at,
+                               TicketRow.public_id)
+                rows = s.execute(q.limit(limit)).all()
                 attempts: dict[int, list[CallbackAttemptRow]] = {}
                 ids = [t.id for t, _ in rows]
                 if ids:

@@ -205,3 +205,16 @@ async def test_the_purpose_is_the_service_not_a_follow_up_question_heard_last(si
         await store.handoffs.save_context(ids["now"], {"intent": intent, "service": service})
         pop = await build_pop(store, ids["now"], queue="hotline", hold_s=5, member=None)
         assert (pop["purpose"], pop["purpose_label"]) == (purpose, words), intent
+
+
+async def test_the_callback_list_keeps_the_soonest_promised_when_there_are_more(make_store, tmp_path):
+    """More open callbacks than the list shows: the limit keeps the soonest promised ones, not
+    whichever rows the database returns first (on SQLite and PostgreSQL)."""
+    store = await make_store(pii=Pii("mask", PII_TEST_KEY), outbox_dir=tmp_path / "outbox")
+    made = {}
+    order = (70, 60, 50, 40, 30, 20, 10, 0)    # the soonest filed last (as a re-promised one may be)
+    for minutes in order:
+        made[minutes] = await store.tickets.create("callback", reporter_phone=OTHER, created_at=at(minutes))
+    shown = await store.desk.callbacks(limit=3)
+    assert [i.public_id for i in shown] == [made[0], made[10], made[20]]
+    assert [i.public_id for i in await store.desk.callbacks()] == [made[m] for m in sorted(order)]
