@@ -43,7 +43,7 @@ def test_default_script_loads(script):
     want = {"ktp", "kk", "akta_kelahiran", "akta_kematian", "pindah_domisili", "pajak_kendaraan",
             "pbb", "retribusi", "bpjs_kesehatan", "layanan_kesehatan", "bansos", "pengaduan",
             "status_pengaduan", "petugas", "darurat", "ulangi", "selesai"}
-    questions = {"tanya_syarat", "tanya_biaya", "tanya_tempat", "tanya_jam", "tanya_lama"}
+    questions = {"tanya_syarat", "tanya_biaya", "tanya_tempat", "tanya_jam", "tanya_lama", "tanya_nomor"}
     assert set(script.intents) == want | questions
     assert script.questions == questions
     for intent in script.intents.values():
