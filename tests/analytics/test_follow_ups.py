@@ -28,7 +28,7 @@ def test_the_spec_comes_from_the_script_with_staff_labels():
     spec = _spec()
     assert spec.questions == {"tanya_syarat": "persyaratan", "tanya_biaya": "biaya",
                               "tanya_tempat": "tempat pengurusan", "tanya_jam": "jam pelayanan",
-                              "tanya_lama": "lama proses"}
+                              "tanya_lama": "lama proses", "tanya_nomor": "nomor tiket"}
     assert {"info_ktp", "info_kk", "info_bansos"} <= spec.states and "main_menu" not in spec.states
     assert "tanya_lama" in spec.answers["info_ktp"] and "tanya_lama" not in spec.answers["info_pbb"]
 
@@ -89,10 +89,12 @@ async def test_questions_per_service_on_both_databases(make_store):
     kk = rows["kk"]
     assert (kk.heard, kk.asked) == (1, 1) and kk.questions[0].intent == "tanya_biaya"
     assert rep.services[0].service == "ktp"
-    assert all(r.offered for r in ktp.questions)
+    # every question is offered after the KTP answer but the ticket number (after a complaint)
+    assert [r.intent for r in ktp.questions if not r.offered] == ["tanya_nomor"]
     pbb = {r.intent: r for r in rows["pbb"].questions}
     assert not pbb["tanya_lama"].offered and pbb["tanya_biaya"].offered and pbb["tanya_biaya"].share == 1.0
-    assert rows["pbb"].questions[-1].intent == "tanya_lama"
+    offered = [r.offered for r in rows["pbb"].questions]
+    assert offered == sorted(offered, reverse=True), "the questions not offered come last"
     tot = {r.intent: r for r in rep.totals()}
     assert tot["tanya_biaya"].calls == 3 and tot["tanya_tempat"].calls == 2 and rep.heard == 8
     # processing time: of the 7 calls whose answer offers it (KTP and KK), none asked
