@@ -79,7 +79,8 @@ async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hol
     pop["known"] = True
     pop["caller"] = call.caller
     pop["started_at"] = call.started_at.isoformat()
-    pop["purpose"] = _purpose(ctx.get("intent"), ctx.get("service") or call.service)
+    service = ctx.get("service")
+    pop["purpose"] = _purpose(ctx.get("intent"), str(service) if service else call.service)
     pop["purpose_label"] = service_words(pop["purpose"]) if pop["purpose"] else "-"
     reason = ctx.get("reason")
     pop["reason"] = reason
