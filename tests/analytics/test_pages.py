@@ -200,7 +200,7 @@ async def test_follow_up_questions_per_service(client, demo):
     rows = [row for row in csv.reader(io.StringIO(c.text)) if row and not row[0].startswith("#")]
     assert rows[0] == ["Layanan", "Mendengar jawaban", "Bertanya lanjutan", "Menanyakan persyaratan",
                        "Menanyakan biaya", "Menanyakan tempat pengurusan", "Menanyakan jam pelayanan",
-                       "Menanyakan lama proses"]
+                       "Menanyakan lama proses", "Menanyakan nomor tiket"]
     body = {row[0]: row for row in rows[1:]}
     rep = follow_up_questions(demo.src, END - timedelta(days=27), END,
                               FollowUpSpec.from_script(load_script(default_script_path())))
@@ -210,7 +210,8 @@ async def test_follow_up_questions_per_service(client, demo):
     assert body["KTP elektronik"][1] == f"{ktp.heard:,}".replace(",", ".")
     share = f"{where.share * 100:.1f}%".replace(".", ",")
     assert body["KTP elektronik"][5] == f"{where.calls:,}".replace(",", ".") + f" ({share})"
-    assert "Pengaduan" not in body                       # a complaint call hears no service answer
+    assert body["Pengaduan"][8] != "-"                   # after a complaint: the ticket number again
+    assert body["KTP elektronik"][8] == "-"              # no ticket number after the KTP answer
     assert body["Pajak kendaraan"][7] not in ("-", "0")  # its answer offers processing time
     cells = [x for row in rows[1:] for x in row[1:]]
     assert not any(x.split(" ")[0] in {"1", "2", "3", "4"} for x in cells)   # small counts are "<5"
