@@ -583,11 +583,8 @@ class DialogEngine:
                 if _long_answer(st) and kind == "no_input" and "no_input_after_answer" in prompts:
                     # silence after a long answer: ask, do not replay it ("ulangi" replays)
                     out = self._say(prompts["no_input_after_answer"][:1], st)
-                elif _long_answer(st):
-                    # not understood after a long answer: only its closing question again
-                    out = self._say([defaults[min(n - 1, len(defaults) - 1)]], st) + self._say(st.say[-1:], st)
                 else:
-                    out = self._say([defaults[min(n - 1, len(defaults) - 1)]], st) + self._say(st.say, st)
+                    out = self._say([defaults[min(n - 1, len(defaults) - 1)], *_asked_again(st)], st)
             return [*out, self._listen(st)]
         if n == ls.retries + 1 and self._keypad_possible(st):
             return [self._keypad_prompt(st), self._listen(st)]
@@ -883,7 +880,7 @@ class DialogEngine:
         state's question again (after a long answer only its closing question). Not a miss:
         the caller has not asked for anything yet. Recorded as a turn not understood."""
         self._note("no_match")
-        again = st.say[-1:] if _long_answer(st) else st.say
+        again = _asked_again(st)
         greet = Prompt(f"greeting.{GREETING_REPLIES.index(reply)}", reply)
         return [*self._say([greet, *again], st), self._listen(st)]
 
@@ -1028,6 +1025,12 @@ def _long_answer(st: State) -> bool:
 
 
 _SKIP_WORDS = {"tidak", "lewati", "lewat", "skip", "tanpa", "rahasia", "anonim"}
+
+
+def _asked_again(st: State) -> tuple[Prompt, ...]:
+    """What asks the state's question again: after a long answer only its closing question
+    (not the answer replayed), else all the state says."""
+    return st.say[-1:] if _long_answer(st) else st.say
 
 
 def _is_skip(text: str) -> bool:
