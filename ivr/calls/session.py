@@ -48,7 +48,6 @@ from dialogs.events import (
     Pressed,
     TransferFailed,
 )
-from dialogs.personal import answer_kind
 from ivr.calls.hangups import CALLER_GONE, MediaHangup
 from ivr.calls.media.agi import AgiMedia
 from ivr.calls.media.audiosocket import AudioSocketMedia
@@ -68,6 +67,7 @@ from ivr.calls.tickets import TicketDesk
 from ivr.calls.transfer import TransferStep
 from ivr.calls.turns import Turn, TurnLog
 from ivr.config.logging import bind_call
+from ivr.privacy.fields import answer_kind
 from ivr.privacy.masking import mask_answer, mask_long_numbers, mask_record
 from telephony import AgiSession
 
