@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from dialogs.model import Script
     from ivr.storage import Store
 
-__all__ = ["StepLabels", "LiveStepLabels", "NO_STATE"]
+__all__ = ["NO_STATE", "LiveStepLabels", "StepLabels", "humanised"]
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import pairwise
 
 from dialogs.personal import answer_kind as _dialog_answer_kind
 
-__all__ = ["is_personal_field", "field_words", "answer_kind", "FIELD_KIND", "PERSONAL_WORDS", "PERSONAL_PAIRS", "PERSONAL_NAMES"]
+__all__ = ["FIELD_KIND", "PERSONAL_NAMES", "PERSONAL_PAIRS", "PERSONAL_WORDS", "answer_kind", "field_words", "is_personal_field"]
 
 #: words of a field's name that say it holds personal data (or a secret)
 PERSONAL_WORDS = frozenset({
@@ -72,7 +73,7 @@ def is_personal_field(name: str) -> bool:
         return True
     if any(w in PERSONAL_WORDS for w in words):
         return True
-    return any(pair in PERSONAL_PAIRS for pair in zip(words, words[1:]))
+    return any(pair in PERSONAL_PAIRS for pair in pairwise(words))
 
 
 #: the personal kind of a value hidden whole because of its field's name (an address, a birth

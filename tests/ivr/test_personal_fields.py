@@ -131,6 +131,6 @@ def test_the_journal_and_the_logs_keep_the_fields_masked(tmp_path):
 def test_the_desk_rows_mask_personal_fields_and_the_text_of_others():
     from ivr.desk.pop import slot_rows
 
-    rows = dict((k, v) for k, v in slot_rows({"nama_pemohon": NAME, "keterangan": f"hubungi {PHONE}"}))
+    rows = dict(slot_rows({"nama_pemohon": NAME, "keterangan": f"hubungi {PHONE}"}))
     assert rows["Nama pemohon"] == "Disamarkan (data pribadi)"
     assert "3456" not in rows["Keterangan"]
