@@ -11,7 +11,7 @@ import copy
 import datetime as dt
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypedDict, cast
 
@@ -38,7 +38,7 @@ from dialogs.lang.normalize import normalize
 from dialogs.lang.numbers import words_to_digits
 from dialogs.matcher import Match
 from dialogs.model import Flow, Prompt, Script, State
-from dialogs.personal import PLACEHOLDER, answer_kind, personal_variables
+from dialogs.personal import FIELD_KIND, PLACEHOLDER, answer_kind, personal_variables
 from dialogs.slots import parse_slot
 from dialogs.templates import render
 
@@ -124,11 +124,16 @@ class TurnResult:
 
 
 class DialogEngine:
-    def __init__(self, script: Script, *, strict: bool = False):
+    def __init__(self, script: Script, *, strict: bool = False,
+                 personal_names: Callable[[str], bool] | None = None):
         """strict=True lets internal errors propagate (tests); otherwise an unexpected
-        error is logged and the caller is handed to an agent."""
+        error is logged and the caller is handed to an agent. ``personal_names``: the runtime's
+        rule for variables personal by their name (``alamat_rumah``, ``no_kk``): a prompt saying
+        one the script alone does not count as personal, or counts as free text, keeps it as a
+        placeholder of kind ``"field"`` (hidden whole)."""
         self.script = script
         self.strict = strict
+        self.personal_names = personal_names
         self._s: Snapshot = {
             "v": SNAPSHOT_VERSION,
             "script": script.name,
@@ -211,7 +216,8 @@ class DialogEngine:
         return copy.deepcopy(self._s)
 
     @classmethod
-    def restore(cls, script: Script, snapshot: Mapping[str, object], *, strict: bool = False) -> DialogEngine:
+    def restore(cls, script: Script, snapshot: Mapping[str, object], *, strict: bool = False,
+                personal_names: Callable[[str], bool] | None = None) -> DialogEngine:
         """An engine in the state `snapshot` describes (a `snapshot()` read back from JSON;
         keys it lacks keep their initial values)."""
         if not isinstance(snapshot, Mapping) or snapshot.get("v") != SNAPSHOT_VERSION:
@@ -219,7 +225,7 @@ class DialogEngine:
         state = snapshot.get("state")
         if state is not None and state not in script.states:
             raise ValueError(f"snapshot state {state!r} is not in script {script.name!r}")
-        engine = cls(script, strict=strict)
+        engine = cls(script, strict=strict, personal_names=personal_names)
         merged = {k: copy.deepcopy(snapshot[k]) if k in snapshot else v for k, v in engine._s.items()}
         engine._s = cast(Snapshot, merged)
         return engine
@@ -476,7 +482,11 @@ class DialogEngine:
     def _record_form(self, p: Prompt) -> tuple[str | None, tuple[tuple[str, str, str], ...]]:
         """The prompt with its personal variables left as "{name}", and their (name, kind,
         value); (None, ()) when it says nothing personal."""
-        kinds = personal_variables(self.script)
+        kinds = dict(personal_variables(self.script))
+        if self.personal_names is not None:
+            for n in p.variables:
+                if kinds.get(n) in (None, "text") and self.personal_names(n):
+                    kinds[n] = FIELD_KIND
         values = self._vars_for_render()
         personal = tuple((n, kinds[n], str(values.get(n, "") or "")) for n in dict.fromkeys(p.variables)
                          if n in kinds and values.get(n))

@@ -734,7 +734,8 @@ class CallSession:
                 await self._record_cut(held.listen, media, held)
             raise
         # the dialog takes the joined turn from where it was before the dropped decision
-        self.engine = DialogEngine.restore(engine.script, held.before, strict=engine.strict)
+        self.engine = DialogEngine.restore(engine.script, held.before, strict=engine.strict,
+                                             personal_names=engine.personal_names)
         # a key pressed while the joined turn was heard or decided waits for the next listen:
         # the reply to the joined turn plays first (a key pressed during it still stops it)
         self._keys_wait = media.keys_waiting()

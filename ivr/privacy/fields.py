@@ -21,6 +21,7 @@ import re
 from functools import lru_cache
 from itertools import pairwise
 
+from dialogs.personal import FIELD_KIND as DIALOG_FIELD_KIND
 from dialogs.personal import answer_kind as _dialog_answer_kind
 
 __all__ = ["FIELD_KIND", "PERSONAL_NAMES", "PERSONAL_PAIRS", "PERSONAL_WORDS", "answer_kind", "field_words", "is_personal_field"]
@@ -78,7 +79,7 @@ def is_personal_field(name: str) -> bool:
 
 #: the personal kind of a value hidden whole because of its field's name (an address, a birth
 #: date, a KK number keyed as digits...): records keep ``[REDACTED]`` in its place
-FIELD_KIND = "field"
+FIELD_KIND = DIALOG_FIELD_KIND
 
 
 def answer_kind(kind: str, slot: str | None) -> str | None:

@@ -134,3 +134,46 @@ def test_the_desk_rows_mask_personal_fields_and_the_text_of_others():
     rows = dict(slot_rows({"nama_pemohon": NAME, "keterangan": f"hubungi {PHONE}"}))
     assert rows["Nama pemohon"] == "Disamarkan (data pribadi)"
     assert "3456" not in rows["Keterangan"]
+
+
+KK_SCRIPT = """\
+version: 1
+name: kk
+start: ask
+intents:
+  petugas: {label: petugas, examples: [petugas, operator]}
+globals:
+  petugas: {action: agent, dtmf: "0"}
+states:
+  ask:
+    say: Sebutkan nomor KK Anda.
+    listen:
+      kind: digits
+      min_length: 4
+      max_length: 16
+      slot: no_kk
+    on:
+      filled: readback
+  readback:
+    say: Nomor KK Anda {no_kk:plain}. Terima kasih.
+    end: done
+"""
+
+
+def test_a_prompt_reading_back_a_slot_named_personal_keeps_it_hidden_in_the_transcript():
+    """The runtime's engine (``personal_names``): a KK number keyed as digits, which the script
+    alone does not count as personal, is a placeholder in the prompt's record form."""
+    from dialogs import CallStarted, DialogEngine, Pressed, Say, load_script
+    from ivr.calls.runtime import ScriptRelease
+
+    script = load_script("kk.yaml", text=KK_SCRIPT)
+    engine = ScriptRelease(script, "kk", None, understander=None).new_engine()  # type: ignore[arg-type]
+    engine.handle(CallStarted(caller_number="081234567890", call_id="c1", today="2026-12-07"))
+    [say] = [a for a in engine.handle(Pressed("1234")) if isinstance(a, Say)]
+    assert "1234" in say.text
+    assert say.record is not None and mask_record(say.record, say.personal) == f"Nomor KK Anda {FIELD_MASK}. Terima kasih."
+    # without the runtime's rule the script alone says nothing personal there
+    plain = DialogEngine(script)
+    plain.handle(CallStarted(caller_number="081234567890", call_id="c1", today="2026-12-07"))
+    [say] = [a for a in plain.handle(Pressed("1234")) if isinstance(a, Say)]
+    assert say.record is None
