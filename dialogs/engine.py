@@ -90,6 +90,7 @@ class Snapshot(TypedDict):
     path: list[str]
     filed: bool         # a ticket was asked for since the caller entered the current flow
     answered: str | None  # the follow-up question last answered in place in this state ("ulangi" repeats it)
+    request: str | None   # the words of the request being acted on, until the next listen (`carried`)
 
 
 class _Turn(TypedDict):
@@ -145,6 +146,7 @@ class DialogEngine:
             "path": [],
             "filed": False,
             "answered": None,
+            "request": None,
         }
         self._turn: _Turn | None = None
         self._hazard = False  # the words of the Heard being handled name a hazard (dialogs.emergency)
@@ -270,6 +272,8 @@ class DialogEngine:
             if urgent is not None:
                 return urgent
         if phase == "listening":
+            # a request's words carry only into the listen its own turn leads to (`carried`)
+            self._s["request"] = None
             if isinstance(event, Heard):
                 return self._heard(event)
             if isinstance(event, Pressed):
@@ -329,6 +333,11 @@ class DialogEngine:
             del s["path"][:-_MAX_PATH]
             for name, tmpl in st.set.items():
                 s["vars"][name] = self._render_plain(tmpl)
+            carried = self._carried(st)
+            if carried is not None:
+                out.extend(self._say(st.carried, st))
+                sid = carried
+                continue
             out.extend(self._say(st.say, st))
             if st.listen is not None:
                 out.append(self._listen(st))
@@ -369,6 +378,32 @@ class DialogEngine:
         out.append(EndCall(reason="loop"))
         self._s["phase"] = "ended"
         return out
+
+    def _carried(self, st: State) -> str | None:
+        """Where a choice state goes without asking when the request that led to it already
+        named one of its options ("saya mau lapor jalan rusak" into the complaint's category):
+        the option taken (slot and label set) if the state has ``carried`` and the words match an
+        option confidently; ``None`` to ask. The request's words are used once, by the first
+        listening state entered."""
+        ls = st.listen
+        if ls is None:
+            return None
+        request, self._s["request"] = self._s.get("request"), None
+        if not st.carried or not request or ls.kind != "choice" or not ls.slot:
+            return None
+        option = self.script.named_option(st.id, request)
+        if option is None:
+            matcher = self.script.choice_matchers.get(st.id)
+            m = matcher.match(request) if matcher is not None else None
+            if m is None or m.intent is None or m.confidence < self.script.settings.accept:
+                return None
+            option = m.intent
+        target = st.on.get(option) or st.on.get("filled") or st.next
+        if target is None:
+            return None
+        self._s["vars"][ls.slot] = option
+        self._s["vars"][ls.slot + "_label"] = ls.labels.get(option, option.replace("_", " "))
+        return target
 
     def _branch(self, st: State) -> str:
         br = st.branch
@@ -661,6 +696,7 @@ class DialogEngine:
                 intent, conf = m.intent, min(m.confidence, asr_conf)
             if intent is None:
                 return self._miss("no_match")
+            self._s["request"] = text or None
             return self._decide(intent, conf)
         if kind == "yesno":
             answer = ev.intent if ev.intent in ("yes", "no") else (yes_or_no(text) if text else None)
@@ -681,6 +717,12 @@ class DialogEngine:
                 option, conf = m.intent, min(m.confidence, asr_conf)
             else:
                 option, conf = None, 0.0
+            if (option is None or conf < self.script.settings.confirm) and text:
+                # the answer names one option word for word inside a longer sentence ("di depan
+                # pasar ada lubang besar"), which the sentence-level match scores low
+                named = self.script.named_option(st.id, text)
+                if named is not None:
+                    option, conf = named, asr_conf
             if option is not None and conf >= self.script.settings.confirm:
                 return self._decide(option, conf)
             return self._try_global(text, ev, asr_conf) or self._miss("no_match")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from dialogs.errors import ScriptIssue
 from dialogs.lang.greetings import REPLIES as GREETING_REPLIES
+from dialogs.lang.normalize import normalize
 from dialogs.matcher import IntentMatcher, Match
 from dialogs.templates import variables_in
 
@@ -142,6 +143,9 @@ class State:
     on: Mapping[str, str] = field(default_factory=dict)
     # follow-up questions answered in place: intent -> prompts (the caller stays here)
     answers: Mapping[str, tuple[Prompt, ...]] = field(default_factory=dict)
+    # said instead of ``say`` when the words of the request that led here already name one of
+    # this choice's options, which is then taken without asking (empty: always ask)
+    carried: tuple[Prompt, ...] = ()
     next: str | None = None
     transfer: TransferSpec | None = None
     create_ticket: TicketSpec | None = None
@@ -301,6 +305,18 @@ class Script:
         sub_menus = self.menu_states - {self.entry_menu, state_id}
         return frozenset(label for label, target in st.on.items() if target in sub_menus)
 
+    def named_option(self, state_id: str, text: str) -> str | None:
+        """The one option of a choice state that ``text`` names word for word ("... mengadukan
+        pungli di kelurahan" names ``pelayanan`` by its phrase "pungli"); None when it names
+        none, or phrases of more than one option."""
+        st = self.states.get(state_id)
+        if st is None or st.listen is None or not st.listen.options:
+            return None
+        said = f" {normalize(text)} "
+        named = {option for option, phrases in st.listen.options.items()
+                 if any(f" {normalize(p)} " in said for p in phrases if normalize(p))}
+        return named.pop() if len(named) == 1 else None
+
     def match_answer(self, state_id: str | None, text: str, ceiling: float = 1.0) -> Match:
         """The intent (or menu option) `text` asks for in an intent state (`state_id` None:
         any intent of the script). The confidence is capped at `ceiling` (the recognizer's
@@ -455,7 +471,7 @@ class Script:
         for reply in GREETING_REPLIES:   # answers in kind to a caller's greeting
             seen.setdefault(reply, None)
         for st in self.states.values():
-            for group in (st.say, st.no_input, st.no_match, st.invalid, *st.answers.values()):
+            for group in (st.say, st.no_input, st.no_match, st.invalid, st.carried, *st.answers.values()):
                 for p in group:
                     add(p)
             if st.keypad:

@@ -185,6 +185,9 @@ SCHEMA: dict[str, Any] = {
                     "additionalProperties": False,
                     "patternProperties": {"^[a-z][a-z0-9_]*$": PROMPTS},
                 },
+                # a choice the caller's request already named ("saya mau lapor jalan rusak"):
+                # said instead of the question, and the option taken (see dialogs/engine.py)
+                "carried": PROMPTS,
                 "next": TARGET,
                 "transfer": {
                     "type": "object",
