@@ -8,7 +8,7 @@ text is shown once, where it first appears.
 Office hours are not part of a script (they are the hotline's ``IVR_OFFICE_HOURS`` setting), so
 the form shows where to change them instead.
 
-Field names: ``say.<state>[.<i>]``, ``prompt.<key>[.<i>]``, ``answer.<state>.<intent>[.<i>]``
+Field names: ``say.<state>[.<i>]``, ``carried.<state>[.<i>]``, ``prompt.<key>[.<i>]``, ``answer.<state>.<intent>[.<i>]``
 (a state's reply to a follow-up question), ``examples.<intent>`` (one example per line) and
 ``queue.<state>`` / ``queue.handoff``.
 """
@@ -81,6 +81,10 @@ def form_fields(text: str) -> list[Field]:
         if isinstance(st, dict) and "say" in st:
             for suffix, t in _texts(st["say"]):
                 fields.append(Field(f"say.{sid}{suffix}", f"{sid}{suffix}", t, "prompts", True))
+        if isinstance(st, dict) and "carried" in st:
+            for suffix, t in _texts(st["carried"]):
+                fields.append(Field(f"carried.{sid}{suffix}", f"{sid}{suffix}: bila permintaan penelepon sudah "
+                                    "menyebut pilihannya", t, "prompts", True))
     fields.extend(_answer_fields(data, fields))
     for name, it in (data.get("intents") or {}).items():
         if isinstance(it, dict) and isinstance(it.get("examples"), list):
@@ -187,7 +191,7 @@ def apply_form(text: str, values: dict[str, str]) -> str:
         if value == f.value.strip():
             continue
         kind, _, rest = name.partition(".")
-        if kind in ("say", "prompt", "answer"):
+        if kind in ("say", "prompt", "answer", "carried"):
             if not value:
                 raise FormError(f"Kalimat {f.label} tidak boleh kosong.")
             value = " ".join(value.split())
@@ -195,8 +199,8 @@ def apply_form(text: str, values: dict[str, str]) -> str:
             if kind == "answer":
                 intent, _, suffix = suffix.partition(".")
                 parent, at = data["states"][key]["answers"], intent
-            elif kind == "say":
-                parent, at = data["states"][key], "say"
+            elif kind in ("say", "carried"):
+                parent, at = data["states"][key], kind
             else:
                 parent, at = data["settings"]["prompts"], key
             _set_text(data, parent, at, ("." + suffix) if suffix else "", value)
