@@ -599,7 +599,10 @@ class DialogEngine:
         elif candidate is not None:
             t["candidate"] = candidate
 
-    def _miss(self, kind: str) -> list[Action]:
+    def _miss(self, kind: str, out_of_scope: bool = False) -> list[Action]:
+        """A turn not understood (``kind``: no_input, no_match, invalid), on the fallback ladder.
+        ``out_of_scope``: a request the hotline does not handle, told so on the ladder's first
+        rungs (the `out_of_scope` prompt) instead of "not understood"; it counts as a miss."""
         self._note(kind)
         st = self._current()
         ls = st.listen
@@ -610,7 +613,9 @@ class DialogEngine:
         n = s["misses"]
         if n <= ls.retries:
             own = {"no_input": st.no_input, "no_match": st.no_match, "invalid": st.invalid or st.no_match}[kind]
-            if own:
+            if out_of_scope and "out_of_scope" in self.script.settings.prompts:
+                out = self._say(self.script.settings.prompts["out_of_scope"][:1], st)
+            elif own:
                 out = self._say([own[min(n - 1, len(own) - 1)]], st)
             else:
                 prompts = self.script.settings.prompts
@@ -678,6 +683,7 @@ class DialogEngine:
             if reply is not None:
                 return self._greet(st, reply)
             cands = self.script.candidates(st.id)
+            beyond = False
             if ev.intent is not None:
                 ok = ev.intent in cands or ev.intent in ls.options
                 intent, conf = (ev.intent if ok else None), asr_conf
@@ -690,12 +696,17 @@ class DialogEngine:
             else:
                 m = self.script.match_answer(st.id, text, asr_conf)
                 intent, conf = m.intent, m.confidence
+                # said clearly enough to tell the caller so (a garbled transcript is "not understood")
+                # and not a follow-up question asked where none is answered ("jam berapa buka
+                # kantornya" in the main menu: which office is not said yet)
+                beyond = (m.out_of_scope and asr_conf >= self.script.settings.accept
+                          and self.script.matcher.match(text, self.script.questions).intent is None)
             if intent == EMERGENCY.label and self._vetoed and text:
                 # the words read as paperwork or a past event: the best other intent
                 m = self.script.matcher.match(text, [c for c in cands if c != EMERGENCY.label])
                 intent, conf = m.intent, min(m.confidence, asr_conf)
             if intent is None:
-                return self._miss("no_match")
+                return self._miss("no_match", out_of_scope=beyond)
             self._s["request"] = text or None
             return self._decide(intent, conf)
         if kind == "yesno":

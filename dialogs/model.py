@@ -41,6 +41,7 @@ DEFAULT_YESNO_DTMF: Mapping[str, str] = MappingProxyType({"1": "yes", "2": "no"}
 DEFAULT_PROMPTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "no_input": ("Maaf, saya tidak mendengar suara Anda.", "Maaf, suara Anda belum terdengar."),
     "no_match": ("Maaf, saya belum mengerti.", "Maaf, saya masih belum menangkap maksud Anda."),
+    "out_of_scope": ("Maaf, hal itu belum bisa kami bantu di layanan ini. Silakan sebutkan keperluan lain.",),
     "invalid": ("Maaf, nomor itu sepertinya belum benar.",),
     "keypad_menu": ("Silakan gunakan tombol telepon Anda.",),
     "keypad_digits": ("Silakan ketik nomornya dengan tombol telepon, lalu tekan tanda pagar.",),
@@ -333,7 +334,7 @@ class Script:
             lm = local.match(text)
             if lm.intent is not None and lm.confidence > conf:
                 return Match(lm.intent, min(lm.confidence, ceiling), lm.scores)
-        return Match(intent, conf, m.scores)
+        return Match(intent, conf, m.scores, out_of_scope=m.out_of_scope and intent is None)
 
     def follow_up(self, state_id: str, text: str, m: Match) -> Match:
         """`m` (taken in `state_id` from `text`) read as a follow-up in a state that answers

@@ -58,6 +58,8 @@ SCHEMA: dict[str, Any] = {
                     "properties": {
                         "no_input": PROMPTS,
                         "no_match": PROMPTS,
+                        # a request the hotline does not handle (the script's out_of_scope wins)
+                        "out_of_scope": PROMPT,
                         "invalid": PROMPTS,
                         "keypad_menu": PROMPT,
                         "keypad_digits": PROMPT,

@@ -1,0 +1,79 @@
+"""A request the hotline does not handle ("mau bikin paspor", the script's `out_of_scope`) is
+told so, with what the hotline does handle and the emergency number, instead of "Maaf, saya
+belum mengerti" (which invites the caller to say the same thing again until an agent takes
+the call); it still counts as a miss on the ladder. A garbled transcript, or a follow-up
+question asked before any service is named, stays "not understood"."""
+
+from __future__ import annotations
+
+from dialogs import CallStarted, DialogEngine, Heard, Say, load_script
+
+
+def says(actions):
+    return " ".join(a.text for a in actions if isinstance(a, Say))
+
+
+def started(script) -> DialogEngine:
+    e = DialogEngine(script, strict=True)
+    e.handle(CallStarted())
+    return e
+
+
+def test_a_request_the_hotline_does_not_handle_is_told_so(script):
+    told = script.settings.prompts["out_of_scope"][0].text
+    assert "di luar layanan kami" in told and "112" in told and "pengaduan" in told
+    e = started(script)
+    out = e.handle(Heard(text="mau tanya cara bikin paspor"))
+    assert says(out) == told and e.state == "main_menu"
+    assert e.last_turn.outcome == "no_match"            # on record as a miss, for the analytics
+    # a miss on the ladder: the second one gets the keypad, as any other miss
+    out = e.handle(Heard(text="perpanjang sim di mana"))
+    assert "tekan 1 untuk kependudukan" in says(out).lower() and told not in says(out)
+
+
+def test_unclear_words_and_questions_without_a_service_are_not_understood(script):
+    not_understood = script.states["main_menu"].no_match[0].text
+    e = started(script)
+    assert says(e.handle(Heard(text="mau bikin paspor", confidence=0.4))) == not_understood
+    e = started(script)
+    assert says(e.handle(Heard(text="jam berapa buka kantornya"))) == not_understood
+    e = started(script)
+    assert says(e.handle(Heard(text="saya tidak tahu"))) == not_understood
+
+
+def test_the_matcher_says_when_out_of_scope_won(script):
+    assert script.matcher.match("mau bikin paspor").out_of_scope
+    assert not script.matcher.match("qwerty asdf").out_of_scope
+    assert not script.matcher.match("mau bikin ktp").out_of_scope
+
+
+BASE = """
+version: 1
+name: t
+start: menu
+settings: {PROMPTS}
+states:
+  menu:
+    say: Ada yang bisa dibantu?
+    listen: {kind: intent, intents: [ktp]}
+    on: {ktp: selesai}
+  selesai:
+    say: Terima kasih.
+    end: completed
+intents:
+  ktp:
+    label: KTP
+    examples: [mau bikin ktp]
+out_of_scope: [mau bikin paspor]
+"""
+
+
+def test_a_script_may_word_it_and_has_a_default():
+    for prompts, expected in [("{}", "Maaf, hal itu belum bisa kami bantu di layanan ini."),
+                              ("{prompts: {out_of_scope: Paspor diurus di kantor imigrasi.}}",
+                               "Paspor diurus di kantor imigrasi.")]:
+        s = load_script("t.yaml", text=BASE.replace("{PROMPTS}", prompts))
+        e = DialogEngine(s, strict=True)
+        e.handle(CallStarted())
+        assert says(e.handle(Heard(text="mau bikin paspor"))).startswith(expected)
+        assert expected in " ".join(s.static_prompts())
