@@ -229,6 +229,11 @@ class DialogEngine:
     # --------------------------------------------------------------- dispatch
     def _handle(self, event: Event) -> list[Action]:
         phase = self._s["phase"]
+        if phase != "confirming":
+            # a request's words carry only into the listen its own turn leads to (`carried`),
+            # or the one a "Maksud Anda ...?" about it leads to: never into a state entered on a
+            # later event (a failed transfer, a ticket filed, the next turn)
+            self._s["request"] = None
         if isinstance(event, Hangup):
             self._s["phase"] = "ended"
             cut = None
@@ -272,8 +277,6 @@ class DialogEngine:
             if urgent is not None:
                 return urgent
         if phase == "listening":
-            # a request's words carry only into the listen its own turn leads to (`carried`)
-            self._s["request"] = None
             if isinstance(event, Heard):
                 return self._heard(event)
             if isinstance(event, Pressed):
@@ -1026,6 +1029,7 @@ class DialogEngine:
             m = self.script.follow_up(st.id, text, self.script.matcher.match(text, self.script.candidates(st.id)))
             conf = min(m.confidence, _clamp(ev.confidence))
             if m.intent is not None and m.intent != self._s["pending"] and conf >= self.script.settings.accept:
+                self._s["request"] = text   # its words, not those of the request being confirmed
                 return self._choose(m.intent, conf)
         answer = ev.intent if ev.intent in ("yes", "no") else (yes_or_no(text) if text else None)
         if answer == "yes":
