@@ -699,11 +699,13 @@ class DialogEngine:
             else:
                 m = self.script.match_answer(st.id, text, asr_conf)
                 intent, conf = m.intent, m.confidence
-                # said clearly enough to tell the caller so (a garbled transcript is "not understood")
-                # and not a follow-up question asked where none is answered ("jam berapa buka
-                # kantornya" in the main menu: which office is not said yet)
+                # said clearly enough to tell the caller so (a garbled transcript is "not understood"),
+                # not a follow-up question asked where none is answered ("jam berapa buka
+                # kantornya" in the main menu: which office is not said yet), and in a state that
+                # takes every service the prompt invites the caller to name (not a sub-menu)
                 beyond = (m.out_of_scope and asr_conf >= self.script.settings.accept
-                          and self.script.matcher.match(text, self.script.questions).intent is None)
+                          and self.script.matcher.match(text, self.script.questions).intent is None
+                          and self._takes_every_service(st))
             if intent == EMERGENCY.label and self._vetoed and text:
                 # the words read as paperwork or a past event: the best other intent
                 m = self.script.matcher.match(text, [c for c in cands if c != EMERGENCY.label])
@@ -762,6 +764,11 @@ class DialogEngine:
             return self._enter(st.on["skip"])
         has_digits = bool(words_to_digits(text)) if text else False
         return self._miss("invalid" if has_digits and kind != "free" else "no_match")
+
+    def _takes_every_service(self, st: State) -> bool:
+        """Whether ``st`` listens for every intent the entry menu does (the main menu, an
+        information state), so that a caller told what the hotline handles can name it there."""
+        return self.script.candidates(self.script.entry_menu) <= self.script.candidates(st.id)
 
     def _try_global(self, text: str, ev: Heard, asr_conf: float, short_only: bool = False) -> list[Action] | None:
         globals_ = self.script.globals

@@ -77,3 +77,20 @@ def test_a_script_may_word_it_and_has_a_default():
         e.handle(CallStarted())
         assert says(e.handle(Heard(text="mau bikin paspor"))).startswith(expected)
         assert expected in " ".join(s.static_prompts())
+
+
+def test_a_sub_menu_says_not_understood_and_its_menu_again(script):
+    # the out_of_scope prompt lists every service and invites another one, which a sub-menu
+    # (it takes only its own services) would not take: there the caller hears "not
+    # understood" and the sub-menu's keys again, as before
+    e = started(script)
+    e.handle(Heard(text="kependudukan"))
+    assert e.state == "menu_kependudukan"
+    out = says(e.handle(Heard(text="mau bikin paspor")))
+    assert "di luar layanan kami" not in out and "belum mengerti" in out
+    assert "Tekan 1 untuk KTP elektronik" in out
+    # where every service is taken (an information state), the caller is told
+    e = started(script)
+    e.handle(Heard(text="ktp hilang"))
+    assert e.state == "info_ktp"
+    assert "di luar layanan kami" in says(e.handle(Heard(text="mau bikin paspor")))
