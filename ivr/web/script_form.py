@@ -102,11 +102,14 @@ def form_fields(text: str) -> list[Field]:
 def _answer_fields(data: Any, shown: list[Field]) -> list[Field]:
     """Each state's replies to follow-up questions (``answers:``), labelled with the question's
     staff label. A reply that is the very text of a field already shown (an alias of a YAML
-    anchor: a state's own answer, a reply shared by several states) is left out: it is edited
+    anchor: a state's own answer, a shared prompt, a reply shared by several states) is left out: it is edited
     where it first appears, and changes everywhere."""
     intents = data.get("intents") or {}
     states = data.get("states") or {}
-    seen: list[Any] = _nodes(states, "say")
+    prompts = (data.get("settings") or {}).get("prompts") or {}
+    # the texts shown as fields before: the shared prompts, the states' `say` and `carried`
+    seen: list[Any] = [n for v in prompts.values() for n in (v if isinstance(v, list) else [v])]
+    seen += [*_nodes(states, "say"), *_nodes(states, "carried")]
     replies = [(sid, intent, i, item, isinstance(node, list))
                for sid, st in states.items() if isinstance(st, dict) and isinstance(st.get("answers"), dict)
                for intent, node in st["answers"].items()
