@@ -696,6 +696,13 @@ class DialogEngine:
                     m = self.script.follow_up(st.id, text, Match(intent, conf))
                     if m.intent != intent:
                         intent, conf = m.intent, min(m.confidence, asr_conf)
+                if text and (intent is None or conf < self.script.settings.confirm):
+                    # unsure, or a label this state does not take (the recognizer always names
+                    # one): words that read as a request the hotline does not handle are told
+                    # so, as typed ones are (its confidence is the decision's, not the words')
+                    beyond = (self.script.match_answer(st.id, text).out_of_scope
+                              and self.script.matcher.match(text, self.script.questions).intent is None
+                              and self._takes_every_service(st))
             else:
                 m = self.script.match_answer(st.id, text, asr_conf)
                 intent, conf = m.intent, m.confidence
@@ -713,7 +720,7 @@ class DialogEngine:
             if intent is None:
                 return self._miss("no_match", out_of_scope=beyond)
             self._s["request"] = text or None
-            return self._decide(intent, conf)
+            return self._decide(intent, conf, out_of_scope=beyond)
         if kind == "yesno":
             answer = ev.intent if ev.intent in ("yes", "no") else (yes_or_no(text) if text else None)
             if answer is None and text:
@@ -848,7 +855,9 @@ class DialogEngine:
             return self._run_global(name, conf)
         return None
 
-    def _decide(self, outcome: str, conf: float) -> list[Action]:
+    def _decide(self, outcome: str, conf: float, out_of_scope: bool = False) -> list[Action]:
+        """``outcome`` taken at ``conf``: accepted, asked about ("Maksud Anda ...?") or a miss
+        (``out_of_scope``: the words read as a request the hotline does not handle)."""
         self._note("no_match", conf=conf, candidate=outcome)
         settings = self.script.settings
         st = self._current()
@@ -865,7 +874,7 @@ class DialogEngine:
             self._s["last_confidence"] = round(conf, 3)
             self._note("confirming", outcome, conf)
             return self._confirm_question()
-        return self._miss("no_match")
+        return self._miss("no_match", out_of_scope=out_of_scope)
 
     def _confirm_question(self) -> list[Action]:
         st = self._current()
