@@ -179,3 +179,13 @@ def test_a_request_is_not_carried_into_a_state_entered_on_a_later_event():
     assert e.phase == "transferring"
     out = e.handle(TransferFailed("no_agents"))
     assert e.state == "kategori" and says(out) == "Tentang apa?" and "jenis" not in e.variables
+
+
+@pytest.mark.parametrize("request_", ["saya mau lapor kdrt", "mau melapor pemerkosaan", "saya mau lapor ada jambret",
+                                      "mau melapor penembakan", "saya mau lapor nyawa anak saya terancam"])
+def test_a_report_of_danger_is_an_emergency_not_a_complaint(script, request_):
+    # "saya mau lapor" is a complaint example: a hazard the emergency detector does not know
+    # by itself (only the darurat intent's keywords do) must still win over it
+    e = started(script)
+    out = e.handle(Heard(text=request_))
+    assert e.state == "emergency" and "112" in says(out)
