@@ -36,8 +36,8 @@ def test_a_request_naming_the_category_is_not_asked_it(script, request_, categor
     assert e.state == "complaint_location"
     assert e.variables["category"] == category and e.variables["category_label"] == label
     text = says(out)
-    assert f"Pengaduan tentang {label}." in text and QUESTION not in text
-    assert text.index("Pengaduan tentang") < text.index("Di mana lokasinya?")
+    assert f"Pengaduan Anda tentang {label}." in text and QUESTION not in text
+    assert text.index("Pengaduan Anda tentang") < text.index("Di mana lokasinya?")
     assert isinstance(out[-1], Listen) and out[-1].state == "complaint_location"
 
 
@@ -90,7 +90,7 @@ def test_a_new_request_replacing_the_confirmation_carries_its_own_words(script):
     assert e.phase == "confirming"
     out = e.handle(Heard(text="bukan, saya mau mengadukan sampah tidak diangkut"))
     assert e.state == "complaint_location" and e.variables["category"] == "kebersihan"
-    assert "Pengaduan tentang kebersihan." in says(out)
+    assert "Pengaduan Anda tentang kebersihan." in says(out)
     e = started(script)
     e.handle(Heard(text="saya mau lapor bpjs", confidence=0.5))
     out = e.handle(Heard(text="bukan, saya mau menyampaikan pengaduan"))

@@ -60,7 +60,7 @@ def test_editing_a_shared_closing_question_changes_it_in_every_state():
 def test_the_sentence_for_a_category_already_named_is_a_form_field():
     text = DEFAULT.read_text(encoding="utf-8")
     field = {f.name: f for f in form_fields(text)}["carried.complaint_category"]
-    assert field.value == "Pengaduan tentang {category_label}."
+    assert field.value == "Pengaduan Anda tentang {category_label}."
     out = apply_form(text, {"carried.complaint_category": "Baik, kami catat pengaduan tentang {category_label}."})
     script = load_script("edited.yaml", text=out)
     assert script.states["complaint_category"].carried[0].text == "Baik, kami catat pengaduan tentang {category_label}."
