@@ -90,6 +90,7 @@ class Snapshot(TypedDict):
     path: list[str]
     filed: bool         # a ticket was asked for since the caller entered the current flow
     answered: str | None  # the follow-up question last answered in place in this state ("ulangi" repeats it)
+    request: str | None   # the words of the request being acted on, until the next listen (`carried`)
 
 
 class _Turn(TypedDict):
@@ -150,6 +151,7 @@ class DialogEngine:
             "path": [],
             "filed": False,
             "answered": None,
+            "request": None,
         }
         self._turn: _Turn | None = None
         self._hazard = False  # the words of the Heard being handled name a hazard (dialogs.emergency)
@@ -233,6 +235,11 @@ class DialogEngine:
     # --------------------------------------------------------------- dispatch
     def _handle(self, event: Event) -> list[Action]:
         phase = self._s["phase"]
+        if phase != "confirming":
+            # a request's words carry only into the listen its own turn leads to (`carried`),
+            # or the one a "Maksud Anda ...?" about it leads to: never into a state entered on a
+            # later event (a failed transfer, a ticket filed, the next turn)
+            self._s["request"] = None
         if isinstance(event, Hangup):
             self._s["phase"] = "ended"
             cut = None
@@ -335,6 +342,11 @@ class DialogEngine:
             del s["path"][:-_MAX_PATH]
             for name, tmpl in st.set.items():
                 s["vars"][name] = self._render_plain(tmpl)
+            carried = self._carried(st)
+            if carried is not None:
+                out.extend(self._say(st.carried, st))
+                sid = carried
+                continue
             out.extend(self._say(st.say, st))
             if st.listen is not None:
                 out.append(self._listen(st))
@@ -375,6 +387,32 @@ class DialogEngine:
         out.append(EndCall(reason="loop"))
         self._s["phase"] = "ended"
         return out
+
+    def _carried(self, st: State) -> str | None:
+        """Where a choice state goes without asking when the request that led to it already
+        named one of its options ("saya mau lapor jalan rusak" into the complaint's category):
+        the option taken (slot and label set) if the state has ``carried`` and the words match an
+        option confidently; ``None`` to ask. The request's words are used once, by the first
+        listening state entered."""
+        ls = st.listen
+        if ls is None:
+            return None
+        request, self._s["request"] = self._s.get("request"), None
+        if not st.carried or not request or ls.kind != "choice" or not ls.slot:
+            return None
+        option = self.script.named_option(st.id, request)
+        if option is None:
+            matcher = self.script.choice_matchers.get(st.id)
+            m = matcher.match(request) if matcher is not None else None
+            if m is None or m.intent is None or m.confidence < self.script.settings.accept:
+                return None
+            option = m.intent
+        target = st.on.get(option) or st.on.get("filled") or st.next
+        if target is None:
+            return None
+        self._s["vars"][ls.slot] = option
+        self._s["vars"][ls.slot + "_label"] = ls.labels.get(option, option.replace("_", " "))
+        return target
 
     def _branch(self, st: State) -> str:
         br = st.branch
@@ -574,7 +612,10 @@ class DialogEngine:
         elif candidate is not None:
             t["candidate"] = candidate
 
-    def _miss(self, kind: str) -> list[Action]:
+    def _miss(self, kind: str, out_of_scope: bool = False) -> list[Action]:
+        """A turn not understood (``kind``: no_input, no_match, invalid), on the fallback ladder.
+        ``out_of_scope``: a request the hotline does not handle, told so on the ladder's first
+        rungs (the `out_of_scope` prompt) instead of "not understood"; it counts as a miss."""
         self._note(kind)
         st = self._current()
         ls = st.listen
@@ -585,7 +626,9 @@ class DialogEngine:
         n = s["misses"]
         if n <= ls.retries:
             own = {"no_input": st.no_input, "no_match": st.no_match, "invalid": st.invalid or st.no_match}[kind]
-            if own:
+            if out_of_scope and "out_of_scope" in self.script.settings.prompts:
+                out = self._say(self.script.settings.prompts["out_of_scope"][:1], st)
+            elif own:
                 out = self._say([own[min(n - 1, len(own) - 1)]], st)
             else:
                 prompts = self.script.settings.prompts
@@ -653,6 +696,7 @@ class DialogEngine:
             if reply is not None:
                 return self._greet(st, reply)
             cands = self.script.candidates(st.id)
+            beyond = False
             if ev.intent is not None:
                 ok = ev.intent in cands or ev.intent in ls.options
                 intent, conf = (ev.intent if ok else None), asr_conf
@@ -662,16 +706,31 @@ class DialogEngine:
                     m = self.script.follow_up(st.id, text, Match(intent, conf))
                     if m.intent != intent:
                         intent, conf = m.intent, min(m.confidence, asr_conf)
+                if text and (intent is None or conf < self.script.settings.confirm):
+                    # unsure, or a label this state does not take (the recognizer always names
+                    # one): words that read as a request the hotline does not handle are told
+                    # so, as typed ones are (its confidence is the decision's, not the words')
+                    beyond = (self.script.match_answer(st.id, text).out_of_scope
+                              and self.script.matcher.match(text, self.script.questions).intent is None
+                              and self._takes_every_service(st))
             else:
                 m = self.script.match_answer(st.id, text, asr_conf)
                 intent, conf = m.intent, m.confidence
+                # said clearly enough to tell the caller so (a garbled transcript is "not understood"),
+                # not a follow-up question asked where none is answered ("jam berapa buka
+                # kantornya" in the main menu: which office is not said yet), and in a state that
+                # takes every service the prompt invites the caller to name (not a sub-menu)
+                beyond = (m.out_of_scope and asr_conf >= self.script.settings.accept
+                          and self.script.matcher.match(text, self.script.questions).intent is None
+                          and self._takes_every_service(st))
             if intent == EMERGENCY.label and self._vetoed and text:
                 # the words read as paperwork or a past event: the best other intent
                 m = self.script.matcher.match(text, [c for c in cands if c != EMERGENCY.label])
                 intent, conf = m.intent, min(m.confidence, asr_conf)
             if intent is None:
-                return self._miss("no_match")
-            return self._decide(intent, conf)
+                return self._miss("no_match", out_of_scope=beyond)
+            self._s["request"] = text or None
+            return self._decide(intent, conf, out_of_scope=beyond)
         if kind == "yesno":
             answer = ev.intent if ev.intent in ("yes", "no") else (yes_or_no(text) if text else None)
             if answer is None and text:
@@ -691,6 +750,12 @@ class DialogEngine:
                 option, conf = m.intent, min(m.confidence, asr_conf)
             else:
                 option, conf = None, 0.0
+            if (option is None or conf < self.script.settings.confirm) and text:
+                # the answer names one option word for word inside a longer sentence ("di depan
+                # pasar ada lubang besar"), which the sentence-level match scores low
+                named = self.script.named_option(st.id, text)
+                if named is not None:
+                    option, conf = named, asr_conf
             if option is not None and conf >= self.script.settings.confirm:
                 return self._decide(option, conf)
             return self._try_global(text, ev, asr_conf) or self._miss("no_match")
@@ -716,6 +781,11 @@ class DialogEngine:
             return self._enter(st.on["skip"])
         has_digits = bool(words_to_digits(text)) if text else False
         return self._miss("invalid" if has_digits and kind != "free" else "no_match")
+
+    def _takes_every_service(self, st: State) -> bool:
+        """Whether ``st`` listens for every intent the entry menu does (the main menu, an
+        information state), so that a caller told what the hotline handles can name it there."""
+        return self.script.candidates(self.script.entry_menu) <= self.script.candidates(st.id)
 
     def _try_global(self, text: str, ev: Heard, asr_conf: float, short_only: bool = False) -> list[Action] | None:
         globals_ = self.script.globals
@@ -795,7 +865,9 @@ class DialogEngine:
             return self._run_global(name, conf)
         return None
 
-    def _decide(self, outcome: str, conf: float) -> list[Action]:
+    def _decide(self, outcome: str, conf: float, out_of_scope: bool = False) -> list[Action]:
+        """``outcome`` taken at ``conf``: accepted, asked about ("Maksud Anda ...?") or a miss
+        (``out_of_scope``: the words read as a request the hotline does not handle)."""
         self._note("no_match", conf=conf, candidate=outcome)
         settings = self.script.settings
         st = self._current()
@@ -812,7 +884,7 @@ class DialogEngine:
             self._s["last_confidence"] = round(conf, 3)
             self._note("confirming", outcome, conf)
             return self._confirm_question()
-        return self._miss("no_match")
+        return self._miss("no_match", out_of_scope=out_of_scope)
 
     def _confirm_question(self) -> list[Action]:
         st = self._current()
@@ -983,6 +1055,7 @@ class DialogEngine:
             m = self.script.follow_up(st.id, text, self.script.matcher.match(text, self.script.candidates(st.id)))
             conf = min(m.confidence, _clamp(ev.confidence))
             if m.intent is not None and m.intent != self._s["pending"] and conf >= self.script.settings.accept:
+                self._s["request"] = text   # its words, not those of the request being confirmed
                 return self._choose(m.intent, conf)
         answer = ev.intent if ev.intent in ("yes", "no") else (yes_or_no(text) if text else None)
         if answer == "yes":

@@ -277,7 +277,7 @@ class _Builder:
                     if path and path[0] == "intents" or k in ("examples", "keywords", "not_keywords", "options", "yes", "no", "out_of_scope"):
                         continue
                     tmpl = is_template or k in ("say", "no_input", "no_match", "invalid", "keypad", "set", "fields", "ticket", "prompts",
-                                           "answers")
+                                           "answers", "carried")
                     visit(v, path + (k,), tmpl)
             elif isinstance(node, list):
                 for i, v in enumerate(node):
@@ -322,6 +322,8 @@ class _Builder:
             self.err(base + ("on",), "'on' needs 'listen' in the same state")
         if "answers" in st and "listen" not in st:
             self.err(base + ("answers",), "'answers' needs a listen of kind intent")
+        if "carried" in st and "listen" not in st:
+            self.err(base + ("carried",), "'carried' needs a listen of kind choice with a slot")
         ls = st.get("listen")
         if not isinstance(ls, dict):
             return
@@ -374,6 +376,8 @@ class _Builder:
                 self.err(lp, "kind digits needs 'length' or 'max_length'")
         if kind != "intent" and "answers" in st:
             self.err(base + ("answers",), "'answers' needs a listen of kind intent")
+        if "carried" in st and (kind != "choice" or not ls.get("slot")):
+            self.err(base + ("carried",), "'carried' needs a listen of kind choice with a slot")
         if kind not in ("intent", "choice") and ("intents" in ls or "options" in ls):
             self.err(lp, f"'intents'/'options' do not apply to kind {kind}")
         mn, mx = ls.get("min_length"), ls.get("max_length")
@@ -499,6 +503,7 @@ def _state(sid: str, st: dict[str, Raw], settings: Settings) -> State:
         queue=st.get("queue"),
         on=dict(st.get("on", {})),
         answers={k: _prompts(v, f"{sid}.answers.{k}") for k, v in (st.get("answers") or {}).items()},
+        carried=_prompts(st.get("carried"), f"{sid}.carried"),
         next=st.get("next"),
         transfer=TransferSpec(tr.get("queue"), tr.get("reason", "script"), tr.get("on_failed")) if tr is not None else None,
         create_ticket=TicketSpec(ct["kind"], ct["next"], dict(ct.get("fields") or {})) if ct is not None else None,

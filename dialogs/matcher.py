@@ -58,6 +58,9 @@ class Match:
     intent: str | None
     confidence: float
     scores: Mapping[str, float] = field(default_factory=dict)   # intent -> raw score (not 0..1)
+    # no intent because the script's out_of_scope examples matched best (a request the hotline
+    # does not handle: "mau bikin paspor"), not because nothing matched
+    out_of_scope: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {"intent": self.intent, "confidence": round(self.confidence, 3)}
@@ -527,7 +530,7 @@ class IntentMatcher:
         score_list = scores.tolist()
         result = {names[i]: score_list[i] for i in allowed}
         if best < self.MIN_SCORE or oos >= best:
-            return Match(None, 0.0, result)
+            return Match(None, 0.0, result, out_of_scope=oos >= max(best, self.MIN_SCORE))
         rival_kw = any(kw[i] > 0 for i in allowed if i != best_i)
         conf = self._confidence(best, max(second, oos), bool(kw[best_i] > 0) and not rival_kw)
         return Match(names[best_i], conf, result)

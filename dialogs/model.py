@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from dialogs.errors import ScriptIssue
 from dialogs.lang.greetings import REPLIES as GREETING_REPLIES
+from dialogs.lang.normalize import normalize
 from dialogs.matcher import IntentMatcher, Match
 from dialogs.templates import variables_in
 
@@ -40,6 +41,7 @@ DEFAULT_YESNO_DTMF: Mapping[str, str] = MappingProxyType({"1": "yes", "2": "no"}
 DEFAULT_PROMPTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "no_input": ("Maaf, saya tidak mendengar suara Anda.", "Maaf, suara Anda belum terdengar."),
     "no_match": ("Maaf, saya belum mengerti.", "Maaf, saya masih belum menangkap maksud Anda."),
+    "out_of_scope": ("Maaf, hal itu belum bisa kami bantu di layanan ini. Silakan sebutkan keperluan lain.",),
     "invalid": ("Maaf, nomor itu sepertinya belum benar.",),
     "keypad_menu": ("Silakan gunakan tombol telepon Anda.",),
     "keypad_digits": ("Silakan ketik nomornya dengan tombol telepon, lalu tekan tanda pagar.",),
@@ -142,6 +144,9 @@ class State:
     on: Mapping[str, str] = field(default_factory=dict)
     # follow-up questions answered in place: intent -> prompts (the caller stays here)
     answers: Mapping[str, tuple[Prompt, ...]] = field(default_factory=dict)
+    # said instead of ``say`` when the words of the request that led here already name one of
+    # this choice's options, which is then taken without asking (empty: always ask)
+    carried: tuple[Prompt, ...] = ()
     next: str | None = None
     transfer: TransferSpec | None = None
     create_ticket: TicketSpec | None = None
@@ -301,6 +306,18 @@ class Script:
         sub_menus = self.menu_states - {self.entry_menu, state_id}
         return frozenset(label for label, target in st.on.items() if target in sub_menus)
 
+    def named_option(self, state_id: str, text: str) -> str | None:
+        """The one option of a choice state that ``text`` names word for word ("... mengadukan
+        pungli di kelurahan" names ``pelayanan`` by its phrase "pungli"); None when it names
+        none, or phrases of more than one option."""
+        st = self.states.get(state_id)
+        if st is None or st.listen is None or not st.listen.options:
+            return None
+        said = f" {normalize(text)} "
+        named = {option for option, phrases in st.listen.options.items()
+                 if any(f" {normalize(p)} " in said for p in phrases if normalize(p))}
+        return named.pop() if len(named) == 1 else None
+
     def match_answer(self, state_id: str | None, text: str, ceiling: float = 1.0) -> Match:
         """The intent (or menu option) `text` asks for in an intent state (`state_id` None:
         any intent of the script). The confidence is capped at `ceiling` (the recognizer's
@@ -317,7 +334,7 @@ class Script:
             lm = local.match(text)
             if lm.intent is not None and lm.confidence > conf:
                 return Match(lm.intent, min(lm.confidence, ceiling), lm.scores)
-        return Match(intent, conf, m.scores)
+        return Match(intent, conf, m.scores, out_of_scope=m.out_of_scope and intent is None)
 
     def follow_up(self, state_id: str, text: str, m: Match) -> Match:
         """`m` (taken in `state_id` from `text`) read as a follow-up in a state that answers
@@ -455,7 +472,7 @@ class Script:
         for reply in GREETING_REPLIES:   # answers in kind to a caller's greeting
             seen.setdefault(reply, None)
         for st in self.states.values():
-            for group in (st.say, st.no_input, st.no_match, st.invalid, *st.answers.values()):
+            for group in (st.say, st.no_input, st.no_match, st.invalid, st.carried, *st.answers.values()):
                 for p in group:
                     add(p)
             if st.keypad:

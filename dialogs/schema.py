@@ -58,6 +58,8 @@ SCHEMA: dict[str, Any] = {
                     "properties": {
                         "no_input": PROMPTS,
                         "no_match": PROMPTS,
+                        # a request the hotline does not handle (the script's out_of_scope wins)
+                        "out_of_scope": PROMPT,
                         "invalid": PROMPTS,
                         "keypad_menu": PROMPT,
                         "keypad_digits": PROMPT,
@@ -185,6 +187,9 @@ SCHEMA: dict[str, Any] = {
                     "additionalProperties": False,
                     "patternProperties": {"^[a-z][a-z0-9_]*$": PROMPTS},
                 },
+                # a choice the caller's request already named ("saya mau lapor jalan rusak"):
+                # said instead of the question, and the option taken (see dialogs/engine.py)
+                "carried": PROMPTS,
                 "next": TARGET,
                 "transfer": {
                     "type": "object",

@@ -161,6 +161,8 @@ _TRANSLATIONS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t 
     (rf"^{_Q} is answered in place and also leads elsewhere$",
      "'{0}' sudah dijawab di tempat (answers), jadi tidak boleh juga menuju ke tempat lain."),
     (r"^'answers' needs a listen of kind intent$", "'answers' memerlukan listen dengan jenis intent."),
+    (r"^'carried' needs a listen of kind choice with a slot$",
+     "'carried' memerlukan listen dengan jenis choice dan slot."),
     (rf"^option {_Q} has no transition in 'on'$", "Pilihan '{0}' belum punya tujuan di 'on'."),
     (r"^kind choice needs 'options'$", "Jenis choice memerlukan 'options'."),
     (rf"^yes/no state needs a transition for {_Q}$", "State ya/tidak memerlukan tujuan untuk '{0}'."),

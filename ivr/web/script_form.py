@@ -2,14 +2,15 @@
 of each intent, the queue names), read from and written back into the YAML with ruamel.yaml's
 round trip, so comments, anchors and key order stay (long flow lists may be re-wrapped). A text
 under a YAML anchor is one text: editing it in any of its places changes it wherever it is
-aliased (the shared closing question, an answer reused by `answers:`, which the form does not
-show on its own).
+aliased (the shared closing question, a reply shared by several states' `answers:`); such a
+text is shown once, where it first appears.
 
 Office hours are not part of a script (they are the hotline's ``IVR_OFFICE_HOURS`` setting), so
 the form shows where to change them instead.
 
-Field names: ``say.<state>[.<i>]``, ``prompt.<key>[.<i>]``, ``examples.<intent>`` (one example
-per line) and ``queue.<state>`` / ``queue.handoff``.
+Field names: ``say.<state>[.<i>]``, ``carried.<state>[.<i>]``, ``prompt.<key>[.<i>]``, ``answer.<state>.<intent>[.<i>]``
+(a state's reply to a follow-up question), ``examples.<intent>`` (one example per line) and
+``queue.<state>`` / ``queue.handoff``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class Field:
     name: str
     label: str
     value: str
-    group: str       # prompts | intents | queues
+    group: str       # prompts | answers | intents | queues
     multiline: bool = False
 
 
@@ -80,6 +81,11 @@ def form_fields(text: str) -> list[Field]:
         if isinstance(st, dict) and "say" in st:
             for suffix, t in _texts(st["say"]):
                 fields.append(Field(f"say.{sid}{suffix}", f"{sid}{suffix}", t, "prompts", True))
+        if isinstance(st, dict) and "carried" in st:
+            for suffix, t in _texts(st["carried"]):
+                fields.append(Field(f"carried.{sid}{suffix}", f"{sid}{suffix}: bila permintaan penelepon sudah "
+                                    "menyebut pilihannya", t, "prompts", True))
+    fields.extend(_answer_fields(data, fields))
     for name, it in (data.get("intents") or {}).items():
         if isinstance(it, dict) and isinstance(it.get("examples"), list):
             ex = "\n".join(str(x) for x in it["examples"])
@@ -91,6 +97,46 @@ def form_fields(text: str) -> list[Field]:
         if isinstance(st, dict) and isinstance(st.get("queue"), str):
             fields.append(Field(f"queue.{sid}", f"Antrean untuk {sid}", st["queue"], "queues"))
     return fields
+
+
+def _answer_fields(data: Any, shown: list[Field]) -> list[Field]:
+    """Each state's replies to follow-up questions (``answers:``), labelled with the question's
+    staff label. A reply that is the very text of a field already shown (an alias of a YAML
+    anchor: a state's own answer, a shared prompt, a reply shared by several states) is left out: it is edited
+    where it first appears, and changes everywhere."""
+    intents = data.get("intents") or {}
+    states = data.get("states") or {}
+    prompts = (data.get("settings") or {}).get("prompts") or {}
+    # the texts shown as fields before: the shared prompts, the states' `say` and `carried`
+    seen: list[Any] = [n for v in prompts.values() for n in (v if isinstance(v, list) else [v])]
+    seen += [*_nodes(states, "say"), *_nodes(states, "carried")]
+    replies = [(sid, intent, i, item, isinstance(node, list))
+               for sid, st in states.items() if isinstance(st, dict) and isinstance(st.get("answers"), dict)
+               for intent, node in st["answers"].items()
+               for i, item in enumerate(node if isinstance(node, list) else [node])]
+    out: list[Field] = []
+    for sid, intent, i, item, listed in replies:
+        if any(item is n for n in seen):
+            continue
+        seen.append(item)
+        it = intents.get(intent)
+        label = f"{sid}: jawaban tentang {(it.get('label') if isinstance(it, dict) else None) or intent}"
+        others = sorted({s for s, _, _, other, _ in replies if other is item and s != sid})
+        if others:
+            label += f" (dipakai juga di {', '.join(others)})"
+        index = f".{i}" if listed else ""
+        for suffix, t in _texts(item):
+            out.append(Field(f"answer.{sid}.{intent}{index}{suffix}", label, t, "answers", True))
+    return out
+
+
+def _nodes(states: Any, key: str) -> list[Any]:
+    """Every text node under ``states.*.<key>`` (list items included), as loaded."""
+    out: list[Any] = []
+    for st in states.values():
+        node = st.get(key) if isinstance(st, dict) else None
+        out.extend(node if isinstance(node, list) else [node] if node is not None else [])
+    return out
 
 
 def _set_text(root: Any, parent: Any, key: Any, suffix: str, value: str) -> None:
@@ -148,13 +194,19 @@ def apply_form(text: str, values: dict[str, str]) -> str:
         if value == f.value.strip():
             continue
         kind, _, rest = name.partition(".")
-        if kind in ("say", "prompt"):
+        if kind in ("say", "prompt", "answer", "carried"):
             if not value:
                 raise FormError(f"Kalimat {f.label} tidak boleh kosong.")
             value = " ".join(value.split())
             key, _, suffix = rest.partition(".")
-            parent = data["states"][key] if kind == "say" else data["settings"]["prompts"]
-            _set_text(data, parent, "say" if kind == "say" else key, ("." + suffix) if suffix else "", value)
+            if kind == "answer":
+                intent, _, suffix = suffix.partition(".")
+                parent, at = data["states"][key]["answers"], intent
+            elif kind in ("say", "carried"):
+                parent, at = data["states"][key], kind
+            else:
+                parent, at = data["settings"]["prompts"], key
+            _set_text(data, parent, at, ("." + suffix) if suffix else "", value)
         elif kind == "examples":
             lines = [ln.strip() for ln in value.split("\n") if ln.strip()]
             seq = data["intents"][rest]["examples"]

@@ -48,8 +48,9 @@ def test_each_information_state_answers_the_fee_and_the_place(script):
         # something else ("berapa lama prosesnya" after the vehicle-tax answer was a complaint
         # status enquiry, asking for a ticket number)
         assert set(st.answers) == script.questions - {"tanya_nomor"}, sid   # the ticket number: complaint_done
-        # the requirements question is answered by the state's own answer
-        assert st.answers["tanya_syarat"][0].text == st.say[0].text, sid
+        # "syaratnya apa?" right after a 20-second answer gets just the documents to bring,
+        # not the whole answer again (the retribution answer has no list of its own: reused)
+        assert len(st.answers["tanya_syarat"][0].text) <= len(st.say[0].text), sid
         assert st.answers.keys() <= script.candidates(sid)
         assert set(st.answers) <= set(script.expectations(sid)), "the recognizer scores the questions"
 
