@@ -11,6 +11,9 @@ words (snake_case, camelCase, kebab-case, digits) and a field is personal when
   ``alamat``, ``email``...), compared whole: ``kkn``, ``channel``, ``phonetic`` or ``namespace``
   are no hit;
 * two words in a row say so (:data:`PERSONAL_PAIRS`: ``no_ktp``, ``nomor_wa``...);
+* but a family card's ``kk`` beside a service word (:data:`SERVICE_WORDS`: ``jenis_kk``,
+  ``layanan_kk``) is the service, and ``nama``/``name`` beside a thing (:data:`THING_WORDS`:
+  ``nama_jalan``, ``nama_layanan``, ``service_name``) is that thing's name;
 * or the whole name is one the runtime itself uses for personal data or secrets
   (:data:`PERSONAL_NAMES`: ``caller_number``, ``callerid``, ``reporter``, ``clear_text``...).
 """
@@ -24,7 +27,8 @@ from itertools import pairwise
 from dialogs.personal import FIELD_KIND as DIALOG_FIELD_KIND
 from dialogs.personal import answer_kind as _dialog_answer_kind
 
-__all__ = ["FIELD_KIND", "PERSONAL_NAMES", "PERSONAL_PAIRS", "PERSONAL_WORDS", "answer_kind", "field_words", "is_personal_field"]
+__all__ = ["FIELD_KIND", "PERSONAL_NAMES", "PERSONAL_PAIRS", "PERSONAL_WORDS", "SERVICE_WORDS", "THING_WORDS", "answer_kind",
+           "field_words", "is_personal_field"]
 
 #: words of a field's name that say it holds personal data (or a secret)
 PERSONAL_WORDS = frozenset({
@@ -46,6 +50,24 @@ PERSONAL_PAIRS = frozenset({
     ("no", "ktp"), ("nomor", "ktp"), ("no", "kependudukan"), ("nomor", "kependudukan"),
     ("no", "pelapor"), ("nomor", "pelapor"), ("no", "penelepon"), ("nomor", "penelepon"),
     ("tempat", "tinggal"), ("e", "mail"), ("pii", "key"), ("clear", "text"),
+    # the NIK by its full name (Nomor Induk Kependudukan), the KK number beside a service word
+    ("nomor", "induk"), ("no", "induk"), ("induk", "kependudukan"), ("no", "kk"), ("nomor", "kk"),
+})
+
+#: words that make a name a service, not a number: ``jenis_kk``, ``layanan_kk`` name the family
+#: card service (as ``layanan_ktp`` does), ``no_kk`` or ``nomor_kk`` (pairs) its number
+SERVICE_WORDS = frozenset({"jenis", "layanan", "info", "informasi", "syarat", "persyaratan", "urusan",
+                           "pengurusan", "pembuatan", "kategori", "topik", "keperluan", "prosedur", "service"})
+
+#: personal words that a service word beside them makes a service (see :data:`SERVICE_WORDS`)
+_SERVICE_NAMED = frozenset({"kk"})
+
+#: words that, next to ``nama``/``name``, make it the name of a thing, not of a person:
+#: ``nama_jalan``, ``nama_layanan``, ``service_name``, ``file_name``
+THING_WORDS = frozenset({
+    "jalan", "gang", "desa", "kelurahan", "kecamatan", "kota", "kabupaten", "provinsi", "wilayah", "daerah",
+    "kantor", "instansi", "dinas", "sekolah", "puskesmas", "layanan", "dokumen", "program", "bantuan",
+    "service", "file", "script", "intent", "state", "step", "queue", "model", "voice", "host", "street",
 })
 
 #: whole names (words joined by "_") the runtime uses for personal data
@@ -72,9 +94,24 @@ def is_personal_field(name: str) -> bool:
         return False
     if "_".join(words) in PERSONAL_NAMES or "".join(words) in PERSONAL_NAMES:
         return True
-    if any(w in PERSONAL_WORDS for w in words):
+    if any(pair in PERSONAL_PAIRS for pair in pairwise(words)):
         return True
-    return any(pair in PERSONAL_PAIRS for pair in pairwise(words))
+    service = any(w in SERVICE_WORDS for w in words)
+    for i, w in enumerate(words):
+        if w not in PERSONAL_WORDS or (service and w in _SERVICE_NAMED):
+            continue
+        if w in ("nama", "name") and _names_a_thing(words, i):
+            continue
+        return True
+    return False
+
+
+def _names_a_thing(words: tuple[str, ...], i: int) -> bool:
+    """Whether the ``nama``/``name`` at ``words[i]`` is a thing's: ``nama_jalan`` (the thing
+    after it, Indonesian order), ``service_name`` (before it, English order)."""
+    after = words[i + 1] if i + 1 < len(words) else None
+    before = words[i - 1] if i > 0 else None
+    return after in THING_WORDS or (words[i] == "name" and before in THING_WORDS)
 
 
 #: the personal kind of a value hidden whole because of its field's name (an address, a birth

@@ -30,14 +30,21 @@ FIELDS = {"category": "kebersihan", "location": "Jl. Melati", "description": "sa
 
 @pytest.mark.parametrize("name", ["nama_pemohon", "alamat_rumah", "no_hp_pelapor", "nik_anak", "nikAnak",
                                   "NamaLengkap", "nomor-kk", "no_ktp", "tanggal_lahir", "emailPelapor",
-                                  "no_wa", "callback_number", "CallerIDNum", "reporter", "clear_text"])
+                                  "no_wa", "callback_number", "CallerIDNum", "reporter", "clear_text",
+                                  # the NIK by its full name; the KK number even beside a service word
+                                  "nomor_induk", "nomor_induk_kependudukan", "noIndukKependudukan",
+                                  "layanan_no_kk", "kk_pemohon", "no_telp_rumah", "tgl_lahir",
+                                  "nama_ibu_kandung", "NIK_pelapor", "phoneNumber"])
 def test_personal_by_name(name):
     assert is_personal_field(name)
 
 
 @pytest.mark.parametrize("name", ["kkn", "channel", "phonetic", "namespace", "location", "description",
                                   "category", "stopped_at", "cut_by_hangup", "info_ktp", "layanan_ktp",
-                                  "ticket", "intent", "confidential", "jumlah", "kanal"])
+                                  "ticket", "intent", "confidential", "jumlah", "kanal",
+                                  # the family card service, not its number; a thing's name, not a person's
+                                  "jenis_kk", "layanan_kk", "info_kk", "nama_jalan", "nama_layanan",
+                                  "service_name", "script_name"])
 def test_not_personal_by_name(name):
     assert not is_personal_field(name)
 
