@@ -194,12 +194,19 @@ class Pii:
         return masked, enc
 
     def reveal_json(self, masked: dict[str, Any] | None, enc: str | None, allowed: bool) -> dict[str, Any] | None:
+        """The clear dict if allowed and available, else the masked copy, masked again by
+        today's rule (:func:`ivr.privacy.fields.is_personal_field`): a copy stored before a
+        field's name was known as personal (``nama_pemohon`` under an older release) may hold
+        it in clear; masking a masked copy again changes nothing else."""
         if allowed and enc and self.can_reveal:
             clear = json.loads(self.decrypt(enc, "json"))
             if not isinstance(clear, dict):
                 raise PiiError("the encrypted value is not a JSON object")
             return clear
-        return masked
+        if masked is None:
+            return None
+        again = mask_value(masked)
+        return again if isinstance(again, dict) else masked
 
 
 def _hkdf(key: bytes, info: bytes) -> bytes:

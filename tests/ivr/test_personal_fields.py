@@ -184,3 +184,17 @@ def test_a_prompt_reading_back_a_slot_named_personal_keeps_it_hidden_in_the_tran
     plain.handle(CallStarted(caller_number="081234567890", call_id="c1", today="2026-12-07"))
     [say] = [a for a in plain.handle(Pressed("1234")) if isinstance(a, Say)]
     assert say.record is None
+
+
+def test_a_masked_copy_stored_under_an_older_rule_is_masked_again_when_read():
+    """A ticket's ``extra`` (or a hand-off context) filed before a field's name was known as
+    personal (``nama_pemohon`` under the old fixed list) kept it in clear in its masked copy:
+    read without a reveal, the copy goes through today's rule; the audited reveal still
+    decrypts the clear one."""
+    pii = Pii("encrypt", PII_TEST_KEY)
+    masked, enc = pii.protect_json({"nama_pemohon": NAME, "jenis": "sampah"})
+    legacy = dict(masked, nama_pemohon=NAME, keterangan=f"hubungi {PHONE}")  # as an older release stored it
+    shown = pii.reveal_json(legacy, enc, False)
+    assert shown is not None and not _leaks(str(shown)), shown
+    assert shown["nama_pemohon"] == FIELD_MASK and shown["jenis"] == "sampah"
+    assert pii.reveal_json(legacy, enc, True) == {"nama_pemohon": NAME, "jenis": "sampah"}
