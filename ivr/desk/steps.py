@@ -66,8 +66,12 @@ def _sentence(text: str) -> str:
 
 
 def _lower_first(text: str) -> str:
-    """"Puskesmas dan RSUD" -> "puskesmas dan RSUD"; an abbreviation ("KTP ...") stays."""
-    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+    """"Puskesmas dan RSUD" -> "puskesmas dan RSUD"; an abbreviation ("KTP ...") or a proper
+    name, every word capitalised ("Kartu Keluarga", "BPJS Kesehatan"), stays."""
+    words = text.split()
+    if text[1:2].isupper() or (len(words) > 1 and all(w[:1].isupper() for w in words)):
+        return text
+    return text[:1].lower() + text[1:]
 
 
 def humanised(state: str) -> str:

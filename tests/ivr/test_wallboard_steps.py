@@ -27,6 +27,10 @@ def test_states_of_the_default_script_have_staff_labels():
     assert labels.label("main_menu") == "Menu utama"
     assert labels.label("menu_kependudukan") == "Menu kependudukan"
     assert labels.label("info_ktp") == "Informasi KTP elektronik"
+    # a service's proper name keeps its capitals; a common phrase reads on in lower case
+    assert labels.label("info_kk") == "Informasi Kartu Keluarga"
+    assert labels.label("info_kesehatan") == "Informasi puskesmas dan RSUD"
+    assert labels.label("info_akta_kelahiran") == "Informasi akta kelahiran"
     assert labels.label("complaint_location") == "Pengaduan: menyebutkan lokasi kejadian"
     assert labels.label("status_found") == labels.label("status_ask")
     assert labels.label("izin_usaha_tanya") == "Langkah «izin usaha tanya»"   # a state no script names
