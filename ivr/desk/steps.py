@@ -173,6 +173,9 @@ class LiveStepLabels:
                     if key != self._key:
                         text = (await scripts.get(live.version_id)).yaml_text
             except Exception:
+                if self._key is not None:  # a passing failure: the labels of the version last read stand
+                    log.warning("live script not readable; wallboard steps kept", exc_info=True)
+                    return self.current
                 log.warning("live script not readable; wallboard steps from %s", self.script_path, exc_info=True)
                 key, text = ("file", str(self.script_path)), None
         if key == self._key:

@@ -91,3 +91,30 @@ async def test_the_wallboard_shows_steps_in_staff_words(board, tmp_path):
         await pw.stop()
         srv.should_exit = True
         await task
+
+
+async def test_a_failed_read_of_the_live_script_keeps_its_labels():
+    """The scripts store briefly unreadable: the wallboard keeps the live version's labels
+    rather than switching to the script file's (an older or other version) until it is back."""
+    from types import SimpleNamespace
+
+    from ivr.desk.steps import LiveStepLabels
+
+    live_text = default_script_path().read_text(encoding="utf-8").replace("info_ktp", "info_ktp_baru")
+
+    class Scripts:
+        broken = False
+
+        async def live(self, name: str) -> SimpleNamespace:
+            if self.broken:
+                raise OSError("database unreachable")
+            return SimpleNamespace(version_id=7)
+
+        async def get(self, version_id: int) -> SimpleNamespace:
+            return SimpleNamespace(yaml_text=live_text)
+
+    scripts = Scripts()
+    steps = LiveStepLabels(SimpleNamespace(scripts=scripts), default_script_path())  # type: ignore[arg-type]
+    assert (await steps.refresh()).label("info_ktp_baru") == "Informasi KTP elektronik"
+    scripts.broken = True
+    assert (await steps.refresh()).label("info_ktp_baru") == "Informasi KTP elektronik"
