@@ -52,6 +52,10 @@ PERSONAL_PAIRS = frozenset({
     ("tempat", "tinggal"), ("e", "mail"), ("pii", "key"), ("clear", "text"),
     # the NIK by its full name (Nomor Induk Kependudukan), the KK number beside a service word
     ("nomor", "induk"), ("no", "induk"), ("induk", "kependudukan"), ("no", "kk"), ("nomor", "kk"),
+    # a card's or an identity document's number: ``nomor_kartu_keluarga``, ``no_identitas``,
+    # ``nomor_bpjs``, ``no_sim`` (the card service alone, ``layanan_kartu_keluarga``, is not)
+    ("nomor", "kartu"), ("no", "kartu"), ("nomor", "identitas"), ("no", "identitas"),
+    ("nomor", "bpjs"), ("no", "bpjs"), ("nomor", "sim"), ("no", "sim"),
 })
 
 #: words that make a name a service, not a number: ``jenis_kk``, ``layanan_kk`` name the family

@@ -34,7 +34,10 @@ FIELDS = {"category": "kebersihan", "location": "Jl. Melati", "description": "sa
                                   # the NIK by its full name; the KK number even beside a service word
                                   "nomor_induk", "nomor_induk_kependudukan", "noIndukKependudukan",
                                   "layanan_no_kk", "kk_pemohon", "no_telp_rumah", "tgl_lahir",
-                                  "nama_ibu_kandung", "NIK_pelapor", "phoneNumber"])
+                                  "nama_ibu_kandung", "NIK_pelapor", "phoneNumber",
+                                  # a card's or an identity document's number spelled out
+                                  "nomor_kartu_keluarga", "noKartuKeluarga", "no_identitas", "nomor_bpjs",
+                                  "no_sim"])
 def test_personal_by_name(name):
     assert is_personal_field(name)
 
@@ -44,7 +47,7 @@ def test_personal_by_name(name):
                                   "ticket", "intent", "confidential", "jumlah", "kanal",
                                   # the family card service, not its number; a thing's name, not a person's
                                   "jenis_kk", "layanan_kk", "info_kk", "nama_jalan", "nama_layanan",
-                                  "service_name", "script_name"])
+                                  "service_name", "script_name", "layanan_kartu_keluarga", "info_bpjs"])
 def test_not_personal_by_name(name):
     assert not is_personal_field(name)
 
