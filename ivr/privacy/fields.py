@@ -14,6 +14,7 @@ words (snake_case, camelCase, kebab-case, digits) and a field is personal when
 * but a family card's ``kk`` beside a service word (:data:`SERVICE_WORDS`: ``jenis_kk``,
   ``layanan_kk``) is the service, and ``nama``/``name`` beside a thing (:data:`THING_WORDS`:
   ``nama_jalan``, ``nama_layanan``, ``service_name``) is that thing's name;
+* a word glued from such words (``nohp``, ``noktp``, ``namapemohon``, ``tgllahir``);
 * or the whole name is one the runtime itself uses for personal data or secrets
   (:data:`PERSONAL_NAMES`: ``caller_number``, ``callerid``, ``reporter``, ``clear_text``...).
 """
@@ -102,12 +103,29 @@ def is_personal_field(name: str) -> bool:
         return True
     service = any(w in SERVICE_WORDS for w in words)
     for i, w in enumerate(words):
+        if _glued(w):
+            return True
         if w not in PERSONAL_WORDS or (service and w in _SERVICE_NAMED):
             continue
         if w in ("nama", "name") and _names_a_thing(words, i):
             continue
         return True
     return False
+
+
+#: what follows "no"/"nomor" in a glued word that makes it a personal number (``nohp``, ``noktp``)
+_NUMBER_OF = PERSONAL_WORDS | {second for first, second in PERSONAL_PAIRS if first in ("no", "nomor")}
+
+
+def _glued(word: str) -> bool:
+    """A name written without separators, as editors often do: ``nohp``, ``notelp``,
+    ``nomorkk``, ``noktp``, ``namapemohon``, ``tgllahir``."""
+    for prefix in ("nomor", "no"):
+        if word.startswith(prefix) and word[len(prefix):] in _NUMBER_OF:
+            return True
+    if word.startswith("nama") and len(word) > 4 and word[4:] not in THING_WORDS:
+        return True
+    return word.endswith("lahir") and word != "lahir"
 
 
 def _names_a_thing(words: tuple[str, ...], i: int) -> bool:

@@ -37,7 +37,10 @@ FIELDS = {"category": "kebersihan", "location": "Jl. Melati", "description": "sa
                                   "nama_ibu_kandung", "NIK_pelapor", "phoneNumber",
                                   # a card's or an identity document's number spelled out
                                   "nomor_kartu_keluarga", "noKartuKeluarga", "no_identitas", "nomor_bpjs",
-                                  "no_sim"])
+                                  "no_sim",
+                                  # glued, as editors often write them
+                                  "nohp", "notelp", "noktp", "nokk", "nomorhp", "no_wa2", "namapemohon",
+                                  "tgllahir"])
 def test_personal_by_name(name):
     assert is_personal_field(name)
 
@@ -47,7 +50,8 @@ def test_personal_by_name(name):
                                   "ticket", "intent", "confidential", "jumlah", "kanal",
                                   # the family card service, not its number; a thing's name, not a person's
                                   "jenis_kk", "layanan_kk", "info_kk", "nama_jalan", "nama_layanan",
-                                  "service_name", "script_name", "layanan_kartu_keluarga", "info_bpjs"])
+                                  "service_name", "script_name", "layanan_kartu_keluarga", "info_bpjs",
+                                  "nomor", "note", "namajalan", "kelahiran", "akta_kelahiran"])
 def test_not_personal_by_name(name):
     assert not is_personal_field(name)
 
