@@ -36,7 +36,7 @@ from dialogs.lang.greetings import greeting_reply
 from dialogs.lang.ids import normalize_phone, validate_nik
 from dialogs.lang.normalize import normalize
 from dialogs.lang.numbers import words_to_digits
-from dialogs.matcher import Match
+from dialogs.matcher import OTHER_TOPIC, Match
 from dialogs.model import Flow, Prompt, Script, State
 from dialogs.personal import PLACEHOLDER, answer_kind, personal_variables
 from dialogs.slots import parse_slot
@@ -100,6 +100,7 @@ class _Turn(TypedDict):
     intent: str | None
     confidence: float | None
     candidate: str | None
+    beyond: str | None
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ class TurnResult:
     answer), or not understood: "no_match", "invalid", "no_input" (``intent`` None;
     ``candidate`` is the best intent that fell short of the thresholds, if there was one).
     confidence: the confidence the decision was made with (for speech not matched to
-    anything, the recognizer's).
+    anything, the recognizer's). beyond: the out-of-scope topic ("paspor") when the caller
+    was told the request is outside the hotline's services (outcome "no_match").
     """
 
     state: str
@@ -122,6 +124,7 @@ class TurnResult:
     intent: str | None = None
     confidence: float | None = None
     candidate: str | None = None
+    beyond: str | None = None
 
 
 class DialogEngine:
@@ -197,7 +200,7 @@ class DialogEngine:
         state = self._s["state"]
         if self._s["phase"] in ("listening", "confirming") and state is not None \
                 and isinstance(event, (Heard, Pressed, NoInput)):
-            self._turn = {"state": state, "outcome": "no_match", "intent": None, "candidate": None,
+            self._turn = {"state": state, "outcome": "no_match", "intent": None, "candidate": None, "beyond": None,
                           "input": "speech" if isinstance(event, Heard) else "keys" if isinstance(event, Pressed)
                           else "none",
                           "confidence": _clamp(event.confidence) if isinstance(event, Heard) else None}
@@ -599,10 +602,11 @@ class DialogEngine:
         elif candidate is not None:
             t["candidate"] = candidate
 
-    def _miss(self, kind: str, out_of_scope: bool = False) -> list[Action]:
+    def _miss(self, kind: str, out_of_scope: str | None = None) -> list[Action]:
         """A turn not understood (``kind``: no_input, no_match, invalid), on the fallback ladder.
-        ``out_of_scope``: a request the hotline does not handle, told so on the ladder's first
-        rungs (the `out_of_scope` prompt) instead of "not understood"; it counts as a miss."""
+        ``out_of_scope``: the topic of a request the hotline does not handle, told so on the
+        ladder's first rungs (the `out_of_scope` prompt) instead of "not understood"; it counts
+        as a miss, and the turn records the topic (``TurnResult.beyond``) only when told."""
         self._note(kind)
         st = self._current()
         ls = st.listen
@@ -613,8 +617,10 @@ class DialogEngine:
         n = s["misses"]
         if n <= ls.retries:
             own = {"no_input": st.no_input, "no_match": st.no_match, "invalid": st.invalid or st.no_match}[kind]
-            if out_of_scope and "out_of_scope" in self.script.settings.prompts:
+            if out_of_scope is not None and "out_of_scope" in self.script.settings.prompts:
                 out = self._say(self.script.settings.prompts["out_of_scope"][:1], st)
+                if self._turn is not None:
+                    self._turn["beyond"] = out_of_scope
             elif own:
                 out = self._say([own[min(n - 1, len(own) - 1)]], st)
             else:
@@ -683,7 +689,7 @@ class DialogEngine:
             if reply is not None:
                 return self._greet(st, reply)
             cands = self.script.candidates(st.id)
-            beyond = False
+            beyond: str | None = None
             if ev.intent is not None:
                 ok = ev.intent in cands or ev.intent in ls.options
                 intent, conf = (ev.intent if ok else None), asr_conf
@@ -699,8 +705,9 @@ class DialogEngine:
                 # said clearly enough to tell the caller so (a garbled transcript is "not understood")
                 # and not a follow-up question asked where none is answered ("jam berapa buka
                 # kantornya" in the main menu: which office is not said yet)
-                beyond = (m.out_of_scope and asr_conf >= self.script.settings.accept
-                          and self.script.matcher.match(text, self.script.questions).intent is None)
+                if (m.out_of_scope and asr_conf >= self.script.settings.accept
+                        and self.script.matcher.match(text, self.script.questions).intent is None):
+                    beyond = m.topic or OTHER_TOPIC
             if intent == EMERGENCY.label and self._vetoed and text:
                 # the words read as paperwork or a past event: the best other intent
                 m = self.script.matcher.match(text, [c for c in cands if c != EMERGENCY.label])
