@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select
 
 from ivr.storage.catalog import service_words
+from ivr.analytics.beyond import BeyondSpec
 from ivr.analytics.db import Source, table
 from ivr.storage.models import CallRow, TurnRow
 
@@ -196,16 +197,33 @@ def follow_up_questions(src: Source, start: date, end: date, spec: FollowUpSpec,
     return FollowUpReport(start, end, tuple(rows), spec)
 
 
+@dataclass(frozen=True)
+class _Specs:
+    """What the analytics read from one script version."""
+
+    follow_ups: FollowUpSpec = field(default_factory=FollowUpSpec)
+    beyond: BeyondSpec = field(default_factory=BeyondSpec)
+
+
 class LiveSpec:
-    """The :class:`FollowUpSpec` of the script callers hear now: the live version in the
-    scripts store (edited on the web pages), else the script file; parsed once per version."""
+    """The :class:`FollowUpSpec` (and :class:`~ivr.analytics.beyond.BeyondSpec`) of the script
+    callers hear now: the live version in the scripts store (edited on the web pages), else
+    the script file; parsed once per version."""
 
     def __init__(self, store: Any, script_path: Path) -> None:
         self.store = store
         self.script_path = Path(script_path)
-        self._cached: tuple[object, FollowUpSpec] | None = None
+        self._cached: tuple[object, _Specs] | None = None
 
     async def get(self) -> FollowUpSpec:
+        """The follow-up questions of the live script."""
+        return (await self._specs()).follow_ups
+
+    async def beyond(self) -> BeyondSpec:
+        """The out-of-scope topics of the live script (labels for the page and reports)."""
+        return (await self._specs()).beyond
+
+    async def _specs(self) -> _Specs:
         key: object = ("file", str(self.script_path))
         text: str | None = None
         scripts = getattr(self.store, "scripts", None)
@@ -230,11 +248,12 @@ class LiveSpec:
         return spec
 
 
-def _spec_of(path: Path, text: str | None) -> FollowUpSpec:
+def _spec_of(path: Path, text: str | None) -> _Specs:
     from dialogs import ScriptError, load_script  # ivr may import dialogs; the queries above do not
 
     try:
-        return FollowUpSpec.from_script(load_script(path.name if text is not None else path, text=text))
+        script = load_script(path.name if text is not None else path, text=text)
     except (ScriptError, OSError):
         log.warning("script not loadable; no follow-up questions to count", exc_info=True)
-        return FollowUpSpec()
+        return _Specs()
+    return _Specs(FollowUpSpec.from_script(script), BeyondSpec.from_script(script))
