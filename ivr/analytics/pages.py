@@ -46,7 +46,7 @@ class Table:
 class Chart:
     id: str
     title: str
-    kind: str                                   # line | bar | band | heat
+    kind: str                                   # line | bar | hbar (horizontal) | band | heat
     data: dict[str, Any]
 
 
@@ -497,8 +497,9 @@ def beyond_page(src: Source, end: date, spec: Any = None, *, now: datetime, days
                 else f"{num(rep.beyond)} ({pct(rep.share)})" if rep.calls else "-"),
                ("Paling sering diminta", f"{top.label} ({_count(top.calls, threshold)})" if top else "-"))
     bars = [t for t in rep.topics if t.calls >= threshold][:12]
-    charts = (Chart("di_luar_layanan", "Panggilan per topik permintaan di luar layanan", "bar", {
-        "x": [t.label for t in bars],
+    # horizontal bars, each named by its label without the parenthesis ("SIM dan kepolisian")
+    charts = (Chart("di_luar_layanan", "Panggilan per topik permintaan di luar layanan", "hbar", {
+        "x": [t.label.split(" (")[0] for t in bars],
         "series": [{"name": "Panggilan", "data": [t.calls for t in bars]}]}),) if bars else ()
     return Page("beyond", "Permintaan di luar layanan", _period(start, end), now, figures,
                 (beyond_table(rep, threshold),), charts)
