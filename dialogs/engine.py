@@ -37,7 +37,7 @@ from dialogs.lang.ids import normalize_phone, validate_nik
 from dialogs.lang.normalize import normalize
 from dialogs.lang.numbers import words_to_digits
 from dialogs.matcher import Match
-from dialogs.model import Flow, Prompt, Script, State
+from dialogs.model import Flow, FlowCancel, Prompt, Script, State
 from dialogs.personal import FIELD_KIND, PLACEHOLDER, answer_kind, personal_variables
 from dialogs.slots import parse_slot
 from dialogs.templates import render
@@ -422,6 +422,14 @@ class DialogEngine:
             return br.empty
         return br.cases.get(value, br.default)
 
+    def _leave_flow(self, flow: Flow, cancel: FlowCancel, conf: float) -> list[Action]:
+        """The caller cancels the task on purpose ("batal", "kembali ke menu utama"): nothing of
+        it is filed, what they had told it is forgotten, and the script's goodbye to the task is
+        said before it goes on."""
+        self._note("accepted", "batal", conf)
+        self._forget(flow)
+        return [*self._say(cancel.say, self._current()), *self._enter(cancel.goto)]
+
     def _forget(self, flow: Flow) -> None:
         """The caller leaves a flow that filed its task: its answers are done with (a second
         task asks them again, so a first complaint's location is never filed with a second).
@@ -690,6 +698,9 @@ class DialogEngine:
         asr_conf = _clamp(ev.confidence)
         if not text and ev.intent is None and not ev.slots:
             return self._miss("no_input")
+        flow = self.script.flow_of(st.id)
+        if flow is not None and flow.cancel is not None and text and flow.cancel.said_in(text):
+            return self._leave_flow(flow, flow.cancel, asr_conf)
         kind = ls.kind
         if kind == "intent":
             reply = greeting_reply(text) if text else None
