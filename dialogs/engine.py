@@ -789,7 +789,8 @@ class DialogEngine:
         if glob is not None:
             return glob
         if "skip" in st.on and text and _is_skip(text):
-            return self._enter(st.on["skip"])
+            # taken, as the keypad's skip key is (not a turn "not understood" in the analytics)
+            return self._choose("skip", asr_conf)
         has_digits = bool(words_to_digits(text)) if text else False
         return self._miss("invalid" if has_digits and kind != "free" else "no_match")
 

@@ -97,3 +97,11 @@ def test_a_cancel_must_lead_somewhere_known():
     e.handle(CallStarted())
     assert says(e.handle(Heard(text="batal"))) == "Baik. Terima kasih."
     assert "Baik." in ok.static_prompts()
+
+
+def test_a_spoken_skip_is_taken_as_the_skip_key_is(script):
+    e = in_complaint(script, "jalan mawar", "lubang besar", "ya", "Budi")
+    assert e.state == "complaint_nik"
+    e.handle(Heard(text="lewati"))
+    assert e.state == "complaint_phone_confirm"
+    assert (e.last_turn.outcome, e.last_turn.intent) == ("accepted", "skip")
