@@ -177,14 +177,17 @@ class WhisperDecoderScorer:
 
     def state_digest(self) -> str:
         """What, besides the weights and the inputs, decides the log-probabilities computed
-        now: the precision, the int8 graph in use and the normaliser vocabulary (which grows as
-        expectations add their tokens). Results cached under it are exactly those computed."""
+        now: the precision, the int8 graph in use, its phrases a row (``pack``) and the
+        normaliser vocabulary (which grows as expectations add their tokens). Results cached
+        under it are exactly those computed."""
         from .disk_cache import Fingerprint
 
         with self._vocab_lock:
             fp = Fingerprint(self.precision, getattr(self._int8, "digest", None))
             fp.add("-" if self._subset is None else self._subset, "subset")
             fp.add("-" if self._int8_ids is None else self._int8_ids, "int8_ids")
+            if self._int8 is not None and self.pack > 1:  # packed rows: other batches, other int8 noise
+                fp.add(np.asarray([self.pack], dtype=np.int64), "pack")
         return fp.hexdigest()
 
     # -- decoder ---------------------------------------------------------------------------

@@ -4,7 +4,13 @@ several builds of the ONNX Runtime decoder graph and with numpy float32, interle
 (the machine's load falls on every variant alike). Also prints how far each variant's token
 log-probabilities are from float32 numpy and whether the label ranking changes.
 
-    python bench/probe_avx2_int8.py [--reps 6] [--variants cur,u8u8,fp32,...]
+    python bench/probe_avx2_int8.py [--reps 6] [--accuracy] [--variants cur,cur@16:8,u8u8,fp32,...]
+
+Variants: cur (the engine's graph), s8full (8-bit weights), s8rr (7-bit, rebuilt), u8u8
+(unsigned weights), u8u8_tensor / s8_tensor (one scale per tensor), fp32 (the float graph),
+numpy (the float32 numpy decoder), nospin (cur without intra-op spinning); @B batches of B
+phrases, @B:P P phrases a packed row (``pack_phrases``). CPU figures are the process's CPU time
+(both scorer threads), steadier than wall time on a shared machine.
 """
 
 from __future__ import annotations
@@ -86,8 +92,9 @@ def main() -> None:
     cur, pack0 = sc._int8, sc.pack
     s1 = [prep.seqs[i] for i in np.nonzero(prep.stage1)[0]]
     s2 = [prep.seqs[i] for i in np.nonzero(~prep.stage1)[0]]
+    vnni = "vnni" in Path("/proc/cpuinfo").read_text()
     print(f"phrases: stage1 {len(s1)} ({sum(map(len, s1))} tokens), stage2 {len(s2)} ({sum(map(len, s2))} tokens); "
-          f"normaliser vocabulary {sc._int8_proj.shape[1]}; cpu flags vnni={'vnni' in Path('/proc/cpuinfo').read_text()}")
+          f"normaliser vocabulary {sc._int8_proj.shape[1]}; VNNI {vnni}")
     kvs = []
     for i, t in enumerate(TEXTS + (MORE if args.accuracy else [])):
         pcm = audio.resample(speechgen.phone_utterance(t, "id+m3", 160, 50, level_dbfs=-24, snr_db=25, seed=i),
@@ -112,8 +119,7 @@ def main() -> None:
             elif v == "fp32":
                 decs[v] = Int8Decoder.of_session(_session(model.SerializeToString()))
             elif v == "nospin":
-                decs[v] = Int8Decoder.of_session(_session(cur.session._model_bytes if hasattr(cur.session, "_model_bytes")
-                                                          else cur.path.read_bytes(), spin=False))
+                decs[v] = Int8Decoder.of_session(_session(cur.path.read_bytes(), spin=False))
             elif v == "s8full":
                 decs[v] = Int8Decoder.of_session(_session(_quantized(model, tmp, v)))
             elif v == "s8rr":

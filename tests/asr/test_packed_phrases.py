@@ -74,6 +74,15 @@ def test_packed_rows_score_like_one_phrase_a_row_with_fewer_positions(scorer):
         assert np.abs(p - r).max() < 5e-3  # and numpy's decoder (GELU's tanh form: ~1e-3)
 
 
+def test_phrases_a_row_are_part_of_the_scorer_state(scorer):
+    # cached null scores computed with one packing are not reused with another
+    sc, _, _ = scorer
+    sc.pack = 1
+    one = sc.state_digest()
+    sc.pack = 8
+    assert sc.state_digest() != one
+
+
 def test_packed_scoring_stops_between_batches(scorer):
     from asr.phrase_scorer import Stopped
 
