@@ -171,6 +171,7 @@ class RecognizerOptions(TypedDict):
 
 
 PRUNE_LABELS = 0  # whisper_prune_labels' default: off (on dev it cost an emergency caller 112 first; docs phase 7 prune)
+PACK_PHRASES = 8  # whisper_pack_phrases' default: on (-18% CPU of the phrase stages; docs phase 13 avx2)
 VIEW_PHRASES = 0  # whisper_view_phrases' default: off (-15% CPU a menu turn; held out mixed: docs phase 7 prune, lead)
 
 
@@ -274,7 +275,7 @@ class Settings(BaseSettings):
         description="in the extra hearings, only each leading label's this many best phrases are scored again; "
                     "0 = all its phrases (more CPU)")
     whisper_pack_phrases: int = Field(
-        8, ge=0, le=64,
+        PACK_PHRASES, ge=0, le=64,
         description="phrases scored in one row of an int8 batch as a tree of their shared first tokens (fewer "
                     "positions to compute: a fifth less CPU per menu turn on an AVX2 machine); 0 or 1 = one phrase a "
                     "row")
