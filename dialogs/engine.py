@@ -11,7 +11,7 @@ import copy
 import datetime as dt
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypedDict, cast
 
@@ -37,8 +37,8 @@ from dialogs.lang.ids import normalize_phone, validate_nik
 from dialogs.lang.normalize import normalize
 from dialogs.lang.numbers import words_to_digits
 from dialogs.matcher import OTHER_TOPIC, Match
-from dialogs.model import Flow, Prompt, Script, State
-from dialogs.personal import PLACEHOLDER, answer_kind, personal_variables
+from dialogs.model import Flow, FlowCancel, Prompt, Script, State
+from dialogs.personal import FIELD_KIND, PLACEHOLDER, answer_kind, personal_variables
 from dialogs.slots import parse_slot
 from dialogs.templates import render
 
@@ -128,11 +128,16 @@ class TurnResult:
 
 
 class DialogEngine:
-    def __init__(self, script: Script, *, strict: bool = False):
+    def __init__(self, script: Script, *, strict: bool = False,
+                 personal_names: Callable[[str], bool] | None = None):
         """strict=True lets internal errors propagate (tests); otherwise an unexpected
-        error is logged and the caller is handed to an agent."""
+        error is logged and the caller is handed to an agent. ``personal_names``: the runtime's
+        rule for variables personal by their name (``alamat_rumah``, ``no_kk``): a prompt saying
+        one the script alone does not count as personal, or counts as free text, keeps it as a
+        placeholder of kind ``"field"`` (hidden whole)."""
         self.script = script
         self.strict = strict
+        self.personal_names = personal_names
         self._s: Snapshot = {
             "v": SNAPSHOT_VERSION,
             "script": script.name,
@@ -216,7 +221,8 @@ class DialogEngine:
         return copy.deepcopy(self._s)
 
     @classmethod
-    def restore(cls, script: Script, snapshot: Mapping[str, object], *, strict: bool = False) -> DialogEngine:
+    def restore(cls, script: Script, snapshot: Mapping[str, object], *, strict: bool = False,
+                personal_names: Callable[[str], bool] | None = None) -> DialogEngine:
         """An engine in the state `snapshot` describes (a `snapshot()` read back from JSON;
         keys it lacks keep their initial values)."""
         if not isinstance(snapshot, Mapping) or snapshot.get("v") != SNAPSHOT_VERSION:
@@ -224,7 +230,7 @@ class DialogEngine:
         state = snapshot.get("state")
         if state is not None and state not in script.states:
             raise ValueError(f"snapshot state {state!r} is not in script {script.name!r}")
-        engine = cls(script, strict=strict)
+        engine = cls(script, strict=strict, personal_names=personal_names)
         merged = {k: copy.deepcopy(snapshot[k]) if k in snapshot else v for k, v in engine._s.items()}
         engine._s = cast(Snapshot, merged)
         return engine
@@ -232,6 +238,11 @@ class DialogEngine:
     # --------------------------------------------------------------- dispatch
     def _handle(self, event: Event) -> list[Action]:
         phase = self._s["phase"]
+        if phase != "confirming":
+            # a request's words carry only into the listen its own turn leads to (`carried`),
+            # or the one a "Maksud Anda ...?" about it leads to: never into a state entered on a
+            # later event (a failed transfer, a ticket filed, the next turn)
+            self._s["request"] = None
         if isinstance(event, Hangup):
             self._s["phase"] = "ended"
             cut = None
@@ -275,8 +286,6 @@ class DialogEngine:
             if urgent is not None:
                 return urgent
         if phase == "listening":
-            # a request's words carry only into the listen its own turn leads to (`carried`)
-            self._s["request"] = None
             if isinstance(event, Heard):
                 return self._heard(event)
             if isinstance(event, Pressed):
@@ -416,6 +425,14 @@ class DialogEngine:
             return br.empty
         return br.cases.get(value, br.default)
 
+    def _leave_flow(self, flow: Flow, cancel: FlowCancel, conf: float) -> list[Action]:
+        """The caller cancels the task on purpose ("batal", "kembali ke menu utama"): nothing of
+        it is filed, what they had told it is forgotten, and the script's goodbye to the task is
+        said before it goes on."""
+        self._note("accepted", "batal", conf)
+        self._forget(flow)
+        return [*self._say(cancel.say, self._current()), *self._enter(cancel.goto)]
+
     def _forget(self, flow: Flow) -> None:
         """The caller leaves a flow that filed its task: its answers are done with (a second
         task asks them again, so a first complaint's location is never filed with a second).
@@ -514,7 +531,11 @@ class DialogEngine:
     def _record_form(self, p: Prompt) -> tuple[str | None, tuple[tuple[str, str, str], ...]]:
         """The prompt with its personal variables left as "{name}", and their (name, kind,
         value); (None, ()) when it says nothing personal."""
-        kinds = personal_variables(self.script)
+        kinds = dict(personal_variables(self.script))
+        if self.personal_names is not None:
+            for n in p.variables:
+                if kinds.get(n) in (None, "text") and self.personal_names(n):
+                    kinds[n] = FIELD_KIND
         values = self._vars_for_render()
         personal = tuple((n, kinds[n], str(values.get(n, "") or "")) for n in dict.fromkeys(p.variables)
                          if n in kinds and values.get(n))
@@ -683,6 +704,9 @@ class DialogEngine:
         asr_conf = _clamp(ev.confidence)
         if not text and ev.intent is None and not ev.slots:
             return self._miss("no_input")
+        flow = self.script.flow_of(st.id)
+        if flow is not None and flow.cancel is not None and text and flow.cancel.said_in(text):
+            return self._leave_flow(flow, flow.cancel, asr_conf)
         kind = ls.kind
         if kind == "intent":
             reply = greeting_reply(text) if text else None
@@ -699,14 +723,24 @@ class DialogEngine:
                     m = self.script.follow_up(st.id, text, Match(intent, conf))
                     if m.intent != intent:
                         intent, conf = m.intent, min(m.confidence, asr_conf)
+                if text and (intent is None or conf < self.script.settings.confirm):
+                    # unsure, or a label this state does not take (the recognizer always names
+                    # one): words that read as a request the hotline does not handle are told
+                    # so, as typed ones are (its confidence is the decision's, not the words')
+                    om = self.script.match_answer(st.id, text)
+                    if (om.out_of_scope and self.script.matcher.match(text, self.script.questions).intent is None
+                            and self._takes_every_service(st)):
+                        beyond = om.topic or OTHER_TOPIC
             else:
                 m = self.script.match_answer(st.id, text, asr_conf)
                 intent, conf = m.intent, m.confidence
-                # said clearly enough to tell the caller so (a garbled transcript is "not understood")
-                # and not a follow-up question asked where none is answered ("jam berapa buka
-                # kantornya" in the main menu: which office is not said yet)
+                # said clearly enough to tell the caller so (a garbled transcript is "not understood"),
+                # not a follow-up question asked where none is answered ("jam berapa buka
+                # kantornya" in the main menu: which office is not said yet), and in a state that
+                # takes every service the prompt invites the caller to name (not a sub-menu)
                 if (m.out_of_scope and asr_conf >= self.script.settings.accept
-                        and self.script.matcher.match(text, self.script.questions).intent is None):
+                        and self.script.matcher.match(text, self.script.questions).intent is None
+                        and self._takes_every_service(st)):
                     beyond = m.topic or OTHER_TOPIC
             if intent == EMERGENCY.label and self._vetoed and text:
                 # the words read as paperwork or a past event: the best other intent
@@ -715,7 +749,7 @@ class DialogEngine:
             if intent is None:
                 return self._miss("no_match", out_of_scope=beyond)
             self._s["request"] = text or None
-            return self._decide(intent, conf)
+            return self._decide(intent, conf, out_of_scope=beyond)
         if kind == "yesno":
             answer = ev.intent if ev.intent in ("yes", "no") else (yes_or_no(text) if text else None)
             if answer is None and text:
@@ -763,9 +797,15 @@ class DialogEngine:
         if glob is not None:
             return glob
         if "skip" in st.on and text and _is_skip(text):
-            return self._enter(st.on["skip"])
+            # taken, as the keypad's skip key is (not a turn "not understood" in the analytics)
+            return self._choose("skip", asr_conf)
         has_digits = bool(words_to_digits(text)) if text else False
         return self._miss("invalid" if has_digits and kind != "free" else "no_match")
+
+    def _takes_every_service(self, st: State) -> bool:
+        """Whether ``st`` listens for every intent the entry menu does (the main menu, an
+        information state), so that a caller told what the hotline handles can name it there."""
+        return self.script.candidates(self.script.entry_menu) <= self.script.candidates(st.id)
 
     def _try_global(self, text: str, ev: Heard, asr_conf: float, short_only: bool = False) -> list[Action] | None:
         globals_ = self.script.globals
@@ -845,7 +885,10 @@ class DialogEngine:
             return self._run_global(name, conf)
         return None
 
-    def _decide(self, outcome: str, conf: float) -> list[Action]:
+    def _decide(self, outcome: str, conf: float, out_of_scope: str | None = None) -> list[Action]:
+        """``outcome`` taken at ``conf``: accepted, asked about ("Maksud Anda ...?") or a miss
+        (``out_of_scope``: the words read as a request the hotline does not handle, on this
+        topic)."""
         self._note("no_match", conf=conf, candidate=outcome)
         settings = self.script.settings
         st = self._current()
@@ -862,7 +905,7 @@ class DialogEngine:
             self._s["last_confidence"] = round(conf, 3)
             self._note("confirming", outcome, conf)
             return self._confirm_question()
-        return self._miss("no_match")
+        return self._miss("no_match", out_of_scope=out_of_scope)
 
     def _confirm_question(self) -> list[Action]:
         st = self._current()
@@ -1033,6 +1076,7 @@ class DialogEngine:
             m = self.script.follow_up(st.id, text, self.script.matcher.match(text, self.script.candidates(st.id)))
             conf = min(m.confidence, _clamp(ev.confidence))
             if m.intent is not None and m.intent != self._s["pending"] and conf >= self.script.settings.accept:
+                self._s["request"] = text   # its words, not those of the request being confirmed
                 return self._choose(m.intent, conf)
         answer = ev.intent if ev.intent in ("yes", "no") else (yes_or_no(text) if text else None)
         if answer == "yes":

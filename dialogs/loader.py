@@ -26,6 +26,7 @@ from dialogs.model import (
     DEFAULTS,
     BranchSpec,
     Flow,
+    FlowCancel,
     GlobalIntent,
     HangupTicket,
     Intent,
@@ -282,6 +283,11 @@ class _Builder:
                 elif sid in owner:
                     self.err(base + ("states", i), f"state '{sid}' is listed twice")
                 owner.setdefault(sid, fid)
+            cancel = flow.get("cancel")
+            if isinstance(cancel, dict):
+                goto = cancel.get("goto")
+                if isinstance(goto, str) and goto not in states:
+                    self.err(base + ("cancel", "goto"), f"transition to unknown state '{goto}'")
             hang = flow.get("on_hangup")
             if isinstance(hang, dict):
                 for key in ("variables", "when_any"):
@@ -466,7 +472,7 @@ class _Builder:
         }
         states = {sid: _state(sid, st, settings) for sid, st in data["states"].items()}
         flows = {
-            fid: Flow(fid, frozenset(f["states"]), _hangup_ticket(f.get("on_hangup")))
+            fid: Flow(fid, frozenset(f["states"]), _hangup_ticket(f.get("on_hangup")), _flow_cancel(fid, f.get("cancel")))
             for fid, f in data.get("flows", {}).items()
         }
         yesno = data.get("yesno", {})
@@ -488,6 +494,13 @@ class _Builder:
             source=self.source,
             path=self.path,
         )
+
+
+def _flow_cancel(fid: str, raw: Raw) -> FlowCancel | None:
+    if not isinstance(raw, dict):
+        return None
+    return FlowCancel(words=tuple(str(w) for w in raw["words"]), goto=str(raw["goto"]),
+                      say=_prompts(raw.get("say"), f"flows.{fid}.cancel.say"))
 
 
 def _state(sid: str, st: dict[str, Raw], settings: Settings) -> State:

@@ -174,6 +174,28 @@ class Flow:
     id: str
     states: frozenset[str]
     on_hangup: HangupTicket | None = None
+    cancel: FlowCancel | None = None
+
+
+@dataclass(frozen=True)
+class FlowCancel:
+    """How a caller leaves a flow on purpose (``flows.<id>.cancel``): any of ``words`` said on
+    its own in a listening state of the flow (politeness words aside) says ``say`` and goes to
+    ``goto``; nothing of the flow is filed."""
+
+    words: tuple[str, ...]
+    goto: str
+    say: tuple[Prompt, ...] = ()
+
+    def said_in(self, text: str) -> bool:
+        """Whether ``text`` is one of the words, give or take "saja", "deh", "ya", "pak"..."""
+        said = " ".join(w for w in normalize(text).split() if w not in _FILLERS)
+        return bool(said) and any(said == normalize(w) for w in self.words)
+
+
+#: words around a request that change nothing ("batal saja", "tidak jadi deh, Bu")
+_FILLERS = frozenset({"saja", "aja", "deh", "dong", "ya", "yah", "pak", "bu", "mbak", "mas", "kak", "dulu",
+                      "sudah", "udah", "eh", "maaf", "tolong"})
 
 
 @dataclass(frozen=True)
@@ -502,4 +524,7 @@ class Script:
                     add(p)
             if st.keypad:
                 add(st.keypad)
+        for flow in self.flows.values():
+            for p in flow.cancel.say if flow.cancel is not None else ():
+                add(p)
         return list(seen)

@@ -6,7 +6,9 @@ speech (a name, a description, a place), when it is the caller's number, or when
 a personal variable (``reporter_phone: "{caller_number}"``). Free speech asked for a slot whose
 name says "name"/"nama" is a name; other free speech is text that may hold one.
 
-Kinds: ``"nik"``, ``"phone"``, ``"name"``, ``"text"``.
+Kinds: ``"nik"``, ``"phone"``, ``"name"``, ``"text"``; and ``"field"`` (:data:`FIELD_KIND`): a
+variable the runtime hides whole because its name says it is personal (the runtime's rule,
+``ivr.privacy.fields``, given to the engine as ``personal_names``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from dialogs.templates import variables_in
 if TYPE_CHECKING:
     from dialogs.model import Script
 
-__all__ = ["personal_variables", "answer_kind", "PLACEHOLDER"]
+__all__ = ["personal_variables", "answer_kind", "PLACEHOLDER", "FIELD_KIND"]
+
+#: a value hidden whole because its name says it is personal (an address, a birth date...)
+FIELD_KIND = "field"
 
 #: how a personal variable stands in a prompt's record form: "{name}"
 PLACEHOLDER = "{{{}}}"

@@ -164,6 +164,17 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "description": {"type": "string"},
                 "states": {"type": "array", "minItems": 1, "items": TARGET},
+                # the caller leaves the task ("batal", "kembali ke menu utama"): said, then goto
+                "cancel": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["words", "goto"],
+                    "properties": {
+                        "words": {"type": "array", "minItems": 1, "items": TEXT},
+                        "say": PROMPTS,
+                        "goto": TARGET,
+                    },
+                },
                 "on_hangup": {
                     "type": "object",
                     "additionalProperties": False,

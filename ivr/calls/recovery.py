@@ -32,6 +32,7 @@ from dialogs.events import CutAnswer, Hangup
 from ivr.calls.journal import CallJournal, JournaledCall
 from ivr.calls.ports import CallStore
 from ivr.calls.tickets import file_ticket
+from ivr.privacy.fields import is_personal_field
 from ivr.privacy.masking import FIELD_MASK
 from ivr.storage.views import TURN_OUTCOMES
 
@@ -142,7 +143,7 @@ def _hangup_actions(script: Script, snapshot: dict[str, object], cut: CutAnswer 
     """What the dialog does when the caller hangs up in the state ``snapshot`` describes
     (``cut``: what they were saying as the line dropped)."""
     try:
-        engine = DialogEngine.restore(script, snapshot)
+        engine = DialogEngine.restore(script, snapshot, personal_names=is_personal_field)
     except ValueError:
         log.warning("an interrupted call's dialog state does not fit the script; nothing filed for it")
         return []

@@ -30,6 +30,7 @@ from ivr.calls.turn_end import TurnTaking
 from ivr.calls.understand import Understander, expectation_for, live_understander
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
+from ivr.privacy.fields import is_personal_field
 from tts import PromptCache, Synthesizer
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class ScriptRelease:
     turn_taking: TurnTaking | None = None
 
     def new_engine(self) -> DialogEngine:
-        return DialogEngine(self.script)
+        return DialogEngine(self.script, personal_names=is_personal_field)
 
 
 @dataclass
@@ -190,7 +191,7 @@ class Runtime:
                           max_ms=int(s.max_utterance_s * 1000))
 
     def new_engine(self) -> DialogEngine:
-        return DialogEngine(self.script)
+        return DialogEngine(self.script, personal_names=is_personal_field)
 
     def open_stream(self, listen: Listen, sample_rate: int,
                     enough: Callable[[Transcript], bool] | None = None) -> RecognitionStream:

@@ -48,7 +48,6 @@ from dialogs.events import (
     Pressed,
     TransferFailed,
 )
-from dialogs.personal import answer_kind
 from ivr.calls.hangups import CALLER_GONE, MediaHangup
 from ivr.calls.media.agi import AgiMedia
 from ivr.calls.media.audiosocket import AudioSocketMedia
@@ -68,6 +67,7 @@ from ivr.calls.tickets import TicketDesk
 from ivr.calls.transfer import TransferStep
 from ivr.calls.turns import Turn, TurnLog
 from ivr.config.logging import bind_call
+from ivr.privacy.fields import answer_kind
 from ivr.privacy.masking import mask_answer, mask_long_numbers, mask_record
 from telephony import AgiSession
 
@@ -735,7 +735,8 @@ class CallSession:
                 await self._record_cut(held.listen, media, held)
             raise
         # the dialog takes the joined turn from where it was before the dropped decision
-        self.engine = DialogEngine.restore(engine.script, held.before, strict=engine.strict)
+        self.engine = DialogEngine.restore(engine.script, held.before, strict=engine.strict,
+                                             personal_names=engine.personal_names)
         # a key pressed while the joined turn was heard or decided waits for the next listen:
         # the reply to the joined turn plays first (a key pressed during it still stops it)
         self._keys_wait = media.keys_waiting()

@@ -14,26 +14,22 @@ history's ``summary``).
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 from datetime import datetime, tzinfo
+from collections.abc import Mapping
 from typing import Any
 
 from ivr.desk.marks import INCOMPLETE_BADGE, field_label, hangup_marks
-from ivr.privacy.masking import FIELD_MASK, MASKS, SENSITIVE_FIELDS
+from ivr.privacy.fields import is_personal_field
+from ivr.privacy.masking import MASKS, mask_value
 from ivr.storage import Store
 from ivr.storage.catalog import SERVICE_NAMES, category_label, service_words
 from ivr.storage.desk import HistoryItem
 from ivr.storage.labels import label
 from ivr.storage.ticket_ids import format_ticket_id
 
-__all__ = ["build_pop", "recording_path", "history_entry", "local_time", "personal_slot", "masked_slots"]
-
-#: slot names (whole) that hold a phone number, and words of a slot name that say it holds
-#: personal data (a name, a NIK, a phone number, an address)
-_PERSONAL_KEYS = frozenset({"callback_number", "caller_number", "reporter_phone_number"})
-_PERSONAL_WORDS = frozenset({"nama", "name", "nik", "phone", "telp", "telepon", "tlp", "hp", "wa", "whatsapp",
-                             "msisdn", "alamat", "address", "email"})
+__all__ = ["build_pop", "recording_path", "history_entry", "local_time", "personal_slot", "masked_slots",
+           "slot_rows"]
 
 _YES = frozenset({"true", "ya", "iya", "yes"})
 _NO = frozenset({"false", "tidak", "no"})
@@ -87,7 +83,7 @@ async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hol
     pop["reason_label"] = _REASONS.get(str(reason)) or label(reason, "handoff_reason")
     slots = ctx.get("slots")
     pop["slots"] = masked_slots(slots if isinstance(slots, dict) else {})
-    pop["slot_rows"] = [[_slot_name(str(k)), _slot_value(str(k), v)] for k, v in pop["slots"].items()]
+    pop["slot_rows"] = slot_rows(pop["slots"])
     turns = []
     playable = 0
     for t in call.turns:
@@ -145,18 +141,27 @@ def _purpose(intent: object, service: str | None) -> str | None:
 
 
 def personal_slot(key: str) -> bool:
-    """Whether a slot's name says it holds personal data, beyond the masker's field names
-    (``SENSITIVE_FIELDS``): a field a script editor named (``nama_pemohon``: a name, as
-    ``dialogs.personal`` reads a slot named "nama"; ``no_wa_pemohon``), or the number to call
-    back (``callback_number``: a caller ID the masker's number patterns may not know, e.g. a
-    foreign one)."""
-    k = key.lower().strip("_")
-    return k in SENSITIVE_FIELDS or k in _PERSONAL_KEYS or bool(_PERSONAL_WORDS & set(re.split(r"[_\W]+", k)))
+    """Whether a slot's name says it holds personal data: the one rule of every masker
+    (:func:`ivr.privacy.fields.is_personal_field`: ``nama_pemohon``, ``no_wa_pemohon``,
+    ``callback_number``...)."""
+    return is_personal_field(key)
 
 
-def masked_slots(slots: dict[str, object]) -> dict[str, object]:
-    """The saved slots with every personal one masked whole (the pop shows no personal data)."""
-    return {str(k): FIELD_MASK if personal_slot(str(k)) and v not in (None, "") else v for k, v in slots.items()}
+def masked_slots(slots: Mapping[str, object]) -> dict[str, object]:
+    """The saved slots with every personal one masked whole and the others' text masked (the
+    pop shows no personal data)."""
+    return {str(k): mask_value(v, str(k)) for k, v in slots.items()}
+
+
+#: the ticket ``extra`` keys that are the marks of a hang-up (shown by their own sentence)
+_MARK_KEYS = frozenset({"incomplete", "stopped_at", "cut_by_hangup"})
+
+
+def slot_rows(slots: Mapping[str, object], *, masked: bool = True) -> list[list[str]]:
+    """[name, value] rows in staff words for slots or a ticket's ``extra`` fields (never the
+    hang-up marks): masked unless ``masked`` is False (an audited reveal's clear copy)."""
+    shown = masked_slots(slots) if masked else dict(slots)
+    return [[_slot_name(k), _slot_value(k, v)] for k, v in shown.items() if k not in _MARK_KEYS]
 
 
 def _slot_name(key: str) -> str:

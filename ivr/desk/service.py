@@ -35,6 +35,7 @@ from ivr.desk.dialler import ORIGINATE_REASONS, check_number, originate_fields
 from ivr.desk.events import DeskEvent, for_agent
 from ivr.desk.hub import DeskHub
 from ivr.desk.pop import build_pop
+from ivr.desk.steps import LiveStepLabels
 from ivr.storage import Store, StoreError
 from telephony import AmiClient, AmiMessage
 from telephony.ami import AmiError
@@ -119,6 +120,8 @@ class Desk:
         self._tasks: list[asyncio.Task[None]] = []
         self._remote_live: dict[str, tuple[float, dict[str, int]]] = {}
         self._figures: dict[str, Any] = {}
+        #: the live script's dialog states in staff words (the wallboard never shows state ids)
+        self.steps = LiveStepLabels(store, settings.script_path())
         self._agent_day: dict[str, tuple[int, int]] = {}
         self._mapped: dict[str, str] = {}          # interface -> username (desk_agents)
         self._active: dict[str, dict[str, Any]] = {}  # username -> the pop on their desk
@@ -320,10 +323,18 @@ class Desk:
                 "ami_configured": self.ami is not None,
                 "ami_label": "" if (self.board.connected or self.ami is None) else "AMI terputus",
                 "queues": queues, "agents": agents, "agents_by_state": self.board.agents_by_state(),
-                "calls": {"in_dialog": sum(by_state.values()), "by_state": by_state,
+                "calls": {"in_dialog": sum(by_state.values()), "by_state": by_state, "by_step": self._by_step(by_state),
                           "waiting": len(self.board.waiting),
                           "with_agent": sum(1 for m in self.board.members.values() if m.state == "in_call")},
                 "figures": self._figures, "alerts": alerts, "open": self.hours.is_open(self.clock())}
+
+    def _by_step(self, by_state: dict[str, int]) -> list[dict[str, Any]]:
+        """The live calls per step as supervisors read it (states with one label summed), by label."""
+        steps: dict[str, int] = {}
+        for state, n in by_state.items():
+            name = self.steps.current.label(state)
+            steps[name] = steps.get(name, 0) + n
+        return [{"label": k, "calls": v} for k, v in sorted(steps.items())]
 
     def alerts(self, queues: list[dict[str, Any]], now: float) -> list[dict[str, str]]:
         out = []
@@ -380,6 +391,12 @@ class Desk:
         return start, start + timedelta(days=1)
 
     async def refresh_figures(self) -> None:
+        try:
+            before = self.steps.current
+            if await self.steps.refresh() is not before:  # the live script was published anew
+                self._dirty.set()
+        except Exception:
+            log.warning("wallboard step labels not refreshed", exc_info=True)
         start, end = self._day()
         f = await self.store.desk.figures(start, end)
         self._agent_day = await self.store.desk.agent_day(start, end)

@@ -4,7 +4,7 @@
 * :func:`mask_text` replaces NIK/KK-like 16-digit numbers with ``[NIK]`` and Indonesian phone
   numbers (08..., +62..., 62..., landlines 0xx...) with ``[PHONE]`` inside free text.
 * :func:`mask_value` walks dicts and lists; a field whose *name* says it holds personal data
-  (:data:`SENSITIVE_FIELDS`) is replaced whole.
+  (:func:`ivr.privacy.fields.is_personal_field`, the one rule) is replaced whole.
 * :func:`mask_nik`, :func:`mask_phone`, :func:`mask_name` keep enough of one value for staff to
   recognise it (``3174**********01``, ``0812*****890``, ``B*** S***``).
 """
@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialogs.events import CUT_MARK
+from ivr.privacy.fields import FIELD_KIND, is_personal_field
 
 __all__ = ["mask_text", "mask_cut_answers", "mask_long_numbers", "mask_value", "mask_record", "mask_answer", "mask_nik", "mask_phone", "mask_name", "normalize_nik",
-           "SENSITIVE_FIELDS", "NIK_MASK", "PHONE_MASK", "FIELD_MASK", "NAME_MASK", "MASKS"]
+           "NIK_MASK", "PHONE_MASK", "FIELD_MASK", "NAME_MASK", "MASKS"]
 
 _UNIT_WORDS = {
     "nol": 0, "kosong": 0, "nul": 0, "satu": 1, "dua": 2, "tiga": 3, "empat": 4, "pat": 4,
@@ -165,18 +166,6 @@ FIELD_MASK = "[REDACTED]"
 #: words, e.g. the complaint topics, leaves these out: they are no word anybody said)
 MASKS = (NIK_MASK, PHONE_MASK, FIELD_MASK, NAME_MASK)
 
-#: extra-field names (lower case, compared after stripping "_") whose whole value is hidden
-SENSITIVE_FIELDS = frozenset(
-    {
-        "name", "fullname", "full_name", "reporter", "reporter_name", "caller_name", "agent_name",
-        "nama", "nik", "reporter_nik", "kk", "no_kk", "phone", "phone_number", "reporter_phone",
-        "caller", "caller_number", "callerid", "caller_id", "calleridnum", "calleridname",
-        "msisdn", "telp", "telepon", "hp", "no_hp", "address", "alamat", "email",
-        "password", "secret", "token", "pii_key", "clear_text",
-    }
-)
-
-
 def mask_text(text: str) -> str:
     """Replace NIKs and Indonesian phone numbers in free text, however they are written or
     said: digits grouped by spaces, dots, dashes, slashes or brackets, ``+62``/``62``/``0``
@@ -266,6 +255,8 @@ def mask_record(record: str, personal: Iterable[tuple[str, str, str]]) -> str:
     """A prompt's record form ("Nomor Anda {caller_number}") with each personal variable's
     value masked by its kind (``dialogs.personal``): "Nomor Anda 0812*****890"."""
     for name, kind, value in personal:
+        if kind == "text" and is_personal_field(name):  # free text in a field named personal: hidden whole
+            kind = FIELD_KIND
         record = record.replace("{" + name + "}", _mask_kind(value, kind))
     return mask_text(record)
 
@@ -278,6 +269,8 @@ def mask_answer(text: str, kind: str | None) -> str:
         return mask_text(text)
     if kind == "name":
         return mask_name(text)
+    if kind == FIELD_KIND:
+        return FIELD_MASK
     if kind in ("nik", "phone"):
         return _mask_long_runs(mask_text(text), NIK_MASK if kind == "nik" else PHONE_MASK)
     return mask_text(text)
@@ -323,17 +316,15 @@ def _mask_kind(value: str, kind: str) -> str:
         return mask_phone(value)
     if kind == "name":
         return mask_name(value)
+    if kind == FIELD_KIND:
+        return FIELD_MASK if value else value
     return mask_text(value)
 
 
-def _is_sensitive(key: str) -> bool:
-    k = key.lower().strip("_")
-    return k in SENSITIVE_FIELDS
-
-
 def mask_value(value: Any, key: str | None = None, _depth: int = 0) -> Any:
-    """Mask a field value: whole if its key is sensitive, else strings inside it."""
-    if key is not None and _is_sensitive(key) and value not in (None, ""):
+    """Mask a field value: whole if its key names personal data (:func:`is_personal_field`),
+    else strings inside it."""
+    if key is not None and is_personal_field(key) and value not in (None, ""):
         return FIELD_MASK
     if _depth > 6:
         return "…"

@@ -8,7 +8,7 @@ text is shown once, where it first appears.
 Office hours are not part of a script (they are the hotline's ``IVR_OFFICE_HOURS`` setting), so
 the form shows where to change them instead.
 
-Field names: ``say.<state>[.<i>]``, ``carried.<state>[.<i>]``, ``prompt.<key>[.<i>]``, ``answer.<state>.<intent>[.<i>]``
+Field names: ``say.<state>[.<i>]``, ``carried.<state>[.<i>]``, ``cancel.<flow>[.<i>]``, ``prompt.<key>[.<i>]``, ``answer.<state>.<intent>[.<i>]``
 (a state's reply to a follow-up question), ``examples.<intent>`` (one example per line) and
 ``queue.<state>`` / ``queue.handoff``.
 """
@@ -86,6 +86,12 @@ def form_fields(text: str) -> list[Field]:
                 fields.append(Field(f"carried.{sid}{suffix}", f"{sid}{suffix}: bila permintaan penelepon sudah "
                                     "menyebut pilihannya", t, "prompts", True))
     fields.extend(_answer_fields(data, fields))
+    for fid, flow in (data.get("flows") or {}).items():
+        cancel = flow.get("cancel") if isinstance(flow, dict) else None
+        if isinstance(cancel, dict) and "say" in cancel:
+            for suffix, t in _texts(cancel["say"]):
+                fields.append(Field(f"cancel.{fid}{suffix}", f"{fid}{suffix}: bila penelepon membatalkan",
+                                    t, "prompts", True))
     for name, it in (data.get("intents") or {}).items():
         if isinstance(it, dict) and isinstance(it.get("examples"), list):
             ex = "\n".join(str(x) for x in it["examples"])
@@ -102,11 +108,14 @@ def form_fields(text: str) -> list[Field]:
 def _answer_fields(data: Any, shown: list[Field]) -> list[Field]:
     """Each state's replies to follow-up questions (``answers:``), labelled with the question's
     staff label. A reply that is the very text of a field already shown (an alias of a YAML
-    anchor: a state's own answer, a reply shared by several states) is left out: it is edited
+    anchor: a state's own answer, a shared prompt, a reply shared by several states) is left out: it is edited
     where it first appears, and changes everywhere."""
     intents = data.get("intents") or {}
     states = data.get("states") or {}
-    seen: list[Any] = _nodes(states, "say")
+    prompts = (data.get("settings") or {}).get("prompts") or {}
+    # the texts shown as fields before: the shared prompts, the states' `say` and `carried`
+    seen: list[Any] = [n for v in prompts.values() for n in (v if isinstance(v, list) else [v])]
+    seen += [*_nodes(states, "say"), *_nodes(states, "carried")]
     replies = [(sid, intent, i, item, isinstance(node, list))
                for sid, st in states.items() if isinstance(st, dict) and isinstance(st.get("answers"), dict)
                for intent, node in st["answers"].items()
@@ -191,7 +200,7 @@ def apply_form(text: str, values: dict[str, str]) -> str:
         if value == f.value.strip():
             continue
         kind, _, rest = name.partition(".")
-        if kind in ("say", "prompt", "answer", "carried"):
+        if kind in ("say", "prompt", "answer", "carried", "cancel"):
             if not value:
                 raise FormError(f"Kalimat {f.label} tidak boleh kosong.")
             value = " ".join(value.split())
@@ -201,6 +210,8 @@ def apply_form(text: str, values: dict[str, str]) -> str:
                 parent, at = data["states"][key]["answers"], intent
             elif kind in ("say", "carried"):
                 parent, at = data["states"][key], kind
+            elif kind == "cancel":
+                parent, at = data["flows"][key]["cancel"], "say"
             else:
                 parent, at = data["settings"]["prompts"], key
             _set_text(data, parent, at, ("." + suffix) if suffix else "", value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs import CallStarted, DialogEngine, Heard, Listen, Pressed, Say, load_script
+from dialogs import CallStarted, DialogEngine, Heard, Listen, Pressed, Say, TransferFailed, load_script
 from dialogs.errors import ScriptError
 from ivr.storage.script_checks import indonesian
 
@@ -36,8 +36,8 @@ def test_a_request_naming_the_category_is_not_asked_it(script, request_, categor
     assert e.state == "complaint_location"
     assert e.variables["category"] == category and e.variables["category_label"] == label
     text = says(out)
-    assert f"Pengaduan tentang {label}." in text and QUESTION not in text
-    assert text.index("Pengaduan tentang") < text.index("Di mana lokasinya?")
+    assert f"Pengaduan Anda tentang {label}." in text and QUESTION not in text
+    assert text.index("Pengaduan Anda tentang") < text.index("Di mana lokasinya?")
     assert isinstance(out[-1], Listen) and out[-1].state == "complaint_location"
 
 
@@ -80,6 +80,21 @@ def test_the_words_of_an_earlier_turn_are_not_carried(script):
     out = e.handle(Heard(text="salah"))
     assert e.state == "complaint_category" and QUESTION in says(out)
 
+
+
+def test_a_new_request_replacing_the_confirmation_carries_its_own_words(script):
+    # "Maksud Anda BPJS Kesehatan?" - "bukan, saya mau mengadukan sampah ...": the category is
+    # the new request's (kebersihan), not the words of the request that was being confirmed
+    e = started(script)
+    e.handle(Heard(text="saya mau lapor bpjs", confidence=0.5))
+    assert e.phase == "confirming"
+    out = e.handle(Heard(text="bukan, saya mau mengadukan sampah tidak diangkut"))
+    assert e.state == "complaint_location" and e.variables["category"] == "kebersihan"
+    assert "Pengaduan Anda tentang kebersihan." in says(out)
+    e = started(script)
+    e.handle(Heard(text="saya mau lapor bpjs", confidence=0.5))
+    out = e.handle(Heard(text="bukan, saya mau menyampaikan pengaduan"))
+    assert e.state == "complaint_category" and QUESTION in says(out)
 
 def test_an_answer_naming_one_option_inside_a_sentence_is_taken(script):
     e = started(script)
@@ -127,3 +142,50 @@ def test_carried_needs_a_choice_listen_with_a_slot():
     e.handle(CallStarted())
     out = e.handle(Heard(text="saya mau lapor jalan rusak"))
     assert says(out) == "Tentang jalan. Terima kasih." and e.variables["jenis"] == "jalan"
+
+
+LATER = """
+version: 1
+name: t
+start: menu
+states:
+  menu:
+    say: Ada yang bisa dibantu?
+    listen: {kind: intent, intents: [lapor]}
+    on: {lapor: sambung}
+  sambung:
+    transfer: {queue: hotline, on_failed: kategori}
+  kategori:
+    say: Tentang apa?
+    carried: Tentang {jenis_label}.
+    listen: {kind: choice, slot: jenis, options: {jalan: [jalan rusak], sampah: [sampah]}}
+    on: {filled: selesai}
+  selesai:
+    say: Terima kasih.
+    end: completed
+intents:
+  lapor:
+    label: lapor
+    examples: [saya mau lapor, lapor jalan rusak]
+"""
+
+
+def test_a_request_is_not_carried_into_a_state_entered_on_a_later_event():
+    # the request led to a transfer; the state the failed transfer leads to asks its question
+    s = load_script("t.yaml", text=LATER)
+    e = DialogEngine(s, strict=True)
+    e.handle(CallStarted())
+    e.handle(Heard(text="saya mau lapor jalan rusak"))
+    assert e.phase == "transferring"
+    out = e.handle(TransferFailed("no_agents"))
+    assert e.state == "kategori" and says(out) == "Tentang apa?" and "jenis" not in e.variables
+
+
+@pytest.mark.parametrize("request_", ["saya mau lapor kdrt", "mau melapor pemerkosaan", "saya mau lapor ada jambret",
+                                      "mau melapor penembakan", "saya mau lapor nyawa anak saya terancam"])
+def test_a_report_of_danger_is_an_emergency_not_a_complaint(script, request_):
+    # "saya mau lapor" is a complaint example: a hazard the emergency detector does not know
+    # by itself (only the darurat intent's keywords do) must still win over it
+    e = started(script)
+    out = e.handle(Heard(text=request_))
+    assert e.state == "emergency" and "112" in says(out)

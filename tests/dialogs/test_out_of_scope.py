@@ -77,3 +77,39 @@ def test_a_script_may_word_it_and_has_a_default():
         e.handle(CallStarted())
         assert says(e.handle(Heard(text="mau bikin paspor"))).startswith(expected)
         assert expected in " ".join(s.static_prompts())
+
+
+def test_a_sub_menu_says_not_understood_and_its_menu_again(script):
+    # the out_of_scope prompt lists every service and invites another one, which a sub-menu
+    # (it takes only its own services) would not take: there the caller hears "not
+    # understood" and the sub-menu's keys again, as before
+    e = started(script)
+    e.handle(Heard(text="kependudukan"))
+    assert e.state == "menu_kependudukan"
+    out = says(e.handle(Heard(text="mau bikin paspor")))
+    assert "di luar layanan kami" not in out and "belum mengerti" in out
+    assert "Tekan 1 untuk KTP elektronik" in out
+    # where every service is taken (an information state), the caller is told
+    e = started(script)
+    e.handle(Heard(text="ktp hilang"))
+    assert e.state == "info_ktp"
+    assert "di luar layanan kami" in says(e.handle(Heard(text="mau bikin paspor")))
+
+
+def test_the_recognizers_unsure_decision_on_an_out_of_scope_request_is_told_so(script):
+    # on the phone the recognizer always names its best label; unsure (below `confirm`) on
+    # words that read as a request the hotline does not handle, the caller is told so, as a
+    # typed request is (the label it leaned to is not a request the caller made)
+    told = script.settings.prompts["out_of_scope"][0].text
+    e = started(script)
+    out = e.handle(Heard(text="mau perpanjang paspor", confidence=0.07, intent="pengaduan"))
+    assert says(out) == told and e.state == "main_menu" and e.last_turn.outcome == "no_match"
+    # a label this state does not take, on out-of-scope words: told so too
+    e = started(script)
+    assert says(e.handle(Heard(text="mau perpanjang paspor", confidence=0.9, intent="tanya_jam"))) == told
+    # unsure on in-scope words, or a question without a service: not understood, as before
+    not_understood = script.states["main_menu"].no_match[0].text
+    e = started(script)
+    assert says(e.handle(Heard(text="ktp saya hilang", confidence=0.1, intent="ktp"))) == not_understood
+    e = started(script)
+    assert says(e.handle(Heard(text="jam berapa buka kantornya", confidence=0.1, intent="ktp"))) == not_understood

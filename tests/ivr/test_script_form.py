@@ -60,7 +60,48 @@ def test_editing_a_shared_closing_question_changes_it_in_every_state():
 def test_the_sentence_for_a_category_already_named_is_a_form_field():
     text = DEFAULT.read_text(encoding="utf-8")
     field = {f.name: f for f in form_fields(text)}["carried.complaint_category"]
-    assert field.value == "Pengaduan tentang {category_label}."
+    assert field.value == "Pengaduan Anda tentang {category_label}."
     out = apply_form(text, {"carried.complaint_category": "Baik, kami catat pengaduan tentang {category_label}."})
     script = load_script("edited.yaml", text=out)
     assert script.states["complaint_category"].carried[0].text == "Baik, kami catat pengaduan tentang {category_label}."
+
+
+ALIASED = """version: 1
+name: t
+start: a
+settings:
+  prompts:
+    agent: &agent_line Mohon tunggu, saya sambungkan ke petugas.
+states:
+  a:
+    say: Ada yang bisa dibantu?
+    carried: &named Baik, tentang itu.
+    answers:
+      tanya_lama: *agent_line
+      tanya_biaya: *named
+    listen: {kind: intent, intents: [x]}
+    on: {x: b}
+  b:
+    say: Terima kasih.
+    end: completed
+intents:
+  x: {label: ex, examples: [satu]}
+  tanya_lama: {label: lama proses, examples: [berapa lama]}
+  tanya_biaya: {label: biaya, examples: [berapa biayanya]}
+"""
+
+
+def test_a_reply_that_is_a_shared_prompt_is_edited_where_the_prompt_is():
+    # one text, one field: a reply aliasing a shared prompt (or a `carried` sentence) is not a
+    # second field, which would change the prompt unseen, or lose one of two edits
+    fields = {f.name: f for f in form_fields(ALIASED)}
+    assert "prompt.agent" in fields and "answer.a.tanya_lama" not in fields
+    assert "answer.a.tanya_biaya" not in fields
+
+
+def test_what_a_cancelled_complaint_hears_is_a_form_field():
+    text = DEFAULT.read_text(encoding="utf-8")
+    field = {f.name: f for f in form_fields(text)}["cancel.complaint"]
+    assert field.value == "Baik, pengaduan tidak jadi kami catat."
+    out = apply_form(text, {"cancel.complaint": "Baik, pengaduan Anda kami batalkan."})
+    assert load_script("edited.yaml", text=out).flows["complaint"].cancel.say[0].text == "Baik, pengaduan Anda kami batalkan."

@@ -442,7 +442,7 @@ async def test_agent_screen(settings, seeded, web_store, staff):
         html = r.text
         assert '<dd id="caller">0812*****890</dd>' in html
         assert '<dd id="intent">ktp_hilang</dd>' in html and '<dd id="queue">hotline</dd>' in html
-        assert "NIK saya [NIK]" in html and "<th>kecamatan</th><td>Tebet</td>" in html
+        assert "NIK saya [NIK]" in html and "<th>Kecamatan</th><td>Tebet</td>" in html
         assert f'href="/tickets/{seeded["ticket"]}"' in html
         assert NIK not in html and PHONE not in html
         assert (await c.get("/agent/calls/unknown")).status_code == 404

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from ivr.desk.pop import slot_rows
 from ivr.storage import Call, Ticket
 from ivr.web.labels import END_REASON_LABELS
 from ivr.web.pages import MAX_PAGE, remote, render
@@ -72,9 +73,11 @@ async def agent_call(request: Request, call_id: str, reveal: bool = False,
     if not isinstance(transcript, list) or not transcript:
         transcript = [{"who": t.who, "text": t.text} for t in call.turns]
     transcript = [_entry_view(x, shown) if isinstance(x, dict) else {"who": "", "text": str(x)} for x in transcript]
-    slots = ctx.get("slots") if isinstance(ctx.get("slots"), dict) else {}
+    saved = ctx.get("slots")
+    slots: Mapping[str, object] = saved if isinstance(saved, dict) else {}
     return render(request, "agent_call.html", {
-        "call": call, "context": ctx, "transcript": transcript, "slots": slots, "tickets": tickets,
+        "call": call, "context": ctx, "transcript": transcript, "slot_rows": slot_rows(slots, masked=not shown),
+        "tickets": tickets,
         "shown": shown, "can_reveal": can_reveal,
     })
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
+from ivr.desk.pop import slot_rows
 from ivr.storage import TICKET_KINDS, TICKET_STATUSES, Store, StoreError, Ticket
 from ivr.storage.ticket_ids import parse_ticket_id
 from ivr.web.labels import sla_left
@@ -111,6 +112,7 @@ async def ticket_page(request: Request, ticket_id: str, reveal: bool = False,
     can_reveal = (may_reveal(settings, principal, ticket.confidential)
                   and request.app.state.store.pii.can_reveal and not shown)
     return render(request, "ticket.html", {"t": ticket, "shown": shown, "can_reveal": can_reveal,
+                                           "extra_rows": slot_rows(ticket.extra or {}, masked=not shown),
                                            "statuses": TICKET_STATUSES, "message": None})
 
 
@@ -128,6 +130,7 @@ async def ticket_status_form(request: Request, ticket_id: str, status: str = For
         if ticket is None:
             return render(request, "error.html", {"title": "Tiket tidak ditemukan", "message": ""}, 404)
         return render(request, "ticket.html", {"t": ticket, "shown": False, "can_reveal": False,
+                                               "extra_rows": slot_rows(ticket.extra or {}),
                                                "statuses": TICKET_STATUSES, "message": str(exc)}, 409)
     await store.audit.record(principal.actor, principal.role, "update_ticket", "ticket", ticket.public_id,
                       detail=f"status={status}", remote=remote(request))

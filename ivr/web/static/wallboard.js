@@ -19,7 +19,8 @@
     $("calls-waiting").textContent = b.calls.waiting;
     $("calls-agent").textContent = b.calls.with_agent;
     var ds = $("dialog-states").tBodies[0]; D.clear(ds);
-    Object.keys(b.calls.by_state || {}).sort().forEach(function (k) { ds.appendChild(D.row([k, b.calls.by_state[k]])); });
+    // the steps in staff words (the server labels the states from the live script)
+    (b.calls.by_step || []).forEach(function (s) { ds.appendChild(D.row([s.label, s.calls])); });
     if (!ds.rows.length) { empty(ds, "Tidak ada panggilan dalam dialog saat ini.", 2); }
     var qs = $("queues").tBodies[0]; D.clear(qs);
     (b.queues || []).forEach(function (q) {
