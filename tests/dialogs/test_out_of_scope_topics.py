@@ -115,3 +115,24 @@ def test_only_turns_told_di_luar_layanan_record_a_topic(script):
     e = started(script)
     e.handle(Heard(text="mau bikin ktp"))
     assert e.last_turn.beyond is None
+
+
+def test_the_recognizers_path_records_the_topic_too(script):
+    # on the phone the recognizer names a label; unsure on out-of-scope words, the caller is
+    # told so, and the turn records the topic as a typed request does
+    e = started(script)
+    e.handle(Heard(text="mau bikin paspor", confidence=0.07, intent="pengaduan"))
+    assert e.last_turn.outcome == "no_match" and e.last_turn.beyond == "paspor"
+    e = started(script)
+    e.handle(Heard(text="tagihan listrik pln naik", confidence=0.9, intent="tanya_jam"))
+    assert e.last_turn.beyond == "listrik"
+    e = started(script)
+    e.handle(Heard(text="ktp saya hilang", confidence=0.1, intent="ktp"))
+    assert e.last_turn.beyond is None
+
+
+def test_a_sub_menu_not_told_records_no_topic(script):
+    e = started(script)
+    e.handle(Heard(text="kependudukan"))
+    e.handle(Heard(text="mau bikin paspor"))
+    assert e.state == "menu_kependudukan" and e.last_turn.outcome == "no_match" and e.last_turn.beyond is None
