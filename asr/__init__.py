@@ -42,6 +42,7 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
                       whisper_text_decoder: str = "auto",
                       whisper_views: tuple[float, ...] = (0.9, 1.1),
                       whisper_prune_labels: int | None = None, whisper_view_phrases: int | None = None,
+                      whisper_pack_phrases: int | None = None,
                       whisper_audio_intent: bool = True, whisper_audio_emergency: bool = True,
                       whisper_wide_encoder: bool = True) -> Recognizer:
     """The configured recognizer. ``auto``: Vosk when a Vosk model directory is configured
@@ -55,7 +56,9 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
     asr.whisper_backend); ``whisper_prune_labels``: a menu's second stage scores only the audio
     classifier's this many leading labels (and the emergency label, and the first stage's leader;
     0: every label), ``whisper_view_phrases``: the extra hearings score only each leading label's
-    this many best phrases (0: all); None: the recognizer's defaults; ``whisper_audio_intent``: fuse the audio intent classifier
+    this many best phrases (0: all), ``whisper_pack_phrases``: phrases per row of an int8 batch,
+    packed as a tree of their shared first tokens (0 or 1: one a row); None: the recognizer's
+    defaults; ``whisper_audio_intent``: fuse the audio intent classifier
     (asr.audio_intent) into large menus' posteriors; ``whisper_audio_emergency``: put the
     audio's own emergency readings (asr.audio_emergency) on menu transcripts (off where nothing
     reads them: the hotline reads them only with its ``emergency_audio`` setting);
@@ -86,6 +89,8 @@ def create_recognizer(engine: str = "auto", *, vosk_model_dir=None, whisper_mode
             options = replace(options, prune_labels=whisper_prune_labels)
         if whisper_view_phrases is not None:
             options = replace(options, view_phrases=whisper_view_phrases)
+        if whisper_pack_phrases is not None:
+            options = replace(options, pack_phrases=whisper_pack_phrases)
         return WhisperRecognizer(whisper_model_dir, whisper_cache_dir, whisper_sha256, workers=workers,
                                  options=options, threads=threads, compute_type=whisper_compute_type)
     raise ValueError(f"unknown recognizer engine {engine!r}; use vosk, whisper or auto")

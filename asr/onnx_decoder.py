@@ -15,7 +15,9 @@ its log-sum-exp. It is quantised with ``onnxruntime.quantization`` (its log line
 ``GRAPH_VERSION``, beside a stamp of its size and SHA-256, so later starts only check and load
 it.
 
-Inputs: ``x`` (B, L, D) token embeddings plus positions; ``mask`` (L, L) additive causal mask;
+Inputs: ``x`` (B, L, D) token embeddings plus positions; ``mask`` (B or 1, 1, L, L) additive
+self-attention mask among the sequence's own tokens (causal, or a tree's ancestors: packed
+phrases, ``phrase_scorer.pack_rows``);
 per layer ``pk``/``pv`` the self-attention keys (H, dh, P) and values (H, P, dh) of the shared
 prefix, ``ck``/``cv`` the cross-attention keys (H, dh, T) and values (H, T, dh) of the audio.
 Outputs: ``h`` (B, L, D) final hidden states and ``lse`` (B, L) the log-sum-exp of the logits;
@@ -42,7 +44,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-GRAPH_VERSION = 3
+GRAPH_VERSION = 4  # 4: the mask is (B or 1, 1, L, L) (packed phrase trees)
 OPSET = 20
 
 
@@ -66,6 +68,11 @@ def saturation_risk() -> bool:
     except OSError:
         return True
     return re.search(r"\b(avx512_vnni|avx_vnni)\b", flags) is None
+
+
+def causal_mask(length: int) -> np.ndarray:
+    """The additive causal self-attention mask, (1, 1, L, L), shared by every row."""
+    return np.triu(np.full((length, length), -np.inf, dtype=np.float32), 1)[None, None]
 
 
 def build_graph(layers: Sequence[dict], out_g: np.ndarray, out_b: np.ndarray, proj: np.ndarray, heads: int):
@@ -109,7 +116,7 @@ def build_graph(layers: Sequence[dict], out_g: np.ndarray, out_b: np.ndarray, pr
     last = const("last", np.asarray([-1], dtype=np.int64))
     picks = [const(f"pick{i}", np.int64(i)) for i in range(3)]
     inputs = [oh.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "L", D]),
-              oh.make_tensor_value_info("mask", TensorProto.FLOAT, ["L", "L"])]
+              oh.make_tensor_value_info("mask", TensorProto.FLOAT, ["MB", 1, "L", "L"])]
     for i in range(len(layers)):
         for name, dims in (("pk", [H, dh, "P"]), ("pv", [H, "P", dh]), ("ck", [H, dh, "T"]), ("cv", [H, "T", dh])):
             inputs.append(oh.make_tensor_value_info(f"{name}{i}", TensorProto.FLOAT, dims))
@@ -355,9 +362,12 @@ class Int8Decoder:
             out[f"cv{i}"] = cv
         return out
 
-    def run(self, x: np.ndarray, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        Lt = x.shape[1]
-        mask = np.triu(np.full((Lt, Lt), -np.inf, dtype=np.float32), 1)
+    def run(self, x: np.ndarray, feeds: dict[str, np.ndarray],
+            mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Final hidden states and log-sum-exps of a batch; ``mask`` (B, 1, L, L): which of
+        its own tokens each token attends to (0 or -inf); None: causal."""
+        if mask is None:
+            mask = causal_mask(x.shape[1])
         h, lse = self.session.run(["h", "lse"], {"x": np.ascontiguousarray(x, dtype=np.float32), "mask": mask, **feeds})
         return h, lse
 
@@ -365,8 +375,7 @@ class Int8Decoder:
         """One incremental step for a single sequence: ``x`` (1, L, D) -> logits (L, V) over
         the normaliser vocabulary and per layer this step's (K (H, dh, L), V (H, L, dh)), in
         the layout of ``feeds``' ``pk``/``pv`` (append along their last / middle axis)."""
-        Lt = x.shape[1]
-        mask = np.triu(np.full((Lt, Lt), -np.inf, dtype=np.float32), 1)
+        mask = causal_mask(x.shape[1])
         n = sum(1 for k in feeds if k.startswith("pk"))
         names = ["logits"] + [f"{kind}{i}" for i in range(n) for kind in ("k", "v")]
         out = self.session.run(names, {"x": np.ascontiguousarray(x, dtype=np.float32), "mask": mask, **feeds})

@@ -9,7 +9,11 @@ scores (checked here on every utterance). The decode is the real ``WhisperEngine
 bench_calls' first four requests (main menu), nobody waiting, stopping after the second stage
 as the hotline's lone caller does (``enough``). Whole calls: ``bench/bench_calls.py``.
 
-    python bench/bench_lone_turn.py [--reps 8]
+``--compare pack``: instead, the int8 phrase batches one phrase a row ("one a row") against
+``pack_phrases`` phrases a row packed as a tree of their shared first tokens ("packed"); their
+scores differ by int8 batch jitter, so the top labels are compared instead.
+
+    python bench/bench_lone_turn.py [--reps 8] [--compare wide|pack]
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ def _spread(xs: list[float]) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=8, help="decodes of each request per variant")
+    ap.add_argument("--compare", choices=("wide", "pack"), default="wide")
     args = ap.parse_args()
 
     from asr import Expectation, audio
@@ -49,6 +54,9 @@ def main() -> None:
     script = load_script(default_script_path())
     menu = Expectation(script.expectations(script.entry_menu), kind="intent")
     eng = WhisperEngine()
+    if args.compare == "pack":
+        _compare_pack(eng, menu, args.reps)
+        return
     if eng._wide is None:
         sys.exit("the wide encoder is not loaded (one core, or wide_encoder off): nothing to compare")
     prep = eng.prepared(menu)
@@ -96,6 +104,56 @@ def main() -> None:
                       "decode_ms": {v: _spread(x) for v, x in ms.items()},
                       "encode_ms": {v: _spread(x) for v, x in encode.items()},
                       "saved_ms": p, "load_before": load_before, "load_after": list(os.getloadavg())}))
+
+
+def _compare_pack(eng, menu, reps: int) -> None:
+    from asr import audio
+    from tests import speechgen
+
+    prep = eng.prepared(menu)
+    packed = eng.scorer.pack
+    if packed <= 1:
+        sys.exit("pack_phrases is off: nothing to compare")
+    pcms = [audio.resample(speechgen.phone_utterance(t, "id+m3", 160, 50, level_dbfs=-24, snr_db=25, seed=i),
+                           8000, 16000) for i, t in enumerate(TEXTS)]
+    names = {"one a row": 1, "packed": packed}
+
+    def decode(variant: str, pcm: bytes):
+        eng.scorer.pack = names[variant]
+        t0 = time.perf_counter()
+        tr = eng.recognize(pcm, prep, busy=lambda: False, enough=lambda t: t.stage == "second")
+        return (time.perf_counter() - t0) * 1000, tr
+
+    for pcm in pcms:
+        for v in names:
+            decode(v, pcm)
+    load_before = list(os.getloadavg())
+    ms: dict[str, list[float]] = {v: [] for v in names}
+    stage: dict[str, dict[str, list[float]]] = {v: {"score1_ms": [], "score2_ms": []} for v in names}
+    paired: list[float] = []
+    same_top = 0
+    for rep in range(reps):
+        for pcm in pcms:
+            order = list(names) if rep % 2 == 0 else list(names)[::-1]
+            got = {}
+            for v in order:
+                took, tr = decode(v, pcm)
+                ms[v].append(took)
+                for k in stage[v]:
+                    stage[v][k].append(tr.timings.get(k, float("nan")))
+                got[v] = tr
+            same_top += int(got["one a row"].best_label == got["packed"].best_label)
+            paired.append(ms["one a row"][-1] - ms["packed"][-1])
+    for v in ms:
+        s = _spread(ms[v])
+        st = {k: round(statistics.median(x), 1) for k, x in stage[v].items()}
+        print(f"{v:10s}: decode {s['median']} ms [q1 {s['q1']} - q3 {s['q3']}], stages {st}")
+    p = _spread(paired)
+    print(f"saved per decode (paired): {p['median']} ms [q1 {p['q1']} - q3 {p['q3']}]; same label on {same_top} "
+          f"of {len(paired)} pairs; load {load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}")
+    print(json.dumps({"bench": "lone_turn_pack", "reps": reps, "decodes": len(paired), "pack": packed,
+                      "decode_ms": {v: _spread(x) for v, x in ms.items()}, "saved_ms": p, "same_label": same_top,
+                      "load_before": load_before, "load_after": list(os.getloadavg())}))
 
 
 if __name__ == "__main__":

@@ -36,8 +36,8 @@ from dialogs.lang.greetings import greeting_reply
 from dialogs.lang.ids import normalize_phone, validate_nik
 from dialogs.lang.normalize import normalize
 from dialogs.lang.numbers import words_to_digits
-from dialogs.matcher import Match
-from dialogs.model import Flow, Prompt, Script, State
+from dialogs.matcher import OTHER_TOPIC, Match
+from dialogs.model import Flow, FlowCancel, Prompt, Script, State
 from dialogs.personal import FIELD_KIND, PLACEHOLDER, answer_kind, personal_variables
 from dialogs.slots import parse_slot
 from dialogs.templates import render
@@ -100,6 +100,7 @@ class _Turn(TypedDict):
     intent: str | None
     confidence: float | None
     candidate: str | None
+    beyond: str | None
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ class TurnResult:
     answer), or not understood: "no_match", "invalid", "no_input" (``intent`` None;
     ``candidate`` is the best intent that fell short of the thresholds, if there was one).
     confidence: the confidence the decision was made with (for speech not matched to
-    anything, the recognizer's).
+    anything, the recognizer's). beyond: the out-of-scope topic ("paspor") when the caller
+    was told the request is outside the hotline's services (outcome "no_match").
     """
 
     state: str
@@ -122,6 +124,7 @@ class TurnResult:
     intent: str | None = None
     confidence: float | None = None
     candidate: str | None = None
+    beyond: str | None = None
 
 
 class DialogEngine:
@@ -202,7 +205,7 @@ class DialogEngine:
         state = self._s["state"]
         if self._s["phase"] in ("listening", "confirming") and state is not None \
                 and isinstance(event, (Heard, Pressed, NoInput)):
-            self._turn = {"state": state, "outcome": "no_match", "intent": None, "candidate": None,
+            self._turn = {"state": state, "outcome": "no_match", "intent": None, "candidate": None, "beyond": None,
                           "input": "speech" if isinstance(event, Heard) else "keys" if isinstance(event, Pressed)
                           else "none",
                           "confidence": _clamp(event.confidence) if isinstance(event, Heard) else None}
@@ -422,6 +425,14 @@ class DialogEngine:
             return br.empty
         return br.cases.get(value, br.default)
 
+    def _leave_flow(self, flow: Flow, cancel: FlowCancel, conf: float) -> list[Action]:
+        """The caller cancels the task on purpose ("batal", "kembali ke menu utama"): nothing of
+        it is filed, what they had told it is forgotten, and the script's goodbye to the task is
+        said before it goes on."""
+        self._note("accepted", "batal", conf)
+        self._forget(flow)
+        return [*self._say(cancel.say, self._current()), *self._enter(cancel.goto)]
+
     def _forget(self, flow: Flow) -> None:
         """The caller leaves a flow that filed its task: its answers are done with (a second
         task asks them again, so a first complaint's location is never filed with a second).
@@ -612,10 +623,11 @@ class DialogEngine:
         elif candidate is not None:
             t["candidate"] = candidate
 
-    def _miss(self, kind: str, out_of_scope: bool = False) -> list[Action]:
+    def _miss(self, kind: str, out_of_scope: str | None = None) -> list[Action]:
         """A turn not understood (``kind``: no_input, no_match, invalid), on the fallback ladder.
-        ``out_of_scope``: a request the hotline does not handle, told so on the ladder's first
-        rungs (the `out_of_scope` prompt) instead of "not understood"; it counts as a miss."""
+        ``out_of_scope``: the topic of a request the hotline does not handle, told so on the
+        ladder's first rungs (the `out_of_scope` prompt) instead of "not understood"; it counts
+        as a miss, and the turn records the topic (``TurnResult.beyond``) only when told."""
         self._note(kind)
         st = self._current()
         ls = st.listen
@@ -626,8 +638,10 @@ class DialogEngine:
         n = s["misses"]
         if n <= ls.retries:
             own = {"no_input": st.no_input, "no_match": st.no_match, "invalid": st.invalid or st.no_match}[kind]
-            if out_of_scope and "out_of_scope" in self.script.settings.prompts:
+            if out_of_scope is not None and "out_of_scope" in self.script.settings.prompts:
                 out = self._say(self.script.settings.prompts["out_of_scope"][:1], st)
+                if self._turn is not None:
+                    self._turn["beyond"] = out_of_scope
             elif own:
                 out = self._say([own[min(n - 1, len(own) - 1)]], st)
             else:
@@ -690,13 +704,16 @@ class DialogEngine:
         asr_conf = _clamp(ev.confidence)
         if not text and ev.intent is None and not ev.slots:
             return self._miss("no_input")
+        flow = self.script.flow_of(st.id)
+        if flow is not None and flow.cancel is not None and text and flow.cancel.said_in(text):
+            return self._leave_flow(flow, flow.cancel, asr_conf)
         kind = ls.kind
         if kind == "intent":
             reply = greeting_reply(text) if text else None
             if reply is not None:
                 return self._greet(st, reply)
             cands = self.script.candidates(st.id)
-            beyond = False
+            beyond: str | None = None
             if ev.intent is not None:
                 ok = ev.intent in cands or ev.intent in ls.options
                 intent, conf = (ev.intent if ok else None), asr_conf
@@ -710,9 +727,10 @@ class DialogEngine:
                     # unsure, or a label this state does not take (the recognizer always names
                     # one): words that read as a request the hotline does not handle are told
                     # so, as typed ones are (its confidence is the decision's, not the words')
-                    beyond = (self.script.match_answer(st.id, text).out_of_scope
-                              and self.script.matcher.match(text, self.script.questions).intent is None
-                              and self._takes_every_service(st))
+                    om = self.script.match_answer(st.id, text)
+                    if (om.out_of_scope and self.script.matcher.match(text, self.script.questions).intent is None
+                            and self._takes_every_service(st)):
+                        beyond = om.topic or OTHER_TOPIC
             else:
                 m = self.script.match_answer(st.id, text, asr_conf)
                 intent, conf = m.intent, m.confidence
@@ -720,9 +738,10 @@ class DialogEngine:
                 # not a follow-up question asked where none is answered ("jam berapa buka
                 # kantornya" in the main menu: which office is not said yet), and in a state that
                 # takes every service the prompt invites the caller to name (not a sub-menu)
-                beyond = (m.out_of_scope and asr_conf >= self.script.settings.accept
-                          and self.script.matcher.match(text, self.script.questions).intent is None
-                          and self._takes_every_service(st))
+                if (m.out_of_scope and asr_conf >= self.script.settings.accept
+                        and self.script.matcher.match(text, self.script.questions).intent is None
+                        and self._takes_every_service(st)):
+                    beyond = m.topic or OTHER_TOPIC
             if intent == EMERGENCY.label and self._vetoed and text:
                 # the words read as paperwork or a past event: the best other intent
                 m = self.script.matcher.match(text, [c for c in cands if c != EMERGENCY.label])
@@ -778,7 +797,8 @@ class DialogEngine:
         if glob is not None:
             return glob
         if "skip" in st.on and text and _is_skip(text):
-            return self._enter(st.on["skip"])
+            # taken, as the keypad's skip key is (not a turn "not understood" in the analytics)
+            return self._choose("skip", asr_conf)
         has_digits = bool(words_to_digits(text)) if text else False
         return self._miss("invalid" if has_digits and kind != "free" else "no_match")
 
@@ -865,9 +885,10 @@ class DialogEngine:
             return self._run_global(name, conf)
         return None
 
-    def _decide(self, outcome: str, conf: float, out_of_scope: bool = False) -> list[Action]:
+    def _decide(self, outcome: str, conf: float, out_of_scope: str | None = None) -> list[Action]:
         """``outcome`` taken at ``conf``: accepted, asked about ("Maksud Anda ...?") or a miss
-        (``out_of_scope``: the words read as a request the hotline does not handle)."""
+        (``out_of_scope``: the words read as a request the hotline does not handle, on this
+        topic)."""
         self._note("no_match", conf=conf, candidate=outcome)
         settings = self.script.settings
         st = self._current()

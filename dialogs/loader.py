@@ -26,17 +26,20 @@ from dialogs.model import (
     DEFAULTS,
     BranchSpec,
     Flow,
+    FlowCancel,
     GlobalIntent,
     HangupTicket,
     Intent,
     ListenSpec,
     LookupSpec,
+    OutOfScopeTopic,
     Prompt,
     Script,
     Settings,
     State,
     TicketSpec,
     TransferSpec,
+    topic_words,
 )
 from dialogs.schema import SCHEMA, SLOT_KINDS
 from dialogs.templates import template_problems, variables_in
@@ -195,6 +198,7 @@ class _Builder:
                 self.err(("settings", "confidence"), "confirm threshold must not exceed accept")
 
         self._check_templates(data, known)
+        self._check_out_of_scope(data.get("out_of_scope"))
 
         for sid, st in states.items():
             if isinstance(st, dict):
@@ -221,6 +225,22 @@ class _Builder:
                     self.err(("states", sid), f"state '{sid}' can never be reached")
         # loops that never wait for the caller
         self._check_loops(states)
+
+    def _check_out_of_scope(self, oos: Raw) -> None:
+        """An out-of-scope example belongs to one topic (the page counts requests per topic)."""
+        if not isinstance(oos, dict):
+            return
+        where: dict[str, str] = {}
+        for topic, spec in oos.items():
+            examples = spec.get("examples") if isinstance(spec, dict) else spec
+            for i, ex in enumerate(examples if isinstance(examples, list) else []):
+                if not isinstance(ex, str):
+                    continue
+                key = " ".join(ex.lower().split())
+                if key in where and where[key] != topic:
+                    path: PathT = ("out_of_scope", topic) + (("examples", i) if isinstance(spec, dict) else (i,))
+                    self.err(path, f"example '{ex}' is already under topic '{where[key]}'")
+                where.setdefault(key, topic)
 
     def _check_declarations(self, data: dict[str, Raw], states: dict[str, Raw], known: set[str]) -> None:
         """`entry_menu`, `menu: true` and `flows`: what the runtime relies on, declared."""
@@ -263,6 +283,11 @@ class _Builder:
                 elif sid in owner:
                     self.err(base + ("states", i), f"state '{sid}' is listed twice")
                 owner.setdefault(sid, fid)
+            cancel = flow.get("cancel")
+            if isinstance(cancel, dict):
+                goto = cancel.get("goto")
+                if isinstance(goto, str) and goto not in states:
+                    self.err(base + ("cancel", "goto"), f"transition to unknown state '{goto}'")
             hang = flow.get("on_hangup")
             if isinstance(hang, dict):
                 for key in ("variables", "when_any"):
@@ -447,7 +472,7 @@ class _Builder:
         }
         states = {sid: _state(sid, st, settings) for sid, st in data["states"].items()}
         flows = {
-            fid: Flow(fid, frozenset(f["states"]), _hangup_ticket(f.get("on_hangup")))
+            fid: Flow(fid, frozenset(f["states"]), _hangup_ticket(f.get("on_hangup")), _flow_cancel(fid, f.get("cancel")))
             for fid, f in data.get("flows", {}).items()
         }
         yesno = data.get("yesno", {})
@@ -461,7 +486,7 @@ class _Builder:
             yes=tuple(yesno.get("yes", DEFAULT_YES)),
             no=tuple(yesno.get("no", DEFAULT_NO)),
             yesno_dtmf=yesno.get("dtmf", DEFAULT_YESNO_DTMF),
-            out_of_scope=tuple(data.get("out_of_scope", ())),
+            out_of_scope=_out_of_scope(data.get("out_of_scope", ())),
             variables=tuple(data.get("variables", ())),
             entry_menu=data.get("entry_menu"),
             flows=flows,
@@ -469,6 +494,13 @@ class _Builder:
             source=self.source,
             path=self.path,
         )
+
+
+def _flow_cancel(fid: str, raw: Raw) -> FlowCancel | None:
+    if not isinstance(raw, dict):
+        return None
+    return FlowCancel(words=tuple(str(w) for w in raw["words"]), goto=str(raw["goto"]),
+                      say=_prompts(raw.get("say"), f"flows.{fid}.cancel.say"))
 
 
 def _state(sid: str, st: dict[str, Raw], settings: Settings) -> State:
@@ -513,6 +545,19 @@ def _state(sid: str, st: dict[str, Raw], settings: Settings) -> State:
         end=st.get("end"),
         menu=bool(st.get("menu", False)),
     )
+
+
+def _out_of_scope(raw: Raw) -> tuple[str, ...] | tuple[OutOfScopeTopic, ...]:
+    """The script's ``out_of_scope``: a list of examples as it is (the topic "lainnya"), or
+    its topics (a topic's label defaults to its name in words: "sim_polisi" -> "Sim polisi")."""
+    if not isinstance(raw, dict):
+        return tuple(raw)
+    topics = []
+    for topic, spec in raw.items():
+        examples = spec["examples"] if isinstance(spec, dict) else spec
+        label = spec.get("label") if isinstance(spec, dict) else None
+        topics.append(OutOfScopeTopic(topic, label or topic_words(topic), tuple(examples)))
+    return tuple(topics)
 
 
 def _hangup_ticket(raw: Raw) -> HangupTicket | None:

@@ -34,6 +34,7 @@ from rapidfuzz import fuzz, process
 from dialogs.lang.normalize import is_known_word, normalize, phonetic_key, stem
 
 OOS = "__oos__"
+OTHER_TOPIC = "lainnya"      # the topic of out-of-scope phrases given as a plain list
 
 # words that say nothing about the intent (for similarity; keywords still see them)
 STOPWORDS = frozenset({
@@ -61,6 +62,8 @@ class Match:
     # no intent because the script's out_of_scope examples matched best (a request the hotline
     # does not handle: "mau bikin paspor"), not because nothing matched
     out_of_scope: bool = False
+    # when out_of_scope: the topic of the out-of-scope example that matched best ("paspor")
+    topic: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {"intent": self.intent, "confidence": round(self.confidence, 3)}
@@ -130,7 +133,9 @@ class IntentMatcher:
 
     keywords: intent -> cue words/phrases (a hit is strong evidence for the intent);
     not_keywords: intent -> words/phrases that speak against it (its keyword evidence is
-    withdrawn and its score lowered); out_of_scope: phrases the hotline does not handle.
+    withdrawn and its score lowered); out_of_scope: phrases the hotline does not handle, as
+    a list or by topic (topic -> phrases; a list is the topic "lainnya"). The topics share one
+    class: grouping the phrases changes no score, and a match says which topic's phrase won.
     """
 
     W_CHAR = 0.40
@@ -147,7 +152,7 @@ class IntentMatcher:
         self,
         intents: Mapping[str, Sequence[str]],
         keywords: Mapping[str, Sequence[str]] | None = None,
-        out_of_scope: Sequence[str] = (),
+        out_of_scope: Sequence[str] | Mapping[str, Sequence[str]] = (),
         not_keywords: Mapping[str, Sequence[str]] | None = None,
         default: Collection[str] | None = None,
     ):
@@ -158,7 +163,11 @@ class IntentMatcher:
         index = {name: i for i, name in enumerate(self._class_names)}
         self._n_classes = len(self._class_names)
         examples = [(name, ex) for name, exs in intents.items() for ex in exs]
-        examples += [(OOS, ex) for ex in out_of_scope]
+        oos = out_of_scope if isinstance(out_of_scope, Mapping) else {OTHER_TOPIC: out_of_scope}
+        oos_examples = [(topic, ex) for topic, exs in oos.items() for ex in exs]
+        examples += [(OOS, ex) for _, ex in oos_examples]
+        # the topic of each out-of-scope example, in the order they sit at the end of the index
+        self._oos_topics = [topic for topic, _ in oos_examples]
         examples.sort(key=lambda e: index[e[0]])     # class order: per-class maxima are slices
 
         # keywords first: their words belong to the vocabulary used for repairs
@@ -382,12 +391,13 @@ class IntentMatcher:
         return result
 
     # ------------------------------------------------------------------ scoring
-    def _analyse(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-        """(per-class similarity, keyword evidence, negative evidence, anything heard)."""
+    def _analyse(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, np.ndarray]:
+        """(per-class similarity, keyword evidence, negative evidence, anything heard, per-example
+        similarity)."""
         words, surface = self._words(_query(text))
         content = [w for w in words if w not in STOPWORDS] or words
         if not content:
-            return self._zero_cls.astype(np.float64), self._zero_cls, self._zero_cls, False
+            return self._zero_cls.astype(np.float64), self._zero_cls, self._zero_cls, False, self._zero_ex
 
         # character n-grams (per-word vectors summed; the norm needs the shared grams too)
         n = len(content)
@@ -430,7 +440,7 @@ class IntentMatcher:
             per_class += (self.W_CLASS / math.sqrt(cn)) * np.add.reduce(cls_vecs)
 
         kw, neg = self._keyword_evidence(words, surface)
-        return per_class, kw, neg, True
+        return per_class, kw, neg, True, sim
 
     def _keyword_evidence(self, words: Sequence[str], surface: Sequence[str] | None = None
                           ) -> tuple[np.ndarray, np.ndarray]:
@@ -497,20 +507,20 @@ class IntentMatcher:
 
     def keyword_evidence(self, text: str) -> dict[str, float]:
         """Intent -> how much cue-word evidence `text` holds for it (> 0 only)."""
-        _, kw, _, heard = self._analyse(text)
+        _, kw, _, heard, _ = self._analyse(text)
         if not heard:
             return {}
         return {self._class_names[i]: float(kw[i]) for i in np.flatnonzero(kw > 0) if i < len(self.intents)}
 
     def class_scores(self, text: str) -> np.ndarray:
         """Raw score per class (the intents in order, then the out-of-scope class)."""
-        per_class, kw, neg, _ = self._analyse(text)
+        per_class, kw, neg, _, _ = self._analyse(text)
         return per_class + self.KEYWORD_BONUS * kw - self.NEGATIVE_PENALTY * neg
 
     def match(self, text: str, candidates: Collection[str] | None = None) -> Match:
         """Best intent among `candidates` (None: the matcher's default set, else all
         intents), or intent None."""
-        per_class, kw, neg, heard = self._analyse(text)
+        per_class, kw, neg, heard, sim = self._analyse(text)
         names = self._class_names
         if candidates is None:
             candidates = self._default
@@ -530,10 +540,18 @@ class IntentMatcher:
         score_list = scores.tolist()
         result = {names[i]: score_list[i] for i in allowed}
         if best < self.MIN_SCORE or oos >= best:
-            return Match(None, 0.0, result, out_of_scope=oos >= max(best, self.MIN_SCORE))
+            beyond = oos >= max(best, self.MIN_SCORE)
+            return Match(None, 0.0, result, out_of_scope=beyond, topic=self._topic(sim) if beyond else None)
         rival_kw = any(kw[i] > 0 for i in allowed if i != best_i)
         conf = self._confidence(best, max(second, oos), bool(kw[best_i] > 0) and not rival_kw)
         return Match(names[best_i], conf, result)
+
+    def _topic(self, sim: np.ndarray) -> str | None:
+        """The topic of the out-of-scope example most like the utterance (per-example scores)."""
+        n = len(self._oos_topics)
+        if not n:
+            return None
+        return self._oos_topics[int(np.argmax(sim[self._n_ex - n:]))]
 
     def _confidence(self, best: float, rival: float, sole_keyword: bool) -> float:
         """Map a score, its margin over the best rival, and whether the winner alone has

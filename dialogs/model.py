@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from dialogs.errors import ScriptIssue
 from dialogs.lang.greetings import REPLIES as GREETING_REPLIES
 from dialogs.lang.normalize import normalize
-from dialogs.matcher import IntentMatcher, Match
+from dialogs.matcher import OTHER_TOPIC, IntentMatcher, Match
 from dialogs.templates import variables_in
 
 if TYPE_CHECKING:
@@ -174,6 +174,28 @@ class Flow:
     id: str
     states: frozenset[str]
     on_hangup: HangupTicket | None = None
+    cancel: FlowCancel | None = None
+
+
+@dataclass(frozen=True)
+class FlowCancel:
+    """How a caller leaves a flow on purpose (``flows.<id>.cancel``): any of ``words`` said on
+    its own in a listening state of the flow (politeness words aside) says ``say`` and goes to
+    ``goto``; nothing of the flow is filed."""
+
+    words: tuple[str, ...]
+    goto: str
+    say: tuple[Prompt, ...] = ()
+
+    def said_in(self, text: str) -> bool:
+        """Whether ``text`` is one of the words, give or take "saja", "deh", "ya", "pak"..."""
+        said = " ".join(w for w in normalize(text).split() if w not in _FILLERS)
+        return bool(said) and any(said == normalize(w) for w in self.words)
+
+
+#: words around a request that change nothing ("batal saja", "tidak jadi deh, Bu")
+_FILLERS = frozenset({"saja", "aja", "deh", "dong", "ya", "yah", "pak", "bu", "mbak", "mas", "kak", "dulu",
+                      "sudah", "udah", "eh", "maaf", "tolong"})
 
 
 @dataclass(frozen=True)
@@ -183,6 +205,22 @@ class Intent:
     examples: tuple[str, ...]
     keywords: tuple[str, ...] = ()
     not_keywords: tuple[str, ...] = ()    # words that speak against the intent
+
+
+def topic_words(topic: str) -> str:
+    """A topic's name as staff read it when the script gives no label ("air_bersih" -> "Air bersih")."""
+    words = topic.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+@dataclass(frozen=True)
+class OutOfScopeTopic:
+    """Requests the hotline does not handle, on one topic (``out_of_scope:`` in a script): the
+    examples the matcher compares with, and the label staff read on the analytics pages."""
+
+    id: str
+    label: str
+    examples: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -214,7 +252,7 @@ class Script:
         yes: tuple[str, ...],
         no: tuple[str, ...],
         yesno_dtmf: Mapping[str, str],
-        out_of_scope: tuple[str, ...],
+        out_of_scope: tuple[str, ...] | tuple[OutOfScopeTopic, ...],
         variables: tuple[str, ...],
         entry_menu: str | None = None,
         flows: Mapping[str, Flow] | None = None,
@@ -231,7 +269,15 @@ class Script:
         self.yes = yes
         self.no = no
         self.yesno_dtmf = dict(yesno_dtmf)
-        self.out_of_scope = out_of_scope
+        topics = tuple(t for t in out_of_scope if isinstance(t, OutOfScopeTopic))
+        plain = tuple(t for t in out_of_scope if isinstance(t, str))
+        if plain:
+            topics += (OutOfScopeTopic(OTHER_TOPIC, topic_words(OTHER_TOPIC), plain),)
+        self.out_of_scope_topics: dict[str, OutOfScopeTopic] = {t.id: t for t in topics}
+        """Topics of requests the hotline does not handle (script order; a plain list is the
+        one topic "lainnya")."""
+        self.out_of_scope: tuple[str, ...] = tuple(ex for t in topics for ex in t.examples)
+        """Every out-of-scope example, in script order."""
         self.variables = variables
         self.flows: dict[str, Flow] = dict(flows or {})
         self.warnings = warnings
@@ -253,7 +299,7 @@ class Script:
         self.matcher: IntentMatcher = IntentMatcher(
             {i.id: i.examples for i in self.intents.values()},
             {i.id: i.keywords for i in self.intents.values()},
-            out_of_scope,
+            {t.id: t.examples for t in topics},
             {i.id: i.not_keywords for i in self.intents.values() if i.not_keywords},
             # "every intent" means every service and command: a follow-up question counts
             # only where a state answers it
@@ -334,7 +380,8 @@ class Script:
             lm = local.match(text)
             if lm.intent is not None and lm.confidence > conf:
                 return Match(lm.intent, min(lm.confidence, ceiling), lm.scores)
-        return Match(intent, conf, m.scores, out_of_scope=m.out_of_scope and intent is None)
+        beyond = intent is None and m.out_of_scope
+        return Match(intent, conf, m.scores, out_of_scope=beyond, topic=m.topic if beyond else None)
 
     def follow_up(self, state_id: str, text: str, m: Match) -> Match:
         """`m` (taken in `state_id` from `text`) read as a follow-up in a state that answers
@@ -477,4 +524,7 @@ class Script:
                     add(p)
             if st.keypad:
                 add(st.keypad)
+        for flow in self.flows.values():
+            for p in flow.cancel.say if flow.cancel is not None else ():
+                add(p)
         return list(seen)

@@ -23,6 +23,17 @@ PROMPT: dict[str, Any] = {
 }
 PROMPTS = {"oneOf": [PROMPT, {"type": "array", "minItems": 1, "items": PROMPT}]}
 TARGET = ID
+EXAMPLES = {"type": "array", "minItems": 1, "items": TEXT}
+# one topic of requests the hotline does not handle: its examples, or a label staff read
+# on the analytics pages with the examples (no oneOf: a schema error names the wrong part)
+OUT_OF_SCOPE_TOPIC: dict[str, Any] = {
+    "type": ["array", "object"],
+    "minItems": 1,
+    "items": TEXT,
+    "additionalProperties": False,
+    "required": ["examples"],
+    "properties": {"label": TEXT, "examples": EXAMPLES},
+}
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -109,7 +120,13 @@ SCHEMA: dict[str, Any] = {
                 }
             },
         },
-        "out_of_scope": {"type": "array", "items": TEXT},
+        # a list of examples (topic "lainnya"), or topic -> examples / {label, examples}
+        "out_of_scope": {
+            "type": ["array", "object"],
+            "items": TEXT,
+            "propertyNames": ID,
+            "additionalProperties": OUT_OF_SCOPE_TOPIC,
+        },
         "globals": {
             "type": "object",
             "additionalProperties": False,
@@ -147,6 +164,17 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "description": {"type": "string"},
                 "states": {"type": "array", "minItems": 1, "items": TARGET},
+                # the caller leaves the task ("batal", "kembali ke menu utama"): said, then goto
+                "cancel": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["words", "goto"],
+                    "properties": {
+                        "words": {"type": "array", "minItems": 1, "items": TEXT},
+                        "say": PROMPTS,
+                        "goto": TARGET,
+                    },
+                },
                 "on_hangup": {
                     "type": "object",
                     "additionalProperties": False,

@@ -7,7 +7,8 @@ office hours against nights and weekends, national holidays and cuti bersama, Ra
 paydays, bansos waves, the PBB due date, vehicle-tax amnesty, school enrolment and the rainy
 season; complainants from the villages of Kabupaten Bandung, their NIK issued in their district;
 two script versions (the second fixes a state callers stumble on); follow-up questions after a
-service's answer (where to go, the fee...), drawn per call so they change nothing else.
+service's answer (where to go, the fee...) and requests the hotline does not handle (passports,
+driving licences, PLN...), drawn per call so they change nothing else.
 
 Incidents are injected on top (a flood in one kecamatan, a PDAM outage, a bansos payment delay,
 a KTP blank shortage). Their ground truth is returned by :func:`plan_demo` (the same plan the
@@ -614,7 +615,7 @@ class _Generator:
 
         def turn(state: str, outcome: str, *, intent: str | None = None, conf: float | None = None,
                  source: str = "speech", text: str | None = None, prompt_s: float = 6.0,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, beyond: str | None = None) -> None:
             at = clock[0]
             g = rng or r           # a follow-up question draws from its own generator
             dtmf = source == "dtmf"
@@ -624,6 +625,7 @@ class _Generator:
                 confidence=None if conf is None else round(conf, 3),
                 asr_ms=None if dtmf or outcome == "no_input" else round(250 + g.random() * 700, 1),
                 reply_ms=round(450 + g.random() * 900, 1), audio_path=None, state=state, outcome=outcome,
+                beyond=beyond,
             ))
             clock[0] = at + timedelta(seconds=prompt_s + g.expovariate(1 / 4.0))
 
@@ -632,6 +634,16 @@ class _Generator:
         handoff: dict[str, Any] | None = None
         ticket_kind: str | None = None
 
+        # first a request the hotline does not handle, at times: told so, the caller goes on
+        # (drawn from the call's own generator so the rest of the history stays as it was)
+        if service and service not in ("petugas", "darurat"):
+            q = random.Random(f"{call_id}/beyond")
+            if q.random() < _BEYOND_P:
+                weights = dict(_BEYOND_TOPICS)
+                if info.school_enrolment:
+                    weights["pendidikan"] *= 6.0
+                topic = q.choices(list(weights), list(weights.values()))[0]
+                turn("main_menu", "no_match", conf=0.7 + q.random() * 0.3, prompt_s=16, rng=q, beyond=topic)
         # main menu: recognise what the caller wants (the fallback ladder)
         heard = self._menu(turn, service, version)
         if heard == "hangup":
@@ -928,6 +940,14 @@ class _Generator:
             cur = conn.execute(select(t.c.last_serial).where(t.c.period == period)).scalar()
         return int(cur or 0)
 
+
+#: the share of calls whose caller first asks for something the hotline does not handle, and
+#: the topics (the default script's ``out_of_scope``) they ask about; school enrolment in
+#: season (June, July) brings more questions about registering at a school
+_BEYOND_P = 0.035
+_BEYOND_TOPICS = {"paspor": 0.22, "sim_polisi": 0.20, "listrik": 0.12, "air": 0.08, "keuangan": 0.10,
+                  "pekerjaan": 0.07, "pertanahan": 0.06, "pendidikan": 0.05, "nikah": 0.03, "pajak_pusat": 0.03,
+                  "transportasi": 0.02, "lainnya": 0.02}
 
 _INFO_STATE = {
     "ktp": "info_ktp", "kk": "info_kk", "akta_kelahiran": "info_akta_kelahiran",

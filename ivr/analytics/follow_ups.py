@@ -24,24 +24,26 @@ question asked by one or two callers of a small service must not point at a pers
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, exists, func, or_, select
 
 from ivr.storage.catalog import service_words
+from ivr.analytics.beyond import BeyondSpec
 from ivr.analytics.db import Source, table
 from ivr.storage.models import CallRow, TurnRow
+from ivr.storage.script_view import LiveScriptView
+
+if TYPE_CHECKING:
+    from dialogs import Script
 
 __all__ = ["FollowUpSpec", "QuestionCount", "ServiceQuestions", "FollowUpReport", "follow_up_questions",
            "LiveSpec"]
 
-log = logging.getLogger(__name__)
 
 #: outcomes of a question turn the dialog answered (asked and understood)
 _ANSWERED = ("accepted", "confirmed", "corrected")
@@ -196,45 +198,31 @@ def follow_up_questions(src: Source, start: date, end: date, spec: FollowUpSpec,
     return FollowUpReport(start, end, tuple(rows), spec)
 
 
+@dataclass(frozen=True)
+class _Specs:
+    """What the analytics read from one script version."""
+
+    follow_ups: FollowUpSpec = field(default_factory=FollowUpSpec)
+    beyond: BeyondSpec = field(default_factory=BeyondSpec)
+
+
 class LiveSpec:
-    """The :class:`FollowUpSpec` of the script callers hear now: the live version in the
-    scripts store (edited on the web pages), else the script file; parsed once per version."""
+    """The :class:`FollowUpSpec` (and :class:`~ivr.analytics.beyond.BeyondSpec`) of the script
+    callers hear now: the live version in the scripts store (edited on the web pages), else
+    the script file; parsed once per version."""
 
     def __init__(self, store: Any, script_path: Path) -> None:
-        self.store = store
-        self.script_path = Path(script_path)
-        self._cached: tuple[object, FollowUpSpec] | None = None
+        self._view = LiveScriptView(store, script_path, _specs_of, _Specs(),
+                                    "follow-up questions and out-of-scope topics")
 
     async def get(self) -> FollowUpSpec:
-        key: object = ("file", str(self.script_path))
-        text: str | None = None
-        scripts = getattr(self.store, "scripts", None)
-        if scripts is not None:
-            try:
-                # the live pointer (one small row) each time; the version's text (50 kB and its
-                # test results) only when it moved
-                live = await scripts.live(self.script_path.stem)
-                if live is not None:
-                    key = ("live", live.version_id)
-                    if self._cached is not None and self._cached[0] == key:
-                        return self._cached[1]
-                    text = (await scripts.get(live.version_id)).yaml_text
-            except Exception:     # no scripts table yet, or the database is away: use the file
-                log.warning("live script not readable; follow-up questions from %s", self.script_path,
-                            exc_info=True)
-                key, text = ("file", str(self.script_path)), None
-        if self._cached is not None and self._cached[0] == key:
-            return self._cached[1]
-        spec = await asyncio.to_thread(_spec_of, self.script_path, text)
-        self._cached = (key, spec)
-        return spec
+        """The follow-up questions of the live script."""
+        return (await self._view.get()).follow_ups
+
+    async def beyond(self) -> BeyondSpec:
+        """The out-of-scope topics of the live script (labels for the page and reports)."""
+        return (await self._view.get()).beyond
 
 
-def _spec_of(path: Path, text: str | None) -> FollowUpSpec:
-    from dialogs import ScriptError, load_script  # ivr may import dialogs; the queries above do not
-
-    try:
-        return FollowUpSpec.from_script(load_script(path.name if text is not None else path, text=text))
-    except (ScriptError, OSError):
-        log.warning("script not loadable; no follow-up questions to count", exc_info=True)
-        return FollowUpSpec()
+def _specs_of(script: Script) -> _Specs:
+    return _Specs(FollowUpSpec.from_script(script), BeyondSpec.from_script(script))

@@ -23,7 +23,8 @@ from ivr.analytics.privacy import DEFAULT_THRESHOLD, EXPORT_NOTICE, Count, shown
 from ivr.analytics.queries import daily_calls, overview
 
 __all__ = ["Table", "Chart", "Page", "table_csv", "dashboard_page", "forecast_page", "complaints_page",
-           "stuck_page", "follow_ups_page", "follow_up_table", "AlertView", "DEFAULT_SCHEDULE"]
+           "stuck_page", "follow_ups_page", "follow_up_table", "beyond_page", "beyond_table", "AlertView",
+           "DEFAULT_SCHEDULE"]
 
 #: agents on duty when nobody has set the schedule on the forecast page
 DEFAULT_SCHEDULE = "Mon-Fri 08-16=4"
@@ -45,7 +46,7 @@ class Table:
 class Chart:
     id: str
     title: str
-    kind: str                                   # line | bar | band | heat
+    kind: str                                   # line | bar | hbar (horizontal) | band | heat
     data: dict[str, Any]
 
 
@@ -451,3 +452,54 @@ def follow_ups_page(src: Source, end: date, spec: Any, *, now: datetime, days: i
                    for intent, lab in rep.spec.questions.items()]}),) if shown_rows else ()
     return Page("asks", "Pertanyaan lanjutan setelah jawaban", _period(start, end), now, figures,
                 (follow_up_table(rep, threshold),), charts)
+
+
+# ---------------------------------------------------------------------------- requests outside the services
+
+
+def _of_all(n: int, total: int, threshold: int) -> str:
+    """The share of all calls (``"2,5%"``); none for a count under the threshold."""
+    return "-" if 0 < n < threshold or not total else pct(n / total)
+
+
+def beyond_table(rep: Any, threshold: int = DEFAULT_THRESHOLD) -> Table:
+    """Per out-of-scope topic, the calls told a request on it is outside the hotline's
+    services, and their share of all calls (a :class:`ivr.analytics.beyond.BeyondReport`)."""
+    rows = [(t.label, _count(t.calls, threshold), _of_all(t.calls, rep.calls, threshold)) for t in rep.topics]
+    if rep.topics:
+        rows.append(("Semua topik", _count(rep.beyond, threshold), _of_all(rep.beyond, rep.calls, threshold)))
+    if not rep.calls:
+        note = "Belum ada panggilan pada periode ini."
+    elif not rep.beyond:
+        note = "Belum ada penelepon yang meminta hal di luar layanan pada periode ini."
+    else:
+        note = (f"Panggilan yang diberi tahu bahwa permintaannya di luar layanan hotline, per topik, dan "
+                f"porsinya dari semua panggilan. Satu panggilan dihitung sekali per topik, jadi jumlah "
+                f"per topik bisa melebihi baris \"Semua topik\". Jumlah 1 sampai {threshold - 1} ditampilkan "
+                f"\"<{threshold}\" tanpa porsi. Hanya jumlah yang ditampilkan, bukan ucapan penelepon. "
+                f"Topik yang sering diminta menunjukkan kebutuhan warga yang dapat diteruskan ke instansi "
+                f"terkait atau dipertimbangkan sebagai layanan baru.")
+    return Table("di_luar_layanan", "Permintaan di luar layanan per topik",
+                 ("Topik", "Panggilan", "Porsi dari semua panggilan"), tuple(rows), note=note)
+
+
+def beyond_page(src: Source, end: date, spec: Any = None, *, now: datetime, days: int = 28,
+                threshold: int = DEFAULT_THRESHOLD) -> Page:
+    """Requests the hotline does not handle, per topic of the script's ``out_of_scope``."""
+    from ivr.analytics.beyond import beyond_requests
+
+    start = end - timedelta(days=days - 1)
+    rep = beyond_requests(src, start, end, spec)
+    # the figures follow the table's rule: 1 to threshold-1 is "<5", with no share
+    top = next((t for t in rep.topics if t.calls >= threshold), None)
+    figures = (("Panggilan pada periode", num(rep.calls)),
+               ("Meminta hal di luar layanan", _count(rep.beyond, threshold) if 0 < rep.beyond < threshold
+                else f"{num(rep.beyond)} ({pct(rep.share)})" if rep.calls else "-"),
+               ("Paling sering diminta", f"{top.label} ({_count(top.calls, threshold)})" if top else "-"))
+    bars = [t for t in rep.topics if t.calls >= threshold][:12]
+    # horizontal bars, each named by its label without the parenthesis ("SIM dan kepolisian")
+    charts = (Chart("di_luar_layanan", "Panggilan per topik permintaan di luar layanan", "hbar", {
+        "x": [t.label.split(" (")[0] for t in bars],
+        "series": [{"name": "Panggilan", "data": [t.calls for t in bars]}]}),) if bars else ()
+    return Page("beyond", "Permintaan di luar layanan", _period(start, end), now, figures,
+                (beyond_table(rep, threshold),), charts)

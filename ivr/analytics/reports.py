@@ -2,8 +2,8 @@
 
 ``build_report(src, start, end)`` gathers the period's figures (volumes, self-service rate,
 transfers, abandon, waits, complaints and SLA, forecast against actual and the next week's
-forecast with staffing, alerts, stuck states, follow-up questions after a service's answer, the
-policy brief); the renderers only lay them
+forecast with staffing, alerts, stuck states, follow-up questions after a service's answer,
+requests outside the hotline's services per topic, the policy brief); the renderers only lay them
 out. Every export starts with what it contains (:data:`ivr.analytics.privacy.EXPORT_NOTICE`)
 and shows regional counts under the threshold as "<5".
 
@@ -68,6 +68,9 @@ class Report:
     #: follow-up questions asked after a service's answer (:mod:`ivr.analytics.follow_ups`);
     #: None when the report was built without the script's questions
     follow_ups: Any = None
+    #: requests outside the hotline's services per topic (:mod:`ivr.analytics.beyond`); None
+    #: in a report built without them
+    beyond: Any = None
 
     @property
     def title(self) -> str:
@@ -82,10 +85,12 @@ class Report:
 
 
 def build_report(src: Source, start: date, end: date, *, now: datetime | None = None,
-                 rules: Any = None, follow_ups: Any = None) -> Report:
+                 rules: Any = None, follow_ups: Any = None, beyond: Any = None) -> Report:
     """Figures of the local days ``start`` .. ``end`` (inclusive). ``follow_ups``: the live
     script's follow-up questions (a :class:`ivr.analytics.follow_ups.FollowUpSpec`), counted
-    per service when given."""
+    per service when given. ``beyond``: the live script's out-of-scope topics (a
+    :class:`ivr.analytics.beyond.BeyondSpec`, their labels); requests outside the hotline's
+    services are counted per topic either way."""
     if end < start:
         raise ValueError("the report ends before it starts")
     from ivr.analytics.forecast import forecast_history, load_history
@@ -117,7 +122,11 @@ def build_report(src: Source, start: date, end: date, *, now: datetime | None = 
         from ivr.analytics.follow_ups import follow_up_questions
 
         asks = follow_up_questions(src, start, end, follow_ups)
-    return Report(kind, start, end, now or datetime.now(src.tz), brief, checks, nxt, peak, follow_ups=asks)
+    from ivr.analytics.beyond import beyond_requests
+
+    outside = beyond_requests(src, start, end, beyond)
+    return Report(kind, start, end, now or datetime.now(src.tz), brief, checks, nxt, peak, follow_ups=asks,
+                  beyond=outside)
 
 
 # ---------------------------------------------------------------------------- tables
@@ -198,7 +207,21 @@ def sections(r: Report) -> list[tuple[str, list[str], list[list[str]]]]:
                 [[i.intent, _num(i.turns), _num(i.confirmed), _num(i.corrected)] for i in st.intents[:10]]))
     if r.follow_ups is not None and r.follow_ups.spec:
         out.append(_follow_up_section(r.follow_ups, r.threshold))
+    if r.beyond is not None:
+        out.append(_beyond_section(r.beyond, r.threshold))
     return out
+
+
+def _beyond_section(rep: Any, threshold: int) -> tuple[str, list[str], list[list[str]]]:
+    """Per out-of-scope topic some call asked about: the calls told it is outside the hotline's
+    services and their share of all calls (counts under the threshold as "<5", without a share)."""
+    def row(label: str, n: int) -> list[str]:
+        if 0 < n < threshold:
+            return [label, shown(n, threshold), "-"]
+        return [label, _num(n), _pct(n / rep.calls if rep.calls else None)]
+
+    rows = [row(t.label, t.calls) for t in rep.asked] + [row("Semua topik", rep.beyond)]
+    return ("Permintaan di luar layanan", ["Topik", "Panggilan", "Porsi dari semua panggilan"], rows)
 
 
 def _follow_up_section(rep: Any, threshold: int) -> tuple[str, list[str], list[list[str]]]:

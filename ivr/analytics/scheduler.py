@@ -105,7 +105,8 @@ class AnalyticsScheduler:
             return False
         try:
             spec = await self.questions.get() if self.questions is not None else None
-            files = await asyncio.to_thread(self._write_report, kind, start, end, spec)
+            topics = await self.questions.beyond() if self.questions is not None else None
+            files = await asyncio.to_thread(self._write_report, kind, start, end, spec, topics)
         except Exception as exc:
             log.exception("scheduled report failed", extra={"job": job, "period": period})
             await state.finish(job, period, self.holder, ok=False, detail=f"{type(exc).__name__}: {exc}"[:500])
@@ -114,11 +115,12 @@ class AnalyticsScheduler:
         log.info("report written", extra={"job": job, "period": period, "files": files})
         return True
 
-    def _write_report(self, kind: str, start: date, end: date, follow_ups: Any = None) -> list[str]:
+    def _write_report(self, kind: str, start: date, end: date, follow_ups: Any = None,
+                      beyond: Any = None) -> list[str]:
         from ivr.analytics.reports import build_report, render_csv, render_html, render_pdf
 
         src = source_for(self.store, self.office_hours)
-        rep = build_report(src, start, end, now=self.now(), follow_ups=follow_ups)
+        rep = build_report(src, start, end, now=self.now(), follow_ups=follow_ups, beyond=beyond)
         folder = self.config.reports_dir
         folder.mkdir(parents=True, exist_ok=True)
         written = []

@@ -24,6 +24,7 @@ from ivr.analytics.pages import (
     AlertView,
     Page,
     alerts_table,
+    beyond_page,
     complaints_page,
     dashboard_page,
     follow_ups_page,
@@ -106,7 +107,8 @@ class AnalyticsService:
         from ivr.analytics.follow_ups import LiveSpec
 
         self.store = store
-        #: the follow-up questions of the live script (None: no script known, nothing counted)
+        #: the follow-up questions and out-of-scope topics of the live script (None: no script
+        #: known; follow-up questions are not counted, out-of-scope topics read as their names)
         self.questions = LiveSpec(store, script_path) if script_path is not None else None
         self.office_hours = office_hours
         self.reports_dir = reports_dir
@@ -177,6 +179,14 @@ class AnalyticsService:
         src, now = self.source(), self.now()
         key = ("asks", day, spec.key())
         return await self.cache.get(key, lambda: follow_ups_page(src, day, spec, now=now))
+
+    async def beyond(self, day: date | None = None) -> Page:
+        from ivr.analytics.beyond import BeyondSpec
+
+        day = day or self.today()
+        spec = await self.questions.beyond() if self.questions is not None else BeyondSpec()
+        src, now = self.source(), self.now()
+        return await self.cache.get(("beyond", day, spec.key()), lambda: beyond_page(src, day, spec, now=now))
 
     async def alerts(self) -> Page:
         views = await self.alert_views(limit=500)

@@ -228,7 +228,7 @@ class CallRecords(Protocol):
                        reply_ms: float | None = None, at: datetime | None = None,
                        audio_path: str | None = None, state: str | None = None,
                        outcome: str | None = None, clear: str | None = None,
-                       superseded: bool = False) -> None: ...
+                       superseded: bool = False, beyond: str | None = None) -> None: ...
 
     async def close(self, call_id: str, end_reason: str, *, handoff_outcome: str | None = None,
                     ended_at: datetime | None = None, service: str | None = None,

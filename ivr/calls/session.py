@@ -348,7 +348,8 @@ class CallSession:
         if not isinstance(event, (Heard, Pressed, NoInput)) or taken is None:
             return
         # how the dialog took the caller's input (stuck-state analytics)
-        self.turns.settle(taken.outcome, transferred=any(isinstance(a, Transfer) for a in actions))
+        self.turns.settle(taken.outcome, transferred=any(isinstance(a, Transfer) for a in actions),
+                          beyond=taken.beyond)
         if taken.outcome == "confirming":
             self.outcome.confirmations += 1
             self._emit("confirm_asked", state=self._state, intent=taken.intent)

@@ -48,6 +48,8 @@ class Turn:
     outcome: str | None = None  # how the dialog took it (caller turns; see TurnLog.settle)
     held: bool = False  # waiting for the answer to a confirmation question
     superseded: bool = False  # prompts: answered a decision the second look dropped
+    #: caller turns the dialog told were outside the hotline's services: the script's topic
+    beyond: str | None = None
 
 
 def turn_outcome(engine_outcome: str, transferred: bool) -> str:
@@ -100,9 +102,10 @@ class TurnLog:
         if turn.who == "caller":
             self._last_caller = turn
 
-    def settle(self, engine_outcome: str, *, transferred: bool = False) -> None:
+    def settle(self, engine_outcome: str, *, transferred: bool = False, beyond: str | None = None) -> None:
         """The dialog took the last caller turn with ``engine_outcome``. A turn it asked to
-        confirm is held (not written) until the caller's answer settles it."""
+        confirm is held (not written) until the caller's answer settles it. ``beyond``: the
+        caller was told the request is outside the hotline's services, on this topic."""
         turn, self._last_caller = self._last_caller, None
         if turn is None:
             return
@@ -111,6 +114,7 @@ class TurnLog:
             confirming.outcome = "corrected" if engine_outcome == "denied" else "confirmed"
             confirming.held = False
         turn.outcome = turn_outcome(engine_outcome, transferred)
+        turn.beyond = beyond
         if engine_outcome == "confirming":
             turn.held = True
             self._confirming = turn
@@ -163,6 +167,7 @@ class TurnLog:
                 self.call_id, turn.idx, turn.who, turn.text, source=turn.source, at=turn.at,
                 intent=turn.intent, confidence=turn.confidence, asr_ms=turn.asr_ms, reply_ms=turn.reply_ms,
                 state=turn.state, outcome=turn.outcome, clear=turn.clear, superseded=turn.superseded,
+                beyond=turn.beyond,
             )
         except Exception:
             log.exception("could not store turn %s", turn.idx)

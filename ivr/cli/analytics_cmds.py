@@ -154,10 +154,16 @@ def report(
     try:
         import asyncio
 
-        from ivr.analytics.follow_ups import LiveSpec
+        from ivr.analytics.beyond import BeyondSpec
+        from ivr.analytics.follow_ups import FollowUpSpec, LiveSpec
 
-        spec = asyncio.run(LiveSpec(store, settings.script_path()).get())
-        rep = build_report(src, a, b, rules=loaded, follow_ups=spec)
+        live = LiveSpec(store, settings.script_path())
+
+        async def specs() -> tuple[FollowUpSpec, BeyondSpec]:
+            return await live.get(), await live.beyond()   # one parse of the live version
+
+        spec, topics = asyncio.run(specs())
+        rep = build_report(src, a, b, rules=loaded, follow_ups=spec, beyond=topics)
     finally:
         store.database.engine.dispose()
     path = out or Path(f"laporan-{a.isoformat()}-{b.isoformat()}.{fmt}")

@@ -230,6 +230,8 @@ def chat(
             took = f"intent=- (the caller said no to {turn.intent})"
         elif turn.intent is not None or turn.confidence is None:
             took = f"intent={turn.intent or '-'} confidence={conf} ({turn.outcome})"
+        elif turn.beyond is not None:
+            took = f"intent=- ({turn.outcome}; told it is outside the services: topic {turn.beyond})"
         elif turn.candidate:
             took = f"intent=- ({turn.outcome}; best {turn.candidate} at {conf})"
         else:

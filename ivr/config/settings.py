@@ -164,12 +164,14 @@ class RecognizerOptions(TypedDict):
     whisper_views: tuple[float, ...]
     whisper_prune_labels: int
     whisper_view_phrases: int
+    whisper_pack_phrases: int
     whisper_audio_intent: bool
     whisper_audio_emergency: bool
     whisper_wide_encoder: bool
 
 
 PRUNE_LABELS = 0  # whisper_prune_labels' default: off (on dev it cost an emergency caller 112 first; docs phase 7 prune)
+PACK_PHRASES = 8  # whisper_pack_phrases' default: on (-18% CPU of the phrase stages; docs phase 13 avx2)
 VIEW_PHRASES = 0  # whisper_view_phrases' default: off (-15% CPU a menu turn; held out mixed: docs phase 7 prune, lead)
 
 
@@ -272,6 +274,11 @@ class Settings(BaseSettings):
         VIEW_PHRASES, ge=0, le=100,
         description="in the extra hearings, only each leading label's this many best phrases are scored again; "
                     "0 = all its phrases (more CPU)")
+    whisper_pack_phrases: int = Field(
+        PACK_PHRASES, ge=0, le=64,
+        description="phrases scored in one row of an int8 batch as a tree of their shared first tokens (fewer "
+                    "positions to compute: a fifth less CPU per menu turn on an AVX2 machine); 0 or 1 = one phrase a "
+                    "row")
     whisper_wide_encoder: bool = Field(
         True, description="an utterance decoded while no other is runs its Whisper encoder pass on every core (a "
                           "second copy of the model, about 120 MB more memory; the same output, ~40 ms sooner on "
@@ -543,6 +550,7 @@ class Settings(BaseSettings):
                 "whisper_text_beam_size": self.whisper_text_beam_size,
                 "whisper_text_decoder": self.whisper_text_decoder, "whisper_views": tuple(self.whisper_views),
                 "whisper_prune_labels": self.whisper_prune_labels, "whisper_view_phrases": self.whisper_view_phrases,
+                "whisper_pack_phrases": self.whisper_pack_phrases,
                 "whisper_audio_intent": self.whisper_audio_intent, "whisper_wide_encoder": self.whisper_wide_encoder,
                 # the audio's emergency readings are computed only where the understander reads them
                 "whisper_audio_emergency": self.emergency_audio}

@@ -19,14 +19,13 @@ it, :class:`ivr.analytics.follow_ups.LiveSpec`):
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ivr.desk.marks import STEP_LABELS
+from ivr.storage.script_view import LiveScriptView
 from ivr.storage.catalog import SERVICE_NAMES, service_words
 
 if TYPE_CHECKING:
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["NO_STATE", "LiveStepLabels", "StepLabels", "humanised"]
 
-log = logging.getLogger(__name__)
 
 #: what a call not yet in a dialog state reads as
 NO_STATE = "Baru tersambung"
@@ -156,41 +154,11 @@ class LiveStepLabels:
     leaves the labels it had (or none: every state humanised)."""
 
     def __init__(self, store: Store | None, script_path: Path) -> None:
-        self.store = store
-        self.script_path = Path(script_path)
-        self._key: object = None
-        self.current = StepLabels()
+        self._view = LiveScriptView(store, script_path, StepLabels.from_script, StepLabels(), "wallboard steps")
+
+    @property
+    def current(self) -> StepLabels:
+        return self._view.current
 
     async def refresh(self) -> StepLabels:
-        key: object = ("file", str(self.script_path))
-        text: str | None = None
-        scripts = getattr(self.store, "scripts", None)
-        if scripts is not None:
-            try:
-                live = await scripts.live(self.script_path.stem)
-                if live is not None:
-                    key = ("live", live.version_id)
-                    if key != self._key:
-                        text = (await scripts.get(live.version_id)).yaml_text
-            except Exception:
-                if self._key is not None:  # a passing failure: the labels of the version last read stand
-                    log.warning("live script not readable; wallboard steps kept", exc_info=True)
-                    return self.current
-                log.warning("live script not readable; wallboard steps from %s", self.script_path, exc_info=True)
-                key, text = ("file", str(self.script_path)), None
-        if key == self._key:
-            return self.current
-        labels = await asyncio.to_thread(_labels_of, self.script_path, text)
-        if labels is not None:
-            self._key, self.current = key, labels
-        return self.current
-
-
-def _labels_of(path: Path, text: str | None) -> StepLabels | None:
-    from dialogs import ScriptError, load_script  # ivr may import dialogs
-
-    try:
-        return StepLabels.from_script(load_script(path.name if text is not None else path, text=text))
-    except (ScriptError, OSError):
-        log.warning("script not loadable; wallboard steps by their ids", exc_info=True)
-        return None
+        return await self._view.get()

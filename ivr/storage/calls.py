@@ -68,6 +68,7 @@ class CallRepository:
         outcome: str | None = None,
         clear: str | None = None,
         superseded: bool = False,
+        beyond: str | None = None,
     ) -> None:
         """Store one turn. ``clear``: when given, ``text`` is already the turn's masked form
         (a prompt's template with its personal fields masked, an answer that may hold a name or
@@ -76,7 +77,9 @@ class CallRepository:
         ``reply_ms``: end of caller speech (or last key) -> first reply audio byte;
         ``asr_ms``: recognition time; ``state``: the dialog state it happened in;
         ``outcome`` (caller turns): how the dialog took it, one of :data:`TURN_OUTCOMES`;
-        ``superseded`` (prompts): it answered a decision the second look dropped.
+        ``superseded`` (prompts): it answered a decision the second look dropped;
+        ``beyond`` (caller turns): the caller was told the request is outside the hotline's
+        services, and this is its topic (the script's ``out_of_scope``).
         Idempotent per (call_id, index)."""
         if outcome is not None and outcome not in TURN_OUTCOMES:
             raise StoreError(f"outcome must be one of {TURN_OUTCOMES}, not {outcome!r}")
@@ -94,6 +97,7 @@ class CallRepository:
             audio_path=audio_path, state=state, outcome=outcome,
             # only when set: a write journaled before this column replays unchanged
             **({"superseded": True} if superseded else {}),
+            **({"beyond": beyond[:64]} if beyond else {}),
         ))
 
     async def close(self, call_id: str, end_reason: str, *, handoff_outcome: str | None = None,
@@ -164,7 +168,7 @@ class CallRepository:
         return Turn(call_id=t.call_id, index=t.idx, at=t.at, who=t.who, source=t.source,
                     text=self.pii.reveal(t.text, t.text_enc, "text", reveal), intent=t.intent,
                     confidence=t.confidence, asr_ms=t.asr_ms, reply_ms=t.reply_ms, audio_path=t.audio_path,
-                    state=t.state, outcome=t.outcome, superseded=bool(t.superseded))
+                    state=t.state, outcome=t.outcome, superseded=bool(t.superseded), beyond=t.beyond)
 
 
 # -- idempotent operations (also replayed from the journal)

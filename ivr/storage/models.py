@@ -117,6 +117,9 @@ class TurnRow(Base):
     #: a prompt that answered a decision the second look dropped (the caller went on and the
     #: joined turn was decided again); null otherwise (rows before migration 0010 too)
     superseded: Mapped[bool | None] = mapped_column(Boolean)
+    #: a caller turn told its request is outside the hotline's services: the topic of the
+    #: script's ``out_of_scope`` ("paspor"); null otherwise (rows before migration 0011 too)
+    beyond: Mapped[str | None] = mapped_column(String(64))
 
     call: Mapped[CallRow] = relationship(back_populates="turns")
 

@@ -84,6 +84,8 @@ class Turn:
     #: prompts: it answered a decision the second look dropped (also ``interrupted``: the
     #: caller cut it by going on)
     superseded: bool = False
+    #: caller turns told they were outside the hotline's services: the request's topic
+    beyond: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return _json_dict(asdict(self))

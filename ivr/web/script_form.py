@@ -8,7 +8,7 @@ text is shown once, where it first appears.
 Office hours are not part of a script (they are the hotline's ``IVR_OFFICE_HOURS`` setting), so
 the form shows where to change them instead.
 
-Field names: ``say.<state>[.<i>]``, ``carried.<state>[.<i>]``, ``prompt.<key>[.<i>]``, ``answer.<state>.<intent>[.<i>]``
+Field names: ``say.<state>[.<i>]``, ``carried.<state>[.<i>]``, ``cancel.<flow>[.<i>]``, ``prompt.<key>[.<i>]``, ``answer.<state>.<intent>[.<i>]``
 (a state's reply to a follow-up question), ``examples.<intent>`` (one example per line) and
 ``queue.<state>`` / ``queue.handoff``.
 """
@@ -86,6 +86,12 @@ def form_fields(text: str) -> list[Field]:
                 fields.append(Field(f"carried.{sid}{suffix}", f"{sid}{suffix}: bila permintaan penelepon sudah "
                                     "menyebut pilihannya", t, "prompts", True))
     fields.extend(_answer_fields(data, fields))
+    for fid, flow in (data.get("flows") or {}).items():
+        cancel = flow.get("cancel") if isinstance(flow, dict) else None
+        if isinstance(cancel, dict) and "say" in cancel:
+            for suffix, t in _texts(cancel["say"]):
+                fields.append(Field(f"cancel.{fid}{suffix}", f"{fid}{suffix}: bila penelepon membatalkan",
+                                    t, "prompts", True))
     for name, it in (data.get("intents") or {}).items():
         if isinstance(it, dict) and isinstance(it.get("examples"), list):
             ex = "\n".join(str(x) for x in it["examples"])
@@ -194,7 +200,7 @@ def apply_form(text: str, values: dict[str, str]) -> str:
         if value == f.value.strip():
             continue
         kind, _, rest = name.partition(".")
-        if kind in ("say", "prompt", "answer", "carried"):
+        if kind in ("say", "prompt", "answer", "carried", "cancel"):
             if not value:
                 raise FormError(f"Kalimat {f.label} tidak boleh kosong.")
             value = " ".join(value.split())
@@ -204,6 +210,8 @@ def apply_form(text: str, values: dict[str, str]) -> str:
                 parent, at = data["states"][key]["answers"], intent
             elif kind in ("say", "carried"):
                 parent, at = data["states"][key], kind
+            elif kind == "cancel":
+                parent, at = data["flows"][key]["cancel"], "say"
             else:
                 parent, at = data["settings"]["prompts"], key
             _set_text(data, parent, at, ("." + suffix) if suffix else "", value)

@@ -24,6 +24,9 @@ def test_demo_data_report_and_analytics(tmp_path, monkeypatch):
     assert out.read_text().startswith("bagian,baris,kolom,nilai")
     # the follow-up questions of the script (no live version in this database: the file's)
     assert "Pertanyaan lanjutan setelah jawaban,KTP elektronik,tempat pengurusan," in out.read_text()
+    # requests outside the hotline's services, per topic in the script's words
+    assert "Permintaan di luar layanan,Paspor dan imigrasi,Panggilan," in out.read_text()
+    assert "Permintaan di luar layanan,Semua topik,Panggilan," in out.read_text()
     r = run(app, ["report", "--from", "2026-11-30", "--to", "2026-11-24", "--format", "csv"])
     assert r.exit_code == 2
     r = run(app, ["report", "--from", "2026-11-24", "--to", "2026-11-30", "--format", "doc"])

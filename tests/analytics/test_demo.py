@@ -71,6 +71,15 @@ def test_demand_has_the_shape_of_a_regency_hotline(demo):
         assert hold > 0
         states = {s for (s,) in conn.execute(select(TurnRow.__table__.c.state).distinct())}
         assert {"main_menu", "complaint_nik", "complaint_category"} <= states
+        # some callers first ask for what the hotline does not handle: told so in the main menu,
+        # on a topic of the default script
+        t = TurnRow.__table__
+        told = dict(conn.execute(select(t.c.beyond, func.count()).where(t.c.beyond.is_not(None))
+                                 .group_by(t.c.beyond)).all())
+        assert {"paspor", "sim_polisi", "listrik"} <= set(told) and told["paspor"] >= 20, told
+        assert conn.execute(select(func.count()).where(t.c.beyond.is_not(None),
+                                                       (t.c.state != "main_menu") | (t.c.outcome != "no_match"))
+                            ).scalar() == 0
         assert conn.execute(select(func.count()).where(c.c.service.is_(None))).scalar() > 0
 
 

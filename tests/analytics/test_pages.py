@@ -24,7 +24,7 @@ from tests.conftest import PII_TEST_KEY
 from tests.ivr.staff import api_token, asgi_client, make_account
 
 PAGES = ("/analytics", "/analytics/forecast", "/analytics/complaints", "/analytics/alerts", "/analytics/stuck",
-         "/analytics/asks", "/analytics/reports")
+         "/analytics/asks", "/analytics/beyond", "/analytics/reports")
 
 
 def web_store(demo, at: datetime) -> Store:
@@ -216,6 +216,51 @@ async def test_follow_up_questions_per_service(client, demo):
     cells = [x for row in rows[1:] for x in row[1:]]
     assert not any(x.split(" ")[0] in {"1", "2", "3", "4"} for x in cells)   # small counts are "<5"
     assert "Paling sering ditanyakan" in text
+
+
+async def test_requests_outside_the_services_per_topic(client, demo):
+    """The demo's callers sometimes ask for what the hotline does not handle first (passports,
+    PLN...); the page counts the calls per topic in the script's words, small counts as "<5"."""
+    from dialogs import default_script_path, load_script
+    from ivr.analytics.beyond import BeyondSpec, beyond_requests
+
+    r = await client.get(f"/analytics/beyond?tanggal={END.isoformat()}")
+    assert r.status_code == 200
+    text = _text(r.text)
+    assert "Permintaan di luar layanan" in text and 'id="table-di_luar_layanan"' in r.text
+    assert 'href="/analytics/beyond" aria-current="page"' in r.text
+    assert "Paling sering diminta" in text and 'id="chart-di_luar_layanan"' in r.text
+    c = await client.get(f"/analytics/beyond/di_luar_layanan.csv?tanggal={END.isoformat()}")
+    rows = [row for row in csv.reader(io.StringIO(c.text)) if row and not row[0].startswith("#")]
+    assert rows[0] == ["Topik", "Panggilan", "Porsi dari semua panggilan"]
+    body = {row[0]: row[1:] for row in rows[1:]}
+    rep = beyond_requests(demo.src, END - timedelta(days=27), END,
+                          BeyondSpec.from_script(load_script(default_script_path())))
+    top = rep.asked[0]
+    assert top.calls >= 5 and rep.calls > 0, rep
+    share = f"{top.share * 100:.1f}%".replace(".", ",")
+    assert body[top.label] == [f"{top.calls:,}".replace(",", "."), share]
+    assert body["Semua topik"][0] == f"{rep.beyond:,}".replace(",", ".")
+    assert "Paspor dan imigrasi" in body and "SIM dan kepolisian (SKCK, tilang, laporan polisi)" in body
+    assert not any(x in {"1", "2", "3", "4"} for row in rows[1:] for x in row[1:])   # small counts are "<5"
+    assert all(v[1] == "-" for v in body.values() if v[0] == "<5")                     # with no share
+
+
+async def test_requests_outside_the_services_empty_state(tmp_path, monkeypatch):
+    settings = load_settings(data_dir=tmp_path / "data", pii_mode="encrypt", pii_key=PII_TEST_KEY)
+    store = Store(f"sqlite:///{tmp_path / 'empty.sqlite3'}", pii=Pii("encrypt", PII_TEST_KEY),
+                  clock=fixed_clock(datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)), timezone_name="Asia/Jakarta")
+    await store.amigrate()
+    _, token = await staff(store, "supervisor")
+    try:
+        async with asgi_client(create_app(settings, store), token) as c:
+            r = await c.get("/analytics/beyond")
+        assert r.status_code == 200
+        assert "Belum ada panggilan pada periode ini." in r.text
+        # the script's topics are listed, at 0
+        assert "Paspor dan imigrasi" in r.text
+    finally:
+        await store.close()
 
 
 async def test_follow_up_questions_empty_state(tmp_path, monkeypatch):

@@ -63,7 +63,8 @@ async def test_analytics_pages_in_chromium(server, tmp_path):
             await page.wait_for_url(f"{server}/analytics")
             day = f"?tanggal={END.isoformat()}"
             for path, charts in (("/analytics", 2), ("/analytics/forecast", 2), ("/analytics/complaints", 3),
-                                 ("/analytics/stuck", 1), ("/analytics/asks", 1), ("/analytics/alerts", 0),
+                                 ("/analytics/stuck", 1), ("/analytics/asks", 1), ("/analytics/beyond", 1),
+                                 ("/analytics/alerts", 0),
                                  ("/analytics/reports", 0)):
                 await page.goto(f"{server}{path}{day if charts else ''}", timeout=120_000)
                 assert await page.locator("h1").count() == 1
@@ -75,6 +76,13 @@ async def test_analytics_pages_in_chromium(server, tmp_path):
             await page.goto(f"{server}/analytics/asks{day}")
             asks = await page.inner_text("#table-pertanyaan_lanjutan")
             assert "KTP elektronik" in asks and "Menanyakan tempat pengurusan" in asks
+            # what callers asked for that the hotline does not handle, per topic in staff words
+            await page.goto(f"{server}/analytics/beyond{day}")
+            await page.locator('div.chart[data-drawn="1"] svg').first.wait_for()
+            beyond = await page.inner_text("#table-di_luar_layanan")
+            assert "Paspor dan imigrasi" in beyond and "Semua topik" in beyond
+            assert await page.get_attribute('nav a[href="/analytics/beyond"]', "aria-current") == "page"
+            await page.screenshot(path=str(tmp_path / "beyond.png"), full_page=True)
             # the heat map labels its small cells "<5"
             await page.goto(f"{server}/analytics/complaints{day}")
             await page.wait_for_selector("#chart-peta_panas svg")

@@ -142,3 +142,39 @@ def test_weekly_report_says_what_callers_asked_after_the_answers(demo_factory, t
         text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
                               check=True).stdout
         assert "Pertanyaan lanjutan setelah jawaban" in text and "KTP elektronik" in text
+
+
+def test_weekly_report_counts_requests_outside_the_services(demo_factory, tmp_path):
+    """Per topic of the script's out_of_scope, the calls told "di luar layanan" and their share
+    of all calls (HTML, CSV, PDF); counts under 5 as "<5" without a share."""
+    import csv as csvmod
+    import io
+
+    from dialogs import default_script_path, load_script
+    from ivr.analytics.beyond import BeyondSpec
+
+    d = demo_factory("sqlite")
+    end = d.config.end
+    r = build_report(d.src, end - timedelta(days=6), end, beyond=BeyondSpec.from_script(load_script(default_script_path())))
+    rep = r.beyond
+    assert rep.beyond > 0 and rep.asked, rep
+    rows = [row for row in csvmod.reader(io.StringIO(render_csv(r))) if row and row[0] == "Permintaan di luar layanan"]
+    cells = {(row[1], row[2]): row[3] for row in rows}
+    for t in rep.asked:
+        want = _thousands(t.calls) if t.calls >= 5 else shown(t.calls)
+        assert cells[(t.label, "Panggilan")] == want
+        assert cells[(t.label, "Porsi dari semua panggilan")] == (
+            f"{t.share * 100:.1f}%".replace(".", ",") if t.calls >= 5 else "-")
+    assert cells[("Semua topik", "Panggilan")] in (_thousands(rep.beyond), shown(rep.beyond))
+    assert not any(v in {"1", "2", "3", "4"} for v in cells.values())
+    html = render_html(r)
+    assert "<h2>Permintaan di luar layanan</h2>" in html and rep.asked[0].label in html
+    # without the script's labels the topics read as their names
+    bare = build_report(d.src, end - timedelta(days=6), end)
+    assert bare.beyond.asked and "Permintaan di luar layanan" in render_html(bare)
+    if shutil.which("pdftotext") is not None:
+        path = tmp_path / "r.pdf"
+        path.write_bytes(render_pdf(r))
+        text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        assert "Permintaan di luar layanan" in text and rep.asked[0].label in text

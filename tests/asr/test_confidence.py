@@ -169,7 +169,7 @@ def test_the_audio_emergency_readings_are_computed_only_where_the_hotline_reads_
 
 def test_recognizer_options_come_from_settings(tmp_path):
     from asr import create_recognizer
-    from ivr.config.settings import PRUNE_LABELS, VIEW_PHRASES, load_settings
+    from ivr.config.settings import PACK_PHRASES, PRUNE_LABELS, VIEW_PHRASES, load_settings
 
     s = load_settings(data_dir=tmp_path, whisper_scoring="fast", asr_workers=3, whisper_beam_size=2,
                       whisper_scorer="float32", whisper_views="0.85,1.2")
@@ -178,7 +178,7 @@ def test_recognizer_options_come_from_settings(tmp_path):
                     "whisper_compute_type": "int8", "whisper_scorer": "float32", "whisper_text_beam_size": 1,
                     "whisper_text_decoder": "auto", "whisper_views": (0.85, 1.2), "whisper_audio_intent": True,
                     "whisper_audio_emergency": False, "whisper_wide_encoder": True, "whisper_prune_labels": PRUNE_LABELS,
-                    "whisper_view_phrases": VIEW_PHRASES}
+                    "whisper_view_phrases": VIEW_PHRASES, "whisper_pack_phrases": PACK_PHRASES}
     assert load_settings(data_dir=tmp_path, emergency_audio="true").recognizer_options()["whisper_audio_emergency"] \
         is True
     assert load_settings(data_dir=tmp_path, whisper_audio_intent="false").recognizer_options()["whisper_audio_intent"] \

@@ -223,6 +223,13 @@ def test_chat_shows_each_turns_own_intent_and_confidence(app):
     assert turns[2].startswith("turn in info_ktp: intent=- confidence=- (no_input)"), turns[2]
 
 
+def test_chat_names_the_topic_of_a_request_outside_the_services(app):
+    res = runner.invoke(app, ["chat"], input="mau bikin paspor\n")
+    turns = _turn_lines(res.output)
+    assert turns[0].startswith("turn in main_menu: intent=- (no_match; told it is outside the services: "
+                               "topic paspor)"), turns[0]
+
+
 def test_chat_a_typed_enquiry_about_floods_is_asked_again_not_sent_to_112(app):
     """Issue 16: typed text asking about floods is not an emergency (the old detector read
     "banjir" as one); the same caller in danger is."""

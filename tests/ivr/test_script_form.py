@@ -97,3 +97,11 @@ def test_a_reply_that_is_a_shared_prompt_is_edited_where_the_prompt_is():
     fields = {f.name: f for f in form_fields(ALIASED)}
     assert "prompt.agent" in fields and "answer.a.tanya_lama" not in fields
     assert "answer.a.tanya_biaya" not in fields
+
+
+def test_what_a_cancelled_complaint_hears_is_a_form_field():
+    text = DEFAULT.read_text(encoding="utf-8")
+    field = {f.name: f for f in form_fields(text)}["cancel.complaint"]
+    assert field.value == "Baik, pengaduan tidak jadi kami catat."
+    out = apply_form(text, {"cancel.complaint": "Baik, pengaduan Anda kami batalkan."})
+    assert load_script("edited.yaml", text=out).flows["complaint"].cancel.say[0].text == "Baik, pengaduan Anda kami batalkan."

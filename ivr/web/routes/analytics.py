@@ -1,6 +1,6 @@
 """Analytics pages for supervisors and admins: dashboard, forecast with staffing, complaints by
 topic and region, alerts, stuck dialog states, follow-up questions after a service's answer,
-reports; every table downloadable as CSV.
+requests outside the hotline's services, reports; every table downloadable as CSV.
 
 The figures come from :class:`ivr.analytics.service.AnalyticsService` (built in a worker
 thread, cached); charts are drawn by the vendored ECharts from JSON the page carries in data
@@ -31,6 +31,7 @@ ROLES = ("supervisor", "admin")
 NAV = (("dashboard", "/analytics", "Dasbor"), ("forecast", "/analytics/forecast", "Prakiraan & petugas"),
        ("complaints", "/analytics/complaints", "Pengaduan"), ("alerts", "/analytics/alerts", "Peringatan"),
        ("stuck", "/analytics/stuck", "Keadaan tersendat"), ("asks", "/analytics/asks", "Pertanyaan lanjutan"),
+       ("beyond", "/analytics/beyond", "Di luar layanan"),
        ("reports", "/analytics/reports", "Laporan"))
 _REPORT_NAME = re.compile(r"^laporan-(harian|mingguan)-\d{4}-\d{2}-\d{2}(?:-\d{4}-\d{2}-\d{2})?\.(html|pdf|csv)$")
 
@@ -80,6 +81,8 @@ async def _get(request: Request, key: str, day: date | None) -> Page:
         return await svc.stuck(day)
     if key == "asks":
         return await svc.follow_ups(day)
+    if key == "beyond":
+        return await svc.beyond(day)
     return await svc.alerts()
 
 
@@ -134,6 +137,12 @@ async def stuck(request: Request, tanggal: str | None = None,
 async def follow_ups(request: Request, tanggal: str | None = None,
                      principal: Principal = Depends(require(*ROLES))) -> Response:
     return _page(request, await service(request).follow_ups(_day(tanggal)))
+
+
+@router.get("/analytics/beyond")
+async def beyond(request: Request, tanggal: str | None = None,
+                 principal: Principal = Depends(require(*ROLES))) -> Response:
+    return _page(request, await service(request).beyond(_day(tanggal)))
 
 
 @router.get("/analytics/reports")

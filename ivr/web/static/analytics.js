@@ -19,6 +19,18 @@
     };
   }
 
+  // horizontal bars for long category names (topics): the first category on top
+  function hbar(d) {
+    return {
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      legend: { top: 0 },
+      grid: { left: 16, right: 24, top: 32, bottom: 16, containLabel: true },
+      xAxis: { type: "value", minInterval: 1 },
+      yAxis: { type: "category", data: d.x, inverse: true },
+      series: d.series.map(function (s) { return { type: "bar", name: s.name, data: s.data }; })
+    };
+  }
+
   function band(d) {
     var width = d.hi.map(function (h, i) { return Math.max(0, h - d.lo[i]); });
     return {
@@ -59,7 +71,8 @@
   document.querySelectorAll("div.chart[data-chart]").forEach(function (el) {
     var d = JSON.parse(el.getAttribute("data-chart"));
     var kind = el.getAttribute("data-kind");
-    var option = kind === "band" ? band(d) : kind === "heat" ? heat(d) : axisSeries(kind, d);
+    var option = kind === "band" ? band(d) : kind === "heat" ? heat(d) : kind === "hbar" ? hbar(d)
+      : axisSeries(kind, d);
     if (kind === "heat") { el.classList.add("tall"); }
     var chart = echarts.init(el, null, { renderer: "svg" });
     chart.setOption(option);
