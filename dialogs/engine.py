@@ -727,21 +727,13 @@ class DialogEngine:
                     # unsure, or a label this state does not take (the recognizer always names
                     # one): words that read as a request the hotline does not handle are told
                     # so, as typed ones are (its confidence is the decision's, not the words')
-                    om = self.script.match_answer(st.id, text)
-                    if (om.out_of_scope and self.script.matcher.match(text, self.script.questions).intent is None
-                            and self._takes_every_service(st)):
-                        beyond = om.topic or OTHER_TOPIC
+                    beyond = self._beyond(st, text, self.script.match_answer(st.id, text))
             else:
                 m = self.script.match_answer(st.id, text, asr_conf)
                 intent, conf = m.intent, m.confidence
-                # said clearly enough to tell the caller so (a garbled transcript is "not understood"),
-                # not a follow-up question asked where none is answered ("jam berapa buka
-                # kantornya" in the main menu: which office is not said yet), and in a state that
-                # takes every service the prompt invites the caller to name (not a sub-menu)
-                if (m.out_of_scope and asr_conf >= self.script.settings.accept
-                        and self.script.matcher.match(text, self.script.questions).intent is None
-                        and self._takes_every_service(st)):
-                    beyond = m.topic or OTHER_TOPIC
+                # said clearly enough to tell the caller so (a garbled transcript is "not understood")
+                if asr_conf >= self.script.settings.accept:
+                    beyond = self._beyond(st, text, m)
             if intent == EMERGENCY.label and self._vetoed and text:
                 # the words read as paperwork or a past event: the best other intent
                 m = self.script.matcher.match(text, [c for c in cands if c != EMERGENCY.label])
@@ -801,6 +793,17 @@ class DialogEngine:
             return self._choose("skip", asr_conf)
         has_digits = bool(words_to_digits(text)) if text else False
         return self._miss("invalid" if has_digits and kind != "free" else "no_match")
+
+    def _beyond(self, st: State, text: str, m: Match) -> str | None:
+        """The out-of-scope topic the caller is told about, when ``m`` (``text`` matched in
+        ``st``) is a request the hotline does not handle: not a follow-up question asked where
+        none is answered ("jam berapa buka kantornya" in the main menu: which office is not
+        said yet), and in a state that takes every service the prompt invites the caller to
+        name (not a sub-menu)."""
+        if (m.out_of_scope and self.script.matcher.match(text, self.script.questions).intent is None
+                and self._takes_every_service(st)):
+            return m.topic or OTHER_TOPIC
+        return None
 
     def _takes_every_service(self, st: State) -> bool:
         """Whether ``st`` listens for every intent the entry menu does (the main menu, an

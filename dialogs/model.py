@@ -194,7 +194,8 @@ class FlowCancel:
 
 
 #: words around a request that change nothing ("batal saja", "tidak jadi deh, Bu")
-_FILLERS = frozenset({"saja", "aja", "deh", "dong", "ya", "yah", "pak", "bu", "mbak", "mas", "kak", "dulu",
+#: (normalize already drops "deh", "dong", "sih", "nih")
+_FILLERS = frozenset({"saja", "aja", "ya", "yah", "pak", "bu", "mbak", "mas", "kak", "dulu",
                       "sudah", "udah", "eh", "maaf", "tolong"})
 
 
