@@ -46,6 +46,15 @@ _ISO_DATE = r"(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
 _DATE_CHAIN_RE = re.compile(_ISO_DATE + r"(?:(?:\s*[-/]\s*|\s+)" + _ISO_DATE + r")+")
 #: the longest run of number parts searched for a NIK or a phone number inside it
 _WINDOW = 48
+# a machine identifier: a call's id (uuid4 hex, with or without dashes), a digest (the hashes
+# of personal values are 64 hex digits). Its digits are no number anybody said; a run of them
+# may still look like one ("6e022559267f...": 022559267 read as a landline), which masked call
+# ids in logs and hand-off contexts at random (about one call in a few hundred)
+_MACHINE_ID_RE = re.compile(
+    r"(?<![\w-])(?=[0-9a-f-]*[a-f])(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})(?![\w-])",
+    re.IGNORECASE,
+)
 # "nama saya Budi Santoso", "atas nama Siti": the (up to three) words after it are a name
 _NAME_LEAD_RE = re.compile(
     r"\b(?:nama\s+(?:lengkap\s+)?(?:saya|aku|ku|pelapor|anak\s+saya|ibu\s+saya|bapak\s+saya)|namaku|"
@@ -177,10 +186,12 @@ def mask_text(text: str) -> str:
     spans: list[tuple[int, int, str]] = []
     if any(c.isdigit() for c in text) or _NUM_TOKEN_RE.search(text):
         dates = [m.span() for m in _DATE_CHAIN_RE.finditer(text)]
+        ids = [m.span() for m in _MACHINE_ID_RE.finditer(text)]
         for run in _number_parts(text):
             if (run[0].start, run[-1].end) in dates:  # dates and nothing else in the run
                 continue
-            spans.extend(_personal_numbers(text, run))
+            spans.extend(s for s in _personal_numbers(text, run)
+                         if not any(a <= s[0] and s[1] <= b for a, b in ids))
     for start, end, mask in reversed(spans):
         text = text[:start] + mask + text[end:]
     return _mask_names(text)

@@ -200,3 +200,30 @@ def test_a_zero_then_a_dot_then_words_is_a_number_said():
     in groups (found by the property tests above before their generator left it out)."""
     assert mask_text("nomor saya 0.dua satu nol nol nol nol nol nol") == "nomor saya [PHONE]"
     assert mask_text("naik 0.93 persen") == "naik 0.93 persen"
+
+
+@pytest.mark.parametrize("ident", [
+    "6e022559267f41a2852e8564465bcf69",  # the call id a CI run masked in a hand-off context
+    "6e022559-267f-41a2-852e-8564465bcf69",
+    "a" + "081234567890" + "b" * 19,
+    "f" + "3174051203120001" + "0" * 47,  # a digest holding a NIK-like run
+])
+def test_a_machine_id_is_not_a_phone_number(ident):
+    """Call ids (uuid4 hex) and digests hold digit runs that read as phone numbers or NIKs; they
+    are identifiers staff correlate logs by, not anything a caller said."""
+    line = f"call {ident} handed to queue hotline"
+    assert mask_text(line) == line
+    # a number said next to one is still masked
+    assert mask_text(f"{line}, nomor saya 081234567890") == f"{line}, nomor saya {PHONE_MASK}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.uuids(version=4), st.booleans())
+def test_no_call_id_is_masked(ident, dashed):
+    text = f"call_id={ident if dashed else ident.hex}"
+    assert mask_text(text) == text
+
+
+def test_a_number_glued_to_words_is_still_masked():
+    assert mask_text("wa081234567890") == f"wa{PHONE_MASK}"
+    assert mask_text("nik:3174051203120001") == f"nik:{NIK_MASK}"
