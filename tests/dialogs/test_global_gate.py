@@ -1,0 +1,62 @@
+"""A global the recognizer puts first in a choice, yes/no or free-text state is taken at the
+global's threshold, as typed words are: a garbled "batal saja" heard as "selesai" at 0.3 ended
+a complaint call, a garbled "batalkan pengaduan" heard as "darurat" at 0.14 cut it short
+(bench/probe_cancel.py). An unsure emergency asks the safety question instead."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogs import DialogEngine
+from dialogs.actions import EndCall, Say
+from dialogs.events import CallStarted, Heard
+
+
+def says(actions):
+    return " ".join(a.text for a in actions if isinstance(a, Say))
+
+
+def at_category(script):
+    e = DialogEngine(script, strict=True)
+    e.handle(CallStarted())
+    e.handle(Heard(text="saya mau buat pengaduan"))
+    assert e.state == "complaint_category"
+    return e
+
+
+def at_identity(script):
+    e = at_category(script)
+    for text in ("jalan rusak", "di depan pasar", "jalannya berlubang"):
+        e.handle(Heard(text=text))
+    assert e.state == "complaint_identity"
+    return e
+
+
+@pytest.mark.parametrize("place", [at_category, at_identity])
+def test_an_unsure_goodbye_does_not_end_the_call(script, place):
+    e = place(script)
+    out = e.handle(Heard("Makau sahaja", 0.316, intent="selesai"))
+    assert not any(isinstance(a, EndCall) for a in out), says(out)
+    assert e.state == place(script).state and "Maaf" in says(out)
+
+
+@pytest.mark.parametrize("place", [at_category, at_identity])
+def test_a_clear_goodbye_still_ends_it(script, place):
+    e = place(script)
+    out = e.handle(Heard("selesai", 0.8, intent="selesai"))
+    assert e.state == "goodbye" and any(isinstance(a, EndCall) for a in out)
+
+
+def test_an_unsure_emergency_asks_the_safety_question(script):
+    e = at_category(script)
+    out = e.handle(Heard("Matalkan Prenyaduran", 0.135, intent="darurat"))
+    assert e.state == "complaint_category" and e.phase == "confirming"
+    assert says(out).startswith("Jika Anda dalam bahaya, segera hubungi 112")
+    out = e.handle(Heard("tidak", 0.9, intent="no"))
+    assert e.state == "complaint_category" and e.phase != "confirming"
+
+
+def test_an_emergency_at_the_confirm_threshold_is_acted_on(script):
+    e = at_category(script)
+    out = e.handle(Heard("tolong", 0.35, intent="darurat"))
+    assert e.state == "emergency" and "112" in says(out)
