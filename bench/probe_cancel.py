@@ -1,7 +1,9 @@
 """A caller cancelling a complaint on the phone ("batal", "tidak jadi", "kembali ke menu utama"):
 how often the spoken words leave the complaint, per step of the flow, and how often an ordinary
 answer at that step is taken for a cancel (it must never be). The cancel is a check of the
-transcript's words (``flows.<id>.cancel``), so this measures whether Whisper writes them.
+transcript's words (``flows.<id>.cancel``), so this measures whether Whisper writes them; words
+that only sound like a cancel ("Matal") are asked back ("Apakah Anda ingin membatalkan ...?"),
+counted here as left when the caller's "ya" then leaves, and reported apart.
 
 Spoken by espeak-ng voices through the 8 kHz telephone chain, decided by the live understander
 with the step's own listen (choice, free text, yes/no), then handed to the dialog engine placed
@@ -60,10 +62,21 @@ def main() -> None:
         assert e.state == step, (step, e.state)
         return e
 
-    def cancelled(step: str, heard: Heard) -> bool:
+    def outcome(step: str, heard: Heard) -> str:
+        """"left" (at once), "asked" (the garbled cancel asked back: a "ya" then leaves) or
+        "stayed" (taken as the step's answer, a miss, or anything else)."""
         e = engine_at(step)
         e.handle(heard)
-        return e.state == "main_menu" and "category" not in e.variables
+        if e.state == "main_menu" and "category" not in e.variables:
+            return "left"
+        if e.phase == "confirming" and e.snapshot()["pending"] == "batal":
+            e.handle(Heard("ya", 0.9, intent="yes"))
+            assert e.state == "main_menu", e.state
+            return "asked"
+        return "stayed"
+
+    def cancelled(step: str, heard: Heard) -> bool:
+        return outcome(step, heard) != "stayed"
 
     typed = Counter[str]()
     for step in PATHS:
@@ -90,10 +103,12 @@ def main() -> None:
                         pcm = speechgen.phone_utterance(text, voice, rate, pitch, level_dbfs=-24, snr_db=25,
                                                         seed=100 * v + k, pad_s=0.3)
                         res = await und.understand_pcm(audio.resample(pcm, 8000, 16000), 16000, listen)
-                        left = cancelled(step, Heard(res.text, res.confidence, intent=res.intent,
-                                                     emergency=res.emergency))
+                        got = outcome(step, Heard(res.text, res.confidence, intent=res.intent,
+                                                  emergency=res.emergency))
+                        left = got != "stayed"
                         spoken[f"{kind}_n"] += 1
                         spoken[f"{kind}_left"] += left
+                        spoken[f"{kind}_asked"] += got == "asked"
                         per_step[(step, f"{kind}_n")] += 1
                         per_step[(step, f"{kind}_left")] += left
                         if kind == "cancel" and not left or kind == "answer" and left:
@@ -107,8 +122,9 @@ def main() -> None:
     print(f"typed: cancels that leave {typed['cancel_left']}/{typed['cancel_n']}, "
           f"answers taken for a cancel {typed['answer_left']}/{typed['answer_n']}")
     print(f"spoken ({args.voices} voices, {time.monotonic() - t0:.0f} s): cancels that leave "
-          f"{spoken['cancel_left']}/{spoken['cancel_n']}, answers taken for a cancel "
-          f"{spoken['answer_left']}/{spoken['answer_n']}")
+          f"{spoken['cancel_left']}/{spoken['cancel_n']} (of them asked back first "
+          f"{spoken['cancel_asked']}), answers taken for a cancel {spoken['answer_left']}/{spoken['answer_n']} "
+          f"(asked back {spoken['answer_asked']})")
     for step in PATHS:
         print(f"  {step}: cancels {per_step[(step, 'cancel_left')]}/{per_step[(step, 'cancel_n')]}, "
               f"answers cancelled {per_step[(step, 'answer_left')]}/{per_step[(step, 'answer_n')]}")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -47,6 +48,8 @@ DEFAULT_PROMPTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "keypad_digits": ("Silakan ketik nomornya dengan tombol telepon, lalu tekan tanda pagar.",),
     "confirm_intent": ("Maksud Anda {intent_label}? Silakan jawab ya atau tidak.",),
     "confirm_denied": ("Baik, silakan ulangi keperluan Anda.",),
+    "confirm_cancel": ("Apakah Anda ingin membatalkan dan kembali ke menu utama? Silakan jawab ya atau tidak.",),
+    "cancel_kept": ("Baik, kita lanjutkan.",),
     "no_input_after_answer": ("Ada lagi yang bisa dibantu? Ucapkan ulangi untuk mendengar jawabannya lagi, "
                               "atau selesai.",),
     "confirm_emergency": ("Apakah ini keadaan darurat? Silakan jawab ya atau tidak.",),
@@ -191,6 +194,37 @@ class FlowCancel:
         """Whether ``text`` is one of the words, give or take "saja", "deh", "ya", "pak"..."""
         said = " ".join(w for w in normalize(text).split() if w not in _FILLERS)
         return bool(said) and any(said == normalize(w) for w in self.words)
+
+    def near(self, text: str, others: Iterable[str] = ()) -> bool:
+        """Whether ``text`` sounds like one of the words as a recognizer garbles them ("Matal",
+        "Tidak jadik.", "Kambali Kemenurutama", "Matalkan penyaduan"): its letters (spaces and
+        fillers aside) at least ``CANCEL_NEAR`` alike to a cancel word's, and more alike to it
+        than to any of ``others`` (the ordinary short answers: "tidak ada" is near "tidak
+        jadi" but is what it says). Asked back before acting: a cancel forgets answers."""
+        said = _letters(text)
+        if not said or self.said_in(text):
+            return False
+        best = max((_alike(said, _letters(w)) for w in self.words), default=0.0)
+        if best < CANCEL_NEAR:
+            return False
+        mine = {_letters(w) for w in self.words}  # "batal" is a "no" word too
+        return all(_alike(said, o) < best for o in map(_letters, (*others, *_NOT_CANCEL)) if o not in mine)
+
+
+#: how alike (difflib's ratio of the letters) a garbled cancel must be to a cancel word
+#: (bench/probe_cancel.py: "matal"/"batal" 0.8; the place "Bantul" 0.73)
+CANCEL_NEAR = 0.75
+#: short answers that are near a cancel word and mean what they say
+_NOT_CANCEL = ("tidak ada", "nggak ada", "belum ada", "tidak tahu", "tidak apa apa", "tidak usah",
+               "tidak mau", "sudah jadi", "belum jadi", "tidak jelas")
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for w in normalize(text).split() if w not in _FILLERS for ch in w if ch.isalpha())
+
+
+def _alike(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() if a and b else 0.0
 
 
 #: words around a request that change nothing ("batal saja", "tidak jadi deh, Bu")

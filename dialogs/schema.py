@@ -76,6 +76,9 @@ SCHEMA: dict[str, Any] = {
                         "keypad_digits": PROMPT,
                         "confirm_intent": PROMPT,
                         "confirm_denied": PROMPT,
+                        # a garbled cancel in a flow, asked back ("Matal" for "batal")
+                        "confirm_cancel": PROMPT,
+                        "cancel_kept": PROMPT,
                         "confirm_emergency": PROMPT,
                         "confirm_intent_emergency": PROMPT,
                         "no_input_after_answer": PROMPT,

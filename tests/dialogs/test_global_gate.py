@@ -60,3 +60,22 @@ def test_an_emergency_at_the_confirm_threshold_is_acted_on(script):
     e = at_category(script)
     out = e.handle(Heard("tolong", 0.35, intent="darurat"))
     assert e.state == "emergency" and "112" in says(out)
+
+
+def at_location(script):
+    e = at_category(script)
+    e.handle(Heard(text="jalan rusak"))
+    assert e.state == "complaint_location"
+    return e
+
+
+def test_a_free_answer_ends_the_call_only_in_the_goodbye_words(script):
+    # "tidak ada" as the location matched "tidak ada lagi" (goodbye) and lost the complaint
+    e = at_location(script)
+    out = e.handle(Heard(text="tidak ada"))
+    assert not any(isinstance(a, EndCall) for a in out)
+    assert e.variables["location"] == "tidak ada" and e.state == "complaint_description"
+    for words in ("selesai", "terima kasih"):
+        e = at_location(script)
+        out = e.handle(Heard(text=words))
+        assert e.state == "goodbye" and any(isinstance(a, EndCall) for a in out), words
