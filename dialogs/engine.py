@@ -639,7 +639,7 @@ class DialogEngine:
         if n <= ls.retries:
             own = {"no_input": st.no_input, "no_match": st.no_match, "invalid": st.invalid or st.no_match}[kind]
             if out_of_scope is not None and "out_of_scope" in self.script.settings.prompts:
-                out = self._say(self.script.settings.prompts["out_of_scope"][:1], st)
+                out = self._say(self._told_beyond(out_of_scope), st)
                 if self._turn is not None:
                     self._turn["beyond"] = out_of_scope
             elif own:
@@ -658,6 +658,16 @@ class DialogEngine:
         if "fallback" in st.on:
             return self._enter(st.on["fallback"])
         return self._agent(f"{kind}_limit")
+
+    def _told_beyond(self, topic: str) -> list[Prompt]:
+        """What a caller asking for ``topic`` (out of scope) hears: the topic's referral between
+        the head (di luar layanan, 112) and the tail (keperluan lain); the generic prompt when
+        the topic has none."""
+        prompts = self.script.settings.prompts
+        t = self.script.out_of_scope_topics.get(topic)
+        if t is None or t.say is None:
+            return list(prompts["out_of_scope"][:1])
+        return [*prompts["out_of_scope_head"][:1], t.say, *prompts["out_of_scope_tail"][:1]]
 
     def _keypad_possible(self, st: State) -> bool:
         ls = st.listen
@@ -738,6 +748,9 @@ class DialogEngine:
                 # the words read as paperwork or a past event: the best other intent
                 m = self.script.matcher.match(text, [c for c in cands if c != EMERGENCY.label])
                 intent, conf = m.intent, min(m.confidence, asr_conf)
+                if intent is None and asr_conf >= self.script.settings.accept:
+                    # a theft reported after the fact ("kemalingan kemarin"): told where to go
+                    beyond = self._beyond(st, text, m)
             if intent is None:
                 return self._miss("no_match", out_of_scope=beyond)
             self._s["request"] = text or None

@@ -42,6 +42,10 @@ DEFAULT_PROMPTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "no_input": ("Maaf, saya tidak mendengar suara Anda.", "Maaf, suara Anda belum terdengar."),
     "no_match": ("Maaf, saya belum mengerti.", "Maaf, saya masih belum menangkap maksud Anda."),
     "out_of_scope": ("Maaf, hal itu belum bisa kami bantu di layanan ini. Silakan sebutkan keperluan lain.",),
+    # said around an out-of-scope topic's own `say` (where to go instead): 112 before it, so a
+    # referral an admin writes can never push the emergency number back or leave it out
+    "out_of_scope_head": ("Maaf, hal itu di luar layanan kami. Jika darurat, segera hubungi 112.",),
+    "out_of_scope_tail": ("Silakan sebutkan keperluan lain.",),
     "invalid": ("Maaf, nomor itu sepertinya belum benar.",),
     "keypad_menu": ("Silakan gunakan tombol telepon Anda.",),
     "keypad_digits": ("Silakan ketik nomornya dengan tombol telepon, lalu tekan tanda pagar.",),
@@ -217,11 +221,15 @@ def topic_words(topic: str) -> str:
 @dataclass(frozen=True)
 class OutOfScopeTopic:
     """Requests the hotline does not handle, on one topic (``out_of_scope:`` in a script): the
-    examples the matcher compares with, and the label staff read on the analytics pages."""
+    examples the matcher compares with, the label staff read on the analytics pages, and
+    ``say``: one sentence telling the caller where to go instead ("Untuk paspor ..., silakan
+    datang ke kantor imigrasi terdekat ..."), said between the prompts ``out_of_scope_head``
+    and ``out_of_scope_tail`` in place of the generic ``out_of_scope`` (None: the generic one)."""
 
     id: str
     label: str
     examples: tuple[str, ...]
+    say: Prompt | None = None
 
 
 @dataclass(frozen=True)
@@ -528,4 +536,7 @@ class Script:
         for flow in self.flows.values():
             for p in flow.cancel.say if flow.cancel is not None else ():
                 add(p)
+        for topic in self.out_of_scope_topics.values():
+            if topic.say is not None:
+                add(topic.say)
         return list(seen)
