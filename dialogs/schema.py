@@ -33,7 +33,10 @@ OUT_OF_SCOPE_TOPIC: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["examples"],
     # say: where to go instead, one sentence (the loader checks it further)
-    "properties": {"label": TEXT, "examples": EXAMPLES, "say": PROMPT},
+    "properties": {"label": TEXT, "examples": EXAMPLES, "say": {
+        # a PROMPT without oneOf, for the same reason: text, or {text, file}
+        "type": ["string", "object"], "minLength": 1, "additionalProperties": False,
+        "required": ["text"], "properties": {"text": TEXT, "file": TEXT}}},
 }
 
 SCHEMA: dict[str, Any] = {
