@@ -302,6 +302,10 @@ class DialogEngine:
                         return taken
                 return self._heard(event)
             if isinstance(event, Pressed):
+                if offered:
+                    taken = self._offer_pressed(event)
+                    if taken is not None:
+                        return taken
                 return self._pressed(event)
             if isinstance(event, NoInput):
                 return self._miss("no_input")
@@ -431,7 +435,7 @@ class DialogEngine:
 
     def _answer_first(self, st: State, question: str) -> list[Action]:
         """The reply to the request's question first, then the offer of the whole answer
-        (`offer_answer`): "ya" says it (`_offer_answered`); anything else is heard as in the
+        (`offer_answer`): "ya" or key 1 says it (`_offer_answered`, `_offer_pressed`); anything else is heard as in the
         state after its answer (another question, another service, "selesai"; silence asks
         whether there is anything else). "ulangi" repeats the reply."""
         self._s["answered"] = question
@@ -459,7 +463,18 @@ class DialogEngine:
                 # "tidak, terima kasih" is "selesai"); "mau dengar lengkapnya" reads as "ulangi",
                 # which here would repeat the short reply: the yes stands
                 return None
-        conf = _clamp(ev.confidence)
+        return self._offer_taken(answer, _clamp(ev.confidence))
+
+    def _offer_pressed(self, ev: Pressed) -> list[Action] | None:
+        """The offer is a yes/no question: its keys (1 ya, 2 tidak) answer it, as at every other
+        yes/no question of the line (the state's own "1", menu utama, is offered only in the
+        closing question, not said yet); other keys keep their meaning in the state."""
+        key = "".join(ch for ch in str(ev.digits) if ch in "0123456789*#")
+        answer = self.script.yesno_dtmf.get(key)
+        return self._offer_taken(answer, 1.0) if answer in ("yes", "no") else None
+
+    def _offer_taken(self, answer: str, conf: float) -> list[Action]:
+        st = self._current()
         self._note("accepted", answer, conf)
         self._s["misses"] = 0
         if answer == "yes":

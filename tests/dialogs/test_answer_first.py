@@ -195,3 +195,17 @@ def test_a_reply_that_is_the_answer_itself_is_said_once(script: Script) -> None:
 def test_asks_question(text: str, asks: bool) -> None:
     from dialogs.lang.asking import asks_question
     assert asks_question(text) is asks
+
+
+def test_the_offer_takes_the_yes_no_keys(script: Script) -> None:
+    from dialogs import Pressed
+    e = started(script)
+    e.handle(Heard(text="akta kelahiran biayanya berapa"))
+    out = e.handle(Pressed("1"))   # ya, as at every yes/no question (not "menu utama" here)
+    assert says(out) == whole(script, "info_akta_kelahiran") and e.state == "info_akta_kelahiran"
+    e = started(script)
+    e.handle(Heard(text="akta kelahiran biayanya berapa"))
+    out = e.handle(Pressed("2"))
+    assert says(out) == script.states["info_akta_kelahiran"].say[-1].text
+    e.handle(Pressed("1"))   # after that, the state's own keys: 1 is the main menu
+    assert e.state == "main_menu"
