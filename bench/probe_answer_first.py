@@ -48,7 +48,7 @@ def first_turn(script: Script, text: str) -> tuple[DialogEngine, str]:
 
 def probe(script: Script, rows: list[tuple[str, str]]) -> tuple[dict[str, int], list[tuple[str, ...]]]:
     answering = {sid for sid, st in script.states.items() if st.answers}
-    n = first = cued_whole = wrong = 0
+    n = first = cued_whole = wrong = heard_chars = whole_chars = 0
     listed: list[tuple[str, ...]] = []
     for text, gold in rows:
         n += 1
@@ -59,12 +59,14 @@ def probe(script: Script, rows: list[tuple[str, str]]) -> tuple[dict[str, int], 
             first += 1
             answered = e.snapshot()["answered"] or ""
             wrong += gold != e.last_intent
+            heard_chars += len(heard)
+            whole_chars += sum(len(p.text) for p in script.states[str(e.state)].say)
             listed.append(("first", text, gold, str(e.state), answered))
         elif cues and e.state in answering:
             cued_whole += 1
             listed.append(("whole", text, gold, str(e.state), ",".join(cues)))
     return {"requests": n, "answered_first": first, "cued_but_whole_answer": cued_whole,
-            "answered_first_wrong_service": wrong}, listed
+            "answered_first_wrong_service": wrong, "heard_chars": heard_chars, "whole_answer_chars": whole_chars}, listed
 
 
 def main() -> None:
@@ -74,7 +76,8 @@ def main() -> None:
     args = ap.parse_args()
     script = load_script(args.script)
     per_set: dict[str, dict[str, int]] = {}
-    total = {"requests": 0, "answered_first": 0, "cued_but_whole_answer": 0, "answered_first_wrong_service": 0}
+    total = {"requests": 0, "answered_first": 0, "cued_but_whole_answer": 0, "answered_first_wrong_service": 0,
+             "heard_chars": 0, "whole_answer_chars": 0}
     for path in args.data:
         name = path.stem.removeprefix("intents_")
         figures, listed = probe(script, read_set(path))
@@ -86,6 +89,11 @@ def main() -> None:
               f"{figures['cued_but_whole_answer']} with a question's cue words heard the whole answer")
         for row in listed:
             print("  ", " | ".join(row))
+    # spoken length: about 250 characters in 15 s (engine.LONG_ANSWER_CHARS)
+    n_first = max(1, total["answered_first"])
+    print(f"answered first: {total['answered_first']} of {total['requests']}; heard {total['heard_chars'] / n_first:.0f} "
+          f"characters on average (about {total['heard_chars'] / n_first * 15 / 250:.0f} s) instead of the whole "
+          f"answer's {total['whole_answer_chars'] / n_first:.0f} (about {total['whole_answer_chars'] / n_first * 15 / 250:.0f} s)")
     print(json.dumps({"bench": "answer_first", **total, "sets": per_set}))
 
 
