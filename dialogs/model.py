@@ -53,6 +53,9 @@ DEFAULT_PROMPTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "confirm_denied": ("Baik, silakan ulangi keperluan Anda.",),
     "no_input_after_answer": ("Ada lagi yang bisa dibantu? Ucapkan ulangi untuk mendengar jawabannya lagi, "
                               "atau selesai.",),
+    # a first request that asks a question the service's answer state answers ("akta kelahiran
+    # biayanya berapa") hears that reply, then this offer of the whole answer
+    "offer_answer": ("Ingin mendengar informasi lengkapnya? Silakan jawab ya atau tidak.",),
     "confirm_emergency": ("Apakah ini keadaan darurat? Silakan jawab ya atau tidak.",),
     "confirm_intent_emergency": ("Jika darurat, segera hubungi 112. Maksud Anda {intent_label}? "
                                  "Silakan jawab ya atau tidak.",),
@@ -414,6 +417,17 @@ class Script:
             return m
         q = self.matcher.match(text, list(st.answers))
         return q if q.intent in asked else m
+
+    def question_asked(self, state_id: str, text: str) -> str | None:
+        """The follow-up question of ``state_id``'s `answers:` that ``text`` asks, read as a
+        question about the state's own service is (`_question_here`: a question's cue words,
+        then the best of the state's questions): "bikin ktp elektronik syaratnya apa" asks
+        ``tanya_syarat`` of ``info_ktp``. None when it asks none of them."""
+        st = self.states.get(state_id)
+        if st is None or not st.answers or not text:
+            return None
+        q = self._question_here(st, text, Match(None, 0.0))
+        return q.intent
 
     def _service_named(self, state_id: str, text: str, cands: frozenset[str], m: Match) -> Match:
         """A follow-up question that names another service by its cue words ("berapa biaya

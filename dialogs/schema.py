@@ -86,6 +86,7 @@ SCHEMA: dict[str, Any] = {
                         "confirm_emergency": PROMPT,
                         "confirm_intent_emergency": PROMPT,
                         "no_input_after_answer": PROMPT,
+                        "offer_answer": PROMPT,
                         "agent": PROMPT,
                     },
                 },
