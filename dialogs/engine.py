@@ -463,6 +463,10 @@ class DialogEngine:
                 # "tidak, terima kasih" is "selesai"); "mau dengar lengkapnya" reads as "ulangi",
                 # which here would repeat the short reply: the yes stands
                 return None
+            if self._beyond(st, text, m) is not None:
+                # a request another office handles ("mau perpanjang paspor": "mau" alone is a
+                # yes; "tidak, mau bikin sim"): heard as usual, so the caller is told where to go
+                return None
         return self._offer_taken(answer, _clamp(ev.confidence))
 
     def _offer_pressed(self, ev: Pressed) -> list[Action] | None:

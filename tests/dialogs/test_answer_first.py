@@ -120,6 +120,23 @@ def test_a_new_question_or_service_is_heard_as_usual(script: Script) -> None:
     assert e.state == "info_kk"
 
 
+@pytest.mark.parametrize("request_, topic, where", [
+    ("mau perpanjang paspor", "paspor", "kantor imigrasi"),
+    ("mau lapor kehilangan", "lapor_polisi", "kantor polisi terdekat"),
+    ("tidak, mau bikin sim", "sim_polisi", "Polres"),
+])
+def test_a_request_the_hotline_does_not_handle_is_not_an_answer_to_the_offer(
+        script: Script, request_: str, topic: str, where: str) -> None:
+    # "mau ..." reads as a short yes ("mau" alone is one), "tidak, ..." as a no: a request of
+    # another office after the offer is told where to go, not taken as the offer's answer
+    e = started(script)
+    assert says(e.handle(Heard(text="akta kelahiran biayanya berapa"))).endswith(OFFER)
+    out = e.handle(Heard(text=request_))
+    assert where in says(out) and "112" in says(out)
+    assert turn(e).beyond == topic and turn(e).intent not in ("yes", "no")
+    assert whole(script, "info_akta_kelahiran") not in says(out)
+
+
 def test_ulangi_repeats_the_reply_and_the_offer(script: Script) -> None:
     e = started(script)
     e.handle(Heard(text="akta kelahiran biayanya berapa"))
