@@ -186,3 +186,13 @@ def test_a_danger_in_progress_stays_an_emergency(script):
         e = started(script)
         e.handle(Heard(text=text))
         assert e.state == "emergency" and e.last_turn.beyond is None, text
+
+
+@pytest.mark.parametrize("text", ["harga emas sekarang", "harga emas"])
+def test_the_price_of_gold_is_not_sent_to_a_bank(script, text):
+    # "harga emas" was a keuangan example, whose referral is "hubungi bank atau lembaga
+    # keuangan Anda" (loans, credit, accounts): a price question hears the generic prompt
+    e = started(script)
+    out = e.handle(Heard(text=text))
+    assert "bank" not in says(out)
+    assert e.last_turn is not None and e.last_turn.beyond in ("lainnya", None)
