@@ -907,11 +907,13 @@ class DialogEngine:
         ``st``) is a request the hotline does not handle: not a follow-up question asked where
         none is answered ("jam berapa buka kantornya" in the main menu: which office is not
         said yet), and in a state that takes every service the prompt invites the caller to
-        name (not a sub-menu)."""
-        if (m.out_of_scope and self.script.matcher.match(text, self.script.questions).intent is None
-                and self._takes_every_service(st)):
+        name (not a sub-menu). A question about another office's service ("paspor biayanya
+        berapa") is told where to go (`Script.topic_asked`)."""
+        if not (m.out_of_scope and self._takes_every_service(st)):
+            return None
+        if self.script.matcher.match(text, self.script.questions).intent is None:
             return m.topic or OTHER_TOPIC
-        return None
+        return self.script.topic_asked(st.id, text)
 
     def _takes_every_service(self, st: State) -> bool:
         """Whether ``st`` listens for every intent the entry menu does (the main menu, an

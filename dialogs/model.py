@@ -247,6 +247,11 @@ class GlobalIntent:
 # the local options of an intent menu ("menu utama", "pajak") are tried when the intent
 # matcher is less sure than this
 LOCAL_OPTIONS_BELOW = 0.9
+#: how far the out-of-scope class must lead a state's services (raw matcher scores) for a
+#: question to be read as one about another office's service (`Script.topic_asked`): the
+#: questions about a passport, a SIM, a train lead by 0.11-0.69; "bisa online tidak ya" (the
+#: catch-all's neighbour "pinjaman online") by 0.04
+TOPIC_ASKED_MARGIN = 0.1
 
 
 class Script:
@@ -406,10 +411,28 @@ class Script:
         if st is None or not st.answers or m.intent is None or not text:
             return m
         if m.intent in self.questions:
+            topic = self.topic_asked(state_id, text)
+            if topic is not None:
+                # "paspor biayanya berapa" after the KTP answer: not the KTP fee ("gratis")
+                return Match(None, 0.0, m.scores, out_of_scope=True, topic=topic)
             return self._service_named(state_id, text, self.candidates(state_id), m)
         if st.on.get(m.intent) == state_id:
             return self._question_here(st, text, m)
         return m
+
+    def topic_asked(self, state_id: str, text: str) -> str | None:
+        """The out-of-scope topic a question is about, when it names one ("paspor biayanya
+        berapa", "kantor imigrasi di mana"): the out-of-scope class leads the services of
+        ``state_id`` (questions left out) by TOPIC_ASKED_MARGIN and its topic is a named one,
+        not the catch-all (OTHER_TOPIC: "jam berapa kantornya buka" names no office). None
+        otherwise ("bisa online tidak ya": "pinjaman online" is an example of a topic, but
+        hardly leads)."""
+        cands = [c for c in self.candidates(state_id) if c not in self.questions]
+        m = self.matcher.match(text, cands)
+        if m.intent is not None or not m.out_of_scope or m.topic in (None, OTHER_TOPIC):
+            return None
+        lead = float(self.matcher.class_scores(text)[-1]) - max(m.scores.values(), default=0.0)
+        return m.topic if lead >= TOPIC_ASKED_MARGIN else None
 
     def _question_here(self, st: State, text: str, m: Match) -> Match:
         asked = {q for q in self.matcher.keyword_intents(text) if q in st.answers}

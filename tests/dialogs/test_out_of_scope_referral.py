@@ -188,6 +188,39 @@ def test_a_danger_in_progress_stays_an_emergency(script):
         assert e.state == "emergency" and e.last_turn.beyond is None, text
 
 
+@pytest.mark.parametrize("question, topic, where", [
+    ("paspor biayanya berapa", "paspor", "kantor imigrasi"),
+    ("berapa lama bikin paspor", "paspor", "kantor imigrasi"),
+    ("kantor imigrasi di mana", "paspor", "kantor imigrasi"),
+    ("syarat perpanjang sim apa", "sim_polisi", "Polres"),
+])
+def test_a_question_about_another_offices_service_hears_where_to_go(script, question, topic, where):
+    # in the main menu (was "Maaf, saya belum mengerti") and after an answer, where the
+    # question was answered for the state's own service ("paspor biayanya berapa" after the
+    # KTP answer: "Semua dokumen kependudukan gratis", a wrong fact for a passport)
+    for first in ([], ["ktp hilang"]):
+        e = started(script)
+        for t in first:
+            e.handle(Heard(text=t))
+        out = e.handle(Heard(text=question))
+        assert where in says(out) and "112" in says(out), (first, says(out))
+        assert e.last_turn is not None and e.last_turn.beyond == topic
+        assert "gratis" not in says(out)
+
+
+@pytest.mark.parametrize("question, intent", [
+    ("bisa online tidak ya", "tanya_tempat"),       # "pinjaman online" is an out-of-scope example
+    ("jam berapa kantornya buka", "tanya_jam"),
+    ("biayanya berapa ya", "tanya_biaya"),
+    ("kantornya tutup jam berapa", "tanya_jam"),
+])
+def test_a_follow_up_question_about_the_service_answered_is_kept(script, question, intent):
+    e = started(script)
+    e.handle(Heard(text="ktp hilang"))
+    e.handle(Heard(text=question))
+    assert e.last_turn is not None and e.last_turn.intent == intent and e.state == "info_ktp"
+
+
 @pytest.mark.parametrize("text", ["harga emas sekarang", "harga emas"])
 def test_the_price_of_gold_is_not_sent_to_a_bank(script, text):
     # "harga emas" was a keuangan example, whose referral is "hubungi bank atau lembaga
