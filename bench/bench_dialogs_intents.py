@@ -60,7 +60,7 @@ def engine_routing(script, rows: list[tuple[str, str]]) -> dict:
     """What the engine does with each utterance as the first answer in the main menu."""
     from dialogs import DialogEngine, Heard
 
-    direct = confirmed = submenu = n_in = oos_sent = oos_asked = n_oos = 0
+    direct = confirmed = submenu = n_in = oos_sent = oos_asked = n_oos = oos_told = oos_referred = 0
     for text, gold in rows:
         e = DialogEngine(script)
         e.start()
@@ -77,6 +77,11 @@ def engine_routing(script, rows: list[tuple[str, str]]) -> dict:
             n_oos += 1
             oos_sent += how == "direct"
             oos_asked += how == "confirm"
+            # told "di luar layanan" (the turn's topic), and where to go (the topic's own `say`)
+            topic = e.last_turn.beyond if e.last_turn is not None else None
+            oos_told += topic is not None
+            t = script.out_of_scope_topics.get(topic) if topic is not None else None
+            oos_referred += t is not None and getattr(t, "say", None) is not None
         else:
             n_in += 1
             direct += how == "direct" and got == gold
@@ -89,6 +94,8 @@ def engine_routing(script, rows: list[tuple[str, str]]) -> dict:
         "engine_in_scope_submenu": round(submenu / max(1, n_in), 4),
         "engine_oos_sent_to_service": round(oos_sent / max(1, n_oos), 4),
         "engine_oos_confirmation_asked": round(oos_asked / max(1, n_oos), 4),
+        "engine_oos_told_beyond": round(oos_told / max(1, n_oos), 4),
+        "engine_oos_referred": round(oos_referred / max(1, n_oos), 4),
     }
 
 
@@ -151,7 +158,8 @@ def describe(name: str, r: dict) -> None:
           f"(directly {r['engine_in_scope_direct']:.1%}, after a yes/no question "
           f"{r['engine_in_scope_confirmed']:.1%}), to a sub-menu {r['engine_in_scope_submenu']:.1%}; "
           f"out of scope sent to a service {r['engine_oos_sent_to_service']:.1%}, "
-          f"asked a yes/no question {r['engine_oos_confirmation_asked']:.1%}")
+          f"asked a yes/no question {r['engine_oos_confirmation_asked']:.1%}, told 'di luar layanan' "
+          f"{r['engine_oos_told_beyond']:.1%}, told where to go {r['engine_oos_referred']:.1%}")
     print(f"  median match time {r['median_match_ms']} ms")
 
 

@@ -31,6 +31,7 @@ from dialogs.events import (
     TicketStatus,
     TransferFailed,
 )
+from dialogs.lang.asking import asks_question
 from dialogs.lang.greetings import REPLIES as GREETING_REPLIES
 from dialogs.lang.greetings import greeting_reply
 from dialogs.lang.ids import normalize_phone, validate_nik
@@ -91,6 +92,7 @@ class Snapshot(TypedDict):
     filed: bool         # a ticket was asked for since the caller entered the current flow
     answered: str | None  # the follow-up question last answered in place in this state ("ulangi" repeats it)
     request: str | None   # the words of the request being acted on, until the next listen (`carried`)
+    offered: bool         # the whole answer was offered after the reply to the request's question
 
 
 class _Turn(TypedDict):
@@ -155,11 +157,13 @@ class DialogEngine:
             "filed": False,
             "answered": None,
             "request": None,
+            "offered": False,
         }
         self._turn: _Turn | None = None
         self._hazard = False  # the words of the Heard being handled name a hazard (dialogs.emergency)
         self._vetoed = False  # they rule an emergency out (paperwork, a past event)
         self._near = False  # the runtime gives the emergency some weight ("near"): a confirmation names 112
+        self._offered = False  # the input being handled answers the offer of the whole answer
 
     # ----------------------------------------------------------------- public
     @property
@@ -202,6 +206,7 @@ class DialogEngine:
         self._hazard = False
         self._vetoed = False
         self._near = False
+        self._offered = False
         state = self._s["state"]
         if self._s["phase"] in ("listening", "confirming") and state is not None \
                 and isinstance(event, (Heard, Pressed, NoInput)):
@@ -238,6 +243,10 @@ class DialogEngine:
     # --------------------------------------------------------------- dispatch
     def _handle(self, event: Event) -> list[Action]:
         phase = self._s["phase"]
+        # the offer of the whole answer is for the caller's next input only
+        offered = self._offered = self._s.get("offered") is True and isinstance(event, (Heard, Pressed, NoInput))
+        if isinstance(event, (Heard, Pressed, NoInput)):
+            self._s["offered"] = False
         if phase != "confirming":
             # a request's words carry only into the listen its own turn leads to (`carried`),
             # or the one a "Maksud Anda ...?" about it leads to: never into a state entered on a
@@ -287,8 +296,16 @@ class DialogEngine:
                 return urgent
         if phase == "listening":
             if isinstance(event, Heard):
+                if offered:
+                    taken = self._offer_answered(event)
+                    if taken is not None:
+                        return taken
                 return self._heard(event)
             if isinstance(event, Pressed):
+                if offered:
+                    taken = self._offer_pressed(event)
+                    if taken is not None:
+                        return taken
                 return self._pressed(event)
             if isinstance(event, NoInput):
                 return self._miss("no_input")
@@ -345,6 +362,10 @@ class DialogEngine:
             del s["path"][:-_MAX_PATH]
             for name, tmpl in st.set.items():
                 s["vars"][name] = self._render_plain(tmpl)
+            asked = self._asked_first(st)
+            if asked is not None:
+                out.extend(self._answer_first(st, asked))
+                return out
             carried = self._carried(st)
             if carried is not None:
                 out.extend(self._say(st.carried, st))
@@ -390,6 +411,80 @@ class DialogEngine:
         out.append(EndCall(reason="loop"))
         self._s["phase"] = "ended"
         return out
+
+    def _asked_first(self, st: State) -> str | None:
+        """The follow-up question the request that led to ``st`` asks along with naming its
+        service ("akta kelahiran biayanya berapa"): one of ``st``'s `answers:`, read from the
+        request's words as a follow-up question about the state's own service is
+        (`Script.question_asked`), in a state that gives a long answer, when the request asks
+        something (`asks_question`: "ktp saya alamatnya salah" holds the place question's cue
+        word but asks nothing); None to say the answer. The request's words are left for
+        `_carried` when no question is asked."""
+        request = self._s.get("request")
+        if not request or not st.answers or st.listen is None or st.listen.kind != "intent" \
+                or not _long_answer(st) or not asks_question(request):
+            return None
+        question = self.script.question_asked(st.id, request)
+        if question is None:
+            return None
+        self._s["request"] = None
+        answer = {p.text for p in st.say}
+        if any(p.text in answer for p in st.answers[question]):
+            return None   # the reply is the answer itself (the levy's requirements): said once
+        return question
+
+    def _answer_first(self, st: State, question: str) -> list[Action]:
+        """The reply to the request's question first, then the offer of the whole answer
+        (`offer_answer`): "ya" or key 1 says it (`_offer_answered`, `_offer_pressed`); anything else is heard as in the
+        state after its answer (another question, another service, "selesai"; silence asks
+        whether there is anything else). "ulangi" repeats the reply."""
+        self._s["answered"] = question
+        self._s["offered"] = True
+        self._s["phase"] = "listening"
+        offer = self.script.settings.prompts.get("offer_answer", ())[:1] or _asked_again(st)
+        return [*self._say([*st.answers[question], *offer], st), self._listen(st)]
+
+    def _offer_answered(self, ev: Heard) -> list[Action] | None:
+        """The caller's answer to the offer of the whole answer: "ya" says it (the state's
+        answer and closing question), "tidak" asks the closing question only; None when the
+        words are not that answer ("biayanya berapa", "ya, syaratnya apa", another service):
+        they are heard as any other in the state."""
+        text = (ev.text or "").strip()
+        answer = ev.intent if ev.intent in ("yes", "no") else (yes_or_no(text) if text else None)
+        if answer is None:
+            return None
+        st = self._current()
+        if len(text.split()) > 1:
+            m = self.script.match_answer(st.id, text)
+            g = self.script.globals.get(m.intent or "")
+            if m.intent is not None and m.confidence >= self.script.settings.confirm \
+                    and (g is None or g.action != "repeat"):
+                # more than yes or no: a question or a request of its own ("ya, syaratnya apa",
+                # "tidak, terima kasih" is "selesai"); "mau dengar lengkapnya" reads as "ulangi",
+                # which here would repeat the short reply: the yes stands
+                return None
+            if self._beyond(st, text, m) is not None:
+                # a request another office handles ("mau perpanjang paspor": "mau" alone is a
+                # yes; "tidak, mau bikin sim"): heard as usual, so the caller is told where to go
+                return None
+        return self._offer_taken(answer, _clamp(ev.confidence))
+
+    def _offer_pressed(self, ev: Pressed) -> list[Action] | None:
+        """The offer is a yes/no question: its keys (1 ya, 2 tidak) answer it, as at every other
+        yes/no question of the line (the state's own "1", menu utama, is offered only in the
+        closing question, not said yet); other keys keep their meaning in the state."""
+        key = "".join(ch for ch in str(ev.digits) if ch in "0123456789*#")
+        answer = self.script.yesno_dtmf.get(key)
+        return self._offer_taken(answer, 1.0) if answer in ("yes", "no") else None
+
+    def _offer_taken(self, answer: str, conf: float) -> list[Action]:
+        st = self._current()
+        self._note("accepted", answer, conf)
+        self._s["misses"] = 0
+        if answer == "yes":
+            self._s["answered"] = None
+            return [*self._say(st.say, st), self._listen(st)]
+        return [*self._say(_asked_again(st), st), self._listen(st)]
 
     def _carried(self, st: State) -> str | None:
         """Where a choice state goes without asking when the request that led to it already
@@ -662,7 +757,7 @@ class DialogEngine:
         if n <= ls.retries:
             own = {"no_input": st.no_input, "no_match": st.no_match, "invalid": st.invalid or st.no_match}[kind]
             if out_of_scope is not None and "out_of_scope" in self.script.settings.prompts:
-                out = self._say(self.script.settings.prompts["out_of_scope"][:1], st)
+                out = self._say(self._told_beyond(out_of_scope), st)
                 if self._turn is not None:
                     self._turn["beyond"] = out_of_scope
             elif own:
@@ -681,6 +776,16 @@ class DialogEngine:
         if "fallback" in st.on:
             return self._enter(st.on["fallback"])
         return self._agent(f"{kind}_limit")
+
+    def _told_beyond(self, topic: str) -> list[Prompt]:
+        """What a caller asking for ``topic`` (out of scope) hears: the topic's referral between
+        the head (di luar layanan, 112) and the tail (keperluan lain); the generic prompt when
+        the topic has none."""
+        prompts = self.script.settings.prompts
+        t = self.script.out_of_scope_topics.get(topic)
+        if t is None or t.say is None:
+            return list(prompts["out_of_scope"][:1])
+        return [*prompts["out_of_scope_head"][:1], t.say, *prompts["out_of_scope_tail"][:1]]
 
     def _keypad_possible(self, st: State) -> bool:
         ls = st.listen
@@ -767,6 +872,9 @@ class DialogEngine:
                 # the words read as paperwork or a past event: the best other intent
                 m = self.script.matcher.match(text, [c for c in cands if c != EMERGENCY.label])
                 intent, conf = m.intent, min(m.confidence, asr_conf)
+                if intent is None and asr_conf >= self.script.settings.accept:
+                    # a theft reported after the fact ("kemalingan kemarin"): told where to go
+                    beyond = self._beyond(st, text, m)
             if intent is None:
                 return self._miss("no_match", out_of_scope=beyond)
             self._s["request"] = text or None
@@ -831,11 +939,13 @@ class DialogEngine:
         ``st``) is a request the hotline does not handle: not a follow-up question asked where
         none is answered ("jam berapa buka kantornya" in the main menu: which office is not
         said yet), and in a state that takes every service the prompt invites the caller to
-        name (not a sub-menu)."""
-        if (m.out_of_scope and self.script.matcher.match(text, self.script.questions).intent is None
-                and self._takes_every_service(st)):
+        name (not a sub-menu). A question about another office's service ("paspor biayanya
+        berapa") is told where to go (`Script.topic_asked`)."""
+        if not (m.out_of_scope and self._takes_every_service(st)):
+            return None
+        if self.script.matcher.match(text, self.script.questions).intent is None:
             return m.topic or OTHER_TOPIC
-        return None
+        return self.script.topic_asked(st.id, text)
 
     def _takes_every_service(self, st: State) -> bool:
         """Whether ``st`` listens for every intent the entry menu does (the main menu, an
@@ -1070,6 +1180,9 @@ class DialogEngine:
             return self._confirm_question()
         self._s["phase"] = "listening"
         answered = self._s.get("answered")
+        if self._offered and answered is not None and answered in st.answers:
+            # "ulangi" right after the reply to the request's question: it, and the offer again
+            return self._answer_first(st, answered)
         if answered is not None and answered in st.answers:
             # "ulangi" after a follow-up answer: that answer, not the state's whole answer again
             return self._answer(st, answered)

@@ -55,6 +55,8 @@ Raw = Any
 
 _VALIDATOR = Draft202012Validator(SCHEMA)
 _MENU_KINDS = ("intent", "choice")
+#: the longest out-of-scope referral (a topic's `say`): one sentence, heard after "di luar layanan"
+REFERRAL_MAX_CHARS = 160
 
 
 def load_script(source: str | Path, *, text: str | None = None) -> Script:
@@ -232,6 +234,10 @@ class _Builder:
             return
         where: dict[str, str] = {}
         for topic, spec in oos.items():
+            say = spec.get("say") if isinstance(spec, dict) else None
+            text = say.get("text") if isinstance(say, dict) else say
+            if isinstance(text, str):
+                self._check_referral(("out_of_scope", topic, "say"), text)
             examples = spec.get("examples") if isinstance(spec, dict) else spec
             for i, ex in enumerate(examples if isinstance(examples, list) else []):
                 if not isinstance(ex, str):
@@ -241,6 +247,16 @@ class _Builder:
                     path: PathT = ("out_of_scope", topic) + (("examples", i) if isinstance(spec, dict) else (i,))
                     self.err(path, f"example '{ex}' is already under topic '{where[key]}'")
                 where.setdefault(key, topic)
+
+    def _check_referral(self, path: PathT, text: str) -> None:
+        """A topic's ``say``: one short sentence, the same for every caller (it is said between
+        the "di luar layanan ... 112" head and the "keperluan lain" tail)."""
+        if "{" in text or "}" in text:
+            self.err(path, "a referral takes no variables or braces")
+        if len(text.strip()) > REFERRAL_MAX_CHARS:
+            self.err(path, f"a referral has at most {REFERRAL_MAX_CHARS} characters, not {len(text.strip())}")
+        if "112" in text:
+            self.warn(path, "a referral need not name 112 (the prompt before it already does)")
 
     def _check_declarations(self, data: dict[str, Raw], states: dict[str, Raw], known: set[str]) -> None:
         """`entry_menu`, `menu: true` and `flows`: what the runtime relies on, declared."""
@@ -556,7 +572,9 @@ def _out_of_scope(raw: Raw) -> tuple[str, ...] | tuple[OutOfScopeTopic, ...]:
     for topic, spec in raw.items():
         examples = spec["examples"] if isinstance(spec, dict) else spec
         label = spec.get("label") if isinstance(spec, dict) else None
-        topics.append(OutOfScopeTopic(topic, label or topic_words(topic), tuple(examples)))
+        say = _prompts(spec.get("say"), f"out_of_scope.{topic}.say") if isinstance(spec, dict) else ()
+        topics.append(OutOfScopeTopic(topic, label or topic_words(topic), tuple(examples),
+                                      say[0] if say else None))
     return tuple(topics)
 
 

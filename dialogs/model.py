@@ -43,6 +43,10 @@ DEFAULT_PROMPTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "no_input": ("Maaf, saya tidak mendengar suara Anda.", "Maaf, suara Anda belum terdengar."),
     "no_match": ("Maaf, saya belum mengerti.", "Maaf, saya masih belum menangkap maksud Anda."),
     "out_of_scope": ("Maaf, hal itu belum bisa kami bantu di layanan ini. Silakan sebutkan keperluan lain.",),
+    # said around an out-of-scope topic's own `say` (where to go instead): 112 before it, so a
+    # referral an admin writes can never push the emergency number back or leave it out
+    "out_of_scope_head": ("Maaf, hal itu di luar layanan kami. Jika darurat, segera hubungi 112.",),
+    "out_of_scope_tail": ("Silakan sebutkan keperluan lain.",),
     "invalid": ("Maaf, nomor itu sepertinya belum benar.",),
     "keypad_menu": ("Silakan gunakan tombol telepon Anda.",),
     "keypad_digits": ("Silakan ketik nomornya dengan tombol telepon, lalu tekan tanda pagar.",),
@@ -52,6 +56,9 @@ DEFAULT_PROMPTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "cancel_kept": ("Baik, kita lanjutkan.",),
     "no_input_after_answer": ("Ada lagi yang bisa dibantu? Ucapkan ulangi untuk mendengar jawabannya lagi, "
                               "atau selesai.",),
+    # a first request that asks a question the service's answer state answers ("akta kelahiran
+    # biayanya berapa") hears that reply, then this offer of the whole answer
+    "offer_answer": ("Ingin mendengar informasi lengkapnya? Silakan jawab ya atau tidak.",),
     "confirm_emergency": ("Apakah ini keadaan darurat? Silakan jawab ya atau tidak.",),
     "confirm_intent_emergency": ("Jika darurat, segera hubungi 112. Maksud Anda {intent_label}? "
                                  "Silakan jawab ya atau tidak.",),
@@ -251,11 +258,15 @@ def topic_words(topic: str) -> str:
 @dataclass(frozen=True)
 class OutOfScopeTopic:
     """Requests the hotline does not handle, on one topic (``out_of_scope:`` in a script): the
-    examples the matcher compares with, and the label staff read on the analytics pages."""
+    examples the matcher compares with, the label staff read on the analytics pages, and
+    ``say``: one sentence telling the caller where to go instead ("Untuk paspor ..., silakan
+    datang ke kantor imigrasi terdekat ..."), said between the prompts ``out_of_scope_head``
+    and ``out_of_scope_tail`` in place of the generic ``out_of_scope`` (None: the generic one)."""
 
     id: str
     label: str
     examples: tuple[str, ...]
+    say: Prompt | None = None
 
 
 @dataclass(frozen=True)
@@ -270,6 +281,11 @@ class GlobalIntent:
 # the local options of an intent menu ("menu utama", "pajak") are tried when the intent
 # matcher is less sure than this
 LOCAL_OPTIONS_BELOW = 0.9
+#: how far the out-of-scope class must lead a state's services (raw matcher scores) for a
+#: question to be read as one about another office's service (`Script.topic_asked`): the
+#: questions about a passport, a SIM, a train lead by 0.11-0.69; "bisa online tidak ya" (the
+#: catch-all's neighbour "pinjaman online") by 0.04
+TOPIC_ASKED_MARGIN = 0.1
 
 
 class Script:
@@ -429,10 +445,28 @@ class Script:
         if st is None or not st.answers or m.intent is None or not text:
             return m
         if m.intent in self.questions:
+            topic = self.topic_asked(state_id, text)
+            if topic is not None:
+                # "paspor biayanya berapa" after the KTP answer: not the KTP fee ("gratis")
+                return Match(None, 0.0, m.scores, out_of_scope=True, topic=topic)
             return self._service_named(state_id, text, self.candidates(state_id), m)
         if st.on.get(m.intent) == state_id:
             return self._question_here(st, text, m)
         return m
+
+    def topic_asked(self, state_id: str, text: str) -> str | None:
+        """The out-of-scope topic a question is about, when it names one ("paspor biayanya
+        berapa", "kantor imigrasi di mana"): the out-of-scope class leads the services of
+        ``state_id`` (questions left out) by TOPIC_ASKED_MARGIN and its topic is a named one,
+        not the catch-all (OTHER_TOPIC: "jam berapa kantornya buka" names no office). None
+        otherwise ("bisa online tidak ya": "pinjaman online" is an example of a topic, but
+        hardly leads)."""
+        cands = [c for c in self.candidates(state_id) if c not in self.questions]
+        m = self.matcher.match(text, cands)
+        if m.intent is not None or not m.out_of_scope or m.topic in (None, OTHER_TOPIC):
+            return None
+        lead = float(self.matcher.class_scores(text)[-1]) - max(m.scores.values(), default=0.0)
+        return m.topic if lead >= TOPIC_ASKED_MARGIN else None
 
     def _question_here(self, st: State, text: str, m: Match) -> Match:
         asked = {q for q in self.matcher.keyword_intents(text) if q in st.answers}
@@ -440,6 +474,17 @@ class Script:
             return m
         q = self.matcher.match(text, list(st.answers))
         return q if q.intent in asked else m
+
+    def question_asked(self, state_id: str, text: str) -> str | None:
+        """The follow-up question of ``state_id``'s `answers:` that ``text`` asks, read as a
+        question about the state's own service is (`_question_here`: a question's cue words,
+        then the best of the state's questions): "bikin ktp elektronik syaratnya apa" asks
+        ``tanya_syarat`` of ``info_ktp``. None when it asks none of them."""
+        st = self.states.get(state_id)
+        if st is None or not st.answers or not text:
+            return None
+        q = self._question_here(st, text, Match(None, 0.0))
+        return q.intent
 
     def _service_named(self, state_id: str, text: str, cands: frozenset[str], m: Match) -> Match:
         """A follow-up question that names another service by its cue words ("berapa biaya
@@ -562,4 +607,7 @@ class Script:
         for flow in self.flows.values():
             for p in flow.cancel.say if flow.cancel is not None else ():
                 add(p)
+        for topic in self.out_of_scope_topics.values():
+            if topic.say is not None:
+                add(topic.say)
         return list(seen)

@@ -32,7 +32,11 @@ OUT_OF_SCOPE_TOPIC: dict[str, Any] = {
     "items": TEXT,
     "additionalProperties": False,
     "required": ["examples"],
-    "properties": {"label": TEXT, "examples": EXAMPLES},
+    # say: where to go instead, one sentence (the loader checks it further)
+    "properties": {"label": TEXT, "examples": EXAMPLES, "say": {
+        # a PROMPT without oneOf, for the same reason: text, or {text, file}
+        "type": ["string", "object"], "minLength": 1, "additionalProperties": False,
+        "required": ["text"], "properties": {"text": TEXT, "file": TEXT}}},
 }
 
 SCHEMA: dict[str, Any] = {
@@ -71,6 +75,9 @@ SCHEMA: dict[str, Any] = {
                         "no_match": PROMPTS,
                         # a request the hotline does not handle (the script's out_of_scope wins)
                         "out_of_scope": PROMPT,
+                        # around a topic's own `say` (a referral): before it, with 112; after it
+                        "out_of_scope_head": PROMPT,
+                        "out_of_scope_tail": PROMPT,
                         "invalid": PROMPTS,
                         "keypad_menu": PROMPT,
                         "keypad_digits": PROMPT,
@@ -82,6 +89,7 @@ SCHEMA: dict[str, Any] = {
                         "confirm_emergency": PROMPT,
                         "confirm_intent_emergency": PROMPT,
                         "no_input_after_answer": PROMPT,
+                        "offer_answer": PROMPT,
                         "agent": PROMPT,
                     },
                 },

@@ -182,6 +182,14 @@ _TRANSLATIONS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t 
     (r"^(.*) is not of type '(\w+)', '(\w+)'$", "{0} bukan {1} atau {2}."),
     (rf"^example {_Q} is already under topic {_Q}$",
      "Contoh '{0}' sudah tercantum di topik '{1}': satu contoh hanya untuk satu topik."),
+    (r"^a referral takes no variables or braces$",
+     "Kalimat rujukan tidak boleh memakai variabel atau tanda kurung kurawal: kalimatnya sama untuk "
+     "setiap penelepon."),
+    (r"^a referral has at most (\d+) characters, not (\d+)$",
+     "Kalimat rujukan terlalu panjang ({1} huruf; paling banyak {0}): cukup satu kalimat singkat, "
+     "misalnya ke kantor mana penelepon harus datang."),
+    (r"^a referral need not name 112 .*$",
+     "Kalimat rujukan tidak perlu menyebut 112: kalimat sebelumnya sudah menyebutnya."),
     (r"^(.*) is not one of (.*)$", "{0} bukan salah satu dari {1}."),
     (r"^(.*) is too long$", "{0} terlalu panjang."),
     (r"^(.*) is too short$", "{0} terlalu pendek."),

@@ -9,8 +9,9 @@ Office hours are not part of a script (they are the hotline's ``IVR_OFFICE_HOURS
 the form shows where to change them instead.
 
 Field names: ``say.<state>[.<i>]``, ``carried.<state>[.<i>]``, ``cancel.<flow>[.<i>]``, ``prompt.<key>[.<i>]``, ``answer.<state>.<intent>[.<i>]``
-(a state's reply to a follow-up question), ``examples.<intent>`` (one example per line) and
-``queue.<state>`` / ``queue.handoff``.
+(a state's reply to a follow-up question), ``referral.<topic>`` (where a caller asking for an
+out-of-scope topic is told to go: the topic's ``say``; empty: the generic prompt),
+``examples.<intent>`` (one example per line) and ``queue.<state>`` / ``queue.handoff``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Field:
     name: str
     label: str
     value: str
-    group: str       # prompts | answers | intents | queues
+    group: str       # prompts | answers | referrals | intents | queues
     multiline: bool = False
 
 
@@ -92,6 +93,13 @@ def form_fields(text: str) -> list[Field]:
             for suffix, t in _texts(cancel["say"]):
                 fields.append(Field(f"cancel.{fid}{suffix}", f"{fid}{suffix}: bila penelepon membatalkan",
                                     t, "prompts", True))
+    oos = data.get("out_of_scope")
+    for topic, spec in (oos.items() if isinstance(oos, dict) else ()):
+        # a topic written as {label, examples}: its referral, shown (empty) even when it has none
+        if isinstance(spec, dict):
+            said = _texts(spec.get("say"))
+            fields.append(Field(f"referral.{topic}", f"{spec.get('label') or topic}", said[0][1] if said else "",
+                                "referrals", True))
     for name, it in (data.get("intents") or {}).items():
         if isinstance(it, dict) and isinstance(it.get("examples"), list):
             ex = "\n".join(str(x) for x in it["examples"])
@@ -170,6 +178,18 @@ def _set_text(root: Any, parent: Any, key: Any, suffix: str, value: str) -> None
     node[k] = new
 
 
+def _set_referral(root: Any, spec: Any, value: str) -> None:
+    """An out-of-scope topic's ``say``: written (after its label when new), or removed when
+    emptied (the topic then hears the generic prompt)."""
+    if not value:
+        spec.pop("say", None)
+    elif "say" in spec:
+        _set_text(root, spec, "say", "", value)
+    else:
+        keys = list(spec)
+        spec.insert(keys.index("label") + 1 if "label" in keys else 0, "say", value)
+
+
 def _replace_everywhere(node: Any, old: Any, new: Any) -> None:
     """Put ``new`` wherever the very object ``old`` is in the tree (its aliases)."""
     if isinstance(node, dict):
@@ -215,6 +235,8 @@ def apply_form(text: str, values: dict[str, str]) -> str:
             else:
                 parent, at = data["settings"]["prompts"], key
             _set_text(data, parent, at, ("." + suffix) if suffix else "", value)
+        elif kind == "referral":
+            _set_referral(data, data["out_of_scope"][rest], " ".join(value.split()))
         elif kind == "examples":
             lines = [ln.strip() for ln in value.split("\n") if ln.strip()]
             seq = data["intents"][rest]["examples"]

@@ -241,7 +241,7 @@ async def test_requests_outside_the_services_per_topic(client, demo):
     share = f"{top.share * 100:.1f}%".replace(".", ",")
     assert body[top.label] == [f"{top.calls:,}".replace(",", "."), share]
     assert body["Semua topik"][0] == f"{rep.beyond:,}".replace(",", ".")
-    assert "Paspor dan imigrasi" in body and "SIM dan kepolisian (SKCK, tilang, laporan polisi)" in body
+    assert "Paspor dan imigrasi" in body and "SIM dan kepolisian (SKCK, tilang)" in body
     assert not any(x in {"1", "2", "3", "4"} for row in rows[1:] for x in row[1:])   # small counts are "<5"
     assert all(v[1] == "-" for v in body.values() if v[0] == "<5")                     # with no share
 

@@ -78,9 +78,9 @@ def test_a_malformed_mapping_is_refused_in_indonesian(oos, path, message):
 def test_the_default_script_groups_its_examples_by_topic(script):
     topics = script.out_of_scope_topics
     assert {"paspor", "sim_polisi", "listrik", "air", "pertanahan", "pendidikan", "nikah", "pajak_pusat",
-            "pekerjaan", "keuangan", "transportasi", "lainnya"} == set(topics)
+            "pekerjaan", "keuangan", "transportasi", "lainnya", "lapor_polisi"} == set(topics)
     assert all(t.label[:1].isupper() for t in topics.values())
-    assert len(script.out_of_scope) == len(set(script.out_of_scope)) == 44
+    assert len(script.out_of_scope) == len(set(script.out_of_scope)) == 54
     assert "bikin paspor" in topics["paspor"].examples and "sertifikat tanah" in topics["pertanahan"].examples
 
 

@@ -105,3 +105,23 @@ def test_what_a_cancelled_complaint_hears_is_a_form_field():
     assert field.value == "Baik, pengaduan tidak jadi kami catat."
     out = apply_form(text, {"cancel.complaint": "Baik, pengaduan Anda kami batalkan."})
     assert load_script("edited.yaml", text=out).flows["complaint"].cancel.say[0].text == "Baik, pengaduan Anda kami batalkan."
+
+
+def test_each_out_of_scope_topics_referral_is_a_form_field():
+    text = DEFAULT.read_text(encoding="utf-8")
+    fields = {f.name: f for f in form_fields(text)}
+    field = fields["referral.paspor"]
+    assert field.group == "referrals" and field.label == "Paspor dan imigrasi"
+    assert field.value.startswith("Untuk paspor dan visa, silakan datang ke kantor imigrasi")
+    assert fields["referral.lainnya"].value == ""            # no referral yet: shown empty
+    new = "Untuk paspor, silakan datang ke kantor imigrasi di kota Anda."
+    out = apply_form(text, {"referral.paspor": new,
+                            "referral.lainnya": "Untuk hal lain,  silakan cari di situs resmi pemerintah daerah.",
+                            "referral.listrik": ""})
+    topics = load_script("edited.yaml", text=out).out_of_scope_topics
+    assert topics["paspor"].say.text == new
+    assert topics["lainnya"].say.text == "Untuk hal lain, silakan cari di situs resmi pemerintah daerah."
+    assert topics["listrik"].say is None                      # emptied: the generic prompt
+    assert "    label: Lain-lain (cuaca, berita, hiburan, belanja, dan lainnya)\n    say: Untuk hal lain" in out
+    # the rest of the file untouched
+    assert out.count("\n") == text.count("\n")

@@ -95,6 +95,7 @@ async def test_form_view_round_trips_keeping_comments(settings, web_store, impor
         page = await c.get(f"/admin/scripts/{imported.version_id}/form")
         assert page.status_code == 200 and 'name="say.welcome"' in page.text and 'name="examples.ktp"' in page.text
         assert 'name="queue.handoff"' in page.text
+        assert 'name="referral.paspor"' in page.text and "Arahan untuk permintaan di luar layanan" in page.text
         r = await c.post(f"/admin/scripts/{imported.version_id}/form", data={
             "csrf": csrf_of(page.text), "say.welcome": "Selamat pagi, ini hotline uji. Darurat? Hubungi 112.",
             "examples.ktp": "mau buat ktp\nktp saya hilang\nbikin ktp baru dong", "comment": "lewat formulir"})
