@@ -68,7 +68,8 @@ from ivr.calls.transfer import TransferStep
 from ivr.calls.turns import Turn, TurnLog
 from ivr.config.logging import bind_call
 from ivr.privacy.fields import answer_kind
-from ivr.privacy.masking import mask_answer, mask_long_numbers, mask_record
+from ivr.privacy.call_values import personal_values, prompt_personal
+from ivr.privacy.masking import Personal, hide_values, mask_answer, mask_long_numbers, mask_record
 from telephony import AgiSession
 
 log = logging.getLogger(__name__)
@@ -196,6 +197,20 @@ class CallSession:
         #: what the caller was saying when they hung up, recognised (_record_cut): told to the
         #: engine with the hang-up (the unfinished complaint keeps it in the slot it answered)
         self._cut: CutAnswer | None = None
+        #: every personal value the dialog has held in this call: (kind, value) -> variable
+        #: (kept when the dialog forgets a flow's answers: a summary set from them keeps them)
+        self._personal: dict[tuple[str, str], str] = {}
+
+    # ------------------------------------------------------------------ personal values
+    def personal_values(self) -> Personal:
+        """The personal values of this call so far (:mod:`ivr.privacy.call_values`): every
+        masked copy the call writes hides them wherever the script copied one (a ticket field,
+        a summary variable, a prompt reading it), by the mask of their kind."""
+        engine = self.engine
+        if engine is not None:
+            for name, kind, value in personal_values(engine.script, engine.variables):
+                self._personal.setdefault((kind, value), name)
+        return tuple((name, kind, value) for (kind, value), name in self._personal.items())
 
     # ------------------------------------------------------------------ for observers
     def status(self) -> CallStatus:
@@ -428,7 +443,7 @@ class CallSession:
     # ------------------------------------------------------------------ the live calls' journal
     def _journal_state(self) -> None:
         if self.journal is not None and self.engine is not None:
-            self.journal.snapshot(self.call_id, dict(self.engine.snapshot()))
+            self.journal.snapshot(self.call_id, dict(self.engine.snapshot()), self.personal_values())
 
     def _journal_turn(self, turn: Turn) -> None:
         assert self.journal is not None
@@ -465,7 +480,14 @@ class CallSession:
                    seconds=len(pcm) / 2 / self.rt.sample_rate, barge_in=barge,
                    state=self.engine.state if self.engine is not None else None)
         # a prompt that says personal data is kept as its template with those fields masked
-        shown = mask_record(action.record, action.personal) if action.record is not None else action.text
+        # and a personal value the script copied into another variable it reads ("{ringkasan}")
+        # by its own mask, wherever it stands
+        values = self.personal_values()
+        shown = action.text
+        if action.record is not None:
+            said = action.personal if self.engine is None else prompt_personal(self.engine.script, action.personal, values)
+            shown = mask_record(action.record, said)
+        shown = hide_values(shown, values)
         clear = action.text if shown != action.text else None
         turn = Turn(idx=self.turns.next_index(), state=self._state, source="prompt", at=self.rt.clock(),
                     who="system", text=shown, clear=clear)
@@ -825,7 +847,7 @@ class CallSession:
     async def _create_ticket(self, action: CreateTicket) -> Event:
         await self._record_written()
         self.slots.update({k: v for k, v in action.fields.items() if v not in (None, "") and k != "call_id"})
-        return await self.tickets.create(action)
+        return await self.tickets.create(action, self.personal_values())
 
     # ------------------------------------------------------------------ transfer / end
     async def _transfer(self, action: Transfer) -> TransferFailed | None:
