@@ -239,3 +239,36 @@ async def test_the_admin_is_warned_in_indonesian_of_a_field_copying_a_personal_s
     [warning] = re.findall(r'<ul id="privacy-warnings"><li>([^<]*)</li>', page)
     number = copying.splitlines().index(line.rstrip("\n")) + 2
     assert warning.startswith(f"Baris {number}: Isian tiket &#39;keterangan&#39; memuat data pribadi ({{reporter_name}})")
+
+
+async def test_a_ticket_filed_by_recovery_keeps_the_copies_masked(make_store, tmp_path):
+    """The process dies after the ticket was asked for, before the store had it: recovery files
+    it from the journal, hiding the values of the dialog's last snapshot as the call would."""
+    import os
+
+    from ivr.calls.recovery import recover_interrupted_calls
+
+    script = load_script("salinan.yaml", text=SCRIPT)
+    engine = ScriptRelease(script, "salinan", "1", understander=None).new_engine()  # type: ignore[arg-type]
+    engine.start(CallStarted(caller_number=CALLER, call_id="c9", today="2026-12-07"))
+    engine.handle(Heard(NAME))
+    [ticket] = [a for a in engine.handle(Heard(ADDRESS)) if isinstance(a, CreateTicket)]
+    dead = CallJournal(tmp_path / "journal", Pii("encrypt", PII_TEST_KEY), instance="dead")
+    dead.open_call("c9", caller=CALLER, started_at=1.5, media_mode="audiosocket")
+    dead.snapshot("c9", dict(engine.snapshot()))
+    dead.ticket("c9", "c9-t1", ticket.kind, dict(ticket.fields))
+    dead.flush()
+    dead._pool.shutdown(wait=True)
+    os.close(dead._lock_fd)  # the process is gone: its lock with it
+
+    store = await make_store(pii=Pii("encrypt", PII_TEST_KEY))
+    later = CallJournal(tmp_path / "journal", store.pii, instance="later")
+    try:
+        done = await recover_interrupted_calls(later, store, script)
+        assert done.calls == ["c9"] and len(done.tickets) == 1, done
+        masked = await store.tickets.get(done.tickets[0])
+        assert masked.extra["keterangan"] == f"Alamat {FIELD_MASK}, atas permintaan B*** S***"
+        clear = await store.tickets.get(done.tickets[0], reveal=True)
+        assert clear.extra["keterangan"] == f"Alamat {ADDRESS}, atas permintaan {NAME}"
+    finally:
+        later.close()
