@@ -28,13 +28,14 @@ from dialogs.model import Script
 from ivr.privacy.fields import FIELD_KIND, answer_kind, is_personal_field
 from ivr.privacy.masking import HIDDEN_KINDS, Personal, hide_values
 
-__all__ = ["composed_variables", "personal_kinds", "personal_values", "prompt_personal"]
+__all__ = ["composed_variables", "personal_kinds", "personal_values", "prompt_personal", "script_literals"]
 
 _BUILTIN = {"caller_number": "phone", "callback_number": "phone"}
 _COPY = re.compile(r"\s*\{([a-z][a-z0-9_]*)(?::[a-z]+)?\}\s*")
 
 _CACHE: weakref.WeakKeyDictionary[Script, Mapping[str, str]] = weakref.WeakKeyDictionary()
 _COMPOSED: weakref.WeakKeyDictionary[Script, frozenset[str]] = weakref.WeakKeyDictionary()
+_LITERALS: weakref.WeakKeyDictionary[Script, frozenset[str]] = weakref.WeakKeyDictionary()
 
 
 def personal_kinds(script: Script) -> Mapping[str, str]:
@@ -78,16 +79,44 @@ def personal_values(script: Script, variables: Mapping[str, object],
     engine's): those :func:`personal_kinds` knows, and any other variable named personal
     (``personal_names``, the runtime's rule) as a field hidden whole."""
     kinds = personal_kinds(script)
+    literals = script_literals(script)
     out: list[tuple[str, str, str]] = []
     for name, value in variables.items():
         if not isinstance(value, str) or not value.strip():
             continue
+        if _norm(value) in literals:
+            continue  # the script's own word (a menu choice, a literal it sets), not the caller's
         kind = kinds.get(name)
         if kind is None and personal_names is not None and personal_names(name):
             kind = FIELD_KIND
         if kind is not None:
             out.append((name, kind, value))
     return tuple(out)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def script_literals(script: Script) -> frozenset[str]:
+    """The words ``script`` itself gives its variables (lower case, spaces collapsed): a choice
+    listen's outcomes and labels (``jenis_alamat`` = "rumah"), a literal a ``set:`` or a ticket
+    field writes (``nama_pelapor: "tidak disebutkan"``). Such a value in a variable named
+    personal is no caller's data: hiding it wherever it stands would mask that word across
+    every description and summary of the call (computed once per script)."""
+    known = _LITERALS.get(script)
+    if known is None:
+        words: set[str] = set()
+        for st in script.states.values():
+            ls = st.listen
+            if ls is not None and ls.kind == "choice":
+                for outcome in (*ls.options, *ls.intents):
+                    words.update((_norm(outcome), _norm(outcome.replace("_", " "))))
+                words.update(_norm(label) for label in ls.labels.values())
+            templates = [*st.set.values(), *(st.create_ticket.fields.values() if st.create_ticket else ())]
+            words.update(_norm(t) for t in templates if "{" not in t)
+        known = _LITERALS[script] = frozenset(w for w in words if w)
+    return known
 
 
 def composed_variables(script: Script) -> frozenset[str]:
