@@ -613,7 +613,7 @@ class CallSession:
             return NoInput()
         if got.kind == "dtmf":
             turn.digits = got.digits
-            turn.text, turn.clear = _masked(got.digits, personal)
+            turn.text, turn.clear = _masked(got.digits, personal, self.personal_values())
             turn.ref_at = got.last_key_at
             turn.detected_at = time.monotonic()
             self._emit("pressed", digits=got.digits, state=self._state)
@@ -639,7 +639,7 @@ class CallSession:
             if joined is not None and not heard.text.strip() and joined.heard.text.strip():
                 heard = joined.heard  # the joined decision failed: the original one stands
         turn.asr_ms = (time.monotonic() - t0) * 1000
-        turn.text, turn.clear = _masked(heard.text, personal)
+        turn.text, turn.clear = _masked(heard.text, personal, self.personal_values())
         turn.intent = heard.intent
         turn.confidence = heard.confidence
         turn.extra["endpoint_ms"] = round((utt.detected_at - utt.end_at) * 1000, 1)
@@ -810,7 +810,8 @@ class CallSession:
             return
         if not heard.text.strip():
             return
-        shown, clear = _masked(heard.text.strip(), answer_kind(listen.kind, listen.slot))
+        shown, clear = _masked(heard.text.strip(), answer_kind(listen.kind, listen.slot),
+                               self.personal_values())
         # a number cut short is no longer recognisable as a NIK or a phone number: any long one goes
         masked = mask_long_numbers(shown)
         if masked != shown:
@@ -966,10 +967,16 @@ def _cut(text: str | None, heard: float) -> str | None:
     return " ".join(words[:keep]) + " …" if keep else ""
 
 
-def _masked(text: str, kind: str | None) -> tuple[str, str | None]:
+def _masked(text: str, kind: str | None, values: Personal = ()) -> tuple[str, str | None]:
     """(what records keep, the clear text when that differs) of a caller's answer where the
     dialog asked for personal data of ``kind`` (None: nothing personal asked; numbers and
-    names in it are masked all the same)."""
+    names in it are masked all the same). ``values``: the call's personal values so far, hidden
+    where the caller repeats one in words kept as they are (a description naming the address
+    or the name given before), as the ticket's copy of those words hides them."""
+    if kind in (None, "text") and values:
+        text_kept = hide_values(text, values)
+        shown = mask_answer(text_kept, kind)
+        return shown, (text if shown != text else None)
     shown = mask_answer(text, kind)
     return shown, (text if shown != text else None)
 

@@ -4,10 +4,20 @@ call already holds)."""
 
 from __future__ import annotations
 
-from dialogs import load_script
+import time
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from dialogs import CallStarted, load_script
+from dialogs.actions import CreateTicket, Listen, Say
+from ivr.calls.ports import CallerInput, Understood
+from ivr.calls.runtime import ScriptRelease
+from ivr.calls.session import CallSession
 from ivr.privacy.call_values import personal_values
 from ivr.privacy.masking import FIELD_MASK, hide_values
 from ivr.privacy.pii import Pii
+from tests.conftest import PII_TEST_KEY
+from tests.ivr.test_copied_personal_values import CALLER, NAME, _Agi, _Media, _Speaker
 
 CHOICE_SCRIPT = """\
 version: 1
@@ -37,7 +47,7 @@ states:
 """
 
 
-def test_the_scripts_own_words_in_a_personal_variable_are_not_hidden_everywhere():
+def test_the_scripts_own_words_in_a_personal_variable_are_not_hidden_everywhere() -> None:
     # a menu choice stored in a slot named personal ("jenis_alamat" = "rumah", its label) and a
     # literal the script sets ("nama_pelapor": "tidak disebutkan") are no caller's data: hiding
     # them would mask "rumah" or "tidak disebutkan" across the whole description
@@ -55,3 +65,94 @@ def test_the_scripts_own_words_in_a_personal_variable_are_not_hidden_everywhere(
     # the address a caller said in a slot named personal is still hidden wherever it stands
     said = personal_values(script, {"alamat_rumah": "Jalan Kenanga 12"})
     assert hide_values("rumah di Jalan Kenanga 12", said) == f"rumah di {FIELD_MASK}"
+
+
+DESC_SCRIPT = """\
+version: 1
+name: cerita
+start: ask_name
+states:
+  ask_name:
+    say: Silakan sebutkan nama Anda.
+    listen: {kind: free, slot: nama_pemohon}
+    next: ask_desc
+  ask_desc:
+    say: Ceritakan keluhan Anda.
+    listen: {kind: free, slot: description}
+    next: file
+  file:
+    create_ticket:
+      kind: complaint
+      fields: {category: kebersihan, description: "{description}", reporter_name: "{nama_pemohon}"}
+      next: bye
+  bye:
+    say: Terima kasih.
+    end: completed
+"""
+
+
+class _Understander:
+    def __init__(self, said: list[str]) -> None:
+        self.said = said
+
+    async def understand(self, utt: object, listen: object) -> Understood:
+        return Understood(text=self.said.pop(0), intent=None, confidence=0.9)
+
+
+class _SpeakingMedia(_Media):
+    joins = False
+    stream_factory = None
+    turn_policy = None
+
+    async def listen(self, spec: object) -> CallerInput:
+        now = time.monotonic()
+        utt = SimpleNamespace(end_at=now, detected_at=now, seconds=1.0, turn=None, early_at=None)
+        return CallerInput("speech", utterance=utt)  # type: ignore[arg-type]
+
+
+async def test_a_caller_repeating_a_value_in_free_words_is_hidden_in_the_transcript_as_in_the_ticket(
+        make_store, tmp_path, monkeypatch) -> None:
+    # the name given first, then said again inside the complaint: the ticket's description
+    # hides it (hide_values), so the transcript of the same words (call page, API, journal)
+    # must too; the clear words stay for a reveal
+    from ivr.config.settings import load_settings
+
+    for k in ("IVR_CONFIG_FILE", "IVR_AGENT_TOKEN", "IVR_ADMIN_TOKEN"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("IVR_PII_KEY", PII_TEST_KEY)
+    settings = load_settings(data_dir=tmp_path / "data", pii_mode="encrypt", office_hours="always",
+                             turn_second_look_ms=0)
+    store = await make_store(pii=Pii("encrypt", PII_TEST_KEY))
+    script = load_script("cerita.yaml", text=DESC_SCRIPT)
+    said = [NAME, f"sampah menumpuk di depan rumah {NAME} sejak seminggu"]
+    release = ScriptRelease(script, "cerita", "1", understander=_Understander(said))  # type: ignore[arg-type]
+    rt = SimpleNamespace(release=lambda: release, settings=settings, store=store, journal=None, handoff=None,
+                         call_listeners=[], speaker=_Speaker(), sample_rate=8000, clock=lambda: datetime.now(UTC))
+    session = CallSession(_Agi(), rt)  # type: ignore[arg-type]
+    await store.calls.create(session.call_id, caller=CALLER)
+    engine = session.engine = release.new_engine()
+    media = _SpeakingMedia()
+    actions = list(engine.start(CallStarted(caller_number=CALLER, call_id=session.call_id, today="2026-12-07")))
+    for _ in range(20):
+        event = None
+        for action in actions:
+            if isinstance(action, Say):
+                await session._say(action, media)  # type: ignore[arg-type]
+            elif isinstance(action, CreateTicket):
+                event = await session._create_ticket(action)
+            elif isinstance(action, Listen):
+                event = await session._listen(action, media)  # type: ignore[arg-type]
+        if event is None:
+            break
+        actions = list(engine.handle(event))
+    await session.turns.finish()
+    [ticket] = await store.tickets.query()
+    stored = await store.tickets.get(ticket.public_id)
+    assert stored is not None and "Budi" not in (stored.description or "")
+    call = await store.calls.get(session.call_id)
+    caller_turns = [t.text or "" for t in call.turns if t.who == "caller"]
+    assert any("sampah menumpuk" in t for t in caller_turns), caller_turns
+    assert not [t for t in caller_turns if "Budi" in t or "Santoso" in t], caller_turns
+    assert "sampah menumpuk di depan rumah B*** S*** sejak seminggu" in caller_turns
+    assert any(e.get("clear_text") == said_ for e in session.transcript
+               for said_ in [f"sampah menumpuk di depan rumah {NAME} sejak seminggu"])
