@@ -85,6 +85,8 @@ class JournaledCall:
     cut: dict[str, Any] | None = None
     #: when the last record was written (epoch seconds)
     last_t: float = 0.0
+    #: the call's personal values as of the last snapshot (:meth:`CallJournal.snapshot`)
+    personal: Personal = ()
 
     @property
     def call_id(self) -> str:
@@ -119,8 +121,16 @@ class CallJournal:
 
     # ``personal`` (snapshots, tickets): the call's personal values, hidden in the masked copy
     # wherever the script copied one (:mod:`ivr.privacy.call_values`)
+    #: the snapshot's key for the call's personal values (``personal``): recovery hides them in
+    #: the tickets it files, also those the dialog no longer holds (a flow's answers forgotten
+    #: after filing, still inside a summary); its name makes the masked copy hide it whole
+    HELD_KEY = "held_clear_text"
+
     def snapshot(self, call_id: str, snap: dict[str, Any], personal: Personal = ()) -> None:
-        self._submit(call_id, "snap", {}, {"snap": snap}, personal)
+        record: dict[str, Any] = {"snap": snap}
+        if personal:
+            record[self.HELD_KEY] = [list(v) for v in personal]
+        self._submit(call_id, "snap", {}, record, personal)
 
     def turn(self, call_id: str, text: str | None, **plain: Any) -> None:
         self._submit(call_id, "turn", plain, {"text": text})
@@ -245,6 +255,9 @@ class CallJournal:
                 call.start = data
             elif kind == "snap" and isinstance(data.get("snap"), dict):
                 call.snapshot = data["snap"]
+                held = data.get(self.HELD_KEY)  # masked whole in "mask" mode: no values then
+                call.personal = tuple((str(v[0]), str(v[1]), str(v[2])) for v in held
+                                      if isinstance(v, list) and len(v) == 3) if isinstance(held, list) else ()
             elif kind == "turn" and isinstance(data.get("idx"), int):
                 call.turns[data["idx"]] = data
             elif kind == "ticket" and data.get("client_id"):

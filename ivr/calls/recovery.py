@@ -115,7 +115,9 @@ async def _recover(call: JournaledCall, store: CallStore, script: Script, done: 
     # the call's personal values as the dialog last held them: hidden in the tickets' masked
     # copies wherever the script's fields copied one (as the live call does)
     held = call.snapshot.get("vars") if call.snapshot is not None else None
-    personal = personal_values(script, held) if isinstance(held, dict) else ()
+    # with those the call had held before (journaled with the snapshot): a flow's answers the
+    # dialog forgot after filing may still stand in a summary another ticket copies
+    personal = tuple(dict.fromkeys((*call.personal, *(personal_values(script, held) if isinstance(held, dict) else ()))))
     for client_id, req in call.tickets.items():
         if client_id in call.filed:
             continue

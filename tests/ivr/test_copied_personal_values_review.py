@@ -156,3 +156,43 @@ async def test_a_caller_repeating_a_value_in_free_words_is_hidden_in_the_transcr
     assert "sampah menumpuk di depan rumah B*** S*** sejak seminggu" in caller_turns
     assert any(e.get("clear_text") == said_ for e in session.transcript
                for said_ in [f"sampah menumpuk di depan rumah {NAME} sejak seminggu"])
+
+
+async def test_recovery_hides_a_value_the_dialog_forgot_but_a_summary_still_holds(make_store, tmp_path) -> None:
+    # a first complaint filed, its flow left: the dialog forgets the name, the summary set from
+    # it stays and a second ticket copies it; the process dies before the store has that ticket.
+    # The live call hid the name (CallSession.personal_values keeps every value the call held):
+    # the recovered ticket must too, from the values journaled with the snapshot
+    import json
+    import os
+
+    from ivr.calls.journal import CallJournal
+    from ivr.calls.recovery import recover_interrupted_calls
+    from tests.ivr.test_copied_personal_values import SCRIPT
+
+    script = load_script("salinan.yaml", text=SCRIPT)
+    summary = f"Pemohon {NAME} di Jalan Kenanga 12"
+    snap = {"state": "file", "vars": {"caller_number": CALLER, "ringkasan": summary}}
+    held = (("nama_pemohon", "name", NAME), ("caller_number", "phone", CALLER))
+    dead = CallJournal(tmp_path / "journal", Pii("encrypt", PII_TEST_KEY), instance="dead")
+    dead.open_call("c7", caller=CALLER, started_at=1.5, media_mode="audiosocket")
+    dead.snapshot("c7", snap, held)
+    dead.ticket("c7", "c7-t2", "complaint", {"category": "kebersihan", "keterangan": summary}, held)
+    dead.flush()
+    dead._pool.shutdown(wait=True)
+    os.close(dead._lock_fd)  # the process is gone: its lock with it
+    records = [json.loads(line) for p in (tmp_path / "journal").rglob("*.jsonl") for line in p.read_text().splitlines()]
+    assert records and not [r for r in records if "Budi" in json.dumps(r.get("m"))], records
+
+    store = await make_store(pii=Pii("encrypt", PII_TEST_KEY))
+    later = CallJournal(tmp_path / "journal", store.pii, instance="later")
+    try:
+        done = await recover_interrupted_calls(later, store, script)
+        assert len(done.tickets) == 1, done
+        masked = await store.tickets.get(done.tickets[0])
+        assert masked is not None and masked.extra is not None
+        assert masked.extra["keterangan"] == "Pemohon B*** S*** di Jalan Kenanga 12"
+        clear = await store.tickets.get(done.tickets[0], reveal=True)
+        assert clear is not None and clear.extra is not None and clear.extra["keterangan"] == summary
+    finally:
+        later.close()
