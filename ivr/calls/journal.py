@@ -135,10 +135,11 @@ class CallJournal:
     def turn(self, call_id: str, text: str | None, **plain: Any) -> None:
         self._submit(call_id, "turn", plain, {"text": text})
 
-    def cut(self, call_id: str, state: str, text: str, *, follows: bool = False) -> None:
+    def cut(self, call_id: str, state: str, text: str, *, follows: bool = False, personal: Personal = ()) -> None:
         """The words the caller was saying when they hung up (``dialogs.events.CutAnswer``;
-        ending in ``CUT_MARK``, their masked copy loses every long number)."""
-        self._submit(call_id, "cut", {"state": state, "follows": follows}, {"text": text})
+        ending in ``CUT_MARK``, their masked copy loses every long number, and the call's
+        personal values ``personal`` wherever the caller repeated one)."""
+        self._submit(call_id, "cut", {"state": state, "follows": follows}, {"text": text}, personal)
 
     def ticket(self, call_id: str, client_id: str, kind: str, fields: dict[str, Any], personal: Personal = ()) -> None:
         self._submit(call_id, "ticket", {"client_id": client_id, "kind": kind}, {"fields": fields}, personal)

@@ -833,7 +833,8 @@ class CallSession:
         if answer_kind(listen.kind, listen.slot) == "text" and heard.confidence >= CUT_MIN_CONFIDENCE:
             self._cut = CutAnswer(listen.state, heard.text.strip() + CUT_MARK, follows=held is not None)
             if self.journal is not None:
-                self.journal.cut(self.call_id, listen.state, self._cut.text, follows=self._cut.follows)
+                self.journal.cut(self.call_id, listen.state, self._cut.text, follows=self._cut.follows,
+                                 personal=self.personal_values())
         # its emergency reading too: a caller cut off while asking for help can be called back
         self._emit("cut_by_hangup", state=listen.state, speech_s=rest.seconds, asr_ms=turn.asr_ms,
                    emergency=heard.emergency)

@@ -196,3 +196,23 @@ async def test_recovery_hides_a_value_the_dialog_forgot_but_a_summary_still_hold
         assert clear is not None and clear.extra is not None and clear.extra["keterangan"] == summary
     finally:
         later.close()
+
+
+def test_the_journals_copy_of_words_cut_by_a_hang_up_hides_the_calls_values(tmp_path) -> None:
+    # the caller hangs up while repeating the name given before inside the complaint: the
+    # journal's masked copy of those words hides it, as the turn and the ticket do
+    import json
+
+    from ivr.calls.journal import CallJournal
+
+    journal = CallJournal(tmp_path / "journal", Pii("encrypt", PII_TEST_KEY), instance="one")
+    try:
+        journal.open_call("c5", caller=CALLER, started_at=1.0)
+        journal.cut("c5", "ask_desc", f"sampah di depan rumah {NAME} …", personal=(("nama_pemohon", "name", NAME),))
+        journal.flush()
+        [path] = (tmp_path / "journal").rglob("c5.jsonl")
+        [cut] = [r for r in map(json.loads, path.read_text().splitlines()) if r["k"] == "cut"]
+        assert cut["m"]["text"] == "sampah di depan rumah B*** S*** …"
+        assert journal.read(path).cut["text"] == f"sampah di depan rumah {NAME} …"  # type: ignore[index]
+    finally:
+        journal.close()
