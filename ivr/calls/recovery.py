@@ -117,7 +117,8 @@ async def _recover(call: JournaledCall, store: CallStore, script: Script, done: 
     held = call.snapshot.get("vars") if call.snapshot is not None else None
     # with those the call had held before (journaled with the snapshot): a flow's answers the
     # dialog forgot after filing may still stand in a summary another ticket copies
-    personal = tuple(dict.fromkeys((*call.personal, *(personal_values(script, held) if isinstance(held, dict) else ()))))
+    last = personal_values(script, held) if isinstance(held, dict) else ()
+    personal = tuple(dict.fromkeys((*call.personal, *last)))
     for client_id, req in call.tickets.items():
         if client_id in call.filed:
             continue

@@ -485,7 +485,8 @@ class CallSession:
         values = self.personal_values()
         shown = action.text
         if action.record is not None:
-            said = action.personal if self.engine is None else prompt_personal(self.engine.script, action.personal, values)
+            said = (action.personal if self.engine is None
+                    else prompt_personal(self.engine.script, action.personal, values))
             shown = mask_record(action.record, said)
         shown = hide_values(shown, values)
         clear = action.text if shown != action.text else None
