@@ -284,6 +284,9 @@ HIDDEN_KINDS = frozenset({"nik", "phone", "name", FIELD_KIND})
 #: every word that has it)
 _HIDE_MIN_CHARS = 3
 
+#: what a recognizer or a caller's typing leaves around a value, not part of it
+_VALUE_EDGES = " .,;:!?…\"'"
+
 
 def hide_values(value: Any, personal: Iterable[tuple[str, str, str]], _depth: int = 0) -> Any:
     """``value`` (a string, or the strings inside dicts and lists) with every occurrence of one
@@ -303,7 +306,9 @@ def hide_values(value: Any, personal: Iterable[tuple[str, str, str]], _depth: in
 def _hide_pattern(personal: Iterable[tuple[str, str, str]]) -> tuple[re.Pattern[str], dict[str, str]] | None:
     masks: dict[str, str] = {}
     for _name, kind, raw in personal:
-        value = " ".join(str(raw or "").split())
+        # a recognizer's sentence punctuation around the words ("Budi Santoso.") is no part of
+        # the value: the caller's own words elsewhere ("rumah Budi Santoso sejak") lack it
+        value = " ".join(str(raw or "").split()).strip(_VALUE_EDGES)
         if kind not in HIDDEN_KINDS or len(value) < _HIDE_MIN_CHARS or value.lower() in masks:
             continue
         masks[value.lower()] = _mask_kind(value, kind)

@@ -216,3 +216,12 @@ def test_the_journals_copy_of_words_cut_by_a_hang_up_hides_the_calls_values(tmp_
         assert journal.read(path).cut["text"] == f"sampah di depan rumah {NAME} …"  # type: ignore[index]
     finally:
         journal.close()
+
+
+def test_a_value_the_recognizer_punctuated_is_found_without_its_punctuation() -> None:
+    # Whisper ends a sentence with a full stop: the name slot holds "Budi Santoso."; the caller
+    # saying the name again inside the complaint has no full stop after it
+    values = (("nama_pemohon", "name", f"{NAME}."), ("alamat_rumah", "field", '"Jalan Kenanga 12",'))
+    text = f"sampah di depan rumah {NAME} sejak seminggu, di Jalan Kenanga 12 juga. Pemohon {NAME}."
+    assert hide_values(text, values) == (
+        f"sampah di depan rumah B*** S*** sejak seminggu, di {FIELD_MASK} juga. Pemohon B*** S***.")
