@@ -31,6 +31,7 @@ from ivr.calls.ports import HandoffCall, HandoffRecords, TransferResult
 from ivr.config.calendar import OfficeHours
 from ivr.config.clock import Clock, system_clock
 from ivr.config.settings import Settings
+from ivr.privacy.masking import Personal
 from telephony import AmiClient, AmiMessage
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,8 @@ class Handoff:
             log.info("transfer not possible", extra={"queue": queue, "why": why})
             await self._record(session.call_id, queue, reason, why, None)
             return TransferResult(False, queue, why)
-        handoff_id = await self._record(session.call_id, queue, reason, "pending", context)
+        handoff_id = await self._record(session.call_id, queue, reason, "pending", context,
+                                        session.personal_values())
         # close the media: the EXEC AudioSocket returns and the AGI can set variables
         if session.media is not None:
             with contextlib.suppress(Exception):
@@ -233,13 +235,13 @@ class Handoff:
         return TransferResult(True, queue, "ok")
 
     async def _record(self, call_id: str, queue: str, reason: str, outcome: str,
-                      context: dict[str, object] | None) -> str | None:
+                      context: dict[str, object] | None, personal: Personal = ()) -> str | None:
         if self.records is None:
             return None
         handoff_id = None
         try:
             if context is not None:
-                await self.records.save_context(call_id, context)
+                await self.records.save_context(call_id, context, personal)
             handoff_id = await self.records.record(call_id, queue, reason=reason, outcome=outcome)
         except Exception:
             log.exception("could not save the hand-off")

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivr.privacy.masking import mask_cut_answers
+from ivr.privacy.masking import Personal, mask_cut_answers
 from ivr.privacy.pii import Pii
 from ivr.storage.durable import append_synced, fsync_dir
 
@@ -85,6 +85,8 @@ class JournaledCall:
     cut: dict[str, Any] | None = None
     #: when the last record was written (epoch seconds)
     last_t: float = 0.0
+    #: the call's personal values as of the last snapshot (:meth:`CallJournal.snapshot`)
+    personal: Personal = ()
 
     @property
     def call_id(self) -> str:
@@ -117,19 +119,30 @@ class CallJournal:
     def open_call(self, call_id: str, *, caller: str | None, **plain: Any) -> None:
         self._submit(call_id, "start", dict(plain, call_id=call_id), {"caller": caller})
 
-    def snapshot(self, call_id: str, snap: dict[str, Any]) -> None:
-        self._submit(call_id, "snap", {}, {"snap": snap})
+    # ``personal`` (snapshots, tickets): the call's personal values, hidden in the masked copy
+    # wherever the script copied one (:mod:`ivr.privacy.call_values`)
+    #: the snapshot's key for the call's personal values (``personal``): recovery hides them in
+    #: the tickets it files, also those the dialog no longer holds (a flow's answers forgotten
+    #: after filing, still inside a summary); its name makes the masked copy hide it whole
+    HELD_KEY = "held_clear_text"
+
+    def snapshot(self, call_id: str, snap: dict[str, Any], personal: Personal = ()) -> None:
+        record: dict[str, Any] = {"snap": snap}
+        if personal:
+            record[self.HELD_KEY] = [list(v) for v in personal]
+        self._submit(call_id, "snap", {}, record, personal)
 
     def turn(self, call_id: str, text: str | None, **plain: Any) -> None:
         self._submit(call_id, "turn", plain, {"text": text})
 
-    def cut(self, call_id: str, state: str, text: str, *, follows: bool = False) -> None:
+    def cut(self, call_id: str, state: str, text: str, *, follows: bool = False, personal: Personal = ()) -> None:
         """The words the caller was saying when they hung up (``dialogs.events.CutAnswer``;
-        ending in ``CUT_MARK``, their masked copy loses every long number)."""
-        self._submit(call_id, "cut", {"state": state, "follows": follows}, {"text": text})
+        ending in ``CUT_MARK``, their masked copy loses every long number, and the call's
+        personal values ``personal`` wherever the caller repeated one)."""
+        self._submit(call_id, "cut", {"state": state, "follows": follows}, {"text": text}, personal)
 
-    def ticket(self, call_id: str, client_id: str, kind: str, fields: dict[str, Any]) -> None:
-        self._submit(call_id, "ticket", {"client_id": client_id, "kind": kind}, {"fields": fields})
+    def ticket(self, call_id: str, client_id: str, kind: str, fields: dict[str, Any], personal: Personal = ()) -> None:
+        self._submit(call_id, "ticket", {"client_id": client_id, "kind": kind}, {"fields": fields}, personal)
 
     def filed(self, call_id: str, client_id: str, ticket_id: str) -> None:
         self._submit(call_id, "filed", {"client_id": client_id, "ticket_id": ticket_id}, {})
@@ -143,21 +156,23 @@ class CallJournal:
         """Wait until everything submitted so far is on disk (tests, shutdown)."""
         self._pool.submit(lambda: None).result()
 
-    def _submit(self, call_id: str, kind: str, plain: dict[str, Any], personal: dict[str, Any]) -> None:
+    def _submit(self, call_id: str, kind: str, plain: dict[str, Any], personal: dict[str, Any],
+                values: Personal = ()) -> None:
         try:
-            self._pool.submit(self._write, call_id, kind, plain, personal)
+            self._pool.submit(self._write, call_id, kind, plain, personal, values)
         except RuntimeError:  # shut down
             log.warning("call journal closed; %s record of a call not journaled", kind)
 
     # ------------------------------------------------------------------ the writer thread
-    def _write(self, call_id: str, kind: str, plain: dict[str, Any], personal: dict[str, Any]) -> None:
+    def _write(self, call_id: str, kind: str, plain: dict[str, Any], personal: dict[str, Any],
+               values: Personal = ()) -> None:
         try:
             f = self._calls.get(call_id)
             if f is None:
                 f = self._calls[call_id] = _CallFile(self.dir / f"{_safe(call_id)}.jsonl")
             record: dict[str, Any] = {"k": kind, "t": round(time.time(), 3), "p": plain}
             if personal:
-                masked, enc = self.pii.protect_json(_cut(personal, self.max_field_chars))
+                masked, enc = self.pii.protect_json(_cut(personal, self.max_field_chars), values)
                 if kind in _SLOT_RECORDS:
                     masked = mask_cut_answers(masked)
                 record["m"] = masked
@@ -241,6 +256,9 @@ class CallJournal:
                 call.start = data
             elif kind == "snap" and isinstance(data.get("snap"), dict):
                 call.snapshot = data["snap"]
+                held = data.get(self.HELD_KEY)  # masked whole in "mask" mode: no values then
+                call.personal = tuple((str(v[0]), str(v[1]), str(v[2])) for v in held
+                                      if isinstance(v, list) and len(v) == 3) if isinstance(held, list) else ()
             elif kind == "turn" and isinstance(data.get("idx"), int):
                 call.turns[data["idx"]] = data
             elif kind == "ticket" and data.get("client_id"):

@@ -20,6 +20,7 @@ from typing import Protocol
 from asr import RecognitionStream, Transcript
 from asr.endpointing import TurnDecision
 from dialogs.actions import Listen, Transfer
+from ivr.privacy.masking import Personal
 from ivr.storage.views import Ticket
 from telephony import AgiResult, AgiSession, CallChannel
 
@@ -241,7 +242,7 @@ class TicketRecords(Protocol):
                      reporter_nik: str | None = None, reporter_phone: str | None = None,
                      confidential: bool = False, call_id: str | None = None,
                      extra: dict[str, object] | None = None, client_id: str | None = None,
-                     created_at: datetime | None = None) -> str: ...
+                     created_at: datetime | None = None, personal: Personal = ()) -> str: ...
 
     async def get(self, public_id: str, *, reveal: bool = False,
                   deadline_s: float | None = None) -> Ticket | None: ...
@@ -257,7 +258,7 @@ class HandoffRecords(Protocol):
                      hold_s: int | None = None, talk_s: int | None = None,
                      ended_by: str | None = None) -> None: ...
 
-    async def save_context(self, call_id: str, context: dict[str, object]) -> None: ...
+    async def save_context(self, call_id: str, context: dict[str, object], personal: Personal = ()) -> None: ...
 
 
 class CallStore(Protocol):
@@ -294,6 +295,11 @@ class HandoffCall(Protocol):
     def media(self) -> Media | None: ...
 
     def context_for_agent(self) -> dict[str, object]: ...
+
+    def personal_values(self) -> Personal:
+        """The call's personal values (:mod:`ivr.privacy.call_values`), hidden in the stored
+        context's masked copy wherever a script copied them."""
+        ...
 
 
 class HandoffPort(Protocol):

@@ -32,6 +32,7 @@ from dialogs.events import CutAnswer, Hangup
 from ivr.calls.journal import CallJournal, JournaledCall
 from ivr.calls.ports import CallStore
 from ivr.calls.tickets import file_ticket
+from ivr.privacy.call_values import personal_values
 from ivr.privacy.fields import is_personal_field
 from ivr.privacy.masking import FIELD_MASK
 from ivr.storage.views import TURN_OUTCOMES
@@ -111,12 +112,20 @@ async def _recover(call: JournaledCall, store: CallStore, script: Script, done: 
                                    at=_when(t.get("at")), state=_str(t.get("state")), outcome=outcome,
                                    superseded=t.get("superseded") is True)
         done.turns += 1
+    # the call's personal values as the dialog last held them: hidden in the tickets' masked
+    # copies wherever the script's fields copied one (as the live call does)
+    held = call.snapshot.get("vars") if call.snapshot is not None else None
+    # with those the call had held before (journaled with the snapshot): a flow's answers the
+    # dialog forgot after filing may still stand in a summary another ticket copies
+    last = personal_values(script, held) if isinstance(held, dict) else ()
+    personal = tuple(dict.fromkeys((*call.personal, *last)))
     for client_id, req in call.tickets.items():
         if client_id in call.filed:
             continue
         fields = req.get("fields")
         number = await file_ticket(store.tickets, str(req.get("kind") or "complaint"),
-                                   fields if isinstance(fields, dict) else {}, call_id=cid, client_id=client_id)
+                                   fields if isinstance(fields, dict) else {}, call_id=cid, client_id=client_id,
+                                   personal=personal)
         done.tickets.append(number)
     end_state: str | None = None
     if call.snapshot is not None:
@@ -124,7 +133,7 @@ async def _recover(call: JournaledCall, store: CallStore, script: Script, done: 
         for action in _hangup_actions(script, call.snapshot, _cut(call.cut)):
             if isinstance(action, CreateTicket):
                 number = await file_ticket(store.tickets, action.kind, action.fields, call_id=cid,
-                                           client_id=f"{cid}-hangup")
+                                           client_id=f"{cid}-hangup", personal=personal)
                 done.tickets.append(number)
     await store.calls.close(cid, END_REASON, ended_at=_when(call.last_t), end_state=end_state)
 

@@ -68,7 +68,8 @@ from ivr.calls.transfer import TransferStep
 from ivr.calls.turns import Turn, TurnLog
 from ivr.config.logging import bind_call
 from ivr.privacy.fields import answer_kind
-from ivr.privacy.masking import mask_answer, mask_long_numbers, mask_record
+from ivr.privacy.call_values import personal_values, prompt_personal
+from ivr.privacy.masking import Personal, hide_values, mask_answer, mask_long_numbers, mask_record
 from telephony import AgiSession
 
 log = logging.getLogger(__name__)
@@ -196,6 +197,20 @@ class CallSession:
         #: what the caller was saying when they hung up, recognised (_record_cut): told to the
         #: engine with the hang-up (the unfinished complaint keeps it in the slot it answered)
         self._cut: CutAnswer | None = None
+        #: every personal value the dialog has held in this call: (kind, value) -> variable
+        #: (kept when the dialog forgets a flow's answers: a summary set from them keeps them)
+        self._personal: dict[tuple[str, str], str] = {}
+
+    # ------------------------------------------------------------------ personal values
+    def personal_values(self) -> Personal:
+        """The personal values of this call so far (:mod:`ivr.privacy.call_values`): every
+        masked copy the call writes hides them wherever the script copied one (a ticket field,
+        a summary variable, a prompt reading it), by the mask of their kind."""
+        engine = self.engine
+        if engine is not None:
+            for name, kind, value in personal_values(engine.script, engine.variables):
+                self._personal.setdefault((kind, value), name)
+        return tuple((name, kind, value) for (kind, value), name in self._personal.items())
 
     # ------------------------------------------------------------------ for observers
     def status(self) -> CallStatus:
@@ -428,7 +443,7 @@ class CallSession:
     # ------------------------------------------------------------------ the live calls' journal
     def _journal_state(self) -> None:
         if self.journal is not None and self.engine is not None:
-            self.journal.snapshot(self.call_id, dict(self.engine.snapshot()))
+            self.journal.snapshot(self.call_id, dict(self.engine.snapshot()), self.personal_values())
 
     def _journal_turn(self, turn: Turn) -> None:
         assert self.journal is not None
@@ -465,7 +480,15 @@ class CallSession:
                    seconds=len(pcm) / 2 / self.rt.sample_rate, barge_in=barge,
                    state=self.engine.state if self.engine is not None else None)
         # a prompt that says personal data is kept as its template with those fields masked
-        shown = mask_record(action.record, action.personal) if action.record is not None else action.text
+        # and a personal value the script copied into another variable it reads ("{ringkasan}")
+        # by its own mask, wherever it stands
+        values = self.personal_values()
+        shown = action.text
+        if action.record is not None:
+            said = (action.personal if self.engine is None
+                    else prompt_personal(self.engine.script, action.personal, values))
+            shown = mask_record(action.record, said)
+        shown = hide_values(shown, values)
         clear = action.text if shown != action.text else None
         turn = Turn(idx=self.turns.next_index(), state=self._state, source="prompt", at=self.rt.clock(),
                     who="system", text=shown, clear=clear)
@@ -591,7 +614,7 @@ class CallSession:
             return NoInput()
         if got.kind == "dtmf":
             turn.digits = got.digits
-            turn.text, turn.clear = _masked(got.digits, personal)
+            turn.text, turn.clear = _masked(got.digits, personal, self.personal_values())
             turn.ref_at = got.last_key_at
             turn.detected_at = time.monotonic()
             self._emit("pressed", digits=got.digits, state=self._state)
@@ -617,7 +640,7 @@ class CallSession:
             if joined is not None and not heard.text.strip() and joined.heard.text.strip():
                 heard = joined.heard  # the joined decision failed: the original one stands
         turn.asr_ms = (time.monotonic() - t0) * 1000
-        turn.text, turn.clear = _masked(heard.text, personal)
+        turn.text, turn.clear = _masked(heard.text, personal, self.personal_values())
         turn.intent = heard.intent
         turn.confidence = heard.confidence
         turn.extra["endpoint_ms"] = round((utt.detected_at - utt.end_at) * 1000, 1)
@@ -788,7 +811,8 @@ class CallSession:
             return
         if not heard.text.strip():
             return
-        shown, clear = _masked(heard.text.strip(), answer_kind(listen.kind, listen.slot))
+        shown, clear = _masked(heard.text.strip(), answer_kind(listen.kind, listen.slot),
+                               self.personal_values())
         # a number cut short is no longer recognisable as a NIK or a phone number: any long one goes
         masked = mask_long_numbers(shown)
         if masked != shown:
@@ -810,7 +834,8 @@ class CallSession:
         if answer_kind(listen.kind, listen.slot) == "text" and heard.confidence >= CUT_MIN_CONFIDENCE:
             self._cut = CutAnswer(listen.state, heard.text.strip() + CUT_MARK, follows=held is not None)
             if self.journal is not None:
-                self.journal.cut(self.call_id, listen.state, self._cut.text, follows=self._cut.follows)
+                self.journal.cut(self.call_id, listen.state, self._cut.text, follows=self._cut.follows,
+                                 personal=self.personal_values())
         # its emergency reading too: a caller cut off while asking for help can be called back
         self._emit("cut_by_hangup", state=listen.state, speech_s=rest.seconds, asr_ms=turn.asr_ms,
                    emergency=heard.emergency)
@@ -825,7 +850,7 @@ class CallSession:
     async def _create_ticket(self, action: CreateTicket) -> Event:
         await self._record_written()
         self.slots.update({k: v for k, v in action.fields.items() if v not in (None, "") and k != "call_id"})
-        return await self.tickets.create(action)
+        return await self.tickets.create(action, self.personal_values())
 
     # ------------------------------------------------------------------ transfer / end
     async def _transfer(self, action: Transfer) -> TransferFailed | None:
@@ -944,10 +969,16 @@ def _cut(text: str | None, heard: float) -> str | None:
     return " ".join(words[:keep]) + " …" if keep else ""
 
 
-def _masked(text: str, kind: str | None) -> tuple[str, str | None]:
+def _masked(text: str, kind: str | None, values: Personal = ()) -> tuple[str, str | None]:
     """(what records keep, the clear text when that differs) of a caller's answer where the
     dialog asked for personal data of ``kind`` (None: nothing personal asked; numbers and
-    names in it are masked all the same)."""
+    names in it are masked all the same). ``values``: the call's personal values so far, hidden
+    where the caller repeats one in words kept as they are (a description naming the address
+    or the name given before), as the ticket's copy of those words hides them."""
+    if kind in (None, "text") and values:
+        text_kept = hide_values(text, values)
+        shown = mask_answer(text_kept, kind)
+        return shown, (text if shown != text else None)
     shown = mask_answer(text, kind)
     return shown, (text if shown != text else None)
 

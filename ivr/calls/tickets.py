@@ -16,6 +16,7 @@ from dialogs.actions import CreateTicket, LookupTicket
 from dialogs.events import TicketCreated, TicketStatus
 from ivr.calls.journal import CallJournal
 from ivr.calls.ports import TicketRecords
+from ivr.privacy.masking import Personal
 from ivr.storage.ticket_ids import format_ticket_id
 
 log = logging.getLogger(__name__)
@@ -64,13 +65,14 @@ class TicketDraft:
 
 
 async def file_ticket(records: TicketRecords, kind: str, fields: Mapping[str, object], *, call_id: str,
-                      client_id: str) -> str:
-    """File a dialog's ``CreateTicket`` fields; returns the ticket's 10 digits."""
+                      client_id: str, personal: Personal = ()) -> str:
+    """File a dialog's ``CreateTicket`` fields; returns the ticket's 10 digits. ``personal``:
+    the call's personal values, hidden in the masked copies wherever a field holds one."""
     d = TicketDraft.from_fields(fields)
     return await records.create(
         kind, category=d.category, location=d.location, description=d.description,
         reporter_name=d.reporter_name, reporter_nik=d.reporter_nik, reporter_phone=d.reporter_phone,
-        confidential=d.confidential, call_id=call_id, extra=d.extra, client_id=client_id)
+        confidential=d.confidential, call_id=call_id, extra=d.extra, client_id=client_id, personal=personal)
 
 
 class TicketDesk:
@@ -94,14 +96,16 @@ class TicketDesk:
     def last(self) -> str | None:
         return self.filed[-1] if self.filed else None
 
-    async def create(self, action: CreateTicket) -> TicketCreated:
+    async def create(self, action: CreateTicket, personal: Personal = ()) -> TicketCreated:
+        """File ``action``; ``personal``: the call's personal values, hidden in every masked
+        copy (journal, ticket) wherever the script's fields copied one."""
         self._asked += 1
         # the same client id for a retry after a crash (the store files it once)
         client_id = f"{self.call_id}-t{self._asked}"
         if self.journal is not None:
-            self.journal.ticket(self.call_id, client_id, action.kind, dict(action.fields))
+            self.journal.ticket(self.call_id, client_id, action.kind, dict(action.fields), personal=personal)
         ticket_id = await file_ticket(self.records, action.kind, action.fields, call_id=self.call_id,
-                                      client_id=client_id)
+                                      client_id=client_id, personal=personal)
         if self.journal is not None:
             self.journal.filed(self.call_id, client_id, ticket_id)
         self.filed.append(ticket_id)  # the machine key (10 digits)

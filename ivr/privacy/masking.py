@@ -20,7 +20,7 @@ from dialogs.events import CUT_MARK
 from ivr.privacy.fields import FIELD_KIND, is_personal_field
 
 __all__ = ["mask_text", "mask_cut_answers", "mask_long_numbers", "mask_value", "mask_record", "mask_answer", "mask_nik", "mask_phone", "mask_name", "normalize_nik",
-           "NIK_MASK", "PHONE_MASK", "FIELD_MASK", "NAME_MASK", "MASKS"]
+           "hide_values", "Personal", "HIDDEN_KINDS", "NIK_MASK", "PHONE_MASK", "FIELD_MASK", "NAME_MASK", "MASKS"]
 
 _UNIT_WORDS = {
     "nol": 0, "kosong": 0, "nul": 0, "satu": 1, "dua": 2, "tiga": 3, "empat": 4, "pat": 4,
@@ -270,6 +270,64 @@ def mask_record(record: str, personal: Iterable[tuple[str, str, str]]) -> str:
             kind = FIELD_KIND
         record = record.replace("{" + name + "}", _mask_kind(value, kind))
     return mask_text(record)
+
+
+#: a call's personal values: (variable name, kind, value), as ``dialogs.actions.Say.personal``
+Personal = tuple[tuple[str, str, str], ...]
+
+#: the kinds whose values :func:`hide_values` replaces wherever a script copied them: a NIK, a
+#: phone number, a name, a field hidden whole (an address...). Free text ("text") is not one:
+#: what it holds is masked by :func:`mask_text` where it shows
+HIDDEN_KINDS = frozenset({"nik", "phone", "name", FIELD_KIND})
+
+#: values shorter than this are not looked for in other text (a one-letter "nama" would hit
+#: every word that has it)
+_HIDE_MIN_CHARS = 3
+
+#: what a recognizer or a caller's typing leaves around a value, not part of it
+_VALUE_EDGES = " .,;:!?…\"'"
+
+
+def hide_values(value: Any, personal: Iterable[tuple[str, str, str]], _depth: int = 0) -> Any:
+    """``value`` (a string, or the strings inside dicts and lists) with every occurrence of one
+    of a call's personal values replaced by that value's mask of its kind: a script that copies
+    a personal slot into a field or text named otherwise (``keterangan: "Alamat {alamat_rumah}"``,
+    a hand-off summary, a prompt reading ``{ringkasan}``) leaves the value there, where masking
+    by the field's name does not reach it and :func:`mask_text` knows only NIKs, phone numbers
+    and "nama saya ...". Matched whole (not inside a longer word), ignoring case and how the
+    words are spaced (templates collapse whitespace); the longest value first. Kinds not in
+    :data:`HIDDEN_KINDS` are left to :func:`mask_text`. Keys are kept as they are."""
+    pattern = _hide_pattern(personal)
+    if pattern is None:
+        return value
+    return _hide(value, pattern[0], pattern[1], _depth)
+
+
+def _hide_pattern(personal: Iterable[tuple[str, str, str]]) -> tuple[re.Pattern[str], dict[str, str]] | None:
+    masks: dict[str, str] = {}
+    for _name, kind, raw in personal:
+        # a recognizer's sentence punctuation around the words ("Budi Santoso.") is no part of
+        # the value: the caller's own words elsewhere ("rumah Budi Santoso sejak") lack it
+        value = " ".join(str(raw or "").split()).strip(_VALUE_EDGES)
+        if kind not in HIDDEN_KINDS or len(value) < _HIDE_MIN_CHARS or value.lower() in masks:
+            continue
+        masks[value.lower()] = _mask_kind(value, kind)
+    if not masks:
+        return None
+    alternatives = [r"\s+".join(re.escape(w) for w in v.split()) for v in sorted(masks, key=len, reverse=True)]
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE), masks
+
+
+def _hide(value: Any, pattern: re.Pattern[str], masks: Mapping[str, str], depth: int) -> Any:
+    if depth > 6:
+        return value
+    if isinstance(value, str):
+        return pattern.sub(lambda m: masks.get(" ".join(m.group(0).split()).lower(), FIELD_MASK), value)
+    if isinstance(value, Mapping):
+        return {k: _hide(v, pattern, masks, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_hide(v, pattern, masks, depth + 1) for v in value]
+    return value
 
 
 def mask_answer(text: str, kind: str | None) -> str:

@@ -34,6 +34,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ivr.privacy.masking import (
+    Personal,
+    hide_values,
     mask_long_numbers,
     mask_name,
     mask_nik,
@@ -158,10 +160,12 @@ class Pii:
 
     # -------------------------------------------------------------- fields
 
-    def protect(self, value: str | None, kind: Kind, cut: bool = False) -> Protected:
+    def protect(self, value: str | None, kind: Kind, cut: bool = False, personal: Personal = ()) -> Protected:
         """Protect one field value; None/empty stays None. ``cut``: a caller's words a hang-up
         cut short (an unfinished complaint's slot): its masked form loses every number of four
-        digits or more too (a NIK or phone number may be only partly said there)."""
+        digits or more too (a NIK or phone number may be only partly said there). ``personal``:
+        the call's personal values (:func:`ivr.privacy.masking.hide_values`), hidden in the
+        masked form of a text wherever a script copied them there."""
         if value is None or value == "":
             return Protected(None)
         value = str(value)
@@ -172,7 +176,7 @@ class Pii:
         elif kind == "name":
             masked = mask_name(value)
         else:
-            masked = mask_text(value)
+            masked = mask_text(hide_values(value, personal) if personal else value)
             if cut:
                 masked = mask_long_numbers(masked)
         enc = self.encrypt(value, kind) if self.mode == "encrypt" else None
@@ -185,9 +189,13 @@ class Pii:
             return self.decrypt(enc, kind)
         return masked
 
-    def protect_json(self, data: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-        """A dict (e.g. hand-off context, slots) -> (masked copy, encrypted JSON or None)."""
-        masked = mask_value(data)
+    def protect_json(self, data: dict[str, Any], personal: Personal = ()) -> tuple[dict[str, Any], str | None]:
+        """A dict (e.g. hand-off context, slots) -> (masked copy, encrypted JSON or None).
+        ``personal``: the call's personal values, hidden in the masked copy wherever they stand
+        (:func:`ivr.privacy.masking.hide_values`: a field a script filled from a personal slot
+        but named otherwise, ``keterangan: "Alamat {alamat_rumah}"``); the encrypted copy keeps
+        them for an audited reveal."""
+        masked = mask_value(hide_values(data, personal) if personal else data)
         enc = None
         if self.mode == "encrypt":
             enc = self.encrypt(json.dumps(data, ensure_ascii=False, default=str), "json")

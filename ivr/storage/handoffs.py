@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ivr.config.clock import Clock
+from ivr.privacy.masking import Personal
 from ivr.privacy.pii import Pii
 from ivr.storage.database import Database
 from ivr.storage.errors import StoreError
@@ -69,10 +70,12 @@ class HandoffRepository:
                 return [handoff_view(h) for h in rows]
         return await self.db.read(_get)
 
-    async def save_context(self, call_id: str, context: dict[str, object]) -> None:
+    async def save_context(self, call_id: str, context: dict[str, object], personal: Personal = ()) -> None:
         """Keep what the agent needs (transcript, intent, slots, ticket, caller number).
-        Stored masked (plus encrypted in encrypt mode); replaces an earlier context."""
-        masked, enc = self.pii.protect_json(context)
+        Stored masked (plus encrypted in encrypt mode); replaces an earlier context.
+        ``personal``: the call's personal values, hidden in the masked copy wherever a script
+        copied them (a summary variable, a ticket field named otherwise)."""
+        masked, enc = self.pii.protect_json(context, personal)
         await self.writes.write("upsert_context", dict(call_id=call_id, saved_at=self.clock(), context=masked,
                                                        context_enc=enc))
 

@@ -17,7 +17,11 @@ from typing import Any
 from dialogs import Script, ScriptError, load_script
 from dialogs.errors import ScriptIssue
 from dialogs.loader import check_script
+from dialogs.templates import variables_in
 from dialogs.testcases import parse_cases, run_cases
+from dialogs.yaml_source import parse_yaml
+from ivr.privacy.call_values import personal_kinds
+from ivr.privacy.fields import is_personal_field
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,45 @@ def validate(yaml_text: str, name: str = "script.yaml") -> tuple[dict[str, Any],
         return {"ok": False, "issues": [{"line": None, "path": "", "detail": f"{type(exc).__name__}: {exc}",
                                          "message": "Skrip tidak dapat dibaca."}], "warnings": [], "info": {}}, None
     info = {"name": script.name, "states": len(script.states), "intents": len(script.intents)}
-    return {"ok": True, "issues": [], "warnings": [_issue(w) for w in script.warnings], "info": info}, script
+    warnings = [_issue(w) for w in script.warnings] + privacy_warnings(script, yaml_text)
+    return {"ok": True, "issues": [], "warnings": warnings, "info": info}, script
+
+
+def privacy_warnings(script: Script, yaml_text: str) -> list[dict[str, Any]]:
+    """A ticket field or a variable whose template copies a personal slot (``keterangan:
+    "Alamat {alamat_rumah}"``) into a name that does not say it is personal: the runtime hides
+    the copied value in its masked copies all the same (:mod:`ivr.privacy.call_values`), but the
+    admin is told (``privacy: True``), in Indonesian, so that the name says what the field holds
+    or the copy goes. A ticket's ``category`` is stored as it is (the analytics group by it):
+    personal data there is not hidden at all, and the warning says so."""
+    kinds = personal_kinds(script)
+    lines = parse_yaml(yaml_text).lines
+    out: list[dict[str, Any]] = []
+
+    def check(path: tuple[str, ...], key: str, template: str, what: str) -> None:
+        copied = list(dict.fromkeys(v for v, _ in variables_in(template) if v in kinds or is_personal_field(v)))
+        if not copied or is_personal_field(key):
+            return
+        names = ", ".join("{" + v + "}" for v in copied)
+        if what == "field" and key == "category":
+            message = (f"Kategori tiket memuat data pribadi ({names}). Kategori disimpan apa adanya untuk "
+                       "analitik dan tidak disamarkan, jadi jangan isi kategori dengan data pribadi.")
+        else:
+            thing = f"Isian tiket '{key}'" if what == "field" else f"Variabel '{key}'"
+            message = (f"{thing} memuat data pribadi ({names}), padahal namanya tidak menunjukkan data pribadi. "
+                       "Nilai tersebut tetap disamarkan di tiket, ekspor, transkrip, dan log. Agar jelas bagi "
+                       "petugas, beri nama yang menunjukkan isinya (misalnya memakai kata 'nama' atau 'alamat'), "
+                       "atau jangan salin data pribadi bila tidak diperlukan.")
+        out.append({"line": lines.line(path), "path": ".".join(path), "message": message, "privacy": True,
+                    "detail": f"{'.'.join(path)} copies personal data ({names}) into a field not named personal"})
+
+    for sid, st in script.states.items():
+        for name, template in st.set.items():
+            check(("states", sid, "set", name), name, template, "variable")
+        if st.create_ticket is not None:
+            for key, template in st.create_ticket.fields.items():
+                check(("states", sid, "create_ticket", "fields", key), key, template, "field")
+    return out
 
 
 def run_tests(script: Script | None, tests_text: str | None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from dialogs.lang import nik_district
 from ivr.config.calendar import working_days_after
 from ivr.config.clock import Clock
+from ivr.privacy.masking import Personal
 from ivr.privacy.pii import Pii, Protected
 from ivr.storage.database import Database
 from ivr.storage.errors import StoreError, StoreUnavailable
@@ -84,13 +85,17 @@ class TicketRepository:
         created_at: datetime | None = None,
         agency: str | None = None,
         area_code: str | None = None,
+        personal: Personal = (),
     ) -> str:
         """File a complaint or callback request; returns the 10-digit public ticket id.
         ``area_code``: the Kemendagri code of where it happened; without one, the district the
         reporter's NIK was issued in (for the analytics; the NIK itself stays protected).
 
         Never loses the ticket: with the database down it is journaled and numbered from the
-        offline range. Idempotent by ``client_id`` (a retry returns the same number)."""
+        offline range. Idempotent by ``client_id`` (a retry returns the same number).
+        ``personal``: the call's personal values (:mod:`ivr.privacy.call_values`), hidden in
+        the masked copies of the location, the description and the extra fields wherever a
+        script copied them there (``keterangan: "Alamat {alamat_rumah}"``)."""
         if kind not in TICKET_KINDS:
             raise StoreError(f"ticket kind must be one of {TICKET_KINDS}, not {kind!r}")
         created = aware(created_at) or self.clock()
@@ -103,9 +108,9 @@ class TicketRepository:
         # the field a hang-up cut short (``extra.cut_by_hangup``, dialogs' unfinished complaint):
         # its masked form loses every long number (a NIK or phone number partly said)
         cut = (extra or {}).get("cut_by_hangup")
-        desc = self.pii.protect(description, "text", cut=cut == "description")
-        loc = self.pii.protect(location, "text", cut=cut == "location")
-        extra_masked, extra_enc = self.pii.protect_json(extra) if extra else (None, None)
+        desc = self.pii.protect(description, "text", cut=cut == "description", personal=personal)
+        loc = self.pii.protect(location, "text", cut=cut == "location", personal=personal)
+        extra_masked, extra_enc = self.pii.protect_json(extra, personal) if extra else (None, None)
         row = dict(
             public_id=None, client_id=client_id or str(uuid.uuid4()), kind=kind, status="open",
             category=category, location=loc.masked, location_enc=loc.enc,
