@@ -87,6 +87,12 @@ async def test_the_weekly_brief_and_report_carry_the_finding(make_store):
     assert [f.evidence["label"] for f in found] == ["Paspor dan imigrasi",
                                                     "SIM dan kepolisian (SKCK, tilang, laporan polisi)"]
     assert found[0].link == f"/analytics/beyond?tanggal={END.isoformat()}"
+    # the report (HTML, PDF, CSV) lists the brief's findings; its own out-of-scope table is the brief's count
+    from ivr.analytics.reports import build_report, render_csv
+
+    rep = build_report(Source.from_store(store), END - timedelta(days=6), END, beyond=_spec())
+    assert (rep.beyond.calls, rep.beyond.asked[1].label) == (575, "Paspor dan imigrasi")   # after "lain-lain"
+    assert found[0].text in render_csv(rep)
     # without the script's labels: the topic's name in words
     bare = weekly_brief(Source.from_store(store), END, with_alerts=False, with_forecast=False)
     assert [f.text.split(",")[0] for f in bare.findings if f.kind == "beyond_topic"][0] == \
