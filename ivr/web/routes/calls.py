@@ -20,8 +20,6 @@ from ivr.web.auth import STAFF, Principal, may_reveal, require
 log = logging.getLogger(__name__)
 router = APIRouter()
 PAGE = 30
-#: what the call page says beside a caller's turn told its request is outside the services
-BEYOND_PREFIX = "Di luar layanan"
 
 
 async def _call_data(request: Request, principal: Principal, call_id: str,
@@ -87,7 +85,7 @@ async def agent_call(request: Request, call_id: str, reveal: bool = False,
         spec = await _beyond_spec(request)
         for entry, topic in zip(transcript, topics):
             if topic:
-                entry["beyond"] = f"{BEYOND_PREFIX}: {spec.label(topic)}"
+                entry["beyond"] = spec.told(topic)
     saved = ctx.get("slots")
     slots: Mapping[str, object] = saved if isinstance(saved, dict) else {}
     return render(request, "agent_call.html", {
