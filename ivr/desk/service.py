@@ -236,11 +236,14 @@ class Desk:
     async def _read_pop(self, call_id: str | None, uid: str | None) -> dict[str, Any]:
         if call_id is None and uid:
             call_id = await self.store.desk.call_for_channel(uid)
-        try:
-            topics = await self.beyond.get()     # parsed once per live version
-        except Exception:                        # the pop names the topic in words instead
-            log.warning("out-of-scope topics not readable", exc_info=True)
-            topics = BeyondSpec()
+        # the topics as last refreshed with the figures (a pop waits for no script read), read
+        # now only before the first refresh
+        topics = self.beyond.current
+        if not self.beyond.read:
+            try:
+                topics = await self.beyond.get()
+            except Exception:                    # the pop names the topic in words instead
+                log.warning("out-of-scope topics not readable", exc_info=True)
         return await build_pop(self.store, call_id, queue=None, hold_s=None, member=None, uniqueid=uid,
                                beyond=topics)
 
@@ -408,6 +411,10 @@ class Desk:
                 self._dirty.set()
         except Exception:
             log.warning("wallboard step labels not refreshed", exc_info=True)
+        try:
+            await self.beyond.get()    # kept fresh here: a pop reads it without waiting
+        except Exception:
+            log.warning("out-of-scope topics not refreshed", exc_info=True)
         start, end = self._day()
         f = await self.store.desk.figures(start, end)
         self._agent_day = await self.store.desk.agent_day(start, end)
