@@ -47,8 +47,8 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     "emerging_topic": ("topic", "agency", "count", "baseline", "growth"),
     "alert": ("label", "observed", "expected", "ratio", "window_h", "first_seen", "kind"),
     "forecast_peak": ("forecast", "lo", "hi", "count", "ratio", "agents_needed"),
-    "beyond_topic": ("topic", "label", "topic_id", "count", "calls", "share", "previous", "trend", "baseline",
-                     "growth"),
+    "beyond_topic": ("topic", "label", "topic_id", "count", "calls", "share", "period", "previous", "trend",
+                     "baseline", "growth"),
 }
 #: the evidence number each kind is ranked by within a priority
 _SIZE = {"complaint_surge": "ratio", "sla_low": "overdue_open", "service_change": "ratio", "abandon_high": "rate",
@@ -303,15 +303,26 @@ def _in_sentence(label: str) -> str:
     return label
 
 
+def _period_words(days: int) -> tuple[str, str]:
+    """The period a finding is about and the one before it, in words: "minggu ini" and
+    "minggu lalu" for a week, "hari ini" and "kemarin" for a day (the daily report)."""
+    if days == 7:
+        return "minggu ini", "minggu lalu"
+    if days == 1:
+        return "hari ini", "kemarin"
+    return "pada periode ini", "pada periode sebelumnya"
+
+
 def _trend(count: int, previous: int, days: int = 7) -> str:
     """This period's calls on a topic against the period before, in words; a count under the
-    disclosure threshold reads "<5", as on the pages."""
-    when = "minggu lalu" if days == 7 else "kemarin" if days == 1 else "pada periode sebelumnya"
+    disclosure threshold reads "<5", as on the pages. The count names its unit ("naik dari 9
+    penelepon minggu lalu"): "naik dari 9 minggu lalu" would read "up from nine weeks ago"."""
+    when = _period_words(days)[1]
     if previous == 0:
         return f"{when} tidak ada yang menanyakannya"
     if count == previous:
         return f"sama dengan {when}"
-    return f"{'naik' if count > previous else 'turun'} dari {shown(previous)} {when}"
+    return f"{'naik' if count > previous else 'turun'} dari {shown(previous)} penelepon {when}"
 
 
 def beyond_findings(now: BeyondReport, before: tuple[BeyondReport, ...], *, link: str) -> list[Finding]:
@@ -325,10 +336,11 @@ def beyond_findings(now: BeyondReport, before: tuple[BeyondReport, ...], *, link
             continue
         last = prev[0].get(tp.topic, 0) if prev else 0
         base = sum(p.get(tp.topic, 0) for p in prev) / len(prev) if prev else 0.0
+        days = (now.end - now.start).days + 1
         out.append(Finding("beyond_topic", {
             "topic": _in_sentence(tp.label), "label": tp.label, "topic_id": tp.topic, "count": tp.calls,
-            "calls": now.calls, "share": round(tp.share, 4), "previous": last,
-            "trend": _trend(tp.calls, last, (now.end - now.start).days + 1),
+            "calls": now.calls, "share": round(tp.share, 4), "period": _period_words(days)[0], "previous": last,
+            "trend": _trend(tp.calls, last, days),
             "baseline": round(base, 2), "growth": round(tp.calls / max(base, 1.0), 2)}, link))
     return out
 

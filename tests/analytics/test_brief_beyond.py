@@ -65,13 +65,13 @@ async def test_a_topic_many_callers_asked_about_is_in_the_brief(make_store):
     ev = cands["paspor"].evidence
     assert (ev["count"], ev["calls"], ev["previous"], ev["share"]) == (23, 575, 9, 0.04)
     assert ev["baseline"] == pytest.approx((9 + 3 + 0 + 2) / 4) and ev["growth"] == pytest.approx(23 / 3.5, abs=0.01)
-    assert cands["listrik"].evidence["trend"] == "naik dari <5 minggu lalu"       # 3 last week: not shown
+    assert cands["listrik"].evidence["trend"] == "naik dari <5 penelepon minggu lalu"       # 3 last week: not shown
     out = apply_rules(list(cands.values()), load_rules())
     assert [f.evidence["topic_id"] for f in out] == ["paspor", "sim_polisi"]     # most callers first
-    assert out[0].text == ("23 penelepon minggu ini menanyakan paspor dan imigrasi, yang di luar layanan "
-                           "hotline (4% dari panggilan), naik dari 9 minggu lalu.")
+    assert out[0].text == ("23 penelepon minggu ini menanyakan paspor dan imigrasi, yang berada di luar layanan "
+                           "hotline (4% dari semua panggilan), naik dari 9 penelepon minggu lalu.")
     assert out[1].text.startswith("21 penelepon minggu ini menanyakan SIM dan kepolisian (SKCK")
-    assert out[1].text.endswith("turun dari 30 minggu lalu.")
+    assert out[1].text.endswith("turun dari 30 penelepon minggu lalu.")
     assert "paspor dan imigrasi" in out[0].recommendation and out[0].priority == 2
     assert out[0].link == "/analytics/beyond"
 
@@ -99,13 +99,31 @@ async def test_the_weekly_brief_and_report_carry_the_finding(make_store):
         "23 penelepon minggu ini menanyakan paspor"
 
 
+async def test_a_daily_report_says_today_not_this_week(make_store):
+    """The scheduled daily report runs the same rules on one day: the finding speaks of the
+    day ("hari ini", against "kemarin"), never of "minggu ini"."""
+    from ivr.analytics.brief import weekly_brief
+    from ivr.analytics.db import Source
+
+    store = await make_store()
+    _seed(store, {0: {"paspor": 25, None: 75}})      # all on END's week's Wednesday
+    day = END - timedelta(days=4)
+    b = weekly_brief(Source.from_store(store), day, days=1, with_alerts=False, with_forecast=False, beyond=_spec())
+    [f] = [f for f in b.findings if f.kind == "beyond_topic"]
+    assert f.text == ("25 penelepon hari ini menanyakan paspor dan imigrasi, yang berada di luar layanan hotline "
+                      "(25% dari semua panggilan), kemarin tidak ada yang menanyakannya.")
+
+
 def test_the_trend_words_and_the_labels_in_a_sentence():
     from ivr.analytics.brief import _in_sentence, _trend
 
-    assert _trend(23, 9) == "naik dari 9 minggu lalu" and _trend(5, 30) == "turun dari 30 minggu lalu"
+    # the count names its unit: "naik dari 9 minggu lalu" would read "up from nine weeks ago"
+    assert _trend(23, 9) == "naik dari 9 penelepon minggu lalu"
+    assert _trend(5, 30) == "turun dari 30 penelepon minggu lalu"
     assert _trend(20, 20) == "sama dengan minggu lalu"
     assert _trend(20, 0) == "minggu lalu tidak ada yang menanyakannya"
-    assert _trend(20, 4) == "naik dari <5 minggu lalu" and _trend(20, 4, days=1) == "naik dari <5 kemarin"
+    assert _trend(20, 4) == "naik dari <5 penelepon minggu lalu"
+    assert _trend(20, 4, days=1) == "naik dari <5 penelepon kemarin"
     assert _in_sentence("Paspor dan imigrasi") == "paspor dan imigrasi"
     assert _in_sentence("SIM dan kepolisian") == "SIM dan kepolisian" and _in_sentence("PLN") == "PLN"
 
