@@ -56,6 +56,9 @@ _SIZE = {"complaint_surge": "ratio", "sla_low": "overdue_open", "service_change"
          "beyond_topic": "count"}
 #: an out-of-scope topic the brief does not report on its own: a mix of unrelated requests
 _BEYOND_MISC = frozenset({"lainnya"})
+#: evidence a rule may test but not write: earlier periods' counts of one out-of-scope topic,
+#: which may be 1-4 (the trend words show those as "<5")
+_UNSHOWN = {"beyond_topic": frozenset({"previous", "baseline"})}
 #: how many periods before this one an out-of-scope topic is compared with
 BEYOND_WEEKS = 4
 
@@ -133,6 +136,10 @@ def load_rules(path: str | Path | None = None) -> tuple[Rule, ...]:
             bad = used - names
             if bad:
                 raise RuleError(f"{at}: {key} uses {sorted(bad)}; a {kind} finding has {sorted(names)}")
+            unshown = used & _UNSHOWN.get(kind, frozenset())
+            if unshown:
+                raise RuleError(f"{at}: {key} uses {sorted(unshown)}, which may be a count under "
+                                f"{DEFAULT_THRESHOLD} (small counts); write {{trend}} instead")
         prio = item.get("priority", 2)
         if prio not in (1, 2, 3):
             raise RuleError(f"{at}: priority is 1, 2 or 3")

@@ -137,6 +137,12 @@ def test_a_rule_on_out_of_scope_topics_keeps_small_counts_out(tmp_path):
                  "    recommendation: ok\n", "utf-8")
     with pytest.raises(RuleError, match="small counts"):
         load_rules(p)
+    # last week's count (or the mean of the weeks before) may be 1-4: a rule may test it, not write it
+    for text in ("'{count} {topic}, naik dari {previous}'", "'{count} {topic}, rata-rata {baseline:.1f}'"):
+        p.write_text("rules:\n  - finding: beyond_topic\n    when: {min_count: 20, max_previous: 100}\n"
+                     f"    text: {text}\n    recommendation: ok\n", "utf-8")
+        with pytest.raises(RuleError, match="small counts"):
+            load_rules(p)
     p.write_text("rules:\n  - finding: beyond_topic\n    when: {min_count: 5, min_share: 0.02}\n"
                  "    text: '{count} {topic} {trend} {share:.0%}'\n    recommendation: '{label}'\n", "utf-8")
     assert load_rules(p)[0].when == {"min_count": 5.0, "min_share": 0.02}
