@@ -26,7 +26,10 @@ from sqlalchemy import func, select
 from ivr.analytics.db import Source, table
 from ivr.storage.models import CallRow, TurnRow
 
-__all__ = ["BeyondSpec", "TopicCount", "BeyondReport", "beyond_requests", "topic_words"]
+__all__ = ["BeyondSpec", "TopicCount", "BeyondReport", "beyond_requests", "topic_words", "TOLD_PREFIX"]
+
+#: what staff read beside a caller's turn told its request is outside the hotline's services
+TOLD_PREFIX = "Di luar layanan"
 
 
 def topic_words(topic: str) -> str:
@@ -50,6 +53,11 @@ class BeyondSpec:
 
     def label(self, topic: str) -> str:
         return self.topics.get(topic) or topic_words(topic)
+
+    def told(self, topic: str) -> str:
+        """Beside a turn told so, on the call page and the desk: "Di luar layanan: Paspor dan
+        imigrasi" (a topic the script no longer has: its name in words)."""
+        return f"{TOLD_PREFIX}: {self.label(topic)}"
 
     def key(self) -> tuple[tuple[str, str], ...]:
         """Hashable, for caches."""

@@ -1,6 +1,6 @@
 """The weekly policy brief: findings with their numbers and a recommendation from rules.
 
-The code computes candidate findings of eight kinds from the week's figures, each with an
+The code computes candidate findings of nine kinds from the week's figures, each with an
 ``evidence`` dict of the numbers it rests on (and a link to the data behind it); the rules
 (``brief_rules.yaml``, editable by an admin) keep those whose evidence passes the rule's
 thresholds and write them in Indonesian. A rule's text may only use the finding's evidence
@@ -23,19 +23,20 @@ from sqlalchemy import func, select
 
 from ivr.analytics.alerts import Alert, detect
 from ivr.analytics.areas import district_of, load_areas
+from ivr.analytics.beyond import BeyondReport, BeyondSpec, beyond_requests
 from ivr.analytics.catalog import SERVICES, agency_label, category_label, service_label
 from ivr.analytics.complaints import ComplaintPatterns, complaint_patterns
 from ivr.analytics.db import Source, local_day, table
-from ivr.analytics.privacy import DEFAULT_THRESHOLD
+from ivr.analytics.privacy import DEFAULT_THRESHOLD, shown
 from ivr.analytics.queries import Overview, overview
 from ivr.analytics.stuck import StuckReport, stuck_states
 from ivr.storage.models import CallRow, TicketRow
 
 __all__ = ["Rule", "RuleError", "load_rules", "Finding", "Brief", "weekly_brief", "candidate_findings",
-           "apply_rules", "FINDING_KINDS"]
+           "apply_rules", "FINDING_KINDS", "beyond_findings", "beyond_periods"]
 
 FINDING_KINDS = ("complaint_surge", "sla_low", "service_change", "abandon_high", "stuck_state",
-                 "emerging_topic", "alert", "forecast_peak")
+                 "emerging_topic", "alert", "forecast_peak", "beyond_topic")
 #: evidence names of each kind (what a rule's text and thresholds may use)
 EVIDENCE: dict[str, tuple[str, ...]] = {
     "complaint_surge": ("category", "district", "district_code", "agency", "count", "baseline", "ratio"),
@@ -46,10 +47,20 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     "emerging_topic": ("topic", "agency", "count", "baseline", "growth"),
     "alert": ("label", "observed", "expected", "ratio", "window_h", "first_seen", "kind"),
     "forecast_peak": ("forecast", "lo", "hi", "count", "ratio", "agents_needed"),
+    "beyond_topic": ("topic", "label", "topic_id", "count", "calls", "share", "period", "previous", "trend",
+                     "baseline", "growth"),
 }
 #: the evidence number each kind is ranked by within a priority
 _SIZE = {"complaint_surge": "ratio", "sla_low": "overdue_open", "service_change": "ratio", "abandon_high": "rate",
-         "stuck_state": "trouble_rate", "emerging_topic": "growth", "alert": "ratio", "forecast_peak": "ratio"}
+         "stuck_state": "trouble_rate", "emerging_topic": "growth", "alert": "ratio", "forecast_peak": "ratio",
+         "beyond_topic": "count"}
+#: an out-of-scope topic the brief does not report on its own: a mix of unrelated requests
+_BEYOND_MISC = frozenset({"lainnya"})
+#: evidence a rule may test but not write: earlier periods' counts of one out-of-scope topic,
+#: which may be 1-4 (the trend words show those as "<5")
+_UNSHOWN = {"beyond_topic": frozenset({"previous", "baseline"})}
+#: how many periods before this one an out-of-scope topic is compared with
+BEYOND_WEEKS = 4
 
 
 class RuleError(ValueError):
@@ -113,6 +124,8 @@ def load_rules(path: str | Path | None = None) -> tuple[Rule, ...]:
                 raise RuleError(f"{at}: condition {k!r} must be min_/max_ of {sorted(names)} with a number")
         if kind == "complaint_surge" and when.get("min_count", 0) < DEFAULT_THRESHOLD:
             raise RuleError(f"{at}: a regional finding needs min_count >= {DEFAULT_THRESHOLD} (small areas)")
+        if kind == "beyond_topic" and when.get("min_count", 0) < DEFAULT_THRESHOLD:
+            raise RuleError(f"{at}: an out-of-scope topic needs min_count >= {DEFAULT_THRESHOLD} (small counts)")
         for key in ("text", "recommendation"):
             if not isinstance(item.get(key), str) or not item[key].strip():
                 raise RuleError(f"{at}: '{key}' is required")
@@ -123,6 +136,10 @@ def load_rules(path: str | Path | None = None) -> tuple[Rule, ...]:
             bad = used - names
             if bad:
                 raise RuleError(f"{at}: {key} uses {sorted(bad)}; a {kind} finding has {sorted(names)}")
+            unshown = used & _UNSHOWN.get(kind, frozenset())
+            if unshown:
+                raise RuleError(f"{at}: {key} uses {sorted(unshown)}, which may be a count under "
+                                f"{DEFAULT_THRESHOLD} (small counts); write {{trend}} instead")
         prio = item.get("priority", 2)
         if prio not in (1, 2, 3):
             raise RuleError(f"{at}: priority is 1, 2 or 3")
@@ -186,8 +203,11 @@ def _q(d: date) -> str:
 
 def candidate_findings(src: Source, start: date, end: date, ov: Overview, cp: ComplaintPatterns,
                        st: StuckReport, alerts: list[Alert], forecast_next: Any = None,
-                       agents_needed: int | None = None) -> list[Finding]:
-    """Every finding the week's figures support, with its evidence (before the rules)."""
+                       agents_needed: int | None = None,
+                       outside: tuple[BeyondReport, ...] = ()) -> list[Finding]:
+    """Every finding the week's figures support, with its evidence (before the rules).
+    ``outside``: the out-of-scope requests of this period, then of the periods of the same
+    length before it, most recent first (:func:`beyond_periods`)."""
     period = f"from={_q(start)}&to={_q(end)}"
     out: list[Finding] = []
     areas = load_areas()
@@ -277,7 +297,68 @@ def candidate_findings(src: Source, start: date, end: date, ov: Overview, cp: Co
             "forecast": round(fc, 1), "lo": round(sum(p.lo for p in pts), 1), "hi": round(sum(p.hi for p in pts), 1),
             "count": ov.calls, "ratio": round(fc / max(ov.calls, 1), 3), "agents_needed": agents_needed or 0},
             f"/analytics/forecast?{period}"))
+    if outside:
+        out.extend(beyond_findings(outside[0], outside[1:], link=f"/analytics/beyond?tanggal={_q(end)}"))
     return out
+
+
+def _in_sentence(label: str) -> str:
+    """A topic's label inside a sentence: "Paspor dan imigrasi" -> "paspor dan imigrasi", but
+    "SIM dan kepolisian" and "PLN" keep their capitals."""
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
+
+
+def _period_words(days: int) -> tuple[str, str]:
+    """The period a finding is about and the one before it, in words: "minggu ini" and
+    "minggu lalu" for a week, "hari ini" and "kemarin" for a day (the daily report)."""
+    if days == 7:
+        return "minggu ini", "minggu lalu"
+    if days == 1:
+        return "hari ini", "kemarin"
+    return "pada periode ini", "pada periode sebelumnya"
+
+
+def _trend(count: int, previous: int, days: int = 7) -> str:
+    """This period's calls on a topic against the period before, in words; a count under the
+    disclosure threshold reads "<5", as on the pages. The count names its unit ("naik dari 9
+    penelepon minggu lalu"): "naik dari 9 minggu lalu" would read "up from nine weeks ago"."""
+    when = _period_words(days)[1]
+    if previous == 0:
+        return f"{when} tidak ada yang menanyakannya"
+    if count == previous:
+        return f"sama dengan {when}"
+    return f"{'naik' if count > previous else 'turun'} dari {shown(previous)} penelepon {when}"
+
+
+def beyond_findings(now: BeyondReport, before: tuple[BeyondReport, ...], *, link: str) -> list[Finding]:
+    """Per out-of-scope topic asked about in ``now``: its calls and share of all calls, against
+    the period just before (``before[0]``) and the mean of ``before``. Counts of calls only (no
+    caller's words); the mixed topic "lainnya" is left out."""
+    prev = [{t.topic: t.calls for t in rep.topics} for rep in before]
+    out: list[Finding] = []
+    for tp in now.asked:
+        if tp.topic in _BEYOND_MISC:
+            continue
+        last = prev[0].get(tp.topic, 0) if prev else 0
+        base = sum(p.get(tp.topic, 0) for p in prev) / len(prev) if prev else 0.0
+        days = (now.end - now.start).days + 1
+        out.append(Finding("beyond_topic", {
+            "topic": _in_sentence(tp.label), "label": tp.label, "topic_id": tp.topic, "count": tp.calls,
+            "calls": now.calls, "share": round(tp.share, 4), "period": _period_words(days)[0], "previous": last,
+            "trend": _trend(tp.calls, last, days),
+            "baseline": round(base, 2), "growth": round(tp.calls / max(base, 1.0), 2)}, link))
+    return out
+
+
+def beyond_periods(src: Source, start: date, end: date, spec: BeyondSpec | None,
+                   weeks: int = BEYOND_WEEKS) -> tuple[BeyondReport, ...]:
+    """The out-of-scope requests of ``start`` .. ``end`` and of the ``weeks`` periods of the
+    same length before it (most recent first)."""
+    days = (end - start).days + 1
+    return tuple(beyond_requests(src, start - timedelta(days=days * i), end - timedelta(days=days * i), spec)
+                 for i in range(weeks + 1))
 
 
 def _topic_agency(category: str | None) -> str:
@@ -286,9 +367,11 @@ def _topic_agency(category: str | None) -> str:
 
 
 def weekly_brief(src: Source, end: date, *, rules: tuple[Rule, ...] | None = None, days: int = 7,
-                 with_alerts: bool = True, with_forecast: bool = True, hist: Any = None) -> Brief:
+                 with_alerts: bool = True, with_forecast: bool = True, hist: Any = None,
+                 beyond: BeyondSpec | None = None) -> Brief:
     """The brief of the ``days`` local days ending at ``end`` (inclusive). ``hist``: the
-    hourly history up to ``end`` if already loaded. Synchronous."""
+    hourly history up to ``end`` if already loaded. ``beyond``: the live script's out-of-scope
+    topics (their labels; without it a topic reads as its name in words). Synchronous."""
     from ivr.analytics.alerts import AlertRules, load_complaints
     from ivr.analytics.forecast import load_history
     from ivr.analytics.topics import fit_topics
@@ -320,5 +403,7 @@ def weekly_brief(src: Source, end: date, *, rules: tuple[Rule, ...] | None = Non
         aht = (ov.talk_mean_s or 240.0) + 30.0
         agents = max((agents_needed(p.mean, aht) for p in hand.points), default=0)
         extras["forecast"] = fc
-    cands = candidate_findings(src, start, end, ov, cp, st, alerts, fnext, agents)
+    outside = beyond_periods(src, start, end, beyond)
+    extras["beyond"] = outside
+    cands = candidate_findings(src, start, end, ov, cp, st, alerts, fnext, agents, outside)
     return Brief(start, end, apply_rules(cands, rules), len(cands), ov, cp, st, tuple(alerts), extras)

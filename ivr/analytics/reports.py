@@ -98,7 +98,7 @@ def build_report(src: Source, start: date, end: date, *, now: datetime | None = 
     days = (end - start).days + 1
     kind = "harian" if days == 1 else "mingguan" if days == 7 else "periode"
     full = load_history(src, start - timedelta(days=364), end)        # loaded once for everything
-    brief = weekly_brief(src, end, days=days, rules=rules, hist=full)
+    brief = weekly_brief(src, end, days=days, rules=rules, hist=full, beyond=beyond)
     # forecast made before the period, against what happened
     hist = full.head((start - full.start).days).trimmed()
     checks: tuple[ForecastCheck, ...] = ()
@@ -122,9 +122,7 @@ def build_report(src: Source, start: date, end: date, *, now: datetime | None = 
         from ivr.analytics.follow_ups import follow_up_questions
 
         asks = follow_up_questions(src, start, end, follow_ups)
-    from ivr.analytics.beyond import beyond_requests
-
-    outside = beyond_requests(src, start, end, beyond)
+    outside = brief.extras["beyond"][0]          # the brief counted the period's out-of-scope requests
     return Report(kind, start, end, now or datetime.now(src.tz), brief, checks, nxt, peak, follow_ups=asks,
                   beyond=outside)
 

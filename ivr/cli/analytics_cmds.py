@@ -314,10 +314,16 @@ def register(app: typer.Typer) -> None:
         except (RuleError, OSError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
-        store, src = _source(_settings(config))
+        settings = _settings(config)
+        store, src = _source(settings)
         try:
+            import asyncio
+
+            from ivr.analytics.follow_ups import LiveSpec
+
+            topics = asyncio.run(LiveSpec(store, settings.script_path()).beyond())   # the live labels
             last = _day(end, "--end") or datetime.now(src.tz).date() - timedelta(days=1)
-            b = weekly_brief(src, last, rules=loaded)
+            b = weekly_brief(src, last, rules=loaded, beyond=topics)
         finally:
             store.database.engine.dispose()
         if as_json:

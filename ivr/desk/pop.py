@@ -22,6 +22,7 @@ from typing import Any
 from ivr.desk.marks import INCOMPLETE_BADGE, field_label, hangup_marks
 from ivr.privacy.fields import is_personal_field
 from ivr.privacy.masking import MASKS, mask_value
+from ivr.analytics.beyond import BeyondSpec
 from ivr.storage import Store
 from ivr.storage.catalog import SERVICE_NAMES, category_label, service_words
 from ivr.storage.desk import HistoryItem
@@ -58,8 +59,11 @@ def recording_path(store: Store, audio_path: str | None) -> Path | None:
 
 
 async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hold_s: int | None,
-                    member: str | None, uniqueid: str | None = None) -> dict[str, Any]:
-    """The pop's data (JSON-able). ``known`` is False when the hotline has no record of the call."""
+                    member: str | None, uniqueid: str | None = None,
+                    beyond: BeyondSpec | None = None) -> dict[str, Any]:
+    """The pop's data (JSON-able). ``known`` is False when the hotline has no record of the call.
+    ``beyond``: the live script's out-of-scope topics; a caller turn told its request is outside
+    the hotline's services says which ("Di luar layanan: Paspor dan imigrasi")."""
     pop: dict[str, Any] = {"call_id": call_id, "queue": queue, "hold_s": hold_s, "member": member,
                            "uniqueid": uniqueid, "known": False}
     if not call_id:
@@ -91,7 +95,8 @@ async def build_pop(store: Store, call_id: str | None, *, queue: str | None, hol
         playable += audio is not None
         turns.append({"index": t.index, "who": t.who, "text": t.text, "source": t.source, "intent": t.intent,
                       "confidence": round(t.confidence, 2) if t.confidence is not None else None,
-                      "state": t.state, "audio": audio is not None})
+                      "state": t.state, "audio": audio is not None,
+                      "beyond": (beyond or BeyondSpec()).told(t.beyond) if t.who == "caller" and t.beyond else None})
     saved = ctx.get("transcript")
     if not turns and isinstance(saved, list):
         for i, x in enumerate(saved):

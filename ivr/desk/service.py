@@ -34,8 +34,10 @@ from ivr.desk.bus import Bus, LocalBus
 from ivr.desk.dialler import ORIGINATE_REASONS, check_number, originate_fields
 from ivr.desk.events import DeskEvent, for_agent
 from ivr.desk.hub import DeskHub
+from ivr.analytics.beyond import BeyondSpec
 from ivr.desk.pop import build_pop
 from ivr.desk.steps import LiveStepLabels
+from ivr.storage.script_view import LiveScriptView
 from ivr.storage import Store, StoreError
 from telephony import AmiClient, AmiMessage
 from telephony.ami import AmiError
@@ -122,6 +124,9 @@ class Desk:
         self._figures: dict[str, Any] = {}
         #: the live script's dialog states in staff words (the wallboard never shows state ids)
         self.steps = LiveStepLabels(store, settings.script_path())
+        #: the live script's out-of-scope topics: the pop names the one a caller turn was told
+        self.beyond = LiveScriptView(store, settings.script_path(), BeyondSpec.from_script, BeyondSpec(),
+                                     "out-of-scope topics on the desk pop")
         self._agent_day: dict[str, tuple[int, int]] = {}
         self._mapped: dict[str, str] = {}          # interface -> username (desk_agents)
         self._active: dict[str, dict[str, Any]] = {}  # username -> the pop on their desk
@@ -231,7 +236,16 @@ class Desk:
     async def _read_pop(self, call_id: str | None, uid: str | None) -> dict[str, Any]:
         if call_id is None and uid:
             call_id = await self.store.desk.call_for_channel(uid)
-        return await build_pop(self.store, call_id, queue=None, hold_s=None, member=None, uniqueid=uid)
+        # the topics as last refreshed with the figures (a pop waits for no script read), read
+        # now only before the first refresh
+        topics = self.beyond.current
+        if not self.beyond.read:
+            try:
+                topics = await self.beyond.get()
+            except Exception:                    # the pop names the topic in words instead
+                log.warning("out-of-scope topics not readable", exc_info=True)
+        return await build_pop(self.store, call_id, queue=None, hold_s=None, member=None, uniqueid=uid,
+                               beyond=topics)
 
     async def _on_agent_connect(self, msg: AmiMessage) -> None:
         t0 = time.time()
@@ -397,6 +411,10 @@ class Desk:
                 self._dirty.set()
         except Exception:
             log.warning("wallboard step labels not refreshed", exc_info=True)
+        try:
+            await self.beyond.get()    # kept fresh here: a pop reads it without waiting
+        except Exception:
+            log.warning("out-of-scope topics not refreshed", exc_info=True)
         start, end = self._day()
         f = await self.store.desk.figures(start, end)
         self._agent_day = await self.store.desk.agent_day(start, end)

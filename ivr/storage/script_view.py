@@ -35,6 +35,12 @@ class LiveScriptView(Generic[T]):
         self.current: T = empty
         self._key: object = None
 
+    @property
+    def read(self) -> bool:
+        """Whether the script was looked at once (``current`` is then what it gave, or ``empty``
+        if it could not be loaded)."""
+        return self._key is not None
+
     async def get(self) -> T:
         """The value for the live version (derived now if the version moved)."""
         key: object = ("file", str(self.script_path))

@@ -669,3 +669,21 @@ async def test_an_originate_the_phone_system_refuses_is_told_to_the_agent_withou
     assert str(err.value) == "Sistem telepon menolak panggilan keluar. Silakan coba lagi sebentar lagi."
     [tried] = await rig.store.desk.attempts(pid)
     assert tried.outcome == "failed" and tried.reason == "Sistem telepon menolak panggilan keluar."
+
+
+async def test_the_pop_names_the_out_of_scope_topic_a_caller_was_told(rig):
+    """A caller turn told "di luar layanan" says which topic, in the live script's words (a
+    topic the script no longer has: its name); the agent knows what the caller came for."""
+    store = rig.store
+    await store.desk.map_agent("rina", "agent1")
+    await rig.desk.reload_agents()
+    cid = await store.calls.create(caller="081234567890")
+    await store.calls.add_turn(cid, 0, "caller", "saya mau perpanjang paspor", outcome="no_match", beyond="paspor")
+    await store.calls.add_turn(cid, 1, "caller", "zakat fitrah", outcome="no_match", beyond="zakat_fitrah")
+    await store.calls.add_turn(cid, 2, "caller", "petugas saja", intent="operator", outcome="accepted")
+    await store.handoffs.record(cid, "hotline", reason="caller_asked")
+    rina = rig.watch("rina")
+    _agent_connect(rig.server, cid, "PJSIP/agent1", "rina")
+    p = (await eventually(lambda: _kinds(rina, "pop"), "rina's pop"))[0].data
+    assert [t["beyond"] for t in p["transcript"]] == ["Di luar layanan: Paspor dan imigrasi",
+                                                      "Di luar layanan: Zakat fitrah", None]

@@ -520,3 +520,44 @@ async def test_ticket_search(settings, seeded, web_store, staff):
     audit = await web_store.audit.entries(subject_type="ticket")
     assert any(a.action == "search_tickets" and "reporter_phone" in a.detail for a in audit)
     assert not any(PHONE in (a.detail or "") or NIK in (a.detail or "") for a in audit)
+
+
+async def test_the_call_page_names_the_out_of_scope_topic_of_a_turn(settings, web_store, staff):
+    """A caller turn told "di luar layanan" shows the topic's label from the live script; a
+    topic the script no longer has reads as its name; other turns show nothing more."""
+    from pathlib import Path
+
+    st = web_store
+    cid = await st.calls.create(caller=PHONE, script_name="default", script_version="abc")
+    await st.calls.add_turn(cid, 0, "system", "Ada yang bisa kami bantu?", source="prompt")
+    await st.calls.add_turn(cid, 1, "caller", "saya mau perpanjang paspor", outcome="no_match", beyond="paspor")
+    await st.calls.add_turn(cid, 2, "system", "Maaf, itu di luar layanan kami.", source="prompt")
+    await st.calls.add_turn(cid, 3, "caller", "(no input)", source="event", outcome="no_input")
+    await st.calls.add_turn(cid, 4, "caller", "zakat fitrah berapa", outcome="no_match", beyond="zakat_fitrah")
+    await st.calls.add_turn(cid, 5, "caller", "bikin KTP", intent="ktp", outcome="accepted")
+    app = create_app(settings, st)
+    async with client(app) as c:
+        await login(c, "rina")
+        html = (await c.get(f"/agent/calls/{cid}")).text
+        lines = re.findall(r'<li class="caller">(.*?)</li>', html)
+        assert lines == [
+            '<b>Penelepon:</b> saya mau perpanjang paspor <span class="badge beyond">Di luar layanan: Paspor dan '
+            'imigrasi</span>',
+            '<b>Penelepon:</b> (no input)',
+            '<b>Penelepon:</b> zakat fitrah berapa <span class="badge beyond">Di luar layanan: Zakat fitrah</span>',
+            '<b>Penelepon:</b> bikin KTP']
+        # the hand-off context's copy of the transcript: the same turns, in the same order (no
+        # no-input event there); an entry saying other words than its turn gets no topic
+        await st.handoffs.save_context(cid, {"transcript": [
+            {"who": "system", "text": "Ada yang bisa kami bantu?"},
+            {"who": "caller", "text": "saya mau perpanjang paspor", "state": "main_menu"},
+            {"who": "caller", "text": "sesuatu yang lain"},
+            {"who": "caller", "text": "bikin KTP"}]})
+        html = (await c.get(f"/agent/calls/{cid}")).text
+        assert html.count('class="badge beyond"') == 1 and "Di luar layanan: Paspor dan imigrasi" in html
+        # the live script's label, as edited on the script pages
+        path = Path(settings.script_path())
+        text = path.read_text("utf-8").replace("label: Paspor dan imigrasi\n", "label: Paspor (imigrasi)\n", 1)
+        await st.scripts.import_file(path.stem, text, None)
+        html = (await c.get(f"/agent/calls/{cid}")).text
+        assert "Di luar layanan: Paspor (imigrasi)</span>" in html

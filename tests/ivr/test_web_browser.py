@@ -49,6 +49,10 @@ async def server(tmp_path, monkeypatch):
         {"who": "caller", "text": "jalan di depan rumah saya rusak"}], "slots": {"kelurahan": "Menteng"}})
     tid = await store.tickets.create("complaint", category="jalan", description="jalan rusak & berlubang",
                                     reporter_nik="3174012345670001", call_id=cid)
+    # a call whose caller asked for something outside the hotline's services
+    beyond = await store.calls.create(caller="081298765432")
+    await store.calls.add_turn(beyond, 0, "caller", "saya mau perpanjang paspor", outcome="no_match", beyond="paspor")
+    await store.calls.add_turn(beyond, 1, "caller", "bayar zakat di mana", outcome="no_match", beyond="zakat_fitrah")
     app = create_app(settings, store)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off", ws="none",
                             http="h11", access_log=False)
@@ -56,7 +60,7 @@ async def server(tmp_path, monkeypatch):
     task = asyncio.create_task(srv.serve())
     await eventually(lambda: srv.started, "uvicorn to start")
     port = srv.servers[0].sockets[0].getsockname()[1]
-    yield {"base": f"http://127.0.0.1:{port}", "ticket": tid, "call": cid, "store": store}
+    yield {"base": f"http://127.0.0.1:{port}", "ticket": tid, "call": cid, "store": store, "beyond_call": beyond}
     srv.should_exit = True
     await task
     await store.close()
@@ -253,6 +257,14 @@ async def test_agent_logs_in_and_changes_a_ticket_status(server, tmp_path):
             assert await cdp.eval("document.getElementById('intent').textContent") == "pengaduan_jalan"
             first_line = await cdp.eval("document.querySelector('#transcript li').textContent")
             assert first_line == "Penelepon: jalan di depan rumah saya rusak"
+            # a turn told "di luar layanan": the topic's label from the live script, as a badge;
+            # a topic the script no longer has: its name in words
+            await cdp.navigate(f"{server['base']}/agent/calls/{server['beyond_call']}")
+            lines = await cdp.eval("[...document.querySelectorAll('#transcript li')].map(li => li.textContent)")
+            assert lines == ["Penelepon: saya mau perpanjang paspor Di luar layanan: Paspor dan imigrasi",
+                             "Penelepon: bayar zakat di mana Di luar layanan: Zakat fitrah"]
+            badge = "getComputedStyle(document.querySelector('#transcript .badge.beyond'))"
+            assert await cdp.eval(f"{badge}.borderTopStyle") == "solid"      # styled apart from the words
             await cdp.close()
         t = await server["store"].tickets.get(tid)
         assert t.status == "in_progress" and t.history[-1].actor == "agent:rina"

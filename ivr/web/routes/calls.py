@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from ivr.analytics.beyond import BeyondSpec
 from ivr.desk.pop import slot_rows
 from ivr.storage import Call, Ticket
+from ivr.storage.script_view import LiveScriptView
+from ivr.storage.views import Turn
 from ivr.web.labels import END_REASON_LABELS
 from ivr.web.pages import MAX_PAGE, remote, render
 from ivr.web.auth import STAFF, Principal, may_reveal, require
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 PAGE = 30
 
@@ -72,7 +77,15 @@ async def agent_call(request: Request, call_id: str, reveal: bool = False,
     transcript = ctx.get("transcript")
     if not isinstance(transcript, list) or not transcript:
         transcript = [{"who": t.who, "text": t.text} for t in call.turns]
+        topics = [t.beyond if t.who == "caller" else None for t in call.turns]
+    else:
+        topics = _beyond_of(transcript, call.turns)
     transcript = [_entry_view(x, shown) if isinstance(x, dict) else {"who": "", "text": str(x)} for x in transcript]
+    if any(topics):
+        spec = await _beyond_spec(request)
+        for entry, topic in zip(transcript, topics):
+            if topic:
+                entry["beyond"] = spec.told(topic)
     saved = ctx.get("slots")
     slots: Mapping[str, object] = saved if isinstance(saved, dict) else {}
     return render(request, "agent_call.html", {
@@ -93,6 +106,45 @@ async def api_call(request: Request, call_id: str, reveal: bool = False,
         context = dict(context, transcript=[_entry_view(x, shown) if isinstance(x, dict) else x for x in lines])
     return {"call": call.to_json(), "context": context, "tickets": [t.public_id for t in tickets],
             "ticket_display_ids": [t.display_id for t in tickets], "revealed": shown}
+
+
+def _beyond_of(transcript: Sequence[object], turns: Sequence[Turn]) -> list[str | None]:
+    """Per entry of the hand-off context's transcript, the out-of-scope topic its caller turn
+    was told (None: none).
+
+    The call's session
+    writes a caller's entry and its turn together, in the same order (a no-input event is a turn
+    only), so the k-th caller entry is the k-th caller turn heard or pressed. An entry whose turn
+    does not say the same words (a context saved otherwise) gets no topic rather than another's."""
+    heard = [t for t in turns if t.who == "caller" and t.source != "event"]
+    out: list[str | None] = []
+    k = 0
+    for entry in transcript:
+        topic = None
+        if isinstance(entry, Mapping) and entry.get("who") == "caller":
+            turn = heard[k] if k < len(heard) else None
+            k += 1
+            said = {entry.get("text"), entry.get("keys"), entry.get("clear_text")} - {None}
+            if turn is not None and turn.beyond and turn.text in said:
+                topic = turn.beyond
+        out.append(topic)
+    return out
+
+
+async def _beyond_spec(request: Request) -> BeyondSpec:
+    """The out-of-scope topics of the live script (their labels staff read), read as the
+    wallboard and the analytics read it; never raises (a topic unknown reads as its name)."""
+    view = getattr(request.app.state, "beyond_topics", None)
+    if not isinstance(view, LiveScriptView):
+        view = LiveScriptView(request.app.state.store, request.app.state.settings.script_path(),
+                              BeyondSpec.from_script, BeyondSpec(), "out-of-scope topics on the call page")
+        request.app.state.beyond_topics = view
+    try:
+        spec = await view.get()
+    except Exception:     # the page shows the topic's name rather than failing
+        log.warning("out-of-scope topics not readable", exc_info=True)
+        return BeyondSpec()
+    return spec if isinstance(spec, BeyondSpec) else BeyondSpec()
 
 
 def _entry_view(entry: Mapping[str, object], shown: bool) -> dict[str, object]:

@@ -47,7 +47,13 @@
         audio.controls = true; audio.preload = "none";
         audio.src = "/desk/calls/" + encodeURIComponent(p.call_id) + "/turns/" + t.index + "/audio";
       }
-      tb.appendChild(D.row([t.who === "caller" ? "Penelepon" : "Sistem", t.text || "",
+      var said = t.text || "";
+      if (t.beyond) {
+        // told "di luar layanan": what the caller asked for, in the script's words
+        said = D.el("span", said + " ");
+        said.appendChild(D.el("span", t.beyond, "badge beyond"));
+      }
+      tb.appendChild(D.row([t.who === "caller" ? "Penelepon" : "Sistem", said,
                             t.confidence === null || t.confidence === undefined ? "-" : Math.round(t.confidence * 100) + "%", audio]));
     });
     var tl = $("pop-tickets"); D.clear(tl);
