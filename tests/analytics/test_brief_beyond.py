@@ -85,7 +85,7 @@ async def test_the_weekly_brief_and_report_carry_the_finding(make_store):
     b = weekly_brief(Source.from_store(store), END, with_alerts=False, with_forecast=False, beyond=_spec())
     found = [f for f in b.findings if f.kind == "beyond_topic"]
     assert [f.evidence["label"] for f in found] == ["Paspor dan imigrasi",
-                                                    "SIM dan kepolisian (SKCK, tilang, laporan polisi)"]
+                                                    "SIM dan kepolisian (SKCK, tilang)"]
     assert found[0].link == f"/analytics/beyond?tanggal={END.isoformat()}"
     # the report (HTML, PDF, CSV) lists the brief's findings; its own out-of-scope table is the brief's count
     from ivr.analytics.reports import build_report, render_csv
