@@ -751,10 +751,16 @@ class DialogEngine:
         ls = st.listen
         assert ls is not None
         s = self._s
-        s["misses"] += 1
+        # a request another office handles, told where to go, was understood: it does not move
+        # the ladder (a second one heard the keypad prompt instead of its referral, a third
+        # went to an agent); one on no topic of its own still does
+        referral = (out_of_scope is not None and "out_of_scope" in self.script.settings.prompts
+                    and self._refers(out_of_scope))
+        if not referral:
+            s["misses"] += 1
         s["pending"] = None
         n = s["misses"]
-        if n <= ls.retries:
+        if n <= ls.retries or referral:
             own = {"no_input": st.no_input, "no_match": st.no_match, "invalid": st.invalid or st.no_match}[kind]
             if out_of_scope is not None and "out_of_scope" in self.script.settings.prompts:
                 out = self._say(self._told_beyond(out_of_scope), st)
@@ -776,6 +782,10 @@ class DialogEngine:
         if "fallback" in st.on:
             return self._enter(st.on["fallback"])
         return self._agent(f"{kind}_limit")
+
+    def _refers(self, topic: str) -> bool:
+        t = self.script.out_of_scope_topics.get(topic)
+        return t is not None and t.say is not None
 
     def _told_beyond(self, topic: str) -> list[Prompt]:
         """What a caller asking for ``topic`` (out of scope) hears: the topic's referral between

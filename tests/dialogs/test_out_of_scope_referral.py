@@ -229,3 +229,28 @@ def test_the_price_of_gold_is_not_sent_to_a_bank(script, text):
     out = e.handle(Heard(text=text))
     assert "bank" not in says(out)
     assert e.last_turn is not None and e.last_turn.beyond in ("lainnya", None)
+
+
+def test_referrals_in_a_row_do_not_climb_the_ladder(script):
+    # each was understood: a second heard the keypad prompt instead of its referral, a third
+    # went to an agent
+    e = started(script)
+    for words in ("mau bikin paspor", "perpanjang sim", "tagihan listrik pln", "mau bikin paspor"):
+        out = e.handle(Heard(text=words))
+        said = says(out)
+        assert said.startswith("Maaf, hal itu di luar layanan kami.") and "Untuk" in said, (words, said)
+        assert e.state == "main_menu" and e.last_turn.beyond is not None
+    # a miss after them is still the first rung ("belum mengerti" with the question)
+    out = e.handle(Heard(text="blablabla"))
+    assert e.state == "main_menu" and "belum mengerti" in says(out)
+
+
+def test_a_topic_without_a_referral_still_counts_as_a_miss():
+    e = started(script_with())
+    e.handle(Heard(text="resep masakan"))
+    out = e.handle(Heard(text="resep masakan"))  # the test script's menu: one retry
+    assert e.phase == "transferring" and "petugas" in says(out)
+    e = started(script_with())
+    for _ in range(3):
+        out = e.handle(Heard(text="mau bikin paspor"))
+        assert e.phase == "listening" and REFERRAL in says(out)
