@@ -17,8 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from spoken_turns import VOICES, SpokenTurns, voices_arg  # noqa: E402
 
 CANCELS = ["batal", "tidak jadi", "batal saja", "tidak jadi deh", "kembali ke menu utama", "nggak jadi",
            "batalkan pengaduan"]
@@ -37,20 +42,14 @@ PATHS = {
     "complaint_description": ["saya mau buat pengaduan", "jalan rusak", "di depan pasar"],
     "complaint_identity": ["saya mau buat pengaduan", "jalan rusak", "di depan pasar", "jalan berlubang"],
 }
-VOICES = [("id+m3", 150, 50), ("id+f2", 140, 60), ("id", 160, 45), ("id+m1", 170, 40)]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--voices", type=int, default=3, help=f"voices (1-{len(VOICES)})")
+    voices_arg(ap)
     args = ap.parse_args()
 
-    from asr import audio
     from dialogs import CallStarted, DialogEngine, Heard, default_script_path, load_script
-    from ivr.calls.engines import build_recognizer
-    from ivr.calls.understand import live_understander
-    from ivr.config.settings import load_settings
-    from tests import speechgen
 
     script = load_script(default_script_path())
 
@@ -87,24 +86,20 @@ def main() -> None:
             typed["answer_n"] += 1
             typed["answer_left"] += cancelled(step, Heard(text=text))
 
-    rec = build_recognizer(load_settings())
-    und = live_understander(rec, script)
+    turns = SpokenTurns(script)
     spoken: Counter[str] = Counter()
     per_step: Counter[tuple[str, str]] = Counter()
     lines: list[str] = []
     t0 = time.monotonic()
 
     async def run() -> None:
-        for v, (voice, rate, pitch) in enumerate(VOICES[:args.voices]):
+        for v, voice in enumerate(VOICES[:args.voices]):
             for step in PATHS:
                 listen = script.listen_action(step)
                 for kind, texts in (("cancel", CANCELS), ("answer", ANSWERS[step])):
                     for k, text in enumerate(texts):
-                        pcm = speechgen.phone_utterance(text, voice, rate, pitch, level_dbfs=-24, snr_db=25,
-                                                        seed=100 * v + k, pad_s=0.3)
-                        res = await und.understand_pcm(audio.resample(pcm, 8000, 16000), 16000, listen)
-                        got = outcome(step, Heard(res.text, res.confidence, intent=res.intent,
-                                                  emergency=res.emergency))
+                        res = await turns.heard(text, listen, voice, seed=100 * v + k)
+                        got = outcome(step, res)
                         left = got != "stayed"
                         spoken[f"{kind}_n"] += 1
                         spoken[f"{kind}_left"] += left
@@ -112,12 +107,12 @@ def main() -> None:
                         per_step[(step, f"{kind}_n")] += 1
                         per_step[(step, f"{kind}_left")] += left
                         if kind == "cancel" and not left or kind == "answer" and left:
-                            lines.append(f"  {voice} {step} {text!r} -> {res.text!r} ({res.intent})")
+                            lines.append(f"  {voice[0]} {step} {text!r} -> {res.text!r} ({res.intent})")
 
     try:
         asyncio.run(run())
     finally:
-        rec.close()
+        turns.close()
 
     print(f"typed: cancels that leave {typed['cancel_left']}/{typed['cancel_n']}, "
           f"answers taken for a cancel {typed['answer_left']}/{typed['answer_n']}")

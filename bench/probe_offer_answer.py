@@ -15,8 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from spoken_turns import VOICES, SpokenTurns, voices_arg  # noqa: E402
 
 ANSWERS = [("ya", "yes"), ("iya", "yes"), ("boleh", "yes"), ("ya boleh", "yes"), ("iya mau", "yes"),
            ("tidak", "no"), ("nggak", "no"), ("tidak usah", "no"), ("tidak perlu", "no"), ("enggak", "no")]
@@ -24,20 +29,14 @@ ANSWERS = [("ya", "yes"), ("iya", "yes"), ("boleh", "yes"), ("ya boleh", "yes"),
 OTHERS = [("syaratnya apa", "tanya_syarat"), ("di mana tempatnya", "tanya_tempat"),
           ("berapa lama jadinya", "tanya_lama"), ("selesai", "selesai"), ("saya mau bicara dengan petugas", "petugas")]
 REQUEST = "akta kelahiran biayanya berapa"
-VOICES = [("id+m3", 150, 50), ("id+f2", 140, 60), ("id", 160, 45), ("id+m1", 170, 40)]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--voices", type=int, default=3, help=f"voices (1-{len(VOICES)})")
+    voices_arg(ap)
     args = ap.parse_args()
 
-    from asr import audio
     from dialogs import CallStarted, DialogEngine, Heard, Listen, Say, default_script_path, load_script
-    from ivr.calls.engines import build_recognizer
-    from ivr.calls.understand import live_understander
-    from ivr.config.settings import load_settings
-    from tests import speechgen
 
     script = load_script(default_script_path())
     probe = DialogEngine(script)
@@ -61,30 +60,27 @@ def main() -> None:
             return f"asked:{e.snapshot()['pending']}"
         return "yes" if whole in out else t.outcome
 
-    rec = build_recognizer(load_settings())
-    und = live_understander(rec, script)
+    turns = SpokenTurns(script)
     listen = offer_listen  # the listen the engine emits with the offer
     got: Counter[str] = Counter()
     lines: list[str] = []
     t0 = time.monotonic()
 
     async def run() -> None:
-        for v, (voice, rate, pitch) in enumerate(VOICES[:args.voices]):
+        for v, voice in enumerate(VOICES[:args.voices]):
             for k, (text, gold) in enumerate(ANSWERS + OTHERS):
-                pcm = speechgen.phone_utterance(text, voice, rate, pitch, level_dbfs=-24, snr_db=25,
-                                                seed=10 * v + k, pad_s=0.3)
-                res = await und.understand_pcm(audio.resample(pcm, 8000, 16000), 16000, listen)
-                o = outcome(Heard(res.text, res.confidence, intent=res.intent, emergency=res.emergency))
+                res = await turns.heard(text, listen, voice, seed=10 * v + k)
+                o = outcome(res)
                 kind = "yesno" if (text, gold) in ANSWERS else "other"
                 got[f"{kind}_n"] += 1
                 got[f"{kind}_right" if o == gold else f"{kind}_wrong" if o in ("yes", "no") or not o.startswith(("asked", "no_")) and o != "other" else f"{kind}_not_taken"] += 1
                 if o != gold:
-                    lines.append(f"  {voice} {text!r} -> {res.text!r} ({res.intent} {res.confidence:.2f}): {o}")
+                    lines.append(f"  {voice[0]} {text!r} -> {res.text!r} ({res.intent} {res.confidence:.2f}): {o}")
 
     try:
         asyncio.run(run())
     finally:
-        rec.close()
+        turns.close()
     print(f"offer in {state} (listen {listen.kind}, {args.voices} voices, {time.monotonic() - t0:.0f} s)")
     for kind in ("yesno", "other"):
         print(f"  {kind}: right {got[f'{kind}_right']}/{got[f'{kind}_n']}, wrong {got[f'{kind}_wrong']}, "
