@@ -475,8 +475,8 @@ class DialogEngine:
         if len(text.split()) > 1:
             m = self.script.match_answer(st.id, text)
             g = self.script.globals.get(m.intent or "")
-            if m.intent is not None and m.confidence >= self.script.settings.confirm \
-                    and (g is None or g.action != "repeat"):
+            if m.intent is not None and m.intent not in ("yes", "no") \
+                    and m.confidence >= self.script.settings.confirm and (g is None or g.action != "repeat"):
                 # more than yes or no: a question or a request of its own ("ya, syaratnya apa",
                 # "tidak, terima kasih" is "selesai"); "mau dengar lengkapnya" reads as "ulangi",
                 # which here would repeat the short reply: the yes stands
@@ -1093,6 +1093,10 @@ class DialogEngine:
                        or outcome in st.answers)
         if conf >= settings.accept or (no_question and conf >= settings.confirm):
             return self._choose(outcome, conf)
+        if outcome in ("yes", "no") and st.listen is not None and st.listen.kind == "intent":
+            # a bare "ya"/"tidak" to "Ada lagi yang bisa kami bantu?" (options "yes"/"no"):
+            # "Maksud Anda ...?" about it is no question to ask; unsure, it is not understood
+            return self._miss("no_match")
         if conf >= settings.confirm and st.listen is not None and st.listen.confirm:
             self._s["phase"] = "confirming"
             self._s["pending"] = outcome
