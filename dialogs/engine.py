@@ -94,6 +94,7 @@ class Snapshot(TypedDict):
     answered: str | None  # the follow-up question last answered in place in this state ("ulangi" repeats it)
     request: str | None   # the words of the request being acted on, until the next listen (`carried`)
     offered: bool         # the whole answer was offered after the reply to the request's question
+    kept: bool            # the caller said no to "Anda ingin membatalkan ...?" in the current state
 
 
 class _Turn(TypedDict):
@@ -159,6 +160,7 @@ class DialogEngine:
             "answered": None,
             "request": None,
             "offered": False,
+            "kept": False,
         }
         self._turn: _Turn | None = None
         self._hazard = False  # the words of the Heard being handled name a hazard (dialogs.emergency)
@@ -363,6 +365,7 @@ class DialogEngine:
             s["confirm_misses"] = 0
             s["pending"] = None
             s["answered"] = None
+            s["kept"] = False
             s["path"].append(sid)
             del s["path"][:-_MAX_PATH]
             for name, tmpl in st.set.items():
@@ -546,12 +549,17 @@ class DialogEngine:
         flow = self.script.flow_of(self._s["state"] or "")
         if flow is None or flow.cancel is None or not text:
             return None
+        if self._s.get("kept") is True:
+            # the caller said no to the question in this state: their words are what they mean
+            # (a caller in "Batam" asked again at every answer of the location, with no way out)
+            return None
         if not flow.cancel.near(text, (*self.script.yes, *self.script.no)):
             return None
         s = self._s
         s["phase"] = "confirming"
         s["pending"] = CANCEL
         s["last_confidence"] = None
+        s["confirm_misses"] = 0  # a question of its own (an earlier one may have run out its retries)
         self._note("confirming", CANCEL)
         return self._confirm_question()
 
@@ -1318,6 +1326,7 @@ class DialogEngine:
         if self._s["pending"] == CANCEL:
             # not cancelling after all: the step's question again, not a miss
             self._s["phase"], self._s["pending"] = "listening", None
+            self._s["kept"] = True
             kept = self.script.settings.prompts["cancel_kept"][:1]
             return [*self._say((*kept, *_asked_again(st)), st), self._listen(st)]
         self._s["phase"] = "listening"
