@@ -461,9 +461,7 @@ class DialogEngine:
         25 so; another question or "petugas" after the offer 12 of 15 either way; a yes/no listen
         alone took 18 of 30 and 1 of 15). Keys 1 and 2 answer, the others keep their meaning in
         the state (`_offer_pressed`)."""
-        own = self._listen(st)
-        yn = self.script.listen_action("yesno")
-        return dataclasses.replace(own, expect={**own.expect, **yn.expect}, dtmf={**own.dtmf, **yn.dtmf})
+        return self.script.offer_listen(st.id)
 
     def _offer_answered(self, ev: Heard) -> list[Action] | None:
         """The caller's answer to the offer of the whole answer: "ya" says it (the state's
