@@ -1000,8 +1000,15 @@ class DialogEngine:
                 # complaint short on "batalkan pengaduan" (bench/probe_cancel.py)
                 if asr_conf >= self._global_needs(ev.intent):
                     return self._run_global(ev.intent, asr_conf)
-                if ev.intent == EMERGENCY.label and self._s["phase"] != "confirming":
-                    return self._ask_emergency()  # unsure: the safety question, never nothing
+                if ev.intent == EMERGENCY.label:
+                    if self._s["phase"] != "confirming":
+                        return self._ask_emergency()  # unsure: the safety question, never nothing
+                elif text and self._keyword_said(ev.intent, text) \
+                        and not (short_only and len(text.split()) > 3):
+                    # unsure, but the words are the command's own ("petugas", "sambungkan ke
+                    # petugas" at 0.45 in a yes/no step): taken, as typed they are; the garbled
+                    # cancels the gate is for hold none ("Matal saja" heard as "selesai")
+                    return self._run_global(ev.intent, asr_conf)
             return None
         if not text:
             return None

@@ -79,3 +79,23 @@ def test_a_free_answer_ends_the_call_only_in_the_goodbye_words(script):
         e = at_location(script)
         out = e.handle(Heard(text=words))
         assert e.state == "goodbye" and any(isinstance(a, EndCall) for a in out), words
+
+
+@pytest.mark.parametrize("place,heard,conf", [
+    (at_category, "sambungkan ke petugas", 0.45),
+    (at_identity, "sambungkan ke petugas", 0.45),
+    (at_identity, "Petugas.", 0.35),  # (at the category the word alone names "pelayanan petugas")
+])
+def test_an_unsure_command_in_its_own_words_is_taken(script, place, heard, conf):
+    # the recognizer unsure, the transcript the command's own words: taken, as typed they are
+    # (the gate made "Maaf, saya belum mengerti" of a caller asking for an agent; review)
+    e = place(script)
+    out = e.handle(Heard(heard, conf, intent="petugas"))
+    assert e.phase == "transferring" and "petugas kami" in says(out)
+
+
+def test_an_unsure_repeat_in_its_own_words_repeats(script):
+    e = at_identity(script)
+    out = e.handle(Heard("ulangi", 0.5, intent="ulangi"))
+    assert "Maaf" not in says(out) and says(out).startswith("Apakah Anda bersedia")
+    assert e.last_turn.intent == "ulangi"
