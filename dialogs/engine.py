@@ -1016,10 +1016,11 @@ class DialogEngine:
         if m.intent is None:
             return None
         conf = min(m.confidence, asr_conf)
-        if short_only and self._ends_call(m.intent) and not self._keyword_said(m.intent, text):
-            # a free answer ends the call only in the global's own words ("selesai", "terima
-            # kasih"): "tidak ada" as the complaint's location was taken as goodbye ("tidak ada
-            # lagi") and the complaint lost
+        if short_only and self._ends_call(m.intent) and not self._goodbye_alone(m.intent, text):
+            # a free answer ends the call only when it is the global's own words and nothing
+            # else ("selesai", "terima kasih, Bu"): "tidak ada" as the complaint's location was
+            # taken as goodbye ("tidak ada lagi"), and so were "puskesmas tutup", "belum selesai",
+            # "cukup parah" as its description; the complaint lost
             return None
         if conf >= self._global_needs(m.intent):
             return self._run_global(m.intent, conf)
@@ -1029,6 +1030,16 @@ class DialogEngine:
         intent = self.script.intents.get(name)
         said = f" {normalize(text)} "
         return intent is not None and any(f" {normalize(k)} " in said for k in intent.keywords)
+
+    def _goodbye_alone(self, name: str, text: str) -> bool:
+        """Whether ``text`` is the global ``name``'s keywords alone, with polite words around
+        them ("sudah, terima kasih ya", "itu saja"), not an answer that holds one ("kantor
+        tutup", "proyek belum selesai")."""
+        intent = self.script.intents.get(name)
+        if intent is None or not self._keyword_said(name, text):
+            return False
+        own = {w for k in intent.keywords for w in normalize(k).split()}
+        return all(w in own or w in _GOODBYE_GLUE for w in normalize(text).split())
 
     def _global_needs(self, name: str) -> float:
         """The confidence a global is acted on at without a question: the confirm threshold for
@@ -1362,6 +1373,10 @@ LONG_ANSWER_CHARS = 250  # a state whose prompts are this long (about 15 s spoke
 def _long_answer(st: State) -> bool:
     return len(st.say) > 1 and sum(len(p.text) for p in st.say) >= LONG_ANSWER_CHARS
 
+
+#: words around a goodbye that leave it one ("sudah, terima kasih banyak ya", "itu saja dulu")
+_GOODBYE_GLUE = frozenset({"ya", "iya", "oke", "ok", "baik", "sudah", "udah", "saja", "aja", "begitu", "gitu",
+                           "itu", "dulu", "deh", "banyak"})  # (not "Bu", "Pak": "Bu Dadah" is a name)
 
 _SKIP_WORDS = {"tidak", "lewati", "lewat", "skip", "tanpa", "rahasia", "anonim"}
 

@@ -99,3 +99,22 @@ def test_an_unsure_repeat_in_its_own_words_repeats(script):
     out = e.handle(Heard("ulangi", 0.5, intent="ulangi"))
     assert "Maaf" not in says(out) and says(out).startswith("Apakah Anda bersedia")
     assert e.last_turn.intent == "ulangi"
+
+
+@pytest.mark.parametrize("answer", ["puskesmas tutup", "proyek belum selesai", "cukup parah", "tidak selesai"])
+def test_a_free_answer_holding_a_goodbye_word_is_the_answer(script, answer):
+    # the goodbye's keyword inside an answer ("tutup", "selesai", "cukup") ended the call and
+    # lost the complaint (review): only the goodbye's words alone end it
+    e = at_location(script)
+    e.handle(Heard(text="di depan pasar"))
+    assert e.state == "complaint_description"
+    out = e.handle(Heard(text=answer))
+    assert not any(isinstance(a, EndCall) for a in out)
+    assert e.variables["description"] == answer and e.state == "complaint_identity"
+
+
+@pytest.mark.parametrize("words", ["terima kasih ya", "itu saja", "sudah cukup", "Selesai, Bu."])
+def test_a_goodbye_with_polite_words_still_ends_a_free_answer(script, words):
+    e = at_location(script)
+    out = e.handle(Heard(text=words))
+    assert e.state == "goodbye" and any(isinstance(a, EndCall) for a in out)
