@@ -1132,7 +1132,10 @@ class DialogEngine:
         if pending == CANCEL:
             p = self.script.settings.prompts["confirm_cancel"][0]
             lst = self.script.listen_action("yesno")
-            return [Say(text=p.text, prompt_id=p.id, barge_in=True, static=True),
+            # rendered as every prompt is (a script's own wording may name the task's answers:
+            # "... pengaduan di {location}?" was spoken with its braces); barge-in as a question
+            asked = dataclasses.replace(self._say([p], st)[0], barge_in=True)
+            return [asked,
                     Listen(state=st.id, kind="yesno", expect=lst.expect, slot=None, dtmf=lst.dtmf,
                            max_digits=1, timeout_s=lst.timeout_s, barge_in=True)]
         if pending == EMERGENCY.label and "confirm_emergency" in self.script.settings.prompts:

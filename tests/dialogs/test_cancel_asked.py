@@ -116,3 +116,17 @@ def test_a_second_question_in_a_step_has_its_own_retries(script):
     e.handle(Heard("Matal", 0.6))
     out = e.handle(NoInput())  # asked again once more, not dropped at the first silence
     assert e.phase == "confirming" and says(out).startswith(ASKED)
+
+
+def test_a_script_may_name_the_answers_in_its_question(script):
+    from dialogs import load_script
+
+    text = script.path.read_text(encoding="utf-8")
+    old = "Apakah Anda ingin membatalkan dan kembali ke menu utama? Silakan jawab ya atau tidak."
+    assert old in text
+    own = load_script(script.path, text=text.replace(old, "Batalkan pengaduan di {location}? Jawab ya atau tidak."))
+    e = at(own, "complaint_description")
+    out = e.handle(Heard("Matal", 0.6))
+    assert says(out) == "Batalkan pengaduan di di depan pasar kemiri? Jawab ya atau tidak.", says(out)
+    asked = next(a for a in out if isinstance(a, Say))
+    assert asked.barge_in and asked.record is not None and "di depan pasar kemiri" not in asked.record
