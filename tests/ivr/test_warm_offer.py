@@ -21,5 +21,6 @@ def test_the_offer_listen_is_warmed(request_: str) -> None:
     out = e.handle(Heard(text=request_))
     offer = out[-1]
     assert isinstance(offer, Listen) and "yes" in offer.expect and e.snapshot()["offered"] is True
-    warmed = {expectation_for(lst).key() for lst in Runtime.listen_actions(SimpleNamespace(script=script))}  # type: ignore[arg-type]
+    listens = Runtime.listen_actions(SimpleNamespace(script=script))  # type: ignore[arg-type]
+    warmed = {expectation_for(lst).key() for lst in listens}
     assert expectation_for(offer).key() in warmed
