@@ -473,11 +473,15 @@ class DialogEngine:
         if answer is None:
             return None
         st = self._current()
-        if len(text.split()) > 1:
+        said = yes_or_no(text) if text else None
+        if len(text.split()) > 1 or (text and said is None):
+            # (one word that is no yes or no, "Selesai.", "KTP", "petugas": the recognizer's
+            # yes/no here decides among the state's labels with no bar, and an unsure one at
+            # 0.3 said the whole answer for "Selesai.")
             m = self.script.match_answer(st.id, text)
             g = self.script.globals.get(m.intent or "")
             if m.intent is not None and m.confidence >= self.script.settings.confirm \
-                    and (g is None or g.action != "repeat"):
+                    and (g is None or g.action != "repeat" or said is None):
                 # more than yes or no: a question or a request of its own ("ya, syaratnya apa",
                 # "tidak, terima kasih" is "selesai"); "mau dengar lengkapnya" reads as "ulangi",
                 # which here would repeat the short reply: the yes stands
