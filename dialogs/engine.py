@@ -94,6 +94,7 @@ class Snapshot(TypedDict):
     answered: str | None  # the follow-up question last answered in place in this state ("ulangi" repeats it)
     request: str | None   # the words of the request being acted on, until the next listen (`carried`)
     offered: bool         # the whole answer was offered after the reply to the request's question
+    kept: bool            # the caller said no to "Anda ingin membatalkan ...?" in the current state
 
 
 class _Turn(TypedDict):
@@ -159,6 +160,7 @@ class DialogEngine:
             "answered": None,
             "request": None,
             "offered": False,
+            "kept": False,
         }
         self._turn: _Turn | None = None
         self._hazard = False  # the words of the Heard being handled name a hazard (dialogs.emergency)
@@ -363,6 +365,7 @@ class DialogEngine:
             s["confirm_misses"] = 0
             s["pending"] = None
             s["answered"] = None
+            s["kept"] = False
             s["path"].append(sid)
             del s["path"][:-_MAX_PATH]
             for name, tmpl in st.set.items():
@@ -458,9 +461,7 @@ class DialogEngine:
         25 so; another question or "petugas" after the offer 12 of 15 either way; a yes/no listen
         alone took 18 of 30 and 1 of 15). Keys 1 and 2 answer, the others keep their meaning in
         the state (`_offer_pressed`)."""
-        own = self._listen(st)
-        yn = self.script.listen_action("yesno")
-        return dataclasses.replace(own, expect={**own.expect, **yn.expect}, dtmf={**own.dtmf, **yn.dtmf})
+        return self.script.offer_listen(st.id)
 
     def _offer_answered(self, ev: Heard) -> list[Action] | None:
         """The caller's answer to the offer of the whole answer: "ya" says it (the state's
@@ -472,11 +473,16 @@ class DialogEngine:
         if answer is None:
             return None
         st = self._current()
-        if len(text.split()) > 1:
+        said = yes_or_no(text) if text else None
+        if len(text.split()) > 1 or (text and said is None):
+            # (one word that is no yes or no, "Selesai.", "KTP", "petugas": the recognizer's
+            # yes/no here decides among the state's labels with no bar, and an unsure one at
+            # 0.3 said the whole answer for "Selesai.")
             m = self.script.match_answer(st.id, text)
             g = self.script.globals.get(m.intent or "")
             if m.intent is not None and m.intent not in ("yes", "no") \
-                    and m.confidence >= self.script.settings.confirm and (g is None or g.action != "repeat"):
+                    and m.confidence >= self.script.settings.confirm \
+                    and (g is None or g.action != "repeat" or said is None):
                 # more than yes or no: a question or a request of its own ("ya, syaratnya apa",
                 # "tidak, terima kasih" is "selesai"); "mau dengar lengkapnya" reads as "ulangi",
                 # which here would repeat the short reply: the yes stands
@@ -546,12 +552,17 @@ class DialogEngine:
         flow = self.script.flow_of(self._s["state"] or "")
         if flow is None or flow.cancel is None or not text:
             return None
+        if self._s.get("kept") is True:
+            # the caller said no to the question in this state: their words are what they mean
+            # (a caller in "Batam" asked again at every answer of the location, with no way out)
+            return None
         if not flow.cancel.near(text, (*self.script.yes, *self.script.no)):
             return None
         s = self._s
         s["phase"] = "confirming"
         s["pending"] = CANCEL
         s["last_confidence"] = None
+        s["confirm_misses"] = 0  # a question of its own (an earlier one may have run out its retries)
         self._note("confirming", CANCEL)
         return self._confirm_question()
 
@@ -994,8 +1005,15 @@ class DialogEngine:
                 # complaint short on "batalkan pengaduan" (bench/probe_cancel.py)
                 if asr_conf >= self._global_needs(ev.intent):
                     return self._run_global(ev.intent, asr_conf)
-                if ev.intent == EMERGENCY.label and self._s["phase"] != "confirming":
-                    return self._ask_emergency()  # unsure: the safety question, never nothing
+                if ev.intent == EMERGENCY.label:
+                    if self._s["phase"] != "confirming":
+                        return self._ask_emergency()  # unsure: the safety question, never nothing
+                elif text and self._keyword_said(ev.intent, text) \
+                        and not (short_only and len(text.split()) > 3):
+                    # unsure, but the words are the command's own ("petugas", "sambungkan ke
+                    # petugas" at 0.45 in a yes/no step): taken, as typed they are; the garbled
+                    # cancels the gate is for hold none ("Matal saja" heard as "selesai")
+                    return self._run_global(ev.intent, asr_conf)
             return None
         if not text:
             return None
@@ -1003,10 +1021,11 @@ class DialogEngine:
         if m.intent is None:
             return None
         conf = min(m.confidence, asr_conf)
-        if short_only and self._ends_call(m.intent) and not self._keyword_said(m.intent, text):
-            # a free answer ends the call only in the global's own words ("selesai", "terima
-            # kasih"): "tidak ada" as the complaint's location was taken as goodbye ("tidak ada
-            # lagi") and the complaint lost
+        if short_only and self._ends_call(m.intent) and not self._goodbye_alone(m.intent, text):
+            # a free answer ends the call only when it is the global's own words and nothing
+            # else ("selesai", "terima kasih, Bu"): "tidak ada" as the complaint's location was
+            # taken as goodbye ("tidak ada lagi"), and so were "puskesmas tutup", "belum selesai",
+            # "cukup parah" as its description; the complaint lost
             return None
         if conf >= self._global_needs(m.intent):
             return self._run_global(m.intent, conf)
@@ -1016,6 +1035,16 @@ class DialogEngine:
         intent = self.script.intents.get(name)
         said = f" {normalize(text)} "
         return intent is not None and any(f" {normalize(k)} " in said for k in intent.keywords)
+
+    def _goodbye_alone(self, name: str, text: str) -> bool:
+        """Whether ``text`` is the global ``name``'s keywords alone, with polite words around
+        them ("sudah, terima kasih ya", "itu saja"), not an answer that holds one ("kantor
+        tutup", "proyek belum selesai")."""
+        intent = self.script.intents.get(name)
+        if intent is None or not self._keyword_said(name, text):
+            return False
+        own = {w for k in intent.keywords for w in normalize(k).split()}
+        return all(w in own or w in _GOODBYE_GLUE for w in normalize(text).split())
 
     def _global_needs(self, name: str) -> float:
         """The confidence a global is acted on at without a question: the confirm threshold for
@@ -1112,7 +1141,10 @@ class DialogEngine:
         if pending == CANCEL:
             p = self.script.settings.prompts["confirm_cancel"][0]
             lst = self.script.listen_action("yesno")
-            return [Say(text=p.text, prompt_id=p.id, barge_in=True, static=True),
+            # rendered as every prompt is (a script's own wording may name the task's answers:
+            # "... pengaduan di {location}?" was spoken with its braces); barge-in as a question
+            asked = dataclasses.replace(self._say([p], st)[0], barge_in=True)
+            return [asked,
                     Listen(state=st.id, kind="yesno", expect=lst.expect, slot=None, dtmf=lst.dtmf,
                            max_digits=1, timeout_s=lst.timeout_s, barge_in=True)]
         if pending == EMERGENCY.label and "confirm_emergency" in self.script.settings.prompts:
@@ -1322,6 +1354,7 @@ class DialogEngine:
         if self._s["pending"] == CANCEL:
             # not cancelling after all: the step's question again, not a miss
             self._s["phase"], self._s["pending"] = "listening", None
+            self._s["kept"] = True
             kept = self.script.settings.prompts["cancel_kept"][:1]
             return [*self._say((*kept, *_asked_again(st)), st), self._listen(st)]
         self._s["phase"] = "listening"
@@ -1352,6 +1385,10 @@ LONG_ANSWER_CHARS = 250  # a state whose prompts are this long (about 15 s spoke
 def _long_answer(st: State) -> bool:
     return len(st.say) > 1 and sum(len(p.text) for p in st.say) >= LONG_ANSWER_CHARS
 
+
+#: words around a goodbye that leave it one ("sudah, terima kasih banyak ya", "itu saja dulu")
+_GOODBYE_GLUE = frozenset({"ya", "iya", "oke", "ok", "baik", "sudah", "udah", "saja", "aja", "begitu", "gitu",
+                           "itu", "dulu", "deh", "banyak"})  # (not "Bu", "Pak": "Bu Dadah" is a name)
 
 _SKIP_WORDS = {"tidak", "lewati", "lewat", "skip", "tanpa", "rahasia", "anonim"}
 

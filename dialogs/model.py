@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -541,6 +541,26 @@ class Script:
         if cached is None:
             cached = self._listen_cache[state_id] = self._build_listen(state_id)
         return cached
+
+    def offer_listen(self, state_id: str) -> Listen:
+        """The Listen of the offer of ``state_id``'s whole answer (after the reply to a first
+        request's question, `offer_answer`): the state's own, with the yes/no phrases beside its
+        labels and the yes/no keys (1 ya, 2 tidak). Built once per state, as `listen_action`."""
+        key = "offer:" + state_id
+        cached = self._listen_cache.get(key)
+        if cached is None:
+            own, yn = self.listen_action(state_id), self.listen_action("yesno")
+            cached = self._listen_cache[key] = replace(
+                own, expect={**own.expect, **yn.expect}, dtmf={**own.dtmf, **yn.dtmf})
+        return cached
+
+    def offering_states(self) -> list[str]:
+        """The states that may offer their whole answer after a first request's question (an
+        intent listen with `answers:`, when the script has the `offer_answer` prompt)."""
+        if not self.settings.prompts.get("offer_answer"):
+            return []
+        return [s.id for s in self.states.values()
+                if s.listen is not None and s.listen.kind == "intent" and s.answers]
 
     def _build_listen(self, state_id: str) -> Listen:
         from dialogs.actions import Listen

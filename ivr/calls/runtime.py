@@ -145,9 +145,12 @@ class Runtime:
         return len(texts)
 
     def listen_actions(self) -> list[Listen]:
-        """Every Listen the script can emit (one per listening state, plus yes/no)."""
-        return [*(self.script.listen_action(sid) for sid in self.script.listening_states()),
-                self.script.listen_action("yesno")]
+        """Every Listen the script can emit (one per listening state, plus yes/no, plus the offer
+        of a state's whole answer: its labels with yes/no, menu-sized, whose null scores took
+        seconds at the first offer's answer when not warmed)."""
+        script = self.script
+        return [*(script.listen_action(sid) for sid in script.listening_states()),
+                script.listen_action("yesno"), *(script.offer_listen(sid) for sid in script.offering_states())]
 
     async def warm_up(self) -> int:
         """Build the recognizer's per-expectation caches ahead of the first call."""

@@ -183,7 +183,7 @@ class Understander:
         self.calibrator = calibrator
         self.detector = detector
         self.emergency_audio = emergency_audio  # heard_emergency on the transcript's audio readings
-        self._phrases: dict[tuple[str, str, tuple[str, ...]], PhraseMatcher] = {}
+        self._phrases: dict[tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...]], PhraseMatcher] = {}
 
     def _matcher(self, listen: Listen) -> IntentMatcher | None:
         if listen.kind == "yesno":
@@ -193,10 +193,10 @@ class Understander:
         return self.script.matcher
 
     def _phrase_matcher(self, listen: Listen) -> PhraseMatcher:
-        # by the labels too: a state's confirmation question and the offer of its whole answer
+        # by the phrases too: a state's confirmation question and the offer of its whole answer
         # listen in the same state with other phrases (keyed by the state alone, whichever came
-        # first served both)
-        key = (listen.state, listen.kind, tuple(sorted(listen.expect)))
+        # first served both; the offer's labels are the state's own, its yes/no phrases not)
+        key = (listen.state, listen.kind, tuple((k, tuple(v)) for k, v in sorted(listen.expect.items())))
         pm = self._phrases.get(key)
         if pm is None:
             pm = self._phrases[key] = PhraseMatcher(dict(listen.expect))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs import CallStarted, CreateTicket, DialogEngine, Hangup, Heard, Pressed, Say
+from dialogs import CallStarted, CreateTicket, DialogEngine, Hangup, Heard, NoInput, Pressed, Say
 
 ASKED = "Apakah Anda ingin membatalkan dan kembali ke menu utama?"
 CANCELLED = "Baik, pengaduan tidak jadi kami catat."
@@ -91,3 +91,42 @@ def test_ordinary_answers_are_taken(script, step, answer):
     e = at(script, step)
     out = e.handle(Heard(answer, 0.8))
     assert ASKED not in says(out) and e.phase == "listening" and e.state != step
+
+
+@pytest.mark.parametrize("place", ["Batam", "Natal"])
+def test_a_place_like_a_cancel_is_asked_once_then_taken(script, place):
+    # "Batam" is 0.8 alike to "batal", as "Matal" is: a caller there was asked again at every
+    # answer of the location, with no way out of the question (review, Phase 14)
+    e = at(script, "complaint_location")
+    assert says(e.handle(Heard(place, 0.8))).startswith(ASKED)
+    e.handle(Heard("tidak", 0.9, intent="no"))
+    out = e.handle(Heard(place, 0.8))
+    assert ASKED not in says(out) and e.variables["location"] == place
+    assert e.state == "complaint_description"
+    # the next step may ask again (its own answers)
+    assert says(e.handle(Heard("Matal", 0.6))).startswith(ASKED)
+
+
+def test_a_second_question_in_a_step_has_its_own_retries(script):
+    e = at(script, "complaint_location")
+    e.handle(Heard("Matal", 0.6))
+    e.handle(NoInput())
+    e.handle(NoInput())  # two silences: the step's question again
+    assert e.phase == "listening"
+    e.handle(Heard("Matal", 0.6))
+    out = e.handle(NoInput())  # asked again once more, not dropped at the first silence
+    assert e.phase == "confirming" and says(out).startswith(ASKED)
+
+
+def test_a_script_may_name_the_answers_in_its_question(script):
+    from dialogs import load_script
+
+    text = script.path.read_text(encoding="utf-8")
+    old = "Apakah Anda ingin membatalkan dan kembali ke menu utama? Silakan jawab ya atau tidak."
+    assert old in text
+    own = load_script(script.path, text=text.replace(old, "Batalkan pengaduan di {location}? Jawab ya atau tidak."))
+    e = at(own, "complaint_description")
+    out = e.handle(Heard("Matal", 0.6))
+    assert says(out) == "Batalkan pengaduan di di depan pasar kemiri? Jawab ya atau tidak.", says(out)
+    asked = next(a for a in out if isinstance(a, Say))
+    assert asked.barge_in and asked.record is not None and "di depan pasar kemiri" not in asked.record

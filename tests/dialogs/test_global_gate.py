@@ -79,3 +79,42 @@ def test_a_free_answer_ends_the_call_only_in_the_goodbye_words(script):
         e = at_location(script)
         out = e.handle(Heard(text=words))
         assert e.state == "goodbye" and any(isinstance(a, EndCall) for a in out), words
+
+
+@pytest.mark.parametrize("place,heard,conf", [
+    (at_category, "sambungkan ke petugas", 0.45),
+    (at_identity, "sambungkan ke petugas", 0.45),
+    (at_identity, "Petugas.", 0.35),  # (at the category the word alone names "pelayanan petugas")
+])
+def test_an_unsure_command_in_its_own_words_is_taken(script, place, heard, conf):
+    # the recognizer unsure, the transcript the command's own words: taken, as typed they are
+    # (the gate made "Maaf, saya belum mengerti" of a caller asking for an agent; review)
+    e = place(script)
+    out = e.handle(Heard(heard, conf, intent="petugas"))
+    assert e.phase == "transferring" and "petugas kami" in says(out)
+
+
+def test_an_unsure_repeat_in_its_own_words_repeats(script):
+    e = at_identity(script)
+    out = e.handle(Heard("ulangi", 0.5, intent="ulangi"))
+    assert "Maaf" not in says(out) and says(out).startswith("Apakah Anda bersedia")
+    assert e.last_turn.intent == "ulangi"
+
+
+@pytest.mark.parametrize("answer", ["puskesmas tutup", "proyek belum selesai", "cukup parah", "tidak selesai"])
+def test_a_free_answer_holding_a_goodbye_word_is_the_answer(script, answer):
+    # the goodbye's keyword inside an answer ("tutup", "selesai", "cukup") ended the call and
+    # lost the complaint (review): only the goodbye's words alone end it
+    e = at_location(script)
+    e.handle(Heard(text="di depan pasar"))
+    assert e.state == "complaint_description"
+    out = e.handle(Heard(text=answer))
+    assert not any(isinstance(a, EndCall) for a in out)
+    assert e.variables["description"] == answer and e.state == "complaint_identity"
+
+
+@pytest.mark.parametrize("words", ["terima kasih ya", "itu saja", "sudah cukup", "Selesai, Bu."])
+def test_a_goodbye_with_polite_words_still_ends_a_free_answer(script, words):
+    e = at_location(script)
+    out = e.handle(Heard(text=words))
+    assert e.state == "goodbye" and any(isinstance(a, EndCall) for a in out)
