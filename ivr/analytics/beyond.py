@@ -16,53 +16,16 @@ shown as ``"<5"`` by the pages and reports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 
 from ivr.analytics.db import Source, table
 from ivr.storage.models import CallRow, TurnRow
+from ivr.storage.script_labels import TOLD_PREFIX, BeyondSpec, topic_words
 
 __all__ = ["BeyondSpec", "TopicCount", "BeyondReport", "beyond_requests", "topic_words", "TOLD_PREFIX"]
-
-#: what staff read beside a caller's turn told its request is outside the hotline's services
-TOLD_PREFIX = "Di luar layanan"
-
-
-def topic_words(topic: str) -> str:
-    """A topic's name as staff read it when no label is known ("air_bersih" -> "Air bersih")."""
-    words = topic.replace("_", " ").strip()
-    return words[:1].upper() + words[1:]
-
-
-@dataclass(frozen=True)
-class BeyondSpec:
-    """The out-of-scope topics of a script: topic -> label staff read (script order)."""
-
-    topics: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_script(cls, script: Any) -> "BeyondSpec":
-        """From a ``dialogs.Script`` (duck-typed: ``out_of_scope_topics`` of topics with ``id``
-        and ``label``)."""
-        topics = getattr(script, "out_of_scope_topics", {}) or {}
-        return cls({t.id: t.label for t in topics.values()})
-
-    def label(self, topic: str) -> str:
-        return self.topics.get(topic) or topic_words(topic)
-
-    def told(self, topic: str) -> str:
-        """Beside a turn told so, on the call page and the desk: "Di luar layanan: Paspor dan
-        imigrasi" (a topic the script no longer has: its name in words)."""
-        return f"{TOLD_PREFIX}: {self.label(topic)}"
-
-    def key(self) -> tuple[tuple[str, str], ...]:
-        """Hashable, for caches."""
-        return tuple(self.topics.items())
-
 
 @dataclass(frozen=True)
 class TopicCount:

@@ -22,7 +22,7 @@ from typing import Any
 from ivr.desk.marks import INCOMPLETE_BADGE, field_label, hangup_marks
 from ivr.privacy.fields import is_personal_field
 from ivr.privacy.masking import MASKS, mask_value
-from ivr.analytics.beyond import BeyondSpec
+from ivr.storage.script_labels import BeyondSpec
 from ivr.storage import Store
 from ivr.storage.catalog import SERVICE_NAMES, category_label, service_words
 from ivr.storage.desk import HistoryItem

@@ -34,7 +34,7 @@ from ivr.desk.bus import Bus, LocalBus
 from ivr.desk.dialler import ORIGINATE_REASONS, check_number, originate_fields
 from ivr.desk.events import DeskEvent, for_agent
 from ivr.desk.hub import DeskHub
-from ivr.analytics.beyond import BeyondSpec
+from ivr.storage.script_labels import BeyondSpec
 from ivr.desk.pop import build_pop
 from ivr.desk.steps import LiveStepLabels
 from ivr.storage.script_view import LiveScriptView

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from ivr.analytics.beyond import BeyondSpec
+from ivr.storage.script_labels import BeyondSpec
 from ivr.desk.pop import slot_rows
 from ivr.storage import Call, Ticket
 from ivr.storage.script_view import LiveScriptView
