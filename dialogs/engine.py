@@ -549,14 +549,14 @@ class DialogEngine:
         "Tidak jadik."): the caller is asked whether they want to cancel (a cancel forgets
         their answers, so it is never taken on a guess). Spoken cancels left a complaint 8 times
         in 84 on the phone (bench/probe_cancel.py); the rest were filed as its answers."""
-        flow = self.script.flow_of(self._s["state"] or "")
-        if flow is None or flow.cancel is None or not text:
+        left = self._cancel_flow()
+        if left is None or not text:
             return None
         if self._s.get("kept") is True:
             # the caller said no to the question in this state: their words are what they mean
             # (a caller in "Batam" asked again at every answer of the location, with no way out)
             return None
-        if not flow.cancel.near(text, (*self.script.yes, *self.script.no)):
+        if not left[1].near(text, (*self.script.yes, *self.script.no)):
             return None
         s = self._s
         s["phase"] = "confirming"
@@ -576,7 +576,7 @@ class DialogEngine:
         """The caller cancels the task on purpose ("batal", "kembali ke menu utama"): nothing of
         it is filed, what they had told it is forgotten, and the script's goodbye to the task is
         said before it goes on."""
-        self._note("accepted", "batal", conf)
+        self._note("accepted", CANCEL, conf)
         self._forget(flow)
         return [*self._say(cancel.say, self._current()), *self._enter(cancel.goto)]
 
@@ -871,9 +871,9 @@ class DialogEngine:
         asr_conf = _clamp(ev.confidence)
         if not text and ev.intent is None and not ev.slots:
             return self._miss("no_input")
-        flow = self.script.flow_of(st.id)
-        if flow is not None and flow.cancel is not None and text and flow.cancel.said_in(text):
-            return self._leave_flow(flow, flow.cancel, asr_conf)
+        left = self._cancel_flow()
+        if left is not None and text and left[1].said_in(text):
+            return self._leave_flow(*left, asr_conf)
         kind = ls.kind
         if kind in ("free", "yesno") and text:
             # free text takes any words: a garbled "batal" would be filed as the location; a
